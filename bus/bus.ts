@@ -1,0 +1,77 @@
+import type { Envelope } from './envelope.js';
+import type { Subject, SubjectPattern } from './subjects.js';
+
+/** What a handler learns about one delivery besides the envelope. */
+export interface MessageContext {
+  /** The subject it arrived on, without any namespace prefix. */
+  readonly subject: Subject;
+  /** Message headers (correlation and causation ids are always present). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** True when the sender expects a reply. */
+  readonly expectsReply: boolean;
+  /** Sends the reply to a request; throws if the message was not a request. */
+  respond(reply: Envelope): void;
+}
+
+export type Handler = (env: Envelope, ctx: MessageContext) => void | Promise<void>;
+export type Responder = (env: Envelope, ctx: MessageContext) => Envelope | Promise<Envelope>;
+
+export interface SubscribeOptions {
+  /** Queue group: each message goes to one member of the group. */
+  queue?: string;
+  /** Who handles it (agent or service name); names the handler in dead letters and metrics. */
+  name?: string;
+}
+
+export interface RequestOptions {
+  /** Defaults to the bus's configured request timeout. */
+  timeoutMs?: number;
+}
+
+export interface Subscription {
+  readonly pattern: SubjectPattern;
+  /** Stops delivery at once; queued messages are not handled. */
+  unsubscribe(): void;
+  /** Stops new deliveries and resolves once every message already received is handled. */
+  drain(): Promise<void>;
+}
+
+/** Counters every transport keeps; cheap enough for the hot path. */
+export interface BusStats {
+  published: number;
+  delivered: number;
+  deadLettered: number;
+}
+
+/** Hooks for metrics; all optional, all synchronous and cheap. */
+export interface BusObserver {
+  published?(subject: string, type: string): void;
+  handled?(handler: string, type: string, seconds: number): void;
+  deadLettered?(subject: string, code: string): void;
+}
+
+/**
+ * The Bus port. Two transports (NATS, in-memory) with the same observable semantics:
+ * wildcards, queue groups, request/reply with timeout and a distinct no-responders error,
+ * per-subject ordering (also for async handlers: a subscription handles one message at a
+ * time), and dead-lettering to `dlq.<subject>` of anything that fails validation or handling.
+ */
+export interface Bus {
+  readonly kind: 'memory' | 'nats';
+  readonly stats: Readonly<BusStats>;
+  /** Publishes an envelope. Throws PayloadTooLargeError / BusClosedError, never for business reasons. */
+  publish(subject: Subject, env: Envelope): void;
+  /** Publishes bytes from outside (bridges, tools, tests): decoded and validated on receipt. */
+  publishRaw(subject: Subject, data: Uint8Array): void;
+  subscribe(pattern: SubjectPattern, handler: Handler, options?: SubscribeOptions): Subscription;
+  /** Sends a request and resolves with the first reply. */
+  request(subject: Subject, env: Envelope, options?: RequestOptions): Promise<Envelope>;
+  /** Answers requests on a subject; a throwing responder replies `request.failed` and dead-letters. */
+  serve(subject: Subject, responder: Responder, options?: SubscribeOptions): Subscription;
+  /** Resolves when everything published so far has reached the transport (NATS: server round trip). */
+  flush(): Promise<void>;
+  /** Stops subscriptions, handles what was received, flushes, then closes. */
+  drain(): Promise<void>;
+  /** Closes at once. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,20 @@
+import type { Envelope } from './envelope.js';
+
+/** Header names; correlation ids travel as headers so plain NATS tools can follow a chain. */
+export const Header = {
+  id: 'Nats-Msg-Id',
+  type: 'Sextant-Type',
+  correlationId: 'Sextant-Correlation-Id',
+  causationId: 'Sextant-Causation-Id',
+} as const;
+
+/** The headers every published envelope carries. */
+export function envelopeHeaders(env: Envelope): Record<string, string> {
+  const h: Record<string, string> = {
+    [Header.id]: env.id,
+    [Header.type]: env.type,
+    [Header.correlationId]: env.correlationId,
+  };
+  if (env.causationId !== undefined) h[Header.causationId] = env.causationId;
+  return h;
+}

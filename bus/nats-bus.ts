@@ -1,0 +1,284 @@
+import { connect, headers as natsHeaders, RequestError, TimeoutError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
+import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from './bus.js';
+import { decodeEnvelope, encodeEnvelope } from './codec.js';
+import type { Envelope, EnvelopeDeps } from './envelope.js';
+import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError, TransportError } from './errors.js';
+import { Header } from './headers.js';
+import { Inbound } from './inbound.js';
+import { serveHandler, settleReply } from './reply.js';
+import type { SchemaRegistry } from './schema-registry.js';
+import { isConcreteSubject, isValidPattern, withPrefix, withoutPrefix, type Subject, type SubjectPattern } from './subjects.js';
+import type { Logger } from '../src/observability/logger.js';
+import { redactUrlCredentials } from '../config/redact.js';
+
+export interface NatsBusOptions {
+  readonly registry: SchemaRegistry;
+  readonly envelopeDeps: EnvelopeDeps;
+  readonly logger: Logger;
+  readonly maxPayloadBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly observer?: BusObserver;
+  /** Namespace prefix (e.g. `replay.<runId>`), added and removed by the bus only. */
+  readonly prefix?: string;
+}
+
+export interface NatsConnectOptions {
+  /** One URL or a comma-separated list; credentials in the URL are honoured. */
+  readonly url: string;
+  /** Connection name shown by the server (`nats server report connections`). */
+  readonly name: string;
+}
+
+/** Connects to NATS and returns a Bus over the connection. */
+export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusOptions): Promise<NatsBus> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: conn.url.split(',').map((s) => s.trim()),
+      name: conn.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+    });
+  } catch (err) {
+    throw new TransportError(`cannot connect to NATS at ${redactUrlCredentials(conn.url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return new NatsBus(nc, options);
+}
+
+
+const isThenable = (v: unknown): v is Promise<void> => typeof (v as Promise<void> | undefined)?.then === 'function';
+
+class NatsBusSubscription implements Subscription {
+  readonly #queue: Msg[] = [];
+  #busy = false;
+  #idle: (() => void)[] = [];
+  natsSub!: NatsSubscription;
+
+  constructor(
+    readonly pattern: SubjectPattern,
+    private readonly process: (msg: Msg) => void | Promise<void>,
+  ) {}
+
+  /** The NATS callback: handles one message at a time, in arrival order. */
+  readonly onMessage = (err: Error | null, msg: Msg): void => {
+    if (err) return; // subscription-level errors (permissions) are reported by the connection status
+    if (this.#busy) {
+      this.#queue.push(msg);
+      return;
+    }
+    this.#run(msg);
+  };
+
+  #run(first: Msg): void {
+    let msg: Msg | undefined = first;
+    while (msg) {
+      const result = this.process(msg);
+      if (isThenable(result)) {
+        this.#busy = true;
+        void result.then(() => {
+          this.#busy = false;
+          const next = this.#queue.shift();
+          if (next) this.#run(next);
+          else this.#settled();
+        });
+        return;
+      }
+      msg = this.#queue.shift();
+    }
+    this.#settled();
+  }
+
+  #settled(): void {
+    if (this.#busy || this.#queue.length > 0) return;
+    const waiters = this.#idle;
+    this.#idle = [];
+    for (const w of waiters) w();
+  }
+
+  unsubscribe(): void {
+    this.#queue.length = 0;
+    this.natsSub.unsubscribe();
+  }
+
+  async drain(): Promise<void> {
+    if (!this.natsSub.isClosed()) await this.natsSub.drain();
+    if (!this.#busy && this.#queue.length === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+}
+
+/**
+ * The NATS transport (`@nats-io/transport-node`). Every received message is decoded and
+ * validated; correlation and causation ids also travel as headers, and the envelope id as
+ * `Nats-Msg-Id` so a JetStream stream capturing the subject deduplicates re-publishes.
+ */
+export class NatsBus implements Bus {
+  readonly kind = 'nats' as const;
+  readonly stats: BusStats = { published: 0, delivered: 0, deadLettered: 0 };
+  readonly #subs = new Set<NatsBusSubscription>();
+  readonly #inbound: Inbound;
+  readonly #prefix: string;
+  readonly #maxBytes: number;
+  #closed = false;
+
+  constructor(
+    readonly connection: NatsConnection,
+    private readonly options: NatsBusOptions,
+  ) {
+    this.#prefix = options.prefix ?? '';
+    const serverMax = connection.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    this.#maxBytes = Math.min(options.maxPayloadBytes, serverMax);
+    this.#inbound = new Inbound({
+      envelopeDeps: options.envelopeDeps,
+      maxBytes: this.#maxBytes,
+      logger: options.logger,
+      observer: options.observer,
+      stats: this.stats,
+      publishDeadLetter: (subject, env) => this.publish(subject, env),
+    });
+    void this.#watchStatus();
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.connection.status()) {
+      const level = s.type === 'disconnect' || s.type === 'error' || s.type === 'slowConsumer' ? 'warn' : 'info';
+      this.options.logger[level]({ nats: s.type, data: 'data' in s ? String(s.data) : undefined }, `nats ${s.type}`);
+    }
+  }
+
+  publish(subject: Subject, env: Envelope): void {
+    const data = this.#encode(subject, env);
+    this.#send(subject, data, envelopeNatsHeaders(env));
+    this.options.observer?.published?.(subject, env.type);
+  }
+
+  publishRaw(subject: Subject, data: Uint8Array): void {
+    this.#assertPublishable(subject);
+    this.#send(subject, data, undefined);
+  }
+
+  subscribe(pattern: SubjectPattern, handler: Handler, options: SubscribeOptions = {}): Subscription {
+    if (this.#closed) throw new BusClosedError('subscribe');
+    if (!isValidPattern(pattern)) throw new InvalidSubjectError(pattern, 'not a valid subject pattern');
+    const name = options.name ?? pattern;
+    const sub = new NatsBusSubscription(pattern, (msg) => this.#process(name, handler, msg));
+    sub.natsSub = this.connection.subscribe(withPrefix(this.#prefix, pattern), {
+      ...(options.queue ? { queue: options.queue } : {}),
+      callback: sub.onMessage,
+    });
+    this.#subs.add(sub);
+    void sub.natsSub.closed.then(() => this.#subs.delete(sub));
+    return sub;
+  }
+
+  serve(subject: Subject, responder: Responder, options: SubscribeOptions = {}): Subscription {
+    return this.subscribe(subject, serveHandler(this.options.envelopeDeps, responder), options);
+  }
+
+  async request(subject: Subject, env: Envelope, options: RequestOptions = {}): Promise<Envelope> {
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const data = this.#encode(subject, env);
+    let msg: Msg;
+    try {
+      msg = await this.connection.request(withPrefix(this.#prefix, subject), data, { timeout: timeoutMs, headers: envelopeNatsHeaders(env) });
+    } catch (err) {
+      throw mapRequestError(subject, timeoutMs, err);
+    }
+    const result = decodeEnvelope(this.options.registry, msg.data, this.#maxBytes);
+    if (!result.ok) throw new RemoteRequestError(subject, result.code, `invalid reply: ${result.reason}`);
+    return new Promise<Envelope>((resolve, reject) => settleReply({ resolve, reject, subject }, result.envelope));
+  }
+
+  async flush(): Promise<void> {
+    if (!this.#closed) await this.connection.flush();
+  }
+
+  async drain(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#subs].map((s) => s.drain()));
+    this.#closed = true;
+    if (!this.connection.isClosed()) await this.connection.drain();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (!this.connection.isClosed()) await this.connection.close();
+  }
+
+  #process(name: string, handler: Handler, msg: Msg): void | Promise<void> {
+    const subject = withoutPrefix(this.#prefix, msg.subject);
+    const result = decodeEnvelope(this.options.registry, msg.data, this.#maxBytes);
+    if (!result.ok) {
+      this.#inbound.reject(subject, name, msg.data, result.code, result.reason);
+      return;
+    }
+    const env = result.envelope;
+    return this.#inbound.invoke(name, handler, env, natsContext(this, subject, msg), () => msg.data);
+  }
+
+  /** Encodes and size-checks an envelope for publishing. */
+  #encode(subject: Subject, env: Envelope): Uint8Array {
+    this.#assertPublishable(subject);
+    const data = encodeEnvelope(env);
+    if (data.byteLength > this.#maxBytes) throw new PayloadTooLargeError(subject, data.byteLength, this.#maxBytes);
+    return data;
+  }
+
+  #assertPublishable(subject: string): void {
+    if (this.#closed || this.connection.isClosed()) throw new BusClosedError('publish');
+    if (!isConcreteSubject(subject)) throw new InvalidSubjectError(subject, 'publish needs a concrete subject (no wildcards, no empty tokens)');
+  }
+
+  #send(subject: Subject, data: Uint8Array, headers: MsgHdrs | undefined): void {
+    try {
+      this.connection.publish(withPrefix(this.#prefix, subject), data, headers ? { headers } : undefined);
+    } catch (err) {
+      throw new TransportError(`publish on ${subject} failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.stats.published++;
+  }
+
+  /** Replies to a request message (used by handler contexts). */
+  reply(msg: Msg, env: Envelope): void {
+    const data = encodeEnvelope(env);
+    if (data.byteLength > this.#maxBytes) throw new PayloadTooLargeError(msg.reply ?? '(reply)', data.byteLength, this.#maxBytes);
+    msg.respond(data, { headers: envelopeNatsHeaders(env) });
+  }
+}
+
+function natsContext(bus: NatsBus, subject: Subject, msg: Msg): MessageContext {
+  let headers: Record<string, string> | undefined;
+  return {
+    subject,
+    get headers() {
+      if (!headers) {
+        headers = {};
+        if (msg.headers) for (const [k, v] of msg.headers) headers[k] = v.join(',');
+      }
+      return headers;
+    },
+    expectsReply: Boolean(msg.reply),
+    respond(reply: Envelope): void {
+      if (!msg.reply) throw new Error(`message on ${subject} is not a request; nothing to respond to`);
+      bus.reply(msg, reply);
+    },
+  };
+}
+
+function envelopeNatsHeaders(env: Envelope): MsgHdrs {
+  const h = natsHeaders();
+  h.set(Header.id, env.id);
+  h.set(Header.type, env.type);
+  h.set(Header.correlationId, env.correlationId);
+  if (env.causationId !== undefined) h.set(Header.causationId, env.causationId);
+  return h;
+}
+
+function mapRequestError(subject: string, timeoutMs: number, err: unknown): Error {
+  if (err instanceof RequestError && err.isNoResponders()) return new NoRespondersError(subject, { cause: err });
+  if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
+    return new RequestTimeoutError(subject, timeoutMs, { cause: err });
+  }
+  if (err instanceof Error && /closed|draining/i.test(err.message)) return new BusClosedError(`request on ${subject}`);
+  return new TransportError(`request on ${subject} failed: ${(err as Error).message}`, { cause: err });
+}

@@ -1,0 +1,69 @@
+import type { KeyValues } from './keys.js';
+
+/** The validated, frozen configuration every component receives (never read env elsewhere). */
+export interface Config {
+  readonly instance: string;
+  readonly logLevel: KeyValues['LOG_LEVEL'];
+  readonly port: number;
+  readonly natsUrl: string | undefined;
+  readonly mongoUri: string | undefined;
+  readonly dataDir: string;
+  readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number };
+  readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly KeyValues['AGENTS'][number][] };
+  readonly data: {
+    readonly feed: KeyValues['DATA_FEED'];
+    readonly file: string | undefined;
+    readonly symbols: readonly string[];
+    readonly lenient: boolean;
+    readonly paceMs: number;
+    readonly synthetic: { readonly seed: number; readonly startPrice: number; readonly drift: number; readonly volatility: number; readonly barMs: number };
+  };
+  readonly strategy: {
+    readonly name: KeyValues['STRATEGY'];
+    readonly fast: number;
+    readonly slow: number;
+    readonly size: number;
+    readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
+  };
+  readonly risk: { readonly maxPositionQty: number; readonly maxOrderNotional: number; readonly allowShort: boolean };
+  readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly slippageBps: number };
+  readonly portfolio: { readonly startCash: number };
+}
+
+/** Shapes validated key values into the nested Config. */
+export function buildConfig(v: KeyValues): Config {
+  return {
+    instance: v.SEXTANT_INSTANCE,
+    logLevel: v.LOG_LEVEL,
+    port: v.PORT,
+    natsUrl: v.NATS_URL,
+    mongoUri: v.MONGODB_URI,
+    dataDir: v.SEXTANT_DATA_DIR,
+    bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS },
+    runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS },
+    data: {
+      feed: v.DATA_FEED,
+      file: v.DATA_FILE,
+      symbols: v.DATA_SYMBOLS,
+      lenient: v.DATA_LENIENT,
+      paceMs: v.DATA_PACE_MS,
+      synthetic: {
+        seed: v.SYNTHETIC_SEED,
+        startPrice: v.SYNTHETIC_START_PRICE,
+        drift: v.SYNTHETIC_DRIFT,
+        volatility: v.SYNTHETIC_VOLATILITY,
+        barMs: v.SYNTHETIC_BAR_MS,
+      },
+    },
+    strategy: {
+      name: v.STRATEGY,
+      fast: v.STRATEGY_FAST,
+      slow: v.STRATEGY_SLOW,
+      size: v.STRATEGY_SIZE,
+      rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
+    },
+    risk: { maxPositionQty: v.RISK_MAX_POSITION_QTY, maxOrderNotional: v.RISK_MAX_ORDER_NOTIONAL, allowShort: v.RISK_ALLOW_SHORT },
+    execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, slippageBps: v.EXEC_SLIPPAGE_BPS },
+    portfolio: { startCash: v.PORTFOLIO_START_CASH },
+  };
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * Every configuration key Sextant reads, in one table: the environment variable name (also
+ * the key in an optional JSON config file), its schema, the expected form in words (used in
+ * start-up errors), its default, and whether it is a secret (redacted wherever config is shown).
+ */
+export interface KeySpec<T> {
+  readonly schema: z.ZodType<T>;
+  readonly expected: string;
+  readonly doc: string;
+  readonly secret?: 'value' | 'url';
+  readonly default?: T;
+}
+
+const def = <T>(spec: KeySpec<T>): KeySpec<T> => spec;
+
+/** Accepts a number or a numeric string (env values are strings, file values may be numbers). */
+const numeric = (check: z.ZodNumber) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'not a number')])
+    .transform(Number)
+    .pipe(check);
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => numeric(z.number().int().min(min).max(max));
+const dec = (min: number, max = Number.MAX_SAFE_INTEGER) => numeric(z.number().min(min).max(max));
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0),
+);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => v.split(',').every((u) => {
+    try {
+      return protocols.includes(new URL(u.trim()).protocol);
+    } catch {
+      return false;
+    }
+  }), `not a ${protocols.join(' or ')} URL`);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configKeys = {
+  SEXTANT_INSTANCE: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), expected: 'letters, digits, - or _ (1-40)', doc: 'Instance name; part of every message source (<agent>/<instance>).', default: '1' }),
+  LOG_LEVEL: def({ schema: z.enum(LOG_LEVELS), expected: LOG_LEVELS.join(' | '), doc: 'pino log level.', default: 'info' }),
+  PORT: def({ schema: int(1, 65535), expected: 'an integer from 1 to 65535', doc: 'HTTP API port.', default: 3000 }),
+  NATS_URL: def({ schema: url(['nats:', 'tls:', 'ws:', 'wss:']), expected: 'nats://host:port (comma-separated for a cluster)', doc: 'NATS server(s). Unset: the in-memory bus (single process).', secret: 'url' }),
+  MONGODB_URI: def({ schema: url(['mongodb:', 'mongodb+srv:']), expected: 'mongodb://user:pass@host:27017/db', doc: 'MongoDB. Unset: the embedded store under SEXTANT_DATA_DIR.', secret: 'url' }),
+  SEXTANT_DATA_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'Where the embedded store and recordings live.', default: './data' }),
+  BUS_MAX_PAYLOAD_BYTES: def({ schema: int(4096, 64 * 1024 * 1024), expected: 'an integer number of bytes, at least 4096', doc: 'Largest message accepted on the bus; larger publishes fail, larger receipts are dead-lettered.', default: 256 * 1024 }),
+  BUS_REQUEST_TIMEOUT_MS: def({ schema: int(1, 600_000), expected: 'milliseconds, 1-600000', doc: 'Default request/reply timeout.', default: 5000 }),
+  HEARTBEAT_INTERVAL_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds, 100-3600000', doc: 'How often each agent publishes agent.<name>.health.', default: 5000 }),
+  AGENTS: def({ schema: list.pipe(z.array(z.enum(['data', 'strategy', 'risk', 'execution', 'portfolio']))), expected: 'comma-separated agent names (data,strategy,risk,execution,portfolio)', doc: 'Agents run by `sextant start`.', default: ['data', 'strategy', 'risk', 'execution', 'portfolio'] }),
+
+  DATA_FEED: def({ schema: z.enum(['synthetic', 'csv', 'ndjson']), expected: 'synthetic | csv | ndjson', doc: 'Market data source for the data agent.', default: 'synthetic' }),
+  DATA_FILE: def({ schema: z.string().min(1), expected: 'a file path', doc: 'CSV or NDJSON file for DATA_FEED=csv|ndjson.' }),
+  DATA_SYMBOLS: def({ schema: list.pipe(z.array(z.string().min(1).max(64)).min(1)), expected: 'comma-separated symbols, e.g. SYN,ACME', doc: 'Symbols of the synthetic feed; the symbol of a CSV file.', default: ['SYN'] }),
+  DATA_LENIENT: def({ schema: bool, expected: 'true | false', doc: 'Skip (and count) bad rows in files instead of stopping.', default: false }),
+  DATA_PACE_MS: def({ schema: int(0, 3_600_000), expected: 'milliseconds between bars, 0 = as fast as possible', doc: 'Real-time pacing of the synthetic feed (and of file feeds when set).', default: 1000 }),
+  SYNTHETIC_SEED: def({ schema: int(0), expected: 'a non-negative integer', doc: 'Seed of the synthetic GBM feed.', default: 42 }),
+  SYNTHETIC_START_PRICE: def({ schema: dec(0.0001), expected: 'a positive price', doc: 'First price of each synthetic symbol.', default: 100 }),
+  SYNTHETIC_DRIFT: def({ schema: dec(-10, 10), expected: 'annualised drift, e.g. 0.05', doc: 'GBM drift per year.', default: 0.05 }),
+  SYNTHETIC_VOLATILITY: def({ schema: dec(0, 10), expected: 'annualised volatility, e.g. 0.3', doc: 'GBM volatility per year.', default: 0.3 }),
+  SYNTHETIC_BAR_MS: def({ schema: int(1000), expected: 'milliseconds of market time per bar', doc: 'Bar length of the synthetic feed (event time).', default: 60_000 }),
+
+  STRATEGY: def({ schema: z.enum(['sma-cross', 'rsi-reversion']), expected: 'sma-cross | rsi-reversion', doc: 'Strategy run by the strategy agent.', default: 'sma-cross' }),
+  STRATEGY_FAST: def({ schema: int(1, 10_000), expected: 'bars, 1-10000', doc: 'sma-cross: fast SMA length.', default: 10 }),
+  STRATEGY_SLOW: def({ schema: int(2, 10_000), expected: 'bars, 2-10000', doc: 'sma-cross: slow SMA length.', default: 30 }),
+  STRATEGY_SIZE: def({ schema: dec(0.000001), expected: 'a positive quantity', doc: 'Order size of strategy entries.', default: 100 }),
+  RSI_PERIOD: def({ schema: int(2, 1000), expected: 'bars, 2-1000', doc: 'rsi-reversion: RSI period.', default: 14 }),
+  RSI_OVERSOLD: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: buy below this RSI.', default: 30 }),
+  RSI_OVERBOUGHT: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: sell above this RSI.', default: 70 }),
+
+  RISK_MAX_POSITION_QTY: def({ schema: dec(0), expected: 'a non-negative quantity', doc: 'Largest absolute position per symbol.', default: 10_000 }),
+  RISK_MAX_ORDER_NOTIONAL: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest notional of one order.', default: 1_000_000 }),
+  RISK_ALLOW_SHORT: def({ schema: bool, expected: 'true | false', doc: 'Whether sells may open or grow a short position.', default: false }),
+
+  EXEC_FEE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points of notional', doc: 'Paper broker fee.', default: 0 }),
+  EXEC_FEE_PER_SHARE: def({ schema: dec(0), expected: 'an amount per unit', doc: 'Paper broker fee per unit.', default: 0 }),
+  EXEC_SLIPPAGE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points', doc: 'Paper broker slippage against the order (buys pay more).', default: 0 }),
+
+  PORTFOLIO_START_CASH: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Starting cash.', default: 100_000 }),
+} as const;
+
+export type ConfigKey = keyof typeof configKeys;
+export type KeyValues = { [K in ConfigKey]: (typeof configKeys)[K] extends KeySpec<infer T> ? T : never };

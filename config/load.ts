@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { configKeys, type ConfigKey, type KeySpec, type KeyValues } from './keys.js';
+import { buildConfig, type Config } from './config.js';
+
+/** Start-up failed because of configuration; the message names every bad key. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** Environment variables; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** A JSON file of the same keys; environment variables win. Defaults to SEXTANT_CONFIG_FILE. */
+  file?: string;
+  /** Values that win over everything (CLI flags). */
+  overrides?: Partial<Record<ConfigKey, unknown>>;
+}
+
+const show = (v: unknown, secret: boolean) => (secret ? '(hidden)' : JSON.stringify(v));
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`SEXTANT_CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`SEXTANT_CONFIG_FILE: ${path} is not JSON: ${(err as Error).message}`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`SEXTANT_CONFIG_FILE: ${path} must hold one JSON object of KEY: value pairs`]);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !(k in configKeys));
+  if (unknown.length > 0) {
+    throw new ConfigError(unknown.map((k) => `${k} (in ${path}): unknown key; known keys are listed in .env.example`));
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Loads, validates and freezes the configuration. Precedence: overrides > environment > file >
+ * defaults; an empty environment value counts as unset. Any bad value stops start-up with a
+ * ConfigError naming the key, what is wrong and the expected form.
+ */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const filePath = options.file ?? env.SEXTANT_CONFIG_FILE;
+  const file = filePath ? readFile(filePath) : {};
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(configKeys) as [ConfigKey, KeySpec<unknown>][]) {
+    const fromEnv = env[key];
+    const [raw, origin] =
+      options.overrides?.[key] !== undefined ? [options.overrides[key], 'from the command line']
+      : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, 'from the environment']
+      : file[key] !== undefined ? [file[key], `from ${filePath}`]
+      : [undefined, 'default'];
+    if (raw === undefined) {
+      values[key] = spec.default;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else {
+      const why = parsed.error.issues[0]?.message ?? 'invalid';
+      problems.push(`${key}: ${show(raw, Boolean(spec.secret))} ${origin} is invalid (${why}); expected ${spec.expected}`);
+    }
+  }
+  if (problems.length === 0) {
+    const v = values as KeyValues;
+    if (v.STRATEGY_FAST >= v.STRATEGY_SLOW) {
+      problems.push(`STRATEGY_FAST: ${v.STRATEGY_FAST} must be less than STRATEGY_SLOW (${v.STRATEGY_SLOW})`);
+    }
+    if (v.RSI_OVERSOLD >= v.RSI_OVERBOUGHT) {
+      problems.push(`RSI_OVERSOLD: ${v.RSI_OVERSOLD} must be less than RSI_OVERBOUGHT (${v.RSI_OVERBOUGHT})`);
+    }
+    if ((v.DATA_FEED === 'csv' || v.DATA_FEED === 'ndjson') && !v.DATA_FILE) {
+      problems.push(`DATA_FILE: required when DATA_FEED=${v.DATA_FEED}; expected a file path`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(buildConfig(values as KeyValues));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

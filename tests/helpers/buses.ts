@@ -1,0 +1,49 @@
+import { inject } from 'vitest';
+import { createBus } from '../../bus/create-bus.js';
+import type { Bus } from '../../bus/bus.js';
+import type { SchemaRegistry } from '../../bus/schema-registry.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { VirtualClock } from '../../src/runtime/clock.js';
+import { sequentialIds } from '../../src/runtime/ids.js';
+
+export type TransportName = 'memory' | 'nats';
+
+/** The NATS URL for the integration tier, or null (the tier is then skipped, loudly). */
+export const natsUrl: string | null = inject('natsUrl');
+
+/** Transports the contract runs against; NATS is included whenever a server answered. */
+export const transports: { name: TransportName; available: boolean }[] = [
+  { name: 'memory', available: true },
+  { name: 'nats', available: natsUrl !== null },
+];
+
+let runSeq = 0;
+
+/** A unique subject namespace per test so parallel test files never see each other's traffic. */
+export function testPrefix(): string {
+  return `t${process.pid}x${Date.now().toString(36)}x${++runSeq}`;
+}
+
+export interface TestBusOptions {
+  registry: SchemaRegistry;
+  prefix: string;
+  maxPayloadBytes?: number;
+  requestTimeoutMs?: number;
+  name?: string;
+  trustLocal?: boolean;
+}
+
+/** Builds a bus of the named transport for tests. */
+export function makeBus(transport: TransportName, options: TestBusOptions): Promise<Bus> {
+  return createBus({
+    natsUrl: transport === 'nats' ? natsUrl! : undefined,
+    name: options.name ?? 'sextant-test',
+    registry: options.registry,
+    envelopeDeps: { ids: sequentialIds(`bus-${options.prefix}`), clock: new VirtualClock(1_700_000_000_000), source: 'test/bus' },
+    logger: silentLogger,
+    maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
+    requestTimeoutMs: options.requestTimeoutMs ?? 2000,
+    prefix: options.prefix,
+    trustLocal: options.trustLocal ?? false,
+  });
+}

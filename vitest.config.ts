@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/setup/nats-global.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    reporters: ['default'],
+    pool: 'forks',
+  },
+});
