@@ -93,6 +93,7 @@ export type QueryName = (typeof QUERY_NAMES)[number];
 export const subjects = {
   marketBar: (symbol: string) => s(`market.bar.${encodeSymbol(symbol)}`),
   marketTick: (symbol: string) => s(`market.tick.${encodeSymbol(symbol)}`),
+  feedCompleted: () => s('market.feed.completed'),
   newsItem: () => s('news.item'),
   sentimentScore: (symbol: string) => s(`sentiment.score.${encodeSymbol(symbol)}`),
   signal: (symbol: string) => s(`signal.${encodeSymbol(symbol)}`),

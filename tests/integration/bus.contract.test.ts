@@ -71,7 +71,7 @@ for (const { name, available } of transports) {
       const star = collect(rx, 'test.w.*');
       const tail = collect(rx, 'test.w.>');
       await rx.flush();
-      for (const s of ['test.w.a', 'test.w.a.b', 'test.x.a']) pub.publish(sub(s), pingEnv(1));
+      for (const s of ['test.w', 'test.w.a', 'test.w.a.b', 'test.x.a']) pub.publish(sub(s), pingEnv(1));
       await settle();
       await eventually(() => expect(tail.map((g) => g.subject)).toEqual(['test.w.a', 'test.w.a.b']));
       expect(star.map((g) => g.subject)).toEqual(['test.w.a']);

@@ -1,0 +1,61 @@
+import { assign, enqueueActions, setup } from 'xstate';
+import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+
+export interface DataContext extends WithOutbox {
+  readonly feed: string;
+  readonly bars: number;
+  readonly ticks: number;
+  readonly skipped: number;
+  readonly error: string | undefined;
+}
+
+export type DataEvent =
+  | { type: 'feed.started'; feed: string }
+  | { type: 'feed.progress'; bars: number; ticks: number; skipped: number }
+  | { type: 'feed.completed'; bars: number; ticks: number; skipped: number; time: number }
+  | { type: 'feed.failed'; error: string };
+
+/**
+ * The data agent's machine: the feed's lifecycle (idle -> streaming -> completed | failed) and
+ * its counts. Bars and ticks themselves are published by the feed pump as chain roots: they
+ * are facts from the feed, not decisions, so they do not pay for a machine step each.
+ */
+export const dataMachine = setup({
+  types: { context: {} as DataContext, events: {} as DataEvent, emitted: {} as Outbound },
+  actions: {
+    started: assign(({ event }) => ({ feed: (event as Extract<DataEvent, { type: 'feed.started' }>).feed, outbox: NO_OUTPUT })),
+    progress: assign(({ event }) => {
+      const e = event as Extract<DataEvent, { type: 'feed.progress' }>;
+      return { bars: e.bars, ticks: e.ticks, skipped: e.skipped, outbox: NO_OUTPUT };
+    }),
+    completed: assign(({ context, event }) => {
+      const e = event as Extract<DataEvent, { type: 'feed.completed' }>;
+      return {
+        bars: e.bars,
+        ticks: e.ticks,
+        skipped: e.skipped,
+        outbox: [out('market.feed-completed', { feed: context.feed, bars: e.bars, ticks: e.ticks, skipped: e.skipped }, { root: true, time: e.time })],
+      };
+    }),
+    failed: assign(({ event }) => ({ error: (event as Extract<DataEvent, { type: 'feed.failed' }>).error, outbox: NO_OUTPUT })),
+    emitOutbox: enqueueActions(({ context, enqueue }) => {
+      for (const o of context.outbox) enqueue.emit(o);
+    }),
+  },
+}).createMachine({
+  id: 'data',
+  context: { feed: '', bars: 0, ticks: 0, skipped: 0, error: undefined, outbox: NO_OUTPUT },
+  initial: 'idle',
+  states: {
+    idle: { on: { 'feed.started': { target: 'streaming', actions: 'started' } } },
+    streaming: {
+      on: {
+        'feed.progress': { actions: 'progress' },
+        'feed.completed': { target: 'completed', actions: ['completed', 'emitOutbox'] },
+        'feed.failed': { target: 'failed', actions: 'failed' },
+      },
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

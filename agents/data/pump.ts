@@ -1,0 +1,57 @@
+import type { AgentApi } from '../../src/runtime/agent-spec.js';
+import type { MarketFeed } from './feeds/feed.js';
+import type { DataEvent } from './machine.js';
+
+export interface PumpOptions {
+  /** Wall-clock pause between items (real-time pacing); 0 = as fast as the agents go. */
+  readonly paceMs: number;
+  /** Items between yields to the event loop (and bus flushes) when not paced. */
+  readonly batch?: number;
+  /** Called after every batch with the number of items published so far. */
+  readonly onProgress?: (items: number) => void;
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishes every item of a feed in order as `market.bar.<sym>` / `market.tick.<sym>` roots
+ * with the item's own time as event time. Unpaced runs flush the bus every batch, which bounds
+ * the work in flight (a NATS subscriber that falls far behind is cut off as a slow consumer).
+ */
+export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOptions): Promise<void> {
+  const batch = options.batch ?? 1000;
+  const send = (event: DataEvent) => api.send(event);
+  send({ type: 'feed.started', feed: feed.name });
+  let bars = 0;
+  let ticks = 0;
+  let last = 0;
+  try {
+    for (const item of feed) {
+      if (api.stopping) break;
+      if (item.kind === 'bar') {
+        api.publishRoot('market.bar', item.bar, item.bar.time);
+        bars++;
+        last = item.bar.time;
+      } else {
+        api.publishRoot('market.tick', item.tick, item.tick.time);
+        ticks++;
+        last = item.tick.time;
+      }
+      if (options.paceMs > 0) {
+        await sleep(options.paceMs);
+      } else if ((bars + ticks) % batch === 0) {
+        await api.bus.flush();
+        await yieldToLoop();
+        send({ type: 'feed.progress', bars, ticks, skipped: feed.skipped });
+        options.onProgress?.(bars + ticks);
+      }
+    }
+  } catch (err) {
+    send({ type: 'feed.failed', error: (err as Error).message });
+    throw err;
+  }
+  await api.bus.flush();
+  send({ type: 'feed.completed', bars, ticks, skipped: feed.skipped, time: last });
+  options.onProgress?.(bars + ticks);
+}

@@ -1,0 +1,167 @@
+import { assign, enqueueActions, setup } from 'xstate';
+import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
+import type { MessageEvent } from '../../src/runtime/agent-spec.js';
+import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { isTerminal, transition, type OrderStatus } from './order-status.js';
+import { barFillPrice, dayOrderExpired, feeFor, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
+
+export interface OrderRecord {
+  readonly order: OrderIntent;
+  readonly brokerOrderId: string;
+  readonly status: OrderStatus;
+  readonly filledQty: number;
+  readonly avgPrice: number;
+  /** Event time of the last change. */
+  readonly updatedAt: number;
+}
+
+/** Finished orders kept to recognise a re-delivered approval (oldest evicted first). */
+export const FINISHED_MEMORY = 10_000;
+
+export interface ExecutionContext extends WithOutbox {
+  readonly costs: PaperCosts;
+  readonly broker: string;
+  readonly orders: Readonly<Record<string, OrderRecord>>;
+  /** Working client order ids per symbol (what market data must be matched against). */
+  readonly working: Readonly<Record<string, readonly string[]>>;
+  readonly finished: readonly string[];
+  readonly duplicates: number;
+}
+
+/** `order.approved` with the bars that arrived after its decision time and before it. */
+export type ApprovedEvent = MessageEvent<'order.approved'> & { readonly barsSince: readonly Bar[] };
+export type ExecutionEvent = ApprovedEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
+
+type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; finished: readonly string[]; outbox: Outbound[] };
+
+const draftOf = (ctx: ExecutionContext): Draft => ({ orders: { ...ctx.orders }, working: { ...ctx.working }, finished: ctx.finished, outbox: [] });
+
+function finish(d: Draft, rec: OrderRecord): void {
+  const id = rec.order.clientOrderId;
+  const sym = rec.order.symbol;
+  const left = (d.working[sym] ?? []).filter((x) => x !== id);
+  if (left.length > 0) d.working[sym] = left;
+  else delete d.working[sym];
+  let finished = [...d.finished, id];
+  if (finished.length > FINISHED_MEMORY) {
+    for (const old of finished.slice(0, finished.length - FINISHED_MEMORY)) delete d.orders[old];
+    finished = finished.slice(finished.length - FINISHED_MEMORY);
+  }
+  d.finished = finished;
+}
+
+/** Fills `rec` completely at `rawPrice` at event time `time` (the paper broker fills whole orders). */
+function fill(d: Draft, rec: OrderRecord, rawPrice: number, time: number, costs: PaperCosts): void {
+  const o = rec.order;
+  const id = o.clientOrderId;
+  const qty = o.qty - rec.filledQty;
+  const price = withSlippage(rawPrice, o.side, costs);
+  const cumQty = rec.filledQty + qty;
+  const status = transition(id, rec.status, 'filled');
+  const next: OrderRecord = { ...rec, status, filledQty: cumQty, avgPrice: (rec.avgPrice * rec.filledQty + price * qty) / cumQty, updatedAt: time };
+  d.orders[id] = next;
+  d.outbox.push(
+    out(
+      'order.filled',
+      { clientOrderId: id, brokerOrderId: rec.brokerOrderId, symbol: o.symbol, side: o.side, qty, price, fee: feeFor(qty, price, costs), cumQty, leavesQty: 0, status: 'filled', origin: o.origin },
+      { chain: { key: id }, time, release: id },
+    ),
+  );
+  finish(d, next);
+}
+
+function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: string, time: number): void {
+  const o = rec.order;
+  const next: OrderRecord = { ...rec, status: transition(o.clientOrderId, rec.status, to), updatedAt: time };
+  d.orders[o.clientOrderId] = next;
+  d.outbox.push(
+    out(
+      'order.cancelled',
+      { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, filledQty: rec.filledQty, reason, status: to, origin: o.origin },
+      { chain: { key: o.clientOrderId }, time, release: o.clientOrderId },
+    ),
+  );
+  finish(d, next);
+}
+
+/** Matches one working order against one bar: expire, fill, or (IOC) cancel. */
+function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void {
+  if (isTerminal(rec.status) || bar.time <= rec.order.decidedAt) return;
+  if (dayOrderExpired(rec.order, bar.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', bar.time);
+  const price = barFillPrice(rec.order, bar);
+  if (price !== undefined) return fill(d, rec, price, bar.time, costs);
+  if (rec.order.tif === 'IOC') end(d, rec, 'cancelled', 'IOC order not fillable on the first bar after it', bar.time);
+}
+
+function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): void {
+  if (isTerminal(rec.status) || tick.time <= rec.order.decidedAt) return;
+  if (dayOrderExpired(rec.order, tick.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', tick.time);
+  const price = tickFillPrice(rec.order, tick);
+  if (price !== undefined) return fill(d, rec, price, tick.time, costs);
+  if (rec.order.tif === 'IOC') end(d, rec, 'cancelled', 'IOC order not fillable on the first trade after it', tick.time);
+}
+
+/** An approved order: submit it to the paper broker, then match it against bars it missed. */
+export function onApproved(ctx: ExecutionContext, ev: ApprovedEvent): Partial<ExecutionContext> {
+  const order = ev.payload.order;
+  const id = order.clientOrderId;
+  if (ctx.orders[id]) return { duplicates: ctx.duplicates + 1, outbox: NO_OUTPUT };
+  const d = draftOf(ctx);
+  const rec: OrderRecord = { order, brokerOrderId: `${ctx.broker}-${id}`, status: transition(id, 'new', 'submitted'), filledQty: 0, avgPrice: 0, updatedAt: ev.time };
+  d.orders[id] = rec;
+  d.working[order.symbol] = [...(d.working[order.symbol] ?? []), id];
+  d.outbox.push(out('order.submitted', { order, brokerOrderId: rec.brokerOrderId, broker: ctx.broker }, { key: id }));
+  for (const bar of ev.barsSince) {
+    const current = d.orders[id]!;
+    if (isTerminal(current.status)) break;
+    matchBar(d, current, bar, ctx.costs);
+  }
+  return d;
+}
+
+/** Market data for a symbol with working orders. */
+export function onMarket(ctx: ExecutionContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<ExecutionContext> {
+  const symbol = ev.payload.symbol;
+  const ids = ctx.working[symbol];
+  if (!ids || ids.length === 0) return { outbox: NO_OUTPUT };
+  const d = draftOf(ctx);
+  for (const id of ids) {
+    const rec = d.orders[id]!;
+    if (ev.type === 'market.bar') matchBar(d, rec, ev.payload, ctx.costs);
+    else matchTick(d, rec, ev.payload, ctx.costs);
+  }
+  return d;
+}
+
+/**
+ * The execution agent's machine: the order lifecycle (new -> submitted -> partially filled ->
+ * filled | cancelled | rejected | expired) over the paper broker, idempotent by client order id.
+ */
+export const executionMachine = setup({
+  types: {
+    context: {} as ExecutionContext,
+    events: {} as ExecutionEvent,
+    input: {} as { costs: PaperCosts; broker?: string },
+    emitted: {} as Outbound,
+  },
+  actions: {
+    approved: assign(({ context, event }) => onApproved(context, event as ApprovedEvent)),
+    market: assign(({ context, event }) => onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
+    emitOutbox: enqueueActions(({ context, enqueue }) => {
+      for (const o of context.outbox) enqueue.emit(o);
+    }),
+  },
+}).createMachine({
+  id: 'execution',
+  context: ({ input }) => ({ costs: input.costs, broker: input.broker ?? 'paper', orders: {}, working: {}, finished: [], duplicates: 0, outbox: NO_OUTPUT }),
+  initial: 'connected',
+  states: {
+    connected: {
+      on: {
+        'order.approved': { actions: ['approved', 'emitOutbox'] },
+        'market.bar': { actions: ['market', 'emitOutbox'] },
+        'market.tick': { actions: ['market', 'emitOutbox'] },
+      },
+    },
+  },
+});

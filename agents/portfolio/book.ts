@@ -1,0 +1,118 @@
+import type { OrderFilled, PortfolioSnapshot, Position } from '../../src/domain/messages.js';
+
+/** One symbol's holding. `qty` is signed (negative = short). */
+export interface Holding {
+  readonly qty: number;
+  readonly avgPrice: number;
+  readonly lastPrice: number;
+  readonly realizedPnl: number;
+}
+
+/** The account: plain data, updated by pure functions, so it persists and replays exactly. */
+export interface Book {
+  readonly cash: number;
+  readonly holdings: Readonly<Record<string, Holding>>;
+  readonly realizedPnl: number;
+  readonly fees: number;
+  /** UTC day number (epoch days) of the last event. */
+  readonly day: number;
+  readonly dayStartEquity: number;
+  readonly peakEquity: number;
+  readonly asOf: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: -1, dayStartEquity: cash, peakEquity: cash, asOf: 0 });
+
+export function equityOf(book: Pick<Book, 'cash' | 'holdings'>): number {
+  let equity = book.cash;
+  for (const sym in book.holdings) {
+    const h = book.holdings[sym]!;
+    equity += h.qty * h.lastPrice;
+  }
+  return equity;
+}
+
+/** Rolls the day at the first event of a new UTC day: today's PnL starts from the equity before it. */
+function roll(book: Book, time: number): Book {
+  const day = Math.floor(time / DAY_MS);
+  if (day === book.day) return book;
+  return { ...book, day, dayStartEquity: book.day === -1 ? book.dayStartEquity : equityOf(book) };
+}
+
+/** Marks a holding to a new price (bars, ticks). */
+export function mark(book: Book, symbol: string, price: number, time: number): Book {
+  const rolled = roll(book, time);
+  const h = rolled.holdings[symbol];
+  if (!h || h.lastPrice === price) return time > rolled.asOf ? withPeak({ ...rolled, asOf: time }) : rolled;
+  return withPeak({ ...rolled, holdings: { ...rolled.holdings, [symbol]: { ...h, lastPrice: price } }, asOf: Math.max(rolled.asOf, time) });
+}
+
+/**
+ * Applies a fill: cash moves by qty x price plus fee; the average price changes when the
+ * position grows, realised PnL when it shrinks; a flip opens the remainder at the fill price.
+ * `markPrice` is the latest market price known for the symbol (the fill price if none).
+ */
+export function applyFill(book: Book, f: OrderFilled, time: number, markPrice: number | undefined): Book {
+  const rolled = roll(book, time);
+  const signed = f.side === 'buy' ? f.qty : -f.qty;
+  const before = rolled.holdings[f.symbol] ?? { qty: 0, avgPrice: 0, lastPrice: f.price, realizedPnl: 0 };
+  let { qty, avgPrice, realizedPnl } = before;
+  let realized = 0;
+  if (qty === 0 || Math.sign(qty) === Math.sign(signed)) {
+    avgPrice = (Math.abs(qty) * avgPrice + f.qty * f.price) / (Math.abs(qty) + f.qty);
+    qty += signed;
+  } else {
+    const closing = Math.min(f.qty, Math.abs(qty));
+    realized = closing * (f.price - avgPrice) * Math.sign(qty);
+    realizedPnl += realized;
+    const after = qty + signed;
+    if (after === 0) avgPrice = 0;
+    else if (Math.sign(after) !== Math.sign(qty)) avgPrice = f.price;
+    qty = after;
+  }
+  const holding: Holding = { qty, avgPrice, lastPrice: markPrice ?? before.lastPrice ?? f.price, realizedPnl };
+  return withPeak({
+    ...rolled,
+    cash: rolled.cash - signed * f.price - f.fee,
+    holdings: { ...rolled.holdings, [f.symbol]: holding },
+    realizedPnl: rolled.realizedPnl + realized,
+    fees: rolled.fees + f.fee,
+    asOf: Math.max(rolled.asOf, time),
+  });
+}
+
+function withPeak(book: Book): Book {
+  const equity = equityOf(book);
+  return equity > book.peakEquity ? { ...book, peakEquity: equity } : book;
+}
+
+/** True when the book holds a non-zero position in `symbol`. */
+export const holds = (book: Book, symbol: string) => (book.holdings[symbol]?.qty ?? 0) !== 0;
+
+/** The published view of the book. */
+export function snapshotOf(book: Book): PortfolioSnapshot {
+  const positions: Position[] = [];
+  let unrealizedPnl = 0;
+  for (const symbol of Object.keys(book.holdings).sort()) {
+    const h = book.holdings[symbol]!;
+    const unrealized = h.qty * (h.lastPrice - h.avgPrice);
+    unrealizedPnl += unrealized;
+    positions.push({ symbol, qty: h.qty, avgPrice: h.avgPrice, lastPrice: h.lastPrice, marketValue: h.qty * h.lastPrice, unrealizedPnl: unrealized, realizedPnl: h.realizedPnl });
+  }
+  const equity = equityOf(book);
+  return {
+    cash: book.cash,
+    equity,
+    positions,
+    realizedPnl: book.realizedPnl,
+    unrealizedPnl,
+    fees: book.fees,
+    dayPnl: equity - book.dayStartEquity,
+    dayStartEquity: book.dayStartEquity,
+    peakEquity: book.peakEquity,
+    drawdown: book.peakEquity > 0 ? Math.max(0, (book.peakEquity - equity) / book.peakEquity) : 0,
+    asOf: book.asOf,
+  };
+}

@@ -1,0 +1,72 @@
+import { assign, enqueueActions, setup } from 'xstate';
+import type { MessageEvent } from '../../src/runtime/agent-spec.js';
+import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
+
+/** Fills remembered to recognise a re-delivered one (oldest evicted first). */
+export const FILL_MEMORY = 10_000;
+
+export interface PortfolioContext extends WithOutbox {
+  readonly book: Book;
+  /** `<clientOrderId>:<cumQty>` of fills applied, for idempotency. */
+  readonly seen: Readonly<Record<string, true>>;
+  readonly seenOrder: readonly string[];
+}
+
+/** `order.filled` with the latest market price of its symbol (for the mark). */
+export type FillEvent = MessageEvent<'order.filled'> & { readonly markPrice: number | undefined };
+export type PortfolioEvent = FillEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
+
+export function onFill(ctx: PortfolioContext, ev: FillEvent): Partial<PortfolioContext> {
+  const key = `${ev.payload.clientOrderId}:${ev.payload.cumQty}`;
+  if (ctx.seen[key]) return { outbox: NO_OUTPUT };
+  let seenOrder = [...ctx.seenOrder, key];
+  let seen: Record<string, true> = { ...ctx.seen, [key]: true };
+  if (seenOrder.length > FILL_MEMORY) {
+    const [oldest, ...rest] = seenOrder;
+    delete seen[oldest!];
+    seenOrder = rest;
+  }
+  const book = applyFill(ctx.book, ev.payload, ev.time, ev.markPrice);
+  return { book, seen, seenOrder, outbox: [out('portfolio.updated', snapshotOf(book))] };
+}
+
+export function onMark(ctx: PortfolioContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<PortfolioContext> {
+  const price = ev.type === 'market.bar' ? ev.payload.close : ev.payload.price;
+  const book = mark(ctx.book, ev.payload.symbol, price, ev.time);
+  if (book === ctx.book) return { outbox: NO_OUTPUT };
+  return { book, outbox: [out('portfolio.updated', snapshotOf(book))] };
+}
+
+/**
+ * The portfolio agent's machine: cash, positions, average prices, realised and unrealised PnL,
+ * daily PnL and drawdown, marked to market on every bar or tick of a held symbol.
+ */
+export const portfolioMachine = setup({
+  types: {
+    context: {} as PortfolioContext,
+    events: {} as PortfolioEvent,
+    input: {} as { startCash: number },
+    emitted: {} as Outbound,
+  },
+  actions: {
+    fill: assign(({ context, event }) => onFill(context, event as FillEvent)),
+    mark: assign(({ context, event }) => onMark(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
+    emitOutbox: enqueueActions(({ context, enqueue }) => {
+      for (const o of context.outbox) enqueue.emit(o);
+    }),
+  },
+}).createMachine({
+  id: 'portfolio',
+  context: ({ input }) => ({ book: openBook(input.startCash), seen: {}, seenOrder: [], outbox: NO_OUTPUT }),
+  initial: 'tracking',
+  states: {
+    tracking: {
+      on: {
+        'order.filled': { actions: ['fill', 'emitOutbox'] },
+        'market.bar': { actions: ['mark', 'emitOutbox'] },
+        'market.tick': { actions: ['mark', 'emitOutbox'] },
+      },
+    },
+  },
+});

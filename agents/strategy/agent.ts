@@ -1,0 +1,41 @@
+import type { Envelope } from '../../bus/envelope.js';
+import { patterns, subjects } from '../../bus/subjects.js';
+import type { Origin } from '../../src/domain/messages.js';
+import type { AgentSpec } from '../../src/runtime/agent-spec.js';
+import { strategyMachine, type StrategyContext } from './machine.js';
+import type { StrategyParams } from './strategies.js';
+
+/** True for order events about this strategy's own orders. */
+const ours = (ctx: StrategyContext, env: Envelope) => {
+  const origin = (env.payload as { origin?: Origin }).origin;
+  return origin?.kind === 'strategy' && origin.id === ctx.params.id && (env.payload as { clientOrderId: string }).clientOrderId in ctx.open;
+};
+
+/**
+ * The strategy agent. Reads `market.bar.*` and its own orders' outcomes (`order.rejected`,
+ * `order.filled`, `order.cancelled`, `order.failed`); writes `signal.<sym>` and `order.intent`.
+ * Answers `query.signals`.
+ */
+export function strategyAgent(params: StrategyParams): AgentSpec<StrategyContext> {
+  return {
+    name: 'strategy',
+    machine: strategyMachine,
+    input: { params },
+    inlets: [
+      { pattern: patterns.marketBars },
+      { pattern: subjects.orderRejected(), wants: ours },
+      { pattern: subjects.orderFilled(), wants: ours },
+      { pattern: subjects.orderCancelled(), wants: ours },
+      { pattern: subjects.orderFailed(), wants: ours },
+    ],
+    queries: [
+      {
+        what: 'signals',
+        answer: (ctx, params) => {
+          const all = Object.values(ctx.lastSignals);
+          return typeof params.symbol === 'string' ? all.filter((s) => s.symbol === params.symbol) : all;
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,139 @@
+import { assign, enqueueActions, setup } from 'xstate';
+import type { OrderIntent, Signal } from '../../src/domain/messages.js';
+import type { MessageEvent } from '../../src/runtime/agent-spec.js';
+import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { initialSymbolState, strategyStep, type StrategyParams, type SymbolState } from './strategies.js';
+
+/** An order this strategy sent and has not yet seen finish. */
+export interface OpenOrder {
+  readonly symbol: string;
+  /** +qty for buys, -qty for sells. */
+  readonly signed: number;
+}
+
+export interface StrategyContext extends WithOutbox {
+  readonly params: StrategyParams;
+  readonly symbols: Readonly<Record<string, SymbolState>>;
+  readonly open: Readonly<Record<string, OpenOrder>>;
+  /** The latest signal per symbol, with its event time (answers `signals` queries). */
+  readonly lastSignals: Readonly<Record<string, Signal & { time: number }>>;
+}
+
+export type StrategyEvent =
+  | MessageEvent<'market.bar'>
+  | MessageEvent<'order.rejected'>
+  | MessageEvent<'order.filled'>
+  | MessageEvent<'order.cancelled'>
+  | MessageEvent<'order.failed'>
+  | { type: 'strategy.pause' }
+  | { type: 'strategy.resume' };
+
+/** One bar: update indicators; on a decision emit `signal.generated` then `order.intent`. */
+export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trading: boolean): Partial<StrategyContext> {
+  const bar = ev.payload;
+  const before = ctx.symbols[bar.symbol] ?? initialSymbolState(ctx.params);
+  const { state, decision } = strategyStep(ctx.params, before, bar);
+  if (!decision || !trading) {
+    const kept = decision ? { ...state, position: before.position } : state;
+    return { symbols: { ...ctx.symbols, [bar.symbol]: kept }, outbox: NO_OUTPUT };
+  }
+  const { params } = ctx;
+  const signal: Signal = {
+    symbol: bar.symbol,
+    strategy: params.id,
+    side: decision.side,
+    targetQty: decision.targetQty,
+    reasons: decision.reasons,
+    indicators: decision.indicators,
+    price: bar.close,
+  };
+  const intent: OrderIntent = {
+    clientOrderId: `${params.id}-${ev.id}`,
+    symbol: bar.symbol,
+    side: decision.side,
+    qty: decision.qty,
+    type: 'market',
+    tif: 'GTC',
+    origin: { kind: 'strategy', id: params.id },
+    refPrice: bar.close,
+    decidedAt: bar.time,
+  };
+  const outbox: Outbound[] = [out('signal.generated', signal), out('order.intent', intent, { chain: 'previous' })];
+  return {
+    symbols: { ...ctx.symbols, [bar.symbol]: state },
+    open: { ...ctx.open, [intent.clientOrderId]: { symbol: bar.symbol, signed: decision.side === 'buy' ? decision.qty : -decision.qty } },
+    lastSignals: { ...ctx.lastSignals, [bar.symbol]: { ...signal, time: bar.time } },
+    outbox,
+  };
+}
+
+/** An order of ours ended: undo the part of its quantity that will never fill. */
+export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, unfilledFraction: number): Partial<StrategyContext> {
+  const order = ctx.open[clientOrderId];
+  if (!order) return { outbox: NO_OUTPUT };
+  const { [clientOrderId]: _gone, ...open } = ctx.open;
+  const sym = ctx.symbols[order.symbol];
+  if (!sym || unfilledFraction === 0) return { open, outbox: NO_OUTPUT };
+  const symbols = { ...ctx.symbols, [order.symbol]: { ...sym, position: sym.position - order.signed * unfilledFraction } };
+  return { open, symbols, outbox: NO_OUTPUT };
+}
+
+/**
+ * The strategy agent's machine: `active` turns bars into signals and order intents; `paused`
+ * keeps indicators current but decides nothing. Pure: time and ids come from events.
+ */
+export const strategyMachine = setup({
+  types: {
+    context: {} as StrategyContext,
+    events: {} as StrategyEvent,
+    input: {} as { params: StrategyParams },
+    emitted: {} as Outbound,
+  },
+  actions: {
+    trade: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, true)),
+    watch: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, false)),
+    ended: assign(({ context, event }) => {
+      switch (event.type) {
+        case 'order.rejected':
+        case 'order.failed':
+          return onOrderEnded(context, event.payload.clientOrderId, 1);
+        case 'order.cancelled': {
+          const order = context.open[event.payload.clientOrderId];
+          const qty = order ? Math.abs(order.signed) : 0;
+          return onOrderEnded(context, event.payload.clientOrderId, qty > 0 ? (qty - event.payload.filledQty) / qty : 0);
+        }
+        case 'order.filled':
+          return event.payload.status === 'filled' ? onOrderEnded(context, event.payload.clientOrderId, 0) : { outbox: NO_OUTPUT };
+        default:
+          return { outbox: NO_OUTPUT };
+      }
+    }),
+    emitOutbox: enqueueActions(({ context, enqueue }) => {
+      for (const o of context.outbox) enqueue.emit(o);
+    }),
+  },
+}).createMachine({
+  id: 'strategy',
+  context: ({ input }) => ({ params: input.params, symbols: {}, open: {}, lastSignals: {}, outbox: NO_OUTPUT }),
+  initial: 'active',
+  on: {
+    'order.rejected': { actions: 'ended' },
+    'order.failed': { actions: 'ended' },
+    'order.cancelled': { actions: 'ended' },
+    'order.filled': { actions: 'ended' },
+  },
+  states: {
+    active: {
+      on: {
+        'market.bar': { actions: ['trade', 'emitOutbox'] },
+        'strategy.pause': 'paused',
+      },
+    },
+    paused: {
+      on: {
+        'market.bar': { actions: 'watch' },
+        'strategy.resume': 'active',
+      },
+    },
+  },
+});

@@ -1,0 +1,98 @@
+import type { Bar, Side } from '../../src/domain/messages.js';
+import { pushRsi, pushWindow, rsi, smaOf, window, type Rsi, type Window } from './indicators.js';
+
+/** Parameters of the strategy an agent runs. `id` names it in orders and signals. */
+export type StrategyParams =
+  | { readonly kind: 'sma-cross'; readonly id: string; readonly fast: number; readonly slow: number; readonly size: number }
+  | { readonly kind: 'rsi-reversion'; readonly id: string; readonly period: number; readonly oversold: number; readonly overbought: number; readonly size: number };
+
+/** Per-symbol strategy state: indicators plus the position the strategy believes it holds. */
+export interface SymbolState {
+  readonly closes: Window;
+  /** sma-cross: sign of the last non-zero (fast - slow); 0 until there was one. */
+  readonly lastSign: -1 | 0 | 1;
+  readonly rsi: Rsi | undefined;
+  /** Signed quantity: filled plus in flight, minus what risk or the broker turned down. */
+  readonly position: number;
+}
+
+/** A decision with the values behind it. */
+export interface Decision {
+  readonly side: Side;
+  readonly qty: number;
+  readonly targetQty: number;
+  readonly reasons: string[];
+  readonly indicators: Record<string, number>;
+}
+
+export function initialSymbolState(params: StrategyParams): SymbolState {
+  if (params.kind === 'sma-cross') return { closes: window(params.slow), lastSign: 0, rsi: undefined, position: 0 };
+  return { closes: window(1), lastSign: 0, rsi: rsi(params.period), position: 0 };
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/**
+ * SMA crossover. Cross up at bar t: the last non-zero (fast - slow) before t was negative and
+ * fast > slow at t (equal values keep the previous sign). Flat + cross up: buy `size`.
+ * Long + cross down: sell the whole position. Never shorts.
+ */
+export function smaCrossStep(
+  p: Extract<StrategyParams, { kind: 'sma-cross' }>,
+  s: SymbolState,
+  bar: Bar,
+): { state: SymbolState; decision: Decision | undefined } {
+  const closes = pushWindow(s.closes, bar.close);
+  const fast = smaOf(closes, p.fast);
+  const slow = smaOf(closes, p.slow);
+  if (fast === undefined || slow === undefined) return { state: { ...s, closes }, decision: undefined };
+  const diff = fast - slow;
+  const sign: -1 | 0 | 1 = diff > 0 ? 1 : diff < 0 ? -1 : 0;
+  const crossUp = s.lastSign < 0 && sign > 0;
+  const crossDown = s.lastSign > 0 && sign < 0;
+  const state: SymbolState = { ...s, closes, lastSign: sign === 0 ? s.lastSign : sign };
+  const indicators = { [`sma${p.fast}`]: round(fast), [`sma${p.slow}`]: round(slow), close: bar.close };
+  if (crossUp && s.position === 0) {
+    return {
+      state: { ...state, position: p.size },
+      decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'] },
+    };
+  }
+  if (crossDown && s.position > 0) {
+    return {
+      state: { ...state, position: 0 },
+      decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`] },
+    };
+  }
+  return { state, decision: undefined };
+}
+
+/** RSI mean reversion: flat and RSI below `oversold` buys; long and RSI above `overbought` sells all. */
+export function rsiReversionStep(
+  p: Extract<StrategyParams, { kind: 'rsi-reversion' }>,
+  s: SymbolState,
+  bar: Bar,
+): { state: SymbolState; decision: Decision | undefined } {
+  const r = pushRsi(s.rsi ?? rsi(p.period), bar.close);
+  const state: SymbolState = { ...s, rsi: r };
+  if (r.value === undefined) return { state, decision: undefined };
+  const indicators = { [`rsi${p.period}`]: round(r.value), close: bar.close };
+  if (r.value < p.oversold && s.position === 0) {
+    return {
+      state: { ...state, position: p.size },
+      decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'] },
+    };
+  }
+  if (r.value > p.overbought && s.position > 0) {
+    return {
+      state: { ...state, position: 0 },
+      decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`RSI${p.period} ${round(r.value)} above ${p.overbought} (overbought)`, `closing long ${s.position}`] },
+    };
+  }
+  return { state, decision: undefined };
+}
+
+/** One bar through the configured strategy. */
+export function strategyStep(p: StrategyParams, s: SymbolState, bar: Bar) {
+  return p.kind === 'sma-cross' ? smaCrossStep(p, s, bar) : rsiReversionStep(p, s, bar);
+}

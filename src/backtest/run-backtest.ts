@@ -1,0 +1,133 @@
+import { createBus } from '../../bus/create-bus.js';
+import type { Bus } from '../../bus/bus.js';
+import { rootEnvelope } from '../../bus/envelope.js';
+import { subjects } from '../../bus/subjects.js';
+import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
+import type { MarketFeed } from '../../agents/data/feeds/feed.js';
+import type { StrategyParams } from '../../agents/strategy/strategies.js';
+import type { OrderFilled, PortfolioSnapshot } from '../domain/messages.js';
+import { createRegistry } from '../domain/messages.js';
+import { Kernel, type TradingSettings } from '../kernel.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { VirtualClock } from '../runtime/clock.js';
+import { sequentialIds } from '../runtime/ids.js';
+import { quiesce } from '../runtime/quiesce.js';
+
+export interface BacktestOptions {
+  /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
+  readonly data: string | MarketFeed;
+  readonly symbol: string;
+  readonly strategy: StrategyParams;
+  readonly cash: number;
+  readonly transport: 'memory' | 'nats';
+  readonly natsUrl?: string;
+  readonly lenient?: boolean;
+  readonly costs?: TradingSettings['costs'];
+  readonly limits?: TradingSettings['limits'];
+  readonly logger?: Logger;
+  /** Called every few thousand bars with the number published so far. */
+  readonly onProgress?: (bars: number) => void;
+  /** Messages on the bus are handed here as they happen (reports, tests). */
+  readonly onEnvelope?: Parameters<Bus['subscribe']>[1];
+}
+
+/** One fill as the backtest reports it. */
+export interface BacktestFill {
+  readonly date: string;
+  readonly side: 'buy' | 'sell';
+  readonly size: number;
+  readonly price: number;
+}
+
+export interface BacktestResult {
+  readonly finalValue: number;
+  readonly fills: BacktestFill[];
+  readonly bars: number;
+  readonly elapsedMs: number;
+  readonly barsPerSecond: number;
+  readonly portfolio: PortfolioSnapshot;
+  readonly transport: 'memory' | 'nats';
+}
+
+/** Limits that never bind: a backtest measures the strategy, the risk agent still checks every order. */
+export const permissiveLimits: TradingSettings['limits'] = { maxPositionQty: Number.MAX_SAFE_INTEGER, maxOrderNotional: Number.MAX_VALUE, allowShort: false };
+
+const isoDate = (time: number) => new Date(time).toISOString().slice(0, 10);
+
+/**
+ * Runs a file of bars through the same agents and machines as live trading, over the bus
+ * (in-memory by default, NATS on request), as fast as the agents go. Ids are sequential and
+ * time is the data's, so a run is reproducible. On NATS the run lives in its own subject
+ * namespace (`bt<id>.`), so it never meets live traffic.
+ */
+export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
+  const logger = options.logger ?? silentLogger;
+  const runId = `bt${process.pid.toString(36)}${Date.now().toString(36)}`;
+  const clock = new VirtualClock(0);
+  const ids = sequentialIds(runId);
+  const registry = createRegistry();
+  if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (or --nats-url)');
+  const bus = await createBus({
+    natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
+    name: `sextant-backtest-${runId}`,
+    registry,
+    envelopeDeps: { ids, clock, source: `backtest/${runId}` },
+    logger,
+    maxPayloadBytes: 1024 * 1024,
+    requestTimeoutMs: 30_000,
+    prefix: options.transport === 'nats' ? runId : '',
+    trustLocal: true,
+  });
+  const feed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
+  const fills: BacktestFill[] = [];
+  let bars = 0;
+  bus.subscribe(subjects.orderFilled(), (env) => {
+    const f = env.payload as OrderFilled;
+    fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
+  });
+  if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
+  const kernel = new Kernel({
+    bus,
+    clock,
+    ids,
+    logger,
+    instance: runId,
+    heartbeatMs: 0,
+    agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+    settings: { strategy: options.strategy, limits: options.limits ?? permissiveLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash },
+    feed: {
+      feed,
+      pump: {
+        paceMs: 0,
+        batch: options.transport === 'nats' ? 500 : 2000,
+        onProgress: (n) => {
+          bars = n;
+          options.onProgress?.(n);
+        },
+      },
+    },
+  });
+  const started = performance.now();
+  try {
+    await kernel.start();
+    const data = kernel.host('data')!;
+    await data.whenStarted();
+    if (data.lifecycle === 'faulted') throw new Error(`the data feed failed: ${data.health().lastError ?? 'unknown error'}`);
+    await quiesce(bus);
+    const elapsedMs = performance.now() - started;
+    const reply = await bus.request(subjects.query('portfolio'), rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }));
+    const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
+    return {
+      finalValue: Math.round(portfolio.equity * 100) / 100,
+      fills,
+      bars,
+      elapsedMs: Math.round(elapsedMs),
+      barsPerSecond: Math.round(bars / (elapsedMs / 1000)),
+      portfolio,
+      transport: options.transport,
+    };
+  } finally {
+    await kernel.stop();
+    await bus.close();
+  }
+}

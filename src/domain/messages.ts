@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { SchemaRegistry } from '../../bus/schema-registry.js';
+import { registerBusSchemas } from '../../bus/dead-letter.js';
+
+/**
+ * The message catalog: every envelope type Sextant publishes, its payload schema and current
+ * version. Types are past-tense events (`order.approved`) or imperative commands
+ * (`risk.command`); machine event types equal these envelope types.
+ *
+ * Prices and quantities are JavaScript numbers (IEEE doubles): exact enough for fills to 1e-6
+ * and cash to the cent over long backtests, and fast. Display code rounds; nothing else does.
+ */
+
+const symbol = z.string().min(1).max(64);
+const finite = z.number().finite();
+const positive = finite.positive();
+const nonNegative = finite.nonnegative();
+const time = z.number().int().nonnegative();
+
+export const Side = { buy: 'buy', sell: 'sell' } as const;
+export type Side = (typeof Side)[keyof typeof Side];
+const side = z.enum(['buy', 'sell']);
+
+/** A price bar; `time` is the bar's timestamp (its open for daily and intraday bars). */
+export const barSchema = z.object({
+  symbol,
+  time,
+  open: positive,
+  high: positive,
+  low: positive,
+  close: positive,
+  volume: nonNegative,
+  /** Bar length in ms when known (86_400_000 for daily). */
+  intervalMs: z.number().int().positive().optional(),
+});
+export type Bar = z.infer<typeof barSchema>;
+
+export const tickSchema = z.object({ symbol, time, price: positive, size: nonNegative });
+export type Tick = z.infer<typeof tickSchema>;
+
+/** The data feed has delivered everything it has (files and backtests). */
+export const feedCompletedSchema = z.object({ feed: z.string(), bars: z.number().int().nonnegative(), ticks: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() });
+export type FeedCompleted = z.infer<typeof feedCompletedSchema>;
+
+/** A strategy's decision, with the values that produced it (explainable). */
+export const signalSchema = z.object({
+  symbol,
+  strategy: z.string(),
+  side,
+  /** Target position after the signal is acted on. */
+  targetQty: finite,
+  /** Human-readable reasons, e.g. "SMA10 crossed above SMA30". */
+  reasons: z.array(z.string()),
+  /** Indicator values at decision time. */
+  indicators: z.record(z.string(), finite),
+  /** Price the decision was made at (the bar close). */
+  price: positive,
+});
+export type Signal = z.infer<typeof signalSchema>;
+
+export const orderTypeSchema = z.enum(['market', 'limit', 'stop']);
+export type OrderType = z.infer<typeof orderTypeSchema>;
+export const timeInForceSchema = z.enum(['GTC', 'DAY', 'IOC']);
+export type TimeInForce = z.infer<typeof timeInForceSchema>;
+
+/** Who asked for an order: a strategy, a person (chat/API), or the risk agent itself. */
+export const originSchema = z.object({ kind: z.enum(['strategy', 'person', 'system']), id: z.string().min(1) });
+export type Origin = z.infer<typeof originSchema>;
+
+/** A request to trade. Only the risk agent consumes it. */
+export const orderIntentSchema = z.object({
+  /** Idempotency key for the whole order life; the same id twice is one order. */
+  clientOrderId: z.string().min(1).max(128),
+  symbol,
+  side,
+  qty: positive,
+  type: orderTypeSchema,
+  limitPrice: positive.optional(),
+  stopPrice: positive.optional(),
+  tif: timeInForceSchema,
+  origin: originSchema,
+  /** The price the requester saw when deciding (strategy: the bar close). */
+  refPrice: positive.optional(),
+  /** Event time of the decision; a market order fills on the first bar after it. */
+  decidedAt: time,
+});
+export type OrderIntent = z.infer<typeof orderIntentSchema>;
+
+export const orderApprovedSchema = z.object({ order: orderIntentSchema, checks: z.array(z.string()) });
+export type OrderApproved = z.infer<typeof orderApprovedSchema>;
+
+/** A risk denial: stable code plus a sentence with the numbers. */
+export const orderRejectedSchema = z.object({
+  clientOrderId: z.string(),
+  symbol,
+  side,
+  qty: finite,
+  origin: originSchema,
+  code: z.string(),
+  reason: z.string(),
+});
+export type OrderRejected = z.infer<typeof orderRejectedSchema>;
+
+export const orderSubmittedSchema = z.object({ order: orderIntentSchema, brokerOrderId: z.string(), broker: z.string() });
+export type OrderSubmitted = z.infer<typeof orderSubmittedSchema>;
+
+export const orderFilledSchema = z.object({
+  clientOrderId: z.string(),
+  brokerOrderId: z.string(),
+  symbol,
+  side,
+  /** Quantity of this fill. */
+  qty: positive,
+  price: positive,
+  fee: nonNegative,
+  /** Filled so far, including this fill. */
+  cumQty: positive,
+  leavesQty: nonNegative,
+  status: z.enum(['partially_filled', 'filled']),
+  origin: originSchema,
+});
+export type OrderFilled = z.infer<typeof orderFilledSchema>;
+
+export const orderCancelledSchema = z.object({
+  clientOrderId: z.string(),
+  symbol,
+  side,
+  filledQty: nonNegative,
+  reason: z.string(),
+  status: z.enum(['cancelled', 'expired']),
+  origin: originSchema,
+});
+export type OrderCancelled = z.infer<typeof orderCancelledSchema>;
+
+export const orderFailedSchema = z.object({ clientOrderId: z.string(), symbol, side, code: z.string(), reason: z.string(), origin: originSchema });
+export type OrderFailed = z.infer<typeof orderFailedSchema>;
+
+export const positionSchema = z.object({
+  symbol,
+  qty: finite,
+  avgPrice: nonNegative,
+  lastPrice: nonNegative,
+  marketValue: finite,
+  unrealizedPnl: finite,
+  realizedPnl: finite,
+});
+export type Position = z.infer<typeof positionSchema>;
+
+export const portfolioSnapshotSchema = z.object({
+  cash: finite,
+  equity: finite,
+  positions: z.array(positionSchema),
+  realizedPnl: finite,
+  unrealizedPnl: finite,
+  fees: nonNegative,
+  /** PnL since the first event of the current UTC day. */
+  dayPnl: finite,
+  dayStartEquity: finite,
+  peakEquity: finite,
+  /** (peak - equity) / peak, 0..1. */
+  drawdown: nonNegative,
+  /** Event time of the last change. */
+  asOf: time,
+});
+export type PortfolioSnapshot = z.infer<typeof portfolioSnapshotSchema>;
+
+export const lifecycleStates = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'faulted'] as const;
+export type LifecycleState = (typeof lifecycleStates)[number];
+
+/** Heartbeat and lifecycle of one agent instance. */
+export const agentHealthSchema = z.object({
+  agent: z.string(),
+  instance: z.string(),
+  state: z.enum(lifecycleStates),
+  /** The machine's current state value (JSON). */
+  machineState: z.unknown(),
+  since: time,
+  handled: z.number().int().nonnegative(),
+  restarts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+});
+export type AgentHealth = z.infer<typeof agentHealthSchema>;
+
+/** A request on `query.<what>` and its reply. */
+export const queryRequestSchema = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
+export type QueryRequest = z.infer<typeof queryRequestSchema>;
+export const queryResultSchema = z.object({ data: z.unknown() });
+export type QueryResult = z.infer<typeof queryResultSchema>;
+
+/** Control messages on `agent.<name>.control`. */
+export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
+export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
+
+/** type -> [version, payload schema]: the single source for the registry and the TS types. */
+export const catalog = {
+  'market.bar': [1, barSchema],
+  'market.tick': [1, tickSchema],
+  'market.feed-completed': [1, feedCompletedSchema],
+  'signal.generated': [1, signalSchema],
+  'order.intent': [1, orderIntentSchema],
+  'order.approved': [1, orderApprovedSchema],
+  'order.rejected': [1, orderRejectedSchema],
+  'order.submitted': [1, orderSubmittedSchema],
+  'order.filled': [1, orderFilledSchema],
+  'order.cancelled': [1, orderCancelledSchema],
+  'order.failed': [1, orderFailedSchema],
+  'portfolio.updated': [1, portfolioSnapshotSchema],
+  'agent.health': [1, agentHealthSchema],
+  'agent.control': [1, agentControlSchema],
+  'agent.synced': [1, agentSyncedSchema],
+  'query.request': [1, queryRequestSchema],
+  'query.result': [1, queryResultSchema],
+} as const;
+
+export type MessageType = keyof typeof catalog;
+export type PayloadOf<T extends MessageType> = z.infer<(typeof catalog)[T][1]>;
+export const versionOf = <T extends MessageType>(type: T): number => catalog[type][0];
+
+/** A registry holding every catalog schema and the bus's own types. */
+export function createRegistry(): SchemaRegistry {
+  const registry = registerBusSchemas(new SchemaRegistry());
+  for (const [type, [v, schema]] of Object.entries(catalog)) registry.register(type, v, schema);
+  return registry;
+}

@@ -1,0 +1,119 @@
+import type { Bus } from '../bus/bus.js';
+import type { AgentName } from '../bus/subjects.js';
+import { dataAgent } from '../agents/data/agent.js';
+import type { MarketFeed } from '../agents/data/feeds/feed.js';
+import type { PumpOptions } from '../agents/data/pump.js';
+import { executionAgent } from '../agents/execution/agent.js';
+import type { PaperCosts } from '../agents/execution/paper-broker.js';
+import { portfolioAgent } from '../agents/portfolio/agent.js';
+import type { RiskLimits } from '../agents/risk/checks.js';
+import { riskAgent } from '../agents/risk/agent.js';
+import { strategyAgent } from '../agents/strategy/agent.js';
+import type { StrategyParams } from '../agents/strategy/strategies.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from './observability/logger.js';
+import { AgentHost, type RestartPolicy } from './runtime/agent-host.js';
+import type { AgentSpec } from './runtime/agent-spec.js';
+import type { Clock } from './runtime/clock.js';
+import type { IdSource } from './runtime/ids.js';
+import { MarketCache } from './runtime/market-cache.js';
+import type { WithOutbox } from './runtime/outbound.js';
+
+/** What the trading agents need to know, independent of where it came from (config, CLI flags). */
+export interface TradingSettings {
+  readonly strategy: StrategyParams;
+  readonly limits: RiskLimits;
+  readonly costs: PaperCosts;
+  readonly startCash: number;
+}
+
+export function tradingSettingsFrom(config: Config): TradingSettings {
+  const s = config.strategy;
+  return {
+    strategy:
+      s.name === 'sma-cross'
+        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size }
+        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size },
+    limits: { maxPositionQty: config.risk.maxPositionQty, maxOrderNotional: config.risk.maxOrderNotional, allowShort: config.risk.allowShort },
+    costs: { feeBps: config.execution.feeBps, feePerShare: config.execution.feePerShare, slippageBps: config.execution.slippageBps },
+    startCash: config.portfolio.startCash,
+  };
+}
+
+export interface KernelDeps {
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly logger: Logger;
+  readonly instance: string;
+  readonly heartbeatMs: number;
+  readonly settings: TradingSettings;
+  /** Agents to run in this process. */
+  readonly agents: readonly AgentName[];
+  /** Required when the data agent runs. */
+  readonly feed?: { readonly feed: MarketFeed; readonly pump: PumpOptions };
+  readonly restart?: RestartPolicy;
+}
+
+/** Start order: consumers before producers, so the first bar finds everyone listening. */
+const START_ORDER: readonly AgentName[] = ['portfolio', 'execution', 'risk', 'strategy', 'sentiment', 'data'];
+
+/**
+ * Builds and runs the agents of one process over a bus it is given. The composition root
+ * (src/main.ts, the backtest) creates clock, ids and bus; the kernel adds the market cache and
+ * the agents in a fixed order and stops them in reverse.
+ */
+export class Kernel {
+  readonly market = new MarketCache();
+  readonly hosts: AgentHost[] = [];
+
+  constructor(private readonly deps: KernelDeps) {
+    for (const name of START_ORDER) {
+      if (!deps.agents.includes(name)) continue;
+      const spec = this.#spec(name);
+      this.hosts.push(
+        new AgentHost(spec as AgentSpec<WithOutbox>, {
+          bus: deps.bus,
+          ids: deps.ids,
+          clock: deps.clock,
+          logger: deps.logger,
+          market: this.market,
+          instance: deps.instance,
+          heartbeatMs: deps.heartbeatMs,
+          ...(deps.restart ? { restart: deps.restart } : {}),
+        }),
+      );
+    }
+  }
+
+  #spec(name: AgentName): AgentSpec<never> {
+    const { settings } = this.deps;
+    switch (name) {
+      case 'portfolio':
+        return portfolioAgent(settings.startCash, this.market) as AgentSpec<never>;
+      case 'execution':
+        return executionAgent(settings.costs, this.market) as AgentSpec<never>;
+      case 'risk':
+        return riskAgent(settings.limits, this.market) as AgentSpec<never>;
+      case 'strategy':
+        return strategyAgent(settings.strategy) as AgentSpec<never>;
+      case 'data':
+        if (!this.deps.feed) throw new Error('the data agent needs a feed');
+        return dataAgent(this.deps.feed.feed, this.deps.feed.pump) as AgentSpec<never>;
+      case 'sentiment':
+        throw new Error('the sentiment agent is not built yet (its own issue)');
+    }
+  }
+
+  host(name: AgentName): AgentHost | undefined {
+    return this.hosts.find((h) => h.name === name);
+  }
+
+  async start(): Promise<void> {
+    for (const host of this.hosts) await host.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const host of [...this.hosts].reverse()) await host.stop();
+  }
+}

@@ -1,0 +1,305 @@
+import { createActor, type Actor, type AnyStateMachine, type EventObject, type Snapshot } from 'xstate';
+import type { Bus, MessageContext, Subscription } from '../../bus/bus.js';
+import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../../bus/envelope.js';
+import { subjects } from '../../bus/subjects.js';
+import type { AgentHealth, LifecycleState, MessageType, PayloadOf } from '../domain/messages.js';
+import { versionOf } from '../domain/messages.js';
+import { subjectFor } from '../domain/routing.js';
+import type { Logger } from '../observability/logger.js';
+import type { AgentApi, AgentSpec, Inlet } from './agent-spec.js';
+import { messageEvent } from './agent-spec.js';
+import type { Clock } from './clock.js';
+import type { IdSource } from './ids.js';
+import type { MarketCache } from './market-cache.js';
+import type { Outbound, WithOutbox } from './outbound.js';
+
+export interface RestartPolicy {
+  /** First backoff; doubles per consecutive crash. */
+  readonly initialMs: number;
+  readonly maxMs: number;
+  /** More crashes than this within `windowMs` and the agent is faulted (stops handling). */
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+}
+
+export const defaultRestartPolicy: RestartPolicy = { initialMs: 100, maxMs: 5000, maxRestarts: 5, windowMs: 60_000 };
+
+export interface AgentHostDeps {
+  readonly bus: Bus;
+  readonly ids: IdSource;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly market: MarketCache;
+  readonly instance: string;
+  /** Heartbeat period; 0 publishes health only on lifecycle changes (backtests). */
+  readonly heartbeatMs: number;
+  readonly restart?: RestartPolicy;
+}
+
+/** Thrown to dead-letter messages that reach an agent that has given up after repeated crashes. */
+export class AgentFaultedError extends Error {
+  readonly code = 'agent_faulted';
+  readonly retryable = true;
+  constructor(agent: string, cause: unknown) {
+    super(`agent ${agent} is faulted after repeated crashes and is not handling messages`, { cause });
+    this.name = 'AgentFaultedError';
+  }
+}
+
+/**
+ * Runs one agent: its XState machine as an actor, bound to the bus. Messages become machine
+ * events; the machine's emitted outputs become envelopes (with correlation and causation set
+ * from the message that caused them). Publishes lifecycle and heartbeats on
+ * `agent.<name>.health`, answers `query.<what>` and `agent.<name>.control`, restarts a crashed
+ * actor from its last good snapshot with backoff, and drains on stop.
+ */
+export class AgentHost<TContext extends WithOutbox = WithOutbox> {
+  #actor!: Actor<AnyStateMachine>;
+  #lifecycle: LifecycleState = 'stopped';
+  #since = 0;
+  #handled = 0;
+  #restarts = 0;
+  #crashTimes: number[] = [];
+  #crash: unknown;
+  #lastError: string | undefined;
+  #restarting: Promise<void> | undefined;
+  #current: Envelope | undefined;
+  #previous: Envelope | undefined;
+  readonly #chains = new Map<string, Envelope>();
+  readonly #subs: Subscription[] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #startTask: Promise<void> | undefined;
+  #stopping = false;
+  readonly #env: EnvelopeDeps;
+  readonly #log: Logger;
+  readonly #restartPolicy: RestartPolicy;
+
+  constructor(
+    readonly spec: AgentSpec<TContext>,
+    private readonly deps: AgentHostDeps,
+  ) {
+    this.#env = { ids: deps.ids, clock: deps.clock, source: `${spec.name}/${deps.instance}` };
+    this.#log = deps.logger.child({ agent: spec.name });
+    this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get lifecycle(): LifecycleState {
+    return this.#lifecycle;
+  }
+
+  get handled(): number {
+    return this.#handled;
+  }
+
+  /** The machine's current context (read-only view for queries and tests). */
+  get context(): TContext {
+    return this.#actor.getSnapshot().context as TContext;
+  }
+
+  get machineState(): unknown {
+    return this.#actor.getSnapshot().value;
+  }
+
+  /** Starts the actor, subscribes the inlets and services, then runs the start hook. */
+  async start(snapshot?: Snapshot<unknown>): Promise<void> {
+    this.#setLifecycle('starting');
+    this.#spawn(snapshot);
+    const { bus } = this.deps;
+    for (const inlet of this.spec.inlets) {
+      this.#subs.push(
+        bus.subscribe(inlet.pattern, (env, ctx) => this.#onMessage(inlet, env, ctx), {
+          name: this.spec.name,
+          ...(inlet.shared ? { queue: this.spec.name } : {}),
+        }),
+      );
+    }
+    for (const q of this.spec.queries ?? []) {
+      this.#subs.push(
+        bus.serve(
+          subjects.query(q.what),
+          (req) => {
+            const params = (req.payload as { params?: Record<string, unknown> }).params ?? {};
+            return deriveEnvelope(this.#env, req, 'query.result', { data: q.answer(this.context, params) });
+          },
+          { name: `${this.spec.name}.query.${q.what}`, queue: `query.${q.what}` },
+        ),
+      );
+    }
+    this.#subs.push(
+      bus.serve(subjects.agentControl(this.spec.name), (req) =>
+        deriveEnvelope(this.#env, req, 'agent.synced', {
+          agent: this.spec.name,
+          instance: this.deps.instance,
+          handled: this.#handled,
+          published: bus.stats.published,
+        }),
+      ),
+    );
+    await bus.flush();
+    this.#setLifecycle('running');
+    if (this.deps.heartbeatMs > 0) {
+      this.#heartbeat = setInterval(() => this.#publishHealth(), this.deps.heartbeatMs);
+      this.#heartbeat.unref();
+    }
+    if (this.spec.onStart) {
+      this.#startTask = Promise.resolve(this.spec.onStart(this.#api())).catch((err: unknown) => {
+        this.#log.error({ err }, 'start hook failed');
+        this.#lastError = (err as Error).message;
+        this.#setLifecycle('faulted');
+      });
+    }
+  }
+
+  /** Resolves when the start hook (a finite feed) has finished. */
+  async whenStarted(): Promise<void> {
+    await this.#startTask;
+  }
+
+  /** Stops new deliveries, finishes what was received, stops the actor. */
+  async stop(): Promise<void> {
+    if (this.#lifecycle === 'stopped' || this.#lifecycle === 'stopping') return;
+    this.#stopping = true;
+    this.#setLifecycle('stopping');
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    await this.#startTask;
+    await Promise.all(this.#subs.splice(0).map((s) => s.drain().catch(() => undefined)));
+    this.#actor.stop();
+    this.#setLifecycle('stopped');
+  }
+
+  /** Sends an event straight to the machine (start hooks, tests). */
+  send(event: EventObject): void {
+    this.#step(undefined, event);
+  }
+
+  #spawn(snapshot?: Snapshot<unknown>): void {
+    const { machine, input } = this.spec;
+    this.#crash = undefined;
+    this.#actor = createActor(machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
+    this.#actor.on('*', (emitted) => this.#publishOutput(emitted as unknown as Outbound));
+    this.#actor.subscribe({ error: (err) => (this.#crash = err ?? new Error('actor failed')) });
+    this.#actor.start();
+  }
+
+  #onMessage(inlet: Inlet<TContext>, env: Envelope, _ctx: MessageContext): void | Promise<void> {
+    if (this.#restarting) return this.#restarting.then(() => this.#onMessage(inlet, env, _ctx));
+    if (this.#lifecycle === 'faulted') throw new AgentFaultedError(this.spec.name, this.#lastError);
+    inlet.observe?.(env);
+    const context = this.#actor.getSnapshot().context as TContext;
+    if (inlet.wants && !inlet.wants(context, env)) return;
+    const event = inlet.toEvent ? inlet.toEvent(env, context) : messageEvent(env);
+    if (event) this.#step(env, event);
+  }
+
+  #step(env: Envelope | undefined, event: EventObject): void {
+    const lastGood = this.#actor.getSnapshot();
+    this.#current = env;
+    this.#previous = undefined;
+    try {
+      this.#actor.send(event);
+    } finally {
+      this.#current = undefined;
+      this.#previous = undefined;
+    }
+    this.#handled++;
+    if (this.#crash !== undefined) {
+      const err = this.#crash;
+      this.#crashed(err, lastGood, env);
+      throw err; // the bus dead-letters the poison message with this reason
+    }
+  }
+
+  #crashed(err: unknown, lastGood: Snapshot<unknown>, env: Envelope | undefined): void {
+    const now = Date.now(); // wall time: restart policy is about the process, not event time
+    this.#crashTimes = [...this.#crashTimes.filter((t) => now - t < this.#restartPolicy.windowMs), now];
+    this.#lastError = err instanceof Error ? err.message : String(err);
+    this.#log.error({ err, ...(env ? messageLogFields(env) : {}) }, 'machine crashed; restarting from last good snapshot');
+    if (this.#crashTimes.length > this.#restartPolicy.maxRestarts) {
+      this.#setLifecycle('faulted');
+      return;
+    }
+    this.#setLifecycle('degraded');
+    const { initialMs, maxMs } = this.#restartPolicy;
+    const delay = Math.min(maxMs, initialMs * 2 ** (this.#crashTimes.length - 1));
+    const persisted = this.spec.machine.getPersistedSnapshot(lastGood as never);
+    this.#restarting = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => {
+      this.#restarts++;
+      this.#spawn(persisted as Snapshot<unknown>);
+      this.#restarting = undefined;
+      this.#setLifecycle(this.#stopping ? 'stopping' : 'running');
+    });
+  }
+
+  #publishOutput(o: Outbound): void {
+    let env: Envelope;
+    if (o.root || (!this.#current && !o.chain)) {
+      env = rootEnvelope(this.#env, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
+    } else {
+      const parent =
+        o.chain === 'previous' ? (this.#previous ?? this.#current)
+        : o.chain ? (this.#chains.get(o.chain.key) ?? this.#current)
+        : this.#current;
+      if (!parent) throw new Error(`output ${o.type} has no cause to derive from`);
+      env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
+    }
+    this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
+    this.#previous = env;
+    if (o.key) this.#chains.set(o.key, env);
+    if (o.release) this.#chains.delete(o.release);
+  }
+
+  #publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number): Envelope {
+    const env = rootEnvelope(this.#env, type, payload, { v: versionOf(type), time });
+    this.deps.bus.publish(subjectFor(type, payload), env);
+    return env;
+  }
+
+  #api(): AgentApi {
+    const host = this;
+    return {
+      bus: this.deps.bus,
+      clock: this.deps.clock,
+      market: this.deps.market,
+      send: (event) => this.send(event),
+      publishRoot: (type, payload, time) => this.#publishRoot(type, payload, time),
+      get stopping() {
+        return host.#stopping;
+      },
+    };
+  }
+
+  #setLifecycle(state: LifecycleState): void {
+    if (state === this.#lifecycle) return;
+    this.#lifecycle = state;
+    this.#since = this.deps.clock.now();
+    this.#log.info({ lifecycle: state }, `agent ${state}`);
+    this.#publishHealth();
+  }
+
+  /** The health payload (also answered to `agents` queries). */
+  health(): AgentHealth {
+    const h: AgentHealth = {
+      agent: this.spec.name,
+      instance: this.deps.instance,
+      state: this.#lifecycle,
+      machineState: this.#actor ? this.#actor.getSnapshot().value : null,
+      since: this.#since,
+      handled: this.#handled,
+      restarts: this.#restarts,
+    };
+    if (this.#lastError) h.lastError = this.#lastError;
+    return h;
+  }
+
+  #publishHealth(): void {
+    try {
+      this.#publishRoot('agent.health', this.health(), this.deps.clock.now());
+    } catch (err) {
+      this.#log.warn({ err }, 'could not publish health');
+    }
+  }
+}

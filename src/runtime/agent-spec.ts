@@ -1,0 +1,62 @@
+import type { AnyStateMachine, EventObject } from 'xstate';
+import type { Bus } from '../../bus/bus.js';
+import type { Envelope } from '../../bus/envelope.js';
+import type { AgentName, QueryName, SubjectPattern } from '../../bus/subjects.js';
+import type { MessageType, PayloadOf } from '../domain/messages.js';
+import type { Clock } from './clock.js';
+import type { MarketCache } from './market-cache.js';
+
+/** One subscription of an agent: which messages, and how they become machine events. */
+export interface Inlet<TContext> {
+  readonly pattern: SubjectPattern;
+  /** Join the agent's queue group so instances share the load (stateless inlets only). */
+  readonly shared?: boolean;
+  /** Runs for every message before the machine: read-model updates (market cache). */
+  readonly observe?: (env: Envelope) => void;
+  /** False when the machine has no use for this message now (saves a machine step). */
+  readonly wants?: (context: TContext, env: Envelope) => boolean;
+  /** The machine event; defaults to `{ type, id, time, payload }`. Undefined skips it. */
+  readonly toEvent?: (env: Envelope, context: TContext) => EventObject | undefined;
+}
+
+/** A request/reply service answered from the machine's context on `query.<what>`. */
+export interface QuerySpec<TContext> {
+  readonly what: QueryName;
+  readonly answer: (context: TContext, params: Record<string, unknown>) => unknown;
+}
+
+/** What an agent's own start hook may use (the data agent's feed pump). */
+export interface AgentApi {
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly market: MarketCache;
+  /** Sends an event to the machine (outputs are published as usual). */
+  send(event: EventObject): void;
+  /** Publishes a chain root directly (feeds: bars and ticks are facts, not decisions). */
+  publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number): Envelope;
+  /** True once stop() was called. */
+  readonly stopping: boolean;
+}
+
+/** Everything that makes an agent: its machine, its inputs, its services. */
+export interface AgentSpec<TContext = unknown> {
+  readonly name: AgentName;
+  readonly machine: AnyStateMachine;
+  readonly input?: unknown;
+  readonly inlets: readonly Inlet<TContext>[];
+  readonly queries?: readonly QuerySpec<TContext>[];
+  /** Called once the agent is running. May run until the agent stops (feeds). */
+  readonly onStart?: (api: AgentApi) => void | Promise<void>;
+}
+
+/** The default machine event for an envelope: machine event types equal envelope types. */
+export interface MessageEvent<T extends MessageType = MessageType> {
+  readonly type: T;
+  readonly id: string;
+  readonly time: number;
+  readonly payload: PayloadOf<T>;
+}
+
+export function messageEvent(env: Envelope): MessageEvent {
+  return { type: env.type, id: env.id, time: env.time, payload: env.payload } as MessageEvent;
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../config/load.js';
+import { redactConfig } from '../../config/redact.js';
+
+describe('config', () => {
+  it('defaults give an embedded single-process setup', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.natsUrl).toBeUndefined();
+    expect(c.mongoUri).toBeUndefined();
+    expect(c.port).toBe(3000);
+    expect(c.logLevel).toBe('info');
+    expect(c.data.symbols).toEqual(['SYN']);
+    expect(Object.isFrozen(c) && Object.isFrozen(c.data.symbols)).toBe(true);
+  });
+
+  it('a bad value stops start-up naming the key, the problem and the expected form', () => {
+    let err: unknown;
+    try {
+      loadConfig({ env: { PORT: 'eighty', LOG_LEVEL: 'loud' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/PORT: "eighty" from the environment is invalid .*expected an integer from 1 to 65535/);
+    expect(message).toMatch(/LOG_LEVEL: "loud"/);
+  });
+
+  it('never prints a secret value in an error', () => {
+    expect(() => loadConfig({ env: { NATS_URL: 'http://u:hunter2@x' } })).toThrow(/NATS_URL: \(hidden\)/);
+    expect(() => loadConfig({ env: { NATS_URL: 'http://u:hunter2@x' } })).not.toThrow(/hunter2/);
+  });
+
+  it('cross-field rules are checked', () => {
+    expect(() => loadConfig({ env: { STRATEGY_FAST: '30', STRATEGY_SLOW: '10' } })).toThrow(/STRATEGY_FAST: 30 must be less than STRATEGY_SLOW/);
+  });
+
+  it('reads a JSON file, environment wins, unknown file keys are errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ PORT: 4000, LOG_LEVEL: 'debug' }));
+    const c = loadConfig({ env: { LOG_LEVEL: 'warn' }, file });
+    expect(c.port).toBe(4000);
+    expect(c.logLevel).toBe('warn');
+    writeFileSync(file, JSON.stringify({ PROT: 4000 }));
+    expect(() => loadConfig({ env: {}, file })).toThrow(/PROT \(in .*\): unknown key/);
+  });
+
+  it('redacts passwords in URLs and secret-named values', () => {
+    const c = loadConfig({ env: { NATS_URL: 'nats://svc:s3cret@nats:4222', MONGODB_URI: 'mongodb://app:pw@mongo:27017/sextant' } });
+    const shown = JSON.stringify(redactConfig({ ...c, apiToken: 'abc' }));
+    expect(shown).not.toMatch(/s3cret|pw@|"abc"/);
+    expect(shown).toContain('nats://svc:***@nats:4222');
+  });
+});
