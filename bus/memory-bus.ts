@@ -105,6 +105,29 @@ class MemorySubscription implements Subscription {
   }
 }
 
+/** Per-delivery context; a class so the hot path allocates one small object and no closures. */
+class MemoryContext implements MessageContext {
+  #headers: Record<string, string> | undefined;
+  constructor(
+    private readonly bus: MemoryBus,
+    private readonly item: Item,
+    private readonly env: Envelope,
+  ) {}
+  get subject(): Subject {
+    return this.item.subject;
+  }
+  get headers(): Record<string, string> {
+    return (this.#headers ??= envelopeHeaders(this.env));
+  }
+  get expectsReply(): boolean {
+    return this.item.inbox !== undefined;
+  }
+  respond(reply: Envelope): void {
+    if (this.item.inbox === undefined) throw new Error(`message ${this.env.id} on ${this.item.subject} is not a request; nothing to respond to`);
+    this.bus.respond(this.item.inbox, reply);
+  }
+}
+
 /**
  * The in-memory transport: the embedded default for one process. Delivery is asynchronous to
  * handlers only when they are async; otherwise a top-level publish runs every consequence
@@ -308,27 +331,12 @@ export class MemoryBus implements Bus {
       return;
     }
     const env = item.env;
-    const ctx = this.#context(item, env);
+    const ctx = new MemoryContext(this, item, env);
     return this.#inbound.invoke(sub.name, sub.handler, env, ctx, () => item.data ?? encodeEnvelope(env));
   }
 
-  #context(item: Item, env: Envelope): MessageContext {
-    const bus = this;
-    let headers: Record<string, string> | undefined;
-    return {
-      subject: item.subject,
-      get headers() {
-        return (headers ??= envelopeHeaders(env));
-      },
-      expectsReply: item.inbox !== undefined,
-      respond(reply: Envelope): void {
-        if (item.inbox === undefined) throw new Error(`message ${env.id} on ${item.subject} is not a request; nothing to respond to`);
-        bus.#respond(item.inbox, reply);
-      },
-    };
-  }
-
-  #respond(inbox: string, reply: Envelope): void {
+  /** Delivers a reply to the request waiting on `inbox` (used by MemoryContext). */
+  respond(inbox: string, reply: Envelope): void {
     const pending = this.#pending.get(inbox);
     if (!pending) return; // the requester timed out or got an earlier reply
     this.#pending.delete(inbox);

@@ -23,7 +23,7 @@ export const envelopeSchema = z.object({
   source: z.string().min(1).max(200),
   correlationId: idString,
   causationId: idString.optional(),
-  time: z.number().int().nonnegative(),
+  time: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   payload: z.unknown(),
 });
 

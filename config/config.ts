@@ -1,3 +1,4 @@
+import type { AgentName } from '../bus/subjects.js';
 import type { KeyValues } from './keys.js';
 
 /** The validated, frozen configuration every component receives (never read env elsewhere). */
@@ -9,7 +10,7 @@ export interface Config {
   readonly mongoUri: string | undefined;
   readonly dataDir: string;
   readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number };
-  readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly KeyValues['AGENTS'][number][] };
+  readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[] };
   readonly data: {
     readonly feed: KeyValues['DATA_FEED'];
     readonly file: string | undefined;

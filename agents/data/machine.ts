@@ -13,10 +13,12 @@ export type DataEvent =
   | { type: 'feed.started'; feed: string }
   | { type: 'feed.progress'; bars: number; ticks: number; skipped: number }
   | { type: 'feed.completed'; bars: number; ticks: number; skipped: number; time: number }
-  | { type: 'feed.failed'; error: string };
+  | { type: 'feed.failed'; error: string }
+  | { type: 'feed.stopped'; bars: number; ticks: number; skipped: number };
 
 /**
- * The data agent's machine: the feed's lifecycle (idle -> streaming -> completed | failed) and
+ * The data agent's machine: the feed's lifecycle (idle -> streaming -> completed | stopped |
+ * failed) and
  * its counts. Bars and ticks themselves are published by the feed pump as chain roots: they
  * are facts from the feed, not decisions, so they do not pay for a machine step each.
  */
@@ -25,7 +27,7 @@ export const dataMachine = setup({
   actions: {
     started: assign(({ event }) => ({ feed: (event as Extract<DataEvent, { type: 'feed.started' }>).feed, outbox: NO_OUTPUT })),
     progress: assign(({ event }) => {
-      const e = event as Extract<DataEvent, { type: 'feed.progress' }>;
+      const e = event as Extract<DataEvent, { type: 'feed.progress' | 'feed.stopped' }>;
       return { bars: e.bars, ticks: e.ticks, skipped: e.skipped, outbox: NO_OUTPUT };
     }),
     completed: assign(({ context, event }) => {
@@ -53,8 +55,10 @@ export const dataMachine = setup({
         'feed.progress': { actions: 'progress' },
         'feed.completed': { target: 'completed', actions: ['completed', 'emitOutbox'] },
         'feed.failed': { target: 'failed', actions: 'failed' },
+        'feed.stopped': { target: 'stopped', actions: 'progress' },
       },
     },
+    stopped: { type: 'final' },
     completed: { type: 'final' },
     failed: { type: 'final' },
   },

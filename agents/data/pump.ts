@@ -52,6 +52,7 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
     throw err;
   }
   await api.bus.flush();
-  send({ type: 'feed.completed', bars, ticks, skipped: feed.skipped, time: last });
+  if (api.stopping) send({ type: 'feed.stopped', bars, ticks, skipped: feed.skipped });
+  else send({ type: 'feed.completed', bars, ticks, skipped: feed.skipped, time: last });
   options.onProgress?.(bars + ticks);
 }

@@ -43,8 +43,8 @@ export function executionAgent(costs: PaperCosts, market: MarketCache): AgentSpe
       {
         what: 'orders',
         answer: (ctx, params) => {
-          const all = Object.values(ctx.orders);
-          const status = params.status === 'open' ? all.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.status)) : all;
+          const open = Object.values(ctx.orders);
+          const status = params.status === 'open' ? open : [...ctx.recent, ...open];
           return typeof params.symbol === 'string' ? status.filter((o) => o.order.symbol === params.symbol) : status;
         },
       },

@@ -2,6 +2,7 @@ import { assign, enqueueActions, setup } from 'xstate';
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import { barFillPrice, dayOrderExpired, feeFor, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
 
@@ -15,16 +16,20 @@ export interface OrderRecord {
   readonly updatedAt: number;
 }
 
-/** Finished orders kept to recognise a re-delivered approval (oldest evicted first). */
-export const FINISHED_MEMORY = 10_000;
+/** How many finished orders stay in context for queries (the store keeps them all). */
+export const RECENT_ORDERS = 100;
 
 export interface ExecutionContext extends WithOutbox {
   readonly costs: PaperCosts;
   readonly broker: string;
+  /** Working orders by client order id. */
   readonly orders: Readonly<Record<string, OrderRecord>>;
   /** Working client order ids per symbol (what market data must be matched against). */
   readonly working: Readonly<Record<string, readonly string[]>>;
-  readonly finished: readonly string[];
+  /** The latest finished orders, newest last. */
+  readonly recent: readonly OrderRecord[];
+  /** Client order ids accepted so far, to recognise a re-delivered approval. */
+  readonly accepted: RecentIds;
   readonly duplicates: number;
 }
 
@@ -32,22 +37,19 @@ export interface ExecutionContext extends WithOutbox {
 export type ApprovedEvent = MessageEvent<'order.approved'> & { readonly barsSince: readonly Bar[] };
 export type ExecutionEvent = ApprovedEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
 
-type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; finished: readonly string[]; outbox: Outbound[] };
+type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; recent: readonly OrderRecord[]; outbox: Outbound[] };
 
-const draftOf = (ctx: ExecutionContext): Draft => ({ orders: { ...ctx.orders }, working: { ...ctx.working }, finished: ctx.finished, outbox: [] });
+const draftOf = (ctx: ExecutionContext): Draft => ({ orders: { ...ctx.orders }, working: { ...ctx.working }, recent: ctx.recent, outbox: [] });
 
+/** A finished order leaves the working set for the recent list. */
 function finish(d: Draft, rec: OrderRecord): void {
   const id = rec.order.clientOrderId;
   const sym = rec.order.symbol;
   const left = (d.working[sym] ?? []).filter((x) => x !== id);
   if (left.length > 0) d.working[sym] = left;
   else delete d.working[sym];
-  let finished = [...d.finished, id];
-  if (finished.length > FINISHED_MEMORY) {
-    for (const old of finished.slice(0, finished.length - FINISHED_MEMORY)) delete d.orders[old];
-    finished = finished.slice(finished.length - FINISHED_MEMORY);
-  }
-  d.finished = finished;
+  delete d.orders[id];
+  d.recent = d.recent.length < RECENT_ORDERS ? [...d.recent, rec] : [...d.recent.slice(1), rec];
 }
 
 /** Fills `rec` completely at `rawPrice` at event time `time` (the paper broker fills whole orders). */
@@ -59,7 +61,6 @@ function fill(d: Draft, rec: OrderRecord, rawPrice: number, time: number, costs:
   const cumQty = rec.filledQty + qty;
   const status = transition(id, rec.status, 'filled');
   const next: OrderRecord = { ...rec, status, filledQty: cumQty, avgPrice: (rec.avgPrice * rec.filledQty + price * qty) / cumQty, updatedAt: time };
-  d.orders[id] = next;
   d.outbox.push(
     out(
       'order.filled',
@@ -73,7 +74,6 @@ function fill(d: Draft, rec: OrderRecord, rawPrice: number, time: number, costs:
 function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: string, time: number): void {
   const o = rec.order;
   const next: OrderRecord = { ...rec, status: transition(o.clientOrderId, rec.status, to), updatedAt: time };
-  d.orders[o.clientOrderId] = next;
   d.outbox.push(
     out(
       'order.cancelled',
@@ -105,18 +105,18 @@ function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): v
 export function onApproved(ctx: ExecutionContext, ev: ApprovedEvent): Partial<ExecutionContext> {
   const order = ev.payload.order;
   const id = order.clientOrderId;
-  if (ctx.orders[id]) return { duplicates: ctx.duplicates + 1, outbox: NO_OUTPUT };
+  if (hasRecentId(ctx.accepted, id)) return { duplicates: ctx.duplicates + 1, outbox: NO_OUTPUT };
   const d = draftOf(ctx);
   const rec: OrderRecord = { order, brokerOrderId: `${ctx.broker}-${id}`, status: transition(id, 'new', 'submitted'), filledQty: 0, avgPrice: 0, updatedAt: ev.time };
   d.orders[id] = rec;
   d.working[order.symbol] = [...(d.working[order.symbol] ?? []), id];
   d.outbox.push(out('order.submitted', { order, brokerOrderId: rec.brokerOrderId, broker: ctx.broker }, { key: id }));
   for (const bar of ev.barsSince) {
-    const current = d.orders[id]!;
-    if (isTerminal(current.status)) break;
+    const current = d.orders[id];
+    if (!current) break;
     matchBar(d, current, bar, ctx.costs);
   }
-  return d;
+  return { ...d, accepted: addRecentId(ctx.accepted, id) };
 }
 
 /** Market data for a symbol with working orders. */
@@ -153,7 +153,7 @@ export const executionMachine = setup({
   },
 }).createMachine({
   id: 'execution',
-  context: ({ input }) => ({ costs: input.costs, broker: input.broker ?? 'paper', orders: {}, working: {}, finished: [], duplicates: 0, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({ costs: input.costs, broker: input.broker ?? 'paper', orders: {}, working: {}, recent: [], accepted: emptyRecentIds(), duplicates: 0, outbox: NO_OUTPUT }),
   initial: 'connected',
   states: {
     connected: {

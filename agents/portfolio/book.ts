@@ -14,16 +14,17 @@ export interface Book {
   readonly holdings: Readonly<Record<string, Holding>>;
   readonly realizedPnl: number;
   readonly fees: number;
-  /** UTC day number (epoch days) of the last event. */
-  readonly day: number;
+  /** UTC day number (epoch days) of the last event; null before the first. */
+  readonly day: number | null;
   readonly dayStartEquity: number;
   readonly peakEquity: number;
-  readonly asOf: number;
+  /** Event time of the last change; null before the first. */
+  readonly asOf: number | null;
 }
 
 const DAY_MS = 86_400_000;
 
-export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: -1, dayStartEquity: cash, peakEquity: cash, asOf: 0 });
+export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: null, dayStartEquity: cash, peakEquity: cash, asOf: null });
 
 export function equityOf(book: Pick<Book, 'cash' | 'holdings'>): number {
   let equity = book.cash;
@@ -38,15 +39,27 @@ export function equityOf(book: Pick<Book, 'cash' | 'holdings'>): number {
 function roll(book: Book, time: number): Book {
   const day = Math.floor(time / DAY_MS);
   if (day === book.day) return book;
-  return { ...book, day, dayStartEquity: book.day === -1 ? book.dayStartEquity : equityOf(book) };
+  return { ...book, day, dayStartEquity: book.day === null ? book.dayStartEquity : equityOf(book) };
 }
 
-/** Marks a holding to a new price (bars, ticks). */
+/** Marks a holding to a new price (bars, ticks): one new book, the day rolled and the peak kept. */
 export function mark(book: Book, symbol: string, price: number, time: number): Book {
-  const rolled = roll(book, time);
-  const h = rolled.holdings[symbol];
-  if (!h || h.lastPrice === price) return time > rolled.asOf ? withPeak({ ...rolled, asOf: time }) : rolled;
-  return withPeak({ ...rolled, holdings: { ...rolled.holdings, [symbol]: { ...h, lastPrice: price } }, asOf: Math.max(rolled.asOf, time) });
+  const h = book.holdings[symbol];
+  const day = Math.floor(time / DAY_MS);
+  const newDay = day !== book.day;
+  if ((!h || h.lastPrice === price) && !newDay && book.asOf !== null && time <= book.asOf) return book;
+  const holdings = h && h.lastPrice !== price ? { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, realizedPnl: h.realizedPnl } } : book.holdings;
+  const equity = equityOf({ cash: book.cash, holdings });
+  return {
+    cash: book.cash,
+    holdings,
+    realizedPnl: book.realizedPnl,
+    fees: book.fees,
+    day,
+    dayStartEquity: newDay && book.day !== null ? equityOf(book) : book.dayStartEquity,
+    peakEquity: equity > book.peakEquity ? equity : book.peakEquity,
+    asOf: later(book.asOf, time),
+  };
 }
 
 /**
@@ -79,9 +92,11 @@ export function applyFill(book: Book, f: OrderFilled, time: number, markPrice: n
     holdings: { ...rolled.holdings, [f.symbol]: holding },
     realizedPnl: rolled.realizedPnl + realized,
     fees: rolled.fees + f.fee,
-    asOf: Math.max(rolled.asOf, time),
+    asOf: later(rolled.asOf, time),
   });
 }
+
+const later = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
 
 function withPeak(book: Book): Book {
   const equity = equityOf(book);

@@ -1,16 +1,13 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
-
-/** Fills remembered to recognise a re-delivered one (oldest evicted first). */
-export const FILL_MEMORY = 10_000;
 
 export interface PortfolioContext extends WithOutbox {
   readonly book: Book;
   /** `<clientOrderId>:<cumQty>` of fills applied, for idempotency. */
-  readonly seen: Readonly<Record<string, true>>;
-  readonly seenOrder: readonly string[];
+  readonly seen: RecentIds;
 }
 
 /** `order.filled` with the latest market price of its symbol (for the mark). */
@@ -19,16 +16,9 @@ export type PortfolioEvent = FillEvent | MessageEvent<'market.bar'> | MessageEve
 
 export function onFill(ctx: PortfolioContext, ev: FillEvent): Partial<PortfolioContext> {
   const key = `${ev.payload.clientOrderId}:${ev.payload.cumQty}`;
-  if (ctx.seen[key]) return { outbox: NO_OUTPUT };
-  let seenOrder = [...ctx.seenOrder, key];
-  let seen: Record<string, true> = { ...ctx.seen, [key]: true };
-  if (seenOrder.length > FILL_MEMORY) {
-    const [oldest, ...rest] = seenOrder;
-    delete seen[oldest!];
-    seenOrder = rest;
-  }
+  if (hasRecentId(ctx.seen, key)) return { outbox: NO_OUTPUT };
   const book = applyFill(ctx.book, ev.payload, ev.time, ev.markPrice);
-  return { book, seen, seenOrder, outbox: [out('portfolio.updated', snapshotOf(book))] };
+  return { book, seen: addRecentId(ctx.seen, key), outbox: [out('portfolio.updated', snapshotOf(book))] };
 }
 
 export function onMark(ctx: PortfolioContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<PortfolioContext> {
@@ -58,7 +48,7 @@ export const portfolioMachine = setup({
   },
 }).createMachine({
   id: 'portfolio',
-  context: ({ input }) => ({ book: openBook(input.startCash), seen: {}, seenOrder: [], outbox: NO_OUTPUT }),
+  context: ({ input }) => ({ book: openBook(input.startCash), seen: emptyRecentIds(), outbox: NO_OUTPUT }),
   initial: 'tracking',
   states: {
     tracking: {

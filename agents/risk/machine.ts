@@ -2,6 +2,7 @@ import { assign, enqueueActions, setup } from 'xstate';
 import type { OrderIntent } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { runChecks, signedQty, valuationPrice, type RiskLimits } from './checks.js';
 
 export const TradingState = { active: 'ACTIVE', reducing: 'REDUCING', halted: 'HALTED' } as const;
@@ -12,17 +13,13 @@ interface WorkingOrder {
   readonly signed: number;
 }
 
-/** How many recent decisions are remembered to recognise a re-delivered intent. */
-export const DECISION_MEMORY = 10_000;
-
 export interface RiskContext extends WithOutbox {
   readonly limits: RiskLimits;
   /** Projected position per symbol: filled plus approved orders still working. */
   readonly positions: Readonly<Record<string, number>>;
   readonly working: Readonly<Record<string, WorkingOrder>>;
-  /** clientOrderId -> verdict, for idempotency (oldest evicted first). */
-  readonly decided: Readonly<Record<string, 'approved' | 'rejected'>>;
-  readonly decidedOrder: readonly string[];
+  /** Client order ids already decided, to recognise a re-delivered intent. */
+  readonly decided: RecentIds;
   readonly counts: { readonly approved: number; readonly rejected: number; readonly duplicates: number };
 }
 
@@ -31,22 +28,10 @@ export type IntentEvent = MessageEvent<'order.intent'> & { readonly marketPrice:
 
 export type RiskEvent = IntentEvent | MessageEvent<'order.filled'> | MessageEvent<'order.cancelled'> | MessageEvent<'order.failed'>;
 
-function remember(ctx: RiskContext, id: string, verdict: 'approved' | 'rejected'): Pick<RiskContext, 'decided' | 'decidedOrder'> {
-  let decidedOrder = [...ctx.decidedOrder, id];
-  let decided = { ...ctx.decided, [id]: verdict };
-  if (decidedOrder.length > DECISION_MEMORY) {
-    const [oldest, ...rest] = decidedOrder;
-    const { [oldest!]: _drop, ...kept } = decided;
-    decided = kept;
-    decidedOrder = rest;
-  }
-  return { decided, decidedOrder };
-}
-
 /** Decides one intent: approve (and project its position) or reject with a reason. */
 export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> {
   const intent: OrderIntent = ev.payload;
-  if (ctx.decided[intent.clientOrderId]) {
+  if (hasRecentId(ctx.decided, intent.clientOrderId)) {
     return { counts: { ...ctx.counts, duplicates: ctx.counts.duplicates + 1 }, outbox: NO_OUTPUT };
   }
   const position = ctx.positions[intent.symbol] ?? 0;
@@ -58,14 +43,14 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
   if ('denial' in result) {
     const { code, reason } = result.denial;
     return {
-      ...remember(ctx, intent.clientOrderId, 'rejected'),
+      decided: addRecentId(ctx.decided, intent.clientOrderId),
       counts: { ...ctx.counts, rejected: ctx.counts.rejected + 1 },
       outbox: [out('order.rejected', { clientOrderId: intent.clientOrderId, symbol: intent.symbol, side: intent.side, qty: intent.qty, origin: intent.origin, code, reason })],
     };
   }
   const signed = signedQty(intent);
   return {
-    ...remember(ctx, intent.clientOrderId, 'approved'),
+    decided: addRecentId(ctx.decided, intent.clientOrderId),
     positions: { ...ctx.positions, [intent.symbol]: position + signed },
     working: { ...ctx.working, [intent.clientOrderId]: { symbol: intent.symbol, signed } },
     counts: { ...ctx.counts, approved: ctx.counts.approved + 1 },
@@ -119,8 +104,7 @@ export const riskMachine = setup({
     limits: input.limits,
     positions: {},
     working: {},
-    decided: {},
-    decidedOrder: [],
+    decided: emptyRecentIds(),
     counts: { approved: 0, rejected: 0, duplicates: 0 },
     outbox: NO_OUTPUT,
   }),

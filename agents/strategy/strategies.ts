@@ -1,5 +1,5 @@
 import type { Bar, Side } from '../../src/domain/messages.js';
-import { pushRsi, pushWindow, rsi, smaOf, window, type Rsi, type Window } from './indicators.js';
+import { pushRsi, pushWindow, rsi, smaDiffSign, smaOf, window, type Rsi, type Window } from './indicators.js';
 
 /** Parameters of the strategy an agent runs. `id` names it in orders and signals. */
 export type StrategyParams =
@@ -45,26 +45,23 @@ export function smaCrossStep(
   const closes = pushWindow(s.closes, bar.close);
   const fast = smaOf(closes, p.fast);
   const slow = smaOf(closes, p.slow);
-  if (fast === undefined || slow === undefined) return { state: { ...s, closes }, decision: undefined };
-  const diff = fast - slow;
-  const sign: -1 | 0 | 1 = diff > 0 ? 1 : diff < 0 ? -1 : 0;
+  if (fast === undefined || slow === undefined) return { state: { closes, lastSign: s.lastSign, rsi: s.rsi, position: s.position }, decision: undefined };
+  const sign = smaDiffSign(fast, slow, closes, p.fast, p.slow);
   const crossUp = s.lastSign < 0 && sign > 0;
   const crossDown = s.lastSign > 0 && sign < 0;
-  const state: SymbolState = { ...s, closes, lastSign: sign === 0 ? s.lastSign : sign };
+  const state: SymbolState = { closes, lastSign: sign === 0 ? s.lastSign : sign, rsi: s.rsi, position: s.position };
+  if (!(crossUp && s.position === 0) && !(crossDown && s.position > 0)) return { state, decision: undefined };
   const indicators = { [`sma${p.fast}`]: round(fast), [`sma${p.slow}`]: round(slow), close: bar.close };
-  if (crossUp && s.position === 0) {
+  if (crossUp) {
     return {
       state: { ...state, position: p.size },
       decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'] },
     };
   }
-  if (crossDown && s.position > 0) {
-    return {
-      state: { ...state, position: 0 },
-      decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`] },
-    };
-  }
-  return { state, decision: undefined };
+  return {
+    state: { ...state, position: 0 },
+    decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`] },
+  };
 }
 
 /** RSI mean reversion: flat and RSI below `oversold` buys; long and RSI above `overbought` sells all. */

@@ -46,6 +46,8 @@ export interface BacktestResult {
   readonly elapsedMs: number;
   readonly barsPerSecond: number;
   readonly portfolio: PortfolioSnapshot;
+  /** Largest peak-to-trough fall of equity seen during the run, 0..1. */
+  readonly maxDrawdown: number;
   readonly transport: 'memory' | 'nats';
 }
 
@@ -66,7 +68,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const clock = new VirtualClock(0);
   const ids = sequentialIds(runId);
   const registry = createRegistry();
-  if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (or --nats-url)');
+  if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (e.g. NATS_URL=nats://127.0.0.1:4222)');
   const bus = await createBus({
     natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
     name: `sextant-backtest-${runId}`,
@@ -81,6 +83,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const feed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
   const fills: BacktestFill[] = [];
   let bars = 0;
+  let maxDrawdown = 0;
+  bus.subscribe(subjects.portfolioUpdated(), (env) => {
+    const dd = (env.payload as PortfolioSnapshot).drawdown;
+    if (dd > maxDrawdown) maxDrawdown = dd;
+  });
   bus.subscribe(subjects.orderFilled(), (env) => {
     const f = env.payload as OrderFilled;
     fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
@@ -124,6 +131,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       elapsedMs: Math.round(elapsedMs),
       barsPerSecond: Math.round(bars / (elapsedMs / 1000)),
       portfolio,
+      maxDrawdown,
       transport: options.transport,
     };
   } finally {

@@ -15,7 +15,8 @@ const symbol = z.string().min(1).max(64);
 const finite = z.number().finite();
 const positive = finite.positive();
 const nonNegative = finite.nonnegative();
-const time = z.number().int().nonnegative();
+/** Epoch ms; negative before 1970 (historical data). */
+const time = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
 export const Side = { buy: 'buy', sell: 'sell' } as const;
 export type Side = (typeof Side)[keyof typeof Side];
@@ -159,8 +160,8 @@ export const portfolioSnapshotSchema = z.object({
   peakEquity: finite,
   /** (peak - equity) / peak, 0..1. */
   drawdown: nonNegative,
-  /** Event time of the last change. */
-  asOf: time,
+  /** Event time of the last change; null before any. */
+  asOf: time.nullable(),
 });
 export type PortfolioSnapshot = z.infer<typeof portfolioSnapshotSchema>;
 

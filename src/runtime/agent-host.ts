@@ -22,6 +22,9 @@ export interface RestartPolicy {
   readonly windowMs: number;
 }
 
+/** Outputs worth a line at info level: decisions and order outcomes, not market data or marks. */
+const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed']);
+
 export const defaultRestartPolicy: RestartPolicy = { initialMs: 100, maxMs: 5000, maxRestarts: 5, windowMs: 60_000 };
 
 export interface AgentHostDeps {
@@ -247,6 +250,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
+    if (NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
+    else this.#log.debug({ ...messageLogFields(env) }, o.type);
     this.#previous = env;
     if (o.key) this.#chains.set(o.key, env);
     if (o.release) this.#chains.delete(o.release);

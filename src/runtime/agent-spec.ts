@@ -57,6 +57,7 @@ export interface MessageEvent<T extends MessageType = MessageType> {
   readonly payload: PayloadOf<T>;
 }
 
+/** An envelope already is a MessageEvent (it has type, id, time, payload): no copy on the hot path. */
 export function messageEvent(env: Envelope): MessageEvent {
-  return { type: env.type, id: env.id, time: env.time, payload: env.payload } as MessageEvent;
+  return env as unknown as MessageEvent;
 }

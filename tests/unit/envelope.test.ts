@@ -38,7 +38,7 @@ describe('schema registry', () => {
     [{ ...valid, v: 2 }, 'unknown_version'],
     [{ ...valid, payload: { n: 'x' } }, 'invalid_payload'],
     [{ ...valid, id: '' }, 'invalid_envelope'],
-    [{ ...valid, time: -1 }, 'invalid_envelope'],
+    [{ ...valid, time: 1.5 }, 'invalid_envelope'],
     [{ ...valid, type: 'Bad Type' }, 'invalid_envelope'],
     ['a string', 'invalid_envelope'],
   ])('rejects %j as %s with a readable reason', (value, code) => {

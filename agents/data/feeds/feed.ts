@@ -1,0 +1,66 @@
+import type { Bar, Tick } from '../../../src/domain/messages.js';
+
+/**
+ * The market-data port of the data agent: every source (CSV, NDJSON, synthetic) is read
+ * through this one shape, so the agent, backtests and benchmarks never know where prices
+ * come from. Publishing them (`market.bar`, `market.tick`) is the agent's job, not the feed's.
+ */
+
+/** One item a feed delivers, in time order. */
+export type FeedItem = { readonly kind: 'bar'; readonly bar: Bar } | { readonly kind: 'tick'; readonly tick: Tick };
+
+/**
+ * A synchronous, re-iterable source of bars and ticks. Iteration is synchronous on purpose:
+ * backtests push hundreds of thousands of bars a second through it and a promise per item
+ * would dominate the cost. Each `[Symbol.iterator]()` call starts again from the beginning.
+ */
+export interface MarketFeed extends Iterable<FeedItem> {
+  /** Where the data comes from, e.g. `csv:orcl-1995-2014.csv`, `ndjson:recorded.ndjson`, `synthetic`. */
+  readonly name: string;
+  /** True when iteration never ends (synthetic); a consumer must stop on its own. */
+  readonly endless: boolean;
+  /** Rows skipped in lenient mode during the current (or last) pass. */
+  readonly skipped: number;
+}
+
+/**
+ * A row or header of a data file is malformed. The message reads `<file>:<line>: <problem>`
+ * so it can be pasted into an editor. Not retryable: the same file fails the same way.
+ */
+export class FeedFormatError extends Error {
+  readonly code = 'feed_format';
+  readonly retryable = false;
+  constructor(
+    /** The file as it was given to the feed. */
+    readonly file: string,
+    /** 1-based line number in the file. */
+    readonly line: number,
+    /** What is wrong with the line, as a sentence fragment without the location. */
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}:${line}: ${problem}`, options);
+    this.name = 'FeedFormatError';
+  }
+}
+
+/** A feed's data file could not be read at all (missing, unreadable); `cause` is the I/O error. */
+export class FeedUnavailableError extends Error {
+  readonly code = 'feed_unavailable';
+  readonly retryable = false;
+  constructor(readonly file: string, options?: ErrorOptions) {
+    const why = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? 'unknown error');
+    super(`cannot read feed file ${file}: ${why}`, options);
+    this.name = 'FeedUnavailableError';
+  }
+}
+
+/** A feed was asked for with options that cannot work (a programming or configuration mistake). */
+export class FeedOptionsError extends Error {
+  readonly code = 'feed_options';
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeedOptionsError';
+  }
+}

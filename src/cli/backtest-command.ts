@@ -1,0 +1,132 @@
+import { parseArgs } from 'node:util';
+import type { StrategyParams } from '../../agents/strategy/strategies.js';
+import { loadConfig } from '../../config/load.js';
+import { runBacktest, type BacktestResult } from '../backtest/run-backtest.js';
+
+const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
+
+  --data <file>          CSV of bars: Yahoo daily (Date,Open,High,Low,Close,Adj Close,Volume),
+                         intraday (Date,Time,...) or Datetime,Open,High,Low,Close,Volume
+  --symbol <SYM>         Symbol the bars belong to
+  --strategy <name>      sma-cross (default) | rsi-reversion
+  --fast <n> --slow <n>  sma-cross periods (default 10, 30)
+  --period <n> --oversold <x> --overbought <x>   rsi-reversion (default 14, 30, 70)
+  --size <qty>           Order size (default 100)
+  --cash <amount>        Starting cash (default 100000)
+  --fee-bps <x> --slippage-bps <x>               Paper broker costs (default 0)
+  --transport <t>        memory (default) | nats (uses NATS_URL)
+  --lenient              Skip and count bad rows instead of stopping
+  --json                 Print one JSON document
+Market orders decided on bar t fill at the open of bar t+1.`;
+
+const num = (name: string, value: string | undefined, fallback: number): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${value}"`);
+  return n;
+};
+
+/** `sextant backtest`: parses flags, runs, prints JSON or a summary. Resolves to the exit code. */
+export async function backtestCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      symbol: { type: 'string' },
+      strategy: { type: 'string', default: 'sma-cross' },
+      fast: { type: 'string' },
+      slow: { type: 'string' },
+      period: { type: 'string' },
+      oversold: { type: 'string' },
+      overbought: { type: 'string' },
+      size: { type: 'string' },
+      cash: { type: 'string' },
+      'fee-bps': { type: 'string' },
+      'slippage-bps': { type: 'string' },
+      transport: { type: 'string', default: 'memory' },
+      lenient: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.data || !values.symbol) {
+    console.error(`sextant backtest: --data and --symbol are required\n\n${HELP}`);
+    return 2;
+  }
+  if (values.transport !== 'memory' && values.transport !== 'nats') {
+    console.error(`sextant backtest: --transport must be memory or nats, got "${values.transport}"`);
+    return 2;
+  }
+  const size = num('size', values.size, 100);
+  let strategy: StrategyParams;
+  if (values.strategy === 'sma-cross') {
+    const fast = num('fast', values.fast, 10);
+    const slow = num('slow', values.slow, 30);
+    if (!Number.isInteger(fast) || !Number.isInteger(slow) || fast < 1 || fast >= slow) {
+      console.error(`sextant backtest: need whole numbers 1 <= --fast < --slow, got ${fast} and ${slow}`);
+      return 2;
+    }
+    strategy = { kind: 'sma-cross', id: 'sma-cross', fast, slow, size };
+  } else if (values.strategy === 'rsi-reversion') {
+    strategy = { kind: 'rsi-reversion', id: 'rsi-reversion', period: num('period', values.period, 14), oversold: num('oversold', values.oversold, 30), overbought: num('overbought', values.overbought, 70), size };
+  } else {
+    console.error(`sextant backtest: --strategy must be sma-cross or rsi-reversion, got "${values.strategy}"`);
+    return 2;
+  }
+  const natsUrl = values.transport === 'nats' ? loadConfig().natsUrl : undefined;
+  const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
+  const result = await runBacktest({
+    data: values.data,
+    symbol: values.symbol,
+    strategy,
+    cash: num('cash', values.cash, 100_000),
+    transport: values.transport,
+    ...(natsUrl ? { natsUrl } : {}),
+    lenient: values.lenient,
+    costs: { feeBps: num('fee-bps', values['fee-bps'], 0), feePerShare: 0, slippageBps: num('slippage-bps', values['slippage-bps'], 0) },
+    ...(progress ? { onProgress: progress.update } : {}),
+  });
+  progress?.done();
+  if (values.json) {
+    const { finalValue, fills, bars, elapsedMs, barsPerSecond } = result;
+    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond }));
+  } else {
+    console.log(summary(result, values.symbol));
+  }
+  return 0;
+}
+
+function summary(r: BacktestResult, symbol: string): string {
+  const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const p = r.portfolio;
+  const lines = [
+    `Backtest ${symbol}: ${r.bars.toLocaleString('en-US')} bars in ${r.elapsedMs} ms (${r.barsPerSecond.toLocaleString('en-US')} bars/s, ${r.transport} bus)`,
+    `  final value   ${money(r.finalValue)}`,
+    `  cash          ${money(p.cash)}`,
+    `  realised PnL  ${money(p.realizedPnl)}   unrealised ${money(p.unrealizedPnl)}   fees ${money(p.fees)}`,
+    `  max drawdown  ${(100 * r.maxDrawdown).toFixed(2)}%   peak equity ${money(p.peakEquity)}`,
+    `  fills         ${r.fills.length}`,
+  ];
+  for (const f of r.fills.slice(-5)) lines.push(`    ${f.date} ${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
+  if (r.fills.length > 5) lines.splice(lines.length - 5, 0, `    ... (last 5 of ${r.fills.length})`);
+  return lines.join('\n');
+}
+
+/** A one-line progress display on stderr (TTY only). */
+function progressBar() {
+  let last = 0;
+  return {
+    update: (n: number) => {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      process.stderr.write(`\r  ${n.toLocaleString('en-US')} bars...`);
+    },
+    done: () => process.stderr.write('\r\x1b[K'),
+  };
+}

@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import { AGENT_NAMES, type AgentName } from '../../bus/subjects.js';
+import { ConfigError, loadConfig } from '../../config/load.js';
+import { redactConfig } from '../../config/redact.js';
+import { createLogger } from '../observability/logger.js';
+import { startSystem } from '../main.js';
+import { backtestCommand } from './backtest-command.js';
+
+const HELP = `sextant — an actor-based multi-agent trading system
+
+Usage: sextant <command> [options]
+
+Commands:
+  start                 Run every agent in this process (in-memory bus unless NATS_URL is set)
+  agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
+  backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
+  config                Print the effective configuration (secrets redacted)
+  help                  This text
+
+Configuration comes from environment variables (see .env.example) and an optional JSON file
+named by SEXTANT_CONFIG_FILE.`;
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await runAgents(undefined);
+      case 'agent': {
+        const name = rest[0];
+        if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {
+          console.error(`sextant agent: name one agent of ${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}`);
+          return 2;
+        }
+        return await runAgents(name as AgentName);
+      }
+      case 'backtest':
+        return await backtestCommand(rest);
+      case 'config':
+        console.log(JSON.stringify(redactConfig(loadConfig()), null, 2));
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        return 0;
+      default:
+        console.error(`sextant: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    console.error(`sextant ${command}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+/** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
+async function runAgents(only: AgentName | undefined): Promise<number> {
+  parseArgs({ args: [], options: {} });
+  const config = loadConfig();
+  if (only && !config.natsUrl) {
+    throw new ConfigError([`NATS_URL: required by "sextant agent ${only}"; one agent alone on an in-memory bus would talk to nobody. Use "sextant start" to run everything in one process.`]);
+  }
+  const logger = createLogger({ level: config.logLevel, instance: config.instance });
+  const system = await startSystem(config, logger, only ? [only] : config.runtime.agents);
+  logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting without draining');
+        resolve(130);
+        return;
+      }
+      logger.info({ signal }, 'stopping: draining subscriptions');
+      system.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
