@@ -9,6 +9,14 @@ import { portfolioMachine, type FillEvent, type PortfolioContext } from './machi
 /**
  * The portfolio agent: reads `order.filled` and market data (for held symbols); writes
  * `portfolio.updated`. Answers `query.portfolio` and `query.positions`.
+ *
+ * Determinism: on the in-memory bus a fill always arrives before the next bar, so every run
+ * goes through the same states. Over NATS bars and fills travel on different subjects: bars
+ * that arrive before a fill are replayed after it (`barsSince`), so positions, cash, PnL and
+ * final equity are identical; but a bar can also be marked *before* an in-flight fill that
+ * belongs before it (the portfolio cannot know a fill is coming), so the mark path between
+ * fills (peak equity, drawdown, day PnL) can differ transiently. Decisions never read it.
+ * Known limitation: making that path exact needs a rewind on late fills.
  */
 export function portfolioAgent(startCash: number, market: MarketCache): AgentSpec<PortfolioContext> {
   return {
@@ -28,7 +36,10 @@ export function portfolioAgent(startCash: number, market: MarketCache): AgentSpe
       },
       {
         pattern: subjects.orderFilled(),
-        toEvent: (env): FillEvent => ({ ...(messageEvent(env) as FillEvent), markPrice: market.lastPrice((env.payload as OrderFilled).symbol) }),
+        toEvent: (env): FillEvent => {
+          const { symbol } = env.payload as OrderFilled;
+          return { ...(messageEvent(env) as FillEvent), markPrice: market.priceAt(symbol, env.time), barsSince: market.barsAfter(symbol, env.time) };
+        },
       },
     ],
     queries: [

@@ -5,6 +5,8 @@ export interface Holding {
   readonly qty: number;
   readonly avgPrice: number;
   readonly lastPrice: number;
+  /** Event time of `lastPrice`; a mark older than this is stale and ignored. */
+  readonly markedAt: number;
   readonly realizedPnl: number;
 }
 
@@ -45,10 +47,11 @@ function roll(book: Book, time: number): Book {
 /** Marks a holding to a new price (bars, ticks): one new book, the day rolled and the peak kept. */
 export function mark(book: Book, symbol: string, price: number, time: number): Book {
   const h = book.holdings[symbol];
+  if (h && time <= h.markedAt) return book; // stale: a later price is already in
   const day = Math.floor(time / DAY_MS);
   const newDay = day !== book.day;
   if ((!h || h.lastPrice === price) && !newDay && book.asOf !== null && time <= book.asOf) return book;
-  const holdings = h && h.lastPrice !== price ? { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, realizedPnl: h.realizedPnl } } : book.holdings;
+  const holdings = h ? { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, markedAt: time, realizedPnl: h.realizedPnl } } : book.holdings;
   const equity = equityOf({ cash: book.cash, holdings });
   return {
     cash: book.cash,
@@ -65,12 +68,12 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
 /**
  * Applies a fill: cash moves by qty x price plus fee; the average price changes when the
  * position grows, realised PnL when it shrinks; a flip opens the remainder at the fill price.
- * `markPrice` is the latest market price known for the symbol (the fill price if none).
+ * `markPrice` is the market price as of the fill's time (the fill price if none is known).
  */
 export function applyFill(book: Book, f: OrderFilled, time: number, markPrice: number | undefined): Book {
   const rolled = roll(book, time);
   const signed = f.side === 'buy' ? f.qty : -f.qty;
-  const before = rolled.holdings[f.symbol] ?? { qty: 0, avgPrice: 0, lastPrice: f.price, realizedPnl: 0 };
+  const before = rolled.holdings[f.symbol] ?? { qty: 0, avgPrice: 0, lastPrice: f.price, markedAt: time, realizedPnl: 0 };
   let { qty, avgPrice, realizedPnl } = before;
   let realized = 0;
   if (qty === 0 || Math.sign(qty) === Math.sign(signed)) {
@@ -85,7 +88,14 @@ export function applyFill(book: Book, f: OrderFilled, time: number, markPrice: n
     else if (Math.sign(after) !== Math.sign(qty)) avgPrice = f.price;
     qty = after;
   }
-  const holding: Holding = { qty, avgPrice, lastPrice: markPrice ?? before.lastPrice ?? f.price, realizedPnl };
+  const fresher = time >= before.markedAt;
+  const holding: Holding = {
+    qty,
+    avgPrice,
+    lastPrice: fresher ? (markPrice ?? f.price) : before.lastPrice,
+    markedAt: fresher ? time : before.markedAt,
+    realizedPnl,
+  };
   return withPeak({
     ...rolled,
     cash: rolled.cash - signed * f.price - f.fee,

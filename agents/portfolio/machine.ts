@@ -1,4 +1,5 @@
 import { assign, enqueueActions, setup } from 'xstate';
+import type { Bar } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
@@ -10,15 +11,26 @@ export interface PortfolioContext extends WithOutbox {
   readonly seen: RecentIds;
 }
 
-/** `order.filled` with the latest market price of its symbol (for the mark). */
-export type FillEvent = MessageEvent<'order.filled'> & { readonly markPrice: number | undefined };
+/**
+ * `order.filled` with the market price as of the fill's time and the bars of its symbol that
+ * came after it (over NATS they can arrive before the fill; they are marked after it, so the
+ * book goes through the same states on every transport).
+ */
+export type FillEvent = MessageEvent<'order.filled'> & { readonly markPrice: number | undefined; readonly barsSince: readonly Bar[] };
 export type PortfolioEvent = FillEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
 
 export function onFill(ctx: PortfolioContext, ev: FillEvent): Partial<PortfolioContext> {
   const key = `${ev.payload.clientOrderId}:${ev.payload.cumQty}`;
   if (hasRecentId(ctx.seen, key)) return { outbox: NO_OUTPUT };
-  const book = applyFill(ctx.book, ev.payload, ev.time, ev.markPrice);
-  return { book, seen: addRecentId(ctx.seen, key), outbox: [out('portfolio.updated', snapshotOf(book))] };
+  let book = applyFill(ctx.book, ev.payload, ev.time, ev.markPrice);
+  const outbox: Outbound[] = [out('portfolio.updated', snapshotOf(book))];
+  for (const bar of ev.barsSince) {
+    const marked = mark(book, bar.symbol, bar.close, bar.time);
+    if (marked === book) continue;
+    book = marked;
+    outbox.push(out('portfolio.updated', snapshotOf(book), { time: bar.time }));
+  }
+  return { book, seen: addRecentId(ctx.seen, key), outbox };
 }
 
 export function onMark(ctx: PortfolioContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<PortfolioContext> {

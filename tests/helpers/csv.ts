@@ -1,0 +1,24 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Writes a Yahoo-format daily CSV whose opens and closes are given; returns its path. */
+export function dailyCsv(closes: readonly number[], options: { start?: number; opens?: readonly number[] } = {}): string {
+  const start = options.start ?? Date.UTC(2024, 0, 1);
+  const rows = ['Date,Open,High,Low,Close,Adj Close,Volume'];
+  closes.forEach((c, i) => {
+    const o = options.opens?.[i] ?? c;
+    const date = new Date(start + i * 86_400_000).toISOString().slice(0, 10);
+    rows.push(`${date},${o},${Math.max(o, c)},${Math.min(o, c)},${c},${c},1000`);
+  });
+  const file = join(mkdtempSync(join(tmpdir(), 'sextant-csv-')), 'bars.csv');
+  writeFileSync(file, rows.join('\n') + '\n');
+  return file;
+}
+
+/** Closes that fall, then rise enough for a fast SMA to cross above a slow one, then fall again. */
+export const vShape = (n = 12): number[] => [
+  ...Array.from({ length: n }, (_, i) => 100 - i),
+  ...Array.from({ length: n }, (_, i) => 100 - n + 2 * i),
+  ...Array.from({ length: n }, (_, i) => 100 + n - 3 * i),
+];

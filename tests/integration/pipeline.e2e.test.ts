@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bus } from '../../bus/bus.js';
+import type { Envelope } from '../../bus/envelope.js';
+import { patterns } from '../../bus/subjects.js';
+import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
+import { createRegistry } from '../../src/domain/messages.js';
+import { Kernel } from '../../src/kernel.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { VirtualClock } from '../../src/runtime/clock.js';
+import { sequentialIds } from '../../src/runtime/ids.js';
+import { quiesce } from '../../src/runtime/quiesce.js';
+import { makeBus, testPrefix, transports } from '../helpers/buses.js';
+import { dailyCsv, vShape } from '../helpers/csv.js';
+
+for (const { name, available } of transports) {
+  describe.runIf(available)(`trading pipeline end to end [${name}]`, () => {
+    let bus: Bus | undefined;
+    let kernel: Kernel | undefined;
+    afterEach(async () => {
+      await kernel?.stop();
+      await bus?.close();
+    });
+
+    it('one chain from bar to portfolio update shares one correlation id with correct causation links', async () => {
+      const prefix = testPrefix();
+      bus = await makeBus(name, { registry: createRegistry(), prefix, trustLocal: false });
+      const seen: Envelope[] = [];
+      bus.subscribe(patterns.all, (env) => void seen.push(env));
+      const clock = new VirtualClock(0);
+      kernel = new Kernel({
+        bus,
+        clock,
+        ids: sequentialIds(prefix),
+        logger: silentLogger,
+        instance: 'e2e',
+        heartbeatMs: 0,
+        agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+        settings: {
+          strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 6, size: 10 },
+          limits: { maxPositionQty: 1000, maxOrderNotional: 1_000_000, allowShort: false },
+          costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 },
+          startCash: 10_000,
+        },
+        feed: { feed: csvFeed({ file: dailyCsv(vShape()), symbol: 'ACME' }), pump: { paceMs: 0, batch: 5 } },
+      });
+      await kernel.start();
+      await kernel.host('data')!.whenStarted();
+      await quiesce(bus);
+
+      expect(seen.filter((e) => e.type.startsWith('message.deadlettered'))).toEqual([]);
+      const fill = seen.find((e) => e.type === 'order.filled')!;
+      expect(fill).toBeDefined();
+      const byId = new Map(seen.map((e) => [e.id, e]));
+      const chain: Envelope[] = [fill];
+      while (chain[0]!.causationId) chain.unshift(byId.get(chain[0]!.causationId)!);
+      expect(chain.map((e) => e.type)).toEqual(['market.bar', 'signal.generated', 'order.intent', 'order.approved', 'order.submitted', 'order.filled']);
+      const root = chain[0]!;
+      expect(root.correlationId).toBe(root.id);
+      for (const e of chain) expect(e.correlationId).toBe(root.id);
+      const update = seen.find((e) => e.type === 'portfolio.updated' && e.causationId === fill.id)!;
+      expect(update.correlationId).toBe(root.id);
+      expect(fill.time).toBeGreaterThan(root.time); // filled on the next bar, at its time
+      const position = (update.payload as { positions: { symbol: string; qty: number }[] }).positions.find((p) => p.symbol === 'ACME');
+      expect(position?.qty).toBe(10);
+    });
+  });
+}
