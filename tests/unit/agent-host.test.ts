@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { assign, enqueueActions, setup } from 'xstate';
+import { createBus } from '../../bus/create-bus.js';
+import type { Bus } from '../../bus/bus.js';
+import type { DeadLetter } from '../../bus/dead-letter.js';
+import { rootEnvelope, type Envelope } from '../../bus/envelope.js';
+import { patterns, subjects } from '../../bus/subjects.js';
+import { createRegistry, type AgentHealth, type Bar } from '../../src/domain/messages.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { AgentHost } from '../../src/runtime/agent-host.js';
+import type { MessageEvent } from '../../src/runtime/agent-spec.js';
+import { VirtualClock } from '../../src/runtime/clock.js';
+import { sequentialIds } from '../../src/runtime/ids.js';
+import { MarketCache } from '../../src/runtime/market-cache.js';
+import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { eventually } from '../helpers/eventually.js';
+
+interface CountingContext extends WithOutbox {
+  readonly seen: number;
+}
+
+/** A tiny machine: counts bars, throws on a bar with volume 666, emits a signal and an intent on volume 7. */
+const countingMachine = setup({
+  types: { context: {} as CountingContext, events: {} as MessageEvent<'market.bar'>, emitted: {} as Outbound },
+  actions: {
+    count: assign(({ context, event }) => {
+      if (event.payload.volume === 666) throw new Error('poison bar');
+      const bar: Bar = event.payload;
+      if (bar.volume !== 7) return { seen: context.seen + 1, outbox: NO_OUTPUT };
+      return {
+        seen: context.seen + 1,
+        outbox: [
+          out('signal.generated', { symbol: bar.symbol, strategy: 't', side: 'buy', targetQty: 1, reasons: ['test'], indicators: {}, price: bar.close }),
+          out('order.intent', { clientOrderId: `t-${event.id}`, symbol: bar.symbol, side: 'buy', qty: 1, type: 'market', tif: 'GTC', origin: { kind: 'strategy', id: 't' }, decidedAt: bar.time }, { chain: 'previous' }),
+        ],
+      };
+    }),
+    emitOutbox: enqueueActions(({ context, enqueue }) => {
+      for (const o of context.outbox) enqueue.emit(o);
+    }),
+  },
+}).createMachine({ context: { seen: 0, outbox: NO_OUTPUT }, on: { 'market.bar': { actions: ['count', 'emitOutbox'] } } });
+
+const clock = new VirtualClock(1_700_000_000_000);
+const deps = { ids: sequentialIds('src'), clock, source: 'test/1' };
+const bar = (volume: number, time = 1_700_000_000_000): Envelope => rootEnvelope(deps, 'market.bar', { symbol: 'ACME', time, open: 1, high: 1, low: 1, close: 1, volume }, { time });
+
+describe('agent host', () => {
+  let bus: Bus;
+  let host: AgentHost<CountingContext>;
+  const all: Envelope[] = [];
+
+  const start = async (maxRestarts = 5) => {
+    bus = await createBus({ name: 't', registry: createRegistry(), envelopeDeps: deps, logger: silentLogger, maxPayloadBytes: 65536, requestTimeoutMs: 500 });
+    all.length = 0;
+    bus.subscribe(patterns.all, (env) => void all.push(env));
+    host = new AgentHost<CountingContext>(
+      { name: 'strategy', machine: countingMachine, inlets: [{ pattern: patterns.marketBars }], queries: [{ what: 'signals', answer: (ctx) => ({ seen: ctx.seen }) }] },
+      { bus, ids: sequentialIds('host'), clock, logger: silentLogger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0, restart: { initialMs: 5, maxMs: 20, maxRestarts, windowMs: 60_000 } },
+    );
+    await host.start();
+  };
+  const health = () => all.filter((e) => e.type === 'agent.health').map((e) => (e.payload as AgentHealth).state);
+
+  afterEach(async () => {
+    await host?.stop();
+    await bus?.close();
+  });
+
+  it('publishes its lifecycle on agent.<name>.health from starting to stopped', async () => {
+    await start();
+    await host.stop();
+    expect(health()).toEqual(['starting', 'running', 'stopping', 'stopped']);
+    expect(all.filter((e) => e.type === 'agent.health').every((e) => e.correlationId === e.id)).toBe(true);
+  });
+
+  it('a crashing message is dead-lettered and the machine restarts from its last good snapshot', async () => {
+    await start();
+    for (const v of [1, 2, 666, 3]) bus.publish(subjects.marketBar('ACME'), bar(v));
+    await eventually(() => expect(host.context.seen).toBe(3));
+    expect(health()).toEqual(['starting', 'running', 'degraded', 'running']);
+    const dead = all.filter((e) => e.type === 'message.deadlettered').map((e) => e.payload as DeadLetter);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ code: 'handler_error', handler: 'strategy', subject: 'market.bar.ACME' });
+    expect(dead[0]!.reason).toContain('poison bar');
+    expect(host.health().restarts).toBe(1);
+  });
+
+  it('repeated crashes fault the agent and later messages are dead-lettered as agent_faulted', async () => {
+    await start(1);
+    bus.publish(subjects.marketBar('ACME'), bar(666));
+    await eventually(() => expect(host.lifecycle).toBe('running'));
+    bus.publish(subjects.marketBar('ACME'), bar(666));
+    await eventually(() => expect(host.lifecycle).toBe('faulted'));
+    bus.publish(subjects.marketBar('ACME'), bar(1));
+    const reasons = () => all.filter((e) => e.type === 'message.deadlettered').map((e) => (e.payload as DeadLetter).reason);
+    await eventually(() => expect(reasons().at(-1)).toMatch(/faulted after repeated crashes/));
+  });
+
+  it('outputs keep the correlation id of their cause and chain to the previous output of the same step', async () => {
+    await start();
+    const cause = bar(7);
+    bus.publish(subjects.marketBar('ACME'), cause);
+    const signal = all.find((e) => e.type === 'signal.generated')!;
+    const intent = all.find((e) => e.type === 'order.intent')!;
+    expect(signal).toMatchObject({ correlationId: cause.id, causationId: cause.id, time: cause.time, source: 'strategy/i1' });
+    expect(intent).toMatchObject({ correlationId: cause.id, causationId: signal.id });
+  });
+
+  it('answers queries from the machine context over request/reply', async () => {
+    await start();
+    bus.publish(subjects.marketBar('ACME'), bar(1));
+    const reply = await bus.request(subjects.query('signals'), rootEnvelope(deps, 'query.request', { params: {} }));
+    expect(reply.type).toBe('query.result');
+    expect(reply.payload).toEqual({ data: { seen: 1 } });
+  });
+});
