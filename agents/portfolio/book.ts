@@ -47,11 +47,12 @@ function roll(book: Book, time: number): Book {
 /** Marks a holding to a new price (bars, ticks): one new book, the day rolled and the peak kept. */
 export function mark(book: Book, symbol: string, price: number, time: number): Book {
   const h = book.holdings[symbol];
-  if (h && time <= h.markedAt) return book; // stale: a later price is already in
+  if (!h) return book; // only held symbols are marked
+  if (time < h.markedAt) return book; // stale: a later price is already in
   const day = Math.floor(time / DAY_MS);
   const newDay = day !== book.day;
-  if ((!h || h.lastPrice === price) && !newDay && book.asOf !== null && time <= book.asOf) return book;
-  const holdings = h ? { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, markedAt: time, realizedPnl: h.realizedPnl } } : book.holdings;
+  if (h.lastPrice === price && !newDay && book.asOf !== null && time <= book.asOf) return book;
+  const holdings = { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, markedAt: time, realizedPnl: h.realizedPnl } };
   const equity = equityOf({ cash: book.cash, holdings });
   return {
     cash: book.cash,

@@ -67,14 +67,19 @@ export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trad
   };
 }
 
-/** An order of ours ended: undo the part of its quantity that will never fill. */
-export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, unfilledFraction: number): Partial<StrategyContext> {
+/**
+ * An order of ours ended with `filledQty` filled: undo the part that will never fill. Quantities
+ * are subtracted, never scaled, so the position stays exact.
+ */
+export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, filledQty: number | 'all'): Partial<StrategyContext> {
   const order = ctx.open[clientOrderId];
   if (!order) return { outbox: NO_OUTPUT };
   const { [clientOrderId]: _gone, ...open } = ctx.open;
   const sym = ctx.symbols[order.symbol];
-  if (!sym || unfilledFraction === 0) return { open, outbox: NO_OUTPUT };
-  const symbols = { ...ctx.symbols, [order.symbol]: { ...sym, position: sym.position - order.signed * unfilledFraction } };
+  const qty = Math.abs(order.signed);
+  const unfilled = filledQty === 'all' ? 0 : qty - filledQty;
+  if (!sym || unfilled === 0) return { open, outbox: NO_OUTPUT };
+  const symbols = { ...ctx.symbols, [order.symbol]: { ...sym, position: sym.position - Math.sign(order.signed) * unfilled } };
   return { open, symbols, outbox: NO_OUTPUT };
 }
 
@@ -96,14 +101,11 @@ export const strategyMachine = setup({
       switch (event.type) {
         case 'order.rejected':
         case 'order.failed':
-          return onOrderEnded(context, event.payload.clientOrderId, 1);
-        case 'order.cancelled': {
-          const order = context.open[event.payload.clientOrderId];
-          const qty = order ? Math.abs(order.signed) : 0;
-          return onOrderEnded(context, event.payload.clientOrderId, qty > 0 ? (qty - event.payload.filledQty) / qty : 0);
-        }
+          return onOrderEnded(context, event.payload.clientOrderId, 0);
+        case 'order.cancelled':
+          return onOrderEnded(context, event.payload.clientOrderId, event.payload.filledQty);
         case 'order.filled':
-          return event.payload.status === 'filled' ? onOrderEnded(context, event.payload.clientOrderId, 0) : { outbox: NO_OUTPUT };
+          return event.payload.status === 'filled' ? onOrderEnded(context, event.payload.clientOrderId, 'all') : { outbox: NO_OUTPUT };
         default:
           return { outbox: NO_OUTPUT };
       }

@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { preTradeChecks, valuationPrice, type RiskLimits } from '../../agents/risk/checks.js';
+import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
+import type { OrderIntent, Side } from '../../src/domain/messages.js';
+import type { Outbound } from '../../src/runtime/outbound.js';
+
+const T = Date.UTC(2024, 0, 2);
+const LIMITS: RiskLimits = { maxPositionQty: 100, maxOrderNotional: 10_000, allowShort: false };
+const ORIGIN = { kind: 'strategy', id: 'sma' } as const;
+
+let seq = 0;
+const intent = (over: Partial<OrderIntent> = {}): OrderIntent => ({
+  clientOrderId: `o-${++seq}`,
+  symbol: 'ORCL',
+  side: 'buy',
+  qty: 10,
+  type: 'market',
+  tif: 'GTC',
+  origin: ORIGIN,
+  refPrice: 100,
+  decidedAt: T,
+  ...over,
+});
+
+function start(limits: RiskLimits = LIMITS) {
+  const actor = createActor(riskMachine, { input: { limits } });
+  const emitted: Outbound[] = [];
+  actor.on('*', (e) => emitted.push(e as Outbound));
+  actor.start();
+  const send = (ev: RiskEvent): Outbound[] => {
+    const from = emitted.length;
+    actor.send(ev);
+    return emitted.slice(from);
+  };
+  /** Sends an intent (market price as of its decision time: `marketPrice`); returns the verdict. */
+  const decide = (i: OrderIntent, marketPrice?: number): Outbound | undefined => {
+    const outs = send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: T, payload: i, marketPrice });
+    expect(outs.length).toBeLessThanOrEqual(1);
+    return outs[0];
+  };
+  const ctx = () => actor.getSnapshot().context;
+  return { send, decide, ctx, emitted };
+}
+
+const ended = (i: OrderIntent) => ({ clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side as Side, origin: i.origin });
+
+const filled = (i: OrderIntent, qty: number, cumQty: number): RiskEvent => ({
+  type: 'order.filled',
+  id: `fill-${i.clientOrderId}-${cumQty}`,
+  time: T + 1,
+  payload: { ...ended(i), brokerOrderId: 'paper-1', qty, price: 100, fee: 0, cumQty, leavesQty: i.qty - cumQty, status: cumQty === i.qty ? 'filled' : 'partially_filled' },
+});
+
+const cancelled = (i: OrderIntent, filledQty: number): RiskEvent => ({
+  type: 'order.cancelled',
+  id: `cancel-${i.clientOrderId}`,
+  time: T + 1,
+  payload: { ...ended(i), filledQty, reason: 'IOC', status: 'cancelled' },
+});
+
+const failed = (i: OrderIntent): RiskEvent => ({ type: 'order.failed', id: `failed-${i.clientOrderId}`, time: T + 1, payload: { ...ended(i), code: 'broker_down', reason: 'broker down' } });
+
+const denial = (o: Outbound | undefined) => (o?.type === 'order.rejected' ? { code: o.payload.code, reason: o.payload.reason } : o);
+
+describe('risk machine: verdicts', () => {
+  it('an order within limits is approved with every check it passed', () => {
+    const r = start();
+    const i = intent({ qty: 50 });
+    expect(r.decide(i)).toEqual({ type: 'order.approved', payload: { order: i, checks: ['order_shape', 'allow_list', 'max_order_notional', 'no_short', 'max_position_qty'] } });
+    expect(r.ctx().positions).toEqual({ ORCL: 50 });
+    expect(r.ctx().counts).toEqual({ approved: 1, rejected: 0, duplicates: 0 });
+  });
+
+  it('submit order when notional exceeds max then denies with max_order_notional', () => {
+    const r = start();
+    const i = intent({ qty: 80, refPrice: 150 });
+    const out = r.decide(i);
+    expect(out).toEqual({
+      type: 'order.rejected',
+      payload: { clientOrderId: i.clientOrderId, symbol: 'ORCL', side: 'buy', qty: 80, origin: ORIGIN, code: 'max_order_notional', reason: 'order notional 12,000 exceeds max 10,000 for ORCL' },
+    });
+    expect(r.ctx().positions).toEqual({});
+    expect(r.ctx().counts.rejected).toBe(1);
+  });
+
+  it('a notional exactly at the max is approved', () => {
+    expect(start().decide(intent({ qty: 100, refPrice: 100 }))?.type).toBe('order.approved');
+  });
+
+  it('a buy that would take the position over the max denies with max_position_qty', () => {
+    const r = start({ ...LIMITS, maxOrderNotional: 1e9 });
+    expect(denial(r.decide(intent({ qty: 150 })))).toEqual({ code: 'max_position_qty', reason: 'position in ORCL would be 150, over the max of 100' });
+  });
+
+  it('a sell from flat with shorting off denies with short_not_allowed', () => {
+    const r = start();
+    expect(denial(r.decide(intent({ side: 'sell', qty: 10 })))).toEqual({
+      code: 'short_not_allowed',
+      reason: 'selling 10 ORCL against a position of 0 would open a short of 10, and shorting is off',
+    });
+  });
+
+  it('a sell from flat with shorting on is approved', () => {
+    expect(start({ ...LIMITS, allowShort: true }).decide(intent({ side: 'sell', qty: 10 }))?.type).toBe('order.approved');
+  });
+
+  it('a symbol off the allow-list denies with symbol_not_allowed', () => {
+    const r = start({ ...LIMITS, allowedSymbols: ['ORCL', 'MSFT'] });
+    expect(denial(r.decide(intent({ symbol: 'AAPL' })))).toEqual({ code: 'symbol_not_allowed', reason: 'AAPL is not on the allow-list (ORCL, MSFT)' });
+    expect(r.decide(intent({ symbol: 'MSFT' }))?.type).toBe('order.approved');
+  });
+
+  it('a limit order without a limit price denies with invalid_order', () => {
+    const i = intent({ type: 'limit' });
+    expect(denial(start().decide(i))).toEqual({ code: 'invalid_order', reason: `limit order ${i.clientOrderId} has no limit price` });
+  });
+
+  it('a stop order without a stop price denies with invalid_order', () => {
+    const i = intent({ type: 'stop' });
+    expect(denial(start().decide(i))).toEqual({ code: 'invalid_order', reason: `stop order ${i.clientOrderId} has no stop price` });
+  });
+
+  it('a market order with no reference price and no known market price denies with no_price', () => {
+    expect(denial(start().decide(intent({ refPrice: undefined }), undefined))).toEqual({ code: 'no_price', reason: 'no price is known for ORCL and the order carries none' });
+  });
+
+  it('a market order with no reference price is valued at the market price', () => {
+    expect(start().decide(intent({ refPrice: undefined, qty: 10 }), 99)?.type).toBe('order.approved');
+  });
+
+  it('the first failing check in order wins (shape before allow-list before notional)', () => {
+    const r = start({ ...LIMITS, allowedSymbols: ['MSFT'] });
+    expect(denial(r.decide(intent({ symbol: 'AAPL', type: 'limit', qty: 1000 })))).toMatchObject({ code: 'invalid_order' });
+    expect(denial(r.decide(intent({ symbol: 'AAPL', qty: 1000 })))).toMatchObject({ code: 'symbol_not_allowed' });
+    expect(preTradeChecks.map((c) => c.name)).toEqual(['order_shape', 'allow_list', 'max_order_notional', 'no_short', 'max_position_qty']);
+  });
+});
+
+describe('risk machine: valuation price', () => {
+  // qty 100 against max notional 10,000: the denial sentence names the price used
+  const valuedAt = (over: Partial<OrderIntent>, market?: number) => denial(start().decide(intent({ qty: 100, ...over }), market));
+
+  it('limit beats stop, reference and market', () => {
+    expect(valuedAt({ type: 'limit', limitPrice: 120, stopPrice: 110, refPrice: 105 }, 101)).toMatchObject({ reason: 'order notional 12,000 exceeds max 10,000 for ORCL' });
+  });
+
+  it('stop beats reference and market', () => {
+    expect(valuedAt({ type: 'stop', stopPrice: 110, refPrice: 105 }, 101)).toMatchObject({ reason: 'order notional 11,000 exceeds max 10,000 for ORCL' });
+  });
+
+  it('reference beats market', () => {
+    expect(valuedAt({ refPrice: 105 }, 101)).toMatchObject({ reason: 'order notional 10,500 exceeds max 10,000 for ORCL' });
+  });
+
+  it('market price is the last resort', () => {
+    expect(valuedAt({ refPrice: undefined }, 101.5)).toMatchObject({ reason: 'order notional 10,150 exceeds max 10,000 for ORCL' });
+  });
+
+  it('valuationPrice applies the same precedence', () => {
+    expect(valuationPrice(intent({ limitPrice: 1, stopPrice: 2, refPrice: 3 }), 4)).toBe(1);
+    expect(valuationPrice(intent({ stopPrice: 2, refPrice: 3 }), 4)).toBe(2);
+    expect(valuationPrice(intent({ refPrice: 3 }), 4)).toBe(3);
+    expect(valuationPrice(intent({ refPrice: undefined }), 4)).toBe(4);
+    expect(valuationPrice(intent({ refPrice: undefined }), undefined)).toBeUndefined();
+  });
+});
+
+describe('risk machine: projected positions', () => {
+  it('two buys each within the max but together over it: the second is rejected', () => {
+    const r = start({ ...LIMITS, maxOrderNotional: 1e9 });
+    expect(r.decide(intent({ qty: 60 }))?.type).toBe('order.approved');
+    expect(denial(r.decide(intent({ qty: 60 })))).toEqual({ code: 'max_position_qty', reason: 'position in ORCL would be 120, over the max of 100' });
+  });
+
+  it('a sell that reduces an approved-but-unfilled buy is allowed without a short', () => {
+    const r = start();
+    r.decide(intent({ qty: 50 }));
+    expect(r.decide(intent({ side: 'sell', qty: 50 }))?.type).toBe('order.approved');
+    expect(r.ctx().positions).toEqual({ ORCL: 0 });
+    expect(denial(r.decide(intent({ side: 'sell', qty: 1 })))).toMatchObject({ code: 'short_not_allowed' });
+  });
+
+  it('a re-delivered intent with the same clientOrderId is decided once', () => {
+    const r = start();
+    const i = intent({ qty: 50 });
+    expect(r.decide(i)?.type).toBe('order.approved');
+    expect(r.decide(i)).toBeUndefined();
+    expect(r.decide({ ...i })).toBeUndefined();
+    expect(r.ctx().positions).toEqual({ ORCL: 50 });
+    expect(r.ctx().counts).toEqual({ approved: 1, rejected: 0, duplicates: 2 });
+  });
+
+  it('a re-delivered rejected intent is not decided again', () => {
+    const r = start();
+    const i = intent({ qty: 500 });
+    expect(r.decide(i)?.type).toBe('order.rejected');
+    expect(r.decide(i)).toBeUndefined();
+    expect(r.ctx().counts).toEqual({ approved: 0, rejected: 1, duplicates: 1 });
+  });
+
+  it('order.cancelled with a partial fill gives back only the unfilled part', () => {
+    const r = start();
+    const i = intent({ qty: 60 });
+    r.decide(i);
+    expect(r.send(cancelled(i, 20))).toEqual([]);
+    expect(r.ctx().positions).toEqual({ ORCL: 20 });
+    expect(r.ctx().working).toEqual({});
+    expect(r.decide(intent({ qty: 80 }))?.type).toBe('order.approved');
+    expect(denial(r.decide(intent({ qty: 1 })))).toMatchObject({ code: 'max_position_qty' });
+  });
+
+  it('a cancelled sell gives back its unfilled part on the sell side', () => {
+    const r = start({ ...LIMITS, allowShort: true });
+    const i = intent({ side: 'sell', qty: 30 });
+    r.decide(i);
+    r.send(cancelled(i, 10));
+    expect(r.ctx().positions).toEqual({ ORCL: -10 });
+  });
+
+  it('a final order.filled removes the working order and keeps the position', () => {
+    const r = start();
+    const i = intent({ qty: 60 });
+    r.decide(i);
+    r.send(filled(i, 20, 20));
+    expect(Object.keys(r.ctx().working)).toEqual([i.clientOrderId]);
+    r.send(filled(i, 40, 60));
+    expect(r.ctx().working).toEqual({});
+    expect(r.ctx().positions).toEqual({ ORCL: 60 });
+    // a late cancel for the finished order changes nothing
+    r.send(cancelled(i, 0));
+    expect(r.ctx().positions).toEqual({ ORCL: 60 });
+  });
+
+  it('order.failed gives back the whole quantity', () => {
+    const r = start();
+    const i = intent({ qty: 60 });
+    r.decide(i);
+    expect(r.send(failed(i))).toEqual([]);
+    expect(r.ctx().positions).toEqual({ ORCL: 0 });
+    expect(r.ctx().working).toEqual({});
+    expect(r.decide(intent({ qty: 100 }))?.type).toBe('order.approved');
+  });
+
+  it('positions are projected per symbol', () => {
+    const r = start();
+    r.decide(intent({ qty: 100 }));
+    expect(r.decide(intent({ symbol: 'MSFT', qty: 100, refPrice: 50 }))?.type).toBe('order.approved');
+    expect(r.ctx().positions).toEqual({ ORCL: 100, MSFT: 100 });
+  });
+});
