@@ -48,6 +48,8 @@ export class SchemaRegistry {
 
   /** Registers the payload schema for `type` at version `v`. */
   register(type: string, v: number, schema: z.ZodType): this {
+    // validate() relies on this: a registered name is a valid type name, so a lookup hit needs no regex.
+    if (!envelopeSchema.shape.type.safeParse(type).success) throw new Error(`invalid message type name ${JSON.stringify(type)}`);
     let versions = this.#schemas.get(type);
     if (!versions) this.#schemas.set(type, (versions = new Map()));
     versions.set(v, schema);
@@ -65,6 +67,13 @@ export class SchemaRegistry {
 
   /** Validates an already-parsed value as an envelope with a known, valid payload. */
   validate(value: unknown): ValidationResult {
+    // Fast path for the common case (well-formed envelope of a registered type and version):
+    // plain checks with the same rules as envelopeSchema, then the payload schema. Anything
+    // else goes through envelopeSchema, which produces the reasons.
+    if (wellFormed(value)) {
+      const schema = this.#schemas.get(value.type)?.get(value.v);
+      if (schema) return checkPayload(schema, value);
+    }
     const parsed = envelopeSchema.safeParse(value);
     if (!parsed.success) {
       return { ok: false, code: InvalidReason.invalidEnvelope, reason: describeIssues(parsed.error) };
@@ -80,12 +89,42 @@ export class SchemaRegistry {
         reason: `unknown version ${env.v} of ${env.type} (known: ${this.versions(env.type).join(', ')})`,
       };
     }
-    const payload = schema.safeParse(env.payload);
-    if (!payload.success) {
-      return { ok: false, code: InvalidReason.invalidPayload, reason: describeIssues(payload.error, 'payload') };
-    }
-    const envelope: Envelope = { ...env, payload: payload.data };
-    if (envelope.causationId === undefined) delete (envelope as { causationId?: string }).causationId;
-    return { ok: true, envelope };
+    return checkPayload(schema, env);
   }
+}
+
+type EnvelopeFields = Omit<Envelope, 'payload'> & { readonly payload?: unknown };
+
+const isId = (s: unknown): s is string => typeof s === 'string' && s.length >= 1 && s.length <= 128;
+
+/** envelopeSchema's rules as plain checks, minus the type-name regex (the registry lookup covers it). */
+function wellFormed(value: unknown): value is EnvelopeFields {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    isId(e.id) &&
+    typeof e.type === 'string' &&
+    Number.isInteger(e.v) &&
+    (e.v as number) > 0 &&
+    typeof e.source === 'string' &&
+    e.source.length >= 1 &&
+    e.source.length <= 200 &&
+    isId(e.correlationId) &&
+    (e.causationId === undefined || isId(e.causationId)) &&
+    Number.isSafeInteger(e.time)
+  );
+}
+
+function checkPayload(schema: z.ZodType, env: EnvelopeFields): ValidationResult {
+  const payload = schema.safeParse(env.payload);
+  if (!payload.success) {
+    return { ok: false, code: InvalidReason.invalidPayload, reason: describeIssues(payload.error, 'payload') };
+  }
+  // A fresh object with exactly the known fields in one order: unknown keys dropped as zod
+  // does, and no `delete` (which turns the object into a slow dictionary-mode object).
+  const envelope: Envelope =
+    env.causationId === undefined
+      ? { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, time: env.time, payload: payload.data }
+      : { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, causationId: env.causationId, time: env.time, payload: payload.data };
+  return { ok: true, envelope };
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AGENT_NAMES, type AgentName } from '../../bus/subjects.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { redactConfig } from '../../config/redact.js';
+import { renderEnvExample } from '../../config/env-example.js';
 import { createLogger } from '../observability/logger.js';
 import { startSystem } from '../main.js';
 import { backtestCommand } from './backtest-command.js';
@@ -14,7 +15,7 @@ Commands:
   start                 Run every agent in this process (in-memory bus unless NATS_URL is set)
   agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
-  config                Print the effective configuration (secrets redacted)
+  config [--env-example]  Print the effective configuration (secrets redacted), or .env.example
   help                  This text
 
 Configuration comes from environment variables (see .env.example) and an optional JSON file
@@ -38,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'backtest':
         return await backtestCommand(rest);
       case 'config':
-        console.log(JSON.stringify(redactConfig(loadConfig()), null, 2));
+        if (rest[0] === '--env-example') console.log(renderEnvExample());
+        else console.log(JSON.stringify(redactConfig(loadConfig()), null, 2));
         return 0;
       case undefined:
       case 'help':

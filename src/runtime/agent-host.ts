@@ -264,7 +264,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   #api(): AgentApi {
-    const host = this;
+    const isStopping = () => this.#stopping;
     return {
       bus: this.deps.bus,
       clock: this.deps.clock,
@@ -272,7 +272,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       send: (event) => this.send(event),
       publishRoot: (type, payload, time) => this.#publishRoot(type, payload, time),
       get stopping() {
-        return host.#stopping;
+        return isStopping();
       },
     };
   }

@@ -56,3 +56,11 @@ describe('config', () => {
     expect(shown).toContain('nats://svc:***@nats:4222');
   });
 });
+
+describe('.env.example', () => {
+  it('documents every configuration key exactly as config/keys.ts defines it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderEnvExample } = await import('../../config/env-example.js');
+    expect(readFileSync('.env.example', 'utf8').trim()).toBe(renderEnvExample().trim());
+  });
+});

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { seededPrng, standardNormal } from '../agents/data/feeds/prng.js';
+import { runBacktest } from '../src/backtest/run-backtest.js';
+import { formatTable, processMaxRss, toMB } from './harness.js';
+
+/**
+ * Backtest throughput: a deterministic 200,000-bar daily series (Yahoo CSV format, generated
+ * here), SMA(10,30) through all five agents, on the in-memory bus and over NATS. Each run is a
+ * child process of its own so its peak RSS and JIT warm-up are its own.
+ * Goals (2 cores): in-memory >= 110,000 bars/s, NATS >= 22,000 bars/s, RSS <= 250 MB.
+ */
+
+export interface BacktestBenchRow {
+  readonly transport: 'memory' | 'nats';
+  readonly bars: number;
+  readonly fills: number;
+  readonly finalValue: number;
+  readonly elapsedMs: number;
+  readonly barsPerSecond: number;
+  readonly peakRssMB: number;
+}
+
+export interface BacktestBenchResult {
+  readonly bars: number;
+  readonly strategy: string;
+  readonly runs: BacktestBenchRow[];
+  readonly goals: { memoryBarsPerSecond: number; natsBarsPerSecond: number; rssMB: number };
+  readonly natsSkipped?: string;
+}
+
+/** Writes the series: a seeded geometric random walk, one bar a day from 1800-01-01. */
+export function writeSeries(bars: number): string {
+  const next = seededPrng(20_261_121, 'bench');
+  const rows = ['Date,Open,High,Low,Close,Adj Close,Volume'];
+  const t0 = Date.UTC(1800, 0, 1);
+  let close = 50;
+  for (let i = 0; i < bars; i++) {
+    const open = close;
+    close = Math.max(1, open * Math.exp(0.015 * standardNormal(next)));
+    const high = Math.max(open, close) * (1 + 0.005 * next());
+    const low = Math.min(open, close) * (1 - 0.005 * next());
+    const date = new Date(t0 + i * 86_400_000).toISOString().slice(0, 10);
+    rows.push(`${date},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${close.toFixed(4)},${close.toFixed(4)},${1000 + Math.floor(next() * 1e6)}`);
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'sextant-bench-')), `series-${bars}.csv`);
+  writeFileSync(file, rows.join('\n') + '\n');
+  return file;
+}
+
+/** One backtest in this process; prints its row as JSON on stdout. */
+async function child(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined): Promise<void> {
+  const r = await runBacktest({ data: file, symbol: 'BENCH', strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 }, cash: 100_000, transport, ...(natsUrl ? { natsUrl } : {}) });
+  const row: BacktestBenchRow = { transport, bars: r.bars, fills: r.fills.length, finalValue: r.finalValue, elapsedMs: r.elapsedMs, barsPerSecond: r.barsPerSecond, peakRssMB: toMB(processMaxRss()) };
+  process.stdout.write(JSON.stringify(row) + '\n');
+}
+
+function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined): Promise<BacktestBenchRow> {
+  const self = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    // Same flags as the `sextant` launcher (src/cli/sextant.mjs).
+    const p = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', self, '--child', transport, file], {
+      env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as BacktestBenchRow) : reject(new Error(`backtest bench child (${transport}) exited ${code}`))));
+  });
+}
+
+/** Runs the backtest bench; NATS is skipped (and said so) when no URL is given. */
+export async function runBacktestBench(options: { natsUrl?: string | undefined; bars?: number }): Promise<BacktestBenchResult> {
+  const bars = options.bars ?? 200_000;
+  const file = writeSeries(bars);
+  const runs: BacktestBenchRow[] = [await runChild('memory', file, undefined)];
+  if (options.natsUrl) runs.push(await runChild('nats', file, options.natsUrl));
+  if (runs.length === 2 && (runs[0]!.fills !== runs[1]!.fills || runs[0]!.finalValue !== runs[1]!.finalValue)) {
+    throw new Error(`memory and NATS backtests disagree: ${JSON.stringify(runs)}`);
+  }
+  console.log(
+    formatTable([
+      ['transport', 'bars', 'fills', 'final value', 'ms', 'bars/s', 'peak RSS MB'],
+      ...runs.map((r) => [r.transport, r.bars, r.fills, r.finalValue.toFixed(2), r.elapsedMs, r.barsPerSecond, r.peakRssMB]),
+    ]),
+  );
+  return {
+    bars,
+    strategy: 'sma-cross 10/30, size 100',
+    runs,
+    goals: { memoryBarsPerSecond: 110_000, natsBarsPerSecond: 22_000, rssMB: 250 },
+    ...(options.natsUrl ? {} : { natsSkipped: 'no NATS server answered' }),
+  };
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3] as 'memory' | 'nats', process.argv[4]!, process.env.NATS_URL);
+  process.exit(0);
+}

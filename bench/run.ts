@@ -1,0 +1,128 @@
+import { pathToFileURL } from 'node:url';
+import { runBacktestBench } from './backtest.bench.js';
+import { formatBusBench, runBusBench } from './bus.bench.js';
+import { writeResults } from './harness.js';
+
+/**
+ * `npm run bench`: runs every bench in {@link benches} (or those named on the command line,
+ * e.g. `npm run bench -- bus`), writes `bench/results/<name>.json` for each and prints a
+ * summary. NATS comes from NATS_URL, else nats://127.0.0.1:4222; without a server the NATS
+ * figures are skipped with a loud warning and the in-memory figures still run.
+ * BENCH_MESSAGES overrides the per-round message count.
+ */
+
+export interface BenchContext {
+  readonly natsUrl: string;
+  readonly messages: number | undefined;
+  readonly log: (line: string) => void;
+}
+
+export interface BenchOutcome {
+  /** Written to bench/results/<name>.json. */
+  readonly result: object;
+  /** Printed after the run. */
+  readonly summary: string;
+  /** Printed loudly (e.g. a tier that could not run). */
+  readonly warnings: readonly string[];
+}
+
+export interface BenchEntry {
+  readonly name: string;
+  run(ctx: BenchContext): Promise<BenchOutcome>;
+}
+
+export const benches: BenchEntry[] = [
+  {
+    name: 'bus',
+    async run({ natsUrl, messages, log }) {
+      const result = await runBusBench({ natsUrl, log, ...(messages ? { messages } : {}) });
+      const warnings = result.natsError
+        ? [`NATS figures NOT MEASURED: ${result.natsError}. Start one with \`nats-server -js\` or set NATS_URL.`]
+        : [];
+      return { result, summary: formatBusBench(result), warnings };
+    },
+  },
+  {
+    name: 'backtest',
+    async run({ natsUrl }) {
+      const reachable = await natsReachable(natsUrl);
+      const result = await runBacktestBench({ natsUrl: reachable ? natsUrl : undefined });
+      const row = (t: string) => result.runs.find((r) => r.transport === t);
+      const m = row('memory');
+      const n = row('nats');
+      const summary = [
+        `backtest ${result.bars.toLocaleString('en-US')} bars, ${result.strategy}:`,
+        `  in-memory ${m?.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.memoryBarsPerSecond.toLocaleString('en-US')}), peak RSS ${m?.peakRssMB} MB (goal <= ${result.goals.rssMB})`,
+        n ? `  NATS      ${n.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.natsBarsPerSecond.toLocaleString('en-US')}), peak RSS ${n.peakRssMB} MB` : '  NATS      not measured',
+      ].join('\n');
+      return { result, summary, warnings: reachable ? [] : [`NATS backtest NOT MEASURED: no NATS server at ${natsUrl}`] };
+    },
+  },
+];
+
+/** True when a NATS server greets us at `url` (the backtest bench skips NATS otherwise). */
+async function natsReachable(url: string): Promise<boolean> {
+  const { connect } = await import('node:net');
+  const u = new URL(url.split(',')[0]!.trim());
+  return new Promise((resolve) => {
+    const s = connect({ host: u.hostname, port: Number(u.port || 4222) });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1500, () => done(false));
+    s.once('error', () => done(false));
+    s.once('data', (d) => done(d.toString().startsWith('INFO')));
+  });
+}
+
+function loud(lines: readonly string[]): void {
+  const bar = '!'.repeat(78);
+  console.error(`\n${bar}\n${lines.map((l) => `!!! ${l}`).join('\n')}\n${bar}\n`);
+}
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = wanted.filter((w) => !benches.some((b) => b.name === w));
+  if (unknown.length > 0) {
+    console.error(`unknown bench: ${unknown.join(', ')} (known: ${benches.map((b) => b.name).join(', ')})`);
+    return 2;
+  }
+  const selected = wanted.length > 0 ? benches.filter((b) => wanted.includes(b.name)) : benches;
+  const messages = process.env.BENCH_MESSAGES ? Number(process.env.BENCH_MESSAGES) : undefined;
+  if (messages !== undefined && !(Number.isInteger(messages) && messages > 0)) {
+    console.error(`BENCH_MESSAGES must be a positive integer, got ${process.env.BENCH_MESSAGES}`);
+    return 2;
+  }
+  const ctx: BenchContext = {
+    natsUrl: process.env.NATS_URL || 'nats://127.0.0.1:4222',
+    messages,
+    log: (line) => console.log(`  ${line}`),
+  };
+
+  const done: { name: string; outcome: BenchOutcome; file: string }[] = [];
+  let failed = 0;
+  for (const bench of selected) {
+    console.log(`\n== bench: ${bench.name}`);
+    try {
+      const outcome = await bench.run(ctx);
+      if (outcome.warnings.length > 0) loud(outcome.warnings);
+      const file = await writeResults(bench.name, outcome.result);
+      done.push({ name: bench.name, outcome, file });
+    } catch (err) {
+      failed++;
+      console.error(`bench ${bench.name} FAILED:`, err);
+    }
+  }
+
+  console.log('\n== summary');
+  for (const { name, outcome, file } of done) {
+    console.log(`\n[${name}] -> ${file}\n${outcome.summary}`);
+  }
+  const warnings = done.flatMap((d) => d.outcome.warnings);
+  if (warnings.length > 0) loud(warnings);
+  if (failed > 0) console.error(`\n${failed} bench(es) failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main();
