@@ -1,4 +1,5 @@
 import type { AgentApi } from '../../src/runtime/agent-spec.js';
+import { quiesce } from '../../src/runtime/quiesce.js';
 import type { MarketFeed } from './feeds/feed.js';
 import type { DataEvent } from './machine.js';
 
@@ -11,13 +12,14 @@ export interface PumpOptions {
   readonly onProgress?: (items: number) => void;
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Publishes every item of a feed in order as `market.bar.<sym>` / `market.tick.<sym>` roots
- * with the item's own time as event time. Unpaced runs flush the bus every batch, which bounds
- * the work in flight (a NATS subscriber that falls far behind is cut off as a slow consumer).
+ * with the item's own time as event time. Unpaced runs wait after every batch until the bus is
+ * quiet (every consequence of the batch handled), which bounds the work in flight: a NATS
+ * subscriber that falls far behind is cut off as a slow consumer, and a decision must not fall
+ * further behind the bars than the market cache remembers.
  */
 export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOptions): Promise<void> {
   const batch = options.batch ?? 1000;
@@ -41,8 +43,7 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
       if (options.paceMs > 0) {
         await sleep(options.paceMs);
       } else if ((bars + ticks) % batch === 0) {
-        await api.bus.flush();
-        await yieldToLoop();
+        await quiesce(api.bus);
         send({ type: 'feed.progress', bars, ticks, skipped: feed.skipped });
         options.onProgress?.(bars + ticks);
       }

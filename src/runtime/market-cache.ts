@@ -5,7 +5,18 @@ interface Quote {
   readonly price: number;
 }
 
-const KEEP = 512;
+/** Bars and quotes kept per symbol (at least; up to twice as many between trims). */
+const KEEP = 2048;
+
+/** The bars after a time were asked for, but some of them have already been trimmed away. */
+export class MarketDataGoneError extends Error {
+  readonly code = 'market_data_gone';
+  readonly retryable = false;
+  constructor(symbol: string, time: number, oldest: number) {
+    super(`bars of ${symbol} after ${new Date(time).toISOString()} are no longer cached (oldest kept: ${new Date(oldest).toISOString()}); the message arrived too late to be handled exactly`);
+    this.name = 'MarketDataGoneError';
+  }
+}
 
 /**
  * A per-process read model of recent market data, fed by agent bindings from `market.bar.*`
@@ -18,10 +29,14 @@ const KEEP = 512;
 export class MarketCache {
   readonly #bars = new Map<string, Bar[]>();
   readonly #quotes = new Map<string, Quote[]>();
+  /** Per symbol, the time of the newest bar trimmed away. */
+  readonly #trimmed = new Map<string, number>();
 
   /** Records a bar; a bar already seen (several agents of one process observe the same bar) is ignored. */
   onBar(bar: Bar): void {
-    if (!append(this.#bars, bar.symbol, bar, false)) return;
+    const dropped = append(this.#bars, bar.symbol, bar, false);
+    if (dropped === false) return;
+    if (dropped !== undefined) this.#trimmed.set(bar.symbol, dropped.time);
     append(this.#quotes, bar.symbol, { time: bar.time, price: bar.close }, true);
   }
 
@@ -43,10 +58,16 @@ export class MarketCache {
     return undefined;
   }
 
-  /** Bars of `symbol` strictly after `time`, oldest first (what a late order must still see). */
+  /**
+   * Bars of `symbol` strictly after `time`, oldest first (what a late order must still see).
+   * Throws MarketDataGoneError when some of them were already trimmed: a silently shortened
+   * list would fill an order on the wrong bar.
+   */
   barsAfter(symbol: string, time: number): Bar[] {
     const bars = this.#bars.get(symbol);
     if (!bars || bars.length === 0 || bars[bars.length - 1]!.time <= time) return [];
+    const trimmed = this.#trimmed.get(symbol);
+    if (trimmed !== undefined && trimmed > time) throw new MarketDataGoneError(symbol, time, bars[0]!.time);
     let i = bars.length - 1;
     while (i > 0 && bars[i - 1]!.time > time) i--;
     return bars.slice(i);
@@ -55,9 +76,10 @@ export class MarketCache {
 
 /**
  * Appends in time order. Older than the last entry: ignored (returns false). Same time: a
- * duplicate, ignored, unless `replaceSameTime` (several trades in one millisecond: the last wins).
+ * duplicate, ignored, unless `replaceSameTime` (several trades in one millisecond: the last
+ * wins). Returns the newest entry trimmed away, if the append trimmed.
  */
-function append<T extends { time: number }>(map: Map<string, T[]>, key: string, value: T, replaceSameTime: boolean): boolean {
+function append<T extends { time: number }>(map: Map<string, T[]>, key: string, value: T, replaceSameTime: boolean): T | undefined | false {
   let list = map.get(key);
   if (!list) map.set(key, (list = []));
   const last = list[list.length - 1];
@@ -66,6 +88,7 @@ function append<T extends { time: number }>(map: Map<string, T[]>, key: string, 
     return false;
   }
   list.push(value);
-  if (list.length > KEEP * 2) list.splice(0, list.length - KEEP);
-  return true;
+  if (list.length <= KEEP * 2) return undefined;
+  const removed = list.splice(0, list.length - KEEP);
+  return removed[removed.length - 1];
 }
