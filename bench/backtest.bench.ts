@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededPrng, standardNormal } from '../agents/data/feeds/prng.js';
-import { runBacktest } from '../src/backtest/run-backtest.js';
-import { formatTable, processMaxRss, toMB } from './harness.js';
+import { formatTable } from './harness.js';
 
 /**
  * Backtest throughput: a deterministic 200,000-bar daily series (Yahoo CSV format, generated
  * here), SMA(10,30) through all five agents, on the in-memory bus and over NATS. Each run is a
- * child process of its own so its peak RSS and JIT warm-up are its own.
+ * child process of its own (the built CLI), so its peak RSS and JIT warm-up are its own.
  * Goals (2 cores): in-memory >= 110,000 bars/s, NATS >= 22,000 bars/s, RSS <= 250 MB.
  */
 
@@ -51,24 +50,22 @@ export function writeSeries(bars: number): string {
   return file;
 }
 
-/** One backtest in this process; prints its row as JSON on stdout. */
-async function child(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined): Promise<void> {
-  const r = await runBacktest({ data: file, symbol: 'BENCH', strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 }, cash: 100_000, transport, ...(natsUrl ? { natsUrl } : {}) });
-  const row: BacktestBenchRow = { transport, bars: r.bars, fills: r.fills.length, finalValue: r.finalValue, elapsedMs: r.elapsedMs, barsPerSecond: r.barsPerSecond, peakRssMB: toMB(processMaxRss()) };
-  process.stdout.write(JSON.stringify(row) + '\n');
-}
-
+/**
+ * One backtest in a child process, through the built CLI exactly as a user runs it
+ * (`npm run build` first): `node --max-semi-space-size=64 dist/sextant.mjs backtest ... --json`.
+ */
 function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined): Promise<BacktestBenchRow> {
-  const self = fileURLToPath(import.meta.url);
+  const cli = fileURLToPath(new URL('../dist/sextant.mjs', import.meta.url));
+  const args = ['--max-semi-space-size=64', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000', '--transport', transport, '--json'];
   return new Promise((resolve, reject) => {
-    // Same flags as the `sextant` launcher (src/cli/sextant.mjs).
-    const p = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', self, '--child', transport, file], {
-      env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const p = spawn(process.execPath, args, { env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as BacktestBenchRow) : reject(new Error(`backtest bench child (${transport}) exited ${code}`))));
+    p.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`backtest bench child (${transport}) exited ${code}; run \`npm run build\` first`));
+      const r = JSON.parse(out.trim().split('\n').pop()!) as { bars: number; fills: unknown[]; finalValue: number; elapsedMs: number; barsPerSecond: number; peakRssMB: number };
+      resolve({ transport, bars: r.bars, fills: r.fills.length, finalValue: r.finalValue, elapsedMs: r.elapsedMs, barsPerSecond: r.barsPerSecond, peakRssMB: r.peakRssMB });
+    });
   });
 }
 
@@ -94,9 +91,4 @@ export async function runBacktestBench(options: { natsUrl?: string | undefined; 
     goals: { memoryBarsPerSecond: 110_000, natsBarsPerSecond: 22_000, rssMB: 250 },
     ...(options.natsUrl ? {} : { natsSkipped: 'no NATS server answered' }),
   };
-}
-
-if (process.argv[2] === '--child') {
-  await child(process.argv[3] as 'memory' | 'nats', process.argv[4]!, process.env.NATS_URL);
-  process.exit(0);
 }

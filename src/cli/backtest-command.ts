@@ -94,7 +94,8 @@ export async function backtestCommand(args: string[]): Promise<number> {
   progress?.done();
   if (values.json) {
     const { finalValue, fills, bars, elapsedMs, barsPerSecond } = result;
-    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond }));
+    const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
+    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB }));
   } else {
     console.log(summary(result, values.symbol));
   }

@@ -76,6 +76,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #env: EnvelopeDeps;
   readonly #log: Logger;
   readonly #restartPolicy: RestartPolicy;
+  /** Debug lines are per message; the level is checked once, not per message. */
+  readonly #debug: boolean;
 
   constructor(
     readonly spec: AgentSpec<TContext>,
@@ -83,6 +85,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   ) {
     this.#env = { ids: deps.ids, clock: deps.clock, source: `${spec.name}/${deps.instance}` };
     this.#log = deps.logger.child({ agent: spec.name });
+    this.#debug = this.#log.isLevelEnabled('debug');
     this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
   }
 
@@ -251,7 +254,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
     if (NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
-    else this.#log.debug({ ...messageLogFields(env) }, o.type);
+    else if (this.#debug) this.#log.debug(messageLogFields(env), o.type);
     this.#previous = env;
     if (o.key) this.#chains.set(o.key, env);
     if (o.release) this.#chains.delete(o.release);
