@@ -6,7 +6,7 @@ import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLarge
 import { Header } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry } from './schema-registry.js';
+import type { SchemaRegistry, ValidationResult } from './schema-registry.js';
 import { isConcreteSubject, isValidPattern, withPrefix, withoutPrefix, type Subject, type SubjectPattern } from './subjects.js';
 import type { Logger } from '../src/observability/logger.js';
 import { redactUrlCredentials } from '../config/redact.js';
@@ -48,31 +48,60 @@ export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusO
 
 const isThenable = (v: unknown): v is Promise<void> => typeof (v as Promise<void> | undefined)?.then === 'function';
 
-class NatsBusSubscription implements Subscription {
-  readonly #queue: Msg[] = [];
-  #busy = false;
-  #idle: (() => void)[] = [];
+/** A received message, decoded once for every local handler of its wire. */
+interface Received {
+  readonly msg: Msg;
+  readonly subject: Subject;
+  readonly result: ValidationResult;
+}
+
+/**
+ * One NATS subscription shared by every local handler of the same pattern without a queue
+ * group: the server sends each message once and it is decoded and validated once. Queue-group
+ * subscriptions each get a wire of their own (the server must choose among members).
+ */
+class Wire {
+  readonly handlers = new Set<NatsBusSubscription>();
   natsSub!: NatsSubscription;
 
   constructor(
-    readonly pattern: SubjectPattern,
-    private readonly process: (msg: Msg) => void | Promise<void>,
+    readonly key: string,
+    private readonly decode: (msg: Msg) => Received,
   ) {}
 
-  /** The NATS callback: handles one message at a time, in arrival order. */
+  /** The NATS callback: runs synchronously on receipt, in arrival order. */
   readonly onMessage = (err: Error | null, msg: Msg): void => {
     if (err) return; // subscription-level errors (permissions) are reported by the connection status
+    const received = this.decode(msg);
+    for (const h of this.handlers) h.push(received);
+  };
+}
+
+/** One local handler: its own FIFO, so a slow async handler delays only itself. */
+class NatsBusSubscription implements Subscription {
+  readonly #queue: Received[] = [];
+  #busy = false;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    readonly pattern: SubjectPattern,
+    private readonly wire: Wire,
+    private readonly process: (r: Received) => void | Promise<void>,
+    private readonly detach: (sub: NatsBusSubscription) => void,
+  ) {}
+
+  push(r: Received): void {
     if (this.#busy) {
-      this.#queue.push(msg);
+      this.#queue.push(r);
       return;
     }
-    this.#run(msg);
-  };
+    this.#run(r);
+  }
 
-  #run(first: Msg): void {
-    let msg: Msg | undefined = first;
-    while (msg) {
-      const result = this.process(msg);
+  #run(first: Received): void {
+    let r: Received | undefined = first;
+    while (r) {
+      const result = this.process(r);
       if (isThenable(result)) {
         this.#busy = true;
         void result.then(() => {
@@ -83,7 +112,7 @@ class NatsBusSubscription implements Subscription {
         });
         return;
       }
-      msg = this.#queue.shift();
+      r = this.#queue.shift();
     }
     this.#settled();
   }
@@ -97,13 +126,19 @@ class NatsBusSubscription implements Subscription {
 
   unsubscribe(): void {
     this.#queue.length = 0;
-    this.natsSub.unsubscribe();
+    this.detach(this);
   }
 
+  /** Stops deliveries (the last handler of a wire drains the server subscription first), then finishes its queue. */
   async drain(): Promise<void> {
-    if (!this.natsSub.isClosed()) await this.natsSub.drain();
-    if (!this.#busy && this.#queue.length === 0) return;
-    await new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (this.wire.handlers.size === 1 && this.wire.handlers.has(this) && !this.wire.natsSub.isClosed()) await this.wire.natsSub.drain();
+    this.detach(this);
+    await this.idle();
+  }
+
+  idle(): Promise<void> {
+    if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 }
 
@@ -115,7 +150,8 @@ class NatsBusSubscription implements Subscription {
 export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   readonly stats: BusStats = { published: 0, delivered: 0, deadLettered: 0 };
-  readonly #subs = new Set<NatsBusSubscription>();
+  readonly #wires = new Map<string, Wire>();
+  #wireSeq = 0;
   readonly #inbound: Inbound;
   readonly #prefix: string;
   readonly #maxBytes: number;
@@ -161,14 +197,27 @@ export class NatsBus implements Bus {
     if (this.#closed) throw new BusClosedError('subscribe');
     if (!isValidPattern(pattern)) throw new InvalidSubjectError(pattern, 'not a valid subject pattern');
     const name = options.name ?? pattern;
-    const sub = new NatsBusSubscription(pattern, (msg) => this.#process(name, handler, msg));
-    sub.natsSub = this.connection.subscribe(withPrefix(this.#prefix, pattern), {
-      ...(options.queue ? { queue: options.queue } : {}),
-      callback: sub.onMessage,
-    });
-    this.#subs.add(sub);
-    void sub.natsSub.closed.then(() => this.#subs.delete(sub));
+    const key = options.queue ? `${pattern} queue:${options.queue}#${++this.#wireSeq}` : pattern;
+    let wire = this.#wires.get(key);
+    if (!wire) {
+      const w = new Wire(key, (msg) => this.#decode(msg));
+      w.natsSub = this.connection.subscribe(withPrefix(this.#prefix, pattern), {
+        ...(options.queue ? { queue: options.queue } : {}),
+        callback: w.onMessage,
+      });
+      this.#wires.set(key, (wire = w));
+    }
+    const sub = new NatsBusSubscription(pattern, wire, (r) => this.#process(name, handler, r), (s) => this.#detach(wire, s));
+    wire.handlers.add(sub);
     return sub;
+  }
+
+  #detach(wire: Wire, sub: NatsBusSubscription): void {
+    wire.handlers.delete(sub);
+    if (wire.handlers.size === 0 && this.#wires.get(wire.key) === wire) {
+      this.#wires.delete(wire.key);
+      if (!wire.natsSub.isClosed() && !this.connection.isClosed()) wire.natsSub.unsubscribe();
+    }
   }
 
   serve(subject: Subject, responder: Responder, options: SubscribeOptions = {}): Subscription {
@@ -195,7 +244,10 @@ export class NatsBus implements Bus {
 
   async drain(): Promise<void> {
     if (this.#closed) return;
-    await Promise.all([...this.#subs].map((s) => s.drain()));
+    const wires = [...this.#wires.values()];
+    await Promise.all(wires.map((w) => (w.natsSub.isClosed() ? undefined : w.natsSub.drain())));
+    await Promise.all(wires.flatMap((w) => [...w.handlers].map((h) => h.idle())));
+    this.#wires.clear();
     this.#closed = true;
     if (!this.connection.isClosed()) await this.connection.drain();
   }
@@ -205,15 +257,17 @@ export class NatsBus implements Bus {
     if (!this.connection.isClosed()) await this.connection.close();
   }
 
-  #process(name: string, handler: Handler, msg: Msg): void | Promise<void> {
-    const subject = withoutPrefix(this.#prefix, msg.subject);
-    const result = decodeEnvelope(this.options.registry, msg.data, this.#maxBytes);
+  #decode(msg: Msg): Received {
+    return { msg, subject: withoutPrefix(this.#prefix, msg.subject), result: decodeEnvelope(this.options.registry, msg.data, this.#maxBytes) };
+  }
+
+  #process(name: string, handler: Handler, r: Received): void | Promise<void> {
+    const { msg, subject, result } = r;
     if (!result.ok) {
       this.#inbound.reject(subject, name, msg.data, result.code, result.reason);
       return;
     }
-    const env = result.envelope;
-    return this.#inbound.invoke(name, handler, env, new NatsContext(this, subject, msg), () => msg.data);
+    return this.#inbound.invoke(name, handler, result.envelope, new NatsContext(this, subject, msg), () => msg.data);
   }
 
   /** Encodes and size-checks an envelope for publishing. */

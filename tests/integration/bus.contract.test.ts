@@ -219,6 +219,23 @@ for (const { name, available } of transports) {
       expect(letter.originalSize).toBeGreaterThan(9000);
     });
 
+    it('two handlers of one pattern each get every message, in order, and one leaving does not stop the other', async () => {
+      const a = collect(rx, 'test.shared.*');
+      const b: number[] = [];
+      const sb = rx.subscribe(pat('test.shared.*'), (env) => void b.push((env.payload as { n: number }).n));
+      await rx.flush();
+      for (let i = 0; i < 50; i++) pub.publish(sub('test.shared.x'), pingEnv(i));
+      await settle();
+      await eventually(() => expect(b).toEqual([...Array(50).keys()]));
+      await eventually(() => expect(a.map((g) => (g.env.payload as { n: number }).n)).toEqual([...Array(50).keys()]));
+      sb.unsubscribe();
+      await rx.flush();
+      pub.publish(sub('test.shared.y'), pingEnv(50));
+      await settle();
+      await eventually(() => expect(a).toHaveLength(51));
+      expect(b).toHaveLength(50);
+    });
+
     it('unsubscribe stops delivery', async () => {
       const got: number[] = [];
       const s = rx.subscribe(pat('test.unsub'), (env) => void got.push((env.payload as { n: number }).n));
