@@ -20,13 +20,15 @@ export interface Book {
   readonly day: number | null;
   readonly dayStartEquity: number;
   readonly peakEquity: number;
+  /** Largest fall from a peak seen so far, 0..1. */
+  readonly maxDrawdown: number;
   /** Event time of the last change; null before the first. */
   readonly asOf: number | null;
 }
 
 const DAY_MS = 86_400_000;
 
-export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: null, dayStartEquity: cash, peakEquity: cash, asOf: null });
+export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: null, dayStartEquity: cash, peakEquity: cash, maxDrawdown: 0, asOf: null });
 
 export function equityOf(book: Pick<Book, 'cash' | 'holdings'>): number {
   let equity = book.cash;
@@ -54,6 +56,7 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
   if (h.lastPrice === price && !newDay && book.asOf !== null && time <= book.asOf) return book;
   const holdings = { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, markedAt: time, realizedPnl: h.realizedPnl } };
   const equity = equityOf({ cash: book.cash, holdings });
+  const peakEquity = equity > book.peakEquity ? equity : book.peakEquity;
   return {
     cash: book.cash,
     holdings,
@@ -61,7 +64,8 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
     fees: book.fees,
     day,
     dayStartEquity: newDay && book.day !== null ? equityOf(book) : book.dayStartEquity,
-    peakEquity: equity > book.peakEquity ? equity : book.peakEquity,
+    peakEquity,
+    maxDrawdown: Math.max(book.maxDrawdown, drawdownOf(equity, peakEquity)),
     asOf: later(book.asOf, time),
   };
 }
@@ -109,9 +113,13 @@ export function applyFill(book: Book, f: OrderFilled, time: number, markPrice: n
 
 const later = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
 
+const drawdownOf = (equity: number, peak: number) => (peak > 0 ? Math.max(0, (peak - equity) / peak) : 0);
+
 function withPeak(book: Book): Book {
   const equity = equityOf(book);
-  return equity > book.peakEquity ? { ...book, peakEquity: equity } : book;
+  const peakEquity = equity > book.peakEquity ? equity : book.peakEquity;
+  const maxDrawdown = Math.max(book.maxDrawdown, drawdownOf(equity, peakEquity));
+  return peakEquity === book.peakEquity && maxDrawdown === book.maxDrawdown ? book : { ...book, peakEquity, maxDrawdown };
 }
 
 /** True when the book holds a non-zero position in `symbol`. */
@@ -138,7 +146,8 @@ export function snapshotOf(book: Book): PortfolioSnapshot {
     dayPnl: equity - book.dayStartEquity,
     dayStartEquity: book.dayStartEquity,
     peakEquity: book.peakEquity,
-    drawdown: book.peakEquity > 0 ? Math.max(0, (book.peakEquity - equity) / book.peakEquity) : 0,
+    drawdown: drawdownOf(equity, book.peakEquity),
+    maxDrawdown: book.maxDrawdown,
     asOf: book.asOf,
   };
 }

@@ -83,11 +83,6 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const feed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
   const fills: BacktestFill[] = [];
   let bars = 0;
-  let maxDrawdown = 0;
-  bus.subscribe(subjects.portfolioUpdated(), (env) => {
-    const dd = (env.payload as PortfolioSnapshot).drawdown;
-    if (dd > maxDrawdown) maxDrawdown = dd;
-  });
   bus.subscribe(subjects.orderFilled(), (env) => {
     const f = env.payload as OrderFilled;
     fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
@@ -131,7 +126,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       elapsedMs: Math.round(elapsedMs),
       barsPerSecond: Math.round(bars / (elapsedMs / 1000)),
       portfolio,
-      maxDrawdown,
+      maxDrawdown: portfolio.maxDrawdown,
       transport: options.transport,
     };
   } finally {

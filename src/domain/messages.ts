@@ -160,6 +160,8 @@ export const portfolioSnapshotSchema = z.object({
   peakEquity: finite,
   /** (peak - equity) / peak, 0..1. */
   drawdown: nonNegative,
+  /** The largest drawdown seen so far, 0..1. */
+  maxDrawdown: nonNegative,
   /** Event time of the last change; null before any. */
   asOf: time.nullable(),
 });
