@@ -101,7 +101,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       feed,
       pump: {
         paceMs: 0,
-        batch: options.transport === 'nats' ? 500 : 2000,
+        batch: options.transport === 'nats' ? 250 : 2000,
         onProgress: (n) => {
           bars = n;
           options.onProgress?.(n);
