@@ -1,5 +1,5 @@
-import { assign, enqueueActions, setup } from 'xstate';
-import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { assign, setup } from 'xstate';
+import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 
 export interface DataContext extends WithOutbox {
   readonly feed: string;
@@ -40,9 +40,7 @@ export const dataMachine = setup({
       };
     }),
     failed: assign(({ event }) => ({ error: (event as Extract<DataEvent, { type: 'feed.failed' }>).error, outbox: NO_OUTPUT })),
-    emitOutbox: enqueueActions(({ context, enqueue }) => {
-      for (const o of context.outbox) enqueue.emit(o);
-    }),
+    emitOutbox: emitOutbox<DataContext, DataEvent>(),
   },
 }).createMachine({
   id: 'data',

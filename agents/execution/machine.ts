@@ -1,7 +1,7 @@
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import { barFillPrice, dayOrderExpired, feeFor, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
@@ -147,9 +147,7 @@ export const executionMachine = setup({
   actions: {
     approved: assign(({ context, event }) => onApproved(context, event as ApprovedEvent)),
     market: assign(({ context, event }) => onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
-    emitOutbox: enqueueActions(({ context, enqueue }) => {
-      for (const o of context.outbox) enqueue.emit(o);
-    }),
+    emitOutbox: emitOutbox<ExecutionContext, ExecutionEvent>(),
   },
 }).createMachine({
   id: 'execution',

@@ -1,7 +1,7 @@
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { Bar } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
 
@@ -54,9 +54,7 @@ export const portfolioMachine = setup({
   actions: {
     fill: assign(({ context, event }) => onFill(context, event as FillEvent)),
     mark: assign(({ context, event }) => onMark(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
-    emitOutbox: enqueueActions(({ context, enqueue }) => {
-      for (const o of context.outbox) enqueue.emit(o);
-    }),
+    emitOutbox: emitOutbox<PortfolioContext, PortfolioEvent>(),
   },
 }).createMachine({
   id: 'portfolio',

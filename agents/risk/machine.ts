@@ -1,7 +1,7 @@
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { OrderIntent } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { runChecks, signedQty, valuationPrice, type RiskLimits } from './checks.js';
 
@@ -94,9 +94,7 @@ export const riskMachine = setup({
           return { outbox: NO_OUTPUT };
       }
     }),
-    emitOutbox: enqueueActions(({ context, enqueue }) => {
-      for (const o of context.outbox) enqueue.emit(o);
-    }),
+    emitOutbox: emitOutbox<RiskContext, RiskEvent>(),
   },
 }).createMachine({
   id: 'risk',

@@ -1,7 +1,7 @@
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { OrderIntent, Signal } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { initialSymbolState, strategyStep, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
@@ -110,9 +110,7 @@ export const strategyMachine = setup({
           return { outbox: NO_OUTPUT };
       }
     }),
-    emitOutbox: enqueueActions(({ context, enqueue }) => {
-      for (const o of context.outbox) enqueue.emit(o);
-    }),
+    emitOutbox: emitOutbox<StrategyContext, StrategyEvent>(),
   },
 }).createMachine({
   id: 'strategy',

@@ -1,3 +1,4 @@
+import { enqueueActions, type EventObject } from 'xstate';
 import type { MessageType, PayloadOf } from '../domain/messages.js';
 
 /**
@@ -36,4 +37,14 @@ export type OutboundOptions = Pick<Outbound, 'time' | 'chain' | 'key' | 'release
 /** Builds one output with its payload type checked against the catalog. */
 export function out<T extends MessageType>(type: T, payload: PayloadOf<T>, extra: OutboundOptions = {}): Outbound {
   return { type, payload, ...extra } as Outbound;
+}
+
+/**
+ * The action every publishing machine ends a step with: emits the step's outputs (XState
+ * `emit`), in order, for the binding to publish. Shared so the emit convention lives in one place.
+ */
+export function emitOutbox<TContext extends WithOutbox, TEvent extends EventObject>() {
+  return enqueueActions<TContext, TEvent, undefined, TEvent, never, never, never, never, Outbound>(({ context, enqueue }) => {
+    for (const o of context.outbox) enqueue.emit(o);
+  });
 }

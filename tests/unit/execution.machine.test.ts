@@ -1,5 +1,5 @@
+import { drive } from '../helpers/drive.js';
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
 import { executionMachine, type ExecutionEvent } from '../../agents/execution/machine.js';
 import { InvalidOrderTransitionError, OrderStatus, isTerminal, transition } from '../../agents/execution/order-status.js';
 import type { PaperCosts } from '../../agents/execution/paper-broker.js';
@@ -26,15 +26,7 @@ const order = (over: Partial<OrderIntent> = {}): OrderIntent => ({
 });
 
 function start(costs: PaperCosts = NO_COSTS) {
-  const actor = createActor(executionMachine, { input: { costs } });
-  const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
-  actor.start();
-  const send = (ev: ExecutionEvent): Outbound[] => {
-    const from = emitted.length;
-    actor.send(ev);
-    return emitted.slice(from);
-  };
+  const { actor, send } = drive<ExecutionEvent>(executionMachine, { costs });
   const approve = (o: OrderIntent, barsSince: readonly Bar[] = []) =>
     send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] }, barsSince });
   const onBar = (b: Bar) => send({ type: 'market.bar', id: `bar-${b.time}`, time: b.time, payload: b });

@@ -1,5 +1,5 @@
+import { drive } from '../helpers/drive.js';
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
 import { preTradeChecks, valuationPrice, type RiskLimits } from '../../agents/risk/checks.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
 import type { OrderIntent, Side } from '../../src/domain/messages.js';
@@ -24,15 +24,7 @@ const intent = (over: Partial<OrderIntent> = {}): OrderIntent => ({
 });
 
 function start(limits: RiskLimits = LIMITS) {
-  const actor = createActor(riskMachine, { input: { limits } });
-  const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
-  actor.start();
-  const send = (ev: RiskEvent): Outbound[] => {
-    const from = emitted.length;
-    actor.send(ev);
-    return emitted.slice(from);
-  };
+  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits });
   /** Sends an intent (market price as of its decision time: `marketPrice`); returns the verdict. */
   const decide = (i: OrderIntent, marketPrice?: number): Outbound | undefined => {
     const outs = send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: T, payload: i, marketPrice });

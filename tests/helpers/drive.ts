@@ -1,0 +1,16 @@
+import { createActor, type AnyStateMachine, type EventObject } from 'xstate';
+import type { Outbound } from '../../src/runtime/outbound.js';
+
+/** Runs a real machine as an actor; `send` returns the outputs that one event emitted. */
+export function drive<TEvent extends EventObject>(machine: AnyStateMachine, input: unknown) {
+  const actor = createActor(machine, { input });
+  const emitted: Outbound[] = [];
+  actor.on('*', (e) => emitted.push(e as unknown as Outbound));
+  actor.start();
+  const send = (ev: TEvent): Outbound[] => {
+    const from = emitted.length;
+    actor.send(ev);
+    return emitted.slice(from);
+  };
+  return { actor, emitted, send };
+}
