@@ -32,10 +32,12 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
     for (const item of feed) {
       if (api.stopping) break;
       if (item.kind === 'bar') {
+        api.clock.observe(item.bar.time);
         api.publishRoot('market.bar', item.bar, item.bar.time);
         bars++;
         last = item.bar.time;
       } else {
+        api.clock.observe(item.tick.time);
         api.publishRoot('market.tick', item.tick, item.tick.time);
         ticks++;
         last = item.tick.time;

@@ -60,6 +60,8 @@ for (const { name, available } of transports) {
       const update = seen.find((e) => e.type === 'portfolio.updated' && e.causationId === fill.id)!;
       expect(update.correlationId).toBe(root.id);
       expect(fill.time).toBeGreaterThan(root.time); // filled on the next bar, at its time
+      const lastBar = seen.filter((e) => e.type === 'market.bar').at(-1)!;
+      expect(clock.now()).toBe(lastBar.time); // the virtual clock follows event time
       const position = (update.payload as { positions: { symbol: string; qty: number }[] }).positions.find((p) => p.symbol === 'ACME');
       expect(position?.qty).toBe(10);
     });
