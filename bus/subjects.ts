@@ -107,6 +107,7 @@ export const subjects = {
   portfolioUpdated: () => s('portfolio.updated'),
   riskState: () => s('risk.state'),
   riskCommand: () => s('risk.command'),
+  riskCommandResult: () => s('risk.command.result'),
   agentHealth: (agent: string) => s(`agent.${agent}.health`),
   agentControl: (agent: string) => s(`agent.${agent}.control`),
   query: (what: QueryName) => s(`query.${what}`),

@@ -1,4 +1,5 @@
 import type { AgentName } from '../bus/subjects.js';
+import type { RiskLimits } from '../agents/risk/limits.js';
 import type { KeyValues } from './keys.js';
 
 /** The validated, frozen configuration every component receives (never read env elsewhere). */
@@ -26,7 +27,7 @@ export interface Config {
     readonly size: number;
     readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
   };
-  readonly risk: { readonly maxPositionQty: number; readonly maxOrderNotional: number; readonly allowShort: boolean };
+  readonly risk: RiskLimits;
   readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly slippageBps: number };
   readonly portfolio: { readonly startCash: number };
 }
@@ -63,7 +64,22 @@ export function buildConfig(v: KeyValues): Config {
       size: v.STRATEGY_SIZE,
       rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
     },
-    risk: { maxPositionQty: v.RISK_MAX_POSITION_QTY, maxOrderNotional: v.RISK_MAX_ORDER_NOTIONAL, allowShort: v.RISK_ALLOW_SHORT },
+    risk: {
+      maxPositionQty: v.RISK_MAX_POSITION_QTY,
+      maxPositionNotional: v.RISK_MAX_POSITION_NOTIONAL,
+      maxOrderNotional: v.RISK_MAX_ORDER_NOTIONAL,
+      maxGrossExposure: v.RISK_MAX_GROSS_EXPOSURE,
+      maxOpenOrders: v.RISK_MAX_OPEN_ORDERS,
+      maxOrdersPerWindow: v.RISK_MAX_ORDERS_PER_WINDOW,
+      maxOrdersPerWindowPerSymbol: v.RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL,
+      rateWindowMs: v.RISK_RATE_WINDOW_MS,
+      maxDailyLoss: v.RISK_MAX_DAILY_LOSS,
+      maxDrawdown: v.RISK_MAX_DRAWDOWN,
+      priceBand: v.RISK_PRICE_BAND,
+      allowShort: v.RISK_ALLOW_SHORT,
+      ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
+      breachState: v.RISK_BREACH_STATE,
+    },
     execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, slippageBps: v.EXEC_SLIPPAGE_BPS },
     portfolio: { startCash: v.PORTFOLIO_START_CASH },
   };

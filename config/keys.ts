@@ -71,7 +71,18 @@ export const configKeys = {
   RSI_OVERBOUGHT: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: sell above this RSI.', default: 70 }),
 
   RISK_MAX_POSITION_QTY: def({ schema: dec(0), expected: 'a non-negative quantity', doc: 'Largest absolute position per symbol.', default: 10_000 }),
+  RISK_MAX_POSITION_NOTIONAL: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest absolute position value per symbol (qty x price).', default: 1_000_000 }),
   RISK_MAX_ORDER_NOTIONAL: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest notional of one order.', default: 1_000_000 }),
+  RISK_MAX_GROSS_EXPOSURE: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest sum over symbols of |position x price|.', default: 2_000_000 }),
+  RISK_MAX_OPEN_ORDERS: def({ schema: int(0), expected: 'a whole number', doc: 'Most orders approved and not yet finished at once.', default: 50 }),
+  RISK_MAX_ORDERS_PER_WINDOW: def({ schema: int(0), expected: 'a whole number', doc: 'Most approvals per RISK_RATE_WINDOW_MS over all symbols.', default: 120 }),
+  RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL: def({ schema: int(0), expected: 'a whole number', doc: 'Most approvals per RISK_RATE_WINDOW_MS for one symbol.', default: 30 }),
+  RISK_RATE_WINDOW_MS: def({ schema: int(1), expected: 'milliseconds of event time', doc: 'Sliding window of the order-rate limits.', default: 60_000 }),
+  RISK_MAX_DAILY_LOSS: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Loss since the start of the UTC day that trips RISK_BREACH_STATE.', default: 5_000 }),
+  RISK_MAX_DRAWDOWN: def({ schema: dec(0, 1), expected: 'a fraction 0-1, e.g. 0.2', doc: 'Fall from peak equity that trips RISK_BREACH_STATE.', default: 0.2 }),
+  RISK_PRICE_BAND: def({ schema: dec(0.000001), expected: 'a fraction, e.g. 0.1 for 10%', doc: 'How far a limit or stop price may be from the last trade (fat finger).', default: 0.1 }),
+  RISK_ALLOWED_SYMBOLS: def<string[]>({ schema: list, expected: 'comma-separated symbols; empty allows all', doc: 'When set, only these symbols may trade.', default: [] }),
+  RISK_BREACH_STATE: def<'REDUCING' | 'HALTED'>({ schema: z.enum(['REDUCING', 'HALTED']), expected: 'REDUCING | HALTED', doc: 'Where a daily-loss or drawdown breach takes trading.', default: 'REDUCING' }),
   RISK_ALLOW_SHORT: def({ schema: bool, expected: 'true | false', doc: 'Whether sells may open or grow a short position.', default: false }),
 
   EXEC_FEE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points of notional', doc: 'Paper broker fee.', default: 0 }),

@@ -34,7 +34,7 @@ export function tradingSettingsFrom(config: Config): TradingSettings {
       s.name === 'sma-cross'
         ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size }
         : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size },
-    limits: { maxPositionQty: config.risk.maxPositionQty, maxOrderNotional: config.risk.maxOrderNotional, allowShort: config.risk.allowShort },
+    limits: config.risk,
     costs: { feeBps: config.execution.feeBps, feePerShare: config.execution.feePerShare, slippageBps: config.execution.slippageBps },
     startCash: config.portfolio.startCash,
   };

@@ -1,18 +1,29 @@
+import type { Envelope } from '../../bus/envelope.js';
 import { patterns, subjects } from '../../bus/subjects.js';
-import type { OrderIntent } from '../../src/domain/messages.js';
+import type { Bar, OrderIntent, PortfolioSnapshot, Tick } from '../../src/domain/messages.js';
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
 import { messageEvent } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
-import type { Bar, Tick } from '../../src/domain/messages.js';
-import type { RiskLimits } from './checks.js';
-import { riskMachine, type IntentEvent, type RiskContext } from './machine.js';
+import type { RiskLimits } from './limits.js';
+import { breachOf, riskMachine, type IntentEvent, type RiskContext } from './machine.js';
+
+/** True when a portfolio update would move trading to a stricter state than it is in. */
+function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
+  if (ctx.tradingState === 'HALTED') return false;
+  if (ctx.tradingState === 'REDUCING' && ctx.limits.breachState !== 'HALTED') return false;
+  return breachOf(ctx.limits, env.payload as PortfolioSnapshot) !== undefined;
+}
 
 /**
  * The risk agent: the only consumer of `order.intent`; writes `order.approved` or
- * `order.rejected`. Reads market data into the market cache (for prices as of an intent's
- * decision time) and order outcomes to keep projected positions right. Answers `query.risk`.
+ * `order.rejected`, `risk.state` on every trading-state change, and answers `risk.command`
+ * (halt, reduce, resume, set-limits) with `risk.command-result`. Reads market data into the
+ * market cache (prices as of an intent's decision time), portfolio updates (daily PnL and
+ * drawdown for the loss limits; a breach reaches the machine, ordinary updates only the
+ * account view), and order outcomes to keep projected positions right. Answers `query.risk`.
  */
 export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<RiskContext> {
+  let account: { dayPnl: number; drawdown: number } | undefined;
   return {
     name: 'risk',
     machine: riskMachine,
@@ -21,12 +32,26 @@ export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<Ri
       { pattern: patterns.marketBars, observe: (env) => market.onBar(env.payload as Bar), wants: () => false },
       { pattern: patterns.marketTicks, observe: (env) => market.onTick(env.payload as Tick), wants: () => false },
       {
+        pattern: subjects.portfolioUpdated(),
+        observe: (env) => {
+          const p = env.payload as PortfolioSnapshot;
+          account = { dayPnl: p.dayPnl, drawdown: p.drawdown };
+        },
+        wants: tripsBreach,
+      },
+      {
         pattern: subjects.orderIntent(),
-        toEvent: (env): IntentEvent => {
+        toEvent: (env, ctx): IntentEvent => {
           const intent = env.payload as OrderIntent;
-          return { ...(messageEvent(env) as IntentEvent), marketPrice: market.priceAt(intent.symbol, intent.decidedAt) };
+          const prices: Record<string, number> = {};
+          for (const sym in ctx.positions) {
+            const p = market.priceAt(sym, intent.decidedAt);
+            if (p !== undefined) prices[sym] = p;
+          }
+          return { ...(messageEvent(env) as IntentEvent), marketPrice: market.priceAt(intent.symbol, intent.decidedAt), prices, account };
         },
       },
+      { pattern: subjects.riskCommand(), reply: 'risk.command-result' },
       { pattern: subjects.orderFilled() },
       { pattern: subjects.orderCancelled() },
       { pattern: subjects.orderFailed() },
@@ -34,7 +59,7 @@ export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<Ri
     queries: [
       {
         what: 'risk',
-        answer: (ctx) => ({ limits: ctx.limits, positions: ctx.positions, working: Object.keys(ctx.working).length, counts: ctx.counts }),
+        answer: (ctx) => ({ state: ctx.tradingState, limits: ctx.limits, positions: ctx.positions, openOrders: Object.keys(ctx.working).length, counts: ctx.counts }),
       },
     ],
   };

@@ -1,16 +1,10 @@
 import type { OrderIntent } from '../../src/domain/messages.js';
+import type { RiskLimits } from './limits.js';
 
-/** Limits the risk agent enforces; from config, changeable at run time (validated). */
-export interface RiskLimits {
-  /** Largest absolute position per symbol, in units. */
-  readonly maxPositionQty: number;
-  /** Largest notional (qty x price) of one order. */
-  readonly maxOrderNotional: number;
-  /** Whether a sell may open or grow a short position. */
-  readonly allowShort: boolean;
-  /** When set, only these symbols may trade. */
-  readonly allowedSymbols?: readonly string[] | undefined;
-}
+export type { RiskLimits } from './limits.js';
+
+export const TradingState = { active: 'ACTIVE', reducing: 'REDUCING', halted: 'HALTED' } as const;
+export type TradingState = (typeof TradingState)[keyof typeof TradingState];
 
 /** Why an intent was denied: a stable code and a sentence with the numbers. */
 export interface Denial {
@@ -18,21 +12,54 @@ export interface Denial {
   readonly reason: string;
 }
 
-/** What a check sees: the intent, the price it is valued at, the projected position. */
+/** Everything a pre-trade check may look at, as of the intent's decision time. */
 export interface CheckInput {
   readonly intent: OrderIntent;
+  /** The price the order is valued at (its limit/stop, the requester's reference, else the market). */
   readonly price: number;
-  /** Filled plus approved-but-working quantity, before this order. */
+  /** The last trade at or before the decision, when known. */
+  readonly marketPrice: number | undefined;
+  /** Projected position in the symbol before this order (filled plus approved and working). */
   readonly position: number;
+  /** Sum over symbols of |projected position x price|, before this order. */
+  readonly grossExposure: number;
+  readonly openOrders: number;
+  /** Approvals within the rate window before this order: all symbols, and this symbol. */
+  readonly recentOrders: number;
+  readonly recentOrdersForSymbol: number;
+  /** From the latest portfolio update, when there was one. */
+  readonly dayPnl: number | undefined;
+  readonly drawdown: number | undefined;
+  readonly state: TradingState;
   readonly limits: RiskLimits;
 }
 
 const fmt = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: Number.isInteger(x) ? 0 : 2 });
+const pct = (x: number) => `${(x * 100).toLocaleString('en-US', { maximumFractionDigits: 2 })}%`;
 
 export const signedQty = (intent: Pick<OrderIntent, 'side' | 'qty'>) => (intent.side === 'buy' ? intent.qty : -intent.qty);
 
+/** True when the order makes the absolute position larger (or opens one). */
+export const increasesRisk = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) => Math.abs(position + signedQty(intent)) > Math.abs(position);
+
+/** True when the order only shrinks the position, without flipping it. */
+export const reducesOnly = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
+  position !== 0 && Math.sign(signedQty(intent)) === -Math.sign(position) && intent.qty <= Math.abs(position);
+
+type Check = { readonly name: string; readonly check: (i: CheckInput) => Denial | undefined };
+
 /** Named pre-trade checks, run in this order; the first denial wins. */
-export const preTradeChecks: readonly { readonly name: string; readonly check: (i: CheckInput) => Denial | undefined }[] = [
+export const preTradeChecks: readonly Check[] = [
+  {
+    name: 'trading_state',
+    check: ({ state, intent, position }) => {
+      if (state === 'HALTED') return { code: 'trading_halted', reason: `trading is HALTED; ${intent.side} ${fmt(intent.qty)} ${intent.symbol} is not allowed until trading resumes` };
+      if (state === 'REDUCING' && !reducesOnly(position, intent)) {
+        return { code: 'reducing_only', reason: `trading is REDUCING: only orders that shrink a position pass, and ${intent.side} ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} does not` };
+      }
+      return undefined;
+    },
+  },
   {
     name: 'order_shape',
     check: ({ intent }) => {
@@ -47,6 +74,17 @@ export const preTradeChecks: readonly { readonly name: string; readonly check: (
       limits.allowedSymbols && !limits.allowedSymbols.includes(intent.symbol)
         ? { code: 'symbol_not_allowed', reason: `${intent.symbol} is not on the allow-list (${limits.allowedSymbols.join(', ')})` }
         : undefined,
+  },
+  {
+    name: 'price_band',
+    check: ({ intent, marketPrice, limits }) => {
+      const own = intent.limitPrice ?? intent.stopPrice;
+      if (own === undefined || marketPrice === undefined) return undefined;
+      const off = Math.abs(own - marketPrice) / marketPrice;
+      return off > limits.priceBand
+        ? { code: 'price_band', reason: `${intent.type} price ${fmt(own)} for ${intent.symbol} is ${pct(off)} from the last trade ${fmt(marketPrice)}, outside the band of ${pct(limits.priceBand)}` }
+        : undefined;
+    },
   },
   {
     name: 'max_order_notional',
@@ -70,9 +108,56 @@ export const preTradeChecks: readonly { readonly name: string; readonly check: (
     name: 'max_position_qty',
     check: ({ intent, position, limits }) => {
       const after = position + signedQty(intent);
-      return Math.abs(after) > limits.maxPositionQty && Math.abs(after) > Math.abs(position)
+      return increasesRisk(position, intent) && Math.abs(after) > limits.maxPositionQty
         ? { code: 'max_position_qty', reason: `position in ${intent.symbol} would be ${fmt(after)}, over the max of ${fmt(limits.maxPositionQty)}` }
         : undefined;
+    },
+  },
+  {
+    name: 'max_position_notional',
+    check: ({ intent, position, price, limits }) => {
+      const value = Math.abs(position + signedQty(intent)) * price;
+      return increasesRisk(position, intent) && value > limits.maxPositionNotional
+        ? { code: 'max_position_notional', reason: `position in ${intent.symbol} would be worth ${fmt(value)}, over the max of ${fmt(limits.maxPositionNotional)}` }
+        : undefined;
+    },
+  },
+  {
+    name: 'max_gross_exposure',
+    check: ({ intent, position, price, grossExposure, limits }) => {
+      const after = grossExposure - Math.abs(position) * price + Math.abs(position + signedQty(intent)) * price;
+      return increasesRisk(position, intent) && after > limits.maxGrossExposure
+        ? { code: 'max_gross_exposure', reason: `gross exposure would be ${fmt(after)}, over the max of ${fmt(limits.maxGrossExposure)}` }
+        : undefined;
+    },
+  },
+  {
+    name: 'max_open_orders',
+    check: ({ openOrders, limits }) =>
+      openOrders >= limits.maxOpenOrders ? { code: 'max_open_orders', reason: `${openOrders} orders are already open, the max is ${limits.maxOpenOrders}` } : undefined,
+  },
+  {
+    name: 'order_rate',
+    check: ({ intent, recentOrders, recentOrdersForSymbol, limits }) => {
+      const window = `${fmt(limits.rateWindowMs / 1000)} s`;
+      if (recentOrders >= limits.maxOrdersPerWindow) return { code: 'order_rate', reason: `${recentOrders} orders were approved in the last ${window}, the max is ${limits.maxOrdersPerWindow}` };
+      if (recentOrdersForSymbol >= limits.maxOrdersPerWindowPerSymbol) {
+        return { code: 'order_rate_symbol', reason: `${recentOrdersForSymbol} ${intent.symbol} orders were approved in the last ${window}, the max per symbol is ${limits.maxOrdersPerWindowPerSymbol}` };
+      }
+      return undefined;
+    },
+  },
+  {
+    name: 'loss_limits',
+    check: ({ intent, position, dayPnl, drawdown, limits }) => {
+      if (!increasesRisk(position, intent)) return undefined;
+      if (dayPnl !== undefined && -dayPnl >= limits.maxDailyLoss) {
+        return { code: 'max_daily_loss', reason: `today's loss ${fmt(-dayPnl)} has reached the max daily loss of ${fmt(limits.maxDailyLoss)}; only orders that reduce a position pass` };
+      }
+      if (drawdown !== undefined && drawdown >= limits.maxDrawdown) {
+        return { code: 'max_drawdown', reason: `drawdown ${pct(drawdown)} from peak equity has reached the max of ${pct(limits.maxDrawdown)}; only orders that reduce a position pass` };
+      }
+      return undefined;
     },
   },
 ];

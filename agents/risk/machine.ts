@@ -1,12 +1,13 @@
 import { assign, setup } from 'xstate';
-import type { OrderIntent } from '../../src/domain/messages.js';
+import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
-import { runChecks, signedQty, valuationPrice, type RiskLimits } from './checks.js';
+import { runChecks, signedQty, TradingState, valuationPrice, type Denial } from './checks.js';
+import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
+import { describeIssues } from '../../bus/schema-registry.js';
 
-export const TradingState = { active: 'ACTIVE', reducing: 'REDUCING', halted: 'HALTED' } as const;
-export type TradingState = (typeof TradingState)[keyof typeof TradingState];
+export { TradingState } from './checks.js';
 
 interface WorkingOrder {
   readonly symbol: string;
@@ -15,44 +16,102 @@ interface WorkingOrder {
 
 export interface RiskContext extends WithOutbox {
   readonly limits: RiskLimits;
+  /** Mirrors the machine state (for queries and snapshots); changed only by state entry actions. */
+  readonly tradingState: TradingState;
   /** Projected position per symbol: filled plus approved orders still working. */
   readonly positions: Readonly<Record<string, number>>;
+  /** The price each symbol was last valued at (for gross exposure when no newer price is known). */
+  readonly marks: Readonly<Record<string, number>>;
   readonly working: Readonly<Record<string, WorkingOrder>>;
+  /** Event times of recent approvals, oldest first, all symbols and per symbol (the rate window). */
+  readonly approvals: readonly number[];
+  readonly approvalsBySymbol: Readonly<Record<string, readonly number[]>>;
   /** Client order ids already decided, to recognise a re-delivered intent. */
   readonly decided: RecentIds;
-  readonly counts: { readonly approved: number; readonly rejected: number; readonly duplicates: number };
+  readonly counts: { readonly approved: number; readonly rejected: number; readonly duplicates: number; readonly byCode: Readonly<Record<string, number>> };
 }
 
-/** `order.intent` as the risk machine sees it: with the market price as of decision time. */
-export type IntentEvent = MessageEvent<'order.intent'> & { readonly marketPrice: number | undefined };
+/**
+ * `order.intent` as the risk machine sees it: with the market price as of its decision time,
+ * the latest known prices of the symbols risk holds positions in, and the account state from the
+ * latest portfolio update (the binding keeps these; the machine stays a pure function of them).
+ */
+export type IntentEvent = MessageEvent<'order.intent'> & {
+  readonly marketPrice: number | undefined;
+  readonly prices: Readonly<Record<string, number>>;
+  readonly account: { readonly dayPnl: number; readonly drawdown: number } | undefined;
+};
 
-export type RiskEvent = IntentEvent | MessageEvent<'order.filled'> | MessageEvent<'order.cancelled'> | MessageEvent<'order.failed'>;
+export type RiskEvent =
+  | IntentEvent
+  | MessageEvent<'order.filled'>
+  | MessageEvent<'order.cancelled'>
+  | MessageEvent<'order.failed'>
+  | MessageEvent<'risk.command'>
+  | MessageEvent<'portfolio.updated'>;
 
-/** Decides one intent: approve (and project its position) or reject with a reason. */
+const within = (times: readonly number[], now: number, windowMs: number) => times.filter((t) => t > now - windowMs);
+
+/** The breach a portfolio update shows against the limits, if any. */
+export function breachOf(limits: RiskLimits, p: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'>): Denial | undefined {
+  if (-p.dayPnl >= limits.maxDailyLoss) return { code: 'max_daily_loss', reason: `today's loss ${(-p.dayPnl).toFixed(2)} reached the max daily loss of ${limits.maxDailyLoss}` };
+  if (p.drawdown >= limits.maxDrawdown) return { code: 'max_drawdown', reason: `drawdown ${(p.drawdown * 100).toFixed(2)}% reached the max of ${(limits.maxDrawdown * 100).toFixed(2)}%` };
+  return undefined;
+}
+
+/** Decides one intent in the given trading state: approve (and project it) or reject with a reason. */
 export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> {
   const intent: OrderIntent = ev.payload;
   if (hasRecentId(ctx.decided, intent.clientOrderId)) {
     return { counts: { ...ctx.counts, duplicates: ctx.counts.duplicates + 1 }, outbox: NO_OUTPUT };
   }
+  const { limits } = ctx;
   const position = ctx.positions[intent.symbol] ?? 0;
   const price = valuationPrice(intent, ev.marketPrice);
-  const result =
-    price === undefined
-      ? { denial: { code: 'no_price', reason: `no price is known for ${intent.symbol} and the order carries none` } }
-      : runChecks({ intent, price, position, limits: ctx.limits });
+  const now = intent.decidedAt;
+  const approvals = within(ctx.approvals, now, limits.rateWindowMs);
+  const forSymbol = within(ctx.approvalsBySymbol[intent.symbol] ?? [], now, limits.rateWindowMs);
+  let result: { denial: Denial } | { passed: string[] };
+  if (price === undefined) {
+    result = { denial: { code: 'no_price', reason: `no price is known for ${intent.symbol} and the order carries none` } };
+  } else {
+    let grossExposure = 0;
+    for (const sym in ctx.positions) {
+      const p = sym === intent.symbol ? price : (ev.prices[sym] ?? ctx.marks[sym] ?? 0);
+      grossExposure += Math.abs(ctx.positions[sym]!) * p;
+    }
+    result = runChecks({
+      intent,
+      price,
+      marketPrice: ev.marketPrice,
+      position,
+      grossExposure,
+      openOrders: Object.keys(ctx.working).length,
+      recentOrders: approvals.length,
+      recentOrdersForSymbol: forSymbol.length,
+      dayPnl: ev.account?.dayPnl,
+      drawdown: ev.account?.drawdown,
+      state: ctx.tradingState,
+      limits,
+    });
+  }
+  const decided = addRecentId(ctx.decided, intent.clientOrderId);
   if ('denial' in result) {
     const { code, reason } = result.denial;
     return {
-      decided: addRecentId(ctx.decided, intent.clientOrderId),
-      counts: { ...ctx.counts, rejected: ctx.counts.rejected + 1 },
+      decided,
+      counts: { ...ctx.counts, rejected: ctx.counts.rejected + 1, byCode: { ...ctx.counts.byCode, [code]: (ctx.counts.byCode[code] ?? 0) + 1 } },
       outbox: [out('order.rejected', { clientOrderId: intent.clientOrderId, symbol: intent.symbol, side: intent.side, qty: intent.qty, origin: intent.origin, code, reason })],
     };
   }
   const signed = signedQty(intent);
   return {
-    decided: addRecentId(ctx.decided, intent.clientOrderId),
+    decided,
     positions: { ...ctx.positions, [intent.symbol]: position + signed },
+    marks: { ...ctx.marks, [intent.symbol]: price! },
     working: { ...ctx.working, [intent.clientOrderId]: { symbol: intent.symbol, signed } },
+    approvals: [...approvals, now],
+    approvalsBySymbol: { ...ctx.approvalsBySymbol, [intent.symbol]: [...forSymbol, now] },
     counts: { ...ctx.counts, approved: ctx.counts.approved + 1 },
     outbox: [out('order.approved', { order: intent, checks: result.passed })],
   };
@@ -68,10 +127,39 @@ export function orderEnded(ctx: RiskContext, clientOrderId: string, filledQty: n
   return { working, positions: { ...ctx.positions, [order.symbol]: (ctx.positions[order.symbol] ?? 0) - unfilled }, outbox: NO_OUTPUT };
 }
 
+/** Applies a `set-limits` command: the whole change, validated, or nothing. */
+export function setLimits(ctx: RiskContext, cmd: RiskCommand): Partial<RiskContext> {
+  const parsed = riskLimitsPatchSchema.safeParse(cmd.limits ?? {});
+  if (!parsed.success) return { outbox: [commandResult(ctx, cmd, false, `invalid limits, nothing changed: ${describeIssues(parsed.error, 'limits')}`)] };
+  const changed = Object.keys(parsed.data);
+  if (changed.length === 0) return { outbox: [commandResult(ctx, cmd, false, 'no limits given, nothing changed')] };
+  const next = { ...ctx, limits: { ...ctx.limits, ...parsed.data } };
+  return { limits: next.limits, outbox: [commandResult(next, cmd, true, `limits changed: ${changed.map((k) => `${k}=${JSON.stringify(parsed.data[k as keyof typeof parsed.data])}`).join(', ')}`)] };
+}
+
+function commandResult(ctx: Pick<RiskContext, 'tradingState' | 'limits'>, cmd: RiskCommand, accepted: boolean, reason: string): Outbound {
+  return out('risk.command-result', { command: cmd.command, accepted, reason, state: ctx.tradingState, limits: { ...ctx.limits } });
+}
+
+const targetOf: Record<'halt' | 'reduce' | 'resume', TradingState> = { halt: 'HALTED', reduce: 'REDUCING', resume: 'ACTIVE' };
+
+/** Entering a trading state: mirror it in context and publish `risk.state` with its cause. */
+function enter(ctx: RiskContext, ev: RiskEvent, state: TradingState): Partial<RiskContext> {
+  let cause: { kind: 'start' | 'command' | 'breach'; code: string; reason: string; by?: string };
+  if (ev.type === 'risk.command') cause = { kind: 'command', code: ev.payload.command, reason: ev.payload.reason, by: ev.payload.by };
+  else if (ev.type === 'portfolio.updated') cause = { kind: 'breach', ...(breachOf(ctx.limits, ev.payload) ?? { code: 'breach', reason: 'limits breached' }) };
+  else cause = { kind: 'start', code: 'start', reason: 'the risk agent started' };
+  return { tradingState: state, outbox: [out('risk.state', { state, previous: ctx.tradingState, cause })] };
+}
+
+const command = (ev: RiskEvent) => (ev.type === 'risk.command' ? ev.payload : undefined);
+
 /**
- * The risk agent's machine: every `order.intent` is approved or rejected, with reasons.
- * Positions are projected from its own approvals (so verdicts do not depend on when fills
- * arrive) and corrected when orders end short of their quantity.
+ * The risk agent's machine. Trading states ACTIVE (all checks), REDUCING (only orders that
+ * shrink a position) and HALTED (nothing passes). Commands (`risk.command`) switch states and
+ * change limits; a portfolio update that breaches the daily-loss or drawdown limit trips the
+ * configured breach state. Every change is published on `risk.state` with its cause; every
+ * intent gets `order.approved` or `order.rejected` with a reason code and sentence.
  */
 export const riskMachine = setup({
   types: {
@@ -94,27 +182,68 @@ export const riskMachine = setup({
           return { outbox: NO_OUTPUT };
       }
     }),
+    setLimits: assign(({ context, event }) => setLimits(context, command(event)!)),
+    acknowledge: assign(({ context, event }) => {
+      const cmd = command(event)!;
+      const target = targetOf[cmd.command as keyof typeof targetOf];
+      const note = context.tradingState === target ? `already ${target}` : `${context.tradingState} -> ${target}`;
+      return { outbox: [commandResult({ ...context, tradingState: target }, cmd, true, `${note}: ${cmd.reason}`)] };
+    }),
+    enterActive: assign(({ context, event }) => enter(context, event, 'ACTIVE')),
+    enterReducing: assign(({ context, event }) => enter(context, event, 'REDUCING')),
+    enterHalted: assign(({ context, event }) => enter(context, event, 'HALTED')),
     emitOutbox: emitOutbox<RiskContext, RiskEvent>(),
+  },
+  guards: {
+    isHalt: ({ event }) => command(event)?.command === 'halt',
+    isReduce: ({ event }) => command(event)?.command === 'reduce',
+    isResume: ({ event }) => command(event)?.command === 'resume',
+    isSetLimits: ({ event }) => command(event)?.command === 'set-limits',
+    /** A breach whose configured state is stricter than where trading is now. */
+    breachReduces: ({ context, event }) => event.type === 'portfolio.updated' && context.limits.breachState === 'REDUCING' && breachOf(context.limits, event.payload) !== undefined,
+    breachHalts: ({ context, event }) => event.type === 'portfolio.updated' && context.limits.breachState === 'HALTED' && breachOf(context.limits, event.payload) !== undefined,
   },
 }).createMachine({
   id: 'risk',
   context: ({ input }) => ({
     limits: input.limits,
+    tradingState: 'ACTIVE',
     positions: {},
+    marks: {},
     working: {},
+    approvals: [],
+    approvalsBySymbol: {},
     decided: emptyRecentIds(),
-    counts: { approved: 0, rejected: 0, duplicates: 0 },
+    counts: { approved: 0, rejected: 0, duplicates: 0, byCode: {} },
     outbox: NO_OUTPUT,
   }),
   initial: 'ACTIVE',
+  on: {
+    'order.intent': { actions: ['decide', 'emitOutbox'] },
+    'order.filled': { actions: 'ended' },
+    'order.cancelled': { actions: 'ended' },
+    'order.failed': { actions: 'ended' },
+    'risk.command': [
+      { guard: 'isSetLimits', actions: ['setLimits', 'emitOutbox'] },
+      { guard: 'isHalt', target: '.HALTED', actions: ['acknowledge', 'emitOutbox'] },
+      { guard: 'isReduce', target: '.REDUCING', actions: ['acknowledge', 'emitOutbox'] },
+      { guard: 'isResume', target: '.ACTIVE', actions: ['acknowledge', 'emitOutbox'] },
+    ],
+  },
   states: {
     ACTIVE: {
+      entry: [{ type: 'enterActive' }, 'emitOutbox'],
       on: {
-        'order.intent': { actions: ['decide', 'emitOutbox'] },
-        'order.filled': { actions: 'ended' },
-        'order.cancelled': { actions: 'ended' },
-        'order.failed': { actions: 'ended' },
+        'portfolio.updated': [
+          { guard: 'breachHalts', target: 'HALTED' },
+          { guard: 'breachReduces', target: 'REDUCING' },
+        ],
       },
     },
+    REDUCING: {
+      entry: ['enterReducing', 'emitOutbox'],
+      on: { 'portfolio.updated': { guard: 'breachHalts', target: 'HALTED' } },
+    },
+    HALTED: { entry: ['enterHalted', 'emitOutbox'] },
   },
 });

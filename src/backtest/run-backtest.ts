@@ -3,6 +3,7 @@ import type { Bus } from '../../bus/bus.js';
 import { rootEnvelope } from '../../bus/envelope.js';
 import { subjects } from '../../bus/subjects.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
 import type { MarketFeed } from '../../agents/data/feeds/feed.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import type { OrderFilled, PortfolioSnapshot } from '../domain/messages.js';
@@ -51,8 +52,6 @@ export interface BacktestResult {
   readonly transport: 'memory' | 'nats';
 }
 
-/** Limits that never bind: a backtest measures the strategy, the risk agent still checks every order. */
-export const permissiveLimits: TradingSettings['limits'] = { maxPositionQty: Number.MAX_SAFE_INTEGER, maxOrderNotional: Number.MAX_VALUE, allowShort: false };
 
 const isoDate = (time: number) => new Date(time).toISOString().slice(0, 10);
 
@@ -96,7 +95,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     instance: runId,
     heartbeatMs: 0,
     agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
-    settings: { strategy: options.strategy, limits: options.limits ?? permissiveLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash },
+    settings: { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash },
     feed: {
       feed,
       pump: {

@@ -184,6 +184,41 @@ export const agentHealthSchema = z.object({
 });
 export type AgentHealth = z.infer<typeof agentHealthSchema>;
 
+export const tradingStates = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
+const tradingState = z.enum(tradingStates);
+
+/**
+ * A command to the risk agent (`risk.command`, request/reply): the kill switch (`halt`),
+ * close-only (`reduce`), `resume`, and run-time limit changes (`set-limits`). `limits` is checked
+ * by the risk agent itself, so an invalid change is answered with the reason, not dead-lettered.
+ */
+export const riskCommandSchema = z.object({
+  command: z.enum(['halt', 'reduce', 'resume', 'set-limits']),
+  reason: z.string().min(1).max(500),
+  /** Who asked (user id, API token name, "system"). */
+  by: z.string().min(1).max(200),
+  limits: z.record(z.string(), z.unknown()).optional(),
+});
+export type RiskCommand = z.infer<typeof riskCommandSchema>;
+
+/** The answer to a risk command (also published on `risk.command.result` for the audit trail). */
+export const riskCommandResultSchema = z.object({
+  command: riskCommandSchema.shape.command,
+  accepted: z.boolean(),
+  reason: z.string(),
+  state: tradingState,
+  limits: z.record(z.string(), z.unknown()),
+});
+export type RiskCommandResult = z.infer<typeof riskCommandResultSchema>;
+
+/** A trading-state change on `risk.state`, with its cause. */
+export const riskStateSchema = z.object({
+  state: tradingState,
+  previous: tradingState,
+  cause: z.object({ kind: z.enum(['start', 'command', 'breach']), code: z.string(), reason: z.string(), by: z.string().optional() }),
+});
+export type RiskStateChanged = z.infer<typeof riskStateSchema>;
+
 /** A request on `query.<what>` and its reply. */
 export const queryRequestSchema = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
 export type QueryRequest = z.infer<typeof queryRequestSchema>;
@@ -208,6 +243,9 @@ export const catalog = {
   'order.cancelled': [1, orderCancelledSchema],
   'order.failed': [1, orderFailedSchema],
   'portfolio.updated': [1, portfolioSnapshotSchema],
+  'risk.command': [1, riskCommandSchema],
+  'risk.command-result': [1, riskCommandResultSchema],
+  'risk.state': [1, riskStateSchema],
   'agent.health': [1, agentHealthSchema],
   'agent.control': [1, agentControlSchema],
   'agent.synced': [1, agentSyncedSchema],

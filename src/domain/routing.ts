@@ -29,6 +29,12 @@ export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>
       return subjects.orderFailed();
     case 'portfolio.updated':
       return subjects.portfolioUpdated();
+    case 'risk.state':
+      return subjects.riskState();
+    case 'risk.command':
+      return subjects.riskCommand();
+    case 'risk.command-result':
+      return subjects.riskCommandResult();
     case 'agent.health':
       return subjects.agentHealth((payload as PayloadOf<'agent.health'>).agent);
     case 'market.feed-completed':

@@ -23,7 +23,7 @@ export interface RestartPolicy {
 }
 
 /** Outputs worth a line at info level: decisions and order outcomes, not market data or marks. */
-const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed']);
+const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed', 'risk.state', 'risk.command-result']);
 
 export const defaultRestartPolicy: RestartPolicy = { initialMs: 100, maxMs: 5000, maxRestarts: 5, windowMs: 60_000 };
 
@@ -68,6 +68,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #restarting: Promise<void> | undefined;
   #current: Envelope | undefined;
   #previous: Envelope | undefined;
+  /** Outputs of the current step, kept only while an inlet wants to reply with one. */
+  #capture: Envelope[] | undefined;
   readonly #chains = new Map<string, Envelope>();
   readonly #subs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -191,14 +193,27 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#actor.start();
   }
 
-  #onMessage(inlet: Inlet<TContext>, env: Envelope, _ctx: MessageContext): void | Promise<void> {
-    if (this.#restarting) return this.#restarting.then(() => this.#onMessage(inlet, env, _ctx));
+  #onMessage(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
+    if (this.#restarting) return this.#restarting.then(() => this.#onMessage(inlet, env, ctx));
     if (this.#lifecycle === 'faulted') throw new AgentFaultedError(this.spec.name, this.#lastError);
     inlet.observe?.(env);
     const context = this.#actor.getSnapshot().context as TContext;
     if (inlet.wants && !inlet.wants(context, env)) return;
     const event = inlet.toEvent ? inlet.toEvent(env, context) : messageEvent(env);
-    if (event) this.#step(env, event);
+    if (!event) return;
+    if (!inlet.reply || !ctx.expectsReply) {
+      this.#step(env, event);
+      return;
+    }
+    this.#capture = [];
+    try {
+      this.#step(env, event);
+      const answer = this.#capture.find((e) => e.type === inlet.reply);
+      if (!answer) throw new Error(`${this.spec.name} handled ${env.type} but produced no ${inlet.reply} to answer with`);
+      ctx.respond(answer);
+    } finally {
+      this.#capture = undefined;
+    }
   }
 
   #step(env: Envelope | undefined, event: EventObject): void {
@@ -253,6 +268,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
+    this.#capture?.push(env);
     if (NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
     else if (this.#debug) this.#log.debug(messageLogFields(env), o.type);
     this.#previous = env;

@@ -17,6 +17,8 @@ export interface Inlet<TContext> {
   readonly wants?: (context: TContext, env: Envelope) => boolean;
   /** The machine event; defaults to `{ type, id, time, payload }`. Undefined skips it. */
   readonly toEvent?: (env: Envelope, context: TContext) => EventObject | undefined;
+  /** For request/reply inlets: answer the request with the output of this type the step emitted. */
+  readonly reply?: MessageType;
 }
 
 /** A request/reply service answered from the machine's context on `query.<what>`. */

@@ -3,6 +3,7 @@ import type { Bus } from '../../bus/bus.js';
 import type { Envelope } from '../../bus/envelope.js';
 import { patterns } from '../../bus/subjects.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { Kernel } from '../../src/kernel.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -37,7 +38,7 @@ for (const { name, available } of transports) {
         agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
         settings: {
           strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 6, size: 10 },
-          limits: { maxPositionQty: 1000, maxOrderNotional: 1_000_000, allowShort: false },
+          limits: { ...unboundedLimits, maxPositionQty: 1000, maxOrderNotional: 1_000_000 },
           costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 },
           startCash: 10_000,
         },

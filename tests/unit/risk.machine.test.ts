@@ -2,11 +2,12 @@ import { drive } from '../helpers/drive.js';
 import { describe, expect, it } from 'vitest';
 import { preTradeChecks, valuationPrice, type RiskLimits } from '../../agents/risk/checks.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
 import type { OrderIntent, Side } from '../../src/domain/messages.js';
 import type { Outbound } from '../../src/runtime/outbound.js';
 
 const T = Date.UTC(2024, 0, 2);
-const LIMITS: RiskLimits = { maxPositionQty: 100, maxOrderNotional: 10_000, allowShort: false };
+const LIMITS: RiskLimits = { ...unboundedLimits, maxPositionQty: 100, maxOrderNotional: 10_000 };
 const ORIGIN = { kind: 'strategy', id: 'sma' } as const;
 
 let seq = 0;
@@ -27,7 +28,7 @@ function start(limits: RiskLimits = LIMITS) {
   const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits });
   /** Sends an intent (market price as of its decision time: `marketPrice`); returns the verdict. */
   const decide = (i: OrderIntent, marketPrice?: number): Outbound | undefined => {
-    const outs = send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: T, payload: i, marketPrice });
+    const outs = send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: T, payload: i, marketPrice, prices: {}, account: undefined });
     expect(outs.length).toBeLessThanOrEqual(1);
     return outs[0];
   };
@@ -59,9 +60,9 @@ describe('risk machine: verdicts', () => {
   it('an order within limits is approved with every check it passed', () => {
     const r = start();
     const i = intent({ qty: 50 });
-    expect(r.decide(i)).toEqual({ type: 'order.approved', payload: { order: i, checks: ['order_shape', 'allow_list', 'max_order_notional', 'no_short', 'max_position_qty'] } });
+    expect(r.decide(i)).toEqual({ type: 'order.approved', payload: { order: i, checks: ['trading_state', 'order_shape', 'allow_list', 'price_band', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits'] } });
     expect(r.ctx().positions).toEqual({ ORCL: 50 });
-    expect(r.ctx().counts).toEqual({ approved: 1, rejected: 0, duplicates: 0 });
+    expect(r.ctx().counts).toMatchObject({ approved: 1, rejected: 0, duplicates: 0 });
   });
 
   it('submit order when notional exceeds max then denies with max_order_notional', () => {
@@ -121,11 +122,11 @@ describe('risk machine: verdicts', () => {
     expect(start().decide(intent({ refPrice: undefined, qty: 10 }), 99)?.type).toBe('order.approved');
   });
 
-  it('the first failing check in order wins (shape before allow-list before notional)', () => {
+  it('the first failing check in order wins (state before shape before allow-list before notional)', () => {
     const r = start({ ...LIMITS, allowedSymbols: ['MSFT'] });
     expect(denial(r.decide(intent({ symbol: 'AAPL', type: 'limit', qty: 1000 })))).toMatchObject({ code: 'invalid_order' });
     expect(denial(r.decide(intent({ symbol: 'AAPL', qty: 1000 })))).toMatchObject({ code: 'symbol_not_allowed' });
-    expect(preTradeChecks.map((c) => c.name)).toEqual(['order_shape', 'allow_list', 'max_order_notional', 'no_short', 'max_position_qty']);
+    expect(preTradeChecks.map((c) => c.name)).toEqual(['trading_state', 'order_shape', 'allow_list', 'price_band', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits']);
   });
 });
 
@@ -180,7 +181,7 @@ describe('risk machine: projected positions', () => {
     expect(r.decide(i)).toBeUndefined();
     expect(r.decide({ ...i })).toBeUndefined();
     expect(r.ctx().positions).toEqual({ ORCL: 50 });
-    expect(r.ctx().counts).toEqual({ approved: 1, rejected: 0, duplicates: 2 });
+    expect(r.ctx().counts).toMatchObject({ approved: 1, rejected: 0, duplicates: 2 });
   });
 
   it('a re-delivered rejected intent is not decided again', () => {
@@ -188,7 +189,7 @@ describe('risk machine: projected positions', () => {
     const i = intent({ qty: 500 });
     expect(r.decide(i)?.type).toBe('order.rejected');
     expect(r.decide(i)).toBeUndefined();
-    expect(r.ctx().counts).toEqual({ approved: 0, rejected: 1, duplicates: 1 });
+    expect(r.ctx().counts).toMatchObject({ approved: 0, rejected: 1, duplicates: 1 });
   });
 
   it('order.cancelled with a partial fill gives back only the unfilled part', () => {

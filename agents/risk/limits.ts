@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+const amount = z.number().finite().nonnegative();
+const count = z.number().int().nonnegative();
+
+/**
+ * Every limit the risk agent enforces. From config at start; changeable at run time by the
+ * `set-limits` command, validated against this schema (an invalid change is refused whole and
+ * the old limits stay).
+ */
+export const riskLimitsSchema = z
+  .object({
+    /** Largest absolute position per symbol, in units. */
+    maxPositionQty: amount,
+    /** Largest absolute position value per symbol (qty x price). */
+    maxPositionNotional: amount,
+    /** Largest notional (qty x price) of one order. */
+    maxOrderNotional: amount,
+    /** Largest sum over symbols of |position x price|, this order included. */
+    maxGrossExposure: amount,
+    /** Most orders approved and not yet finished at once. */
+    maxOpenOrders: count,
+    /** Most approvals in any sliding window of `rateWindowMs`, over all symbols. */
+    maxOrdersPerWindow: count,
+    /** Most approvals in any sliding window of `rateWindowMs`, per symbol. */
+    maxOrdersPerWindowPerSymbol: count,
+    rateWindowMs: z.number().int().positive(),
+    /** Loss since the start of the UTC day (positive amount) that trips the breach state. */
+    maxDailyLoss: amount,
+    /** Fall from peak equity (0..1) that trips the breach state. */
+    maxDrawdown: z.number().min(0).max(1),
+    /** How far (fraction of the last trade) a limit or stop price may be from the market. */
+    priceBand: z.number().positive(),
+    /** Whether a sell may open or grow a short position. */
+    allowShort: z.boolean(),
+    /** When set, only these symbols may trade. */
+    allowedSymbols: z.array(z.string().min(1)).optional(),
+    /** Where a daily-loss or drawdown breach takes trading: REDUCING (close only) or HALTED. */
+    breachState: z.enum(['REDUCING', 'HALTED']),
+  })
+  .strict();
+
+export type RiskLimits = z.infer<typeof riskLimitsSchema>;
+
+/** A run-time limits change: any subset of the limits. */
+export const riskLimitsPatchSchema = riskLimitsSchema.partial().strict();
+export type RiskLimitsPatch = z.infer<typeof riskLimitsPatchSchema>;
+
+/** Limits that never bind (backtests measure the strategy; every order still passes through risk). */
+export const unboundedLimits: RiskLimits = {
+  maxPositionQty: Number.MAX_SAFE_INTEGER,
+  maxPositionNotional: Number.MAX_VALUE,
+  maxOrderNotional: Number.MAX_VALUE,
+  maxGrossExposure: Number.MAX_VALUE,
+  maxOpenOrders: Number.MAX_SAFE_INTEGER,
+  maxOrdersPerWindow: Number.MAX_SAFE_INTEGER,
+  maxOrdersPerWindowPerSymbol: Number.MAX_SAFE_INTEGER,
+  rateWindowMs: 60_000,
+  maxDailyLoss: Number.MAX_VALUE,
+  maxDrawdown: 1,
+  priceBand: Number.MAX_VALUE,
+  allowShort: false,
+  breachState: 'REDUCING',
+};
