@@ -3,7 +3,7 @@ import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/doma
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
-import { runChecks, signedQty, TradingState, valuationPrice, type Denial } from './checks.js';
+import { runChecks, signedQty, type TradingState, valuationPrice, type Denial } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
 import { describeIssues } from '../../bus/schema-registry.js';
 
