@@ -195,9 +195,10 @@ export const riskMachine = setup({
     emitOutbox: emitOutbox<RiskContext, RiskEvent>(),
   },
   guards: {
-    isHalt: ({ event }) => command(event)?.command === 'halt',
-    isReduce: ({ event }) => command(event)?.command === 'reduce',
-    isResume: ({ event }) => command(event)?.command === 'resume',
+    /** A state command that would change the state (re-entering the same state publishes nothing). */
+    halts: ({ context, event }) => command(event)?.command === 'halt' && context.tradingState !== 'HALTED',
+    reduces: ({ context, event }) => command(event)?.command === 'reduce' && context.tradingState !== 'REDUCING',
+    resumes: ({ context, event }) => command(event)?.command === 'resume' && context.tradingState !== 'ACTIVE',
     isSetLimits: ({ event }) => command(event)?.command === 'set-limits',
     /** A breach whose configured state is stricter than where trading is now. */
     breachReduces: ({ context, event }) => event.type === 'portfolio.updated' && context.limits.breachState === 'REDUCING' && breachOf(context.limits, event.payload) !== undefined,
@@ -225,9 +226,10 @@ export const riskMachine = setup({
     'order.failed': { actions: 'ended' },
     'risk.command': [
       { guard: 'isSetLimits', actions: ['setLimits', 'emitOutbox'] },
-      { guard: 'isHalt', target: '.HALTED', actions: ['acknowledge', 'emitOutbox'] },
-      { guard: 'isReduce', target: '.REDUCING', actions: ['acknowledge', 'emitOutbox'] },
-      { guard: 'isResume', target: '.ACTIVE', actions: ['acknowledge', 'emitOutbox'] },
+      { guard: 'halts', target: '.HALTED', actions: ['acknowledge', 'emitOutbox'] },
+      { guard: 'reduces', target: '.REDUCING', actions: ['acknowledge', 'emitOutbox'] },
+      { guard: 'resumes', target: '.ACTIVE', actions: ['acknowledge', 'emitOutbox'] },
+      { actions: ['acknowledge', 'emitOutbox'] }, // already in the asked-for state
     ],
   },
   states: {
