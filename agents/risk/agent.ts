@@ -23,7 +23,7 @@ function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
  * account view), and order outcomes to keep projected positions right. Answers `query.risk`.
  */
 export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<RiskContext> {
-  let account: { dayPnl: number; drawdown: number } | undefined;
+  let account: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'> | undefined;
   return {
     name: 'risk',
     machine: riskMachine,
@@ -34,8 +34,7 @@ export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<Ri
       {
         pattern: subjects.portfolioUpdated(),
         observe: (env) => {
-          const p = env.payload as PortfolioSnapshot;
-          account = { dayPnl: p.dayPnl, drawdown: p.drawdown };
+          account = env.payload as PortfolioSnapshot;
         },
         wants: tripsBreach,
       },

@@ -139,10 +139,10 @@ export const preTradeChecks: readonly Check[] = [
   {
     name: 'order_rate',
     check: ({ intent, recentOrders, recentOrdersForSymbol, limits }) => {
-      const window = `${fmt(limits.rateWindowMs / 1000)} s`;
-      if (recentOrders >= limits.maxOrdersPerWindow) return { code: 'order_rate', reason: `${recentOrders} orders were approved in the last ${window}, the max is ${limits.maxOrdersPerWindow}` };
+      const window = () => `${fmt(limits.rateWindowMs / 1000)} s`; // sentences are built only for denials
+      if (recentOrders >= limits.maxOrdersPerWindow) return { code: 'order_rate', reason: `${recentOrders} orders were approved in the last ${window()}, the max is ${limits.maxOrdersPerWindow}` };
       if (recentOrdersForSymbol >= limits.maxOrdersPerWindowPerSymbol) {
-        return { code: 'order_rate_symbol', reason: `${recentOrdersForSymbol} ${intent.symbol} orders were approved in the last ${window}, the max per symbol is ${limits.maxOrdersPerWindowPerSymbol}` };
+        return { code: 'order_rate_symbol', reason: `${recentOrdersForSymbol} ${intent.symbol} orders were approved in the last ${window()}, the max per symbol is ${limits.maxOrdersPerWindowPerSymbol}` };
       }
       return undefined;
     },

@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { increasesRisk, reducesOnly, signedQty, valuationPrice } from '../../agents/risk/checks.js';
+import { unboundedLimits, type RiskLimits } from '../../agents/risk/limits.js';
+import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
+import type { OrderIntent } from '../../src/domain/messages.js';
+import { drive } from '../helpers/drive.js';
+
+const SYMBOLS = ['AAA', 'BBB', 'CCC'] as const;
+const T0 = Date.UTC(2024, 0, 2);
+
+type Step =
+  | { kind: 'intent'; symbol: string; side: 'buy' | 'sell'; qty: number; limit: number | undefined; ref: number; dt: number }
+  | { kind: 'fill'; pick: number }
+  | { kind: 'cancel'; pick: number; filledFraction: number }
+  | { kind: 'command'; command: 'halt' | 'reduce' | 'resume' }
+  | { kind: 'update'; dayPnl: number; drawdown: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('intent' as const), symbol: fc.constantFrom(...SYMBOLS), side: fc.constantFrom('buy' as const, 'sell' as const), qty: fc.integer({ min: 1, max: 60 }), limit: fc.option(fc.integer({ min: -30, max: 30 }), { nil: undefined, freq: 2 }), ref: fc.integer({ min: 50, max: 150 }), dt: fc.integer({ min: 0, max: 5_000 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('fill' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat(), filledFraction: fc.constantFrom(0, 0.5, 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('command' as const), command: fc.constantFrom('halt' as const, 'reduce' as const, 'resume' as const, 'resume' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('update' as const), dayPnl: fc.integer({ min: -2_000, max: 1_000 }), drawdown: fc.double({ min: 0, max: 0.3, noNaN: true }) }) },
+);
+
+const limitsArb: fc.Arbitrary<RiskLimits> = fc.record({
+  maxPositionQty: fc.integer({ min: 20, max: 300 }),
+  maxPositionNotional: fc.integer({ min: 2_000, max: 30_000 }),
+  maxOrderNotional: fc.integer({ min: 1_000, max: 15_000 }),
+  maxGrossExposure: fc.integer({ min: 5_000, max: 60_000 }),
+  maxOpenOrders: fc.integer({ min: 1, max: 8 }),
+  maxOrdersPerWindow: fc.integer({ min: 1, max: 8 }),
+  maxOrdersPerWindowPerSymbol: fc.integer({ min: 1, max: 5 }),
+  rateWindowMs: fc.constant(10_000),
+  maxDailyLoss: fc.integer({ min: 500, max: 3_000 }),
+  maxDrawdown: fc.double({ min: 0.05, max: 0.4, noNaN: true }),
+  priceBand: fc.double({ min: 0.05, max: 0.5, noNaN: true }),
+  allowShort: fc.boolean(),
+  breachState: fc.constantFrom('REDUCING' as const, 'HALTED' as const),
+}).map((l) => ({ ...unboundedLimits, ...l }));
+
+interface Open {
+  readonly intent: OrderIntent;
+}
+
+describe('risk properties', () => {
+  it('for random intents, fills, cancels, commands and prices, no approval ever breaches a limit and HALTED approves nothing', () => {
+    let approvalsSeen = 0;
+    let rejectionsSeen = 0;
+    const byCode: Record<string, number> = {};
+    fc.assert(
+      fc.property(limitsArb, fc.array(step, { minLength: 1, maxLength: 80 }), (limits, steps) => {
+        const { actor, send } = drive<RiskEvent>(riskMachine, { limits });
+        // An independent model, built from the event sequence only (never from the machine's context).
+        const position: Record<string, number> = {};
+        const open: Open[] = [];
+        const approvalTimes: { t: number; symbol: string }[] = [];
+        let account: { dayPnl: number; drawdown: number } | undefined;
+        let now = T0;
+        let n = 0;
+        for (const s of steps) {
+          if (s.kind === 'intent') {
+            now += s.dt;
+            const i: OrderIntent = {
+              clientOrderId: `p-${++n}`,
+              symbol: s.symbol,
+              side: s.side,
+              qty: s.qty,
+              type: s.limit === undefined ? 'market' : 'limit',
+              ...(s.limit === undefined ? {} : { limitPrice: Math.round(s.ref * (100 + s.limit)) / 100 }),
+              tif: 'GTC',
+              origin: { kind: 'strategy', id: 'prop' },
+              refPrice: s.ref,
+              decidedAt: now,
+            };
+            const stateBefore = actor.getSnapshot().context.tradingState;
+            const pos = position[i.symbol] ?? 0;
+            const outs = send({ type: 'order.intent', id: `e-${n}`, time: now, payload: i, marketPrice: s.ref, prices: {}, account });
+            const verdict = outs.find((o) => o.type === 'order.approved' || o.type === 'order.rejected');
+            expect(verdict).toBeDefined();
+            if (verdict!.type === 'order.rejected') {
+              rejectionsSeen++;
+              byCode[verdict!.payload.code] = (byCode[verdict!.payload.code] ?? 0) + 1;
+              continue;
+            }
+            approvalsSeen++;
+            const price = valuationPrice(i, s.ref)!;
+            const after = pos + signedQty(i);
+            const inWindow = approvalTimes.filter((a) => a.t > now - limits.rateWindowMs);
+            expect(stateBefore).not.toBe('HALTED');
+            if (stateBefore === 'REDUCING') expect(reducesOnly(pos, i)).toBe(true);
+            expect(i.qty * price).toBeLessThanOrEqual(limits.maxOrderNotional);
+            if (!limits.allowShort) expect(after).toBeGreaterThanOrEqual(0);
+            if (increasesRisk(pos, i)) {
+              expect(Math.abs(after)).toBeLessThanOrEqual(limits.maxPositionQty);
+              expect(Math.abs(after) * price).toBeLessThanOrEqual(limits.maxPositionNotional);
+              if (account) expect(-account.dayPnl).toBeLessThan(limits.maxDailyLoss);
+            }
+            if (i.limitPrice !== undefined) expect(Math.abs(i.limitPrice - s.ref) / s.ref).toBeLessThanOrEqual(limits.priceBand);
+            expect(open.length).toBeLessThan(limits.maxOpenOrders);
+            expect(inWindow.length).toBeLessThan(limits.maxOrdersPerWindow);
+            expect(inWindow.filter((a) => a.symbol === i.symbol).length).toBeLessThan(limits.maxOrdersPerWindowPerSymbol);
+            position[i.symbol] = after;
+            open.push({ intent: i });
+            approvalTimes.push({ t: now, symbol: i.symbol });
+          } else if (s.kind === 'fill' && open.length > 0) {
+            const [o] = open.splice(s.pick % open.length, 1);
+            const i = o!.intent;
+            send({ type: 'order.filled', id: `f-${i.clientOrderId}`, time: now, payload: { clientOrderId: i.clientOrderId, brokerOrderId: 'b', symbol: i.symbol, side: i.side, qty: i.qty, price: i.refPrice!, fee: 0, cumQty: i.qty, leavesQty: 0, status: 'filled', origin: i.origin } });
+          } else if (s.kind === 'cancel' && open.length > 0) {
+            const [o] = open.splice(s.pick % open.length, 1);
+            const i = o!.intent;
+            const filledQty = Math.floor(i.qty * s.filledFraction);
+            send({ type: 'order.cancelled', id: `c-${i.clientOrderId}`, time: now, payload: { clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side, filledQty, reason: 'test', status: 'cancelled', origin: i.origin } });
+            position[i.symbol] = (position[i.symbol] ?? 0) - Math.sign(signedQty(i)) * (i.qty - filledQty);
+          } else if (s.kind === 'command') {
+            send({ type: 'risk.command', id: `k-${++n}`, time: now, payload: { command: s.command, reason: 'prop', by: 'prop' } });
+          } else if (s.kind === 'update') {
+            account = { dayPnl: s.dayPnl, drawdown: s.drawdown };
+            send({ type: 'portfolio.updated', id: `u-${++n}`, time: now, payload: { cash: 0, equity: 0, positions: [], realizedPnl: 0, unrealizedPnl: 0, fees: 0, dayPnl: s.dayPnl, dayStartEquity: 0, peakEquity: 0, drawdown: s.drawdown, maxDrawdown: s.drawdown, asOf: now } });
+          }
+        }
+        // The machine's projection agrees with the model's.
+        for (const sym of SYMBOLS) expect(actor.getSnapshot().context.positions[sym] ?? 0).toBe(position[sym] ?? 0);
+      }),
+      { numRuns: 1000 },
+    );
+    // The generators must exercise both outcomes, or the property says nothing.
+    console.info(`risk property: ${approvalsSeen} approvals and ${rejectionsSeen} rejections checked`, byCode);
+    expect(approvalsSeen).toBeGreaterThan(500);
+    expect(rejectionsSeen).toBeGreaterThan(500);
+  });
+});
