@@ -28,7 +28,7 @@ export interface Config {
     readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
   };
   readonly risk: RiskLimits;
-  readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly slippageBps: number };
+  readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly feeMin: number; readonly slippageBps: number; readonly maxParticipation: number };
   readonly portfolio: { readonly startCash: number };
 }
 
@@ -80,7 +80,7 @@ export function buildConfig(v: KeyValues): Config {
       ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
       breachState: v.RISK_BREACH_STATE,
     },
-    execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, slippageBps: v.EXEC_SLIPPAGE_BPS },
+    execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, feeMin: v.EXEC_FEE_MIN, slippageBps: v.EXEC_SLIPPAGE_BPS, maxParticipation: v.EXEC_MAX_PARTICIPATION },
     portfolio: { startCash: v.PORTFOLIO_START_CASH },
   };
 }

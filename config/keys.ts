@@ -87,6 +87,8 @@ export const configKeys = {
 
   EXEC_FEE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points of notional', doc: 'Paper broker fee.', default: 0 }),
   EXEC_FEE_PER_SHARE: def({ schema: dec(0), expected: 'an amount per unit', doc: 'Paper broker fee per unit.', default: 0 }),
+  EXEC_FEE_MIN: def({ schema: dec(0), expected: 'an amount per fill', doc: 'Paper broker minimum fee per fill.', default: 0 }),
+  EXEC_MAX_PARTICIPATION: def({ schema: dec(0, 1), expected: 'a fraction 0-1; 0 = no limit', doc: 'Paper broker: largest fraction of a bar\'s volume one order may take (the rest fills later: partial fills).', default: 0 }),
   EXEC_SLIPPAGE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points', doc: 'Paper broker slippage against the order (buys pay more).', default: 0 }),
 
   PORTFOLIO_START_CASH: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Starting cash.', default: 100_000 }),

@@ -35,7 +35,7 @@ export function tradingSettingsFrom(config: Config): TradingSettings {
         ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size }
         : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size },
     limits: config.risk,
-    costs: { feeBps: config.execution.feeBps, feePerShare: config.execution.feePerShare, slippageBps: config.execution.slippageBps },
+    costs: config.execution,
     startCash: config.portfolio.startCash,
   };
 }

@@ -4,7 +4,7 @@ import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
-import { barFillPrice, dayOrderExpired, feeFor, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
+import { barFillPrice, dayOrderExpired, feeFor, fillableQty, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
 
 export interface OrderRecord {
   readonly order: OrderIntent;
@@ -52,23 +52,31 @@ function finish(d: Draft, rec: OrderRecord): void {
   d.recent = d.recent.length < RECENT_ORDERS ? [...d.recent, rec] : [...d.recent.slice(1), rec];
 }
 
-/** Fills `rec` completely at `rawPrice` at event time `time` (the paper broker fills whole orders). */
-function fill(d: Draft, rec: OrderRecord, rawPrice: number, time: number, costs: PaperCosts): void {
+/**
+ * Fills up to `available` of what `rec` still needs at `rawPrice`, at event time `time`: a
+ * partial fill keeps the order working, the last one finishes it. Returns the order after it.
+ */
+function fill(d: Draft, rec: OrderRecord, rawPrice: number, available: number, time: number, costs: PaperCosts): OrderRecord {
   const o = rec.order;
   const id = o.clientOrderId;
-  const qty = o.qty - rec.filledQty;
+  const leaves = o.qty - rec.filledQty;
+  const qty = Math.min(leaves, available);
+  if (!(qty > 0)) return rec;
+  const done = qty === leaves;
+  const cumQty = done ? o.qty : rec.filledQty + qty; // exact at the end, whatever the floats did
   const price = withSlippage(rawPrice, o.side, costs);
-  const cumQty = rec.filledQty + qty;
-  const status = transition(id, rec.status, 'filled');
+  const status = transition(id, rec.status, done ? 'filled' : 'partially_filled');
   const next: OrderRecord = { ...rec, status, filledQty: cumQty, avgPrice: (rec.avgPrice * rec.filledQty + price * qty) / cumQty, updatedAt: time };
   d.outbox.push(
     out(
       'order.filled',
-      { clientOrderId: id, brokerOrderId: rec.brokerOrderId, symbol: o.symbol, side: o.side, qty, price, fee: feeFor(qty, price, costs), cumQty, leavesQty: 0, status: 'filled', origin: o.origin },
-      { chain: { key: id }, time, release: id },
+      { clientOrderId: id, brokerOrderId: rec.brokerOrderId, symbol: o.symbol, side: o.side, qty, price, fee: feeFor(qty, price, costs), cumQty, leavesQty: done ? 0 : o.qty - cumQty, status: done ? 'filled' : 'partially_filled', origin: o.origin },
+      { chain: { key: id }, time, ...(done ? { release: id } : {}) },
     ),
   );
-  finish(d, next);
+  if (done) finish(d, next);
+  else d.orders[id] = next;
+  return next;
 }
 
 function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: string, time: number): void {
@@ -89,16 +97,16 @@ function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void
   if (isTerminal(rec.status) || bar.time <= rec.order.decidedAt) return;
   if (dayOrderExpired(rec.order, bar.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', bar.time);
   const price = barFillPrice(rec.order, bar);
-  if (price !== undefined) return fill(d, rec, price, bar.time, costs);
-  if (rec.order.tif === 'IOC') end(d, rec, 'cancelled', 'IOC order not fillable on the first bar after it', bar.time);
+  const after = price === undefined ? rec : fill(d, rec, price, fillableQty(rec.order.qty - rec.filledQty, bar.volume, Number.isInteger(rec.order.qty), costs), bar.time, costs);
+  if (rec.order.tif === 'IOC' && !isTerminal(after.status)) end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first bar after it', bar.time);
 }
 
 function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): void {
   if (isTerminal(rec.status) || tick.time <= rec.order.decidedAt) return;
   if (dayOrderExpired(rec.order, tick.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', tick.time);
   const price = tickFillPrice(rec.order, tick);
-  if (price !== undefined) return fill(d, rec, price, tick.time, costs);
-  if (rec.order.tif === 'IOC') end(d, rec, 'cancelled', 'IOC order not fillable on the first trade after it', tick.time);
+  const after = price === undefined ? rec : fill(d, rec, price, fillableQty(rec.order.qty - rec.filledQty, tick.size, Number.isInteger(rec.order.qty), costs), tick.time, costs);
+  if (rec.order.tif === 'IOC' && !isTerminal(after.status)) end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first trade after it', tick.time);
 }
 
 /** An approved order: submit it to the paper broker, then match it against bars it missed. */

@@ -1,10 +1,17 @@
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 
-/** Costs of the paper broker. Defaults are zero (the reference backtest has none). */
+/** Costs and realism of the paper broker. Defaults are zero (the reference backtest has none). */
 export interface PaperCosts {
   readonly feeBps: number;
   readonly feePerShare: number;
+  /** Smallest fee charged per fill (when the computed fee is lower). */
+  readonly feeMin?: number;
   readonly slippageBps: number;
+  /**
+   * Largest fraction of a bar's (or trade's) volume one order may take; the rest waits for the
+   * next bar as a partial fill. 0 or unset: no limit.
+   */
+  readonly maxParticipation?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -58,7 +65,18 @@ export function withSlippage(price: number, side: OrderIntent['side'], costs: Pa
 }
 
 export function feeFor(qty: number, price: number, costs: PaperCosts): number {
-  return (qty * price * costs.feeBps) / 10_000 + qty * costs.feePerShare;
+  return Math.max(costs.feeMin ?? 0, (qty * price * costs.feeBps) / 10_000 + qty * costs.feePerShare);
+}
+
+/**
+ * How much of an order a bar or trade of `volume` can fill: everything without a participation
+ * limit, else that fraction of the volume (whole units for orders in whole units).
+ */
+export function fillableQty(leaves: number, volume: number, wholeUnits: boolean, costs: PaperCosts): number {
+  const p = costs.maxParticipation ?? 0;
+  if (p <= 0) return leaves;
+  const cap = volume * p;
+  return Math.min(leaves, wholeUnits ? Math.floor(cap) : cap);
 }
 
 /** A DAY order expires at the first market data of a later UTC day. */
