@@ -48,7 +48,7 @@ for (const { name, available } of transports) {
         ['NaN price (JSON null)', { ...good, clientOrderId: 'nan', refPrice: null }],
         ['wrong side', { ...good, clientOrderId: 'side', side: 'hold' }],
         ['missing client order id', { ...good, clientOrderId: undefined }],
-        ['infinite quantity', { ...good, clientOrderId: 'inf', qty: 1e400 }],
+        ['infinite quantity (JSON null)', { ...good, clientOrderId: 'inf', qty: Number.POSITIVE_INFINITY }],
       ];
       for (const [label, payload] of bad) bus.publishRaw(subjects.orderIntent(), envelope(`bad-${label.replace(/\W+/g, '-')}`, payload));
       bus.publishRaw(subjects.orderIntent(), envelope('unknown-symbol', { ...good, clientOrderId: 'unknown', symbol: 'NOPE' }));
