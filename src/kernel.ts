@@ -5,6 +5,8 @@ import type { MarketFeed } from '../agents/data/feeds/feed.js';
 import type { PumpOptions } from '../agents/data/pump.js';
 import { executionAgent } from '../agents/execution/agent.js';
 import type { PaperCosts } from '../agents/execution/paper-broker.js';
+import { PaperBroker, type BrokerPort } from '../agents/execution/broker.js';
+import type { BreakerPolicy, RetryPolicy } from '../agents/execution/resilience.js';
 import { portfolioAgent } from '../agents/portfolio/agent.js';
 import type { RiskLimits } from '../agents/risk/checks.js';
 import { riskAgent } from '../agents/risk/agent.js';
@@ -25,6 +27,10 @@ export interface TradingSettings {
   readonly limits: RiskLimits;
   readonly costs: PaperCosts;
   readonly startCash: number;
+  /** The broker port; the paper broker when unset. */
+  readonly broker?: BrokerPort;
+  readonly retry?: RetryPolicy;
+  readonly breaker?: BreakerPolicy;
 }
 
 export function tradingSettingsFrom(config: Config): TradingSettings {
@@ -92,7 +98,7 @@ export class Kernel {
       case 'portfolio':
         return portfolioAgent(settings.startCash, this.market) as AgentSpec<never>;
       case 'execution':
-        return executionAgent(settings.costs, this.market) as AgentSpec<never>;
+        return executionAgent({ costs: settings.costs, broker: settings.broker ?? new PaperBroker(), market: this.market, ...(settings.retry ? { retry: settings.retry } : {}), ...(settings.breaker ? { breaker: settings.breaker } : {}) }) as AgentSpec<never>;
       case 'risk':
         return riskAgent(settings.limits, this.market) as AgentSpec<never>;
       case 'strategy':

@@ -1,25 +1,61 @@
+import type { EventObject } from 'xstate';
 import { patterns, subjects } from '../../bus/subjects.js';
-import type { Bar, OrderApproved, Tick } from '../../src/domain/messages.js';
+import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
-import { messageEvent } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
-import { executionMachine, type ApprovedEvent, type ExecutionContext } from './machine.js';
+import type { BrokerPort } from './broker.js';
+import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type ExecutionContext } from './machine.js';
 import type { PaperCosts } from './paper-broker.js';
+import { BrokerError, callResiliently, CircuitBreaker, defaultBreakerPolicy, defaultRetryPolicy, type BreakerPolicy, type RetryPolicy } from './resilience.js';
 
 const hasWorking = (ctx: ExecutionContext, symbol: string) => (ctx.working[symbol]?.length ?? 0) > 0;
 
+export interface ExecutionOptions {
+  readonly costs: PaperCosts;
+  readonly broker: BrokerPort;
+  readonly market: MarketCache;
+  readonly retry?: RetryPolicy;
+  readonly breaker?: BreakerPolicy;
+  /** Wall clock and randomness for the breaker and backoff jitter (injected; seeded in tests). */
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
 /**
  * The execution agent: reads `order.approved` (only risk writes it) and market data; writes
- * `order.submitted`, `order.filled`, `order.cancelled`. Market data reaches the machine only
- * for symbols with working orders; the market cache keeps recent bars so an approval that
- * arrives after later bars (NATS delivers subjects independently) still fills on the first bar
- * after its decision. Answers `query.orders`.
+ * `order.submitted`, `order.filled`, `order.cancelled`, `order.failed`. Orders go to the broker
+ * port through a timeout, bounded retries with jittered backoff and a circuit breaker; when all
+ * fail the order ends `order.failed` with the reason. Market data reaches the machine only for
+ * symbols with working orders; the market cache keeps recent bars so an order accepted after
+ * later bars (a slow broker, NATS delivering subjects independently) still fills on the first
+ * bar after its decision. Answers `query.orders`.
  */
-export function executionAgent(costs: PaperCosts, market: MarketCache): AgentSpec<ExecutionContext> {
+export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
+  const { market, broker } = options;
+  const breaker = new CircuitBreaker(options.breaker ?? defaultBreakerPolicy, options.now ?? Date.now);
+  const resilience = {
+    breaker,
+    retry: options.retry ?? defaultRetryPolicy,
+    random: options.random ?? Math.random,
+    sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  };
+  const failed = (order: OrderIntent, err: unknown): BrokerFailedEvent => ({
+    type: 'broker.failed',
+    clientOrderId: order.clientOrderId,
+    code: err instanceof BrokerError ? err.code : 'broker_error',
+    reason: `broker ${broker.name} did not take the order: ${err instanceof Error ? err.message : String(err)}`,
+  });
+  const accepted = (order: OrderIntent, brokerOrderId: string): BrokerAcceptedEvent | BrokerFailedEvent => {
+    try {
+      return { type: 'broker.accepted', clientOrderId: order.clientOrderId, brokerOrderId, barsSince: market.barsAfter(order.symbol, order.decidedAt) };
+    } catch (err) {
+      return failed(order, err);
+    }
+  };
   return {
     name: 'execution',
     machine: executionMachine,
-    input: { costs },
+    input: { costs: options.costs, broker: broker.name },
     inlets: [
       {
         pattern: patterns.marketBars,
@@ -31,14 +67,20 @@ export function executionAgent(costs: PaperCosts, market: MarketCache): AgentSpe
         observe: (env) => market.onTick(env.payload as Tick),
         wants: (ctx, env) => hasWorking(ctx, (env.payload as Tick).symbol),
       },
-      {
-        pattern: subjects.orderApproved(),
-        toEvent: (env): ApprovedEvent => {
-          const { order } = env.payload as OrderApproved;
-          return { ...(messageEvent(env) as ApprovedEvent), barsSince: market.barsAfter(order.symbol, order.decidedAt) };
-        },
-      },
+      { pattern: subjects.orderApproved() },
     ],
+    effects: {
+      'effect.broker-submit': (payload, complete: (event: EventObject) => void) => {
+        const { order } = payload as { order: OrderIntent };
+        const result = callResiliently(() => broker.submit(order), resilience);
+        if (result instanceof Promise) {
+          result.then(
+            (ack) => complete(accepted(order, ack.brokerOrderId)),
+            (err: unknown) => complete(failed(order, err)),
+          );
+        } else complete(accepted(order, result.brokerOrderId));
+      },
+    },
     queries: [
       {
         what: 'orders',

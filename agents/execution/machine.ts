@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import { barFillPrice, dayOrderExpired, feeFor, fillableQty, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
@@ -33,9 +33,25 @@ export interface ExecutionContext extends WithOutbox {
   readonly duplicates: number;
 }
 
-/** `order.approved` with the bars that arrived after its decision time and before it. */
-export type ApprovedEvent = MessageEvent<'order.approved'> & { readonly barsSince: readonly Bar[] };
-export type ExecutionEvent = ApprovedEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
+export type ApprovedEvent = MessageEvent<'order.approved'>;
+
+/** The broker acknowledged an order; with the bars that came after its decision time (to match now). */
+export interface BrokerAcceptedEvent {
+  readonly type: 'broker.accepted';
+  readonly clientOrderId: string;
+  readonly brokerOrderId: string;
+  readonly barsSince: readonly Bar[];
+}
+
+/** The broker call failed for good (retries exhausted, circuit open, or a final refusal). */
+export interface BrokerFailedEvent {
+  readonly type: 'broker.failed';
+  readonly clientOrderId: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export type ExecutionEvent = ApprovedEvent | BrokerAcceptedEvent | BrokerFailedEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
 
 type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; recent: readonly OrderRecord[]; outbox: Outbound[] };
 
@@ -109,22 +125,48 @@ function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): v
   if (rec.order.tif === 'IOC' && !isTerminal(after.status)) end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first trade after it', tick.time);
 }
 
-/** An approved order: submit it to the paper broker, then match it against bars it missed. */
+/** An approved order: record it as new and ask the broker to take it (an effect). */
 export function onApproved(ctx: ExecutionContext, ev: ApprovedEvent): Partial<ExecutionContext> {
   const order = ev.payload.order;
   const id = order.clientOrderId;
   if (hasRecentId(ctx.accepted, id)) return { duplicates: ctx.duplicates + 1, outbox: NO_OUTPUT };
+  const rec: OrderRecord = { order, brokerOrderId: '', status: 'new', filledQty: 0, avgPrice: 0, updatedAt: ev.time };
+  return {
+    orders: { ...ctx.orders, [id]: rec },
+    accepted: addRecentId(ctx.accepted, id),
+    outbox: [{ type: 'effect.broker-submit', payload: { order } }],
+  };
+}
+
+/** The broker took the order: it is submitted and works against market data, starting with bars it missed. */
+export function onBrokerAccepted(ctx: ExecutionContext, ev: BrokerAcceptedEvent): Partial<ExecutionContext> {
+  const rec = ctx.orders[ev.clientOrderId];
+  if (!rec || rec.status !== 'new') return { outbox: NO_OUTPUT };
+  const { order } = rec;
+  const id = order.clientOrderId;
   const d = draftOf(ctx);
-  const rec: OrderRecord = { order, brokerOrderId: `${ctx.broker}-${id}`, status: transition(id, 'new', 'submitted'), filledQty: 0, avgPrice: 0, updatedAt: ev.time };
-  d.orders[id] = rec;
+  const submitted: OrderRecord = { ...rec, brokerOrderId: ev.brokerOrderId, status: transition(id, 'new', 'submitted') };
+  d.orders[id] = submitted;
   d.working[order.symbol] = [...(d.working[order.symbol] ?? []), id];
-  d.outbox.push(out('order.submitted', { order, brokerOrderId: rec.brokerOrderId, broker: ctx.broker }, { key: id }));
+  d.outbox.push(out('order.submitted', { order, brokerOrderId: ev.brokerOrderId, broker: ctx.broker }, { key: id }));
   for (const bar of ev.barsSince) {
     const current = d.orders[id];
     if (!current) break;
     matchBar(d, current, bar, ctx.costs);
   }
-  return { ...d, accepted: addRecentId(ctx.accepted, id) };
+  return d;
+}
+
+/** The broker could not take the order: it ends, and `order.failed` says why. */
+export function onBrokerFailed(ctx: ExecutionContext, ev: BrokerFailedEvent): Partial<ExecutionContext> {
+  const rec = ctx.orders[ev.clientOrderId];
+  if (!rec || rec.status !== 'new') return { outbox: NO_OUTPUT };
+  const o = rec.order;
+  const d = draftOf(ctx);
+  const next: OrderRecord = { ...rec, status: transition(o.clientOrderId, 'new', 'rejected') };
+  d.outbox.push(out('order.failed', { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, code: ev.code, reason: ev.reason, origin: o.origin }));
+  finish(d, next);
+  return d;
 }
 
 /** Market data for a symbol with working orders. */
@@ -143,17 +185,21 @@ export function onMarket(ctx: ExecutionContext, ev: MessageEvent<'market.bar'> |
 
 /**
  * The execution agent's machine: the order lifecycle (new -> submitted -> partially filled ->
- * filled | cancelled | rejected | expired) over the paper broker, idempotent by client order id.
+ * filled | cancelled | rejected | expired), idempotent by client order id. Submitting is an
+ * effect (the broker call, with retries and a circuit breaker, lives in the binding); fills are
+ * simulated from market data by the paper broker's rules.
  */
 export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
     events: {} as ExecutionEvent,
     input: {} as { costs: PaperCosts; broker?: string },
-    emitted: {} as Outbound,
+    emitted: {} as Emitted,
   },
   actions: {
     approved: assign(({ context, event }) => onApproved(context, event as ApprovedEvent)),
+    brokerAccepted: assign(({ context, event }) => onBrokerAccepted(context, event as BrokerAcceptedEvent)),
+    brokerFailed: assign(({ context, event }) => onBrokerFailed(context, event as BrokerFailedEvent)),
     market: assign(({ context, event }) => onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
     emitOutbox: emitOutbox<ExecutionContext, ExecutionEvent>(),
   },
@@ -165,6 +211,8 @@ export const executionMachine = setup({
     connected: {
       on: {
         'order.approved': { actions: ['approved', 'emitOutbox'] },
+        'broker.accepted': { actions: ['brokerAccepted', 'emitOutbox'] },
+        'broker.failed': { actions: ['brokerFailed', 'emitOutbox'] },
         'market.bar': { actions: ['market', 'emitOutbox'] },
         'market.tick': { actions: ['market', 'emitOutbox'] },
       },

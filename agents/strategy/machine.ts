@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { OrderIntent, Signal } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { initialSymbolState, strategyStep, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
@@ -92,7 +92,7 @@ export const strategyMachine = setup({
     context: {} as StrategyContext,
     events: {} as StrategyEvent,
     input: {} as { params: StrategyParams },
-    emitted: {} as Outbound,
+    emitted: {} as Emitted,
   },
   actions: {
     trade: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, true)),

@@ -11,7 +11,7 @@ import { messageEvent } from './agent-spec.js';
 import type { Clock } from './clock.js';
 import type { IdSource } from './ids.js';
 import type { MarketCache } from './market-cache.js';
-import type { Outbound, WithOutbox } from './outbound.js';
+import { isEffect, type Emitted, type Outbound, type WithOutbox } from './outbound.js';
 
 export interface RestartPolicy {
   /** First backoff; doubles per consecutive crash. */
@@ -70,6 +70,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #previous: Envelope | undefined;
   /** Outputs of the current step, kept only while an inlet wants to reply with one. */
   #capture: Envelope[] | undefined;
+  #inStep = false;
   readonly #chains = new Map<string, Envelope>();
   readonly #subs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -188,7 +189,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const { machine, input } = this.spec;
     this.#crash = undefined;
     this.#actor = createActor(machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
-    this.#actor.on('*', (emitted) => this.#publishOutput(emitted as unknown as Outbound));
+    this.#actor.on('*', (emitted) => this.#emitted(emitted as unknown as Emitted));
     this.#actor.subscribe({ error: (err) => (this.#crash = err ?? new Error('actor failed')) });
     this.#actor.start();
   }
@@ -220,9 +221,11 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const lastGood = this.#actor.getSnapshot();
     this.#current = env;
     this.#previous = undefined;
+    this.#inStep = true;
     try {
       this.#actor.send(event);
     } finally {
+      this.#inStep = false;
       this.#current = undefined;
       this.#previous = undefined;
     }
@@ -252,6 +255,37 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       this.#spawn(persisted as Snapshot<unknown>);
       this.#restarting = undefined;
       this.#setLifecycle(this.#stopping ? 'stopping' : 'running');
+    });
+  }
+
+  #emitted(e: Emitted): void {
+    if (isEffect(e)) this.#runEffect(e.type, e.payload);
+    else this.#publishOutput(e);
+  }
+
+  /**
+   * Runs an effect. A result that comes back during the same step (a synchronous broker) is
+   * queued to the actor and handled right after it; a later one is a step of its own, caused
+   * by the message that asked for the effect.
+   */
+  #runEffect(type: string, payload: unknown): void {
+    const handler = this.spec.effects?.[type];
+    if (!handler) throw new Error(`${this.spec.name} emitted ${type} but has no handler for it`);
+    const cause = this.#current;
+    handler(payload, (event) => {
+      if (this.#inStep) {
+        this.#actor.send(event);
+        return;
+      }
+      if (this.#restarting || this.#lifecycle === 'faulted' || this.#lifecycle === 'stopped') {
+        this.#log.error({ effect: type, event: event.type }, 'effect result arrived while the agent could not take it; it is lost until recovery re-asks');
+        return;
+      }
+      try {
+        this.#step(cause, event);
+      } catch (err) {
+        this.#log.error({ err, effect: type }, 'effect result crashed the machine');
+      }
     });
   }
 

@@ -47,6 +47,11 @@ export interface AgentSpec<TContext = unknown> {
   readonly input?: unknown;
   readonly inlets: readonly Inlet<TContext>[];
   readonly queries?: readonly QuerySpec<TContext>[];
+  /**
+   * Handlers of the machine's `effect.*` outputs. `complete` sends the result back to the
+   * machine as an event caused by the same message that asked for the effect.
+   */
+  readonly effects?: Readonly<Record<string, (payload: unknown, complete: (event: EventObject) => void) => void>>;
   /** Called once the agent is running. May run until the agent stops (feeds). */
   readonly onStart?: (api: AgentApi) => void | Promise<void>;
 }

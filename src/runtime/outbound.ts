@@ -24,13 +24,28 @@ export type Outbound = {
   };
 }[MessageType];
 
+/**
+ * A side effect a machine asks its binding to perform (a broker call): `effect.<name>` with a
+ * payload. The binding's handler for it reports back with machine events, caused by the same
+ * message as the request, so the chain stays intact however late the answer comes.
+ */
+export interface Effect {
+  readonly type: `effect.${string}`;
+  readonly payload: unknown;
+}
+
+/** Everything a machine emits: messages to publish and effects to perform. */
+export type Emitted = Outbound | Effect;
+
 /** The outbox of a step that produced nothing (shared, never mutated). */
-export const NO_OUTPUT: readonly Outbound[] = Object.freeze([]);
+export const NO_OUTPUT: readonly Emitted[] = Object.freeze([]);
 
 /** Machine contexts that publish carry their last step's outputs here. */
 export interface WithOutbox {
-  readonly outbox: readonly Outbound[];
+  readonly outbox: readonly Emitted[];
 }
+
+export const isEffect = (e: Emitted): e is Effect => e.type.startsWith('effect.');
 
 export type OutboundOptions = Pick<Outbound, 'time' | 'chain' | 'key' | 'release' | 'root'>;
 
@@ -44,7 +59,7 @@ export function out<T extends MessageType>(type: T, payload: PayloadOf<T>, extra
  * `emit`), in order, for the binding to publish. Shared so the emit convention lives in one place.
  */
 export function emitOutbox<TContext extends WithOutbox, TEvent extends EventObject>() {
-  return enqueueActions<TContext, TEvent, undefined, TEvent, never, never, never, never, Outbound>(({ context, enqueue }) => {
+  return enqueueActions<TContext, TEvent, undefined, TEvent, never, never, never, never, Emitted>(({ context, enqueue }) => {
     for (const o of context.outbox) enqueue.emit(o);
   });
 }

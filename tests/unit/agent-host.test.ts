@@ -12,7 +12,7 @@ import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
 import { MarketCache } from '../../src/runtime/market-cache.js';
-import { NO_OUTPUT, out, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { NO_OUTPUT, out, type Emitted, type WithOutbox } from '../../src/runtime/outbound.js';
 import { eventually } from '../helpers/eventually.js';
 
 interface CountingContext extends WithOutbox {
@@ -21,7 +21,7 @@ interface CountingContext extends WithOutbox {
 
 /** A tiny machine: counts bars, throws on a bar with volume 666, emits a signal and an intent on volume 7. */
 const countingMachine = setup({
-  types: { context: {} as CountingContext, events: {} as MessageEvent<'market.bar'>, emitted: {} as Outbound },
+  types: { context: {} as CountingContext, events: {} as MessageEvent<'market.bar'>, emitted: {} as Emitted },
   actions: {
     count: assign(({ context, event }) => {
       if (event.payload.volume === 666) throw new Error('poison bar');

@@ -27,8 +27,12 @@ const order = (over: Partial<OrderIntent> = {}): OrderIntent => ({
 
 function start(costs: PaperCosts = NO_COSTS) {
   const { actor, send } = drive<ExecutionEvent>(executionMachine, { costs });
-  const approve = (o: OrderIntent, barsSince: readonly Bar[] = []) =>
-    send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] }, barsSince });
+  /** The approval asks the broker (an effect); the broker acknowledges with the bars since the decision. */
+  const approve = (o: OrderIntent, barsSince: readonly Bar[] = []): Outbound[] => {
+    const asked = send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] } });
+    if (!asked.some((e) => (e.type as string) === 'effect.broker-submit')) return asked;
+    return send({ type: 'broker.accepted', clientOrderId: o.clientOrderId, brokerOrderId: `paper-${o.clientOrderId}`, barsSince });
+  };
   const onBar = (b: Bar) => send({ type: 'market.bar', id: `bar-${b.time}`, time: b.time, payload: b });
   const onTick = (time: number, price: number, symbol = 'ORCL') => send({ type: 'market.tick', id: `tick-${time}`, time, payload: { symbol, time, price, size: 100 } });
   const ctx = () => actor.getSnapshot().context;

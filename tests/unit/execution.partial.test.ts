@@ -23,7 +23,10 @@ const order = (over: Partial<OrderIntent> = {}): OrderIntent => ({
 
 function start(costs: Partial<PaperCosts>) {
   const { actor, send } = drive<ExecutionEvent>(executionMachine, { costs: { feeBps: 0, feePerShare: 0, slippageBps: 0, ...costs } });
-  const approve = (o: OrderIntent) => send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] }, barsSince: [] });
+  const approve = (o: OrderIntent) => {
+    send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] } });
+    return send({ type: 'broker.accepted', clientOrderId: o.clientOrderId, brokerOrderId: `paper-${o.clientOrderId}`, barsSince: [] });
+  };
   const onBar = (b: Bar) => send({ type: 'market.bar', id: `bar-${b.time}`, time: b.time, payload: b });
   return { approve, onBar, ctx: () => actor.getSnapshot().context };
 }

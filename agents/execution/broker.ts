@@ -1,0 +1,65 @@
+import type { OrderIntent } from '../../src/domain/messages.js';
+import { BrokerError } from './resilience.js';
+
+/** The venue's acknowledgement of an order. */
+export interface BrokerAck {
+  readonly brokerOrderId: string;
+}
+
+/**
+ * The broker port. `submit` may answer synchronously (the paper broker) or with a promise (a
+ * live venue); it must be idempotent by client order id (a retried submit of the same order is
+ * one order at the venue). Fills from a live venue would arrive as events through the same
+ * port; the paper broker's fills are simulated from market data inside the execution machine.
+ */
+export interface BrokerPort {
+  readonly name: string;
+  submit(order: OrderIntent): BrokerAck | Promise<BrokerAck>;
+}
+
+/** Fault injection for tests: fail a share of calls, add latency. Deterministic for a seed. */
+export interface PaperFaults {
+  /** Share of calls that fail (retryably), 0..1. */
+  readonly failRate: number;
+  /** Latency range of each call, ms; 0 answers synchronously. */
+  readonly minLatencyMs: number;
+  readonly maxLatencyMs: number;
+  readonly random: () => number;
+}
+
+/**
+ * The paper broker's order desk: acknowledges every order at once, idempotently by client
+ * order id. With faults it fails some calls and answers late, like a real venue on a bad day.
+ */
+export class PaperBroker implements BrokerPort {
+  readonly name = 'paper';
+  readonly #acked = new Map<string, BrokerAck>();
+  calls = 0;
+
+  constructor(private readonly faults?: PaperFaults) {}
+
+  submit(order: OrderIntent): BrokerAck | Promise<BrokerAck> {
+    this.calls++;
+    const answer = (): BrokerAck => {
+      let ack = this.#acked.get(order.clientOrderId);
+      if (!ack) this.#acked.set(order.clientOrderId, (ack = { brokerOrderId: `paper-${order.clientOrderId}` }));
+      return ack;
+    };
+    const f = this.faults;
+    if (!f) return answer();
+    const fails = f.random() < f.failRate;
+    const latency = f.minLatencyMs + Math.floor(f.random() * (f.maxLatencyMs - f.minLatencyMs + 1));
+    if (latency === 0) {
+      if (fails) throw new BrokerError('venue_unavailable', 'paper broker fault: venue unavailable', true);
+      return answer();
+    }
+    return new Promise((resolve, reject) =>
+      setTimeout(() => (fails ? reject(new BrokerError('venue_unavailable', 'paper broker fault: venue unavailable', true)) : resolve(answer())), latency),
+    );
+  }
+
+  /** Orders the desk has acknowledged (each once, however often it was asked). */
+  get acknowledged(): number {
+    return this.#acked.size;
+  }
+}
