@@ -30,6 +30,11 @@ export interface Config {
   readonly risk: RiskLimits;
   readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly feeMin: number; readonly slippageBps: number; readonly maxParticipation: number };
   readonly portfolio: { readonly startCash: number };
+  readonly broker: {
+    readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number; readonly timeoutMs: number };
+    readonly breaker: { readonly failureThreshold: number; readonly coolDownMs: number };
+    readonly paperFaults: { readonly failRate: number; readonly maxLatencyMs: number };
+  };
 }
 
 /** Shapes validated key values into the nested Config. */
@@ -82,5 +87,10 @@ export function buildConfig(v: KeyValues): Config {
     },
     execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, feeMin: v.EXEC_FEE_MIN, slippageBps: v.EXEC_SLIPPAGE_BPS, maxParticipation: v.EXEC_MAX_PARTICIPATION },
     portfolio: { startCash: v.PORTFOLIO_START_CASH },
+    broker: {
+      retry: { attempts: v.EXEC_RETRY_ATTEMPTS, baseDelayMs: v.EXEC_RETRY_BASE_MS, maxDelayMs: Math.max(v.EXEC_RETRY_BASE_MS, 30_000), timeoutMs: v.EXEC_CALL_TIMEOUT_MS },
+      breaker: { failureThreshold: v.EXEC_BREAKER_FAILURES, coolDownMs: v.EXEC_BREAKER_COOLDOWN_MS },
+      paperFaults: { failRate: v.PAPER_FAIL_RATE, maxLatencyMs: v.PAPER_LATENCY_MS },
+    },
   };
 }

@@ -91,6 +91,13 @@ export const configKeys = {
   EXEC_MAX_PARTICIPATION: def({ schema: dec(0, 1), expected: 'a fraction 0-1; 0 = no limit', doc: 'Paper broker: largest fraction of a bar\'s volume one order may take (the rest fills later: partial fills).', default: 0 }),
   EXEC_SLIPPAGE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points', doc: 'Paper broker slippage against the order (buys pay more).', default: 0 }),
 
+  EXEC_RETRY_ATTEMPTS: def({ schema: int(1, 20), expected: 'attempts in all, 1-20', doc: 'Broker calls: attempts per order submit (exponential backoff with jitter between them).', default: 4 }),
+  EXEC_RETRY_BASE_MS: def({ schema: int(1, 60_000), expected: 'milliseconds', doc: 'Broker calls: first backoff; doubles per attempt (full jitter).', default: 50 }),
+  EXEC_CALL_TIMEOUT_MS: def({ schema: int(1, 600_000), expected: 'milliseconds', doc: 'Broker calls: timeout of one call.', default: 5_000 }),
+  EXEC_BREAKER_FAILURES: def({ schema: int(1, 1_000), expected: 'a whole number', doc: 'Broker calls: consecutive failures that open the circuit breaker.', default: 5 }),
+  EXEC_BREAKER_COOLDOWN_MS: def({ schema: int(1, 3_600_000), expected: 'milliseconds', doc: 'Broker calls: how long the breaker stays open before a probe.', default: 10_000 }),
+  PAPER_FAIL_RATE: def({ schema: dec(0, 1), expected: 'a fraction 0-1', doc: 'Paper broker fault mode: share of submit calls that fail (tests, drills).', default: 0 }),
+  PAPER_LATENCY_MS: def({ schema: int(0, 60_000), expected: 'milliseconds', doc: 'Paper broker fault mode: most latency added to a submit call (random 0..N).', default: 0 }),
   PORTFOLIO_START_CASH: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Starting cash.', default: 100_000 }),
 } as const;
 

@@ -43,7 +43,17 @@ export function tradingSettingsFrom(config: Config): TradingSettings {
     limits: config.risk,
     costs: config.execution,
     startCash: config.portfolio.startCash,
+    broker: paperBrokerFrom(config),
+    retry: config.broker.retry,
+    breaker: config.broker.breaker,
   };
+}
+
+/** The paper broker, with its fault mode when configured (drills; tests set it directly). */
+function paperBrokerFrom(config: Config): PaperBroker {
+  const f = config.broker.paperFaults;
+  if (f.failRate === 0 && f.maxLatencyMs === 0) return new PaperBroker();
+  return new PaperBroker({ failRate: f.failRate, minLatencyMs: 0, maxLatencyMs: f.maxLatencyMs, random: Math.random });
 }
 
 export interface KernelDeps {
