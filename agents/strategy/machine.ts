@@ -2,7 +2,7 @@ import { assign, setup } from 'xstate';
 import type { OrderIntent, Signal } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
-import { initialSymbolState, strategyStep, type StrategyParams, type SymbolState } from './strategies.js';
+import { initialSymbolState, reconcileStep, strategyStep, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
 export interface OpenOrder {
@@ -32,7 +32,8 @@ export type StrategyEvent =
 export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trading: boolean): Partial<StrategyContext> {
   const bar = ev.payload;
   const before = ctx.symbols[bar.symbol] ?? initialSymbolState(ctx.params);
-  const { state, decision } = strategyStep(ctx.params, before, bar);
+  const stepped = strategyStep(ctx.params, before, bar);
+  const { state, decision } = stepped.decision || (before.target ?? before.position) === before.position ? stepped : reconcileStep(stepped.state, bar, inFlight(ctx, bar.symbol));
   if (!decision || !trading) {
     const kept = decision ? { ...state, position: before.position } : state;
     return { symbols: { ...ctx.symbols, [bar.symbol]: kept }, outbox: NO_OUTPUT };
@@ -67,11 +68,18 @@ export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trad
   };
 }
 
+const inFlight = (ctx: StrategyContext, symbol: string) => {
+  for (const id in ctx.open) if (ctx.open[id]!.symbol === symbol) return true;
+  return false;
+};
+
 /**
  * An order of ours ended with `filledQty` filled: undo the part that will never fill. Quantities
- * are subtracted, never scaled, so the position stays exact.
+ * are subtracted, never scaled, so the position stays exact. A risk rejection is accepted (the
+ * target follows the position, so a refused order is not sent again); a broker failure or a
+ * cancel keeps the decided target, so an unintended leftover gets closed.
  */
-export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, filledQty: number | 'all'): Partial<StrategyContext> {
+export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, filledQty: number | 'all', verdict: 'rejected' | 'ended' = 'ended'): Partial<StrategyContext> {
   const order = ctx.open[clientOrderId];
   if (!order) return { outbox: NO_OUTPUT };
   const { [clientOrderId]: _gone, ...open } = ctx.open;
@@ -79,7 +87,8 @@ export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, filled
   const qty = Math.abs(order.signed);
   const unfilled = filledQty === 'all' ? 0 : qty - filledQty;
   if (!sym || unfilled === 0) return { open, outbox: NO_OUTPUT };
-  const symbols = { ...ctx.symbols, [order.symbol]: { ...sym, position: sym.position - Math.sign(order.signed) * unfilled } };
+  const position = sym.position - Math.sign(order.signed) * unfilled;
+  const symbols = { ...ctx.symbols, [order.symbol]: { ...sym, position, target: verdict === 'rejected' ? position : (sym.target ?? sym.position) } };
   return { open, symbols, outbox: NO_OUTPUT };
 }
 
@@ -100,6 +109,7 @@ export const strategyMachine = setup({
     ended: assign(({ context, event }) => {
       switch (event.type) {
         case 'order.rejected':
+          return onOrderEnded(context, event.payload.clientOrderId, 0, 'rejected');
         case 'order.failed':
           return onOrderEnded(context, event.payload.clientOrderId, 0);
         case 'order.cancelled':

@@ -14,6 +14,11 @@ export interface SymbolState {
   readonly rsi: Rsi | undefined;
   /** Signed quantity: filled plus in flight, minus what risk or the broker turned down. */
   readonly position: number;
+  /**
+   * The position the last decision wanted. Equal to `position` unless an order failed after a
+   * later one was sent; a flat target with a position left over is closed (reconciled).
+   */
+  readonly target?: number;
 }
 
 /** A decision with the values behind it. */
@@ -45,21 +50,21 @@ export function smaCrossStep(
   const closes = pushWindow(s.closes, bar.close);
   const fast = smaOf(closes, p.fast);
   const slow = smaOf(closes, p.slow);
-  if (fast === undefined || slow === undefined) return { state: { closes, lastSign: s.lastSign, rsi: s.rsi, position: s.position }, decision: undefined };
+  if (fast === undefined || slow === undefined) return { state: { closes, lastSign: s.lastSign, rsi: s.rsi, position: s.position, target: s.target }, decision: undefined };
   const sign = smaDiffSign(fast, slow, closes, p.fast, p.slow);
   const crossUp = s.lastSign < 0 && sign > 0;
   const crossDown = s.lastSign > 0 && sign < 0;
-  const state: SymbolState = { closes, lastSign: sign === 0 ? s.lastSign : sign, rsi: s.rsi, position: s.position };
+  const state: SymbolState = { closes, lastSign: sign === 0 ? s.lastSign : sign, rsi: s.rsi, position: s.position, target: s.target };
   if (!(crossUp && s.position === 0) && !(crossDown && s.position > 0)) return { state, decision: undefined };
   const indicators = { [`sma${p.fast}`]: round(fast), [`sma${p.slow}`]: round(slow), close: bar.close };
   if (crossUp) {
     return {
-      state: { ...state, position: p.size },
+      state: { ...state, position: p.size, target: p.size },
       decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'] },
     };
   }
   return {
-    state: { ...state, position: 0 },
+    state: { ...state, position: 0, target: 0 },
     decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`] },
   };
 }
@@ -76,17 +81,30 @@ export function rsiReversionStep(
   const indicators = { [`rsi${p.period}`]: round(r.value), close: bar.close };
   if (r.value < p.oversold && s.position === 0) {
     return {
-      state: { ...state, position: p.size },
+      state: { ...state, position: p.size, target: p.size },
       decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'] },
     };
   }
   if (r.value > p.overbought && s.position > 0) {
     return {
-      state: { ...state, position: 0 },
+      state: { ...state, position: 0, target: 0 },
       decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`RSI${p.period} ${round(r.value)} above ${p.overbought} (overbought)`, `closing long ${s.position}`] },
     };
   }
   return { state, decision: undefined };
+}
+
+/**
+ * A position the strategy did not mean to hold (its target is flat, yet an order failed after a
+ * later one was sent) is closed once nothing of ours is in flight in the symbol.
+ */
+export function reconcileStep(s: SymbolState, bar: Bar, inFlight: boolean): { state: SymbolState; decision: Decision | undefined } {
+  if ((s.target ?? s.position) !== 0 || s.position === 0 || inFlight) return { state: s, decision: undefined };
+  const side: Side = s.position > 0 ? 'sell' : 'buy';
+  return {
+    state: { ...s, position: 0 },
+    decision: { side, qty: Math.abs(s.position), targetQty: 0, indicators: { close: bar.close }, reasons: [`reconcile: closing an unintended position of ${s.position} left by an order that failed after a later one was sent`] },
+  };
 }
 
 /** One bar through the configured strategy. */

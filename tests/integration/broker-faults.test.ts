@@ -88,9 +88,8 @@ for (const { name, available } of transports) {
       expect(counts.failed).toBeGreaterThan(0);
       expect(counts.filled).toBeGreaterThan(0);
       expect(counts.brokerCalls).toBeGreaterThan(counts.brokerAcks); // retries happened
-      // Known limitation (issue 4, next step): when the broker refuses a buy after the strategy
-      // already sent the closing sell, the strategy's own view goes short and it stops trading
-      // the symbol; dependent orders need cancelling (or the strategy reconciling) on failure.
+      // A buy the broker refuses after the closing sell went out leaves a short the strategy
+      // never meant; it closes it (a reconcile order) once nothing of its own is in flight.
     });
   });
 }
