@@ -1,19 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../bus/bus.js';
 import type { Envelope } from '../../bus/envelope.js';
-import { patterns } from '../../bus/subjects.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { seededPrng } from '../../agents/data/feeds/prng.js';
 import { PaperBroker } from '../../agents/execution/broker.js';
-import { unboundedLimits } from '../../agents/risk/limits.js';
-import { createRegistry, type OrderApproved, type OrderIntent } from '../../src/domain/messages.js';
-import { Kernel } from '../../src/kernel.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
-import { makeBus, testPrefix, transports } from '../helpers/buses.js';
+import type { OrderApproved, OrderIntent } from '../../src/domain/messages.js';
+import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/shared-data.js';
+import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const idOf = (e: Envelope): string => {
   const p = e.payload as { clientOrderId?: string; order?: OrderIntent };
@@ -22,42 +16,25 @@ const idOf = (e: Envelope): string => {
 
 for (const { name, available } of transports) {
   describe.runIf(available)(`broker failing 30% of calls with random latency [${name}]`, () => {
-    let bus: Bus | undefined;
-    let kernel: Kernel | undefined;
-    afterEach(async () => {
-      await kernel?.stop();
-      await bus?.close();
-    });
+    let system: TestSystem | undefined;
+    afterEach(() => system?.stop());
 
     it('loses and duplicates no order: every intent ends approved and filled, rejected, or failed with a reason', async () => {
-      const prefix = testPrefix();
-      bus = await makeBus(name, { registry: createRegistry(), prefix, requestTimeoutMs: 10_000 });
-      const seen: Envelope[] = [];
-      bus.subscribe(patterns.all, (env) => void seen.push(env));
       const broker = new PaperBroker({ failRate: 0.3, minLatencyMs: 0, maxLatencyMs: 4, random: seededPrng(2024, 'faults') });
-      kernel = new Kernel({
-        bus,
-        clock: new VirtualClock(0),
-        ids: sequentialIds(prefix),
-        logger: silentLogger,
-        instance: 'chaos',
-        heartbeatMs: 0,
+      system = await startTestSystem(name, {
         agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
         settings: {
           strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 5, slow: 20, size: 10 },
-          limits: unboundedLimits,
-          costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 },
-          startCash: 100_000,
           broker,
           retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4, timeoutMs: 200 },
           breaker: { failureThreshold: 1_000, coolDownMs: 10 },
         },
-        feed: { feed: csvFeed({ file: sharedFile('market/orcl-1995-2014.csv'), symbol: 'ORCL' }), pump: { paceMs: 0, batch: 250 } },
+        feed: csvFeed({ file: sharedFile('market/orcl-1995-2014.csv'), symbol: 'ORCL' }),
+        requestTimeoutMs: 10_000,
       });
-      await kernel.start();
-      await kernel.host('data')!.whenStarted();
+      const { seen, of } = system;
+      await system.kernel.host('data')!.whenStarted();
 
-      const of = (type: string) => seen.filter((e) => e.type === type);
       await eventually(() => {
         const approved = of('order.approved').length;
         const ended = of('order.failed').length + of('order.cancelled').length + of('order.filled').filter((e) => (e.payload as { status: string }).status === 'filled').length;

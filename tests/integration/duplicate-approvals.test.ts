@@ -1,57 +1,42 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../bus/bus.js';
-import { rootEnvelope, type Envelope } from '../../bus/envelope.js';
-import { patterns, subjects } from '../../bus/subjects.js';
+import { rootEnvelope } from '../../bus/envelope.js';
+import { subjects } from '../../bus/subjects.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { PaperBroker } from '../../agents/execution/broker.js';
-import { unboundedLimits } from '../../agents/risk/limits.js';
-import { createRegistry, type OrderApproved, type OrderFilled } from '../../src/domain/messages.js';
-import { Kernel } from '../../src/kernel.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import type { OrderApproved, OrderFilled } from '../../src/domain/messages.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
 import { quiesce } from '../../src/runtime/quiesce.js';
-import { makeBus, testPrefix, transports } from '../helpers/buses.js';
+import { transports } from '../helpers/buses.js';
 import { sharedFile } from '../helpers/shared-data.js';
+import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 for (const { name, available } of transports) {
   describe.runIf(available)(`every approval published twice [${name}]`, () => {
-    let bus: Bus | undefined;
-    let kernel: Kernel | undefined;
-    afterEach(async () => {
-      await kernel?.stop();
-      await bus?.close();
-    });
+    let system: TestSystem | undefined;
+    afterEach(() => system?.stop());
 
     it('creates no second order: one submission, one fill and one position change per approval', async () => {
-      const prefix = testPrefix();
-      bus = await makeBus(name, { registry: createRegistry(), prefix });
-      const seen: Envelope[] = [];
-      bus.subscribe(patterns.all, (env) => void seen.push(env));
+      const broker = new PaperBroker();
       // A duplicating link: re-publishes each approval once more, same envelope and id (as a retried publish would).
       const republished = new Set<string>();
-      bus.subscribe(subjects.orderApproved(), (env) => {
-        if (republished.has(env.id)) return;
-        republished.add(env.id);
-        bus!.publish(subjects.orderApproved(), env);
-      });
-      const broker = new PaperBroker();
-      kernel = new Kernel({
-        bus,
-        clock: new VirtualClock(0),
-        ids: sequentialIds(prefix),
-        logger: silentLogger,
-        instance: 'dup',
-        heartbeatMs: 0,
+      const duplicate = (bus: Bus) =>
+        bus.subscribe(subjects.orderApproved(), (env) => {
+          if (republished.has(env.id)) return;
+          republished.add(env.id);
+          bus.publish(subjects.orderApproved(), env);
+        });
+      system = await startTestSystem(name, {
         agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
-        settings: { strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 }, limits: unboundedLimits, costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: 100_000, broker },
-        feed: { feed: csvFeed({ file: sharedFile('market/orcl-1995-2014.csv'), symbol: 'ORCL' }), pump: { paceMs: 0, batch: 250 } },
+        settings: { broker },
+        feed: csvFeed({ file: sharedFile('market/orcl-1995-2014.csv'), symbol: 'ORCL' }),
+        beforeStart: duplicate,
       });
-      await kernel.start();
-      await kernel.host('data')!.whenStarted();
+      const { bus, of, prefix } = system;
+      await system.kernel.host('data')!.whenStarted();
       await quiesce(bus);
 
-      const of = (type: string) => seen.filter((e) => e.type === type);
       const approvals = of('order.approved');
       const uniqueApprovals = new Set(approvals.map((e) => (e.payload as OrderApproved).order.clientOrderId));
       const submitted = of('order.submitted');

@@ -1,51 +1,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../bus/bus.js';
 import type { Envelope } from '../../bus/envelope.js';
-import { patterns } from '../../bus/subjects.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { createRegistry } from '../../src/domain/messages.js';
-import { Kernel } from '../../src/kernel.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
 import { quiesce } from '../../src/runtime/quiesce.js';
-import { makeBus, testPrefix, transports } from '../helpers/buses.js';
+import { transports } from '../helpers/buses.js';
 import { dailyCsv, vShape } from '../helpers/csv.js';
+import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 for (const { name, available } of transports) {
   describe.runIf(available)(`trading pipeline end to end [${name}]`, () => {
-    let bus: Bus | undefined;
-    let kernel: Kernel | undefined;
-    afterEach(async () => {
-      await kernel?.stop();
-      await bus?.close();
-    });
+    let system: TestSystem | undefined;
+    afterEach(() => system?.stop());
 
     it('one chain from bar to portfolio update shares one correlation id with correct causation links', async () => {
-      const prefix = testPrefix();
-      bus = await makeBus(name, { registry: createRegistry(), prefix, trustLocal: false });
-      const seen: Envelope[] = [];
-      bus.subscribe(patterns.all, (env) => void seen.push(env));
-      const clock = new VirtualClock(0);
-      kernel = new Kernel({
-        bus,
-        clock,
-        ids: sequentialIds(prefix),
-        logger: silentLogger,
-        instance: 'e2e',
-        heartbeatMs: 0,
+      system = await startTestSystem(name, {
         agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
-        settings: {
-          strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 6, size: 10 },
-          limits: { ...unboundedLimits, maxPositionQty: 1000, maxOrderNotional: 1_000_000 },
-          costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 },
-          startCash: 10_000,
-        },
-        feed: { feed: csvFeed({ file: dailyCsv(vShape()), symbol: 'ACME' }), pump: { paceMs: 0, batch: 5 } },
+        settings: { strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 6, size: 10 }, limits: { ...unboundedLimits, maxPositionQty: 1000, maxOrderNotional: 1_000_000 }, startCash: 10_000 },
+        feed: csvFeed({ file: dailyCsv(vShape()), symbol: 'ACME' }),
+        batch: 5,
       });
-      await kernel.start();
-      await kernel.host('data')!.whenStarted();
+      const { bus, seen, clock } = system;
+      await system.kernel.host('data')!.whenStarted();
       await quiesce(bus);
 
       expect(seen.filter((e) => e.type.startsWith('message.deadlettered'))).toEqual([]);

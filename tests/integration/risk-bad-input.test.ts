@@ -1,17 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../bus/bus.js';
 import type { DeadLetter } from '../../bus/dead-letter.js';
-import type { Envelope } from '../../bus/envelope.js';
-import { patterns, subjects } from '../../bus/subjects.js';
+import { subjects } from '../../bus/subjects.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { createRegistry } from '../../src/domain/messages.js';
-import { Kernel } from '../../src/kernel.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
 import { quiesce } from '../../src/runtime/quiesce.js';
-import { makeBus, testPrefix, transports } from '../helpers/buses.js';
+import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
+import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const T = Date.UTC(2024, 0, 2);
 const good = { clientOrderId: 'x', symbol: 'ACME', side: 'buy', qty: 1, type: 'market', tif: 'GTC', origin: { kind: 'person', id: 'ann' }, refPrice: 10, decidedAt: T };
@@ -19,30 +13,12 @@ const envelope = (id: string, payload: unknown) => Buffer.from(JSON.stringify({ 
 
 for (const { name, available } of transports) {
   describe.runIf(available)(`malformed intents [${name}]`, () => {
-    let bus: Bus | undefined;
-    let kernel: Kernel | undefined;
-    afterEach(async () => {
-      await kernel?.stop();
-      await bus?.close();
-    });
+    let system: TestSystem | undefined;
+    afterEach(() => system?.stop());
 
     it('are dead-lettered or rejected with a reason, counted, and none is approved for execution', async () => {
-      const prefix = testPrefix();
-      bus = await makeBus(name, { registry: createRegistry(), prefix });
-      const seen: Envelope[] = [];
-      bus.subscribe(patterns.all, (env) => void seen.push(env));
-      kernel = new Kernel({
-        bus,
-        clock: new VirtualClock(T),
-        ids: sequentialIds(prefix),
-        logger: silentLogger,
-        instance: 'bad-input',
-        heartbeatMs: 0,
-        agents: ['risk', 'execution'],
-        settings: { strategy: { kind: 'sma-cross', id: 's', fast: 2, slow: 3, size: 1 }, limits: { ...unboundedLimits, allowedSymbols: ['ACME'] }, costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: 1000 },
-      });
-      await kernel.start();
-      await bus.flush();
+      system = await startTestSystem(name, { agents: ['risk', 'execution'], settings: { limits: { ...unboundedLimits, allowedSymbols: ['ACME'] } }, clockStart: T });
+      const { bus, seen } = system;
       const bad: [string, unknown][] = [
         ['negative size', { ...good, clientOrderId: 'neg', qty: -5 }],
         ['NaN price (JSON null)', { ...good, clientOrderId: 'nan', refPrice: null }],

@@ -1,0 +1,77 @@
+import type { Bus } from '../../bus/bus.js';
+import type { Envelope } from '../../bus/envelope.js';
+import { patterns } from '../../bus/subjects.js';
+import type { AgentName } from '../../bus/subjects.js';
+import type { MarketFeed } from '../../agents/data/feeds/feed.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
+import { createRegistry } from '../../src/domain/messages.js';
+import { Kernel, type TradingSettings } from '../../src/kernel.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { VirtualClock } from '../../src/runtime/clock.js';
+import { sequentialIds } from '../../src/runtime/ids.js';
+import { makeBus, testPrefix, type TransportName } from './buses.js';
+
+export interface TestSystemOptions {
+  readonly agents: readonly AgentName[];
+  readonly settings?: Partial<TradingSettings>;
+  readonly feed?: MarketFeed;
+  /** Bars between quiescence barriers of the feed pump. */
+  readonly batch?: number;
+  readonly clockStart?: number;
+  readonly requestTimeoutMs?: number;
+  /** Runs on the bus before any agent starts (extra links a test needs from the first bar on). */
+  readonly beforeStart?: (bus: Bus) => void;
+}
+
+export interface TestSystem {
+  readonly bus: Bus;
+  readonly kernel: Kernel;
+  readonly clock: VirtualClock;
+  readonly prefix: string;
+  /** Every envelope seen on the bus, in arrival order. */
+  readonly seen: Envelope[];
+  of(type: string): Envelope[];
+  stop(): Promise<void>;
+}
+
+const defaults: TradingSettings = {
+  strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
+  limits: unboundedLimits,
+  costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 },
+  startCash: 100_000,
+};
+
+/** Agents of one process on a fresh bus (own namespace), with a catch-all recorder; started. */
+export async function startTestSystem(transport: TransportName, options: TestSystemOptions): Promise<TestSystem> {
+  const prefix = testPrefix();
+  const bus = await makeBus(transport, { registry: createRegistry(), prefix, ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) });
+  const seen: Envelope[] = [];
+  bus.subscribe(patterns.all, (env) => void seen.push(env));
+  options.beforeStart?.(bus);
+  const clock = new VirtualClock(options.clockStart ?? 0);
+  const kernel = new Kernel({
+    bus,
+    clock,
+    ids: sequentialIds(prefix),
+    logger: silentLogger,
+    instance: prefix,
+    heartbeatMs: 0,
+    agents: options.agents,
+    settings: { ...defaults, ...options.settings },
+    ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: 0, batch: options.batch ?? 250 } } } : {}),
+  });
+  await kernel.start();
+  await bus.flush();
+  return {
+    bus,
+    kernel,
+    clock,
+    prefix,
+    seen,
+    of: (type) => seen.filter((e) => e.type === type),
+    stop: async () => {
+      await kernel.stop();
+      await bus.close();
+    },
+  };
+}
