@@ -1,4 +1,6 @@
-import type { Bus } from '../bus/bus.js';
+import type { Bus, Subscription } from '../bus/bus.js';
+import { patterns } from '../bus/subjects.js';
+import type { Bar, Tick } from './domain/messages.js';
 import type { AgentName } from '../bus/subjects.js';
 import { dataAgent } from '../agents/data/agent.js';
 import type { MarketFeed } from '../agents/data/feeds/feed.js';
@@ -82,6 +84,7 @@ const START_ORDER: readonly AgentName[] = ['portfolio', 'execution', 'risk', 'st
 export class Kernel {
   readonly market = new MarketCache();
   readonly hosts: AgentHost[] = [];
+  readonly #cacheFeeds: Subscription[] = [];
 
   constructor(private readonly deps: KernelDeps) {
     for (const name of START_ORDER) {
@@ -125,11 +128,21 @@ export class Kernel {
     return this.hosts.find((h) => h.name === name);
   }
 
+  /**
+   * Feeds the market cache (one subscription per process, made before any agent subscribes, so
+   * a bar is in the cache before an agent handles it), then starts the agents in order.
+   */
   async start(): Promise<void> {
+    const { bus } = this.deps;
+    this.#cacheFeeds.push(
+      bus.subscribe(patterns.marketBars, (env) => this.market.onBar(env.payload as Bar), { name: 'market-cache' }),
+      bus.subscribe(patterns.marketTicks, (env) => this.market.onTick(env.payload as Tick), { name: 'market-cache' }),
+    );
     for (const host of this.hosts) await host.start();
   }
 
   async stop(): Promise<void> {
     for (const host of [...this.hosts].reverse()) await host.stop();
+    await Promise.all(this.#cacheFeeds.splice(0).map((s) => s.drain().catch(() => undefined)));
   }
 }

@@ -59,12 +59,10 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
     inlets: [
       {
         pattern: patterns.marketBars,
-        observe: (env) => market.onBar(env.payload as Bar),
         wants: (ctx, env) => hasWorking(ctx, (env.payload as Bar).symbol),
       },
       {
         pattern: patterns.marketTicks,
-        observe: (env) => market.onTick(env.payload as Tick),
         wants: (ctx, env) => hasWorking(ctx, (env.payload as Tick).symbol),
       },
       { pattern: subjects.orderApproved() },

@@ -26,12 +26,10 @@ export function portfolioAgent(startCash: number, market: MarketCache): AgentSpe
     inlets: [
       {
         pattern: patterns.marketBars,
-        observe: (env) => market.onBar(env.payload as Bar),
         wants: (ctx, env) => holds(ctx.book, (env.payload as Bar).symbol),
       },
       {
         pattern: patterns.marketTicks,
-        observe: (env) => market.onTick(env.payload as Tick),
         wants: (ctx, env) => holds(ctx.book, (env.payload as Tick).symbol),
       },
       {

@@ -1,6 +1,6 @@
 import type { Envelope } from '../../bus/envelope.js';
-import { patterns, subjects } from '../../bus/subjects.js';
-import type { Bar, OrderIntent, PortfolioSnapshot, Tick } from '../../src/domain/messages.js';
+import { subjects } from '../../bus/subjects.js';
+import type { OrderIntent, PortfolioSnapshot } from '../../src/domain/messages.js';
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
 import { messageEvent } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
@@ -17,8 +17,8 @@ function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
 /**
  * The risk agent: the only consumer of `order.intent`; writes `order.approved` or
  * `order.rejected`, `risk.state` on every trading-state change, and answers `risk.command`
- * (halt, reduce, resume, set-limits) with `risk.command-result`. Reads market data into the
- * market cache (prices as of an intent's decision time), portfolio updates (daily PnL and
+ * (halt, reduce, resume, set-limits) with `risk.command-result`. Prices as of an intent's
+ * decision time come from the process's market cache; it reads portfolio updates (daily PnL and
  * drawdown for the loss limits; a breach reaches the machine, ordinary updates only the
  * account view), and order outcomes to keep projected positions right. Answers `query.risk`.
  */
@@ -29,8 +29,6 @@ export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<Ri
     machine: riskMachine,
     input: { limits },
     inlets: [
-      { pattern: patterns.marketBars, observe: (env) => market.onBar(env.payload as Bar), wants: () => false },
-      { pattern: patterns.marketTicks, observe: (env) => market.onTick(env.payload as Tick), wants: () => false },
       {
         pattern: subjects.portfolioUpdated(),
         observe: (env) => {

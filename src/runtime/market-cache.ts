@@ -69,8 +69,8 @@ interface SymbolData {
 }
 
 /**
- * A per-process read model of recent market data, fed by agent bindings from `market.bar.*`
- * and `market.tick.*` (the same role as NautilusTrader's cache). Machines never read it; a
+ * A per-process read model of recent market data, fed once per process by the kernel from
+ * `market.bar.*` and `market.tick.*` (the same role as NautilusTrader's cache). Machines never read it; a
  * binding looks prices up here and puts them into the machine event, so decisions stay a pure
  * function of the event. Lookups are by event time, so a decision made at time t sees the
  * price as of t even when later bars have already arrived (NATS delivers subjects
@@ -85,7 +85,7 @@ export class MarketCache {
     return d;
   }
 
-  /** Records a bar; a bar already seen (several agents of one process observe the same bar) is ignored. */
+  /** Records a bar; a bar already seen (a redelivery) or older than the last is ignored. */
   onBar(bar: Bar): void {
     const d = this.#data(bar.symbol);
     if (d.bars.count > 0 && d.bars.lastTime >= bar.time) return;

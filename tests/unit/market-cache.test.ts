@@ -13,7 +13,7 @@ describe('market cache', () => {
     expect(cache.lastPrice('ACME')).toBe(13);
   });
 
-  it('ignores a bar it has already seen (several agents of one process observe the same bar)', () => {
+  it('ignores a bar it has already seen (a redelivery)', () => {
     const cache = new MarketCache();
     cache.onBar(bar(1));
     cache.onBar(bar(1));
