@@ -48,9 +48,6 @@ export class RssSampler {
   }
 }
 
-/** The process's peak RSS since it started, in bytes. */
-export const processMaxRss = (): number => process.resourceUsage().maxRSS * 1024;
-
 export interface Measurement<T> {
   readonly name: string;
   /** Wall time of `fn`, milliseconds. */

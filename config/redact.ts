@@ -1,5 +1,3 @@
-import { configKeys } from './keys.js';
-
 const SECRET_NAME = /token|secret|password|passwd|api[-_]?key|credential/i;
 
 /** `scheme://user:pass@host` -> `scheme://user:***@host`. */
@@ -25,8 +23,3 @@ export function redactConfig<T>(value: T): T {
   };
   return walk(value, '') as T;
 }
-
-/** Environment-style view of secret keys, for `.env.example` generation and docs. */
-export const secretKeys = Object.entries(configKeys)
-  .filter(([, spec]) => 'secret' in spec && spec.secret)
-  .map(([key]) => key);

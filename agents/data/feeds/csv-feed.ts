@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { Bar, Tick } from '../../../src/domain/messages.js';
 import { ACCEPTED_HEADERS, detectLayout, type CsvLayout } from './csv-layouts.js';
 import { parseCsvRow, ROW } from './csv-row.js';
-import { FeedFormatError, FeedOptionsError, type FeedItem, type MarketFeed } from './feed.js';
+import { FeedFormatError, FeedOptionsError, fileFeed, type FeedItem, type MarketFeed } from './feed.js';
 import { readFeedFile } from './read-feed-file.js';
 
 /** Options of {@link csvFeed}. */
@@ -49,25 +49,7 @@ export function csvFeed(opts: CsvFeedOptions): MarketFeed {
     throw new FeedFormatError(file, header.line, `ticks need a ${ACCEPTED_HEADERS[2]} file, not ${layout.header}`);
   }
 
-  let skipped = 0;
-  const reject = (line: number, problem: string): void => {
-    const err = new FeedFormatError(file, line, problem);
-    if (!lenient) throw err;
-    skipped++;
-    onSkip?.(err);
-  };
-
-  return {
-    name: `csv:${basename(file)}`,
-    endless: false,
-    get skipped() {
-      return skipped;
-    },
-    [Symbol.iterator]() {
-      skipped = 0;
-      return readRows(text, header.next, header.line, layout, symbol, kind, reject);
-    },
-  };
+  return fileFeed({ name: `csv:${basename(file)}`, file, lenient, onSkip }, (reject) => readRows(text, header.next, header.line, layout, symbol, kind, reject));
 }
 
 interface LineSpan {

@@ -64,3 +64,39 @@ export class FeedOptionsError extends Error {
     this.name = 'FeedOptionsError';
   }
 }
+
+/** How a file feed's row reader reports a bad row. */
+export type RejectRow = (line: number, problem: string, cause?: unknown) => void;
+
+export interface FileFeedOptions {
+  readonly name: string;
+  readonly file: string;
+  readonly lenient: boolean;
+  readonly onSkip?: ((err: FeedFormatError) => void) | undefined;
+}
+
+/**
+ * A finite feed over one file. Its rows come from `rows`, which reports each bad row to
+ * `reject`: in strict mode that throws FeedFormatError naming file and line; in lenient mode
+ * the row is skipped, counted (per pass) and reported to `onSkip`.
+ */
+export function fileFeed(opts: FileFeedOptions, rows: (reject: RejectRow) => Iterator<FeedItem>): MarketFeed {
+  let skipped = 0;
+  const reject: RejectRow = (line, problem, cause) => {
+    const err = new FeedFormatError(opts.file, line, problem, cause === undefined ? undefined : { cause });
+    if (!opts.lenient) throw err;
+    skipped++;
+    opts.onSkip?.(err);
+  };
+  return {
+    name: opts.name,
+    endless: false,
+    get skipped() {
+      return skipped;
+    },
+    [Symbol.iterator]() {
+      skipped = 0;
+      return rows(reject);
+    },
+  };
+}

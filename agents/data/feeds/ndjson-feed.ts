@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { z } from 'zod';
 import { barSchema, tickSchema } from '../../../src/domain/messages.js';
-import { FeedFormatError, type FeedItem, type MarketFeed } from './feed.js';
+import { type FeedFormatError, fileFeed, type FeedItem, type MarketFeed } from './feed.js';
 import { parseIsoDateTime } from './parse-utc-time.js';
 import { readFeedFile } from './read-feed-file.js';
 
@@ -28,24 +28,7 @@ export interface NdjsonFeedOptions {
 export function ndjsonFeed(opts: NdjsonFeedOptions): MarketFeed {
   const { file, lenient = false, onSkip } = opts;
   const text = readFeedFile(file);
-  let skipped = 0;
-  const reject = (line: number, problem: string, cause?: unknown): void => {
-    const err = new FeedFormatError(file, line, problem, cause === undefined ? undefined : { cause });
-    if (!lenient) throw err;
-    skipped++;
-    onSkip?.(err);
-  };
-  return {
-    name: `ndjson:${basename(file)}`,
-    endless: false,
-    get skipped() {
-      return skipped;
-    },
-    [Symbol.iterator]() {
-      skipped = 0;
-      return readLines(text, reject);
-    },
-  };
+  return fileFeed({ name: `ndjson:${basename(file)}`, file, lenient, onSkip }, (reject) => readLines(text, reject));
 }
 
 function* readLines(text: string, reject: (line: number, problem: string, cause?: unknown) => void): Generator<FeedItem, void, undefined> {
