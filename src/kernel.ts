@@ -71,6 +71,8 @@ export interface KernelDeps {
   /** Required when the data agent runs. */
   readonly feed?: { readonly feed: MarketFeed; readonly pump: PumpOptions };
   readonly restart?: RestartPolicy;
+  /** The run id message ids are derived from (see AgentHostDeps.runId). */
+  readonly runId?: string;
 }
 
 /** Start order: consumers before producers, so the first bar finds everyone listening. */
@@ -100,6 +102,7 @@ export class Kernel {
           instance: deps.instance,
           heartbeatMs: deps.heartbeatMs,
           ...(deps.restart ? { restart: deps.restart } : {}),
+          ...(deps.runId !== undefined ? { runId: deps.runId } : {}),
         }),
       );
     }

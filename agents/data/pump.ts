@@ -28,17 +28,23 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
   let bars = 0;
   let ticks = 0;
   let last = 0;
+  // ticks of one symbol may share a time: their key counts them
+  let tickKey = '';
+  let tickSeq = 0;
   try {
     for (const item of feed) {
       if (api.stopping) break;
       if (item.kind === 'bar') {
         api.clock.observe(item.bar.time);
-        api.publishRoot('market.bar', item.bar, item.bar.time);
+        api.publishRoot('market.bar', item.bar, item.bar.time, `${item.bar.symbol}@${item.bar.time}`);
         bars++;
         last = item.bar.time;
       } else {
         api.clock.observe(item.tick.time);
-        api.publishRoot('market.tick', item.tick, item.tick.time);
+        const key = `${item.tick.symbol}@${item.tick.time}`;
+        tickSeq = key === tickKey ? tickSeq + 1 : 0;
+        tickKey = key;
+        api.publishRoot('market.tick', item.tick, item.tick.time, `${key}#${tickSeq}`);
         ticks++;
         last = item.tick.time;
       }

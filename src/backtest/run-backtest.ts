@@ -93,6 +93,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     ids,
     logger,
     instance: runId,
+    runId,
     heartbeatMs: 0,
     agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
     settings: { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash },

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AgentApi, AgentSpec, Inlet } from './agent-spec.js';
 import { messageEvent } from './agent-spec.js';
 import type { Clock } from './clock.js';
-import type { IdSource } from './ids.js';
+import { derivedId, type IdSource } from './ids.js';
 import type { MarketCache } from './market-cache.js';
 import { isEffect, type Emitted, type Outbound, type WithOutbox } from './outbound.js';
 
@@ -37,6 +37,12 @@ export interface AgentHostDeps {
   /** Heartbeat period; 0 publishes health only on lifecycle changes (backtests). */
   readonly heartbeatMs: number;
   readonly restart?: RestartPolicy;
+  /**
+   * The run this process belongs to (kept across restarts by the store). Outputs caused by a
+   * message get ids derived from run, agent, cause and position (see `derivedId`), so re-making
+   * them after a crash or redelivery gives the same ids; default ''.
+   */
+  readonly runId?: string;
 }
 
 /** Thrown to dead-letter messages that reach an agent that has given up after repeated crashes. */
@@ -67,6 +73,9 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #lastError: string | undefined;
   #restarting: Promise<void> | undefined;
   #current: Envelope | undefined;
+  /** The machine event type of the current step and the number of outputs it has made. */
+  #stepEvent = '';
+  #stepOutputs = 0;
   #previous: Envelope | undefined;
   /** Outputs of the current step, kept only while an inlet wants to reply with one. */
   #capture: Envelope[] | undefined;
@@ -79,6 +88,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #env: EnvelopeDeps;
   readonly #log: Logger;
   readonly #restartPolicy: RestartPolicy;
+  readonly #runId: string;
   /** Debug lines are per message; the level is checked once, not per message. */
   readonly #debug: boolean;
 
@@ -90,6 +100,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#log = deps.logger.child({ agent: spec.name });
     this.#debug = this.#log.isLevelEnabled('debug');
     this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
+    this.#runId = deps.runId ?? '';
   }
 
   get name(): string {
@@ -220,6 +231,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #step(env: Envelope | undefined, event: EventObject): void {
     const lastGood = this.#actor.getSnapshot();
     this.#current = env;
+    this.#stepEvent = event.type;
+    this.#stepOutputs = 0;
     this.#previous = undefined;
     this.#inStep = true;
     try {
@@ -299,7 +312,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         : o.chain ? (this.#chains.get(o.chain.key) ?? this.#current)
         : this.#current;
       if (!parent) throw new Error(`output ${o.type} has no cause to derive from`);
-      env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
+      const time = o.time ?? parent.time;
+      // the step's cause (not the chain parent) plus the position in the step names the output
+      const id = this.#current ? derivedId(time, [this.#runId, this.spec.name, this.#current.id, this.#stepEvent, this.#stepOutputs++]) : undefined;
+      env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), time, ...(id ? { id } : {}) });
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
     this.#capture?.push(env);
@@ -310,8 +326,9 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     if (o.release) this.#chains.delete(o.release);
   }
 
-  #publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number): Envelope {
-    const env = rootEnvelope(this.#env, type, payload, { v: versionOf(type), time });
+  #publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number, key?: string): Envelope {
+    const id = key === undefined ? undefined : derivedId(time, [this.#runId, this.spec.name, 'root', type, key]);
+    const env = rootEnvelope(this.#env, type, payload, { v: versionOf(type), time, ...(id ? { id } : {}) });
     this.deps.bus.publish(subjectFor(type, payload), env);
     return env;
   }
@@ -323,7 +340,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       clock: this.deps.clock,
       market: this.deps.market,
       send: (event) => this.send(event),
-      publishRoot: (type, payload, time) => this.#publishRoot(type, payload, time),
+      publishRoot: (type, payload, time, key) => this.#publishRoot(type, payload, time, key),
       get stopping() {
         return isStopping();
       },

@@ -34,8 +34,12 @@ export interface AgentApi {
   readonly market: MarketCache;
   /** Sends an event to the machine (outputs are published as usual). */
   send(event: EventObject): void;
-  /** Publishes a chain root directly (feeds: bars and ticks are facts, not decisions). */
-  publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number): Envelope;
+  /**
+   * Publishes a chain root directly (feeds: bars and ticks are facts, not decisions). With a
+   * natural `key` (a bar's `symbol@time`) the id is derived from it, so the same fact published
+   * again after a restart has the same id; without one the id is fresh.
+   */
+  publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number, key?: string): Envelope;
   /** True once stop() was called. */
   readonly stopping: boolean;
 }

@@ -107,6 +107,22 @@ describe('agent host', () => {
     expect(intent).toMatchObject({ correlationId: cause.id, causationId: signal.id });
   });
 
+  it('outputs caused by a message get the same ids when the message is handled again (restart, redelivery)', async () => {
+    await start();
+    const theBar = bar(7);
+    bus.publish(subjects.marketBar('ACME'), theBar);
+    await eventually(() => expect(all.filter((e) => e.type === 'order.intent')).toHaveLength(1));
+    const first = all.filter((e) => e.type === 'signal.generated' || e.type === 'order.intent').map((e) => e.id);
+    await host.stop();
+    await bus.close();
+    await start(); // a fresh process: new host, new bus, same run
+    bus.publish(subjects.marketBar('ACME'), theBar);
+    await eventually(() => expect(all.filter((e) => e.type === 'order.intent')).toHaveLength(1));
+    const again = all.filter((e) => e.type === 'signal.generated' || e.type === 'order.intent').map((e) => e.id);
+    expect(again).toEqual(first);
+    expect(new Set(first).size).toBe(2);
+  });
+
   it('answers queries from the machine context over request/reply', async () => {
     await start();
     bus.publish(subjects.marketBar('ACME'), bar(1));
