@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/setup/nats-global.ts'],
+    globalSetup: ['tests/setup/services.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default'],
