@@ -10,6 +10,17 @@ export interface Config {
   readonly natsUrl: string | undefined;
   readonly mongoUri: string | undefined;
   readonly dataDir: string;
+  readonly store: {
+    readonly kind: KeyValues['STORE'];
+    readonly mongoDb: string | undefined;
+    readonly writeConcern: KeyValues['MONGODB_WRITE_CONCERN'];
+    readonly record: KeyValues['STORE_RECORD'];
+    readonly fsync: KeyValues['STORE_FSYNC'];
+    readonly fsyncIntervalMs: number;
+    readonly checkpointMs: number;
+    readonly bufferMax: number;
+    readonly overflow: KeyValues['STORE_OVERFLOW'];
+  };
   readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number };
   readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[] };
   readonly data: {
@@ -46,6 +57,17 @@ export function buildConfig(v: KeyValues): Config {
     natsUrl: v.NATS_URL,
     mongoUri: v.MONGODB_URI,
     dataDir: v.SEXTANT_DATA_DIR,
+    store: {
+      kind: v.STORE,
+      mongoDb: v.MONGODB_DB,
+      writeConcern: v.MONGODB_WRITE_CONCERN,
+      record: v.STORE_RECORD,
+      fsync: v.STORE_FSYNC,
+      fsyncIntervalMs: v.STORE_FSYNC_INTERVAL_MS,
+      checkpointMs: v.STORE_CHECKPOINT_MS,
+      bufferMax: v.STORE_BUFFER_MAX,
+      overflow: v.STORE_OVERFLOW,
+    },
     bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS },
     runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS },
     data: {

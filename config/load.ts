@@ -86,6 +86,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if ((v.DATA_FEED === 'csv' || v.DATA_FEED === 'ndjson') && !v.DATA_FILE) {
       problems.push(`DATA_FILE: required when DATA_FEED=${v.DATA_FEED}; expected a file path`);
     }
+    if (v.STORE === 'mongodb' && !v.MONGODB_URI) problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(buildConfig(values as KeyValues));

@@ -4,7 +4,7 @@ import type { Bar, Tick } from './domain/messages.js';
 import type { AgentName } from '../bus/subjects.js';
 import { dataAgent } from '../agents/data/agent.js';
 import type { MarketFeed } from '../agents/data/feeds/feed.js';
-import type { PumpOptions } from '../agents/data/pump.js';
+import type { FeedCursor, PumpOptions } from '../agents/data/pump.js';
 import { executionAgent } from '../agents/execution/agent.js';
 import type { PaperCosts } from '../agents/execution/paper-broker.js';
 import { PaperBroker, type BrokerPort } from '../agents/execution/broker.js';
@@ -17,6 +17,7 @@ import type { StrategyParams } from '../agents/strategy/strategies.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from './observability/logger.js';
 import { AgentHost, type RestartPolicy } from './runtime/agent-host.js';
+import type { Snapshot } from 'xstate';
 import type { AgentSpec } from './runtime/agent-spec.js';
 import type { Clock } from './runtime/clock.js';
 import type { IdSource } from './runtime/ids.js';
@@ -73,6 +74,8 @@ export interface KernelDeps {
   readonly restart?: RestartPolicy;
   /** The run id message ids are derived from (see AgentHostDeps.runId). */
   readonly runId?: string;
+  /** Machine snapshots to resume from (recovery); the data agent always starts afresh. */
+  readonly restore?: Partial<Record<AgentName, Snapshot<unknown>>>;
 }
 
 /** Start order: consumers before producers, so the first bar finds everyone listening. */
@@ -86,6 +89,8 @@ const START_ORDER: readonly AgentName[] = ['portfolio', 'execution', 'risk', 'st
 export class Kernel {
   readonly market = new MarketCache();
   readonly hosts: AgentHost[] = [];
+  /** How far the data agent's feed has got (what a checkpoint records to resume from). */
+  readonly feedCursor: FeedCursor = { published: 0 };
   readonly #cacheFeeds: Subscription[] = [];
 
   constructor(private readonly deps: KernelDeps) {
@@ -121,7 +126,7 @@ export class Kernel {
         return strategyAgent(settings.strategy) as AgentSpec<never>;
       case 'data':
         if (!this.deps.feed) throw new Error('the data agent needs a feed');
-        return dataAgent(this.deps.feed.feed, this.deps.feed.pump) as AgentSpec<never>;
+        return dataAgent(this.deps.feed.feed, { ...this.deps.feed.pump, cursor: this.feedCursor }) as AgentSpec<never>;
       case 'sentiment':
         throw new Error('the sentiment agent is not built yet (its own issue)');
     }
@@ -141,7 +146,24 @@ export class Kernel {
       bus.subscribe(patterns.marketBars, (env) => this.market.onBar(env.payload as Bar), { name: 'market-cache' }),
       bus.subscribe(patterns.marketTicks, (env) => this.market.onTick(env.payload as Tick), { name: 'market-cache' }),
     );
-    for (const host of this.hosts) await host.start();
+    for (const host of this.hosts) await host.start(host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName]);
+  }
+
+  /** True when no agent is inside a step or waiting for an effect: a consistent cut. */
+  get idle(): boolean {
+    return this.hosts.every((h) => h.idle);
+  }
+
+  /** Every agent's persisted machine snapshot, taken now (call when `idle`). */
+  persisted(): Partial<Record<AgentName, Snapshot<unknown>>> {
+    const out: Partial<Record<AgentName, Snapshot<unknown>>> = {};
+    for (const h of this.hosts) out[h.name as AgentName] = h.persistedSnapshot();
+    return out;
+  }
+
+  /** Stops the data agent only (no new market data), leaving the others running. */
+  async stopFeed(): Promise<void> {
+    await this.host('data')?.stop();
   }
 
   async stop(): Promise<void> {

@@ -5,66 +5,149 @@ import type { AgentName } from '../bus/subjects.js';
 import { openFeed } from '../agents/data/feeds/open-feed.js';
 import type { Config } from '../config/config.js';
 import { redactConfig } from '../config/redact.js';
-import { createRegistry } from './domain/messages.js';
+import { createRegistry, versionOf } from './domain/messages.js';
 import { Kernel, tradingSettingsFrom } from './kernel.js';
 import type { Logger } from './observability/logger.js';
 import { systemClock } from './runtime/clock.js';
-import { ulidSource } from './runtime/ids.js';
+import { ulidSource, type IdSource } from './runtime/ids.js';
+import { quiesce } from './runtime/quiesce.js';
+import { Checkpointer, processKey, type ProcessCheckpoint } from './store/checkpointer.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/ports.js';
+import { Recorder } from './store/recorder.js';
+import { rootEnvelope, type EnvelopeDeps } from '../bus/envelope.js';
+import { subjects } from '../bus/subjects.js';
 
 export interface RunningSystem {
   readonly bus: Bus;
   readonly kernel: Kernel;
-  /** Drains subscriptions, stops agents, closes the bus. Idempotent. */
+  /** The store, unless STORE=off. */
+  readonly store: Store | undefined;
+  readonly recorder: Recorder | undefined;
+  readonly runId: string;
+  /** True when this start resumed from a checkpoint. */
+  readonly resumed: boolean;
+  /** Resolves when the data agent's feed has ended (never for an endless feed). */
+  feedDone(): Promise<void>;
+  /** Stops the feed, checkpoints, drains subscriptions, stops agents, closes store and bus. Idempotent. */
   stop(): Promise<void>;
 }
 
 /**
  * The composition root: the only place that knows every concrete class. Builds, in order,
- * clock, ids, registry, bus (NATS when NATS_URL is set, in-memory otherwise), then the agents
- * this process runs (all of them for `sextant start`, one for `sextant agent <name>`).
+ * clock, ids, registry, store (MongoDB, embedded or none), bus (NATS when NATS_URL is set,
+ * in-memory otherwise), the recorder, then the agents this process runs (all of them for
+ * `sextant start`, one for `sextant agent <name>`), resumed from the process's last checkpoint
+ * when the store has one.
  */
 export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[]): Promise<RunningSystem> {
   const clock = systemClock;
   const ids = ulidSource();
   const registry = createRegistry();
   const source = `sextant/${config.instance}`;
+  const store = await openStore(config, logger);
+  try {
+    return await startOn(store, { config, logger, agents, clock, ids, registry, source });
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface Parts {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly agents: readonly AgentName[];
+  readonly clock: typeof systemClock;
+  readonly ids: IdSource;
+  readonly registry: ReturnType<typeof createRegistry>;
+  readonly source: string;
+}
+
+async function startOn(store: Store | undefined, p: Parts): Promise<RunningSystem> {
+  const { config, logger, agents, clock, ids } = p;
+  const key = processKey(config.instance, agents);
+  const saved = store ? await store.snapshots.load(key) : undefined;
+  const resume = saved?.state as ProcessCheckpoint | undefined;
+  const runId = saved?.runId ?? ids.next();
   const bus = await createBus({
     natsUrl: config.natsUrl,
     name: `sextant-${agents.length === 1 ? agents[0] : 'all'}-${hostname()}-${config.instance}`,
-    registry,
-    envelopeDeps: { ids, clock, source },
+    registry: p.registry,
+    envelopeDeps: { ids, clock, source: p.source },
     logger,
     maxPayloadBytes: config.bus.maxPayloadBytes,
     requestTimeoutMs: config.bus.requestTimeoutMs,
   });
-  const feed = agents.includes('data') ? openDataFeed(config) : undefined;
+  const feedStart = resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
+  const feed = agents.includes('data') ? openDataFeed(config, feedStart) : undefined;
+  let skip = 0;
+  if (feed && resume?.feed) {
+    if (resume.feed.name === feed.name) skip = resume.feed.published;
+    else logger.warn({ was: resume.feed.name, now: feed.name }, 'the data feed changed since the checkpoint; it starts from its beginning');
+  }
+  const record = store !== undefined && (config.store.record === 'on' || (config.store.record === 'auto' && (bus.kind === 'memory' || agents.length > 1)));
+  const recorder = record
+    ? new Recorder(bus, store, logger, {
+        maxBuffered: config.store.bufferMax,
+        overflow: config.store.overflow,
+        onHalt: (reason) => haltTrading(bus, { ids, clock, source: p.source }, reason),
+      })
+    : undefined;
   const kernel = new Kernel({
     bus,
     clock,
     ids,
     logger,
     instance: config.instance,
+    runId,
     heartbeatMs: config.runtime.heartbeatMs,
     agents,
     settings: tradingSettingsFrom(config),
-    ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs } } } : {}),
+    ...(resume ? { restore: resume.agents } : {}),
+    ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
   });
-  logger.info({ config: redactConfig(config), agents, bus: bus.kind }, 'sextant starting');
+  logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
+  if (saved) logger.info({ runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip }, 'resuming from the last checkpoint');
+  await recorder?.start();
   await kernel.start();
+  const checkpointer = store
+    ? new Checkpointer({ kernel, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
+    : undefined;
+  checkpointer?.start();
   let stopping: Promise<void> | undefined;
   return {
     bus,
     kernel,
+    store,
+    recorder,
+    runId,
+    resumed: saved !== undefined,
+    feedDone: async () => {
+      await kernel.host('data')?.whenStarted();
+      await quiesce(bus);
+    },
     stop: () =>
       (stopping ??= (async () => {
+        await kernel.stopFeed();
+        await quiesce(bus).catch(() => undefined);
+        await checkpointer?.stop();
         await kernel.stop();
+        await recorder?.stop();
+        await store?.close();
         await bus.drain().catch((err: unknown) => logger.warn({ err }, 'bus drain failed'));
         logger.info('sextant stopped');
       })()),
   };
 }
 
-function openDataFeed(config: Config) {
+/** Trips the risk kill switch (the store cannot keep up): the only way anything reaches risk. */
+function haltTrading(bus: Bus, deps: EnvelopeDeps, reason: string): void {
+  const env = rootEnvelope(deps, 'risk.command', { command: 'halt', reason, by: 'store' }, { v: versionOf('risk.command') });
+  bus.publish(subjects.riskCommand(), env);
+}
+
+function openDataFeed(config: Config, startTime: number) {
   const d = config.data;
   switch (d.feed) {
     case 'synthetic':
@@ -76,8 +159,8 @@ function openDataFeed(config: Config) {
         drift: d.synthetic.drift,
         volatility: d.synthetic.volatility,
         barMs: d.synthetic.barMs,
-        // Live synthetic bars are stamped from now on, one bar length apart.
-        startTime: Math.floor(systemClock.now() / d.synthetic.barMs) * d.synthetic.barMs,
+        // Live synthetic bars are stamped from the first start on, one bar length apart.
+        startTime,
       });
     case 'csv':
       return openFeed({ feed: 'csv', file: d.file!, symbol: d.symbols[0]!, lenient: d.lenient });

@@ -10,6 +10,20 @@ export interface PumpOptions {
   readonly batch?: number;
   /** Called after every batch with the number of items published so far. */
   readonly onProgress?: (items: number) => void;
+  /**
+   * Items of the feed already published by an earlier run of this process (recovery): they are
+   * read again into the market cache, not published. Only replayable (file, seeded) feeds.
+   */
+  readonly skip?: number;
+  /** Counts the feed's items handled so far, skipped ones included (what a checkpoint records). */
+  readonly cursor?: FeedCursor;
+  /** Awaited before each batch (paced: each item): the store's back-pressure. */
+  readonly gate?: () => Promise<void>;
+}
+
+/** The position of a feed: how many of its items have been published, over all runs. */
+export interface FeedCursor {
+  published: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -31,27 +45,42 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
   // ticks of one symbol may share a time: their key counts them
   let tickKey = '';
   let tickSeq = 0;
+  const cursor = options.cursor ?? { published: 0 };
+  let skip = options.skip ?? 0;
   try {
     for (const item of feed) {
       if (api.stopping) break;
+      let key: string;
+      if (item.kind === 'bar') key = `${item.bar.symbol}@${item.bar.time}`;
+      else {
+        const at = `${item.tick.symbol}@${item.tick.time}`;
+        tickSeq = at === tickKey ? tickSeq + 1 : 0;
+        tickKey = at;
+        key = `${at}#${tickSeq}`;
+      }
+      cursor.published++;
+      if (skip > 0) {
+        skip--;
+        if (item.kind === 'bar') api.market.onBar(item.bar);
+        else api.market.onTick(item.tick);
+        continue;
+      }
       if (item.kind === 'bar') {
         api.clock.observe(item.bar.time);
-        api.publishRoot('market.bar', item.bar, item.bar.time, `${item.bar.symbol}@${item.bar.time}`);
+        api.publishRoot('market.bar', item.bar, item.bar.time, key);
         bars++;
         last = item.bar.time;
       } else {
         api.clock.observe(item.tick.time);
-        const key = `${item.tick.symbol}@${item.tick.time}`;
-        tickSeq = key === tickKey ? tickSeq + 1 : 0;
-        tickKey = key;
-        api.publishRoot('market.tick', item.tick, item.tick.time, `${key}#${tickSeq}`);
+        api.publishRoot('market.tick', item.tick, item.tick.time, key);
         ticks++;
         last = item.tick.time;
       }
-      if (options.paceMs > 0) {
-        await sleep(options.paceMs);
-      } else if ((bars + ticks) % batch === 0) {
-        await quiesce(api.bus);
+      const atBatchEnd = (bars + ticks) % batch === 0;
+      if (options.paceMs > 0) await sleep(options.paceMs);
+      else if (atBatchEnd) await quiesce(api.bus);
+      if (options.paceMs > 0 || atBatchEnd) await options.gate?.();
+      if (atBatchEnd) {
         send({ type: 'feed.progress', bars, ticks, skipped: feed.skipped });
         options.onProgress?.(bars + ticks);
       }

@@ -6,13 +6,18 @@ import { renderEnvExample } from '../../config/env-example.js';
 import { createLogger } from '../observability/logger.js';
 import { startSystem } from '../main.js';
 import { backtestCommand } from './backtest-command.js';
+import { storeCommand } from './store-command.js';
 
 const HELP = `sextant — an actor-based multi-agent trading system
 
 Usage: sextant <command> [options]
 
 Commands:
-  start                 Run every agent in this process (in-memory bus unless NATS_URL is set)
+  start [--until-feed-end]
+                        Run every agent in this process (in-memory bus unless NATS_URL is set);
+                        resumes from the last checkpoint in the store. --until-feed-end stops
+                        (checkpointed) once a file feed is done.
+  store repair          Move corrupt lines of the embedded store aside (nothing is deleted)
   agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
   config [--env-example]  Print the effective configuration (secrets redacted), or .env.example
@@ -27,14 +32,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'start':
-        return await runAgents(undefined);
+        return await runAgents(undefined, rest);
+      case 'store':
+        return await storeCommand(rest);
       case 'agent': {
         const name = rest[0];
         if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {
           console.error(`sextant agent: name one agent of ${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}`);
           return 2;
         }
-        return await runAgents(name as AgentName);
+        return await runAgents(name as AgentName, rest.slice(1));
       }
       case 'backtest':
         return await backtestCommand(rest);
@@ -63,8 +70,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
-async function runAgents(only: AgentName | undefined): Promise<number> {
-  parseArgs({ args: [], options: {} });
+async function runAgents(only: AgentName | undefined, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false } } });
   const config = loadConfig();
   if (only && !config.natsUrl) {
     throw new ConfigError([`NATS_URL: required by "sextant agent ${only}"; one agent alone on an in-memory bus would talk to nobody. Use "sextant start" to run everything in one process.`]);
@@ -73,6 +80,13 @@ async function runAgents(only: AgentName | undefined): Promise<number> {
   const system = await startSystem(config, logger, only ? [only] : config.runtime.agents);
   logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');
   return new Promise<number>((resolve) => {
+    if (values['until-feed-end']) {
+      void system.feedDone().then(async () => {
+        logger.info('the feed has ended; stopping');
+        await system.stop();
+        resolve(0);
+      });
+    }
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       if (++signals > 1) {

@@ -80,6 +80,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   /** Outputs of the current step, kept only while an inlet wants to reply with one. */
   #capture: Envelope[] | undefined;
   #inStep = false;
+  /** Effects asked for whose results have not come back yet. */
+  #effectsInFlight = 0;
   readonly #chains = new Map<string, Envelope>();
   readonly #subs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -122,6 +124,16 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
 
   get machineState(): unknown {
     return this.#actor.getSnapshot().value;
+  }
+
+  /** True between steps with no effect in flight and no restart pending: a consistent point. */
+  get idle(): boolean {
+    return !this.#inStep && this.#effectsInFlight === 0 && !this.#restarting;
+  }
+
+  /** The machine's persisted snapshot (XState), JSON-able; what `start(snapshot)` resumes from. */
+  persistedSnapshot(): Snapshot<unknown> {
+    return this.spec.machine.getPersistedSnapshot(this.#actor.getSnapshot() as never) as Snapshot<unknown>;
   }
 
   /** Starts the actor, subscribes the inlets and services, then runs the start hook. */
@@ -285,7 +297,25 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const handler = this.spec.effects?.[type];
     if (!handler) throw new Error(`${this.spec.name} emitted ${type} but has no handler for it`);
     const cause = this.#current;
+    let answered = false;
+    const answer = () => {
+      if (!answered) {
+        answered = true;
+        this.#effectsInFlight--;
+      }
+    };
+    this.#effectsInFlight++;
+    try {
+      this.#callEffect(handler, type, payload, cause, answer);
+    } catch (err) {
+      answer();
+      throw err;
+    }
+  }
+
+  #callEffect(handler: NonNullable<AgentSpec['effects']>[string], type: string, payload: unknown, cause: Envelope | undefined, answer: () => void): void {
     handler(payload, (event) => {
+      answer();
       if (this.#inStep) {
         this.#actor.send(event);
         return;
