@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ import { formatTable } from './harness.js';
 
 export interface BacktestBenchRow {
   readonly transport: 'memory' | 'nats';
+  /** True when every bus message was recorded into an embedded store (`--record`). */
+  readonly recorded: boolean;
   readonly bars: number;
   readonly fills: number;
   readonly finalValue: number;
@@ -27,7 +29,9 @@ export interface BacktestBenchResult {
   readonly bars: number;
   readonly strategy: string;
   readonly runs: BacktestBenchRow[];
-  readonly goals: { memoryBarsPerSecond: number; natsBarsPerSecond: number; rssMB: number };
+  readonly goals: { memoryBarsPerSecond: number; natsBarsPerSecond: number; rssMB: number; recordingSlowdownMax: number };
+  /** In-memory elapsed time with recording / without (goal <= 1.3). */
+  readonly recordingSlowdown: number;
   readonly natsSkipped?: string;
 }
 
@@ -54,9 +58,10 @@ export function writeSeries(bars: number): string {
  * One backtest in a child process, through the built CLI exactly as a user runs it
  * (`npm run build` first): `node --max-semi-space-size=64 dist/sextant.mjs backtest ... --json`.
  */
-function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined): Promise<BacktestBenchRow> {
+function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined, record = false): Promise<BacktestBenchRow> {
   const cli = fileURLToPath(new URL('../dist/sextant.mjs', import.meta.url));
-  const args = ['--max-semi-space-size=64', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000', '--transport', transport, '--json'];
+  const recordDir = record ? mkdtempSync(join(tmpdir(), 'sextant-bench-record-')) : undefined;
+  const args = ['--max-semi-space-size=64', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000', '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -64,7 +69,8 @@ function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | 
     p.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`backtest bench child (${transport}) exited ${code}; run \`npm run build\` first`));
       const r = JSON.parse(out.trim().split('\n').pop()!) as { bars: number; fills: unknown[]; finalValue: number; elapsedMs: number; barsPerSecond: number; peakRssMB: number };
-      resolve({ transport, bars: r.bars, fills: r.fills.length, finalValue: r.finalValue, elapsedMs: r.elapsedMs, barsPerSecond: r.barsPerSecond, peakRssMB: r.peakRssMB });
+      if (recordDir) rmSync(recordDir, { recursive: true, force: true });
+      resolve({ transport, recorded: record, bars: r.bars, fills: r.fills.length, finalValue: r.finalValue, elapsedMs: r.elapsedMs, barsPerSecond: r.barsPerSecond, peakRssMB: r.peakRssMB });
     });
   });
 }
@@ -73,22 +79,24 @@ function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | 
 export async function runBacktestBench(options: { natsUrl?: string | undefined; bars?: number }): Promise<BacktestBenchResult> {
   const bars = options.bars ?? 200_000;
   const file = writeSeries(bars);
-  const runs: BacktestBenchRow[] = [await runChild('memory', file, undefined)];
+  // recording is compared with the plain run next to it (same machine, same minute)
+  const runs: BacktestBenchRow[] = [await runChild('memory', file, undefined), await runChild('memory', file, undefined, true)];
   if (options.natsUrl) runs.push(await runChild('nats', file, options.natsUrl));
-  if (runs.length === 2 && (runs[0]!.fills !== runs[1]!.fills || runs[0]!.finalValue !== runs[1]!.finalValue)) {
+  if (runs.some((r) => r.fills !== runs[0]!.fills || r.finalValue !== runs[0]!.finalValue)) {
     throw new Error(`memory and NATS backtests disagree: ${JSON.stringify(runs)}`);
   }
   console.log(
     formatTable([
-      ['transport', 'bars', 'fills', 'final value', 'ms', 'bars/s', 'peak RSS MB'],
-      ...runs.map((r) => [r.transport, r.bars, r.fills, r.finalValue.toFixed(2), r.elapsedMs, r.barsPerSecond, r.peakRssMB]),
+      ['transport', 'recorded', 'bars', 'fills', 'final value', 'ms', 'bars/s', 'peak RSS MB'],
+      ...runs.map((r) => [r.transport, r.recorded ? 'yes' : 'no', r.bars, r.fills, r.finalValue.toFixed(2), r.elapsedMs, r.barsPerSecond, r.peakRssMB]),
     ]),
   );
   return {
     bars,
     strategy: 'sma-cross 10/30, size 100',
     runs,
-    goals: { memoryBarsPerSecond: 110_000, natsBarsPerSecond: 22_000, rssMB: 250 },
+    goals: { memoryBarsPerSecond: 110_000, natsBarsPerSecond: 22_000, rssMB: 250, recordingSlowdownMax: 1.3 },
+    recordingSlowdown: Math.round((100 * runs[1]!.elapsedMs) / runs[0]!.elapsedMs) / 100,
     ...(options.natsUrl ? {} : { natsSkipped: 'no NATS server answered' }),
   };
 }

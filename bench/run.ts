@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { runBacktestBench } from './backtest.bench.js';
 import { formatBusBench, runBusBench } from './bus.bench.js';
 import { writeResults } from './harness.js';
+import { runStoreBench } from './store.bench.js';
 
 /**
  * `npm run bench`: runs every bench in {@link benches} (or those named on the command line,
@@ -47,15 +48,25 @@ export const benches: BenchEntry[] = [
     async run({ natsUrl }) {
       const reachable = await natsReachable(natsUrl);
       const result = await runBacktestBench({ natsUrl: reachable ? natsUrl : undefined });
-      const row = (t: string) => result.runs.find((r) => r.transport === t);
+      const row = (t: string, recorded = false) => result.runs.find((r) => r.transport === t && r.recorded === recorded);
       const m = row('memory');
+      const rec = row('memory', true);
       const n = row('nats');
       const summary = [
         `backtest ${result.bars.toLocaleString('en-US')} bars, ${result.strategy}:`,
         `  in-memory ${m?.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.memoryBarsPerSecond.toLocaleString('en-US')}), peak RSS ${m?.peakRssMB} MB (goal <= ${result.goals.rssMB})`,
+        `  recording every message (embedded store): ${rec?.barsPerSecond.toLocaleString('en-US')} bars/s, ${result.recordingSlowdown}x the time (goal <= ${result.goals.recordingSlowdownMax}x), peak RSS ${rec?.peakRssMB} MB`,
         n ? `  NATS      ${n.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.natsBarsPerSecond.toLocaleString('en-US')}), peak RSS ${n.peakRssMB} MB` : '  NATS      not measured',
       ].join('\n');
       return { result, summary, warnings: reachable ? [] : [`NATS backtest NOT MEASURED: no NATS server at ${natsUrl}`] };
+    },
+  },
+  {
+    name: 'store',
+    async run() {
+      const result = await runStoreBench({ mongoUri: process.env.MONGODB_URI });
+      const summary = ['event-store append (batches of 2000 recorded bars):', ...result.rows.map((r) => `  ${r.store.padEnd(32)} ${r.eventsPerSecond.toLocaleString('en-US')} events/s`)].join('\n');
+      return { result, summary, warnings: result.mongoSkipped ? [`MongoDB append NOT MEASURED: ${result.mongoSkipped}`] : [] };
     },
   },
 ];

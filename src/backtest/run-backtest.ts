@@ -13,6 +13,8 @@ import { silentLogger, type Logger } from '../observability/logger.js';
 import { VirtualClock } from '../runtime/clock.js';
 import { sequentialIds } from '../runtime/ids.js';
 import { quiesce } from '../runtime/quiesce.js';
+import type { Store } from '../store/ports.js';
+import { Recorder } from '../store/recorder.js';
 
 export interface BacktestOptions {
   /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
@@ -30,6 +32,8 @@ export interface BacktestOptions {
   readonly onProgress?: (bars: number) => void;
   /** Messages on the bus are handed here as they happen (reports, tests). */
   readonly onEnvelope?: Parameters<Bus['subscribe']>[1];
+  /** Records every bus message (and the order/fill read models) into this store; flushed before the run counts as done. */
+  readonly record?: Store;
 }
 
 /** One fill as the backtest reports it. */
@@ -87,6 +91,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
   });
   if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
+  const recorder = options.record ? new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }) : undefined;
   const kernel = new Kernel({
     bus,
     clock,
@@ -102,6 +107,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       pump: {
         paceMs: 0,
         batch: options.transport === 'nats' ? 250 : 2000,
+        ...(recorder ? { gate: () => recorder.whenWritable() } : {}),
         onProgress: (n) => {
           bars = n;
           options.onProgress?.(n);
@@ -111,11 +117,13 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   });
   const started = performance.now();
   try {
+    await recorder?.start();
     await kernel.start();
     const data = kernel.host('data')!;
     await data.whenStarted();
     if (data.lifecycle === 'faulted') throw new Error(`the data feed failed: ${data.health().lastError ?? 'unknown error'}`);
     await quiesce(bus);
+    await recorder?.flush();
     const elapsedMs = performance.now() - started;
     const reply = await bus.request(subjects.query('portfolio'), rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }));
     const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
@@ -131,6 +139,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     };
   } finally {
     await kernel.stop();
+    await recorder?.stop();
     await bus.close();
   }
 }

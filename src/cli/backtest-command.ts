@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import { loadConfig } from '../../config/load.js';
 import { runBacktest, type BacktestResult } from '../backtest/run-backtest.js';
+import { openEmbeddedStore } from '../store/embedded/embedded-store.js';
+import type { Store } from '../store/ports.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 
@@ -16,6 +18,8 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
   --fee-bps <x> --slippage-bps <x>               Paper broker costs (default 0)
   --transport <t>        memory (default) | nats (uses NATS_URL)
   --lenient              Skip and count bad rows instead of stopping
+  --record <dir>         Record every bus message into an embedded store at <dir> (the audit
+                         log: events, orders, fills); <dir> must not hold another run
   --json                 Print one JSON document
 Market orders decided on bar t fill at the open of bar t+1.`;
 
@@ -26,30 +30,32 @@ const num = (name: string, value: string | undefined, fallback: number): number 
   return n;
 };
 
+const OPTIONS = {
+  data: { type: 'string' },
+  symbol: { type: 'string' },
+  strategy: { type: 'string', default: 'sma-cross' },
+  fast: { type: 'string' },
+  slow: { type: 'string' },
+  period: { type: 'string' },
+  oversold: { type: 'string' },
+  overbought: { type: 'string' },
+  size: { type: 'string' },
+  cash: { type: 'string' },
+  'fee-bps': { type: 'string' },
+  'slippage-bps': { type: 'string' },
+  transport: { type: 'string', default: 'memory' },
+  lenient: { type: 'boolean', default: false },
+  record: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, strict: true });
+type Values = ReturnType<typeof parse>['values'];
+
 /** `sextant backtest`: parses flags, runs, prints JSON or a summary. Resolves to the exit code. */
 export async function backtestCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      data: { type: 'string' },
-      symbol: { type: 'string' },
-      strategy: { type: 'string', default: 'sma-cross' },
-      fast: { type: 'string' },
-      slow: { type: 'string' },
-      period: { type: 'string' },
-      oversold: { type: 'string' },
-      overbought: { type: 'string' },
-      size: { type: 'string' },
-      cash: { type: 'string' },
-      'fee-bps': { type: 'string' },
-      'slippage-bps': { type: 'string' },
-      transport: { type: 'string', default: 'memory' },
-      lenient: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parse(args);
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -80,12 +86,22 @@ export async function backtestCommand(args: string[]): Promise<number> {
   }
   const natsUrl = values.transport === 'nats' ? loadConfig().natsUrl : undefined;
   const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
+  const record = values.record ? await openEmbeddedStore({ dir: values.record, fsync: 'interval' }) : undefined;
+  try {
+    return await run(values, strategy, natsUrl, progress, record);
+  } finally {
+    await record?.close();
+  }
+}
+
+async function run(values: Values, strategy: StrategyParams, natsUrl: string | undefined, progress: ReturnType<typeof progressBar> | undefined, record: Store | undefined): Promise<number> {
   const result = await runBacktest({
-    data: values.data,
-    symbol: values.symbol,
+    ...(record ? { record } : {}),
+    data: values.data!,
+    symbol: values.symbol!,
     strategy,
     cash: num('cash', values.cash, 100_000),
-    transport: values.transport,
+    transport: values.transport as 'memory' | 'nats', // checked by backtestCommand
     ...(natsUrl ? { natsUrl } : {}),
     lenient: values.lenient,
     costs: { feeBps: num('fee-bps', values['fee-bps'], 0), feePerShare: 0, slippageBps: num('slippage-bps', values['slippage-bps'], 0) },
@@ -97,7 +113,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
     console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB }));
   } else {
-    console.log(summary(result, values.symbol));
+    console.log(summary(result, values.symbol!));
   }
   return 0;
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AgentApi, AgentSpec, Inlet } from './agent-spec.js';
 import { messageEvent } from './agent-spec.js';
 import type { Clock } from './clock.js';
-import { derivedId, type IdSource } from './ids.js';
+import { derivedId, derivedId3, idSeed, type IdSeed, type IdSource } from './ids.js';
 import type { MarketCache } from './market-cache.js';
 import { isEffect, type Emitted, type Outbound, type WithOutbox } from './outbound.js';
 
@@ -90,7 +90,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #env: EnvelopeDeps;
   readonly #log: Logger;
   readonly #restartPolicy: RestartPolicy;
-  readonly #runId: string;
+  /** The hash of run and agent, which every derived id of this agent starts with. */
+  readonly #idSeed: IdSeed;
   /** Debug lines are per message; the level is checked once, not per message. */
   readonly #debug: boolean;
 
@@ -102,7 +103,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#log = deps.logger.child({ agent: spec.name });
     this.#debug = this.#log.isLevelEnabled('debug');
     this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
-    this.#runId = deps.runId ?? '';
+    this.#idSeed = idSeed([deps.runId ?? '', spec.name]);
   }
 
   get name(): string {
@@ -344,7 +345,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       if (!parent) throw new Error(`output ${o.type} has no cause to derive from`);
       const time = o.time ?? parent.time;
       // the step's cause (not the chain parent) plus the position in the step names the output
-      const id = this.#current ? derivedId(time, [this.#runId, this.spec.name, this.#current.id, this.#stepEvent, this.#stepOutputs++]) : undefined;
+      const id = this.#current ? derivedId3(this.#idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++) : undefined;
       env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), time, ...(id ? { id } : {}) });
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
@@ -357,7 +358,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   #publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number, key?: string): Envelope {
-    const id = key === undefined ? undefined : derivedId(time, [this.#runId, this.spec.name, 'root', type, key]);
+    const id = key === undefined ? undefined : derivedId(time, ['root', type, key], this.#idSeed);
     const env = rootEnvelope(this.#env, type, payload, { v: versionOf(type), time, ...(id ? { id } : {}) });
     this.deps.bus.publish(subjectFor(type, payload), env);
     return env;

@@ -76,35 +76,75 @@ export function sequentialIds(prefix: string, start = 0): IdSource {
  * https://github.com/bryc/code/blob/master/jshash/experimental/cyrb53.js). This is not a
  * cryptographic hash: ids are identities, not secrets.
  */
-export function derivedId(time: number, parts: readonly (string | number)[]): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  let h3 = 0x2545f491;
-  for (let p = 0; p < parts.length; p++) {
-    const s = String(parts[p]);
-    for (let i = 0; i < s.length; i++) {
-      const ch = s.charCodeAt(i);
-      h1 = Math.imul(h1 ^ ch, 2654435761);
-      h2 = Math.imul(h2 ^ ch, 1597334677);
-      h3 = Math.imul(h3 ^ ch, 2246822519);
-    }
-    // a separator, so ('ab','c') and ('a','bc') differ
-    h1 = Math.imul(h1 ^ 0x1f, 2654435761);
-    h2 = Math.imul(h2 ^ 0x1f, 1597334677);
-    h3 = Math.imul(h3 ^ 0x1f, 2246822519);
-  }
+export function derivedId(time: number, parts: readonly (string | number)[], seed: IdSeed = ZERO_SEED): string {
+  STATE.set(seed);
+  mix(STATE, parts);
+  return finish(time);
+}
+
+/**
+ * `derivedId(time, [a, b, n], seed)` without the array and the number's string: the agent host
+ * makes one per output, on the hot path of every backtest.
+ */
+export function derivedId3(seed: IdSeed, time: number, a: string, b: string, n: number): string {
+  STATE.set(seed);
+  mixString(STATE, a);
+  mixString(STATE, b);
+  mixString(STATE, n < 10 ? DIGITS[n]! : String(n));
+  return finish(time);
+}
+
+const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
+
+/** Finalises the hash in STATE into an id with `time`'s ULID prefix. */
+function finish(time: number): string {
+  let h1 = STATE[0]!;
+  let h2 = STATE[1]!;
+  let h3 = STATE[2]!;
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h3 ^ (h3 >>> 13), 3266489909);
   h3 = Math.imul(h3 ^ (h3 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  let id = '';
-  const t = Math.min(Math.max(Math.floor(time), 0), 2 ** 48 - 1); // ULID time cannot be negative
-  for (let i = 9, x = t; i >= 0; i--, x = Math.floor(x / 32)) id = B32[x % 32] + id;
-  return id + base32(h1, 6) + base32(h2, 6) + base32(h3, 4);
+  // one flat string from char codes: concatenating 26 characters would build a rope of 26
+  // nodes per id, which costs memory for as long as the id is kept
+  let x = Math.min(Math.max(Math.floor(time), 0), 2 ** 48 - 1); // ULID time cannot be negative
+  for (let i = 9; i >= 0; i--, x = Math.floor(x / 32)) CODES[i] = B32_CODES[x % 32]!;
+  for (let k = 0; k < 6; k++) CODES[10 + k] = B32_CODES[(h1 >>> (k * 5)) & 31]!;
+  for (let k = 0; k < 6; k++) CODES[16 + k] = B32_CODES[(h2 >>> (k * 5)) & 31]!;
+  for (let k = 0; k < 4; k++) CODES[22 + k] = B32_CODES[(h3 >>> (k * 5)) & 31]!;
+  return String.fromCharCode.apply(null, CODES);
 }
 
-/** The low `chars * 5` bits of `h` in Crockford base32. */
-function base32(h: number, chars: number): string {
-  let s = '';
-  for (let k = 0; k < chars; k++) s += B32[(h >>> (k * 5)) & 31];
-  return s;
+/** The hash state after some leading parts: `derivedId(t, rest, idSeed(lead))` equals `derivedId(t, [...lead, ...rest])`. */
+export type IdSeed = Readonly<Int32Array>;
+
+/** Hashes the parts every id of one agent shares (run, agent) once, not per message. */
+export function idSeed(lead: readonly (string | number)[]): IdSeed {
+  const state = Int32Array.from(ZERO_SEED);
+  mix(state, lead);
+  return state;
 }
+
+function mix(state: Int32Array, parts: readonly (string | number)[]): void {
+  for (let p = 0; p < parts.length; p++) mixString(state, String(parts[p]));
+}
+
+/** Three 32-bit multiply-xorshift lanes over the characters of `s`, then a separator, so ('ab','c') and ('a','bc') differ. */
+function mixString(state: Int32Array, s: string): void {
+  let h1 = state[0]!;
+  let h2 = state[1]!;
+  let h3 = state[2]!;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+    h3 = Math.imul(h3 ^ ch, 2246822519);
+  }
+  state[0] = Math.imul(h1 ^ 0x1f, 2654435761);
+  state[1] = Math.imul(h2 ^ 0x1f, 1597334677);
+  state[2] = Math.imul(h3 ^ 0x1f, 2246822519);
+}
+
+const ZERO_SEED: IdSeed = Int32Array.of(0xdeadbeef, 0x41c6ce57, 0x2545f491);
+const STATE = new Int32Array(3);
+const B32_CODES = Array.from(B32, (c) => c.charCodeAt(0));
+const CODES: number[] = new Array<number>(26).fill(0);

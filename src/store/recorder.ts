@@ -13,8 +13,6 @@ export interface RecorderOptions {
   /** Events held while the store cannot take them; beyond this the overflow policy acts. */
   readonly maxBuffered: number;
   readonly overflow: OverflowPolicy;
-  /** Largest batch per event-store write. */
-  readonly batchSize?: number;
   /** First retry delay after a failed write; doubles up to 5 s. */
   readonly retryMs?: number;
   /** Called once when the buffer first overflows with `halt`: the kernel trips the kill switch. */
@@ -29,6 +27,9 @@ export interface RecorderStats {
   /** Always 0: nothing is ever dropped. Exported so a dashboard can show it is 0. */
   dropped: number;
 }
+
+/** The message types the read models are built from. */
+const PROJECTED: ReadonlySet<string> = new Set(['order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'portfolio.updated']);
 
 const rank: Record<OrderDoc['status'], number> = { new: 0, submitted: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3, expired: 3, failed: 3 };
 
@@ -50,7 +51,7 @@ export class Recorder {
   #docs: (() => Promise<void>)[] = [];
   readonly #orders = new Map<string, OrderDoc>();
   #lastPositions = '';
-  /** Recently recorded ids: a redelivered message is recorded and projected once. */
+  /** Recently projected ids: a redelivered order or portfolio message is projected once. */
   readonly #seen = new IdWindow(50_000);
   #sub: Subscription | undefined;
   #writing: Promise<void> | undefined;
@@ -76,11 +77,10 @@ export class Recorder {
     this.#sub = this.bus.subscribe(patterns.all, (env, ctx) => this.record(ctx.subject, env), { name: 'recorder' });
   }
 
-  /** Records one message (the bus tap calls this; replays and tests may too). A repeat is ignored. */
+  /** Records one message (the bus tap calls this; replays and tests may too). */
   record(subject: string, env: Envelope): void {
-    if (!this.#seen.add(env.id)) return;
-    this.#events.push({ subject, env });
-    this.#project(env);
+    this.#events.push({ subject, env }); // a repeat here is harmless: the event store keys on the id
+    if (PROJECTED.has(env.type) && this.#seen.add(env.id)) this.#project(env);
     this.stats.buffered = this.#events.length;
     if (this.#events.length > this.options.maxBuffered) this.#overflow();
     if (!this.#scheduled && !this.#writing) {
@@ -132,19 +132,20 @@ export class Recorder {
   }
 
   async #writeLoop(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 2000;
     while (!this.#closed && (this.#events.length > 0 || this.#docs.length > 0 || this.#fills.length > 0)) {
-      const batch = this.#events.slice(0, batchSize);
-      // take the pending read-model writes; anything recorded meanwhile queues behind them
+      // take everything pending (the store batches its writes); what is recorded meanwhile queues behind
+      const batch = this.#events;
       const fills = this.#fills;
       const docs = this.#docs;
+      this.#events = [];
       this.#fills = [];
       this.#docs = [];
       try {
-        if (batch.length > 0) await this.store.events.append(batch);
-        if (fills.length > 0) await this.store.fills.add(fills);
-        for (const d of docs) await d();
+        // all at once: each store queues its writes in call order, and a document's version
+        // decides between two writes of one order however they land
+        await Promise.all([batch.length > 0 ? this.store.events.append(batch) : undefined, fills.length > 0 ? this.store.fills.add(fills) : undefined, ...docs.map((d) => d())]);
       } catch (err) {
+        this.#events = batch.concat(this.#events);
         this.#fills = fills.concat(this.#fills);
         this.#docs = docs.concat(this.#docs);
         this.stats.writeFailures++;
@@ -154,7 +155,6 @@ export class Recorder {
         continue; // the same writes again: the store keys on ids and versions, so a half-done batch is harmless
       }
       this.#retryMs = this.options.retryMs ?? 100;
-      this.#events.splice(0, batch.length);
       this.stats.recorded += batch.length;
       this.stats.buffered = this.#events.length;
       if (this.#overflowing && this.#events.length <= this.options.maxBuffered / 2) {

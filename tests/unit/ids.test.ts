@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTime, isValid } from 'ulid';
-import { derivedId, sequentialIds, ulidSource } from '../../src/runtime/ids.js';
+import { derivedId, derivedId3, idSeed, sequentialIds, ulidSource } from '../../src/runtime/ids.js';
 
 describe('ids', () => {
   it('ulids are valid, carry their millisecond and sort in creation order within and across milliseconds', () => {
@@ -49,6 +49,9 @@ describe('ids', () => {
     expect(new Set([a, ...variants]).size).toBe(6);
     expect(derivedId(t - 1, ['x']) < derivedId(t, ['x'])).toBe(true);
     expect(decodeTime(derivedId(-86_400_000, ['pre-1970']))).toBe(0);
+    expect(derivedId(t, ['MSG1', 'order.intent', 0], idSeed(['run1', 'risk']))).toBe(a);
+    expect(derivedId3(idSeed(['run1', 'risk']), t, 'MSG1', 'order.intent', 0)).toBe(a);
+    expect(derivedId3(idSeed(['r']), t, 'x', 'y', 12)).toBe(derivedId(t, ['r', 'x', 'y', 12]));
   });
 
   it('derived ids do not collide over 300,000 causes', () => {

@@ -230,7 +230,7 @@ function dirOf(file: string): string {
   return i <= 0 ? '.' : file.slice(0, i);
 }
 
-/** The first `"id":"..."` of a line, to name a bad document even when it does not parse. */
+/** The document's id (`id`, `clientOrderId` or `key`) from its text, to name it even when it does not parse. */
 export function idIn(text: string): string | undefined {
-  return /"id":"([^"]{1,200})"/.exec(text)?.[1];
+  return /"(?:id|clientOrderId|key)":"([^"]{1,200})"/.exec(text)?.[1];
 }

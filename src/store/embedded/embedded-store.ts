@@ -37,7 +37,7 @@ export interface EmbeddedStoreOptions {
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs?: number;
-  /** How many recent event ids are remembered to drop a re-appended event; default 200,000. */
+  /** How many recent event ids are remembered to drop a re-appended event; default 32,768 (a restart re-makes only the events after the last checkpoint). */
   readonly dedupeWindow?: number;
   /** Told about torn tails cut off on open (the caller logs them loudly). */
   readonly onTorn?: (torn: TornTail) => void;
@@ -72,7 +72,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       return log;
     };
 
-    const events = new EmbeddedEvents(options.dedupeWindow ?? 200_000);
+    const events = new EmbeddedEvents(options.dedupeWindow ?? 32_768);
     events.log = await openLog('events.ndjson', (text) => events.load(text));
     const orders = new EmbeddedOrders();
     orders.log = await openLog('orders.ndjson', (text) => orders.load(parseDoc(text, orderDocSchema)));
