@@ -261,29 +261,37 @@ class EmbeddedOrders implements OrderStore {
   }
 }
 
-class EmbeddedFills implements FillStore {
+/** Documents unique by `id`, all in memory, appended to one log: what fills and portfolio snapshots share. */
+class UniqueDocs<T extends { readonly id: string }> {
   log!: AppendLog;
-  readonly #all: FillDoc[] = [];
+  protected readonly all: T[] = [];
   readonly #ids = new Set<string>();
 
-  load(doc: FillDoc): void {
+  load(doc: T): void {
     if (this.#ids.has(doc.id)) return;
     this.#ids.add(doc.id);
-    this.#all.push(doc);
+    this.all.push(doc);
   }
 
-  add(fills: readonly FillDoc[]): Promise<void> {
+  /** Appends the documents not stored yet. */
+  protected addNew(docs: readonly T[]): Promise<void> {
     const lines: string[] = [];
-    for (const f of fills) {
-      if (this.#ids.has(f.id)) continue;
-      this.load(f);
-      lines.push(toStoredJson(f));
+    for (const d of docs) {
+      if (this.#ids.has(d.id)) continue;
+      this.load(d);
+      lines.push(toStoredJson(d));
     }
     return this.log.append(lines);
   }
+}
+
+class EmbeddedFills extends UniqueDocs<FillDoc> implements FillStore {
+  add(fills: readonly FillDoc[]): Promise<void> {
+    return this.addNew(fills);
+  }
 
   list(q: FillQuery = {}): Promise<FillDoc[]> {
-    const out = this.#all.filter(
+    const out = this.all.filter(
       (f) =>
         (q.clientOrderId === undefined || f.clientOrderId === q.clientOrderId) &&
         (q.symbol === undefined || f.symbol === q.symbol) &&
@@ -294,31 +302,19 @@ class EmbeddedFills implements FillStore {
   }
 }
 
-class EmbeddedPortfolio implements PortfolioStore {
-  log!: AppendLog;
-  readonly #all: PortfolioDoc[] = [];
-  readonly #ids = new Set<string>();
-
-  load(doc: PortfolioDoc): void {
-    if (this.#ids.has(doc.id)) return;
-    this.#ids.add(doc.id);
-    this.#all.push(doc);
-  }
-
+class EmbeddedPortfolio extends UniqueDocs<PortfolioDoc> implements PortfolioStore {
   add(snapshot: PortfolioDoc): Promise<void> {
-    if (this.#ids.has(snapshot.id)) return Promise.resolve();
-    this.load(snapshot);
-    return this.log.append([toStoredJson(snapshot)]);
+    return this.addNew([snapshot]);
   }
 
   latest(): Promise<PortfolioDoc | undefined> {
     let best: PortfolioDoc | undefined;
-    for (const p of this.#all) if (!best || p.time >= best.time) best = p;
+    for (const p of this.all) if (!best || p.time >= best.time) best = p;
     return Promise.resolve(best);
   }
 
   history(q: { from?: number; to?: number; limit?: number } = {}): Promise<PortfolioDoc[]> {
-    const out = this.#all.filter((p) => (q.from === undefined || p.time >= q.from) && (q.to === undefined || p.time <= q.to));
+    const out = this.all.filter((p) => (q.from === undefined || p.time >= q.from) && (q.to === undefined || p.time <= q.to));
     return Promise.resolve(out.sort((a, b) => a.time - b.time).slice(0, q.limit ?? 1000));
   }
 }
