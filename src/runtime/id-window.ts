@@ -1,29 +1,29 @@
 /**
- * A mutable memory of the last `size` ids (a set plus a ring), for services outside machines
- * that must recognise a repeated message (the recorder, the embedded event log). Machines use
- * the immutable RecentIds, which lives in their snapshots.
+ * A mutable memory of recent ids, for services outside machines that must recognise a repeated
+ * message (the recorder, the embedded event log). Two generations of sets: ids go into the
+ * current one; when it holds `size` ids it becomes the previous one and the one before is
+ * dropped whole. So it remembers at least the last `size` ids and at most `2 * size`, without a
+ * delete per add (the event log adds one id per message). Machines use the immutable RecentIds,
+ * which lives in their snapshots.
  */
 export class IdWindow {
-  readonly #ids = new Set<string>();
-  readonly #ring: string[] = [];
-  #at = 0;
+  #current = new Set<string>();
+  #previous = new Set<string>();
 
   constructor(private readonly size: number) {}
 
   has(id: string): boolean {
-    return this.#ids.has(id);
+    return this.#current.has(id) || this.#previous.has(id);
   }
 
   /** Remembers `id`; false when it was already remembered. */
   add(id: string): boolean {
-    if (this.#ids.has(id)) return false;
-    this.#ids.add(id);
-    if (this.#ring.length < this.size) this.#ring.push(id);
-    else {
-      this.#ids.delete(this.#ring[this.#at]!);
-      this.#ring[this.#at] = id;
-      this.#at = (this.#at + 1) % this.size;
+    if (this.has(id)) return false;
+    if (this.#current.size >= this.size) {
+      this.#previous = this.#current;
+      this.#current = new Set();
     }
+    this.#current.add(id);
     return true;
   }
 }
