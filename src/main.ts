@@ -15,6 +15,7 @@ import { Checkpointer, processKey, type ProcessCheckpoint } from './store/checkp
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/ports.js';
 import { Recorder } from './store/recorder.js';
+import { serveStoreQueries } from './store/store-queries.js';
 import { rootEnvelope, type EnvelopeDeps } from '../bus/envelope.js';
 import { subjects } from '../bus/subjects.js';
 
@@ -110,6 +111,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
   if (saved) logger.info({ runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip }, 'resuming from the last checkpoint');
   await recorder?.start();
+  const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];
   await kernel.start();
   const checkpointer = store
     ? new Checkpointer({ kernel, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
@@ -133,6 +135,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         await quiesce(bus).catch(() => undefined);
         await checkpointer?.stop();
         await kernel.stop();
+        await Promise.all(storeQueries.map((q) => q.drain().catch(() => undefined)));
         await recorder?.stop();
         await store?.close();
         await bus.drain().catch((err: unknown) => logger.warn({ err }, 'bus drain failed'));
