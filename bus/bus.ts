@@ -21,6 +21,14 @@ export interface SubscribeOptions {
   queue?: string;
   /** Who handles it (agent or service name); names the handler in dead letters and metrics. */
   name?: string;
+  /**
+   * A durable, acknowledged subscription when the subject belongs to the bus's durable path (the
+   * order path on NATS: a JetStream durable consumer of this name, shared by every subscriber
+   * that uses it). A message is acknowledged once its handler has finished, or, when the bus
+   * defers acknowledgements, at the next `commitPoint()`; until then a crash means redelivery.
+   * Other subjects, and the in-memory bus, ignore it.
+   */
+  durable?: string;
 }
 
 export interface RequestOptions {
@@ -68,8 +76,17 @@ export interface Bus {
   request(subject: Subject, env: Envelope, options?: RequestOptions): Promise<Envelope>;
   /** Answers requests on a subject; a throwing responder replies `request.failed` and dead-letters. */
   serve(subject: Subject, responder: Responder, options?: SubscribeOptions): Subscription;
-  /** Resolves when everything published so far has reached the transport (NATS: server round trip). */
+  /**
+   * Resolves when everything published so far has reached the transport (NATS: a server round
+   * trip; durable publishes stored; durable consumers handed everything stored for them).
+   */
   flush(): Promise<void>;
+  /**
+   * Captures the durable messages handled so far; the returned function acknowledges them. A
+   * checkpointer calls it after its snapshot (which includes their effects) is saved, so a
+   * message is acknowledged only once its effects are safe. No-op where nothing is deferred.
+   */
+  commitPoint(): () => Promise<void>;
   /** Stops subscriptions, handles what was received, flushes, then closes. */
   drain(): Promise<void>;
   /** Closes at once. */

@@ -182,6 +182,11 @@ export class MemoryBus implements Bus {
     return sub;
   }
 
+  /** In-process delivery is complete when `publish` returns: nothing is left to acknowledge. */
+  commitPoint(): () => Promise<void> {
+    return () => Promise.resolve();
+  }
+
   serve(subject: Subject, responder: Responder, options: SubscribeOptions = {}): Subscription {
     return this.subscribe(subject, serveHandler(this.options.envelopeDeps, responder), options);
   }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { createBus } from '../bus/create-bus.js';
+import { createBus, orderPath } from '../bus/create-bus.js';
 import type { Bus } from '../bus/bus.js';
 import type { AgentName } from '../bus/subjects.js';
 import { openFeed } from '../agents/data/feeds/open-feed.js';
@@ -79,6 +79,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     logger,
     maxPayloadBytes: config.bus.maxPayloadBytes,
     requestTimeoutMs: config.bus.requestTimeoutMs,
+    // order messages are acknowledged once a checkpoint holds their effects (when one is kept)
+    durable: orderPath(undefined, store !== undefined),
   });
   const feedStart = resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
   const feed = agents.includes('data') ? openDataFeed(config, feedStart) : undefined;
@@ -114,7 +116,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];
   await kernel.start();
   const checkpointer = store
-    ? new Checkpointer({ kernel, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
+    ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
   checkpointer?.start();
   let stopping: Promise<void> | undefined;

@@ -1,4 +1,4 @@
-import { createBus } from '../../bus/create-bus.js';
+import { createBus, orderPath } from '../../bus/create-bus.js';
 import type { Bus } from '../../bus/bus.js';
 import { rootEnvelope } from '../../bus/envelope.js';
 import { subjects } from '../../bus/subjects.js';
@@ -82,6 +82,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     requestTimeoutMs: 30_000,
     prefix: options.transport === 'nats' ? runId : '',
     trustLocal: true,
+    ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
   });
   const feed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
   const fills: BacktestFill[] = [];

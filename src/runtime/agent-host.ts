@@ -146,6 +146,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       this.#subs.push(
         bus.subscribe(inlet.pattern, (env, ctx) => this.#onMessage(inlet, env, ctx), {
           name: this.spec.name,
+          // on the bus's durable path (orders over JetStream) each inlet has its own consumer
+          durable: `${this.spec.name}.${inlet.pattern}`,
           ...(inlet.shared ? { queue: this.spec.name } : {}),
         }),
       );

@@ -1,5 +1,6 @@
 import type { Snapshot } from 'xstate';
 import type { AgentName } from '../../bus/subjects.js';
+import type { Bus } from '../../bus/bus.js';
 import type { Kernel } from '../kernel.js';
 import type { Logger } from '../observability/logger.js';
 import type { Recorder } from './recorder.js';
@@ -13,6 +14,8 @@ export interface ProcessCheckpoint {
 
 export interface CheckpointerDeps {
   readonly kernel: Kernel;
+  /** Durable messages are acknowledged once a checkpoint holding their effects is saved. */
+  readonly bus?: Pick<Bus, 'commitPoint'>;
   readonly snapshots: SnapshotStore;
   /** Flushed before each checkpoint is saved: the event log is never behind a snapshot. */
   readonly recorder?: Recorder;
@@ -34,7 +37,9 @@ export function processKey(instance: string, agents: readonly string[]): string 
 /**
  * Saves the process's state at consistent points: when no agent is inside a step or waiting for
  * a broker (`kernel.idle`). The state is captured at once; then the event log is flushed, then
- * the snapshot is written, so a snapshot never refers to events the log lacks. On the in-memory
+ * the snapshot is written, so a snapshot never refers to events the log lacks; then the durable
+ * messages handled before the capture are acknowledged (a crash before that redelivers them to
+ * the restored agents, which handle them again idempotently). On the in-memory
  * bus every handler runs to completion inside `publish`, so an idle kernel is a cut across all
  * agents: a restart resumes from it and the feed continues after the recorded position. Events
  * published after the last checkpoint are made again on resume with the same (derived) ids, so
@@ -65,10 +70,12 @@ export class Checkpointer {
       ...(this.deps.feed ? { feed: { ...this.deps.feed, published: kernel.feedCursor.published } } : {}),
     };
     const doc: SnapshotDoc = { key: this.deps.key, seq: ++this.#seq, runId: this.deps.runId, savedAt: Date.now(), state };
+    const commit = this.deps.bus?.commitPoint();
     this.#saving = (async () => {
       await this.deps.recorder?.flush();
       await this.deps.snapshots.save(doc);
       this.saved++;
+      await commit?.();
       return true;
     })().finally(() => {
       this.#saving = undefined;

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { createBus } from '../../bus/create-bus.js';
+import { createBus, orderPath } from '../../bus/create-bus.js';
 import type { Bus } from '../../bus/bus.js';
 import type { SchemaRegistry } from '../../bus/schema-registry.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -31,6 +31,8 @@ export interface TestBusOptions {
   requestTimeoutMs?: number;
   name?: string;
   trustLocal?: boolean;
+  /** NATS: put the order path on JetStream (its own throwaway stream); default true. */
+  durable?: boolean;
 }
 
 /** Builds a bus of the named transport for tests. */
@@ -45,5 +47,6 @@ export function makeBus(transport: TransportName, options: TestBusOptions): Prom
     requestTimeoutMs: options.requestTimeoutMs ?? 2000,
     prefix: options.prefix,
     trustLocal: options.trustLocal ?? false,
+    ...(transport === 'nats' && options.durable !== false ? { durable: orderPath(options.prefix, false) } : {}),
   });
 }

@@ -1,0 +1,171 @@
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../src/observability/logger.js';
+
+/** Where the durable part of the bus lives: one stream per namespace, holding the order path. */
+export interface DurablePathOptions {
+  /** Stream name (letters, digits, - and _). */
+  readonly stream: string;
+  /** Subjects (already prefixed) the stream captures, e.g. `order.>`. */
+  readonly subjects: readonly string[];
+  /** Memory storage for throwaway namespaces (backtests, tests); file otherwise. */
+  readonly storage: 'file' | 'memory';
+  /** How long a message id is remembered for deduplication. */
+  readonly duplicateWindowMs: number;
+  /** How long the stream keeps messages. */
+  readonly maxAgeMs: number;
+  /** How long a delivered message may stay unacknowledged before it is delivered again. */
+  readonly ackWaitMs: number;
+  readonly logger: Logger;
+}
+
+const NS_PER_MS = 1_000_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** One message from a durable consumer, with the means to acknowledge it. */
+export interface DurableDelivery {
+  readonly msg: JsMsg;
+}
+
+/**
+ * The order path over JetStream (https://docs.nats.io/nats-concepts/jetstream): publishes are
+ * stored before they count (a PubAck, retried until it comes), deduplicated by the
+ * `Nats-Msg-Id` header (the envelope id), and read through durable consumers with explicit
+ * acknowledgement, so a message is delivered again until its handler's work is safe. Core NATS
+ * subscribers on the same subjects still see every message once, as before.
+ */
+export class DurablePath {
+  readonly #js: JetStreamClient;
+  #jsm: JetStreamManager | undefined;
+  #ready: Promise<void> | undefined;
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #consumers = new Map<string, ConsumerMessages>();
+  #closed = false;
+  /** Publishes stored (or found duplicate) by the stream. */
+  stored = 0;
+  duplicates = 0;
+  publishRetries = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: DurablePathOptions,
+  ) {
+    this.#js = jetstream(nc);
+  }
+
+  /** Creates or updates the stream (idempotent); every other call waits for it. */
+  ready(): Promise<void> {
+    this.#ready ??= (async () => {
+      const jsm = (this.#jsm = await jetstreamManager(this.nc));
+      const config = {
+        name: this.options.stream,
+        subjects: [...this.options.subjects],
+        storage: this.options.storage === 'memory' ? StorageType.Memory : StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        duplicate_window: this.options.duplicateWindowMs * NS_PER_MS,
+        max_age: this.options.maxAgeMs * NS_PER_MS,
+      };
+      try {
+        await jsm.streams.info(this.options.stream);
+        await jsm.streams.update(this.options.stream, config);
+      } catch {
+        await jsm.streams.add(config);
+      }
+    })();
+    return this.#ready;
+  }
+
+  /**
+   * Publishes to the stream and retries until the server has stored it (a restarting server is
+   * waited for). Tracked, so `settled()` can wait for every publish made so far.
+   */
+  publish(subject: string, data: Uint8Array, headers: MsgHdrs): void {
+    this.published++;
+    const p = this.#publishUntilStored(subject, data, headers);
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  async #publishUntilStored(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<void> {
+    await this.ready();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ack = await this.#js.publish(subject, data, { headers, timeout: 2000 });
+        if (ack.duplicate) this.duplicates++;
+        else this.stored++;
+        return;
+      } catch (err) {
+        if (this.#closed || this.nc.isClosed()) {
+          this.options.logger.error({ err, subject }, 'durable publish abandoned: the bus closed before the server stored it');
+          return;
+        }
+        this.publishRetries++;
+        const wait = Math.min(100 * 2 ** Math.min(attempt, 6), 5000);
+        if (attempt % 5 === 0) this.options.logger.warn({ err: (err as Error).message, subject, attempt, retryInMs: wait }, 'durable publish not stored yet; retrying');
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** Resolves once every publish made so far has been stored. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  /**
+   * Consumes a durable consumer (created if missing: new messages only, explicit ack, filtered to
+   * `filter`), handing each message to `deliver` in stream order. Instances that use the same
+   * durable name share its messages.
+   */
+  async consume(durable: string, filter: string, deliver: (msg: JsMsg) => void): Promise<ConsumerMessages> {
+    await this.ready();
+    const jsm = this.#jsm!;
+    try {
+      await jsm.consumers.info(this.options.stream, durable);
+    } catch {
+      await jsm.consumers.add(this.options.stream, {
+        durable_name: durable,
+        filter_subject: filter,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: this.options.ackWaitMs * NS_PER_MS,
+        max_ack_pending: 20_000,
+        max_deliver: -1,
+      });
+    }
+    const consumer = await this.#js.consumers.get(this.options.stream, durable);
+    const messages = await consumer.consume({ max_messages: 512, callback: deliver });
+    this.#consumers.set(durable, messages);
+    return messages;
+  }
+
+  /** Messages stored but not yet delivered, summed over the named consumers (one API call for all). */
+  async undelivered(durables: ReadonlySet<string>): Promise<number> {
+    let n = 0;
+    for await (const c of this.#jsm!.consumers.list(this.options.stream)) if (durables.has(c.name)) n += c.num_pending;
+    return n;
+  }
+
+  /** Count of publishes made so far (stored or not yet): flush() checks consumers only when it moved. */
+  published = 0;
+
+  get durables(): string[] {
+    return [...this.#consumers.keys()];
+  }
+
+  async stop(consumer: string): Promise<void> {
+    const m = this.#consumers.get(consumer);
+    this.#consumers.delete(consumer);
+    await m?.close();
+  }
+
+  /** Stops consuming; with `deleteStream` (throwaway namespaces) removes the stream too. */
+  async close(deleteStream: boolean): Promise<void> {
+    await this.settled().catch(() => undefined);
+    this.#closed = true;
+    await Promise.all([...this.#consumers.values()].map((m) => m.close().catch(() => undefined)));
+    this.#consumers.clear();
+    if (deleteStream && this.#jsm && !this.nc.isClosed()) await this.#jsm.streams.delete(this.options.stream).catch(() => undefined);
+  }
+}
