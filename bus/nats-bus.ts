@@ -356,7 +356,16 @@ export class NatsBus implements Bus {
   async flush(): Promise<void> {
     if (this.#closed) return;
     await this.durable?.settled();
-    await this.connection.flush();
+    // while the server is away (a restart) the flush fails: wait for the reconnect
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.connection.flush();
+        break;
+      } catch (err) {
+        if (this.#closed || this.connection.isClosed() || attempt >= 600) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     if (this.#durableSubs.size === 0) return;
     await Promise.all([...this.#durableSubs].map((d) => d.started));
     // stored is not yet delivered: when order messages were published since the last look, wait

@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
 import { createBus, orderPath } from '../../bus/create-bus.js';
+import type { DurableBusOptions } from '../../bus/nats-bus.js';
 import type { Bus } from '../../bus/bus.js';
 import type { SchemaRegistry } from '../../bus/schema-registry.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -33,12 +34,16 @@ export interface TestBusOptions {
   trustLocal?: boolean;
   /** NATS: put the order path on JetStream (its own throwaway stream); default true. */
   durable?: boolean;
+  /** NATS: changes to the order path's settings (file storage, short ack wait for chaos tests). */
+  durableOptions?: Partial<DurableBusOptions>;
+  /** NATS: a server of the test's own instead of the shared one. */
+  natsUrl?: string;
 }
 
 /** Builds a bus of the named transport for tests. */
 export function makeBus(transport: TransportName, options: TestBusOptions): Promise<Bus> {
   return createBus({
-    natsUrl: transport === 'nats' ? natsUrl! : undefined,
+    natsUrl: transport === 'nats' ? (options.natsUrl ?? natsUrl!) : undefined,
     name: options.name ?? 'sextant-test',
     registry: options.registry,
     envelopeDeps: { ids: sequentialIds(`bus-${options.prefix}`), clock: new VirtualClock(1_700_000_000_000), source: 'test/bus' },
@@ -47,6 +52,6 @@ export function makeBus(transport: TransportName, options: TestBusOptions): Prom
     requestTimeoutMs: options.requestTimeoutMs ?? 2000,
     prefix: options.prefix,
     trustLocal: options.trustLocal ?? false,
-    ...(transport === 'nats' && options.durable !== false ? { durable: orderPath(options.prefix, false) } : {}),
+    ...(transport === 'nats' && options.durable !== false ? { durable: { ...orderPath(options.prefix, false), ...options.durableOptions } } : {}),
   });
 }

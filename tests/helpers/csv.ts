@@ -1,3 +1,4 @@
+import { seededPrng } from '../../agents/data/feeds/prng.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,3 +23,15 @@ export const vShape = (n = 12): number[] => [
   ...Array.from({ length: n }, (_, i) => 100 - n + 2 * i),
   ...Array.from({ length: n }, (_, i) => 100 + n - 3 * i),
 ];
+
+/** A seeded random walk of `n` daily closes (1% daily moves), as a Yahoo-format CSV path. */
+export function randomWalkCsv(n: number, seed: number): string {
+  const next = seededPrng(seed, 'walk');
+  const closes: number[] = [];
+  let c = 50;
+  for (let i = 0; i < n; i++) {
+    c = Math.max(1, c * (1 + 0.02 * (next() - 0.5)));
+    closes.push(Math.round(c * 10_000) / 10_000);
+  }
+  return dailyCsv(closes);
+}

@@ -9,7 +9,7 @@ import { Kernel, type TradingSettings } from '../../src/kernel.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
-import { makeBus, testPrefix, type TransportName } from './buses.js';
+import { makeBus, testPrefix, type TestBusOptions, type TransportName } from './buses.js';
 
 export interface TestSystemOptions {
   readonly agents: readonly AgentName[];
@@ -21,6 +21,8 @@ export interface TestSystemOptions {
   readonly requestTimeoutMs?: number;
   /** Runs on the bus before any agent starts (extra links a test needs from the first bar on). */
   readonly beforeStart?: (bus: Bus) => void;
+  /** Bus settings beyond the transport (a server of the test's own, order-path options, namespace). */
+  readonly bus?: Pick<TestBusOptions, 'natsUrl' | 'durableOptions'> & { readonly prefix?: string };
 }
 
 export interface TestSystem {
@@ -43,8 +45,14 @@ const defaults: TradingSettings = {
 
 /** Agents of one process on a fresh bus (own namespace), with a catch-all recorder; started. */
 export async function startTestSystem(transport: TransportName, options: TestSystemOptions): Promise<TestSystem> {
-  const prefix = testPrefix();
-  const bus = await makeBus(transport, { registry: createRegistry(), prefix, ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) });
+  const prefix = options.bus?.prefix ?? testPrefix();
+  const bus = await makeBus(transport, {
+    registry: createRegistry(),
+    prefix,
+    ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.bus?.natsUrl ? { natsUrl: options.bus.natsUrl } : {}),
+    ...(options.bus?.durableOptions ? { durableOptions: options.bus.durableOptions } : {}),
+  });
   const seen: Envelope[] = [];
   bus.subscribe(patterns.all, (env) => void seen.push(env));
   options.beforeStart?.(bus);
