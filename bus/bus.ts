@@ -87,6 +87,12 @@ export interface Bus {
    * message is acknowledged only once its effects are safe. No-op where nothing is deferred.
    */
   commitPoint(): () => Promise<void>;
+  /**
+   * The messages on the durable path matching `pattern` stored since `sinceMs` (epoch ms), in
+   * stream order: what a restarted agent reads back to catch up with its own outputs after its
+   * last checkpoint. Only the NATS transport keeps them; the in-memory bus has none to give.
+   */
+  readBack?(pattern: SubjectPattern, sinceMs: number): Promise<Envelope[]>;
   /** Stops subscriptions, handles what was received, flushes, then closes. */
   drain(): Promise<void>;
   /** Closes at once. */

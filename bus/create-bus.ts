@@ -28,13 +28,20 @@ export interface CreateBusOptions {
 export const ORDER_PATH = ['order.>'] as const;
 
 /**
- * The durable-path settings for a namespace: the production stream `SEXTANT_ORDERS` (file
- * storage, kept), or for a prefixed, throwaway namespace (backtest, test) its own in-memory
- * stream deleted at close.
+ * The durable-path settings for a namespace: the stream `SEXTANT_ORDERS` (or
+ * `SEXTANT_ORDERS_<namespace>`), file storage, kept. A throwaway namespace (a backtest, a test)
+ * gets an in-memory stream deleted when the bus closes.
  */
-export function orderPath(prefix: string | undefined, deferAcks: boolean): DurableBusOptions {
-  if (!prefix) return { subjects: ORDER_PATH, stream: 'SEXTANT_ORDERS', storage: 'file', deleteOnClose: false, deferAcks };
-  return { subjects: ORDER_PATH, stream: `SEXTANT_ORDERS_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}`, storage: 'memory', deleteOnClose: true, deferAcks };
+export function orderPath(prefix: string | undefined, deferAcks: boolean, options: { throwaway?: boolean; ackWaitMs?: number } = {}): DurableBusOptions {
+  const throwaway = options.throwaway ?? prefix !== undefined;
+  return {
+    subjects: ORDER_PATH,
+    stream: prefix ? `SEXTANT_ORDERS_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'SEXTANT_ORDERS',
+    storage: throwaway ? 'memory' : 'file',
+    deleteOnClose: throwaway,
+    deferAcks,
+    ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+  };
 }
 
 /** Builds the bus the configuration asks for: NATS when a URL is given, in-memory otherwise. */

@@ -140,6 +140,26 @@ export class DurablePath {
     return messages;
   }
 
+  /**
+   * Reads the stream from `sinceMs` (server time) on, filtered to `filter`, through an ordered
+   * consumer (nothing to acknowledge, nothing left behind): what a restarted agent reads back.
+   */
+  async readSince(filter: string, sinceMs: number): Promise<JsMsg[]> {
+    await this.ready();
+    const consumer = await this.#js.consumers.get(this.options.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Math.max(0, sinceMs)).toISOString() });
+    const out: JsMsg[] = [];
+    for (;;) {
+      let pending = 0;
+      const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+      for await (const m of batch) {
+        out.push(m);
+        pending = m.info.pending;
+        if (pending === 0) break;
+      }
+      if (pending === 0) return out;
+    }
+  }
+
   /** Messages stored but not yet delivered, summed over the named consumers (one API call for all). */
   async undelivered(durables: ReadonlySet<string>): Promise<number> {
     let n = 0;

@@ -326,6 +326,18 @@ export class NatsBus implements Bus {
     return sub;
   }
 
+  async readBack(pattern: SubjectPattern, sinceMs: number): Promise<Envelope[]> {
+    if (!this.#isDurable(pattern)) return [];
+    const msgs = await this.durable!.readSince(withPrefix(this.#prefix, pattern), sinceMs);
+    const out: Envelope[] = [];
+    for (const m of msgs) {
+      const r = decodeEnvelope(this.options.registry, m.data, this.#maxBytes);
+      if (r.ok) out.push(r.envelope);
+      else this.options.logger.warn({ subject: m.subject, code: r.code, reason: r.reason }, 'read back a stored message that does not decode; skipped');
+    }
+    return out;
+  }
+
   commitPoint(): () => Promise<void> {
     const batch = this.#unacked;
     this.#unacked = [];

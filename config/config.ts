@@ -21,7 +21,7 @@ export interface Config {
     readonly bufferMax: number;
     readonly overflow: KeyValues['STORE_OVERFLOW'];
   };
-  readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number };
+  readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number; readonly namespace: string | undefined; readonly ackWaitMs: number };
   readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[] };
   readonly data: {
     readonly feed: KeyValues['DATA_FEED'];
@@ -68,7 +68,7 @@ export function buildConfig(v: KeyValues): Config {
       bufferMax: v.STORE_BUFFER_MAX,
       overflow: v.STORE_OVERFLOW,
     },
-    bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS },
+    bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS, namespace: v.SEXTANT_NAMESPACE, ackWaitMs: v.BUS_ACK_WAIT_MS },
     runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS },
     data: {
       feed: v.DATA_FEED,

@@ -76,6 +76,8 @@ export interface KernelDeps {
   readonly runId?: string;
   /** Machine snapshots to resume from (recovery); the data agent always starts afresh. */
   readonly restore?: Partial<Record<AgentName, Snapshot<unknown>>>;
+  /** When resuming: agents read back their own outputs published since then (epoch ms). */
+  readonly recoverSince?: number;
 }
 
 /** Start order: consumers before producers, so the first bar finds everyone listening. */
@@ -146,7 +148,10 @@ export class Kernel {
       bus.subscribe(patterns.marketBars, (env) => this.market.onBar(env.payload as Bar), { name: 'market-cache' }),
       bus.subscribe(patterns.marketTicks, (env) => this.market.onTick(env.payload as Tick), { name: 'market-cache' }),
     );
-    for (const host of this.hosts) await host.start(host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName]);
+    for (const host of this.hosts) {
+      const snapshot = host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
+      await host.start(snapshot, snapshot ? this.deps.recoverSince : undefined);
+    }
   }
 
   /** True when no agent is inside a step or waiting for an effect: a consistent cut. */

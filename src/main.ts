@@ -79,8 +79,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     logger,
     maxPayloadBytes: config.bus.maxPayloadBytes,
     requestTimeoutMs: config.bus.requestTimeoutMs,
+    ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}),
     // order messages are acknowledged once a checkpoint holds their effects (when one is kept)
-    durable: orderPath(undefined, store !== undefined),
+    durable: orderPath(config.bus.namespace, store !== undefined, { throwaway: false, ackWaitMs: config.bus.ackWaitMs }),
   });
   const feedStart = resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
   const feed = agents.includes('data') ? openDataFeed(config, feedStart) : undefined;
@@ -107,7 +108,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     heartbeatMs: config.runtime.heartbeatMs,
     agents,
     settings: tradingSettingsFrom(config),
-    ...(resume ? { restore: resume.agents } : {}),
+    // own outputs published after the capture are read back (a margin covers server clock skew)
+    ...(resume ? { restore: resume.agents, recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
     ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
   });
   logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
@@ -145,6 +147,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
       })()),
   };
 }
+
+/** How far before a checkpoint's capture a restart reads back its own outputs (clock skew to the NATS server). */
+const RECOVER_MARGIN_MS = 30_000;
 
 /** Trips the risk kill switch (the store cannot keep up): the only way anything reaches risk. */
 function haltTrading(bus: Bus, deps: EnvelopeDeps, reason: string): void {

@@ -4,7 +4,7 @@ import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
 import type { BrokerPort } from './broker.js';
-import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type ExecutionContext } from './machine.js';
+import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type ExecutionContext, type OwnOutputEvent } from './machine.js';
 import type { PaperCosts } from './paper-broker.js';
 import { BrokerError, callResiliently, CircuitBreaker, defaultBreakerPolicy, defaultRetryPolicy, type BreakerPolicy, type RetryPolicy } from './resilience.js';
 
@@ -30,6 +30,8 @@ export interface ExecutionOptions {
  * later bars (a slow broker, NATS delivering subjects independently) still fills on the first
  * bar after its decision. Answers `query.orders`.
  */
+const OWN_OUTPUTS: ReadonlySet<string> = new Set(['order.submitted', 'order.filled', 'order.cancelled', 'order.failed']);
+
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
   const { market, broker } = options;
   const breaker = new CircuitBreaker(options.breaker ?? defaultBreakerPolicy, options.now ?? Date.now);
@@ -67,6 +69,11 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
       },
       { pattern: subjects.orderApproved() },
     ],
+    // after a restart: what it submitted, filled, cancelled or failed after its checkpoint
+    recover: {
+      pattern: patterns.orders,
+      toEvent: (env) => (OWN_OUTPUTS.has(env.type) ? { type: 'own.output', output: env as unknown as OwnOutputEvent['output'] } : undefined),
+    },
     effects: {
       'effect.broker-submit': (payload, complete: (event: EventObject) => void) => {
         const { order } = payload as { order: OrderIntent };

@@ -51,7 +51,16 @@ export interface BrokerFailedEvent {
   readonly reason: string;
 }
 
-export type ExecutionEvent = ApprovedEvent | BrokerAcceptedEvent | BrokerFailedEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
+/**
+ * One of this agent's own order outputs, read back after a restart: what it had already done
+ * after its checkpoint (see `onOwnOutput`).
+ */
+export interface OwnOutputEvent {
+  readonly type: 'own.output';
+  readonly output: MessageEvent<'order.submitted'> | MessageEvent<'order.filled'> | MessageEvent<'order.cancelled'> | MessageEvent<'order.failed'>;
+}
+
+export type ExecutionEvent = ApprovedEvent | BrokerAcceptedEvent | BrokerFailedEvent | OwnOutputEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
 
 type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; recent: readonly OrderRecord[]; outbox: Outbound[] };
 
@@ -184,6 +193,49 @@ export function onMarket(ctx: ExecutionContext, ev: MessageEvent<'market.bar'> |
 }
 
 /**
+ * Catching up after a restart: applies an order event this agent published after its checkpoint,
+ * without publishing anything, so the order is not submitted or filled a second time. Idempotent:
+ * what the state already reflects is ignored (a fill up to a quantity already filled, an order
+ * already finished before the checkpoint).
+ */
+export function onOwnOutput(ctx: ExecutionContext, ev: OwnOutputEvent): Partial<ExecutionContext> {
+  const out = ev.output;
+  const id = out.type === 'order.submitted' ? out.payload.order.clientOrderId : out.payload.clientOrderId;
+  const rec = ctx.orders[id];
+  const d = draftOf(ctx);
+  const patch: Partial<ExecutionContext> = {};
+  switch (out.type) {
+    case 'order.submitted': {
+      if (rec && rec.status !== 'new') return { outbox: NO_OUTPUT };
+      if (!rec && hasRecentId(ctx.accepted, id)) return { outbox: NO_OUTPUT }; // finished before the checkpoint
+      const order = out.payload.order;
+      d.orders[id] = { order, brokerOrderId: out.payload.brokerOrderId, status: 'submitted', filledQty: 0, avgPrice: 0, updatedAt: out.time };
+      d.working[order.symbol] = [...(d.working[order.symbol] ?? []).filter((x) => x !== id), id];
+      if (!rec) Object.assign(patch, { accepted: addRecentId(ctx.accepted, id) }); // its approval, delivered again, is a repeat
+      break;
+    }
+    case 'order.filled': {
+      const f = out.payload;
+      if (!rec || f.cumQty <= rec.filledQty) return { outbox: NO_OUTPUT };
+      const next: OrderRecord = { ...rec, status: f.status, filledQty: f.cumQty, avgPrice: (rec.avgPrice * rec.filledQty + f.price * f.qty) / f.cumQty, updatedAt: out.time };
+      if (f.status === 'filled') finish(d, next);
+      else d.orders[id] = next;
+      break;
+    }
+    case 'order.cancelled':
+      if (!rec) return { outbox: NO_OUTPUT };
+      finish(d, { ...rec, status: out.payload.status, updatedAt: out.time });
+      break;
+    case 'order.failed':
+      if (rec) finish(d, { ...rec, status: 'rejected', updatedAt: out.time });
+      else if (!hasRecentId(ctx.accepted, id)) Object.assign(patch, { accepted: addRecentId(ctx.accepted, id) });
+      else return { outbox: NO_OUTPUT };
+      break;
+  }
+  return { ...d, ...patch, outbox: NO_OUTPUT };
+}
+
+/**
  * The execution agent's machine: the order lifecycle (new -> submitted -> partially filled ->
  * filled | cancelled | rejected | expired), idempotent by client order id. Submitting is an
  * effect (the broker call, with retries and a circuit breaker, lives in the binding); fills are
@@ -201,6 +253,7 @@ export const executionMachine = setup({
     brokerAccepted: assign(({ context, event }) => onBrokerAccepted(context, event as BrokerAcceptedEvent)),
     brokerFailed: assign(({ context, event }) => onBrokerFailed(context, event as BrokerFailedEvent)),
     market: assign(({ context, event }) => onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
+    ownOutput: assign(({ context, event }) => onOwnOutput(context, event as OwnOutputEvent)),
     emitOutbox: emitOutbox<ExecutionContext, ExecutionEvent>(),
   },
 }).createMachine({
@@ -215,6 +268,7 @@ export const executionMachine = setup({
         'broker.failed': { actions: ['brokerFailed', 'emitOutbox'] },
         'market.bar': { actions: ['market', 'emitOutbox'] },
         'market.tick': { actions: ['market', 'emitOutbox'] },
+        'own.output': { actions: 'ownOutput' },
       },
     },
   },

@@ -80,6 +80,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   /** Outputs of the current step, kept only while an inlet wants to reply with one. */
   #capture: Envelope[] | undefined;
   #inStep = false;
+  /** Reading back own outputs: anything the machine emits now was published already. */
+  #recovering = false;
   /** Effects asked for whose results have not come back yet. */
   #effectsInFlight = 0;
   readonly #chains = new Map<string, Envelope>();
@@ -137,11 +139,15 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     return this.spec.machine.getPersistedSnapshot(this.#actor.getSnapshot() as never) as Snapshot<unknown>;
   }
 
-  /** Starts the actor, subscribes the inlets and services, then runs the start hook. */
-  async start(snapshot?: Snapshot<unknown>): Promise<void> {
+  /**
+   * Starts the actor (from `snapshot` when resuming), catches up with its own outputs published
+   * since `recoverSince` (epoch ms), subscribes the inlets and services, then runs the start hook.
+   */
+  async start(snapshot?: Snapshot<unknown>, recoverSince?: number): Promise<void> {
     this.#setLifecycle('starting');
     this.#spawn(snapshot);
     const { bus } = this.deps;
+    if (snapshot && recoverSince !== undefined) await this.#recover(recoverSince);
     for (const inlet of this.spec.inlets) {
       this.#subs.push(
         bus.subscribe(inlet.pattern, (env, ctx) => this.#onMessage(inlet, env, ctx), {
@@ -187,6 +193,27 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         this.#setLifecycle('faulted');
       });
     }
+  }
+
+  /** Hands the machine its own outputs published after the checkpoint (see AgentSpec.recover). */
+  async #recover(since: number): Promise<void> {
+    const { recover } = this.spec;
+    const { bus } = this.deps;
+    if (!recover || !bus.readBack) return;
+    const own = (await bus.readBack(recover.pattern, since)).filter((env) => env.source === this.#env.source);
+    let applied = 0;
+    this.#recovering = true;
+    try {
+      for (const env of own) {
+        const event = recover.toEvent(env);
+        if (!event) continue;
+        this.#step(env, event);
+        applied++;
+      }
+    } finally {
+      this.#recovering = false;
+    }
+    this.#log.info({ read: own.length, replayed: applied, since: new Date(since).toISOString() }, 'caught up with own outputs published after the checkpoint');
   }
 
   /** Resolves when the start hook (a finite feed) has finished. */
@@ -287,6 +314,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   #emitted(e: Emitted): void {
+    if (this.#recovering) {
+      this.#log.warn({ type: e.type }, 'output during recovery not published (it was published before the restart)');
+      return;
+    }
     if (isEffect(e)) this.#runEffect(e.type, e.payload);
     else this.#publishOutput(e);
   }

@@ -56,6 +56,13 @@ export interface AgentSpec<TContext = unknown> {
    * machine as an event caused by the same message that asked for the effect.
    */
   readonly effects?: Readonly<Record<string, (payload: unknown, complete: (event: EventObject) => void) => void>>;
+  /**
+   * Catching up after a restart: the agent's own outputs on `pattern` published after its
+   * checkpoint are read back from the durable path (if the bus keeps one) and handed to the
+   * machine as `toEvent` makes them, before any live message, so it does not redo what it had
+   * already done (a fill published after the checkpoint is not filled again).
+   */
+  readonly recover?: { readonly pattern: SubjectPattern; readonly toEvent: (env: Envelope) => EventObject | undefined };
   /** Called once the agent is running. May run until the agent stops (feeds). */
   readonly onStart?: (api: AgentApi) => void | Promise<void>;
 }

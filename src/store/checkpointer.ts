@@ -9,6 +9,8 @@ import type { SnapshotDoc, SnapshotStore } from './ports.js';
 /** What one process saves to resume from: its agents' machines and its feed's position. */
 export interface ProcessCheckpoint {
   readonly agents: Partial<Record<AgentName, Snapshot<unknown>>>;
+  /** Wall time the state was captured: a restart reads back own outputs published since then. */
+  readonly capturedAt?: number;
   readonly feed?: { readonly name: string; readonly published: number; readonly startTime?: number };
 }
 
@@ -67,6 +69,7 @@ export class Checkpointer {
     if (!kernel.idle) return Promise.resolve(false);
     const state: ProcessCheckpoint = {
       agents: kernel.persisted(),
+      capturedAt: Date.now(),
       ...(this.deps.feed ? { feed: { ...this.deps.feed, published: kernel.feedCursor.published } } : {}),
     };
     const doc: SnapshotDoc = { key: this.deps.key, seq: ++this.#seq, runId: this.deps.runId, savedAt: Date.now(), state };

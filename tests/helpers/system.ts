@@ -17,6 +17,8 @@ export interface TestSystemOptions {
   readonly feed?: MarketFeed;
   /** Bars between quiescence barriers of the feed pump. */
   readonly batch?: number;
+  /** Wall-clock pause between bars (a market that keeps going while a test breaks something). */
+  readonly paceMs?: number;
   readonly clockStart?: number;
   readonly requestTimeoutMs?: number;
   /** Runs on the bus before any agent starts (extra links a test needs from the first bar on). */
@@ -66,7 +68,7 @@ export async function startTestSystem(transport: TransportName, options: TestSys
     heartbeatMs: 0,
     agents: options.agents,
     settings: { ...defaults, ...options.settings },
-    ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: 0, batch: options.batch ?? 250 } } } : {}),
+    ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: options.paceMs ?? 0, batch: options.batch ?? 250 } } } : {}),
   });
   await kernel.start();
   await bus.flush();
