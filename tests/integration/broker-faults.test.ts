@@ -41,6 +41,8 @@ for (const { name, available } of transports) {
         // Orders approved on the last bars have no later bar to fill on: they stay submitted.
         const waiting = of('order.submitted').filter((s) => !seen.some((e) => (e.type === 'order.filled' || e.type === 'order.cancelled') && idOf(e) === idOf(s))).length;
         expect(ended + waiting).toBe(approved);
+        // every intent has its verdict (over NATS the order path is durable and may lag the bars)
+        expect(of('order.approved').length + of('order.rejected').length).toBe(of('order.intent').length);
       }, 20_000, 20);
 
       const intents = of('order.intent').map(idOf);
