@@ -42,6 +42,10 @@ export interface Config {
   readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly feeMin: number; readonly slippageBps: number; readonly maxParticipation: number };
   readonly portfolio: { readonly startCash: number };
   readonly broker: {
+    readonly kind: 'paper' | 'ccxt';
+    readonly ccxt: { readonly exchange: string | undefined; readonly apiKey: string | undefined; readonly secret: string | undefined; readonly sandbox: boolean; readonly symbols: Readonly<Record<string, string>>; readonly timeoutMs: number };
+    readonly live: boolean;
+    readonly pollMs: number;
     readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number; readonly timeoutMs: number };
     readonly breaker: { readonly failureThreshold: number; readonly coolDownMs: number };
     readonly paperFaults: { readonly failRate: number; readonly maxLatencyMs: number };
@@ -110,6 +114,17 @@ export function buildConfig(v: KeyValues): Config {
     execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, feeMin: v.EXEC_FEE_MIN, slippageBps: v.EXEC_SLIPPAGE_BPS, maxParticipation: v.EXEC_MAX_PARTICIPATION },
     portfolio: { startCash: v.PORTFOLIO_START_CASH },
     broker: {
+      kind: v.BROKER,
+      ccxt: {
+        exchange: v.CCXT_EXCHANGE,
+        apiKey: v.CCXT_API_KEY,
+        secret: v.CCXT_SECRET,
+        sandbox: v.CCXT_SANDBOX,
+        symbols: Object.fromEntries(v.CCXT_SYMBOLS.map((pair) => pair.split('=').map((x) => x.trim()) as [string, string])),
+        timeoutMs: v.CCXT_TIMEOUT_MS,
+      },
+      live: v.LIVE_TRADING,
+      pollMs: v.EXEC_POLL_MS,
       retry: { attempts: v.EXEC_RETRY_ATTEMPTS, baseDelayMs: v.EXEC_RETRY_BASE_MS, maxDelayMs: Math.max(v.EXEC_RETRY_BASE_MS, 30_000), timeoutMs: v.EXEC_CALL_TIMEOUT_MS },
       breaker: { failureThreshold: v.EXEC_BREAKER_FAILURES, coolDownMs: v.EXEC_BREAKER_COOLDOWN_MS },
       paperFaults: { failRate: v.PAPER_FAIL_RATE, maxLatencyMs: v.PAPER_LATENCY_MS },

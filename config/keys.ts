@@ -109,6 +109,15 @@ export const configKeys = {
   EXEC_BREAKER_COOLDOWN_MS: def({ schema: int(1, 3_600_000), expected: 'milliseconds', doc: 'Broker calls: how long the breaker stays open before a probe.', default: 10_000 }),
   PAPER_FAIL_RATE: def({ schema: dec(0, 1), expected: 'a fraction 0-1', doc: 'Paper broker fault mode: share of submit calls that fail (tests, drills).', default: 0 }),
   PAPER_LATENCY_MS: def({ schema: int(0, 60_000), expected: 'milliseconds', doc: 'Paper broker fault mode: most latency added to a submit call (random 0..N).', default: 0 }),
+  BROKER: def<'paper' | 'ccxt'>({ schema: z.enum(['paper', 'ccxt']), expected: 'paper | ccxt', doc: 'Who takes orders: the paper broker (default), or a crypto venue through ccxt (testnet unless LIVE_TRADING=true and CCXT_SANDBOX=false).', default: 'paper' }),
+  CCXT_EXCHANGE: def({ schema: z.string().regex(/^[a-z0-9]{2,40}$/), expected: 'a ccxt exchange id, e.g. binance', doc: 'BROKER=ccxt: the venue. Only binance spot has been exercised (against a local fake of its API).' }),
+  CCXT_API_KEY: def({ schema: z.string().min(1), expected: 'the venue API key', doc: 'BROKER=ccxt: API key.', secret: 'value' }),
+  CCXT_SECRET: def({ schema: z.string().min(1), expected: 'the venue API secret', doc: 'BROKER=ccxt: API secret.', secret: 'value' }),
+  CCXT_SANDBOX: def({ schema: bool, expected: 'true | false', doc: 'BROKER=ccxt: use the venue testnet. false trades real money and needs LIVE_TRADING=true.', default: true }),
+  CCXT_SYMBOLS: def<string[]>({ schema: list, expected: 'comma-separated SEXTANT=VENUE pairs, e.g. BTCUSDT=BTC/USDT', doc: 'BROKER=ccxt: Sextant symbol to venue symbol.', default: [] }),
+  CCXT_TIMEOUT_MS: def({ schema: int(100, 60_000), expected: 'milliseconds', doc: 'BROKER=ccxt: timeout of one HTTP call to the venue (keep EXEC_CALL_TIMEOUT_MS above 3x this).', default: 1500 }),
+  LIVE_TRADING: def({ schema: bool, expected: 'true | false', doc: 'Explicit opt-in to real-money trading (BROKER=ccxt with CCXT_SANDBOX=false).', default: false }),
+  EXEC_POLL_MS: def({ schema: int(50, 600_000), expected: 'milliseconds', doc: 'Live venues: how often execution asks about working orders (fills, cancels).', default: 1000 }),
   PORTFOLIO_START_CASH: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Starting cash.', default: 100_000 }),
 } as const;
 

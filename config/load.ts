@@ -86,6 +86,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if ((v.DATA_FEED === 'csv' || v.DATA_FEED === 'ndjson') && !v.DATA_FILE) {
       problems.push(`DATA_FILE: required when DATA_FEED=${v.DATA_FEED}; expected a file path`);
     }
+    if (v.BROKER === 'ccxt') {
+      for (const k of ['CCXT_EXCHANGE', 'CCXT_API_KEY', 'CCXT_SECRET'] as const) if (!v[k]) problems.push(`${k}: required when BROKER=ccxt; expected ${configKeys[k].expected}`);
+      if (!v.CCXT_SANDBOX && !v.LIVE_TRADING) problems.push('LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet');
+      for (const pair of v.CCXT_SYMBOLS) if (!/^[^=\s]+=[^=\s]+$/.test(pair)) problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
+    }
     if (v.STORE === 'mongodb' && !v.MONGODB_URI) problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }
   if (problems.length > 0) throw new ConfigError(problems);

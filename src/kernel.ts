@@ -34,6 +34,8 @@ export interface TradingSettings {
   readonly broker?: BrokerPort;
   readonly retry?: RetryPolicy;
   readonly breaker?: BreakerPolicy;
+  /** Live venues: how often working orders are asked about (ms). */
+  readonly pollMs?: number;
 }
 
 export function tradingSettingsFrom(config: Config): TradingSettings {
@@ -121,7 +123,7 @@ export class Kernel {
       case 'portfolio':
         return portfolioAgent(settings.startCash, this.market) as AgentSpec<never>;
       case 'execution':
-        return executionAgent({ costs: settings.costs, broker: settings.broker ?? new PaperBroker(), market: this.market, ...(settings.retry ? { retry: settings.retry } : {}), ...(settings.breaker ? { breaker: settings.breaker } : {}) }) as AgentSpec<never>;
+        return executionAgent({ costs: settings.costs, broker: settings.broker ?? new PaperBroker(), market: this.market, ...(settings.retry ? { retry: settings.retry } : {}), ...(settings.breaker ? { breaker: settings.breaker } : {}), ...(settings.pollMs ? { pollMs: settings.pollMs } : {}) }) as AgentSpec<never>;
       case 'risk':
         return riskAgent(settings.limits, this.market) as AgentSpec<never>;
       case 'strategy':

@@ -6,7 +6,7 @@ import { openFeed } from '../agents/data/feeds/open-feed.js';
 import type { Config } from '../config/config.js';
 import { redactConfig } from '../config/redact.js';
 import { createRegistry, versionOf } from './domain/messages.js';
-import { Kernel, tradingSettingsFrom } from './kernel.js';
+import { Kernel, tradingSettingsFrom, type TradingSettings } from './kernel.js';
 import type { Logger } from './observability/logger.js';
 import { systemClock } from './runtime/clock.js';
 import { ulidSource, type IdSource } from './runtime/ids.js';
@@ -107,7 +107,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     runId,
     heartbeatMs: config.runtime.heartbeatMs,
     agents,
-    settings: tradingSettingsFrom(config),
+    settings: await tradingSettingsWithBroker(config, logger),
     // own outputs published after the capture are read back (a margin covers server clock skew)
     ...(resume ? { restore: resume.agents, recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
     ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
@@ -146,6 +146,21 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         logger.info('sextant stopped');
       })()),
   };
+}
+
+/**
+ * The trading settings, with the live broker when configured (BROKER=ccxt; the config loader has
+ * already refused real money without LIVE_TRADING=true). ccxt is loaded only then.
+ */
+async function tradingSettingsWithBroker(config: Config, logger: Logger): Promise<TradingSettings> {
+  const settings = tradingSettingsFrom(config);
+  if (config.broker.kind !== 'ccxt') return settings;
+  const { CcxtBroker } = await import('../agents/execution/ccxt-broker.js');
+  const c = config.broker.ccxt;
+  const broker = new CcxtBroker({ exchange: c.exchange!, apiKey: c.apiKey!, secret: c.secret!, sandbox: c.sandbox, symbolMap: c.symbols, timeoutMs: c.timeoutMs });
+  if (c.sandbox) logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
+  else logger.warn({ broker: broker.name }, 'LIVE TRADING: orders go to the venue with real money (LIVE_TRADING=true)');
+  return { ...settings, broker, pollMs: config.broker.pollMs };
 }
 
 /** How far before a checkpoint's capture a restart reads back its own outputs (clock skew to the NATS server). */

@@ -1,10 +1,10 @@
 import type { EventObject } from 'xstate';
 import { patterns, subjects } from '../../bus/subjects.js';
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
-import type { AgentSpec } from '../../src/runtime/agent-spec.js';
+import type { AgentApi, AgentSpec } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
 import type { BrokerPort } from './broker.js';
-import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type ExecutionContext, type OwnOutputEvent } from './machine.js';
+import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type BrokerReportEvent, type ExecutionContext, type OwnOutputEvent } from './machine.js';
 import type { PaperCosts } from './paper-broker.js';
 import { BrokerError, callResiliently, CircuitBreaker, defaultBreakerPolicy, defaultRetryPolicy, type BreakerPolicy, type RetryPolicy } from './resilience.js';
 
@@ -19,6 +19,8 @@ export interface ExecutionOptions {
   /** Wall clock and randomness for the breaker and backoff jitter (injected; seeded in tests). */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Live venues: how often working orders are asked about, ms. */
+  readonly pollMs?: number;
 }
 
 /**
@@ -30,6 +32,29 @@ export interface ExecutionOptions {
  * later bars (a slow broker, NATS delivering subjects independently) still fills on the first
  * bar after its decision. Answers `query.orders`.
  */
+/**
+ * A live venue fills orders on its own: every `pollMs` each working order's state is asked for
+ * and handed to the machine (`broker.report`), which turns what is new into `order.filled` or an
+ * end. A failed poll is logged and asked again next time.
+ */
+async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number): Promise<void> {
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  while (!api.stopping) {
+    await sleep(pollMs);
+    const working = Object.values((api.context() as ExecutionContext).orders).filter((r) => r.status !== 'new');
+    for (const rec of working) {
+      if (api.stopping) return;
+      try {
+        const report = await broker.report!(rec.order, rec.brokerOrderId);
+        const event: BrokerReportEvent = { type: 'broker.report', clientOrderId: rec.order.clientOrderId, ...report, time: api.clock.now() };
+        api.send(event);
+      } catch (err) {
+        api.log.warn({ err: (err as Error).message, clientOrderId: rec.order.clientOrderId }, 'could not ask the venue about an order; asking again next poll');
+      }
+    }
+  }
+}
+
 const OWN_OUTPUTS: ReadonlySet<string> = new Set(['order.submitted', 'order.filled', 'order.cancelled', 'order.failed']);
 
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
@@ -57,7 +82,8 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
   return {
     name: 'execution',
     machine: executionMachine,
-    input: { costs: options.costs, broker: broker.name },
+    input: { costs: options.costs, broker: broker.name, venueFills: broker.fills === 'venue' },
+    ...(broker.fills === 'venue' ? { onStart: (api: AgentApi) => pollVenue(api, broker, options.pollMs ?? 1000) } : {}),
     inlets: [
       {
         pattern: patterns.marketBars,

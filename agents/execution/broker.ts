@@ -14,7 +14,23 @@ export interface BrokerAck {
  */
 export interface BrokerPort {
   readonly name: string;
+  /**
+   * Who fills orders: `simulated` (the paper broker: the execution machine fills them from
+   * market data) or `venue` (a live venue: execution polls `report` for what it filled).
+   */
+  readonly fills: 'simulated' | 'venue';
   submit(order: OrderIntent): BrokerAck | Promise<BrokerAck>;
+  /** A venue's view of an order (venue fills only). */
+  report?(order: OrderIntent, brokerOrderId: string): Promise<VenueReport>;
+}
+
+/** What a venue says about one order: cumulative fill, average price, total fee, status. */
+export interface VenueReport {
+  readonly status: 'open' | 'closed' | 'canceled' | 'expired' | 'rejected';
+  readonly filled: number;
+  readonly average: number | undefined;
+  /** Total fee so far in the quote currency, when the venue reports one. */
+  readonly fee?: number;
 }
 
 /** Fault injection for tests: fail a share of calls, add latency. Deterministic for a seed. */
@@ -33,6 +49,7 @@ export interface PaperFaults {
  */
 export class PaperBroker implements BrokerPort {
   readonly name = 'paper';
+  readonly fills = 'simulated' as const;
   readonly #acked = new Map<string, BrokerAck>();
   calls = 0;
 

@@ -61,7 +61,7 @@ import ccxt, {
   type Order,
 } from 'ccxt';
 import type { OrderIntent } from '../../src/domain/messages.js';
-import type { BrokerAck, BrokerPort } from './broker.js';
+import type { BrokerAck, BrokerPort, VenueReport } from './broker.js';
 import { BrokerError } from './resilience.js';
 
 export interface CcxtBrokerOptions {
@@ -152,6 +152,7 @@ function classify(err: unknown): { code: string; retryable: boolean } {
  * `status`; `cancel` is idempotent.
  */
 export class CcxtBroker implements BrokerPort {
+  readonly fills = 'venue' as const;
   readonly name: string;
   readonly #ex: Exchange;
   readonly #profile: VenueProfile;
@@ -225,6 +226,12 @@ export class CcxtBroker implements BrokerPort {
    * Cancels the order and reports its final state. Idempotent: an order already cancelled,
    * filled or expired is not an error, its state is returned.
    */
+  /** The broker port's fill polling: the venue's view of the order (fee only when in one currency). */
+  async report(order: OrderIntent): Promise<VenueReport> {
+    const r = await this.status(order.clientOrderId, order.symbol);
+    return { status: r.status, filled: r.filled, average: r.average, ...(r.fee !== undefined ? { fee: r.fee } : {}) };
+  }
+
   async cancel(clientOrderId: string, symbol: string): Promise<VenueOrderReport> {
     const what = `order ${clientOrderId} on ${symbol}`;
     const venueSymbol = await this.#market(symbol, 'cancel', what);

@@ -4,6 +4,7 @@ import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
+import type { VenueReport } from './broker.js';
 import { barFillPrice, dayOrderExpired, feeFor, fillableQty, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
 
 export interface OrderRecord {
@@ -14,6 +15,8 @@ export interface OrderRecord {
   readonly avgPrice: number;
   /** Event time of the last change. */
   readonly updatedAt: number;
+  /** Fees reported so far by a venue (venue fills only). */
+  readonly feePaid?: number;
 }
 
 /** How many finished orders stay in context for queries (the store keeps them all). */
@@ -22,6 +25,8 @@ export const RECENT_ORDERS = 100;
 export interface ExecutionContext extends WithOutbox {
   readonly costs: PaperCosts;
   readonly broker: string;
+  /** True when a live venue fills orders (polled reports), false when the paper rules do. */
+  readonly venueFills: boolean;
   /** Working orders by client order id. */
   readonly orders: Readonly<Record<string, OrderRecord>>;
   /** Working client order ids per symbol (what market data must be matched against). */
@@ -60,7 +65,14 @@ export interface OwnOutputEvent {
   readonly output: MessageEvent<'order.submitted'> | MessageEvent<'order.filled'> | MessageEvent<'order.cancelled'> | MessageEvent<'order.failed'>;
 }
 
-export type ExecutionEvent = ApprovedEvent | BrokerAcceptedEvent | BrokerFailedEvent | OwnOutputEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
+/** What a live venue reported about a working order (polled by the binding), at `time`. */
+export interface BrokerReportEvent extends VenueReport {
+  readonly type: 'broker.report';
+  readonly clientOrderId: string;
+  readonly time: number;
+}
+
+export type ExecutionEvent = ApprovedEvent | BrokerAcceptedEvent | BrokerFailedEvent | BrokerReportEvent | OwnOutputEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
 
 type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; recent: readonly OrderRecord[]; outbox: Outbound[] };
 
@@ -158,12 +170,50 @@ export function onBrokerAccepted(ctx: ExecutionContext, ev: BrokerAcceptedEvent)
   d.orders[id] = submitted;
   d.working[order.symbol] = [...(d.working[order.symbol] ?? []), id];
   d.outbox.push(out('order.submitted', { order, brokerOrderId: ev.brokerOrderId, broker: ctx.broker }, { key: id }));
+  if (ctx.venueFills) return d; // the venue fills it; its reports say so
   for (const bar of ev.barsSince) {
     const current = d.orders[id];
     if (!current) break;
     matchBar(d, current, bar, ctx.costs);
   }
   return d;
+}
+
+/**
+ * A live venue's report on a working order: what it filled since the last report becomes one
+ * `order.filled` (the quantity and price implied by the cumulative quantity and average), and a
+ * cancelled, expired or rejected order ends with what was filled. Reports that tell nothing new
+ * change nothing, so polling is idempotent.
+ */
+export function onBrokerReport(ctx: ExecutionContext, ev: BrokerReportEvent): Partial<ExecutionContext> {
+  const rec = ctx.orders[ev.clientOrderId];
+  if (!rec || rec.status === 'new' || isTerminal(rec.status)) return { outbox: NO_OUTPUT };
+  const o = rec.order;
+  const id = o.clientOrderId;
+  const d = draftOf(ctx);
+  let current = rec;
+  const filled = Math.min(ev.filled, o.qty);
+  if (filled > rec.filledQty && ev.average !== undefined) {
+    const qty = filled - rec.filledQty;
+    const price = (ev.average * filled - rec.avgPrice * rec.filledQty) / qty;
+    const done = filled >= o.qty;
+    const feePaid = ev.fee ?? rec.feePaid ?? 0;
+    const fee = Math.max(0, feePaid - (rec.feePaid ?? 0));
+    current = { ...rec, status: transition(id, rec.status, done ? 'filled' : 'partially_filled'), filledQty: filled, avgPrice: ev.average, updatedAt: ev.time, feePaid };
+    d.outbox.push(
+      out(
+        'order.filled',
+        { clientOrderId: id, brokerOrderId: rec.brokerOrderId, symbol: o.symbol, side: o.side, qty, price, fee, cumQty: filled, leavesQty: o.qty - filled, status: done ? 'filled' : 'partially_filled', origin: o.origin },
+        { chain: { key: id }, time: ev.time, ...(done ? { release: id } : {}) },
+      ),
+    );
+    if (done) finish(d, current);
+    else d.orders[id] = current;
+  }
+  if (!isTerminal(current.status) && (ev.status === 'canceled' || ev.status === 'expired' || ev.status === 'rejected')) {
+    end(d, current, ev.status === 'expired' ? 'expired' : 'cancelled', `the venue reports the order ${ev.status}`, ev.time);
+  }
+  return d.outbox.length === 0 ? { outbox: NO_OUTPUT } : d;
 }
 
 /** The broker could not take the order: it ends, and `order.failed` says why. */
@@ -182,7 +232,7 @@ export function onBrokerFailed(ctx: ExecutionContext, ev: BrokerFailedEvent): Pa
 export function onMarket(ctx: ExecutionContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<ExecutionContext> {
   const symbol = ev.payload.symbol;
   const ids = ctx.working[symbol];
-  if (!ids || ids.length === 0) return { outbox: NO_OUTPUT };
+  if (!ids || ids.length === 0 || ctx.venueFills) return { outbox: NO_OUTPUT };
   const d = draftOf(ctx);
   for (const id of ids) {
     const rec = d.orders[id]!;
@@ -245,7 +295,7 @@ export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
     events: {} as ExecutionEvent,
-    input: {} as { costs: PaperCosts; broker?: string },
+    input: {} as { costs: PaperCosts; broker?: string; venueFills?: boolean },
     emitted: {} as Emitted,
   },
   actions: {
@@ -254,11 +304,12 @@ export const executionMachine = setup({
     brokerFailed: assign(({ context, event }) => onBrokerFailed(context, event as BrokerFailedEvent)),
     market: assign(({ context, event }) => onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
     ownOutput: assign(({ context, event }) => onOwnOutput(context, event as OwnOutputEvent)),
+    brokerReport: assign(({ context, event }) => onBrokerReport(context, event as BrokerReportEvent)),
     emitOutbox: emitOutbox<ExecutionContext, ExecutionEvent>(),
   },
 }).createMachine({
   id: 'execution',
-  context: ({ input }) => ({ costs: input.costs, broker: input.broker ?? 'paper', orders: {}, working: {}, recent: [], accepted: emptyRecentIds(), duplicates: 0, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({ costs: input.costs, broker: input.broker ?? 'paper', venueFills: input.venueFills ?? false, orders: {}, working: {}, recent: [], accepted: emptyRecentIds(), duplicates: 0, outbox: NO_OUTPUT }),
   initial: 'connected',
   states: {
     connected: {
@@ -269,6 +320,7 @@ export const executionMachine = setup({
         'market.bar': { actions: ['market', 'emitOutbox'] },
         'market.tick': { actions: ['market', 'emitOutbox'] },
         'own.output': { actions: 'ownOutput' },
+        'broker.report': { actions: ['brokerReport', 'emitOutbox'] },
       },
     },
   },

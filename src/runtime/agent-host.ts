@@ -405,6 +405,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       market: this.deps.market,
       send: (event) => this.send(event),
       publishRoot: (type, payload, time, key) => this.#publishRoot(type, payload, time, key),
+      context: () => this.context,
+      log: this.#log,
       get stopping() {
         return isStopping();
       },

@@ -3,6 +3,7 @@ import type { Bus } from '../../bus/bus.js';
 import type { Envelope } from '../../bus/envelope.js';
 import type { AgentName, QueryName, SubjectPattern } from '../../bus/subjects.js';
 import type { MessageType, PayloadOf } from '../domain/messages.js';
+import type { Logger } from '../observability/logger.js';
 import type { Clock } from './clock.js';
 import type { MarketCache } from './market-cache.js';
 
@@ -42,6 +43,10 @@ export interface AgentApi {
   publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number, key?: string): Envelope;
   /** True once stop() was called. */
   readonly stopping: boolean;
+  /** The machine's current context (read-only; start hooks that poll, e.g. a venue's fills). */
+  context(): unknown;
+  /** The agent's logger. */
+  readonly log: Logger;
 }
 
 /** Everything that makes an agent: its machine, its inputs, its services. */

@@ -77,13 +77,14 @@ async function outcome(dir: string) {
   try {
     const cp = checkpointIn(dir)!;
     const agents = cp.state.agents as Record<string, { value: unknown; context: Record<string, unknown> }>;
-    const book = agents.portfolio!.context.book as { cash: number; positions: Record<string, unknown>; realized: number };
+    const book = agents.portfolio!.context.book as { cash: number; holdings: Record<string, { qty: number; avgPrice: number; realizedPnl: number }>; realizedPnl: number };
     const risk = agents.risk!;
     const events = await store.events.query({ limit: 1_000_000 });
     const decisions = events.filter((e) => /^(signal|order)\./.test(e.env.type));
     return {
       cash: book.cash,
-      positions: book.positions,
+      positions: book.holdings,
+      realizedPnl: book.realizedPnl,
       riskState: risk.value,
       riskContext: { limits: risk.context.limits, positions: risk.context.positions, working: Object.keys(risk.context.working as object).length, counts: risk.context.counts },
       openOrders: Object.values(agents.execution!.context.orders as Record<string, { status: string; filledQty: number; order: { qty: number } }>).map((o) => `${o.status} ${o.filledQty}/${o.order.qty}`),
@@ -136,7 +137,9 @@ describe('crash recovery of the embedded system (SIGKILL)', () => {
     expect(want.riskState).toBe('REDUCING');
     expect(want.openOrders.length).toBeGreaterThan(0);
     expect(got.cash).toBe(want.cash);
+    expect(Object.keys(want.positions)).toEqual(['ORCL']);
     expect(got.positions).toEqual(want.positions);
+    expect(got.realizedPnl).toBe(want.realizedPnl);
     expect(got.riskState).toEqual(want.riskState);
     expect(got.riskContext).toEqual(want.riskContext);
     expect(got.openOrders).toEqual(want.openOrders);
