@@ -10,6 +10,8 @@ export interface Config {
   readonly natsUrl: string | undefined;
   readonly mongoUri: string | undefined;
   readonly dataDir: string;
+  /** Where `sextant start` writes NDJSON recordings; unset: none. */
+  readonly recordingDir: string | undefined;
   readonly store: {
     readonly kind: KeyValues['STORE'];
     readonly mongoDb: string | undefined;
@@ -61,6 +63,7 @@ export function buildConfig(v: KeyValues): Config {
     natsUrl: v.NATS_URL,
     mongoUri: v.MONGODB_URI,
     dataDir: v.SEXTANT_DATA_DIR,
+    recordingDir: v.RECORDING_DIR,
     store: {
       kind: v.STORE,
       mongoDb: v.MONGODB_DB,

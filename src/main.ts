@@ -1,4 +1,7 @@
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { RecordingTap } from '../bus/recording.js';
 import { createBus, orderPath } from '../bus/create-bus.js';
 import type { Bus } from '../bus/bus.js';
 import type { AgentName } from '../bus/subjects.js';
@@ -98,6 +101,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         onHalt: (reason) => haltTrading(bus, { ids, clock, source: p.source }, reason),
       })
     : undefined;
+  const settings = await tradingSettingsWithBroker(config, logger);
+  const tap = config.recordingDir ? await openTap(config, runId, settings, logger) : undefined;
+  tap?.attach(bus);
   const kernel = new Kernel({
     bus,
     clock,
@@ -107,7 +113,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     runId,
     heartbeatMs: config.runtime.heartbeatMs,
     agents,
-    settings: await tradingSettingsWithBroker(config, logger),
+    settings,
     // own outputs published after the capture are read back (a margin covers server clock skew)
     ...(resume ? { restore: resume.agents, recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
     ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
@@ -141,6 +147,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         await kernel.stop();
         await Promise.all(storeQueries.map((q) => q.drain().catch(() => undefined)));
         await recorder?.stop();
+        await tap?.close();
         await store?.close();
         await bus.drain().catch((err: unknown) => logger.warn({ err }, 'bus drain failed'));
         logger.info('sextant stopped');
@@ -161,6 +168,16 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
   if (c.sandbox) logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
   else logger.warn({ broker: broker.name }, 'LIVE TRADING: orders go to the venue with real money (LIVE_TRADING=true)');
   return { ...settings, broker, pollMs: config.broker.pollMs };
+}
+
+/** A recording of this start (a new file each time: a replay starts from a fresh start's state). */
+async function openTap(config: Config, runId: string, settings: TradingSettings, logger: Logger): Promise<RecordingTap> {
+  await mkdir(config.recordingDir!, { recursive: true });
+  const file = join(config.recordingDir!, `${runId}-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson.gz`);
+  const { broker, ...json } = settings;
+  const tap = await RecordingTap.open(file, { runId, source: 'tap', instance: config.instance, settings: { ...json, broker: broker?.name ?? 'paper' } });
+  logger.info({ file }, 'recording every bus message');
+  return tap;
 }
 
 /** How far before a checkpoint's capture a restart reads back its own outputs (clock skew to the NATS server). */

@@ -15,6 +15,7 @@ import { sequentialIds } from '../runtime/ids.js';
 import { quiesce } from '../runtime/quiesce.js';
 import type { Store } from '../store/ports.js';
 import { Recorder } from '../store/recorder.js';
+import { RecordingTap } from '../../bus/recording.js';
 
 export interface BacktestOptions {
   /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
@@ -34,6 +35,8 @@ export interface BacktestOptions {
   readonly onEnvelope?: Parameters<Bus['subscribe']>[1];
   /** Records every bus message (and the order/fill read models) into this store; flushed before the run counts as done. */
   readonly record?: Store;
+  /** Writes an NDJSON recording of every bus message to this file (a replay can verify it). */
+  readonly recording?: string;
 }
 
 /** One fill as the backtest reports it. */
@@ -92,6 +95,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
   });
   if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
+  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash };
+  const tap = options.recording ? await RecordingTap.open(options.recording, { runId, source: 'tap', instance: runId, settings }) : undefined;
+  tap?.attach(bus);
   const recorder = options.record ? new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }) : undefined;
   const kernel = new Kernel({
     bus,
@@ -102,7 +108,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     runId,
     heartbeatMs: 0,
     agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
-    settings: { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash },
+    settings,
     feed: {
       feed,
       pump: {
@@ -141,6 +147,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   } finally {
     await kernel.stop();
     await recorder?.stop();
+    await tap?.close();
     await bus.close();
   }
 }

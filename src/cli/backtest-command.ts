@@ -20,6 +20,8 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
   --lenient              Skip and count bad rows instead of stopping
   --record <dir>         Record every bus message into an embedded store at <dir> (the audit
                          log: events, orders, fills); <dir> must not hold another run
+  --recording <file>     Write an NDJSON recording (.gz to compress) of every bus message, for
+                         sextant replay <file> --verify
   --json                 Print one JSON document
 Market orders decided on bar t fill at the open of bar t+1.`;
 
@@ -46,6 +48,7 @@ const OPTIONS = {
   transport: { type: 'string', default: 'memory' },
   lenient: { type: 'boolean', default: false },
   record: { type: 'string' },
+  recording: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -97,6 +100,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
 async function run(values: Values, strategy: StrategyParams, natsUrl: string | undefined, progress: ReturnType<typeof progressBar> | undefined, record: Store | undefined): Promise<number> {
   const result = await runBacktest({
     ...(record ? { record } : {}),
+    ...(values.recording ? { recording: values.recording } : {}),
     data: values.data!,
     symbol: values.symbol!,
     strategy,

@@ -1,0 +1,199 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { createGunzip, createGzip } from 'node:zlib';
+import type { Bus, Subscription } from './bus.js';
+import type { Envelope } from './envelope.js';
+import type { SchemaRegistry } from './schema-registry.js';
+import { patterns } from './subjects.js';
+import { AppendLog } from '../src/store/embedded/append-log.js';
+
+/**
+ * The recording format: NDJSON, one line per bus message in the order they were recorded,
+ * preceded by one header line that says what made the recording (run id, settings), so a replay
+ * can rebuild the same agents and re-derive the same message ids.
+ *
+ * ```
+ * {"sextantRecording":1,"runId":"...","createdAt":"...","source":"tap","settings":{...}}
+ * {"seq":1,"subject":"market.bar.ORCL","env":{...}}
+ * ```
+ * `seq` is the stream sequence for a JetStream export and the line's order for the in-memory
+ * tap. Files ending in `.gz` are gzip-compressed.
+ */
+export const RECORDING_VERSION = 1;
+
+export interface RecordingHeader {
+  readonly sextantRecording: typeof RECORDING_VERSION;
+  /** The run whose ids the recording holds (a replay derives ids from it too). */
+  readonly runId: string;
+  readonly createdAt: string;
+  /** `tap` (in-process bus tap) or `jetstream:<stream>`. */
+  readonly source: string;
+  /** The trading settings of the run (strategy, limits, costs, start cash), JSON. */
+  readonly settings?: unknown;
+  /** The instance name of the recorded agents. */
+  readonly instance?: string;
+}
+
+export interface RecordedLine {
+  readonly seq: number;
+  readonly subject: string;
+  readonly env: Envelope;
+}
+
+/** A recording line is not what it must be: `<file>:<line>: <problem>`. */
+export class RecordingFormatError extends Error {
+  readonly code = 'recording_format';
+  readonly retryable = false;
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`${file}:${line}: ${problem}`);
+    this.name = 'RecordingFormatError';
+  }
+}
+
+export interface ReadRecordingOptions {
+  /** Validates each envelope against its registered schema (type and version). */
+  readonly registry: SchemaRegistry;
+  /** Skip (and count) bad lines instead of stopping at the first. */
+  readonly lenient?: boolean;
+  readonly onSkip?: (err: RecordingFormatError) => void;
+}
+
+/**
+ * Reads a recording line by line (gzip when the name ends in `.gz`): the header first, then each
+ * message. A truncated or corrupt line, or a message whose type or version is unknown, stops the
+ * read with file and line (or is skipped and counted when lenient).
+ */
+export async function* readRecording(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingHeader | RecordedLine> {
+  const input = createReadStream(file);
+  const lines = createInterface({ input: file.endsWith('.gz') ? input.pipe(createGunzip()) : input, crlfDelay: Infinity });
+  let n = 0;
+  const bad = (problem: string) => {
+    const err = new RecordingFormatError(file, n, problem);
+    if (!options.lenient || n === 1) throw err;
+    options.onSkip?.(err);
+  };
+  for await (const text of lines) {
+    n++;
+    if (text.length === 0) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      bad(`not valid JSON (a truncated or corrupt line): ${text.slice(0, 80)}`);
+      continue;
+    }
+    if (n === 1) {
+      const h = value as Partial<RecordingHeader>;
+      if (h.sextantRecording !== RECORDING_VERSION || typeof h.runId !== 'string') bad(`not a Sextant recording header (expected {"sextantRecording":${RECORDING_VERSION},"runId":...})`);
+      yield h as RecordingHeader;
+      continue;
+    }
+    const line = value as Partial<RecordedLine>;
+    if (typeof line.seq !== 'number' || typeof line.subject !== 'string' || !line.env || typeof line.env !== 'object') {
+      bad('not a recorded message (expected {"seq":n,"subject":"...","env":{...}})');
+      continue;
+    }
+    const checked = options.registry.validate(line.env);
+    if (!checked.ok) {
+      bad(`message ${String((line.env as { id?: unknown }).id)} (${String((line.env as { type?: unknown }).type)}): ${checked.reason}`);
+      continue;
+    }
+    yield { seq: line.seq, subject: line.subject, env: checked.envelope };
+  }
+  if (n === 0) throw new RecordingFormatError(file, 0, 'the file is empty (no recording header)');
+}
+
+/** Where recording lines go: an append log, or a gzip stream for `.gz` files. */
+interface LineSink {
+  write(lines: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openSink(file: string): Promise<LineSink> {
+  const size = await stat(file).then((st) => st.size, () => 0);
+  if (size > 0) throw new Error(`${file} already holds a recording; record into a new file`);
+  if (!file.endsWith('.gz')) {
+    const { log } = await AppendLog.open({ file, fsync: 'interval' }, () => undefined);
+    return { write: (lines) => log.append(lines), close: () => log.close() };
+  }
+  const gzip = createGzip();
+  const out = createWriteStream(file);
+  gzip.pipe(out);
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+    gzip.on('error', reject);
+  });
+  return {
+    write: (lines) =>
+      lines.length === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => gzip.write(lines.join('\n') + '\n', (err) => (err ? reject(err) : resolve()))),
+    close: async () => {
+      gzip.end();
+      await done;
+    },
+  };
+}
+
+/**
+ * The in-memory bus tap: writes every message published on the bus to an NDJSON recording (the
+ * same format a JetStream export writes), in publish order, a batch per write. Attached before
+ * the agents, so nothing they publish is missed.
+ */
+export class RecordingTap {
+  #seq = 0;
+  #sub: Subscription | undefined;
+  #pending: string[] = [];
+  #scheduled = false;
+  #writing: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly sink: LineSink) {}
+
+  static async open(file: string, header: Omit<RecordingHeader, 'sextantRecording' | 'createdAt'>): Promise<RecordingTap> {
+    const sink = await openSink(file);
+    await sink.write([JSON.stringify({ sextantRecording: RECORDING_VERSION, createdAt: new Date().toISOString(), ...header })]);
+    return new RecordingTap(sink);
+  }
+
+  get recorded(): number {
+    return this.#seq;
+  }
+
+  attach(bus: Bus): void {
+    this.#sub = bus.subscribe(patterns.all, (env, ctx) => this.write(ctx.subject, env), { name: 'recording-tap' });
+  }
+
+  write(subject: string, env: Envelope): void {
+    this.#pending.push(JSON.stringify({ seq: ++this.#seq, subject, env }));
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#writePending();
+    });
+  }
+
+  #writePending(): Promise<void> {
+    const lines = this.#pending;
+    this.#pending = [];
+    this.#writing = this.#writing.then(() => this.sink.write(lines));
+    return this.#writing;
+  }
+
+  /** Writes what was recorded so far. */
+  flush(): Promise<void> {
+    return this.#writePending();
+  }
+
+  async close(): Promise<void> {
+    await this.#sub?.drain().catch(() => undefined);
+    await this.flush();
+    await this.sink.close();
+  }
+}

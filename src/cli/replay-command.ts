@@ -1,0 +1,107 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { readRecording, type RecordingFormatError } from '../../bus/recording.js';
+import { createRegistry } from '../domain/messages.js';
+import { decisionLog, replay, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
+
+const HELP = `Usage: sextant replay <recording.ndjson[.gz]> [options]
+
+Feeds a recording's inputs (market data, news, people's commands) through fresh agents on a
+bus of their own (never a live broker), on a virtual clock, and reports the decisions.
+
+  --speed <max|N>        max (default): as fast as the agents go; N: N times the recorded pace
+  --from <time> --to <time>   only inputs in this event-time range (ISO date or epoch ms)
+  --subjects <p,p>       only inputs on these subject patterns (e.g. market.bar.ORCL)
+  --verify               compare the decisions with the recorded ones; exit 1 on any divergence
+  --decisions <file>     write the decision log (one canonical line per decision)
+  --lenient              skip (and count) bad lines instead of stopping at the first
+  --json                 print one JSON report`;
+
+const time = (name: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be an ISO date or epoch milliseconds, got "${v}"`);
+  return n;
+};
+
+/** `sextant replay`: resolves to the exit code (1 when --verify finds a divergence). */
+export async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      speed: { type: 'string', default: 'max' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      subjects: { type: 'string' },
+      verify: { type: 'boolean', default: false },
+      decisions: { type: 'string' },
+      lenient: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || positionals.length !== 1) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  const file = positionals[0]!;
+  if (file.startsWith('stream:')) {
+    console.error(`sextant replay: replaying straight from a JetStream stream is not built yet; export it first with \`sextant record export --stream ${file.slice(7)} --out <file>\``);
+    return 2;
+  }
+  const speed = values.speed === 'max' ? 'max' : Number(values.speed);
+  if (speed !== 'max' && !(speed > 0)) {
+    console.error(`sextant replay: --speed must be max or a positive number, got "${values.speed}"`);
+    return 2;
+  }
+  const skipped: RecordingFormatError[] = [];
+  const from = time('from', values.from);
+  const to = time('to', values.to);
+  const result = await replay({
+    source: readRecording(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e) }),
+    speed,
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    ...(values.subjects ? { subjects: values.subjects.split(',').map((x) => x.trim()) } : {}),
+  });
+  if (values.decisions) await writeFile(values.decisions, decisionLog(result.decisions));
+  const diverged = values.verify && result.divergences.length > 0;
+  if (values.json) {
+    console.log(JSON.stringify({ ...summary(result, values.verify), skippedLines: skipped.map((e) => e.message), divergences: values.verify ? result.divergences : undefined }));
+  } else {
+    console.log(render(result, values.verify, skipped));
+  }
+  return diverged ? 1 : 0;
+}
+
+function summary(r: ReplayResult, verify: boolean) {
+  return {
+    recording: { runId: r.header.runId, source: r.header.source, createdAt: r.header.createdAt },
+    inputs: r.inputs,
+    decisions: r.decisions.length,
+    elapsedMs: r.elapsedMs,
+    inputsPerSecond: r.inputsPerSecond,
+    ...(verify ? { recordedDecisions: r.recordedDecisions, divergent: r.divergences.length, identical: r.divergences.length === 0 } : {}),
+  };
+}
+
+const show = (d: Decision | undefined) => (d ? `${d.type} ${d.id} at ${new Date(d.time).toISOString()}\n      ${JSON.stringify(d.payload)}` : '(none)');
+
+function render(r: ReplayResult, verify: boolean, skipped: readonly RecordingFormatError[]): string {
+  const lines = [`Replayed ${r.inputs.toLocaleString('en-US')} inputs of run ${r.header.runId} in ${r.elapsedMs} ms (${r.inputsPerSecond.toLocaleString('en-US')}/s): ${r.decisions.length.toLocaleString('en-US')} decisions`];
+  if (skipped.length > 0) lines.push(`  skipped ${skipped.length} bad line(s), first: ${skipped[0]!.message}`);
+  if (!verify) return lines.join('\n');
+  if (r.divergences.length === 0) {
+    lines.push(`  identical to the recording: ${r.recordedDecisions.toLocaleString('en-US')} decisions, each at its place in its chain`);
+    return lines.join('\n');
+  }
+  const kinds = (k: Divergence['kind']) => r.divergences.filter((d) => d.kind === k).length;
+  lines.push(`  ${r.divergences.length} divergence(s): ${kinds('different')} different, ${kinds('missing')} missing (recorded, not made now), ${kinds('extra')} extra (made now, not recorded)`);
+  const first = r.divergences[0]!;
+  lines.push('', `First divergence (${first.kind}) at ${first.key}:`, `  input:    ${first.input ? `${first.input.type} ${first.input.id} ${JSON.stringify(first.input.payload)}` : '(not replayed)'}`, `  recorded: ${show(first.recorded)}`, `  now:      ${show(first.replayed)}`);
+  lines.push('', 'All divergences:');
+  for (const d of r.divergences.slice(0, 50)) lines.push(`  ${d.kind.padEnd(9)} ${d.key}`);
+  if (r.divergences.length > 50) lines.push(`  ... and ${r.divergences.length - 50} more (--json lists them all)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,207 @@
+import { createBus } from '../../bus/create-bus.js';
+import type { Envelope } from '../../bus/envelope.js';
+import type { RecordedLine, RecordingHeader } from '../../bus/recording.js';
+import { matchesPattern, patterns, type Subject } from '../../bus/subjects.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
+import { createRegistry, type RiskStateChanged } from '../domain/messages.js';
+import { Kernel, type TradingSettings } from '../kernel.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { VirtualClock } from '../runtime/clock.js';
+import { sequentialIds } from '../runtime/ids.js';
+
+/** What a replay feeds the agents: facts from outside (market data, news, people's commands). */
+export const INPUT_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.tick', 'news.item', 'risk.command']);
+
+/** What a replay compares: the agents' decisions. */
+export const DECISION_TYPES: ReadonlySet<string> = new Set([
+  'signal.generated',
+  'order.intent',
+  'order.approved',
+  'order.rejected',
+  'order.submitted',
+  'order.filled',
+  'order.cancelled',
+  'order.failed',
+  'risk.state',
+]);
+
+export interface ReplayOptions {
+  /** The recording: its header first, then its lines (see bus/recording.ts). */
+  readonly source: AsyncIterable<RecordingHeader | RecordedLine>;
+  /** `max`: as fast as the agents go; N: N times the recorded pacing (1 = as recorded). */
+  readonly speed: 'max' | number;
+  /** Event-time range of the inputs to feed (epoch ms, inclusive). */
+  readonly from?: number;
+  readonly to?: number;
+  /** Only inputs on subjects matching one of these patterns. */
+  readonly subjects?: readonly string[];
+  /** Changes to the recorded settings (today's limits against yesterday's data). */
+  readonly settings?: Partial<TradingSettings>;
+  readonly logger?: Logger;
+}
+
+/** One decision, placed by its chain (correlation id), type and position among its kind there. */
+export interface Decision {
+  readonly key: string;
+  readonly id: string;
+  readonly type: string;
+  readonly correlationId: string;
+  readonly time: number;
+  readonly payload: unknown;
+}
+
+export interface Divergence {
+  readonly kind: 'missing' | 'extra' | 'different';
+  readonly key: string;
+  readonly recorded?: Decision;
+  readonly replayed?: Decision;
+  /** The input that started the chain, when it was replayed. */
+  readonly input?: Envelope;
+}
+
+export interface ReplayResult {
+  readonly header: RecordingHeader;
+  readonly inputs: number;
+  readonly recordedDecisions: number;
+  readonly decisions: readonly Decision[];
+  readonly divergences: readonly Divergence[];
+  readonly elapsedMs: number;
+  readonly inputsPerSecond: number;
+}
+
+/** JSON with keys in sorted order, so equal values print equally. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+  });
+}
+
+/** The decision log a replay writes: one canonical line per decision, byte-identical across replays. */
+export function decisionLog(decisions: readonly Decision[]): string {
+  return decisions.map((d) => canonical({ key: d.key, id: d.id, type: d.type, time: d.time, payload: d.payload })).join('\n') + (decisions.length > 0 ? '\n' : '');
+}
+
+/** Places decisions by chain: `<correlationId>|<type>|<n>`, n counting that type within the chain. */
+class Placer {
+  readonly #counts = new Map<string, number>();
+  place(env: Envelope): Decision {
+    const base = `${env.correlationId}|${env.type}`;
+    const n = this.#counts.get(base) ?? 0;
+    this.#counts.set(base, n + 1);
+    return { key: `${base}|${n}`, id: env.id, type: env.type, correlationId: env.correlationId, time: env.time, payload: env.payload };
+  }
+}
+
+/** A risk agent's start announcement is a root with a fresh id: not a decision about the data. */
+const isDecision = (env: Envelope) => DECISION_TYPES.has(env.type) && !(env.type === 'risk.state' && (env.payload as RiskStateChanged).cause.kind === 'start');
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Replays a recording through fresh agents: the recorded inputs (market data, news, people's
+ * commands) are published, in recorded order, on a bus of the replay's own (in memory: it can
+ * reach no live execution or broker; the broker is always the paper one), on a virtual clock
+ * set from event time, with the recorded run id so every derived id is made again as it was.
+ * The decisions made are compared with the recorded ones, matched by their place in their chain.
+ */
+export async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  const iterator = options.source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done || !('sextantRecording' in first.value)) throw new Error('the recording has no header');
+  const header = first.value;
+  const recorded = header.settings as Partial<TradingSettings> | undefined;
+  // never a live broker: whatever the recording used, the paper broker fills
+  const { broker: _ignored, ...override } = options.settings ?? {};
+  const settings: TradingSettings = {
+    strategy: recorded?.strategy ?? { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
+    limits: recorded?.limits ?? unboundedLimits,
+    costs: recorded?.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 },
+    startCash: recorded?.startCash ?? 100_000,
+    ...override,
+  };
+  const clock = new VirtualClock(0);
+  const ids = sequentialIds(`replay-${header.runId}`);
+  const bus = await createBus({ name: 'sextant-replay', registry: createRegistry(), envelopeDeps: { ids, clock, source: 'replay' }, logger: options.logger ?? silentLogger, maxPayloadBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, trustLocal: true });
+  const placer = new Placer();
+  const decisions: Decision[] = [];
+  bus.subscribe(patterns.all, (env) => {
+    if (isDecision(env)) decisions.push(placer.place(env));
+  }, { name: 'replay-decisions' });
+  const kernel = new Kernel({
+    bus,
+    clock,
+    ids,
+    logger: options.logger ?? silentLogger,
+    instance: header.instance ?? 'replay',
+    runId: header.runId,
+    heartbeatMs: 0,
+    agents: ['portfolio', 'execution', 'risk', 'strategy'],
+    settings,
+  });
+
+  const recordedPlacer = new Placer();
+  const recordedDecisions: Decision[] = [];
+  const inputs = new Map<string, Envelope>();
+  let fed = 0;
+  let lastTime: number | undefined;
+  const started = performance.now();
+  try {
+    await kernel.start();
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const line = next.value as RecordedLine;
+      const { env } = line;
+      if (isDecision(env)) {
+        recordedDecisions.push(recordedPlacer.place(env));
+        continue;
+      }
+      if (!INPUT_TYPES.has(env.type)) continue;
+      if (options.from !== undefined && env.time < options.from) continue;
+      if (options.to !== undefined && env.time > options.to) continue;
+      if (options.subjects && !options.subjects.some((p) => matchesPattern(p, line.subject))) continue;
+      if (options.speed !== 'max' && lastTime !== undefined && env.time > lastTime) await sleep((env.time - lastTime) / options.speed);
+      lastTime = env.time;
+      clock.observe(env.time);
+      inputs.set(env.id, env);
+      bus.publish(line.subject as Subject, env); // the in-memory bus handles the whole chain before returning
+      fed++;
+      if (fed % 2000 === 0) await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    await kernel.stop();
+    await bus.close();
+  }
+  const elapsedMs = performance.now() - started;
+  // only chains whose input was replayed can be compared
+  const comparable = recordedDecisions.filter((d) => inputs.has(d.correlationId));
+  return {
+    header,
+    inputs: fed,
+    recordedDecisions: comparable.length,
+    decisions,
+    divergences: compare(comparable, decisions, inputs),
+    elapsedMs: Math.round(elapsedMs),
+    inputsPerSecond: Math.round(fed / (elapsedMs / 1000)),
+  };
+}
+
+/** Every recorded decision without an equal replayed one at its place, and every new one. */
+export function compare(recorded: readonly Decision[], replayed: readonly Decision[], inputs: ReadonlyMap<string, Envelope>): Divergence[] {
+  const byKey = new Map(replayed.map((d) => [d.key, d]));
+  const out: Divergence[] = [];
+  const seen = new Set<string>();
+  const input = (d: Decision) => inputs.get(d.correlationId);
+  for (const r of recorded) {
+    seen.add(r.key);
+    const n = byKey.get(r.key);
+    const at = input(r);
+    if (!n) out.push({ kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
+    else if (canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
+  }
+  for (const n of replayed) {
+    if (seen.has(n.key)) continue;
+    const at = input(n);
+    out.push({ kind: 'extra', key: n.key, replayed: n, ...(at ? { input: at } : {}) });
+  }
+  return out;
+}

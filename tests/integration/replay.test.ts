@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readRecording, RecordingFormatError } from '../../bus/recording.js';
+import { runBacktest } from '../../src/backtest/run-backtest.js';
+import { createRegistry } from '../../src/domain/messages.js';
+import { decisionLog, replay } from '../../src/replay/replay.js';
+import { randomWalkCsv } from '../helpers/csv.js';
+import { FIXTURE } from '../fixtures/recordings/make-fixture.js';
+
+const registry = createRegistry();
+const fromFile = (file: string, lenient = false, onSkip?: (e: RecordingFormatError) => void) => readRecording(file, { registry, lenient, ...(onSkip ? { onSkip } : {}) });
+
+describe('replay', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-replay-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the fixture recording replays to exactly its recorded decisions, fills included (a change to strategy, risk or execution logic shows up here)', async () => {
+    const r = await replay({ source: fromFile(FIXTURE), speed: 'max' });
+    expect(r.inputs).toBe(600);
+    expect(r.recordedDecisions).toBe(159);
+    expect(r.divergences).toEqual([]);
+    const fills = r.decisions.filter((d) => d.type === 'order.filled');
+    expect(fills).toHaveLength(30);
+    expect(r.decisions.filter((d) => d.type === 'order.rejected').map((d) => (d.payload as { code: string }).code)).toEqual(['order_rate_symbol', 'order_rate_symbol', 'order_rate_symbol']);
+  });
+
+  it('two replays of the same recording write byte-identical decision logs', async () => {
+    const a = decisionLog((await replay({ source: fromFile(FIXTURE), speed: 'max' })).decisions);
+    const b = decisionLog((await replay({ source: fromFile(FIXTURE), speed: 'max' })).decisions);
+    expect(a.length).toBeGreaterThan(1000);
+    expect(b).toBe(a);
+  });
+
+  it('a changed strategy shows where it diverges: the first divergence with its input, the recorded and the new decision', async () => {
+    const r = await replay({ source: fromFile(FIXTURE), speed: 'max', settings: { strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 7, slow: 20, size: 100 } } });
+    expect(r.divergences.length).toBeGreaterThan(0);
+    const first = r.divergences[0]!;
+    expect(first.input?.type).toBe('market.bar');
+    expect(first.key.startsWith(`${first.input!.id}|`)).toBe(true);
+    expect(first.recorded ?? first.replayed).toBeDefined();
+  });
+
+  it('a recording made by a backtest (the in-memory tap) replays identically, and its decisions carry the recorded ids', async () => {
+    const file = join(dir, 'walk.ndjson');
+    await runBacktest({ data: randomWalkCsv(300, 99), symbol: 'W', strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 9, size: 10 }, cash: 10_000, transport: 'memory', recording: file });
+    const r = await replay({ source: fromFile(file), speed: 'max' });
+    expect(r.divergences).toEqual([]);
+    const recordedIds = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { env: { id: string } }).env.id);
+    expect(r.decisions.every((d) => recordedIds.includes(d.id))).toBe(true);
+  });
+
+  describe('bad recordings', () => {
+    const lines = gunzipSync(readFileSync(FIXTURE)).toString('utf8').trim().split('\n');
+    const write = (name: string, content: string[]) => {
+      const f = join(dir, name);
+      writeFileSync(f, content.join('\n') + '\n');
+      return f;
+    };
+
+    it('a truncated line stops the replay with file and line', async () => {
+      const f = write('truncated.ndjson', [...lines.slice(0, 50), lines[50]!.slice(0, 40), ...lines.slice(51)]);
+      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(new RegExp(`truncated\\.ndjson:51: not valid JSON`));
+    });
+
+    it('with lenient reading a corrupt line is skipped and counted', async () => {
+      const f = write('corrupt.ndjson', [...lines.slice(0, 50), 'garbage', ...lines.slice(50)]);
+      const skipped: RecordingFormatError[] = [];
+      const r = await replay({ source: fromFile(f, true, (e) => skipped.push(e)), speed: 'max' });
+      expect(skipped.map((e) => e.line)).toEqual([51]);
+      expect(r.divergences).toEqual([]);
+    });
+
+    it('a message of an unknown type or version is reported, not guessed', async () => {
+      const at = lines.findIndex((l) => l.includes('"type":"market.bar"'));
+      const bar = JSON.parse(lines[at]!) as { env: { v: number; type: string } };
+      const future = JSON.stringify({ ...bar, env: { ...bar.env, v: 9 } });
+      const f = write('future.ndjson', [...lines.slice(0, at), future, ...lines.slice(at + 1)]);
+      const err = await replay({ source: fromFile(f), speed: 'max' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RecordingFormatError);
+      expect((err as Error).message).toMatch(new RegExp(`future\\.ndjson:${at + 1}: message .* \\(market\\.bar\\): unknown version 9 of market\\.bar`));
+    });
+
+    it('a file that is not a recording is refused at its first line', async () => {
+      const f = write('not.ndjson', ['{"hello":"world"}']);
+      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/not\.ndjson:1: not a Sextant recording header/);
+    });
+  });
+});
