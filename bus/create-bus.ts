@@ -3,6 +3,7 @@ import { registerBusSchemas } from './dead-letter.js';
 import type { EnvelopeDeps } from './envelope.js';
 import { MemoryBus } from './memory-bus.js';
 import { connectNatsBus, type DurableBusOptions } from './nats-bus.js';
+import { RECORDED_SUBJECTS } from './subjects.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import type { Logger } from '../src/observability/logger.js';
 
@@ -28,20 +29,31 @@ export interface CreateBusOptions {
 export const ORDER_PATH = ['order.>'] as const;
 
 /**
- * The durable-path settings for a namespace: the stream `SEXTANT_ORDERS` (or
- * `SEXTANT_ORDERS_<namespace>`), file storage, kept. A throwaway namespace (a backtest, a test)
- * gets an in-memory stream deleted when the bus closes.
+ * The stream of a namespace: `SEXTANT` (or `SEXTANT_<namespace>`), file storage, kept; it holds
+ * the order path, and with `record` every Sextant subject (a JetStream recording, kept as long
+ * as its limits say). A throwaway namespace (a backtest, a test) gets an in-memory stream deleted
+ * when the bus closes.
  */
-export function orderPath(prefix: string | undefined, deferAcks: boolean, options: { throwaway?: boolean; ackWaitMs?: number } = {}): DurableBusOptions {
+export function orderPath(
+  prefix: string | undefined,
+  deferAcks: boolean,
+  options: { throwaway?: boolean; ackWaitMs?: number; record?: { maxAgeMs: number; maxBytes: number } } = {},
+): DurableBusOptions {
   const throwaway = options.throwaway ?? prefix !== undefined;
   return {
     subjects: ORDER_PATH,
-    stream: prefix ? `SEXTANT_ORDERS_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'SEXTANT_ORDERS',
+    stream: streamName(prefix),
     storage: throwaway ? 'memory' : 'file',
     deleteOnClose: throwaway,
     deferAcks,
     ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+    ...(options.record ? { recordSubjects: RECORDED_SUBJECTS, maxAgeMs: options.record.maxAgeMs, maxBytes: options.record.maxBytes } : {}),
   };
+}
+
+/** The stream of a namespace (see orderPath). */
+export function streamName(prefix: string | undefined): string {
+  return prefix ? `SEXTANT_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'SEXTANT';
 }
 
 /** Builds the bus the configuration asks for: NATS when a URL is given, in-memory otherwise. */

@@ -14,6 +14,8 @@ export interface DurablePathOptions {
   readonly duplicateWindowMs: number;
   /** How long the stream keeps messages. */
   readonly maxAgeMs: number;
+  /** Most bytes the stream keeps (oldest dropped first); unlimited when unset. */
+  readonly maxBytes?: number;
   /** How long a delivered message may stay unacknowledged before it is delivered again. */
   readonly ackWaitMs: number;
   readonly logger: Logger;
@@ -65,6 +67,7 @@ export class DurablePath {
         discard: DiscardPolicy.Old,
         duplicate_window: this.options.duplicateWindowMs * NS_PER_MS,
         max_age: this.options.maxAgeMs * NS_PER_MS,
+        ...(this.options.maxBytes !== undefined ? { max_bytes: this.options.maxBytes } : {}),
       };
       try {
         await jsm.streams.info(this.options.stream);

@@ -30,6 +30,12 @@ export interface NatsBusOptions {
 export interface DurableBusOptions {
   /** Subject patterns (unprefixed) of the durable path; the order path is `order.>`. */
   readonly subjects: readonly string[];
+  /**
+   * Also captured by the stream (a recording): every other Sextant subject. Published on core
+   * NATS as before (the server stores them); only the durable path is acknowledged and consumed.
+   */
+  readonly recordSubjects?: readonly string[];
+  readonly maxBytes?: number;
   /** Stream name; a prefixed bus gets its own stream. */
   readonly stream: string;
   readonly storage: 'file' | 'memory';
@@ -218,7 +224,8 @@ export class NatsBus implements Bus {
       const d = options.durable;
       this.durable = new DurablePath(connection, {
         stream: d.stream,
-        subjects: d.subjects.map((x) => withPrefix(this.#prefix, x)),
+        subjects: [...new Set([...d.subjects, ...(d.recordSubjects ?? [])])].map((x) => withPrefix(this.#prefix, x)),
+        ...(d.maxBytes !== undefined ? { maxBytes: d.maxBytes } : {}),
         storage: d.storage,
         duplicateWindowMs: d.duplicateWindowMs ?? 120_000,
         maxAgeMs: d.maxAgeMs ?? 7 * 86_400_000,

@@ -33,6 +33,11 @@ export interface RecordingHeader {
   readonly settings?: unknown;
   /** The instance name of the recorded agents. */
   readonly instance?: string;
+  /**
+   * Every process whose messages are in the recording (JetStream recordings of distributed
+   * runs): each agent's ids derive from its own process's run id.
+   */
+  readonly runs?: readonly { readonly runId: string; readonly agents: readonly string[]; readonly instance: string; readonly resumed: boolean }[];
 }
 
 export interface RecordedLine {
@@ -109,12 +114,13 @@ export async function* readRecording(file: string, options: ReadRecordingOptions
 }
 
 /** Where recording lines go: an append log, or a gzip stream for `.gz` files. */
-interface LineSink {
+export interface LineSink {
   write(lines: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-async function openSink(file: string): Promise<LineSink> {
+/** Opens a new recording file (refusing one that already holds something). */
+export async function openSink(file: string): Promise<LineSink> {
   const size = await stat(file).then((st) => st.size, () => 0);
   if (size > 0) throw new Error(`${file} already holds a recording; record into a new file`);
   if (!file.endsWith('.gz')) {

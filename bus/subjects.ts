@@ -109,6 +109,7 @@ export const subjects = {
   riskCommand: () => s('risk.command'),
   riskCommandResult: () => s('risk.command.result'),
   agentHealth: (agent: string) => s(`agent.${agent}.health`),
+  runStarted: () => s('run.started'),
   agentControl: (agent: string) => s(`agent.${agent}.control`),
   query: (what: QueryName) => s(`query.${what}`),
   /** Dead letters for a subject: `dlq.<subject>`. */
@@ -116,6 +117,12 @@ export const subjects = {
   /** A private reply inbox (request/reply); `token` must be one subject token. */
   inbox: (token: string) => s(`_inbox.${token}`),
 } as const;
+
+/**
+ * Every Sextant subject, as stream subjects for a JetStream recording (inboxes and the JetStream
+ * API are not Sextant's and are never captured).
+ */
+export const RECORDED_SUBJECTS: readonly string[] = ['market.>', 'news.>', 'sentiment.>', 'signal.>', 'order.>', 'portfolio.>', 'risk.>', 'agent.>', 'run.>', 'query.>', 'dlq.>'];
 
 /** Subscription patterns. */
 export const patterns = {

@@ -12,6 +12,8 @@ export interface Config {
   readonly dataDir: string;
   /** Where `sextant start` writes NDJSON recordings; unset: none. */
   readonly recordingDir: string | undefined;
+  /** The JetStream recording (NATS): capture every subject in the namespace's stream. */
+  readonly recordingStream: { readonly on: boolean; readonly maxAgeMs: number; readonly maxBytes: number };
   readonly store: {
     readonly kind: KeyValues['STORE'];
     readonly mongoDb: string | undefined;
@@ -64,6 +66,7 @@ export function buildConfig(v: KeyValues): Config {
     mongoUri: v.MONGODB_URI,
     dataDir: v.SEXTANT_DATA_DIR,
     recordingDir: v.RECORDING_DIR,
+    recordingStream: { on: v.RECORDING_JETSTREAM, maxAgeMs: v.RECORDING_MAX_AGE_MS, maxBytes: v.RECORDING_MAX_BYTES },
     store: {
       kind: v.STORE,
       mongoDb: v.MONGODB_DB,

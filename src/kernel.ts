@@ -76,6 +76,8 @@ export interface KernelDeps {
   readonly restart?: RestartPolicy;
   /** The run id message ids are derived from (see AgentHostDeps.runId). */
   readonly runId?: string;
+  /** Per-agent run ids (a replay of a distributed run, whose processes each had their own). */
+  readonly runIds?: Partial<Record<AgentName, string>>;
   /** Machine snapshots to resume from (recovery); the data agent always starts afresh. */
   readonly restore?: Partial<Record<AgentName, Snapshot<unknown>>>;
   /** When resuming: agents read back their own outputs published since then (epoch ms). */
@@ -111,7 +113,7 @@ export class Kernel {
           instance: deps.instance,
           heartbeatMs: deps.heartbeatMs,
           ...(deps.restart ? { restart: deps.restart } : {}),
-          ...(deps.runId !== undefined ? { runId: deps.runId } : {}),
+          ...((deps.runIds?.[name] ?? deps.runId) !== undefined ? { runId: deps.runIds?.[name] ?? deps.runId } : {}),
         }),
       );
     }

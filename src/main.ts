@@ -84,7 +84,11 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     requestTimeoutMs: config.bus.requestTimeoutMs,
     ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}),
     // order messages are acknowledged once a checkpoint holds their effects (when one is kept)
-    durable: orderPath(config.bus.namespace, store !== undefined, { throwaway: false, ackWaitMs: config.bus.ackWaitMs }),
+    durable: orderPath(config.bus.namespace, store !== undefined, {
+      throwaway: false,
+      ackWaitMs: config.bus.ackWaitMs,
+      ...(config.recordingStream.on ? { record: { maxAgeMs: config.recordingStream.maxAgeMs, maxBytes: config.recordingStream.maxBytes } } : {}),
+    }),
   });
   const feedStart = resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
   const feed = agents.includes('data') ? openDataFeed(config, feedStart) : undefined;
@@ -123,6 +127,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   await recorder?.start();
   const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];
   await kernel.start();
+  bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: saved !== undefined }, { v: versionOf('run.started') }));
   const checkpointer = store
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
@@ -170,12 +175,17 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
   return { ...settings, broker, pollMs: config.broker.pollMs };
 }
 
+/** The settings as JSON (the broker by name): what a recording says the run traded with. */
+function settingsJson(settings: TradingSettings): Record<string, unknown> {
+  const { broker, ...json } = settings;
+  return { ...json, broker: broker?.name ?? 'paper' };
+}
+
 /** A recording of this start (a new file each time: a replay starts from a fresh start's state). */
 async function openTap(config: Config, runId: string, settings: TradingSettings, logger: Logger): Promise<RecordingTap> {
   await mkdir(config.recordingDir!, { recursive: true });
   const file = join(config.recordingDir!, `${runId}-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson.gz`);
-  const { broker, ...json } = settings;
-  const tap = await RecordingTap.open(file, { runId, source: 'tap', instance: config.instance, settings: { ...json, broker: broker?.name ?? 'paper' } });
+  const tap = await RecordingTap.open(file, { runId, source: 'tap', instance: config.instance, settings: settingsJson(settings) });
   logger.info({ file }, 'recording every bus message');
   return tap;
 }

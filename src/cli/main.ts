@@ -6,6 +6,7 @@ import { renderEnvExample } from '../../config/env-example.js';
 import { createLogger } from '../observability/logger.js';
 import { startSystem } from '../main.js';
 import { backtestCommand } from './backtest-command.js';
+import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
 import { storeCommand } from './store-command.js';
 
@@ -19,7 +20,9 @@ Commands:
                         resumes from the last checkpoint in the store. --until-feed-end stops
                         (checkpointed) once a file feed is done.
   store repair          Move corrupt lines of the embedded store aside (nothing is deleted)
-  replay <file> [--verify]  Replay a recording through fresh agents; compare decisions (sextant replay --help)
+  replay <file|stream:NAME> [--verify]
+                        Replay a recording through fresh agents; compare decisions (sextant replay --help)
+  record export         Write a JetStream recording as NDJSON (sextant record --help)
   agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
   config [--env-example]  Print the effective configuration (secrets redacted), or .env.example
@@ -39,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
         return await storeCommand(rest);
       case 'replay':
         return await replayCommand(rest);
+      case 'record':
+        return await recordCommand(rest);
       case 'agent': {
         const name = rest[0];
         if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {

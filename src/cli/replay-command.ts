@@ -1,6 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { readRecording, type RecordingFormatError } from '../../bus/recording.js';
+import { connect } from '@nats-io/transport-node';
+import { readRecording, type RecordedLine, type RecordingFormatError, type RecordingHeader } from '../../bus/recording.js';
+import { readStreamRecording } from '../../bus/stream-recording.js';
+import { ConfigError, loadConfig } from '../../config/load.js';
+import { parseTime } from './record-command.js';
 import { createRegistry } from '../domain/messages.js';
 import { decisionLog, replay, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
 
@@ -17,12 +21,6 @@ bus of their own (never a live broker), on a virtual clock, and reports the deci
   --lenient              skip (and count) bad lines instead of stopping at the first
   --json                 print one JSON report`;
 
-const time = (name: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be an ISO date or epoch milliseconds, got "${v}"`);
-  return n;
-};
 
 /** `sextant replay`: resolves to the exit code (1 when --verify finds a divergence). */
 export async function replayCommand(args: string[]): Promise<number> {
@@ -46,20 +44,36 @@ export async function replayCommand(args: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const file = positionals[0]!;
-  if (file.startsWith('stream:')) {
-    console.error(`sextant replay: replaying straight from a JetStream stream is not built yet; export it first with \`sextant record export --stream ${file.slice(7)} --out <file>\``);
-    return 2;
-  }
   const speed = values.speed === 'max' ? 'max' : Number(values.speed);
   if (speed !== 'max' && !(speed > 0)) {
     console.error(`sextant replay: --speed must be max or a positive number, got "${values.speed}"`);
     return 2;
   }
   const skipped: RecordingFormatError[] = [];
-  const from = time('from', values.from);
-  const to = time('to', values.to);
+  const from = parseTime('from', values.from);
+  const to = parseTime('to', values.to);
+  const stream = file.startsWith('stream:') ? await openStream(file.slice('stream:'.length)) : undefined;
+  try {
+    return await run(values, stream?.source ?? readRecording(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e) }), speed, from, to, skipped);
+  } finally {
+    await stream?.close();
+  }
+}
+
+/** A JetStream recording on the configured NATS (NATS_URL, SEXTANT_NAMESPACE). */
+async function openStream(name: string) {
+  const config = loadConfig();
+  if (!config.natsUrl) throw new ConfigError([`NATS_URL: required to replay stream:${name}`]);
+  const nc = await connect({ servers: config.natsUrl.split(',').map((s) => s.trim()), name: 'sextant-replay' });
+  const source = readStreamRecording({ nc, stream: name, registry: createRegistry(), ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
+  return { source, close: () => nc.close() };
+}
+
+type Values = { subjects?: string | undefined; verify: boolean; decisions?: string | undefined; json: boolean };
+
+async function run(values: Values, source: AsyncIterable<RecordingHeader | RecordedLine>, speed: 'max' | number, from: number | undefined, to: number | undefined, skipped: RecordingFormatError[]): Promise<number> {
   const result = await replay({
-    source: readRecording(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e) }),
+    source,
     speed,
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),

@@ -225,6 +225,21 @@ export type QueryRequest = z.infer<typeof queryRequestSchema>;
 export const queryResultSchema = z.object({ data: z.unknown() });
 export type QueryResult = z.infer<typeof queryResultSchema>;
 
+/**
+ * A process started its agents: which run their derived ids belong to and with which settings.
+ * A JetStream recording carries these, so a replay of it can make the same ids again.
+ */
+export const runStartedSchema = z.object({
+  runId: z.string().min(1),
+  instance: z.string(),
+  agents: z.array(z.string()),
+  /** The trading settings (strategy, limits, costs, start cash, broker name), JSON. */
+  settings: z.unknown(),
+  /** True when the process resumed from a checkpoint (its agents did not start fresh). */
+  resumed: z.boolean(),
+});
+export type RunStarted = z.infer<typeof runStartedSchema>;
+
 /** Control messages on `agent.<name>.control`. */
 export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
 export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
@@ -247,6 +262,7 @@ export const catalog = {
   'risk.command-result': [1, riskCommandResultSchema],
   'risk.state': [1, riskStateSchema],
   'agent.health': [1, agentHealthSchema],
+  'run.started': [1, runStartedSchema],
   'agent.control': [1, agentControlSchema],
   'agent.synced': [1, agentSyncedSchema],
   'query.request': [1, queryRequestSchema],

@@ -37,6 +37,8 @@ export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>
       return subjects.riskCommandResult();
     case 'agent.health':
       return subjects.agentHealth((payload as PayloadOf<'agent.health'>).agent);
+    case 'run.started':
+      return subjects.runStarted();
     case 'market.feed-completed':
       return subjects.feedCompleted();
     default:

@@ -135,6 +135,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     logger: options.logger ?? silentLogger,
     instance: header.instance ?? 'replay',
     runId: header.runId,
+    runIds: Object.fromEntries((header.runs ?? []).filter((r) => !r.resumed).flatMap((r) => r.agents.map((a) => [a, r.runId]))),
     heartbeatMs: 0,
     agents: ['portfolio', 'execution', 'risk', 'strategy'],
     settings,

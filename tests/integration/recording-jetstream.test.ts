@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { streamName } from '../../bus/create-bus.js';
+import { readRecording, type RecordedLine } from '../../bus/recording.js';
+import { readStreamRecording } from '../../bus/stream-recording.js';
+import { loadConfig } from '../../config/load.js';
+import { main } from '../../src/cli/main.js';
+import { createRegistry } from '../../src/domain/messages.js';
+import { startSystem } from '../../src/main.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { replay } from '../../src/replay/replay.js';
+import { natsUrl } from '../helpers/buses.js';
+import { randomWalkCsv } from '../helpers/csv.js';
+
+/**
+ * A JetStream recording: the system runs over NATS with RECORDING_JETSTREAM=true, its stream
+ * captures every Sextant subject; `sextant record export` writes it as NDJSON, and both the
+ * stream and the export replay to the decisions the system made.
+ */
+describe.runIf(natsUrl !== null)('recording over JetStream', () => {
+  const namespace = `rec${process.pid}x${Date.now().toString(36)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-js-rec-'));
+  let nc: NatsConnection | undefined;
+  afterAll(async () => {
+    nc ??= await connect({ servers: natsUrl! });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(streamName(namespace)).catch(() => undefined);
+    await nc.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('captures a run; the stream and its NDJSON export both replay to the decisions the run made', async () => {
+    const env = {
+      NATS_URL: natsUrl!,
+      SEXTANT_NAMESPACE: namespace,
+      RECORDING_JETSTREAM: 'true',
+      STORE: 'off',
+      DATA_FEED: 'csv',
+      DATA_FILE: randomWalkCsv(500, 31),
+      DATA_SYMBOLS: 'WALK',
+      DATA_PACE_MS: '0',
+      STRATEGY_FAST: '5',
+      STRATEGY_SLOW: '20',
+      HEARTBEAT_INTERVAL_MS: '60000',
+      RISK_MAX_DAILY_LOSS: '1000000',
+      RISK_MAX_DRAWDOWN: '1',
+    };
+    const config = loadConfig({ env });
+    const system = await startSystem(config, silentLogger, config.runtime.agents);
+    await system.feedDone();
+    await system.stop();
+
+    nc = await connect({ servers: natsUrl! });
+    const registry = createRegistry();
+    const fromStream = await replay({ source: readStreamRecording({ nc, stream: streamName(namespace), prefix: namespace, registry }), speed: 'max' });
+    expect(fromStream.inputs).toBe(500);
+    expect(fromStream.header.runs?.map((r) => r.agents.length)).toEqual([5]);
+    expect(fromStream.recordedDecisions).toBeGreaterThan(20);
+    expect(fromStream.divergences).toEqual([]);
+
+    const out = join(dir, 'export.ndjson.gz');
+    const saved = { url: process.env.NATS_URL, ns: process.env.SEXTANT_NAMESPACE };
+    process.env.NATS_URL = natsUrl!;
+    process.env.SEXTANT_NAMESPACE = namespace;
+    try {
+      expect(await main(['record', 'export', '--stream', streamName(namespace), '--out', out])).toBe(0);
+    } finally {
+      if (saved.url === undefined) delete process.env.NATS_URL;
+      else process.env.NATS_URL = saved.url;
+      if (saved.ns === undefined) delete process.env.SEXTANT_NAMESPACE;
+      else process.env.SEXTANT_NAMESPACE = saved.ns;
+    }
+    const lines: RecordedLine[] = [];
+    for await (const item of readRecording(out, { registry })) if ('seq' in item) lines.push(item);
+    expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((a, b) => a - b)); // stream order
+    expect(lines.every((l) => !l.subject.startsWith(namespace))).toBe(true); // the namespace is the stream's, not the recording's
+    const fromFile = await replay({ source: readRecording(out, { registry }), speed: 'max' });
+    expect(fromFile.divergences).toEqual([]);
+    expect(fromFile.decisions.length).toBe(fromStream.decisions.length);
+    expect(readFileSync(out).length).toBeGreaterThan(1000);
+  }, 60_000);
+});
