@@ -3,6 +3,7 @@ import { runBacktestBench } from './backtest.bench.js';
 import { formatBusBench, runBusBench } from './bus.bench.js';
 import { writeResults } from './harness.js';
 import { runStoreBench } from './store.bench.js';
+import { runReplayBench } from './replay.bench.js';
 
 /**
  * `npm run bench`: runs every bench in {@link benches} (or those named on the command line,
@@ -67,6 +68,20 @@ export const benches: BenchEntry[] = [
       const result = await runStoreBench({ mongoUri: process.env.MONGODB_URI });
       const summary = ['event-store append (batches of 2000 recorded bars):', ...result.rows.map((r) => `  ${r.store.padEnd(32)} ${r.eventsPerSecond.toLocaleString('en-US')} events/s`)].join('\n');
       return { result, summary, warnings: result.mongoSkipped ? [`MongoDB append NOT MEASURED: ${result.mongoSkipped}`] : [] };
+    },
+  },
+  {
+    name: 'replay',
+    async run({ natsUrl }) {
+      const reachable = await natsReachable(natsUrl);
+      const r = await runReplayBench({ natsUrl: reachable ? natsUrl : undefined });
+      const summary = [
+        `record and replay, a ${r.bars.toLocaleString('en-US')}-bar backtest recording (${r.events.toLocaleString('en-US')} events):`,
+        ...r.rows.map((x) => `  ${x.flow.padEnd(40)} ${x.eventsPerSecond.toLocaleString('en-US')} events/s`),
+        r.replayVsRaw !== undefined ? `  replay from JetStream / raw ordered consumer = ${r.replayVsRaw} (goal >= ${r.goals.replayVsRaw})` : '',
+        r.recorder ? `  recorder (core publish -> stream): ${r.recorder.eventsPerSecond.toLocaleString('en-US')} events/s, ${r.recorder.published} in, ${r.recorder.stored} stored (goal >= ${r.goals.recorderEventsPerSecond.toLocaleString('en-US')} events/s, none lost)` : '',
+      ].filter(Boolean).join('\n');
+      return { result: r, summary, warnings: r.natsSkipped ? [`JetStream replay and recorder NOT MEASURED: ${r.natsSkipped}`] : [] };
     },
   },
 ];

@@ -1,6 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Bus, Subscription } from './bus.js';
 import type { Envelope } from './envelope.js';
@@ -68,49 +67,71 @@ export interface ReadRecordingOptions {
   readonly onSkip?: (err: RecordingFormatError) => void;
 }
 
+/** One recording, read in batches of items (a batch per chunk read: no promise per line). */
+export type RecordingItem = RecordingHeader | RecordedLine;
+
 /**
- * Reads a recording line by line (gzip when the name ends in `.gz`): the header first, then each
- * message. A truncated or corrupt line, or a message whose type or version is unknown, stops the
+ * Reads a recording (gzip when the name ends in `.gz`) in batches: the header first, then the
+ * messages. A truncated or corrupt line, or a message whose type or version is unknown, stops the
  * read with file and line (or is skipped and counted when lenient).
  */
-export async function* readRecording(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingHeader | RecordedLine> {
-  const input = createReadStream(file);
-  const lines = createInterface({ input: file.endsWith('.gz') ? input.pipe(createGunzip()) : input, crlfDelay: Infinity });
+export async function* readRecordingBatches(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingItem[]> {
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  const source = file.endsWith('.gz') ? input.pipe(createGunzip()) : input;
   let n = 0;
+  let carry = '';
   const bad = (problem: string) => {
     const err = new RecordingFormatError(file, n, problem);
     if (!options.lenient || n === 1) throw err;
     options.onSkip?.(err);
   };
-  for await (const text of lines) {
+  const parse = (text: string, out: RecordingItem[]) => {
     n++;
-    if (text.length === 0) continue;
+    if (text.length === 0) return;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
       bad(`not valid JSON (a truncated or corrupt line): ${text.slice(0, 80)}`);
-      continue;
+      return;
     }
     if (n === 1) {
       const h = value as Partial<RecordingHeader>;
       if (h.sextantRecording !== RECORDING_VERSION || typeof h.runId !== 'string') bad(`not a Sextant recording header (expected {"sextantRecording":${RECORDING_VERSION},"runId":...})`);
-      yield h as RecordingHeader;
-      continue;
+      out.push(h as RecordingHeader);
+      return;
     }
     const line = value as Partial<RecordedLine>;
     if (typeof line.seq !== 'number' || typeof line.subject !== 'string' || !line.env || typeof line.env !== 'object') {
       bad('not a recorded message (expected {"seq":n,"subject":"...","env":{...}})');
-      continue;
+      return;
     }
     const checked = options.registry.validate(line.env);
     if (!checked.ok) {
       bad(`message ${String((line.env as { id?: unknown }).id)} (${String((line.env as { type?: unknown }).type)}): ${checked.reason}`);
-      continue;
+      return;
     }
-    yield { seq: line.seq, subject: line.subject, env: checked.envelope };
+    out.push({ seq: line.seq, subject: line.subject, env: checked.envelope });
+  };
+  for await (const chunk of source) {
+    const text = carry + (chunk as Buffer).toString('utf8');
+    const lines = text.split('\n');
+    carry = lines.pop()!;
+    const out: RecordingItem[] = [];
+    for (const l of lines) parse(l, out);
+    if (out.length > 0) yield out;
+  }
+  if (carry.length > 0) {
+    const out: RecordingItem[] = [];
+    parse(carry, out); // a last line without its newline: a truncated write shows here
+    if (out.length > 0) yield out;
   }
   if (n === 0) throw new RecordingFormatError(file, 0, 'the file is empty (no recording header)');
+}
+
+/** The same, one item at a time. */
+export async function* readRecording(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingItem> {
+  for await (const batch of readRecordingBatches(file, options)) yield* batch;
 }
 
 /** Where recording lines go: an append log, or a gzip stream for `.gz` files. */

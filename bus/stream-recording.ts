@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from './codec.js';
 import { RECORDING_VERSION, type RecordedLine, type RecordingHeader } from './recording.js';
@@ -27,51 +27,81 @@ export interface StreamReadOptions {
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
  * acknowledge, nothing left on the server), decoded and validated.
  */
-async function* readAll(js: JetStreamClient, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void): AsyncGenerator<{ seq: number; subject: string; env: RecordedLine['env'] }> {
+/** A decoded stream message. */
+interface StreamMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly env: RecordedLine['env'];
+}
+
+/**
+ * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
+ * acknowledge, nothing left on the server), decoded and validated, in batches of up to 500.
+ */
+async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void): AsyncGenerator<StreamMessage[]> {
+  // nothing stored for this filter: a consumer would wait forever, so count first
+  const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
+  const stored = filter ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : info.state.messages;
+  if (stored === 0) return;
   const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All, ...(filter ? { filter_subjects: filter } : {}) });
-  for (;;) {
-    let pending = 0;
-    let got = 0;
-    const batch = await consumer.fetch({ max_messages: 2000, expires: 1000 });
-    for await (const m of batch) {
-      got++;
-      pending = m.info.pending;
+  // consume keeps the next messages coming while these are handled (pipelined, unlike fetch)
+  const messages = await consumer.consume({ max_messages: 5000 });
+  let batch: StreamMessage[] = [];
+  try {
+    for await (const m of messages) {
       const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024);
-      if (r.ok) yield { seq: m.seq, subject: m.subject, env: r.envelope };
+      if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
       else onBad?.(m.seq, `${r.code}: ${r.reason}`);
-      if (pending === 0) break;
+      const last = m.info.pending === 0;
+      if (batch.length >= 500 || last) {
+        yield batch;
+        batch = [];
+      }
+      if (last) break;
     }
-    if (got === 0 || pending === 0) return;
+  } finally {
+    await messages.close();
   }
 }
 
 /**
- * A JetStream recording as the same header-then-lines sequence a recording file holds: the
- * header is built from the `run.started` messages in the stream (their run ids and settings, so
- * a replay makes the same ids again), then every message matching the filters, in stream order,
- * with its stream sequence.
+ * A JetStream recording in the batches a recording file is read in: the header built from the
+ * `run.started` messages in the stream (their run ids and settings, so a replay makes the same
+ * ids again), then every message matching the filters, in stream order, with its sequence.
  */
-export async function* readStreamRecording(options: StreamReadOptions): AsyncGenerator<RecordingHeader | RecordedLine> {
+export async function* readStreamRecordingBatches(options: StreamReadOptions): AsyncGenerator<(RecordingHeader | RecordedLine)[]> {
   const js = jetstream(options.nc);
+  const jsm = await jetstreamManager(options.nc);
   const prefix = options.prefix ?? '';
   const runs: RunStarted[] = [];
-  for await (const m of readAll(js, options.stream, withPrefix(prefix, subjectTable.runStarted()), options.registry)) runs.push(m.env.payload as RunStarted);
+  for await (const batch of readAll(js, jsm, options.stream, withPrefix(prefix, subjectTable.runStarted()), options.registry)) for (const m of batch) runs.push(m.env.payload as RunStarted);
   const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];
-  yield {
-    sextantRecording: RECORDING_VERSION,
-    runId: main?.runId ?? 'unknown',
-    createdAt: new Date().toISOString(),
-    source: `jetstream:${options.stream}`,
-    ...(main ? { settings: main.settings, instance: main.instance } : {}),
-    runs: runs.map((r) => ({ runId: r.runId, agents: r.agents, instance: r.instance, resumed: r.resumed })),
-  };
+  yield [
+    {
+      sextantRecording: RECORDING_VERSION,
+      runId: main?.runId ?? 'unknown',
+      createdAt: new Date().toISOString(),
+      source: `jetstream:${options.stream}`,
+      ...(main ? { settings: main.settings, instance: main.instance } : {}),
+      runs: runs.map((r) => ({ runId: r.runId, agents: r.agents, instance: r.instance, resumed: r.resumed })),
+    },
+  ];
   const filter = options.subjects?.length === 1 ? withPrefix(prefix, options.subjects[0]!) : undefined;
-  for await (const m of readAll(js, options.stream, filter, options.registry, options.onBad)) {
-    const subject = withoutPrefix(prefix, m.subject);
-    if (options.subjects && !options.subjects.some((p) => matchesPattern(p, subject))) continue;
-    if (options.from !== undefined && m.env.time < options.from) continue;
-    if (options.to !== undefined && m.env.time > options.to) continue;
-    if (options.correlationId !== undefined && m.env.correlationId !== options.correlationId) continue;
-    yield { seq: m.seq, subject, env: m.env };
+  for await (const batch of readAll(js, jsm, options.stream, filter, options.registry, options.onBad)) {
+    const out: RecordedLine[] = [];
+    for (const m of batch) {
+      const subject = withoutPrefix(prefix, m.subject);
+      if (options.subjects && !options.subjects.some((p) => matchesPattern(p, subject))) continue;
+      if (options.from !== undefined && m.env.time < options.from) continue;
+      if (options.to !== undefined && m.env.time > options.to) continue;
+      if (options.correlationId !== undefined && m.env.correlationId !== options.correlationId) continue;
+      out.push({ seq: m.seq, subject, env: m.env });
+    }
+    if (out.length > 0) yield out;
   }
+}
+
+/** The same, one item at a time (exports). */
+export async function* readStreamRecording(options: StreamReadOptions): AsyncGenerator<RecordingHeader | RecordedLine> {
+  for await (const batch of readStreamRecordingBatches(options)) yield* batch;
 }

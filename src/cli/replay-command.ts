@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { readRecording, type RecordedLine, type RecordingFormatError, type RecordingHeader } from '../../bus/recording.js';
-import { readStreamRecording } from '../../bus/stream-recording.js';
+import { readRecordingBatches, type RecordingFormatError, type RecordingItem } from '../../bus/recording.js';
+import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { parseTime } from './record-command.js';
 import { createRegistry } from '../domain/messages.js';
@@ -54,7 +54,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   const to = parseTime('to', values.to);
   const stream = file.startsWith('stream:') ? await openStream(file.slice('stream:'.length)) : undefined;
   try {
-    return await run(values, stream?.source ?? readRecording(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e) }), speed, from, to, skipped);
+    return await run(values, stream?.source ?? readRecordingBatches(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e) }), speed, from, to, skipped);
   } finally {
     await stream?.close();
   }
@@ -65,13 +65,13 @@ async function openStream(name: string) {
   const config = loadConfig();
   if (!config.natsUrl) throw new ConfigError([`NATS_URL: required to replay stream:${name}`]);
   const nc = await connect({ servers: config.natsUrl.split(',').map((s) => s.trim()), name: 'sextant-replay' });
-  const source = readStreamRecording({ nc, stream: name, registry: createRegistry(), ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
+  const source = readStreamRecordingBatches({ nc, stream: name, registry: createRegistry(), ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
   return { source, close: () => nc.close() };
 }
 
 type Values = { subjects?: string | undefined; verify: boolean; decisions?: string | undefined; json: boolean };
 
-async function run(values: Values, source: AsyncIterable<RecordingHeader | RecordedLine>, speed: 'max' | number, from: number | undefined, to: number | undefined, skipped: RecordingFormatError[]): Promise<number> {
+async function run(values: Values, source: AsyncIterable<readonly RecordingItem[]>, speed: 'max' | number, from: number | undefined, to: number | undefined, skipped: RecordingFormatError[]): Promise<number> {
   const result = await replay({
     source,
     speed,

@@ -26,8 +26,8 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 export interface ReplayOptions {
-  /** The recording: its header first, then its lines (see bus/recording.ts). */
-  readonly source: AsyncIterable<RecordingHeader | RecordedLine>;
+  /** The recording in batches: its header first, then its lines (see bus/recording.ts). */
+  readonly source: AsyncIterable<readonly (RecordingHeader | RecordedLine)[]>;
   /** `max`: as fast as the agents go; N: N times the recorded pacing (1 = as recorded). */
   readonly speed: 'max' | number;
   /** Event-time range of the inputs to feed (epoch ms, inclusive). */
@@ -61,6 +61,8 @@ export interface Divergence {
 
 export interface ReplayResult {
   readonly header: RecordingHeader;
+  /** Messages read from the recording (inputs, recorded decisions and the rest). */
+  readonly events: number;
   readonly inputs: number;
   readonly recordedDecisions: number;
   readonly decisions: readonly Decision[];
@@ -108,8 +110,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const iterator = options.source[Symbol.asyncIterator]();
   const first = await iterator.next();
-  if (first.done || !('sextantRecording' in first.value)) throw new Error('the recording has no header');
-  const header = first.value;
+  const head = first.done ? undefined : first.value[0];
+  if (!head || !('sextantRecording' in head)) throw new Error('the recording has no header');
+  const header = head;
+  const firstLines = (first.value as readonly (RecordingHeader | RecordedLine)[]).slice(1) as RecordedLine[];
   const recorded = header.settings as Partial<TradingSettings> | undefined;
   // never a live broker: whatever the recording used, the paper broker fills
   const { broker: _ignored, ...override } = options.settings ?? {};
@@ -145,29 +149,41 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const recordedDecisions: Decision[] = [];
   const inputs = new Map<string, Envelope>();
   let fed = 0;
+  let read = 0;
   let lastTime: number | undefined;
   const started = performance.now();
   try {
     await kernel.start();
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const line = next.value as RecordedLine;
+    /** A recorded decision is kept for the comparison; an input that passes the filters is returned. */
+    const accept = (line: RecordedLine): Envelope | undefined => {
       const { env } = line;
+      read++;
       if (isDecision(env)) {
         recordedDecisions.push(recordedPlacer.place(env));
-        continue;
+        return undefined;
       }
-      if (!INPUT_TYPES.has(env.type)) continue;
-      if (options.from !== undefined && env.time < options.from) continue;
-      if (options.to !== undefined && env.time > options.to) continue;
-      if (options.subjects && !options.subjects.some((p) => matchesPattern(p, line.subject))) continue;
-      if (options.speed !== 'max' && lastTime !== undefined && env.time > lastTime) await sleep((env.time - lastTime) / options.speed);
-      lastTime = env.time;
-      clock.observe(env.time);
-      inputs.set(env.id, env);
-      bus.publish(line.subject as Subject, env); // the in-memory bus handles the whole chain before returning
-      fed++;
-      if (fed % 2000 === 0) await new Promise((r) => setImmediate(r));
-    }
+      if (!INPUT_TYPES.has(env.type)) return undefined;
+      if (options.from !== undefined && env.time < options.from) return undefined;
+      if (options.to !== undefined && env.time > options.to) return undefined;
+      if (options.subjects && !options.subjects.some((p) => matchesPattern(p, line.subject))) return undefined;
+      return env;
+    };
+    const run = async (batch: readonly RecordedLine[]) => {
+      for (const line of batch) {
+        const env = accept(line);
+        if (!env) continue;
+        // at max speed there is no await in this loop: a batch is fed in one go
+        if (options.speed !== 'max' && lastTime !== undefined && env.time > lastTime) await sleep((env.time - lastTime) / options.speed);
+        lastTime = env.time;
+        clock.observe(env.time);
+        inputs.set(env.id, env);
+        bus.publish(line.subject as Subject, env); // the in-memory bus handles the whole chain before returning
+        fed++;
+      }
+      await new Promise((r) => setImmediate(r));
+    };
+    await run(firstLines);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await run(next.value as RecordedLine[]);
   } finally {
     await kernel.stop();
     await bus.close();
@@ -177,6 +193,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const comparable = recordedDecisions.filter((d) => inputs.has(d.correlationId));
   return {
     header,
+    events: read,
     inputs: fed,
     recordedDecisions: comparable.length,
     decisions,

@@ -5,8 +5,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { streamName } from '../../bus/create-bus.js';
-import { readRecording, type RecordedLine } from '../../bus/recording.js';
-import { readStreamRecording } from '../../bus/stream-recording.js';
+import { readRecording, readRecordingBatches, type RecordedLine } from '../../bus/recording.js';
+import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
 import { loadConfig } from '../../config/load.js';
 import { main } from '../../src/cli/main.js';
 import { createRegistry } from '../../src/domain/messages.js';
@@ -56,7 +56,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
 
     nc = await connect({ servers: natsUrl! });
     const registry = createRegistry();
-    const fromStream = await replay({ source: readStreamRecording({ nc, stream: streamName(namespace), prefix: namespace, registry }), speed: 'max' });
+    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream: streamName(namespace), prefix: namespace, registry }), speed: 'max' });
     expect(fromStream.inputs).toBe(500);
     expect(fromStream.header.runs?.map((r) => r.agents.length)).toEqual([5]);
     expect(fromStream.recordedDecisions).toBeGreaterThan(20);
@@ -78,7 +78,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     for await (const item of readRecording(out, { registry })) if ('seq' in item) lines.push(item);
     expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((a, b) => a - b)); // stream order
     expect(lines.every((l) => !l.subject.startsWith(namespace))).toBe(true); // the namespace is the stream's, not the recording's
-    const fromFile = await replay({ source: readRecording(out, { registry }), speed: 'max' });
+    const fromFile = await replay({ source: readRecordingBatches(out, { registry }), speed: 'max' });
     expect(fromFile.divergences).toEqual([]);
     expect(fromFile.decisions.length).toBe(fromStream.decisions.length);
     expect(readFileSync(out).length).toBeGreaterThan(1000);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRecording, RecordingFormatError } from '../../bus/recording.js';
+import { readRecordingBatches, RecordingFormatError } from '../../bus/recording.js';
 import { runBacktest } from '../../src/backtest/run-backtest.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { decisionLog, replay } from '../../src/replay/replay.js';
@@ -11,7 +11,7 @@ import { randomWalkCsv } from '../helpers/csv.js';
 import { FIXTURE } from '../fixtures/recordings/make-fixture.js';
 
 const registry = createRegistry();
-const fromFile = (file: string, lenient = false, onSkip?: (e: RecordingFormatError) => void) => readRecording(file, { registry, lenient, ...(onSkip ? { onSkip } : {}) });
+const fromFile = (file: string, lenient = false, onSkip?: (e: RecordingFormatError) => void) => readRecordingBatches(file, { registry, lenient, ...(onSkip ? { onSkip } : {}) });
 
 describe('replay', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-replay-'));
