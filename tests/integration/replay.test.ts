@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRecordingBatches, RecordingFormatError } from '../../bus/recording.js';
 import { runBacktest } from '../../src/backtest/run-backtest.js';
+import { main } from '../../src/cli/main.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { decisionLog, replay } from '../../src/replay/replay.js';
 import { randomWalkCsv } from '../helpers/csv.js';
@@ -87,5 +88,39 @@ describe('replay', () => {
       const f = write('not.ndjson', ['{"hello":"world"}']);
       await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/not\.ndjson:1: not a Sextant recording header/);
     });
+  });
+});
+
+describe('sextant replay (command)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-replay-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const capture = async (args: string[]) => {
+    const out: string[] = [];
+    const log = console.log;
+    console.log = (m: string) => void out.push(m);
+    try {
+      return { code: await main(args), out: out.join('\n') };
+    } finally {
+      console.log = log;
+    }
+  };
+
+  it('--verify --json on the fixture reports identical decisions and exits 0', async () => {
+    const { code, out } = await capture(['replay', FIXTURE, '--verify', '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ inputs: 600, decisions: 159, recordedDecisions: 159, divergent: 0, identical: true });
+  });
+
+  it('a recording whose decisions were not what the agents decide exits 1 and names the first divergence', async () => {
+    const lines = gunzipSync(readFileSync(FIXTURE)).toString('utf8').trim().split('\n');
+    const at = lines.findIndex((l) => l.includes('"type":"order.filled"'));
+    const fill = JSON.parse(lines[at]!) as { env: { payload: { price: number } } };
+    fill.env.payload.price += 1; // the recording says it filled a unit higher than the paper broker fills
+    const f = join(dir, 'tampered.ndjson');
+    writeFileSync(f, [...lines.slice(0, at), JSON.stringify(fill), ...lines.slice(at + 1)].join('\n') + '\n');
+    const { code, out } = await capture(['replay', f, '--verify']);
+    expect(code).toBe(1);
+    expect(out).toMatch(/1 divergence\(s\): 1 different, 0 missing/);
+    expect(out).toMatch(/First divergence \(different\) at .*\|order\.filled\|0/);
   });
 });
