@@ -491,16 +491,18 @@ class DurableContext implements MessageContext {
     private readonly msg: JsMsg,
   ) {}
   get headers(): Record<string, string> {
-    if (!this.#headers) {
-      const headers: Record<string, string> = {};
-      if (this.msg.headers) for (const [k, v] of this.msg.headers) headers[k] = v.join(',');
-      this.#headers = headers;
-    }
-    return this.#headers;
+    return (this.#headers ??= headerRecord(this.msg.headers));
   }
   respond(): void {
     throw new Error(`message on ${this.subject} came through a durable consumer; nothing to respond to`);
   }
+}
+
+/** Message headers as a plain record (multi-valued headers joined with commas). */
+function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h) for (const [k, v] of h) out[k] = v.join(',');
+  return out;
 }
 
 /** A JetStream durable name from a free-form one (no `.`, `*`, `>` or spaces). */
@@ -521,12 +523,7 @@ class NatsContext implements MessageContext {
     private readonly msg: Msg,
   ) {}
   get headers(): Record<string, string> {
-    if (!this.#headers) {
-      const headers: Record<string, string> = {};
-      if (this.msg.headers) for (const [k, v] of this.msg.headers) headers[k] = v.join(',');
-      this.#headers = headers;
-    }
-    return this.#headers;
+    return (this.#headers ??= headerRecord(this.msg.headers));
   }
   get expectsReply(): boolean {
     return Boolean(this.msg.reply);
