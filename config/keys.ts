@@ -45,7 +45,7 @@ export const configKeys = {
   PORT: def({ schema: int(1, 65535), expected: 'an integer from 1 to 65535', doc: 'HTTP API port.', default: 3000 }),
   NATS_URL: def({ schema: url(['nats:', 'tls:', 'ws:', 'wss:']), expected: 'nats://host:port (comma-separated for a cluster)', doc: 'NATS server(s). Unset: the in-memory bus (single process).', secret: 'url' }),
   MONGODB_URI: def({ schema: url(['mongodb:', 'mongodb+srv:']), expected: 'mongodb://user:pass@host:27017/db', doc: 'MongoDB. Unset: the embedded store under SEXTANT_DATA_DIR.', secret: 'url' }),
-  SEXTANT_DATA_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'Where the embedded store and recordings live.', default: './data' }),
+  SEXTANT_DATA_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'Where the embedded store lives (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).', default: './data' }),
   STORE: def<'auto' | 'embedded' | 'mongodb' | 'off'>({ schema: z.enum(['auto', 'embedded', 'mongodb', 'off']), expected: 'auto | embedded | mongodb | off', doc: 'Persistence: auto = MongoDB when MONGODB_URI is set, else the embedded store; off keeps nothing (demos, tests).', default: 'auto' }),
   MONGODB_DB: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/), expected: 'a database name (letters, digits, - or _)', doc: 'MongoDB database; defaults to the one in MONGODB_URI, else sextant.' }),
   MONGODB_WRITE_CONCERN: def<'majority' | number>({ schema: z.union([z.literal('majority'), int(0, 50)]), expected: 'majority or a number of nodes', doc: 'MongoDB write concern (journaled).', default: 'majority' }),

@@ -49,7 +49,7 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
   const ids = ulidSource();
   const registry = createRegistry();
   const source = `sextant/${config.instance}`;
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, agents);
   try {
     return await startOn(store, { config, logger, agents, clock, ids, registry, source });
   } catch (err) {

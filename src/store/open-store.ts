@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { openEmbeddedStore } from './embedded/embedded-store.js';
@@ -5,10 +6,11 @@ import type { Store } from './ports.js';
 
 /**
  * The store the configuration asks for: MongoDB when STORE=mongodb (or auto with MONGODB_URI),
- * the embedded files under SEXTANT_DATA_DIR when STORE=embedded (or auto without it), none when
+ * the embedded files under SEXTANT_DATA_DIR (a single-agent process: its `agent-<name>`
+ * subdirectory) when STORE=embedded (or auto without it), none when
  * STORE=off. The MongoDB adapter is loaded only when used.
  */
-export async function openStore(config: Config, log: Logger): Promise<Store | undefined> {
+export async function openStore(config: Config, log: Logger, agents: readonly string[] = []): Promise<Store | undefined> {
   const kind = config.store.kind === 'auto' ? (config.mongoUri ? 'mongodb' : 'embedded') : config.store.kind;
   if (kind === 'off') return undefined;
   if (kind === 'mongodb') {
@@ -18,12 +20,14 @@ export async function openStore(config: Config, log: Logger): Promise<Store | un
     log.info({ store: 'mongodb', at: redactMongoUri(uri) }, 'store open');
     return store;
   }
+  // one process per directory: a single-agent process (`sextant agent <name>`) gets its own
+  const dir = agents.length === 1 ? join(config.dataDir, `agent-${agents[0]}`) : config.dataDir;
   const store = await openEmbeddedStore({
-    dir: config.dataDir,
+    dir,
     fsync: config.store.fsync,
     fsyncIntervalMs: config.store.fsyncIntervalMs,
     onTorn: (t) => log.warn({ file: t.file, bytes: t.bytes, savedTo: t.savedTo }, 'a write cut off by a crash was found at the end of a store file; it was never acknowledged, so it was moved aside and not applied'),
   });
-  log.info({ store: 'embedded', dir: config.dataDir, fsync: config.store.fsync }, 'store open');
+  log.info({ store: 'embedded', dir, fsync: config.store.fsync }, 'store open');
   return store;
 }

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { createBus } from '/work/main/bus/create-bus.js';
+import { rootEnvelope, type Envelope } from '/work/main/bus/envelope.js';
+import { patterns, subjects } from '/work/main/bus/subjects.js';
+import { createRegistry } from '/work/main/src/domain/messages.js';
+import { silentLogger } from '/work/main/src/observability/logger.js';
+import { AgentHost } from '/work/main/src/runtime/agent-host.js';
+import { VirtualClock } from '/work/main/src/runtime/clock.js';
+import { sequentialIds } from '/work/main/src/runtime/ids.js';
+import { MarketCache } from '/work/main/src/runtime/market-cache.js';
+import { executionAgent } from '/work/main/agents/execution/agent.js';
+import type { BrokerPort, VenueReport } from '/work/main/agents/execution/broker.js';
+
+describe('venue order working across a restart', () => {
+  it('fills after restart', async () => {
+    let report: VenueReport = { status: 'open', filled: 0, average: undefined };
+    const broker: BrokerPort = { name: 'fakevenue', fills: 'venue', submit: (o) => ({ brokerOrderId: 'v-' + o.clientOrderId }), report: async () => report };
+    const clock = new VirtualClock(1_700_000_000_000);
+    const deps = { ids: sequentialIds('x'), clock, source: 'test/1' };
+    const mk = async () => createBus({ name: 't', registry: createRegistry(), envelopeDeps: deps, logger: silentLogger, maxPayloadBytes: 65536, requestTimeoutMs: 500 });
+    const uncaught: unknown[] = [];
+    const onU = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onU);
+    const bus1 = await mk();
+    const spec = () => executionAgent({ costs: { feeBps: 0, feePerShare: 0, slippageBps: 0 } as never, broker, market: new MarketCache(), pollMs: 20 });
+    const h1 = new AgentHost(spec() as never, { bus: bus1, ids: sequentialIds('h1'), clock, logger: silentLogger, market: new MarketCache(), instance: '1', heartbeatMs: 0, runId: 'r' });
+    await h1.start();
+    const order = { clientOrderId: 'c1', symbol: 'BTCUSDT', side: 'buy', qty: 1, type: 'market', tif: 'GTC', origin: { kind: 'person', id: 'p' }, decidedAt: 0 };
+    bus1.publish(subjects.orderApproved(), rootEnvelope(deps, 'order.approved', { order, checks: [] } as never));
+    await new Promise((r) => setTimeout(r, 50));
+    const snap = h1.persistedSnapshot();
+    await h1.stop();
+    const bus2 = await mk();
+    const seen: Envelope[] = [];
+    bus2.subscribe(patterns.all, (e) => void seen.push(e));
+    const h2 = new AgentHost(spec() as never, { bus: bus2, ids: sequentialIds('h2'), clock, logger: silentLogger, market: new MarketCache(), instance: '1', heartbeatMs: 0, runId: 'r' });
+    await h2.start(snap, 0);
+    report = { status: 'closed', filled: 1, average: 100 };
+    await new Promise((r) => setTimeout(r, 200));
+    await h2.stop();
+    process.off('uncaughtException', onU);
+    console.log('fills published after restart:', seen.filter((e) => e.type === 'order.filled').length, 'uncaught:', uncaught.map((e) => (e as Error).message), 'working after:', Object.keys((h2.context as any).orders));
+  });
+});
