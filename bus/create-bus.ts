@@ -4,6 +4,7 @@ import type { EnvelopeDeps } from './envelope.js';
 import { MemoryBus } from './memory-bus.js';
 import { connectNatsBus, type DurableBusOptions } from './nats-bus.js';
 import { RECORDED_SUBJECTS } from './subjects.js';
+import { recordingStreamOf } from './jetstream-path.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import type { Logger } from '../src/observability/logger.js';
 
@@ -29,10 +30,10 @@ export interface CreateBusOptions {
 export const ORDER_PATH = ['order.>'] as const;
 
 /**
- * The stream of a namespace: `SEXTANT` (or `SEXTANT_<namespace>`), file storage, kept; it holds
- * the order path, and with `record` every Sextant subject (a JetStream recording, kept as long
- * as its limits say). A throwaway namespace (a backtest, a test) gets an in-memory stream deleted
- * when the bus closes.
+ * The streams of a namespace: `SEXTANT` (or `SEXTANT_<namespace>`) holds the order path, file
+ * storage, kept; with `record`, `SEXTANT_RECORDING` (`SEXTANT_<namespace>_RECORDING`) holds every
+ * Sextant subject (the order path sourced from the first), kept as long as its limits say. A
+ * throwaway namespace (a backtest, a test) gets an in-memory order stream deleted at close.
  */
 export function orderPath(
   prefix: string | undefined,
@@ -47,11 +48,16 @@ export function orderPath(
     deleteOnClose: throwaway,
     deferAcks,
     ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
-    ...(options.record ? { recordSubjects: RECORDED_SUBJECTS, maxAgeMs: options.record.maxAgeMs, maxBytes: options.record.maxBytes } : {}),
+    ...(options.record ? { recording: { subjects: RECORDED_SUBJECTS, maxAgeMs: options.record.maxAgeMs, maxBytes: options.record.maxBytes } } : {}),
   };
 }
 
-/** The stream of a namespace (see orderPath). */
+/** The recording stream of a namespace (see orderPath). */
+export function recordingStreamName(prefix: string | undefined): string {
+  return recordingStreamOf(streamName(prefix));
+}
+
+/** The order stream of a namespace (see orderPath). */
 export function streamName(prefix: string | undefined): string {
   return prefix ? `SEXTANT_${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'SEXTANT';
 }

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../src/observability/logger.js';
 
@@ -14,14 +14,32 @@ export interface DurablePathOptions {
   readonly duplicateWindowMs: number;
   /** How long the stream keeps messages. */
   readonly maxAgeMs: number;
-  /** Most bytes the stream keeps (oldest dropped first); unlimited when unset. */
-  readonly maxBytes?: number;
+  /**
+   * A JetStream recording: a second stream, `<stream>_RECORDING`, capturing these subjects and
+   * sourcing the order stream, with its own limits. It never acknowledges what it captures
+   * (`no_ack`), so requests on recorded subjects still get their real replies.
+   */
+  readonly recording?: { readonly subjects: readonly string[]; readonly maxAgeMs: number; readonly maxBytes: number };
   /** How long a delivered message may stay unacknowledged before it is delivered again. */
   readonly ackWaitMs: number;
   readonly logger: Logger;
 }
 
 const NS_PER_MS = 1_000_000;
+
+/** The recording stream of an order stream. */
+export const recordingStreamOf = (stream: string) => `${stream}_RECORDING`;
+
+/** Creates the stream, or brings an existing one to this configuration. */
+async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch {
+    await jsm.streams.add(config);
+    return;
+  }
+  await jsm.streams.update(config.name, config);
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One message from a durable consumer, with the means to acknowledge it. */
@@ -67,13 +85,21 @@ export class DurablePath {
         discard: DiscardPolicy.Old,
         duplicate_window: this.options.duplicateWindowMs * NS_PER_MS,
         max_age: this.options.maxAgeMs * NS_PER_MS,
-        ...(this.options.maxBytes !== undefined ? { max_bytes: this.options.maxBytes } : {}),
       };
-      try {
-        await jsm.streams.info(this.options.stream);
-        await jsm.streams.update(this.options.stream, config);
-      } catch {
-        await jsm.streams.add(config);
+      await upsertStream(jsm, config);
+      const rec = this.options.recording;
+      if (rec) {
+        await upsertStream(jsm, {
+          name: recordingStreamOf(this.options.stream),
+          subjects: rec.subjects.filter((x) => !this.options.subjects.includes(x)),
+          sources: [{ name: this.options.stream }],
+          no_ack: true,
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.Old,
+          max_age: rec.maxAgeMs * NS_PER_MS,
+          max_bytes: rec.maxBytes,
+        });
       }
     })();
     return this.#ready;
@@ -185,10 +211,14 @@ export class DurablePath {
 
   /** Stops consuming; with `deleteStream` (throwaway namespaces) removes the stream too. */
   async close(deleteStream: boolean): Promise<void> {
-    await this.settled().catch(() => undefined);
+    // publishes still waiting for a server that is away are given a moment, then abandoned (logged)
+    await Promise.race([this.settled().catch(() => undefined), sleep(5000)]);
     this.#closed = true;
     await Promise.all([...this.#consumers.values()].map((m) => m.close().catch(() => undefined)));
     this.#consumers.clear();
-    if (deleteStream && this.#jsm && !this.nc.isClosed()) await this.#jsm.streams.delete(this.options.stream).catch(() => undefined);
+    if (deleteStream && this.#jsm && !this.nc.isClosed()) {
+      if (this.options.recording) await this.#jsm.streams.delete(recordingStreamOf(this.options.stream)).catch(() => undefined);
+      await this.#jsm.streams.delete(this.options.stream).catch(() => undefined);
+    }
   }
 }

@@ -31,11 +31,10 @@ export interface DurableBusOptions {
   /** Subject patterns (unprefixed) of the durable path; the order path is `order.>`. */
   readonly subjects: readonly string[];
   /**
-   * Also captured by the stream (a recording): every other Sextant subject. Published on core
-   * NATS as before (the server stores them); only the durable path is acknowledged and consumed.
+   * A JetStream recording of every Sextant subject, in a stream of its own (see
+   * DurablePathOptions.recording). Published on core NATS as before; nothing is acknowledged.
    */
-  readonly recordSubjects?: readonly string[];
-  readonly maxBytes?: number;
+  readonly recording?: { readonly subjects: readonly string[]; readonly maxAgeMs: number; readonly maxBytes: number };
   /** Stream name; a prefixed bus gets its own stream. */
   readonly stream: string;
   readonly storage: 'file' | 'memory';
@@ -224,8 +223,8 @@ export class NatsBus implements Bus {
       const d = options.durable;
       this.durable = new DurablePath(connection, {
         stream: d.stream,
-        subjects: [...new Set([...d.subjects, ...(d.recordSubjects ?? [])])].map((x) => withPrefix(this.#prefix, x)),
-        ...(d.maxBytes !== undefined ? { maxBytes: d.maxBytes } : {}),
+        subjects: d.subjects.map((x) => withPrefix(this.#prefix, x)),
+        ...(d.recording ? { recording: { ...d.recording, subjects: d.recording.subjects.map((x) => withPrefix(this.#prefix, x)) } } : {}),
         storage: d.storage,
         duplicateWindowMs: d.duplicateWindowMs ?? 120_000,
         maxAgeMs: d.maxAgeMs ?? 7 * 86_400_000,

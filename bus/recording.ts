@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { Bus, Subscription } from './bus.js';
+import type { Bus, Handler, Subscription } from './bus.js';
 import type { Envelope } from './envelope.js';
 import type { SchemaRegistry } from './schema-registry.js';
-import { patterns } from './subjects.js';
+import { RECORDED_SUBJECTS, type SubjectPattern } from './subjects.js';
 import { AppendLog } from '../src/store/embedded/append-log.js';
 
 /**
@@ -113,8 +113,21 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
     }
     out.push({ seq: line.seq, subject: line.subject, env: checked.envelope });
   };
-  for await (const chunk of source) {
-    const text = carry + (chunk as Buffer).toString('utf8');
+  const chunks = source[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await chunks.next();
+    } catch (err) {
+      // a gzip recording cut off by a crash ends early: what came before it is good
+      const problem = `the gzip stream ends early (${(err as Error).message}): a recording cut off by a crash`;
+      if (!options.lenient) throw new RecordingFormatError(file, n + 1, `${problem}; --lenient replays what is there`);
+      options.onSkip?.(new RecordingFormatError(file, n + 1, problem));
+      carry = '';
+      break;
+    }
+    if (next.done) break;
+    const text = carry + (next.value as Buffer).toString('utf8');
     const lines = text.split('\n');
     carry = lines.pop()!;
     const out: RecordingItem[] = [];
@@ -132,6 +145,14 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
 /** The same, one item at a time. */
 export async function* readRecording(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingItem> {
   for await (const batch of readRecordingBatches(file, options)) yield* batch;
+}
+
+/**
+ * Subscribes `handler` to every Sextant subject (not `>`: on a NATS server without a namespace
+ * that would also catch JetStream's API traffic and request inboxes, which are not envelopes).
+ */
+export function tapSextantSubjects(bus: Bus, handler: Handler, name: string): Subscription[] {
+  return RECORDED_SUBJECTS.map((p) => bus.subscribe(p as SubjectPattern, handler, { name }));
 }
 
 /** Where recording lines go: an append log, or a gzip stream for `.gz` files. */
@@ -157,10 +178,14 @@ export async function openSink(file: string): Promise<LineSink> {
     gzip.on('error', reject);
   });
   return {
+    // each batch is flushed through zlib (a sync flush): a crash leaves a readable prefix
     write: (lines) =>
       lines.length === 0
         ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => gzip.write(lines.join('\n') + '\n', (err) => (err ? reject(err) : resolve()))),
+        : new Promise<void>((resolve, reject) => {
+            gzip.write(lines.join('\n') + '\n', (err) => (err ? reject(err) : undefined));
+            gzip.flush(() => resolve());
+          }),
     close: async () => {
       gzip.end();
       await done;
@@ -175,17 +200,23 @@ export async function openSink(file: string): Promise<LineSink> {
  */
 export class RecordingTap {
   #seq = 0;
-  #sub: Subscription | undefined;
+  #subs: Subscription[] = [];
   #pending: string[] = [];
   #scheduled = false;
   #writing: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly sink: LineSink) {}
+  /** Lines a failed write could not put in the file (said to `onError`, never hidden). */
+  lost = 0;
 
-  static async open(file: string, header: Omit<RecordingHeader, 'sextantRecording' | 'createdAt'>): Promise<RecordingTap> {
+  private constructor(
+    private readonly sink: LineSink,
+    private readonly onError: (err: unknown, lines: number) => void,
+  ) {}
+
+  static async open(file: string, header: Omit<RecordingHeader, 'sextantRecording' | 'createdAt'>, onError: (err: unknown, lines: number) => void = () => undefined): Promise<RecordingTap> {
     const sink = await openSink(file);
     await sink.write([JSON.stringify({ sextantRecording: RECORDING_VERSION, createdAt: new Date().toISOString(), ...header })]);
-    return new RecordingTap(sink);
+    return new RecordingTap(sink, onError);
   }
 
   get recorded(): number {
@@ -193,7 +224,7 @@ export class RecordingTap {
   }
 
   attach(bus: Bus): void {
-    this.#sub = bus.subscribe(patterns.all, (env, ctx) => this.write(ctx.subject, env), { name: 'recording-tap' });
+    this.#subs = tapSextantSubjects(bus, (env, ctx) => this.write(ctx.subject, env), 'recording-tap');
   }
 
   write(subject: string, env: Envelope): void {
@@ -206,10 +237,16 @@ export class RecordingTap {
     });
   }
 
+  /** Writes the pending lines after the previous write, whatever became of it. A recording that cannot be written must not stop trading. */
   #writePending(): Promise<void> {
     const lines = this.#pending;
     this.#pending = [];
-    this.#writing = this.#writing.then(() => this.sink.write(lines));
+    this.#writing = this.#writing.then(() =>
+      this.sink.write(lines).catch((err: unknown) => {
+        this.lost += lines.length;
+        this.onError(err, lines.length);
+      }),
+    );
     return this.#writing;
   }
 
@@ -219,8 +256,8 @@ export class RecordingTap {
   }
 
   async close(): Promise<void> {
-    await this.#sub?.drain().catch(() => undefined);
+    await Promise.all(this.#subs.map((sub) => sub.drain().catch(() => undefined)));
     await this.flush();
-    await this.sink.close();
+    await this.sink.close().catch((err: unknown) => this.onError(err, 0));
   }
 }

@@ -27,6 +27,18 @@ export interface StreamReadOptions {
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
  * acknowledge, nothing left on the server), decoded and validated.
  */
+/**
+ * A recording stream sources the order stream asynchronously: wait (up to 10 s) until it has
+ * copied everything, so a read right after a run sees its orders too.
+ */
+async function sourcesCaughtUp(jsm: JetStreamManager, stream: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const info = await jsm.streams.info(stream);
+    if ((info.sources ?? []).every((src) => src.lag === 0)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A decoded stream message. */
 interface StreamMessage {
   readonly seq: number;
@@ -73,6 +85,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
   const js = jetstream(options.nc);
   const jsm = await jetstreamManager(options.nc);
   const prefix = options.prefix ?? '';
+  await sourcesCaughtUp(jsm, options.stream);
   const runs: RunStarted[] = [];
   for await (const batch of readAll(js, jsm, options.stream, withPrefix(prefix, subjectTable.runStarted()), options.registry)) for (const m of batch) runs.push(m.env.payload as RunStarted);
   const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];

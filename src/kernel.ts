@@ -16,7 +16,7 @@ import { strategyAgent } from '../agents/strategy/agent.js';
 import type { StrategyParams } from '../agents/strategy/strategies.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from './observability/logger.js';
-import { AgentHost, type RestartPolicy } from './runtime/agent-host.js';
+import { AgentHost, type ChainRef, type RestartPolicy } from './runtime/agent-host.js';
 import type { Snapshot } from 'xstate';
 import type { AgentSpec } from './runtime/agent-spec.js';
 import type { Clock } from './runtime/clock.js';
@@ -82,6 +82,8 @@ export interface KernelDeps {
   readonly restore?: Partial<Record<AgentName, Snapshot<unknown>>>;
   /** When resuming: agents read back their own outputs published since then (epoch ms). */
   readonly recoverSince?: number;
+  /** When resuming: each agent's open chains (an order's submission, which its fills chain to). */
+  readonly restoreChains?: Partial<Record<AgentName, Readonly<Record<string, ChainRef>>>>;
 }
 
 /** Start order: consumers before producers, so the first bar finds everyone listening. */
@@ -154,7 +156,7 @@ export class Kernel {
     );
     for (const host of this.hosts) {
       const snapshot = host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
-      await host.start(snapshot, snapshot ? this.deps.recoverSince : undefined);
+      await host.start(snapshot, snapshot ? this.deps.recoverSince : undefined, snapshot ? this.deps.restoreChains?.[host.name as AgentName] : undefined);
     }
   }
 
@@ -167,6 +169,16 @@ export class Kernel {
   persisted(): Partial<Record<AgentName, Snapshot<unknown>>> {
     const out: Partial<Record<AgentName, Snapshot<unknown>>> = {};
     for (const h of this.hosts) out[h.name as AgentName] = h.persistedSnapshot();
+    return out;
+  }
+
+  /** Every agent's open chains (see AgentHost.persistedChains). */
+  persistedChains(): Partial<Record<AgentName, Record<string, ChainRef>>> {
+    const out: Partial<Record<AgentName, Record<string, ChainRef>>> = {};
+    for (const h of this.hosts) {
+      const chains = h.persistedChains();
+      if (Object.keys(chains).length > 0) out[h.name as AgentName] = chains;
+    }
     return out;
   }
 

@@ -97,6 +97,12 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     if (resume.feed.name === feed.name) skip = resume.feed.published;
     else logger.warn({ was: resume.feed.name, now: feed.name }, 'the data feed changed since the checkpoint; it starts from its beginning');
   }
+  if (store && !saved) {
+    // the run id goes to the store before anything trades: a crash before the first checkpoint
+    // restarts the same run (same derived ids, the same client order ids at a venue)
+    const initial: ProcessCheckpoint = { agents: {}, capturedAt: clock.now(), ...(feed ? { feed: { name: feed.name, published: 0, startTime: feedStart } } : {}) };
+    await store.snapshots.save({ key, seq: 0, runId, savedAt: Date.now(), state: initial });
+  }
   const record = store !== undefined && (config.store.record === 'on' || (config.store.record === 'auto' && (bus.kind === 'memory' || agents.length > 1)));
   const recorder = record
     ? new Recorder(bus, store, logger, {
@@ -119,7 +125,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     agents,
     settings,
     // own outputs published after the capture are read back (a margin covers server clock skew)
-    ...(resume ? { restore: resume.agents, recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
+    ...(resume ? { restore: resume.agents, ...(resume.chains ? { restoreChains: resume.chains } : {}), recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
     ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
   });
   logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
@@ -127,7 +133,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   await recorder?.start();
   const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];
   await kernel.start();
-  bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: saved !== undefined }, { v: versionOf('run.started') }));
+  bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
   const checkpointer = store
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
@@ -185,7 +191,9 @@ function settingsJson(settings: TradingSettings): Record<string, unknown> {
 async function openTap(config: Config, runId: string, settings: TradingSettings, logger: Logger): Promise<RecordingTap> {
   await mkdir(config.recordingDir!, { recursive: true });
   const file = join(config.recordingDir!, `${runId}-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson.gz`);
-  const tap = await RecordingTap.open(file, { runId, source: 'tap', instance: config.instance, settings: settingsJson(settings) });
+  const tap = await RecordingTap.open(file, { runId, source: 'tap', instance: config.instance, settings: settingsJson(settings) }, (err, lines) =>
+    logger.error({ err, lines, file }, 'could not write to the recording; these lines are missing from it (trading goes on)'),
+  );
   logger.info({ file }, 'recording every bus message');
   return tap;
 }

@@ -99,6 +99,11 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
     recover: {
       pattern: patterns.orders,
       toEvent: (env) => (OWN_OUTPUTS.has(env.type) ? { type: 'own.output', output: env as unknown as OwnOutputEvent['output'] } : undefined),
+      chain: (env) => {
+        if (env.type === 'order.submitted') return { key: (env.payload as { order: OrderIntent }).order.clientOrderId };
+        const p = env.payload as { clientOrderId: string; status?: string };
+        return env.type === 'order.cancelled' || env.type === 'order.failed' || (env.type === 'order.filled' && p.status === 'filled') ? { release: p.clientOrderId } : undefined;
+      },
     },
     effects: {
       'effect.broker-submit': (payload, complete: (event: EventObject) => void) => {

@@ -229,7 +229,11 @@ export class CcxtBroker implements BrokerPort {
   /** The broker port's fill polling: the venue's view of the order (fee only when in one currency). */
   async report(order: OrderIntent): Promise<VenueReport> {
     const r = await this.status(order.clientOrderId, order.symbol);
-    return { status: r.status, filled: r.filled, average: r.average, ...(r.fee !== undefined ? { fee: r.fee } : {}) };
+    // the portfolio books fees in the quote currency: a fee charged in the base asset (Binance
+    // does on buys) or in BNB is not passed as one (it would be booked at the wrong scale)
+    const quote = (this.#symbolMap[order.symbol] ?? order.symbol).split('/')[1]?.split(':')[0];
+    const fee = r.fee !== undefined && quote !== undefined && r.feeCurrency === quote ? r.fee : undefined;
+    return { status: r.status, filled: r.filled, average: r.average, ...(fee !== undefined ? { fee } : {}) };
   }
 
   async cancel(clientOrderId: string, symbol: string): Promise<VenueOrderReport> {

@@ -210,8 +210,10 @@ export function onBrokerReport(ctx: ExecutionContext, ev: BrokerReportEvent): Pa
     if (done) finish(d, current);
     else d.orders[id] = current;
   }
-  if (!isTerminal(current.status) && (ev.status === 'canceled' || ev.status === 'expired' || ev.status === 'rejected')) {
-    end(d, current, ev.status === 'expired' ? 'expired' : 'cancelled', `the venue reports the order ${ev.status}`, ev.time);
+  if (!isTerminal(current.status) && ev.status !== 'open') {
+    // closed short of the quantity: the venue rounded it to its lot size, or filled what it could
+    const why = ev.status === 'closed' ? `the venue closed the order with ${current.filledQty} of ${o.qty} filled` : `the venue reports the order ${ev.status}`;
+    end(d, current, ev.status === 'expired' ? 'expired' : 'cancelled', why, ev.time);
   }
   return d.outbox.length === 0 ? { outbox: NO_OUTPUT } : d;
 }

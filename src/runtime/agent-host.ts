@@ -45,6 +45,9 @@ export interface AgentHostDeps {
   readonly runId?: string;
 }
 
+/** What a chained output needs of its parent; kept in checkpoints so chains survive a restart. */
+export type ChainRef = Pick<Envelope, 'id' | 'correlationId' | 'time'>;
+
 /** Thrown to dead-letter messages that reach an agent that has given up after repeated crashes. */
 export class AgentFaultedError extends Error {
   readonly code = 'agent_faulted';
@@ -84,7 +87,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #recovering = false;
   /** Effects asked for whose results have not come back yet. */
   #effectsInFlight = 0;
-  readonly #chains = new Map<string, Envelope>();
+  /** Outputs registered under a key (an order's submission): later outputs of that key chain to them. */
+  readonly #chains = new Map<string, ChainRef>();
   readonly #subs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #startTask: Promise<void> | undefined;
@@ -134,6 +138,13 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     return !this.#inStep && this.#effectsInFlight === 0 && !this.#restarting;
   }
 
+  /** The open chains (key -> parent), JSON-able; what `start(snapshot, since, chains)` resumes them from. */
+  persistedChains(): Record<string, ChainRef> {
+    const out: Record<string, ChainRef> = {};
+    for (const [key, { id, correlationId, time }] of this.#chains) out[key] = { id, correlationId, time };
+    return out;
+  }
+
   /** The machine's persisted snapshot (XState), JSON-able; what `start(snapshot)` resumes from. */
   persistedSnapshot(): Snapshot<unknown> {
     return this.spec.machine.getPersistedSnapshot(this.#actor.getSnapshot() as never) as Snapshot<unknown>;
@@ -143,9 +154,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
    * Starts the actor (from `snapshot` when resuming), catches up with its own outputs published
    * since `recoverSince` (epoch ms), subscribes the inlets and services, then runs the start hook.
    */
-  async start(snapshot?: Snapshot<unknown>, recoverSince?: number): Promise<void> {
+  async start(snapshot?: Snapshot<unknown>, recoverSince?: number, chains?: Readonly<Record<string, ChainRef>>): Promise<void> {
     this.#setLifecycle('starting');
     this.#spawn(snapshot);
+    for (const [key, ref] of Object.entries(chains ?? {})) this.#chains.set(key, ref);
     const { bus } = this.deps;
     if (snapshot && recoverSince !== undefined) await this.#recover(recoverSince);
     for (const inlet of this.spec.inlets) {
@@ -208,6 +220,9 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         const event = recover.toEvent(env);
         if (!event) continue;
         this.#step(env, event);
+        const chain = recover.chain?.(env);
+        if (chain?.key) this.#chains.set(chain.key, env);
+        if (chain?.release) this.#chains.delete(chain.release);
         applied++;
       }
     } finally {
@@ -318,8 +333,14 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       this.#log.warn({ type: e.type }, 'output during recovery not published (it was published before the restart)');
       return;
     }
-    if (isEffect(e)) this.#runEffect(e.type, e.payload);
-    else this.#publishOutput(e);
+    // nothing may escape into XState's emit: it would rethrow from a timer and end the process
+    try {
+      if (isEffect(e)) this.#runEffect(e.type, e.payload);
+      else this.#publishOutput(e);
+    } catch (err) {
+      this.#lastError = (err as Error).message;
+      this.#log.error({ err, type: e.type, ...(this.#current ? messageLogFields(this.#current) : {}) }, 'an output could not be published');
+    }
   }
 
   /**
@@ -355,7 +376,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         return;
       }
       if (this.#restarting || this.#lifecycle === 'faulted' || this.#lifecycle === 'stopped') {
-        this.#log.error({ effect: type, event: event.type }, 'effect result arrived while the agent could not take it; it is lost until recovery re-asks');
+        this.#log.error({ effect: type, event: event.type }, 'effect result arrived while the agent could not take it (restarting or stopped); it is lost, and the order stays new until the process restarts from its checkpoint');
         return;
       }
       try {
@@ -371,11 +392,16 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     if (o.root || (!this.#current && !o.chain)) {
       env = rootEnvelope(this.#env, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
     } else {
-      const parent =
+      const parent: ChainRef | undefined =
         o.chain === 'previous' ? (this.#previous ?? this.#current)
         : o.chain ? (this.#chains.get(o.chain.key) ?? this.#current)
         : this.#current;
-      if (!parent) throw new Error(`output ${o.type} has no cause to derive from`);
+      if (!parent) {
+        // a chain lost (it cannot happen with checkpoints, which keep chains): publish it as a root rather than lose it
+        this.#log.warn({ type: o.type, chain: o.chain }, 'output has no cause to derive from; published as the root of a chain of its own');
+        this.#publishOutput({ ...o, root: true } as Outbound);
+        return;
+      }
       const time = o.time ?? parent.time;
       // the step's cause (not the chain parent) plus the position in the step names the output
       const id = this.#current ? derivedId3(this.#idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++) : undefined;
@@ -386,7 +412,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     if (NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
     else if (this.#debug) this.#log.debug(messageLogFields(env), o.type);
     this.#previous = env;
-    if (o.key) this.#chains.set(o.key, env);
+    if (o.key) this.#chains.set(o.key, { id: env.id, correlationId: env.correlationId, time: env.time });
     if (o.release) this.#chains.delete(o.release);
   }
 

@@ -67,7 +67,12 @@ export interface AgentSpec<TContext = unknown> {
    * machine as `toEvent` makes them, before any live message, so it does not redo what it had
    * already done (a fill published after the checkpoint is not filled again).
    */
-  readonly recover?: { readonly pattern: SubjectPattern; readonly toEvent: (env: Envelope) => EventObject | undefined };
+  readonly recover?: {
+    readonly pattern: SubjectPattern;
+    readonly toEvent: (env: Envelope) => EventObject | undefined;
+    /** The chain key the output registered or released when it was published (an order's chain). */
+    readonly chain?: (env: Envelope) => { readonly key?: string; readonly release?: string } | undefined;
+  };
   /** Called once the agent is running. May run until the agent stops (feeds). */
   readonly onStart?: (api: AgentApi) => void | Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { Snapshot } from 'xstate';
 import type { AgentName } from '../../bus/subjects.js';
 import type { Bus } from '../../bus/bus.js';
 import type { Kernel } from '../kernel.js';
+import type { ChainRef } from '../runtime/agent-host.js';
 import type { Logger } from '../observability/logger.js';
 import type { Recorder } from './recorder.js';
 import type { SnapshotDoc, SnapshotStore } from './ports.js';
@@ -11,13 +12,15 @@ export interface ProcessCheckpoint {
   readonly agents: Partial<Record<AgentName, Snapshot<unknown>>>;
   /** Wall time the state was captured: a restart reads back own outputs published since then. */
   readonly capturedAt?: number;
+  /** Each agent's open chains, so an order's later fills still belong to its chain after a restart. */
+  readonly chains?: Partial<Record<AgentName, Record<string, ChainRef>>>;
   readonly feed?: { readonly name: string; readonly published: number; readonly startTime?: number };
 }
 
 export interface CheckpointerDeps {
   readonly kernel: Kernel;
   /** Durable messages are acknowledged once a checkpoint holding their effects is saved. */
-  readonly bus?: Pick<Bus, 'commitPoint'>;
+  readonly bus?: Pick<Bus, 'commitPoint' | 'flush'>;
   readonly snapshots: SnapshotStore;
   /** Flushed before each checkpoint is saved: the event log is never behind a snapshot. */
   readonly recorder?: Recorder;
@@ -30,6 +33,9 @@ export interface CheckpointerDeps {
   readonly intervalMs: number;
   readonly feed?: { readonly name: string; readonly startTime?: number };
 }
+
+/** How long a checkpoint waits for the event log to be written before saving anyway. */
+const RECORDER_FLUSH_WAIT_MS = 5000;
 
 /** The snapshot key of a process: its instance and the agents it runs. */
 export function processKey(instance: string, agents: readonly string[]): string {
@@ -69,13 +75,17 @@ export class Checkpointer {
     if (!kernel.idle) return Promise.resolve(false);
     const state: ProcessCheckpoint = {
       agents: kernel.persisted(),
+      chains: kernel.persistedChains(),
       capturedAt: Date.now(),
       ...(this.deps.feed ? { feed: { ...this.deps.feed, published: kernel.feedCursor.published } } : {}),
     };
     const doc: SnapshotDoc = { key: this.deps.key, seq: ++this.#seq, runId: this.deps.runId, savedAt: Date.now(), state };
     const commit = this.deps.bus?.commitPoint();
     this.#saving = (async () => {
-      await this.deps.recorder?.flush();
+      // the outputs the state reflects must be stored (JetStream) before the state is saved and
+      // its inputs acknowledged; else a crash now would lose them for good
+      await this.deps.bus?.flush();
+      await this.#flushRecorder();
       await this.deps.snapshots.save(doc);
       this.saved++;
       await commit?.();
@@ -86,10 +96,24 @@ export class Checkpointer {
     return this.#saving;
   }
 
+  /**
+   * Flushes the event log first so a snapshot never runs ahead of it, but only for so long: with
+   * the store away, trading (and acknowledging) must not stop; the log catches up from its buffer
+   * later, and the gap is said loudly (a crash before then loses those log lines, not the state).
+   */
+  async #flushRecorder(): Promise<void> {
+    const recorder = this.deps.recorder;
+    if (!recorder) return;
+    const timeout = new Promise<'late'>((r) => setTimeout(() => r('late'), RECORDER_FLUSH_WAIT_MS).unref());
+    if ((await Promise.race([recorder.flush().then(() => 'ok' as const), timeout])) === 'late') {
+      this.deps.log.error({ buffered: recorder.stats.buffered }, 'checkpoint saved ahead of the event log: the store is not taking writes; the log catches up when it is back');
+    }
+  }
+
   /** Stops the timer and takes a last checkpoint, waiting for a consistent point (up to `waitMs`). */
   async stop(waitMs = 5000): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    await this.#saving;
+    await this.#saving?.catch(() => false);
     const until = Date.now() + waitMs;
     while (!(await this.checkpoint())) {
       if (Date.now() > until) {

@@ -1,6 +1,6 @@
 import type { Bus, Subscription } from '../../bus/bus.js';
 import type { Envelope } from '../../bus/envelope.js';
-import { patterns } from '../../bus/subjects.js';
+import { tapSextantSubjects } from '../../bus/recording.js';
 import type { OrderApproved, OrderCancelled, OrderFailed, OrderFilled, OrderRejected, OrderSubmitted, PortfolioSnapshot } from '../domain/messages.js';
 import type { Logger } from '../observability/logger.js';
 import { IdWindow } from '../runtime/id-window.js';
@@ -53,7 +53,7 @@ export class Recorder {
   #lastPositions = '';
   /** Recently projected ids: a redelivered order or portfolio message is projected once. */
   readonly #seen = new IdWindow(50_000);
-  #sub: Subscription | undefined;
+  #subs: Subscription[] = [];
   #writing: Promise<void> | undefined;
   #scheduled = false;
   #retryMs: number;
@@ -74,7 +74,7 @@ export class Recorder {
   /** Loads the open orders (to continue their documents after a restart) and taps the bus. */
   async start(): Promise<void> {
     for (const o of await this.store.orders.list({ status: 'open', limit: 1_000_000 })) this.#orders.set(o.clientOrderId, o);
-    this.#sub = this.bus.subscribe(patterns.all, (env, ctx) => this.record(ctx.subject, env), { name: 'recorder' });
+    this.#subs = tapSextantSubjects(this.bus, (env, ctx) => this.record(ctx.subject, env), 'recorder');
   }
 
   /** Records one message (the bus tap calls this; replays and tests may too). */
@@ -106,10 +106,15 @@ export class Recorder {
     await this.store.flush();
   }
 
-  async stop(): Promise<void> {
-    await this.#sub?.drain().catch(() => undefined);
-    await this.flush();
+  /**
+   * Stops recording and writes what is buffered, waiting at most `waitMs` for a store that is
+   * away; what cannot be written then is reported (it is lost with the process), never hidden.
+   */
+  async stop(waitMs = 10_000): Promise<void> {
+    await Promise.all(this.#subs.map((s) => s.drain().catch(() => undefined)));
+    const late = await Promise.race([this.flush().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), waitMs).unref())]);
     this.#closed = true;
+    if (late) this.log.error({ unwritten: this.#events.length + this.#fills.length + this.#docs.length }, 'stopping with messages the store never took (it is unreachable); they are not in the event log');
   }
 
   #overflow(): void {

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { streamName } from '../../bus/create-bus.js';
+import { rootEnvelope } from '../../bus/envelope.js';
+import { subjects } from '../../bus/subjects.js';
+import { VirtualClock } from '../../src/runtime/clock.js';
+import { sequentialIds } from '../../src/runtime/ids.js';
+import { recordingStreamName, streamName } from '../../bus/create-bus.js';
 import { readRecording, readRecordingBatches, type RecordedLine } from '../../bus/recording.js';
 import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
 import { loadConfig } from '../../config/load.js';
@@ -28,6 +32,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
   afterAll(async () => {
     nc ??= await connect({ servers: natsUrl! });
     const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(recordingStreamName(namespace)).catch(() => undefined);
     await jsm.streams.delete(streamName(namespace)).catch(() => undefined);
     await nc.close();
     rmSync(dir, { recursive: true, force: true });
@@ -52,11 +57,15 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     const config = loadConfig({ env });
     const system = await startSystem(config, silentLogger, config.runtime.agents);
     await system.feedDone();
+    // a request on a recorded subject gets its responder's answer (the recording never acknowledges)
+    const reply = await system.bus.request(subjects.query('portfolio'), rootEnvelope({ ids: sequentialIds('q'), clock: new VirtualClock(0), source: 'test' }, 'query.request', { params: {} }));
+    expect(reply.type).toBe('query.result');
+    expect((reply.payload as { data: { cash: number } }).data.cash).toEqual(expect.any(Number));
     await system.stop();
 
     nc = await connect({ servers: natsUrl! });
     const registry = createRegistry();
-    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream: streamName(namespace), prefix: namespace, registry }), speed: 'max' });
+    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream: recordingStreamName(namespace), prefix: namespace, registry }), speed: 'max' });
     expect(fromStream.inputs).toBe(500);
     expect(fromStream.header.runs?.map((r) => r.agents.length)).toEqual([5]);
     expect(fromStream.recordedDecisions).toBeGreaterThan(20);
@@ -67,7 +76,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     process.env.NATS_URL = natsUrl!;
     process.env.SEXTANT_NAMESPACE = namespace;
     try {
-      expect(await main(['record', 'export', '--stream', streamName(namespace), '--out', out])).toBe(0);
+      expect(await main(['record', 'export', '--stream', recordingStreamName(namespace), '--out', out])).toBe(0);
     } finally {
       if (saved.url === undefined) delete process.env.NATS_URL;
       else process.env.NATS_URL = saved.url;

@@ -84,6 +84,18 @@ describe('replay', () => {
       expect((err as Error).message).toMatch(new RegExp(`future\\.ndjson:${at + 1}: message .* \\(market\\.bar\\): unknown version 9 of market\\.bar`));
     });
 
+    it('a gzip recording cut off by a crash is reported, and --lenient replays what is there', async () => {
+      const gz = readFileSync(FIXTURE);
+      const f = join(dir, 'cut.ndjson.gz');
+      writeFileSync(f, gz.subarray(0, Math.floor(gz.length * 0.6)));
+      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/cut\.ndjson\.gz:\d+: the gzip stream ends early/);
+      const skipped: RecordingFormatError[] = [];
+      const r = await replay({ source: fromFile(f, true, (e) => skipped.push(e)), speed: 'max' });
+      expect(skipped).toHaveLength(1);
+      expect(r.inputs).toBeGreaterThan(100);
+      expect(r.inputs).toBeLessThan(600);
+    });
+
     it('a file that is not a recording is refused at its first line', async () => {
       const f = write('not.ndjson', ['{"hello":"world"}']);
       await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/not\.ndjson:1: not a Sextant recording header/);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, createActor, enqueueActions, setup } from 'xstate';
 import { createBus } from '../../bus/create-bus.js';
 import type { Bus } from '../../bus/bus.js';
 import type { DeadLetter } from '../../bus/dead-letter.js';
@@ -129,5 +129,43 @@ describe('agent host', () => {
     const reply = await bus.request(subjects.query('signals'), rootEnvelope(deps, 'query.request', { params: {} }));
     expect(reply.type).toBe('query.result');
     expect(reply.payload).toEqual({ data: { seen: 1 } });
+  });
+
+  describe('chains across a restart', () => {
+    /** On `poke` (no message: a venue poll), emits a fill chained to the order registered under `o1`. */
+    const pokeMachine = setup({ types: { context: {} as WithOutbox, events: {} as { type: 'poke' }, emitted: {} as Emitted } }).createMachine({
+      context: { outbox: NO_OUTPUT },
+      on: {
+        poke: {
+          actions: enqueueActions(({ enqueue }) => {
+            enqueue.emit(out('order.cancelled', { clientOrderId: 'o1', symbol: 'ACME', side: 'buy', filledQty: 0, reason: 'venue', status: 'cancelled', origin: { kind: 'strategy', id: 't' } }, { chain: { key: 'o1' }, time: 5, release: 'o1' }));
+          }),
+        },
+      },
+    });
+    let pokeHost: AgentHost<WithOutbox> | undefined;
+    afterEach(async () => {
+      await pokeHost?.stop();
+    });
+    const startPoke = async (chains?: Record<string, { id: string; correlationId: string; time: number }>) => {
+      await start();
+      pokeHost = new AgentHost<WithOutbox>({ name: 'execution', machine: pokeMachine, inlets: [] }, { bus, ids: sequentialIds('poke'), clock, logger: silentLogger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0 });
+      await pokeHost.start(pokeMachine.getPersistedSnapshot(createActor(pokeMachine).getSnapshot()) as never, undefined, chains);
+    };
+
+    it('an output chained to an order registered before the restart keeps the chain of that order', async () => {
+      await startPoke({ o1: { id: 'SUBMITTED-1', correlationId: 'BAR-1', time: 1 } });
+      pokeHost!.send({ type: 'poke' });
+      const cancelled = all.find((e) => e.type === 'order.cancelled')!;
+      expect(cancelled).toMatchObject({ correlationId: 'BAR-1', causationId: 'SUBMITTED-1' });
+    });
+
+    it('without its chain the output is published as a root of its own, not lost and not crashing the process', async () => {
+      await startPoke();
+      pokeHost!.send({ type: 'poke' });
+      const cancelled = all.find((e) => e.type === 'order.cancelled')!;
+      expect(cancelled.correlationId).toBe(cancelled.id);
+      expect(pokeHost!.lifecycle).toBe('running');
+    });
   });
 });

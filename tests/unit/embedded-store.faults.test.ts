@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,5 +86,27 @@ describe('embedded store: corrupt files and crashes', () => {
     writeFileSync(join(dir, 'LOCK'), '999999999'); // a dead one: a stale lock is taken over
     const s = await open();
     await s.close();
+  });
+
+  it('a write that fails (disk full) is never reported as done: retrying the same events fails again until it can write them', async () => {
+    symlinkSync('/dev/full', join(dir, 'events.ndjson')); // every write there fails with ENOSPC
+    const s = await open();
+    await expect(s.events.append([ev('a'), ev('b')])).rejects.toThrow(/ENOSPC/);
+    await expect(s.events.append([ev('a'), ev('b')])).rejects.toThrow(/ENOSPC/); // the recorder's retry
+    await expect(s.flush()).rejects.toThrow(/ENOSPC/);
+  });
+
+  it('a snapshot save that fails does not stop later saves, and load answers what is on disk', async () => {
+    const s = await open();
+    await s.snapshots.save({ key: 'risk', seq: 1, runId: 'r', savedAt: 1, state: { n: 1 } });
+    mkdirSync(join(dir, 'snapshots', 'risk.json.tmp')); // the next write of risk.json fails (EISDIR)
+    await expect(s.snapshots.save({ key: 'risk', seq: 2, runId: 'r', savedAt: 2, state: { n: 2 } })).rejects.toThrow();
+    expect((await s.snapshots.load('risk'))?.seq).toBe(1);
+    rmSync(join(dir, 'snapshots', 'risk.json.tmp'), { recursive: true });
+    await s.snapshots.save({ key: 'risk', seq: 3, runId: 'r', savedAt: 3, state: { n: 3 } });
+    await s.close();
+    const again = await open();
+    expect((await again.snapshots.load('risk'))?.state).toEqual({ n: 3 });
+    await again.close();
   });
 });

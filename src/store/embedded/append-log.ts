@@ -40,14 +40,18 @@ export class AppendLog {
   #dirty = false;
   #closed = false;
   #lines: number;
+  /** Bytes of complete lines in the file: a failed write is cut back to this. */
+  #size: number;
 
   private constructor(
     handle: FileHandle,
     private readonly options: AppendLogOptions,
     lines: number,
+    size: number,
   ) {
     this.#handle = handle;
     this.#lines = lines;
+    this.#size = size;
   }
 
   /**
@@ -83,7 +87,7 @@ export class AppendLog {
       torn = { file, bytes: size - goodBytes, savedTo };
     }
     const handle = await open(file, 'a');
-    const log = new AppendLog(handle, options, lines);
+    const log = new AppendLog(handle, options, lines, goodBytes);
     return torn ? { log, torn } : { log };
   }
 
@@ -108,9 +112,18 @@ export class AppendLog {
     });
   }
 
-  /** Resolves once everything queued so far is written and fsynced. */
+  /**
+   * Resolves once everything queued so far is written and fsynced. Lines a failed write left
+   * queued are tried again here; if that fails too, flush rejects (nothing is dropped).
+   */
   async flush(): Promise<void> {
     while (this.#writing) await this.#writing;
+    if (this.#queue.length > 0) {
+      await new Promise<void>((resolve, reject) => {
+        this.#waiters.push({ resolve, reject });
+        this.#writing ??= this.#drain();
+      });
+    }
     if (this.#dirty && this.options.fsync !== 'never') await this.#sync();
   }
 
@@ -122,25 +135,46 @@ export class AppendLog {
     await this.#handle.close();
   }
 
+  /**
+   * Writes the queue, many lines per call. A failed write puts its lines back at the head of the
+   * queue (in order) and rejects their waiters: the next append or flush tries them again, so a
+   * full disk delays lines but never drops them. A short write continues from where it stopped.
+   */
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const text = this.#queue.join('\n') + '\n';
+        const lines = this.#queue;
         const waiters = this.#waiters;
         this.#queue = [];
         this.#waiters = [];
         try {
-          await this.#handle.write(text);
+          const buf = Buffer.from(lines.join('\n') + '\n');
+          await this.#writeAll(buf);
+          this.#size += buf.length;
           this.#dirty = true;
           if (this.options.fsync === 'always') await this.#sync();
           else if (this.options.fsync === 'interval') this.#scheduleSync();
           for (const w of waiters) w.resolve();
         } catch (err) {
+          // a write cut short leaves part of a line: cut the file back to its last complete line
+          await this.#handle.truncate(this.#size).catch(() => undefined);
+          this.#queue = lines.concat(this.#queue);
           for (const w of waiters) w.reject(err);
+          return;
         }
       }
     } finally {
       this.#writing = undefined;
+    }
+  }
+
+  /** Writes every byte of `buf`, continuing after short writes. */
+  async #writeAll(buf: Buffer): Promise<void> {
+    let at = 0;
+    while (at < buf.length) {
+      const { bytesWritten } = await this.#handle.write(buf, at, buf.length - at);
+      if (bytesWritten <= 0) throw new Error(`no bytes written to ${this.options.file}`);
+      at += bytesWritten;
     }
   }
 
@@ -168,7 +202,9 @@ export async function readLines(file: string, onLine: (text: string, line: numbe
   let line = 0;
   let goodBytes = 0;
   let carry: Buffer | undefined;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+  if (size === 0) return { lines: 0, goodBytes: 0, size };
+  // read what the file held when asked, not what is appended meanwhile
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, end: size - 1 })) {
     let buf = chunk as Buffer;
     if (carry) {
       buf = Buffer.concat([carry, buf]);

@@ -240,7 +240,7 @@ class EmbeddedOrders implements OrderStore {
 
   put(order: OrderDoc): Promise<void> {
     const known = this.#byId.get(order.clientOrderId);
-    if (known && known.version >= order.version) return Promise.resolve();
+    if (known && known.version >= order.version) return this.log.flush(); // stored, or still queued after a failed write
     this.#byId.set(order.clientOrderId, order);
     return this.log.append([toStoredJson(order)]);
   }
@@ -333,7 +333,7 @@ class EmbeddedConversations implements ConversationStore {
   }
 
   append(message: ConversationDoc): Promise<void> {
-    if (this.#ids.has(message.id)) return Promise.resolve();
+    if (this.#ids.has(message.id)) return this.log.flush();
     this.load(message);
     return this.log.append([toStoredJson(message)]);
   }
@@ -351,6 +351,8 @@ class EmbeddedConversations implements ConversationStore {
  */
 class EmbeddedSnapshots implements SnapshotStore {
   readonly #byKey = new Map<string, SnapshotDoc>();
+  /** The latest snapshot per key known to be on disk. */
+  readonly #durable = new Map<string, SnapshotDoc>();
   readonly #writing = new Map<string, Promise<void>>();
 
   constructor(private readonly dir: string) {}
@@ -365,6 +367,7 @@ class EmbeddedSnapshots implements SnapshotStore {
       const file = join(this.dir, name);
       const doc = await readSnapshot(file);
       this.#byKey.set(doc.key, doc);
+      this.#durable.set(doc.key, doc);
     }
   }
 
@@ -373,14 +376,26 @@ class EmbeddedSnapshots implements SnapshotStore {
     if (known && known.seq >= doc.seq) return this.#writing.get(doc.key) ?? Promise.resolve();
     this.#byKey.set(doc.key, doc);
     const file = this.#file(doc.key);
-    const previous = this.#writing.get(doc.key) ?? Promise.resolve();
+    // a failed save must not fail every later one: each waits for the previous, whatever it did
+    const previous = (this.#writing.get(doc.key) ?? Promise.resolve()).catch(() => undefined);
     const write = previous.then(async () => {
       if (this.#byKey.get(doc.key) !== doc) return; // a newer save replaced it before its turn
-      await writeDurably(`${file}.tmp`, toStoredJson(doc));
-      await rename(file, `${file}.prev`).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-      await rename(`${file}.tmp`, file);
+      try {
+        await writeDurably(`${file}.tmp`, toStoredJson(doc));
+        await rename(file, `${file}.prev`).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        await rename(`${file}.tmp`, file);
+        this.#durable.set(doc.key, doc);
+      } catch (err) {
+        // what is on disk is what load() answers
+        if (this.#byKey.get(doc.key) === doc) {
+          const onDisk = this.#durable.get(doc.key);
+          if (onDisk) this.#byKey.set(doc.key, onDisk);
+          else this.#byKey.delete(doc.key);
+        }
+        throw err;
+      }
     });
     this.#writing.set(doc.key, write);
     return write;
