@@ -159,7 +159,9 @@ export class DurablePath {
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.New,
         ack_wait: this.options.ackWaitMs * NS_PER_MS,
-        max_ack_pending: 20_000,
+        // below the ids a machine remembers (RecentIds keeps >= 4,096): however long checkpoints stall,
+        // a redelivered message is always recognised; past this many unacknowledged, delivery pauses
+        max_ack_pending: 2_000,
         max_deliver: -1,
       });
     }
