@@ -7,6 +7,7 @@ export interface Config {
   readonly instance: string;
   readonly logLevel: KeyValues['LOG_LEVEL'];
   readonly port: number;
+  readonly api: { readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[]; readonly metricsOpen: boolean; readonly rateLimitPerMinute: number; readonly corsOrigins: readonly string[] };
   readonly natsUrl: string | undefined;
   readonly mongoUri: string | undefined;
   readonly dataDir: string;
@@ -62,6 +63,7 @@ export function buildConfig(v: KeyValues): Config {
     instance: v.SEXTANT_INSTANCE,
     logLevel: v.LOG_LEVEL,
     port: v.PORT,
+    api: { tokens: v.SEXTANT_API_TOKENS, metricsOpen: v.API_METRICS_OPEN, rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE, corsOrigins: v.API_CORS_ORIGINS },
     natsUrl: v.NATS_URL,
     mongoUri: v.MONGODB_URI,
     dataDir: v.SEXTANT_DATA_DIR,

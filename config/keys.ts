@@ -42,7 +42,17 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const configKeys = {
   SEXTANT_INSTANCE: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), expected: 'letters, digits, - or _ (1-40)', doc: 'Instance name; part of every message source (<agent>/<instance>).', default: '1' }),
   LOG_LEVEL: def({ schema: z.enum(LOG_LEVELS), expected: LOG_LEVELS.join(' | '), doc: 'pino log level.', default: 'info' }),
-  PORT: def({ schema: int(1, 65535), expected: 'an integer from 1 to 65535', doc: 'HTTP API port.', default: 3000 }),
+  PORT: def({ schema: int(0, 65535), expected: 'an integer from 0 to 65535', doc: 'HTTP API port of sextant start; 0 serves no API (batch runs, tests).', default: 3000 }),
+  SEXTANT_API_TOKENS: def<{ token: string; role: 'viewer' | 'operator' | 'admin' }[]>({
+    schema: list.pipe(z.array(z.string().regex(/^[^:\s]{16,}:(viewer|operator|admin)$/, 'each entry is token:role, the token at least 16 characters, the role viewer, operator or admin'))).transform((entries) => entries.map((e) => ({ token: e.slice(0, e.lastIndexOf(':')), role: e.slice(e.lastIndexOf(':') + 1) as 'viewer' | 'operator' | 'admin' }))),
+    expected: 'comma-separated token:role entries (role viewer, operator or admin; tokens of 16+ characters)',
+    doc: 'HTTP API bearer tokens. Viewers read, operators trade and halt, admins change limits. Empty: only /health, /ready (and /metrics when open) answer.',
+    secret: 'value',
+    default: [],
+  }),
+  API_METRICS_OPEN: def({ schema: bool, expected: 'true | false', doc: 'Serve /metrics without a token (Prometheus scraping inside the deployment).', default: true }),
+  API_RATE_LIMIT_PER_MINUTE: def({ schema: int(0), expected: 'requests per minute per token; 0 = unlimited', doc: 'HTTP API rate limit per token (429 with Retry-After past it).', default: 600 }),
+  API_CORS_ORIGINS: def<string[]>({ schema: list, expected: 'comma-separated origins, e.g. https://desk.example.com', doc: 'Origins allowed by CORS; empty (default) turns CORS off.', default: [] }),
   NATS_URL: def({ schema: url(['nats:', 'tls:', 'ws:', 'wss:']), expected: 'nats://host:port (comma-separated for a cluster)', doc: 'NATS server(s). Unset: the in-memory bus (single process).', secret: 'url' }),
   MONGODB_URI: def({ schema: url(['mongodb:', 'mongodb+srv:']), expected: 'mongodb://user:pass@host:27017/db', doc: 'MongoDB. Unset: the embedded store under SEXTANT_DATA_DIR.', secret: 'url' }),
   SEXTANT_DATA_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'Where the embedded store lives (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).', default: './data' }),

@@ -1,4 +1,8 @@
 import { mkdir } from 'node:fs/promises';
+import { serve, type ServerType } from '@hono/node-server';
+import { AgentTracker } from '../interfaces/http/agent-tracker.js';
+import { createApi, type ApiDeps } from '../interfaces/http/app.js';
+import { Metrics } from './observability/metrics.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RecordingTap } from '../bus/recording.js';
@@ -44,14 +48,14 @@ export interface RunningSystem {
  * `sextant start`, one for `sextant agent <name>`), resumed from the process's last checkpoint
  * when the store has one.
  */
-export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[]): Promise<RunningSystem> {
+export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean } = {}): Promise<RunningSystem> {
   const clock = systemClock;
   const ids = ulidSource();
   const registry = createRegistry();
   const source = `sextant/${config.instance}`;
   const store = await openStore(config, logger, agents);
   try {
-    return await startOn(store, { config, logger, agents, clock, ids, registry, source });
+    return await startOn(store, { config, logger, agents, clock, ids, registry, source, api: options.api ?? false });
   } catch (err) {
     await store?.close().catch(() => undefined);
     throw err;
@@ -59,6 +63,8 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
 }
 
 interface Parts {
+  /** Serve the HTTP API on PORT (`sextant start`; tests and single-agent processes do not). */
+  readonly api: boolean;
   readonly config: Config;
   readonly logger: Logger;
   readonly agents: readonly AgentName[];
@@ -74,7 +80,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const saved = store ? await store.snapshots.load(key) : undefined;
   const resume = saved?.state as ProcessCheckpoint | undefined;
   const runId = saved?.runId ?? ids.next();
+  const metrics = new Metrics();
   const bus = await createBus({
+    observer: metrics.observer,
     natsUrl: config.natsUrl,
     name: `sextant-${agents.length === 1 ? agents[0] : 'all'}-${hostname()}-${config.instance}`,
     registry: p.registry,
@@ -132,6 +140,14 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   if (saved) logger.info({ runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip }, 'resuming from the last checkpoint');
   await recorder?.start();
   const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];
+  metrics.attach(bus);
+  const tracker = new AgentTracker(agents, config.runtime.heartbeatMs);
+  tracker.attach(bus);
+  // the API listens before anything trades: a port in use stops start-up here, not half-way
+  const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+    await bus.close().catch(() => undefined);
+    throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
+  }) : undefined;
   await kernel.start();
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
   const checkpointer = store
@@ -155,7 +171,10 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         await kernel.stopFeed();
         await quiesce(bus).catch(() => undefined);
         await checkpointer?.stop();
+        await server?.close();
         await kernel.stop();
+        await metrics.detach();
+        await tracker.detach();
         await Promise.all(storeQueries.map((q) => q.drain().catch(() => undefined)));
         await recorder?.stop();
         await tap?.close();
@@ -179,6 +198,24 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
   if (c.sandbox) logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
   else logger.warn({ broker: broker.name }, 'LIVE TRADING: orders go to the venue with real money (LIVE_TRADING=true)');
   return { ...settings, broker, pollMs: config.broker.pollMs };
+}
+
+/** Serves the HTTP API on PORT until stopped. */
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'envelope' | 'log'>): Promise<{ close(): Promise<void> }> {
+  const app = createApi({
+    ...deps,
+    tokens: config.api.tokens.map((t, i) => ({ ...t, name: `${t.role}-${i + 1}` })),
+    metricsOpen: config.api.metricsOpen,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
+    corsOrigins: config.api.corsOrigins,
+    requestTimeoutMs: config.bus.requestTimeoutMs,
+  });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  deps.log.info({ port: config.port, tokens: config.api.tokens.length }, 'HTTP API listening');
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** The settings as JSON (the broker by name): what a recording says the run traded with. */

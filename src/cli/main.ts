@@ -86,7 +86,7 @@ async function runAgents(only: AgentName | undefined, args: string[]): Promise<n
     throw new ConfigError([`NATS_URL: required by "sextant agent ${only}"; one agent alone on an in-memory bus would talk to nobody. Use "sextant start" to run everything in one process.`]);
   }
   const logger = createLogger({ level: config.logLevel, instance: config.instance });
-  const system = await startSystem(config, logger, only ? [only] : config.runtime.agents);
+  const system = await startSystem(config, logger, only ? [only] : config.runtime.agents, { api: !only });
   logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');
   return new Promise<number>((resolve) => {
     if (values['until-feed-end']) {

@@ -33,6 +33,7 @@ const env = (dir: string): NodeJS.ProcessEnv => ({
   SEXTANT_DATA_DIR: dir,
   STORE_CHECKPOINT_MS: '100',
   LOG_LEVEL: 'warn',
+  PORT: '0', // two runs side by side: no HTTP API
   HEARTBEAT_INTERVAL_MS: '60000',
   PORTFOLIO_START_CASH: '1000000',
   STRATEGY_SIZE: '20000',

@@ -25,7 +25,7 @@ describe('config', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const message = (err as Error).message;
-    expect(message).toMatch(/PORT: "eighty" from the environment is invalid .*expected an integer from 1 to 65535/);
+    expect(message).toMatch(/PORT: "eighty" from the environment is invalid .*expected an integer from 0 to 65535/);
     expect(message).toMatch(/LOG_LEVEL: "loud"/);
   });
 

@@ -1,0 +1,256 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { z } from 'zod';
+import type { Bus } from '../../bus/bus.js';
+import { rootEnvelope, type Envelope, type EnvelopeDeps } from '../../bus/envelope.js';
+import { BusClosedError, NoRespondersError, RemoteRequestError, RequestTimeoutError } from '../../bus/errors.js';
+import { subjects, type QueryName } from '../../bus/subjects.js';
+import { versionOf, type OrderIntent, type RiskCommandResult } from '../../src/domain/messages.js';
+import type { Logger } from '../../src/observability/logger.js';
+import type { Metrics } from '../../src/observability/metrics.js';
+import type { Store } from '../../src/store/ports.js';
+import type { AgentTracker } from './agent-tracker.js';
+
+export type Role = 'viewer' | 'operator' | 'admin';
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** An API token from config (`SEXTANT_API_TOKENS`: `token:role` entries; the name is for logs and origins). */
+export interface ApiToken {
+  readonly token: string;
+  readonly role: Role;
+  readonly name: string;
+}
+
+export interface ApiDeps {
+  readonly bus: Bus;
+  readonly store: Store | undefined;
+  readonly metrics: Metrics;
+  readonly agents: AgentTracker;
+  readonly envelope: EnvelopeDeps;
+  readonly log: Logger;
+  readonly tokens: readonly ApiToken[];
+  /** `/metrics` without a token. */
+  readonly metricsOpen: boolean;
+  /** Requests per token per minute; 0 = unlimited. */
+  readonly rateLimitPerMinute: number;
+  /** Allowed CORS origins; empty = CORS off. */
+  readonly corsOrigins: readonly string[];
+  readonly requestTimeoutMs: number;
+}
+
+/** The one error shape: `{ error: { code, message, details? } }` with its status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 502 | 503 | 504,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Env = { Variables: { requestId: string; token: ApiToken | undefined } };
+
+const hash = (s: string) => createHash('sha256').update(s).digest();
+
+/** Finds the token: compares digests in constant time, so neither content nor length leaks. */
+function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | undefined {
+  const p = hash(presented);
+  let found: ApiToken | undefined;
+  for (const t of tokens) if (timingSafeEqual(hash(t.token), p)) found = t;
+  return found;
+}
+
+const positive = z.coerce.number().positive().finite();
+export const orderBodySchema = z
+  .object({
+    symbol: z.string().min(1).max(64).regex(/^[A-Za-z0-9._/:-]+$/, 'letters, digits and . _ / : - only'),
+    side: z.enum(['buy', 'sell']),
+    qty: positive,
+    type: z.enum(['market', 'limit', 'stop']).default('market'),
+    limitPrice: positive.optional(),
+    stopPrice: positive.optional(),
+    tif: z.enum(['GTC', 'DAY', 'IOC']).default('GTC'),
+  })
+  .strict();
+const limitsBodySchema = z.object({ limits: z.record(z.string(), z.unknown()), reason: z.string().min(1).max(500).default('changed through the API') }).strict();
+const reasonBodySchema = z.object({ reason: z.string().min(1).max(500) }).strict();
+const pageSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+/**
+ * The HTTP API (Hono): health, readiness, Prometheus metrics, and `/api/v1` over the bus's query
+ * services and commands. Everything a person does goes on the bus as any other message (an order
+ * becomes an `order.intent`, which only risk reads); the request id becomes its correlation id.
+ */
+export function createApi(deps: ApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const windows = new Map<string, { start: number; count: number }>();
+
+  app.onError((err, c) => {
+    const e = toApiError(err);
+    if (e.status >= 500) deps.log.error({ err, requestId: c.get('requestId') }, 'API request failed');
+    return c.json({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } }, e.status);
+  });
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && /^[\w.:-]{1,100}$/.test(given) ? given : deps.envelope.ids.next();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    const started = performance.now();
+    await next();
+    deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, (performance.now() - started) / 1000);
+  });
+  if (deps.corsOrigins.length > 0) app.use('*', cors({ origin: [...deps.corsOrigins] }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: () => {
+        throw new ApiError(413, 'body_too_large', 'the body is larger than 64 KiB');
+      },
+    }),
+  );
+
+  /** Requires a token with at least `role`; counts it against its rate limit. */
+  const requireRole = (role: Role) => async (c: Context<Env>, next: () => Promise<void>) => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(header);
+    const token = m ? findToken(deps.tokens, m[1]!.trim()) : undefined;
+    if (!token) throw new ApiError(401, 'unauthorized', 'a valid bearer token is required (SEXTANT_API_TOKENS)');
+    if (RANK[token.role] < RANK[role]) throw new ApiError(403, 'forbidden', `this needs the ${role} role; the token has ${token.role}`);
+    if (deps.rateLimitPerMinute > 0) {
+      const now = Date.now();
+      const w = windows.get(token.name);
+      if (!w || now - w.start >= 60_000) windows.set(token.name, { start: now, count: 1 });
+      else if (++w.count > deps.rateLimitPerMinute) {
+        c.header('Retry-After', String(Math.ceil((w.start + 60_000 - now) / 1000)));
+        throw new ApiError(429, 'rate_limited', `more than ${deps.rateLimitPerMinute} requests a minute for this token`);
+      }
+    }
+    c.set('token', token);
+    await next();
+  };
+
+  const ask = async (c: Context<Env>, what: QueryName, params: Record<string, unknown> = {}) => {
+    const req = rootEnvelope(deps.envelope, 'query.request', { params }, { v: versionOf('query.request'), correlationId: c.get('requestId') });
+    const reply = await deps.bus.request(subjects.query(what), req, { timeoutMs: deps.requestTimeoutMs });
+    return (reply.payload as { data: unknown }).data;
+  };
+
+  const body = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> => {
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new ApiError(400, 'bad_json', 'the body is not valid JSON');
+    }
+    return parse(schema, raw, 'body');
+  };
+
+  const command = async (c: Context<Env>, cmd: 'halt' | 'resume' | 'set-limits', reason: string, limits?: Record<string, unknown>) => {
+    const token = c.get('token')!;
+    const env = rootEnvelope(deps.envelope, 'risk.command', { command: cmd, reason, by: `api:${token.name}`, ...(limits ? { limits } : {}) }, { v: versionOf('risk.command'), correlationId: c.get('requestId') });
+    const reply = await deps.bus.request(subjects.riskCommand(), env, { timeoutMs: deps.requestTimeoutMs });
+    const result = reply.payload as RiskCommandResult;
+    if (!result.accepted) throw new ApiError(409, 'refused', result.reason, { state: result.state });
+    return c.json(result);
+  };
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/ready', async (c) => {
+    const bus = await Promise.race([deps.bus.flush().then(() => ({ ok: true, detail: deps.bus.kind })), new Promise<{ ok: boolean; detail: string }>((r) => setTimeout(() => r({ ok: false, detail: `${deps.bus.kind} bus did not answer in 1 s` }), 1000).unref())]).catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
+    const store = deps.store ? await deps.store.health().catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message })) : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
+    const agents = deps.agents.report();
+    const ready = bus.ok && store.ok && Object.values(agents).every((a) => a.ok);
+    return c.json({ ready, checks: { bus, store, agents } }, ready ? 200 : 503);
+  });
+  if (!deps.metricsOpen) app.use('/metrics', requireRole('viewer'));
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
+
+  const api = new Hono<Env>();
+  api.use('*', requireRole('viewer'));
+  api.get('/portfolio', async (c) => c.json(await ask(c, 'portfolio')));
+  api.get('/positions', async (c) => c.json(await ask(c, 'positions')));
+  api.get('/signals', async (c) => c.json(await ask(c, 'signals')));
+  api.get('/risk', async (c) => c.json(await ask(c, 'risk')));
+  api.get('/agents', (c) => c.json(deps.agents.report()));
+  api.get('/orders', async (c) => {
+    const q = parse(z.object({ status: z.enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed']).optional(), symbol: z.string().max(64).optional() }).extend(pageSchema.shape).strict(), c.req.query(), 'query');
+    if (deps.store) return c.json(await deps.store.orders.list(q));
+    return c.json(await ask(c, 'orders', q)); // without a store: the execution agent's recent and working orders
+  });
+  api.get('/fills', async (c) => {
+    const q = parse(z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict(), c.req.query(), 'query');
+    return c.json(await ask(c, 'fills', q));
+  });
+  api.get('/events', async (c) => {
+    const q = parse(z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict(), c.req.query(), 'query');
+    return c.json(await ask(c, 'events', q));
+  });
+  api.get('/trace/:correlationId', async (c) => {
+    const correlationId = parse(z.string().min(1).max(200).regex(/^[\w.:-]+$/), c.req.param('correlationId'), 'correlationId');
+    return c.json(await ask(c, 'trace', { correlationId }));
+  });
+
+  api.post('/orders', requireRole('operator'), async (c) => {
+    const b = await body(c, orderBodySchema);
+    if (b.type === 'limit' && b.limitPrice === undefined) throw new ApiError(400, 'bad_request', 'a limit order needs limitPrice', { fields: { limitPrice: 'required for type limit' } });
+    if (b.type === 'stop' && b.stopPrice === undefined) throw new ApiError(400, 'bad_request', 'a stop order needs stopPrice', { fields: { stopPrice: 'required for type stop' } });
+    const token = c.get('token')!;
+    const key = c.req.header('idempotency-key');
+    if (key !== undefined && !/^[\w.:-]{1,100}$/.test(key)) throw new ApiError(400, 'bad_request', 'Idempotency-Key: 1-100 letters, digits, . _ : -');
+    // the same key from the same token is the same order: risk recognises a repeated intent by this id
+    const clientOrderId = key ? `api-${createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24)}` : `api-${deps.envelope.ids.next()}`;
+    const order: OrderIntent = {
+      clientOrderId,
+      symbol: b.symbol,
+      side: b.side,
+      qty: b.qty,
+      type: b.type,
+      tif: b.tif,
+      ...(b.limitPrice !== undefined ? { limitPrice: b.limitPrice } : {}),
+      ...(b.stopPrice !== undefined ? { stopPrice: b.stopPrice } : {}),
+      origin: { kind: 'person', id: `api:${token.name}` },
+      decidedAt: deps.envelope.clock.now(),
+    };
+    const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', order, { v: versionOf('order.intent'), correlationId: c.get('requestId') });
+    deps.bus.publish(subjects.orderIntent(), env);
+    return c.json({ clientOrderId, correlationId: env.correlationId, status: 'submitted to risk' }, 202);
+  });
+  api.post('/risk/halt', requireRole('operator'), async (c) => command(c, 'halt', (await body(c, reasonBodySchema)).reason));
+  api.post('/risk/resume', requireRole('operator'), async (c) => command(c, 'resume', (await body(c, reasonBodySchema)).reason));
+  api.put('/risk/limits', requireRole('admin'), async (c) => {
+    const b = await body(c, limitsBodySchema);
+    return command(c, 'set-limits', b.reason, b.limits);
+  });
+  app.route('/api/v1', api);
+  return app;
+}
+
+/** Validates with zod; a failure is a 400 naming every offending field. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const fields: Record<string, string> = {};
+  for (const issue of r.error.issues) fields[issue.path.join('.') || where] = issue.message;
+  throw new ApiError(400, 'bad_request', `invalid ${where}: ${Object.keys(fields).join(', ')}`, { fields });
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof NoRespondersError) return new ApiError(503, 'agent_unavailable', 'no agent answers this (is it running?)');
+  if (err instanceof RequestTimeoutError) return new ApiError(504, 'timeout', 'the agents did not answer in time');
+  if (err instanceof RemoteRequestError) return err.remoteCode === 'bad_query' ? new ApiError(400, 'bad_query', err.message) : new ApiError(502, 'agent_error', err.message);
+  if (err instanceof BusClosedError) return new ApiError(503, 'shutting_down', 'the system is stopping');
+  return new ApiError(502, 'internal', 'the request failed; see the server log with its request id');
+}

@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import { AgentTracker } from '../../interfaces/http/agent-tracker.js';
+import { createApi } from '../../interfaces/http/app.js';
+import { startSystem, type RunningSystem } from '../../src/main.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { ulidSource } from '../../src/runtime/ids.js';
+import { randomWalkCsv } from '../helpers/csv.js';
+import { eventually } from '../helpers/eventually.js';
+
+const VIEWER = 'viewer-token-0123456789';
+const OPERATOR = 'operator-token-0123456789';
+const ADMIN = 'admin-token-0123456789abc';
+
+/** The HTTP API over a running embedded system (agents, store, bus), through `app.request()`. */
+describe('HTTP API', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-api-'));
+  let system: RunningSystem;
+  let app: ReturnType<typeof createApi>;
+  let metrics: Metrics;
+
+  beforeAll(async () => {
+    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(200, 5), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), HEARTBEAT_INTERVAL_MS: '60000' } });
+    system = await startSystem(config, silentLogger, config.runtime.agents);
+    await system.feedDone();
+    metrics = new Metrics();
+    metrics.attach(system.bus);
+    const tracker = new AgentTracker(config.runtime.agents, 60_000);
+    tracker.attach(system.bus);
+    for (const h of system.kernel.hosts) system.bus.publish(`agent.${h.name}.health` as never, { id: `h-${h.name}`, type: 'agent.health', v: 1, source: 'test', correlationId: `h-${h.name}`, time: 0, payload: h.health() });
+    app = createApi({
+      bus: system.bus,
+      store: system.store,
+      metrics,
+      agents: tracker,
+      envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' },
+      log: silentLogger,
+      tokens: [
+        { token: VIEWER, role: 'viewer', name: 'viewer-1' },
+        { token: OPERATOR, role: 'operator', name: 'operator-1' },
+        { token: ADMIN, role: 'admin', name: 'admin-1' },
+      ],
+      metricsOpen: true,
+      rateLimitPerMinute: 0,
+      corsOrigins: [],
+      requestTimeoutMs: 2000,
+    });
+  });
+  afterAll(async () => {
+    await metrics?.detach();
+    await system?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const call = (path: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+    app.request(path, {
+      method: init.method ?? 'GET',
+      headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+    });
+
+  it('/health answers without a token; /ready reports bus, store and every agent', async () => {
+    expect(await (await call('/health')).json()).toEqual({ status: 'ok' });
+    const ready = await call('/ready');
+    const body = (await ready.json()) as { ready: boolean; checks: { agents: Record<string, { ok: boolean; state: string }>; store: { kind: string } } };
+    expect(ready.status).toBe(200);
+    expect(body.ready).toBe(true);
+    expect(Object.keys(body.checks.agents).sort()).toEqual(['data', 'execution', 'portfolio', 'risk', 'strategy']);
+    expect(body.checks.store.kind).toBe('embedded');
+  });
+
+  it('refuses without a valid token (401) and without the role (403), in one error shape', async () => {
+    const none = await call('/api/v1/portfolio');
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    expect((await call('/api/v1/portfolio', { token: 'not-a-real-token-at-all' })).status).toBe(401);
+    const viewerTrades = await call('/api/v1/orders', { method: 'POST', token: VIEWER, body: { symbol: 'WALK', side: 'buy', qty: 1 } });
+    expect(viewerTrades.status).toBe(403);
+    expect(await viewerTrades.json()).toMatchObject({ error: { code: 'forbidden', message: 'this needs the operator role; the token has viewer' } });
+  });
+
+  it('reads portfolio, agents, orders and risk for a viewer', async () => {
+    const portfolio = (await (await call('/api/v1/portfolio', { token: VIEWER })).json()) as { cash: number };
+    expect(portfolio.cash).toEqual(expect.any(Number));
+    expect(await (await call('/api/v1/risk', { token: VIEWER })).json()).toMatchObject({ state: 'ACTIVE' });
+    expect((await call('/api/v1/orders?status=open&limit=5', { token: VIEWER })).status).toBe(200);
+    expect((await call('/api/v1/orders?limit=5000', { token: VIEWER })).status).toBe(400); // page sizes are bounded
+  });
+
+  it('bad bodies get a clear 4xx naming what is wrong, and reach no agent', async () => {
+    const intents = () => system.recorder!.stats.recorded;
+    await system.recorder!.flush();
+    const before = intents();
+    const unknownField = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 1, price: 5 } });
+    expect(unknownField.status).toBe(400);
+    expect(await unknownField.json()).toMatchObject({ error: { code: 'bad_request', details: { fields: expect.any(Object) as unknown } } });
+    const bad = (await (await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: "WALK'; DROP TABLE", side: 'hold', qty: -1 } })).json()) as { error: { details: { fields: Record<string, string> } } };
+    expect(Object.keys(bad.error.details.fields).sort()).toEqual(['qty', 'side', 'symbol']);
+    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: 'symbol=WALK', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 1, type: 'limit' } })).status).toBe(400);
+    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1, pad: 'x'.repeat(70_000) }) })).status).toBe(413);
+    await system.recorder!.flush();
+    expect(intents()).toBe(before);
+  });
+
+  it('an order placed by an operator goes through risk, keeps the request id as its chain, and can be traced; the same Idempotency-Key is the same order', async () => {
+    const placed = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 3 }, headers: { 'x-request-id': 'req-order-1', 'idempotency-key': 'k-1' } });
+    expect(placed.status).toBe(202);
+    expect(placed.headers.get('x-request-id')).toBe('req-order-1');
+    const { clientOrderId, correlationId } = (await placed.json()) as { clientOrderId: string; correlationId: string };
+    expect(correlationId).toBe('req-order-1');
+    const again = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 3 }, headers: { 'idempotency-key': 'k-1' } });
+    expect(((await again.json()) as { clientOrderId: string }).clientOrderId).toBe(clientOrderId);
+    const trace = await eventually(async () => {
+      await system.recorder!.flush();
+      const t = (await (await call('/api/v1/trace/req-order-1', { token: VIEWER })).json()) as { messages: { type: string; payload: { order?: { clientOrderId: string } } }[] };
+      expect(t.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
+      return t;
+    });
+    expect(trace.messages[1]!.payload.order!.clientOrderId).toBe(clientOrderId);
+    const orders = (await (await call('/api/v1/orders?status=open', { token: VIEWER })).json()) as { clientOrderId: string }[];
+    expect(orders.filter((o) => o.clientOrderId === clientOrderId)).toHaveLength(1); // the repeat made no second order
+    const text = await (await call('/metrics')).text();
+    expect(text).toMatch(/sextant_orders_total\{outcome="approved"\} 1/);
+    expect(text).toMatch(/process_cpu_seconds_total/);
+  });
+
+  it('operators halt and resume; only admins change limits, and a bad change is refused with the reason', async () => {
+    expect(await (await call('/api/v1/risk/halt', { method: 'POST', token: OPERATOR, body: { reason: 'checking the feed' } })).json()).toMatchObject({ accepted: true, state: 'HALTED' });
+    expect(await (await call('/api/v1/risk/resume', { method: 'POST', token: OPERATOR, body: { reason: 'feed ok' } })).json()).toMatchObject({ accepted: true, state: 'ACTIVE' });
+    expect((await call('/api/v1/risk/limits', { method: 'PUT', token: OPERATOR, body: { limits: { maxOpenOrders: 3 } } })).status).toBe(403);
+    const refused = await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: -3 } } });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: { code: 'refused', message: expect.stringMatching(/maxOpenOrders/) as unknown } });
+    expect(await (await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: 7 } } })).json()).toMatchObject({ accepted: true, limits: { maxOpenOrders: 7 } });
+  });
+
+  it('a token over its rate limit gets 429 with Retry-After', async () => {
+    const limited = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [{ token: VIEWER, role: 'viewer', name: 'v' }], metricsOpen: true, rateLimitPerMinute: 2, corsOrigins: [], requestTimeoutMs: 2000 });
+    const get = () => limited.request('/api/v1/agents', { headers: { authorization: `Bearer ${VIEWER}` } });
+    expect((await get()).status).toBe(200);
+    expect((await get()).status).toBe(200);
+    const third = await get();
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+/** `sextant start` serves the API on PORT: a real server, the agents running behind it. */
+describe('HTTP API over a listening server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-api-live-'));
+  let system: RunningSystem | undefined;
+  afterAll(async () => {
+    await system?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('places an order through the API, traces it back by its request id, and counts it in /metrics', async () => {
+    const port = await freePort();
+    const config = loadConfig({ env: { PORT: String(port), SEXTANT_API_TOKENS: `${OPERATOR}:operator`, DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(100, 8), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data') } });
+    system = await startSystem(config, silentLogger, config.runtime.agents, { api: true });
+    await system.feedDone();
+    const base = `http://127.0.0.1:${port}`;
+    const auth = { authorization: `Bearer ${OPERATOR}` };
+    const placed = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'x-request-id': 'live-1' }, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }) });
+    expect(placed.status).toBe(202);
+    await eventually(async () => {
+      await system!.recorder!.flush();
+      const trace = (await (await fetch(`${base}/api/v1/trace/live-1`, { headers: auth })).json()) as { messages: { type: string }[] };
+      expect(trace.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
+    });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/sextant_orders_total\{outcome="submitted"\} \d+/);
+    expect(text).toMatch(/sextant_messages_published_total\{type="market\.bar"\} 100/);
+    expect(text).toMatch(/sextant_http_request_seconds_count\{method="POST",route="\/api\/v1\/orders",status="202"\} 1/);
+  });
+});
+
+/** A free TCP port for a real server. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
