@@ -215,7 +215,14 @@ async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'm
     s.once('error', reject);
   });
   deps.log.info({ port: config.port, tokens: config.api.tokens.length }, 'HTTP API listening');
-  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // idle keep-alive connections and open event streams would hold the close for seconds
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
 }
 
 /** The settings as JSON (the broker by name): what a recording says the run traded with. */

@@ -2,8 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Bus } from '../../bus/bus.js';
+import { tapSextantSubjects } from '../../bus/recording.js';
 import { rootEnvelope, type Envelope, type EnvelopeDeps } from '../../bus/envelope.js';
 import { BusClosedError, NoRespondersError, RemoteRequestError, RequestTimeoutError } from '../../bus/errors.js';
 import { subjects, type QueryName } from '../../bus/subjects.js';
@@ -12,6 +14,8 @@ import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { Store } from '../../src/store/ports.js';
 import type { AgentTracker } from './agent-tracker.js';
+import { docsPage, openApiDocument } from './openapi.js';
+import { eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -64,22 +68,6 @@ function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | u
   for (const t of tokens) if (timingSafeEqual(hash(t.token), p)) found = t;
   return found;
 }
-
-const positive = z.coerce.number().positive().finite();
-export const orderBodySchema = z
-  .object({
-    symbol: z.string().min(1).max(64).regex(/^[A-Za-z0-9._/:-]+$/, 'letters, digits and . _ / : - only'),
-    side: z.enum(['buy', 'sell']),
-    qty: positive,
-    type: z.enum(['market', 'limit', 'stop']).default('market'),
-    limitPrice: positive.optional(),
-    stopPrice: positive.optional(),
-    tif: z.enum(['GTC', 'DAY', 'IOC']).default('GTC'),
-  })
-  .strict();
-const limitsBodySchema = z.object({ limits: z.record(z.string(), z.unknown()), reason: z.string().min(1).max(500).default('changed through the API') }).strict();
-const reasonBodySchema = z.object({ reason: z.string().min(1).max(500) }).strict();
-const pageSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /**
  * The HTTP API (Hono): health, readiness, Prometheus metrics, and `/api/v1` over the bus's query
@@ -164,6 +152,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   };
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/docs', (c) => c.html(docsPage(openApiDocument())));
   app.get('/ready', async (c) => {
     const bus = await Promise.race([deps.bus.flush().then(() => ({ ok: true, detail: deps.bus.kind })), new Promise<{ ok: boolean; detail: string }>((r) => setTimeout(() => r({ ok: false, detail: `${deps.bus.kind} bus did not answer in 1 s` }), 1000).unref())]).catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
     const store = deps.store ? await deps.store.health().catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message })) : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
@@ -185,21 +175,58 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   api.get('/risk', async (c) => c.json(await ask(c, 'risk')));
   api.get('/agents', (c) => c.json(deps.agents.report()));
   api.get('/orders', async (c) => {
-    const q = parse(z.object({ status: z.enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed']).optional(), symbol: z.string().max(64).optional() }).extend(pageSchema.shape).strict(), c.req.query(), 'query');
+    const q = parse(ordersQuerySchema, c.req.query(), 'query');
     if (deps.store) return c.json(await deps.store.orders.list(q));
     return c.json(await ask(c, 'orders', q)); // without a store: the execution agent's recent and working orders
   });
   api.get('/fills', async (c) => {
-    const q = parse(z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict(), c.req.query(), 'query');
+    const q = parse(fillsQuerySchema, c.req.query(), 'query');
     return c.json(await ask(c, 'fills', q));
   });
   api.get('/events', async (c) => {
-    const q = parse(z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict(), c.req.query(), 'query');
+    const q = parse(eventsQuerySchema, c.req.query(), 'query');
     return c.json(await ask(c, 'events', q));
   });
   api.get('/trace/:correlationId', async (c) => {
     const correlationId = parse(z.string().min(1).max(200).regex(/^[\w.:-]+$/), c.req.param('correlationId'), 'correlationId');
     return c.json(await ask(c, 'trace', { correlationId }));
+  });
+
+  // live bus events as server-sent events, filtered by type and symbol; a slow reader is cut off
+  // rather than buffered without bound
+  api.get('/stream', (c) => {
+    const q = parse(streamQuerySchema, c.req.query(), 'query');
+    const types = q.type?.split(',').map((t) => t.trim());
+    return streamSSE(c, async (stream) => {
+      const pending: Envelope[] = [];
+      let wake: (() => void) | undefined;
+      let overflow = false;
+      const subs = tapSextantSubjects(deps.bus, (env) => {
+        if (types && !types.includes(env.type)) return;
+        if (q.symbol !== undefined && (env.payload as { symbol?: unknown } | null)?.symbol !== q.symbol) return;
+        if (pending.length >= 10_000) overflow = true;
+        else pending.push(env);
+        wake?.();
+      }, 'api-stream');
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+        wake?.();
+      });
+      try {
+        while (open) {
+          if (pending.length === 0) await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+          if (overflow) {
+            await stream.writeSSE({ event: 'error', data: JSON.stringify({ code: 'too_slow', message: 'the stream fell more than 10,000 events behind; reconnect' }) });
+            break;
+          }
+          for (const env of pending.splice(0)) await stream.writeSSE({ id: env.id, event: env.type, data: JSON.stringify(env) });
+        }
+      } finally {
+        await Promise.all(subs.map((sub) => sub.drain().catch(() => undefined)));
+      }
+    });
   });
 
   api.post('/orders', requireRole('operator'), async (c) => {

@@ -141,6 +141,20 @@ describe('HTTP API', () => {
     expect(await (await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: 7 } } })).json()).toMatchObject({ accepted: true, limits: { maxOpenOrders: 7 } });
   });
 
+  it('/openapi.json is made from the schemas the handlers validate with; /docs shows it', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown>; additionalProperties?: boolean } }> }; security?: unknown[] }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const post = doc.paths['/api/v1/orders']!.post!;
+    const schema = post.requestBody!.content['application/json']!.schema;
+    expect(Object.keys(schema.properties).sort()).toEqual(['limitPrice', 'qty', 'side', 'stopPrice', 'symbol', 'tif', 'type']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(post.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(doc.paths)).toContain('/api/v1/trace/{correlationId}');
+    const docs = await call('/docs');
+    expect(docs.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await docs.text()).toContain('/api/v1/risk/limits');
+  });
+
   it('a token over its rate limit gets 429 with Retry-After', async () => {
     const limited = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [{ token: VIEWER, role: 'viewer', name: 'v' }], metricsOpen: true, rateLimitPerMinute: 2, corsOrigins: [], requestTimeoutMs: 2000 });
     const get = () => limited.request('/api/v1/agents', { headers: { authorization: `Bearer ${VIEWER}` } });
@@ -168,6 +182,21 @@ describe('HTTP API over a listening server', () => {
     await system.feedDone();
     const base = `http://127.0.0.1:${port}`;
     const auth = { authorization: `Bearer ${OPERATOR}` };
+    // a live stream of the order path, open before the order is placed
+    const abort = new AbortController();
+    const stream = await fetch(`${base}/api/v1/stream?type=order.intent,order.approved`, { headers: auth, signal: abort.signal });
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const seen: string[] = [];
+    const reading = (async () => {
+      const reader = stream.body!.getReader();
+      const dec = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        for (const m of dec.decode(value).matchAll(/^event: (.+)$/gm)) seen.push(m[1]!);
+        if (seen.includes('order.approved')) return;
+      }
+    })();
     const placed = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'x-request-id': 'live-1' }, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }) });
     expect(placed.status).toBe(202);
     await eventually(async () => {
@@ -175,6 +204,9 @@ describe('HTTP API over a listening server', () => {
       const trace = (await (await fetch(`${base}/api/v1/trace/live-1`, { headers: auth })).json()) as { messages: { type: string }[] };
       expect(trace.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
     });
+    await reading;
+    abort.abort();
+    expect(seen).toEqual(['order.intent', 'order.approved']); // filtered by type: no submission, no bars
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/sextant_orders_total\{outcome="submitted"\} \d+/);
     expect(text).toMatch(/sextant_messages_published_total\{type="market\.bar"\} 100/);
