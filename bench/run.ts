@@ -4,6 +4,7 @@ import { formatBusBench, runBusBench } from './bus.bench.js';
 import { writeResults } from './harness.js';
 import { runStoreBench } from './store.bench.js';
 import { runReplayBench } from './replay.bench.js';
+import { runApiBench } from './api.bench.js';
 
 /**
  * `npm run bench`: runs every bench in {@link benches} (or those named on the command line,
@@ -82,6 +83,18 @@ export const benches: BenchEntry[] = [
         r.recorder ? `  recorder (core publish -> stream): ${r.recorder.eventsPerSecond.toLocaleString('en-US')} events/s, ${r.recorder.published} in, ${r.recorder.stored} stored (goal >= ${r.goals.recorderEventsPerSecond.toLocaleString('en-US')} events/s, none lost)` : '',
       ].filter(Boolean).join('\n');
       return { result: r, summary, warnings: r.natsSkipped ? [`JetStream replay and recorder NOT MEASURED: ${r.natsSkipped}`] : [] };
+    },
+  },
+  {
+    name: 'api',
+    async run() {
+      const r = await runApiBench();
+      const summary = [
+        `HTTP API, ${r.concurrency} concurrent keep-alive clients against sextant start (in-memory bus):`,
+        ...r.rows.map((x) => `  ${x.route.padEnd(24)} ${x.requestsPerSecond.toLocaleString('en-US')} req/s (p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms)`),
+        `  POST /api/v1/orders -> order.approved: p50 ${r.orderToApproval.p50Ms} ms, p99 ${r.orderToApproval.p99Ms} ms over ${r.orderToApproval.orders} orders`,
+      ].join('\n');
+      return { result: r, summary, warnings: [] };
     },
   },
 ];

@@ -141,7 +141,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   await recorder?.start();
   const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];
   metrics.attach(bus);
-  const tracker = new AgentTracker(agents, config.runtime.heartbeatMs);
+  // an API process runs no agents: readiness expects the deployment's (AGENTS)
+  const tracker = new AgentTracker(agents.length > 0 ? agents : config.runtime.agents, config.runtime.heartbeatMs);
   tracker.attach(bus);
   // the API listens before anything trades: a port in use stops start-up here, not half-way
   const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
@@ -150,7 +151,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   }) : undefined;
   await kernel.start();
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
-  const checkpointer = store
+  const checkpointer = store && agents.length > 0
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
   checkpointer?.start();

@@ -17,8 +17,8 @@ export const orderBodySchema = z
 export const limitsBodySchema = z.object({ limits: z.record(z.string(), z.unknown()), reason: z.string().min(1).max(500).default('changed through the API') }).strict();
 export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500) }).strict();
 const pageSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
-export const ordersQuerySchema = z.object({ status: z.enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed']).optional(), symbol: z.string().max(64).optional() }).extend(pageSchema.shape).strict();
+export const ordersQuerySchema = z.object({ status: z.enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed']).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict();
 export const fillsQuerySchema = z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict();
-export const eventsQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict();
+export const eventsQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional(), offset: z.coerce.number().int().min(0).max(10_000_000).default(0) }).extend(pageSchema.shape).strict();
 export const streamQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional() }).strict();
 

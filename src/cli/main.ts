@@ -23,6 +23,7 @@ Commands:
   replay <file|stream:NAME> [--verify]
                         Replay a recording through fresh agents; compare decisions (sextant replay --help)
   record export         Write a JetStream recording as NDJSON (sextant record --help)
+  api                   Run the HTTP API alone (PORT) against NATS_URL, for deployments
   agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
   config [--env-example]  Print the effective configuration (secrets redacted), or .env.example
@@ -44,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
         return await replayCommand(rest);
       case 'record':
         return await recordCommand(rest);
+      case 'api':
+        return await runAgents('api', rest);
       case 'agent': {
         const name = rest[0];
         if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {
@@ -79,14 +82,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
-async function runAgents(only: AgentName | undefined, args: string[]): Promise<number> {
+async function runAgents(only: AgentName | 'api' | undefined, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false } } });
-  const config = loadConfig();
+  let config = loadConfig();
   if (only && !config.natsUrl) {
-    throw new ConfigError([`NATS_URL: required by "sextant agent ${only}"; one agent alone on an in-memory bus would talk to nobody. Use "sextant start" to run everything in one process.`]);
+    const what = only === 'api' ? 'sextant api' : `sextant agent ${only}`;
+    throw new ConfigError([`NATS_URL: required by "${what}"; alone on an in-memory bus it would talk to nobody. Use "sextant start" to run everything in one process.`]);
+  }
+  if (only === 'api' && config.store.kind === 'auto' && !config.mongoUri) {
+    // the API process keeps no embedded store of its own: the agents' processes hold the data
+    config = { ...config, store: { ...config.store, kind: 'off' } };
   }
   const logger = createLogger({ level: config.logLevel, instance: config.instance });
-  const system = await startSystem(config, logger, only ? [only] : config.runtime.agents, { api: !only });
+  const system = await startSystem(config, logger, only === 'api' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api' });
   logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');
   return new Promise<number>((resolve) => {
     if (values['until-feed-end']) {

@@ -25,6 +25,8 @@ export interface EventQuery {
   readonly to?: number;
   /** At most this many, oldest first; default 1000. */
   readonly limit?: number;
+  /** Skip this many first (pages: offset = page x limit). */
+  readonly offset?: number;
 }
 
 /**
@@ -68,6 +70,9 @@ export const openStatuses: ReadonlySet<OrderDoc['status']> = new Set(['new', 'su
 export interface OrderQuery {
   readonly status?: 'open' | OrderDoc['status'];
   readonly symbol?: string;
+  /** Last change in this range (epoch ms, inclusive). */
+  readonly from?: number;
+  readonly to?: number;
   /** Newest first; default 100. */
   readonly limit?: number;
 }

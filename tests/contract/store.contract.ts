@@ -90,6 +90,7 @@ export function storeContract(factory: StoreFactory): void {
         const range = await store.events.query({ type: 'market.bar', from: T0 + 5000, to: T0 + 9000 });
         expect(range.map((e) => e.env.id)).toEqual(['bar5', 'bar6', 'bar7', 'bar8', 'bar9']);
         expect((await store.events.query({ type: 'market.bar', limit: 3 })).map((e) => e.env.id)).toEqual(['bar0', 'bar1', 'bar2']);
+        expect((await store.events.query({ type: 'market.bar', limit: 3, offset: 3 })).map((e) => e.env.id)).toEqual(['bar3', 'bar4', 'bar5']); // the next page
       });
 
       it('keeps payloads intact, including nested values and unicode', async () => {
@@ -119,6 +120,7 @@ export function storeContract(factory: StoreFactory): void {
         expect((await store.orders.list({ symbol: 'ORCL' })).map((o) => o.clientOrderId)).toEqual(['d', 'b', 'a']);
         expect((await store.orders.list({ status: 'rejected' }))[0]?.reason).toContain('12,000');
         expect(await store.orders.list({ limit: 2 })).toHaveLength(2);
+        expect((await store.orders.list({ from: T0 + 2, to: T0 + 3 })).map((o) => o.clientOrderId)).toEqual(['c', 'b']);
       });
     });
 

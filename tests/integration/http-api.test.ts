@@ -155,6 +155,23 @@ describe('HTTP API', () => {
     expect(await docs.text()).toContain('/api/v1/risk/limits');
   });
 
+  it('pages through the event log and filters orders by time', async () => {
+    await system.recorder!.flush();
+    const page = async (offset: number) => ((await (await call(`/api/v1/events?type=market.bar&limit=50&offset=${offset}`, { token: VIEWER })).json()) as { id: string }[]).map((e) => e.id);
+    const [first, second] = [await page(0), await page(50)];
+    expect(first).toHaveLength(50);
+    expect(second).toHaveLength(50);
+    expect(first.some((id) => second.includes(id))).toBe(false);
+    expect(await (await call('/api/v1/orders?from=0&to=1', { token: VIEWER })).json()).toEqual([]);
+  });
+
+  it('CORS is off by default and answers only configured origins', async () => {
+    expect((await call('/health', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
+    const withCors = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [], metricsOpen: true, rateLimitPerMinute: 0, corsOrigins: ['https://desk.example'], requestTimeoutMs: 2000 });
+    expect((await withCors.request('/health', { headers: { origin: 'https://desk.example' } })).headers.get('access-control-allow-origin')).toBe('https://desk.example');
+    expect((await withCors.request('/health', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('a token over its rate limit gets 429 with Retry-After', async () => {
     const limited = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [{ token: VIEWER, role: 'viewer', name: 'v' }], metricsOpen: true, rateLimitPerMinute: 2, corsOrigins: [], requestTimeoutMs: 2000 });
     const get = () => limited.request('/api/v1/agents', { headers: { authorization: `Bearer ${VIEWER}` } });

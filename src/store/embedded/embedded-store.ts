@@ -191,7 +191,7 @@ class EmbeddedEvents implements EventStore {
     return this.log.append(lines);
   }
 
-  async #scan(needle: string | undefined, keep: (e: RecordedEvent) => boolean, limit: number): Promise<RecordedEvent[]> {
+  async #scan(needle: string | undefined, keep: (e: RecordedEvent) => boolean, limit: number, offset = 0): Promise<RecordedEvent[]> {
     await this.log.flush();
     const found: RecordedEvent[] = [];
     await readLines(this.log.file, (text, line) => {
@@ -207,7 +207,7 @@ class EmbeddedEvents implements EventStore {
       }
       if (keep(e)) found.push(e);
     });
-    return byEventTime(found).slice(0, limit);
+    return byEventTime(found).slice(offset, offset + limit);
   }
 
   query(q: EventQuery): Promise<RecordedEvent[]> {
@@ -221,6 +221,7 @@ class EmbeddedEvents implements EventStore {
         (q.from === undefined || e.env.time >= q.from) &&
         (q.to === undefined || e.env.time <= q.to),
       q.limit ?? 1000,
+      q.offset ?? 0,
     );
   }
 
@@ -254,6 +255,7 @@ class EmbeddedOrders implements OrderStore {
     for (const o of this.#byId.values()) {
       if (q.symbol !== undefined && o.symbol !== q.symbol) continue;
       if (q.status === 'open' ? !openStatuses.has(o.status) : q.status !== undefined && o.status !== q.status) continue;
+      if ((q.from !== undefined && o.updatedAt < q.from) || (q.to !== undefined && o.updatedAt > q.to)) continue;
       out.push(o);
     }
     out.sort((a, b) => b.updatedAt - a.updatedAt || (a.clientOrderId < b.clientOrderId ? -1 : 1));

@@ -189,7 +189,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
           if (q.type !== undefined) filter.type = q.type;
           if (q.symbol !== undefined) filter['payload.symbol'] = q.symbol;
           if (q.from !== undefined || q.to !== undefined) filter.time = range(q.from, q.to);
-          const docs = await col.events.find(filter).sort({ time: 1, _seq: 1 }).limit(limit).toArray();
+          const docs = await col.events.find(filter).sort({ time: 1, _seq: 1 }).skip(Math.max(0, Math.floor(q.offset ?? 0))).limit(limit).toArray();
           return docs.map(toRecordedEvent);
         }),
       get: (id) =>
@@ -215,6 +215,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
           if (q.symbol !== undefined) filter.symbol = q.symbol;
           if (q.status === 'open') filter.status = { $in: [...openStatuses] };
           else if (q.status !== undefined) filter.status = q.status;
+          if (q.from !== undefined || q.to !== undefined) filter.updatedAt = range(q.from, q.to);
           const docs = await col.orders.find(filter).sort({ updatedAt: -1, clientOrderId: 1 }).limit(limit).toArray();
           return docs.map((d) => parseStored('orders', d, orderDocSchema));
         }),
