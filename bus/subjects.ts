@@ -110,6 +110,7 @@ export const subjects = {
   riskCommandResult: () => s('risk.command.result'),
   agentHealth: (agent: string) => s(`agent.${agent}.health`),
   runStarted: () => s('run.started'),
+  chatExchange: () => s('chat.exchange'),
   agentControl: (agent: string) => s(`agent.${agent}.control`),
   query: (what: QueryName) => s(`query.${what}`),
   /** Dead letters for a subject: `dlq.<subject>`. */
@@ -122,7 +123,7 @@ export const subjects = {
  * Every Sextant subject, as stream subjects for a JetStream recording (inboxes and the JetStream
  * API are not Sextant's and are never captured).
  */
-export const RECORDED_SUBJECTS: readonly string[] = ['market.>', 'news.>', 'sentiment.>', 'signal.>', 'order.>', 'portfolio.>', 'risk.>', 'agent.>', 'run.>', 'query.>', 'dlq.>'];
+export const RECORDED_SUBJECTS: readonly string[] = ['market.>', 'news.>', 'sentiment.>', 'signal.>', 'order.>', 'portfolio.>', 'risk.>', 'agent.>', 'run.>', 'chat.>', 'query.>', 'dlq.>'];
 
 /** Subscription patterns. */
 export const patterns = {

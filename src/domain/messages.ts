@@ -240,6 +240,25 @@ export const runStartedSchema = z.object({
 });
 export type RunStarted = z.infer<typeof runStartedSchema>;
 
+/**
+ * One exchange with the conversational agent (recorded for audit and replay): what was asked,
+ * which tools the model called with which arguments, what it answered, and what it cost.
+ */
+export const chatExchangeSchema = z.object({
+  conversationId: z.string().min(1).max(200),
+  user: z.string().max(200),
+  question: z.string().max(20_000),
+  answer: z.string().max(50_000),
+  model: z.string().max(200),
+  /** `llm`, or `offline` when the offline parser answered (no key, over budget, model down). */
+  via: z.enum(['llm', 'offline']),
+  toolCalls: z.array(z.object({ name: z.string(), args: z.unknown(), ok: z.boolean() })),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type ChatExchange = z.infer<typeof chatExchangeSchema>;
+
 /** Control messages on `agent.<name>.control`. */
 export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
 export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
@@ -263,6 +282,7 @@ export const catalog = {
   'risk.state': [1, riskStateSchema],
   'agent.health': [1, agentHealthSchema],
   'run.started': [1, runStartedSchema],
+  'chat.exchange': [1, chatExchangeSchema],
   'agent.control': [1, agentControlSchema],
   'agent.synced': [1, agentSyncedSchema],
   'query.request': [1, queryRequestSchema],

@@ -39,6 +39,8 @@ export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>
       return subjects.agentHealth((payload as PayloadOf<'agent.health'>).agent);
     case 'run.started':
       return subjects.runStarted();
+    case 'chat.exchange':
+      return subjects.chatExchange();
     case 'market.feed-completed':
       return subjects.feedCompleted();
     default:
