@@ -88,7 +88,7 @@ export class CommandRouter<S> {
 
   constructor(
     private readonly services: S,
-    readonly specs: readonly CommandSpec<never, S>[],
+    readonly specs: readonly CommandSpec<unknown, S>[],
     private readonly options: RouterOptions,
   ) {
     for (const spec of specs as readonly CommandSpec<unknown, S>[]) {
@@ -118,7 +118,7 @@ export class CommandRouter<S> {
 
   /** The commands the caller may use, as tools (dangerous ones only prepare previews). */
   tools(caller: Caller): ToolSpec[] {
-    return (this.specs as readonly CommandSpec<unknown, S>[])
+    return this.specs
       .filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role])
       .map((s) => ({ name: s.name, description: `${s.summary} Usage: ${s.usage}`, schema: s.args, dangerous: s.prepare !== undefined }));
   }
@@ -144,13 +144,13 @@ export class CommandRouter<S> {
   }
 
   help(caller: Caller): Reply {
-    const usable = (this.specs as readonly CommandSpec<unknown, S>[]).filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role]);
+    const usable = this.specs.filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role]);
     const lines = usable.map((s) => `${s.usage.padEnd(34)} ${s.summary}${s.aliases?.length ? ` (also: ${s.aliases.join(', ')})` : ''}`);
     return { ok: true, text: ['Commands:', ...lines, 'confirm <id> / cancel <id>          confirm or drop a preview'].join('\n'), data: usable.map((s) => ({ name: s.name, usage: s.usage, role: s.role })) };
   }
 
   #helpLine(caller: Caller): string {
-    const names = (this.specs as readonly CommandSpec<unknown, S>[]).filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role]).map((s) => s.name);
+    const names = this.specs.filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role]).map((s) => s.name);
     return `Try: ${names.join(', ')}.`;
   }
 
@@ -185,6 +185,11 @@ export class CommandRouter<S> {
     const now = this.options.now();
     for (const [id, p] of this.#pending) if (now > p.expiresAt) this.#pending.delete(id);
   }
+}
+
+/** A command with its argument type checked, stored alongside commands of other argument types. */
+export function defineCommand<A, S>(spec: CommandSpec<A, S>): CommandSpec<unknown, S> {
+  return spec as unknown as CommandSpec<unknown, S>;
 }
 
 /** An empty argument object (commands without arguments). */
