@@ -2,6 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { serve, type ServerType } from '@hono/node-server';
 import { AgentTracker } from '../interfaces/http/agent-tracker.js';
 import { createApi, type ApiDeps } from '../interfaces/http/app.js';
+import type { CommandRouter } from '../interfaces/commands/registry.js';
+import { createCommandRouter } from '../interfaces/commands/router.js';
+import { busServices, type CommandServices } from '../interfaces/commands/services.js';
 import { Metrics } from './observability/metrics.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +38,8 @@ export interface RunningSystem {
   readonly runId: string;
   /** True when this start resumed from a checkpoint. */
   readonly resumed: boolean;
+  /** The one command router (REPL, bots, chat) over this process's bus. */
+  readonly commands: CommandRouter<CommandServices>;
   /** Resolves when the data agent's feed has ended (never for an endless feed). */
   feedDone(): Promise<void>;
   /** Stops the feed, checkpoints, drains subscriptions, stops agents, closes store and bus. Idempotent. */
@@ -151,6 +156,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   }) : undefined;
   await kernel.start();
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
+  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   const checkpointer = store && agents.length > 0
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
@@ -163,6 +169,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     recorder,
     runId,
     resumed: saved !== undefined,
+    commands,
     feedDone: async () => {
       await kernel.host('data')?.whenStarted();
       await quiesce(bus);

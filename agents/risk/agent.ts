@@ -1,11 +1,11 @@
 import type { Envelope } from '../../bus/envelope.js';
 import { subjects } from '../../bus/subjects.js';
-import type { OrderIntent, PortfolioSnapshot } from '../../src/domain/messages.js';
+import { orderIntentSchema, type OrderIntent, type PortfolioSnapshot } from '../../src/domain/messages.js';
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
 import { messageEvent } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
 import type { RiskLimits } from './limits.js';
-import { breachOf, riskMachine, type IntentEvent, type RiskContext } from './machine.js';
+import { breachOf, decide, riskMachine, type IntentEvent, type RiskContext } from './machine.js';
 
 /** True when a portfolio update would move trading to a stricter state than it is in. */
 function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
@@ -56,7 +56,24 @@ export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<Ri
     queries: [
       {
         what: 'risk',
-        answer: (ctx) => ({ state: ctx.tradingState, limits: ctx.limits, positions: ctx.positions, openOrders: Object.keys(ctx.working).length, counts: ctx.counts }),
+        answer: (ctx, params) => {
+          const summary = { state: ctx.tradingState, limits: ctx.limits, positions: ctx.positions, openOrders: Object.keys(ctx.working).length, counts: ctx.counts };
+          // `check`: the verdict this intent would get now, computed by the same pure decision
+          // on a copy of the state (nothing is approved, counted or remembered)
+          const check = orderIntentSchema.safeParse(params.check);
+          if (params.check === undefined) return summary;
+          if (!check.success) return { ...summary, check: { wouldPass: false, code: 'invalid_order', reason: check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
+          const intent = check.data;
+          const prices: Record<string, number> = {};
+          for (const sym in ctx.positions) {
+            const p = market.priceAt(sym, intent.decidedAt);
+            if (p !== undefined) prices[sym] = p;
+          }
+          const ev = { type: 'order.intent', id: 'precheck', time: intent.decidedAt, payload: intent, marketPrice: market.priceAt(intent.symbol, intent.decidedAt), prices, account } as IntentEvent;
+          const verdict = decide(ctx, ev).outbox?.[0];
+          if (verdict?.type === 'order.rejected') return { ...summary, check: { wouldPass: false, code: verdict.payload.code, reason: verdict.payload.reason } };
+          return { ...summary, check: { wouldPass: verdict?.type === 'order.approved' } };
+        },
       },
     ],
   };

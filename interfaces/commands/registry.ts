@@ -102,11 +102,18 @@ export class CommandRouter<S> {
     const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
     if (words.length === 0) return fail('empty', 'Say a command, e.g. `help`, `status` or `buy ORCL 10`.');
     const name = words[0]!.replace(/^\//, '').replace(/@\S+$/, '').toLowerCase(); // `/status@SextantBot` in groups
+    if (name === 'help') return this.help(caller);
     if (name === 'confirm') return words[1] ? this.confirm(words[1], caller) : fail('bad_arguments', 'Usage: confirm <preview id>');
     if (name === 'cancel') return words[1] ? this.cancel(words[1], caller) : fail('bad_arguments', 'Usage: cancel <preview id>');
     const spec = this.#byName.get(name);
     if (!spec) return fail('unknown_command', `I do not know "${name.slice(0, 40)}". ${this.#helpLine(caller)}`);
     return this.#run(spec, spec.fromWords ? spec.fromWords(words.slice(1)) : {}, caller);
+  }
+
+  /** True when `name` is a command (or alias, or confirm/cancel/help) this router knows. */
+  knows(name: string): boolean {
+    const n = name.replace(/^\//, '').toLowerCase();
+    return this.#byName.has(n) || n === 'confirm' || n === 'cancel' || n === 'help';
   }
 
   /** A structured call (the conversational agent's tools, HTTP): arguments as an object. */

@@ -9,6 +9,8 @@ import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
 import { storeCommand } from './store-command.js';
+import { offlineAnswer } from '../../interfaces/chat/offline-answer.js';
+import { runRepl } from '../../interfaces/chat/repl.js';
 
 const HELP = `sextant — an actor-based multi-agent trading system
 
@@ -24,6 +26,8 @@ Commands:
                         Replay a recording through fresh agents; compare decisions (sextant replay --help)
   record export         Write a JetStream recording as NDJSON (sextant record --help)
   api                   Run the HTTP API alone (PORT) against NATS_URL, for deployments
+  chat                  A terminal chat (commands and plain questions) against NATS_URL;
+                        \`sextant start --chat\` chats with the embedded system instead
   agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
   config [--env-example]  Print the effective configuration (secrets redacted), or .env.example
@@ -47,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         return await recordCommand(rest);
       case 'api':
         return await runAgents('api', rest);
+      case 'chat':
+        return await runAgents('chat', rest);
       case 'agent': {
         const name = rest[0];
         if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {
@@ -82,19 +88,26 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
-async function runAgents(only: AgentName | 'api' | undefined, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false } } });
+async function runAgents(only: AgentName | 'api' | 'chat' | undefined, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false }, chat: { type: 'boolean', default: false } } });
   let config = loadConfig();
   if (only && !config.natsUrl) {
-    const what = only === 'api' ? 'sextant api' : `sextant agent ${only}`;
+    const what = only === 'api' || only === 'chat' ? `sextant ${only}` : `sextant agent ${only}`;
     throw new ConfigError([`NATS_URL: required by "${what}"; alone on an in-memory bus it would talk to nobody. Use "sextant start" to run everything in one process.`]);
   }
-  if (only === 'api' && config.store.kind === 'auto' && !config.mongoUri) {
+  if ((only === 'api' || only === 'chat') && config.store.kind === 'auto' && !config.mongoUri) {
     // the API process keeps no embedded store of its own: the agents' processes hold the data
     config = { ...config, store: { ...config.store, kind: 'off' } };
   }
-  const logger = createLogger({ level: config.logLevel, instance: config.instance });
-  const system = await startSystem(config, logger, only === 'api' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api' });
+  const chat = only === 'chat' || values.chat;
+  // a terminal chat keeps the log off the screen it talks on (errors only)
+  const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
+  const system = await startSystem(config, logger, only === 'api' || only === 'chat' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api' });
+  if (chat) {
+    await runRepl(process.stdin, process.stdout, offlineAnswer(system.commands, { id: 'repl:local', role: 'admin' }));
+    await system.stop();
+    return 0;
+  }
   logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');
   return new Promise<number>((resolve) => {
     if (values['until-feed-end']) {

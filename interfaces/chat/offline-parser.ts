@@ -1,0 +1,68 @@
+/**
+ * The offline intent parser: common questions and orders in plain language mapped to commands,
+ * deterministically, with no model. It answers when there is no API key, the budget is spent or
+ * the model is down. It only ever produces a command text for the router, so anything it makes
+ * goes through the same roles, validation and previews as a typed command.
+ */
+
+const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
+const SYMBOL = String.raw`\$?([a-z][a-z0-9._/-]{0,15})`;
+
+/** Words people type around what they mean; removed before matching. */
+const FILLER = /\b(please|pls|plz|can you|could you|would you|hey|hi|sextant|bot|me|us|the|a|an|my|our|for|of|shares?|units?|some|right now|now)\b/g;
+
+/** Common misspellings folded to the word meant. */
+const SPELLING: readonly [RegExp, string][] = [
+  [/\bp(?:n|&)l\b|\bprofits?\b|\bprofit and loss\b|\bpnl\b|\bpln\b|\bpnll\b/g, 'pnl'],
+  [/\bpostions?\b|\bpositons?\b|\bholdings?\b/g, 'positions'],
+  [/\bportfolo\b|\bportfollio\b|\bportfoilo\b/g, 'portfolio'],
+  [/\bbalance\b|\bcash\b|\bequity\b|\bmoney\b/g, 'portfolio'],
+  [/\bordes\b|\boders\b|\border\b/g, 'orders'],
+  [/\btoday'?s\b|\btodays\b|\btody\b/g, 'today'],
+  [/\bsel\b/g, 'sell'],
+  [/\bbuyy\b|\bbuey\b/g, 'buy'],
+];
+
+const normalise = (text: string): string => {
+  let t = ` ${text.toLowerCase().replace(/[?!,;:]+/g, ' ')} `;
+  for (const [re, word] of SPELLING) t = t.replace(re, word);
+  return t.replace(FILLER, ' ').replace(/\s+/g, ' ').trim();
+};
+
+type Rule = readonly [RegExp, (m: RegExpMatchArray) => string];
+
+/** First match wins; orders before questions so "buy 10 ORCL" is never read as a question about ORCL. */
+const RULES: readonly Rule[] = [
+  [new RegExp(String.raw`^(buy|sell) ${NUMBER} ${SYMBOL}(?: (?:at|limit|@) ${NUMBER})?$`), (m) => `${m[1]} ${m[3]!.toUpperCase()} ${m[2]}${m[4] ? ` limit ${m[4]}` : ''}`],
+  [new RegExp(String.raw`^(buy|sell) ${SYMBOL} ${NUMBER}(?: (?:at|limit|@) ${NUMBER})?$`), (m) => `${m[1]} ${m[2]!.toUpperCase()} ${m[3]}${m[4] ? ` limit ${m[4]}` : ''}`],
+  [new RegExp(String.raw`^(?:close|exit|flatten|liquidate) (?:all|everything|positions)$`), () => 'close all'],
+  [new RegExp(String.raw`^(?:close|exit|flatten|liquidate) ${SYMBOL}(?: position)?$`), (m) => `close ${m[1]!.toUpperCase()}`],
+  [/\b(stop|halt|kill|pause) (trading|everything|all)\b|^(stop|halt|kill switch|panic)$/, () => 'halt'],
+  [/\b(resume|restart|start) trading\b|^resume$/, () => 'resume'],
+  [/\b(only|just) (reduce|reducing)\b|^reduce$/, () => 'reduce'],
+  [new RegExp(String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}$`), (m) => `why ${m[1]!.toUpperCase()}`],
+  [/\bpnl\b.*\b(today|week|month|all)\b|\b(today|week|month)\b.*\bpnl\b/, (m) => `pnl ${m[1] ?? m[2]}`],
+  [/\bpnl\b/, () => 'pnl today'],
+  [/\bpositions\b/, () => 'positions'],
+  [/\bopen orders\b|\bworking orders\b/, () => 'orders open'],
+  [/\borders\b/, () => 'orders all'],
+  [/\bportfolio\b|\bhow much\b/, () => 'portfolio'],
+  [/\b(risk|limits?|trading state)\b/, () => 'risk'],
+  [/\bsignals?\b/, () => 'signals'],
+  [/\bagents?\b|\bhealth\b/, () => 'agents'],
+  [/\b(status|how are we|how is it going|what'?s going on)\b/, () => 'status'],
+  [new RegExp(String.raw`^how (?:is|are|s) ${SYMBOL}(?: doing)?$`), (m) => `signals ${m[1]!.toUpperCase()}`],
+];
+
+/** The command a plain-language message means, or undefined when it is not one of the known forms. */
+export function parseIntent(text: string): string | undefined {
+  if (text.length > 500) return undefined;
+  if (/^\s*(help|what can you do|what do you do|commands)\s*\??\s*$/i.test(text)) return 'help';
+  const t = normalise(text);
+  if (t.length === 0) return undefined;
+  for (const [re, make] of RULES) {
+    const m = t.match(re);
+    if (m) return make(m);
+  }
+  return undefined;
+}

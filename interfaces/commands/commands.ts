@@ -1,0 +1,286 @@
+import { z } from 'zod';
+import type { Envelope } from '../../bus/envelope.js';
+import type { PortfolioSnapshot, Position, RiskCommandResult } from '../../src/domain/messages.js';
+import { defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
+import type { CommandServices, OrderRequest } from './services.js';
+
+type Spec = CommandSpec<unknown, CommandServices>;
+
+const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const sym = z.string().min(1).max(32).regex(/^[A-Za-z0-9._/:-]+$/, 'a symbol: letters, digits and . _ / : -').transform((s) => s.toUpperCase());
+const qty = z.coerce.number().positive('a positive quantity').finite();
+const price = z.coerce.number().positive('a positive price').finite();
+const ok = (text: string, data?: unknown): Reply => ({ ok: true, text, ...(data !== undefined ? { data } : {}) });
+
+const positionsText = (ps: readonly Position[]) =>
+  ps.length === 0 ? 'No positions.' : ps.map((p) => `${p.symbol.padEnd(10)} ${String(p.qty).padStart(10)} @ ${money(p.avgPrice)}  last ${money(p.lastPrice)}  unrealised ${money(p.unrealizedPnl)}`).join('\n');
+
+const riskText = (r: RiskCommandResult) => `${r.accepted ? 'Done' : 'Refused'}: ${r.reason}. Trading is ${r.state}.`;
+
+/** buy/sell words: SYM QTY [limit PRICE], or QTY SYM as people also type it */
+const orderWords = (input: readonly string[]) => {
+  const numeric = (w: string | undefined) => w !== undefined && /^\d+(\.\d+)?$/.test(w);
+  const words = numeric(input[0]) && !numeric(input[1]) ? [input[1], input[0], ...input.slice(2)] : input;
+  const rest = words.slice(2);
+  return { symbol: words[0], qty: words[1], ...(rest[0]?.toLowerCase() === 'limit' ? { limitPrice: rest[1] } : {}), ...(rest.length > 2 || (rest[0] !== undefined && rest[0].toLowerCase() !== 'limit') ? { extra: rest.join(' ') } : {}) };
+};
+const orderArgs = z.object({ symbol: sym, qty, limitPrice: price.optional() }).strict();
+
+function orderCommand(side: 'buy' | 'sell'): Spec {
+  return defineCommand<z.infer<typeof orderArgs>, CommandServices>({
+    name: side,
+    summary: `Preview a ${side} order; it goes to risk once you confirm.`,
+    usage: `${side} SYM QTY [limit PRICE]`,
+    role: 'operator',
+    args: orderArgs,
+    fromWords: orderWords,
+    prepare: async (s, a, caller) => {
+      const order: OrderRequest = { symbol: a.symbol, side, qty: a.qty, type: a.limitPrice !== undefined ? 'limit' : 'market', tif: 'GTC', ...(a.limitPrice !== undefined ? { limitPrice: a.limitPrice } : {}) };
+      const check = await s.precheck(order, caller);
+      return {
+        summary: `${side} ${a.qty} ${a.symbol} ${a.limitPrice !== undefined ? `limit ${a.limitPrice}` : 'at market'}`,
+        check,
+        execute: async () => {
+          const sent = s.intend(order, caller);
+          return ok(`Sent to risk: ${side} ${a.qty} ${a.symbol} (order ${sent.clientOrderId}, trace ${sent.correlationId}).`, sent);
+        },
+      };
+    },
+  });
+}
+
+function riskCommand(name: 'halt' | 'reduce' | 'resume', what: string): Spec {
+  return defineCommand<{ reason?: string | undefined }, CommandServices>({
+    name,
+    summary: what,
+    usage: `${name} [reason]`,
+    role: 'operator',
+    args: z.object({ reason: z.string().max(300).optional() }).strict(),
+    fromWords: (w) => (w.length > 0 ? { reason: w.join(' ') } : {}),
+    prepare: (s, a, caller) =>
+      Promise.resolve({
+        summary: `${name} trading${a.reason ? ` (${a.reason})` : ''}`,
+        execute: async () => {
+          const r = await s.risk(name, a.reason ?? `${name} by ${caller.id}`, caller);
+          return { ok: r.accepted, text: riskText(r), data: r, ...(r.accepted ? {} : { code: 'refused' }) };
+        },
+      }),
+  });
+}
+
+const PERIOD_DAYS = { week: 7, month: 30 } as const;
+
+/** Every command of the router, in help order. */
+export const commands: readonly Spec[] = [
+  defineCommand<Record<string, never>, CommandServices>({
+    name: 'status',
+    summary: 'Agents, trading state and equity at a glance.',
+    usage: 'status',
+    role: 'viewer',
+    args: noArgs,
+    run: async (s) => {
+      const [p, r] = await Promise.all([s.ask<PortfolioSnapshot>('portfolio'), s.ask<{ state: string; openOrders: number }>('risk')]);
+      const agents = s.agents();
+      const down = Object.entries(agents).filter(([, a]) => !a.ok).map(([n, a]) => `${n} (${a.state})`);
+      return ok([`Trading is ${r.state}; ${r.openOrders} order(s) open.`, `Equity ${money(p.equity)}, cash ${money(p.cash)}, today ${money(p.dayPnl)}.`, down.length === 0 ? 'All agents are up.' : `Not ready: ${down.join(', ')}.`].join('\n'), { trading: r, portfolio: p, agents });
+    },
+  }),
+  defineCommand<Record<string, never>, CommandServices>({
+    name: 'agents',
+    summary: 'Each agent: state, heartbeat age.',
+    usage: 'agents',
+    role: 'viewer',
+    args: noArgs,
+    run: (s) => {
+      const agents = s.agents();
+      return Promise.resolve(ok(Object.entries(agents).map(([n, a]) => `${n.padEnd(10)} ${a.state.padEnd(9)} ${a.heartbeatAgeMs === null ? 'no heartbeat yet' : `heartbeat ${Math.round(a.heartbeatAgeMs / 1000)} s ago`}${a.lastError ? `, last error: ${a.lastError}` : ''}`).join('\n'), agents));
+    },
+  }),
+  defineCommand<Record<string, never>, CommandServices>({
+    name: 'portfolio',
+    aliases: ['balance', 'cash'],
+    summary: 'Cash, equity, PnL, drawdown.',
+    usage: 'portfolio',
+    role: 'viewer',
+    args: noArgs,
+    run: async (s) => {
+      const p = await s.ask<PortfolioSnapshot>('portfolio');
+      return ok(`Equity ${money(p.equity)} (cash ${money(p.cash)}); realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, today ${money(p.dayPnl)}; drawdown ${(p.drawdown * 100).toFixed(2)}%.\n${positionsText(p.positions)}`, p);
+    },
+  }),
+  defineCommand<Record<string, never>, CommandServices>({
+    name: 'positions',
+    summary: 'Open positions.',
+    usage: 'positions',
+    role: 'viewer',
+    args: noArgs,
+    run: async (s) => {
+      const ps = await s.ask<Position[]>('positions');
+      return ok(positionsText(ps), ps);
+    },
+  }),
+  defineCommand<{ which: 'open' | 'all' }, CommandServices>({
+    name: 'orders',
+    summary: 'Working orders, or the recent ones too.',
+    usage: 'orders [open|all]',
+    role: 'viewer',
+    args: z.object({ which: z.enum(['open', 'all']).default('open') }).strict(),
+    fromWords: (w) => (w[0] ? { which: w[0].toLowerCase() } : {}),
+    run: async (s, a) => {
+      const orders = await s.ask<{ order: { clientOrderId: string; side: string; qty: number; symbol: string }; status: string; filledQty: number }[]>('orders', a.which === 'open' ? { status: 'open' } : {});
+      return ok(orders.length === 0 ? `No ${a.which === 'open' ? 'working ' : ''}orders.` : orders.map((o) => `${o.order.clientOrderId}  ${o.order.side} ${o.order.qty} ${o.order.symbol}  ${o.status} (${o.filledQty} filled)`).join('\n'), orders);
+    },
+  }),
+  defineCommand<{ period: 'today' | 'week' | 'month' | 'all' }, CommandServices>({
+    name: 'pnl',
+    summary: 'Profit and loss today, this week, this month or since the start.',
+    usage: 'pnl [today|week|month|all]',
+    role: 'viewer',
+    args: z.object({ period: z.enum(['today', 'week', 'month', 'all']).default('today') }).strict(),
+    fromWords: (w) => (w[0] ? { period: w[0].toLowerCase() } : {}),
+    run: async (s, a) => {
+      const p = await s.ask<PortfolioSnapshot>('portfolio');
+      if (a.period === 'today') return ok(`Today: ${money(p.dayPnl)} (equity ${money(p.equity)}).`, { period: 'today', pnl: p.dayPnl });
+      if (a.period === 'all') return ok(`Since the start: ${money(p.realizedPnl + p.unrealizedPnl)} (realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}).`, { period: 'all', pnl: p.realizedPnl + p.unrealizedPnl });
+      // the equity then, from the first portfolio update of the period in the event log
+      const asOf = p.asOf ?? s.now();
+      const since = asOf - PERIOD_DAYS[a.period] * 86_400_000;
+      const first = (await s.ask<Envelope[]>('events', { type: 'portfolio.updated', from: since, limit: 1 }).catch(() => []))[0];
+      if (!first) return ok(`No portfolio history for the last ${a.period} (it needs the store).`, { period: a.period });
+      const then = (first.payload as PortfolioSnapshot).equity;
+      return ok(`This ${a.period}: ${money(p.equity - then)} (equity ${money(then)} -> ${money(p.equity)}).`, { period: a.period, pnl: p.equity - then, from: then, to: p.equity });
+    },
+  }),
+  defineCommand<{ symbol?: string | undefined }, CommandServices>({
+    name: 'signals',
+    summary: 'The latest signal of each symbol, with its reasons.',
+    usage: 'signals [SYM]',
+    role: 'viewer',
+    args: z.object({ symbol: sym.optional() }).strict(),
+    fromWords: (w) => (w[0] ? { symbol: w[0] } : {}),
+    run: async (s, a) => {
+      const signals = await s.ask<{ symbol: string; side: string; reasons: string[] }[]>('signals', a.symbol ? { symbol: a.symbol } : {});
+      return ok(signals.length === 0 ? `No signals${a.symbol ? ` for ${a.symbol}` : ''} yet.` : signals.map((x) => `${x.symbol}: ${x.side} (${x.reasons.join('; ')})`).join('\n'), signals);
+    },
+  }),
+  orderCommand('buy'),
+  orderCommand('sell'),
+  defineCommand<{ target: string }, CommandServices>({
+    name: 'close',
+    summary: 'Preview closing a position (or all) at market.',
+    usage: 'close SYM|all',
+    role: 'operator',
+    args: z.object({ target: z.string().min(1).max(32) }).strict(),
+    fromWords: (w) => ({ target: w[0] }),
+    prepare: async (s, a, caller) => {
+      const ps = (await s.ask<Position[]>('positions')).filter((p) => p.qty !== 0 && (a.target.toLowerCase() === 'all' || p.symbol === a.target.toUpperCase()));
+      if (ps.length === 0) throw new Error(`there is no open position in ${a.target}`);
+      const orders: OrderRequest[] = ps.map((p) => ({ symbol: p.symbol, side: p.qty > 0 ? 'sell' : 'buy', qty: Math.abs(p.qty), type: 'market', tif: 'GTC' }));
+      const checks = await Promise.all(orders.map((o) => s.precheck(o, caller)));
+      const refused = checks.find((c) => !c.wouldPass);
+      return {
+        summary: orders.map((o) => `${o.side} ${o.qty} ${o.symbol} at market`).join(', '),
+        check: refused ?? { wouldPass: true },
+        execute: async () => {
+          const sent = orders.map((o) => s.intend(o, caller));
+          return ok(`Sent to risk: ${sent.map((x) => x.clientOrderId).join(', ')}.`, sent);
+        },
+      };
+    },
+  }),
+  riskCommand('halt', 'Preview the kill switch: nothing passes risk until resumed.'),
+  riskCommand('reduce', 'Preview reducing only: only orders that shrink a position pass.'),
+  riskCommand('resume', 'Preview resuming trading.'),
+  defineCommand<Record<string, never>, CommandServices>({
+    name: 'risk',
+    summary: 'Trading state, limits, counts of decisions.',
+    usage: 'risk',
+    role: 'viewer',
+    args: noArgs,
+    run: async (s) => {
+      const r = await s.ask<{ state: string; limits: Record<string, unknown>; counts: { approved: number; rejected: number } }>('risk');
+      return ok(`Trading is ${r.state}; ${r.counts.approved} approved, ${r.counts.rejected} refused.\nLimits: ${Object.entries(r.limits).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, r);
+    },
+  }),
+  defineCommand<{ key: string; value: number }, CommandServices>({
+    name: 'limits',
+    summary: 'Preview changing one risk limit (validated whole by risk, or refused with the reason).',
+    usage: 'limits set KEY VALUE',
+    role: 'admin',
+    args: z.object({ key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'), value: z.coerce.number().finite() }).strict(),
+    fromWords: (w) => (w[0]?.toLowerCase() === 'set' ? { key: w[1], value: w[2] } : { key: undefined }),
+    prepare: (s, a, caller) =>
+      Promise.resolve({
+        summary: `set the risk limit ${a.key} to ${a.value}`,
+        execute: async () => {
+          const r = await s.risk('set-limits', `limits set ${a.key} ${a.value}`, caller, { [a.key]: a.value });
+          return { ok: r.accepted, text: riskText(r), data: r, ...(r.accepted ? {} : { code: 'refused' }) };
+        },
+      }),
+  }),
+  defineCommand<{ id: string }, CommandServices>({
+    name: 'trace',
+    summary: 'A whole chain by correlation id, in causal order.',
+    usage: 'trace ID',
+    role: 'viewer',
+    args: z.object({ id: z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'a correlation id') }).strict(),
+    fromWords: (w) => ({ id: w[0] }),
+    run: async (s, a) => {
+      const t = await s.ask<{ messages: (Envelope & { subject: string })[] }>('trace', { correlationId: a.id });
+      if (t.messages.length === 0) return { ok: false, code: 'not_found', text: `Nothing recorded for ${a.id}.` };
+      return ok(t.messages.map((m) => `${new Date(m.time).toISOString()} ${m.type.padEnd(18)} ${m.id}`).join('\n'), t);
+    },
+  }),
+  defineCommand<{ symbol: string }, CommandServices>({
+    name: 'why',
+    summary: 'Explains the latest decision on a symbol: the bar, the signal and its indicators, the risk verdict, the fill.',
+    usage: 'why SYM',
+    role: 'viewer',
+    args: z.object({ symbol: sym }).strict(),
+    fromWords: (w) => ({ symbol: w[0] }),
+    run: async (s, a) => {
+      const signals = await s.ask<Envelope[]>('events', { type: 'signal.generated', symbol: a.symbol, limit: 1000 });
+      const last = signals.at(-1);
+      if (!last) return { ok: false, code: 'not_found', text: `No decision on ${a.symbol} is recorded.` };
+      const { messages } = await s.ask<{ messages: Envelope[] }>('trace', { correlationId: last.correlationId });
+      return ok(explain(a.symbol, messages), { correlationId: last.correlationId, messages });
+    },
+  }),
+];
+
+/** The story of one chain in sentences: what the bar was, why the strategy acted, what risk and the broker did. */
+function explain(symbol: string, chain: readonly Envelope[]): string {
+  const lines: string[] = [];
+  for (const m of chain) {
+    const p = m.payload as Record<string, unknown>;
+    const when = new Date(m.time).toISOString().slice(0, 16).replace('T', ' ');
+    switch (m.type) {
+      case 'market.bar':
+        lines.push(`${when}: ${symbol} closed at ${String(p.close)} (open ${String(p.open)}).`);
+        break;
+      case 'signal.generated':
+        lines.push(`The strategy signalled ${String(p.side)}: ${(p.reasons as string[]).join('; ')}. Indicators: ${Object.entries(p.indicators as Record<string, number>).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(4) : String(v)}`).join(', ')}.`);
+        break;
+      case 'order.intent':
+        lines.push(`It asked to ${String(p.side)} ${String(p.qty)} (order ${String(p.clientOrderId)}).`);
+        break;
+      case 'order.approved':
+        lines.push(`Risk approved it (checks passed: ${(p.checks as string[]).length}).`);
+        break;
+      case 'order.rejected':
+        lines.push(`Risk refused it: ${String(p.reason)} (${String(p.code)}).`);
+        break;
+      case 'order.filled':
+        lines.push(`Filled ${String(p.qty)} at ${String(p.price)}${p.status === 'filled' ? '' : ` (${String(p.cumQty)} so far)`}.`);
+        break;
+      case 'order.failed':
+        lines.push(`The broker did not take it: ${String(p.reason)}.`);
+        break;
+      case 'order.cancelled':
+        lines.push(`It ended ${String(p.status)}: ${String(p.reason)}.`);
+        break;
+    }
+  }
+  lines.push(`(trace ${chain[0]?.correlationId ?? ''})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,65 @@
+import type { Bus } from '../../bus/bus.js';
+import { rootEnvelope, type EnvelopeDeps } from '../../bus/envelope.js';
+import { subjects, type QueryName } from '../../bus/subjects.js';
+import { versionOf, type OrderIntent, type RiskCommandResult } from '../../src/domain/messages.js';
+import type { AgentReport } from '../http/agent-tracker.js';
+import type { Caller } from './registry.js';
+
+/** An order as a person asks for it; the rest (id, origin, decision time) is added on the way. */
+export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> & Partial<Pick<OrderIntent, 'limitPrice' | 'stopPrice'>>;
+
+export interface RiskCheck {
+  readonly wouldPass: boolean;
+  readonly code?: string;
+  readonly reason?: string;
+}
+
+/**
+ * What the commands may do, all of it over the bus: ask the query services, send an intent (to
+ * risk, as everything else), pre-check one with risk, command risk. Nothing here reaches
+ * execution: an order is an `order.intent`, and only risk turns it into an approval.
+ */
+export interface CommandServices {
+  ask<T = unknown>(what: QueryName, params?: Record<string, unknown>): Promise<T>;
+  intend(order: OrderRequest, caller: Caller): { clientOrderId: string; correlationId: string };
+  precheck(order: OrderRequest, caller: Caller): Promise<RiskCheck>;
+  risk(command: 'halt' | 'reduce' | 'resume' | 'set-limits', reason: string, caller: Caller, limits?: Record<string, unknown>): Promise<RiskCommandResult>;
+  agents(): Record<string, AgentReport>;
+  now(): number;
+}
+
+export interface BusServicesDeps {
+  readonly bus: Bus;
+  readonly envelope: EnvelopeDeps;
+  readonly agents: () => Record<string, AgentReport>;
+  readonly timeoutMs: number;
+}
+
+/** The command services over a bus. */
+export function busServices(deps: BusServicesDeps): CommandServices {
+  const { bus, envelope } = deps;
+  const toIntent = (order: OrderRequest, caller: Caller, clientOrderId: string): OrderIntent => ({ ...order, clientOrderId, origin: { kind: 'person', id: caller.id }, decidedAt: envelope.clock.now() });
+  return {
+    async ask<T>(what: QueryName, params: Record<string, unknown> = {}) {
+      const reply = await bus.request(subjects.query(what), rootEnvelope(envelope, 'query.request', { params }, { v: versionOf('query.request') }), { timeoutMs: deps.timeoutMs });
+      return (reply.payload as { data: T }).data;
+    },
+    intend(order, caller) {
+      const clientOrderId = `cmd-${envelope.ids.next()}`;
+      const env = rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), { v: versionOf('order.intent') });
+      bus.publish(subjects.orderIntent(), env);
+      return { clientOrderId, correlationId: env.correlationId };
+    },
+    async precheck(order, caller) {
+      const data = await this.ask<{ check?: RiskCheck }>('risk', { check: toIntent(order, caller, 'precheck') });
+      return data.check ?? { wouldPass: false, code: 'no_check', reason: 'the risk agent gave no verdict' };
+    },
+    async risk(command, reason, caller, limits) {
+      const env = rootEnvelope(envelope, 'risk.command', { command, reason, by: caller.id, ...(limits ? { limits } : {}) }, { v: versionOf('risk.command') });
+      const reply = await bus.request(subjects.riskCommand(), env, { timeoutMs: deps.timeoutMs });
+      return reply.payload as RiskCommandResult;
+    },
+    agents: deps.agents,
+    now: () => envelope.clock.now(),
+  };
+}

@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../bus/envelope.js';
+import { patterns } from '../../bus/subjects.js';
+import { loadConfig } from '../../config/load.js';
+import { offlineAnswer } from '../../interfaces/chat/offline-answer.js';
+import { runRepl } from '../../interfaces/chat/repl.js';
+import type { Caller } from '../../interfaces/commands/registry.js';
+import { createCommandRouter } from '../../interfaces/commands/router.js';
+import { busServices } from '../../interfaces/commands/services.js';
+import { startSystem, type RunningSystem } from '../../src/main.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { ulidSource } from '../../src/runtime/ids.js';
+import { randomWalkCsv } from '../helpers/csv.js';
+import { eventually } from '../helpers/eventually.js';
+
+const viewer: Caller = { id: 'test:viewer', role: 'viewer' };
+const operator: Caller = { id: 'test:operator', role: 'operator' };
+const admin: Caller = { id: 'test:admin', role: 'admin' };
+
+/** The one command router, over a running embedded system (agents, store, bus). */
+describe('command router', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-commands-'));
+  let system: RunningSystem;
+  const seen: Envelope[] = [];
+  const intents = () => seen.filter((e) => e.type === 'order.intent' && (e.payload as { origin: { kind: string } }).origin.kind === 'person');
+
+  beforeAll(async () => {
+    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(400, 12), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), STRATEGY_FAST: '5', STRATEGY_SLOW: '20' } });
+    system = await startSystem(config, silentLogger, config.runtime.agents);
+    system.bus.subscribe(patterns.orders, (env) => void seen.push(env), { name: 'test' });
+    await system.feedDone();
+    await system.recorder!.flush();
+  });
+  afterAll(async () => {
+    await system?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('help lists what each role may do', async () => {
+    const v = await system.commands.handle('help', viewer);
+    expect(v.text).toContain('portfolio');
+    expect(v.text).not.toContain('buy SYM QTY');
+    expect((await system.commands.handle('/help', admin)).text).toContain('limits set KEY VALUE');
+  });
+
+  it('unknown commands, wrong arguments, empty and huge messages get a clear reply and reach nothing', async () => {
+    const before = intents().length;
+    expect(await system.commands.handle('frobnicate now', operator)).toMatchObject({ ok: false, code: 'unknown_command' });
+    expect(await system.commands.handle('buy WALK lots', operator)).toMatchObject({ ok: false, code: 'bad_arguments', text: expect.stringMatching(/qty: .*Usage: buy SYM QTY/) as unknown });
+    expect(await system.commands.handle('buy WALK -5', operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
+    expect(await system.commands.handle('   ', operator)).toMatchObject({ ok: false, code: 'empty' });
+    expect(await system.commands.handle(`status ${'x'.repeat(5000)}`, operator)).toMatchObject({ ok: false, code: 'too_long' });
+    expect(await system.commands.handle('buy WALK 10', viewer)).toMatchObject({ ok: false, code: 'forbidden', text: 'buy needs the operator role; you have viewer.' });
+    expect(intents().length).toBe(before);
+  });
+
+  it('reads: status, portfolio, positions, pnl, orders, risk, signals', async () => {
+    expect((await system.commands.handle('status', viewer)).text).toMatch(/Trading is ACTIVE/);
+    expect((await system.commands.handle('balance', viewer)).text).toMatch(/^Equity /);
+    expect((await system.commands.handle('pnl today', viewer)).ok).toBe(true);
+    expect((await system.commands.handle('pnl all', viewer)).text).toMatch(/Since the start/);
+    expect((await system.commands.handle('orders all', viewer)).ok).toBe(true);
+    expect((await system.commands.handle('risk', viewer)).text).toMatch(/approved/);
+    expect((await system.commands.handle('signals WALK', viewer)).text).toMatch(/WALK: (buy|sell)/);
+  });
+
+  it('an order is only a preview (with the risk pre-check) until the same person confirms it, once', async () => {
+    const before = intents().length;
+    const preview = await system.commands.handle('buy WALK 5', operator);
+    expect(preview.preview).toMatchObject({ command: 'buy', summary: 'buy 5 WALK at market', check: { wouldPass: true } });
+    expect(intents().length).toBe(before); // nothing reached risk
+    expect(await system.commands.confirm(preview.preview!.id, admin)).toMatchObject({ ok: false, code: 'no_preview' }); // not theirs
+    const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
+    expect(sent).toMatchObject({ ok: true, text: expect.stringMatching(/^Sent to risk: buy 5 WALK/) as unknown });
+    await eventually(() => expect(intents().length).toBe(before + 1));
+    await eventually(() => expect(seen.some((e) => e.type === 'order.approved' && (e.payload as { order: { clientOrderId: string } }).order.clientOrderId === (sent.data as { clientOrderId: string }).clientOrderId)).toBe(true));
+    expect(await system.commands.handle(`confirm ${preview.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'no_preview' }); // exactly once
+    expect(intents().length).toBe(before + 1);
+  });
+
+  it('the pre-check says which limit an order would hit', async () => {
+    const p = await system.commands.handle('sell WALK 5 limit 100000', operator);
+    expect(p.preview?.check).toMatchObject({ wouldPass: false, code: 'price_band' });
+    expect(p.text).toMatch(/would be refused \(price_band: /);
+  });
+
+  it('a preview expires after its TTL and a cancelled one sends nothing', async () => {
+    let t = 1_000;
+    const router = createCommandRouter(busServices({ bus: system.bus, envelope: { ids: ulidSource(), clock: systemClock, source: 'test' }, agents: () => ({}), timeoutMs: 2000 }), { now: () => t, previewTtlMs: 500 });
+    const before = intents().length;
+    const a = await router.handle('halt testing', operator);
+    t += 501;
+    expect(await router.handle(`confirm ${a.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'expired' });
+    const b = await router.handle('buy WALK 1', operator);
+    expect(await router.handle(`cancel ${b.preview!.id}`, operator)).toMatchObject({ ok: true });
+    expect(await router.handle(`confirm ${b.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'no_preview' });
+    expect(intents().length).toBe(before);
+  });
+
+  it('halt and resume take effect only when confirmed; limits are for admins', async () => {
+    const halt = await system.commands.handle('halt checking data', operator);
+    expect((await system.commands.handle('risk', viewer)).text).toMatch(/Trading is ACTIVE/);
+    expect((await system.commands.handle(`confirm ${halt.preview!.id}`, operator)).text).toMatch(/Trading is HALTED/);
+    const resume = await system.commands.handle('resume', operator);
+    expect((await system.commands.handle(`confirm ${resume.preview!.id}`, operator)).text).toMatch(/Trading is ACTIVE/);
+    expect(await system.commands.handle('limits set maxOpenOrders 9', operator)).toMatchObject({ code: 'forbidden' });
+    const bad = await system.commands.handle('limits set maxOpenOrders -9', admin);
+    expect(await system.commands.handle(`confirm ${bad.preview!.id}`, admin)).toMatchObject({ ok: false, code: 'refused' });
+    const good = await system.commands.handle('limits set maxOpenOrders 9', admin);
+    expect((await system.commands.handle(`confirm ${good.preview!.id}`, admin)).text).toMatch(/^Done/);
+  });
+
+  it('why explains the latest decision on a symbol from its causal chain, and trace shows it', async () => {
+    const why = await system.commands.handle('why WALK', viewer);
+    expect(why.ok).toBe(true);
+    expect(why.text).toMatch(/WALK closed at/);
+    expect(why.text).toMatch(/The strategy signalled (buy|sell): .*Indicators: /);
+    expect(why.text).toMatch(/Risk (approved|refused)/);
+    const id = (why.data as { correlationId: string }).correlationId;
+    expect((await system.commands.handle(`trace ${id}`, viewer)).text).toMatch(/market\.bar/);
+    expect(await system.commands.handle('why NOPE', viewer)).toMatchObject({ ok: false, code: 'not_found' });
+  });
+
+  it('the terminal chat answers commands and plain questions line by line through stdin', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (d: Buffer) => (text += d.toString()));
+    const done = runRepl(input, output, offlineAnswer(system.commands, operator));
+    input.end("what's my pnl today\npositions\nbuy 2 shares of WALK\nsing a song\nexit\n");
+    await done;
+    expect(text).toMatch(/\(pnl today\)\nToday: /);
+    expect(text).toMatch(/Preview \w+: buy 2 WALK at market/);
+    expect(text).toMatch(/I did not understand that/);
+  });
+});
