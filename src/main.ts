@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { serve, type ServerType } from '@hono/node-server';
 import { AgentTracker } from '../interfaces/http/agent-tracker.js';
@@ -154,7 +155,14 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
-  await kernel.start();
+  try {
+    await kernel.start();
+  } catch (err) {
+    await server?.close();
+    await kernel.stop().catch(() => undefined);
+    await bus.close().catch(() => undefined);
+    throw err;
+  }
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
   const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   const checkpointer = store && agents.length > 0
@@ -176,10 +184,10 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     },
     stop: () =>
       (stopping ??= (async () => {
+        await server?.close(); // first: no order may come in after the last checkpoint
         await kernel.stopFeed();
         await quiesce(bus).catch(() => undefined);
         await checkpointer?.stop();
-        await server?.close();
         await kernel.stop();
         await metrics.detach();
         await tracker.detach();
@@ -212,7 +220,8 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
 async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'envelope' | 'log'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
-    tokens: config.api.tokens.map((t, i) => ({ ...t, name: `${t.role}-${i + 1}` })),
+    // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered
+    tokens: config.api.tokens.map((t) => ({ ...t, name: `${t.role}-${createHash('sha256').update(t.token).digest('hex').slice(0, 8)}` })),
     metricsOpen: config.api.metricsOpen,
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     corsOrigins: config.api.corsOrigins,

@@ -36,6 +36,12 @@ export class AgentTracker {
     }, { name: 'agent-tracker' });
   }
 
+  /** True when every expected agent is ready (others seen on the bus are reported, not required). */
+  ready(): boolean {
+    const r = this.report();
+    return this.expected.every((name) => r[name]?.ok === true);
+  }
+
   report(): Record<string, AgentReport> {
     const out: Record<string, AgentReport> = {};
     const names = new Set([...this.expected, ...this.#last.keys()]);

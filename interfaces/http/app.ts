@@ -44,10 +44,12 @@ export interface ApiDeps {
   readonly requestTimeoutMs: number;
 }
 
+const MAX_STREAMS_PER_TOKEN = 4;
+
 /** The one error shape: `{ error: { code, message, details? } }` with its status. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 502 | 503 | 504,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504,
     readonly code: string,
     message: string,
     readonly details?: unknown,
@@ -77,6 +79,9 @@ function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | u
 export function createApi(deps: ApiDeps): Hono<Env> {
   const app = new Hono<Env>();
   const windows = new Map<string, { start: number; count: number }>();
+  const streams = new Map<string, number>();
+  /** Idempotency keys seen (per token), with the first answer and the body it was for; bounded. */
+  const idempotent = new Map<string, { bodyHash: string; answer: { clientOrderId: string; correlationId: string; status: string } }>();
 
   app.onError((err, c) => {
     const e = toApiError(err);
@@ -92,7 +97,9 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     c.header('X-Request-Id', requestId);
     const started = performance.now();
     await next();
-    deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, seconds);
+    deps.log.debug({ requestId, method: c.req.method, route: c.req.routePath, status: c.res.status, token: c.get('token')?.name, ms: Math.round(seconds * 1000) }, 'http request');
   });
   if (deps.corsOrigins.length > 0) app.use('*', cors({ origin: [...deps.corsOrigins] }));
   app.use(
@@ -105,14 +112,15 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     }),
   );
 
-  /** Requires a token with at least `role`; counts it against its rate limit. */
+  /** Requires a token with at least `role`; counts the request (once) against the token's rate limit. */
   const requireRole = (role: Role) => async (c: Context<Env>, next: () => Promise<void>) => {
+    const known = c.get('token');
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
-    const token = m ? findToken(deps.tokens, m[1]!.trim()) : undefined;
+    const token = known ?? (m ? findToken(deps.tokens, m[1]!.trim()) : undefined);
     if (!token) throw new ApiError(401, 'unauthorized', 'a valid bearer token is required (SEXTANT_API_TOKENS)');
     if (RANK[token.role] < RANK[role]) throw new ApiError(403, 'forbidden', `this needs the ${role} role; the token has ${token.role}`);
-    if (deps.rateLimitPerMinute > 0) {
+    if (!known && deps.rateLimitPerMinute > 0) {
       const now = Date.now();
       const w = windows.get(token.name);
       if (!w || now - w.start >= 60_000) windows.set(token.name, { start: now, count: 1 });
@@ -132,7 +140,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   };
 
   const body = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> => {
-    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
     let raw: unknown;
     try {
       raw = await c.req.json();
@@ -158,7 +166,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const bus = await Promise.race([deps.bus.flush().then(() => ({ ok: true, detail: deps.bus.kind })), new Promise<{ ok: boolean; detail: string }>((r) => setTimeout(() => r({ ok: false, detail: `${deps.bus.kind} bus did not answer in 1 s` }), 1000).unref())]).catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
     const store = deps.store ? await deps.store.health().catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message })) : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
     const agents = deps.agents.report();
-    const ready = bus.ok && store.ok && Object.values(agents).every((a) => a.ok);
+    const ready = bus.ok && store.ok && deps.agents.ready();
     return c.json({ ready, checks: { bus, store, agents } }, ready ? 200 : 503);
   });
   if (!deps.metricsOpen) app.use('/metrics', requireRole('viewer'));
@@ -177,7 +185,16 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   api.get('/orders', async (c) => {
     const q = parse(ordersQuerySchema, c.req.query(), 'query');
     if (deps.store) return c.json(await deps.store.orders.list(q));
-    return c.json(await ask(c, 'orders', q)); // without a store: the execution agent's recent and working orders
+    // without a store: the execution agent's recent and working orders, filtered and shaped here
+    const records = (await ask(c, 'orders', {})) as { order: OrderIntent; brokerOrderId: string; status: string; filledQty: number; avgPrice: number; updatedAt: number }[];
+    const open = new Set(['new', 'submitted', 'partially_filled']);
+    return c.json(
+      records
+        .filter((r) => (q.status === undefined ? true : q.status === 'open' ? open.has(r.status) : r.status === q.status) && (q.symbol === undefined || r.order.symbol === q.symbol) && (q.from === undefined || r.updatedAt >= q.from) && (q.to === undefined || r.updatedAt <= q.to))
+        .sort((a, b) => b.updatedAt - a.updatedAt)
+        .slice(0, q.limit)
+        .map((r) => ({ clientOrderId: r.order.clientOrderId, symbol: r.order.symbol, side: r.order.side, qty: r.order.qty, type: r.order.type, status: r.status, filledQty: r.filledQty, avgPrice: r.avgPrice, brokerOrderId: r.brokerOrderId, updatedAt: r.updatedAt })),
+    );
   });
   api.get('/fills', async (c) => {
     const q = parse(fillsQuerySchema, c.req.query(), 'query');
@@ -195,7 +212,11 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   // live bus events as server-sent events, filtered by type and symbol; a slow reader is cut off
   // rather than buffered without bound
   api.get('/stream', (c) => {
+    if (c.req.method !== 'GET') throw new ApiError(405, 'method_not_allowed', 'the event stream answers GET only');
     const q = parse(streamQuerySchema, c.req.query(), 'query');
+    const tokenName = c.get('token')!.name;
+    if ((streams.get(tokenName) ?? 0) >= MAX_STREAMS_PER_TOKEN) throw new ApiError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_TOKEN} open event streams per token`);
+    streams.set(tokenName, (streams.get(tokenName) ?? 0) + 1);
     const types = q.type?.split(',').map((t) => t.trim());
     return streamSSE(c, async (stream) => {
       const pending: Envelope[] = [];
@@ -218,13 +239,16 @@ export function createApi(deps: ApiDeps): Hono<Env> {
           if (pending.length === 0) await new Promise<void>((r) => (wake = r));
           wake = undefined;
           if (overflow) {
-            await stream.writeSSE({ event: 'error', data: JSON.stringify({ code: 'too_slow', message: 'the stream fell more than 10,000 events behind; reconnect' }) });
+            // a reader this far behind may not be reading at all: say why without waiting on it, and close
+            void stream.writeSSE({ event: 'error', data: JSON.stringify({ code: 'too_slow', message: 'the stream fell more than 10,000 events behind; reconnect' }) }).catch(() => undefined);
             break;
           }
           for (const env of pending.splice(0)) await stream.writeSSE({ id: env.id, event: env.type, data: JSON.stringify(env) });
         }
       } finally {
+        streams.set(tokenName, (streams.get(tokenName) ?? 1) - 1);
         await Promise.all(subs.map((sub) => sub.drain().catch(() => undefined)));
+        stream.abort();
       }
     });
   });
@@ -236,7 +260,14 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const token = c.get('token')!;
     const key = c.req.header('idempotency-key');
     if (key !== undefined && !/^[\w.:-]{1,100}$/.test(key)) throw new ApiError(400, 'bad_request', 'Idempotency-Key: 1-100 letters, digits, . _ : -');
-    // the same key from the same token is the same order: risk recognises a repeated intent by this id
+    // the same key from the same token is the same order: the first answer is given again (and
+    // risk would recognise the repeated intent by its id); the same key with another body is a mistake
+    const bodyHash = createHash('sha256').update(JSON.stringify(b)).digest('hex');
+    const remembered = key ? idempotent.get(`${token.name}\n${key}`) : undefined;
+    if (remembered) {
+      if (remembered.bodyHash !== bodyHash) throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
+      return c.json(remembered.answer, 202);
+    }
     const clientOrderId = key ? `api-${createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24)}` : `api-${deps.envelope.ids.next()}`;
     const order: OrderIntent = {
       clientOrderId,
@@ -252,7 +283,12 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     };
     const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', order, { v: versionOf('order.intent'), correlationId: c.get('requestId') });
     deps.bus.publish(subjects.orderIntent(), env);
-    return c.json({ clientOrderId, correlationId: env.correlationId, status: 'submitted to risk' }, 202);
+    const answer = { clientOrderId, correlationId: env.correlationId, status: 'submitted to risk' };
+    if (key) {
+      idempotent.set(`${token.name}\n${key}`, { bodyHash, answer });
+      if (idempotent.size > 100_000) idempotent.delete(idempotent.keys().next().value!);
+    }
+    return c.json(answer, 202);
   });
   api.post('/risk/halt', requireRole('operator'), async (c) => command(c, 'halt', (await body(c, reasonBodySchema)).reason));
   api.post('/risk/resume', requireRole('operator'), async (c) => command(c, 'resume', (await body(c, reasonBodySchema)).reason));
@@ -279,5 +315,5 @@ function toApiError(err: unknown): ApiError {
   if (err instanceof RequestTimeoutError) return new ApiError(504, 'timeout', 'the agents did not answer in time');
   if (err instanceof RemoteRequestError) return err.remoteCode === 'bad_query' ? new ApiError(400, 'bad_query', err.message) : new ApiError(502, 'agent_error', err.message);
   if (err instanceof BusClosedError) return new ApiError(503, 'shutting_down', 'the system is stopping');
-  return new ApiError(502, 'internal', 'the request failed; see the server log with its request id');
+  return new ApiError(500, 'internal', 'the request failed; see the server log with its request id');
 }

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { riskLimitsPatchSchema } from '../../agents/risk/limits.js';
 
 /** What the HTTP API accepts: the handlers validate with these and the OpenAPI document is made from them. */
 
-const positive = z.coerce.number().positive().finite();
+// JSON bodies carry numbers as numbers: no coercion (true, [5] or "0x10" are not quantities)
+const positive = z.number().positive().finite();
 export const orderBodySchema = z
   .object({
     symbol: z.string().min(1).max(64).regex(/^[A-Za-z0-9._/:-]+$/, 'letters, digits and . _ / : - only'),
@@ -14,7 +16,7 @@ export const orderBodySchema = z
     tif: z.enum(['GTC', 'DAY', 'IOC']).default('GTC'),
   })
   .strict();
-export const limitsBodySchema = z.object({ limits: z.record(z.string(), z.unknown()), reason: z.string().min(1).max(500).default('changed through the API') }).strict();
+export const limitsBodySchema = z.object({ limits: riskLimitsPatchSchema, reason: z.string().min(1).max(500).default('changed through the API') }).strict();
 export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500) }).strict();
 const pageSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 export const ordersQuerySchema = z.object({ status: z.enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed']).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict();

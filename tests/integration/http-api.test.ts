@@ -104,6 +104,9 @@ describe('HTTP API', () => {
     expect(Object.keys(bad.error.details.fields).sort()).toEqual(['qty', 'side', 'symbol']);
     expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: 'symbol=WALK', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
     expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 1, type: 'limit' } })).status).toBe(400);
+    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: true } })).status).toBe(400); // no coercion
+    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: [5] } })).status).toBe(400);
+    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1 }), headers: { 'content-type': 'application/jsonfoo' } })).status).toBe(415);
     expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1, pad: 'x'.repeat(70_000) }) })).status).toBe(413);
     await system.recorder!.flush();
     expect(intents()).toBe(before);
@@ -116,7 +119,9 @@ describe('HTTP API', () => {
     const { clientOrderId, correlationId } = (await placed.json()) as { clientOrderId: string; correlationId: string };
     expect(correlationId).toBe('req-order-1');
     const again = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 3 }, headers: { 'idempotency-key': 'k-1' } });
-    expect(((await again.json()) as { clientOrderId: string }).clientOrderId).toBe(clientOrderId);
+    expect(await again.json()).toMatchObject({ clientOrderId, correlationId: 'req-order-1' }); // the first answer, again
+    const reused = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'sell', qty: 50 }, headers: { 'idempotency-key': 'k-1' } });
+    expect(reused.status).toBe(409);
     const trace = await eventually(async () => {
       await system.recorder!.flush();
       const t = (await (await call('/api/v1/trace/req-order-1', { token: VIEWER })).json()) as { messages: { type: string; payload: { order?: { clientOrderId: string } } }[] };
@@ -135,10 +140,18 @@ describe('HTTP API', () => {
     expect(await (await call('/api/v1/risk/halt', { method: 'POST', token: OPERATOR, body: { reason: 'checking the feed' } })).json()).toMatchObject({ accepted: true, state: 'HALTED' });
     expect(await (await call('/api/v1/risk/resume', { method: 'POST', token: OPERATOR, body: { reason: 'feed ok' } })).json()).toMatchObject({ accepted: true, state: 'ACTIVE' });
     expect((await call('/api/v1/risk/limits', { method: 'PUT', token: OPERATOR, body: { limits: { maxOpenOrders: 3 } } })).status).toBe(403);
-    const refused = await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: -3 } } });
-    expect(refused.status).toBe(409);
-    expect(await refused.json()).toMatchObject({ error: { code: 'refused', message: expect.stringMatching(/maxOpenOrders/) as unknown } });
+    const invalid = await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: -3, bogus: 1 } } });
+    expect(invalid.status).toBe(400); // validated here, never sent to risk
+    expect(await invalid.json()).toMatchObject({ error: { code: 'bad_request', details: { fields: expect.objectContaining({ 'limits.maxOpenOrders': expect.any(String) as unknown }) as unknown } } });
     expect(await (await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: 7 } } })).json()).toMatchObject({ accepted: true, limits: { maxOpenOrders: 7 } });
+  });
+
+  it('event streams are capped per token', async () => {
+    const open = await Promise.all(Array.from({ length: 4 }, () => call('/api/v1/stream', { token: VIEWER })));
+    expect(open.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const fifth = await call('/api/v1/stream', { token: VIEWER });
+    expect(fifth.status).toBe(429);
+    await Promise.all(open.map((r) => r.body?.cancel()));
   });
 
   it('/openapi.json is made from the schemas the handlers validate with; /docs shows it', async () => {
@@ -178,6 +191,11 @@ describe('HTTP API', () => {
     expect((await get()).status).toBe(200);
     expect((await get()).status).toBe(200);
     const third = await get();
+    // a write behind two role checks still counts once
+    const writer = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [{ token: ADMIN, role: 'admin', name: 'a' }], metricsOpen: true, rateLimitPerMinute: 2, corsOrigins: [], requestTimeoutMs: 2000 });
+    const put = () => writer.request('/api/v1/risk/limits', { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ limits: { maxOpenOrders: 7 } }) });
+    expect((await put()).status).toBe(200);
+    expect((await put()).status).toBe(200);
     expect(third.status).toBe(429);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
   });
