@@ -7,6 +7,11 @@ export interface Config {
   readonly instance: string;
   readonly logLevel: KeyValues['LOG_LEVEL'];
   readonly port: number;
+  readonly chat: {
+    readonly model: { readonly apiKey: string; readonly model: string; readonly baseURL?: string } | undefined;
+    readonly budget: { readonly tokensPerDay: number; readonly usdPerDay: number; readonly usdPerMillionPrompt: number; readonly usdPerMillionCompletion: number };
+    readonly memoryMessages: number;
+  };
   readonly api: { readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[]; readonly metricsOpen: boolean; readonly rateLimitPerMinute: number; readonly corsOrigins: readonly string[] };
   readonly natsUrl: string | undefined;
   readonly mongoUri: string | undefined;
@@ -63,6 +68,11 @@ export function buildConfig(v: KeyValues): Config {
     instance: v.SEXTANT_INSTANCE,
     logLevel: v.LOG_LEVEL,
     port: v.PORT,
+    chat: {
+      model: v.OPENAI_API_KEY ? { apiKey: v.OPENAI_API_KEY, model: v.OPENAI_MODEL, ...(v.OPENAI_BASE_URL ? { baseURL: v.OPENAI_BASE_URL } : {}) } : undefined,
+      budget: { tokensPerDay: v.CHAT_TOKENS_PER_DAY, usdPerDay: v.CHAT_USD_PER_DAY, usdPerMillionPrompt: v.CHAT_USD_PER_MILLION_PROMPT, usdPerMillionCompletion: v.CHAT_USD_PER_MILLION_COMPLETION },
+      memoryMessages: v.CHAT_MEMORY_MESSAGES,
+    },
     api: { tokens: v.SEXTANT_API_TOKENS, metricsOpen: v.API_METRICS_OPEN, rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE, corsOrigins: v.API_CORS_ORIGINS },
     natsUrl: v.NATS_URL,
     mongoUri: v.MONGODB_URI,

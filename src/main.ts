@@ -6,6 +6,7 @@ import { createApi, type ApiDeps } from '../interfaces/http/app.js';
 import type { CommandRouter } from '../interfaces/commands/registry.js';
 import { createCommandRouter } from '../interfaces/commands/router.js';
 import { busServices, type CommandServices } from '../interfaces/commands/services.js';
+import { ChatAgent } from '../interfaces/chat/chat-agent.js';
 import { Metrics } from './observability/metrics.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export interface RunningSystem {
   readonly resumed: boolean;
   /** The one command router (REPL, bots, chat) over this process's bus. */
   readonly commands: CommandRouter<CommandServices>;
+  /** The conversational agent over the router (the offline parser without OPENAI_API_KEY). */
+  readonly chat: ChatAgent;
   /** Resolves when the data agent's feed has ended (never for an endless feed). */
   feedDone(): Promise<void>;
   /** Stops the feed, checkpoints, drains subscriptions, stops agents, closes store and bus. Idempotent. */
@@ -150,8 +153,21 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   // an API process runs no agents: readiness expects the deployment's (AGENTS)
   const tracker = new AgentTracker(agents.length > 0 ? agents : config.runtime.agents, config.runtime.heartbeatMs);
   tracker.attach(bus);
+  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
+  const chat = new ChatAgent({
+    router: commands as CommandRouter<unknown>,
+    ...(config.chat.model ? { model: config.chat.model } : {}),
+    ...(store ? { conversations: store.conversations } : {}),
+    bus,
+    envelope: { ids, clock, source: `chat/${config.instance}` },
+    budget: config.chat.budget,
+    memoryMessages: config.chat.memoryMessages,
+    now: () => clock.now(),
+    log: logger.child({ component: 'chat' }),
+    onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
+  });
   // the API listens before anything trades: a port in use stops start-up here, not half-way
-  const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, chat, envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -164,7 +180,6 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     throw err;
   }
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
-  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   const checkpointer = store && agents.length > 0
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
@@ -178,6 +193,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     runId,
     resumed: saved !== undefined,
     commands,
+    chat,
     feedDone: async () => {
       await kernel.host('data')?.whenStarted();
       await quiesce(bus);
@@ -217,7 +233,7 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
 }
 
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'envelope' | 'log'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'envelope' | 'log'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered

@@ -9,6 +9,7 @@ import { versionOf, type ChatExchange } from '../../src/domain/messages.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { ConversationDoc, ConversationStore } from '../../src/store/ports.js';
 import type { Caller, CommandRouter, PreviewInfo, Reply, ToolSpec } from '../commands/registry.js';
+import { offlineAnswer } from './offline-answer.js';
 import { parseIntent } from './offline-parser.js';
 
 export interface ChatModelConfig {
@@ -255,17 +256,11 @@ export class ChatAgent {
   }
 
   async #offline(conversationId: string, caller: Caller, question: string, notice: string | undefined): Promise<ChatReply> {
-    const command = parseIntent(question);
-    let reply: Reply;
-    if (command === undefined) {
-      reply = { ok: false, code: 'not_understood', text: `I could not read that as a command. ${this.deps.router.help(caller).text}` };
-    } else {
-      reply = await this.deps.router.handle(command, caller);
-      if (reply.code === 'unknown_command') reply = { ...this.deps.router.help(caller), ok: command.startsWith('help') };
-      else if (command.toLowerCase() !== question.toLowerCase()) reply = { ...reply, text: `(I read that as \`${command}\`.)\n${reply.text}` };
-    }
+    // a typed command goes to the router as it is; plain language through the offline parser
+    const reply = await offlineAnswer(this.deps.router, caller)(question);
     const text = notice ? `${notice}\n\n${reply.text}` : reply.text;
-    const calls: ToolCallRecord[] = command === undefined ? [] : [{ name: command.split(' ')[0]!, args: { text: command }, ok: reply.ok, reply }];
+    const command = reply.code === 'not_understood' ? undefined : (parseIntent(question) ?? question.trim());
+    const calls: ToolCallRecord[] = command === undefined ? [] : [{ name: command.split(' ')[0]!.replace(/^\//, ''), args: { text: command }, ok: reply.ok, reply }];
     return this.#finish(conversationId, caller, question, { ...reply, text, via: 'offline', correlationIds: correlationIdsIn([reply.data]) }, calls, emptyTurn());
   }
 

@@ -16,8 +16,8 @@ export function offlineAnswer<S>(router: CommandRouter<S>, caller: Caller): (lin
     }
     if (command) {
       const reply = await router.handle(command, caller);
-      return { ...reply, text: `(${command})\n${reply.text}` };
+      return { ...reply, text: `(I read that as \`${command}\`.)\n${reply.text}` };
     }
-    return { ok: false, code: 'not_understood', text: `I did not understand that. Ask e.g. "what's my pnl today", "positions", "why did we buy ORCL", "buy 10 ORCL", "stop trading", or say "help".` };
+    return { ok: false, code: 'not_understood', text: `I could not read that as a command. Ask e.g. "what's my pnl today", "positions", "why did we buy ORCL", "buy 10 ORCL", "stop trading".\n${router.help(caller).text}` };
   };
 }

@@ -15,7 +15,7 @@ import type { Metrics } from '../../src/observability/metrics.js';
 import type { Store } from '../../src/store/ports.js';
 import type { AgentTracker } from './agent-tracker.js';
 import { docsPage, openApiDocument } from './openapi.js';
-import { eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
+import { chatBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -32,6 +32,8 @@ export interface ApiDeps {
   readonly store: Store | undefined;
   readonly metrics: Metrics;
   readonly agents: AgentTracker;
+  /** The conversational agent behind `POST /api/v1/chat` (the route is absent without it). */
+  readonly chat?: { ask(conversationId: string, caller: { id: string; role: Role }, text: string): Promise<unknown> };
   readonly envelope: EnvelopeDeps;
   readonly log: Logger;
   readonly tokens: readonly ApiToken[];
@@ -289,6 +291,13 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       if (idempotent.size > 100_000) idempotent.delete(idempotent.keys().next().value!);
     }
     return c.json(answer, 202);
+  });
+  // a person talking to Sextant: their token's role decides what the commands in it may do
+  api.post('/chat', async (c) => {
+    if (!deps.chat) throw new ApiError(503, 'no_chat', 'the conversational agent is not running in this process');
+    const b = await body(c, chatBodySchema);
+    const token = c.get('token')!;
+    return c.json(await deps.chat.ask(`http:${token.name}:${b.conversationId ?? 'default'}`, { id: `api:${token.name}`, role: token.role }, b.message));
   });
   api.post('/risk/halt', requireRole('operator'), async (c) => command(c, 'halt', (await body(c, reasonBodySchema)).reason));
   api.post('/risk/resume', requireRole('operator'), async (c) => command(c, 'resume', (await body(c, reasonBodySchema)).reason));

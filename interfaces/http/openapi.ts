@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
+import { chatBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
 
 /** The error shape every failing request answers with. */
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
@@ -32,6 +32,7 @@ const ROUTES: readonly Route[] = [
   { method: 'get', path: '/api/v1/events', summary: 'The event log by type, symbol and time (needs a store).', role: 'viewer', query: eventsQuerySchema },
   { method: 'get', path: '/api/v1/stream', summary: 'Live bus events as server-sent events.', role: 'viewer', query: streamQuerySchema },
   { method: 'post', path: '/api/v1/orders', summary: 'An order intent; risk decides. Honours Idempotency-Key.', role: 'operator', body: orderBodySchema, ok: 202 },
+  { method: 'post', path: '/api/v1/chat', summary: 'Ask in plain language (the conversational agent; orders only become previews you confirm with "confirm <id>").', role: 'viewer', body: chatBodySchema },
   { method: 'post', path: '/api/v1/risk/halt', summary: 'The kill switch: nothing passes risk.', role: 'operator', body: reasonBodySchema },
   { method: 'post', path: '/api/v1/risk/resume', summary: 'Trading resumes (ACTIVE).', role: 'operator', body: reasonBodySchema },
   { method: 'put', path: '/api/v1/risk/limits', summary: 'New risk limits, validated whole or refused (409) with the reason.', role: 'admin', body: limitsBodySchema },

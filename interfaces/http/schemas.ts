@@ -24,3 +24,4 @@ export const fillsQuerySchema = z.object({ symbol: z.string().max(64).optional()
 export const eventsQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional(), offset: z.coerce.number().int().min(0).max(10_000_000).default(0) }).extend(pageSchema.shape).strict();
 export const streamQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional() }).strict();
 
+export const chatBodySchema = z.object({ message: z.string().min(1).max(4000), conversationId: z.string().regex(/^[\w.:-]{1,60}$/).optional() }).strict();

@@ -9,7 +9,6 @@ import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
 import { storeCommand } from './store-command.js';
-import { offlineAnswer } from '../../interfaces/chat/offline-answer.js';
 import { runRepl } from '../../interfaces/chat/repl.js';
 
 const HELP = `sextant — an actor-based multi-agent trading system
@@ -104,7 +103,8 @@ async function runAgents(only: AgentName | 'api' | 'chat' | undefined, args: str
   const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
   const system = await startSystem(config, logger, only === 'api' || only === 'chat' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api' });
   if (chat) {
-    await runRepl(process.stdin, process.stdout, offlineAnswer(system.commands, { id: 'repl:local', role: 'admin' }));
+    const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
+    await runRepl(process.stdin, process.stdout, (line) => system.chat.ask('repl:local', caller, line));
     await system.stop();
     return 0;
   }

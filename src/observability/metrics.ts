@@ -26,6 +26,8 @@ export class Metrics {
   readonly #equity: Gauge;
   readonly #pnl: Gauge<'kind'>;
   readonly #http: Histogram<'method' | 'route' | 'status'>;
+  readonly #llmTokens: Counter;
+  readonly #llmCost: Counter;
   #subs: Subscription[] = [];
 
   constructor() {
@@ -42,6 +44,8 @@ export class Metrics {
     this.#agentHeartbeat = new Gauge({ name: 'sextant_agent_last_heartbeat_seconds', help: 'Unix time of the last health message of each agent.', labelNames: ['agent'], registers });
     this.#equity = new Gauge({ name: 'sextant_equity', help: 'Portfolio equity.', registers });
     this.#pnl = new Gauge({ name: 'sextant_pnl', help: 'Portfolio PnL by kind (realized, unrealized, day).', labelNames: ['kind'], registers });
+    this.#llmTokens = new Counter({ name: 'sextant_llm_tokens_total', help: 'Tokens the conversational agent used (prompt and completion).', registers });
+    this.#llmCost = new Counter({ name: 'sextant_llm_cost_usd_total', help: 'What the conversational agent cost, in US dollars.', registers });
     this.#http = new Histogram({ name: 'sextant_http_request_seconds', help: 'HTTP API requests by method, route and status.', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers });
   }
 
@@ -104,6 +108,12 @@ export class Metrics {
   /** One HTTP request (route is the matched pattern, not the URL: bounded label values). */
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     this.#http.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  /** One model call of the conversational agent. */
+  llmUsage(tokens: number, costUsd: number): void {
+    this.#llmTokens.inc(tokens);
+    this.#llmCost.inc(costUsd);
   }
 
   async detach(): Promise<void> {

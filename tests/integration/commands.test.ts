@@ -134,8 +134,8 @@ describe('command router', () => {
     const done = runRepl(input, output, offlineAnswer(system.commands, operator));
     input.end("what's my pnl today\npositions\nbuy 2 shares of WALK\nsing a song\nexit\n");
     await done;
-    expect(text).toMatch(/\(pnl today\)\nToday: /);
+    expect(text).toMatch(/\(I read that as `pnl today`\.\)\nToday: /);
     expect(text).toMatch(/Preview \w+: buy 2 WALK at market/);
-    expect(text).toMatch(/I did not understand that/);
+    expect(text).toMatch(/I could not read that as a command/);
   });
 });

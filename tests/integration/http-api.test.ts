@@ -246,6 +246,12 @@ describe('HTTP API over a listening server', () => {
     expect(text).toMatch(/sextant_orders_total\{outcome="submitted"\} \d+/);
     expect(text).toMatch(/sextant_messages_published_total\{type="market\.bar"\} 100/);
     expect(text).toMatch(/sextant_http_request_seconds_count\{method="POST",route="\/api\/v1\/orders",status="202"\} 1/);
+    // plain language through the conversational agent (offline here: no OPENAI_API_KEY); an order stays a preview
+    const ask = async (message: string) => (await (await fetch(`${base}/api/v1/chat`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message }) })).json()) as { ok: boolean; text: string; via: string; preview?: { id: string } };
+    expect(await ask("what's my pnl today")).toMatchObject({ ok: true, via: 'offline', text: expect.stringMatching(/^\(I read that as `pnl today`\.\)\nToday: /) as unknown });
+    const preview = await ask('buy 1 share of WALK');
+    expect(preview.preview?.id).toEqual(expect.any(String));
+    expect((await ask(`confirm ${preview.preview!.id}`)).text).toMatch(/^Sent to risk: buy 1 WALK/);
   });
 });
 
