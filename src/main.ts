@@ -6,7 +6,7 @@ import { createApi, type ApiDeps } from '../interfaces/http/app.js';
 import type { CommandRouter } from '../interfaces/commands/registry.js';
 import { createCommandRouter } from '../interfaces/commands/router.js';
 import { busServices, type CommandServices } from '../interfaces/commands/services.js';
-import { ChatAgent } from '../interfaces/chat/chat-agent.js';
+import type { ChatAgent } from '../interfaces/chat/chat-agent.js';
 import { Metrics } from './observability/metrics.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +42,8 @@ export interface RunningSystem {
   readonly resumed: boolean;
   /** The one command router (REPL, bots, chat) over this process's bus. */
   readonly commands: CommandRouter<CommandServices>;
-  /** The conversational agent over the router (the offline parser without OPENAI_API_KEY). */
-  readonly chat: ChatAgent;
+  /** The conversational agent over the router (the offline parser without OPENAI_API_KEY); with `api` or `chat`. */
+  readonly chat: ChatAgent | undefined;
   /** Resolves when the data agent's feed has ended (never for an endless feed). */
   feedDone(): Promise<void>;
   /** Stops the feed, checkpoints, drains subscriptions, stops agents, closes store and bus. Idempotent. */
@@ -57,14 +57,14 @@ export interface RunningSystem {
  * `sextant start`, one for `sextant agent <name>`), resumed from the process's last checkpoint
  * when the store has one.
  */
-export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean } = {}): Promise<RunningSystem> {
+export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean; readonly chat?: boolean } = {}): Promise<RunningSystem> {
   const clock = systemClock;
   const ids = ulidSource();
   const registry = createRegistry();
   const source = `sextant/${config.instance}`;
   const store = await openStore(config, logger, agents);
   try {
-    return await startOn(store, { config, logger, agents, clock, ids, registry, source, api: options.api ?? false });
+    return await startOn(store, { config, logger, agents, clock, ids, registry, source, api: options.api ?? false, chat: options.chat ?? false });
   } catch (err) {
     await store?.close().catch(() => undefined);
     throw err;
@@ -74,6 +74,8 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
 interface Parts {
   /** Serve the HTTP API on PORT (`sextant start`; tests and single-agent processes do not). */
   readonly api: boolean;
+  /** A terminal chat will talk to this process. */
+  readonly chat: boolean;
   readonly config: Config;
   readonly logger: Logger;
   readonly agents: readonly AgentName[];
@@ -154,7 +156,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const tracker = new AgentTracker(agents.length > 0 ? agents : config.runtime.agents, config.runtime.heartbeatMs);
   tracker.attach(bus);
   const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
-  const chat = new ChatAgent({
+  // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes
+  const { ChatAgent } = p.api || p.chat ? await import('../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
+  const chat = ChatAgent && new ChatAgent({
     router: commands as CommandRouter<unknown>,
     ...(config.chat.model ? { model: config.chat.model } : {}),
     ...(store ? { conversations: store.conversations } : {}),
@@ -167,7 +171,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
   });
   // the API listens before anything trades: a port in use stops start-up here, not half-way
-  const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, chat, envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, ...(chat ? { chat } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;

@@ -101,10 +101,10 @@ async function runAgents(only: AgentName | 'api' | 'chat' | undefined, args: str
   const chat = only === 'chat' || values.chat;
   // a terminal chat keeps the log off the screen it talks on (errors only)
   const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
-  const system = await startSystem(config, logger, only === 'api' || only === 'chat' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api' });
+  const system = await startSystem(config, logger, only === 'api' || only === 'chat' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api', chat });
   if (chat) {
     const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
-    await runRepl(process.stdin, process.stdout, (line) => system.chat.ask('repl:local', caller, line));
+    await runRepl(process.stdin, process.stdout, (line) => system.chat!.ask('repl:local', caller, line));
     await system.stop();
     return 0;
   }
