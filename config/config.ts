@@ -2,6 +2,12 @@ import type { AgentName } from '../bus/subjects.js';
 import type { RiskLimits } from '../agents/risk/limits.js';
 import type { KeyValues } from './keys.js';
 
+/** An allow-list entry: a chat user, group or Discord role id and the Sextant role it gets. */
+export interface IdRole {
+  readonly id: string;
+  readonly role: 'viewer' | 'operator' | 'admin';
+}
+
 /** The validated, frozen configuration every component receives (never read env elsewhere). */
 export interface Config {
   readonly instance: string;
@@ -12,6 +18,8 @@ export interface Config {
     readonly budget: { readonly tokensPerDay: number; readonly usdPerDay: number; readonly usdPerMillionPrompt: number; readonly usdPerMillionCompletion: number };
     readonly memoryMessages: number;
   };
+  readonly telegram: { readonly token: string | undefined; readonly apiRoot: string | undefined; readonly users: readonly IdRole[]; readonly groups: readonly IdRole[]; readonly rateLimitPerMinute: number };
+  readonly discord: { readonly token: string | undefined; readonly applicationId: string | undefined; readonly guildId: string | undefined; readonly users: readonly IdRole[]; readonly roles: readonly IdRole[]; readonly notifyChannelId: string | undefined };
   readonly api: { readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[]; readonly metricsOpen: boolean; readonly rateLimitPerMinute: number; readonly corsOrigins: readonly string[] };
   readonly natsUrl: string | undefined;
   readonly mongoUri: string | undefined;
@@ -73,6 +81,8 @@ export function buildConfig(v: KeyValues): Config {
       budget: { tokensPerDay: v.CHAT_TOKENS_PER_DAY, usdPerDay: v.CHAT_USD_PER_DAY, usdPerMillionPrompt: v.CHAT_USD_PER_MILLION_PROMPT, usdPerMillionCompletion: v.CHAT_USD_PER_MILLION_COMPLETION },
       memoryMessages: v.CHAT_MEMORY_MESSAGES,
     },
+    telegram: { token: v.TELEGRAM_BOT_TOKEN, apiRoot: v.TELEGRAM_API_ROOT, users: v.TELEGRAM_ALLOWED_USERS, groups: v.TELEGRAM_GROUPS, rateLimitPerMinute: v.TELEGRAM_RATE_LIMIT_PER_MINUTE },
+    discord: { token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, guildId: v.DISCORD_GUILD_ID, users: v.DISCORD_ALLOWED_USERS, roles: v.DISCORD_ROLE_MAP, notifyChannelId: v.DISCORD_NOTIFY_CHANNEL_ID },
     api: { tokens: v.SEXTANT_API_TOKENS, metricsOpen: v.API_METRICS_OPEN, rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE, corsOrigins: v.API_CORS_ORIGINS },
     natsUrl: v.NATS_URL,
     mongoUri: v.MONGODB_URI,

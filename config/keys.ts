@@ -37,6 +37,12 @@ const url = (protocols: string[]) =>
     }
   }), `not a ${protocols.join(' or ')} URL`);
 
+/** `id:role` entries (allow-lists of chat users, groups, Discord roles). */
+const idRoles = (what: string) =>
+  list.pipe(z.array(z.string().regex(/^-?\d{1,25}:(viewer|operator|admin)$/, `each entry is ${what}:role, the role viewer, operator or admin`))).transform((entries) =>
+    entries.map((e) => ({ id: e.slice(0, e.lastIndexOf(':')), role: e.slice(e.lastIndexOf(':') + 1) as 'viewer' | 'operator' | 'admin' })),
+  );
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configKeys = {
@@ -61,6 +67,17 @@ export const configKeys = {
   CHAT_USD_PER_MILLION_PROMPT: def({ schema: dec(0), expected: 'US dollars per million prompt tokens', doc: 'Price of prompt tokens (for the cost budget and metrics).', default: 0.15 }),
   CHAT_USD_PER_MILLION_COMPLETION: def({ schema: dec(0), expected: 'US dollars per million completion tokens', doc: 'Price of completion tokens.', default: 0.6 }),
   CHAT_MEMORY_MESSAGES: def({ schema: int(0, 200), expected: 'messages, 0-200', doc: 'Earlier messages of a conversation the model sees.', default: 20 }),
+  TELEGRAM_BOT_TOKEN: def({ schema: z.string().regex(/^\d+:[\w-]{20,}$/, 'a bot token from @BotFather (digits:letters)'), expected: '123456:ABC-... from @BotFather', doc: 'Enables the Telegram bot (long polling).', secret: 'value' }),
+  TELEGRAM_API_ROOT: def({ schema: url(['http:', 'https:']), expected: 'http(s)://host:port', doc: 'Telegram Bot API address (a self-hosted Bot API server; tests).' }),
+  TELEGRAM_ALLOWED_USERS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Telegram user id'), expected: 'comma-separated userId:role entries (role viewer, operator or admin)', doc: 'Telegram users the bot obeys, with their roles; everyone else gets one polite refusal.', default: [] }),
+  TELEGRAM_GROUPS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Telegram chat id'), expected: 'comma-separated chatId:role entries', doc: 'Group chats given a role; other groups are read-only.', default: [] }),
+  TELEGRAM_RATE_LIMIT_PER_MINUTE: def({ schema: int(1), expected: 'messages per minute per user', doc: 'Telegram: per-user rate limit.', default: 30 }),
+  DISCORD_TOKEN: def({ schema: z.string().min(20), expected: 'a Discord bot token', doc: 'Enables the Discord bot (with DISCORD_APPLICATION_ID).', secret: 'value' }),
+  DISCORD_APPLICATION_ID: def({ schema: z.string().regex(/^\d{5,25}$/), expected: 'the application (client) id', doc: 'Discord application id (slash command registration).' }),
+  DISCORD_GUILD_ID: def({ schema: z.string().regex(/^\d{5,25}$/), expected: 'a guild (server) id', doc: 'Register slash commands in this guild only (development); unset registers them globally.' }),
+  DISCORD_ALLOWED_USERS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Discord user id'), expected: 'comma-separated userId:role entries', doc: 'Discord users the bot obeys, with their roles.', default: [] }),
+  DISCORD_ROLE_MAP: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Discord role id'), expected: 'comma-separated discordRoleId:role entries', doc: 'Discord roles mapped to Sextant roles.', default: [] }),
+  DISCORD_NOTIFY_CHANNEL_ID: def({ schema: z.string().regex(/^\d{5,25}$/), expected: 'a channel id', doc: 'Discord channel that receives notifications (fills, refusals, risk state, daily digest).' }),
   NATS_URL: def({ schema: url(['nats:', 'tls:', 'ws:', 'wss:']), expected: 'nats://host:port (comma-separated for a cluster)', doc: 'NATS server(s). Unset: the in-memory bus (single process).', secret: 'url' }),
   MONGODB_URI: def({ schema: url(['mongodb:', 'mongodb+srv:']), expected: 'mongodb://user:pass@host:27017/db', doc: 'MongoDB. Unset: the embedded store under SEXTANT_DATA_DIR.', secret: 'url' }),
   SEXTANT_DATA_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'Where the embedded store lives (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).', default: './data' }),

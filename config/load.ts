@@ -91,6 +91,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       if (!v.CCXT_SANDBOX && !v.LIVE_TRADING) problems.push('LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet');
       for (const pair of v.CCXT_SYMBOLS) if (!/^[^=\s]+=[^=\s]+$/.test(pair)) problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
     }
+    if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN; expected the application (client) id');
     if (v.STORE === 'mongodb' && !v.MONGODB_URI) problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }
   if (problems.length > 0) throw new ConfigError(problems);
