@@ -49,6 +49,11 @@ export interface ChatAgentDeps {
   readonly onUsage?: (tokens: number, costUsd: number) => void;
 }
 
+/** The model's text without confirm instructions or preview headers of its own making (only the person confirms, from the real preview). */
+function withoutConfirmInstructions(text: string): string {
+  return text.replace(/\bconfirm\s+[a-z0-9]{4,12}\b/gi, 'confirm (see the preview below)').replace(/^\s*Preview\s+[a-z0-9]{4,12}\s*:/gim, 'Preview:');
+}
+
 export type ChatReply = Reply & { readonly via: 'llm' | 'offline'; readonly correlationIds: string[] };
 
 const MAX_QUESTION_CHARS = 4_000;
@@ -197,9 +202,10 @@ export class ChatAgent {
         messages.push(new ToolMessage({ tool_call_id: bad.id ?? `bad_${round}`, content: quote({ tool: bad.name, ok: false, error: 'The arguments were not valid JSON; nothing was run.' }) }));
       }
     }
-    const text = answer ? answer.slice(0, MAX_ANSWER_CHARS) : this.#toolTexts(turn);
+    const modelText = answer ? withoutConfirmInstructions(answer.slice(0, MAX_ANSWER_CHARS)) : undefined;
+    const text = modelText ?? this.#toolTexts(turn);
     const reply = this.#withPreviews({ ok: true, text, via: 'llm', correlationIds: [] }, turn);
-    return this.#finish(conversationId, caller, question, reply, [], turn);
+    return this.#finish(conversationId, caller, question, reply, [], turn, modelText);
   }
 
   /** Runs one tool call through the router, for the caller, and returns what the model is shown. */
@@ -221,8 +227,12 @@ export class ChatAgent {
     if (reply.code) result.code = reply.code;
     if (reply.data !== undefined) result.data = reply.data;
     if (reply.preview) {
-      result.preview = reply.preview;
-      result.previewNote = `Only a preview: nothing was sent. The person must type "confirm ${reply.preview.id}" to execute it; you cannot.`;
+      // the model gets what was previewed, never its id: it cannot write a convincing fake preview
+      // with a real id, nor tell the person which id to confirm; the real preview is appended verbatim
+      const { id: _hidden, ...shown } = reply.preview;
+      result.text = reply.text.replaceAll(reply.preview.id, '<id shown to the person>');
+      result.preview = shown;
+      result.previewNote = 'Only a preview: nothing was sent. The person sees it below your answer with its confirm instruction; you cannot confirm it and must not restate it.';
     }
     return { tool: name, ok: reply.ok, result };
   }
@@ -290,8 +300,10 @@ export class ChatAgent {
   }
 
   /** Remembers the exchange, publishes it, and returns the reply. */
-  async #finish(conversationId: string, caller: Caller, question: string, reply: ChatReply, offlineCalls: ToolCallRecord[], turn: Turn): Promise<ChatReply> {
-    await this.#remember(conversationId, caller, question, reply.text);
+  async #finish(conversationId: string, caller: Caller, question: string, reply: ChatReply, offlineCalls: ToolCallRecord[], turn: Turn, modelText?: string): Promise<ChatReply> {
+    // the assistant's memory is what the model itself said; tool output and offline replies (which
+    // carry outside text: reasons, names) are not re-fed later as the assistant's own words
+    await this.#remember(conversationId, caller, question, modelText ?? `(answered from commands: ${[...offlineCalls, ...turn.calls].map((c) => c.name).join(', ') || 'none'})`);
     const calls = [...offlineCalls, ...turn.calls].slice(0, 24);
     const { bus, envelope } = this.deps;
     if (bus && envelope) {
@@ -340,7 +352,7 @@ export class ChatAgent {
     ];
     const store = this.deps.conversations;
     if (!store) {
-      const kept = [...(this.#memory.get(conversationId) ?? []), ...docs].slice(-Math.max(this.deps.memoryMessages, 0));
+      const kept = this.deps.memoryMessages > 0 ? [...(this.#memory.get(conversationId) ?? []), ...docs].slice(-this.deps.memoryMessages) : [];
       this.#memory.delete(conversationId); // re-inserted last: the map's order is least recently used first
       this.#memory.set(conversationId, kept);
       if (this.#memory.size > 1_000) this.#memory.delete(this.#memory.keys().next().value!);
