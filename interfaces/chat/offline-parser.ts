@@ -54,13 +54,19 @@ const RULES: readonly Rule[] = [
   [new RegExp(String.raw`^how (?:is|are|s) ${SYMBOL}(?: doing)?$`), (m) => `signals ${m[1]!.toUpperCase()}`],
 ];
 
+/** The rules that act (orders, closes, halt/resume/reduce): never taken from a hedged message. */
+const ACTIONS: ReadonlySet<RegExp> = new Set(RULES.slice(0, 7).map(([re]) => re));
+
 /** The command a plain-language message means, or undefined when it is not one of the known forms. */
 export function parseIntent(text: string): string | undefined {
   if (text.length > 500) return undefined;
   if (/^\s*(help|what can you do|what do you do|commands)\s*\??\s*$/i.test(text)) return 'help';
   const t = normalise(text);
   if (t.length === 0) return undefined;
+  // "don't stop trading", "should we resume trading?": not orders to act on
+  const hedged = /\b(don'?t|do not|never|not|no|should|shall|would|could|can|if)\b/.test(t) || text.trim().endsWith('?');
   for (const [re, make] of RULES) {
+    if (hedged && ACTIONS.has(re)) continue;
     const m = t.match(re);
     if (m) return make(m);
   }

@@ -8,8 +8,10 @@ type Spec = CommandSpec<unknown, CommandServices>;
 
 const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const sym = z.string().min(1).max(32).regex(/^[A-Za-z0-9._/:-]+$/, 'a symbol: letters, digits and . _ / : -').transform((s) => s.toUpperCase());
-const qty = z.coerce.number().positive('a positive quantity').finite();
-const price = z.coerce.number().positive('a positive price').finite();
+/** A number, or a plain decimal in words ("10", "99.5"): not true, [7], null or 0x10. */
+const decimal = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'a number').transform(Number)]);
+const qty = decimal.pipe(z.number().positive('a positive quantity').finite());
+const price = decimal.pipe(z.number().positive('a positive price').finite());
 const ok = (text: string, data?: unknown): Reply => ({ ok: true, text, ...(data !== undefined ? { data } : {}) });
 
 const positionsText = (ps: readonly Position[]) =>
@@ -22,7 +24,7 @@ const orderWords = (input: readonly string[]) => {
   const numeric = (w: string | undefined) => w !== undefined && /^\d+(\.\d+)?$/.test(w);
   const words = numeric(input[0]) && !numeric(input[1]) ? [input[1], input[0], ...input.slice(2)] : input;
   const rest = words.slice(2);
-  return { symbol: words[0], qty: words[1], ...(rest[0]?.toLowerCase() === 'limit' ? { limitPrice: rest[1] } : {}), ...(rest.length > 2 || (rest[0] !== undefined && rest[0].toLowerCase() !== 'limit') ? { extra: rest.join(' ') } : {}) };
+  return { symbol: words[0], qty: words[1], ...(rest[0]?.toLowerCase() === 'limit' ? { limitPrice: rest[1] ?? null } : {}), ...(rest.length > 2 || (rest[0] !== undefined && rest[0].toLowerCase() !== 'limit') ? { extra: rest.join(' ') } : {}) };
 };
 const orderArgs = z.object({ symbol: sym, qty, limitPrice: price.optional() }).strict();
 
@@ -207,7 +209,7 @@ export const commands: readonly Spec[] = [
     summary: 'Preview changing one risk limit (validated whole by risk, or refused with the reason).',
     usage: 'limits set KEY VALUE',
     role: 'admin',
-    args: z.object({ key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'), value: z.coerce.number().finite() }).strict(),
+    args: z.object({ key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'), value: decimal.pipe(z.number().finite()) }).strict(),
     fromWords: (w) => (w[0]?.toLowerCase() === 'set' ? { key: w[1], value: w[2] } : { key: undefined }),
     prepare: (s, a, caller) =>
       Promise.resolve({
@@ -239,8 +241,7 @@ export const commands: readonly Spec[] = [
     args: z.object({ symbol: sym }).strict(),
     fromWords: (w) => ({ symbol: w[0] }),
     run: async (s, a) => {
-      const signals = await s.ask<Envelope[]>('events', { type: 'signal.generated', symbol: a.symbol, limit: 1000 });
-      const last = signals.at(-1);
+      const last = (await s.ask<Envelope[]>('events', { type: 'signal.generated', symbol: a.symbol, limit: 1, newest: true }))[0];
       if (!last) return { ok: false, code: 'not_found', text: `No decision on ${a.symbol} is recorded.` };
       const { messages } = await s.ask<{ messages: Envelope[] }>('trace', { correlationId: last.correlationId });
       return ok(explain(a.symbol, messages), { correlationId: last.correlationId, messages });

@@ -104,8 +104,14 @@ async function runAgents(only: AgentName | 'api' | 'chat' | undefined, args: str
   const system = await startSystem(config, logger, only === 'api' || only === 'chat' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api', chat });
   if (chat) {
     const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
-    await runRepl(process.stdin, process.stdout, (line) => system.chat!.ask('repl:local', caller, line));
+    // Ctrl-C or a stop signal ends the chat like "exit": the system still drains and checkpoints
+    const ended = new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await Promise.race([runRepl(process.stdin, process.stdout, (line) => system.chat!.ask('repl:local', caller, line)), ended]);
     await system.stop();
+    process.stdin.destroy();
     return 0;
   }
   logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');

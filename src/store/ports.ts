@@ -27,6 +27,8 @@ export interface EventQuery {
   readonly limit?: number;
   /** Skip this many first (pages: offset = page x limit). */
   readonly offset?: number;
+  /** Newest first instead (the latest decisions). */
+  readonly newest?: boolean;
 }
 
 /**

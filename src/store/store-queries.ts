@@ -17,7 +17,7 @@ export class QueryParamsError extends Error {
 const time = z.coerce.number().finite();
 const limit = z.coerce.number().int().min(1).max(10_000);
 const traceParams = z.object({ correlationId: z.string().min(1).max(200) });
-const eventParams = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), correlationId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional(), offset: z.coerce.number().int().min(0).optional() });
+const eventParams = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), correlationId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional(), offset: z.coerce.number().int().min(0).optional(), newest: z.boolean().optional() });
 const fillParams = z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional() });
 
 function parse<S extends z.ZodType>(what: string, schema: S, req: Envelope): z.infer<S> {

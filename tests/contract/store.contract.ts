@@ -91,6 +91,7 @@ export function storeContract(factory: StoreFactory): void {
         expect(range.map((e) => e.env.id)).toEqual(['bar5', 'bar6', 'bar7', 'bar8', 'bar9']);
         expect((await store.events.query({ type: 'market.bar', limit: 3 })).map((e) => e.env.id)).toEqual(['bar0', 'bar1', 'bar2']);
         expect((await store.events.query({ type: 'market.bar', limit: 3, offset: 3 })).map((e) => e.env.id)).toEqual(['bar3', 'bar4', 'bar5']); // the next page
+        expect((await store.events.query({ type: 'market.bar', limit: 2, newest: true })).map((e) => e.env.id)).toEqual(['bar19', 'bar18']);
       });
 
       it('keeps payloads intact, including nested values and unicode', async () => {

@@ -53,6 +53,9 @@ describe('command router', () => {
     expect(await system.commands.handle('frobnicate now', operator)).toMatchObject({ ok: false, code: 'unknown_command' });
     expect(await system.commands.handle('buy WALK lots', operator)).toMatchObject({ ok: false, code: 'bad_arguments', text: expect.stringMatching(/qty: .*Usage: buy SYM QTY/) as unknown });
     expect(await system.commands.handle('buy WALK -5', operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
+    expect(await system.commands.handle('buy WALK 10 limit', operator)).toMatchObject({ ok: false, code: 'bad_arguments' }); // a forgotten price is not a market order
+    expect(await system.commands.invoke('buy', { symbol: 'WALK', qty: true }, operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
+    expect(await system.commands.invoke('limits', { key: 'maxDailyLoss', value: null }, admin)).toMatchObject({ ok: false, code: 'bad_arguments' });
     expect(await system.commands.handle('   ', operator)).toMatchObject({ ok: false, code: 'empty' });
     expect(await system.commands.handle(`status ${'x'.repeat(5000)}`, operator)).toMatchObject({ ok: false, code: 'too_long' });
     expect(await system.commands.handle('buy WALK 10', viewer)).toMatchObject({ ok: false, code: 'forbidden', text: 'buy needs the operator role; you have viewer.' });

@@ -191,7 +191,7 @@ class EmbeddedEvents implements EventStore {
     return this.log.append(lines);
   }
 
-  async #scan(needle: string | undefined, keep: (e: RecordedEvent) => boolean, limit: number, offset = 0): Promise<RecordedEvent[]> {
+  async #scan(needle: string | undefined, keep: (e: RecordedEvent) => boolean, limit: number, offset = 0, newest = false): Promise<RecordedEvent[]> {
     await this.log.flush();
     const found: RecordedEvent[] = [];
     await readLines(this.log.file, (text, line) => {
@@ -207,7 +207,9 @@ class EmbeddedEvents implements EventStore {
       }
       if (keep(e)) found.push(e);
     });
-    return byEventTime(found).slice(offset, offset + limit);
+    const ordered = byEventTime(found);
+    if (newest) ordered.reverse();
+    return ordered.slice(offset, offset + limit);
   }
 
   query(q: EventQuery): Promise<RecordedEvent[]> {
@@ -222,6 +224,7 @@ class EmbeddedEvents implements EventStore {
         (q.to === undefined || e.env.time <= q.to),
       q.limit ?? 1000,
       q.offset ?? 0,
+      q.newest ?? false,
     );
   }
 

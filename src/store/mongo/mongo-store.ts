@@ -189,7 +189,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
           if (q.type !== undefined) filter.type = q.type;
           if (q.symbol !== undefined) filter['payload.symbol'] = q.symbol;
           if (q.from !== undefined || q.to !== undefined) filter.time = range(q.from, q.to);
-          const docs = await col.events.find(filter).sort({ time: 1, _seq: 1 }).skip(Math.max(0, Math.floor(q.offset ?? 0))).limit(limit).toArray();
+          const direction = q.newest ? -1 : 1;
+          const docs = await col.events.find(filter).sort({ time: direction, _seq: direction }).skip(Math.max(0, Math.floor(q.offset ?? 0))).limit(limit).toArray();
           return docs.map(toRecordedEvent);
         }),
       get: (id) =>
