@@ -18,7 +18,7 @@ export interface Config {
     readonly budget: { readonly tokensPerDay: number; readonly usdPerDay: number; readonly usdPerMillionPrompt: number; readonly usdPerMillionCompletion: number };
     readonly memoryMessages: number;
   };
-  readonly telegram: { readonly token: string | undefined; readonly apiRoot: string | undefined; readonly users: readonly IdRole[]; readonly groups: readonly IdRole[]; readonly rateLimitPerMinute: number };
+  readonly telegram: { readonly token: string | undefined; readonly apiRoot: string | undefined; readonly webhook: { readonly url: string; readonly secret: string } | undefined; readonly users: readonly IdRole[]; readonly groups: readonly IdRole[]; readonly rateLimitPerMinute: number };
   readonly discord: { readonly token: string | undefined; readonly applicationId: string | undefined; readonly guildId: string | undefined; readonly users: readonly IdRole[]; readonly roles: readonly IdRole[]; readonly notifyChannelId: string | undefined };
   readonly api: { readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[]; readonly metricsOpen: boolean; readonly rateLimitPerMinute: number; readonly corsOrigins: readonly string[] };
   readonly natsUrl: string | undefined;
@@ -81,7 +81,7 @@ export function buildConfig(v: KeyValues): Config {
       budget: { tokensPerDay: v.CHAT_TOKENS_PER_DAY, usdPerDay: v.CHAT_USD_PER_DAY, usdPerMillionPrompt: v.CHAT_USD_PER_MILLION_PROMPT, usdPerMillionCompletion: v.CHAT_USD_PER_MILLION_COMPLETION },
       memoryMessages: v.CHAT_MEMORY_MESSAGES,
     },
-    telegram: { token: v.TELEGRAM_BOT_TOKEN, apiRoot: v.TELEGRAM_API_ROOT, users: v.TELEGRAM_ALLOWED_USERS, groups: v.TELEGRAM_GROUPS, rateLimitPerMinute: v.TELEGRAM_RATE_LIMIT_PER_MINUTE },
+    telegram: { token: v.TELEGRAM_BOT_TOKEN, apiRoot: v.TELEGRAM_API_ROOT, webhook: v.TELEGRAM_WEBHOOK_URL && v.TELEGRAM_WEBHOOK_SECRET ? { url: v.TELEGRAM_WEBHOOK_URL, secret: v.TELEGRAM_WEBHOOK_SECRET } : undefined, users: v.TELEGRAM_ALLOWED_USERS, groups: v.TELEGRAM_GROUPS, rateLimitPerMinute: v.TELEGRAM_RATE_LIMIT_PER_MINUTE },
     discord: { token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, guildId: v.DISCORD_GUILD_ID, users: v.DISCORD_ALLOWED_USERS, roles: v.DISCORD_ROLE_MAP, notifyChannelId: v.DISCORD_NOTIFY_CHANNEL_ID },
     api: { tokens: v.SEXTANT_API_TOKENS, metricsOpen: v.API_METRICS_OPEN, rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE, corsOrigins: v.API_CORS_ORIGINS },
     natsUrl: v.NATS_URL,

@@ -91,6 +91,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
       if (!v.CCXT_SANDBOX && !v.LIVE_TRADING) problems.push('LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet');
       for (const pair of v.CCXT_SYMBOLS) if (!/^[^=\s]+=[^=\s]+$/.test(pair)) problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
     }
+    if (v.TELEGRAM_WEBHOOK_URL && !v.TELEGRAM_WEBHOOK_SECRET) problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (anyone could post fake updates otherwise); expected 16-256 characters of A-Z a-z 0-9 _ -');
+    if (v.TELEGRAM_WEBHOOK_URL && v.PORT === 0) problems.push('PORT: 0 serves no HTTP, but TELEGRAM_WEBHOOK_URL needs the HTTP API to receive updates; expected a port, or unset TELEGRAM_WEBHOOK_URL for long polling');
     if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN; expected the application (client) id');
     if (v.STORE === 'mongodb' && !v.MONGODB_URI) problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }

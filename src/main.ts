@@ -8,6 +8,7 @@ import { createCommandRouter } from '../interfaces/commands/router.js';
 import { busServices, type CommandServices } from '../interfaces/commands/services.js';
 import type { ChatAgent } from '../interfaces/chat/chat-agent.js';
 import { Metrics } from './observability/metrics.js';
+import { Notifier } from '../interfaces/notify/notifier.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RecordingTap } from '../bus/recording.js';
@@ -57,14 +58,14 @@ export interface RunningSystem {
  * `sextant start`, one for `sextant agent <name>`), resumed from the process's last checkpoint
  * when the store has one.
  */
-export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean; readonly chat?: boolean } = {}): Promise<RunningSystem> {
+export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean; readonly chat?: boolean; readonly bots?: boolean } = {}): Promise<RunningSystem> {
   const clock = systemClock;
   const ids = ulidSource();
   const registry = createRegistry();
   const source = `sextant/${config.instance}`;
   const store = await openStore(config, logger, agents);
   try {
-    return await startOn(store, { config, logger, agents, clock, ids, registry, source, api: options.api ?? false, chat: options.chat ?? false });
+    return await startOn(store, { config, logger, agents, clock, ids, registry, source, api: options.api ?? false, chat: options.chat ?? false, bots: options.bots ?? options.api ?? false });
   } catch (err) {
     await store?.close().catch(() => undefined);
     throw err;
@@ -76,6 +77,8 @@ interface Parts {
   readonly api: boolean;
   /** A terminal chat will talk to this process. */
   readonly chat: boolean;
+  /** Run the Telegram and Discord bots the configuration enables (`sextant start`, `sextant bots`). */
+  readonly bots: boolean;
   readonly config: Config;
   readonly logger: Logger;
   readonly agents: readonly AgentName[];
@@ -157,7 +160,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   tracker.attach(bus);
   const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes
-  const { ChatAgent } = p.api || p.chat ? await import('../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
+  const { ChatAgent } = p.api || p.chat || p.bots ? await import('../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
   const chat = ChatAgent && new ChatAgent({
     router: commands as CommandRouter<unknown>,
     ...(config.chat.model ? { model: config.chat.model } : {}),
@@ -170,8 +173,13 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     log: logger.child({ component: 'chat' }),
     onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
   });
+  // Telegram in webhook mode posts to the API; the route exists from the start and answers 503 until the bot is up
+  const telegramHook: { handler?: (req: Request) => Promise<Response> } = {};
+  const webhooks = p.bots && config.telegram.token && config.telegram.webhook
+    ? new Map([[new URL(config.telegram.webhook.url).pathname, (req: Request) => (telegramHook.handler ? telegramHook.handler(req) : Promise.resolve(new Response(null, { status: 503 })))]])
+    : undefined;
   // the API listens before anything trades: a port in use stops start-up here, not half-way
-  const server = p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, ...(chat ? { chat } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = (p.api || webhooks) && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -183,6 +191,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     await bus.close().catch(() => undefined);
     throw err;
   }
+  const bots = p.bots ? await startBots(config, { bus, commands, chat, log: logger, telegramHook }) : [];
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
   const checkpointer = store && agents.length > 0
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
@@ -208,6 +217,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         await kernel.stopFeed();
         await quiesce(bus).catch(() => undefined);
         await checkpointer?.stop();
+        for (const b of bots) await b.stop().catch((err: unknown) => logger.warn({ err }, 'a bot did not stop cleanly'));
         await kernel.stop();
         await metrics.detach();
         await tracker.detach();
@@ -236,8 +246,68 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
   return { ...settings, broker, pollMs: config.broker.pollMs };
 }
 
+/**
+ * The chat bots the configuration enables (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN), with a notifier
+ * for both; each is loaded only when enabled. Returned in the order to stop them.
+ */
+async function startBots(config: Config, deps: { bus: Bus; commands: CommandRouter<CommandServices>; chat: ChatAgent | undefined; log: Logger; telegramHook: { handler?: (req: Request) => Promise<Response> } }): Promise<{ stop(): Promise<void> }[]> {
+  if (!config.telegram.token && !config.discord.token) return [];
+  const notifier = new Notifier(deps.bus);
+  notifier.start();
+  const started: { stop(): Promise<void> }[] = [];
+  if (config.telegram.token) {
+    const { createTelegramBot } = await import('../interfaces/telegram/bot.js');
+    const telegram = createTelegramBot({
+      token: config.telegram.token,
+      ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+      router: deps.commands,
+      ...(deps.chat ? { chat: deps.chat } : {}),
+      notifier,
+      users: config.telegram.users,
+      groups: config.telegram.groups,
+      rateLimitPerMinute: config.telegram.rateLimitPerMinute,
+      log: deps.log.child({ component: 'telegram' }),
+      polling: config.telegram.webhook === undefined,
+      ...(config.telegram.webhook ? { webhook: { url: config.telegram.webhook.url, secretToken: config.telegram.webhook.secret } } : {}),
+    });
+    // a bot that cannot start (a bad token, no network) is said loudly; trading goes on without it
+    try {
+      await telegram.start();
+      if (config.telegram.webhook) deps.telegramHook.handler = telegram.webhook({ secretToken: config.telegram.webhook.secret });
+      deps.log.info({ users: config.telegram.users.length, groups: config.telegram.groups.length, mode: config.telegram.webhook ? 'webhook' : 'polling' }, 'Telegram bot started');
+      started.push(telegram);
+    } catch (err) {
+      deps.log.error({ err: (err as Error).message }, 'the Telegram bot could not start; running without it');
+    }
+  }
+  if (config.discord.token) {
+    const { createDiscordBot } = await import('../interfaces/discord/bot.js');
+    const discord = createDiscordBot({
+      token: config.discord.token,
+      applicationId: config.discord.applicationId!, // the config requires it with DISCORD_TOKEN
+      ...(config.discord.guildId ? { guildId: config.discord.guildId } : {}),
+      router: deps.commands,
+      ...(deps.chat ? { chat: deps.chat } : {}),
+      notifier,
+      ...(config.discord.notifyChannelId ? { notifyChannelId: config.discord.notifyChannelId } : {}),
+      users: config.discord.users,
+      roles: config.discord.roles,
+      log: deps.log.child({ component: 'discord' }),
+    });
+    try {
+      await discord.start();
+      deps.log.info({ users: config.discord.users.length, roles: config.discord.roles.length, scope: config.discord.guildId ? 'guild' : 'global' }, 'Discord bot connected');
+      started.push(discord);
+    } catch (err) {
+      deps.log.error({ err: (err as Error).message }, 'the Discord bot could not start; running without it');
+    }
+  }
+  started.push({ stop: () => notifier.stop() });
+  return started;
+}
+
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'envelope' | 'log'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'envelope' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered

@@ -44,6 +44,8 @@ export interface ApiDeps {
   /** Allowed CORS origins; empty = CORS off. */
   readonly corsOrigins: readonly string[];
   readonly requestTimeoutMs: number;
+  /** POST routes for chat platforms' webhooks (path -> fetch handler); each checks its own secret, not a bearer token. */
+  readonly webhooks?: ReadonlyMap<string, (req: Request) => Promise<Response>>;
 }
 
 const MAX_STREAMS_PER_TOKEN = 4;
@@ -162,6 +164,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   };
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  for (const [path, handler] of deps.webhooks ?? []) app.post(path, (c) => handler(c.req.raw));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.get('/docs', (c) => c.html(docsPage(openApiDocument())));
   app.get('/ready', async (c) => {

@@ -40,6 +40,8 @@ export interface TelegramBotOptions {
   readonly now?: () => number;
   /** True: `start()` long-polls getUpdates. False: the owner feeds updates (`webhook`, `handleUpdate`). */
   readonly polling: boolean;
+  /** Webhook mode (with `polling: false`): `start()` registers this URL and secret with setWebhook. */
+  readonly webhook?: { readonly url: string; readonly secretToken: string };
 }
 
 export interface TelegramBot {
@@ -210,12 +212,15 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
       } catch (err) {
         log.warn({ err: brief(err) }, 'telegram: could not register the command menu; commands still work');
       }
+      if (options.webhook && !options.polling) {
+        await bot.telegram.setWebhook(options.webhook.url, { secret_token: options.webhook.secretToken, allowed_updates: ['message', 'callback_query'] });
+      }
       unsubscribe = options.notifier?.subscribe(deliver) ?? (() => undefined);
       if (options.polling) {
         // launch() resolves only when polling ends, so it runs on; stop() waits for it
         polling = bot.launch({ allowedUpdates: ['message', 'callback_query'] }).catch((err: unknown) => log.error({ err: brief(err) }, 'telegram: polling stopped'));
       }
-      log.info({ bot: bot.botInfo.username, polling: options.polling, users: options.users.length, groups: options.groups.length }, 'telegram: bot started');
+      log.info({ bot: bot.botInfo.username, polling: options.polling, webhook: options.webhook ? new URL(options.webhook.url).pathname : undefined, users: options.users.length, groups: options.groups.length }, 'telegram: bot started');
     },
     async stop() {
       unsubscribe?.();

@@ -25,6 +25,8 @@ Commands:
                         Replay a recording through fresh agents; compare decisions (sextant replay --help)
   record export         Write a JetStream recording as NDJSON (sextant record --help)
   api                   Run the HTTP API alone (PORT) against NATS_URL, for deployments
+  bots                  Run the Telegram and Discord bots alone (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN)
+                        against NATS_URL, for deployments; \`sextant start\` runs them too
   chat                  A terminal chat (commands and plain questions) against NATS_URL;
                         \`sextant start --chat\` chats with the embedded system instead
   agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
@@ -52,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runAgents('api', rest);
       case 'chat':
         return await runAgents('chat', rest);
+      case 'bots':
+        return await runAgents('bots', rest);
       case 'agent': {
         const name = rest[0];
         if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {
@@ -87,21 +91,25 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
-async function runAgents(only: AgentName | 'api' | 'chat' | undefined, args: string[]): Promise<number> {
+async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | undefined, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false }, chat: { type: 'boolean', default: false } } });
   let config = loadConfig();
   if (only && !config.natsUrl) {
-    const what = only === 'api' || only === 'chat' ? `sextant ${only}` : `sextant agent ${only}`;
+    const what = only === 'api' || only === 'chat' || only === 'bots' ? `sextant ${only}` : `sextant agent ${only}`;
     throw new ConfigError([`NATS_URL: required by "${what}"; alone on an in-memory bus it would talk to nobody. Use "sextant start" to run everything in one process.`]);
   }
-  if ((only === 'api' || only === 'chat') && config.store.kind === 'auto' && !config.mongoUri) {
+  const interfaceOnly = only === 'api' || only === 'chat' || only === 'bots';
+  if (only === 'bots' && !config.telegram.token && !config.discord.token) {
+    throw new ConfigError(['TELEGRAM_BOT_TOKEN: "sextant bots" needs TELEGRAM_BOT_TOKEN or DISCORD_TOKEN (or both); neither is set']);
+  }
+  if (interfaceOnly && config.store.kind === 'auto' && !config.mongoUri) {
     // the API process keeps no embedded store of its own: the agents' processes hold the data
     config = { ...config, store: { ...config.store, kind: 'off' } };
   }
   const chat = only === 'chat' || values.chat;
   // a terminal chat keeps the log off the screen it talks on (errors only)
   const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
-  const system = await startSystem(config, logger, only === 'api' || only === 'chat' ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api', chat });
+  const system = await startSystem(config, logger, interfaceOnly ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api', chat, bots: !only || only === 'bots' });
   if (chat) {
     const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
     // Ctrl-C or a stop signal ends the chat like "exit": the system still drains and checkpoints

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { ulidSource } from '../../src/runtime/ids.js';
 import { randomWalkCsv } from '../helpers/csv.js';
+import { freePort } from '../helpers/free-port.js';
 import { eventually } from '../helpers/eventually.js';
 
 const VIEWER = 'viewer-token-0123456789';
@@ -254,14 +254,3 @@ describe('HTTP API over a listening server', () => {
     expect((await ask(`confirm ${preview.preview!.id}`)).text).toMatch(/^Sent to risk: buy 1 WALK/);
   });
 });
-
-/** A free TCP port for a real server. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -4,12 +4,12 @@ import type { QueryName } from '../../bus/subjects.js';
 import type { Caller, Reply } from '../../interfaces/commands/registry.js';
 import { createCommandRouter } from '../../interfaces/commands/router.js';
 import type { CommandServices, OrderRequest } from '../../interfaces/commands/services.js';
-import type { Notification } from '../../interfaces/notify/notifier.js';
 import { createTelegramBot, type TelegramBot, type TelegramBotOptions } from '../../interfaces/telegram/bot.js';
 import type { PortfolioSnapshot, Position, RiskCommandResult } from '../../src/domain/messages.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeTelegram, type FakeChat } from '../helpers/fake-telegram.js';
+import { stubNotifier } from '../helpers/stub-notifier.js';
 
 const OPERATOR = 1001;
 const VIEWER = 1002;
@@ -41,21 +41,6 @@ function stubServices(clock: { now: number }) {
     now: () => clock.now,
   };
   return { services, intents, data };
-}
-
-/** A notifier stand-in: the test emits notifications. */
-function stubNotifier() {
-  const listeners = new Set<(n: Notification) => void>();
-  return {
-    subscribe(listener: (n: Notification) => void) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-    emit: (n: Notification) => listeners.forEach((l) => l(n)),
-    get listeners() {
-      return listeners.size;
-    },
-  };
 }
 
 interface Harness {
