@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Bus } from '../../bus/bus.js';
+import { streamName } from '../../bus/create-bus.js';
+import { rootEnvelope } from '../../bus/envelope.js';
+import { subjects } from '../../bus/subjects.js';
+import { createRegistry, versionOf, type OrderFilled, type PortfolioSnapshot } from '../../src/domain/messages.js';
+import { VirtualClock } from '../../src/runtime/clock.js';
+import { sequentialIds } from '../../src/runtime/ids.js';
+import { startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
+import { eventually } from '../helpers/eventually.js';
+import { sharedFile } from '../helpers/shared-data.js';
+
+interface Reference {
+  final_value: number;
+  fills: { date: string; side: 'buy' | 'sell'; size: number; price: number }[];
+}
+
+/** Limits that never bind (as the backtest's): this run checks the pipeline, not risk. */
+const OPEN_LIMITS = {
+  RISK_MAX_POSITION_QTY: '1000000000',
+  RISK_MAX_POSITION_NOTIONAL: '1000000000000',
+  RISK_MAX_ORDER_NOTIONAL: '1000000000000',
+  RISK_MAX_GROSS_EXPOSURE: '1000000000000',
+  RISK_MAX_OPEN_ORDERS: '100000',
+  RISK_MAX_ORDERS_PER_WINDOW: '100000000',
+  RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL: '100000000',
+  RISK_MAX_DAILY_LOSS: '1000000000000',
+  RISK_MAX_DRAWDOWN: '1',
+  RISK_PRICE_BAND: '1000',
+};
+
+/**
+ * The deployment shape without Docker: every agent a Node process of its own
+ * (`sextant agent <name>`) against nats-server, as docker compose runs them. The ORCL reference
+ * backtest goes through them and must come out fill for fill as the single-process run.
+ */
+describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
+  const namespace = testPrefix();
+  const procs: AgentProcess[] = [];
+  let observer: Bus | undefined;
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await observer?.close();
+    const nc = await connect({ servers: natsUrl! });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(streamName(namespace)).catch(() => undefined);
+    await nc.close();
+  });
+
+  it('the ORCL SMA(10,30) reference run through five agent processes gives the reference fills and final value', async () => {
+    const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as Reference;
+    const env = {
+      NATS_URL: natsUrl!,
+      SEXTANT_NAMESPACE: namespace,
+      STORE: 'off',
+      PORT: '0',
+      HEARTBEAT_INTERVAL_MS: '60000',
+      BUS_REQUEST_TIMEOUT_MS: '20000',
+      STRATEGY: 'sma-cross',
+      STRATEGY_FAST: '10',
+      STRATEGY_SLOW: '30',
+      STRATEGY_SIZE: '100',
+      PORTFOLIO_START_CASH: '100000',
+      DATA_FEED: 'csv',
+      DATA_FILE: sharedFile('market/orcl-1995-2014.csv'),
+      DATA_SYMBOLS: 'ORCL',
+      DATA_PACE_MS: '0',
+      ...OPEN_LIMITS,
+    };
+    observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false, requestTimeoutMs: 20_000 });
+    const fills: { date: string; side: string; size: number; price: number }[] = [];
+    let completed = false;
+    observer.subscribe(subjects.orderFilled(), (e) => {
+      const f = e.payload as OrderFilled;
+      fills.push({ date: new Date(e.time).toISOString().slice(0, 10), side: f.side, size: f.qty, price: f.price });
+    });
+    observer.subscribe(subjects.feedCompleted(), () => void (completed = true));
+    await observer.flush();
+
+    // the consumers first, each as its own process; the data agent once they all run
+    for (const agent of ['portfolio', 'execution', 'risk', 'strategy'] as const) {
+      procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: `${agent}-1` }));
+    }
+    procs.push(await startAgentProcess('data', ['agent', 'data'], { ...env, SEXTANT_INSTANCE: 'data-1' }));
+    expect(new Set(procs.map((p) => p.child.pid)).size).toBe(5);
+
+    await eventually(() => expect(completed).toBe(true), 60_000, 50);
+    await eventually(() => expect(fills.length).toBe(reference.fills.length), 30_000, 50);
+    await new Promise((r) => setTimeout(r, 500)); // nothing more arrives
+    expect(fills).toHaveLength(reference.fills.length);
+    fills.forEach((f, i) => {
+      const e = reference.fills[i]!;
+      expect({ i, date: f.date, side: f.side, size: f.size }).toEqual({ i, date: e.date, side: e.side, size: e.size });
+      expect(Math.abs(f.price - e.price)).toBeLessThan(1e-6);
+    });
+    const ids = { ids: sequentialIds('mp'), clock: new VirtualClock(Date.now()), source: 'test/multi-process' };
+    const reply = await observer.request(subjects.query('portfolio'), rootEnvelope(ids, 'query.request', { params: {} }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
+    const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
+    expect(Math.round(portfolio.equity * 100) / 100).toBe(reference.final_value);
+  }, 120_000);
+});
