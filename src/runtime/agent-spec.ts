@@ -73,6 +73,18 @@ export interface AgentSpec<TContext = unknown> {
     /** The chain key the output registered or released when it was published (an order's chain). */
     readonly chain?: (env: Envelope) => { readonly key?: string; readonly release?: string } | undefined;
   };
+  /**
+   * Scale-out by key (a symbol): with a partition coordinator, several instances of the agent
+   * share the keys and each key's state lives in exactly one of them at a time. `slice` is the
+   * part of the context that belongs to a key (handed to the next owner), `adopt` the event that
+   * takes a handed-over slice in, `drop` the event that forgets a key handed away.
+   */
+  readonly partition?: {
+    readonly key: (env: Envelope) => string | undefined;
+    readonly slice: (context: TContext, key: string) => unknown;
+    readonly adopt: (key: string, slice: unknown) => EventObject;
+    readonly drop: (key: string) => EventObject;
+  };
   /** Called once the agent is running. May run until the agent stops (feeds). */
   readonly onStart?: (api: AgentApi) => void | Promise<void>;
 }

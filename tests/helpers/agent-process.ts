@@ -7,7 +7,7 @@ const root = resolve(import.meta.dirname, '../..');
 export interface AgentProcess {
   readonly name: string;
   readonly child: ChildProcess;
-  /** Everything it printed so far (the tail, bounded). */
+  /** Everything it printed so far (only the tail past 50 MB). */
   output(): string;
   /** SIGTERM (drain and exit), waiting for the exit; SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -27,7 +27,7 @@ export function startAgentProcess(name: string, args: readonly string[], env: Re
     let out = '';
     const keep = (d: Buffer) => {
       out += d.toString();
-      if (out.length > 200_000) out = out.slice(-50_000);
+      if (out.length > 50_000_000) out = out.slice(-10_000_000);
     };
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s:\n${out.slice(-3000)}`)), 20_000);
     const proc: AgentProcess = {
@@ -57,3 +57,17 @@ export function startAgentProcess(name: string, args: readonly string[], env: Re
     });
   });
 }
+
+/** Limits that never bind (as the backtest's): this run checks the pipeline, not risk. */
+export const OPEN_LIMITS = {
+  RISK_MAX_POSITION_QTY: '1000000000',
+  RISK_MAX_POSITION_NOTIONAL: '1000000000000',
+  RISK_MAX_ORDER_NOTIONAL: '1000000000000',
+  RISK_MAX_GROSS_EXPOSURE: '1000000000000',
+  RISK_MAX_OPEN_ORDERS: '100000',
+  RISK_MAX_ORDERS_PER_WINDOW: '100000000',
+  RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL: '100000000',
+  RISK_MAX_DAILY_LOSS: '1000000000000',
+  RISK_MAX_DRAWDOWN: '1',
+  RISK_PRICE_BAND: '1000',
+};

@@ -35,3 +35,23 @@ export function randomWalkCsv(n: number, seed: number): string {
   }
   return dailyCsv(closes);
 }
+
+/**
+ * Seeded random walks of several symbols, `n` one-minute bars each, interleaved by time, as an
+ * NDJSON feed file (`DATA_FEED=ndjson`); returns its path.
+ */
+export function multiSymbolNdjson(symbols: readonly string[], n: number, seed: number): string {
+  const lines: string[] = [];
+  const walks = symbols.map((s, k) => ({ s, next: seededPrng(seed + k, `walk-${s}`), c: 50 + 10 * k }));
+  const start = Date.UTC(2026, 0, 5, 14, 30);
+  for (let i = 0; i < n; i++) {
+    for (const w of walks) {
+      const open = w.c;
+      w.c = Math.max(1, Math.round(w.c * (1 + 0.02 * (w.next() - 0.5)) * 10_000) / 10_000);
+      lines.push(JSON.stringify({ kind: 'bar', symbol: w.s, time: start + i * 60_000, open, high: Math.max(open, w.c), low: Math.min(open, w.c), close: w.c, volume: 1_000_000 }));
+    }
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'sextant-ndjson-')), 'bars.ndjson');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}

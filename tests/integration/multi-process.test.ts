@@ -9,7 +9,7 @@ import { subjects } from '../../bus/subjects.js';
 import { createRegistry, versionOf, type OrderFilled, type PortfolioSnapshot } from '../../src/domain/messages.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
-import { startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { OPEN_LIMITS, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/shared-data.js';
@@ -18,20 +18,6 @@ interface Reference {
   final_value: number;
   fills: { date: string; side: 'buy' | 'sell'; size: number; price: number }[];
 }
-
-/** Limits that never bind (as the backtest's): this run checks the pipeline, not risk. */
-const OPEN_LIMITS = {
-  RISK_MAX_POSITION_QTY: '1000000000',
-  RISK_MAX_POSITION_NOTIONAL: '1000000000000',
-  RISK_MAX_ORDER_NOTIONAL: '1000000000000',
-  RISK_MAX_GROSS_EXPOSURE: '1000000000000',
-  RISK_MAX_OPEN_ORDERS: '100000',
-  RISK_MAX_ORDERS_PER_WINDOW: '100000000',
-  RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL: '100000000',
-  RISK_MAX_DAILY_LOSS: '1000000000000',
-  RISK_MAX_DRAWDOWN: '1',
-  RISK_PRICE_BAND: '1000',
-};
 
 /**
  * The deployment shape without Docker: every agent a Node process of its own
