@@ -1,19 +1,39 @@
-# One image for every role: `sextant start`, `sextant agent <name>`, later `sextant api`/`bots`.
-FROM node:20-bookworm-slim AS deps
+# syntax=docker/dockerfile:1
+# One image for every role: `sextant start` (embedded), `sextant agent <name>`, `sextant api`,
+# `sextant bots`, `sextant recorder`. Multi-stage: the build stage bundles the app with esbuild;
+# the runtime stage has production dependencies only and runs as the unprivileged `node` user.
+
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
-
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production
-WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
 COPY agents ./agents
 COPY bus ./bus
 COPY config ./config
 COPY interfaces ./interfaces
 COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    SEXTANT_DATA_DIR=/data \
+    PORT=3000
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+RUN mkdir -p /data && chown node:node /data
 USER node
-ENTRYPOINT ["node", "src/cli/sextant.mjs"]
+VOLUME ["/data"]
+EXPOSE 3000
+# the API answers /health; agent-only roles have no HTTP port (their health is on the bus)
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "const p=process.env.PORT||'3000';if(p==='0')process.exit(0);fetch('http://127.0.0.1:'+p+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--enable-source-maps", "dist/sextant.mjs"]
 CMD ["start"]

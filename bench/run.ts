@@ -5,6 +5,7 @@ import { writeResults } from './harness.js';
 import { runStoreBench } from './store.bench.js';
 import { runReplayBench } from './replay.bench.js';
 import { runApiBench } from './api.bench.js';
+import { runSentimentBench } from './sentiment.bench.js';
 
 /**
  * `npm run bench`: runs every bench in {@link benches} (or those named on the command line,
@@ -95,6 +96,14 @@ export const benches: BenchEntry[] = [
         `  POST /api/v1/orders -> order.approved: p50 ${r.orderToApproval.p50Ms} ms, p99 ${r.orderToApproval.p99Ms} ms over ${r.orderToApproval.orders} orders`,
       ].join('\n');
       return { result: r, summary, warnings: [] };
+    },
+  },
+  {
+    name: 'sentiment',
+    async run() {
+      const r = runSentimentBench();
+      const summary = `sentiment scorer ${r.scorer}: ${r.itemsPerSecond.toLocaleString('en-US')} items/s (median of ${r.rounds} passes over ${r.items.toLocaleString('en-US')} tweets; best ${r.bestItemsPerSecond.toLocaleString('en-US')}; goal ${r.goals.itemsPerSecond.toLocaleString('en-US')})`;
+      return { result: r, summary, warnings: r.skipped ? [`sentiment scorer items/s NOT MEASURED: ${r.skipped}`] : [] };
     },
   },
 ];

@@ -86,7 +86,7 @@ export const AGENT_NAMES = ['data', 'sentiment', 'strategy', 'risk', 'execution'
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 /** Request/reply services answered on `query.<what>`. */
-export const QUERY_NAMES = ['portfolio', 'positions', 'orders', 'fills', 'signals', 'trace', 'risk', 'events'] as const;
+export const QUERY_NAMES = ['portfolio', 'positions', 'orders', 'fills', 'signals', 'trace', 'risk', 'events', 'sentiment'] as const;
 export type QueryName = (typeof QUERY_NAMES)[number];
 
 /** Concrete subjects. */
@@ -96,6 +96,8 @@ export const subjects = {
   feedCompleted: () => s('market.feed.completed'),
   newsItem: () => s('news.item'),
   sentimentScore: (symbol: string) => s(`sentiment.score.${encodeSymbol(symbol)}`),
+  /** One scored news item (the sentiment agent's per-item output; a replay input). */
+  sentimentScored: () => s('sentiment.scored'),
   signal: (symbol: string) => s(`signal.${encodeSymbol(symbol)}`),
   orderIntent: () => s('order.intent'),
   orderApproved: () => s('order.approved'),

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { AgentName } from '../bus/subjects.js';
 import type { RiskLimits } from '../agents/risk/limits.js';
 import type { KeyValues } from './keys.js';
@@ -40,7 +41,7 @@ export interface Config {
     readonly overflow: KeyValues['STORE_OVERFLOW'];
   };
   readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number; readonly namespace: string | undefined; readonly ackWaitMs: number };
-  readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[] };
+  readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[]; readonly partitioned: readonly AgentName[] };
   readonly data: {
     readonly feed: KeyValues['DATA_FEED'];
     readonly file: string | undefined;
@@ -55,6 +56,19 @@ export interface Config {
     readonly slow: number;
     readonly size: number;
     readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
+    /** Buy only while the symbol's sentiment is above this; unset: no filter. */
+    readonly sentimentMin: number | undefined;
+  };
+  readonly sentiment: {
+    readonly scorer: KeyValues['SENTIMENT_SCORER'];
+    readonly halfLifeMs: number;
+    /** Company names and aliases to symbols. */
+    readonly symbolMap: Readonly<Record<string, string>>;
+    readonly newsFile: string | undefined;
+    readonly rssUrls: readonly string[];
+    readonly rssPollMs: number;
+    readonly llmTokensPerDay: number;
+    readonly recentItems: number;
   };
   readonly risk: RiskLimits;
   readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly feeMin: number; readonly slippageBps: number; readonly maxParticipation: number };
@@ -73,7 +87,8 @@ export interface Config {
 /** Shapes validated key values into the nested Config. */
 export function buildConfig(v: KeyValues): Config {
   return {
-    instance: v.SEXTANT_INSTANCE,
+    // auto: the host name (each replica of a scaled compose service is a container of its own)
+    instance: v.SEXTANT_INSTANCE === 'auto' ? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) : v.SEXTANT_INSTANCE,
     logLevel: v.LOG_LEVEL,
     port: v.PORT,
     chat: {
@@ -101,7 +116,7 @@ export function buildConfig(v: KeyValues): Config {
       overflow: v.STORE_OVERFLOW,
     },
     bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS, namespace: v.SEXTANT_NAMESPACE, ackWaitMs: v.BUS_ACK_WAIT_MS },
-    runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS },
+    runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS ?? defaultAgents(v), partitioned: v.PARTITIONED_AGENTS },
     data: {
       feed: v.DATA_FEED,
       file: v.DATA_FILE,
@@ -122,6 +137,17 @@ export function buildConfig(v: KeyValues): Config {
       slow: v.STRATEGY_SLOW,
       size: v.STRATEGY_SIZE,
       rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
+      sentimentMin: v.STRATEGY_SENTIMENT_MIN,
+    },
+    sentiment: {
+      scorer: v.SENTIMENT_SCORER,
+      halfLifeMs: v.SENTIMENT_HALF_LIFE_MS,
+      symbolMap: Object.fromEntries(v.SENTIMENT_SYMBOL_MAP.map((e) => [e.slice(0, e.lastIndexOf('=')).trim(), e.slice(e.lastIndexOf('=') + 1).trim()])),
+      newsFile: v.SENTIMENT_NEWS_FILE,
+      rssUrls: v.SENTIMENT_RSS_URLS,
+      rssPollMs: v.SENTIMENT_RSS_POLL_MS,
+      llmTokensPerDay: v.SENTIMENT_LLM_TOKENS_PER_DAY,
+      recentItems: v.SENTIMENT_RECENT_ITEMS,
     },
     risk: {
       maxPositionQty: v.RISK_MAX_POSITION_QTY,
@@ -158,4 +184,10 @@ export function buildConfig(v: KeyValues): Config {
       paperFaults: { failRate: v.PAPER_FAIL_RATE, maxLatencyMs: v.PAPER_LATENCY_MS },
     },
   };
+}
+
+/** `sextant start`'s agents when AGENTS is unset: the trading five, and sentiment when it has news to read. */
+function defaultAgents(v: KeyValues): AgentName[] {
+  const trading: AgentName[] = ['data', 'strategy', 'risk', 'execution', 'portfolio'];
+  return v.SENTIMENT_NEWS_FILE || v.SENTIMENT_RSS_URLS.length > 0 ? [...trading, 'sentiment'] : trading;
 }

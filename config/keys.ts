@@ -46,7 +46,7 @@ const idRoles = (what: string) =>
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configKeys = {
-  SEXTANT_INSTANCE: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), expected: 'letters, digits, - or _ (1-40)', doc: 'Instance name; part of every message source (<agent>/<instance>).', default: '1' }),
+  SEXTANT_INSTANCE: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), expected: 'letters, digits, - or _ (1-40)', doc: 'Instance name; part of every message source (<agent>/<instance>) and of the checkpoint key. auto: the host name (replicas of a scaled service).', default: '1' }),
   LOG_LEVEL: def({ schema: z.enum(LOG_LEVELS), expected: LOG_LEVELS.join(' | '), doc: 'pino log level.', default: 'info' }),
   PORT: def({ schema: int(0, 65535), expected: 'an integer from 0 to 65535', doc: 'HTTP API port of sextant start; 0 serves no API (batch runs, tests).', default: 3000 }),
   SEXTANT_API_TOKENS: def<{ token: string; role: 'viewer' | 'operator' | 'admin' }[]>({
@@ -101,12 +101,13 @@ export const configKeys = {
   BUS_MAX_PAYLOAD_BYTES: def({ schema: int(4096, 64 * 1024 * 1024), expected: 'an integer number of bytes, at least 4096', doc: 'Largest message accepted on the bus; larger publishes fail, larger receipts are dead-lettered.', default: 256 * 1024 }),
   BUS_REQUEST_TIMEOUT_MS: def({ schema: int(1, 600_000), expected: 'milliseconds, 1-600000', doc: 'Default request/reply timeout.', default: 5000 }),
   HEARTBEAT_INTERVAL_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds, 100-3600000', doc: 'How often each agent publishes agent.<name>.health.', default: 5000 }),
-  AGENTS: def<('data' | 'strategy' | 'risk' | 'execution' | 'portfolio')[]>({ schema: list.pipe(z.array(z.enum(['data', 'strategy', 'risk', 'execution', 'portfolio']))), expected: 'comma-separated agent names (data,strategy,risk,execution,portfolio)', doc: 'Agents run by `sextant start`.', default: ['data', 'strategy', 'risk', 'execution', 'portfolio'] }),
+  PARTITIONED_AGENTS: def<'strategy'[]>({ schema: list.pipe(z.array(z.enum(['strategy']))), expected: 'comma-separated agent names that run as several instances sharing the symbols (strategy)', doc: 'Over NATS: instances of these agents share the symbols (each symbol\'s state in exactly one instance at a time; they may join and leave). Every instance needs its own SEXTANT_INSTANCE. Empty: one instance per agent.', default: [] }),
+  AGENTS: def<('data' | 'sentiment' | 'strategy' | 'risk' | 'execution' | 'portfolio')[]>({ schema: list.pipe(z.array(z.enum(['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio']))), expected: 'comma-separated agent names (data,sentiment,strategy,risk,execution,portfolio)', doc: 'Agents run by `sextant start`. Unset: data,strategy,risk,execution,portfolio, and sentiment too when it has news to read (SENTIMENT_NEWS_FILE or SENTIMENT_RSS_URLS).' }),
 
   DATA_FEED: def({ schema: z.enum(['synthetic', 'csv', 'ndjson']), expected: 'synthetic | csv | ndjson', doc: 'Market data source for the data agent.', default: 'synthetic' }),
   DATA_FILE: def({ schema: z.string().min(1), expected: 'a file path', doc: 'CSV or NDJSON file for DATA_FEED=csv|ndjson.' }),
   DATA_SYMBOLS: def({ schema: list.pipe(z.array(z.string().min(1).max(64)).min(1)), expected: 'comma-separated symbols, e.g. SYN,ACME', doc: 'Symbols of the synthetic feed; the symbol of a CSV file.', default: ['SYN'] }),
-  DATA_LENIENT: def({ schema: bool, expected: 'true | false', doc: 'Skip (and count) bad rows in files instead of stopping.', default: false }),
+  DATA_LENIENT: def({ schema: bool, expected: 'true | false', doc: 'Skip (and count) bad rows in files (market data and news) instead of stopping.', default: false }),
   DATA_PACE_MS: def({ schema: int(0, 3_600_000), expected: 'milliseconds between bars, 0 = as fast as possible', doc: 'Real-time pacing of the synthetic feed (and of file feeds when set).', default: 250 }),
   SYNTHETIC_SEED: def({ schema: int(0), expected: 'a non-negative integer', doc: 'Seed of the synthetic GBM feed.', default: 42 }),
   SYNTHETIC_START_PRICE: def({ schema: dec(0.0001), expected: 'a positive price', doc: 'First price of each synthetic symbol.', default: 100 }),
@@ -121,6 +122,16 @@ export const configKeys = {
   RSI_PERIOD: def({ schema: int(2, 1000), expected: 'bars, 2-1000', doc: 'rsi-reversion: RSI period.', default: 14 }),
   RSI_OVERSOLD: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: buy below this RSI.', default: 30 }),
   RSI_OVERBOUGHT: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: sell above this RSI.', default: 70 }),
+  STRATEGY_SENTIMENT_MIN: def({ schema: dec(-1, 1), expected: 'a sentiment from -1 to 1, e.g. 0.1', doc: 'Sentiment filter: when set, the strategy only buys while the symbol\'s sentiment (sentiment.score.<sym>, decayed to the bar\'s time; 0 without news) is above it. Sells are never held back. Unset: no filter.' }),
+
+  SENTIMENT_SCORER: def<'default' | 'llm'>({ schema: z.enum(['default', 'llm']), expected: 'default | llm', doc: 'How the sentiment agent scores news: the deterministic finance lexicon, or a chat model (OPENAI_API_KEY, OPENAI_MODEL, OPENAI_BASE_URL) that falls back to it when over budget, failing or answering outside the schema.', default: 'default' }),
+  SENTIMENT_HALF_LIFE_MS: def({ schema: int(1_000), expected: 'milliseconds of event time', doc: 'A symbol\'s sentiment halves after this long without news.', default: 86_400_000 }),
+  SENTIMENT_SYMBOL_MAP: def<string[]>({ schema: list.pipe(z.array(z.string().regex(/^[^=]+=[A-Za-z0-9][A-Za-z0-9.\-/:_]{0,63}$/, 'each entry is Name=SYMBOL'))), expected: 'comma-separated Name=SYMBOL entries, e.g. Oracle=ORCL,Oracle Corp=ORCL', doc: 'Company names and aliases that tag news with a symbol (whole words, as written or in capitals); explicit tickers ($ORCL) and an item\'s own symbols always count.', default: [] }),
+  SENTIMENT_NEWS_FILE: def({ schema: z.string().min(1), expected: 'a file path (.csv, else NDJSON)', doc: 'News the sentiment agent publishes on news.item at start: NDJSON or CSV with headline, time and optionally body, source, url, symbols. Bad lines stop start-up naming file and line (DATA_LENIENT=true skips them).' }),
+  SENTIMENT_RSS_URLS: def<string[]>({ schema: list.pipe(z.array(url(['http:', 'https:']))), expected: 'comma-separated http(s) URLs of RSS or Atom feeds', doc: 'Feeds the sentiment agent polls for news (live use).', default: [] }),
+  SENTIMENT_RSS_POLL_MS: def({ schema: int(5_000, 86_400_000), expected: 'milliseconds, 5000-86400000', doc: 'How often each RSS/Atom feed is read.', default: 300_000 }),
+  SENTIMENT_LLM_TOKENS_PER_DAY: def({ schema: int(0), expected: 'tokens per UTC day', doc: 'Daily token budget of the LLM scorer (with SENTIMENT_SCORER=llm); past it the default scorer scores (fails closed).', default: 100_000 }),
+  SENTIMENT_RECENT_ITEMS: def({ schema: int(1, 50), expected: 'items, 1-50', doc: 'Items named with each published sentiment (the newest that moved it), so a person can ask why.', default: 10 }),
 
   RISK_MAX_POSITION_QTY: def({ schema: dec(0), expected: 'a non-negative quantity', doc: 'Largest absolute position per symbol.', default: 10_000 }),
   RISK_MAX_POSITION_NOTIONAL: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest absolute position value per symbol (qty x price).', default: 1_000_000 }),

@@ -94,6 +94,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (v.TELEGRAM_WEBHOOK_URL && !v.TELEGRAM_WEBHOOK_SECRET) problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (anyone could post fake updates otherwise); expected 16-256 characters of A-Z a-z 0-9 _ -');
     if (v.TELEGRAM_WEBHOOK_URL && v.PORT === 0) problems.push('PORT: 0 serves no HTTP, but TELEGRAM_WEBHOOK_URL needs the HTTP API to receive updates; expected a port, or unset TELEGRAM_WEBHOOK_URL for long polling');
     if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN; expected the application (client) id');
+    if (v.SENTIMENT_SCORER === 'llm' && !v.OPENAI_API_KEY) problems.push('OPENAI_API_KEY: required when SENTIMENT_SCORER=llm; expected an API key (or SENTIMENT_SCORER=default)');
     if (v.STORE === 'mongodb' && !v.MONGODB_URI) problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,4 +1,5 @@
 import type { Bus, Subscription } from '../bus/bus.js';
+import type { PartitionCoordinator } from './runtime/partitions.js';
 import { patterns } from '../bus/subjects.js';
 import type { Bar, Tick } from './domain/messages.js';
 import type { AgentName } from '../bus/subjects.js';
@@ -13,6 +14,9 @@ import { portfolioAgent } from '../agents/portfolio/agent.js';
 import type { RiskLimits } from '../agents/risk/checks.js';
 import { riskAgent } from '../agents/risk/agent.js';
 import { strategyAgent } from '../agents/strategy/agent.js';
+import { sentimentAgent } from '../agents/sentiment/agent.js';
+import type { NewsSource } from '../agents/sentiment/news/source.js';
+import type { AsyncScorer, Scorer } from '../agents/sentiment/scorer.js';
 import type { StrategyParams } from '../agents/strategy/strategies.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from './observability/logger.js';
@@ -36,15 +40,29 @@ export interface TradingSettings {
   readonly breaker?: BreakerPolicy;
   /** Live venues: how often working orders are asked about (ms). */
   readonly pollMs?: number;
+  /** How the sentiment agent keeps per-symbol sentiment and tags news (defaults: one day, 10 items, no names). */
+  readonly sentiment?: SentimentSettings;
 }
+
+/** The sentiment agent's settings (JSON: recorded with a run, so a replay aggregates alike). */
+export interface SentimentSettings {
+  readonly halfLifeMs: number;
+  /** Items named with each published sentiment. */
+  readonly recentItems: number;
+  /** Company names and aliases to symbols. */
+  readonly symbolMap: Readonly<Record<string, string>>;
+}
+
+export const defaultSentimentSettings: SentimentSettings = { halfLifeMs: 86_400_000, recentItems: 10, symbolMap: {} };
 
 export function tradingSettingsFrom(config: Config): TradingSettings {
   const s = config.strategy;
   return {
     strategy:
       s.name === 'sma-cross'
-        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size }
-        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size },
+        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size, ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}) }
+        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size, ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}) },
+    sentiment: { halfLifeMs: config.sentiment.halfLifeMs, recentItems: config.sentiment.recentItems, symbolMap: config.sentiment.symbolMap },
     limits: config.risk,
     costs: config.execution,
     startCash: config.portfolio.startCash,
@@ -84,6 +102,14 @@ export interface KernelDeps {
   readonly recoverSince?: number;
   /** When resuming: each agent's open chains (an order's submission, which its fills chain to). */
   readonly restoreChains?: Partial<Record<AgentName, Readonly<Record<string, ChainRef>>>>;
+  /**
+   * The sentiment agent's ports: `live` (default) scores news with `scorer` (required; the
+   * composition root makes the default or the LLM scorer) and publishes the `news` sources;
+   * `replay` scores nothing and aggregates the recorded `sentiment.scored` events a replay feeds it.
+   */
+  readonly sentiment?: { readonly mode?: 'live' | 'replay'; readonly scorer?: Scorer | AsyncScorer; readonly news?: readonly NewsSource[] };
+  /** Agents whose symbols this process shares with other instances (scale-out), with their coordinators. */
+  readonly partitions?: Partial<Record<AgentName, PartitionCoordinator>>;
 }
 
 /** Start order: consumers before producers, so the first bar finds everyone listening. */
@@ -115,6 +141,7 @@ export class Kernel {
           instance: deps.instance,
           heartbeatMs: deps.heartbeatMs,
           ...(deps.restart ? { restart: deps.restart } : {}),
+          ...(deps.partitions?.[name] ? { partitions: deps.partitions[name] } : {}),
           ...((deps.runIds?.[name] ?? deps.runId) !== undefined ? { runId: deps.runIds?.[name] ?? deps.runId } : {}),
         }),
       );
@@ -135,8 +162,20 @@ export class Kernel {
       case 'data':
         if (!this.deps.feed) throw new Error('the data agent needs a feed');
         return dataAgent(this.deps.feed.feed, { ...this.deps.feed.pump, cursor: this.feedCursor }) as AgentSpec<never>;
-      case 'sentiment':
-        throw new Error('the sentiment agent is not built yet (its own issue)');
+      case 'sentiment': {
+        const s = settings.sentiment ?? defaultSentimentSettings;
+        const ports = this.deps.sentiment ?? {};
+        const mode = ports.mode ?? 'live';
+        if (mode === 'live' && !ports.scorer) throw new Error('the sentiment agent needs a scorer (KernelDeps.sentiment.scorer)');
+        return sentimentAgent({
+          params: { halfLifeMs: s.halfLifeMs, keep: s.recentItems },
+          mode,
+          symbolMap: s.symbolMap,
+          ...(ports.scorer ? { scorer: ports.scorer } : {}),
+          ...(ports.news ? { news: ports.news } : {}),
+          log: this.deps.logger.child({ agent: 'sentiment' }),
+        }) as AgentSpec<never>;
+      }
     }
   }
 

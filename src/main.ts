@@ -12,6 +12,9 @@ import { Notifier } from '../interfaces/notify/notifier.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RecordingTap } from '../bus/recording.js';
+import { NatsKeyValueStore } from '../bus/key-value.js';
+import { NatsBus } from '../bus/nats-bus.js';
+import { PartitionCoordinator } from './runtime/partitions.js';
 import { createBus, orderPath } from '../bus/create-bus.js';
 import type { Bus } from '../bus/bus.js';
 import type { AgentName } from '../bus/subjects.js';
@@ -19,7 +22,10 @@ import { openFeed } from '../agents/data/feeds/open-feed.js';
 import type { Config } from '../config/config.js';
 import { redactConfig } from '../config/redact.js';
 import { createRegistry, versionOf } from './domain/messages.js';
-import { Kernel, tradingSettingsFrom, type TradingSettings } from './kernel.js';
+import { Kernel, tradingSettingsFrom, type KernelDeps, type TradingSettings } from './kernel.js';
+import { newsFileSource } from '../agents/sentiment/news/news-file.js';
+import { rssNewsSource } from '../agents/sentiment/news/rss-feed.js';
+import type { NewsSource } from '../agents/sentiment/news/source.js';
 import type { Logger } from './observability/logger.js';
 import { systemClock } from './runtime/clock.js';
 import { ulidSource, type IdSource } from './runtime/ids.js';
@@ -95,6 +101,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const resume = saved?.state as ProcessCheckpoint | undefined;
   const runId = saved?.runId ?? ids.next();
   const metrics = new Metrics();
+  // news files are read now: a bad line stops start-up naming file and line, before anything trades
+  const sentiment = agents.includes('sentiment') ? await sentimentPorts(config, logger, clock) : undefined;
   const bus = await createBus({
     observer: metrics.observer,
     natsUrl: config.natsUrl,
@@ -134,6 +142,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
       })
     : undefined;
   const settings = await tradingSettingsWithBroker(config, logger);
+  const partitions = await partitionCoordinators(config, bus, agents, logger);
   const tap = config.recordingDir ? await openTap(config, runId, settings, logger) : undefined;
   tap?.attach(bus);
   const kernel = new Kernel({
@@ -149,6 +158,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     // own outputs published after the capture are read back (a margin covers server clock skew)
     ...(resume ? { restore: resume.agents, ...(resume.chains ? { restoreChains: resume.chains } : {}), recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
     ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
+    ...(partitions ? { partitions } : {}),
+    ...(sentiment ? { sentiment } : {}),
   });
   logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
   if (saved) logger.info({ runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip }, 'resuming from the last checkpoint');
@@ -179,7 +190,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     ? new Map([[new URL(config.telegram.webhook.url).pathname, (req: Request) => (telegramHook.handler ? telegramHook.handler(req) : Promise.resolve(new Response(null, { status: 503 })))]])
     : undefined;
   // the API listens before anything trades: a port in use stops start-up here, not half-way
-  const server = (p.api || webhooks) && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = (p.api || webhooks) && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -306,8 +317,46 @@ async function startBots(config: Config, deps: { bus: Bus; commands: CommandRout
   return started;
 }
 
+/**
+ * Scale-out (PARTITIONED_AGENTS, NATS only): a coordinator per shared agent over the JetStream
+ * KV bucket `sextant_partitions[_<namespace>]`. On the in-memory bus one process runs everything.
+ */
+async function partitionCoordinators(config: Config, bus: Bus, agents: readonly AgentName[], logger: Logger): Promise<Partial<Record<AgentName, PartitionCoordinator>> | undefined> {
+  const shared = agents.filter((a) => config.runtime.partitioned.includes(a));
+  if (shared.length === 0) return undefined;
+  if (!(bus instanceof NatsBus)) {
+    logger.warn({ agents: shared }, 'PARTITIONED_AGENTS needs NATS_URL; on the in-memory bus this one process handles every symbol');
+    return undefined;
+  }
+  const store = await NatsKeyValueStore.open(bus.connection, `sextant_partitions${config.bus.namespace ? `_${config.bus.namespace}` : ''}`);
+  return Object.fromEntries(shared.map((agent) => [agent, new PartitionCoordinator({ agent, instance: config.instance, store, log: logger })]));
+}
+
+/**
+ * The sentiment agent's news sources (SENTIMENT_NEWS_FILE, SENTIMENT_RSS_URLS) and its scorer:
+ * the default one, or with SENTIMENT_SCORER=llm the LLM scorer over OPENAI_* (LangChain is
+ * loaded only then), which falls back to the default one.
+ */
+async function sentimentPorts(config: Config, logger: Logger, clock: typeof systemClock): Promise<NonNullable<KernelDeps['sentiment']>> {
+  const s = config.sentiment;
+  const news: NewsSource[] = [];
+  if (s.newsFile) {
+    const file = newsFileSource(s.newsFile, { lenient: config.data.lenient, onSkip: (err) => logger.warn({ err: err.message }, 'news line skipped (DATA_LENIENT)') });
+    logger.info({ source: file.name }, 'news file read');
+    news.push(file);
+  }
+  for (const url of s.rssUrls) news.push(rssNewsSource({ url, pollMs: s.rssPollMs, now: () => clock.now() }));
+  // the scorers load only in a process that runs the sentiment agent
+  const { createDefaultScorer } = await import('../agents/sentiment/scoring/index.js');
+  if (s.scorer !== 'llm') return { mode: 'live', news, scorer: createDefaultScorer() };
+  const { LlmScorer } = await import('../agents/sentiment/llm-scorer.js');
+  const scorer = new LlmScorer({ model: config.chat.model!, fallback: createDefaultScorer(), tokensPerDay: s.llmTokensPerDay, now: () => clock.now(), log: logger.child({ component: 'sentiment-llm' }) });
+  logger.info({ scorer: scorer.name, tokensPerDay: s.llmTokensPerDay }, 'news is scored by the LLM scorer (the default scorer when over budget or failing)');
+  return { mode: 'live', news, scorer };
+}
+
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'envelope' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered

@@ -2,7 +2,7 @@ import type { Envelope } from '../../bus/envelope.js';
 import { patterns, subjects } from '../../bus/subjects.js';
 import type { Origin } from '../../src/domain/messages.js';
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
-import { strategyMachine, type StrategyContext } from './machine.js';
+import { sliceOf, strategyMachine, type StrategyContext, type StrategySlice } from './machine.js';
 import type { StrategyParams } from './strategies.js';
 
 /** True for order events about this strategy's own orders. */
@@ -13,8 +13,8 @@ const ours = (ctx: StrategyContext, env: Envelope) => {
 
 /**
  * The strategy agent. Reads `market.bar.*` and its own orders' outcomes (`order.rejected`,
- * `order.filled`, `order.cancelled`, `order.failed`); writes `signal.<sym>` and `order.intent`.
- * Answers `query.signals`.
+ * `order.filled`, `order.cancelled`, `order.failed`) and, with a sentiment filter,
+ * `sentiment.score.*`; writes `signal.<sym>` and `order.intent`. Answers `query.signals`.
  */
 export function strategyAgent(params: StrategyParams): AgentSpec<StrategyContext> {
   return {
@@ -27,7 +27,16 @@ export function strategyAgent(params: StrategyParams): AgentSpec<StrategyContext
       { pattern: subjects.orderFilled(), wants: ours },
       { pattern: subjects.orderCancelled(), wants: ours },
       { pattern: subjects.orderFailed(), wants: ours },
+      // the sentiment filter (STRATEGY_SENTIMENT_MIN) keeps each symbol's latest sentiment
+      ...(params.sentimentMin !== undefined ? [{ pattern: patterns.sentimentScores }] : []),
     ],
+    // several instances share the symbols (PARTITIONED_AGENTS): a symbol's indicators, open orders and last signal move together
+    partition: {
+      key: (env) => (env.payload as { symbol?: string }).symbol,
+      slice: sliceOf,
+      adopt: (key, slice) => ({ type: 'partition.adopt', key, slice: slice as StrategySlice }),
+      drop: (key) => ({ type: 'partition.drop', key }),
+    },
     queries: [
       {
         what: 'signals',

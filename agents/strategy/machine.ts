@@ -1,8 +1,9 @@
 import { assign, setup } from 'xstate';
-import type { OrderIntent, Signal } from '../../src/domain/messages.js';
+import type { OrderIntent, SentimentUpdated, Signal } from '../../src/domain/messages.js';
+import { decayedScore } from '../../src/domain/sentiment.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
-import { initialSymbolState, reconcileStep, strategyStep, type StrategyParams, type SymbolState } from './strategies.js';
+import { initialSymbolState, reconcileStep, strategyStep, type Decision, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
 export interface OpenOrder {
@@ -17,6 +18,20 @@ export interface StrategyContext extends WithOutbox {
   readonly open: Readonly<Record<string, OpenOrder>>;
   /** The latest signal per symbol, with its event time (answers `signals` queries). */
   readonly lastSignals: Readonly<Record<string, Signal & { time: number }>>;
+  /**
+   * The latest sentiment per symbol (`sentiment.score.<sym>`), kept when the strategy filters
+   * buys on it (`params.sentimentMin`). Optional: snapshots from before the filter lack it.
+   */
+  readonly sentiment?: Readonly<Record<string, StrategySentiment>>;
+}
+
+/** What the strategy keeps of a symbol's sentiment: enough to decay it to a bar's time and name its latest item. */
+export interface StrategySentiment {
+  readonly score: number;
+  readonly asOf: number;
+  readonly halfLifeMs: number;
+  readonly items: number;
+  readonly latestItemId: string | undefined;
 }
 
 export type StrategyEvent =
@@ -25,15 +40,60 @@ export type StrategyEvent =
   | MessageEvent<'order.filled'>
   | MessageEvent<'order.cancelled'>
   | MessageEvent<'order.failed'>
+  | MessageEvent<'sentiment.updated'>
   | { type: 'strategy.pause' }
-  | { type: 'strategy.resume' };
+  | { type: 'strategy.resume' }
+  | { type: 'partition.adopt'; key: string; slice: StrategySlice }
+  | { type: 'partition.drop'; key: string };
+
+/** What belongs to one symbol (scale-out hands it from instance to instance). */
+export interface StrategySlice {
+  readonly state?: SymbolState;
+  readonly open: Readonly<Record<string, OpenOrder>>;
+  readonly lastSignal?: Signal & { time: number };
+  readonly sentiment?: StrategySentiment;
+}
+
+/** The symbol's slice of the context. */
+export function sliceOf(ctx: StrategyContext, symbol: string): StrategySlice {
+  const open: Record<string, OpenOrder> = {};
+  for (const [id, o] of Object.entries(ctx.open)) if (o.symbol === symbol) open[id] = o;
+  const sentiment = ctx.sentiment?.[symbol];
+  return { ...(ctx.symbols[symbol] ? { state: ctx.symbols[symbol] } : {}), open, ...(ctx.lastSignals[symbol] ? { lastSignal: ctx.lastSignals[symbol] } : {}), ...(sentiment ? { sentiment } : {}) };
+}
+
+/** The context without the symbol (handed away) or with the slice taken in. */
+export function withSlice(ctx: StrategyContext, symbol: string, slice: StrategySlice | undefined): Partial<StrategyContext> {
+  const { [symbol]: _s, ...symbols } = ctx.symbols;
+  const { [symbol]: _l, ...lastSignals } = ctx.lastSignals;
+  const { [symbol]: _m, ...sentiment } = ctx.sentiment ?? {};
+  const open: Record<string, OpenOrder> = {};
+  for (const [id, o] of Object.entries(ctx.open)) if (o.symbol !== symbol) open[id] = o;
+  if (!slice) return { symbols, lastSignals, open, sentiment, outbox: NO_OUTPUT };
+  return {
+    symbols: slice.state ? { ...symbols, [symbol]: slice.state } : symbols,
+    sentiment: slice.sentiment ? { ...sentiment, [symbol]: slice.sentiment } : sentiment,
+    lastSignals: slice.lastSignal ? { ...lastSignals, [symbol]: slice.lastSignal } : lastSignals,
+    open: { ...open, ...slice.open },
+    outbox: NO_OUTPUT,
+  };
+}
 
 /** One bar: update indicators; on a decision emit `signal.generated` then `order.intent`. */
 export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trading: boolean): Partial<StrategyContext> {
   const bar = ev.payload;
   const before = ctx.symbols[bar.symbol] ?? initialSymbolState(ctx.params);
   const stepped = strategyStep(ctx.params, before, bar);
-  const { state, decision } = stepped.decision || (before.target ?? before.position) === before.position ? stepped : reconcileStep(stepped.state, bar, inFlight(ctx, bar.symbol));
+  const reconciled = stepped.decision || (before.target ?? before.position) === before.position ? stepped : reconcileStep(stepped.state, bar, inFlight(ctx, bar.symbol));
+  const { state } = reconciled;
+  let { decision } = reconciled;
+  // only the strategy's own buys are filtered: a sell, or a reconciling order, always goes
+  if (decision && decision === stepped.decision && ctx.params.sentimentMin !== undefined) {
+    const filtered = sentimentFilter(ctx, decision, bar.symbol, bar.time);
+    // a buy held back leaves the position (and the target) where they were
+    if (filtered.blocked) return { symbols: { ...ctx.symbols, [bar.symbol]: { ...state, position: before.position, target: before.target } }, outbox: NO_OUTPUT };
+    decision = filtered.decision;
+  }
   if (!decision || !trading) {
     const kept = decision ? { ...state, position: before.position } : state;
     return { symbols: { ...ctx.symbols, [bar.symbol]: kept }, outbox: NO_OUTPUT };
@@ -66,6 +126,29 @@ export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trad
     lastSignals: { ...ctx.lastSignals, [bar.symbol]: { ...signal, time: bar.time } },
     outbox,
   };
+}
+
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/**
+ * With `sentimentMin` set, a buy goes only while the symbol's sentiment at the bar's time is
+ * above it (no news counts as 0, which is also where an old score decays to); the buy's reasons
+ * and indicators then carry the sentiment used. Sells pass untouched. Pure.
+ */
+export function sentimentFilter(ctx: StrategyContext, decision: Decision, symbol: string, time: number): { decision: Decision; blocked?: string } {
+  const min = ctx.params.sentimentMin;
+  if (min === undefined || decision.side !== 'buy') return { decision };
+  const s = ctx.sentiment?.[symbol];
+  const value = s ? round6(decayedScore(s, time)) : 0;
+  const about = s ? `sentiment ${symbol} ${value} (${s.items} item${s.items === 1 ? '' : 's'}, latest ${s.latestItemId ?? 'none'})` : `sentiment ${symbol} 0 (no news)`;
+  if (!(value > min)) return { decision, blocked: `${about} not above min ${min}` };
+  return { decision: { ...decision, reasons: [...decision.reasons, `${about} above min ${min}`], indicators: { ...decision.indicators, sentiment: value } } };
+}
+
+/** The latest sentiment of a symbol, as the filter needs it. */
+export function onSentiment(ctx: StrategyContext, s: SentimentUpdated): Partial<StrategyContext> {
+  const kept: StrategySentiment = { score: s.score, asOf: s.asOf, halfLifeMs: s.halfLifeMs, items: s.items, latestItemId: s.recent[0]?.itemId };
+  return { sentiment: { ...ctx.sentiment, [s.symbol]: kept }, outbox: NO_OUTPUT };
 }
 
 const inFlight = (ctx: StrategyContext, symbol: string) => {
@@ -106,6 +189,7 @@ export const strategyMachine = setup({
   actions: {
     trade: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, true)),
     watch: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, false)),
+    sentiment: assign(({ context, event }) => onSentiment(context, (event as MessageEvent<'sentiment.updated'>).payload)),
     ended: assign(({ context, event }) => {
       switch (event.type) {
         case 'order.rejected':
@@ -124,13 +208,16 @@ export const strategyMachine = setup({
   },
 }).createMachine({
   id: 'strategy',
-  context: ({ input }) => ({ params: input.params, symbols: {}, open: {}, lastSignals: {}, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({ params: input.params, symbols: {}, open: {}, lastSignals: {}, sentiment: {}, outbox: NO_OUTPUT }),
   initial: 'active',
   on: {
+    'partition.adopt': { actions: assign(({ context, event }) => withSlice(context, event.key, event.slice)) },
+    'partition.drop': { actions: assign(({ context, event }) => withSlice(context, event.key, undefined)) },
     'order.rejected': { actions: 'ended' },
     'order.failed': { actions: 'ended' },
     'order.cancelled': { actions: 'ended' },
     'order.filled': { actions: 'ended' },
+    'sentiment.updated': { actions: 'sentiment' },
   },
   states: {
     active: {

@@ -1,10 +1,15 @@
 import type { Bar, Side } from '../../src/domain/messages.js';
 import { pushRsi, pushWindow, rsi, smaDiffSign, smaOf, window, type Rsi, type Window } from './indicators.js';
 
-/** Parameters of the strategy an agent runs. `id` names it in orders and signals. */
-export type StrategyParams =
+/**
+ * Parameters of the strategy an agent runs. `id` names it in orders and signals. With
+ * `sentimentMin` the strategy only buys while the symbol's sentiment (decayed to the bar's time;
+ * 0 without news) is above it; sells are never held back.
+ */
+export type StrategyParams = (
   | { readonly kind: 'sma-cross'; readonly id: string; readonly fast: number; readonly slow: number; readonly size: number }
-  | { readonly kind: 'rsi-reversion'; readonly id: string; readonly period: number; readonly oversold: number; readonly overbought: number; readonly size: number };
+  | { readonly kind: 'rsi-reversion'; readonly id: string; readonly period: number; readonly oversold: number; readonly overbought: number; readonly size: number }
+) & { readonly sentimentMin?: number };
 
 /** Per-symbol strategy state: indicators plus the position the strategy believes it holds. */
 export interface SymbolState {

@@ -13,9 +13,11 @@ import { versionOf, type OrderIntent, type RiskCommandResult } from '../../src/d
 import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { Store } from '../../src/store/ports.js';
+import type { Caller, Reply } from '../commands/registry.js';
 import type { AgentTracker } from './agent-tracker.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import { docsPage, openApiDocument } from './openapi.js';
-import { chatBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
+import { chatBodySchema, commandBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -34,6 +36,8 @@ export interface ApiDeps {
   readonly agents: AgentTracker;
   /** The conversational agent behind `POST /api/v1/chat` (the route is absent without it). */
   readonly chat?: { ask(conversationId: string, caller: { id: string; role: Role }, text: string): Promise<unknown> };
+  /** The command router behind `POST /api/v1/commands/...` (preview, then confirm; 503 without it). */
+  readonly commands?: { invoke(name: string, args: unknown, caller: Caller): Promise<Reply>; confirm(id: string, caller: Caller): Promise<Reply>; cancel(id: string, caller: Caller): Reply };
   readonly envelope: EnvelopeDeps;
   readonly log: Logger;
   readonly tokens: readonly ApiToken[];
@@ -228,7 +232,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       let wake: (() => void) | undefined;
       let overflow = false;
       const subs = tapSextantSubjects(deps.bus, (env) => {
-        if (types && !types.includes(env.type)) return;
+        // `order.*` names every type that starts with `order.`
+        if (types && !types.some((t) => (t.endsWith('.*') ? env.type.startsWith(t.slice(0, -1)) : t === env.type))) return;
         if (q.symbol !== undefined && (env.payload as { symbol?: unknown } | null)?.symbol !== q.symbol) return;
         if (pending.length >= 10_000) overflow = true;
         else pending.push(env);
@@ -302,6 +307,25 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const token = c.get('token')!;
     return c.json(await deps.chat.ask(`http:${token.name}:${b.conversationId ?? 'default'}`, { id: `api:${token.name}`, role: token.role }, b.message));
   });
+  // one command through the router, as the chat and the bots send it: a dangerous one (halt,
+  // resume, orders) answers with a preview that only a second call confirms (the dashboard's Halt)
+  const router = () => {
+    if (!deps.commands) throw new ApiError(503, 'no_commands', 'the command router is not running in this process');
+    return deps.commands;
+  };
+  const caller = (c: Context<Env>): Caller => ({ id: `api:${c.get('token')!.name}`, role: c.get('token')!.role });
+  const routerReply = (c: Context<Env>, reply: Reply) => {
+    if (reply.ok) return c.json(reply);
+    const status = ({ forbidden: 403, unknown_command: 404, no_preview: 404, bad_arguments: 400, expired: 409, refused: 409 } as const)[reply.code ?? ''] ?? 502;
+    throw new ApiError(status, reply.code ?? 'failed', reply.text, { reply });
+  };
+  const previewId = (c: Context<Env>) => parse(z.string().regex(/^[\w-]{1,40}$/), c.req.param('previewId'), 'previewId');
+  api.post('/commands/confirm/:previewId', requireRole('operator'), async (c) => routerReply(c, await router().confirm(previewId(c), caller(c))));
+  api.post('/commands/cancel/:previewId', requireRole('operator'), (c) => routerReply(c, router().cancel(previewId(c), caller(c))));
+  api.post('/commands/:name', requireRole('operator'), async (c) => {
+    const name = parse(z.string().regex(/^[a-z][a-z-]{0,39}$/), c.req.param('name'), 'name');
+    return routerReply(c, await router().invoke(name, (await body(c, commandBodySchema)).args, caller(c)));
+  });
   api.post('/risk/halt', requireRole('operator'), async (c) => command(c, 'halt', (await body(c, reasonBodySchema)).reason));
   api.post('/risk/resume', requireRole('operator'), async (c) => command(c, 'resume', (await body(c, reasonBodySchema)).reason));
   api.put('/risk/limits', requireRole('admin'), async (c) => {
@@ -309,6 +333,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return command(c, 'set-limits', b.reason, b.limits);
   });
   app.route('/api/v1', api);
+  app.route('/', dashboardRoutes());
   return app;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { chatBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
+import { chatBodySchema, commandBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
 
 /** The error shape every failing request answers with. */
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
@@ -18,6 +18,7 @@ interface Route {
 
 /** The routes of interfaces/http/app.ts; the schemas are the ones the handlers validate with. */
 const ROUTES: readonly Route[] = [
+  { method: 'get', path: '/', summary: 'The live dashboard (HTML; it asks for a token and reads /api/v1 with it).', role: 'open' },
   { method: 'get', path: '/health', summary: 'The process is alive.', role: 'open' },
   { method: 'get', path: '/ready', summary: 'Bus, store and every agent heartbeat; 503 with the failing parts.', role: 'open' },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics (a viewer token unless API_METRICS_OPEN).', role: 'open' },
@@ -30,9 +31,12 @@ const ROUTES: readonly Route[] = [
   { method: 'get', path: '/api/v1/agents', summary: 'Each agent: state, machine state, heartbeat age.', role: 'viewer' },
   { method: 'get', path: '/api/v1/trace/{correlationId}', summary: 'A whole chain in causal order (needs a store).', role: 'viewer', params: ['correlationId'] },
   { method: 'get', path: '/api/v1/events', summary: 'The event log by type, symbol and time (needs a store).', role: 'viewer', query: eventsQuerySchema },
-  { method: 'get', path: '/api/v1/stream', summary: 'Live bus events as server-sent events.', role: 'viewer', query: streamQuerySchema },
+  { method: 'get', path: '/api/v1/stream', summary: 'Live bus events as server-sent events; type is a comma-separated list, order.* names every order type.', role: 'viewer', query: streamQuerySchema },
   { method: 'post', path: '/api/v1/orders', summary: 'An order intent; risk decides. Honours Idempotency-Key.', role: 'operator', body: orderBodySchema, ok: 202 },
   { method: 'post', path: '/api/v1/chat', summary: 'Ask in plain language (the conversational agent; orders only become previews you confirm with "confirm <id>").', role: 'viewer', body: chatBodySchema },
+  { method: 'post', path: '/api/v1/commands/{name}', summary: 'One command of the command router with its arguments ({"args": {...}}); a dangerous one (halt, resume, buy, close, limits) answers with a preview to confirm.', role: 'operator', params: ['name'], body: commandBodySchema },
+  { method: 'post', path: '/api/v1/commands/confirm/{previewId}', summary: 'Executes a preview made for the same token, once, within its time limit (404 unknown or used, 409 expired or refused).', role: 'operator', params: ['previewId'] },
+  { method: 'post', path: '/api/v1/commands/cancel/{previewId}', summary: 'Drops a preview; nothing is sent.', role: 'operator', params: ['previewId'] },
   { method: 'post', path: '/api/v1/risk/halt', summary: 'The kill switch: nothing passes risk.', role: 'operator', body: reasonBodySchema },
   { method: 'post', path: '/api/v1/risk/resume', summary: 'Trading resumes (ACTIVE).', role: 'operator', body: reasonBodySchema },
   { method: 'put', path: '/api/v1/risk/limits', summary: 'New risk limits, validated whole or refused (409) with the reason.', role: 'admin', body: limitsBodySchema },

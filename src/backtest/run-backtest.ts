@@ -16,6 +16,12 @@ import { quiesce } from '../runtime/quiesce.js';
 import type { Store } from '../store/ports.js';
 import { Recorder } from '../store/recorder.js';
 import { RecordingTap } from '../../bus/recording.js';
+import { readNewsFile } from '../../agents/sentiment/news/news-file.js';
+import type { Scorer } from '../../agents/sentiment/scorer.js';
+import { versionOf, type NewsItem } from '../domain/messages.js';
+import { defaultSentimentSettings, type SentimentSettings } from '../kernel.js';
+import { derivedId } from '../runtime/ids.js';
+import { withNews } from './news-feed.js';
 
 export interface BacktestOptions {
   /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
@@ -37,6 +43,14 @@ export interface BacktestOptions {
   readonly record?: Store;
   /** Writes an NDJSON recording of every bus message to this file (a replay can verify it). */
   readonly recording?: string;
+  /**
+   * News (a news file, or items) fed alongside the bars, merged by event time; the sentiment agent
+   * then runs too, scoring with `scorer` (the default scorer when unset). In-memory bus only.
+   */
+  readonly news?: string | readonly NewsItem[];
+  /** The sentiment agent's settings (half-life, items named, company names); defaults when unset. */
+  readonly sentiment?: SentimentSettings;
+  readonly scorer?: Scorer;
 }
 
 /** One fill as the backtest reports it. */
@@ -75,6 +89,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const ids = sequentialIds(runId);
   const registry = createRegistry();
   if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (e.g. NATS_URL=nats://127.0.0.1:4222)');
+  // over NATS bars and news travel on different subjects, whose relative order is not kept
+  if (options.news !== undefined && options.transport !== 'memory') throw new Error('--news needs the in-memory bus (--transport memory): over NATS news and bars travel on different subjects and their order is not kept, so the run would not be reproducible');
+  const news = typeof options.news === 'string' ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items : options.news;
   const bus = await createBus({
     natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
     name: `sextant-backtest-${runId}`,
@@ -87,7 +104,13 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     trustLocal: true,
     ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
   });
-  const feed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
+  const barFeed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
+  const newsDeps = { ids, clock, source: `news/${runId}` };
+  const publishNews = (item: NewsItem) => {
+    clock.observe(item.time);
+    bus.publish(subjects.newsItem(), rootEnvelope(newsDeps, 'news.item', item, { v: versionOf('news.item'), time: item.time, id: derivedId(item.time, [runId, 'news.item', item.id]) }));
+  };
+  const feed = news ? withNews(barFeed, news, publishNews) : barFeed;
   const fills: BacktestFill[] = [];
   let bars = 0;
   bus.subscribe(subjects.orderFilled(), (env) => {
@@ -95,7 +118,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
   });
   if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
-  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash };
+  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash, ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}) };
   const tap = options.recording ? await RecordingTap.open(options.recording, { runId, source: 'tap', instance: runId, settings }) : undefined;
   tap?.attach(bus);
   const recorder = options.record ? new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }) : undefined;
@@ -107,8 +130,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     instance: runId,
     runId,
     heartbeatMs: 0,
-    agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+    agents: news ? ['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio'] : ['data', 'strategy', 'risk', 'execution', 'portfolio'],
     settings,
+    ...(news ? { sentiment: { mode: 'live' as const, scorer: options.scorer ?? (await import('../../agents/sentiment/scoring/index.js')).createDefaultScorer() } } : {}),
     feed: {
       feed,
       pump: {

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import { loadConfig } from '../../config/load.js';
+import { basename } from 'node:path';
+import { ReportCollector, writeReport } from '../backtest/report.js';
 import { runBacktest, type BacktestResult } from '../backtest/run-backtest.js';
 import { openEmbeddedStore } from '../store/embedded/embedded-store.js';
 import type { Store } from '../store/ports.js';
@@ -18,10 +20,17 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
   --fee-bps <x> --slippage-bps <x>               Paper broker costs (default 0)
   --transport <t>        memory (default) | nats (uses NATS_URL)
   --lenient              Skip and count bad rows instead of stopping
+  --news <file>          News (NDJSON, or .csv: headline,time[,body,source,url,symbols]) merged
+                         with the bars by event time and scored by the sentiment agent (default
+                         scorer; SENTIMENT_HALF_LIFE_MS, SENTIMENT_SYMBOL_MAP and
+                         SENTIMENT_RECENT_ITEMS apply); in-memory bus only
+  --sentiment-min <x>    Only buy while the symbol's sentiment is above x (-1..1); sells always go
   --record <dir>         Record every bus message into an embedded store at <dir> (the audit
                          log: events, orders, fills); <dir> must not hold another run
   --recording <file>     Write an NDJSON recording (.gz to compress) of every bus message, for
                          sextant replay <file> --verify
+  --report <file.html>   Write a self-contained HTML report: equity and drawdown charts, round
+                         trips, total return, CAGR, max drawdown, Sharpe, win rate, exposure
   --json                 Print one JSON document
 Market orders decided on bar t fill at the open of bar t+1.`;
 
@@ -47,8 +56,11 @@ const OPTIONS = {
   'slippage-bps': { type: 'string' },
   transport: { type: 'string', default: 'memory' },
   lenient: { type: 'boolean', default: false },
+  news: { type: 'string' },
+  'sentiment-min': { type: 'string' },
   record: { type: 'string' },
   recording: { type: 'string' },
+  report: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -87,6 +99,14 @@ export async function backtestCommand(args: string[]): Promise<number> {
     console.error(`sextant backtest: --strategy must be sma-cross or rsi-reversion, got "${values.strategy}"`);
     return 2;
   }
+  if (values['sentiment-min'] !== undefined) {
+    const min = num('sentiment-min', values['sentiment-min'], 0);
+    if (min < -1 || min > 1) {
+      console.error(`sextant backtest: --sentiment-min must be from -1 to 1, got ${min}`);
+      return 2;
+    }
+    strategy = { ...strategy, sentimentMin: min };
+  }
   const natsUrl = values.transport === 'nats' ? loadConfig().natsUrl : undefined;
   const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
   const record = values.record ? await openEmbeddedStore({ dir: values.record, fsync: 'interval' }) : undefined;
@@ -98,20 +118,30 @@ export async function backtestCommand(args: string[]): Promise<number> {
 }
 
 async function run(values: Values, strategy: StrategyParams, natsUrl: string | undefined, progress: ReturnType<typeof progressBar> | undefined, record: Store | undefined): Promise<number> {
+  const report = values.report ? new ReportCollector() : undefined;
+  const cash = num('cash', values.cash, 100_000);
+  const costs = { feeBps: num('fee-bps', values['fee-bps'], 0), feePerShare: 0, slippageBps: num('slippage-bps', values['slippage-bps'], 0) };
   const result = await runBacktest({
+    ...(report ? { onEnvelope: report.onEnvelope } : {}),
     ...(record ? { record } : {}),
     ...(values.recording ? { recording: values.recording } : {}),
     data: values.data!,
     symbol: values.symbol!,
     strategy,
-    cash: num('cash', values.cash, 100_000),
+    cash,
     transport: values.transport as 'memory' | 'nats', // checked by backtestCommand
     ...(natsUrl ? { natsUrl } : {}),
     lenient: values.lenient,
-    costs: { feeBps: num('fee-bps', values['fee-bps'], 0), feePerShare: 0, slippageBps: num('slippage-bps', values['slippage-bps'], 0) },
+    ...(values.news ? { news: values.news, sentiment: sentimentSettings() } : {}),
+    costs,
     ...(progress ? { onProgress: progress.update } : {}),
   });
   progress?.done();
+  if (report) {
+    const params = strategy.kind === 'sma-cross' ? `fast ${strategy.fast}, slow ${strategy.slow}` : `period ${strategy.period}, oversold ${strategy.oversold}, overbought ${strategy.overbought}`;
+    const data = report.data(cash, { symbol: values.symbol!, strategy: `${strategy.kind} (${params}, size ${strategy.size})`, data: basename(values.data!), costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`, generatedAt: new Date() });
+    await writeReport(values.report!, data);
+  }
   if (values.json) {
     const { finalValue, fills, bars, elapsedMs, barsPerSecond } = result;
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
@@ -119,7 +149,15 @@ async function run(values: Values, strategy: StrategyParams, natsUrl: string | u
   } else {
     console.log(summary(result, values.symbol!));
   }
+  // after the summary; on stderr with --json, which keeps stdout one JSON document
+  if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
   return 0;
+}
+
+/** The sentiment agent's settings from the configuration (SENTIMENT_*). */
+function sentimentSettings() {
+  const s = loadConfig().sentiment;
+  return { halfLifeMs: s.halfLifeMs, recentItems: s.recentItems, symbolMap: s.symbolMap };
 }
 
 function summary(r: BacktestResult, symbol: string): string {

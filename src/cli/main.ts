@@ -8,6 +8,7 @@ import { startSystem } from '../main.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
+import { sentimentCommand } from './sentiment-command.js';
 import { storeCommand } from './store-command.js';
 import { runRepl } from '../../interfaces/chat/repl.js';
 
@@ -27,10 +28,15 @@ Commands:
   api                   Run the HTTP API alone (PORT) against NATS_URL, for deployments
   bots                  Run the Telegram and Discord bots alone (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN)
                         against NATS_URL, for deployments; \`sextant start\` runs them too
+  recorder              Write every bus message to the store (the event log behind trace and
+                        events) and answer store queries, for deployments where each agent
+                        runs alone (MONGODB_URI, or the embedded store)
   chat                  A terminal chat (commands and plain questions) against NATS_URL;
                         \`sextant start --chat\` chats with the embedded system instead
-  agent <name>          Run one agent (${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}) against NATS_URL
+  agent <name>          Run one agent (${AGENT_NAMES.join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
+  sentiment eval|score  Evaluate the default sentiment scorer on a labelled CSV, or score a text
+                        (sextant sentiment --help)
   config [--env-example]  Print the effective configuration (secrets redacted), or .env.example
   help                  This text
 
@@ -56,16 +62,20 @@ export async function main(argv: string[]): Promise<number> {
         return await runAgents('chat', rest);
       case 'bots':
         return await runAgents('bots', rest);
+      case 'recorder':
+        return await runAgents('recorder', rest);
       case 'agent': {
         const name = rest[0];
-        if (!name || !(AGENT_NAMES as readonly string[]).includes(name) || name === 'sentiment') {
-          console.error(`sextant agent: name one agent of ${AGENT_NAMES.filter((a) => a !== 'sentiment').join(', ')}`);
+        if (!name || !(AGENT_NAMES as readonly string[]).includes(name)) {
+          console.error(`sextant agent: name one agent of ${AGENT_NAMES.join(', ')}`);
           return 2;
         }
         return await runAgents(name as AgentName, rest.slice(1));
       }
       case 'backtest':
         return await backtestCommand(rest);
+      case 'sentiment':
+        return await sentimentCommand(rest);
       case 'config':
         if (rest[0] === '--env-example') console.log(renderEnvExample());
         else console.log(JSON.stringify(redactConfig(loadConfig()), null, 2));
@@ -91,18 +101,22 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
-async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | undefined, args: string[]): Promise<number> {
+async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' | undefined, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false }, chat: { type: 'boolean', default: false } } });
   let config = loadConfig();
   if (only && !config.natsUrl) {
-    const what = only === 'api' || only === 'chat' || only === 'bots' ? `sextant ${only}` : `sextant agent ${only}`;
+    const what = only === 'api' || only === 'chat' || only === 'bots' || only === 'recorder' ? `sextant ${only}` : `sextant agent ${only}`;
     throw new ConfigError([`NATS_URL: required by "${what}"; alone on an in-memory bus it would talk to nobody. Use "sextant start" to run everything in one process.`]);
   }
-  const interfaceOnly = only === 'api' || only === 'chat' || only === 'bots';
+  const interfaceOnly = only === 'api' || only === 'chat' || only === 'bots' || only === 'recorder';
+  if (only === 'recorder') {
+    if (config.store.kind === 'off') throw new ConfigError(['STORE: "sextant recorder" writes the event log to the store; STORE=off leaves it nothing to do. Expected auto, embedded or mongodb']);
+    config = { ...config, store: { ...config.store, record: 'on' } };
+  }
   if (only === 'bots' && !config.telegram.token && !config.discord.token) {
     throw new ConfigError(['TELEGRAM_BOT_TOKEN: "sextant bots" needs TELEGRAM_BOT_TOKEN or DISCORD_TOKEN (or both); neither is set']);
   }
-  if (interfaceOnly && config.store.kind === 'auto' && !config.mongoUri) {
+  if (interfaceOnly && only !== 'recorder' && config.store.kind === 'auto' && !config.mongoUri) {
     // the API process keeps no embedded store of its own: the agents' processes hold the data
     config = { ...config, store: { ...config.store, kind: 'off' } };
   }

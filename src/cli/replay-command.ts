@@ -10,8 +10,9 @@ import { decisionLog, replay, type Decision, type Divergence, type ReplayResult 
 
 const HELP = `Usage: sextant replay <recording.ndjson[.gz]> [options]
 
-Feeds a recording's inputs (market data, news, people's commands) through fresh agents on a
-bus of their own (never a live broker), on a virtual clock, and reports the decisions.
+Feeds a recording's inputs (market data, news and its recorded scores, people's commands)
+through fresh agents on a bus of their own (never a live broker, never a scorer: recorded
+news scores are reused), on a virtual clock, and reports the decisions.
 
   --speed <max|N>        max (default): as fast as the agents go; N: N times the recorded pace
   --from <time> --to <time>   only inputs in this event-time range (ISO date or epoch ms)

@@ -259,6 +259,79 @@ export const chatExchangeSchema = z.object({
 });
 export type ChatExchange = z.infer<typeof chatExchangeSchema>;
 
+/**
+ * A news item from outside (a news file, an RSS/Atom feed, another publisher) on `news.item`: a
+ * chain root, its event time the item's publication time. `id` is derived from source, url, time
+ * and headline (agents/sentiment/news/news-item.ts), so the same item read again after a restart
+ * or in a replay has the same id. Headline and body are DATA: nothing reads them as instructions.
+ */
+export const newsItemSchema = z.object({
+  id: z.string().min(1).max(64),
+  headline: z.string().min(1).max(1_000),
+  body: z.string().max(20_000).optional(),
+  /** Publication time, epoch ms (also the envelope's event time). */
+  time,
+  /** Who published it (a feed name, a wire, a site). */
+  source: z.string().max(200),
+  url: z.string().max(2_000).optional(),
+  /** Symbols the item names itself (a feed's own tagging); the sentiment agent adds its own. */
+  symbols: z.array(symbol).max(50).optional(),
+});
+export type NewsItem = z.infer<typeof newsItemSchema>;
+
+const unitScore = finite.min(-1).max(1);
+
+/**
+ * One news item scored by the sentiment agent (`sentiment.scored`), caused by its `news.item`:
+ * the symbols it was tagged with, the score and who made it. A replay feeds these back in place of
+ * scoring again, so a recorded LLM score is reused, never asked for twice.
+ */
+export const sentimentScoredSchema = z.object({
+  itemId: z.string().min(1).max(64),
+  headline: z.string().max(1_000),
+  source: z.string().max(200),
+  /** The item's publication time (epoch ms). */
+  time,
+  symbols: z.array(symbol).min(1).max(50),
+  /** In [-1, 1]: > 0 bullish, < 0 bearish. */
+  score: unitScore,
+  /** In [0, 1]. */
+  confidence: finite.min(0).max(1),
+  /** One line a person can read; data, never an instruction. */
+  rationale: z.string().max(500),
+  /** name@version of the scorer that produced it. */
+  scorer: z.string().min(1).max(200),
+});
+export type SentimentScored = z.infer<typeof sentimentScoredSchema>;
+
+/** An item behind a symbol's sentiment (newest first in `sentiment.updated`). */
+export const sentimentItemRefSchema = z.object({
+  itemId: z.string().min(1).max(64),
+  time,
+  score: unitScore,
+  confidence: finite.min(0).max(1),
+  scorer: z.string().max(200),
+  headline: z.string().max(200),
+});
+export type SentimentItemRef = z.infer<typeof sentimentItemRefSchema>;
+
+/**
+ * A symbol's sentiment after an item moved it, on `sentiment.score.<sym>`: the sum of its items'
+ * confidence-weighted scores, each halved per `halfLifeMs` of event time since it was published,
+ * bounded to [-1, 1], as of `asOf`. Read it at a later time t with `decayedScore` (it halves every
+ * half-life without news). `recent` names the items that moved it, newest first (bounded).
+ */
+export const sentimentUpdatedSchema = z.object({
+  symbol,
+  score: unitScore,
+  asOf: time,
+  halfLifeMs: z.number().int().positive(),
+  /** Items that have moved it since the agent started. */
+  items: z.number().int().nonnegative(),
+  recent: z.array(sentimentItemRefSchema).max(50),
+});
+export type SentimentUpdated = z.infer<typeof sentimentUpdatedSchema>;
+
 /** Control messages on `agent.<name>.control`. */
 export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
 export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
@@ -283,6 +356,9 @@ export const catalog = {
   'agent.health': [1, agentHealthSchema],
   'run.started': [1, runStartedSchema],
   'chat.exchange': [1, chatExchangeSchema],
+  'news.item': [1, newsItemSchema],
+  'sentiment.scored': [1, sentimentScoredSchema],
+  'sentiment.updated': [1, sentimentUpdatedSchema],
   'agent.control': [1, agentControlSchema],
   'agent.synced': [1, agentSyncedSchema],
   'query.request': [1, queryRequestSchema],

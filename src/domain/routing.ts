@@ -43,6 +43,12 @@ export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>
       return subjects.chatExchange();
     case 'market.feed-completed':
       return subjects.feedCompleted();
+    case 'news.item':
+      return subjects.newsItem();
+    case 'sentiment.scored':
+      return subjects.sentimentScored();
+    case 'sentiment.updated':
+      return subjects.sentimentScore((payload as PayloadOf<'sentiment.updated'>).symbol);
     default:
       throw new Error(`no subject is defined for message type ${type}; add it to src/domain/routing.ts`);
   }

@@ -9,8 +9,14 @@ import { silentLogger, type Logger } from '../observability/logger.js';
 import { VirtualClock } from '../runtime/clock.js';
 import { sequentialIds } from '../runtime/ids.js';
 
-/** What a replay feeds the agents: facts from outside (market data, news, people's commands). */
-export const INPUT_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.tick', 'news.item', 'risk.command']);
+/**
+ * What a replay feeds the agents: facts from outside (market data, news, people's commands) and
+ * the recorded scores of news items (`sentiment.scored`). Scores are fed, not made again: the
+ * replay's sentiment agent scores nothing (an LLM is never asked twice, and a scorer changed since
+ * the recording cannot make the replay diverge); it aggregates the recorded scores exactly as the
+ * recorded run did, and its per-symbol sentiment (`sentiment.updated`) is compared as a decision.
+ */
+export const INPUT_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.tick', 'news.item', 'sentiment.scored', 'risk.command']);
 
 /** What a replay compares: the agents' decisions. */
 export const DECISION_TYPES: ReadonlySet<string> = new Set([
@@ -23,6 +29,7 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
   'order.cancelled',
   'order.failed',
   'risk.state',
+  'sentiment.updated',
 ]);
 
 export interface ReplayOptions {
@@ -122,6 +129,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     limits: recorded?.limits ?? unboundedLimits,
     costs: recorded?.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 },
     startCash: recorded?.startCash ?? 100_000,
+    ...(recorded?.sentiment ? { sentiment: recorded.sentiment } : {}),
     ...override,
   };
   const clock = new VirtualClock(0);
@@ -141,8 +149,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     runId: header.runId,
     runIds: Object.fromEntries((header.runs ?? []).filter((r) => !r.resumed).flatMap((r) => r.agents.map((a) => [a, r.runId]))),
     heartbeatMs: 0,
-    agents: ['portfolio', 'execution', 'risk', 'strategy'],
+    agents: ['portfolio', 'execution', 'risk', 'strategy', 'sentiment'],
     settings,
+    sentiment: { mode: 'replay' },
   });
 
   const recordedPlacer = new Placer();

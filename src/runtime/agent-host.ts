@@ -24,7 +24,7 @@ export interface RestartPolicy {
 }
 
 /** Outputs worth a line at info level: decisions and order outcomes, not market data or marks. */
-const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed', 'risk.state', 'risk.command-result']);
+const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed', 'risk.state', 'risk.command-result', 'sentiment.scored']);
 
 export const defaultRestartPolicy: RestartPolicy = { initialMs: 100, maxMs: 5000, maxRestarts: 5, windowMs: 60_000 };
 

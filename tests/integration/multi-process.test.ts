@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +28,7 @@ interface Reference {
  */
 describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
   const namespace = testPrefix();
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-mp-'));
   const procs: AgentProcess[] = [];
   let observer: Bus | undefined;
 
@@ -36,9 +39,10 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(streamName(namespace)).catch(() => undefined);
     await nc.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the ORCL SMA(10,30) reference run through five agent processes gives the reference fills and final value', async () => {
+  it('the ORCL SMA(10,30) reference run through five agent processes gives the reference fills and final value; the recorder process keeps every chain', async () => {
     const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as Reference;
     const env = {
       NATS_URL: natsUrl!,
@@ -59,21 +63,22 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
       ...OPEN_LIMITS,
     };
     observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false, requestTimeoutMs: 20_000 });
-    const fills: { date: string; side: string; size: number; price: number }[] = [];
+    const fills: { date: string; side: string; size: number; price: number; correlationId: string }[] = [];
     let completed = false;
     observer.subscribe(subjects.orderFilled(), (e) => {
       const f = e.payload as OrderFilled;
-      fills.push({ date: new Date(e.time).toISOString().slice(0, 10), side: f.side, size: f.qty, price: f.price });
+      fills.push({ date: new Date(e.time).toISOString().slice(0, 10), side: f.side, size: f.qty, price: f.price, correlationId: e.correlationId });
     });
     observer.subscribe(subjects.feedCompleted(), () => void (completed = true));
     await observer.flush();
 
-    // the consumers first, each as its own process; the data agent once they all run
+    // the event log's writer (as in the compose deployment), then the consumers, each its own process; the data agent once they all run
+    procs.push(await startAgentProcess('recorder', ['recorder'], { ...env, STORE: 'embedded', SEXTANT_DATA_DIR: dir, SEXTANT_INSTANCE: 'recorder' }));
     for (const agent of ['portfolio', 'execution', 'risk', 'strategy'] as const) {
       procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: `${agent}-1` }));
     }
     procs.push(await startAgentProcess('data', ['agent', 'data'], { ...env, SEXTANT_INSTANCE: 'data-1' }));
-    expect(new Set(procs.map((p) => p.child.pid)).size).toBe(5);
+    expect(new Set(procs.map((p) => p.child.pid)).size).toBe(6);
 
     await eventually(() => expect(completed).toBe(true), 60_000, 50);
     await eventually(() => expect(fills.length).toBe(reference.fills.length), 30_000, 50);
@@ -88,5 +93,14 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
     const reply = await observer.request(subjects.query('portfolio'), rootEnvelope(ids, 'query.request', { params: {} }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
     const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
     expect(Math.round(portfolio.equity * 100) / 100).toBe(reference.final_value);
+
+    // the recorder kept the whole chain of the last fill: bar, signal, intent, approval, submission, fill
+    const trace = await eventually(async () => {
+      const r = await observer!.request(subjects.query('trace'), rootEnvelope(ids, 'query.request', { params: { correlationId: fills.at(-1)!.correlationId } }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
+      const types = (r.payload as { data: { messages: { type: string }[] } }).data.messages.map((m) => m.type);
+      expect(types).toContain('order.filled');
+      return types;
+    }, 10_000, 100);
+    expect(trace.slice(0, 5)).toEqual(['market.bar', 'signal.generated', 'order.intent', 'order.approved', 'order.submitted']);
   }, 120_000);
 });

@@ -63,4 +63,11 @@ describe('.env.example', () => {
     const { renderEnvExample } = await import('../../config/env-example.js');
     expect(readFileSync('.env.example', 'utf8').trim()).toBe(renderEnvExample().trim());
   });
+
+  it("the README's configuration reference is the one config/keys.ts generates (npm run docs:config)", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { withConfigReference } = await import('../../config/env-example.js');
+    const readme = readFileSync('README.md', 'utf8');
+    expect(withConfigReference(readme) === readme, 'README.md is stale: run npm run docs:config').toBe(true);
+  });
 });

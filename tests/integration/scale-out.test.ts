@@ -1,0 +1,136 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ndjsonFeed } from '../../agents/data/feeds/ndjson-feed.js';
+import type { Bus } from '../../bus/bus.js';
+import { streamName } from '../../bus/create-bus.js';
+import type { Envelope } from '../../bus/envelope.js';
+import { patterns } from '../../bus/subjects.js';
+import { runBacktest } from '../../src/backtest/run-backtest.js';
+import { createRegistry, type Signal } from '../../src/domain/messages.js';
+import { OPEN_LIMITS, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
+import { multiSymbolNdjson } from '../helpers/csv.js';
+import { eventually } from '../helpers/eventually.js';
+
+const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
+const STRATEGY = { kind: 'sma-cross' as const, id: 'sma-cross', fast: 3, slow: 8, size: 1 };
+
+/** A signal as a fact independent of who made it: symbol, bar time, side. */
+const factOf = (e: Envelope) => {
+  const s = e.payload as Signal;
+  return `${s.symbol}@${e.time}:${s.side}`;
+};
+
+/**
+ * Scale-out of the stateful strategy agent (PARTITIONED_AGENTS=strategy): several strategy
+ * processes share the symbols, each symbol's indicators and open orders living in exactly one
+ * of them at a time, while instances join and leave. Checked against the single-process run of
+ * the same bars: the same signals, none twice, none missing.
+ */
+describe.runIf(natsUrl !== null)('scale-out: strategy instances sharing the symbols', () => {
+  const procs: AgentProcess[] = [];
+  const namespaces: string[] = [];
+  let observer: Bus | undefined;
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await observer?.close();
+    const nc = await connect({ servers: natsUrl! });
+    const jsm = await jetstreamManager(nc);
+    for (const ns of namespaces) {
+      await jsm.streams.delete(streamName(ns)).catch(() => undefined);
+      await (await new Kvm(nc).open(`sextant_partitions_${ns}`)).destroy().catch(() => undefined);
+    }
+    await nc.close();
+  });
+
+  /** The other agents as processes, strategy instances as asked, then the data agent; signals collected. */
+  async function deployment(file: string, paceMs: number) {
+    const namespace = testPrefix();
+    namespaces.push(namespace);
+    const env = {
+      NATS_URL: natsUrl!,
+      SEXTANT_NAMESPACE: namespace,
+      STORE: 'off',
+      PORT: '0',
+      HEARTBEAT_INTERVAL_MS: '60000',
+      BUS_REQUEST_TIMEOUT_MS: '20000',
+      PARTITIONED_AGENTS: 'strategy',
+      STRATEGY: 'sma-cross',
+      STRATEGY_FAST: String(STRATEGY.fast),
+      STRATEGY_SLOW: String(STRATEGY.slow),
+      STRATEGY_SIZE: String(STRATEGY.size),
+      DATA_FEED: 'ndjson',
+      DATA_FILE: file,
+      DATA_PACE_MS: String(paceMs),
+      ...OPEN_LIMITS,
+    };
+    observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false });
+    const signals: Envelope[] = [];
+    let completed = false;
+    let bars = 0;
+    observer.subscribe(patterns.signals, (e) => void signals.push(e));
+    observer.subscribe(patterns.marketBars, () => void bars++);
+    observer.subscribe('market.feed.completed' as never, () => void (completed = true));
+    await observer.flush();
+    for (const agent of ['portfolio', 'execution', 'risk'] as const) procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: agent }));
+    const strategy = (instance: string) => startAgentProcess(`strategy ${instance}`, ['agent', 'strategy'], { ...env, SEXTANT_INSTANCE: instance }).then((p) => (procs.push(p), p));
+    const data = () => startAgentProcess('data', ['agent', 'data'], { ...env, SEXTANT_INSTANCE: 'data' }).then((p) => (procs.push(p), p));
+    return { signals, bars: () => bars, completed: () => completed, strategy, data };
+  }
+
+  function expectSameSignals(actual: Envelope[], expected: Envelope[]) {
+    const facts = actual.map(factOf);
+    expect(new Set(facts).size, 'no signal twice').toBe(facts.length);
+    expect([...facts].sort()).toEqual(expected.map(factOf).sort());
+  }
+
+  async function singleProcess(file: string): Promise<Envelope[]> {
+    const signals: Envelope[] = [];
+    await runBacktest({ data: ndjsonFeed({ file }), symbol: '', strategy: STRATEGY, cash: 100_000, transport: 'memory', onEnvelope: (e) => void (e.type === 'signal.generated' && signals.push(e)) });
+    expect(signals.length).toBeGreaterThan(100);
+    return signals;
+  }
+
+  it('two instances split the symbols between them and together make exactly the signals of one process', async () => {
+    const file = multiSymbolNdjson(SYMBOLS, 250, 7);
+    const expected = await singleProcess(file);
+    const d = await deployment(file, 0);
+    await d.strategy('s1');
+    await d.strategy('s2');
+    await d.data();
+    await eventually(() => expect(d.completed()).toBe(true), 60_000, 50);
+    await eventually(() => expect(d.signals.length).toBeGreaterThanOrEqual(expected.length), 30_000, 50);
+    await new Promise((r) => setTimeout(r, 500));
+    expectSameSignals(d.signals, expected);
+    // each symbol was decided by one instance only, and both instances had symbols
+    const bySymbol = new Map<string, Set<string>>();
+    for (const e of d.signals) bySymbol.set((e.payload as Signal).symbol, (bySymbol.get((e.payload as Signal).symbol) ?? new Set()).add(e.source));
+    for (const [symbol, sources] of bySymbol) expect(sources.size, symbol).toBe(1);
+    expect(new Set(d.signals.map((e) => e.source))).toEqual(new Set(['strategy/s1', 'strategy/s2']));
+  }, 120_000);
+
+  it('an instance joining mid-run takes symbols over, one leaving hands its symbols back: still no signal twice, none missing', async () => {
+    const file = multiSymbolNdjson(SYMBOLS, 500, 11);
+    const expected = await singleProcess(file);
+    const d = await deployment(file, 2);
+    const s1 = await d.strategy('s1');
+    await d.data();
+    await eventually(() => expect(d.bars()).toBeGreaterThan(1000), 30_000, 10);
+    const s2 = await d.strategy('s2'); // joins: takes about half the symbols over from s1
+    await eventually(() => expect(d.signals.some((e) => e.source === 'strategy/s2')).toBe(true), 30_000, 10);
+    await eventually(() => expect(d.bars()).toBeGreaterThan(2500), 30_000, 10);
+    await s1.stop(); // leaves: hands its symbols to s2
+    expect(s1.output()).toMatch(/handed a symbol over/);
+    await eventually(() => expect(d.completed()).toBe(true), 60_000, 50);
+    await eventually(() => expect(d.signals.length).toBeGreaterThanOrEqual(expected.length), 30_000, 50);
+    await new Promise((r) => setTimeout(r, 500));
+    expectSameSignals(d.signals, expected);
+    expect(s2.output()).toMatch(/took a symbol over with its state/);
+    const late = d.signals.filter((e) => e.time > Math.max(...d.signals.filter((x) => x.source === 'strategy/s1').map((x) => x.time)));
+    expect(late.length).toBeGreaterThan(0);
+    expect(new Set(late.map((e) => e.source))).toEqual(new Set(['strategy/s2']));
+  }, 150_000);
+});
