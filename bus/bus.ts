@@ -29,6 +29,11 @@ export interface SubscribeOptions {
    * Other subjects, and the in-memory bus, ignore it.
    */
   durable?: string;
+  /**
+   * A durable consumer of one instance among several (scale-out): the server removes it after
+   * this long without a reader, so instances gone for good leave nothing behind.
+   */
+  durableInactiveMs?: number;
 }
 
 export interface RequestOptions {

@@ -147,7 +147,7 @@ export class DurablePath {
    * `filter`), handing each message to `deliver` in stream order. Instances that use the same
    * durable name share its messages.
    */
-  async consume(durable: string, filter: string, deliver: (msg: JsMsg) => void): Promise<ConsumerMessages> {
+  async consume(durable: string, filter: string, deliver: (msg: JsMsg) => void, inactiveMs?: number): Promise<ConsumerMessages> {
     await this.ready();
     const jsm = this.#jsm!;
     try {
@@ -163,6 +163,7 @@ export class DurablePath {
         // a redelivered message is always recognised; past this many unacknowledged, delivery pauses
         max_ack_pending: 2_000,
         max_deliver: -1,
+        ...(inactiveMs !== undefined ? { inactive_threshold: inactiveMs * NS_PER_MS } : {}),
       });
     }
     const consumer = await this.#js.consumers.get(this.options.stream, durable);

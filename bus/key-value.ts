@@ -1,10 +1,12 @@
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 /** One value and its revision (compare-and-set token). */
 export interface KvValue {
   readonly value: string;
   readonly revision: number;
+  /** When the store wrote it (the server's clock for NATS), epoch ms. */
+  readonly created: number;
 }
 
 /**
@@ -18,8 +20,11 @@ export interface KeyValueStore {
   /** Writes only when the key is still at `revision`; throws otherwise. */
   update(key: string, value: string, revision: number): Promise<number>;
   put(key: string, value: string): Promise<number>;
-  delete(key: string): Promise<void>;
-  /** Current values of keys under `prefix`, then every change (value undefined: deleted). Returns the stop function. */
+  /** Deletes; with `revision`, only when the key is still at it (throws otherwise). */
+  delete(key: string, revision?: number): Promise<void>;
+  /** The current entries whose keys start with `prefix`. */
+  list(prefix: string): Promise<(KvValue & { readonly key: string })[]>;
+  /** Every change from now on of keys under `prefix` (value undefined: deleted). Returns the stop function. */
   watch(prefix: string, onChange: (key: string, value: string | undefined) => void): Promise<() => void>;
 }
 
@@ -52,19 +57,23 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   put(key: string, value: string): Promise<number> {
     const revision = ++this.#revision;
-    this.#data.set(key, { value, revision });
+    this.#data.set(key, { value, revision, created: Date.now() });
     this.#notify(key, value);
     return Promise.resolve(revision);
   }
 
-  delete(key: string): Promise<void> {
+  delete(key: string, revision?: number): Promise<void> {
+    if (revision !== undefined && this.#data.get(key)?.revision !== revision) return Promise.reject(new KeyExistsError(key));
     if (this.#data.delete(key)) this.#notify(key, undefined);
     return Promise.resolve();
   }
 
+  list(prefix: string): Promise<(KvValue & { key: string })[]> {
+    return Promise.resolve([...this.#data].filter(([k]) => k.startsWith(prefix)).map(([key, v]) => ({ key, ...v })));
+  }
+
   watch(prefix: string, onChange: (key: string, value: string | undefined) => void): Promise<() => void> {
     const w = { prefix, fn: onChange };
-    for (const [key, v] of this.#data) if (key.startsWith(prefix)) onChange(key, v.value);
     this.#watchers.add(w);
     return Promise.resolve(() => void this.#watchers.delete(w));
   }
@@ -86,7 +95,7 @@ export class NatsKeyValueStore implements KeyValueStore {
 
   async get(key: string): Promise<KvValue | undefined> {
     const e = await this.kv.get(key);
-    return e && e.operation === 'PUT' ? { value: e.string(), revision: e.revision } : undefined;
+    return e && e.operation === 'PUT' ? { value: e.string(), revision: e.revision, created: e.created.getTime() } : undefined;
   }
 
   async create(key: string, value: string): Promise<number> {
@@ -109,12 +118,28 @@ export class NatsKeyValueStore implements KeyValueStore {
     return this.kv.put(key, value);
   }
 
-  delete(key: string): Promise<void> {
-    return this.kv.delete(key);
+  async delete(key: string, revision?: number): Promise<void> {
+    try {
+      await this.kv.delete(key, revision !== undefined ? { previousSeq: revision } : undefined);
+    } catch (err) {
+      if (revision === undefined) throw err;
+      throw Object.assign(new KeyExistsError(key), { cause: err });
+    }
+  }
+
+  async list(prefix: string): Promise<(KvValue & { key: string })[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(`${prefix}>`)) keys.push(k);
+    const out: (KvValue & { key: string })[] = [];
+    for (const key of keys) {
+      const v = await this.get(key);
+      if (v) out.push({ key, ...v });
+    }
+    return out;
   }
 
   async watch(prefix: string, onChange: (key: string, value: string | undefined) => void): Promise<() => void> {
-    const iter = await this.kv.watch({ key: `${prefix}>` });
+    const iter = await this.kv.watch({ key: `${prefix}>`, include: KvWatchInclude.UpdatesOnly });
     void (async () => {
       for await (const e of iter) onChange(e.key, e.operation === 'PUT' ? e.string() : undefined);
     })().catch(() => undefined);

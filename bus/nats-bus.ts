@@ -265,7 +265,7 @@ export class NatsBus implements Bus {
     if (this.#closed) throw new BusClosedError('subscribe');
     if (!isValidPattern(pattern)) throw new InvalidSubjectError(pattern, 'not a valid subject pattern');
     const name = options.name ?? pattern;
-    if (options.durable && this.#isDurable(pattern)) return this.#subscribeDurable(pattern, handler, name, options.durable);
+    if (options.durable && this.#isDurable(pattern)) return this.#subscribeDurable(pattern, handler, name, options.durable, options.durableInactiveMs);
     const key = options.queue ? `${pattern} queue:${options.queue}#${++this.#wireSeq}` : pattern;
     let wire = this.#wires.get(key);
     if (!wire) {
@@ -294,7 +294,7 @@ export class NatsBus implements Bus {
    * when its handler has finished (dead-lettered ones too: the dead letter keeps them), or at
    * the next commit point when acknowledgements are deferred.
    */
-  #subscribeDurable(pattern: SubjectPattern, handler: Handler, name: string, durable: string): Subscription {
+  #subscribeDurable(pattern: SubjectPattern, handler: Handler, name: string, durable: string, inactiveMs?: number): Subscription {
     const consumerName = durableName(durable);
     const wire = new Wire(`durable:${consumerName}`, (msg) => this.#decode(msg));
     const settle = (r: Received) => {
@@ -319,7 +319,7 @@ export class NatsBus implements Bus {
     this.#durableSubs.add(sub);
     sub.started = this.durable!.consume(consumerName, withPrefix(this.#prefix, pattern), (jsMsg) => {
       sub.push({ msg: undefined, jsMsg, subject: withoutPrefix(this.#prefix, jsMsg.subject), result: decodeEnvelope(this.options.registry, jsMsg.data, this.#maxBytes) });
-    }).then(
+    }, inactiveMs).then(
       (messages) => {
         sub.consumer = consumerName;
         sub.messages = messages;

@@ -11,7 +11,8 @@ import { messageEvent } from './agent-spec.js';
 import type { Clock } from './clock.js';
 import { derivedId, derivedId3, idSeed, type IdSeed, type IdSource } from './ids.js';
 import type { MarketCache } from './market-cache.js';
-import type { HandOver, PartitionCoordinator } from './partitions.js';
+import { PartitionGate } from './partition-gate.js';
+import type { PartitionCoordinator } from './partitions.js';
 import { isEffect, type Emitted, type Outbound, type WithOutbox } from './outbound.js';
 
 export interface RestartPolicy {
@@ -48,8 +49,6 @@ export interface AgentHostDeps {
   readonly partitions?: PartitionCoordinator;
 }
 
-/** Ids of the latest messages handled per key, handed to the key's next owner. */
-const SEEN_PER_KEY = 256;
 
 /** What a chained output needs of its parent; kept in checkpoints so chains survive a restart. */
 export type ChainRef = Pick<Envelope, 'id' | 'correlationId' | 'time'>;
@@ -106,13 +105,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #idSeed: IdSeed;
   /** Debug lines are per message; the level is checked once, not per message. */
   readonly #debug: boolean;
-  /** Scale-out: the keys this instance holds, with the ids of their latest messages handled. */
-  readonly #held = new Map<string, string[]>();
-  /** Scale-out: ids a key's previous owner had handled (skipped here). */
-  readonly #handedSeen = new Map<string, Set<string>>();
-  readonly #acquiring = new Map<string, Promise<void>>();
-  readonly #releasing = new Set<Promise<void>>();
-  #offRebalance: (() => void) | undefined;
+  /** Scale-out: which messages this instance handles (spec.partition with a coordinator). */
+  readonly #gate: PartitionGate | undefined;
 
   constructor(
     readonly spec: AgentSpec<TContext>,
@@ -123,6 +117,9 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#debug = this.#log.isLevelEnabled('debug');
     this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
     this.#idSeed = idSeed([deps.runId ?? '', spec.name]);
+    this.#gate = spec.partition && deps.partitions
+      ? new PartitionGate(spec.partition as never, deps.partitions, { step: (event) => this.#step(undefined, event), context: () => this.context, log: this.#log })
+      : undefined;
   }
 
   get name(): string {
@@ -179,7 +176,9 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
           name: this.spec.name,
           // on the bus's durable path (orders over JetStream) each inlet has its own consumer
           // partitioned instances each read every message (and keep what they own)
-          durable: this.#partitioned ? `${this.spec.name}-${this.deps.instance}.${inlet.pattern}` : `${this.spec.name}.${inlet.pattern}`,
+          durable: this.#gate ? `${this.spec.name}-${this.deps.instance}.${inlet.pattern}` : `${this.spec.name}.${inlet.pattern}`,
+          // an instance of a scaled agent that is gone for a day leaves no consumer behind
+          ...(this.#gate ? { durableInactiveMs: 86_400_000 } : {}),
           ...(inlet.shared ? { queue: this.spec.name } : {}),
         }),
       );
@@ -207,12 +206,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       ),
     );
     await bus.flush();
-    if (this.#partitioned) {
-      // subscribed first, then a member: nothing for a key it comes to own can slip past both owners
-      const partitions = this.deps.partitions!;
-      this.#offRebalance = partitions.onChange(() => this.#rebalance());
-      await partitions.join();
-    }
+    // subscribed first, then a member: what arrives for a key it comes to own is parked, not lost
+    await this.#gate?.start();
     this.#setLifecycle('running');
     if (this.deps.heartbeatMs > 0) {
       this.#heartbeat = setInterval(() => this.#publishHealth(), this.deps.heartbeatMs);
@@ -263,19 +258,14 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#setLifecycle('stopping');
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#startTask;
-    const partitions = this.#partitioned ? this.deps.partitions! : undefined;
+    const partitions = this.#gate ? this.deps.partitions! : undefined;
     if (partitions) {
       // leave first and keep handling while the others notice, so none of them skips a message meanwhile
       await partitions.leave();
       await new Promise((resolve) => setTimeout(resolve, partitions.graceMs));
     }
     await Promise.all(this.#subs.splice(0).map((s) => s.drain().catch(() => undefined)));
-    if (partitions) {
-      this.#offRebalance?.();
-      for (const key of [...this.#held.keys()]) this.#release(key);
-      await Promise.all([...this.#releasing]);
-      partitions.stop();
-    }
+    await this.#gate?.stop();
     this.#actor.stop();
     this.#setLifecycle('stopped');
   }
@@ -294,76 +284,14 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#actor.start();
   }
 
-  get #partitioned(): boolean {
-    return this.spec.partition !== undefined && this.deps.partitions !== undefined;
-  }
-
-  /**
-   * Scale-out: undefined to handle the message, 'skip' when another instance owns its key (or
-   * had handled it before handing the key over), or a promise to wait on while this instance
-   * takes the key over from its previous holder.
-   */
-  #partitionGate(env: Envelope): undefined | 'skip' | Promise<void> {
-    const key = this.spec.partition!.key(env);
-    if (key === undefined) return undefined;
-    const seen = this.#held.get(key);
-    if (seen) {
-      if (this.#handedSeen.get(key)?.has(env.id)) return 'skip';
-      seen.push(env.id);
-      if (seen.length > SEEN_PER_KEY) seen.splice(0, seen.length - SEEN_PER_KEY);
-      return undefined;
-    }
-    if (!this.deps.partitions!.owns(key)) return 'skip';
-    let acquiring = this.#acquiring.get(key);
-    if (!acquiring) {
-      acquiring = this.#acquire(key).finally(() => this.#acquiring.delete(key));
-      this.#acquiring.set(key, acquiring);
-    }
-    return acquiring;
-  }
-
-  async #acquire(key: string): Promise<void> {
-    const handOver = await this.deps.partitions!.acquire(key);
-    if (handOver === undefined) return; // no longer ours: the message is skipped when it comes back
-    if (handOver !== 'none') {
-      this.#step(undefined, this.spec.partition!.adopt(key, (handOver as HandOver).slice));
-      this.#handedSeen.set(key, new Set(handOver.seen));
-      this.#log.info({ key, from: handOver.from, skipping: handOver.seen.length }, 'took a symbol over with its state');
-    }
-    this.#held.set(key, []);
-    // the membership may have moved on while the lease was taken
-    if (!this.deps.partitions!.owns(key)) this.#release(key);
-  }
-
-  /** Hands away the keys this instance no longer owns (between messages). */
-  #rebalance(): void {
-    if (!this.#partitioned || this.#stopping) return;
-    for (const key of [...this.#held.keys()]) if (!this.deps.partitions!.owns(key)) this.#release(key);
-  }
-
-  #release(key: string): void {
-    const seen = this.#held.get(key);
-    if (!seen) return;
-    const p = this.spec.partition!;
-    const slice = p.slice(this.context, key);
-    this.#held.delete(key);
-    this.#handedSeen.delete(key);
-    this.#step(undefined, p.drop(key));
-    const releasing = this.deps.partitions!.release(key, { slice, seen: [...seen] })
-      .then(() => this.#log.info({ key, members: this.deps.partitions!.members }, 'handed a symbol over'))
-      .catch((err: unknown) => this.#log.error({ err, key }, 'could not hand a symbol over; the next owner takes it when this instance is gone'))
-      .finally(() => this.#releasing.delete(releasing));
-    this.#releasing.add(releasing);
-  }
-
   #onMessage(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
     if (this.#restarting) return this.#restarting.then(() => this.#onMessage(inlet, env, ctx));
     if (this.#lifecycle === 'faulted') throw new AgentFaultedError(this.spec.name, this.#lastError);
     inlet.observe?.(env);
-    if (this.#partitioned) {
-      const gate = this.#partitionGate(env);
-      if (gate === 'skip') return;
-      if (gate) return gate.then(() => this.#onMessage(inlet, env, ctx));
+    if (this.#gate) {
+      const admitted = this.#gate.admit(env, () => this.#onMessage(inlet, env, ctx));
+      if (admitted === 'skip') return;
+      if (admitted) return admitted;
     }
     const context = this.#actor.getSnapshot().context as TContext;
     if (inlet.wants && !inlet.wants(context, env)) return;

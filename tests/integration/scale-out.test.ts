@@ -17,11 +17,12 @@ import { eventually } from '../helpers/eventually.js';
 const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
 const STRATEGY = { kind: 'sma-cross' as const, id: 'sma-cross', fast: 3, slow: 8, size: 1 };
 
-/** A signal as a fact independent of who made it: symbol, bar time, side. */
-const factOf = (e: Envelope) => {
-  const s = e.payload as Signal;
-  return `${s.symbol}@${e.time}:${s.side}`;
-};
+/**
+ * A signal independent of who made it: symbol, bar time, and its whole payload. The payload
+ * carries the indicator values, so a bar lost or handled twice around a hand-over changes the
+ * signals of that symbol for the next `slow` bars and shows up here.
+ */
+const factOf = (e: Envelope) => `${(e.payload as Signal).symbol}@${e.time}:${JSON.stringify(e.payload)}`;
 
 /**
  * Scale-out of the stateful strategy agent (PARTITIONED_AGENTS=strategy): several strategy

@@ -1,15 +1,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryKeyValueStore } from '../../bus/key-value.js';
+import { MemoryKeyValueStore, type KeyValueStore } from '../../bus/key-value.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { PartitionCoordinator } from '../../src/runtime/partitions.js';
 import { eventually } from '../helpers/eventually.js';
 
 const SYMBOLS = Array.from({ length: 40 }, (_, i) => `S${i}`);
 
+/** The store as a process sees it, until the process dies (every call fails from then on). */
+function dying(store: KeyValueStore, state: { dead: boolean }): KeyValueStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => (state.dead ? Promise.reject(new Error('process gone')) : (v as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+}
+
 describe('partition coordinator (membership, rendezvous ownership, leases)', () => {
   const open: PartitionCoordinator[] = [];
-  afterEach(() => open.splice(0).forEach((c) => c.stop()));
-  const coordinator = (store: MemoryKeyValueStore, instance: string, now: () => number = Date.now) => {
+  afterEach(async () => void (await Promise.all(open.splice(0).map((c) => c.stop().catch(() => undefined)))));
+  const coordinator = (store: KeyValueStore, instance: string, now: () => number = Date.now) => {
     const c = new PartitionCoordinator({ agent: 'strategy', instance, store, log: silentLogger, refreshMs: 20, ttlMs: 100, now });
     open.push(c);
     return c;
@@ -46,7 +57,7 @@ describe('partition coordinator (membership, rendezvous ownership, leases)', () 
     const store = new MemoryKeyValueStore();
     const a = coordinator(store, 'a');
     await a.join();
-    for (const s of SYMBOLS) expect(await a.acquire(s)).toBe('none'); // alone, a holds everything
+    for (const s of SYMBOLS) expect(await a.acquire(s)).toEqual({ kind: 'fresh' }); // alone, a holds everything
     const b = coordinator(store, 'b');
     await b.join();
     await eventually(() => expect(a.members).toHaveLength(2));
@@ -57,22 +68,25 @@ describe('partition coordinator (membership, rendezvous ownership, leases)', () 
     expect(got).toBeUndefined(); // a still holds it
     await a.release(moved, { slice: { sma: 1 }, seen: ['m1', 'm2'] });
     await taking;
-    expect(got).toEqual({ slice: { sma: 1 }, seen: ['m1', 'm2'], from: 'a' });
+    expect(got).toEqual({ kind: 'handed', handOver: { slice: { sma: 1 }, seen: ['m1', 'm2'], from: 'a' } });
+    // a hand-over is taken once: nothing is left to adopt again later
+    expect(await store.list('slice.')).toEqual([]);
   });
 
   it('a member that stops refreshing (a crash) is dropped after the ttl and its leases can be taken', async () => {
     const store = new MemoryKeyValueStore();
-    const a = coordinator(store, 'a');
+    const crashed = { dead: false };
+    const a = coordinator(dying(store, crashed), 'a');
     const b = coordinator(store, 'b');
     await a.join();
     await b.join();
     await eventually(() => expect(b.members).toHaveLength(2));
     const ofA = SYMBOLS.find((s) => a.owns(s))!;
-    expect(await a.acquire(ofA)).toBe('none');
-    a.stop(); // no leave, no more refreshes
+    expect(await a.acquire(ofA)).toEqual({ kind: 'fresh' });
+    crashed.dead = true; // a's process is gone: nothing of it reaches the store any more
     await eventually(() => expect(b.members).toEqual(['b']), 2000);
     expect(b.owns(ofA)).toBe(true);
-    expect(await b.acquire(ofA)).toBe('none'); // nothing was handed over: it starts afresh
+    expect(await b.acquire(ofA)).toEqual({ kind: 'fresh' }); // nothing was handed over: it starts afresh
   });
 
   it('a member leaving gracefully keeps its leases until it releases them (no one handles its symbols twice)', async () => {
@@ -92,6 +106,35 @@ describe('partition coordinator (membership, rendezvous ownership, leases)', () 
     expect(got).toBeUndefined();
     await a.release(ofA, { slice: 'state', seen: [] });
     await taking;
-    expect(got).toMatchObject({ slice: 'state', from: 'a' });
+    expect(got).toMatchObject({ kind: 'handed', handOver: { slice: 'state', from: 'a' } });
+  });
+});
+
+describe('partition coordinator: names and restarts', () => {
+  it('a second process under a live instance name is refused, naming SEXTANT_INSTANCE', async () => {
+    const store = new MemoryKeyValueStore();
+    const a = new PartitionCoordinator({ agent: 'strategy', instance: 'same', store, log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    await a.join();
+    const twin = new PartitionCoordinator({ agent: 'strategy', instance: 'same', store, log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    await expect(twin.join()).rejects.toThrow(/SEXTANT_INSTANCE=same is already running/);
+    await a.stop();
+  });
+
+  it('an instance restarted under its name gets its own leases back as its own (its checkpoint is newer than any hand-over)', async () => {
+    const store = new MemoryKeyValueStore();
+    const crashed = { dead: false };
+    const before = new PartitionCoordinator({ agent: 'strategy', instance: 'x', store: dying(store, crashed), log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    await before.join();
+    expect(await before.acquire('ORCL')).toEqual({ kind: 'fresh' });
+    crashed.dead = true; // a crash: no leave, no stop; and a stale hand-over from long ago is still in the bucket
+    await store.put('slice.strategy.ORCL', JSON.stringify({ slice: 'old', seen: [], from: 'y' }));
+    await new Promise((r) => setTimeout(r, 150));
+    const after = new PartitionCoordinator({ agent: 'strategy', instance: 'x', store, log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    await after.join();
+    expect(await after.leasesHeld()).toEqual(['ORCL']);
+    expect(await after.acquire('ORCL')).toEqual({ kind: 'mine' });
+    expect(await store.get('slice.strategy.ORCL')).toBeUndefined();
+    await after.stop();
+    await before.stop().catch(() => undefined);
   });
 });
