@@ -34,7 +34,7 @@ const FOLDS = 5;
 /** Chosen by `--search` (5-fold cross-validation on the 80% training part). */
 export const DEFAULT_OPTIONS: TrainOptions = {
   features: { bigrams: true, negation: 'all', negationWindow: 3, lexicon: true },
-  l2: 3e-5,
+  l2: 1e-5,
   classWeightPower: 0.5,
   minCount: 1,
   maxIterations: 400,

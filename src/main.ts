@@ -1,3 +1,4 @@
+import { Hono } from 'hono';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { serve, type ServerType } from '@hono/node-server';
@@ -190,7 +191,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     ? new Map([[new URL(config.telegram.webhook.url).pathname, (req: Request) => (telegramHook.handler ? telegramHook.handler(req) : Promise.resolve(new Response(null, { status: 503 })))]])
     : undefined;
   // the API listens before anything trades: a port in use stops start-up here, not half-way
-  const server = (p.api || webhooks) && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  // a bots-only process serves /health and the webhook, never the API (its port faces Telegram)
+  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -202,12 +204,13 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     await bus.close().catch(() => undefined);
     throw err;
   }
-  const bots = p.bots ? await startBots(config, { bus, commands, chat, log: logger, telegramHook }) : [];
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
   const checkpointer = store && agents.length > 0
     ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
   checkpointer?.start();
+  // the bots start in the background: a slow or unreachable chat service never holds up trading or checkpoints
+  const bots = p.bots ? startBots(config, { bus, commands, chat, log: logger, telegramHook }) : Promise.resolve([]);
   let stopping: Promise<void> | undefined;
   return {
     bus,
@@ -228,7 +231,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         await kernel.stopFeed();
         await quiesce(bus).catch(() => undefined);
         await checkpointer?.stop();
-        for (const b of bots) await b.stop().catch((err: unknown) => logger.warn({ err }, 'a bot did not stop cleanly'));
+        for (const b of await bots) await b.stop().catch((err: unknown) => logger.warn({ err }, 'a bot did not stop cleanly'));
         await kernel.stop();
         await metrics.detach();
         await tracker.detach();
@@ -355,6 +358,32 @@ async function sentimentPorts(config: Config, logger: Logger, clock: typeof syst
   return { mode: 'live', news, scorer };
 }
 
+/** Listens on `port` with a fetch handler; `close` also drops open connections. */
+async function listen(fetch: (req: Request) => Response | Promise<Response>, port: number): Promise<{ close(): Promise<void> }> {
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch, port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // idle keep-alive connections and open event streams would hold the close for seconds
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+/** What `sextant bots` serves: `/health` (the container's health check) and the Telegram webhook, nothing else. */
+async function serveBotsHttp(port: number, webhooks: ReadonlyMap<string, (req: Request) => Promise<Response>> | undefined, logger: Logger): Promise<{ close(): Promise<void> }> {
+  const app = new Hono();
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  for (const [path, handler] of webhooks ?? []) app.post(path, (c) => handler(c.req.raw));
+  const server = await listen(app.fetch, port);
+  logger.info({ port, webhooks: [...(webhooks?.keys() ?? [])] }, 'bots HTTP (health, webhooks) listening');
+  return server;
+}
+
 /** Serves the HTTP API on PORT until stopped. */
 async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
@@ -366,19 +395,9 @@ async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'm
     corsOrigins: config.api.corsOrigins,
     requestTimeoutMs: config.bus.requestTimeoutMs,
   });
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port }, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server = await listen(app.fetch, config.port);
   deps.log.info({ port: config.port, tokens: config.api.tokens.length }, 'HTTP API listening');
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // idle keep-alive connections and open event streams would hold the close for seconds
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  };
+  return server;
 }
 
 /** The settings as JSON (the broker by name): what a recording says the run traded with. */

@@ -3,9 +3,10 @@ import type { SentimentUpdated } from './messages.js';
 /**
  * How a published sentiment reads at another event time: it halves every `halfLifeMs` without
  * news. Shared by the sentiment agent (which aggregates with it) and its readers (the strategy's
- * filter), so both mean the same number. Time never runs backwards here: asked about a moment
- * before `asOf`, the value as of `asOf` is returned (a reader never sees news "from the future"
- * grow a score).
+ * filter), so both mean the same number. Asked about a moment before `asOf` (a bar older than
+ * the newest news, as can happen live), the value as of `asOf` is returned undecayed: a reader
+ * decides on the newest sentiment it knows. That is not look-ahead live (the decision is made
+ * now); in a backtest news and bars are merged by event time, so a bar never sees later news.
  */
 export function decay(value: number, fromTime: number, toTime: number, halfLifeMs: number): number {
   if (toTime <= fromTime || value === 0) return value;

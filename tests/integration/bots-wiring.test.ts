@@ -49,7 +49,8 @@ describe('sextant start with TELEGRAM_BOT_TOKEN', () => {
   });
 
   it('registers the commands, answers /portfolio from the running portfolio', async () => {
-    expect(fake.callsOf('setMyCommands').length).toBe(1);
+    // the bots start in the background, after trading and checkpoints are under way
+    await eventually(() => expect(fake.callsOf('setMyCommands').length).toBe(1));
     await eventually(() => expect(fake.waitingPolls).toBeGreaterThan(0));
     fake.push(fake.text(OPERATOR, '/portfolio'));
     await eventually(() => expect(fake.sentTo(OPERATOR).join('\n')).toMatch(/equity/i));
@@ -110,8 +111,12 @@ describe('sextant start with TELEGRAM_WEBHOOK_URL', () => {
   });
 
   it('registers the webhook with its secret instead of polling, and the API route takes only updates that carry the secret', async () => {
-    const [registered] = fake.callsOf('setWebhook');
-    expect(registered?.params).toMatchObject({ url: hook, secret_token: SECRET });
+    const registered = await eventually(() => {
+      const [call] = fake.callsOf('setWebhook');
+      expect(call).toBeDefined();
+      return call!;
+    });
+    expect(registered.params).toMatchObject({ url: hook, secret_token: SECRET });
     expect(fake.callsOf('getUpdates')).toHaveLength(0);
     const post = (secret: string | undefined) =>
       fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json', ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) }, body: JSON.stringify(fake.text(OPERATOR, '/risk')) });
@@ -125,5 +130,25 @@ describe('sextant start with TELEGRAM_WEBHOOK_URL', () => {
   it('a webhook URL without a secret, or with PORT=0, stops start-up naming the key', () => {
     expect(() => loadConfig({ env: { TELEGRAM_BOT_TOKEN: '123456:TEST-token-for-the-fake-server', TELEGRAM_WEBHOOK_URL: hook } })).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
     expect(() => loadConfig({ env: { TELEGRAM_WEBHOOK_URL: hook, TELEGRAM_WEBHOOK_SECRET: SECRET, PORT: '0' } })).toThrow(/PORT/);
+  });
+});
+
+describe('sextant bots (the bots alone)', () => {
+  it('serves /health (and a webhook when set), never the API, the dashboard or the metrics', async () => {
+    const fake = await FakeTelegram.start({ pollWaitMs: 100 });
+    const port = await freePort();
+    const config = loadConfig({ env: { PORT: String(port), STORE: 'off', TELEGRAM_BOT_TOKEN: '123456:TEST-token-for-the-fake-server', TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_ALLOWED_USERS: `${OPERATOR}:operator`, HEARTBEAT_INTERVAL_MS: '60000' } });
+    const system = await startSystem(config, silentLogger, [], { bots: true });
+    try {
+      const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status);
+      expect(await get('/health')).toBe(200);
+      expect(await get('/api/v1/portfolio')).toBe(404);
+      expect(await get('/metrics')).toBe(404);
+      expect(await get('/')).toBe(404);
+      await eventually(() => expect(fake.callsOf('setMyCommands').length).toBe(1));
+    } finally {
+      await system.stop();
+      await fake.close();
+    }
   });
 });

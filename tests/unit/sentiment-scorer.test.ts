@@ -139,13 +139,13 @@ describe('default scorer', () => {
 });
 
 describe('labelled CSV (RFC 4180)', () => {
-  it('reads quoted commas, doubled quotes, line breaks inside quotes and CRLF, giving each row its line', () => {
-    const rows = parseLabelledCsv('text,label\r\n"a, b",1\r\n"he said ""up""",0\r\n"multi\nline text",2\r\nplain,2\r\n', 'inline.csv');
+  it('reads quoted commas, doubled quotes, line breaks inside quotes, CRLF, a BOM and blank lines, giving each row its line', () => {
+    const rows = parseLabelledCsv('\ufefftext,label\r\n"a, b",1\r\n"he said ""up""",0\r\n"multi\nline text",2\r\n\r\nplain,2\r\n', 'inline.csv');
     expect(rows.map((r) => [r.text, r.label, r.line])).toEqual([
       ['a, b', 'bullish', 2],
       ['he said "up"', 'bearish', 3],
       ['multi\nline text', 'neutral', 4],
-      ['plain', 'neutral', 6],
+      ['plain', 'neutral', 7],
     ]);
   });
 
@@ -153,7 +153,7 @@ describe('labelled CSV (RFC 4180)', () => {
     ['an unknown label', 'text,label\nok,1\nbad,7\n', 3, /unknown label "7"/],
     ['a missing label', 'text,label\nok,1\n"a\nb"\n', 3, /expected 2 fields/],
     ['a quote never closed', 'text,label\nok,1\n"open,1\n', 3, /never closed/],
-    ['a stray quote', 'text,label\nsay "hi",1\n', 2, /quote inside an unquoted field/],
+    ['text after a closing quote', 'text,label\n"say" hi,1\n', 2, /after the closing quote/],
     ['a wrong header', 'headline,sentiment\nx,1\n', 1, /expected "text,label"/],
   ])('a file with %s is refused naming the file and the line', (_what, content, line, problem) => {
     const file = tempCsv(content);

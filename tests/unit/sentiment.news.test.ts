@@ -177,6 +177,12 @@ describe('symbol tagging', () => {
     expect(tag(item('Oracles and Targeted ads'))).toEqual([]);
   });
 
+  it('a name written across a line break, a doubled or a no-break space still tags its symbol (never an empty one)', () => {
+    expect(tag(item('Oracle\u00a0Corp lifts outlook'))).toEqual(['ORCL']);
+    expect(tag(item('Oracle  Corp lifts outlook'))).toEqual(['ORCL']);
+    expect(tag(item('News', { body: 'shares of Berkshire\nHathaway rose' }))).toEqual(['BRK.B']);
+  });
+
   it("the item's own symbols field counts too", () => {
     expect(tag(item('Quarterly results', { symbols: ['XYZ'] }))).toEqual(['XYZ']);
   });

@@ -23,8 +23,10 @@ export function symbolTagger(names: Readonly<Record<string, string>>): SymbolTag
     .map(([name, symbol]) => [name.trim(), symbol.trim()] as const)
     .filter(([name, symbol]) => name.length > 0 && symbol.length > 0)
     .sort((a, b) => b[0].length - a[0].length); // longest first: "Oracle Corp" before "Oracle"
+  // keyed by the spelling with single spaces: the text may have any whitespace between a name's words
   const bySpelling = new Map<string, string>();
-  for (const [name, symbol] of entries) {
+  for (const [raw, symbol] of entries) {
+    const name = oneSpace(raw);
     bySpelling.set(name, symbol);
     if (!bySpelling.has(name.toUpperCase())) bySpelling.set(name.toUpperCase(), symbol);
   }
@@ -36,13 +38,19 @@ export function symbolTagger(names: Readonly<Record<string, string>>): SymbolTag
     for (const text of [item.headline, item.body ?? '']) {
       if (text.length === 0) continue;
       for (const m of text.matchAll(CASHTAG)) found.add(m[1]!.toUpperCase());
-      if (pattern) for (const m of text.matchAll(pattern)) found.add(bySpelling.get(m[0])!);
+      if (pattern) {
+        for (const m of text.matchAll(pattern)) {
+          const symbol = bySpelling.get(oneSpace(m[0]));
+          if (symbol !== undefined) found.add(symbol);
+        }
+      }
     }
     for (const s of item.symbols ?? []) found.add(s);
     return [...found].sort().slice(0, MAX_SYMBOLS);
   };
 }
 
+const oneSpace = (s: string) => s.replace(/\s+/g, ' ');
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
 
 /**

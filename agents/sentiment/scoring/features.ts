@@ -33,6 +33,8 @@ export const featureName = (first: string, second: string | undefined): string =
 
 /** How many tokens after a directional verb its finance object may come ("cuts its 2020 guidance"). */
 const OBJECT_REACH = 4;
+/** How many tokens after a finance object its verb may come ("price target is lowered"). */
+const VERB_REACH = 3;
 
 /**
  * Turns a text into feature occurrences (unigrams, bigrams, lexicon cues), calling `sink`
@@ -91,7 +93,7 @@ export function featurize(text: string, options: FeatureOptions, sink: FeatureSi
       } else if (verb !== undefined && --verbReach === 0) verb = undefined;
       if (FINANCE_OBJECTS.has(t)) {
         object = t;
-        objectReach = 3;
+        objectReach = VERB_REACH;
       } else if (object !== undefined && --objectReach === 0) object = undefined;
     }
     if (scope > 0) scope--;

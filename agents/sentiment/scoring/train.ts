@@ -71,7 +71,7 @@ export function trainWeights(rows: readonly LabelledRow[], options: TrainOptions
   const vocab = [...docFrequency].filter(([, n]) => n >= minCount).map(([name]) => name).sort();
   const index = new Map(vocab.map((name, i) => [name, i] as const));
   const docs: SparseDoc[] = perDoc.map(({ names, values, flips }, d) => {
-    const keep = names.map((name, j) => j).filter((j) => index.has(names[j]!));
+    const keep = names.map((_, j) => j).filter((j) => index.has(names[j]!));
     return {
       label: LABELS.indexOf(rows[d]!.label),
       index: Int32Array.from(keep, (j) => index.get(names[j]!)!),
