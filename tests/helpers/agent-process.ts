@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { streamName } from '../../bus/create-bus.js';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -71,3 +74,21 @@ export const OPEN_LIMITS = {
   RISK_MAX_DRAWDOWN: '1',
   RISK_PRICE_BAND: '1000',
 };
+
+/**
+ * What a deployment test leaves on the shared NATS server, removed: each namespace's order
+ * stream and scale-out bucket (absent ones are fine).
+ */
+export async function removeNamespaces(natsUrl: string, namespaces: readonly string[]): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const ns of namespaces) {
+      await jsm.streams.delete(streamName(ns)).catch(() => undefined);
+      // a KV bucket is the stream KV_<bucket>
+      await jsm.streams.delete(`KV_sextant_partitions_${ns}`).catch(() => undefined);
+    }
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,17 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../bus/bus.js';
-import { streamName } from '../../bus/create-bus.js';
 import { rootEnvelope } from '../../bus/envelope.js';
 import { subjects } from '../../bus/subjects.js';
 import { createRegistry, versionOf, type OrderFilled, type PortfolioSnapshot } from '../../src/domain/messages.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
-import { OPEN_LIMITS, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/shared-data.js';
@@ -35,10 +32,7 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
     await observer?.close();
-    const nc = await connect({ servers: natsUrl! });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete(streamName(namespace)).catch(() => undefined);
-    await nc.close();
+    await removeNamespaces(natsUrl!, [namespace]);
     rmSync(dir, { recursive: true, force: true });
   });
 

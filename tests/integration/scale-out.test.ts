@@ -1,15 +1,11 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ndjsonFeed } from '../../agents/data/feeds/ndjson-feed.js';
 import type { Bus } from '../../bus/bus.js';
-import { streamName } from '../../bus/create-bus.js';
 import type { Envelope } from '../../bus/envelope.js';
 import { patterns } from '../../bus/subjects.js';
 import { runBacktest } from '../../src/backtest/run-backtest.js';
 import { createRegistry, type Signal } from '../../src/domain/messages.js';
-import { OPEN_LIMITS, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { multiSymbolNdjson } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
@@ -38,13 +34,7 @@ describe.runIf(natsUrl !== null)('scale-out: strategy instances sharing the symb
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
     await observer?.close();
-    const nc = await connect({ servers: natsUrl! });
-    const jsm = await jetstreamManager(nc);
-    for (const ns of namespaces) {
-      await jsm.streams.delete(streamName(ns)).catch(() => undefined);
-      await (await new Kvm(nc).open(`sextant_partitions_${ns}`)).destroy().catch(() => undefined);
-    }
-    await nc.close();
+    await removeNamespaces(natsUrl!, namespaces);
   });
 
   /** The other agents as processes, strategy instances as asked, then the data agent; signals collected. */

@@ -1,43 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
 import { windowValues } from '../../agents/strategy/indicators.js';
-import { strategyMachine, type StrategyEvent } from '../../agents/strategy/machine.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import type { OrderIntent, Side } from '../../src/domain/messages.js';
 import type { Outbound } from '../../src/runtime/outbound.js';
-
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-const dayTime = (n: number) => T0 + n * DAY;
+import { dayTime, startStrategy } from '../helpers/strategy-harness.js';
 
 const SMA: StrategyParams = { kind: 'sma-cross', id: 'sma', fast: 2, slow: 4, size: 10 };
 const RSI: StrategyParams = { kind: 'rsi-reversion', id: 'rsi', period: 2, oversold: 30, overbought: 70, size: 5 };
 const ORIGIN = { kind: 'strategy', id: 'sma' } as const;
 
-function start(params: StrategyParams) {
-  const actor = createActor(strategyMachine, { input: { params } });
-  const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
-  actor.start();
-  let n = 0;
-  /** Sends one daily bar per close (bar ids `<symbol>-<day>`); returns what those bars emitted. */
-  const bars = (closes: readonly number[], symbol = 'ORCL'): Outbound[] => {
-    const from = emitted.length;
-    for (const close of closes) {
-      n++;
-      const time = dayTime(n);
-      actor.send({ type: 'market.bar', id: `${symbol}-${n}`, time, payload: { symbol, time, open: close, high: close, low: close, close, volume: 1000 } });
-    }
-    return emitted.slice(from);
-  };
-  const send = (ev: StrategyEvent) => {
-    const from = emitted.length;
-    actor.send(ev);
-    return emitted.slice(from);
-  };
-  const ctx = () => actor.getSnapshot().context;
-  return { actor, emitted, bars, send, ctx, day: () => n };
-}
+const start = startStrategy;
 
 const intents = (outs: readonly Outbound[]) => outs.flatMap((o) => (o.type === 'order.intent' ? [o.payload] : []));
 

@@ -1,39 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
-import { strategyMachine, type StrategyEvent } from '../../agents/strategy/machine.js';
+import type { StrategyEvent } from '../../agents/strategy/machine.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import type { SentimentUpdated, Signal } from '../../src/domain/messages.js';
 import type { Outbound } from '../../src/runtime/outbound.js';
-
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-const dayTime = (n: number) => T0 + n * DAY;
+import { DAY, startStrategy } from '../helpers/strategy-harness.js';
 
 // fast 2 / slow 4: [10, 9, 8, 7] sets the sign to -1 without a cross; then 12 crosses up; then a fall crosses down
 const DOWN = [10, 9, 8, 7];
 const UP = [12];
 const FALL = [8, 5, 3];
 
-function start(params: StrategyParams) {
-  const actor = createActor(strategyMachine, { input: { params } });
-  const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
-  actor.start();
-  let n = 0;
-  const bars = (closes: readonly number[], symbol = 'ORCL'): Outbound[] => {
-    const from = emitted.length;
-    for (const close of closes) {
-      n++;
-      const time = dayTime(n);
-      actor.send({ type: 'market.bar', id: `${symbol}-${n}`, time, payload: { symbol, time, open: close, high: close, low: close, close, volume: 1000 } });
-    }
-    return emitted.slice(from);
-  };
-  const send = (ev: StrategyEvent) => actor.send(ev);
-  /** The next bar's day: sentiment stamped relative to it. */
-  const nextDay = () => dayTime(n + 1);
-  return { bars, send, nextDay, ctx: () => actor.getSnapshot().context };
-}
+const start = startStrategy;
 
 const sentiment = (score: number, asOf: number, halfLifeMs = DAY, symbol = 'ORCL'): StrategyEvent => {
   const payload: SentimentUpdated = { symbol, score, asOf, halfLifeMs, items: 2, recent: [{ itemId: 'ITEM-2', time: asOf, score, confidence: 1, scorer: 'stub@1', headline: 'h' }] };

@@ -1,3 +1,4 @@
+import { FileLineError } from '../../../src/domain/file-line-error.js';
 import type { Bar, Tick } from '../../../src/domain/messages.js';
 
 /**
@@ -27,20 +28,10 @@ export interface MarketFeed extends Iterable<FeedItem> {
  * A row or header of a data file is malformed. The message reads `<file>:<line>: <problem>`
  * so it can be pasted into an editor. Not retryable: the same file fails the same way.
  */
-export class FeedFormatError extends Error {
-  readonly code = 'feed_format';
-  readonly retryable = false;
-  constructor(
-    /** The file as it was given to the feed. */
-    readonly file: string,
-    /** 1-based line number in the file. */
-    readonly line: number,
-    /** What is wrong with the line, as a sentence fragment without the location. */
-    readonly problem: string,
-    options?: ErrorOptions,
-  ) {
-    super(`${file}:${line}: ${problem}`, options);
-    this.name = 'FeedFormatError';
+export class FeedFormatError extends FileLineError {
+  declare readonly code: 'feed_format';
+  constructor(file: string, line: number, problem: string, options?: ErrorOptions) {
+    super('feed_format', file, line, problem, options);
   }
 }
 

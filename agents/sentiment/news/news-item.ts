@@ -1,3 +1,4 @@
+import { FileLineError } from '../../../src/domain/file-line-error.js';
 import type { NewsItem } from '../../../src/domain/messages.js';
 import { derivedId } from '../../../src/runtime/ids.js';
 
@@ -18,18 +19,10 @@ export interface RawNews {
  * A news line or record is malformed. The message reads `<file>:<line>: <problem>` so it can be
  * pasted into an editor. Not retryable: the same file fails the same way.
  */
-export class NewsFormatError extends Error {
-  readonly code = 'news_format';
-  readonly retryable = false;
-  constructor(
-    readonly file: string,
-    /** 1-based line (for CSV: the line the record starts on). */
-    readonly line: number,
-    readonly problem: string,
-    options?: ErrorOptions,
-  ) {
-    super(`${file}:${line}: ${problem}`, options);
-    this.name = 'NewsFormatError';
+export class NewsFormatError extends FileLineError {
+  declare readonly code: 'news_format';
+  constructor(file: string, line: number, problem: string, options?: ErrorOptions) {
+    super('news_format', file, line, problem, options);
   }
 }
 

@@ -1,3 +1,4 @@
+import { FileLineError } from '../../../src/domain/file-line-error.js';
 import { readFileSync } from 'node:fs';
 import { csvRecords } from '../news/csv-records.js';
 
@@ -13,20 +14,10 @@ export interface LabelledRow {
 }
 
 /** A labelled file cannot be used: missing, unreadable, or a record that breaks the format. */
-export class SentimentDataError extends Error {
-  readonly code = 'sentiment_data';
-  readonly retryable = false;
-  constructor(
-    /** The file as it was given. */
-    readonly file: string,
-    /** 1-based line of the bad record; 0 when the problem is the whole file. */
-    readonly line: number,
-    /** What is wrong, as a sentence fragment without the location. */
-    readonly problem: string,
-    options?: ErrorOptions,
-  ) {
-    super(line > 0 ? `${file}:${line}: ${problem}` : `${file}: ${problem}`, options);
-    this.name = 'SentimentDataError';
+export class SentimentDataError extends FileLineError {
+  declare readonly code: 'sentiment_data';
+  constructor(file: string, line: number, problem: string, options?: ErrorOptions) {
+    super('sentiment_data', file, line, problem, options);
   }
 }
 
