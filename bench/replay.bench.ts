@@ -8,7 +8,7 @@ import { readStreamRecordingBatches } from '../bus/stream-recording.js';
 import { RECORDED_SUBJECTS, withPrefix } from '../bus/subjects.js';
 import { runBacktest } from '../src/backtest/run-backtest.js';
 import { createRegistry } from '../src/domain/messages.js';
-import { replay } from '../src/replay/replay.js';
+import { checkInputPayloads, replay } from '../src/replay/replay.js';
 import { writeSeries } from './backtest.bench.js';
 import { formatTable } from './harness.js';
 
@@ -42,7 +42,7 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
     else header = item;
   }
   const rows: ReplayBenchResult['rows'] = [];
-  const fromFile = await replay({ source: readRecordingBatches(file, { registry }), speed: 'max' });
+  const fromFile = await replay({ source: readRecordingBatches(file, { registry, checkPayload: checkInputPayloads }), speed: 'max' });
   if (fromFile.divergences.length > 0) throw new Error(`the NDJSON replay diverged: ${fromFile.divergences.length}`);
   rows.push({ flow: 'replay from NDJSON', events: fromFile.events, elapsedMs: fromFile.elapsedMs, eventsPerSecond: Math.round(fromFile.events / (fromFile.elapsedMs / 1000)) });
 
@@ -114,7 +114,7 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
     const rawBest = Math.max(...raws.map((r) => r.eventsPerSecond));
 
     const t2 = performance.now();
-    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream, prefix, registry }), speed: 'max' });
+    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream, prefix, registry, checkPayload: checkInputPayloads }), speed: 'max' });
     const streamMs = performance.now() - t2;
     if (fromStream.divergences.length > 0) throw new Error(`the stream replay diverged: ${fromStream.divergences.length}`);
     rows.push({ flow: 'replay from JetStream', events: fromStream.events, elapsedMs: Math.round(streamMs), eventsPerSecond: Math.round(fromStream.events / (streamMs / 1000)) });

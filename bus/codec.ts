@@ -9,7 +9,7 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
 }
 
 /** Bytes -> validated envelope, or the reason it is not one. Never throws. */
-export function decodeEnvelope(registry: SchemaRegistry, data: Uint8Array, maxBytes: number): ValidationResult {
+export function decodeEnvelope(registry: SchemaRegistry, data: Uint8Array, maxBytes: number, checkPayload?: (type: string) => boolean): ValidationResult {
   if (data.byteLength > maxBytes) {
     return {
       ok: false,
@@ -23,5 +23,6 @@ export function decodeEnvelope(registry: SchemaRegistry, data: Uint8Array, maxBy
   } catch (err) {
     return { ok: false, code: InvalidReason.notJson, reason: `not JSON: ${(err as Error).message}` };
   }
-  return registry.validate(value);
+  const type = (value as { type?: unknown } | null)?.type;
+  return !checkPayload || typeof type !== 'string' || checkPayload(type) ? registry.validate(value) : registry.validateEnvelope(value);
 }

@@ -65,6 +65,19 @@ export class SchemaRegistry {
     return [...this.#schemas.keys()].sort();
   }
 
+  /**
+   * Validates an already-parsed value as an envelope of a known type and version, leaving the
+   * payload as it is (readers that only compare a payload, never act on it: a replay's recorded
+   * decisions). Anything not well-formed gets the full check and its reasons.
+   */
+  validateEnvelope(value: unknown): ValidationResult {
+    if (wellFormed(value) && this.#schemas.get(value.type)?.has(value.v)) {
+      const env = value as Envelope;
+      return { ok: true, envelope: env.causationId === undefined ? { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, time: env.time, payload: env.payload } : { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, causationId: env.causationId, time: env.time, payload: env.payload } };
+    }
+    return this.validate(value);
+  }
+
   /** Validates an already-parsed value as an envelope with a known, valid payload. */
   validate(value: unknown): ValidationResult {
     // Fast path for the common case (well-formed envelope of a registered type and version):

@@ -21,6 +21,8 @@ export interface StreamReadOptions {
   readonly correlationId?: string;
   /** Told about stored messages that do not decode (skipped, never guessed). */
   readonly onBad?: (seq: number, reason: string) => void;
+  /** Types whose payloads are checked against their schema; others only as envelopes (default: all). */
+  readonly checkPayload?: (type: string) => boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ interface StreamMessage {
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
  * acknowledge, nothing left on the server), decoded and validated, in batches of up to 500.
  */
-async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void): AsyncGenerator<StreamMessage[]> {
+async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<StreamMessage[]> {
   // nothing stored for this filter: a consumer would wait forever, so count first
   const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
   const stored = filter ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : info.state.messages;
@@ -61,7 +63,7 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
   let batch: StreamMessage[] = [];
   try {
     for await (const m of messages) {
-      const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024);
+      const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024, checkPayload);
       if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
       else onBad?.(m.seq, `${r.code}: ${r.reason}`);
       const last = m.info.pending === 0;
@@ -100,7 +102,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
     },
   ];
   const filter = options.subjects?.length === 1 ? withPrefix(prefix, options.subjects[0]!) : undefined;
-  for await (const batch of readAll(js, jsm, options.stream, filter, options.registry, options.onBad)) {
+  for await (const batch of readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload)) {
     const out: RecordedLine[] = [];
     for (const m of batch) {
       const subject = withoutPrefix(prefix, m.subject);

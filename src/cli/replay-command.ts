@@ -6,7 +6,7 @@ import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { parseTime } from './record-command.js';
 import { createRegistry } from '../domain/messages.js';
-import { decisionLog, replay, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
+import { checkInputPayloads, decisionLog, replay, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
 
 const HELP = `Usage: sextant replay <recording.ndjson[.gz]> [options]
 
@@ -55,7 +55,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   const to = parseTime('to', values.to);
   const stream = file.startsWith('stream:') ? await openStream(file.slice('stream:'.length)) : undefined;
   try {
-    return await run(values, stream?.source ?? readRecordingBatches(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e) }), speed, from, to, skipped);
+    return await run(values, stream?.source ?? readRecordingBatches(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e), checkPayload: checkInputPayloads }), speed, from, to, skipped);
   } finally {
     await stream?.close();
   }
@@ -66,7 +66,7 @@ async function openStream(name: string) {
   const config = loadConfig();
   if (!config.natsUrl) throw new ConfigError([`NATS_URL: required to replay stream:${name}`]);
   const nc = await connect({ servers: config.natsUrl.split(',').map((s) => s.trim()), name: 'sextant-replay' });
-  const source = readStreamRecordingBatches({ nc, stream: name, registry: createRegistry(), ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
+  const source = readStreamRecordingBatches({ nc, stream: name, registry: createRegistry(), checkPayload: checkInputPayloads, ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
   return { source, close: () => nc.close() };
 }
 

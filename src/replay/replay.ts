@@ -18,6 +18,12 @@ import { sequentialIds } from '../runtime/ids.js';
  */
 export const INPUT_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.tick', 'news.item', 'sentiment.scored', 'risk.command']);
 
+/**
+ * What a replay's reader checks in full: the inputs it feeds the agents. Everything else (the
+ * recorded decisions it only compares, portfolio marks, heartbeats) is checked as an envelope.
+ */
+export const checkInputPayloads = (type: string): boolean => INPUT_TYPES.has(type);
+
 /** What a replay compares: the agents' decisions. */
 export const DECISION_TYPES: ReadonlySet<string> = new Set([
   'signal.generated',
@@ -223,7 +229,8 @@ export function compare(recorded: readonly Decision[], replayed: readonly Decisi
     const n = byKey.get(r.key);
     const at = input(r);
     if (!n) out.push({ kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
-    else if (canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
+    // the same code made both, so equal payloads almost always print alike; key order decides only when they do not
+    else if (JSON.stringify(n.payload) !== JSON.stringify(r.payload) && canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
   }
   for (const n of replayed) {
     if (seen.has(n.key)) continue;

@@ -1,0 +1,41 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readRecording, RECORDING_VERSION } from '../../bus/recording.js';
+import { createRegistry } from '../../src/domain/messages.js';
+import { checkInputPayloads } from '../../src/replay/replay.js';
+
+/**
+ * A replay checks in full what it feeds the agents (inputs) and reads the rest (the recorded
+ * decisions it only compares) as envelopes: an input with a bad payload is still refused.
+ */
+describe('reading a recording for a replay', () => {
+  const env = (type: string, payload: unknown) => ({ id: `id-${type}`, type, v: 1, source: 'test', correlationId: 'c1', time: 1_700_000_000_000, payload });
+  const file = (lines: unknown[]) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'sextant-rr-')), 'r.ndjson');
+    writeFileSync(f, [{ sextantRecording: RECORDING_VERSION, runId: 'r1', createdAt: '2026-01-01T00:00:00Z' }, ...lines].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    return f;
+  };
+  const read = async (f: string) => {
+    const out = [];
+    for await (const item of readRecording(f, { registry: createRegistry(), checkPayload: checkInputPayloads })) out.push(item);
+    return out;
+  };
+
+  it('a recorded decision is read as it was written, payload untouched', async () => {
+    const odd = { symbol: 'ORCL', extra: 'kept as recorded' };
+    const items = await read(file([{ seq: 1, subject: 'signal.ORCL', env: env('signal.generated', odd) }]));
+    expect(items[1]).toMatchObject({ seq: 1, env: { type: 'signal.generated', payload: odd } });
+  });
+
+  it('an input with a bad payload stops the read naming the line and the field', async () => {
+    const f = file([{ seq: 1, subject: 'market.bar.ORCL', env: env('market.bar', { symbol: 'ORCL', time: 1, open: -5 }) }]);
+    await expect(read(f)).rejects.toThrow(/:2: .*payload/);
+  });
+
+  it('an unknown type is refused whatever it is', async () => {
+    const f = file([{ seq: 1, subject: 'x.y', env: env('no.such-type', {}) }]);
+    await expect(read(f)).rejects.toThrow(/unknown message type/);
+  });
+});
