@@ -114,7 +114,7 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
     const rawBest = Math.max(...raws.map((r) => r.eventsPerSecond));
 
     const t2 = performance.now();
-    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream, prefix, registry, checkPayload: checkInputPayloads }), speed: 'max' });
+    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, servers: options.natsUrl, stream, prefix, registry, checkPayload: checkInputPayloads }), speed: 'max' });
     const streamMs = performance.now() - t2;
     if (fromStream.divergences.length > 0) throw new Error(`the stream replay diverged: ${fromStream.divergences.length}`);
     rows.push({ flow: 'replay from JetStream', events: fromStream.events, elapsedMs: Math.round(streamMs), eventsPerSecond: Math.round(fromStream.events / (streamMs / 1000)) });

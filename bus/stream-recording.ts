@@ -1,6 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from './codec.js';
+import { readStreamInWorker } from './stream-read-worker.js';
 import { RECORDING_VERSION, type RecordedLine, type RecordingHeader } from './recording.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from './subjects.js';
@@ -23,6 +24,11 @@ export interface StreamReadOptions {
   readonly onBad?: (seq: number, reason: string) => void;
   /** Types whose payloads are checked against their schema; others only as envelopes (default: all). */
   readonly checkPayload?: (type: string) => boolean;
+  /**
+   * The NATS servers `nc` is connected to: given, the messages are read by a worker thread with
+   * a connection of its own (the NATS client's work off this thread); decoding stays here.
+   */
+  readonly servers?: string | string[];
 }
 
 /**
@@ -78,6 +84,29 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
   }
 }
 
+/** As `readAll`, the reading done by a worker thread (see readStreamInWorker). */
+async function* readAllInWorker(servers: string | string[], stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<StreamMessage[]> {
+  const decoder = new TextDecoder();
+  for await (const raw of readStreamInWorker({ servers, stream, ...(filter ? { filter } : {}) })) {
+    const subjects = raw.subjects.split('\n');
+    let values: unknown[] | undefined;
+    try {
+      values = JSON.parse(decoder.decode(raw.bodies)) as unknown[];
+    } catch {
+      // a body that is not JSON spoils the batch's one parse: decode them one by one to name it
+    }
+    const batch: StreamMessage[] = [];
+    for (let i = 0; i < raw.seqs.length; i++) {
+      const r = values
+        ? checkPayload && !checkPayload(String((values[i] as { type?: unknown } | null)?.type)) ? registry.validateEnvelope(values[i]) : registry.validate(values[i])
+        : decodeEnvelope(registry, raw.bodies.subarray(raw.offsets[i]!, raw.offsets[i + 1]!), 64 * 1024 * 1024, checkPayload);
+      if (r.ok) batch.push({ seq: raw.seqs[i]!, subject: subjects[i]!, env: r.envelope });
+      else onBad?.(raw.seqs[i]!, `${r.code}: ${r.reason}`);
+    }
+    yield batch;
+  }
+}
+
 /**
  * A JetStream recording in the batches a recording file is read in: the header built from the
  * `run.started` messages in the stream (their run ids and settings, so a replay makes the same
@@ -102,7 +131,10 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
     },
   ];
   const filter = options.subjects?.length === 1 ? withPrefix(prefix, options.subjects[0]!) : undefined;
-  for await (const batch of readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload)) {
+  const batches = options.servers
+    ? readAllInWorker(options.servers, options.stream, filter, options.registry, options.onBad, options.checkPayload)
+    : readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload);
+  for await (const batch of batches) {
     const out: RecordedLine[] = [];
     for (const m of batch) {
       const subject = withoutPrefix(prefix, m.subject);

@@ -65,8 +65,9 @@ export async function replayCommand(args: string[]): Promise<number> {
 async function openStream(name: string) {
   const config = loadConfig();
   if (!config.natsUrl) throw new ConfigError([`NATS_URL: required to replay stream:${name}`]);
-  const nc = await connect({ servers: config.natsUrl.split(',').map((s) => s.trim()), name: 'sextant-replay' });
-  const source = readStreamRecordingBatches({ nc, stream: name, registry: createRegistry(), checkPayload: checkInputPayloads, ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
+  const servers = config.natsUrl.split(',').map((s) => s.trim());
+  const nc = await connect({ servers, name: 'sextant-replay' });
+  const source = readStreamRecordingBatches({ nc, servers, stream: name, registry: createRegistry(), checkPayload: checkInputPayloads, ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
   return { source, close: () => nc.close() };
 }
 

@@ -16,7 +16,7 @@ import { main } from '../../src/cli/main.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { startSystem } from '../../src/main.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { replay } from '../../src/replay/replay.js';
+import { checkInputPayloads, decisionLog, replay } from '../../src/replay/replay.js';
 import { natsUrl } from '../helpers/buses.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 
@@ -70,6 +70,11 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     expect(fromStream.header.runs?.map((r) => r.agents.length)).toEqual([5]);
     expect(fromStream.recordedDecisions).toBeGreaterThan(20);
     expect(fromStream.divergences).toEqual([]);
+    // read by a worker thread with a connection of its own (what sextant replay stream:NAME does): the same messages, the same decisions
+    const viaWorker = await replay({ source: readStreamRecordingBatches({ nc, servers: natsUrl!, stream: recordingStreamName(namespace), prefix: namespace, registry, checkPayload: checkInputPayloads }), speed: 'max' });
+    expect(viaWorker.events).toBe(fromStream.events);
+    expect(viaWorker.divergences).toEqual([]);
+    expect(decisionLog(viaWorker.decisions)).toBe(decisionLog(fromStream.decisions));
 
     const out = join(dir, 'export.ndjson.gz');
     const saved = { url: process.env.NATS_URL, ns: process.env.SEXTANT_NAMESPACE };
@@ -92,4 +97,12 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     expect(fromFile.decisions.length).toBe(fromStream.decisions.length);
     expect(readFileSync(out).length).toBeGreaterThan(1000);
   }, 60_000);
+
+  it('a stream that does not exist is an error naming it, from the worker reader too', async () => {
+    const { readStreamInWorker } = await import('../../bus/stream-read-worker.js');
+    const read = async () => {
+      for await (const batch of readStreamInWorker({ servers: natsUrl!, stream: 'SEXTANT_NO_SUCH_STREAM' })) void batch;
+    };
+    await expect(read()).rejects.toThrow(/reading stream SEXTANT_NO_SUCH_STREAM: .*stream not found/i);
+  });
 });
