@@ -26,17 +26,23 @@ export function portfolioAgent(startCash: number, market: MarketCache): AgentSpe
     inlets: [
       {
         pattern: patterns.marketBars,
+        // the cache learns the bar through this subscription too: a fill handled after a bar this
+        // inlet skipped (nothing held yet) still finds that bar to mark with (subscriptions run at their own pace)
+        observe: (env) => market.onBar(env.payload as Bar),
         wants: (ctx, env) => holds(ctx.book, (env.payload as Bar).symbol),
       },
       {
         pattern: patterns.marketTicks,
+        observe: (env) => market.onTick(env.payload as Tick),
         wants: (ctx, env) => holds(ctx.book, (env.payload as Tick).symbol),
       },
       {
         pattern: subjects.orderFilled(),
         toEvent: (env): FillEvent => {
           const { symbol } = env.payload as OrderFilled;
-          return { ...(messageEvent(env) as FillEvent), markPrice: market.priceAt(symbol, env.time), barsSince: market.barsAfter(symbol, env.time) };
+          // a fill is booked whatever came since; later bars only mark it (a fill that arrives later than
+          // the cache reaches back, as a slow durable consumer's may, is marked to the bars still kept)
+          return { ...(messageEvent(env) as FillEvent), markPrice: market.priceAt(symbol, env.time), barsSince: market.barsAfter(symbol, env.time, { kept: true }) };
         },
       },
     ],

@@ -125,14 +125,15 @@ export class MarketCache {
   /**
    * Bars of `symbol` strictly after `time`, oldest first (what a late order must still see).
    * Throws MarketDataGoneError when some of them were already overwritten: a silently
-   * shortened list would fill an order on the wrong bar.
+   * shortened list would fill an order on the wrong bar. With `kept`, returns those still
+   * cached instead (for marking to market, where only the latest prices matter).
    */
-  barsAfter(symbol: string, time: number): Bar[] {
+  barsAfter(symbol: string, time: number, options: { readonly kept?: boolean } = {}): Bar[] {
     const d = this.#symbols.get(symbol);
     if (!d || d.bars.count === 0 || d.bars.lastTime <= time) return [];
     const r = d.bars;
     const first = r.firstAfter(time);
-    if (first === 0 && r.count > CAPACITY) throw new MarketDataGoneError(symbol, time, r.time[r.at(0)]!);
+    if (first === 0 && r.count > CAPACITY && !options.kept) throw new MarketDataGoneError(symbol, time, r.time[r.at(0)]!);
     const out: Bar[] = [];
     for (let i = first; i < r.size; i++) {
       const j = r.at(i);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../bus/bus.js';
 import { rootEnvelope } from '../../bus/envelope.js';
-import { subjects } from '../../bus/subjects.js';
+import { patterns, subjects } from '../../bus/subjects.js';
 import { createRegistry, versionOf, type OrderFilled, type PortfolioSnapshot } from '../../src/domain/messages.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
@@ -59,6 +59,10 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
     observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false, requestTimeoutMs: 20_000 });
     const fills: { date: string; side: string; size: number; price: number; correlationId: string }[] = [];
     let completed = false;
+    let lastBar = 0;
+    const deadLetters: string[] = [];
+    observer.subscribe(patterns.dlq, (e) => void deadLetters.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`));
+    observer.subscribe(patterns.marketBars, (e) => void (lastBar = Math.max(lastBar, e.time)));
     observer.subscribe(subjects.orderFilled(), (e) => {
       const f = e.payload as OrderFilled;
       fills.push({ date: new Date(e.time).toISOString().slice(0, 10), side: f.side, size: f.qty, price: f.price, correlationId: e.correlationId });
@@ -84,9 +88,16 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
       expect(Math.abs(f.price - e.price)).toBeLessThan(1e-6);
     });
     const ids = { ids: sequentialIds('mp'), clock: new VirtualClock(Date.now()), source: 'test/multi-process' };
-    const reply = await observer.request(subjects.query('portfolio'), rootEnvelope(ids, 'query.request', { params: {} }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
-    const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
+    // the portfolio process marks to the last close once it has taken the last bar (it runs at its own pace)
+    const portfolio = await eventually(async () => {
+      const reply = await observer!.request(subjects.query('portfolio'), rootEnvelope(ids, 'query.request', { params: {} }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
+      const p = (reply.payload as { data: PortfolioSnapshot }).data;
+      expect(p.asOf).toBe(lastBar);
+      return p;
+    }, 20_000, 100);
     expect(Math.round(portfolio.equity * 100) / 100).toBe(reference.final_value);
+    // no process set a message aside (a fill arriving after thousands of bars is still booked)
+    expect(deadLetters).toEqual([]);
 
     // the recorder kept the whole chain of the last fill: bar, signal, intent, approval, submission, fill
     const trace = await eventually(async () => {

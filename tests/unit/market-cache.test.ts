@@ -34,4 +34,13 @@ describe('market cache', () => {
     expect(() => cache.barsAfter('ACME', 10)).toThrow(MarketDataGoneError);
     expect(cache.barsAfter('ACME', 4990)).toHaveLength(10);
   });
+
+  it('for marking (kept), answers with the bars still cached, the latest last, instead of refusing', () => {
+    const cache = new MarketCache();
+    for (let t = 1; t <= 5000; t++) cache.onBar(bar(t));
+    const kept = cache.barsAfter('ACME', 10, { kept: true });
+    expect(kept.length).toBe(4096);
+    expect(kept.at(-1)!.time).toBe(5000);
+    expect(kept[0]!.time).toBeGreaterThan(10);
+  });
 });
