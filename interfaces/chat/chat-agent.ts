@@ -76,6 +76,8 @@ export const CHAT_SYSTEM_PROMPT = [
   'When a result carries a correlationId or a preview id, cite it so the person can trace it. If a tool fails, say so plainly and suggest what the person can do.',
 ].join('\n');
 
+/** Tokens counted for a model answer before the call is made (settled with the real count after). */
+const RESERVED_COMPLETION_TOKENS = 512;
 const BUDGET_NOTICE = "The assistant's daily budget is spent; simple commands still work (for example `status`, `portfolio`, `pnl today`, `buy ORCL 10`) until it resets at 00:00 UTC.";
 const MODEL_DOWN_NOTICE = 'The assistant model is not answering right now, so I used the simple command reader.';
 
@@ -182,8 +184,10 @@ export class ChatAgent {
       const last = round === MAX_ROUNDS - 1;
       // The last round may not call tools: the model has to answer with what it has.
       const bound = definitions.length === 0 ? model : model.bindTools(definitions, last ? { tool_choice: 'none' } : {});
+      // the call's likely cost is counted before it is made (concurrent questions cannot all slip under the budget; a failed call still cost)
+      const reserved = this.#reserve(messages);
       const ai = await bound.invoke(messages);
-      this.#account(conversationId, ai, messages, turn);
+      this.#account(conversationId, ai, messages, turn, reserved);
       messages.push(ai);
       const calls = ai.tool_calls ?? [];
       const invalid = ai.invalid_tool_calls ?? [];
@@ -369,7 +373,18 @@ export class ChatAgent {
     return `chat-${time.toString(36)}-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
   }
 
-  #account(conversationId: string, ai: AIMessage, sent: readonly BaseMessage[], turn: Turn): void {
+  /** Counts an estimate of a call against today's budget before it is made; settled by #account. */
+  #reserve(sent: readonly BaseMessage[]): { tokens: number; usd: number } {
+    const prompt = Math.ceil(sent.reduce((n, m) => n + m.text.length, 0) / 4);
+    const { usdPerMillionPrompt, usdPerMillionCompletion } = this.deps.budget;
+    const reserved = { tokens: prompt + RESERVED_COMPLETION_TOKENS, usd: (prompt * usdPerMillionPrompt + RESERVED_COMPLETION_TOKENS * usdPerMillionCompletion) / 1_000_000 };
+    this.#rollDay();
+    this.#spent.tokens += reserved.tokens;
+    this.#spent.usd += reserved.usd;
+    return reserved;
+  }
+
+  #account(conversationId: string, ai: AIMessage, sent: readonly BaseMessage[], turn: Turn, reserved: { tokens: number; usd: number }): void {
     const meta = ai.usage_metadata;
     const legacy = (ai.response_metadata as { tokenUsage?: { promptTokens?: number; completionTokens?: number } } | undefined)?.tokenUsage;
     // No usage reported (some compatible servers): estimate ~4 characters a token, never free.
@@ -378,8 +393,8 @@ export class ChatAgent {
     const { usdPerMillionPrompt, usdPerMillionCompletion } = this.deps.budget;
     const cost = (prompt * usdPerMillionPrompt + completion * usdPerMillionCompletion) / 1_000_000;
     this.#rollDay();
-    this.#spent.tokens += prompt + completion;
-    this.#spent.usd += cost;
+    this.#spent.tokens = Math.max(0, this.#spent.tokens + prompt + completion - reserved.tokens);
+    this.#spent.usd = Math.max(0, this.#spent.usd + cost - reserved.usd);
     const c = this.#byConversation.get(conversationId) ?? { tokens: 0, costUsd: 0 };
     this.#byConversation.set(conversationId, { tokens: c.tokens + prompt + completion, costUsd: c.costUsd + cost });
     turn.promptTokens += prompt;

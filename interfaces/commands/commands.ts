@@ -13,6 +13,7 @@ const decimal = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'a numb
 const qty = decimal.pipe(z.number().positive('a positive quantity').finite());
 const price = decimal.pipe(z.number().positive('a positive price').finite());
 const ok = (text: string, data?: unknown): Reply => ({ ok: true, text, ...(data !== undefined ? { data } : {}) });
+const fail = (code: string, text: string): Reply => ({ ok: false, code, text });
 
 const positionsText = (ps: readonly Position[]) =>
   ps.length === 0 ? 'No positions.' : ps.map((p) => `${p.symbol.padEnd(10)} ${String(p.qty).padStart(10)} @ ${money(p.avgPrice)}  last ${money(p.lastPrice)}  unrealised ${money(p.unrealizedPnl)}`).join('\n');
@@ -184,6 +185,12 @@ export const commands: readonly Spec[] = [
         summary: orders.map((o) => `${o.side} ${o.qty} ${o.symbol} at market`).join(', '),
         check: refused ?? { wouldPass: true },
         execute: async () => {
+          // the confirmation is for the positions as previewed: if one moved since, nothing is sent
+          const now = new Map((await s.ask<Position[]>('positions')).map((p) => [p.symbol, p.qty]));
+          const moved = ps.filter((p) => (now.get(p.symbol) ?? 0) !== p.qty);
+          if (moved.length > 0) {
+            return fail('changed', `Nothing sent: the position changed since the preview (${moved.map((p) => `${p.symbol} was ${p.qty}, now ${now.get(p.symbol) ?? 0}`).join('; ')}). Preview the close again.`);
+          }
           const sent = orders.map((o) => s.intend(o, caller));
           return ok(`Sent to risk: ${sent.map((x) => x.clientOrderId).join(', ')}.`, sent);
         },

@@ -75,6 +75,9 @@ export interface ToolSpec {
 
 const fail = (code: string, text: string): Reply => ({ ok: false, code, text });
 
+/** Previews one caller may have waiting at once. */
+export const MAX_PENDING_PER_CALLER = 20;
+
 /**
  * The one command router: Telegram, Discord, HTTP, the REPL and the conversational agent all
  * go through it. It parses a text command (`/buy ORCL 10`), checks the caller's role, validates
@@ -172,6 +175,9 @@ export class CommandRouter<S> {
       if (spec.run) return await spec.run(this.services, parsed.data, caller);
       const prepared = await spec.prepare!(this.services, parsed.data, caller);
       this.#sweep();
+      // one person's pending previews are bounded: the oldest gives way (it can no longer be confirmed)
+      const mine = [...this.#pending].filter(([, p]) => p.caller === caller.id);
+      if (mine.length >= MAX_PENDING_PER_CALLER) this.#pending.delete(mine[0]![0]);
       const id = this.options.newId();
       const expiresAt = this.options.now() + this.options.previewTtlMs;
       this.#pending.set(id, { caller: caller.id, expiresAt, prepared, command: spec.name });

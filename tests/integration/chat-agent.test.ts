@@ -230,6 +230,15 @@ describe('chat agent (LLM with tool calling over the command router)', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
+  it('questions asked at the same moment cannot all slip under the budget: a call is counted before it is made', async () => {
+    const agent = agentWith({ budget: { tokensPerDay: 100 } });
+    fake.script({ content: 'One.', usage: { prompt: 90, completion: 20 } }, { content: 'Two.', usage: { prompt: 90, completion: 20 } });
+    const [a, b] = await Promise.all([agent.ask('x1', viewer, 'hello'), agent.ask('x2', viewer, 'hello too')]);
+    expect(fake.requests).toHaveLength(1);
+    expect([a.text, b.text].filter((t) => t.includes('daily budget is spent'))).toHaveLength(1);
+    expect(agent.usage().tokens).toBe(110); // settled to what the call really cost
+  });
+
   it('a spent dollar budget fails closed too, counted over all conversations', async () => {
     const agent = agentWith({ budget: { usdPerDay: 0.01, usdPerMillionPrompt: 10_000, usdPerMillionCompletion: 10_000 } });
     fake.script({ content: 'Hi.', usage: { prompt: 1, completion: 0 } });

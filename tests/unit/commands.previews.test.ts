@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { QueryName } from '../../bus/subjects.js';
+import type { Caller } from '../../interfaces/commands/registry.js';
+import { MAX_PENDING_PER_CALLER } from '../../interfaces/commands/registry.js';
+import { createCommandRouter } from '../../interfaces/commands/router.js';
+import type { CommandServices, OrderRequest } from '../../interfaces/commands/services.js';
+import type { Position, RiskCommandResult } from '../../src/domain/messages.js';
+
+const operator: Caller = { id: 'test:op', role: 'operator' };
+const position = (symbol: string, qty: number): Position => ({ symbol, qty, avgPrice: 100, lastPrice: 101, marketValue: qty * 101, unrealizedPnl: qty, realizedPnl: 0 });
+
+/** Command services over in-memory positions; `intend` records what would reach risk. */
+function services() {
+  const held = { positions: [position('ORCL', 10)] };
+  const intents: OrderRequest[] = [];
+  let n = 0;
+  const s: CommandServices = {
+    ask<T>(what: QueryName): Promise<T> {
+      return Promise.resolve((what === 'positions' ? held.positions : []) as T);
+    },
+    intend(order) {
+      intents.push(order);
+      n++;
+      return { clientOrderId: `cmd-${n}`, correlationId: `corr-${n}` };
+    },
+    precheck: () => Promise.resolve({ wouldPass: true }),
+    risk: (command) => Promise.resolve({ command, accepted: true, reason: 'ok', state: 'ACTIVE', limits: {} } satisfies RiskCommandResult),
+    agents: () => ({}),
+    now: () => 0,
+  };
+  return { s, held, intents };
+}
+
+describe('previews that wait for a confirmation', () => {
+  it('close sends nothing when the position changed between preview and confirm, and says what changed', async () => {
+    const { s, held, intents } = services();
+    let seq = 0;
+    const router = createCommandRouter(s, { now: () => 0, newId: () => `p${++seq}` });
+    const preview = await router.handle('close ORCL', operator);
+    expect(preview.preview?.summary).toBe('sell 10 ORCL at market');
+    held.positions = [position('ORCL', 25)]; // the strategy bought more meanwhile
+    const confirmed = await router.confirm(preview.preview!.id, operator);
+    expect(confirmed).toMatchObject({ ok: false, code: 'changed' });
+    expect(confirmed.text).toMatch(/ORCL was 10, now 25/);
+    expect(intents).toEqual([]);
+  });
+
+  it('close sends the previewed order when nothing moved', async () => {
+    const { s, intents } = services();
+    let seq = 0;
+    const router = createCommandRouter(s, { now: () => 0, newId: () => `p${++seq}` });
+    const preview = await router.handle('close ORCL', operator);
+    expect((await router.confirm(preview.preview!.id, operator)).ok).toBe(true);
+    expect(intents).toMatchObject([{ symbol: 'ORCL', side: 'sell', qty: 10, type: 'market' }]);
+  });
+
+  it(`one person keeps at most ${MAX_PENDING_PER_CALLER} previews waiting: the oldest gives way`, async () => {
+    const { s, intents } = services();
+    let seq = 0;
+    const router = createCommandRouter(s, { now: () => 0, newId: () => `p${++seq}` });
+    const ids: string[] = [];
+    for (let i = 0; i <= MAX_PENDING_PER_CALLER; i++) ids.push((await router.handle('buy ORCL 1', operator)).preview!.id);
+    expect((await router.confirm(ids[0]!, operator)).ok).toBe(false);
+    expect((await router.confirm(ids[1]!, operator)).ok).toBe(true);
+    expect((await router.confirm(ids.at(-1)!, operator)).ok).toBe(true);
+    expect(intents).toHaveLength(2);
+    // someone else's previews are not touched by this person's
+    expect((await router.handle('buy ORCL 1', { id: 'other', role: 'operator' })).preview).toBeDefined();
+  });
+});
