@@ -35,6 +35,7 @@ import { Checkpointer, processKey, type ProcessCheckpoint } from './store/checkp
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/ports.js';
 import { Recorder } from './store/recorder.js';
+import { PersistedSpend } from './store/daily-spend.js';
 import { serveStoreQueries } from './store/store-queries.js';
 import { rootEnvelope, type EnvelopeDeps } from '../bus/envelope.js';
 import { subjects } from '../bus/subjects.js';
@@ -103,7 +104,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const runId = saved?.runId ?? ids.next();
   const metrics = new Metrics();
   // news files are read now: a bad line stops start-up naming file and line, before anything trades
-  const sentiment = agents.includes('sentiment') ? await sentimentPorts(config, logger, clock) : undefined;
+  const sentiment = agents.includes('sentiment') ? await sentimentPorts(config, logger, clock, store) : undefined;
   const bus = await createBus({
     observer: metrics.observer,
     natsUrl: config.natsUrl,
@@ -184,6 +185,8 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     now: () => clock.now(),
     log: logger.child({ component: 'chat' }),
     onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
+    // the day's spend survives a restart (a crash loop must not spend the budget again)
+    ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:chat:${config.instance}`, logger) } : {}),
   });
   // Telegram in webhook mode posts to the API; the route exists from the start and answers 503 until the bot is up
   const telegramHook: { handler?: (req: Request) => Promise<Response> } = {};
@@ -340,7 +343,7 @@ async function partitionCoordinators(config: Config, bus: Bus, agents: readonly 
  * the default one, or with SENTIMENT_SCORER=llm the LLM scorer over OPENAI_* (LangChain is
  * loaded only then), which falls back to the default one.
  */
-async function sentimentPorts(config: Config, logger: Logger, clock: typeof systemClock): Promise<NonNullable<KernelDeps['sentiment']>> {
+async function sentimentPorts(config: Config, logger: Logger, clock: typeof systemClock, store: Store | undefined): Promise<NonNullable<KernelDeps['sentiment']>> {
   const s = config.sentiment;
   const news: NewsSource[] = [];
   if (s.newsFile) {
@@ -353,7 +356,14 @@ async function sentimentPorts(config: Config, logger: Logger, clock: typeof syst
   const { createDefaultScorer } = await import('../agents/sentiment/scoring/index.js');
   if (s.scorer !== 'llm') return { mode: 'live', news, scorer: createDefaultScorer() };
   const { LlmScorer } = await import('../agents/sentiment/llm-scorer.js');
-  const scorer = new LlmScorer({ model: config.chat.model!, fallback: createDefaultScorer(), tokensPerDay: s.llmTokensPerDay, now: () => clock.now(), log: logger.child({ component: 'sentiment-llm' }) });
+  const scorer = new LlmScorer({
+    model: config.chat.model!,
+    fallback: createDefaultScorer(),
+    tokensPerDay: s.llmTokensPerDay,
+    now: () => clock.now(),
+    log: logger.child({ component: 'sentiment-llm' }),
+    ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:sentiment-llm:${config.instance}`, logger) } : {}),
+  });
   logger.info({ scorer: scorer.name, tokensPerDay: s.llmTokensPerDay }, 'news is scored by the LLM scorer (the default scorer when over budget or failing)');
   return { mode: 'live', news, scorer };
 }

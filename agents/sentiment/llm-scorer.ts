@@ -1,3 +1,4 @@
+import type { PersistedSpend } from '../../src/store/daily-spend.js';
 import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage, type AIMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
@@ -31,6 +32,8 @@ export interface LlmScorerDeps {
   readonly log?: Logger;
   /** Told about every call's tokens (metrics). */
   readonly onUsage?: (tokens: number) => void;
+  /** Keeps the day's spend across restarts (the store); unset: in memory only. */
+  readonly spend?: PersistedSpend;
 }
 
 /**
@@ -118,6 +121,7 @@ export class LlmScorer implements AsyncScorer {
   readonly #model: ChatOpenAI;
   readonly #cache = new Map<string, SentimentScore>();
   #day = -1;
+  #restoredDay = -1;
   #spent = 0;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
@@ -146,6 +150,7 @@ export class LlmScorer implements AsyncScorer {
       this.stats.cacheHits++;
       return cached;
     }
+    await this.#restoreSpend();
     if (this.#overBudget()) {
       this.stats.overBudget++;
       return this.#fallback(text, 'over the daily token budget');
@@ -210,11 +215,23 @@ export class LlmScorer implements AsyncScorer {
     const tokens = meta ? meta.input_tokens + meta.output_tokens : Math.ceil((sent.reduce((n, m) => n + m.text.length, 0) + ai.text.length) / 4);
     this.#rollDay();
     this.#spent = Math.max(0, this.#spent + tokens - reserved);
+    this.deps.spend?.save({ day: this.#day, tokens: this.#spent, usd: 0 });
     try {
       this.deps.onUsage?.(tokens);
     } catch (err) {
       this.deps.log?.warn({ err }, 'LLM scorer: onUsage callback threw');
     }
+  }
+
+  /** The day's spend saved before a restart counts too (read once per day). */
+  async #restoreSpend(): Promise<void> {
+    this.#rollDay();
+    if (!this.deps.spend || this.#restoredDay === this.#day) return;
+    const day = this.#day;
+    const saved = await this.deps.spend.load(day);
+    if (this.#restoredDay === day) return;
+    this.#restoredDay = day;
+    if (saved && this.#day === day) this.#spent += saved.tokens;
   }
 
   #overBudget(): boolean {

@@ -1,3 +1,4 @@
+import type { PersistedSpend } from '../../src/store/daily-spend.js';
 import { randomBytes } from 'node:crypto';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
@@ -47,6 +48,8 @@ export interface ChatAgentDeps {
   readonly log: Logger;
   /** Told about every model call's tokens and cost (the owner wires metrics here). */
   readonly onUsage?: (tokens: number, costUsd: number) => void;
+  /** Keeps the day's spend across restarts (the store); unset: in memory only. */
+  readonly spend?: PersistedSpend;
 }
 
 /** The model's text without confirm instructions or preview headers of its own making (only the person confirms, from the real preview). */
@@ -111,6 +114,7 @@ interface Turn {
 export class ChatAgent {
   readonly #model: ChatOpenAI | undefined;
   #day = -1;
+  #restoredDay = -1;
   #spent = { tokens: 0, usd: 0 };
   readonly #byConversation = new Map<string, { tokens: number; costUsd: number }>();
   readonly #notified = new Set<string>();
@@ -156,6 +160,7 @@ export class ChatAgent {
     }
     if (!this.#model) return this.#offline(conversationId, caller, question, undefined);
     this.#rollDay();
+    await this.#restoreSpend();
     if (this.#overBudget()) {
       const key = conversationId;
       const notice = this.#notified.has(key) ? undefined : BUDGET_NOTICE;
@@ -373,6 +378,16 @@ export class ChatAgent {
     return `chat-${time.toString(36)}-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
   }
 
+  /** The day's spend saved before a restart counts too (read once per day). */
+  async #restoreSpend(): Promise<void> {
+    if (!this.deps.spend || this.#restoredDay === this.#day) return;
+    const day = this.#day;
+    const saved = await this.deps.spend.load(day);
+    if (this.#restoredDay === day) return;
+    this.#restoredDay = day;
+    if (saved && this.#day === day) this.#spent = { tokens: this.#spent.tokens + saved.tokens, usd: this.#spent.usd + saved.usd };
+  }
+
   /** Counts an estimate of a call against today's budget before it is made; settled by #account. */
   #reserve(sent: readonly BaseMessage[]): { tokens: number; usd: number } {
     const prompt = Math.ceil(sent.reduce((n, m) => n + m.text.length, 0) / 4);
@@ -395,6 +410,7 @@ export class ChatAgent {
     this.#rollDay();
     this.#spent.tokens = Math.max(0, this.#spent.tokens + prompt + completion - reserved.tokens);
     this.#spent.usd = Math.max(0, this.#spent.usd + cost - reserved.usd);
+    this.deps.spend?.save({ day: this.#day, tokens: this.#spent.tokens, usd: this.#spent.usd });
     const c = this.#byConversation.get(conversationId) ?? { tokens: 0, costUsd: 0 };
     this.#byConversation.set(conversationId, { tokens: c.tokens + prompt + completion, costUsd: c.costUsd + cost });
     turn.promptTokens += prompt;

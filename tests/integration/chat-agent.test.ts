@@ -14,7 +14,8 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
 import { openEmbeddedStore } from '../../src/store/embedded/embedded-store.js';
-import type { ConversationDoc, ConversationStore, Store } from '../../src/store/ports.js';
+import { PersistedSpend } from '../../src/store/daily-spend.js';
+import type { ConversationDoc, ConversationStore, SnapshotDoc, Store } from '../../src/store/ports.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeOpenAI, textOf, type FakeOpenAI, type RecordedRequest, type WireMessage } from '../helpers/fake-openai.js';
 
@@ -237,6 +238,25 @@ describe('chat agent (LLM with tool calling over the command router)', () => {
     expect(fake.requests).toHaveLength(1);
     expect([a.text, b.text].filter((t) => t.includes('daily budget is spent'))).toHaveLength(1);
     expect(agent.usage().tokens).toBe(110); // settled to what the call really cost
+  });
+
+  it("the day's spend survives a restart: a new agent over the same store starts from what was spent", async () => {
+    const docs = new Map<string, SnapshotDoc>();
+    const snapshots = { save: (d: SnapshotDoc) => Promise.resolve(void docs.set(d.key, d)), load: (k: string) => Promise.resolve(docs.get(k)) };
+    const spend = () => new PersistedSpend(snapshots, 'budget:chat:test', silentLogger);
+    const before = agentWith({ budget: { tokensPerDay: 100 }, spend: spend() });
+    fake.script({ content: 'Hello.', usage: { prompt: 90, completion: 20 } });
+    expect((await before.ask('r1', viewer, 'hello')).via).toBe('llm');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(docs.get('budget:chat:test')?.state).toMatchObject({ tokens: 110 });
+    const after = agentWith({ budget: { tokensPerDay: 100 }, spend: spend() }); // the process restarted
+    const reply = await after.ask('r2', viewer, 'portfolio');
+    expect(reply.via).toBe('offline');
+    expect(reply.text).toContain('daily budget is spent');
+    expect(fake.requests).toHaveLength(1);
+    now += DAY; // another day: the saved spend is yesterday's
+    fake.script({ content: 'Morning.' });
+    expect((await agentWith({ budget: { tokensPerDay: 100 }, spend: spend() }).ask('r3', viewer, 'hello')).via).toBe('llm');
   });
 
   it('a spent dollar budget fails closed too, counted over all conversations', async () => {

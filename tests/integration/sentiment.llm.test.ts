@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmScorer, SENTIMENT_SYSTEM_PROMPT } from '../../agents/sentiment/llm-scorer.js';
 import { startFakeOpenAI, textOf, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { stubScorer } from '../helpers/stub-scorer.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { PersistedSpend } from '../../src/store/daily-spend.js';
+import type { SnapshotDoc } from '../../src/store/ports.js';
 
 const DAY = 86_400_000;
 const answer = (score: unknown, confidence: unknown = 0.9, rationale: unknown = 'beat on cloud revenue') => ({ content: JSON.stringify({ score, confidence, rationale }) });
@@ -69,6 +72,20 @@ describe('LLM scorer (against a local fake OpenAI-compatible server)', () => {
     expect(s.rationale).toMatch(/over the daily token budget/);
     expect(fallback.calls).toEqual(['Oracle misses']);
     expect(scorer.spentToday).toBe(25);
+  });
+
+  it("the day's token spend survives a restart of the scorer's process (kept in the store)", async () => {
+    const docs = new Map<string, SnapshotDoc>();
+    const snapshots = { save: (d: SnapshotDoc) => Promise.resolve(void docs.set(d.key, d)), load: (k: string) => Promise.resolve(docs.get(k)) };
+    const spend = () => new PersistedSpend(snapshots, 'budget:sentiment-llm:t', silentLogger);
+    fake.script({ ...answer(0.5), usage: { prompt: 15, completion: 10 } });
+    const before = fake.requests.length;
+    expect((await make({ tokensPerDay: 20, spend: spend() }).scorer.score('restart one')).scorer).toBe('llm:fake-model@1');
+    await new Promise((r) => setTimeout(r, 10));
+    const restarted = make({ tokensPerDay: 20, spend: spend() }).scorer;
+    expect((await restarted.score('restart two')).scorer).toBe('fallback@1');
+    expect(restarted.spentToday).toBe(25);
+    expect(fake.requests.length).toBe(before + 1);
   });
 
   it('the budget is per UTC day: the next day the model scores again', async () => {
