@@ -53,7 +53,9 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
       DATA_FEED: 'csv',
       DATA_FILE: sharedFile('market/orcl-1995-2014.csv'),
       DATA_SYMBOLS: 'ORCL',
-      DATA_PACE_MS: '0',
+      // paced (about 1,000 bars/s): across processes nothing holds the feed back for the slowest
+      // consumer, and an unpaced file feed can run thousands of bars ahead of the order path
+      DATA_PACE_MS: '1',
       ...OPEN_LIMITS,
     };
     observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false, requestTimeoutMs: 20_000 });

@@ -88,7 +88,7 @@ describe.runIf(natsUrl !== null)('scale-out: strategy instances sharing the symb
   it('two instances split the symbols between them and together make exactly the signals of one process', async () => {
     const file = multiSymbolNdjson(SYMBOLS, 250, 7);
     const expected = await singleProcess(file);
-    const d = await deployment(file, 0);
+    const d = await deployment(file, 1);
     await d.strategy('s1');
     await d.strategy('s2');
     await d.data();
