@@ -104,7 +104,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const runId = saved?.runId ?? ids.next();
   const metrics = new Metrics();
   // news files are read now: a bad line stops start-up naming file and line, before anything trades
-  const sentiment = agents.includes('sentiment') ? await sentimentPorts(config, logger, clock, store) : undefined;
+  const sentiment = agents.includes('sentiment') ? await sentimentPorts(config, logger, clock, store, metrics) : undefined;
   const bus = await createBus({
     observer: metrics.observer,
     natsUrl: config.natsUrl,
@@ -343,7 +343,7 @@ async function partitionCoordinators(config: Config, bus: Bus, agents: readonly 
  * the default one, or with SENTIMENT_SCORER=llm the LLM scorer over OPENAI_* (LangChain is
  * loaded only then), which falls back to the default one.
  */
-async function sentimentPorts(config: Config, logger: Logger, clock: typeof systemClock, store: Store | undefined): Promise<NonNullable<KernelDeps['sentiment']>> {
+async function sentimentPorts(config: Config, logger: Logger, clock: typeof systemClock, store: Store | undefined, metrics: Metrics): Promise<NonNullable<KernelDeps['sentiment']>> {
   const s = config.sentiment;
   const news: NewsSource[] = [];
   if (s.newsFile) {
@@ -362,6 +362,7 @@ async function sentimentPorts(config: Config, logger: Logger, clock: typeof syst
     tokensPerDay: s.llmTokensPerDay,
     now: () => clock.now(),
     log: logger.child({ component: 'sentiment-llm' }),
+    onUsage: (tokens) => metrics.llmUsage(tokens, 0, 'sentiment'),
     ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:sentiment-llm:${config.instance}`, logger) } : {}),
   });
   logger.info({ scorer: scorer.name, tokensPerDay: s.llmTokensPerDay }, 'news is scored by the LLM scorer (the default scorer when over budget or failing)');

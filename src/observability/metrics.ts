@@ -44,8 +44,8 @@ export class Metrics {
     this.#agentHeartbeat = new Gauge({ name: 'sextant_agent_last_heartbeat_seconds', help: 'Unix time of the last health message of each agent.', labelNames: ['agent'], registers });
     this.#equity = new Gauge({ name: 'sextant_equity', help: 'Portfolio equity.', registers });
     this.#pnl = new Gauge({ name: 'sextant_pnl', help: 'Portfolio PnL by kind (realized, unrealized, day).', labelNames: ['kind'], registers });
-    this.#llmTokens = new Counter({ name: 'sextant_llm_tokens_total', help: 'Tokens the conversational agent used (prompt and completion).', registers });
-    this.#llmCost = new Counter({ name: 'sextant_llm_cost_usd_total', help: 'What the conversational agent cost, in US dollars.', registers });
+    this.#llmTokens = new Counter({ name: 'sextant_llm_tokens_total', help: 'Tokens language models used (prompt and completion), by use: chat (the conversational agent) or sentiment (the LLM scorer).', labelNames: ['use'], registers });
+    this.#llmCost = new Counter({ name: 'sextant_llm_cost_usd_total', help: 'What the conversational agent cost, in US dollars (by use).', labelNames: ['use'], registers });
     this.#http = new Histogram({ name: 'sextant_http_request_seconds', help: 'HTTP API requests by method, route and status.', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers });
   }
 
@@ -110,10 +110,10 @@ export class Metrics {
     this.#http.observe({ method, route, status: String(status) }, seconds);
   }
 
-  /** One model call of the conversational agent. */
-  llmUsage(tokens: number, costUsd: number): void {
-    this.#llmTokens.inc(tokens);
-    this.#llmCost.inc(costUsd);
+  /** One model call: of the conversational agent (chat) or the LLM scorer (sentiment). */
+  llmUsage(tokens: number, costUsd: number, use: 'chat' | 'sentiment' = 'chat'): void {
+    this.#llmTokens.inc({ use }, tokens);
+    this.#llmCost.inc({ use }, costUsd);
   }
 
   async detach(): Promise<void> {
