@@ -73,6 +73,12 @@ export interface ReadRecordingOptions {
 export type RecordingItem = RecordingHeader | RecordedLine;
 
 /**
+ * A batch as a reader yields it. `skipped` counts messages that were read but not handed over
+ * (a stream reader told to skip subjects its caller never uses).
+ */
+export type RecordingBatch<T = RecordingItem> = readonly T[] & { readonly skipped?: number };
+
+/**
  * Reads a recording (gzip when the name ends in `.gz`) in batches: the header first, then the
  * messages. A truncated or corrupt line, or a message whose type or version is unknown, stops the
  * read with file and line (or is skipped and counted when lenient).

@@ -92,17 +92,21 @@ export class SchemaRegistry {
       return { ok: false, code: InvalidReason.invalidEnvelope, reason: describeIssues(parsed.error) };
     }
     const env = parsed.data;
-    const versions = this.#schemas.get(env.type);
-    if (!versions) return { ok: false, code: InvalidReason.unknownType, reason: `unknown message type ${env.type}` };
-    const schema = versions.get(env.v);
-    if (!schema) {
-      return {
-        ok: false,
-        code: InvalidReason.unknownVersion,
-        reason: `unknown version ${env.v} of ${env.type} (known: ${this.versions(env.type).join(', ')})`,
-      };
-    }
-    return checkPayload(schema, env);
+    const known = this.checkKind(env.type, env.v);
+    if (!known.ok) return known;
+    return checkPayload(this.#schemas.get(env.type)!.get(env.v)!, env);
+  }
+
+  /**
+   * Whether a type and version are known, for readers that count a message without decoding
+   * all of it (a replay's reader skipping what it never uses): unknown ones are reported, not guessed.
+   */
+  checkKind(type: unknown, v: unknown): { readonly ok: true } | Extract<ValidationResult, { ok: false }> {
+    if (typeof type !== 'string' || !Number.isInteger(v)) return { ok: false, code: InvalidReason.invalidEnvelope, reason: `type ${JSON.stringify(type)}, v ${JSON.stringify(v)}: not a message type and version` };
+    const versions = this.#schemas.get(type);
+    if (!versions) return { ok: false, code: InvalidReason.unknownType, reason: `unknown message type ${type}` };
+    if (!versions.has(v as number)) return { ok: false, code: InvalidReason.unknownVersion, reason: `unknown version ${String(v)} of ${type} (known: ${this.versions(type).join(', ')})` };
+    return { ok: true };
   }
 }
 

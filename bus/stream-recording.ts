@@ -1,8 +1,8 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from './codec.js';
-import { readStreamInWorker } from './stream-read-worker.js';
-import { RECORDING_VERSION, type RecordedLine, type RecordingHeader } from './recording.js';
+import { StreamReader } from './stream-read-worker.js';
+import { RECORDING_VERSION, type RecordedLine, type RecordingBatch, type RecordingHeader } from './recording.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from './subjects.js';
 import type { RunStarted } from '../src/domain/messages.js';
@@ -29,6 +29,11 @@ export interface StreamReadOptions {
    * a connection of its own (the NATS client's work off this thread); decoding stays here.
    */
   readonly servers?: string | string[];
+  /**
+   * With `servers`: subject patterns (unprefixed) whose messages are counted in each batch's
+   * `skipped` and checked (JSON, a known type and version) but not decoded here or handed over.
+   */
+  readonly skip?: readonly string[];
 }
 
 /**
@@ -58,11 +63,14 @@ interface StreamMessage {
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
  * acknowledge, nothing left on the server), decoded and validated, in batches of up to 500.
  */
-async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<StreamMessage[]> {
+async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean, until?: { stop: () => boolean; done: boolean; last: number }): AsyncGenerator<StreamMessage[]> {
   // nothing stored for this filter: a consumer would wait forever, so count first
   const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
   const stored = filter ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : info.state.messages;
-  if (stored === 0) return;
+  if (stored === 0) {
+    if (until) until.done = true;
+    return;
+  }
   const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All, ...(filter ? { filter_subjects: filter } : {}) });
   // consume keeps the next messages coming while these are handled (pipelined, unlike fetch)
   const messages = await consumer.consume({ max_messages: 5000 });
@@ -73,9 +81,14 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
       if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
       else onBad?.(m.seq, `${r.code}: ${r.reason}`);
       const last = m.info.pending === 0;
+      if (until) {
+        until.last = m.seq;
+        until.done = last;
+      }
       if (batch.length >= 500 || last) {
         yield batch;
         batch = [];
+        if (until?.stop()) break;
       }
       if (last) break;
     }
@@ -84,10 +97,16 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
   }
 }
 
-/** As `readAll`, the reading done by a worker thread (see readStreamInWorker). */
-async function* readAllInWorker(servers: string | string[], stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<StreamMessage[]> {
+/** As `readAll`, the reading done by a worker thread (see StreamReader), from sequence `from` on. */
+async function* readAllInWorker(reader: StreamReader, from: number, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<RecordingBatch<StreamMessage>> {
   const decoder = new TextDecoder();
-  for await (const raw of readStreamInWorker({ servers, stream, ...(filter ? { filter } : {}) })) {
+  for await (const raw of reader.batches(from)) {
+    // the skipped messages: read and checked by the worker, reported here
+    for (const b of raw.bad) onBad?.(b.seq, b.reason);
+    for (const k of raw.kinds) {
+      const known = registry.checkKind(k.type, k.v);
+      if (!known.ok) onBad?.(k.seq, `${known.code}: ${known.reason}`);
+    }
     const subjects = raw.subjects.split('\n');
     let values: unknown[] | undefined;
     try {
@@ -103,7 +122,7 @@ async function* readAllInWorker(servers: string | string[], stream: string, filt
       if (r.ok) batch.push({ seq: raw.seqs[i]!, subject: subjects[i]!, env: r.envelope });
       else onBad?.(raw.seqs[i]!, `${r.code}: ${r.reason}`);
     }
-    yield batch;
+    yield Object.assign(batch, { skipped: raw.skipped });
   }
 }
 
@@ -112,39 +131,65 @@ async function* readAllInWorker(servers: string | string[], stream: string, filt
  * `run.started` messages in the stream (their run ids and settings, so a replay makes the same
  * ids again), then every message matching the filters, in stream order, with its sequence.
  */
-export async function* readStreamRecordingBatches(options: StreamReadOptions): AsyncGenerator<(RecordingHeader | RecordedLine)[]> {
-  const js = jetstream(options.nc);
-  const jsm = await jetstreamManager(options.nc);
+export async function* readStreamRecordingBatches(options: StreamReadOptions): AsyncGenerator<RecordingBatch> {
   const prefix = options.prefix ?? '';
-  await sourcesCaughtUp(jsm, options.stream);
-  const runs: RunStarted[] = [];
-  for await (const batch of readAll(js, jsm, options.stream, withPrefix(prefix, subjectTable.runStarted()), options.registry)) for (const m of batch) runs.push(m.env.payload as RunStarted);
-  const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];
-  yield [
-    {
-      sextantRecording: RECORDING_VERSION,
-      runId: main?.runId ?? 'unknown',
-      createdAt: new Date().toISOString(),
-      source: `jetstream:${options.stream}`,
-      ...(main ? { settings: main.settings, instance: main.instance } : {}),
-      runs: runs.map((r) => ({ runId: r.runId, agents: r.agents, instance: r.instance, resumed: r.resumed })),
-    },
-  ];
   const filter = options.subjects?.length === 1 ? withPrefix(prefix, options.subjects[0]!) : undefined;
-  const batches = options.servers
-    ? readAllInWorker(options.servers, options.stream, filter, options.registry, options.onBad, options.checkPayload)
-    : readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload);
-  for await (const batch of batches) {
-    const out: RecordedLine[] = [];
-    for (const m of batch) {
-      const subject = withoutPrefix(prefix, m.subject);
-      if (options.subjects && !options.subjects.some((p) => matchesPattern(p, subject))) continue;
-      if (options.from !== undefined && m.env.time < options.from) continue;
-      if (options.to !== undefined && m.env.time > options.to) continue;
-      if (options.correlationId !== undefined && m.env.correlationId !== options.correlationId) continue;
-      out.push({ seq: m.seq, subject, env: m.env });
+  // the worker loads its client and connects while the header is read and the caller gets ready
+  const skip = options.skip?.map((p) => withPrefix(prefix, p));
+  const reader = options.servers ? new StreamReader({ servers: options.servers, stream: options.stream, ...(filter ? { filter } : {}), ...(skip ? { skip } : {}) }) : undefined;
+  try {
+    const js = jetstream(options.nc);
+    const jsm = await jetstreamManager(options.nc);
+    await sourcesCaughtUp(jsm, options.stream);
+    const runs: RunStarted[] = [];
+    for await (const batch of readAll(js, jsm, options.stream, withPrefix(prefix, subjectTable.runStarted()), options.registry)) for (const m of batch) runs.push(m.env.payload as RunStarted);
+    const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];
+    yield [
+      {
+        sextantRecording: RECORDING_VERSION,
+        runId: main?.runId ?? 'unknown',
+        createdAt: new Date().toISOString(),
+        source: `jetstream:${options.stream}`,
+        ...(main ? { settings: main.settings, instance: main.instance } : {}),
+        runs: runs.map((r) => ({ runId: r.runId, agents: r.agents, instance: r.instance, resumed: r.resumed })),
+      },
+    ];
+    const lines = (batch: RecordingBatch<StreamMessage>): RecordingBatch<RecordedLine> | undefined => {
+      const out: RecordedLine[] = [];
+      const skipped = batch.skipped ?? 0;
+      for (const m of batch) {
+        const subject = withoutPrefix(prefix, m.subject);
+        if (options.subjects && !options.subjects.some((p) => matchesPattern(p, subject))) continue;
+        if (options.from !== undefined && m.env.time < options.from) continue;
+        if (options.to !== undefined && m.env.time > options.to) continue;
+        if (options.correlationId !== undefined && m.env.correlationId !== options.correlationId) continue;
+        out.push({ seq: m.seq, subject, env: m.env });
+      }
+      return out.length > 0 || skipped > 0 ? (skipped > 0 ? Object.assign(out, { skipped }) : out) : undefined;
+    };
+    if (!reader) {
+      for await (const batch of readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload)) {
+        const out = lines(batch);
+        if (out) yield out;
+      }
+      return;
     }
-    if (out.length > 0) yield out;
+    // the worker takes a moment to load its client and connect: until it has, read here (without
+    // a filter: a filtered read cannot say where the worker should go on, so it does it all)
+    const here = { stop: () => reader.ready, done: false, last: 0 };
+    if (!filter) {
+      for await (const batch of readAll(js, jsm, options.stream, undefined, options.registry, options.onBad, options.checkPayload, here)) {
+        const out = lines(batch);
+        if (out) yield out;
+      }
+    }
+    if (here.done) return;
+    for await (const batch of readAllInWorker(reader, here.last + 1, options.registry, options.onBad, options.checkPayload)) {
+      const out = lines(batch);
+      if (out) yield out;
+    }
+  } finally {
+    await reader?.close();
   }
 }
 

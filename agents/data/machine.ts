@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { emitOutbox, NO_OUTPUT, out, type Emitted, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type WithOutbox } from '../../src/runtime/outbound.js';
 
 export interface DataContext extends WithOutbox {
   readonly feed: string;
@@ -23,7 +23,7 @@ export type DataEvent =
  * are facts from the feed, not decisions, so they do not pay for a machine step each.
  */
 export const dataMachine = setup({
-  types: { context: {} as DataContext, events: {} as DataEvent, emitted: {} as Emitted },
+  types: { context: {} as DataContext, events: {} as DataEvent, emitted: {} as OutboxEmitted },
   actions: {
     started: assign(({ event }) => ({ feed: (event as Extract<DataEvent, { type: 'feed.started' }>).feed, outbox: NO_OUTPUT })),
     progress: assign(({ event }) => {

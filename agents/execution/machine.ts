@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import type { VenueReport } from './broker.js';
@@ -298,7 +298,7 @@ export const executionMachine = setup({
     context: {} as ExecutionContext,
     events: {} as ExecutionEvent,
     input: {} as { costs: PaperCosts; broker?: string; venueFills?: boolean },
-    emitted: {} as Emitted,
+    emitted: {} as OutboxEmitted,
   },
   actions: {
     approved: assign(({ context, event }) => onApproved(context, event as ApprovedEvent)),

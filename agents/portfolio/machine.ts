@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { Bar } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
 
@@ -49,7 +49,7 @@ export const portfolioMachine = setup({
     context: {} as PortfolioContext,
     events: {} as PortfolioEvent,
     input: {} as { startCash: number },
-    emitted: {} as Emitted,
+    emitted: {} as OutboxEmitted,
   },
   actions: {
     fill: assign(({ context, event }) => onFill(context, event as FillEvent)),

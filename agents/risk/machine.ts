@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
 import { runChecks, signedQty, type TradingState, valuationPrice, type Denial } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
@@ -166,7 +166,7 @@ export const riskMachine = setup({
     context: {} as RiskContext,
     events: {} as RiskEvent,
     input: {} as { limits: RiskLimits },
-    emitted: {} as Emitted,
+    emitted: {} as OutboxEmitted,
   },
   actions: {
     decide: assign(({ context, event }) => decide(context, event as IntentEvent)),

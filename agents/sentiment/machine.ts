@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { NewsItem, SentimentScored } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addItem, type AggregateParams, type SymbolSentiment } from './aggregate.js';
 import type { SentimentScore } from './scorer.js';
 
@@ -110,7 +110,7 @@ export const sentimentMachine = setup({
     context: {} as SentimentContext,
     events: {} as SentimentEvent,
     input: {} as { params: SentimentParams },
-    emitted: {} as Emitted,
+    emitted: {} as OutboxEmitted,
   },
   actions: {
     news: assign(({ context, event }) => onNews(context, event as NewsEvent)),

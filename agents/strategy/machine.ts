@@ -2,7 +2,7 @@ import { assign, setup } from 'xstate';
 import type { OrderIntent, SentimentUpdated, Signal } from '../../src/domain/messages.js';
 import { decayedScore } from '../../src/domain/sentiment.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type Emitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { initialSymbolState, reconcileStep, strategyStep, type Decision, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
@@ -184,7 +184,7 @@ export const strategyMachine = setup({
     context: {} as StrategyContext,
     events: {} as StrategyEvent,
     input: {} as { params: StrategyParams },
-    emitted: {} as Emitted,
+    emitted: {} as OutboxEmitted,
   },
   actions: {
     trade: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, true)),

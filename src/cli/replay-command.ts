@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { readRecordingBatches, type RecordingFormatError, type RecordingItem } from '../../bus/recording.js';
+import { readRecordingBatches, RecordingFormatError, type RecordingBatch } from '../../bus/recording.js';
 import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { parseTime } from './record-command.js';
 import { createRegistry } from '../domain/messages.js';
-import { checkInputPayloads, decisionLog, replay, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
+import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
 
-const HELP = `Usage: sextant replay <recording.ndjson[.gz]> [options]
+const HELP = `Usage: sextant replay <recording.ndjson[.gz] | stream:<name>> [options]
 
 Feeds a recording's inputs (market data, news and its recorded scores, people's commands)
 through fresh agents on a bus of their own (never a live broker, never a scorer: recorded
@@ -19,7 +19,7 @@ news scores are reused), on a virtual clock, and reports the decisions.
   --subjects <p,p>       only inputs on these subject patterns (e.g. market.bar.ORCL)
   --verify               compare the decisions with the recorded ones; exit 1 on any divergence
   --decisions <file>     write the decision log (one canonical line per decision)
-  --lenient              skip (and count) bad lines instead of stopping at the first
+  --lenient              skip (and count) bad lines (or stream messages) instead of stopping at the first
   --json                 print one JSON report`;
 
 
@@ -53,7 +53,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   const skipped: RecordingFormatError[] = [];
   const from = parseTime('from', values.from);
   const to = parseTime('to', values.to);
-  const stream = file.startsWith('stream:') ? await openStream(file.slice('stream:'.length)) : undefined;
+  const stream = file.startsWith('stream:') ? await openStream(file.slice('stream:'.length), values.lenient, skipped) : undefined;
   try {
     return await run(values, stream?.source ?? readRecordingBatches(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e), checkPayload: checkInputPayloads }), speed, from, to, skipped);
   } finally {
@@ -61,19 +61,28 @@ export async function replayCommand(args: string[]): Promise<number> {
   }
 }
 
-/** A JetStream recording on the configured NATS (NATS_URL, SEXTANT_NAMESPACE). */
-async function openStream(name: string) {
+/**
+ * A JetStream recording on the configured NATS (NATS_URL, SEXTANT_NAMESPACE). A stored message
+ * that is not a valid envelope of a known type stops the replay with the stream and its
+ * sequence (`stream:<name>:<seq>: ...`), or is skipped and counted with --lenient.
+ */
+async function openStream(name: string, lenient: boolean, skipped: RecordingFormatError[]) {
   const config = loadConfig();
   if (!config.natsUrl) throw new ConfigError([`NATS_URL: required to replay stream:${name}`]);
   const servers = config.natsUrl.split(',').map((s) => s.trim());
   const nc = await connect({ servers, name: 'sextant-replay' });
-  const source = readStreamRecordingBatches({ nc, servers, stream: name, registry: createRegistry(), checkPayload: checkInputPayloads, ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
+  const onBad = (seq: number, reason: string) => {
+    const err = new RecordingFormatError(`stream:${name}`, seq, reason);
+    if (!lenient) throw err;
+    skipped.push(err);
+  };
+  const source = readStreamRecordingBatches({ nc, servers, stream: name, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, onBad, ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
   return { source, close: () => nc.close() };
 }
 
 type Values = { subjects?: string | undefined; verify: boolean; decisions?: string | undefined; json: boolean };
 
-async function run(values: Values, source: AsyncIterable<readonly RecordingItem[]>, speed: 'max' | number, from: number | undefined, to: number | undefined, skipped: RecordingFormatError[]): Promise<number> {
+async function run(values: Values, source: AsyncIterable<RecordingBatch>, speed: 'max' | number, from: number | undefined, to: number | undefined, skipped: RecordingFormatError[]): Promise<number> {
   const result = await replay({
     source,
     speed,

@@ -1,6 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import { createBus } from '../../bus/create-bus.js';
 import type { Envelope } from '../../bus/envelope.js';
-import type { RecordedLine, RecordingHeader } from '../../bus/recording.js';
+import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../bus/recording.js';
 import { matchesPattern, patterns, type Subject } from '../../bus/subjects.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import { createRegistry, type RiskStateChanged } from '../domain/messages.js';
@@ -24,6 +25,14 @@ export const INPUT_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.t
  */
 export const checkInputPayloads = (type: string): boolean => INPUT_TYPES.has(type);
 
+/**
+ * Subjects whose messages a replay neither feeds nor compares (portfolio marks, health, queries,
+ * chat, dead letters, run announcements). A reader may count them without decoding them (the
+ * stream reader checks them in its worker and hands over only the rest). No input or decision
+ * type is published under them (a test holds this).
+ */
+export const UNUSED_SUBJECTS: readonly string[] = ['portfolio.>', 'agent.>', 'query.>', 'chat.>', 'dlq.>', 'run.>'];
+
 /** What a replay compares: the agents' decisions. */
 export const DECISION_TYPES: ReadonlySet<string> = new Set([
   'signal.generated',
@@ -39,8 +48,8 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 export interface ReplayOptions {
-  /** The recording in batches: its header first, then its lines (see bus/recording.ts). */
-  readonly source: AsyncIterable<readonly (RecordingHeader | RecordedLine)[]>;
+  /** The recording in batches: its header first, then its lines (see bus/recording.ts); a batch's `skipped` counts lines read but not handed over. */
+  readonly source: AsyncIterable<RecordingBatch>;
   /** `max`: as fast as the agents go; N: N times the recorded pacing (1 = as recorded). */
   readonly speed: 'max' | number;
   /** Event-time range of the inputs to feed (epoch ms, inclusive). */
@@ -108,6 +117,46 @@ class Placer {
   }
 }
 
+/**
+ * The inputs a replay fed: every id (a recorded decision is comparable only when its chain's
+ * input was fed), but the envelope itself only for inputs whose chain has a decision, recorded or
+ * replayed (a divergence shows its input). Decisions follow their input closely, so the envelope
+ * of a recent input is kept until a decision pins it; older unpinned ones are let go (in a
+ * replay of 50,000 bars most chains decide nothing, and keeping every bar would only feed the GC).
+ */
+class InputMemory {
+  static readonly RECENT = 4096;
+  readonly #ids = new Set<string>();
+  /** The last RECENT inputs: a ring of ids and their envelopes by id. */
+  readonly #ring: (string | undefined)[] = new Array<string | undefined>(InputMemory.RECENT);
+  #next = 0;
+  readonly #recent = new Map<string, Envelope>();
+  readonly #pinned = new Map<string, Envelope>();
+
+  fed(env: Envelope): void {
+    this.#ids.add(env.id);
+    const old = this.#ring[this.#next];
+    if (old !== undefined) this.#recent.delete(old);
+    this.#ring[this.#next] = env.id;
+    this.#next = (this.#next + 1) % InputMemory.RECENT;
+    this.#recent.set(env.id, env);
+  }
+
+  pin(id: string): void {
+    if (this.#pinned.has(id)) return;
+    const env = this.#recent.get(id);
+    if (env) this.#pinned.set(id, env);
+  }
+
+  wasFed(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
+  get(id: string): Envelope | undefined {
+    return this.#pinned.get(id) ?? this.#recent.get(id);
+  }
+}
+
 /** A risk agent's start announcement is a root with a fresh id: not a decision about the data. */
 const isDecision = (env: Envelope) => DECISION_TYPES.has(env.type) && !(env.type === 'risk.state' && (env.payload as RiskStateChanged).cause.kind === 'start');
 
@@ -126,7 +175,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const head = first.done ? undefined : first.value[0];
   if (!head || !('sextantRecording' in head)) throw new Error('the recording has no header');
   const header = head;
-  const firstLines = (first.value as readonly (RecordingHeader | RecordedLine)[]).slice(1) as RecordedLine[];
+  const firstLines = (first.value as RecordingBatch).slice(1) as RecordedLine[];
   const recorded = header.settings as Partial<TradingSettings> | undefined;
   // never a live broker: whatever the recording used, the paper broker fills
   const { broker: _ignored, ...override } = options.settings ?? {};
@@ -143,8 +192,11 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const bus = await createBus({ name: 'sextant-replay', registry: createRegistry(), envelopeDeps: { ids, clock, source: 'replay' }, logger: options.logger ?? silentLogger, maxPayloadBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, trustLocal: true });
   const placer = new Placer();
   const decisions: Decision[] = [];
+  const inputs = new InputMemory();
   bus.subscribe(patterns.all, (env) => {
-    if (isDecision(env)) decisions.push(placer.place(env));
+    if (!isDecision(env)) return;
+    decisions.push(placer.place(env));
+    inputs.pin(env.correlationId);
   }, { name: 'replay-decisions' });
   const kernel = new Kernel({
     bus,
@@ -162,7 +214,6 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 
   const recordedPlacer = new Placer();
   const recordedDecisions: Decision[] = [];
-  const inputs = new Map<string, Envelope>();
   let fed = 0;
   let read = 0;
   let lastTime: number | undefined;
@@ -175,6 +226,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       read++;
       if (isDecision(env)) {
         recordedDecisions.push(recordedPlacer.place(env));
+        inputs.pin(env.correlationId);
         return undefined;
       }
       if (!INPUT_TYPES.has(env.type)) return undefined;
@@ -183,7 +235,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       if (options.subjects && !options.subjects.some((p) => matchesPattern(p, line.subject))) return undefined;
       return env;
     };
-    const run = async (batch: readonly RecordedLine[]) => {
+    const run = async (batch: RecordingBatch<RecordedLine>) => {
+      read += batch.skipped ?? 0;
       for (const line of batch) {
         const env = accept(line);
         if (!env) continue;
@@ -191,21 +244,22 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         if (options.speed !== 'max' && lastTime !== undefined && env.time > lastTime) await sleep((env.time - lastTime) / options.speed);
         lastTime = env.time;
         clock.observe(env.time);
-        inputs.set(env.id, env);
+        inputs.fed(env);
         bus.publish(line.subject as Subject, env); // the in-memory bus handles the whole chain before returning
         fed++;
       }
       await new Promise((r) => setImmediate(r));
     };
-    await run(firstLines);
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await run(next.value as RecordedLine[]);
+    await run(Object.assign(firstLines, { skipped: (first.value as RecordingBatch).skipped ?? 0 }));
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await run(next.value as RecordingBatch<RecordedLine>);
   } finally {
+    await iterator.return?.(undefined); // a reader stopped early (an error) lets go of its file or worker
     await kernel.stop();
     await bus.close();
   }
   const elapsedMs = performance.now() - started;
   // only chains whose input was replayed can be compared
-  const comparable = recordedDecisions.filter((d) => inputs.has(d.correlationId));
+  const comparable = recordedDecisions.filter((d) => inputs.wasFed(d.correlationId));
   return {
     header,
     events: read,
@@ -219,7 +273,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 }
 
 /** Every recorded decision without an equal replayed one at its place, and every new one. */
-export function compare(recorded: readonly Decision[], replayed: readonly Decision[], inputs: ReadonlyMap<string, Envelope>): Divergence[] {
+export function compare(recorded: readonly Decision[], replayed: readonly Decision[], inputs: { get(id: string): Envelope | undefined }): Divergence[] {
   const byKey = new Map(replayed.map((d) => [d.key, d]));
   const out: Divergence[] = [];
   const seen = new Set<string>();
@@ -229,8 +283,9 @@ export function compare(recorded: readonly Decision[], replayed: readonly Decisi
     const n = byKey.get(r.key);
     const at = input(r);
     if (!n) out.push({ kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
-    // the same code made both, so equal payloads almost always print alike; key order decides only when they do not
-    else if (JSON.stringify(n.payload) !== JSON.stringify(r.payload) && canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
+    // equal as values (key order aside) almost always; JSON decides only when they are not (a
+    // field set to undefined on one side and absent on the other prints alike)
+    else if (!isDeepStrictEqual(n.payload, r.payload) && canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
   }
   for (const n of replayed) {
     if (seen.has(n.key)) continue;

@@ -13,7 +13,7 @@ import { derivedId, derivedId3, idSeed, type IdSeed, type IdSource } from './ids
 import type { MarketCache } from './market-cache.js';
 import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
-import { isEffect, type Emitted, type Outbound, type WithOutbox } from './outbound.js';
+import { isEffect, type Emitted, type Outbound, type OutboxEmitted, type WithOutbox } from './outbound.js';
 
 export interface RestartPolicy {
   /** First backoff; doubles per consecutive crash. */
@@ -279,7 +279,11 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const { machine, input } = this.spec;
     this.#crash = undefined;
     this.#actor = createActor(machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
-    this.#actor.on('*', (emitted) => this.#emitted(emitted as unknown as Emitted));
+    // a step's outputs come as one `outbox` event (emitOutbox); a single output emitted on its own works too
+    this.#actor.on('*', (emitted: OutboxEmitted | Emitted) => {
+      if (emitted.type !== 'outbox') this.#emitted(emitted as Emitted);
+      else for (const e of (emitted as OutboxEmitted).items) this.#emitted(e);
+    });
     this.#actor.subscribe({ error: (err) => (this.#crash = err ?? new Error('actor failed')) });
     this.#actor.start();
   }

@@ -1,4 +1,4 @@
-import { enqueueActions, type EventObject } from 'xstate';
+import { emit, type EventObject } from 'xstate';
 import type { MessageType, PayloadOf } from '../domain/messages.js';
 
 /**
@@ -54,12 +54,18 @@ export function out<T extends MessageType>(type: T, payload: PayloadOf<T>, extra
   return { type, payload, ...extra } as Outbound;
 }
 
+/** What a publishing machine emits once per step: the step's outputs, in order. */
+export interface OutboxEmitted {
+  readonly type: 'outbox';
+  readonly items: readonly Emitted[];
+}
+
 /**
  * The action every publishing machine ends a step with: emits the step's outputs (XState
- * `emit`), in order, for the binding to publish. Shared so the emit convention lives in one place.
+ * `emit`, one event carrying them all, in order) for the binding to publish. Shared so the emit
+ * convention lives in one place. One emit per step, not one per output: XState resolves an
+ * `enqueueActions` block per step, which cost more than the agents' own logic in a replay.
  */
 export function emitOutbox<TContext extends WithOutbox, TEvent extends EventObject>() {
-  return enqueueActions<TContext, TEvent, undefined, TEvent, never, never, never, never, Emitted>(({ context, enqueue }) => {
-    for (const o of context.outbox) enqueue.emit(o);
-  });
+  return emit<TContext, TEvent, undefined, TEvent, OutboxEmitted>(({ context }) => ({ type: 'outbox', items: context.outbox }));
 }

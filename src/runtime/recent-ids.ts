@@ -10,8 +10,8 @@ export interface RecentIds {
   readonly older: readonly Readonly<Record<string, true>>[];
 }
 
-const GENERATION = 256;
-const GENERATIONS = 16;
+const GENERATION = 64;
+const GENERATIONS = 64;
 
 export const emptyRecentIds = (): RecentIds => ({ current: [], older: [] });
 

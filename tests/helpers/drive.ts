@@ -5,7 +5,7 @@ import type { Outbound } from '../../src/runtime/outbound.js';
 export function drive<TEvent extends EventObject>(machine: AnyStateMachine, input: unknown) {
   const actor = createActor(machine, { input });
   const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as unknown as Outbound));
+  actor.on('outbox', (e) => emitted.push(...(e.items as Outbound[])));
   actor.start();
   const send = (ev: TEvent): Outbound[] => {
     const from = emitted.length;

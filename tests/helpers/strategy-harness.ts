@@ -11,7 +11,7 @@ export const dayTime = (n: number) => T0 + n * DAY;
 export function startStrategy(params: StrategyParams) {
   const actor = createActor(strategyMachine, { input: { params } });
   const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
+  actor.on('outbox', (e) => emitted.push(...(e.items as Outbound[])));
   actor.start();
   let n = 0;
   /** Sends one daily bar per close (bar ids `<symbol>-<day>`); returns what those bars emitted. */

@@ -35,7 +35,7 @@ const bar = (time: number, close: number, symbol = 'ORCL'): Bar => ({ symbol, ti
 function start() {
   const actor = createActor(portfolioMachine, { input: { startCash: CASH } });
   const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
+  actor.on('outbox', (e) => emitted.push(...(e.items as Outbound[])));
   actor.start();
   const send = (ev: PortfolioEvent): Outbound[] => {
     const from = emitted.length;

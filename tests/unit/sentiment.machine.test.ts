@@ -56,7 +56,7 @@ describe('sentiment decay over event time', () => {
 function start() {
   const actor = createActor(sentimentMachine, { input: { params } });
   const emitted: Emitted[] = [];
-  actor.on('*', (e) => emitted.push(e as Emitted));
+  actor.on('outbox', (e) => emitted.push(...e.items));
   actor.start();
   const send = (ev: SentimentEvent) => {
     const from = emitted.length;

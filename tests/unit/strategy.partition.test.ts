@@ -10,7 +10,7 @@ const SMA: StrategyParams = { kind: 'sma-cross', id: 'sma', fast: 2, slow: 4, si
 function strategy() {
   const actor = createActor(strategyMachine, { input: { params: SMA } });
   const emitted: Outbound[] = [];
-  actor.on('*', (e) => emitted.push(e as Outbound));
+  actor.on('outbox', (e) => emitted.push(...(e.items as Outbound[])));
   actor.start();
   const bar = (symbol: string, n: number, close: number) => {
     const time = T0 + n * 86_400_000;

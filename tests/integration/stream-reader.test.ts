@@ -1,0 +1,93 @@
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedLine } from '../../bus/recording.js';
+import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
+import { matchesPattern, RECORDED_SUBJECTS, withPrefix } from '../../bus/subjects.js';
+import { createRegistry } from '../../src/domain/messages.js';
+import { checkInputPayloads, DECISION_TYPES, INPUT_TYPES, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
+import { natsUrl, testPrefix } from '../helpers/buses.js';
+
+const BARS = 3000;
+
+/**
+ * The stream reader a replay uses (`sextant replay stream:NAME`): the first messages are read on
+ * the caller's connection while a worker thread starts, the worker goes on from the next
+ * sequence; messages on subjects the replay never uses are counted and checked in the worker,
+ * not handed over. Every message is accounted for exactly once, in stream order, and the bad
+ * ones are reported with their sequence.
+ */
+describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () => {
+  const prefix = testPrefix();
+  const stream = `SEXTANT_${prefix}`;
+  let nc: NatsConnection;
+  /** Stream sequence of each kind of message published. */
+  const published = { bars: [] as number[], marks: [] as number[], badJson: 0, unknownType: 0 };
+
+  beforeAll(async () => {
+    nc = await connect({ servers: natsUrl! });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: RECORDED_SUBJECTS.map((s) => withPrefix(prefix, s)), storage: StorageType.Memory });
+    const enc = new TextEncoder();
+    const env = (i: number, type: string, payload: unknown) => ({ id: `m-${i}`, type, v: 1, source: 'test', correlationId: `m-${i}`, time: i, payload });
+    let seq = 0;
+    for (let i = 1; i <= BARS; i++) {
+      nc.publish(withPrefix(prefix, 'market.bar.ACME'), enc.encode(JSON.stringify(env(i, 'market.bar', { symbol: 'ACME', time: i, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, intervalMs: 60_000 }))));
+      published.bars.push(++seq);
+      nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode(JSON.stringify(env(-i, 'portfolio.updated', { any: 'payload, never decoded' }))));
+      published.marks.push(++seq);
+      if (i === 2000) {
+        nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode('{"id":"cut off'));
+        published.badJson = ++seq;
+        nc.publish(withPrefix(prefix, 'agent.risk.health'), enc.encode(JSON.stringify({ ...env(-99_999, 'agent.vitals', {}), v: 7 })));
+        published.unknownType = ++seq;
+      }
+    }
+    await nc.flush();
+  });
+
+  afterAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(stream).catch(() => undefined);
+    await nc.close();
+  });
+
+  const read = async (slowFirstBatch: boolean) => {
+    const bad: { seq: number; reason: string }[] = [];
+    const lines: RecordedLine[] = [];
+    let skipped = 0;
+    let batches = 0;
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, onBad: (seq, reason) => bad.push({ seq, reason }) });
+    for await (const batch of source) {
+      if (batches++ === 1 && slowFirstBatch) await new Promise((r) => setTimeout(r, 500)); // the worker is ready before the next batch
+      skipped += batch.skipped ?? 0;
+      for (const item of batch) if ('seq' in item) lines.push(item);
+    }
+    return { bad, lines, skipped };
+  };
+
+  it('hands over from the caller to the worker at the next sequence: every message once, in order', async () => {
+    const { bad, lines, skipped } = await read(true);
+    const seqs = lines.map((l) => l.seq);
+    // the caller read some (all of them decoded, marks too), the worker the rest (marks only counted)
+    const readHere = lines.filter((l) => l.subject === 'portfolio.updated').map((l) => l.seq);
+    expect(readHere.length).toBeGreaterThan(0);
+    expect(readHere.length).toBeLessThan(published.marks.length);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    expect(seqs.filter((s) => published.bars.includes(s))).toEqual(published.bars);
+    // everything accounted for (the bad ones come after the hand-over: the worker counts and reports them)
+    expect(seqs[seqs.length - 1]).toBeGreaterThan(published.badJson);
+    expect(lines.length + skipped).toBe(published.bars.length + published.marks.length + 2);
+    expect(bad.map((b) => b.seq).sort((a, b) => a - b)).toEqual([published.badJson, published.unknownType]);
+    expect(bad.find((b) => b.seq === published.badJson)!.reason).toMatch(/json/i);
+    expect(bad.find((b) => b.seq === published.unknownType)!.reason).toMatch(/unknown message type agent\.vitals/);
+  }, 30_000);
+
+  it('no subject a replay skips carries an input or a decision', () => {
+    // each input and decision type is published under a subject starting with its first token
+    for (const type of [...INPUT_TYPES, ...DECISION_TYPES]) {
+      const subject = `${type.split('.')[0]}.x.y`;
+      expect(UNUSED_SUBJECTS.some((p) => matchesPattern(p, subject)), type).toBe(false);
+    }
+  });
+});
