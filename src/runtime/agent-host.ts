@@ -105,6 +105,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #idSeed: IdSeed;
   /** Debug lines are per message; the level is checked once, not per message. */
   readonly #debug: boolean;
+  /** Notable outputs (orders, fills) are logged at info: their fields are gathered only when it is on. */
+  readonly #info: boolean;
   /** Scale-out: which messages this instance handles (spec.partition with a coordinator). */
   readonly #gate: PartitionGate | undefined;
 
@@ -115,6 +117,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#env = { ids: deps.ids, clock: deps.clock, source: `${spec.name}/${deps.instance}` };
     this.#log = deps.logger.child({ agent: spec.name });
     this.#debug = this.#log.isLevelEnabled('debug');
+    this.#info = this.#log.isLevelEnabled('info');
     this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
     this.#idSeed = idSeed([deps.runId ?? '', spec.name]);
     this.#gate = spec.partition && deps.partitions
@@ -440,7 +443,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
     this.#capture?.push(env);
-    if (NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
+    if (this.#info && NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
     else if (this.#debug) this.#log.debug(messageLogFields(env), o.type);
     this.#previous = env;
     if (o.key) this.#chains.set(o.key, { id: env.id, correlationId: env.correlationId, time: env.time });
