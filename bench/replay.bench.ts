@@ -65,7 +65,6 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
 
   let result: ReplayBenchResult = { bars, events, rows, goals: { replayVsRaw: 0.5, recorderEventsPerSecond: 20_000 } };
   if (!options.natsUrl) {
-    lines = [];
     rmSync(dir, { recursive: true, force: true });
     return { ...result, natsSkipped: 'no NATS server answered' };
   }
