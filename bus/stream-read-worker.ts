@@ -46,8 +46,8 @@ const { parentPort, workerData } = require('node:worker_threads');
     const filter = workerData.filter;
     const info = await jsm.streams.info(workerData.stream, filter ? { subjects_filter: filter } : undefined);
     // a filtered read starts at the beginning (the caller hands over a start only without one)
-    const stored = filter ? Object.values(info.state.subjects || {}).reduce((a, b) => a + b, 0) : info.state.messages > 0 && info.state.last_seq >= from ? 1 : 0;
-    if (stored > 0) {
+    const anything = filter ? Object.values(info.state.subjects || {}).some((n) => n > 0) : info.state.messages > 0 && info.state.last_seq >= from;
+    if (anything) {
       const start = from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : { deliver_policy: DeliverPolicy.All };
       const consumer = await jetstream(nc).consumers.get(workerData.stream, { ...start, ...(filter ? { filter_subjects: filter } : {}) });
       const messages = await consumer.consume({ max_messages: 5000 });

@@ -163,31 +163,25 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
         if (options.from !== undefined && m.env.time < options.from) continue;
         if (options.to !== undefined && m.env.time > options.to) continue;
         if (options.correlationId !== undefined && m.env.correlationId !== options.correlationId) continue;
-        out.push({ seq: m.seq, subject, env: m.env });
+        out.push(subject === m.subject ? m : { seq: m.seq, subject, env: m.env }); // the same shape: no copy without a namespace
       }
       return out.length > 0 || skipped > 0 ? (skipped > 0 ? Object.assign(out, { skipped }) : out) : undefined;
     };
-    if (!reader) {
-      for await (const batch of readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload)) {
+    async function* linesOf(batches: AsyncIterable<RecordingBatch<StreamMessage>>): AsyncGenerator<RecordingBatch<RecordedLine>> {
+      for await (const batch of batches) {
         const out = lines(batch);
         if (out) yield out;
       }
+    }
+    if (!reader) {
+      yield* linesOf(readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload));
       return;
     }
     // the worker takes a moment to load its client and connect: until it has, read here (without
     // a filter: a filtered read cannot say where the worker should go on, so it does it all)
     const here = { stop: () => reader.ready, done: false, last: 0 };
-    if (!filter) {
-      for await (const batch of readAll(js, jsm, options.stream, undefined, options.registry, options.onBad, options.checkPayload, here)) {
-        const out = lines(batch);
-        if (out) yield out;
-      }
-    }
-    if (here.done) return;
-    for await (const batch of readAllInWorker(reader, here.last + 1, options.registry, options.onBad, options.checkPayload)) {
-      const out = lines(batch);
-      if (out) yield out;
-    }
+    if (!filter) yield* linesOf(readAll(js, jsm, options.stream, undefined, options.registry, options.onBad, options.checkPayload, here));
+    if (!here.done) yield* linesOf(readAllInWorker(reader, here.last + 1, options.registry, options.onBad, options.checkPayload));
   } finally {
     await reader?.close();
   }
