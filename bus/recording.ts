@@ -137,10 +137,21 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
     }
     if (next.done) break;
     const text = carry + (next.value as Buffer).toString('utf8');
-    const lines = text.split('\n');
-    carry = lines.pop()!;
-    const out: RecordingItem[] = [];
-    for (const l of lines) parse(l, out);
+    const end = text.lastIndexOf('\n');
+    carry = end < 0 ? text : text.slice(end + 1);
+    // a few hundred lines at a time, each cut from the chunk just before it is parsed: lines and
+    // batches die young (all of a chunk's lines and messages made at once would live through a
+    // minor GC, be copied and promoted, and die in the old generation)
+    let out: RecordingItem[] = [];
+    for (let at = 0; at <= end; ) {
+      const nl = text.indexOf('\n', at);
+      parse(text.slice(at, nl), out);
+      at = nl + 1;
+      if (out.length >= 256) {
+        yield out;
+        out = [];
+      }
+    }
     if (out.length > 0) yield out;
   }
   if (carry.length > 0) {

@@ -108,23 +108,37 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
       if (!known.ok) onBad?.(k.seq, `${known.code}: ${known.reason}`);
     }
     const subjects = raw.subjects.split('\n');
-    let values: unknown[] | undefined;
-    try {
-      values = JSON.parse(decoder.decode(raw.bodies)) as unknown[];
-    } catch {
-      // a body that is not JSON spoils the batch's one parse: decode them one by one to name it
+    const count = raw.seqs.length;
+    // a few hundred at a time, parsed just before they are used: messages die young (a whole
+    // batch made at once would live through a minor GC, be copied and promoted, and die old)
+    let skipped = raw.skipped;
+    for (let from = 0; from < count || skipped > 0; from += SUB_BATCH) {
+      const to = Math.min(count, from + SUB_BATCH);
+      let values: unknown[] | undefined;
+      if (to > from) {
+        try {
+          // the bodies of from..to-1: the batch is `[b0,b1,...]`, offsets say where each starts
+          values = JSON.parse(`[${decoder.decode(raw.bodies.subarray(raw.offsets[from]!, to < count ? raw.offsets[to]! - 1 : raw.offsets[count]!))}]`) as unknown[];
+        } catch {
+          // a body that is not JSON spoils the one parse: decode them one by one to name it
+        }
+      }
+      const batch: StreamMessage[] = [];
+      for (let i = from; i < to; i++) {
+        const r = values
+          ? checkPayload && !checkPayload(String((values[i - from] as { type?: unknown } | null)?.type)) ? registry.validateEnvelope(values[i - from]) : registry.validate(values[i - from])
+          : decodeEnvelope(registry, raw.bodies.subarray(raw.offsets[i]!, i + 1 < count ? raw.offsets[i + 1]! - 1 : raw.offsets[count]!), 64 * 1024 * 1024, checkPayload);
+        if (r.ok) batch.push({ seq: raw.seqs[i]!, subject: subjects[i]!, env: r.envelope });
+        else onBad?.(raw.seqs[i]!, `${r.code}: ${r.reason}`);
+      }
+      yield Object.assign(batch, { skipped });
+      skipped = 0;
     }
-    const batch: StreamMessage[] = [];
-    for (let i = 0; i < raw.seqs.length; i++) {
-      const r = values
-        ? checkPayload && !checkPayload(String((values[i] as { type?: unknown } | null)?.type)) ? registry.validateEnvelope(values[i]) : registry.validate(values[i])
-        : decodeEnvelope(registry, raw.bodies.subarray(raw.offsets[i]!, raw.offsets[i + 1]!), 64 * 1024 * 1024, checkPayload);
-      if (r.ok) batch.push({ seq: raw.seqs[i]!, subject: subjects[i]!, env: r.envelope });
-      else onBad?.(raw.seqs[i]!, `${r.code}: ${r.reason}`);
-    }
-    yield Object.assign(batch, { skipped: raw.skipped });
   }
 }
+
+/** Messages parsed and handed on at a time (see readAllInWorker). */
+const SUB_BATCH = 256;
 
 /**
  * A JetStream recording in the batches a recording file is read in: the header built from the

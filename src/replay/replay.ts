@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { createBus } from '../../bus/create-bus.js';
 import type { Envelope } from '../../bus/envelope.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../bus/recording.js';
-import { matchesPattern, patterns, type Subject } from '../../bus/subjects.js';
+import { matchesPattern, patterns, subjects, type Subject, type SubjectPattern } from '../../bus/subjects.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import { createRegistry, type RiskStateChanged } from '../domain/messages.js';
 import { Kernel, type TradingSettings } from '../kernel.js';
@@ -46,6 +46,12 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
   'risk.state',
   'sentiment.updated',
 ]);
+
+/**
+ * Where decisions are published: the replay listens there only, not to every bar and mark (a
+ * test holds that each decision type's subject matches one of them).
+ */
+export const DECISION_PATTERNS: readonly SubjectPattern[] = [patterns.signals, patterns.orders, patterns.exact(subjects.riskState()), patterns.sentimentScores];
 
 export interface ReplayOptions {
   /** The recording in batches: its header first, then its lines (see bus/recording.ts); a batch's `skipped` counts lines read but not handed over. */
@@ -120,40 +126,44 @@ class Placer {
 /**
  * The inputs a replay fed: every id (a recorded decision is comparable only when its chain's
  * input was fed), but the envelope itself only for inputs whose chain has a decision, recorded or
- * replayed (a divergence shows its input). Decisions follow their input closely, so the envelope
- * of a recent input is kept until a decision pins it; older unpinned ones are let go (in a
- * replay of 50,000 bars most chains decide nothing, and keeping every bar would only feed the GC).
+ * replayed (a divergence shows its input). A replayed decision is made while its input is fed; a
+ * recorded one follows its input closely in the recording (a few messages, more in a recording
+ * of a distributed run): the envelope of one of the last RECENT inputs is kept until a decision
+ * pins it; older unpinned ones are let go. In a replay of 50,000 bars most chains decide
+ * nothing, and a bar kept for longer than a minor GC's interval is promoted and dies in the old
+ * generation (4,096 kept cost a fifth of what survived minor GCs).
  */
 class InputMemory {
-  static readonly RECENT = 4096;
-  readonly #ids = new Set<string>();
-  /** The last RECENT inputs: a ring of ids and their envelopes by id. */
-  readonly #ring: (string | undefined)[] = new Array<string | undefined>(InputMemory.RECENT);
-  #next = 0;
-  readonly #recent = new Map<string, Envelope>();
+  static readonly RECENT = 1024;
+  /** Every input fed, by id: its number in feeding order. */
+  readonly #fed = new Map<string, number>();
+  /** The last RECENT inputs, input n at n % RECENT. */
+  readonly #ring: (Envelope | undefined)[] = new Array<Envelope | undefined>(InputMemory.RECENT);
+  #count = 0;
   readonly #pinned = new Map<string, Envelope>();
 
   fed(env: Envelope): void {
-    this.#ids.add(env.id);
-    const old = this.#ring[this.#next];
-    if (old !== undefined) this.#recent.delete(old);
-    this.#ring[this.#next] = env.id;
-    this.#next = (this.#next + 1) % InputMemory.RECENT;
-    this.#recent.set(env.id, env);
+    this.#fed.set(env.id, this.#count);
+    this.#ring[this.#count++ % InputMemory.RECENT] = env;
+  }
+
+  #recent(id: string): Envelope | undefined {
+    const n = this.#fed.get(id);
+    return n !== undefined && this.#count - n <= InputMemory.RECENT ? this.#ring[n % InputMemory.RECENT] : undefined;
   }
 
   pin(id: string): void {
     if (this.#pinned.has(id)) return;
-    const env = this.#recent.get(id);
+    const env = this.#recent(id);
     if (env) this.#pinned.set(id, env);
   }
 
   wasFed(id: string): boolean {
-    return this.#ids.has(id);
+    return this.#fed.has(id);
   }
 
   get(id: string): Envelope | undefined {
-    return this.#pinned.get(id) ?? this.#recent.get(id);
+    return this.#pinned.get(id) ?? this.#recent(id);
   }
 }
 
@@ -193,11 +203,13 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const placer = new Placer();
   const decisions: Decision[] = [];
   const inputs = new InputMemory();
-  bus.subscribe(patterns.all, (env) => {
-    if (!isDecision(env)) return;
-    decisions.push(placer.place(env));
-    inputs.pin(env.correlationId);
-  }, { name: 'replay-decisions' });
+  for (const pattern of DECISION_PATTERNS) {
+    bus.subscribe(pattern, (env) => {
+      if (!isDecision(env)) return;
+      decisions.push(placer.place(env));
+      inputs.pin(env.correlationId);
+    }, { name: 'replay-decisions' });
+  }
   const kernel = new Kernel({
     bus,
     clock,

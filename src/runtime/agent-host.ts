@@ -92,6 +92,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #recovering = false;
   /** Effects asked for whose results have not come back yet. */
   #effectsInFlight = 0;
+  /** The spec's machine with the binding's `emitOutbox` (see #machine). */
+  #provided: AnyStateMachine | undefined;
+  /** Outboxes of the event being processed, published when its snapshot is in place. */
+  #outboxes: (readonly Emitted[])[] = [];
   /** Outputs registered under a key (an order's submission): later outputs of that key chain to them. */
   readonly #chains = new Map<string, ChainRef>();
   readonly #subs: Subscription[] = [];
@@ -279,16 +283,33 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   #spawn(snapshot?: Snapshot<unknown>): void {
-    const { machine, input } = this.spec;
+    const { input } = this.spec;
     this.#crash = undefined;
-    this.#actor = createActor(machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
-    // a step's outputs come as one `outbox` event (emitOutbox); a single output emitted on its own works too
+    this.#actor = createActor(this.#machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
+    // a single output emitted on its own (XState `emit`) is published too
     this.#actor.on('*', (emitted: OutboxEmitted | Emitted) => {
       if (emitted.type !== 'outbox') this.#emitted(emitted as Emitted);
       else for (const e of (emitted as OutboxEmitted).items) this.#emitted(e);
     });
-    this.#actor.subscribe({ error: (err) => (this.#crash = err ?? new Error('actor failed')) });
+    // each processed event ends with its snapshot: the outboxes its emitOutbox actions kept are published then
+    this.#actor.subscribe({ next: () => this.#publishOutboxes(), error: (err) => (this.#crash = err ?? new Error('actor failed')) });
     this.#actor.start();
+  }
+
+  /**
+   * The machine with the binding's `emitOutbox`: it keeps the step's outbox here, to publish
+   * once the step's snapshot is in place, as XState's `emit` (the machine's own implementation,
+   * which tests driving a machine listen to) would, without that builtin's cost per step.
+   */
+  get #machine(): AnyStateMachine {
+    return (this.#provided ??= this.spec.machine.provide({ actions: { emitOutbox: ({ context }: { context: WithOutbox }) => void this.#outboxes.push(context.outbox) } }));
+  }
+
+  #publishOutboxes(): void {
+    if (this.#outboxes.length === 0) return;
+    const outboxes = this.#outboxes;
+    this.#outboxes = [];
+    for (const outbox of outboxes) for (const e of outbox) this.#emitted(e);
   }
 
   #onMessage(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
@@ -345,6 +366,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const now = Date.now(); // wall time: restart policy is about the process, not event time
     this.#crashTimes = [...this.#crashTimes.filter((t) => now - t < this.#restartPolicy.windowMs), now];
     this.#lastError = err instanceof Error ? err.message : String(err);
+    this.#outboxes = []; // what the failed step kept is not published
     this.#log.error({ err, ...(env ? messageLogFields(env) : {}) }, 'machine crashed; restarting from last good snapshot');
     if (this.#crashTimes.length > this.#restartPolicy.maxRestarts) {
       this.#setLifecycle('faulted');

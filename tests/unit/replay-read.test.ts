@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecording, RECORDING_VERSION } from '../../bus/recording.js';
 import { createRegistry } from '../../src/domain/messages.js';
-import { checkInputPayloads } from '../../src/replay/replay.js';
+import { matchesPattern } from '../../bus/subjects.js';
+import { subjectFor } from '../../src/domain/routing.js';
+import { checkInputPayloads, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
 
 /**
  * A replay checks in full what it feeds the agents (inputs) and reads the rest (the recorded
@@ -37,5 +39,21 @@ describe('reading a recording for a replay', () => {
   it('an unknown type is refused whatever it is', async () => {
     const f = file([{ seq: 1, subject: 'x.y', env: env('no.such-type', {}) }]);
     await expect(read(f)).rejects.toThrow(/unknown message type/);
+  });
+});
+
+describe('where a replay listens', () => {
+  it('every decision type is published where the replay listens for decisions', () => {
+    for (const type of DECISION_TYPES) {
+      const subject = subjectFor(type as never, { symbol: 'ORCL' } as never);
+      expect(DECISION_PATTERNS.some((p) => matchesPattern(p, subject)), `${type} on ${subject}`).toBe(true);
+    }
+  });
+
+  it('no input or decision type is published on a subject the replay skips', () => {
+    for (const type of [...INPUT_TYPES, ...DECISION_TYPES]) {
+      const subject = subjectFor(type as never, { symbol: 'ORCL' } as never);
+      expect(UNUSED_SUBJECTS.some((p) => matchesPattern(p, subject)), `${type} on ${subject}`).toBe(false);
+    }
   });
 });
