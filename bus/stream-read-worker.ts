@@ -141,6 +141,7 @@ export class StreamReader {
   #wake: (() => void) | undefined;
   /** Connected and waiting to be told where to start. */
   #ready = false;
+  #from: number | undefined;
 
   constructor(private readonly options: StreamReaderOptions) {
     this.#worker = new Worker(WORKER, {
@@ -175,10 +176,28 @@ export class StreamReader {
     return this.#ready;
   }
 
-  /** The stream's messages from sequence `from` on (without a filter; with one, from the start). */
-  async *batches(from = 1): AsyncGenerator<RawBatch> {
+  /** Told where to start (`start`, or `batches`). */
+  get started(): boolean {
+    return this.#from !== undefined;
+  }
+
+  /**
+   * Tells the worker to start reading at sequence `from` (without a filter; with one, from the
+   * start): it sets up its consumer and reads ahead (up to its window) until `batches()` takes them.
+   */
+  start(from = 1): void {
+    if (this.#from !== undefined) {
+      if (from !== this.#from) throw new Error(`the stream reader was started at ${this.#from}, not ${from}`);
+      return;
+    }
+    this.#from = from;
     this.#worker.ref();
     this.#worker.postMessage({ go: from });
+  }
+
+  /** The stream's messages from sequence `from` on (see `start`). */
+  async *batches(from = 1): AsyncGenerator<RawBatch> {
+    this.start(from);
     try {
       for (;;) {
         if (this.#queue.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));

@@ -34,6 +34,8 @@ export interface StreamReadOptions {
    * `skipped` and checked (JSON, a known type and version) but not decoded here or handed over.
    */
   readonly skip?: readonly string[];
+  /** With `servers`: how far ahead of the reading here the worker starts (default HANDOVER_LEAD). */
+  readonly handoverLead?: number;
 }
 
 /**
@@ -59,16 +61,35 @@ interface StreamMessage {
   readonly env: RecordedLine['env'];
 }
 
+/** Messages parsed and handed on at a time (and in which a worker's batches are parsed). */
+const SUB_BATCH = 256;
+
+/**
+ * How far ahead of the caller's reading the worker starts: the caller goes on reading up to
+ * there while the worker sets up its consumer and warms up (its code starts cold: its first few
+ * thousand messages come slower than a replay takes them in). With 2,000 a replay still waited
+ * 50-140 ms for the worker's first batches; with 8,000 it does not wait.
+ */
+const HANDOVER_LEAD = 8000;
+
+/** Where a read on the caller's connection stops (see readStreamRecordingBatches). */
+interface ReadHere {
+  /** Called with each message's sequence before it is taken: true stops the read there (that message is left). */
+  readonly stopBefore: (seq: number) => boolean;
+  /** The last message of the stream was read. */
+  done: boolean;
+}
+
 /**
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
- * acknowledge, nothing left on the server), decoded and validated, in batches of up to 500.
+ * acknowledge, nothing left on the server), decoded and validated, in batches of SUB_BATCH.
  */
-async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean, until?: { stop: () => boolean; done: boolean; last: number }): AsyncGenerator<StreamMessage[]> {
+async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean, here?: ReadHere): AsyncGenerator<StreamMessage[]> {
   // nothing stored for this filter: a consumer would wait forever, so count first
   const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
   const stored = filter ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : info.state.messages;
   if (stored === 0) {
-    if (until) until.done = true;
+    if (here) here.done = true;
     return;
   }
   const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All, ...(filter ? { filter_subjects: filter } : {}) });
@@ -77,21 +98,19 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
   let batch: StreamMessage[] = [];
   try {
     for await (const m of messages) {
+      if (here?.stopBefore(m.seq)) break;
       const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024, checkPayload);
       if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
       else onBad?.(m.seq, `${r.code}: ${r.reason}`);
       const last = m.info.pending === 0;
-      if (until) {
-        until.last = m.seq;
-        until.done = last;
-      }
-      if (batch.length >= 500 || last) {
+      if (here) here.done = last;
+      if (batch.length >= SUB_BATCH || last) {
         yield batch;
         batch = [];
-        if (until?.stop()) break;
       }
       if (last) break;
     }
+    if (batch.length > 0) yield batch;
   } finally {
     await messages.close();
   }
@@ -137,8 +156,6 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
   }
 }
 
-/** Messages parsed and handed on at a time (see readAllInWorker). */
-const SUB_BATCH = 256;
 
 /**
  * A JetStream recording in the batches a recording file is read in: the header built from the
@@ -192,10 +209,20 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       return;
     }
     // the worker takes a moment to load its client and connect: until it has, read here (without
-    // a filter: a filtered read cannot say where the worker should go on, so it does it all)
-    const here = { stop: () => reader.ready, done: false, last: 0 };
+    // a filter: a filtered read cannot say where the worker should go on, so it does it all).
+    // Once it has, it is told to start HANDOVER_LEAD messages further on, and the reading here
+    // goes on up to there: the worker sets up its consumer meanwhile, and has its first messages
+    // ready by the time they are wanted
+    let handover = 1;
+    const here: ReadHere = {
+      stopBefore: (seq) => {
+        if (!reader.started && reader.ready) reader.start((handover = seq + (options.handoverLead ?? HANDOVER_LEAD)));
+        return reader.started && seq >= handover;
+      },
+      done: false,
+    };
     if (!filter) yield* linesOf(readAll(js, jsm, options.stream, undefined, options.registry, options.onBad, options.checkPayload, here));
-    if (!here.done) yield* linesOf(readAllInWorker(reader, here.last + 1, options.registry, options.onBad, options.checkPayload));
+    if (!here.done) yield* linesOf(readAllInWorker(reader, handover, options.registry, options.onBad, options.checkPayload));
   } finally {
     await reader?.close();
   }

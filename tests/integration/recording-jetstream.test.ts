@@ -70,8 +70,9 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     expect(fromStream.header.runs?.map((r) => r.agents.length)).toEqual([5]);
     expect(fromStream.recordedDecisions).toBeGreaterThan(20);
     expect(fromStream.divergences).toEqual([]);
-    // read by a worker thread with a connection of its own, skipping what a replay never uses
-    // (what sextant replay stream:NAME does): the same messages counted, the same decisions
+    // read as sextant replay stream:NAME does (a worker thread with a connection of its own takes
+    // over once connected, skipping what a replay never uses; the hand-over itself is covered in
+    // stream-reader.test.ts): the same messages counted, the same decisions
     const viaWorker = await replay({ source: readStreamRecordingBatches({ nc, servers: natsUrl!, stream: recordingStreamName(namespace), prefix: namespace, registry, checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS }), speed: 'max' });
     expect(viaWorker.events).toBe(fromStream.events);
     expect(viaWorker.divergences).toEqual([]);

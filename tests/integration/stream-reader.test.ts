@@ -62,7 +62,7 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
     const lines: RecordedLine[] = [];
     let skipped = 0;
     let batches = 0;
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, onBad: (seq, reason) => bad.push({ seq, reason }) });
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onBad: (seq, reason) => bad.push({ seq, reason }) });
     for await (const batch of source) {
       if (batches++ === 1 && slowFirstBatch) await new Promise((r) => setTimeout(r, 500)); // the worker is ready before the next batch
       skipped += batch.skipped ?? 0;
