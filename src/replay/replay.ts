@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { createBus } from '../../bus/create-bus.js';
 import type { Envelope } from '../../bus/envelope.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../bus/recording.js';
@@ -284,6 +283,35 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   };
 }
 
+const isPlainObject = (v: object): v is Record<string, unknown> => {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * Equal as plain data (objects, arrays, primitives), key order aside, a key set to undefined
+ * counting as absent (as JSON prints it). False for anything else (a Date, NaN), which the
+ * caller then compares as JSON.
+ */
+export function samePlainData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlainData(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || !isPlainObject(a) || !isPlainObject(b)) return false;
+  let keys = 0;
+  for (const k in a) {
+    if (a[k] === undefined) continue;
+    keys++;
+    if (!samePlainData(a[k], b[k])) return false;
+  }
+  for (const k in b) if (b[k] !== undefined) keys--;
+  return keys === 0;
+}
+
 /** Every recorded decision without an equal replayed one at its place, and every new one. */
 export function compare(recorded: readonly Decision[], replayed: readonly Decision[], inputs: { get(id: string): Envelope | undefined }): Divergence[] {
   const byKey = new Map(replayed.map((d) => [d.key, d]));
@@ -295,9 +323,9 @@ export function compare(recorded: readonly Decision[], replayed: readonly Decisi
     const n = byKey.get(r.key);
     const at = input(r);
     if (!n) out.push({ kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
-    // equal as values (key order aside) almost always; JSON decides only when they are not (a
-    // field set to undefined on one side and absent on the other prints alike)
-    else if (!isDeepStrictEqual(n.payload, r.payload) && canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
+    // equal as plain data almost always; canonical JSON decides only when they are not (a value
+    // that prints alike but is not the same data: NaN and null, a class instance)
+    else if (!samePlainData(n.payload, r.payload) && canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
   }
   for (const n of replayed) {
     if (seen.has(n.key)) continue;

@@ -6,7 +6,7 @@ import { readRecording, RECORDING_VERSION } from '../../bus/recording.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { matchesPattern } from '../../bus/subjects.js';
 import { subjectFor } from '../../src/domain/routing.js';
-import { checkInputPayloads, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
+import { checkInputPayloads, compare, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, samePlainData, UNUSED_SUBJECTS, type Decision } from '../../src/replay/replay.js';
 
 /**
  * A replay checks in full what it feeds the agents (inputs) and reads the rest (the recorded
@@ -55,5 +55,31 @@ describe('where a replay listens', () => {
       const subject = subjectFor(type as never, { symbol: 'ORCL' } as never);
       expect(UNUSED_SUBJECTS.some((p) => matchesPattern(p, subject)), `${type} on ${subject}`).toBe(false);
     }
+  });
+});
+
+describe('comparing a replayed decision with the recorded one', () => {
+  const decision = (payload: unknown): Decision => ({ key: 'c1|order.filled|0', id: 'd1', type: 'order.filled', correlationId: 'c1', time: 1, payload });
+  const differs = (recorded: unknown, replayed: unknown) => compare([decision(recorded)], [decision(replayed)], { get: () => undefined }).length > 0;
+
+  it('equal data is equal whatever the key order, and a key set to undefined is as good as absent', () => {
+    expect(samePlainData({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 })).toBe(true);
+    expect(differs({ qty: 5, fee: undefined }, { qty: 5 })).toBe(false);
+  });
+
+  it('any difference in a value, a key, an array length or a type is a divergence', () => {
+    expect(differs({ qty: 5 }, { qty: 6 })).toBe(true);
+    expect(differs({ qty: 5 }, { qty: 5, fee: 0 })).toBe(true);
+    expect(differs({ fills: [1, 2] }, { fills: [1, 2, 3] })).toBe(true);
+    expect(differs({ qty: '5' }, { qty: 5 })).toBe(true);
+    expect(differs({ list: [] }, { list: {} })).toBe(true);
+    expect(differs({ a: null }, { a: {} })).toBe(true);
+  });
+
+  it('what is not plain data is compared as it prints (JSON)', () => {
+    expect(samePlainData({ at: new Date(0) }, { at: new Date(1) })).toBe(false);
+    expect(differs({ at: new Date(0) }, { at: new Date(0) })).toBe(false);
+    expect(differs({ at: new Date(0) }, { at: new Date(1) })).toBe(true);
+    expect(differs({ x: Number.NaN }, { x: null })).toBe(false); // both print null
   });
 });
