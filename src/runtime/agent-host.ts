@@ -65,7 +65,7 @@ export class AgentFaultedError extends Error {
 
 /**
  * Runs one agent: its XState machine as an actor, bound to the bus. Messages become machine
- * events; the machine's emitted outputs become envelopes (with correlation and causation set
+ * events; the machine's outputs (its `emitOutbox` action, see outbound.ts) become envelopes (with correlation and causation set
  * from the message that caused them). Publishes lifecycle and heartbeats on
  * `agent.<name>.health`, answers `query.<what>` and `agent.<name>.control`, restarts a crashed
  * actor from its last good snapshot with backoff, and drains on stop.

@@ -62,9 +62,12 @@ export interface OutboxEmitted {
 
 /**
  * The action every publishing machine ends a step with: emits the step's outputs (XState
- * `emit`, one event carrying them all, in order) for the binding to publish. Shared so the emit
- * convention lives in one place. One emit per step, not one per output: XState resolves an
- * `enqueueActions` block per step, which cost more than the agents' own logic in a replay.
+ * `emit`, one event carrying them all, in order). Shared so the emit convention lives in one
+ * place. This is the machine's own implementation, which tests driving a machine listen to; the
+ * agent host provides its own `emitOutbox` (machine.provide) that keeps the outbox and publishes
+ * it once the step's snapshot is in place, as the emit would, without the builtin's cost per step.
+ * One per step, not one per output: XState resolves an `enqueueActions` block per step, which
+ * cost more than the agents' own logic in a replay.
  */
 export function emitOutbox<TContext extends WithOutbox, TEvent extends EventObject>() {
   return emit<TContext, TEvent, undefined, TEvent, OutboxEmitted>(({ context }) => ({ type: 'outbox', items: context.outbox }));
