@@ -138,6 +138,11 @@ export const patterns = {
   orders: p('order.*'),
   agentHealth: p('agent.*.health'),
   dlq: p('dlq.>'),
+  portfolio: p('portfolio.>'),
+  agents: p('agent.>'),
+  queries: p('query.>'),
+  chat: p('chat.>'),
+  runs: p('run.>'),
   exact: (subject: Subject): SubjectPattern => subject,
 } as const;
 

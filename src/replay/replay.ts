@@ -30,7 +30,7 @@ export const checkInputPayloads = (type: string): boolean => INPUT_TYPES.has(typ
  * stream reader checks them in its worker and hands over only the rest). No input or decision
  * type is published under them (a test holds this).
  */
-export const UNUSED_SUBJECTS: readonly string[] = ['portfolio.>', 'agent.>', 'query.>', 'chat.>', 'dlq.>', 'run.>'];
+export const UNUSED_SUBJECTS: readonly string[] = [patterns.portfolio, patterns.agents, patterns.queries, patterns.chat, patterns.dlq, patterns.runs];
 
 /** What a replay compares: the agents' decisions. */
 export const DECISION_TYPES: ReadonlySet<string> = new Set([
