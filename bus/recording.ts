@@ -79,6 +79,12 @@ export type RecordingItem = RecordingHeader | RecordedLine;
 export type RecordingBatch<T = RecordingItem> = readonly T[] & { readonly skipped?: number };
 
 /**
+ * Messages parsed and handed on at a time by the recording readers (file and stream): a batch
+ * small enough to be used before a minor GC, so its messages die young.
+ */
+export const RECORDING_BATCH = 256;
+
+/**
  * Reads a recording (gzip when the name ends in `.gz`) in batches: the header first, then the
  * messages. A truncated or corrupt line, or a message whose type or version is unknown, stops the
  * read with file and line (or is skipped and counted when lenient).
@@ -147,7 +153,7 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
       const nl = text.indexOf('\n', at);
       parse(text.slice(at, nl), out);
       at = nl + 1;
-      if (out.length >= 256) {
+      if (out.length >= RECORDING_BATCH) {
         yield out;
         out = [];
       }

@@ -1,8 +1,8 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from './codec.js';
-import { StreamReader } from './stream-read-worker.js';
-import { RECORDING_VERSION, type RecordedLine, type RecordingBatch, type RecordingHeader } from './recording.js';
+import { StreamReader, type RawBatch } from './stream-read-worker.js';
+import { RECORDING_BATCH, RECORDING_VERSION, type RecordedLine, type RecordingBatch, type RecordingHeader } from './recording.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from './subjects.js';
 import type { RunStarted } from '../src/domain/messages.js';
@@ -61,9 +61,6 @@ interface StreamMessage {
   readonly env: RecordedLine['env'];
 }
 
-/** Messages parsed and handed on at a time (and in which a worker's batches are parsed). */
-const SUB_BATCH = 256;
-
 /**
  * How far ahead of the caller's reading the worker starts: the caller goes on reading up to
  * there while the worker sets up its consumer and warms up (its code starts cold: its first few
@@ -82,7 +79,7 @@ interface ReadHere {
 
 /**
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
- * acknowledge, nothing left on the server), decoded and validated, in batches of SUB_BATCH.
+ * acknowledge, nothing left on the server), decoded and validated, in batches of RECORDING_BATCH.
  */
 async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean, here?: ReadHere): AsyncGenerator<StreamMessage[]> {
   // nothing stored for this filter: a consumer would wait forever, so count first
@@ -104,7 +101,7 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
       else onBad?.(m.seq, `${r.code}: ${r.reason}`);
       const last = m.info.pending === 0;
       if (here) here.done = last;
-      if (batch.length >= SUB_BATCH || last) {
+      if (batch.length >= RECORDING_BATCH || last) {
         yield batch;
         batch = [];
       }
@@ -114,6 +111,15 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
   } finally {
     await messages.close();
   }
+}
+
+/**
+ * The bodies of messages from..to-1 of a raw batch, `b_from,...,b_to-1`: the batch is
+ * `[b0,b1,...]` and `offsets` says where each body starts (the last entry: where the last ends).
+ */
+function bodiesOf(raw: RawBatch, from: number, to: number): Uint8Array {
+  const count = raw.seqs.length;
+  return raw.bodies.subarray(raw.offsets[from]!, to < count ? raw.offsets[to]! - 1 : raw.offsets[count]!);
 }
 
 /** As `readAll`, the reading done by a worker thread (see StreamReader), from sequence `from` on. */
@@ -131,13 +137,12 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
     // a few hundred at a time, parsed just before they are used: messages die young (a whole
     // batch made at once would live through a minor GC, be copied and promoted, and die old)
     let skipped = raw.skipped;
-    for (let from = 0; from < count || skipped > 0; from += SUB_BATCH) {
-      const to = Math.min(count, from + SUB_BATCH);
+    for (let from = 0; from < count || skipped > 0; from += RECORDING_BATCH) {
+      const to = Math.min(count, from + RECORDING_BATCH);
       let values: unknown[] | undefined;
       if (to > from) {
         try {
-          // the bodies of from..to-1: the batch is `[b0,b1,...]`, offsets say where each starts
-          values = JSON.parse(`[${decoder.decode(raw.bodies.subarray(raw.offsets[from]!, to < count ? raw.offsets[to]! - 1 : raw.offsets[count]!))}]`) as unknown[];
+          values = JSON.parse(`[${decoder.decode(bodiesOf(raw, from, to))}]`) as unknown[];
         } catch {
           // a body that is not JSON spoils the one parse: decode them one by one to name it
         }
@@ -146,7 +151,7 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
       for (let i = from; i < to; i++) {
         const r = values
           ? checkPayload && !checkPayload(String((values[i - from] as { type?: unknown } | null)?.type)) ? registry.validateEnvelope(values[i - from]) : registry.validate(values[i - from])
-          : decodeEnvelope(registry, raw.bodies.subarray(raw.offsets[i]!, i + 1 < count ? raw.offsets[i + 1]! - 1 : raw.offsets[count]!), 64 * 1024 * 1024, checkPayload);
+          : decodeEnvelope(registry, bodiesOf(raw, i, i + 1), 64 * 1024 * 1024, checkPayload);
         if (r.ok) batch.push({ seq: raw.seqs[i]!, subject: subjects[i]!, env: r.envelope });
         else onBad?.(raw.seqs[i]!, `${r.code}: ${r.reason}`);
       }
@@ -155,7 +160,6 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
     }
   }
 }
-
 
 /**
  * A JetStream recording in the batches a recording file is read in: the header built from the

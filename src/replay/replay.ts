@@ -202,13 +202,12 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const placer = new Placer();
   const decisions: Decision[] = [];
   const inputs = new InputMemory();
-  for (const pattern of DECISION_PATTERNS) {
-    bus.subscribe(pattern, (env) => {
-      if (!isDecision(env)) return;
-      decisions.push(placer.place(env));
-      inputs.pin(env.correlationId);
-    }, { name: 'replay-decisions' });
-  }
+  const onDecision = (env: Envelope) => {
+    if (!isDecision(env)) return;
+    decisions.push(placer.place(env));
+    inputs.pin(env.correlationId);
+  };
+  for (const pattern of DECISION_PATTERNS) bus.subscribe(pattern, onDecision, { name: 'replay-decisions' });
   const kernel = new Kernel({
     bus,
     clock,
