@@ -17,8 +17,16 @@ export interface AgentProcess {
 }
 
 /**
+ * How long a process may take to log that it is running. A strategy instance joining mid-run is
+ * running only once it has taken its symbols over (and handled what was parked for them): under
+ * the whole suite on a slow day of the 2-core VM that took over 20 s while it was already
+ * handling messages.
+ */
+const START_MS = 60_000;
+
+/**
  * Starts `sextant <args>` from the source tree with only `env` (plus PATH and HOME) and resolves
- * once it logs "sextant running"; rejects with its output if it exits or takes over 20 s.
+ * once it logs "sextant running"; rejects with its output if it exits or takes over START_MS.
  */
 export function startAgentProcess(name: string, args: readonly string[], env: Record<string, string>): Promise<AgentProcess> {
   return new Promise((resolveStart, reject) => {
@@ -32,7 +40,7 @@ export function startAgentProcess(name: string, args: readonly string[], env: Re
       out += d.toString();
       if (out.length > 50_000_000) out = out.slice(-10_000_000);
     };
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s:\n${out.slice(-3000)}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${START_MS / 1000} s:\n${out.slice(-3000)}`)), START_MS);
     const proc: AgentProcess = {
       name,
       child,
