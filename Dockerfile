@@ -35,5 +35,5 @@ EXPOSE 3000
 # the API answers /health; agent-only roles have no HTTP port (their health is on the bus)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "const p=process.env.PORT||'3000';if(p==='0')process.exit(0);fetch('http://127.0.0.1:'+p+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=64", "--enable-source-maps", "dist/sextant.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--no-allocation-site-pretenuring", "--enable-source-maps", "dist/sextant.mjs"]
 CMD ["start"]

@@ -56,12 +56,12 @@ export function writeSeries(bars: number): string {
 
 /**
  * One backtest in a child process, through the built CLI exactly as a user runs it
- * (`npm run build` first): `node --max-semi-space-size=64 dist/sextant.mjs backtest ... --json`.
+ * (`npm run build` first): `node --max-semi-space-size=64 --no-allocation-site-pretenuring dist/sextant.mjs backtest ... --json`.
  */
 function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined, record = false): Promise<BacktestBenchRow> {
   const cli = fileURLToPath(new URL('../dist/sextant.mjs', import.meta.url));
   const recordDir = record ? mkdtempSync(join(tmpdir(), 'sextant-bench-record-')) : undefined;
-  const args = ['--max-semi-space-size=64', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000', '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
+  const args = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000', '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
