@@ -123,32 +123,44 @@ class Placer {
 }
 
 /**
- * The inputs a replay fed: every id (a recorded decision is comparable only when its chain's
- * input was fed), but the envelope itself only for inputs whose chain has a decision, recorded or
- * replayed (a divergence shows its input). A replayed decision is made while its input is fed; a
- * recorded one follows its input closely in the recording (a few messages, more in a recording
- * of a distributed run): the envelope of one of the last RECENT inputs is kept until a decision
- * pins it; older unpinned ones are let go. In a replay of 50,000 bars most chains decide
- * nothing, and a bar kept for longer than a minor GC's interval is promoted and dies in the old
- * generation (4,096 kept cost a fifth of what survived minor GCs).
+ * The inputs a replay fed, to tell whether a decision's chain was fed (only those are compared)
+ * and to show the input of a divergent chain. A decision comes after its input, in the recording
+ * as in the replay: a replayed one while its input is fed, a recorded one a few messages later
+ * (more in a recording of a distributed run), so an input is looked for among the last NEAR fed
+ * first, and in an index of every id fed only when not found there (the index is brought up to
+ * date then: most replays never build it). The envelope of one of the last RECENT inputs is kept
+ * once a decision pins it; older unpinned ones are let go. In a replay of 50,000 bars most chains
+ * decide nothing, and a bar kept for longer than a minor GC's interval is promoted and dies in the
+ * old generation (4,096 kept cost a fifth of what survived minor GCs).
  */
 class InputMemory {
   static readonly RECENT = 1024;
-  /** Every input fed, by id: its number in feeding order. */
-  readonly #fed = new Map<string, number>();
+  static readonly NEAR = 64;
   /** The last RECENT inputs, input n at n % RECENT. */
   readonly #ring: (Envelope | undefined)[] = new Array<Envelope | undefined>(InputMemory.RECENT);
   #count = 0;
+  /** Every id fed, in feeding order; the index holds the first `#indexed` of them (id -> number). */
+  readonly #ids: string[] = [];
+  readonly #index = new Map<string, number>();
+  #indexed = 0;
   readonly #pinned = new Map<string, Envelope>();
 
   fed(env: Envelope): void {
-    this.#fed.set(env.id, this.#count);
+    this.#ids.push(env.id);
     this.#ring[this.#count++ % InputMemory.RECENT] = env;
   }
 
+  /** The feeding number of the latest input with this id, or -1. */
+  #numberOf(id: string): number {
+    const near = Math.min(this.#count, InputMemory.NEAR);
+    for (let n = this.#count - 1; n >= this.#count - near; n--) if (this.#ring[n % InputMemory.RECENT]!.id === id) return n;
+    for (; this.#indexed < this.#count; this.#indexed++) this.#index.set(this.#ids[this.#indexed]!, this.#indexed);
+    return this.#index.get(id) ?? -1;
+  }
+
   #recent(id: string): Envelope | undefined {
-    const n = this.#fed.get(id);
-    return n !== undefined && this.#count - n <= InputMemory.RECENT ? this.#ring[n % InputMemory.RECENT] : undefined;
+    const n = this.#numberOf(id);
+    return n >= 0 && this.#count - n <= InputMemory.RECENT ? this.#ring[n % InputMemory.RECENT] : undefined;
   }
 
   pin(id: string): void {
@@ -158,7 +170,7 @@ class InputMemory {
   }
 
   wasFed(id: string): boolean {
-    return this.#fed.has(id);
+    return this.#pinned.has(id) || this.#numberOf(id) >= 0;
   }
 
   get(id: string): Envelope | undefined {
@@ -235,8 +247,11 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const { env } = line;
       read++;
       if (isDecision(env)) {
-        recordedDecisions.push(recordedPlacer.place(env));
-        inputs.pin(env.correlationId);
+        // comparable only when its chain's input was fed (read before it: a decision follows its input)
+        if (inputs.wasFed(env.correlationId)) {
+          recordedDecisions.push(recordedPlacer.place(env));
+          inputs.pin(env.correlationId);
+        }
         return undefined;
       }
       if (!INPUT_TYPES.has(env.type)) return undefined;
@@ -268,15 +283,13 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     await bus.close();
   }
   const elapsedMs = performance.now() - started;
-  // only chains whose input was replayed can be compared
-  const comparable = recordedDecisions.filter((d) => inputs.wasFed(d.correlationId));
   return {
     header,
     events: read,
     inputs: fed,
-    recordedDecisions: comparable.length,
+    recordedDecisions: recordedDecisions.length,
     decisions,
-    divergences: compare(comparable, decisions, inputs),
+    divergences: compare(recordedDecisions, decisions, inputs),
     elapsedMs: Math.round(elapsedMs),
     inputsPerSecond: Math.round(fed / (elapsedMs / 1000)),
   };

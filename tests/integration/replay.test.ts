@@ -7,7 +7,7 @@ import { readRecordingBatches, RecordingFormatError } from '../../bus/recording.
 import { runBacktest } from '../../src/backtest/run-backtest.js';
 import { main } from '../../src/cli/main.js';
 import { createRegistry } from '../../src/domain/messages.js';
-import { decisionLog, replay } from '../../src/replay/replay.js';
+import { decisionLog, DECISION_TYPES, replay } from '../../src/replay/replay.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { FIXTURE } from '../fixtures/recordings/make-fixture.js';
 
@@ -51,6 +51,31 @@ describe('replay', () => {
     expect(r.divergences).toEqual([]);
     const recordedIds = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { env: { id: string } }).env.id);
     expect(r.decisions.every((d) => recordedIds.includes(d.id))).toBe(true);
+  });
+
+  it('recorded decisions are compared wherever they sit after their input (a distributed run records them late); those of chains not fed (--from) are not', async () => {
+    const [head, ...rest] = gunzipSync(readFileSync(FIXTURE)).toString('utf8').trim().split('\n');
+    type Line = { seq: number; subject: string; env: { id: string; type: string; time: number; correlationId: string } };
+    const parsed = rest.map((l) => JSON.parse(l) as Line);
+    const decided = (l: Line) => DECISION_TYPES.has(l.env.type);
+    // every decision moved behind every input: hundreds of messages after the bar that started its chain
+    const late = join(dir, 'late.ndjson');
+    const moved = [...parsed.filter((l) => !decided(l)), ...parsed.filter(decided)].map((l, i) => JSON.stringify({ ...l, seq: i + 1 }));
+    writeFileSync(late, [head, ...moved].join('\n') + '\n');
+    const r = await replay({ source: fromFile(late), speed: 'max' });
+    expect(r.recordedDecisions).toBe(159);
+    expect(r.divergences).toEqual([]);
+
+    // from the 301st bar on: only the decisions of chains that a fed bar started are compared
+    const bars = parsed.filter((l) => l.env.type === 'market.bar');
+    const from = bars[300]!.env.time;
+    const fed = new Set(bars.filter((b) => b.env.time >= from).map((b) => b.env.id));
+    const expected = parsed.filter((l) => decided(l) && fed.has(l.env.correlationId)).length;
+    const part = await replay({ source: fromFile(FIXTURE), speed: 'max', from });
+    expect(part.inputs).toBe(fed.size);
+    expect(expected).toBeGreaterThan(0);
+    expect(expected).toBeLessThan(159);
+    expect(part.recordedDecisions).toBe(expected);
   });
 
   describe('bad recordings', () => {
