@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from './codec.js';
-import { StreamReader, type RawBatch } from './stream-read-worker.js';
+import { patternsRegExp, StreamReader, type RawBatch } from './stream-read-worker.js';
 import { RECORDING_BATCH, RECORDING_VERSION, type RecordedLine, type RecordingBatch, type RecordingHeader } from './recording.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from './subjects.js';
@@ -36,6 +36,31 @@ export interface StreamReadOptions {
   readonly skip?: readonly string[];
   /** With `servers`: how far ahead of the reading here the worker starts (default HANDOVER_LEAD). */
   readonly handoverLead?: number;
+  /** With `servers`: told the sequence the worker reads from (the messages before it were read here). */
+  readonly onHandover?: (seq: number) => void;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A message on a skipped subject, read on this thread: checked as the worker checks those it
+ * skips (JSON, an object, a type and version known, each kind once), reported, not handed over.
+ */
+function checkSkipped(registry: SchemaRegistry, seq: number, data: Uint8Array, kinds: Set<string>, onBad?: (seq: number, reason: string) => void): void {
+  let env: unknown;
+  try {
+    env = JSON.parse(decoder.decode(data));
+  } catch {
+    onBad?.(seq, 'invalid_json: the body is not JSON');
+    return;
+  }
+  if (typeof env !== 'object' || env === null) return onBad?.(seq, 'invalid_envelope: the body is not an object');
+  const { type, v } = env as { type?: unknown; v?: unknown };
+  const kind = `${String(type)}@${String(v)}`;
+  if (kinds.has(kind)) return;
+  kinds.add(kind);
+  const known = registry.checkKind(type, v);
+  if (!known.ok) onBad?.(seq, `${known.code}: ${known.reason}`);
 }
 
 /**
@@ -81,7 +106,17 @@ interface ReadHere {
  * Reads every message of a stream, in stream order, through an ordered consumer (nothing to
  * acknowledge, nothing left on the server), decoded and validated, in batches of RECORDING_BATCH.
  */
-async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string | undefined, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean, here?: ReadHere): AsyncGenerator<StreamMessage[]> {
+interface ReadAllOptions {
+  readonly filter?: string | undefined;
+  readonly onBad?: ((seq: number, reason: string) => void) | undefined;
+  readonly checkPayload?: ((type: string) => boolean) | undefined;
+  readonly here?: ReadHere;
+  /** Subjects (a patternsRegExp) whose messages are counted and checked, not decoded and handed over (as the worker does). */
+  readonly skip?: RegExp | undefined;
+}
+
+async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, registry: SchemaRegistry, options: ReadAllOptions = {}): AsyncGenerator<RecordingBatch<StreamMessage>> {
+  const { filter, onBad, checkPayload, here, skip } = options;
   // nothing stored for this filter: a consumer would wait forever, so count first
   const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
   const stored = filter ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : info.state.messages;
@@ -93,21 +128,31 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
   // consume keeps the next messages coming while these are handled (pipelined, unlike fetch)
   const messages = await consumer.consume({ max_messages: 5000 });
   let batch: StreamMessage[] = [];
+  let skipped = 0;
+  const kinds = new Set<string>();
+  const take = () => {
+    const out = skipped > 0 ? Object.assign(batch, { skipped }) : batch;
+    batch = [];
+    skipped = 0;
+    return out;
+  };
   try {
     for await (const m of messages) {
       if (here?.stopBefore(m.seq)) break;
-      const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024, checkPayload);
-      if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
-      else onBad?.(m.seq, `${r.code}: ${r.reason}`);
+      if (skip?.test(m.subject)) {
+        skipped++;
+        checkSkipped(registry, m.seq, m.data, kinds, onBad);
+      } else {
+        const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024, checkPayload);
+        if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
+        else onBad?.(m.seq, `${r.code}: ${r.reason}`);
+      }
       const last = m.info.pending === 0;
       if (here) here.done = last;
-      if (batch.length >= RECORDING_BATCH || last) {
-        yield batch;
-        batch = [];
-      }
+      if (batch.length + skipped >= RECORDING_BATCH || last) yield take();
       if (last) break;
     }
-    if (batch.length > 0) yield batch;
+    if (batch.length > 0 || skipped > 0) yield take();
   } finally {
     await messages.close();
   }
@@ -124,7 +169,6 @@ function bodiesOf(raw: RawBatch, from: number, to: number): Uint8Array {
 
 /** As `readAll`, the reading done by a worker thread (see StreamReader), from sequence `from` on. */
 async function* readAllInWorker(reader: StreamReader, from: number, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<RecordingBatch<StreamMessage>> {
-  const decoder = new TextDecoder();
   for await (const raw of reader.batches(from)) {
     // the skipped messages: read and checked by the worker, reported here
     for (const b of raw.bad) onBad?.(b.seq, b.reason);
@@ -177,7 +221,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
     const jsm = await jetstreamManager(options.nc);
     await sourcesCaughtUp(jsm, options.stream);
     const runs: RunStarted[] = [];
-    for await (const batch of readAll(js, jsm, options.stream, withPrefix(prefix, subjectTable.runStarted()), options.registry)) for (const m of batch) runs.push(m.env.payload as RunStarted);
+    for await (const batch of readAll(js, jsm, options.stream, options.registry, { filter: withPrefix(prefix, subjectTable.runStarted()) })) for (const m of batch) runs.push(m.env.payload as RunStarted);
     const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];
     yield [
       {
@@ -209,7 +253,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       }
     }
     if (!reader) {
-      yield* linesOf(readAll(js, jsm, options.stream, filter, options.registry, options.onBad, options.checkPayload));
+      yield* linesOf(readAll(js, jsm, options.stream, options.registry, { filter, onBad: options.onBad, checkPayload: options.checkPayload }));
       return;
     }
     // the worker takes a moment to load its client and connect: until it has, read here (without
@@ -220,12 +264,15 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
     let handover = 1;
     const here: ReadHere = {
       stopBefore: (seq) => {
-        if (!reader.started && reader.ready) reader.start((handover = seq + (options.handoverLead ?? HANDOVER_LEAD)));
+        if (!reader.started && reader.ready) {
+          reader.start((handover = seq + (options.handoverLead ?? HANDOVER_LEAD)));
+          options.onHandover?.(handover);
+        }
         return reader.started && seq >= handover;
       },
       done: false,
     };
-    if (!filter) yield* linesOf(readAll(js, jsm, options.stream, undefined, options.registry, options.onBad, options.checkPayload, here));
+    if (!filter) yield* linesOf(readAll(js, jsm, options.stream, options.registry, { onBad: options.onBad, checkPayload: options.checkPayload, here, ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}) }));
     if (!here.done) yield* linesOf(readAllInWorker(reader, handover, options.registry, options.onBad, options.checkPayload));
   } finally {
     await reader?.close();

@@ -22,7 +22,7 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
   const stream = `SEXTANT_${prefix}`;
   let nc: NatsConnection;
   /** Stream sequence of each kind of message published. */
-  const published = { bars: [] as number[], marks: [] as number[], badJson: 0, unknownType: 0, badBar: 0 };
+  const published = { bars: [] as number[], marks: [] as number[], earlyBadJson: 0, badJson: 0, unknownType: 0, badBar: 0 };
 
   beforeAll(async () => {
     nc = await connect({ servers: natsUrl! });
@@ -36,6 +36,11 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
       published.bars.push(++seq);
       nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode(JSON.stringify(env(-i, 'portfolio.updated', { any: 'payload, never decoded' }))));
       published.marks.push(++seq);
+      if (i === 5) {
+        // a broken mark among the first messages, which the caller reads itself
+        nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode('{"id":"early'));
+        published.earlyBadJson = ++seq;
+      }
       if (i === 2000) {
         nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode('{"id":"cut off'));
         published.badJson = ++seq;
@@ -62,29 +67,31 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
     const lines: RecordedLine[] = [];
     let skipped = 0;
     let batches = 0;
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onBad: (seq, reason) => bad.push({ seq, reason }) });
+    let handover = 0;
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onHandover: (seq) => (handover = seq), onBad: (seq, reason) => bad.push({ seq, reason }) });
     for await (const batch of source) {
       if (batches++ === 1 && slowFirstBatch) await new Promise((r) => setTimeout(r, 500)); // the worker is ready before the next batch
       skipped += batch.skipped ?? 0;
       for (const item of batch) if ('seq' in item) lines.push(item);
     }
-    return { bad, lines, skipped };
+    return { bad, lines, skipped, handover };
   };
 
   it('hands over from the caller to the worker at the next sequence: every message once, in order', async () => {
-    const { bad, lines, skipped } = await read(true);
+    const { bad, lines, skipped, handover } = await read(true);
     const seqs = lines.map((l) => l.seq);
-    // the caller read some (all of them decoded, marks too), the worker the rest (marks only counted)
-    const readHere = lines.filter((l) => l.subject === 'portfolio.updated').map((l) => l.seq);
-    expect(readHere.length).toBeGreaterThan(0);
-    expect(readHere.length).toBeLessThan(published.marks.length);
+    // the caller read the first messages, the worker the rest; on both sides marks are only counted and checked
+    expect(handover).toBeGreaterThan(published.earlyBadJson);
+    expect(handover).toBeLessThan(published.badJson);
+    expect(lines.filter((l) => l.subject === 'portfolio.updated')).toEqual([]);
     expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
     expect(seqs.filter((s) => published.bars.includes(s))).toEqual(published.bars);
-    // everything accounted for (the bad ones come after the hand-over: the worker counts and reports them)
+    // everything accounted for: the broken early mark read here, the later bad ones in the worker
     expect(seqs[seqs.length - 1]).toBeGreaterThan(published.badJson);
-    expect(lines.length + skipped).toBe(published.bars.length + published.marks.length + 2);
-    expect(bad.map((b) => b.seq).sort((a, b) => a - b)).toEqual([published.badJson, published.unknownType, published.badBar]);
+    expect(lines.length + skipped).toBe(published.bars.length + published.marks.length + 3);
+    expect(bad.map((b) => b.seq).sort((a, b) => a - b)).toEqual([published.earlyBadJson, published.badJson, published.unknownType, published.badBar]);
     expect(bad.find((b) => b.seq === published.badBar)!.reason).toMatch(/json/i);
+    expect(bad.find((b) => b.seq === published.earlyBadJson)!.reason).toMatch(/json/i);
     expect(bad.find((b) => b.seq === published.badJson)!.reason).toMatch(/json/i);
     expect(bad.find((b) => b.seq === published.unknownType)!.reason).toMatch(/unknown message type agent\.vitals/);
   }, 30_000);
