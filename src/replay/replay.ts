@@ -113,12 +113,14 @@ export function decisionLog(decisions: readonly Decision[]): string {
 
 /** Places decisions by chain: `<correlationId>|<type>|<n>`, n counting that type within the chain. */
 class Placer {
-  readonly #counts = new Map<string, number>();
+  /** Per chain, how many decisions of each type it has had. */
+  readonly #counts = new Map<string, Record<string, number>>();
   place(env: Envelope): Decision {
-    const base = `${env.correlationId}|${env.type}`;
-    const n = this.#counts.get(base) ?? 0;
-    this.#counts.set(base, n + 1);
-    return { key: `${base}|${n}`, id: env.id, type: env.type, correlationId: env.correlationId, time: env.time, payload: env.payload };
+    let chain = this.#counts.get(env.correlationId);
+    if (!chain) this.#counts.set(env.correlationId, (chain = {}));
+    const n = chain[env.type] ?? 0;
+    chain[env.type] = n + 1;
+    return { key: `${env.correlationId}|${env.type}|${n}`, id: env.id, type: env.type, correlationId: env.correlationId, time: env.time, payload: env.payload };
   }
 }
 
@@ -326,21 +328,21 @@ export function samePlainData(a: unknown, b: unknown): boolean {
 
 /** Every recorded decision without an equal replayed one at its place, and every new one. */
 export function compare(recorded: readonly Decision[], replayed: readonly Decision[], inputs: { get(id: string): Envelope | undefined }): Divergence[] {
-  const byKey = new Map(replayed.map((d) => [d.key, d]));
+  // the replayed decisions not (yet) matched, in the order they were made (keys are unique)
+  const unmatched = new Map<string, Decision>();
+  for (const d of replayed) unmatched.set(d.key, d);
   const out: Divergence[] = [];
-  const seen = new Set<string>();
   const input = (d: Decision) => inputs.get(d.correlationId);
   for (const r of recorded) {
-    seen.add(r.key);
-    const n = byKey.get(r.key);
-    const at = input(r);
-    if (!n) out.push({ kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
+    const n = unmatched.get(r.key);
+    if (n) unmatched.delete(r.key);
     // equal as plain data almost always; canonical JSON decides only when they are not (a value
     // that prints alike but is not the same data: NaN and null, a class instance)
-    else if (!samePlainData(n.payload, r.payload) && canonical(n.payload) !== canonical(r.payload)) out.push({ kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) });
+    if (n && (samePlainData(n.payload, r.payload) || canonical(n.payload) === canonical(r.payload))) continue;
+    const at = input(r);
+    out.push(n ? { kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) } : { kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
   }
-  for (const n of replayed) {
-    if (seen.has(n.key)) continue;
+  for (const n of unmatched.values()) {
     const at = input(n);
     out.push({ kind: 'extra', key: n.key, replayed: n, ...(at ? { input: at } : {}) });
   }
