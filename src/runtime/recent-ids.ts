@@ -15,53 +15,63 @@ const GENERATIONS = 64;
 
 export const emptyRecentIds = (): RecentIds => ({ current: [], older: [] });
 
-/** Id -> how many generations of one `older` list hold it. */
+/** Id -> how many times the memory holds it: each time in `current`, once per older generation. */
 type Index = Map<string, number>;
 
 /**
- * Lookups in `older` go through an index of it: one Map lookup, not one per generation (64 of
- * them, each a dictionary probe with a key never seen before, cost 5 µs a miss). Derived data
- * kept beside the context, never in it: RecentIds stays plain data, and a list read back from a
- * snapshot gets its index at its first lookup. When addRecentId replaces a list, the list's
- * index moves on to the new one, updated (the frozen generation in, the dropped one out) rather
- * than rebuilt; the old list loses it, and a lookup there builds its own.
+ * Lookups go through an index of the whole memory: one Map lookup, not a scan of `current` and a
+ * probe per older generation (64 dictionary probes with a key never seen before, and string
+ * comparisons of ids that share long prefixes, took 2-5 µs a miss). Derived data kept beside the
+ * context, never in it: RecentIds stays plain data, and one read back from a snapshot gets its
+ * index at its first lookup. addRecentId moves the index from the memory it adds to onto the
+ * new one, updated rather than rebuilt; the old one loses it, and a lookup there builds its own.
  */
-const indexes = new WeakMap<RecentIds['older'], Index>();
+const indexes = new WeakMap<RecentIds, Index>();
 
-function tally(index: Index, generation: Readonly<Record<string, true>>, by: 1 | -1): void {
-  for (const id of Object.keys(generation)) {
+function tally(index: Index, ids: Iterable<string>, by: 1 | -1): void {
+  for (const id of ids) {
     const n = (index.get(id) ?? 0) + by;
     if (n > 0) index.set(id, n);
     else index.delete(id);
   }
 }
 
-function indexOf(older: RecentIds['older']): Index {
-  let index = indexes.get(older);
+function indexOf(r: RecentIds): Index {
+  let index = indexes.get(r);
   if (!index) {
     index = new Map();
-    for (const g of older) tally(index, g, 1);
-    indexes.set(older, index);
+    tally(index, r.current, 1);
+    for (const g of r.older) tally(index, Object.keys(g), 1);
+    indexes.set(r, index);
   }
   return index;
 }
 
 export function hasRecentId(r: RecentIds, id: string): boolean {
-  if (r.current.includes(id)) return true;
-  return r.older.length > 0 && indexOf(r.older).has(id);
+  return (r.current.length > 0 || r.older.length > 0) && indexOf(r).has(id);
 }
 
 export function addRecentId(r: RecentIds, id: string): RecentIds {
-  if (r.current.length < GENERATION) return { current: [...r.current, id], older: r.older };
-  const frozen: Record<string, true> = {};
-  for (const x of r.current) frozen[x] = true;
-  const older = [frozen, ...r.older.slice(0, GENERATIONS - 1)];
-  const index = indexes.get(r.older);
-  if (index) {
-    indexes.delete(r.older);
-    tally(index, frozen, 1);
-    for (const dropped of r.older.slice(GENERATIONS - 1)) tally(index, dropped, -1);
-    indexes.set(older, index);
+  const index = indexes.get(r);
+  if (index) indexes.delete(r);
+  if (r.current.length < GENERATION) {
+    const next = { current: [...r.current, id], older: r.older };
+    if (index) indexes.set(next, (tally(index, [id], 1), index));
+    return next;
   }
-  return { current: [id], older };
+  const frozen: Record<string, true> = {};
+  /** Ids held more than once in `current`: the frozen generation holds each once. */
+  const repeated: string[] = [];
+  for (const x of r.current) {
+    if (Object.hasOwn(frozen, x)) repeated.push(x);
+    else frozen[x] = true;
+  }
+  const next = { current: [id], older: [frozen, ...r.older.slice(0, GENERATIONS - 1)] };
+  if (index) {
+    tally(index, repeated, -1);
+    for (const dropped of r.older.slice(GENERATIONS - 1)) tally(index, Object.keys(dropped), -1);
+    tally(index, [id], 1);
+    indexes.set(next, index);
+  }
+  return next;
 }

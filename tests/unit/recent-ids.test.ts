@@ -43,6 +43,15 @@ describe('recent ids', () => {
     expect(hasRecentId(next, 'id-200')).toBe(true);
   });
 
+  it('an id added twice in one generation is forgotten when that generation is dropped', () => {
+    let r = addRecentId(emptyRecentIds(), 'twice');
+    expect(hasRecentId(r, 'twice')).toBe(true);
+    r = addRecentId(r, 'twice');
+    r = addRange(r, 0, WINDOW + 64); // the generation holding both dropped
+    expect(hasRecentId(r, 'twice')).toBe(false);
+    expect(hasRecentId(JSON.parse(JSON.stringify(r)) as RecentIds, 'twice')).toBe(false);
+  });
+
   it('an id added twice is remembered until the later of its generations is dropped', () => {
     let r = addRange(emptyRecentIds(), 0, 64); // generation A: id-0..63
     r = addRecentId(r, 'id-5'); // A frozen; id-5 again, first of generation B
