@@ -82,6 +82,7 @@ async function sourcesCaughtUp(jsm: JetStreamManager, stream: string): Promise<v
 /** A decoded stream message. */
 interface StreamMessage {
   readonly seq: number;
+  /** Without the namespace prefix. */
   readonly subject: string;
   readonly env: RecordedLine['env'];
 }
@@ -113,10 +114,12 @@ interface ReadAllOptions {
   readonly here?: ReadHere;
   /** Subjects (a patternsRegExp) whose messages are counted and checked, not decoded and handed over (as the worker does). */
   readonly skip?: RegExp | undefined;
+  /** The namespace prefix, taken off the subjects handed over. */
+  readonly prefix?: string;
 }
 
 async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, registry: SchemaRegistry, options: ReadAllOptions = {}): AsyncGenerator<RecordingBatch<StreamMessage>> {
-  const { filter, onBad, checkPayload, here, skip } = options;
+  const { filter, onBad, checkPayload, here, skip, prefix = '' } = options;
   // nothing stored for this filter: a consumer would wait forever, so count first
   const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
   const stored = filter ? Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0) : info.state.messages;
@@ -144,7 +147,7 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
         checkSkipped(registry, m.seq, m.data, kinds, onBad);
       } else {
         const r = decodeEnvelope(registry, m.data, 64 * 1024 * 1024, checkPayload);
-        if (r.ok) batch.push({ seq: m.seq, subject: m.subject, env: r.envelope });
+        if (r.ok) batch.push({ seq: m.seq, subject: withoutPrefix(prefix, m.subject), env: r.envelope });
         else onBad?.(m.seq, `${r.code}: ${r.reason}`);
       }
       const last = m.info.pending === 0;
@@ -168,7 +171,9 @@ function bodiesOf(raw: RawBatch, from: number, to: number): Uint8Array {
 }
 
 /** As `readAll`, the reading done by a worker thread (see StreamReader), from sequence `from` on. */
-async function* readAllInWorker(reader: StreamReader, from: number, registry: SchemaRegistry, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<RecordingBatch<StreamMessage>> {
+async function* readAllInWorker(reader: StreamReader, from: number, registry: SchemaRegistry, prefix: string, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<RecordingBatch<StreamMessage>> {
+  // the prefix comes off all of a batch's subjects in one replace, not one message at a time
+  const prefixed = prefix ? `\n${prefix}.` : undefined;
   for await (const raw of reader.batches(from)) {
     // the skipped messages: read and checked by the worker, reported here
     for (const b of raw.bad) onBad?.(b.seq, b.reason);
@@ -176,7 +181,7 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
       const known = registry.checkKind(k.type, k.v);
       if (!known.ok) onBad?.(k.seq, `${known.code}: ${known.reason}`);
     }
-    const subjects = raw.subjects.split('\n');
+    const subjects = (prefixed ? `\n${raw.subjects}`.replaceAll(prefixed, '\n').slice(1) : raw.subjects).split('\n');
     const count = raw.seqs.length;
     // a few hundred at a time, parsed just before they are used: messages die young (a whole
     // batch made at once would live through a minor GC, be copied and promoted, and die old)
@@ -237,12 +242,12 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       const out: RecordedLine[] = [];
       const skipped = batch.skipped ?? 0;
       for (const m of batch) {
-        const subject = withoutPrefix(prefix, m.subject);
+        const { subject } = m;
         if (options.subjects && !options.subjects.some((p) => matchesPattern(p, subject))) continue;
         if (options.from !== undefined && m.env.time < options.from) continue;
         if (options.to !== undefined && m.env.time > options.to) continue;
         if (options.correlationId !== undefined && m.env.correlationId !== options.correlationId) continue;
-        out.push(subject === m.subject ? m : { seq: m.seq, subject, env: m.env }); // the same shape: no copy without a namespace
+        out.push(m); // the same shape: no copy
       }
       return out.length > 0 || skipped > 0 ? (skipped > 0 ? Object.assign(out, { skipped }) : out) : undefined;
     };
@@ -253,7 +258,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       }
     }
     if (!reader) {
-      yield* linesOf(readAll(js, jsm, options.stream, options.registry, { filter, onBad: options.onBad, checkPayload: options.checkPayload }));
+      yield* linesOf(readAll(js, jsm, options.stream, options.registry, { filter, prefix, onBad: options.onBad, checkPayload: options.checkPayload }));
       return;
     }
     // the worker takes a moment to load its client and connect: until it has, read here (without
@@ -272,8 +277,8 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       },
       done: false,
     };
-    if (!filter) yield* linesOf(readAll(js, jsm, options.stream, options.registry, { onBad: options.onBad, checkPayload: options.checkPayload, here, ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}) }));
-    if (!here.done) yield* linesOf(readAllInWorker(reader, handover, options.registry, options.onBad, options.checkPayload));
+    if (!filter) yield* linesOf(readAll(js, jsm, options.stream, options.registry, { prefix, onBad: options.onBad, checkPayload: options.checkPayload, here, ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}) }));
+    if (!here.done) yield* linesOf(readAllInWorker(reader, handover, options.registry, prefix, options.onBad, options.checkPayload));
   } finally {
     await reader?.close();
   }

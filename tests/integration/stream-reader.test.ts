@@ -84,6 +84,8 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
     expect(handover).toBeGreaterThan(published.earlyBadJson);
     expect(handover).toBeLessThan(published.badJson);
     expect(lines.filter((l) => l.subject === 'portfolio.updated')).toEqual([]);
+    // without the namespace, on both sides of the hand-over
+    expect(new Set(lines.map((l) => l.subject))).toEqual(new Set(['market.bar.ACME']));
     expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
     expect(seqs.filter((s) => published.bars.includes(s))).toEqual(published.bars);
     // everything accounted for: the broken early mark read here, the later bad ones in the worker
