@@ -165,14 +165,13 @@ class InputMemory {
     return n >= 0 && this.#count - n <= InputMemory.RECENT ? this.#ring[n % InputMemory.RECENT] : undefined;
   }
 
-  pin(id: string): void {
-    if (this.#pinned.has(id)) return;
-    const env = this.#recent(id);
-    if (env) this.#pinned.set(id, env);
-  }
-
-  wasFed(id: string): boolean {
-    return this.#pinned.has(id) || this.#numberOf(id) >= 0;
+  /** Keeps input `id` for a divergence report (while it is one of the last RECENT); true when it was fed. */
+  pin(id: string): boolean {
+    if (this.#pinned.has(id)) return true;
+    const n = this.#numberOf(id);
+    if (n < 0) return false;
+    if (this.#count - n <= InputMemory.RECENT) this.#pinned.set(id, this.#ring[n % InputMemory.RECENT]!);
+    return true;
   }
 
   get(id: string): Envelope | undefined {
@@ -250,10 +249,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       read++;
       if (isDecision(env)) {
         // comparable only when its chain's input was fed (read before it: a decision follows its input)
-        if (inputs.wasFed(env.correlationId)) {
-          recordedDecisions.push(recordedPlacer.place(env));
-          inputs.pin(env.correlationId);
-        }
+        if (inputs.pin(env.correlationId)) recordedDecisions.push(recordedPlacer.place(env));
         return undefined;
       }
       if (!INPUT_TYPES.has(env.type)) return undefined;

@@ -52,24 +52,23 @@ export function hasRecentId(r: RecentIds, id: string): boolean {
 }
 
 export function addRecentId(r: RecentIds, id: string): RecentIds {
+  let next: RecentIds;
+  /** Ids the memory holds once less: a repeat in `current` frozen into one key, the dropped generation. */
+  const fewer: string[] = [];
+  if (r.current.length < GENERATION) next = { current: [...r.current, id], older: r.older };
+  else {
+    const frozen: Record<string, true> = {};
+    for (const x of r.current) {
+      if (Object.hasOwn(frozen, x)) fewer.push(x);
+      else frozen[x] = true;
+    }
+    for (const dropped of r.older.slice(GENERATIONS - 1)) fewer.push(...Object.keys(dropped));
+    next = { current: [id], older: [frozen, ...r.older.slice(0, GENERATIONS - 1)] };
+  }
   const index = indexes.get(r);
-  if (index) indexes.delete(r);
-  if (r.current.length < GENERATION) {
-    const next = { current: [...r.current, id], older: r.older };
-    if (index) indexes.set(next, (tally(index, [id], 1), index));
-    return next;
-  }
-  const frozen: Record<string, true> = {};
-  /** Ids held more than once in `current`: the frozen generation holds each once. */
-  const repeated: string[] = [];
-  for (const x of r.current) {
-    if (Object.hasOwn(frozen, x)) repeated.push(x);
-    else frozen[x] = true;
-  }
-  const next = { current: [id], older: [frozen, ...r.older.slice(0, GENERATIONS - 1)] };
   if (index) {
-    tally(index, repeated, -1);
-    for (const dropped of r.older.slice(GENERATIONS - 1)) tally(index, Object.keys(dropped), -1);
+    indexes.delete(r);
+    tally(index, fewer, -1);
     tally(index, [id], 1);
     indexes.set(next, index);
   }
