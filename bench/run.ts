@@ -81,6 +81,7 @@ export const benches: BenchEntry[] = [
         `record and replay, a ${r.bars.toLocaleString('en-US')}-bar backtest recording (${r.events.toLocaleString('en-US')} events):`,
         ...r.rows.map((x) => `  ${x.flow.padEnd(40)} ${x.eventsPerSecond.toLocaleString('en-US')} events/s`),
         r.replayVsRaw !== undefined ? `  replay from JetStream / raw ordered consumer = ${r.replayVsRaw} (goal >= ${r.goals.replayVsRaw}; medians of ${r.rounds?.count} rounds, each round: ${r.rounds?.replayVsRaw.join(', ')})` : '',
+        r.newThreadReplayVsRaw !== undefined ? `  (round 1, whose replay started the reader thread the later rounds reuse: ${r.newThreadReplayVsRaw})` : '',
         r.ndjsonVsRaw !== undefined ? `  replay from NDJSON / raw ordered consumer = ${r.ndjsonVsRaw}` : '',
         r.recorder ? `  recorder (core publish -> stream): ${r.recorder.eventsPerSecond.toLocaleString('en-US')} events/s, ${r.recorder.published} in, ${r.recorder.stored} stored (goal >= ${r.goals.recorderEventsPerSecond.toLocaleString('en-US')} events/s, none lost)` : '',
       ].filter(Boolean).join('\n');

@@ -21,9 +21,11 @@ export interface RawBatch {
 
 /**
  * The worker's code (plain JavaScript, evaluated; no file of its own, so it runs the same from
- * the sources and from the bundle). It reads a stream with an ordered consumer and posts its
- * messages in batches, keeping at most `window` batches unanswered: the NATS client's work
- * (protocol parsing, the consumer's bookkeeping) happens beside the replay, not in its thread.
+ * the sources and from the bundle). It connects once, then reads streams as it is asked to
+ * (`{ go }`, one read at a time), each with an ordered consumer, posting the messages in batches
+ * and keeping at most `window` batches unanswered: the NATS client's work (protocol parsing, the
+ * consumer's bookkeeping) happens beside the replay, not in its thread. Between reads it waits,
+ * connected and with its code compiled; it leaves when its connection drops while it waits.
  */
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -40,77 +42,92 @@ const load = (url) => {
 (async () => {
   const { connect } = await load(workerData.transport);
   const { jetstream, jetstreamManager, DeliverPolicy } = await load(workerData.jetstream);
-  let credit = workerData.window;
-  let wake;
-  let go;
-  const started = new Promise((r) => (go = r));
+  const queued = [];
+  let arrived;
+  let job; // the read in progress: { id, credit, wake }
   parentPort.on('message', (m) => {
-    if (m === 'more') { credit++; if (wake) { const w = wake; wake = undefined; w(); } }
-    else if (m && m.go) go(m.go);
+    if (m.more !== undefined) {
+      if (job && job.id === m.more) { job.credit++; if (job.wake) { const w = job.wake; job.wake = undefined; w(); } }
+    } else if (m.go) { queued.push(m.go); if (arrived) { const a = arrived; arrived = undefined; a(); } }
   });
   const nc = await connect({ servers: workerData.servers, name: 'sextant-replay-reader' });
+  // a connection that drops while no read is going on is not waited for: the thread leaves
+  // (a read going on rides out a reconnect as any client does)
+  (async () => { for await (const s of nc.status()) if (s.type === 'disconnect' && !job) process.exit(0); })();
+  nc.closed().then(() => { if (!job) process.exit(0); });
   parentPort.postMessage('ready');
-  try {
-    const from = await started;
-    const jsm = await jetstreamManager(nc);
-    const filter = workerData.filter;
-    const info = await jsm.streams.info(workerData.stream, filter ? { subjects_filter: filter } : undefined);
-    // a filtered read starts at the beginning (the caller hands over a start only without one)
-    const anything = filter ? Object.values(info.state.subjects || {}).some((n) => n > 0) : info.state.messages > 0 && info.state.last_seq >= from;
-    if (anything) {
-      const start = from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : { deliver_policy: DeliverPolicy.All };
-      const consumer = await jetstream(nc).consumers.get(workerData.stream, { ...start, ...(filter ? { filter_subjects: filter } : {}) });
-      const messages = await consumer.consume({ max_messages: 5000 });
-      const skip = workerData.skip ? new RegExp(workerData.skip) : undefined;
-      const dec = new TextDecoder();
-      const seen = new Set();
-      let seqs = [], subjects = [], bodies = [], size = 0, skipped = 0, kinds = [], bad = [];
-      let limit = Math.min(250, workerData.batch);
-      const flush = async () => {
-        if (seqs.length === 0 && skipped === 0) return;
-        while (credit <= 0) await new Promise((r) => (wake = r));
-        credit--;
-        const buf = new Uint8Array(size + Math.max(bodies.length - 1, 0) + 2);
-        const offsets = new Uint32Array(bodies.length + 1);
-        buf[0] = 0x5b;
-        let at = 1;
-        bodies.forEach((b, i) => { if (i > 0) buf[at++] = 0x2c; offsets[i] = at; buf.set(b, at); at += b.length; });
-        offsets[bodies.length] = at;
-        buf[at] = 0x5d;
-        parentPort.postMessage({ seqs: Float64Array.from(seqs), subjects: subjects.join('\\n'), offsets, bodies: buf, skipped, kinds, bad }, [buf.buffer, offsets.buffer]);
-        seqs = []; subjects = []; bodies = []; size = 0; skipped = 0; kinds = []; bad = [];
-      };
-      for await (const m of messages) {
-        const info = m.info;
-        if (skip && skip.test(m.subject)) {
-          // not handed over, but still read: a body that is not an envelope, or of a type and
-          // version the caller does not know, is reported like any other
-          skipped++;
-          let env;
-          try { env = JSON.parse(dec.decode(m.data)); } catch { bad.push({ seq: info.streamSequence, reason: 'invalid_json: the body is not JSON' }); }
-          if (env !== undefined) {
-            if (typeof env !== 'object' || env === null) bad.push({ seq: info.streamSequence, reason: 'invalid_envelope: the body is not an object' });
-            else { const kind = env.type + '@' + env.v; if (!seen.has(kind)) { seen.add(kind); kinds.push({ seq: info.streamSequence, type: env.type, v: env.v }); } }
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const dec = new TextDecoder();
+  for (;;) {
+    if (queued.length === 0) await new Promise((r) => (arrived = r));
+    const go = queued.shift();
+    job = { id: go.id, credit: go.window, wake: undefined };
+    try {
+      const filter = go.filter;
+      const info = await jsm.streams.info(go.stream, filter ? { subjects_filter: filter } : undefined);
+      // a filtered read starts at the beginning (the caller hands over a start only without one)
+      const anything = filter ? Object.values(info.state.subjects || {}).some((n) => n > 0) : info.state.messages > 0 && info.state.last_seq >= go.from;
+      if (anything) {
+        const start = go.from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: go.from } : { deliver_policy: DeliverPolicy.All };
+        const consumer = await js.consumers.get(go.stream, { ...start, ...(filter ? { filter_subjects: filter } : {}) });
+        const messages = await consumer.consume({ max_messages: 5000 });
+        const skip = go.skip ? new RegExp(go.skip) : undefined;
+        const seen = new Set();
+        let seqs = [], subjects = [], bodies = [], size = 0, skipped = 0, kinds = [], bad = [];
+        let limit = Math.min(250, go.batch);
+        const flush = async () => {
+          if (seqs.length === 0 && skipped === 0) return;
+          while (job.credit <= 0) await new Promise((r) => (job.wake = r));
+          job.credit--;
+          const buf = new Uint8Array(size + Math.max(bodies.length - 1, 0) + 2);
+          const offsets = new Uint32Array(bodies.length + 1);
+          buf[0] = 0x5b;
+          let at = 1;
+          bodies.forEach((b, i) => { if (i > 0) buf[at++] = 0x2c; offsets[i] = at; buf.set(b, at); at += b.length; });
+          offsets[bodies.length] = at;
+          buf[at] = 0x5d;
+          parentPort.postMessage({ seqs: Float64Array.from(seqs), subjects: subjects.join('\\n'), offsets, bodies: buf, skipped, kinds, bad }, [buf.buffer, offsets.buffer]);
+          seqs = []; subjects = []; bodies = []; size = 0; skipped = 0; kinds = []; bad = [];
+        };
+        try {
+          for await (const m of messages) {
+            const info = m.info;
+            if (skip && skip.test(m.subject)) {
+              // not handed over, but still read: a body that is not an envelope, or of a type and
+              // version the caller does not know, is reported like any other
+              skipped++;
+              let env;
+              try { env = JSON.parse(dec.decode(m.data)); } catch { bad.push({ seq: info.streamSequence, reason: 'invalid_json: the body is not JSON' }); }
+              if (env !== undefined) {
+                if (typeof env !== 'object' || env === null) bad.push({ seq: info.streamSequence, reason: 'invalid_envelope: the body is not an object' });
+                else { const kind = env.type + '@' + env.v; if (!seen.has(kind)) { seen.add(kind); kinds.push({ seq: info.streamSequence, type: env.type, v: env.v }); } }
+              }
+            } else {
+              seqs.push(info.streamSequence); subjects.push(m.subject); bodies.push(m.data); size += m.data.length;
+            }
+            const last = info.pending === 0;
+            if (seqs.length + skipped >= limit || last) {
+              await flush();
+              limit = Math.min(limit * 2, go.batch); // small first batches: the reader starts sooner
+            }
+            if (last) break;
           }
-        } else {
-          seqs.push(info.streamSequence); subjects.push(m.subject); bodies.push(m.data); size += m.data.length;
+        } finally {
+          await messages.close();
         }
-        const last = info.pending === 0;
-        if (seqs.length + skipped >= limit || last) {
-          await flush();
-          limit = Math.min(limit * 2, workerData.batch); // small first batches: the reader starts sooner
-        }
-        if (last) break;
       }
-      await messages.close();
+      parentPort.postMessage({ end: go.id });
+    } catch (err) {
+      parentPort.postMessage({ error: String((err && err.message) || err), id: go.id });
     }
-    parentPort.postMessage('end');
-  } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
-  } finally {
-    await nc.close();
+    job = undefined;
+    if (nc.isClosed()) process.exit(0);
   }
-})();
+})().catch((err) => {
+  parentPort.postMessage({ error: String((err && err.message) || err) });
+  process.exit(1);
+});
 `;
 
 export interface StreamReaderOptions {
@@ -137,53 +154,118 @@ export function patternsRegExp(patterns: readonly string[]): string {
   return `^(?:${patterns.map(one).join('|')})$`;
 }
 
-/**
- * A stream reader in a worker thread, started ahead of its reading: the thread loads the NATS
- * client and connects (about 80 ms) while the caller does other things (reads the recording's
- * header, starts the replay's agents, reads the first messages itself until `ready`);
- * `batches(from)` then reads the stream's messages from there on, in stream order, as raw
- * batches (nothing decoded: the caller decodes and validates). Until it is read the thread does
- * not keep the process alive; `close()` (or the end of `batches()`) stops it.
- */
-export class StreamReader {
-  readonly #worker: Worker;
-  readonly #queue: (RawBatch | 'end' | { error: string })[] = [];
-  #wake: (() => void) | undefined;
-  /** Connected and waiting to be told where to start. */
-  #ready = false;
-  #from: number | undefined;
+/** What a reader thread posts: `ready` once connected, then per read its batches and its end (or error). */
+type FromThread = 'ready' | RawBatch | { readonly end: number } | { readonly error: string; readonly id?: number };
 
-  constructor(private readonly options: StreamReaderOptions) {
-    this.#worker = new Worker(WORKER, {
+/** What a read's batches are queued as, until taken. */
+type Queued = RawBatch | 'end' | { readonly error: string };
+
+/**
+ * A worker thread running WORKER, connected to one set of servers. It serves one reader at a
+ * time (`owner`); between reads it is kept in `idleThreads`, connected and with its code
+ * compiled, so the next read in this process starts warm.
+ */
+class ReaderThread {
+  readonly worker: Worker;
+  ready = false;
+  alive = true;
+  /** The reader it serves now. */
+  owner: ((m: Queued) => void) | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly key: string, servers: string | string[]) {
+    this.worker = new Worker(WORKER, {
       eval: true,
       // plain JavaScript importing installed packages: none of the parent's flags or loaders
       // (under tsx the worker would load the NATS client through its hooks: 150 ms instead of 40)
       execArgv: [],
-      workerData: {
-        servers: options.servers,
-        stream: options.stream,
-        filter: options.filter,
-        skip: options.skip && options.skip.length > 0 ? patternsRegExp(options.skip) : undefined,
-        batch: options.batch ?? 2000,
-        window: options.window ?? 32,
-        transport: import.meta.resolve('@nats-io/transport-node'),
-        jetstream: import.meta.resolve('@nats-io/jetstream'),
-      },
+      workerData: { servers, transport: import.meta.resolve('@nats-io/transport-node'), jetstream: import.meta.resolve('@nats-io/jetstream') },
     });
-    this.#worker.unref();
-    const push = (m: RawBatch | 'end' | { error: string }) => {
+    this.worker.unref();
+    this.worker.on('message', (m: FromThread) => {
+      if (m === 'ready') this.ready = true;
+      else if ('end' in m) this.owner?.('end');
+      else this.owner?.(m);
+    });
+    this.worker.on('error', (err) => this.owner?.({ error: err.message }));
+    this.worker.on('exit', (code) => {
+      this.alive = false;
+      if (idleThreads.get(this.key) === this) idleThreads.delete(this.key);
+      clearTimeout(this.idleTimer);
+      this.owner?.({ error: `the stream reader exited with ${code}` });
+    });
+  }
+}
+
+/**
+ * Reader threads between reads, one per set of servers. A thread starts cold: loading the NATS
+ * client, connecting, and compiling its code as it reads cost it about a third of a 50,000-bar
+ * replay's reading (in CPU taken from the replay on a two-core machine); a process that reads
+ * again (a second replay, the bench's rounds) takes the idle one. It does not keep the process
+ * alive, and leaves after IDLE_MS unused or when its connection drops.
+ */
+const idleThreads = new Map<string, ReaderThread>();
+const IDLE_MS = 60_000;
+let readIds = 0;
+
+/**
+ * A stream reader in a worker thread, started ahead of its reading: a new thread loads the NATS
+ * client and connects (about 80 ms) while the caller does other things (reads the recording's
+ * header, starts the replay's agents, reads the first messages itself until `ready`); one left
+ * by an earlier read is ready at once. `batches(from)` then reads the stream's messages from
+ * there on, in stream order, as raw batches (nothing decoded: the caller decodes and validates).
+ * Until it is read the thread does not keep the process alive. `close()` (or the end of
+ * `batches()`) gives a thread whose read ended back to the idle ones; one stopped mid-read is
+ * stopped.
+ */
+export class StreamReader {
+  #thread: ReaderThread;
+  readonly #id = ++readIds;
+  /** The thread had read before: its code is compiled. */
+  readonly warm: boolean;
+  /** The thread came from the idle ones and has handed over nothing yet. */
+  #reused: boolean;
+  readonly #queue: Queued[] = [];
+  #wake: (() => void) | undefined;
+  #from: number | undefined;
+  #ended = false;
+  #closed = false;
+
+  constructor(private readonly options: StreamReaderOptions) {
+    const key = JSON.stringify(options.servers);
+    const idle = idleThreads.get(key);
+    if (idle?.alive) {
+      idleThreads.delete(key);
+      clearTimeout(idle.idleTimer);
+    }
+    this.warm = this.#reused = idle?.alive === true;
+    this.#thread = this.#attach(this.warm ? idle! : new ReaderThread(key, options.servers));
+  }
+
+  #attach(thread: ReaderThread): ReaderThread {
+    thread.owner = (m) => {
+      // a thread taken from the idle ones may leave before it has read anything (its connection
+      // dropped meanwhile): a new thread takes its place and is told where to start
+      if (m !== 'end' && 'error' in m && this.#reused && !this.#closed) {
+        this.#reused = false;
+        const gone = this.#thread;
+        gone.owner = undefined;
+        void gone.worker.terminate();
+        this.#thread = this.#attach(new ReaderThread(gone.key, this.options.servers));
+        if (this.#from !== undefined) this.#go(this.#from);
+        return;
+      }
+      this.#reused = false;
       this.#queue.push(m);
       this.#wake?.();
       this.#wake = undefined;
     };
-    this.#worker.on('message', (m: RawBatch | 'end' | 'ready' | { error: string }) => (m === 'ready' ? (this.#ready = true) : push(m)));
-    this.#worker.on('error', (err) => push({ error: err.message }));
-    this.#worker.on('exit', (code) => push(code === 0 ? 'end' : { error: `the stream reader exited with ${code}` }));
+    return thread;
   }
 
   /** The worker has loaded the client and connected: reading can be handed to it. */
   get ready(): boolean {
-    return this.#ready;
+    return this.#thread.ready;
   }
 
   /** Told where to start (`start`, or `batches`). */
@@ -200,9 +282,25 @@ export class StreamReader {
       if (from !== this.#from) throw new Error(`the stream reader was started at ${this.#from}, not ${from}`);
       return;
     }
+    if (this.#closed) throw new Error('the stream reader is closed');
     this.#from = from;
-    this.#worker.ref();
-    this.#worker.postMessage({ go: from });
+    this.#go(from);
+  }
+
+  #go(from: number): void {
+    const { options } = this;
+    this.#thread.worker.ref();
+    this.#thread.worker.postMessage({
+      go: {
+        id: this.#id,
+        from,
+        stream: options.stream,
+        filter: options.filter,
+        skip: options.skip && options.skip.length > 0 ? patternsRegExp(options.skip) : undefined,
+        batch: options.batch ?? 2000,
+        window: options.window ?? 32,
+      },
+    });
   }
 
   /** The stream's messages from sequence `from` on (see `start`). */
@@ -212,9 +310,12 @@ export class StreamReader {
       for (;;) {
         if (this.#queue.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
         const m = this.#queue.shift()!;
-        if (m === 'end') return;
+        if (m === 'end') {
+          this.#ended = true;
+          return;
+        }
         if ('error' in m) throw new Error(`reading stream ${this.options.stream}: ${m.error}`);
-        this.#worker.postMessage('more');
+        this.#thread.worker.postMessage({ more: this.#id });
         yield m;
       }
     } finally {
@@ -223,7 +324,19 @@ export class StreamReader {
   }
 
   async close(): Promise<void> {
-    await this.#worker.terminate();
+    if (this.#closed) return;
+    this.#closed = true;
+    const thread = this.#thread;
+    thread.owner = undefined;
+    // a thread whose read ended (or never began) waits for the next; one stopped mid-read is stopped
+    if (thread.alive && (this.#ended || this.#from === undefined) && !idleThreads.has(thread.key)) {
+      thread.worker.unref();
+      idleThreads.set(thread.key, thread);
+      thread.idleTimer = setTimeout(() => void thread.worker.terminate(), IDLE_MS);
+      thread.idleTimer.unref();
+      return;
+    }
+    await thread.worker.terminate();
   }
 }
 

@@ -221,6 +221,11 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
   // the worker loads its client and connects while the header is read and the caller gets ready
   const skip = options.skip?.map((p) => withPrefix(prefix, p));
   const reader = options.servers ? new StreamReader({ servers: options.servers, stream: options.stream, ...(filter ? { filter } : {}), ...(skip ? { skip } : {}) }) : undefined;
+  // a thread an earlier read left is connected and its code compiled: it reads it all, from now
+  if (reader?.ready) {
+    reader.start(1);
+    options.onHandover?.(1);
+  }
   try {
     const js = jetstream(options.nc);
     const jsm = await jetstreamManager(options.nc);
@@ -277,7 +282,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       },
       done: false,
     };
-    if (!filter) yield* linesOf(readAll(js, jsm, options.stream, options.registry, { prefix, onBad: options.onBad, checkPayload: options.checkPayload, here, ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}) }));
+    if (!filter && !reader.started) yield* linesOf(readAll(js, jsm, options.stream, options.registry, { prefix, onBad: options.onBad, checkPayload: options.checkPayload, here, ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}) }));
     if (!here.done) yield* linesOf(readAllInWorker(reader, handover, options.registry, prefix, options.onBad, options.checkPayload));
   } finally {
     await reader?.close();

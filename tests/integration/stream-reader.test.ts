@@ -2,11 +2,13 @@ import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedLine } from '../../bus/recording.js';
+import { StreamReader } from '../../bus/stream-read-worker.js';
 import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
 import { RECORDED_SUBJECTS, withPrefix } from '../../bus/subjects.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { checkInputPayloads, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
 import { natsUrl, testPrefix } from '../helpers/buses.js';
+import { natsServerBinary, startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
 
 const BARS = 3000;
 
@@ -77,18 +79,15 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
     return { bad, lines, skipped, handover };
   };
 
-  it('hands over from the caller to the worker at the next sequence: every message once, in order', async () => {
-    const { bad, lines, skipped, handover } = await read(true);
+  /** Every message accounted for once, in stream order; the bad ones reported with their sequence. */
+  const expectEveryMessageOnce = ({ bad, lines, skipped }: Awaited<ReturnType<typeof read>>) => {
     const seqs = lines.map((l) => l.seq);
-    // the caller read the first messages, the worker the rest; on both sides marks are only counted and checked
-    expect(handover).toBeGreaterThan(published.earlyBadJson);
-    expect(handover).toBeLessThan(published.badJson);
+    // marks are only counted and checked, wherever they are read
     expect(lines.filter((l) => l.subject === 'portfolio.updated')).toEqual([]);
     // without the namespace, on both sides of the hand-over
     expect(new Set(lines.map((l) => l.subject))).toEqual(new Set(['market.bar.ACME']));
     expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
     expect(seqs.filter((s) => published.bars.includes(s))).toEqual(published.bars);
-    // everything accounted for: the broken early mark read here, the later bad ones in the worker
     expect(seqs[seqs.length - 1]).toBeGreaterThan(published.badJson);
     expect(lines.length + skipped).toBe(published.bars.length + published.marks.length + 3);
     expect(bad.map((b) => b.seq).sort((a, b) => a - b)).toEqual([published.earlyBadJson, published.badJson, published.unknownType, published.badBar]);
@@ -96,5 +95,70 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
     expect(bad.find((b) => b.seq === published.earlyBadJson)!.reason).toMatch(/json/i);
     expect(bad.find((b) => b.seq === published.badJson)!.reason).toMatch(/json/i);
     expect(bad.find((b) => b.seq === published.unknownType)!.reason).toMatch(/unknown message type agent\.vitals/);
+  };
+
+  it('hands over from the caller to the worker at the next sequence: every message once, in order', async () => {
+    const result = await read(true);
+    // the caller read the first messages (the broken early mark among them), the worker the rest
+    expect(result.handover).toBeGreaterThan(published.earlyBadJson);
+    expect(result.handover).toBeLessThan(published.badJson);
+    expectEveryMessageOnce(result);
+  }, 30_000);
+
+  it('a second read takes the thread the first one left: connected and warm, it reads from the first message', async () => {
+    const result = await read(false);
+    expect(result.handover).toBe(1);
+    expectEveryMessageOnce(result);
+  }, 30_000);
+
+  it('a read stopped part-way leaves no thread behind: the next one starts a new thread', async () => {
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS });
+    let batches = 0;
+    for await (const batch of source) {
+      void batch;
+      if (++batches === 3) break; // the thread is reading: stopped, not kept
+    }
+    const result = await read(true);
+    expect(result.handover).toBeGreaterThan(published.earlyBadJson);
+    expectEveryMessageOnce(result);
+  }, 30_000);
+});
+
+/**
+ * A reader thread between reads holds a connection of its own. When that connection drops (the
+ * server restarts) it leaves rather than wait to be handed a read it might not be able to do.
+ */
+describe.runIf(natsServerBinary() !== undefined)('stream reader thread between reads', () => {
+  let server: OwnNatsServer;
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('leaves when its server goes away; a read after the restart starts a new thread and reads everything', async () => {
+    server = await startOwnNatsServer();
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'READER_IDLE', subjects: ['idle.>'], storage: StorageType.File });
+    for (let i = 0; i < 50; i++) nc.publish(`idle.${i}`, new TextEncoder().encode(JSON.stringify({ i })));
+    await nc.flush();
+    await nc.close();
+    const readAll = async (reader = new StreamReader({ servers: server.url, stream: 'READER_IDLE' })) => {
+      let count = 0;
+      for await (const raw of reader.batches()) count += raw.seqs.length;
+      return { warm: reader.warm, count };
+    };
+    expect(await readAll()).toEqual({ warm: false, count: 50 });
+    expect(await readAll()).toEqual({ warm: true, count: 50 });
+    await server.kill();
+    await server.start();
+    // the idle thread saw its connection drop and left: the next reader starts cold, and reads it all
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await readAll()).toEqual({ warm: false, count: 50 });
+    // taken just as its connection drops (before it has left, or after): the read still gets it all,
+    // from a new thread if the one taken leaves
+    await server.kill();
+    const taken = new StreamReader({ servers: server.url, stream: 'READER_IDLE' });
+    await server.start();
+    expect((await readAll(taken)).count).toBe(50);
   }, 30_000);
 });
