@@ -221,15 +221,16 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
   // the worker loads its client and connects while the header is read and the caller gets ready
   const skip = options.skip?.map((p) => withPrefix(prefix, p));
   const reader = options.servers ? new StreamReader({ servers: options.servers, stream: options.stream, ...(filter ? { filter } : {}), ...(skip ? { skip } : {}) }) : undefined;
-  // a thread an earlier read left is connected and its code compiled: it reads it all, from now
-  if (reader?.ready) {
-    reader.start(1);
-    options.onHandover?.(1);
-  }
   try {
     const js = jetstream(options.nc);
     const jsm = await jetstreamManager(options.nc);
     await sourcesCaughtUp(jsm, options.stream);
+    // a thread an earlier read left is connected and its code compiled: it reads it all, from
+    // now on (once the sources have caught up: it reads to the end of what is there)
+    if (reader?.ready) {
+      reader.start(1);
+      options.onHandover?.(1);
+    }
     const runs: RunStarted[] = [];
     for await (const batch of readAll(js, jsm, options.stream, options.registry, { filter: withPrefix(prefix, subjectTable.runStarted()) })) for (const m of batch) runs.push(m.env.payload as RunStarted);
     const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];
