@@ -199,10 +199,10 @@ class ReaderThread {
 
 /**
  * Reader threads between reads, one per set of servers. A thread starts cold: loading the NATS
- * client, connecting, and compiling its code as it reads cost it about a third of a 50,000-bar
- * replay's reading (in CPU taken from the replay on a two-core machine); a process that reads
- * again (a second replay, the bench's rounds) takes the idle one. It does not keep the process
- * alive, and leaves after IDLE_MS unused or when its connection drops.
+ * client, connecting, and compiling its code as it reads (on V8's shared threads) came to about a
+ * third of the CPU its reading of a 50,000-bar replay took, CPU the replay lacks on a two-core
+ * machine; a process that reads again (a second replay, the bench's rounds) takes the idle one.
+ * It does not keep the process alive, and leaves after IDLE_MS unused or when its connection drops.
  */
 const idleThreads = new Map<string, ReaderThread>();
 const IDLE_MS = 60_000;
