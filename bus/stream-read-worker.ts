@@ -117,9 +117,9 @@ const load = (url) => {
           await messages.close();
         }
       }
-      parentPort.postMessage({ end: go.id });
+      parentPort.postMessage('end');
     } catch (err) {
-      parentPort.postMessage({ error: String((err && err.message) || err), id: go.id });
+      parentPort.postMessage({ error: String((err && err.message) || err) });
     }
     job = undefined;
     if (nc.isClosed()) process.exit(0);
@@ -154,8 +154,8 @@ export function patternsRegExp(patterns: readonly string[]): string {
   return `^(?:${patterns.map(one).join('|')})$`;
 }
 
-/** What a reader thread posts: `ready` once connected, then per read its batches and its end (or error). */
-type FromThread = 'ready' | RawBatch | { readonly end: number } | { readonly error: string; readonly id?: number };
+/** What a reader thread posts: `ready` once connected, then per read its batches and its end (or error); a read's own reader is its only listener. */
+type FromThread = 'ready' | RawBatch | 'end' | { readonly error: string };
 
 /** What a read's batches are queued as, until taken. */
 type Queued = RawBatch | 'end' | { readonly error: string };
@@ -184,7 +184,6 @@ class ReaderThread {
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => {
       if (m === 'ready') this.ready = true;
-      else if ('end' in m) this.owner?.('end');
       else this.owner?.(m);
     });
     this.worker.on('error', (err) => this.owner?.({ error: err.message }));
