@@ -6,7 +6,7 @@ export default defineConfig({
     globalSetup: ['tests/setup/services.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    reporters: ['default'],
+    reporters: ['default', './tests/setup/tier-report.ts'],
     pool: 'forks',
   },
 });

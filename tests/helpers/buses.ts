@@ -9,14 +9,11 @@ import { sequentialIds } from '../../src/runtime/ids.js';
 
 export type TransportName = 'memory' | 'nats';
 
-/** The NATS URL for the integration tier, or null (the tier is then skipped, loudly). */
-export const natsUrl: string | null = inject('natsUrl');
+/** The NATS URL of the run (tests/setup/services.ts starts a server when none is given). */
+export const natsUrl: string = inject('natsUrl');
 
-/** Transports the contract runs against; NATS is included whenever a server answered. */
-export const transports: { name: TransportName; available: boolean }[] = [
-  { name: 'memory', available: true },
-  { name: 'nats', available: natsUrl !== null },
-];
+/** Transports the contract suites run against: both, always. */
+export const transports: { name: TransportName }[] = [{ name: 'memory' }, { name: 'nats' }];
 
 let runSeq = 0;
 
@@ -43,7 +40,7 @@ export interface TestBusOptions {
 /** Builds a bus of the named transport for tests. */
 export function makeBus(transport: TransportName, options: TestBusOptions): Promise<Bus> {
   return createBus({
-    natsUrl: transport === 'nats' ? (options.natsUrl ?? natsUrl!) : undefined,
+    natsUrl: transport === 'nats' ? (options.natsUrl ?? natsUrl) : undefined,
     name: options.name ?? 'sextant-test',
     registry: options.registry,
     envelopeDeps: { ids: sequentialIds(`bus-${options.prefix}`), clock: new VirtualClock(1_700_000_000_000), source: 'test/bus' },

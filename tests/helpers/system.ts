@@ -19,12 +19,14 @@ export interface TestSystemOptions {
   readonly batch?: number;
   /** Wall-clock pause between bars (a market that keeps going while a test breaks something). */
   readonly paceMs?: number;
+  /** Awaited by the feed pump after each paced bar: a test holds the market until a condition holds. */
+  readonly gate?: () => Promise<void>;
   readonly clockStart?: number;
   readonly requestTimeoutMs?: number;
   /** Runs on the bus before any agent starts (extra links a test needs from the first bar on). */
   readonly beforeStart?: (bus: Bus) => void;
   /** Bus settings beyond the transport (a server of the test's own, order-path options, namespace). */
-  readonly bus?: Pick<TestBusOptions, 'natsUrl' | 'durableOptions'> & { readonly prefix?: string };
+  readonly bus?: Pick<TestBusOptions, 'natsUrl' | 'durableOptions' | 'durable'> & { readonly prefix?: string };
 }
 
 export interface TestSystem {
@@ -54,6 +56,7 @@ export async function startTestSystem(transport: TransportName, options: TestSys
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.bus?.natsUrl ? { natsUrl: options.bus.natsUrl } : {}),
     ...(options.bus?.durableOptions ? { durableOptions: options.bus.durableOptions } : {}),
+    ...(options.bus?.durable !== undefined ? { durable: options.bus.durable } : {}),
   });
   const seen: Envelope[] = [];
   bus.subscribe(patterns.all, (env) => void seen.push(env));
@@ -68,7 +71,7 @@ export async function startTestSystem(transport: TransportName, options: TestSys
     heartbeatMs: 0,
     agents: options.agents,
     settings: { ...defaults, ...options.settings },
-    ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: options.paceMs ?? 0, batch: options.batch ?? 250 } } } : {}),
+    ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: options.paceMs ?? 0, batch: options.batch ?? 250, ...(options.gate ? { gate: options.gate } : {}) } } } : {}),
   });
   await kernel.start();
   await bus.flush();

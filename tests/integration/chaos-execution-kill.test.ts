@@ -21,7 +21,7 @@ const root = resolve(import.meta.dirname, '../..');
  * again. It resumes from its last checkpoint; the approvals it had not checkpointed are
  * delivered again by JetStream and handled idempotently. Nothing is lost or doubled.
  */
-describe.runIf(natsUrl !== null)('chaos: the execution process killed (SIGKILL) mid-run and restarted', () => {
+describe('chaos: the execution process killed (SIGKILL) mid-run and restarted [nats]', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-chaos-exec-'));
   const namespace = `chaos${process.pid}x${Date.now().toString(36)}`;
   let child: ChildProcess | undefined;
@@ -37,7 +37,7 @@ describe.runIf(natsUrl !== null)('chaos: the execution process killed (SIGKILL) 
         env: {
           PATH: process.env.PATH,
           HOME: process.env.HOME,
-          NATS_URL: natsUrl!,
+          NATS_URL: natsUrl,
           SEXTANT_NAMESPACE: namespace,
           SEXTANT_INSTANCE: 'exec',
           SEXTANT_DATA_DIR: join(dir, 'execution'),

@@ -3,10 +3,9 @@ import type { Envelope } from '../../bus/envelope.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import type { NatsBus } from '../../bus/nats-bus.js';
 import { patterns } from '../../bus/subjects.js';
-import { natsUrl } from '../helpers/buses.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
-import { natsServerBinary, startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
+import { startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
 import { orderCounts, expectNothingLostOrDuplicated } from '../helpers/order-audit.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
@@ -17,7 +16,7 @@ const BARS = 10_000;
  * run. Core messages in flight are lost (a bar, a signal); the order path is not: every intent
  * gets one verdict, every approval one order, every order one end, none twice.
  */
-describe.runIf(natsUrl !== null && natsServerBinary() !== undefined)('chaos: nats-server restarted in the middle of a 10,000-bar run', () => {
+describe('chaos: nats-server restarted in the middle of a 10,000-bar run [nats]', () => {
   let server: OwnNatsServer | undefined;
   let system: TestSystem | undefined;
   afterAll(async () => {

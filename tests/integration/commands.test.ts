@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Envelope } from '../../bus/envelope.js';
 import { patterns } from '../../bus/subjects.js';
 import { loadConfig } from '../../config/load.js';
@@ -22,15 +23,22 @@ const viewer: Caller = { id: 'test:viewer', role: 'viewer' };
 const operator: Caller = { id: 'test:operator', role: 'operator' };
 const admin: Caller = { id: 'test:admin', role: 'admin' };
 
-/** The one command router, over a running embedded system (agents, store, bus). */
-describe('command router', () => {
+const mongoUri = inject('mongoUri');
+
+/**
+ * The one command router, over a running single-process system (agents, store, in-memory bus),
+ * on each store: the embedded files and MongoDB (STORE=mongodb; FerretDB here).
+ */
+for (const store of ['embedded', 'mongodb'] as const) describe(`command router [${store}]`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-commands-'));
+  const mongoDb = `sextant_commands_${process.pid}_${Date.now().toString(36)}`;
+  const storeEnv = store === 'mongodb' ? { STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: mongoDb } : { STORE: 'embedded' };
   let system: RunningSystem;
   const seen: Envelope[] = [];
   const intents = () => seen.filter((e) => e.type === 'order.intent' && (e.payload as { origin: { kind: string } }).origin.kind === 'person');
 
   beforeAll(async () => {
-    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(400, 12), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), STRATEGY_FAST: '5', STRATEGY_SLOW: '20' } });
+    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(400, 12), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), STRATEGY_FAST: '5', STRATEGY_SLOW: '20', ...storeEnv } });
     system = await startSystem(config, silentLogger, config.runtime.agents);
     system.bus.subscribe(patterns.orders, (env) => void seen.push(env), { name: 'test' });
     await system.feedDone();
@@ -39,6 +47,28 @@ describe('command router', () => {
   afterAll(async () => {
     await system?.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (store === 'mongodb') {
+      const client = await MongoClient.connect(mongoUri);
+      await client.db(mongoDb).dropDatabase();
+      await client.close();
+    }
+  });
+
+  it('keeps the event log, orders and fills in the store it was given', async () => {
+    expect(system.store?.kind).toBe(store);
+    const events = await system.store!.events.count();
+    expect(events).toBeGreaterThan(400); // every bar and every decision
+    if (store === 'mongodb') {
+      const client = await MongoClient.connect(mongoUri);
+      try {
+        const db = client.db(mongoDb);
+        expect(await db.collection('events').countDocuments({})).toBe(events);
+        expect(await db.collection('fills').countDocuments({})).toBeGreaterThan(0);
+        expect(await db.collection('orders').countDocuments({})).toBeGreaterThan(0);
+      } finally {
+        await client.close();
+      }
+    }
   });
 
   it('help lists what each role may do', async () => {

@@ -1,7 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createCommandRouter } from '../../interfaces/commands/router.js';
+import { busServices } from '../../interfaces/commands/services.js';
 import type { Bus } from '../../bus/bus.js';
 import { rootEnvelope } from '../../bus/envelope.js';
 import { patterns, subjects } from '../../bus/subjects.js';
@@ -21,25 +24,32 @@ interface Reference {
 /**
  * The deployment shape without Docker: every agent a Node process of its own
  * (`sextant agent <name>`) against nats-server, as docker compose runs them. The ORCL reference
- * backtest goes through them and must come out fill for fill as the single-process run.
+ * backtest goes through them and must come out fill for fill as the single-process run. The
+ * recorder process writes the event log to MongoDB (FerretDB here), as the compose deployment
+ * does, and trace, events and `why` are answered from it.
  */
-describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
+describe('one process per agent over NATS [nats]', () => {
   const namespace = testPrefix();
   const dir = mkdtempSync(join(tmpdir(), 'sextant-mp-'));
+  const mongoUri = inject('mongoUri');
+  const mongoDb = `sextant_mp_${process.pid}_${Date.now().toString(36)}`;
   const procs: AgentProcess[] = [];
   let observer: Bus | undefined;
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
     await observer?.close();
-    await removeNamespaces(natsUrl!, [namespace]);
+    await removeNamespaces(natsUrl, [namespace]);
     rmSync(dir, { recursive: true, force: true });
+    const client = await MongoClient.connect(mongoUri);
+    await client.db(mongoDb).dropDatabase();
+    await client.close();
   });
 
-  it('the ORCL SMA(10,30) reference run through five agent processes gives the reference fills and final value; the recorder process keeps every chain', async () => {
+  it('the ORCL SMA(10,30) reference run through five agent processes gives the reference fills and final value; the recorder process keeps every chain in MongoDB', async () => {
     const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as Reference;
     const env = {
-      NATS_URL: natsUrl!,
+      NATS_URL: natsUrl,
       SEXTANT_NAMESPACE: namespace,
       STORE: 'off',
       PORT: '0',
@@ -73,7 +83,7 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
     await observer.flush();
 
     // the event log's writer (as in the compose deployment), then the consumers, each its own process; the data agent once they all run
-    procs.push(await startAgentProcess('recorder', ['recorder'], { ...env, STORE: 'embedded', SEXTANT_DATA_DIR: dir, SEXTANT_INSTANCE: 'recorder' }));
+    procs.push(await startAgentProcess('recorder', ['recorder'], { ...env, STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: mongoDb, SEXTANT_DATA_DIR: dir, SEXTANT_INSTANCE: 'recorder' }));
     for (const agent of ['portfolio', 'execution', 'risk', 'strategy'] as const) {
       procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: `${agent}-1` }));
     }
@@ -109,5 +119,25 @@ describe.runIf(natsUrl !== null)('one process per agent over NATS', () => {
       return types;
     }, 10_000, 100);
     expect(trace.slice(0, 5)).toEqual(['market.bar', 'signal.generated', 'order.intent', 'order.approved', 'order.submitted']);
+
+    // the operator's questions, through the one command router, answered from the MongoDB log
+    const services = busServices({ bus: observer, envelope: ids, agents: () => ({}), timeoutMs: 20_000 });
+    const router = createCommandRouter(services);
+    const viewer = { id: 'test:viewer', role: 'viewer' } as const;
+    const why = await router.handle('why ORCL', viewer);
+    expect(why.ok).toBe(true);
+    expect(why.text).toMatch(/ORCL closed at .*\n.*The strategy signalled (buy|sell): .*Indicators: /s);
+    expect(why.text).toMatch(/Risk approved it/);
+    const bars = await services.ask<{ time: number }[]>('events', { type: 'market.bar', symbol: 'ORCL', limit: 100 });
+    expect(bars).toHaveLength(100);
+    expect(new Date(bars[0]!.time).toISOString().slice(0, 10)).toBe('1995-01-03');
+    const client = await MongoClient.connect(mongoUri);
+    try {
+      const events = client.db(mongoDb).collection('events');
+      expect(await events.countDocuments({ type: 'order.filled' })).toBe(reference.fills.length);
+      expect(await events.countDocuments({ type: 'market.bar' })).toBe(5036);
+    } finally {
+      await client.close();
+    }
   }, 120_000);
 });

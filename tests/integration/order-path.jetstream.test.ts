@@ -15,7 +15,7 @@ import { eventually } from '../helpers/eventually.js';
  * The order path over JetStream: stored before it counts, deduplicated by envelope id, read
  * through durable consumers that acknowledge only when the work is safe.
  */
-describe.runIf(natsUrl !== null)('order path over JetStream', () => {
+describe('order path over JetStream [nats]', () => {
   const deps = { ids: sequentialIds('js'), clock: new VirtualClock(1_700_000_000_000), source: 'test/js' };
   const buses: Bus[] = [];
   const intent = (n: number): Envelope => {
@@ -24,7 +24,7 @@ describe.runIf(natsUrl !== null)('order path over JetStream', () => {
   };
   const open = async (prefix: string, opts: { deferAcks?: boolean; ackWaitMs?: number; keep?: boolean } = {}) => {
     const bus = await createBus({
-      natsUrl: natsUrl!,
+      natsUrl: natsUrl,
       name: 'sextant-test-js',
       registry: createRegistry(),
       envelopeDeps: deps,

@@ -7,8 +7,8 @@ import { transports } from '../helpers/buses.js';
 import { dailyCsv, vShape } from '../helpers/csv.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
-for (const { name, available } of transports) {
-  describe.runIf(available)(`trading pipeline end to end [${name}]`, () => {
+for (const { name } of transports) {
+  describe(`trading pipeline end to end [${name}]`, () => {
     let system: TestSystem | undefined;
     afterEach(() => system?.stop());
 

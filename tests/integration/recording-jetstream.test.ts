@@ -25,12 +25,12 @@ import { randomWalkCsv } from '../helpers/csv.js';
  * captures every Sextant subject; `sextant record export` writes it as NDJSON, and both the
  * stream and the export replay to the decisions the system made.
  */
-describe.runIf(natsUrl !== null)('recording over JetStream', () => {
+describe('recording over JetStream [nats]', () => {
   const namespace = `rec${process.pid}x${Date.now().toString(36)}`;
   const dir = mkdtempSync(join(tmpdir(), 'sextant-js-rec-'));
   let nc: NatsConnection | undefined;
   afterAll(async () => {
-    nc ??= await connect({ servers: natsUrl! });
+    nc ??= await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(recordingStreamName(namespace)).catch(() => undefined);
     await jsm.streams.delete(streamName(namespace)).catch(() => undefined);
@@ -40,7 +40,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
 
   it('captures a run; the stream and its NDJSON export both replay to the decisions the run made', async () => {
     const env = {
-      NATS_URL: natsUrl!,
+      NATS_URL: natsUrl,
       SEXTANT_NAMESPACE: namespace,
       RECORDING_JETSTREAM: 'true',
       STORE: 'off',
@@ -63,7 +63,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     expect((reply.payload as { data: { cash: number } }).data.cash).toEqual(expect.any(Number));
     await system.stop();
 
-    nc = await connect({ servers: natsUrl! });
+    nc = await connect({ servers: natsUrl });
     const registry = createRegistry();
     const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream: recordingStreamName(namespace), prefix: namespace, registry }), speed: 'max' });
     expect(fromStream.inputs).toBe(500);
@@ -73,14 +73,14 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
     // read as sextant replay stream:NAME does (a worker thread with a connection of its own takes
     // over once connected, skipping what a replay never uses; the hand-over itself is covered in
     // stream-reader.test.ts): the same messages counted, the same decisions
-    const viaWorker = await replay({ source: readStreamRecordingBatches({ nc, servers: natsUrl!, stream: recordingStreamName(namespace), prefix: namespace, registry, checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS }), speed: 'max' });
+    const viaWorker = await replay({ source: readStreamRecordingBatches({ nc, servers: natsUrl, stream: recordingStreamName(namespace), prefix: namespace, registry, checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS }), speed: 'max' });
     expect(viaWorker.events).toBe(fromStream.events);
     expect(viaWorker.divergences).toEqual([]);
     expect(decisionLog(viaWorker.decisions)).toBe(decisionLog(fromStream.decisions));
 
     const out = join(dir, 'export.ndjson.gz');
     const saved = { url: process.env.NATS_URL, ns: process.env.SEXTANT_NAMESPACE };
-    process.env.NATS_URL = natsUrl!;
+    process.env.NATS_URL = natsUrl;
     process.env.SEXTANT_NAMESPACE = namespace;
     try {
       expect(await main(['record', 'export', '--stream', recordingStreamName(namespace), '--out', out])).toBe(0);
@@ -103,7 +103,7 @@ describe.runIf(natsUrl !== null)('recording over JetStream', () => {
   it('a stream that does not exist is an error naming it, from the worker reader too', async () => {
     const { readStreamInWorker } = await import('../../bus/stream-read-worker.js');
     const read = async () => {
-      for await (const batch of readStreamInWorker({ servers: natsUrl!, stream: 'SEXTANT_NO_SUCH_STREAM' })) void batch;
+      for await (const batch of readStreamInWorker({ servers: natsUrl, stream: 'SEXTANT_NO_SUCH_STREAM' })) void batch;
     };
     await expect(read()).rejects.toThrow(/reading stream SEXTANT_NO_SUCH_STREAM: .*stream not found/i);
   });

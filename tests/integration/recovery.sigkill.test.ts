@@ -2,17 +2,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/store/embedded/embedded-store.js';
+import { openMongoStore } from '../../src/store/mongo/mongo-store.js';
 import type { ProcessCheckpoint } from '../../src/store/checkpointer.js';
+import { fromStoredJson } from '../../src/store/json.js';
 import type { Store } from '../../src/store/ports.js';
 import { sharedFile } from '../helpers/shared-data.js';
 
 /**
- * Crash recovery of the embedded system: `sextant start` is killed with SIGKILL in the middle of
- * a run, started again on the same data directory, and must end with exactly what an
+ * Crash recovery of the single-process system: `sextant start` is killed with SIGKILL in the
+ * middle of a run, started again on the same store, and must end with exactly what an
  * uninterrupted run ends with: positions, cash, risk state, open orders, and every fill and
- * decision once.
+ * decision once. On both stores: the embedded files, and MongoDB (STORE=mongodb).
  */
 
 // Chosen so the run ends just after the daily-loss breach (bar 1391 trips REDUCING) with an
@@ -23,7 +26,7 @@ const work = mkdtempSync(join(tmpdir(), 'sextant-recovery-'));
 const csv = join(work, 'orcl.csv');
 writeFileSync(csv, readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8').split('\n').slice(0, BARS + 1).join('\n') + '\n');
 
-const env = (dir: string): NodeJS.ProcessEnv => ({
+const env = (dir: string, store: Record<string, string>): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
   DATA_FEED: 'csv',
@@ -42,10 +45,11 @@ const env = (dir: string): NodeJS.ProcessEnv => ({
   RISK_MAX_DAILY_LOSS: '60000',
   EXEC_MAX_PARTICIPATION: '0.0002', // orders fill over several bars: open orders at any moment
   EXEC_FEE_BPS: '1',
+  ...store,
 });
 
-function start(dir: string): ChildProcess {
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'start', '--until-feed-end'], { cwd: root, env: env(dir), stdio: ['ignore', 'pipe', 'pipe'] });
+function start(run: RunStore): ChildProcess {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'start', '--until-feed-end'], { cwd: root, env: env(run.dir, run.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.on('exit', (code, signal) => {
@@ -56,27 +60,71 @@ function start(dir: string): ChildProcess {
 
 const exited = (child: ChildProcess) => new Promise<number | null>((res) => (child.exitCode !== null ? res(child.exitCode) : child.once('exit', (code) => res(code))));
 
-function checkpointIn(dir: string): { seq: number; state: ProcessCheckpoint } | undefined {
-  const snapDir = join(dir, 'snapshots');
-  let names: string[];
-  try {
-    names = readdirSync(snapDir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return undefined;
-  }
-  if (names.length === 0) return undefined;
-  try {
-    return JSON.parse(readFileSync(join(snapDir, names[0]!), 'utf8')) as { seq: number; state: ProcessCheckpoint };
-  } catch {
-    return undefined; // being replaced right now
-  }
+type Checkpoint = { seq: number; state: ProcessCheckpoint };
+
+/** Where one run keeps its state: how to point `sextant start` at it, read it back, remove it. */
+interface RunStore {
+  readonly dir: string;
+  readonly env: Record<string, string>;
+  /** The process checkpoint saved last, if any yet. */
+  checkpoint(): Promise<Checkpoint | undefined>;
+  open(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+function embeddedRun(dir: string): RunStore {
+  return {
+    dir,
+    env: { STORE: 'embedded' },
+    checkpoint: async () => {
+      const snapDir = join(dir, 'snapshots');
+      let names: string[];
+      try {
+        names = readdirSync(snapDir).filter((n) => n.endsWith('.json'));
+      } catch {
+        return undefined;
+      }
+      if (names.length === 0) return undefined;
+      try {
+        return JSON.parse(readFileSync(join(snapDir, names[0]!), 'utf8')) as Checkpoint;
+      } catch {
+        return undefined; // being replaced right now
+      }
+    },
+    open: () => openEmbeddedStore({ dir, fsync: 'never' }),
+    cleanup: async () => undefined,
+  };
+}
+
+const mongoUri = inject('mongoUri');
+let mongo: MongoClient | undefined;
+
+/** STORE=mongodb: events, orders, fills and the process checkpoint in a database of the run's own. */
+function mongoRun(dir: string, name: string): RunStore {
+  const dbName = `sextant_recovery_${process.pid}_${Date.now().toString(36)}_${name}`;
+  return {
+    dir,
+    // paced slower: FerretDB takes a few hundred events a second, and a checkpoint waits for the
+    // event log to be written, so at 1 ms a bar the run ends with only two or three checkpoints
+    env: { STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: dbName, DATA_PACE_MS: '5' },
+    checkpoint: async () => {
+      mongo ??= await MongoClient.connect(mongoUri);
+      const doc = await mongo.db(dbName).collection<{ _id: string; seq: number; state: string }>('snapshots').findOne({ _id: { $regex: '^process:' } });
+      return doc ? { seq: doc.seq, state: fromStoredJson(doc.state) as ProcessCheckpoint } : undefined;
+    },
+    open: () => openMongoStore({ uri: mongoUri, dbName }),
+    cleanup: async () => {
+      mongo ??= await MongoClient.connect(mongoUri);
+      await mongo.db(dbName).dropDatabase();
+    },
+  };
 }
 
 /** What a trader checks after a restart, read from the store the run left. */
-async function outcome(dir: string) {
-  const store: Store = await openEmbeddedStore({ dir, fsync: 'never' });
+async function outcome(run: RunStore) {
+  const store: Store = await run.open();
   try {
-    const cp = checkpointIn(dir)!;
+    const cp = (await run.checkpoint())!;
     const agents = cp.state.agents as Record<string, { value: unknown; context: Record<string, unknown> }>;
     const book = agents.portfolio!.context.book as { cash: number; holdings: Record<string, { qty: number; avgPrice: number; realizedPnl: number }>; realizedPnl: number };
     const risk = agents.risk!;
@@ -101,52 +149,70 @@ async function outcome(dir: string) {
   }
 }
 
-describe('crash recovery of the embedded system (SIGKILL)', () => {
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+const stores = {
+  embedded: (name: string) => embeddedRun(join(work, name)),
+  mongodb: (name: string) => mongoRun(join(work, name), name),
+};
 
-  it('a run killed mid-way and restarted ends with the same positions, cash, risk state, open orders and fills as an uninterrupted run', async () => {
-    const straight = join(work, 'straight');
-    const crashed = join(work, 'crashed');
-    const a = start(straight);
-    const b = start(crashed);
-
-    // kill b once it has checkpointed a good part of the feed, between checkpoints
-    let killedAt: number | undefined;
-    while (killedAt === undefined) {
-      await new Promise((r) => setTimeout(r, 15));
-      const published = checkpointIn(crashed)?.state.feed?.published ?? 0;
-      if (published >= BARS * 0.3) {
-        await new Promise((r) => setTimeout(r, 37)); // land between two checkpoints
-        b.kill('SIGKILL');
-        killedAt = checkpointIn(crashed)!.state.feed!.published;
-      }
-      if (b.exitCode !== null) throw new Error('the run ended before it could be killed');
-    }
-    await exited(b);
-    expect(killedAt).toBeLessThan(BARS);
-    expect(await exited(start(crashed))).toBe(0);
-    expect(await exited(a)).toBe(0);
-
-    const want = await outcome(straight);
-    const got = await outcome(crashed);
-    console.log(
-      `recovery: killed with the last checkpoint at bar ${killedAt} of ${BARS}; after restart ${got.fills.length} fills, ${got.decisions.length} decisions, risk ${JSON.stringify(got.riskState)}, ${got.openOrders.length} open orders (uninterrupted: ${want.fills.length} fills, ${want.decisions.length} decisions)`,
-    );
-    expect(want.feedPosition).toBe(BARS);
-    expect(got.feedPosition).toBe(BARS);
-    expect(want.fills.length).toBeGreaterThan(20);
-    expect(want.riskState).toBe('REDUCING');
-    expect(want.openOrders.length).toBeGreaterThan(0);
-    expect(got.cash).toBe(want.cash);
-    expect(Object.keys(want.positions)).toEqual(['ORCL']);
-    expect(got.positions).toEqual(want.positions);
-    expect(got.realizedPnl).toBe(want.realizedPnl);
-    expect(got.riskState).toEqual(want.riskState);
-    expect(got.riskContext).toEqual(want.riskContext);
-    expect(got.openOrders).toEqual(want.openOrders);
-    expect(got.storedOpenOrders).toEqual(want.storedOpenOrders);
-    expect(got.fills).toEqual(want.fills);
-    expect(got.fillIds).toBe(got.fills.length);
-    expect(got.decisions).toEqual(want.decisions);
-  }, 60_000);
+afterAll(async () => {
+  await mongo?.close();
+  rmSync(work, { recursive: true, force: true });
 });
+
+for (const [kind, makeRun] of Object.entries(stores)) {
+  describe(`crash recovery of the single-process system (SIGKILL) [${kind}]`, () => {
+    it('a run killed mid-way and restarted ends with the same positions, cash, risk state, open orders and fills as an uninterrupted run', async () => {
+      const straight = makeRun('straight');
+      const crashed = makeRun('crashed');
+      try {
+        await recoveryScenario(straight, crashed);
+      } finally {
+        await Promise.all([straight.cleanup(), crashed.cleanup()]);
+      }
+    }, 90_000);
+  });
+}
+
+async function recoveryScenario(straight: RunStore, crashed: RunStore): Promise<void> {
+  const a = start(straight);
+  const b = start(crashed);
+
+  // kill b once it has checkpointed a good part of the feed, between checkpoints
+  let killedAt: number | undefined;
+  while (killedAt === undefined) {
+    await new Promise((r) => setTimeout(r, 15));
+    const published = (await crashed.checkpoint())?.state.feed?.published ?? 0;
+    if (published >= BARS * 0.3) {
+      await new Promise((r) => setTimeout(r, 37)); // land between two checkpoints
+      b.kill('SIGKILL');
+      killedAt = (await crashed.checkpoint())!.state.feed!.published;
+    }
+    if (b.exitCode !== null) throw new Error('the run ended before it could be killed');
+  }
+  await exited(b);
+  expect(killedAt).toBeLessThan(BARS);
+  expect(await exited(start(crashed))).toBe(0);
+  expect(await exited(a)).toBe(0);
+
+  const want = await outcome(straight);
+  const got = await outcome(crashed);
+  console.log(
+    `recovery: killed with the last checkpoint at bar ${killedAt} of ${BARS}; after restart ${got.fills.length} fills, ${got.decisions.length} decisions, risk ${JSON.stringify(got.riskState)}, ${got.openOrders.length} open orders (uninterrupted: ${want.fills.length} fills, ${want.decisions.length} decisions)`,
+  );
+  expect(want.feedPosition).toBe(BARS);
+  expect(got.feedPosition).toBe(BARS);
+  expect(want.fills.length).toBeGreaterThan(20);
+  expect(want.riskState).toBe('REDUCING');
+  expect(want.openOrders.length).toBeGreaterThan(0);
+  expect(got.cash).toBe(want.cash);
+  expect(Object.keys(want.positions)).toEqual(['ORCL']);
+  expect(got.positions).toEqual(want.positions);
+  expect(got.realizedPnl).toBe(want.realizedPnl);
+  expect(got.riskState).toEqual(want.riskState);
+  expect(got.riskContext).toEqual(want.riskContext);
+  expect(got.openOrders).toEqual(want.openOrders);
+  expect(got.storedOpenOrders).toEqual(want.storedOpenOrders);
+  expect(got.fills).toEqual(want.fills);
+  expect(got.fillIds).toBe(got.fills.length);
+  expect(got.decisions).toEqual(want.decisions);
+}

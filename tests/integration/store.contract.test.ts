@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { openEmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { storeContract } from '../contract/store.contract.js';
 
@@ -14,27 +14,20 @@ storeContract({
 });
 
 const mongoUri = inject('mongoUri');
-if (mongoUri) {
-  const { openMongoStore } = await import('../../src/store/mongo/mongo-store.js');
-  let n = 0;
-  storeContract({
-    name: 'mongodb',
-    fresh: async () => {
-      const dbName = `sextant_test_${process.pid}_${Date.now().toString(36)}_${++n}`;
-      const { MongoClient } = await import('mongodb');
-      return {
-        open: () => openMongoStore({ uri: mongoUri, dbName, writeConcern: 'majority' }),
-        cleanup: async () => {
-          const client = await MongoClient.connect(mongoUri);
-          await client.db(dbName).dropDatabase();
-          await client.close();
-        },
-      };
-    },
-  });
-} else {
-  // Reported as skipped (never as passed), with the reason in the test name and a banner.
-  describe('Store contract [mongodb]', () => {
-    it.skip(`MongoDB tier NOT RUN: ${inject('mongoUnavailableReason')}`, () => undefined);
-  });
-}
+const { openMongoStore } = await import('../../src/store/mongo/mongo-store.js');
+let n = 0;
+storeContract({
+  name: 'mongodb',
+  fresh: async () => {
+    const dbName = `sextant_test_${process.pid}_${Date.now().toString(36)}_${++n}`;
+    const { MongoClient } = await import('mongodb');
+    return {
+      open: () => openMongoStore({ uri: mongoUri, dbName, writeConcern: 'majority' }),
+      cleanup: async () => {
+        const client = await MongoClient.connect(mongoUri);
+        await client.db(dbName).dropDatabase();
+        await client.close();
+      },
+    };
+  },
+});

@@ -8,7 +8,7 @@ import { RECORDED_SUBJECTS, withPrefix } from '../../bus/subjects.js';
 import { createRegistry } from '../../src/domain/messages.js';
 import { checkInputPayloads, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
 import { natsUrl, testPrefix } from '../helpers/buses.js';
-import { natsServerBinary, startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
+import { startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
 
 const BARS = 3000;
 
@@ -19,7 +19,7 @@ const BARS = 3000;
  * not handed over. Every message is accounted for exactly once, in stream order, and the bad
  * ones are reported with their sequence.
  */
-describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () => {
+describe('stream reader (worker, skipped subjects) [nats]', () => {
   const prefix = testPrefix();
   const stream = `SEXTANT_${prefix}`;
   let nc: NatsConnection;
@@ -27,7 +27,7 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
   const published = { bars: [] as number[], marks: [] as number[], earlyBadJson: 0, badJson: 0, unknownType: 0, badBar: 0 };
 
   beforeAll(async () => {
-    nc = await connect({ servers: natsUrl! });
+    nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: stream, subjects: RECORDED_SUBJECTS.map((s) => withPrefix(prefix, s)), storage: StorageType.Memory });
     const enc = new TextEncoder();
@@ -70,7 +70,7 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
     let skipped = 0;
     let batches = 0;
     let handover = 0;
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onHandover: (seq) => (handover = seq), onBad: (seq, reason) => bad.push({ seq, reason }) });
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onHandover: (seq) => (handover = seq), onBad: (seq, reason) => bad.push({ seq, reason }) });
     for await (const batch of source) {
       if (batches++ === 1 && slowFirstBatch) await new Promise((r) => setTimeout(r, 500)); // the worker is ready before the next batch
       skipped += batch.skipped ?? 0;
@@ -112,7 +112,7 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
   }, 30_000);
 
   it('a read stopped part-way leaves no thread behind: the next one starts a new thread', async () => {
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl!, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS });
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS });
     let batches = 0;
     for await (const batch of source) {
       void batch;
@@ -128,7 +128,7 @@ describe.runIf(natsUrl !== null)('stream reader (worker, skipped subjects)', () 
  * A reader thread between reads holds a connection of its own. When that connection drops (the
  * server restarts) it leaves rather than wait to be handed a read it might not be able to do.
  */
-describe.runIf(natsServerBinary() !== undefined)('stream reader thread between reads', () => {
+describe('stream reader thread between reads [nats]', () => {
   let server: OwnNatsServer;
   afterAll(async () => {
     await server?.dispose();

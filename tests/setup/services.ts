@@ -1,91 +1,108 @@
 import { connect as netConnect } from 'node:net';
 import type { TestProject } from 'vitest/node';
+import { startFerretDb, startNatsServer, type OwnServer } from '../../scripts/services/servers.js';
+import { ensureNatsServer, ensureTool, tools, versionOf } from '../../scripts/services/tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** A reachable NATS URL with JetStream, or null when the NATS tier cannot run. */
-    natsUrl: string | null;
-    natsUnavailableReason: string;
-    /** A reachable MongoDB URI, or null when the MongoDB tier cannot run. */
-    mongoUri: string | null;
-    mongoUnavailableReason: string;
+    /** The NATS URL (JetStream) every NATS test uses. */
+    natsUrl: string;
+    /** The MongoDB-wire URI every MongoDB test uses. */
+    mongoUri: string;
+    /** What serves them, for test names and the log. */
+    services: { nats: string; mongo: string };
   }
 }
 
-/** Answers true when a NATS server greets us with INFO at host:port. */
-function probe(url: string, timeoutMs = 1500): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
+/**
+ * The services of the whole suite. NATS_URL / MONGODB_URI when given (they must answer), else
+ * servers of the run's own: nats-server and FerretDB (a MongoDB wire-protocol server on SQLite),
+ * built once per machine into a cache (scripts/services/tools.ts) and started on free ports in
+ * temporary folders, removed when the run ends. A tier that cannot run fails the run here with
+ * the reason: nothing is skipped for want of a server.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started: OwnServer[] = [];
+  const say = (line: string) => console.log(`[services] ${line}`);
+  try {
+    let natsUrl = process.env.NATS_URL;
+    let natsWhat: string;
+    if (natsUrl) {
+      await probeNats(natsUrl.split(',')[0]!.trim());
+      natsWhat = `NATS at NATS_URL=${natsUrl}`;
+    } else {
+      const bin = ensureNatsServer(say);
+      const server = await startNatsServer(bin);
+      started.push(server);
+      natsUrl = server.url;
+      natsWhat = `${versionOf(bin)} (started for this run)`;
+    }
+
+    let mongoUri = process.env.MONGODB_URI;
+    let mongoWhat: string;
+    if (mongoUri) {
+      await pingMongo(mongoUri);
+      mongoWhat = `MongoDB at MONGODB_URI`;
+    } else {
+      const server = await startFerretDb(ensureTool(tools.ferretdb, say));
+      started.push(server);
+      mongoUri = server.url;
+      mongoWhat = `FerretDB ${tools.ferretdb.version} on SQLite (started for this run)`;
+    }
+    say(`NATS: ${natsWhat} at ${natsUrl}`);
+    say(`MongoDB wire: ${mongoWhat} at ${redact(mongoUri)}`);
+    project.provide('natsUrl', natsUrl);
+    project.provide('mongoUri', mongoUri);
+    project.provide('services', { nats: natsWhat, mongo: mongoWhat });
+  } catch (err) {
+    await Promise.all(started.map((s) => s.dispose()));
+    throw new Error(`the test services could not be had, so the NATS / MongoDB tiers cannot run: ${(err as Error).message}`, { cause: err });
+  }
+  return async () => {
+    await Promise.all(started.map((s) => s.dispose()));
+  };
+}
+
+/** Resolves when a NATS server with JetStream greets at the URL's host and port; throws otherwise. */
+function probeNats(url: string, timeoutMs = 3000): Promise<void> {
+  const u = new URL(url.includes('://') ? url : `nats://${url}`);
+  return new Promise((resolve, reject) => {
     const socket = netConnect({ host: u.hostname, port: Number(u.port || 4222) });
-    const done = (ok: boolean) => {
+    const fail = (why: string) => {
       socket.destroy();
-      resolve(ok);
+      reject(new Error(`NATS_URL=${url}: ${why}`));
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (d) => done(d.toString().startsWith('INFO')));
+    socket.setTimeout(timeoutMs, () => fail(`no answer within ${timeoutMs} ms`));
+    socket.once('error', (e) => fail(e.message));
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\r\n');
+      if (nl < 0) return;
+      if (!buf.startsWith('INFO ')) return fail('it answered, but not as a NATS server');
+      let info: { jetstream?: boolean };
+      try {
+        info = JSON.parse(buf.slice(5, nl)) as { jetstream?: boolean };
+      } catch {
+        return fail('its INFO line is not JSON');
+      }
+      socket.destroy();
+      if (info.jetstream) resolve();
+      else fail('the server has no JetStream (start it with -js)');
+    });
   });
 }
 
-/**
- * Finds the NATS server for the integration tier: NATS_URL, else 127.0.0.1:4222. When none
- * answers, the tier is skipped with a loud message, except under CI=true, where the run fails.
- */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const candidate = process.env.NATS_URL || 'nats://127.0.0.1:4222';
-  const ok = await probe(candidate.split(',')[0]!.trim());
-  const reason = ok ? '' : `no NATS server answered at ${candidate}`;
-  if (!ok) {
-    const banner = `\n!!! NATS integration tier NOT RUN: ${reason}. Start one with \`nats-server -js\` or set NATS_URL. !!!\n`;
-    if (process.env.CI === 'true') {
-      throw new Error(`CI=true requires the NATS tier, but ${reason}. .ci/run starts nats-server; check it.`);
-    }
-    console.warn(banner);
-  }
-  project.provide('natsUrl', ok ? candidate : null);
-  project.provide('natsUnavailableReason', reason);
-
-  const mongo = await findMongo();
-  if (!mongo.uri) {
-    console.warn(`\n!!! MongoDB tier NOT RUN (reported as skipped): ${mongo.reason}. !!!\n`);
-    if (process.env.CI === 'true' && process.env.MONGODB_URI) throw new Error(`CI set MONGODB_URI but ${mongo.reason}`);
-  }
-  project.provide('mongoUri', mongo.uri);
-  project.provide('mongoUnavailableReason', mongo.reason);
-  return mongo.stop;
-}
-
-/**
- * The MongoDB for the store contract: MONGODB_URI when set (it must answer), else a
- * mongodb-memory-server replica set when that package is installed and can get its binary
- * (it downloads one: fine on a developer machine with internet, impossible on an offline one).
- */
-async function findMongo(): Promise<{ uri: string | null; reason: string; stop: () => Promise<void> }> {
-  const none = async () => undefined;
-  const given = process.env.MONGODB_URI;
-  if (given) {
-    const { MongoClient } = await import('mongodb');
-    const client = new MongoClient(given, { serverSelectionTimeoutMS: 3000 });
-    try {
-      await client.db('admin').command({ ping: 1 });
-      return { uri: given, reason: '', stop: none };
-    } catch (err) {
-      return { uri: null, reason: `MONGODB_URI is set but MongoDB did not answer: ${(err as Error).message}`, stop: none };
-    } finally {
-      await client.close().catch(() => undefined);
-    }
-  }
-  const pkg = 'mongodb-memory-server';
-  let mms: { MongoMemoryReplSet: { create(o: unknown): Promise<{ getUri(): string; stop(): Promise<boolean> }> } };
+async function pingMongo(uri: string): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
   try {
-    mms = (await import(pkg)) as typeof mms;
-  } catch {
-    return { uri: null, reason: 'MONGODB_URI is unset and mongodb-memory-server is not installed (`npm i -D mongodb-memory-server` on a machine with internet, or point MONGODB_URI at a MongoDB)', stop: none };
-  }
-  try {
-    const server = await mms.MongoMemoryReplSet.create({ replSet: { count: 1 } });
-    return { uri: server.getUri(), reason: '', stop: async () => void (await server.stop()) };
+    await client.db('admin').command({ ping: 1 });
   } catch (err) {
-    return { uri: null, reason: `MONGODB_URI is unset and mongodb-memory-server could not start a MongoDB: ${(err as Error).message}`, stop: none };
+    throw new Error(`MONGODB_URI is set (${redact(uri)}) but nothing answered a ping: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await client.close().catch(() => undefined);
   }
 }
+
+const redact = (uri: string) => uri.replace(/\/\/[^@/]*@/, '//***@');

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { AGENT_NAMES } from '../../bus/subjects.js';
 import { configKeys } from '../../config/keys.js';
 import { main } from '../../src/cli/main.js';
+import { tools } from '../../scripts/services/tools.js';
 
 /**
  * Docker cannot run here (no engine), so the deployment files are checked as far as they can
@@ -53,6 +54,12 @@ describe('docker-compose.yml', () => {
     expect(nats?.healthcheck?.test?.join(' ')).toMatch(/healthz/);
     expect(mongo?.healthcheck?.test?.join(' ')).toMatch(/ping/);
     expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['nats-data', 'mongo-data']));
+  });
+
+  it('runs the NATS server version the test suite builds and runs, as the GitHub workflow does', () => {
+    const version = tools.nats.version.replace(/^v/, '');
+    expect(compose.services.nats?.image).toBe(`nats:${version}-alpine`);
+    expect(readFileSync('.github/workflows/ci.yml', 'utf8')).toContain(`nats:${version} -js`);
   });
 
   it('has one service per agent, the API, the recorder and the bots (behind a profile)', () => {

@@ -110,13 +110,19 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
   };
   try {
     await client.connect();
-    await Promise.all([
-      col.events.createIndexes(indexes([{ correlationId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }, { type: 1, time: 1, _seq: 1 }, { 'payload.symbol': 1, time: 1, _seq: 1 }])),
-      col.orders.createIndexes([{ key: { clientOrderId: 1 }, unique: true }, ...indexes([{ status: 1 }, { updatedAt: -1, clientOrderId: 1 }])]),
-      col.fills.createIndexes(indexes([{ clientOrderId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }])),
-      col.portfolio.createIndexes(indexes([{ time: 1, _seq: 1 }])),
-      col.conversations.createIndexes(indexes([{ conversationId: 1, time: 1, _seq: 1 }])),
-    ]);
+    // One index per call, one at a time: FerretDB 1.24 (SQLite) drops the connection with a
+    // panic ("slice bounds out of range") when one createIndexes call names several indexes of a
+    // collection that has them already (every reopen), or when the collections of a new database
+    // are created concurrently. MongoDB takes either; ten round trips at open cost nothing.
+    const wanted: (readonly [Collection<Row>, IndexDescription])[] = [
+      ...indexes([{ correlationId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }, { type: 1, time: 1, _seq: 1 }, { 'payload.symbol': 1, time: 1, _seq: 1 }]).map((d) => [col.events, d] as const),
+      [col.orders, { key: { clientOrderId: 1 }, unique: true }],
+      ...indexes([{ status: 1 }, { updatedAt: -1, clientOrderId: 1 }]).map((d) => [col.orders, d] as const),
+      ...indexes([{ clientOrderId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }]).map((d) => [col.fills, d] as const),
+      [col.portfolio, { key: { time: 1, _seq: 1 } }],
+      [col.conversations, { key: { conversationId: 1, time: 1, _seq: 1 } }],
+    ];
+    for (const [c, d] of wanted) await c.createIndexes([d]);
   } catch (err) {
     await client.close().catch(() => undefined);
     throw new StoreUnavailableError(`could not open the MongoDB store at ${where} (database ${dbName}): ${scrub(messageOf(err))}`, { cause: err });
@@ -156,15 +162,35 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
    * when absent. When the upsert's insert hits a duplicate key, the document exists (a concurrent
    * put inserted it first, or ours is not newer): one plain conditional replace then settles it,
    * since documents are never deleted.
+   *
+   * Writes of one document go one after another from this process (`lanes`): FerretDB 1.24 runs
+   * a conditional replace as a read and a write that another connection can come between, so
+   * two concurrent puts of one key could end with the older (a lost update; MongoDB does the
+   * match and the write atomically). Each key has one writer process (the agent that owns the
+   * snapshot or the order), so ordering within the process is all that is needed.
    */
-  const replaceIfNewer = async (c: Collection<Row>, _id: string, field: string, value: number, doc: Document): Promise<void> => {
-    const filter: Filter<Row> = { _id, [field]: { $lt: value } };
-    try {
-      await c.replaceOne(filter, doc, { upsert: true });
-    } catch (err) {
-      if (!isDuplicateKeyOnly(err)) throw err;
-      await c.replaceOne(filter, doc);
-    }
+  const lanes = new Map<string, Promise<void>>();
+  const replaceIfNewer = (c: Collection<Row>, _id: string, field: string, value: number, doc: Document): Promise<void> => {
+    const lane = `${c.collectionName}\u0000${_id}`;
+    const replace = async () => {
+      const filter: Filter<Row> = { _id, [field]: { $lt: value } };
+      try {
+        await c.replaceOne(filter, doc, { upsert: true });
+      } catch (err) {
+        if (!isDuplicateKeyOnly(err)) throw err;
+        await c.replaceOne(filter, doc);
+      }
+    };
+    const next = (lanes.get(lane) ?? Promise.resolve()).then(replace, replace);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    lanes.set(lane, tail);
+    void tail.then(() => {
+      if (lanes.get(lane) === tail) lanes.delete(lane);
+    });
+    return next;
   };
   const flush = async (): Promise<void> => {
     // The writes accepted so far, not later ones (a busy recorder would keep it waiting forever).
