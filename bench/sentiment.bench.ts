@@ -19,7 +19,7 @@ export interface SentimentBenchResult {
   readonly skipped?: string;
 }
 
-const TWEETS = fileURLToPath(new URL('../../shared/data/sentiment/twitter-financial-news-train.csv', import.meta.url));
+const TWEETS = fileURLToPath(new URL('../tests/fixtures/data/sentiment/twitter-financial-news-train.csv', import.meta.url));
 const GOAL = 20_000;
 
 export function runSentimentBench(rounds = 5): SentimentBenchResult {

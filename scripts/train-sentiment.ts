@@ -52,7 +52,7 @@ const SEARCH_GRID = {
   minCount: [1, 2],
 };
 
-const defaultData = fileURLToPath(new URL('../../shared/data/sentiment/twitter-financial-news-train.csv', import.meta.url));
+const defaultData = fileURLToPath(new URL('../tests/fixtures/data/sentiment/twitter-financial-news-train.csv', import.meta.url));
 const defaultOut = fileURLToPath(new URL('../agents/sentiment/scoring/model.json', import.meta.url));
 
 /** Out-of-fold P(bullish) - P(bearish) for every row: each fold scored by a model trained on the others. */

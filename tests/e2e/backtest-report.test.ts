@@ -9,7 +9,7 @@ import { runBacktest } from '../../src/backtest/run-backtest.js';
 import { backtestCommand } from '../../src/cli/backtest-command.js';
 import { artifactDir, chromiumOrSkip, launchChromium } from '../helpers/browser.js';
 import { randomWalkCsv } from '../helpers/csv.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 
 const chromiumPath = chromiumOrSkip('the backtest report browser test');
 const dir = mkdtempSync(join(tmpdir(), 'sextant-report-'));

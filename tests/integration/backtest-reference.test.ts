@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runBacktest, type BacktestResult } from '../../src/backtest/run-backtest.js';
 import { natsUrl, transports } from '../helpers/buses.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 import { smaCrossOracle } from '../helpers/sma-cross-oracle.js';
 
 interface Reference {

@@ -6,7 +6,7 @@ import { PaperBroker } from '../../agents/execution/broker.js';
 import type { OrderApproved, OrderIntent } from '../../src/domain/messages.js';
 import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const idOf = (e: Envelope): string => {

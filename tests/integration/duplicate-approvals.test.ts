@@ -9,7 +9,7 @@ import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
 import { quiesce } from '../../src/runtime/quiesce.js';
 import { transports } from '../helpers/buses.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 for (const { name } of transports) {

@@ -14,7 +14,7 @@ import { sequentialIds } from '../../src/runtime/ids.js';
 import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 
 interface Reference {
   final_value: number;

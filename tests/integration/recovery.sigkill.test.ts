@@ -9,7 +9,7 @@ import { openMongoStore } from '../../src/store/mongo/mongo-store.js';
 import type { ProcessCheckpoint } from '../../src/store/checkpointer.js';
 import { fromStoredJson } from '../../src/store/json.js';
 import type { Store } from '../../src/store/ports.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 
 /**
  * Crash recovery of the single-process system: `sextant start` is killed with SIGKILL in the

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { VirtualClock } from '../../src/runtime/clock.js';
 import { sequentialIds } from '../../src/runtime/ids.js';
 import type { FillDoc } from '../../src/store/ports.js';
-import { sharedFile } from '../helpers/shared-data.js';
+import { sharedFile } from '../helpers/test-data.js';
 
 /** The embedded system's store answers "why did we trade?" over the bus, from the event log. */
 describe('store queries over the bus (embedded system)', () => {

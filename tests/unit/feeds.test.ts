@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { sharedData } from '../helpers/test-data.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
@@ -13,12 +14,12 @@ import { seededPrng } from '../../agents/data/feeds/prng.js';
 import { syntheticFeed, type SyntheticFeedOptions } from '../../agents/data/feeds/synthetic-feed.js';
 import { barSchema, type Bar, type Tick } from '../../src/domain/messages.js';
 
-const SHARED = resolve(process.cwd(), '../shared/data');
+const SHARED = sharedData;
 
 /** A shared data file; fails loudly (here and in CI) when the shared folder is missing. */
 function shared(relative: string): string {
   const file = join(SHARED, relative);
-  if (!existsSync(file)) throw new Error(`shared data file missing: ${file} (tests read ../shared/data beside the project; see its README.md)`);
+  if (!existsSync(file)) throw new Error(`shared data file missing: ${file} (see tests/fixtures/data/README.md)`);
   return file;
 }
 

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { sharedFile } from '../helpers/test-data.js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { classify, type Scorer } from '../../agents/sentiment/scorer.js';
@@ -241,17 +242,12 @@ describe('sextant sentiment (CLI)', () => {
   });
 });
 
-// The labelled tweets live outside the repository (../shared/data beside the checkout).
-const SHARED_TWEETS = resolve(process.cwd(), '../shared/data/sentiment/twitter-financial-news-train.csv');
-const haveTweets = existsSync(SHARED_TWEETS);
-if (!haveTweets && process.env.CI !== 'true') {
-  console.warn(`\n!!! SKIPPING the sentiment held-out tests: ${SHARED_TWEETS} is missing (under CI=true this fails)\n`);
-}
+// The labelled tweets (MIT licence), kept in the repository with the other test data.
+const SHARED_TWEETS = sharedFile('sentiment/twitter-financial-news-train.csv');
 
-describe.runIf(haveTweets || process.env.CI === 'true')('default scorer on the held-out 20% of the labelled tweets', () => {
+describe('default scorer on the held-out 20% of the labelled tweets', () => {
   const training = shippedModel.training as { options: TrainOptions; crossValidation: { band: number }; heldOut: { macroF1: number; accuracy: number } };
   const load = () => {
-    if (!existsSync(SHARED_TWEETS)) throw new Error(`shared data file missing: ${SHARED_TWEETS}. CI needs ../shared/data beside the checkout.`);
     return holdOutSplit(readLabelledCsv(SHARED_TWEETS));
   };
 

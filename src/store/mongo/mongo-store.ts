@@ -44,9 +44,9 @@ import {
  * - portfolio: {time, _seq}
  * - conversations: {conversationId, time, _seq}
  *
- * Verification: type-checked here, and written to pass the contract suite, but NOT run against
- * a MongoDB server: the machine it was written on has no MongoDB and none could be installed.
- * The contract's MongoDB tier runs wherever MONGODB_URI (or mongodb-memory-server) gives one.
+ * Verification: the store contract and whole-system tests run against FerretDB 1.24 (MongoDB
+ * wire protocol on SQLite) on every `npm test`, and against MongoDB 7 in the GitHub workflow.
+ * Where the two differ, the adapter uses only what both do (see the index and lane notes below).
  */
 export interface MongoStoreOptions {
   readonly uri: string;
