@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededPrng, standardNormal } from '../agents/data/feeds/prng.js';
 import { formatTable } from './harness.js';
+import { ensureBacktrader, runBacktrader, type PeerRun } from './peers/backtrader.js';
 
 /**
  * Backtest throughput: a deterministic 200,000-bar daily series (Yahoo CSV format, generated
  * here), SMA(10,30) through all five agents, on the in-memory bus and over NATS. Each run is a
  * child process of its own (the built CLI), so its peak RSS and JIT warm-up are its own.
  * Goals (2 cores): in-memory >= 110,000 bars/s, NATS >= 22,000 bars/s, RSS <= 250 MB.
+ * The peer: backtrader runs the same series and rules in the same run (bench/peers/); it must
+ * agree on the fills and the final value, and the ratio of bars/s is reported.
  */
 
 export interface BacktestBenchRow {
@@ -33,7 +36,19 @@ export interface BacktestBenchResult {
   /** In-memory elapsed time with recording / without (goal <= 1.3). */
   readonly recordingSlowdown: number;
   readonly natsSkipped?: string;
+  /** The same series and strategy through backtrader, in the same run. */
+  readonly peer?: PeerRun;
+  /** Sextant in-memory bars/s over backtrader's (higher is faster). */
+  readonly vsBacktrader?: number;
+  readonly peerSkipped?: string;
 }
+
+/**
+ * Starting cash of both backtesters: enough that no order of the series is ever short of cash
+ * (the random walk climbs far above its start, and 100 shares of it cost more than 100,000 at
+ * times), so the two run the same trades whatever each does with an order it cannot pay for.
+ */
+const CASH = 1_000_000_000;
 
 /** Writes the series: a seeded geometric random walk, one bar a day from 1800-01-01. */
 export function writeSeries(bars: number): string {
@@ -61,7 +76,7 @@ export function writeSeries(bars: number): string {
 function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined, record = false): Promise<BacktestBenchRow> {
   const cli = fileURLToPath(new URL('../dist/sextant.mjs', import.meta.url));
   const recordDir = record ? mkdtempSync(join(tmpdir(), 'sextant-bench-record-')) : undefined;
-  const args = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000', '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
+  const args = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', String(CASH), '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -85,10 +100,21 @@ export async function runBacktestBench(options: { natsUrl?: string | undefined; 
   if (runs.some((r) => r.fills !== runs[0]!.fills || r.finalValue !== runs[0]!.finalValue)) {
     throw new Error(`memory and NATS backtests disagree: ${JSON.stringify(runs)}`);
   }
+  let peer: PeerRun | undefined;
+  let peerSkipped: string | undefined;
+  try {
+    peer = await runBacktrader(ensureBacktrader((l) => console.log(`  ${l}`)), file, { fast: 10, slow: 30, size: 100, cash: CASH });
+  } catch (err) {
+    peerSkipped = `backtrader could not run: ${(err as Error).message}`;
+  }
+  if (peer && (peer.fills !== runs[0]!.fills || Math.abs(peer.finalValue - runs[0]!.finalValue) > 0.01)) {
+    throw new Error(`Sextant and backtrader disagree on the same series: ${JSON.stringify({ sextant: runs[0], backtrader: peer })}`);
+  }
   console.log(
     formatTable([
       ['transport', 'recorded', 'bars', 'fills', 'final value', 'ms', 'bars/s', 'peak RSS MB'],
       ...runs.map((r) => [r.transport, r.recorded ? 'yes' : 'no', r.bars, r.fills, r.finalValue.toFixed(2), r.elapsedMs, r.barsPerSecond, r.peakRssMB]),
+      ...(peer ? [[peer.peer, 'no', peer.bars, peer.fills, peer.finalValue.toFixed(2), peer.elapsedMs, peer.barsPerSecond, peer.peakRssMB]] : []),
     ]),
   );
   return {
@@ -98,5 +124,6 @@ export async function runBacktestBench(options: { natsUrl?: string | undefined; 
     goals: { memoryBarsPerSecond: 110_000, natsBarsPerSecond: 22_000, rssMB: 250, recordingSlowdownMax: 1.3 },
     recordingSlowdown: Math.round((100 * runs[1]!.elapsedMs) / runs[0]!.elapsedMs) / 100,
     ...(options.natsUrl ? {} : { natsSkipped: 'no NATS server answered' }),
+    ...(peer ? { peer, vsBacktrader: Math.round((100 * runs[0]!.barsPerSecond) / peer.barsPerSecond) / 100 } : { peerSkipped }),
   };
 }

@@ -6,12 +6,17 @@ import { runStoreBench } from './store.bench.js';
 import { runReplayBench } from './replay.bench.js';
 import { runApiBench } from './api.bench.js';
 import { runSentimentBench } from './sentiment.bench.js';
+import { startFerretDb, startNatsServer, type OwnServer } from '../scripts/services/servers.js';
+import { ensureNatsServer, ensureTool, tools } from '../scripts/services/tools.js';
+
+/** MONGODB_URI, or the FerretDB this run started for the store bench. */
+let mongoUri: string | undefined;
 
 /**
  * `npm run bench`: runs every bench in {@link benches} (or those named on the command line,
  * e.g. `npm run bench -- bus`), writes `bench/results/<name>.json` for each and prints a
- * summary. NATS comes from NATS_URL, else nats://127.0.0.1:4222; without a server the NATS
- * figures are skipped with a loud warning and the in-memory figures still run.
+ * summary. NATS comes from NATS_URL, MongoDB from MONGODB_URI; when unset, the run starts its
+ * own nats-server and FerretDB as the tests do (scripts/services/).
  * BENCH_MESSAGES overrides the per-round message count.
  */
 
@@ -60,14 +65,18 @@ export const benches: BenchEntry[] = [
         `  in-memory ${m?.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.memoryBarsPerSecond.toLocaleString('en-US')}), peak RSS ${m?.peakRssMB} MB (goal <= ${result.goals.rssMB})`,
         `  recording every message (embedded store): ${rec?.barsPerSecond.toLocaleString('en-US')} bars/s, ${result.recordingSlowdown}x the time (goal <= ${result.goals.recordingSlowdownMax}x), peak RSS ${rec?.peakRssMB} MB`,
         n ? `  NATS      ${n.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.natsBarsPerSecond.toLocaleString('en-US')}), peak RSS ${n.peakRssMB} MB` : '  NATS      not measured',
+        result.peer
+          ? `  peer: ${result.peer.peer} ${result.peer.barsPerSecond.toLocaleString('en-US')} bars/s, peak RSS ${result.peer.peakRssMB} MB (same fills and final value); Sextant in-memory / backtrader = ${result.vsBacktrader}`
+          : '  peer: backtrader not measured',
       ].join('\n');
-      return { result, summary, warnings: reachable ? [] : [`NATS backtest NOT MEASURED: no NATS server at ${natsUrl}`] };
+      const warnings = [...(reachable ? [] : [`NATS backtest NOT MEASURED: no NATS server at ${natsUrl}`]), ...(result.peerSkipped ? [`backtrader peer NOT MEASURED: ${result.peerSkipped}`] : [])];
+      return { result, summary, warnings };
     },
   },
   {
     name: 'store',
     async run() {
-      const result = await runStoreBench({ mongoUri: process.env.MONGODB_URI });
+      const result = await runStoreBench({ mongoUri: mongoUri });
       const summary = ['event-store append (batches of 2000 recorded bars):', ...result.rows.map((r) => `  ${r.store.padEnd(32)} ${r.eventsPerSecond.toLocaleString('en-US')} events/s`)].join('\n');
       return { result, summary, warnings: result.mongoSkipped ? [`MongoDB append NOT MEASURED: ${result.mongoSkipped}`] : [] };
     },
@@ -144,8 +153,24 @@ async function main(): Promise<number> {
     console.error(`BENCH_MESSAGES must be a positive integer, got ${process.env.BENCH_MESSAGES}`);
     return 2;
   }
+  // The servers of the run's own when none are given, as the tests do (scripts/services/).
+  const own: OwnServer[] = [];
+  let natsUrl = process.env.NATS_URL;
+  if (!natsUrl) {
+    const server = await startNatsServer(ensureNatsServer((l) => console.log(`  ${l}`)));
+    own.push(server);
+    natsUrl = server.url;
+    console.log(`NATS_URL unset: started nats-server ${tools.nats.version} at ${natsUrl} for this run`);
+  }
+  mongoUri = process.env.MONGODB_URI;
+  if (!mongoUri && selected.some((b) => b.name === 'store')) {
+    const server = await startFerretDb(ensureTool(tools.ferretdb, (l) => console.log(`  ${l}`)));
+    own.push(server);
+    mongoUri = server.url;
+    console.log(`MONGODB_URI unset: started FerretDB ${tools.ferretdb.version} (SQLite) at ${mongoUri}; its figure is FerretDB's, not MongoDB's`);
+  }
   const ctx: BenchContext = {
-    natsUrl: process.env.NATS_URL || 'nats://127.0.0.1:4222',
+    natsUrl,
     messages,
     log: (line) => console.log(`  ${line}`),
   };
@@ -172,6 +197,7 @@ async function main(): Promise<number> {
   const warnings = done.flatMap((d) => d.outcome.warnings);
   if (warnings.length > 0) loud(warnings);
   if (failed > 0) console.error(`\n${failed} bench(es) failed`);
+  await Promise.all(own.map((s) => s.dispose()));
   return failed > 0 ? 1 : 0;
 }
 

@@ -1,0 +1,56 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toolsDir } from '../../scripts/services/tools.js';
+
+/**
+ * backtrader (PyPI, pure Python) as the backtest bench's peer: installed from
+ * `bench/peers/requirements.txt` into a virtualenv outside the repository, in the tools cache
+ * beside nats-server and FerretDB (`backtrader-venv-<version>`), made once per machine.
+ */
+export interface PeerRun {
+  readonly peer: string;
+  readonly bars: number;
+  readonly fills: number;
+  readonly finalValue: number;
+  readonly elapsedMs: number;
+  readonly barsPerSecond: number;
+  readonly peakRssMB: number;
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const requirements = join(here, 'requirements.txt');
+const script = join(here, 'backtrader_sma_cross.py');
+const VERSION = '1.9.78.123';
+
+/** The virtualenv's python, made and filled when missing. Throws when Python or pip cannot. */
+export function ensureBacktrader(say: (line: string) => void): string {
+  const venv = join(toolsDir(), `backtrader-venv-${VERSION}`);
+  const python = join(venv, 'bin', 'python');
+  if (existsSync(join(venv, '.complete'))) return python;
+  rmSync(venv, { recursive: true, force: true });
+  say(`installing backtrader ${VERSION} from PyPI into ${venv} (once per machine)`);
+  const run = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().slice(-500)}`);
+  };
+  run('python3', ['-m', 'venv', venv]);
+  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
+  run('touch', [join(venv, '.complete')]);
+  return python;
+}
+
+/** The SMA(fast, slow) cross of `size` over the Yahoo-layout CSV, in backtrader. */
+export function runBacktrader(python: string, file: string, o: { fast: number; slow: number; size: number; cash: number }): Promise<PeerRun> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(python, [script, file, String(o.fast), String(o.slow), String(o.size), String(o.cash)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`backtrader peer exited ${code}`));
+      resolve({ peer: `backtrader ${VERSION}`, ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<PeerRun, 'peer'>) });
+    });
+  });
+}
