@@ -76,7 +76,7 @@ export function writeSeries(bars: number): string {
 function runChild(transport: 'memory' | 'nats', file: string, natsUrl: string | undefined, record = false): Promise<BacktestBenchRow> {
   const cli = fileURLToPath(new URL('../dist/sextant.mjs', import.meta.url));
   const recordDir = record ? mkdtempSync(join(tmpdir(), 'sextant-bench-record-')) : undefined;
-  const args = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', String(CASH), '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
+  const args = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring', cli, 'backtest', '--data', file, '--symbol', 'BENCH', '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--size', '100', '--cash', String(CASH), '--risk', 'off', '--transport', transport, '--json', ...(recordDir ? ['--record', recordDir] : [])];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { env: { ...process.env, ...(natsUrl ? { NATS_URL: natsUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

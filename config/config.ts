@@ -161,6 +161,7 @@ export function buildConfig(v: KeyValues): Config {
       maxDailyLoss: v.RISK_MAX_DAILY_LOSS,
       maxDrawdown: v.RISK_MAX_DRAWDOWN,
       priceBand: v.RISK_PRICE_BAND,
+      maxLeverage: v.RISK_MAX_LEVERAGE,
       allowShort: v.RISK_ALLOW_SHORT,
       ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
       breachState: v.RISK_BREACH_STATE,

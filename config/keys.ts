@@ -146,6 +146,7 @@ export const configKeys = {
   RISK_PRICE_BAND: def({ schema: dec(0.000001), expected: 'a fraction, e.g. 0.1 for 10%', doc: 'How far a limit or stop price may be from the last trade (fat finger).', default: 0.1 }),
   RISK_ALLOWED_SYMBOLS: def<string[]>({ schema: list, expected: 'comma-separated symbols; empty allows all', doc: 'When set, only these symbols may trade.', default: [] }),
   RISK_BREACH_STATE: def<'REDUCING' | 'HALTED'>({ schema: z.enum(['REDUCING', 'HALTED']), expected: 'REDUCING | HALTED', doc: 'Where a daily-loss or drawdown breach takes trading.', default: 'REDUCING' }),
+  RISK_MAX_LEVERAGE: def({ schema: dec(1), expected: 'a number >= 1 (1 = a cash account)', doc: 'Buying power as a multiple of equity: an order that grows exposure needs maxLeverage x equity, less exposure held or reserved by open orders and their fees. 1 refuses a buy the cash (after open orders) does not cover.', default: 1 }),
   RISK_ALLOW_SHORT: def({ schema: bool, expected: 'true | false', doc: 'Whether sells may open or grow a short position.', default: false }),
 
   EXEC_FEE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points of notional', doc: 'Paper broker fee.', default: 0 }),

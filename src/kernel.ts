@@ -156,7 +156,7 @@ export class Kernel {
       case 'execution':
         return executionAgent({ costs: settings.costs, broker: settings.broker ?? new PaperBroker(), market: this.market, ...(settings.retry ? { retry: settings.retry } : {}), ...(settings.breaker ? { breaker: settings.breaker } : {}), ...(settings.pollMs ? { pollMs: settings.pollMs } : {}) }) as AgentSpec<never>;
       case 'risk':
-        return riskAgent(settings.limits, this.market) as AgentSpec<never>;
+        return riskAgent({ limits: settings.limits, startCash: settings.startCash, costs: settings.costs }, this.market) as AgentSpec<never>;
       case 'strategy':
         return strategyAgent(settings.strategy) as AgentSpec<never>;
       case 'data':

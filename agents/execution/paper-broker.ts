@@ -1,18 +1,7 @@
 import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
+import type { PaperCosts } from '../../src/domain/costs.js';
 
-/** Costs and realism of the paper broker. Defaults are zero (the reference backtest has none). */
-export interface PaperCosts {
-  readonly feeBps: number;
-  readonly feePerShare: number;
-  /** Smallest fee charged per fill (when the computed fee is lower). */
-  readonly feeMin?: number;
-  readonly slippageBps: number;
-  /**
-   * Largest fraction of a bar's (or trade's) volume one order may take; the rest waits for the
-   * next bar as a partial fill. 0 or unset: no limit.
-   */
-  readonly maxParticipation?: number;
-}
+export { feeFor, withSlippage, type PaperCosts } from '../../src/domain/costs.js';
 
 const DAY_MS = 86_400_000;
 const utcDay = (t: number) => Math.floor(t / DAY_MS);
@@ -57,16 +46,6 @@ export function tickFillPrice(order: OrderIntent, tick: Tick): number | undefine
   }
 }
 
-/** Slippage moves the price against the order. */
-export function withSlippage(price: number, side: OrderIntent['side'], costs: PaperCosts): number {
-  if (costs.slippageBps === 0) return price;
-  const k = costs.slippageBps / 10_000;
-  return side === 'buy' ? price * (1 + k) : price * (1 - k);
-}
-
-export function feeFor(qty: number, price: number, costs: PaperCosts): number {
-  return Math.max(costs.feeMin ?? 0, (qty * price * costs.feeBps) / 10_000 + qty * costs.feePerShare);
-}
 
 /**
  * How much of an order a bar or trade of `volume` can fill: everything without a participation

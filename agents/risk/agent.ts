@@ -4,8 +4,7 @@ import { orderIntentSchema, type OrderIntent, type PortfolioSnapshot } from '../
 import type { AgentSpec } from '../../src/runtime/agent-spec.js';
 import { messageEvent } from '../../src/runtime/agent-spec.js';
 import type { MarketCache } from '../../src/runtime/market-cache.js';
-import type { RiskLimits } from './limits.js';
-import { breachOf, decide, riskMachine, type IntentEvent, type RiskContext } from './machine.js';
+import { breachOf, decide, riskMachine, type IntentEvent, type RiskContext, type RiskInput } from './machine.js';
 
 /** True when a portfolio update would move trading to a stricter state than it is in. */
 function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
@@ -18,16 +17,17 @@ function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
  * The risk agent: the only consumer of `order.intent`; writes `order.approved` or
  * `order.rejected`, `risk.state` on every trading-state change, and answers `risk.command`
  * (halt, reduce, resume, set-limits) with `risk.command-result`. Prices as of an intent's
- * decision time come from the process's market cache; it reads portfolio updates (daily PnL and
+ * decision time come from the process's market cache; buying power from its own cash ledger
+ * (the start cash and every `order.filled`, so it never waits for a portfolio update); it reads portfolio updates (daily PnL and
  * drawdown for the loss limits; a breach reaches the machine, ordinary updates only the
  * account view), and order outcomes to keep projected positions right. Answers `query.risk`.
  */
-export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<RiskContext> {
+export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<RiskContext> {
   let account: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'> | undefined;
   return {
     name: 'risk',
     machine: riskMachine,
-    input: { limits },
+    input,
     inlets: [
       {
         pattern: subjects.portfolioUpdated(),
@@ -57,7 +57,7 @@ export function riskAgent(limits: RiskLimits, market: MarketCache): AgentSpec<Ri
       {
         what: 'risk',
         answer: (ctx, params) => {
-          const summary = { state: ctx.tradingState, limits: ctx.limits, positions: ctx.positions, openOrders: Object.keys(ctx.working).length, counts: ctx.counts };
+          const summary = { state: ctx.tradingState, limits: ctx.limits, positions: ctx.positions, cash: ctx.cash, held: ctx.held, openOrders: Object.keys(ctx.working).length, counts: ctx.counts };
           // `check`: the verdict this intent would get now, computed by the same pure decision
           // on a copy of the state (nothing is approved, counted or remembered)
           const check = orderIntentSchema.safeParse(params.check);

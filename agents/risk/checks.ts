@@ -23,6 +23,16 @@ export interface CheckInput {
   readonly position: number;
   /** Sum over symbols of |projected position x price|, before this order. */
   readonly grossExposure: number;
+  /** Cash after every fill so far (start cash, less buys and fees, plus sells). */
+  readonly cash: number;
+  /** Cash plus filled positions at their latest prices. */
+  readonly equity: number;
+  /** Sum over symbols of |filled position x latest price|. */
+  readonly heldExposure: number;
+  /** What approved orders still working have reserved (the exposure they add, fees, slippage). */
+  readonly reserved: number;
+  /** Estimated fees and slippage of this order. */
+  readonly orderCosts: number;
   readonly openOrders: number;
   /** Approvals within the rate window before this order: all symbols, and this symbol. */
   readonly recentOrders: number;
@@ -45,6 +55,16 @@ export const increasesRisk = (position: number, intent: Pick<OrderIntent, 'side'
 /** True when the order only shrinks the position, without flipping it. */
 export const reducesOnly = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
   position !== 0 && Math.sign(signedQty(intent)) === -Math.sign(position) && intent.qty <= Math.abs(position);
+
+/** How much an order grows the absolute position's value (0 when it shrinks it). */
+export const addedExposure = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>, price: number) => Math.max(0, Math.abs(position + signedQty(intent)) - Math.abs(position)) * price;
+
+/**
+ * What an order that grows exposure may spend: `maxLeverage x equity`, less the positions held
+ * and what approved orders still working have reserved. At leverage 1 and long only this is the
+ * cash, less what open buy orders have reserved; a pending sell frees nothing until it fills.
+ */
+export const buyingPower = (a: { equity: number; heldExposure: number; reserved: number; maxLeverage: number }) => a.maxLeverage * a.equity - a.heldExposure - a.reserved;
 
 type Check = { readonly name: string; readonly check: (i: CheckInput) => Denial | undefined };
 
@@ -84,6 +104,24 @@ export const preTradeChecks: readonly Check[] = [
       return off > limits.priceBand
         ? { code: 'price_band', reason: `${intent.type} price ${fmt(own)} for ${intent.symbol} is ${pct(off)} from the last trade ${fmt(marketPrice)}, outside the band of ${pct(limits.priceBand)}` }
         : undefined;
+    },
+  },
+  {
+    name: 'buying_power',
+    check: ({ intent, position, price, cash, equity, heldExposure, reserved, orderCosts, limits }) => {
+      // Number.MAX_VALUE is "unbounded" (`--risk off`): there is then no buying power to check.
+      if (limits.maxLeverage >= Number.MAX_VALUE || !increasesRisk(position, intent)) return undefined;
+      const need = addedExposure(position, intent, price) + orderCosts;
+      const available = buyingPower({ equity, heldExposure, reserved, maxLeverage: limits.maxLeverage });
+      if (need <= available + 1e-9 * Math.max(1, need)) return undefined;
+      const account =
+        limits.maxLeverage === 1
+          ? `cash ${fmt(cash)}, less ${fmt(Math.max(0, cash - available))} held as margin or reserved by open orders`
+          : `${fmt(limits.maxLeverage)}x equity ${fmt(equity)}, less ${fmt(heldExposure)} of positions held and ${fmt(reserved)} reserved by open orders`;
+      return {
+        code: 'insufficient_buying_power',
+        reason: `${intent.side} ${fmt(intent.qty)} ${intent.symbol} at ${fmt(price)} needs ${fmt(need)} (est. fees and slippage ${fmt(orderCosts)}), but only ${fmt(Math.max(0, available))} of buying power is available (${account})`,
+      };
     },
   },
   {

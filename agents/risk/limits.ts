@@ -31,6 +31,12 @@ export const riskLimitsSchema = z
     maxDrawdown: z.number().min(0).max(1),
     /** How far (fraction of the last trade) a limit or stop price may be from the market. */
     priceBand: z.number().positive(),
+    /**
+     * Buying power as a multiple of equity: orders that grow exposure must fit in
+     * `maxLeverage x equity - exposure already held or reserved by open orders - their fees`.
+     * 1 is a cash account: a buy needs the cash, less what open buy orders have reserved.
+     */
+    maxLeverage: z.number().min(1),
     /** Whether a sell may open or grow a short position. */
     allowShort: z.boolean(),
     /** When set, only these symbols may trade. */
@@ -59,6 +65,7 @@ export const unboundedLimits: RiskLimits = {
   maxDailyLoss: Number.MAX_VALUE,
   maxDrawdown: 1,
   priceBand: Number.MAX_VALUE,
+  maxLeverage: Number.MAX_VALUE,
   allowShort: false,
   breachState: 'REDUCING',
 };

@@ -1,18 +1,26 @@
 import { assign, setup } from 'xstate';
-import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
+import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
-import { runChecks, signedQty, type TradingState, valuationPrice, type Denial } from './checks.js';
+import { addedExposure, increasesRisk, runChecks, signedQty, type TradingState, valuationPrice, type Denial } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
 import { describeIssues } from '../../bus/schema-registry.js';
+import { feeFor, withSlippage, type PaperCosts } from '../../src/domain/costs.js';
 
 export { TradingState } from './checks.js';
 
 interface WorkingOrder {
   readonly symbol: string;
   readonly signed: number;
+  /** Buying power reserved at approval (the exposure it adds, its fees and slippage); released as it fills or ends. */
+  readonly reserve: number;
+  /** Filled so far. */
+  readonly filled: number;
 }
+
+/** The part of a working order's reserve its unfilled quantity still holds. */
+const reserveLeft = (o: WorkingOrder) => (o.reserve * (Math.abs(o.signed) - o.filled)) / Math.abs(o.signed);
 
 export interface RiskContext extends WithOutbox {
   readonly limits: RiskLimits;
@@ -23,6 +31,14 @@ export interface RiskContext extends WithOutbox {
   /** The price each symbol was last valued at (for gross exposure when no newer price is known). */
   readonly marks: Readonly<Record<string, number>>;
   readonly working: Readonly<Record<string, WorkingOrder>>;
+  /** Cash after every fill seen: start cash, less buys and fees, plus sells. */
+  readonly cash: number;
+  /** Filled positions per symbol (`positions` adds the approved orders still working). */
+  readonly held: Readonly<Record<string, number>>;
+  /** What fills are estimated to cost beyond their notional (fees, slippage). */
+  readonly costs: PaperCosts;
+  /** Fills already applied to cash (`clientOrderId#cumQty`), to ignore a re-delivered one. */
+  readonly fillsSeen: RecentIds;
   /** Event times of recent approvals, oldest first, all symbols and per symbol (the rate window). */
   readonly approvals: readonly number[];
   readonly approvalsBySymbol: Readonly<Record<string, readonly number[]>>;
@@ -49,6 +65,13 @@ export type RiskEvent =
   | MessageEvent<'order.failed'>
   | MessageEvent<'risk.command'>
   | MessageEvent<'portfolio.updated'>;
+
+/** What the risk machine starts from: its limits, the account's starting cash and the cost model. */
+export interface RiskInput {
+  readonly limits: RiskLimits;
+  readonly startCash: number;
+  readonly costs: PaperCosts;
+}
 
 const within = (times: readonly number[], now: number, windowMs: number) => times.filter((t) => t > now - windowMs);
 
@@ -80,12 +103,26 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
       const p = sym === intent.symbol ? price : (ev.prices[sym] ?? ctx.marks[sym] ?? 0);
       grossExposure += Math.abs(ctx.positions[sym]!) * p;
     }
+    let equity = ctx.cash;
+    let heldExposure = 0;
+    for (const sym in ctx.held) {
+      const p = sym === intent.symbol ? (ev.marketPrice ?? price) : (ev.prices[sym] ?? ctx.marks[sym] ?? 0);
+      equity += ctx.held[sym]! * p;
+      heldExposure += Math.abs(ctx.held[sym]!) * p;
+    }
+    let reserved = 0;
+    for (const id in ctx.working) reserved += reserveLeft(ctx.working[id]!);
     result = runChecks({
       intent,
       price,
       marketPrice: ev.marketPrice,
       position,
       grossExposure,
+      cash: ctx.cash,
+      equity,
+      heldExposure,
+      reserved,
+      orderCosts: orderCosts(intent, price, ctx.costs),
       openOrders: Object.keys(ctx.working).length,
       recentOrders: approvals.length,
       recentOrdersForSymbol: forSymbol.length,
@@ -109,12 +146,36 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
     decided,
     positions: { ...ctx.positions, [intent.symbol]: position + signed },
     marks: { ...ctx.marks, [intent.symbol]: price! },
-    working: { ...ctx.working, [intent.clientOrderId]: { symbol: intent.symbol, signed } },
+    working: { ...ctx.working, [intent.clientOrderId]: { symbol: intent.symbol, signed, filled: 0, reserve: increasesRisk(position, intent) ? addedExposure(position, intent, price!) + orderCosts(intent, price!, ctx.costs) : 0 } },
     approvals: [...approvals, now],
     approvalsBySymbol: { ...ctx.approvalsBySymbol, [intent.symbol]: [...forSymbol, now] },
     counts: { ...ctx.counts, approved: ctx.counts.approved + 1 },
     outbox: [out('order.approved', { order: intent, checks: result.passed })],
   };
+}
+
+/** Estimated fees and slippage of an order valued at `price`. */
+export function orderCosts(intent: Pick<OrderIntent, 'side' | 'qty' | 'type'>, price: number, costs: PaperCosts): number {
+  // limit and stop orders fill at their price or better; a market order pays the slippage
+  const fillPrice = intent.type === 'market' ? withSlippage(price, intent.side, costs) : price;
+  return feeFor(intent.qty, fillPrice, costs) + intent.qty * Math.abs(fillPrice - price);
+}
+
+/** A fill moves cash and the filled position, once however often it is delivered. */
+export function applyFill(ctx: RiskContext, f: OrderFilled): Partial<RiskContext> {
+  const key = `${f.clientOrderId}#${f.cumQty}`;
+  if (hasRecentId(ctx.fillsSeen, key)) return { outbox: NO_OUTPUT };
+  const signed = f.side === 'buy' ? f.qty : -f.qty;
+  const order = ctx.working[f.clientOrderId];
+  const next = {
+    ...ctx,
+    fillsSeen: addRecentId(ctx.fillsSeen, key),
+    cash: ctx.cash - signed * f.price - f.fee,
+    held: { ...ctx.held, [f.symbol]: (ctx.held[f.symbol] ?? 0) + signed },
+    working: order && f.status !== 'filled' ? { ...ctx.working, [f.clientOrderId]: { ...order, filled: Math.min(Math.abs(order.signed), f.cumQty) } } : ctx.working,
+  };
+  const ended = f.status === 'filled' ? orderEnded(next, f.clientOrderId, 'all') : {};
+  return { fillsSeen: next.fillsSeen, cash: next.cash, held: next.held, working: next.working, ...ended, outbox: NO_OUTPUT };
 }
 
 /** A working order ended; the part that will never fill leaves the projected position. */
@@ -165,7 +226,7 @@ export const riskMachine = setup({
   types: {
     context: {} as RiskContext,
     events: {} as RiskEvent,
-    input: {} as { limits: RiskLimits },
+    input: {} as RiskInput,
     emitted: {} as OutboxEmitted,
   },
   actions: {
@@ -173,7 +234,7 @@ export const riskMachine = setup({
     ended: assign(({ context, event }) => {
       switch (event.type) {
         case 'order.filled':
-          return event.payload.status === 'filled' ? orderEnded(context, event.payload.clientOrderId, 'all') : { outbox: NO_OUTPUT };
+          return applyFill(context, event.payload);
         case 'order.cancelled':
           return orderEnded(context, event.payload.clientOrderId, event.payload.filledQty);
         case 'order.failed':
@@ -212,6 +273,10 @@ export const riskMachine = setup({
     positions: {},
     marks: {},
     working: {},
+    cash: input.startCash,
+    held: {},
+    costs: input.costs,
+    fillsSeen: emptyRecentIds(),
     approvals: [],
     approvalsBySymbol: {},
     decided: emptyRecentIds(),

@@ -1,6 +1,7 @@
 import { chartAssets } from '../../interfaces/http/dashboard/chart-assets.js';
 import type { ReportData } from './report.js';
 import type { ReportStats, RoundTrip } from './report-stats.js';
+import { riskLines, type RiskReport } from './risk-log.js';
 
 /** What the report says about the run (shown as text, escaped). */
 export interface ReportMeta {
@@ -82,6 +83,12 @@ function definitions(s: ReportStats): string {
 </ul>`;
 }
 
+/** The limits used, refusals by reason (with the first sentence of each) and trading-state changes. */
+function riskBlock(r: RiskReport): string {
+  const [limits, ...rest] = riskLines(r);
+  return `<p>Limits: ${escapeHtml(limits!)}</p>\n<ul class="risk">${rest.map((l) => `<li>${escapeHtml(l.trim())}</li>`).join('')}</ul>`;
+}
+
 function fillsTable(data: ReportData, intraday: boolean): string {
   const rows = data.fills.map((f) => `<tr><td class="l">${dateOf(f.time, intraday)}</td><td class="l">${escapeHtml(f.symbol)}</td><td class="l">${f.side}</td><td>${price(f.qty)}</td><td>${price(f.price)}</td><td>${money(f.fee)}</td></tr>`);
   return `<details><summary>All fills (${data.fills.length})</summary><div class="scroll"><table id="fills"><thead><tr><th class="l">Time</th><th class="l">Symbol</th><th class="l">Side</th><th>Qty</th><th>Price</th><th>Fee</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div></details>`;
@@ -135,6 +142,7 @@ ${statsBlock(stats)}
 <div id="equity" class="chart"></div>
 <h2>Drawdown</h2>
 <div id="drawdown" class="chart"></div>
+${data.risk ? `<h2>Risk</h2>\n${riskBlock(data.risk)}` : ''}
 <h2>Trades (round trips)</h2>
 ${tradesTable(data.trips, intraday)}
 ${fillsTable(data, intraday)}

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Envelope } from '../../bus/envelope.js';
 import type { Bar, OrderFilled, PortfolioSnapshot } from '../domain/messages.js';
 import { renderReport, type ReportMeta } from './report-html.js';
+import type { RiskReport } from './risk-log.js';
 import { equityCurve, reportStats, roundTrips, type EquityPoint, type ReportBar, type ReportFill, type ReportSnapshot, type ReportStats, type RoundTrip } from './report-stats.js';
 
 /** Everything a report shows. */
@@ -11,6 +12,8 @@ export interface ReportData {
   readonly curve: readonly EquityPoint[];
   readonly trips: readonly RoundTrip[];
   readonly fills: readonly ReportFill[];
+  /** The limits used, refusals by reason and trading-state changes (absent in older callers). */
+  readonly risk?: RiskReport;
 }
 
 /**
@@ -44,12 +47,12 @@ export class ReportCollector {
   };
 
   /** The report's data for a run that started with `startEquity`. */
-  data(startEquity: number, meta: ReportMeta): ReportData {
+  data(startEquity: number, meta: ReportMeta, risk?: RiskReport): ReportData {
     const curve = equityCurve(this.#bars, this.#snapshots, startEquity);
     const lastClose = new Map<string, number>();
     for (const b of this.#bars) lastClose.set(b.symbol, b.close);
     const trips = roundTrips(this.#fills, curve.map((p) => p.time), lastClose);
-    return { meta, stats: reportStats(curve, trips, this.#fills, startEquity), curve, trips, fills: [...this.#fills] };
+    return { meta, stats: reportStats(curve, trips, this.#fills, startEquity), curve, trips, fills: [...this.#fills], ...(risk ? { risk } : {}) };
   }
 }
 

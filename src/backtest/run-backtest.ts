@@ -3,7 +3,6 @@ import type { Bus } from '../../bus/bus.js';
 import { rootEnvelope } from '../../bus/envelope.js';
 import { subjects } from '../../bus/subjects.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
-import { unboundedLimits } from '../../agents/risk/limits.js';
 import type { MarketFeed } from '../../agents/data/feeds/feed.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import type { OrderFilled, PortfolioSnapshot } from '../domain/messages.js';
@@ -22,6 +21,9 @@ import { versionOf, type NewsItem } from '../domain/messages.js';
 import { defaultSentimentSettings, type SentimentSettings } from '../kernel.js';
 import { derivedId } from '../runtime/ids.js';
 import { withNews } from './news-feed.js';
+import { RiskLog, type RiskReport } from './risk-log.js';
+import { loadConfig } from '../../config/load.js';
+import { zeroCosts } from '../domain/costs.js';
 
 export interface BacktestOptions {
   /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
@@ -33,7 +35,14 @@ export interface BacktestOptions {
   readonly natsUrl?: string;
   readonly lenient?: boolean;
   readonly costs?: TradingSettings['costs'];
+  /**
+   * Risk limits. Unset: the paper limits, the defaults of the RISK_* keys that `sextant start`
+   * uses (a backtest predicts paper trading). Pass `unboundedLimits` with `riskMode: 'off'` for
+   * an unconstrained run.
+   */
   readonly limits?: TradingSettings['limits'];
+  /** How the limits are described in the result: 'paper' (default) or 'off'. */
+  readonly riskMode?: RiskReport['mode'];
   readonly logger?: Logger;
   /** Called every few thousand bars with the number published so far. */
   readonly onProgress?: (bars: number) => void;
@@ -71,8 +80,13 @@ export interface BacktestResult {
   /** Largest peak-to-trough fall of equity seen during the run, 0..1. */
   readonly maxDrawdown: number;
   readonly transport: 'memory' | 'nats';
+  /** The limits used, the orders risk refused (by reason) and every trading-state change. */
+  readonly risk: RiskReport;
 }
 
+
+/** The limits `sextant start` runs with when no RISK_* key is set. */
+export const paperLimits = () => loadConfig({ env: {} }).risk;
 
 const isoDate = (time: number) => new Date(time).toISOString().slice(0, 10);
 
@@ -118,7 +132,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
   });
   if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
-  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? unboundedLimits, costs: options.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 }, startCash: options.cash, ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}) };
+  const riskLog = new RiskLog(options.riskMode ?? 'paper');
+  bus.subscribe(subjects.orderRejected(), riskLog.onEnvelope);
+  bus.subscribe(subjects.riskState(), riskLog.onEnvelope);
+  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? paperLimits(), costs: options.costs ?? zeroCosts, startCash: options.cash, ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}) };
   const tap = options.recording ? await RecordingTap.open(options.recording, { runId, source: 'tap', instance: runId, settings }) : undefined;
   tap?.attach(bus);
   const recorder = options.record ? new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }) : undefined;
@@ -167,6 +184,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       portfolio,
       maxDrawdown: portfolio.maxDrawdown,
       transport: options.transport,
+      risk: riskLog.report(),
     };
   } finally {
     await kernel.stop();

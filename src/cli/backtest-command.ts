@@ -4,6 +4,8 @@ import { loadConfig } from '../../config/load.js';
 import { basename } from 'node:path';
 import { ReportCollector, writeReport } from '../backtest/report.js';
 import { runBacktest, type BacktestResult } from '../backtest/run-backtest.js';
+import { riskLines } from '../backtest/risk-log.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
 import { openEmbeddedStore } from '../store/embedded/embedded-store.js';
 import type { Store } from '../store/ports.js';
 
@@ -16,8 +18,12 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
   --fast <n> --slow <n>  sma-cross periods (default 10, 30)
   --period <n> --oversold <x> --overbought <x>   rsi-reversion (default 14, 30, 70)
   --size <qty>           Order size (default 100)
-  --cash <amount>        Starting cash (default 100000)
-  --fee-bps <x> --slippage-bps <x>               Paper broker costs (default 0)
+  --cash <amount>        Starting cash (default PORTFOLIO_START_CASH, 100000)
+  --fee-bps <x> --slippage-bps <x>               Paper broker costs (default EXEC_FEE_BPS,
+                         EXEC_SLIPPAGE_BPS: 0)
+  --risk <paper|off>     paper (default): the limits sextant start uses, from the RISK_* keys
+                         (buying power, position and loss limits, ...); off: none at all. The
+                         output lists refused orders by reason and every trading-state change
   --transport <t>        memory (default) | nats (uses NATS_URL)
   --lenient              Skip and count bad rows instead of stopping
   --news <file>          News (NDJSON, or .csv: headline,time[,body,source,url,symbols]) merged
@@ -54,6 +60,7 @@ const OPTIONS = {
   cash: { type: 'string' },
   'fee-bps': { type: 'string' },
   'slippage-bps': { type: 'string' },
+  risk: { type: 'string', default: 'paper' },
   transport: { type: 'string', default: 'memory' },
   lenient: { type: 'boolean', default: false },
   news: { type: 'string' },
@@ -107,6 +114,10 @@ export async function backtestCommand(args: string[]): Promise<number> {
     }
     strategy = { ...strategy, sentimentMin: min };
   }
+  if (values.risk !== 'paper' && values.risk !== 'off') {
+    console.error(`sextant backtest: --risk must be paper or off, got "${values.risk}"`);
+    return 2;
+  }
   const natsUrl = values.transport === 'nats' ? loadConfig().natsUrl : undefined;
   const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
   const record = values.record ? await openEmbeddedStore({ dir: values.record, fsync: 'interval' }) : undefined;
@@ -119,8 +130,11 @@ export async function backtestCommand(args: string[]): Promise<number> {
 
 async function run(values: Values, strategy: StrategyParams, natsUrl: string | undefined, progress: ReturnType<typeof progressBar> | undefined, record: Store | undefined): Promise<number> {
   const report = values.report ? new ReportCollector() : undefined;
-  const cash = num('cash', values.cash, 100_000);
-  const costs = { feeBps: num('fee-bps', values['fee-bps'], 0), feePerShare: 0, slippageBps: num('slippage-bps', values['slippage-bps'], 0) };
+  // the paper configuration (env, SEXTANT_CONFIG_FILE), as sextant start reads it
+  const config = loadConfig();
+  const cash = num('cash', values.cash, config.portfolio.startCash);
+  const costs = { ...config.execution, feeBps: num('fee-bps', values['fee-bps'], config.execution.feeBps), slippageBps: num('slippage-bps', values['slippage-bps'], config.execution.slippageBps) };
+  const riskMode = values.risk as 'paper' | 'off'; // checked by backtestCommand
   const result = await runBacktest({
     ...(report ? { onEnvelope: report.onEnvelope } : {}),
     ...(record ? { record } : {}),
@@ -134,18 +148,20 @@ async function run(values: Values, strategy: StrategyParams, natsUrl: string | u
     lenient: values.lenient,
     ...(values.news ? { news: values.news, sentiment: sentimentSettings() } : {}),
     costs,
+    limits: riskMode === 'off' ? unboundedLimits : config.risk,
+    riskMode,
     ...(progress ? { onProgress: progress.update } : {}),
   });
   progress?.done();
   if (report) {
     const params = strategy.kind === 'sma-cross' ? `fast ${strategy.fast}, slow ${strategy.slow}` : `period ${strategy.period}, oversold ${strategy.oversold}, overbought ${strategy.overbought}`;
-    const data = report.data(cash, { symbol: values.symbol!, strategy: `${strategy.kind} (${params}, size ${strategy.size})`, data: basename(values.data!), costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`, generatedAt: new Date() });
+    const data = report.data(cash, { symbol: values.symbol!, strategy: `${strategy.kind} (${params}, size ${strategy.size})`, data: basename(values.data!), costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`, generatedAt: new Date() }, result.risk);
     await writeReport(values.report!, data);
   }
   if (values.json) {
-    const { finalValue, fills, bars, elapsedMs, barsPerSecond } = result;
+    const { finalValue, fills, bars, elapsedMs, barsPerSecond, risk } = result;
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
-    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB }));
+    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk }));
   } else {
     console.log(summary(result, values.symbol!));
   }
@@ -171,6 +187,9 @@ function summary(r: BacktestResult, symbol: string): string {
     `  max drawdown  ${(100 * r.maxDrawdown).toFixed(2)}%   peak equity ${money(p.peakEquity)}`,
     `  fills         ${r.fills.length}`,
   ];
+  const [limits, ...risk] = riskLines(r.risk);
+  const fills = lines.pop()!;
+  lines.push(`  risk          ${limits}`, ...risk.map((l) => `                ${l}`), fills);
   for (const f of r.fills.slice(-5)) lines.push(`    ${f.date} ${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
   if (r.fills.length > 5) lines.splice(lines.length - 5, 0, `    ... (last 5 of ${r.fills.length})`);
   return lines.join('\n');

@@ -203,7 +203,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const { broker: _ignored, ...override } = options.settings ?? {};
   const settings: TradingSettings = {
     strategy: recorded?.strategy ?? { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
-    limits: recorded?.limits ?? unboundedLimits,
+    // a recording made before buying power was checked decided without it (maxLeverage absent)
+    limits: recorded?.limits ? { ...recorded.limits, maxLeverage: recorded.limits.maxLeverage ?? Number.MAX_VALUE } : unboundedLimits,
     costs: recorded?.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 },
     startCash: recorded?.startCash ?? 100_000,
     ...(recorded?.sentiment ? { sentiment: recorded.sentiment } : {}),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runBacktest, type BacktestResult } from '../../src/backtest/run-backtest.js';
+import { unboundedLimits } from '../../agents/risk/limits.js';
 import { natsUrl, transports } from '../helpers/buses.js';
 import { sharedFile } from '../helpers/test-data.js';
 import { smaCrossOracle } from '../helpers/sma-cross-oracle.js';
@@ -23,15 +24,36 @@ function expectSameFills(actual: BacktestResult['fills'], expected: Reference['f
 
 for (const { name } of transports) {
   describe(`backtest reference [${name}]`, () => {
-    it('ORCL 1995-2014 SMA(10,30) reproduces the reference fill for fill and the final value to the cent', async () => {
+    it('ORCL 1995-2014 SMA(10,30) under the paper limits reproduces the reference fill for fill and the final value to the cent', async () => {
       const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as Reference;
       const result = await runBacktest({ data: sharedFile('market/orcl-1995-2014.csv'), symbol: 'ORCL', strategy: sma(10, 30), cash: 100_000, transport: name, natsUrl });
       expect(result.bars).toBe(5036);
       expectSameFills(result.fills, reference.fills);
       expect(result.finalValue).toBe(reference.final_value);
+      expect(result.risk).toEqual({ mode: 'paper', refusals: { total: 0, byCode: {} }, stateChanges: [] });
     });
   });
 }
+
+describe('backtests use the paper limits', () => {
+  it('100 BTC with 100,000 cash is refused for buying power, named in the result; --risk off trades and reports where the drawdown moved trading', async () => {
+    const data = sharedFile('crypto/btc-usdt-2021-02-19-1m.csv');
+    const common = { data, symbol: 'BTCUSDT', strategy: sma(12, 26, 100), cash: 100_000, transport: 'memory' as const };
+    const paper = await runBacktest(common);
+    expect(paper.fills).toEqual([]);
+    const refused = paper.risk.refusals;
+    expect(Object.keys(refused.byCode)).toEqual(['insufficient_buying_power']);
+    expect(refused.byCode.insufficient_buying_power!.count).toBe(refused.total);
+    expect(refused.total).toBeGreaterThan(100);
+    expect(refused.byCode.insufficient_buying_power!.firstReason).toMatch(/^buy 100 BTCUSDT at [\d,.]+ needs [\d,.]+ .*only 100,000 of buying power is available/);
+
+    const off = await runBacktest({ ...common, limits: unboundedLimits, riskMode: 'off' });
+    expect(off.risk.mode).toBe('off');
+    expect(off.fills.length).toBeGreaterThan(100);
+    expect(off.risk.stateChanges).toEqual([expect.objectContaining({ state: 'REDUCING', previous: 'ACTIVE', code: 'max_drawdown' })]);
+    expect(new Date(off.risk.stateChanges[0]!.time).toISOString().slice(0, 10)).toBe('2021-02-22');
+  });
+});
 
 describe('backtest agrees with the reference rules for other symbols and parameters', () => {
   const cases: [string, string, number, number][] = [
@@ -45,7 +67,8 @@ describe('backtest agrees with the reference rules for other symbols and paramet
       const path = sharedFile(file);
       const symbol = file.includes('btc') ? 'BTC/USDT' : 'X';
       const oracle = smaCrossOracle(path, symbol, fast, slow, 1, 100_000);
-      const result = await runBacktest({ data: path, symbol, strategy: sma(fast, slow, 1), cash: 100_000, transport: 'memory' });
+      // the oracle knows no limits (on BTC a day's loss passes the paper limit of 5,000)
+      const result = await runBacktest({ data: path, symbol, strategy: sma(fast, slow, 1), cash: 100_000, transport: 'memory', limits: unboundedLimits, riskMode: 'off' });
       expect(oracle.fills.length).toBeGreaterThan(10);
       expectSameFills(result.fills, oracle.fills);
       expect(result.finalValue).toBe(oracle.finalValue);
@@ -54,7 +77,7 @@ describe('backtest agrees with the reference rules for other symbols and paramet
 
   it('the same backtest over NATS gives the identical result as in memory (BTC/USDT, SMA(5,20))', async () => {
     const path = sharedFile('crypto/btc-usdt-2021-02-19-1m.csv');
-    const common = { data: path, symbol: 'BTC/USDT', strategy: sma(5, 20, 1), cash: 100_000 };
+    const common = { data: path, symbol: 'BTC/USDT', strategy: sma(5, 20, 1), cash: 100_000, limits: unboundedLimits, riskMode: 'off' as const };
     const memory = await runBacktest({ ...common, transport: 'memory' });
     const nats = await runBacktest({ ...common, transport: 'nats', natsUrl: natsUrl });
     expect(nats.fills).toEqual(memory.fills);

@@ -1,4 +1,5 @@
 import { drive } from '../helpers/drive.js';
+import { zeroCosts, type PaperCosts } from '../../src/domain/costs.js';
 import { describe, expect, it } from 'vitest';
 import { preTradeChecks, valuationPrice, type RiskLimits } from '../../agents/risk/checks.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
@@ -24,8 +25,8 @@ const intent = (over: Partial<OrderIntent> = {}): OrderIntent => ({
   ...over,
 });
 
-function start(limits: RiskLimits = LIMITS) {
-  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits });
+function start(limits: RiskLimits = LIMITS, account: { startCash?: number; costs?: PaperCosts } = {}) {
+  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits, startCash: account.startCash ?? 1e12, costs: account.costs ?? zeroCosts });
   /** Sends an intent (market price as of its decision time: `marketPrice`); returns the verdict. */
   const decide = (i: OrderIntent, marketPrice?: number): Outbound | undefined => {
     const outs = send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: T, payload: i, marketPrice, prices: {}, account: undefined });
@@ -38,11 +39,11 @@ function start(limits: RiskLimits = LIMITS) {
 
 const ended = (i: OrderIntent) => ({ clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side as Side, origin: i.origin });
 
-const filled = (i: OrderIntent, qty: number, cumQty: number): RiskEvent => ({
+const filled = (i: OrderIntent, qty: number, cumQty: number, price = 100, fee = 0): RiskEvent => ({
   type: 'order.filled',
   id: `fill-${i.clientOrderId}-${cumQty}`,
   time: T + 1,
-  payload: { ...ended(i), brokerOrderId: 'paper-1', qty, price: 100, fee: 0, cumQty, leavesQty: i.qty - cumQty, status: cumQty === i.qty ? 'filled' : 'partially_filled' },
+  payload: { ...ended(i), brokerOrderId: 'paper-1', qty, price, fee, cumQty, leavesQty: i.qty - cumQty, status: cumQty === i.qty ? 'filled' : 'partially_filled' },
 });
 
 const cancelled = (i: OrderIntent, filledQty: number): RiskEvent => ({
@@ -60,7 +61,7 @@ describe('risk machine: verdicts', () => {
   it('an order within limits is approved with every check it passed', () => {
     const r = start();
     const i = intent({ qty: 50 });
-    expect(r.decide(i)).toEqual({ type: 'order.approved', payload: { order: i, checks: ['trading_state', 'order_shape', 'allow_list', 'price_band', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits'] } });
+    expect(r.decide(i)).toEqual({ type: 'order.approved', payload: { order: i, checks: ['trading_state', 'order_shape', 'allow_list', 'price_band', 'buying_power', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits'] } });
     expect(r.ctx().positions).toEqual({ ORCL: 50 });
     expect(r.ctx().counts).toMatchObject({ approved: 1, rejected: 0, duplicates: 0 });
   });
@@ -126,7 +127,70 @@ describe('risk machine: verdicts', () => {
     const r = start({ ...LIMITS, allowedSymbols: ['MSFT'] });
     expect(denial(r.decide(intent({ symbol: 'AAPL', type: 'limit', qty: 1000 })))).toMatchObject({ code: 'invalid_order' });
     expect(denial(r.decide(intent({ symbol: 'AAPL', qty: 1000 })))).toMatchObject({ code: 'symbol_not_allowed' });
-    expect(preTradeChecks.map((c) => c.name)).toEqual(['trading_state', 'order_shape', 'allow_list', 'price_band', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits']);
+    expect(preTradeChecks.map((c) => c.name)).toEqual(['trading_state', 'order_shape', 'allow_list', 'price_band', 'buying_power', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits']);
+  });
+});
+
+describe('risk machine: buying power', () => {
+  const CASH = { ...unboundedLimits, maxLeverage: 1 };
+
+  it('buy 5,000 at 100 with 100,000 cash then denies with insufficient_buying_power, naming the numbers', () => {
+    const r = start(CASH, { startCash: 100_000 });
+    expect(denial(r.decide(intent({ symbol: 'SYN', qty: 5000 })))).toEqual({
+      code: 'insufficient_buying_power',
+      reason: 'buy 5,000 SYN at 100 needs 500,000 (est. fees and slippage 0), but only 100,000 of buying power is available (cash 100,000, less 0 held as margin or reserved by open orders)',
+    });
+    expect(r.decide(intent({ symbol: 'SYN', qty: 1000 }))?.type).toBe('order.approved'); // exactly the cash
+  });
+
+  it('an open buy reserves its cash until it fills or ends: a second buy beyond what is left is denied', () => {
+    const r = start(CASH, { startCash: 100_000 });
+    const first = intent({ qty: 600 });
+    expect(r.decide(first)?.type).toBe('order.approved');
+    expect(denial(r.decide(intent({ qty: 600 })))).toMatchObject({ code: 'insufficient_buying_power', reason: expect.stringContaining('only 40,000 of buying power') as unknown });
+    r.send(cancelled(first, 0));
+    expect(r.decide(intent({ qty: 600 }))?.type).toBe('order.approved');
+  });
+
+  it('fills move cash: a filled buy spends it, a sell frees it only when it fills, a partial fill keeps the rest reserved', () => {
+    const r = start(CASH, { startCash: 10_000 });
+    const buy = intent({ qty: 80 });
+    expect(r.decide(buy)?.type).toBe('order.approved');
+    r.send(filled(buy, 30, 30, 100, 1.5));
+    expect(r.ctx().cash).toBe(10_000 - 3_000 - 1.5);
+    // 50 still reserved (5,000): 1,998.5 left
+    expect(denial(r.decide(intent({ qty: 20 })))).toMatchObject({ code: 'insufficient_buying_power' });
+    r.send(filled(buy, 50, 80));
+    expect(r.ctx().cash).toBe(1_998.5);
+    expect(r.ctx().held).toEqual({ ORCL: 80 });
+    const sell = intent({ side: 'sell', qty: 80 });
+    expect(r.decide(sell)?.type).toBe('order.approved'); // selling what is held needs no cash
+    expect(denial(r.decide(intent({ symbol: 'MSFT', qty: 30 })))).toMatchObject({ code: 'insufficient_buying_power' }); // not until the sell fills
+    r.send(filled(sell, 80, 80));
+    expect(r.ctx().cash).toBe(9_998.5);
+    expect(r.decide(intent({ symbol: 'MSFT', qty: 30 }))?.type).toBe('order.approved');
+  });
+
+  it('a fill delivered twice moves cash once', () => {
+    const r = start(CASH, { startCash: 10_000 });
+    const buy = intent({ qty: 10 });
+    r.decide(buy);
+    r.send(filled(buy, 10, 10));
+    r.send(filled(buy, 10, 10));
+    expect(r.ctx().cash).toBe(9_000);
+    expect(r.ctx().held).toEqual({ ORCL: 10 });
+  });
+
+  it('estimated fees and slippage count against buying power', () => {
+    const r = start(CASH, { startCash: 10_000, costs: { feeBps: 10, feePerShare: 0, slippageBps: 0 } });
+    expect(denial(r.decide(intent({ qty: 100 })))).toMatchObject({ code: 'insufficient_buying_power', reason: expect.stringContaining('needs 10,010 (est. fees and slippage 10)') as unknown });
+    expect(r.decide(intent({ qty: 99 }))?.type).toBe('order.approved');
+  });
+
+  it('with maxLeverage 2 an order may use twice the equity, less what is held', () => {
+    const r = start({ ...CASH, maxLeverage: 2 }, { startCash: 100_000 });
+    expect(r.decide(intent({ qty: 1500 }))?.type).toBe('order.approved');
+    expect(denial(r.decide(intent({ qty: 600 })))).toMatchObject({ code: 'insufficient_buying_power', reason: expect.stringContaining('2x equity 100,000') as unknown });
   });
 });
 

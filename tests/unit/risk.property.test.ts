@@ -5,6 +5,7 @@ import { unboundedLimits, type RiskLimits } from '../../agents/risk/limits.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
 import type { OrderIntent } from '../../src/domain/messages.js';
 import { drive } from '../helpers/drive.js';
+import { zeroCosts } from '../../src/domain/costs.js';
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC'] as const;
 const T0 = Date.UTC(2024, 0, 2);
@@ -40,6 +41,22 @@ const limitsArb: fc.Arbitrary<RiskLimits> = fc.record({
   breachState: fc.constantFrom('REDUCING' as const, 'HALTED' as const),
 }).map((l) => ({ ...unboundedLimits, ...l }));
 
+/** The intent an `intent` step describes (market, or limit at ref +/- limit%), quantity scaled by `k`. */
+function intentOf(s: Extract<Step, { kind: 'intent' }>, clientOrderId: string, now: number, k = 1): OrderIntent {
+  return {
+    clientOrderId,
+    symbol: s.symbol,
+    side: s.side,
+    qty: s.qty * k,
+    type: s.limit === undefined ? 'market' : 'limit',
+    ...(s.limit === undefined ? {} : { limitPrice: Math.round(s.ref * (100 + s.limit)) / 100 }),
+    tif: 'GTC',
+    origin: { kind: 'strategy', id: 'prop' },
+    refPrice: s.ref,
+    decidedAt: now,
+  };
+}
+
 interface Open {
   readonly intent: OrderIntent;
 }
@@ -51,7 +68,7 @@ describe('risk properties', () => {
     const byCode: Record<string, number> = {};
     fc.assert(
       fc.property(limitsArb, fc.array(step, { minLength: 1, maxLength: 80 }), (limits, steps) => {
-        const { actor, send } = drive<RiskEvent>(riskMachine, { limits });
+        const { actor, send } = drive<RiskEvent>(riskMachine, { limits, startCash: 1e12, costs: zeroCosts });
         // An independent model, built from the event sequence only (never from the machine's context).
         const position: Record<string, number> = {};
         const open: Open[] = [];
@@ -62,18 +79,7 @@ describe('risk properties', () => {
         for (const s of steps) {
           if (s.kind === 'intent') {
             now += s.dt;
-            const i: OrderIntent = {
-              clientOrderId: `p-${++n}`,
-              symbol: s.symbol,
-              side: s.side,
-              qty: s.qty,
-              type: s.limit === undefined ? 'market' : 'limit',
-              ...(s.limit === undefined ? {} : { limitPrice: Math.round(s.ref * (100 + s.limit)) / 100 }),
-              tif: 'GTC',
-              origin: { kind: 'strategy', id: 'prop' },
-              refPrice: s.ref,
-              decidedAt: now,
-            };
+            const i = intentOf(s, `p-${++n}`, now);
             const stateBefore = actor.getSnapshot().context.tradingState;
             const pos = position[i.symbol] ?? 0;
             const outs = send({ type: 'order.intent', id: `e-${n}`, time: now, payload: i, marketPrice: s.ref, prices: {}, account });
@@ -130,5 +136,57 @@ describe('risk properties', () => {
     console.info(`risk property: ${approvalsSeen} approvals and ${rejectionsSeen} rejections checked`, byCode);
     expect(approvalsSeen).toBeGreaterThan(500);
     expect(rejectionsSeen).toBeGreaterThan(500);
+  });
+
+  it('at leverage 1 (a cash account) no approved order ever takes cash, after what open orders reserve, below zero', () => {
+    let approvals = 0;
+    let refusals = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1_000, max: 50_000 }), fc.array(step, { minLength: 1, maxLength: 80 }), (startCash, steps) => {
+        const limits: RiskLimits = { ...unboundedLimits, maxLeverage: 1 };
+        const { send } = drive<RiskEvent>(riskMachine, { limits, startCash, costs: zeroCosts });
+        // The model: cash from fills, and each open order's unfilled cash need (buys only: long only).
+        let cash = startCash;
+        const open: { intent: OrderIntent; price: number; filled: number }[] = [];
+        const reserved = () => open.reduce((sum, o) => sum + (o.intent.side === 'buy' ? (o.intent.qty - o.filled) * o.price : 0), 0);
+        let now = T0;
+        let n = 0;
+        const fill = (o: (typeof open)[number], qty: number) => {
+          const i = o.intent;
+          o.filled += qty;
+          const signed = i.side === 'buy' ? qty : -qty;
+          cash -= signed * o.price;
+          send({ type: 'order.filled', id: `f-${i.clientOrderId}-${o.filled}`, time: now, payload: { clientOrderId: i.clientOrderId, brokerOrderId: 'b', symbol: i.symbol, side: i.side, qty, price: o.price, fee: 0, cumQty: o.filled, leavesQty: i.qty - o.filled, status: o.filled === i.qty ? 'filled' : 'partially_filled', origin: i.origin } });
+        };
+        for (const s of steps) {
+          if (s.kind === 'intent') {
+            now += s.dt;
+            const i = intentOf(s, `c-${++n}`, now, 10);
+            const outs = send({ type: 'order.intent', id: `e-${n}`, time: now, payload: i, marketPrice: s.ref, prices: {}, account: undefined });
+            if (outs[0]?.type !== 'order.approved') {
+              refusals++;
+              continue;
+            }
+            approvals++;
+            open.push({ intent: i, price: valuationPrice(i, s.ref)!, filled: 0 });
+            expect(cash - reserved()).toBeGreaterThanOrEqual(-1e-6);
+          } else if (s.kind === 'fill' && open.length > 0) {
+            const [o] = open.splice(s.pick % open.length, 1);
+            fill(o!, o!.intent.qty - o!.filled);
+          } else if (s.kind === 'cancel' && open.length > 0) {
+            const [o] = open.splice(s.pick % open.length, 1);
+            const i = o!.intent;
+            const part = Math.floor(i.qty * s.filledFraction);
+            if (part > 0 && part < i.qty) fill(o!, part);
+            if (o!.filled < i.qty) send({ type: 'order.cancelled', id: `x-${i.clientOrderId}`, time: now, payload: { clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side, filledQty: o!.filled, reason: 'test', status: 'cancelled', origin: i.origin } });
+          }
+          expect(cash).toBeGreaterThanOrEqual(-1e-6);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    console.info(`buying power property: ${approvals} approvals and ${refusals} refusals checked`);
+    expect(approvals).toBeGreaterThan(500);
+    expect(refusals).toBeGreaterThan(500);
   });
 });

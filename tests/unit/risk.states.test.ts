@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { zeroCosts } from '../../src/domain/costs.js';
 import { unboundedLimits, type RiskLimits } from '../../agents/risk/limits.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
 import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
@@ -37,7 +38,7 @@ const snapshot = (over: Partial<PortfolioSnapshot>): PortfolioSnapshot => ({
 });
 
 function start(limits: Partial<RiskLimits> = {}) {
-  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits: { ...unboundedLimits, ...limits } });
+  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits: { ...unboundedLimits, ...limits }, startCash: 1e12, costs: zeroCosts });
   const decide = (i: OrderIntent, extra: { marketPrice?: number; account?: { dayPnl: number; drawdown: number } } = {}) =>
     send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: i.decidedAt, payload: i, marketPrice: extra.marketPrice, prices: {}, account: extra.account }).at(-1);
   const command = (c: Partial<RiskCommand> & Pick<RiskCommand, 'command'>) =>
