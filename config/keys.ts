@@ -169,6 +169,7 @@ export const configKeys = {
   CCXT_SANDBOX: def({ schema: bool, expected: 'true | false', doc: 'BROKER=ccxt: use the venue testnet. false trades real money and needs LIVE_TRADING=true.', default: true }),
   CCXT_SYMBOLS: def<string[]>({ schema: list, expected: 'comma-separated SEXTANT=VENUE pairs, e.g. BTCUSDT=BTC/USDT', doc: 'BROKER=ccxt: Sextant symbol to venue symbol.', default: [] }),
   CCXT_TIMEOUT_MS: def({ schema: int(100, 60_000), expected: 'milliseconds', doc: 'BROKER=ccxt: timeout of one HTTP call to the venue (keep EXEC_CALL_TIMEOUT_MS above 3x this).', default: 1500 }),
+  BROKER_DRILL: def({ schema: bool, expected: 'true | false', doc: 'Lets BROKER=ccxt run on a synthetic or file feed, against the venue testnet only (CCXT_SANDBOX=true): a drill of the order path. Without it a live broker needs live market data.', default: false }),
   LIVE_TRADING: def({ schema: bool, expected: 'true | false', doc: 'Explicit opt-in to real-money trading (BROKER=ccxt with CCXT_SANDBOX=false).', default: false }),
   EXEC_POLL_MS: def({ schema: int(50, 600_000), expected: 'milliseconds', doc: 'Live venues: how often execution asks about working orders (fills, cancels).', default: 1000 }),
   PORTFOLIO_START_CASH: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Starting cash.', default: 100_000 }),

@@ -90,6 +90,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
       for (const k of ['CCXT_EXCHANGE', 'CCXT_API_KEY', 'CCXT_SECRET'] as const) if (!v[k]) problems.push(`${k}: required when BROKER=ccxt; expected ${configKeys[k].expected}`);
       if (!v.CCXT_SANDBOX && !v.LIVE_TRADING) problems.push('LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet');
       for (const pair of v.CCXT_SYMBOLS) if (!/^[^=\s]+=[^=\s]+$/.test(pair)) problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
+      // A venue must never get orders decided on prices that are not the market's. Every feed
+      // there is so far is synthetic or a file; a live feed (ccxt, Alpaca) is what BROKER=ccxt needs.
+      const fake = v.DATA_FEED === 'synthetic' ? 'a seeded random walk' : `the file ${v.DATA_FILE ?? '(DATA_FILE)'}`;
+      if (!v.BROKER_DRILL) {
+        problems.push(`BROKER: ccxt sends orders to ${v.CCXT_EXCHANGE ?? 'a venue'}, but DATA_FEED=${v.DATA_FEED} prices them from ${fake}, not from that market; expected a live data feed, or BROKER_DRILL=true to drill the order path on the venue testnet`);
+      } else if (!v.CCXT_SANDBOX || v.LIVE_TRADING) {
+        problems.push('BROKER_DRILL: a drill on test data never trades real money; expected CCXT_SANDBOX=true and LIVE_TRADING unset');
+      }
     }
     if (v.TELEGRAM_WEBHOOK_URL && !v.TELEGRAM_WEBHOOK_SECRET) problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (anyone could post fake updates otherwise); expected 16-256 characters of A-Z a-z 0-9 _ -');
     if (v.TELEGRAM_WEBHOOK_URL && v.PORT === 0) problems.push('PORT: 0 serves no HTTP, but TELEGRAM_WEBHOOK_URL needs the HTTP API to receive updates; expected a port, or unset TELEGRAM_WEBHOOK_URL for long polling');

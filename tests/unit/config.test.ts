@@ -38,6 +38,14 @@ describe('config', () => {
     expect(() => loadConfig({ env: { STRATEGY_FAST: '30', STRATEGY_SLOW: '10' } })).toThrow(/STRATEGY_FAST: 30 must be less than STRATEGY_SLOW/);
   });
 
+  it('a live broker on a synthetic or file feed stops start-up naming the keys; a drill runs only on the testnet', () => {
+    const ccxt = { BROKER: 'ccxt', CCXT_EXCHANGE: 'binance', CCXT_API_KEY: 'k', CCXT_SECRET: 's', CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT', DATA_SYMBOLS: 'BTCUSDT' };
+    expect(() => loadConfig({ env: ccxt })).toThrow(/BROKER: ccxt sends orders to binance, but DATA_FEED=synthetic prices them from a seeded random walk, not from that market; expected a live data feed, or BROKER_DRILL=true/);
+    expect(() => loadConfig({ env: { ...ccxt, DATA_FEED: 'csv', DATA_FILE: 'btc.csv' } })).toThrow(/DATA_FEED=csv prices them from the file btc.csv/);
+    expect(loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true' } }).broker.kind).toBe('ccxt');
+    expect(() => loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true', CCXT_SANDBOX: 'false', LIVE_TRADING: 'true' } })).toThrow(/BROKER_DRILL: a drill on test data never trades real money/);
+  });
+
   it('reads a JSON file, environment wins, unknown file keys are errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sextant-config-'));
     const file = join(dir, 'c.json');
