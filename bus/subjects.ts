@@ -86,7 +86,7 @@ export const AGENT_NAMES = ['data', 'sentiment', 'strategy', 'risk', 'execution'
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 /** Request/reply services answered on `query.<what>`. */
-export const QUERY_NAMES = ['portfolio', 'positions', 'orders', 'fills', 'signals', 'trace', 'risk', 'events', 'sentiment'] as const;
+export const QUERY_NAMES = ['portfolio', 'positions', 'orders', 'order-log', 'fills', 'signals', 'trace', 'risk', 'events', 'sentiment'] as const;
 export type QueryName = (typeof QUERY_NAMES)[number];
 
 /** Concrete subjects. */

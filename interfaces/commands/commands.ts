@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Envelope } from '../../bus/envelope.js';
 import type { PortfolioSnapshot, Position, RiskCommandResult } from '../../src/domain/messages.js';
+import type { OrderDoc } from '../../src/store/ports.js';
 import { defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
-import type { CommandServices, OrderRequest } from './services.js';
+import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
 
 type Spec = CommandSpec<unknown, CommandServices>;
 
@@ -45,11 +46,25 @@ function orderCommand(side: 'buy' | 'sell'): Spec {
         check,
         execute: async () => {
           const sent = s.intend(order, caller);
-          return ok(`Sent to risk: ${side} ${a.qty} ${a.symbol} (order ${sent.clientOrderId}, trace ${sent.correlationId}).`, sent);
+          return verdictReply(`${side} ${a.qty} ${a.symbol}`, sent, await sent.verdict);
         },
       };
     },
   });
+}
+
+/** What a person is told once risk has decided on their order (or has not within the timeout). */
+function verdictReply(what: string, sent: SentOrder, verdict: Verdict): Reply {
+  const ids = `order ${sent.clientOrderId}, trace ${sent.correlationId}`;
+  const data = { clientOrderId: sent.clientOrderId, correlationId: sent.correlationId, verdict };
+  switch (verdict.kind) {
+    case 'approved':
+      return ok(`Risk approved ${what} (${ids}); it goes to the broker now.`, data);
+    case 'refused':
+      return { ok: false, code: 'refused', text: `Risk refused ${what}: ${verdict.reason} (${verdict.code}). Nothing was sent to the broker (${ids}).`, data };
+    case 'pending':
+      return ok(`Sent to risk: ${what} (${ids}); no verdict yet. \`orders all\` will show what became of it.`, data);
+  }
 }
 
 function riskCommand(name: 'halt' | 'reduce' | 'resume', what: string): Spec {
@@ -130,6 +145,12 @@ export const commands: readonly Spec[] = [
     args: z.object({ which: z.enum(['open', 'all']).default('open') }).strict(),
     fromWords: (w) => (w[0] ? { which: w[0].toLowerCase() } : {}),
     run: async (s, a) => {
+      if (a.which === 'all') {
+        // the order log (the store) has every order, refused ones with risk's reason; without a
+        // store, what execution remembers (only orders risk approved)
+        const log = await s.ask<OrderDoc[]>('order-log', { limit: 20 }).catch(() => undefined);
+        if (log) return ok(log.length === 0 ? 'No orders.' : log.map((o) => `${o.clientOrderId}  ${o.side} ${o.qty} ${o.symbol}  ${o.status} (${o.filledQty} filled)${o.reason ? `: ${o.reason}` : ''}`).join('\n'), log);
+      }
       const orders = await s.ask<{ order: { clientOrderId: string; side: string; qty: number; symbol: string }; status: string; filledQty: number }[]>('orders', a.which === 'open' ? { status: 'open' } : {});
       return ok(orders.length === 0 ? `No ${a.which === 'open' ? 'working ' : ''}orders.` : orders.map((o) => `${o.order.clientOrderId}  ${o.order.side} ${o.order.qty} ${o.order.symbol}  ${o.status} (${o.filledQty} filled)`).join('\n'), orders);
     },
@@ -192,7 +213,8 @@ export const commands: readonly Spec[] = [
             return fail('changed', `Nothing sent: the position changed since the preview (${moved.map((p) => `${p.symbol} was ${p.qty}, now ${now.get(p.symbol) ?? 0}`).join('; ')}). Preview the close again.`);
           }
           const sent = orders.map((o) => s.intend(o, caller));
-          return ok(`Sent to risk: ${sent.map((x) => x.clientOrderId).join(', ')}.`, sent);
+          const replies = await Promise.all(sent.map(async (x, i) => verdictReply(`${orders[i]!.side} ${orders[i]!.qty} ${orders[i]!.symbol}`, x, await x.verdict)));
+          return { ok: replies.every((r) => r.ok), text: replies.map((r) => r.text).join('\n'), data: sent, ...(replies.every((r) => r.ok) ? {} : { code: 'refused' }) };
         },
       };
     },

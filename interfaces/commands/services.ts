@@ -1,12 +1,23 @@
 import type { Bus } from '../../bus/bus.js';
 import { rootEnvelope, type EnvelopeDeps } from '../../bus/envelope.js';
 import { subjects, type QueryName } from '../../bus/subjects.js';
-import { versionOf, type OrderIntent, type RiskCommandResult } from '../../src/domain/messages.js';
+import { versionOf, type OrderApproved, type OrderIntent, type OrderRejected, type RiskCommandResult } from '../../src/domain/messages.js';
 import type { AgentReport } from '../http/agent-tracker.js';
 import type { Caller } from './registry.js';
 
 /** An order as a person asks for it; the rest (id, origin, decision time) is added on the way. */
 export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> & Partial<Pick<OrderIntent, 'limitPrice' | 'stopPrice'>>;
+
+/** What risk decided about a person's order: approved, refused with the reason, or no word in time. */
+export type Verdict = { readonly kind: 'approved' } | { readonly kind: 'refused'; readonly code: string; readonly reason: string } | { readonly kind: 'pending' };
+
+/** An intent on its way to risk. */
+export interface SentOrder {
+  readonly clientOrderId: string;
+  readonly correlationId: string;
+  /** Risk's verdict on it ('pending' when none came within the services' timeout). */
+  readonly verdict: Promise<Verdict>;
+}
 
 export interface RiskCheck {
   readonly wouldPass: boolean;
@@ -21,7 +32,7 @@ export interface RiskCheck {
  */
 export interface CommandServices {
   ask<T = unknown>(what: QueryName, params?: Record<string, unknown>): Promise<T>;
-  intend(order: OrderRequest, caller: Caller): { clientOrderId: string; correlationId: string };
+  intend(order: OrderRequest, caller: Caller): SentOrder;
   precheck(order: OrderRequest, caller: Caller): Promise<RiskCheck>;
   risk(command: 'halt' | 'reduce' | 'resume' | 'set-limits', reason: string, caller: Caller, limits?: Record<string, unknown>): Promise<RiskCommandResult>;
   agents(): Record<string, AgentReport>;
@@ -33,6 +44,29 @@ export interface BusServicesDeps {
   readonly envelope: EnvelopeDeps;
   readonly agents: () => Record<string, AgentReport>;
   readonly timeoutMs: number;
+}
+
+/** Risk's verdict on one client order id: the first `order.approved` / `order.rejected` naming it, or 'pending' after `timeoutMs`. */
+function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<Verdict> {
+  return new Promise((resolve) => {
+    const done = (v: Verdict) => {
+      clearTimeout(timer);
+      approved.unsubscribe();
+      rejected.unsubscribe();
+      resolve(v);
+    };
+    const approved = bus.subscribe(subjects.orderApproved(), (e) => void ((e.payload as OrderApproved).order.clientOrderId === clientOrderId && done({ kind: 'approved' })), { name: 'command.verdict' });
+    const rejected = bus.subscribe(
+      subjects.orderRejected(),
+      (e) => {
+        const r = e.payload as OrderRejected;
+        if (r.clientOrderId === clientOrderId) done({ kind: 'refused', code: r.code, reason: r.reason });
+      },
+      { name: 'command.verdict' },
+    );
+    const timer = setTimeout(() => done({ kind: 'pending' }), timeoutMs);
+    timer.unref();
+  });
 }
 
 /** The command services over a bus. */
@@ -47,8 +81,10 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     intend(order, caller) {
       const clientOrderId = `cmd-${envelope.ids.next()}`;
       const env = rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), { v: versionOf('order.intent') });
+      // listening before the intent goes out: on the in-memory bus risk answers inside publish
+      const verdict = verdictOf(bus, clientOrderId, deps.timeoutMs);
       bus.publish(subjects.orderIntent(), env);
-      return { clientOrderId, correlationId: env.correlationId };
+      return { clientOrderId, correlationId: env.correlationId, verdict };
     },
     async precheck(order, caller) {
       const data = await this.ask<{ check?: RiskCheck }>('risk', { check: toIntent(order, caller, 'precheck') });

@@ -18,6 +18,7 @@ const time = z.coerce.number().finite();
 const limit = z.coerce.number().int().min(1).max(10_000);
 const traceParams = z.object({ correlationId: z.string().min(1).max(200) });
 const eventParams = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), correlationId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional(), offset: z.coerce.number().int().min(0).optional(), newest: z.boolean().optional() });
+const orderLogParams = z.object({ symbol: z.string().max(64).optional(), limit: limit.optional() });
 const fillParams = z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional() });
 
 function parse<S extends z.ZodType>(what: string, schema: S, req: Envelope): z.infer<S> {
@@ -62,7 +63,9 @@ export function causalOrder(events: readonly RecordedEvent[]): RecordedEvent[] {
  * request/reply, one answering instance per queue group):
  * - `query.trace` `{ correlationId }`: the whole chain, in causal order (why did we sell ORCL?);
  * - `query.events` `{ type?, symbol?, correlationId?, from?, to?, limit? }`: the audit log;
- * - `query.fills` `{ symbol?, clientOrderId?, from?, to?, limit? }`: fills, oldest first.
+ * - `query.fills` `{ symbol?, clientOrderId?, from?, to?, limit? }`: fills, oldest first;
+ * - `query.order-log` `{ symbol?, limit? }`: every order's latest state, newest first, refused
+ *   ones included with risk's reason (execution's `query.orders` knows only what risk approved).
  * Bad parameters are answered with `request.failed` naming the parameter.
  */
 export function serveStoreQueries(bus: Bus, store: Store, deps: EnvelopeDeps): Subscription[] {
@@ -85,6 +88,14 @@ export function serveStoreQueries(bus: Bus, store: Store, deps: EnvelopeDeps): S
         return answer(req, (await store.events.query(q)).map(view));
       },
       { name: 'store.query.events', queue: 'query.events' },
+    ),
+    bus.serve(
+      subjects.query('order-log'),
+      async (req) => {
+        const q = parse('order-log', orderLogParams, req);
+        return answer(req, await store.orders.list({ limit: q.limit ?? 20, ...(q.symbol ? { symbol: q.symbol } : {}) }));
+      },
+      { name: 'store.query.order-log', queue: 'query.order-log' },
     ),
     bus.serve(
       subjects.query('fills'),

@@ -85,7 +85,7 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await confirm.waitFor();
     expect(await page.locator('.msg.bot').last().textContent()).toMatch(/Preview \w+: buy 5 SYN at market/);
     await confirm.click();
-    await page.locator('.msg.bot', { hasText: 'Sent to risk: buy 5 SYN' }).waitFor();
+    await page.locator('.msg.bot', { hasText: 'Risk approved buy 5 SYN' }).waitFor();
     const row = page.locator('#positions tbody tr[data-symbol=SYN]');
     await row.waitFor({ timeout: 10_000 });
     // the strategy trades SYN too (long only, 100 at a time): the person's 5 stay on top of it

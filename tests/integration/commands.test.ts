@@ -109,11 +109,22 @@ for (const store of ['embedded', 'mongodb'] as const) describe(`command router [
     expect(intents().length).toBe(before); // nothing reached risk
     expect(await system.commands.confirm(preview.preview!.id, admin)).toMatchObject({ ok: false, code: 'no_preview' }); // not theirs
     const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
-    expect(sent).toMatchObject({ ok: true, text: expect.stringMatching(/^Sent to risk: buy 5 WALK/) as unknown });
+    expect(sent).toMatchObject({ ok: true, text: expect.stringMatching(/^Risk approved buy 5 WALK/) as unknown });
     await eventually(() => expect(intents().length).toBe(before + 1));
     await eventually(() => expect(seen.some((e) => e.type === 'order.approved' && (e.payload as { order: { clientOrderId: string } }).order.clientOrderId === (sent.data as { clientOrderId: string }).clientOrderId)).toBe(true));
     expect(await system.commands.handle(`confirm ${preview.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'no_preview' }); // exactly once
     expect(intents().length).toBe(before + 1);
+  });
+
+  it('a confirmed order that risk refuses is reported as refused with the reason, and orders all lists it', async () => {
+    const preview = await system.commands.handle('buy WALK 100000', operator);
+    expect(preview.preview?.check).toMatchObject({ wouldPass: false, code: 'insufficient_buying_power' });
+    const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
+    expect(sent).toMatchObject({ ok: false, code: 'refused', text: expect.stringMatching(/^Risk refused buy 100000 WALK: buy 100,000 WALK at [\d.,]+ needs .* of buying power is available .*\(insufficient_buying_power\)\. Nothing was sent to the broker/) as unknown });
+    const id = (sent.data as { clientOrderId: string }).clientOrderId;
+    await system.recorder!.flush();
+    const all = await system.commands.handle('orders all', viewer);
+    expect(all.text).toMatch(new RegExp(`${id}  buy 100000 WALK  rejected \\(0 filled\\): insufficient_buying_power: buy 100,000 WALK`));
   });
 
   it('the pre-check says which limit an order would hit', async () => {

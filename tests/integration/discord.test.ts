@@ -38,7 +38,7 @@ function stubServices() {
     },
     intend(order, caller) {
       state.sent.push({ order, caller });
-      return { clientOrderId: `cmd-${state.sent.length}`, correlationId: `corr-${state.sent.length}` };
+      return { clientOrderId: `cmd-${state.sent.length}`, correlationId: `corr-${state.sent.length}`, verdict: Promise.resolve({ kind: 'approved' as const }) };
     },
     precheck: () => Promise.resolve({ wouldPass: true }),
     async risk(command, reason): Promise<RiskCommandResult> {
@@ -216,7 +216,7 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     expect(update.type).toBe(InteractionResponseType.UpdateMessage);
     expect(update.data).toMatchObject({ components: [], content: expect.stringMatching(/\*\*Confirmed\.\*\*$/) as unknown });
     const outcome = await eventually(() => fake.followUps(press)[0]!.body as { content: string; flags: number });
-    expect(outcome).toMatchObject({ content: expect.stringMatching(/^Sent to risk: buy 5 ORCL \(order cmd-\d+, trace corr-\d+\)\.$/) as unknown, flags: EPHEMERAL });
+    expect(outcome).toMatchObject({ content: expect.stringMatching(/^Risk approved buy 5 ORCL \(order cmd-\d+, trace corr-\d+\); it goes to the broker now\.$/) as unknown, flags: EPHEMERAL });
     expect(state.sent.length).toBe(before + 1);
     expect(state.sent.at(-1)).toMatchObject({ order: { symbol: 'ORCL', side: 'buy', qty: 5, type: 'limit', limitPrice: 99.5 }, caller: { id: `discord:${ALICE.userId}`, role: 'operator' } });
 

@@ -251,6 +251,6 @@ describe('HTTP API over a listening server', () => {
     expect(await ask("what's my pnl today")).toMatchObject({ ok: true, via: 'offline', text: expect.stringMatching(/^\(I read that as `pnl today`\.\)\nToday: /) as unknown });
     const preview = await ask('buy 1 share of WALK');
     expect(preview.preview?.id).toEqual(expect.any(String));
-    expect((await ask(`confirm ${preview.preview!.id}`)).text).toMatch(/^Sent to risk: buy 1 WALK/);
+    expect((await ask(`confirm ${preview.preview!.id}`)).text).toMatch(/^Risk approved buy 1 WALK/);
   });
 });

@@ -33,7 +33,7 @@ function stubServices(clock: { now: number }) {
     },
     intend(order, caller) {
       intents.push({ order, caller });
-      return { clientOrderId: `cmd-${intents.length}`, correlationId: `corr-${intents.length}` };
+      return { clientOrderId: `cmd-${intents.length}`, correlationId: `corr-${intents.length}`, verdict: Promise.resolve({ kind: 'approved' as const }) };
     },
     precheck: () => Promise.resolve({ wouldPass: true }),
     risk: (command) => Promise.resolve({ command, accepted: true, reason: 'ok', state: 'ACTIVE', limits: {} } satisfies RiskCommandResult),
@@ -172,7 +172,7 @@ describe('telegram bot', () => {
     expect(h.fake.callsOf('answerCallbackQuery').at(-1)!.params).toMatchObject({ text: 'Sent' });
     expect(h.fake.callsOf('editMessageReplyMarkup').at(-1)!.params).toMatchObject({ chat_id: OPERATOR, message_id: kb.message_id });
     expect(h.fake.callsOf('editMessageReplyMarkup').at(-1)!.params.reply_markup).toBeUndefined(); // keyboard removed
-    expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Sent to risk: buy 10 ORCL \(order cmd-1/);
+    expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Risk approved buy 10 ORCL \(order cmd-1/);
   });
 
   it('a second tap on Confirm does nothing', async () => {
@@ -375,7 +375,7 @@ describe('telegram bot', () => {
     h.fake.push(h.fake.text(OPERATOR, '/buy ORCL 3'));
     await eventually(() => expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Preview p1/));
     h.fake.push(h.fake.tap(OPERATOR, 'c:p1', h.lastKeyboard(OPERATOR).message_id));
-    await eventually(() => expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Sent to risk/));
+    await eventually(() => expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Risk approved/));
     expect(h.intents).toHaveLength(1);
 
     await h.tg.stop();

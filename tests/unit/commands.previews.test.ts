@@ -21,7 +21,7 @@ function services() {
     intend(order) {
       intents.push(order);
       n++;
-      return { clientOrderId: `cmd-${n}`, correlationId: `corr-${n}` };
+      return { clientOrderId: `cmd-${n}`, correlationId: `corr-${n}`, verdict: Promise.resolve({ kind: 'approved' as const }) };
     },
     precheck: () => Promise.resolve({ wouldPass: true }),
     risk: (command) => Promise.resolve({ command, accepted: true, reason: 'ok', state: 'ACTIVE', limits: {} } satisfies RiskCommandResult),
