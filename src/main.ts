@@ -7,6 +7,7 @@ import { createApi, type ApiDeps } from '../interfaces/http/app.js';
 import type { CommandRouter } from '../interfaces/commands/registry.js';
 import { createCommandRouter } from '../interfaces/commands/router.js';
 import { busServices, type CommandServices } from '../interfaces/commands/services.js';
+import { MarketClock } from '../interfaces/commands/market-clock.js';
 import type { ChatAgent } from '../interfaces/chat/chat-agent.js';
 import { Metrics } from './observability/metrics.js';
 import { Notifier } from '../interfaces/notify/notifier.js';
@@ -171,7 +172,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   // an API process runs no agents: readiness expects the deployment's (AGENTS)
   const tracker = new AgentTracker(agents.length > 0 ? agents : config.runtime.agents, config.runtime.heartbeatMs);
   tracker.attach(bus);
-  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
+  // people's orders are decided at the market's event time, whatever pace the feed runs at
+  const marketClock = new MarketClock(bus, clock);
+  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, decisionClock: marketClock, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes
   const { ChatAgent } = p.api || p.chat || p.bots ? await import('../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
   const chat = ChatAgent && new ChatAgent({
@@ -195,7 +198,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     : undefined;
   // the API listens before anything trades: a port in use stops start-up here, not half-way
   // a bots-only process serves /health and the webhook, never the API (its port faces Telegram)
-  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, decisionClock: marketClock, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -396,7 +399,7 @@ async function serveBotsHttp(port: number, webhooks: ReadonlyMap<string, (req: R
 }
 
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'decisionClock' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered

@@ -4,6 +4,7 @@ import { subjects, type QueryName } from '../../bus/subjects.js';
 import { versionOf, type OrderApproved, type OrderIntent, type OrderRejected, type RiskCommandResult } from '../../src/domain/messages.js';
 import type { AgentReport } from '../http/agent-tracker.js';
 import type { Caller } from './registry.js';
+import type { Clock } from '../../src/runtime/clock.js';
 
 /** An order as a person asks for it; the rest (id, origin, decision time) is added on the way. */
 export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> & Partial<Pick<OrderIntent, 'limitPrice' | 'stopPrice'>>;
@@ -44,6 +45,8 @@ export interface BusServicesDeps {
   readonly envelope: EnvelopeDeps;
   readonly agents: () => Record<string, AgentReport>;
   readonly timeoutMs: number;
+  /** The time people's orders are decided at (default: the envelope clock); see MarketClock. */
+  readonly decisionClock?: Clock;
 }
 
 /** Risk's verdict on one client order id: the first `order.approved` / `order.rejected` naming it, or 'pending' after `timeoutMs`. */
@@ -72,7 +75,8 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
 /** The command services over a bus. */
 export function busServices(deps: BusServicesDeps): CommandServices {
   const { bus, envelope } = deps;
-  const toIntent = (order: OrderRequest, caller: Caller, clientOrderId: string): OrderIntent => ({ ...order, clientOrderId, origin: { kind: 'person', id: caller.id }, decidedAt: envelope.clock.now() });
+  const decisions = deps.decisionClock ?? envelope.clock;
+  const toIntent = (order: OrderRequest, caller: Caller, clientOrderId: string): OrderIntent => ({ ...order, clientOrderId, origin: { kind: 'person', id: caller.id }, decidedAt: decisions.now() });
   return {
     async ask<T>(what: QueryName, params: Record<string, unknown> = {}) {
       const reply = await bus.request(subjects.query(what), rootEnvelope(envelope, 'query.request', { params }, { v: versionOf('query.request') }), { timeoutMs: deps.timeoutMs });

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../../src/runtime/clock.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   /** The command router behind `POST /api/v1/commands/...` (preview, then confirm; 503 without it). */
   readonly commands?: { invoke(name: string, args: unknown, caller: Caller): Promise<Reply>; confirm(id: string, caller: Caller): Promise<Reply>; cancel(id: string, caller: Caller): Reply };
   readonly envelope: EnvelopeDeps;
+  /** The time people's orders are decided at (default: the envelope clock); see MarketClock. */
+  readonly decisionClock?: Clock;
   readonly log: Logger;
   readonly tokens: readonly ApiToken[];
   /** `/metrics` without a token. */
@@ -289,7 +292,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       ...(b.limitPrice !== undefined ? { limitPrice: b.limitPrice } : {}),
       ...(b.stopPrice !== undefined ? { stopPrice: b.stopPrice } : {}),
       origin: { kind: 'person', id: `api:${token.name}` },
-      decidedAt: deps.envelope.clock.now(),
+      decidedAt: (deps.decisionClock ?? deps.envelope.clock).now(),
     };
     const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', order, { v: versionOf('order.intent'), correlationId: c.get('requestId') });
     deps.bus.publish(subjects.orderIntent(), env);

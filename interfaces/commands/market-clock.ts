@@ -1,0 +1,37 @@
+import type { Bus, Subscription } from '../../bus/bus.js';
+import { patterns } from '../../bus/subjects.js';
+import type { Clock } from '../../src/runtime/clock.js';
+
+/**
+ * The time people's orders are decided at: the market's own event time, the time of the latest
+ * bar or trade seen on the bus (`market.bar.*`, `market.tick.*`), so a preview, the risk
+ * pre-check and the fill all use the current price whatever pace the feed runs at. A synthetic
+ * feed runs far ahead of the wall clock and a file feed far behind it; with either, a wall-clock
+ * decision time would value the order at an old bar, or at none. Before the first bar it is the
+ * wall clock. On a live feed the latest bar's time trails the wall clock by up to a bar, and an
+ * order decided then fills at the next bar's open, as a strategy's does.
+ */
+export class MarketClock implements Clock {
+  #latest: number | undefined;
+  readonly #subs: Subscription[];
+
+  constructor(
+    bus: Bus,
+    private readonly wall: Clock,
+  ) {
+    const seen = (time: number) => {
+      if (this.#latest === undefined || time > this.#latest) this.#latest = time;
+    };
+    this.#subs = [patterns.marketBars, patterns.marketTicks].map((p) => bus.subscribe(p, (e) => seen(e.time), { name: 'market-clock' }));
+  }
+
+  now(): number {
+    return this.#latest ?? this.wall.now();
+  }
+
+  observe(): void {}
+
+  stop(): void {
+    for (const s of this.#subs) s.unsubscribe();
+  }
+}
