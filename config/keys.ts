@@ -113,7 +113,7 @@ export const configKeys = {
   SYNTHETIC_START_PRICE: def({ schema: dec(0.0001), expected: 'a positive price', doc: 'First price of each synthetic symbol.', default: 100 }),
   SYNTHETIC_DRIFT: def({ schema: dec(-10, 10), expected: 'annualised drift, e.g. 0.05', doc: 'GBM drift per year.', default: 0.05 }),
   SYNTHETIC_VOLATILITY: def({ schema: dec(0, 10), expected: 'annualised volatility, e.g. 0.3', doc: 'GBM volatility per year.', default: 0.3 }),
-  SYNTHETIC_BAR_MS: def({ schema: int(1000), expected: 'milliseconds of market time per bar', doc: 'Bar length of the synthetic feed (event time).', default: 60_000 }),
+  SYNTHETIC_BAR_MS: def({ schema: int(1000), expected: 'milliseconds of market time per bar', doc: 'Bar length of the synthetic feed (event time). With DATA_PACE_MS it sets how fast market time runs: 1000 and 250 run it at 4x the wall clock (a market day in 6 hours).', default: 1000 }),
 
   STRATEGY: def({ schema: z.enum(['sma-cross', 'rsi-reversion']), expected: 'sma-cross | rsi-reversion', doc: 'Strategy run by the strategy agent.', default: 'sma-cross' }),
   STRATEGY_FAST: def({ schema: int(1, 10_000), expected: 'bars, 1-10000', doc: 'sma-cross: fast SMA length.', default: 10 }),

@@ -165,6 +165,10 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     ...(sentiment ? { sentiment } : {}),
   });
   logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
+  if (feed && config.data.feed === 'synthetic' && config.data.paceMs > 0) {
+    const speed = config.data.synthetic.barMs / config.data.paceMs;
+    logger.info({ marketTimeFrom: new Date(feedStart).toISOString(), speed }, `synthetic market: one ${config.data.synthetic.barMs / 1000} s bar every ${config.data.paceMs} ms, so market time (shown on bars, orders and PnL days) runs ${speed}x the wall clock`);
+  }
   if (saved) logger.info({ runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip }, 'resuming from the last checkpoint');
   await recorder?.start();
   const storeQueries = store ? serveStoreQueries(bus, store, { ids, clock, source: p.source }) : [];

@@ -19,6 +19,10 @@ export interface Book {
   /** UTC day number (epoch days) of the last event; null before the first. */
   readonly day: number | null;
   readonly dayStartEquity: number;
+  /** Equity when the current UTC week (from Monday 00:00) and month began, and at the start. */
+  readonly weekStartEquity: number;
+  readonly monthStartEquity: number;
+  readonly startEquity: number;
   readonly peakEquity: number;
   /** Largest fall from a peak seen so far, 0..1. */
   readonly maxDrawdown: number;
@@ -28,7 +32,34 @@ export interface Book {
 
 const DAY_MS = 86_400_000;
 
-export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: null, dayStartEquity: cash, peakEquity: cash, maxDrawdown: 0, asOf: null });
+export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: null, dayStartEquity: cash, weekStartEquity: cash, monthStartEquity: cash, startEquity: cash, peakEquity: cash, maxDrawdown: 0, asOf: null });
+
+/** Epoch days to the UTC week (weeks start on Monday; epoch day 0 was a Thursday) and month. */
+const weekOf = (day: number) => Math.floor((day + 3) / 7);
+const monthOf = (day: number) => {
+  const d = new Date(day * DAY_MS);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+};
+
+type PeriodStarts = Pick<Book, 'dayStartEquity' | 'weekStartEquity' | 'monthStartEquity'>;
+
+/**
+ * The period start equities once the book moves to `day`: a period that begins then starts from
+ * the equity before the event (the last equity of the period before). Before the first event
+ * every period starts from the opening cash. Books saved before weeks and months were kept start
+ * those from the day's equity.
+ */
+function periodStarts(book: Book, day: number): PeriodStarts {
+  const week = book.weekStartEquity ?? book.dayStartEquity;
+  const month = book.monthStartEquity ?? book.dayStartEquity;
+  if (book.day === null || day === book.day) return { dayStartEquity: book.dayStartEquity, weekStartEquity: week, monthStartEquity: month };
+  const equity = equityOf(book);
+  return {
+    dayStartEquity: equity,
+    weekStartEquity: weekOf(day) !== weekOf(book.day) ? equity : week,
+    monthStartEquity: monthOf(day) !== monthOf(book.day) ? equity : month,
+  };
+}
 
 export function equityOf(book: Pick<Book, 'cash' | 'holdings'>): number {
   let equity = book.cash;
@@ -43,7 +74,7 @@ export function equityOf(book: Pick<Book, 'cash' | 'holdings'>): number {
 function roll(book: Book, time: number): Book {
   const day = Math.floor(time / DAY_MS);
   if (day === book.day) return book;
-  return { ...book, day, dayStartEquity: book.day === null ? book.dayStartEquity : equityOf(book) };
+  return { ...book, day, ...periodStarts(book, day) };
 }
 
 /** Marks a holding to a new price (bars, ticks): one new book, the day rolled and the peak kept. */
@@ -63,7 +94,8 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
     realizedPnl: book.realizedPnl,
     fees: book.fees,
     day,
-    dayStartEquity: newDay && book.day !== null ? equityOf(book) : book.dayStartEquity,
+    ...periodStarts(book, day),
+    startEquity: book.startEquity,
     peakEquity,
     maxDrawdown: Math.max(book.maxDrawdown, drawdownOf(equity, peakEquity)),
     asOf: later(book.asOf, time),
@@ -145,6 +177,7 @@ export function snapshotOf(book: Book): PortfolioSnapshot {
     fees: book.fees,
     dayPnl: equity - book.dayStartEquity,
     dayStartEquity: book.dayStartEquity,
+    pnl: { day: equity - book.dayStartEquity, week: equity - (book.weekStartEquity ?? book.dayStartEquity), month: equity - (book.monthStartEquity ?? book.dayStartEquity), all: equity - (book.startEquity ?? book.dayStartEquity) },
     peakEquity: book.peakEquity,
     drawdown: drawdownOf(equity, book.peakEquity),
     maxDrawdown: book.maxDrawdown,

@@ -86,7 +86,6 @@ function riskCommand(name: 'halt' | 'reduce' | 'resume', what: string): Spec {
   });
 }
 
-const PERIOD_DAYS = { week: 7, month: 30 } as const;
 
 /** Every command of the router, in help order. */
 export const commands: readonly Spec[] = [
@@ -163,16 +162,17 @@ export const commands: readonly Spec[] = [
     args: z.object({ period: z.enum(['today', 'week', 'month', 'all']).default('today') }).strict(),
     fromWords: (w) => (w[0] ? { period: w[0].toLowerCase() } : {}),
     run: async (s, a) => {
+      // one definition everywhere (chat, API, dashboard): equity now less equity when the UTC
+      // period began, kept by the portfolio agent (agents/portfolio/book.ts)
       const p = await s.ask<PortfolioSnapshot>('portfolio');
-      if (a.period === 'today') return ok(`Today: ${money(p.dayPnl)} (equity ${money(p.equity)}).`, { period: 'today', pnl: p.dayPnl });
-      if (a.period === 'all') return ok(`Since the start: ${money(p.realizedPnl + p.unrealizedPnl)} (realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}).`, { period: 'all', pnl: p.realizedPnl + p.unrealizedPnl });
-      // the equity then, from the first portfolio update of the period in the event log
-      const asOf = p.asOf ?? s.now();
-      const since = asOf - PERIOD_DAYS[a.period] * 86_400_000;
-      const first = (await s.ask<Envelope[]>('events', { type: 'portfolio.updated', from: since, limit: 1 }).catch(() => []))[0];
-      if (!first) return ok(`No portfolio history for the last ${a.period} (it needs the store).`, { period: a.period });
-      const then = (first.payload as PortfolioSnapshot).equity;
-      return ok(`This ${a.period}: ${money(p.equity - then)} (equity ${money(then)} -> ${money(p.equity)}).`, { period: a.period, pnl: p.equity - then, from: then, to: p.equity });
+      const key = a.period === 'today' ? 'day' : a.period;
+      if (!p.pnl) return { ok: false, code: 'unavailable', text: 'The portfolio agent answering is older than PnL by period; only today is known: ' + money(p.dayPnl) + '.' };
+      const pnl = p.pnl[key];
+      const then = p.equity - pnl;
+      const asOf = p.asOf === null ? 'no market data yet' : `as of ${new Date(p.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC, market time`;
+      const label = { today: 'Today', week: 'This week (from Monday 00:00 UTC)', month: 'This month', all: 'Since the start' }[a.period];
+      const detail = a.period === 'all' ? `realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}` : `equity ${money(then)} -> ${money(p.equity)}`;
+      return ok(`${label}: ${money(pnl)} (${detail}; ${asOf}).`, { period: a.period, pnl, from: then, to: p.equity });
     },
   }),
   defineCommand<{ symbol?: string | undefined }, CommandServices>({

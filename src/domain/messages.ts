@@ -157,6 +157,12 @@ export const portfolioSnapshotSchema = z.object({
   /** PnL since the first event of the current UTC day. */
   dayPnl: finite,
   dayStartEquity: finite,
+  /**
+   * Equity now less equity when the UTC day, week (from Monday) and month began, and at the
+   * start (the last equity before the period, or the opening cash when the account began inside it).
+   * Absent from messages recorded before it existed.
+   */
+  pnl: z.object({ day: finite, week: finite, month: finite, all: finite }).optional(),
   peakEquity: finite,
   /** (peak - equity) / peak, 0..1. */
   drawdown: nonNegative,

@@ -25,7 +25,7 @@ const position = (symbol: string, qty: number): Position => ({ symbol, qty, avgP
 function stubServices(clock: { now: number }) {
   const intents: { order: OrderRequest; caller: Caller }[] = [];
   const data = { positions: [position('ORCL', 10), position('MSFT', -5)] };
-  const portfolio: PortfolioSnapshot = { cash: 1000, equity: 2000, positions: data.positions, realizedPnl: 0, unrealizedPnl: 5, fees: 0, dayPnl: 5, dayStartEquity: 1995, peakEquity: 2000, drawdown: 0, maxDrawdown: 0, asOf: null };
+  const portfolio: PortfolioSnapshot = { cash: 1000, equity: 2000, positions: data.positions, realizedPnl: 0, unrealizedPnl: 5, fees: 0, dayPnl: 5, dayStartEquity: 1995, pnl: { day: 5, week: 5, month: 5, all: 5 }, peakEquity: 2000, drawdown: 0, maxDrawdown: 0, asOf: null };
   const services: CommandServices = {
     ask<T>(what: QueryName): Promise<T> {
       const answers: Partial<Record<QueryName, unknown>> = { positions: data.positions, portfolio, risk: { state: 'ACTIVE', openOrders: 0, limits: {}, counts: { approved: 0, rejected: 0 } } };

@@ -156,6 +156,27 @@ describe('book: day rollover', () => {
   });
 });
 
+describe('book: PnL periods (UTC day, week from Monday, month, all)', () => {
+  // 2024-01-02 is a Tuesday; the account opens with 10,000
+  it('on the first day today, this week, this month and since the start are the same amount', () => {
+    let b = applyFill(openBook(CASH), filled('buy', 10, 100), at(2, 10), 100);
+    b = mark(b, 'ORCL', 103, at(2, 15));
+    expect(snapshotOf(b).pnl).toEqual({ day: 30, week: 30, month: 30, all: 30 });
+    expect(snapshotOf(b).dayPnl).toBe(30);
+  });
+
+  it('a new day starts today from the equity before it; the week and month go on; a Monday starts the week; a new month the month', () => {
+    let b = applyFill(openBook(CASH), filled('buy', 10, 100), at(2, 10), 100);
+    b = mark(b, 'ORCL', 103, at(2, 15)); // +30 on Tue 2nd
+    b = mark(b, 'ORCL', 101, at(5, 15)); // Fri 5th: day -20
+    expect(snapshotOf(b).pnl).toEqual({ day: -20, week: 10, month: 10, all: 10 });
+    b = mark(b, 'ORCL', 104, at(8, 15)); // Mon 8th: a new week from 10,010
+    expect(snapshotOf(b).pnl).toEqual({ day: 30, week: 30, month: 40, all: 40 });
+    b = mark(b, 'ORCL', 105, Date.UTC(2024, 1, 1, 15)); // Thu 1 Feb: a new month from 10,040
+    expect(snapshotOf(b).pnl).toEqual({ day: 10, week: 10, month: 10, all: 50 });
+  });
+});
+
 describe('portfolio machine', () => {
   it('a fill emits portfolio.updated with the snapshot after it', () => {
     const p = start();

@@ -124,7 +124,7 @@ describe('risk properties', () => {
             send({ type: 'risk.command', id: `k-${++n}`, time: now, payload: { command: s.command, reason: 'prop', by: 'prop' } });
           } else if (s.kind === 'update') {
             account = { dayPnl: s.dayPnl, drawdown: s.drawdown };
-            send({ type: 'portfolio.updated', id: `u-${++n}`, time: now, payload: { cash: 0, equity: 0, positions: [], realizedPnl: 0, unrealizedPnl: 0, fees: 0, dayPnl: s.dayPnl, dayStartEquity: 0, peakEquity: 0, drawdown: s.drawdown, maxDrawdown: s.drawdown, asOf: now } });
+            send({ type: 'portfolio.updated', id: `u-${++n}`, time: now, payload: { cash: 0, equity: 0, positions: [], realizedPnl: 0, unrealizedPnl: 0, fees: 0, dayPnl: s.dayPnl, dayStartEquity: 0, pnl: { day: s.dayPnl, week: s.dayPnl, month: s.dayPnl, all: s.dayPnl }, peakEquity: 0, drawdown: s.drawdown, maxDrawdown: s.drawdown, asOf: now } });
           }
         }
         // The machine's projection agrees with the model's.

@@ -30,6 +30,7 @@ const snapshot = (over: Partial<PortfolioSnapshot>): PortfolioSnapshot => ({
   fees: 0,
   dayPnl: 0,
   dayStartEquity: 100_000,
+  pnl: { day: 0, week: 0, month: 0, all: 0 },
   peakEquity: 100_000,
   drawdown: 0,
   maxDrawdown: 0,
