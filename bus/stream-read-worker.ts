@@ -168,12 +168,16 @@ type Queued = RawBatch | 'end' | { readonly error: string };
 class ReaderThread {
   readonly worker: Worker;
   ready = false;
+  /** Resolves once the thread is ready, or gone (then `alive` is false). */
+  readonly whenReady: Promise<void>;
+  #readied!: () => void;
   alive = true;
   /** The reader it serves now. */
   owner: ((m: Queued) => void) | undefined;
   idleTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly key: string, servers: string | string[]) {
+    this.whenReady = new Promise((resolve) => (this.#readied = resolve));
     this.worker = new Worker(WORKER, {
       eval: true,
       // plain JavaScript importing installed packages: none of the parent's flags or loaders
@@ -183,12 +187,15 @@ class ReaderThread {
     });
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => {
-      if (m === 'ready') this.ready = true;
-      else this.owner?.(m);
+      if (m === 'ready') {
+        this.ready = true;
+        this.#readied();
+      } else this.owner?.(m);
     });
     this.worker.on('error', (err) => this.owner?.({ error: err.message }));
     this.worker.on('exit', (code) => {
       this.alive = false;
+      this.#readied();
       if (idleThreads.get(this.key) === this) idleThreads.delete(this.key);
       clearTimeout(this.idleTimer);
       this.owner?.({ error: `the stream reader exited with ${code}` });
@@ -265,6 +272,11 @@ export class StreamReader {
   /** The worker has loaded the client and connected: reading can be handed to it. */
   get ready(): boolean {
     return this.#thread.ready;
+  }
+
+  /** Resolves once `ready` (or once the thread is gone). */
+  whenReady(): Promise<void> {
+    return this.#thread.whenReady;
   }
 
   /** Told where to start (`start`, or `batches`). */

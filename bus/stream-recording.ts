@@ -38,6 +38,8 @@ export interface StreamReadOptions {
   readonly handoverLead?: number;
   /** With `servers`: told the sequence the worker reads from (the messages before it were read here). */
   readonly onHandover?: (seq: number) => void;
+  /** Called with the reader thread when one is used (tests wait for it to be ready instead of for time). */
+  readonly onReader?: (reader: { whenReady(): Promise<void> }) => void;
 }
 
 const decoder = new TextDecoder();
@@ -221,6 +223,7 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
   // the worker loads its client and connects while the header is read and the caller gets ready
   const skip = options.skip?.map((p) => withPrefix(prefix, p));
   const reader = options.servers ? new StreamReader({ servers: options.servers, stream: options.stream, ...(filter ? { filter } : {}), ...(skip ? { skip } : {}) }) : undefined;
+  if (reader) options.onReader?.(reader);
   try {
     const js = jetstream(options.nc);
     const jsm = await jetstreamManager(options.nc);

@@ -48,6 +48,8 @@ export interface Config {
     readonly symbols: readonly string[];
     readonly lenient: boolean;
     readonly paceMs: number;
+    /** What a bar must pass before it is published (agents/data/bar-guard.ts). */
+    readonly guard: { readonly maxGapMs: number; readonly priceBand: number; readonly confirmBars: number };
     readonly synthetic: { readonly seed: number; readonly startPrice: number; readonly drift: number; readonly volatility: number; readonly barMs: number };
   };
   readonly strategy: {
@@ -123,6 +125,7 @@ export function buildConfig(v: KeyValues): Config {
       symbols: v.DATA_SYMBOLS,
       lenient: v.DATA_LENIENT,
       paceMs: v.DATA_PACE_MS,
+      guard: { maxGapMs: v.DATA_MAX_GAP_MS, priceBand: v.DATA_PRICE_BAND, confirmBars: v.DATA_CONFIRM_BARS },
       synthetic: {
         seed: v.SYNTHETIC_SEED,
         startPrice: v.SYNTHETIC_START_PRICE,

@@ -160,7 +160,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     settings,
     // own outputs published after the capture are read back (a margin covers server clock skew)
     ...(resume ? { restore: resume.agents, ...(resume.chains ? { restoreChains: resume.chains } : {}), recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
-    ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
+    ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, guard: config.data.guard, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
     ...(partitions ? { partitions } : {}),
     ...(sentiment ? { sentiment } : {}),
   });

@@ -6,6 +6,8 @@ export interface DataContext extends WithOutbox {
   readonly bars: number;
   readonly ticks: number;
   readonly skipped: number;
+  /** Bars refused before publication (agents/data/bar-guard.ts), by reason code. */
+  readonly refused?: Readonly<Record<string, number>>;
   readonly error: string | undefined;
 }
 
@@ -14,6 +16,7 @@ export type DataEvent =
   | { type: 'feed.progress'; bars: number; ticks: number; skipped: number }
   | { type: 'feed.completed'; bars: number; ticks: number; skipped: number; time: number }
   | { type: 'feed.failed'; error: string }
+  | { type: 'feed.refused'; code: string }
   | { type: 'feed.stopped'; bars: number; ticks: number; skipped: number };
 
 /**
@@ -40,6 +43,10 @@ export const dataMachine = setup({
       };
     }),
     failed: assign(({ event }) => ({ error: (event as Extract<DataEvent, { type: 'feed.failed' }>).error, outbox: NO_OUTPUT })),
+    refused: assign(({ context, event }) => {
+      const { code } = event as Extract<DataEvent, { type: 'feed.refused' }>;
+      return { refused: { ...context.refused, [code]: (context.refused?.[code] ?? 0) + 1 }, outbox: NO_OUTPUT };
+    }),
     emitOutbox: emitOutbox<DataContext, DataEvent>(),
   },
 }).createMachine({
@@ -51,6 +58,7 @@ export const dataMachine = setup({
     streaming: {
       on: {
         'feed.progress': { actions: 'progress' },
+        'feed.refused': { actions: 'refused' },
         'feed.completed': { target: 'completed', actions: ['completed', 'emitOutbox'] },
         'feed.failed': { target: 'failed', actions: 'failed' },
         'feed.stopped': { target: 'stopped', actions: 'progress' },

@@ -2,6 +2,9 @@ import type { AgentApi } from '../../src/runtime/agent-spec.js';
 import { quiesce } from '../../src/runtime/quiesce.js';
 import type { MarketFeed } from './feeds/feed.js';
 import type { DataEvent } from './machine.js';
+import { defaultBarGuard, guardBar, type BarGuardOptions, type SymbolGuard } from './bar-guard.js';
+import { subjects } from '../../bus/subjects.js';
+import type { Bar } from '../../src/domain/messages.js';
 
 export interface PumpOptions {
   /** Wall-clock pause between items (real-time pacing); 0 = as fast as the agents go. */
@@ -19,6 +22,8 @@ export interface PumpOptions {
   readonly cursor?: FeedCursor;
   /** Awaited before each batch (paced: each item): the store's back-pressure. */
   readonly gate?: () => Promise<void>;
+  /** What a bar must pass to be published (default: defaultBarGuard). */
+  readonly guard?: BarGuardOptions;
 }
 
 /** The position of a feed: how many of its items have been published, over all runs. */
@@ -47,6 +52,23 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
   let tickSeq = 0;
   const cursor = options.cursor ?? { published: 0 };
   let skip = options.skip ?? 0;
+  const guardOptions = options.guard ?? defaultBarGuard;
+  const guards = new Map<string, SymbolGuard>();
+  /** True when the bar may be published; a refused one is dead-lettered, counted and logged. */
+  const passes = (bar: Bar, quiet: boolean): boolean => {
+    const v = guardBar(guards.get(bar.symbol), bar, guardOptions);
+    guards.set(bar.symbol, v.next);
+    if (v.ok) {
+      if (v.note && !quiet) api.log.warn({ symbol: bar.symbol }, v.note);
+      return true;
+    }
+    // on a resumed run the refusals before the restart were reported then
+    if (!quiet) {
+      api.deadLetter(subjects.marketBar(bar.symbol), v.code, v.reason, bar);
+      send({ type: 'feed.refused', code: v.code });
+    }
+    return false;
+  };
   try {
     for (const item of feed) {
       if (api.stopping) break;
@@ -61,11 +83,13 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
       cursor.published++;
       if (skip > 0) {
         skip--;
-        if (item.kind === 'bar') api.market.onBar(item.bar);
-        else api.market.onTick(item.tick);
+        if (item.kind === 'bar') {
+          if (passes(item.bar, true)) api.market.onBar(item.bar);
+        } else api.market.onTick(item.tick);
         continue;
       }
       if (item.kind === 'bar') {
+        if (!passes(item.bar, false)) continue;
         api.clock.observe(item.bar.time);
         api.publishRoot('market.bar', item.bar, item.bar.time, key);
         bars++;

@@ -21,6 +21,7 @@ import { versionOf, type NewsItem } from '../domain/messages.js';
 import { defaultSentimentSettings, type SentimentSettings } from '../kernel.js';
 import { derivedId } from '../runtime/ids.js';
 import { withNews } from './news-feed.js';
+import type { BarGuardOptions } from '../../agents/data/bar-guard.js';
 import { RiskLog, type RiskReport } from './risk-log.js';
 import { loadConfig } from '../../config/load.js';
 import { zeroCosts } from '../domain/costs.js';
@@ -41,6 +42,8 @@ export interface BacktestOptions {
    * an unconstrained run.
    */
   readonly limits?: TradingSettings['limits'];
+  /** What a bar must pass to be published (default: the DATA_* defaults, as sextant start). */
+  readonly guard?: BarGuardOptions;
   /** How the limits are described in the result: 'paper' (default) or 'off'. */
   readonly riskMode?: RiskReport['mode'];
   readonly logger?: Logger;
@@ -155,6 +158,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       pump: {
         paceMs: 0,
         batch: options.transport === 'nats' ? 250 : 2000,
+        ...(options.guard ? { guard: options.guard } : {}),
         ...(recorder ? { gate: () => recorder.whenWritable() } : {}),
         onProgress: (n) => {
           bars = n;

@@ -149,6 +149,7 @@ async function run(values: Values, strategy: StrategyParams, natsUrl: string | u
     ...(values.news ? { news: values.news, sentiment: sentimentSettings() } : {}),
     costs,
     limits: riskMode === 'off' ? unboundedLimits : config.risk,
+    guard: config.data.guard,
     riskMode,
     ...(progress ? { onProgress: progress.update } : {}),
   });

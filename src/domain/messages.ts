@@ -33,6 +33,9 @@ export const barSchema = z.object({
   volume: nonNegative,
   /** Bar length in ms when known (86_400_000 for daily). */
   intervalMs: z.number().int().positive().optional(),
+}).refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
+  // refused wherever a bar is read (feeds, every subscriber): no price of such a bar is used
+  message: 'inconsistent OHLC: the low must be at or below the open and close, the high at or above them',
 });
 export type Bar = z.infer<typeof barSchema>;
 

@@ -2,6 +2,7 @@ import { createActor, type Actor, type AnyStateMachine, type EventObject, type S
 import type { Bus, MessageContext, Subscription } from '../../bus/bus.js';
 import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../../bus/envelope.js';
 import { subjects } from '../../bus/subjects.js';
+import { deadLetterEnvelope } from '../../bus/dead-letter.js';
 import type { AgentHealth, LifecycleState, MessageType, PayloadOf } from '../domain/messages.js';
 import { versionOf } from '../domain/messages.js';
 import { subjectFor } from '../domain/routing.js';
@@ -487,6 +488,11 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       market: this.deps.market,
       send: (event) => this.send(event),
       publishRoot: (type, payload, time, key) => this.#publishRoot(type, payload, time, key),
+      deadLetter: (subject, code, reason, payload) => {
+        const data = Buffer.from(JSON.stringify(payload));
+        this.#log.warn({ subject, code, reason }, 'dead-lettered');
+        this.deps.bus.publish(subjects.dlq(subject), deadLetterEnvelope(this.#env, { subject, code, reason, handler: this.spec.name, data, maxBytes: 64 * 1024 }));
+      },
       context: () => this.context,
       log: this.#log,
       get stopping() {

@@ -1,7 +1,7 @@
 import type { AnyStateMachine, EventObject } from 'xstate';
 import type { Bus } from '../../bus/bus.js';
 import type { Envelope } from '../../bus/envelope.js';
-import type { AgentName, QueryName, SubjectPattern } from '../../bus/subjects.js';
+import type { AgentName, QueryName, Subject, SubjectPattern } from '../../bus/subjects.js';
 import type { MessageType, PayloadOf } from '../domain/messages.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from './clock.js';
@@ -41,6 +41,11 @@ export interface AgentApi {
    * again after a restart has the same id; without one the id is fresh.
    */
   publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number, key?: string): Envelope;
+  /**
+   * Sets a message aside on `dlq.<subject>` with a reason code and sentence (counted with the
+   * bus's dead letters): what a feed refuses to publish.
+   */
+  deadLetter(subject: Subject, code: string, reason: string, payload: unknown): void;
   /** True once stop() was called. */
   readonly stopping: boolean;
   /** The machine's current context (read-only; start hooks that poll, e.g. a venue's fills). */

@@ -64,15 +64,17 @@ describe('stream reader (worker, skipped subjects) [nats]', () => {
     await nc.close();
   });
 
-  const read = async (slowFirstBatch: boolean) => {
+  const read = async (waitForWorker: boolean) => {
     const bad: { seq: number; reason: string }[] = [];
+    let worker: { whenReady(): Promise<void> } | undefined;
     const lines: RecordedLine[] = [];
     let skipped = 0;
     let batches = 0;
     let handover = 0;
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onHandover: (seq) => (handover = seq), onBad: (seq, reason) => bad.push({ seq, reason }) });
+    const source = readStreamRecordingBatches({ nc, servers: natsUrl, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onHandover: (seq) => (handover = seq), onReader: (r) => (worker = r), onBad: (seq, reason) => bad.push({ seq, reason }) });
     for await (const batch of source) {
-      if (batches++ === 1 && slowFirstBatch) await new Promise((r) => setTimeout(r, 500)); // the worker is ready before the next batch
+      // the worker is ready before the next batch is asked for, however slow the machine is
+      if (batches++ === 1 && waitForWorker) await worker!.whenReady();
       skipped += batch.skipped ?? 0;
       for (const item of batch) if ('seq' in item) lines.push(item);
     }
