@@ -39,6 +39,7 @@ export interface Config {
     readonly checkpointMs: number;
     readonly bufferMax: number;
     readonly overflow: KeyValues['STORE_OVERFLOW'];
+    readonly failureState: KeyValues['STORE_FAILURE_STATE'];
   };
   readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number; readonly namespace: string | undefined; readonly ackWaitMs: number };
   readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[]; readonly partitioned: readonly AgentName[] };
@@ -116,6 +117,7 @@ export function buildConfig(v: KeyValues): Config {
       checkpointMs: v.STORE_CHECKPOINT_MS,
       bufferMax: v.STORE_BUFFER_MAX,
       overflow: v.STORE_OVERFLOW,
+      failureState: v.STORE_FAILURE_STATE,
     },
     bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS, namespace: v.SEXTANT_NAMESPACE, ackWaitMs: v.BUS_ACK_WAIT_MS },
     runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS ?? defaultAgents(v), partitioned: v.PARTITIONED_AGENTS },

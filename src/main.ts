@@ -8,6 +8,7 @@ import type { CommandRouter } from '../interfaces/commands/registry.js';
 import { createCommandRouter } from '../interfaces/commands/router.js';
 import { busServices, type CommandServices } from '../interfaces/commands/services.js';
 import { MarketClock } from '../interfaces/commands/market-clock.js';
+import { WriteWatch } from './store/write-watch.js';
 import type { ChatAgent } from '../interfaces/chat/chat-agent.js';
 import { Metrics } from './observability/metrics.js';
 import { Notifier } from '../interfaces/notify/notifier.js';
@@ -54,6 +55,8 @@ export interface RunningSystem {
   readonly commands: CommandRouter<CommandServices>;
   /** The conversational agent over the router (the offline parser without OPENAI_API_KEY); with `api` or `chat`. */
   readonly chat: ChatAgent | undefined;
+  /** Whether the store takes writes (what /ready reports; trading is stopped while it does not). */
+  writes(): { ok: boolean; detail?: string };
   /** Resolves when the data agent's feed has ended (never for an endless feed). */
   feedDone(): Promise<void>;
   /** Stops the feed, checkpoints, drains subscriptions, stops agents, closes store and bus. Idempotent. */
@@ -67,12 +70,12 @@ export interface RunningSystem {
  * `sextant start`, one for `sextant agent <name>`), resumed from the process's last checkpoint
  * when the store has one.
  */
-export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean; readonly chat?: boolean; readonly bots?: boolean } = {}): Promise<RunningSystem> {
+export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: { readonly api?: boolean; readonly chat?: boolean; readonly bots?: boolean; /** An open store to use instead of the configured one (tests: one that fails on demand). */ readonly store?: Store } = {}): Promise<RunningSystem> {
   const clock = systemClock;
   const ids = ulidSource();
   const registry = createRegistry();
   const source = `sextant/${config.instance}`;
-  const store = await openStore(config, logger, agents);
+  const store = options.store ?? (await openStore(config, logger, agents));
   try {
     return await startOn(store, { config, logger, agents, clock, ids, registry, source, api: options.api ?? false, chat: options.chat ?? false, bots: options.bots ?? options.api ?? false });
   } catch (err) {
@@ -137,10 +140,13 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     await store.snapshots.save({ key, seq: 0, runId, savedAt: Date.now(), state: initial });
   }
   const record = store !== undefined && (config.store.record === 'on' || (config.store.record === 'auto' && (bus.kind === 'memory' || agents.length > 1)));
+  // a store that cannot persist stops trading, and /ready says so (src/store/write-watch.ts)
+  const writeWatch = store ? new WriteWatch({ bus, envelope: { ids, clock, source: p.source }, log: logger, store: store.kind, failState: config.store.failureState }) : undefined;
   const recorder = record
     ? new Recorder(bus, store, logger, {
         maxBuffered: config.store.bufferMax,
         overflow: config.store.overflow,
+        ...(writeWatch ? { watch: writeWatch } : {}),
         onHalt: (reason) => haltTrading(bus, { ids, clock, source: p.source }, reason),
       })
     : undefined;
@@ -202,7 +208,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     : undefined;
   // the API listens before anything trades: a port in use stops start-up here, not half-way
   // a bots-only process serves /health and the webhook, never the API (its port faces Telegram)
-  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, decisionClock: marketClock, log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, decisionClock: marketClock, ...(writeWatch ? { writes: () => writeWatch.health() } : {}), log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -216,7 +222,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   }
   bus.publish(subjects.runStarted(), rootEnvelope({ ids, clock, source: p.source }, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
   const checkpointer = store && agents.length > 0
-    ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
+    ? new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(writeWatch ? { watch: writeWatch } : {}), ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) })
     : undefined;
   checkpointer?.start();
   // the bots start in the background: a slow or unreachable chat service never holds up trading or checkpoints
@@ -231,6 +237,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     resumed: saved !== undefined,
     commands,
     chat,
+    writes: () => writeWatch?.health() ?? { ok: true },
     feedDone: async () => {
       await kernel.host('data')?.whenStarted();
       await quiesce(bus);
@@ -403,7 +410,7 @@ async function serveBotsHttp(port: number, webhooks: ReadonlyMap<string, (req: R
 }
 
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'decisionClock' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'decisionClock' | 'writes' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered

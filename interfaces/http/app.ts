@@ -33,6 +33,8 @@ export interface ApiToken {
 export interface ApiDeps {
   readonly bus: Bus;
   readonly store: Store | undefined;
+  /** Whether the store takes writes (checkpoints, the event log); /ready is 503 while it does not. */
+  readonly writes?: () => { ok: boolean; detail?: string };
   readonly metrics: Metrics;
   readonly agents: AgentTracker;
   /** The conversational agent behind `POST /api/v1/chat` (the route is absent without it). */
@@ -176,7 +178,10 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   app.get('/docs', (c) => c.html(docsPage(openApiDocument())));
   app.get('/ready', async (c) => {
     const bus = await Promise.race([deps.bus.flush().then(() => ({ ok: true, detail: deps.bus.kind })), new Promise<{ ok: boolean; detail: string }>((r) => setTimeout(() => r({ ok: false, detail: `${deps.bus.kind} bus did not answer in 1 s` }), 1000).unref())]).catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
-    const store = deps.store ? await deps.store.health().catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message })) : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
+    const reachable = deps.store ? await deps.store.health().catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message })) : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
+    // answering a ping is not enough: a store that fails its writes stops trading
+    const writes = deps.writes?.() ?? { ok: true };
+    const store = writes.ok ? reachable : { ok: false, kind: reachable.kind, detail: writes.detail ?? 'writes failing' };
     const agents = deps.agents.report();
     const ready = bus.ok && store.ok && deps.agents.ready();
     return c.json({ ready, checks: { bus, store, agents } }, ready ? 200 : 503);

@@ -25,6 +25,8 @@ export interface CheckpointerDeps {
   /** Flushed before each checkpoint is saved: the event log is never behind a snapshot. */
   readonly recorder?: Recorder;
   readonly log: Logger;
+  /** Told of every checkpoint saved and every one that failed (src/store/write-watch.ts). */
+  readonly watch?: { failed(what: string, err: unknown): void; succeeded(what: string): void };
   /** The store key of this process (see `processKey`). */
   readonly key: string;
   readonly runId: string;
@@ -64,7 +66,17 @@ export class Checkpointer {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.checkpoint().catch((err: unknown) => this.deps.log.error({ err }, 'checkpoint failed')), this.deps.intervalMs);
+    this.#timer = setInterval(
+      () =>
+        void this.checkpoint().then(
+          (saved) => saved && this.deps.watch?.succeeded('checkpoint'),
+          (err: unknown) => {
+            this.deps.log.error({ err }, 'checkpoint failed');
+            this.deps.watch?.failed('checkpoint', err);
+          },
+        ),
+      this.deps.intervalMs,
+    );
     this.#timer.unref();
   }
 

@@ -17,6 +17,8 @@ export interface RecorderOptions {
   readonly retryMs?: number;
   /** Called once when the buffer first overflows with `halt`: the kernel trips the kill switch. */
   readonly onHalt?: (reason: string) => void;
+  /** Told of every failed and every successful write (src/store/write-watch.ts stops trading while writes fail). */
+  readonly watch?: { failed(what: string, err: unknown): void; succeeded(what: string): void };
 }
 
 export interface RecorderStats {
@@ -38,7 +40,7 @@ const rank: Record<OrderDoc['status'], number> = { new: 0, submitted: 1, partial
  * snapshots) from the same stream. Subscribed before any agent, so the log is in publish order.
  *
  * Messages are buffered and written in batches off the hot path. When the store is unreachable
- * the agents keep trading: the buffer holds everything and is written in order once the store
+ * the buffer holds everything (the write watch stops trading meanwhile) and is written in order once the store
  * is back (with backoff between attempts). If it fills up, that is an alarm (error log, the
  * `overflows` counter) and the configured policy: `backpressure` makes `whenWritable()` wait, so
  * the data feed pauses until the store catches up; `halt` trips the kill switch. Nothing is
@@ -155,11 +157,13 @@ export class Recorder {
         this.#docs = docs.concat(this.#docs);
         this.stats.writeFailures++;
         this.log.warn({ err, buffered: this.#events.length, retryInMs: this.#retryMs }, 'store write failed; buffering and retrying');
+        this.options.watch?.failed('event log', err);
         await new Promise((r) => setTimeout(r, this.#retryMs));
         this.#retryMs = Math.min(this.#retryMs * 2, 5000);
         continue; // the same writes again: the store keys on ids and versions, so a half-done batch is harmless
       }
       this.#retryMs = this.options.retryMs ?? 100;
+      this.options.watch?.succeeded('event log');
       this.stats.recorded += batch.length;
       this.stats.buffered = this.#events.length;
       if (this.#overflowing && this.#events.length <= this.options.maxBuffered / 2) {
