@@ -57,7 +57,10 @@ export interface Config {
     readonly name: KeyValues['STRATEGY'];
     readonly fast: number;
     readonly slow: number;
+    /** Units per entry (when sizeFraction is unset). */
     readonly size: number;
+    /** Entries buy this fraction of the strategy's equity (STRATEGY_SIZE=10%). */
+    readonly sizeFraction: number | undefined;
     readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
     /** Buy only while the symbol's sentiment is above this; unset: no filter. */
     readonly sentimentMin: number | undefined;
@@ -140,7 +143,7 @@ export function buildConfig(v: KeyValues): Config {
       name: v.STRATEGY,
       fast: v.STRATEGY_FAST,
       slow: v.STRATEGY_SLOW,
-      size: v.STRATEGY_SIZE,
+      ...sizeOf(v.STRATEGY_SIZE),
       rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
       sentimentMin: v.STRATEGY_SENTIMENT_MIN,
     },
@@ -196,4 +199,10 @@ export function buildConfig(v: KeyValues): Config {
 function defaultAgents(v: KeyValues): AgentName[] {
   const trading: AgentName[] = ['data', 'strategy', 'risk', 'execution', 'portfolio'];
   return v.SENTIMENT_NEWS_FILE || v.SENTIMENT_RSS_URLS.length > 0 ? [...trading, 'sentiment'] : trading;
+}
+
+/** STRATEGY_SIZE as units or, with a % sign, a fraction of equity. */
+export function sizeOf(raw: number | string): { size: number; sizeFraction: number | undefined } {
+  if (typeof raw === 'string' && raw.endsWith('%')) return { size: 0, sizeFraction: Number(raw.slice(0, -1)) / 100 };
+  return { size: Number(raw), sizeFraction: undefined };
 }

@@ -122,7 +122,12 @@ export const configKeys = {
   STRATEGY: def({ schema: z.enum(['sma-cross', 'rsi-reversion']), expected: 'sma-cross | rsi-reversion', doc: 'Strategy run by the strategy agent.', default: 'sma-cross' }),
   STRATEGY_FAST: def({ schema: int(1, 10_000), expected: 'bars, 1-10000', doc: 'sma-cross: fast SMA length.', default: 10 }),
   STRATEGY_SLOW: def({ schema: int(2, 10_000), expected: 'bars, 2-10000', doc: 'sma-cross: slow SMA length.', default: 30 }),
-  STRATEGY_SIZE: def({ schema: dec(0.000001), expected: 'a positive quantity', doc: 'Order size of strategy entries.', default: 100 }),
+  STRATEGY_SIZE: def<number | string>({
+    schema: z.union([z.number().positive(), z.string().trim().regex(/^(?!0+(\.0+)?%?$)(\d+(\.\d+)?%|\d+(\.\d+)?([eE][-+]?\d+)?)$/, 'a positive quantity or a percentage')]).refine((v) => typeof v === 'number' || !v.endsWith('%') || Number(v.slice(0, -1)) <= 100, 'a percentage of at most 100%'),
+    expected: 'a positive quantity (units), or a percentage of equity, e.g. 10%',
+    doc: "Order size of strategy entries: units, or a percentage of the strategy's equity at the entry bar's close (whole units when that buys one or more, else a fraction to 6 decimals, e.g. for a coin).",
+    default: 100,
+  }),
   RSI_PERIOD: def({ schema: int(2, 1000), expected: 'bars, 2-1000', doc: 'rsi-reversion: RSI period.', default: 14 }),
   RSI_OVERSOLD: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: buy below this RSI.', default: 30 }),
   RSI_OVERBOUGHT: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: sell above this RSI.', default: 70 }),

@@ -57,11 +57,12 @@ export const defaultSentimentSettings: SentimentSettings = { halfLifeMs: 86_400_
 
 export function tradingSettingsFrom(config: Config): TradingSettings {
   const s = config.strategy;
+  const extras = { ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}), ...(s.sizeFraction !== undefined ? { sizeFraction: s.sizeFraction } : {}) };
   return {
     strategy:
       s.name === 'sma-cross'
-        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size, ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}) }
-        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size, ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}) },
+        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size, ...extras }
+        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size, ...extras },
     sentiment: { halfLifeMs: config.sentiment.halfLifeMs, recentItems: config.sentiment.recentItems, symbolMap: config.sentiment.symbolMap },
     limits: config.risk,
     costs: config.execution,
@@ -158,7 +159,7 @@ export class Kernel {
       case 'risk':
         return riskAgent({ limits: settings.limits, startCash: settings.startCash, costs: settings.costs }, this.market) as AgentSpec<never>;
       case 'strategy':
-        return strategyAgent(settings.strategy) as AgentSpec<never>;
+        return strategyAgent(settings.strategy, settings.startCash) as AgentSpec<never>;
       case 'data':
         if (!this.deps.feed) throw new Error('the data agent needs a feed');
         return dataAgent(this.deps.feed.feed, { ...this.deps.feed.pump, cursor: this.feedCursor }) as AgentSpec<never>;

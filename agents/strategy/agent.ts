@@ -15,12 +15,13 @@ const ours = (ctx: StrategyContext, env: Envelope) => {
  * The strategy agent. Reads `market.bar.*` and its own orders' outcomes (`order.rejected`,
  * `order.filled`, `order.cancelled`, `order.failed`) and, with a sentiment filter,
  * `sentiment.score.*`; writes `signal.<sym>` and `order.intent`. Answers `query.signals`.
+ * `capital` is what entries sized as a fraction of equity start from (the account's start cash).
  */
-export function strategyAgent(params: StrategyParams): AgentSpec<StrategyContext> {
+export function strategyAgent(params: StrategyParams, capital = 0): AgentSpec<StrategyContext> {
   return {
     name: 'strategy',
     machine: strategyMachine,
-    input: { params },
+    input: { params, capital },
     inlets: [
       { pattern: patterns.marketBars },
       { pattern: subjects.orderRejected(), wants: ours },

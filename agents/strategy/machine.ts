@@ -1,15 +1,17 @@
 import { assign, setup } from 'xstate';
-import type { OrderIntent, SentimentUpdated, Signal } from '../../src/domain/messages.js';
+import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/domain/messages.js';
 import { decayedScore } from '../../src/domain/sentiment.js';
 import type { MessageEvent } from '../../src/runtime/agent-spec.js';
 import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
-import { initialSymbolState, reconcileStep, strategyStep, type Decision, type StrategyParams, type SymbolState } from './strategies.js';
+import { initialSymbolState, reconcileStep, strategyStep, unitsFor, type Decision, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
 export interface OpenOrder {
   readonly symbol: string;
   /** +qty for buys, -qty for sells. */
   readonly signed: number;
+  /** Filled so far (partial fills); absent: nothing yet. */
+  readonly filled?: number;
 }
 
 export interface StrategyContext extends WithOutbox {
@@ -23,6 +25,13 @@ export interface StrategyContext extends WithOutbox {
    * buys on it (`params.sentimentMin`). Optional: snapshots from before the filter lack it.
    */
   readonly sentiment?: Readonly<Record<string, StrategySentiment>>;
+  /**
+   * The strategy's own account, for entries sized as a fraction of equity: its capital, less
+   * what its fills bought, plus what they sold (`cash`), and the units they left (`held`).
+   * Optional: snapshots from before sizing lack it.
+   */
+  readonly cash?: number;
+  readonly held?: Readonly<Record<string, number>>;
 }
 
 /** What the strategy keeps of a symbol's sentiment: enough to decay it to a bar's time and name its latest item. */
@@ -83,7 +92,7 @@ export function withSlice(ctx: StrategyContext, symbol: string, slice: StrategyS
 export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trading: boolean): Partial<StrategyContext> {
   const bar = ev.payload;
   const before = ctx.symbols[bar.symbol] ?? initialSymbolState(ctx.params);
-  const stepped = strategyStep(ctx.params, before, bar);
+  const stepped = strategyStep(ctx.params, before, bar, entrySize(ctx, bar));
   const reconciled = stepped.decision || (before.target ?? before.position) === before.position ? stepped : reconcileStep(stepped.state, bar, inFlight(ctx, bar.symbol));
   const { state } = reconciled;
   let { decision } = reconciled;
@@ -156,6 +165,43 @@ const inFlight = (ctx: StrategyContext, symbol: string) => {
   return false;
 };
 
+/** The last close the strategy saw of a symbol (the newest value of its window). */
+const lastClose = (s: SymbolState | undefined): number | undefined => (s && s.closes.end > 0 ? s.closes.buf[s.closes.end - 1] : undefined);
+
+/**
+ * Units an entry buys on this bar: `size`, or with `sizeFraction` that fraction of the strategy's
+ * equity (its cash and what it holds, at the latest closes it saw) at the bar's close.
+ */
+export function entrySize(ctx: StrategyContext, bar: { symbol: string; close: number }): number {
+  const f = ctx.params.sizeFraction;
+  if (f === undefined) return ctx.params.size;
+  let equity = ctx.cash ?? 0;
+  for (const sym in ctx.held) {
+    const price = sym === bar.symbol ? bar.close : (lastClose(ctx.symbols[sym]) ?? 0);
+    equity += ctx.held[sym]! * price;
+  }
+  return unitsFor(f * equity, bar.close);
+}
+
+/**
+ * A fill of ours moves the strategy's cash and holdings by what it adds to the order's filled
+ * quantity (a fill delivered again adds nothing); the last one ends the order.
+ */
+export function onOwnFill(ctx: StrategyContext, f: OrderFilled): Partial<StrategyContext> {
+  const order = ctx.open[f.clientOrderId];
+  if (!order) return { outbox: NO_OUTPUT };
+  const added = f.cumQty - (order.filled ?? 0);
+  const booked: Partial<StrategyContext> =
+    added > 0
+      ? {
+          cash: (ctx.cash ?? 0) - (f.side === 'buy' ? added : -added) * f.price - f.fee,
+          held: { ...ctx.held, [f.symbol]: (ctx.held?.[f.symbol] ?? 0) + (f.side === 'buy' ? added : -added) },
+        }
+      : {};
+  if (f.status === 'filled') return { ...booked, ...onOrderEnded(ctx, f.clientOrderId, 'all') };
+  return { ...booked, open: { ...ctx.open, [f.clientOrderId]: { ...order, filled: Math.max(order.filled ?? 0, f.cumQty) } }, outbox: NO_OUTPUT };
+}
+
 /**
  * An order of ours ended with `filledQty` filled: undo the part that will never fill. Quantities
  * are subtracted, never scaled, so the position stays exact. A risk rejection is accepted (the
@@ -183,7 +229,7 @@ export const strategyMachine = setup({
   types: {
     context: {} as StrategyContext,
     events: {} as StrategyEvent,
-    input: {} as { params: StrategyParams },
+    input: {} as { params: StrategyParams; capital?: number },
     emitted: {} as OutboxEmitted,
   },
   actions: {
@@ -199,7 +245,7 @@ export const strategyMachine = setup({
         case 'order.cancelled':
           return onOrderEnded(context, event.payload.clientOrderId, event.payload.filledQty);
         case 'order.filled':
-          return event.payload.status === 'filled' ? onOrderEnded(context, event.payload.clientOrderId, 'all') : { outbox: NO_OUTPUT };
+          return onOwnFill(context, event.payload);
         default:
           return { outbox: NO_OUTPUT };
       }
@@ -208,7 +254,7 @@ export const strategyMachine = setup({
   },
 }).createMachine({
   id: 'strategy',
-  context: ({ input }) => ({ params: input.params, symbols: {}, open: {}, lastSignals: {}, sentiment: {}, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({ params: input.params, symbols: {}, open: {}, lastSignals: {}, sentiment: {}, cash: input.capital ?? 0, held: {}, outbox: NO_OUTPUT }),
   initial: 'active',
   on: {
     'partition.adopt': { actions: assign(({ context, event }) => withSlice(context, event.key, event.slice)) },

@@ -4,12 +4,23 @@ import { pushRsi, pushWindow, rsi, smaDiffSign, smaOf, window, type Rsi, type Wi
 /**
  * Parameters of the strategy an agent runs. `id` names it in orders and signals. With
  * `sentimentMin` the strategy only buys while the symbol's sentiment (decayed to the bar's time;
- * 0 without news) is above it; sells are never held back.
+ * 0 without news) is above it; sells are never held back. Entries buy `size` units, or, with
+ * `sizeFraction`, that fraction of the strategy's equity at the bar's close (see `entrySize`).
  */
 export type StrategyParams = (
   | { readonly kind: 'sma-cross'; readonly id: string; readonly fast: number; readonly slow: number; readonly size: number }
   | { readonly kind: 'rsi-reversion'; readonly id: string; readonly period: number; readonly oversold: number; readonly overbought: number; readonly size: number }
-) & { readonly sentimentMin?: number };
+) & { readonly sentimentMin?: number; readonly sizeFraction?: number };
+
+/**
+ * Units an entry buys with `amount` to spend at `price`: whole units when the amount buys at
+ * least one, else a fraction to 6 decimals (a coin); 0 when nothing can be bought.
+ */
+export function unitsFor(amount: number, price: number): number {
+  if (!(amount > 0 && price > 0)) return 0;
+  const units = amount / price;
+  return units >= 1 ? Math.floor(units) : Math.floor(units * 1e6) / 1e6;
+}
 
 /** Per-symbol strategy state: indicators plus the position the strategy believes it holds. */
 export interface SymbolState {
@@ -51,6 +62,7 @@ export function smaCrossStep(
   p: Extract<StrategyParams, { kind: 'sma-cross' }>,
   s: SymbolState,
   bar: Bar,
+  entry: number = p.size,
 ): { state: SymbolState; decision: Decision | undefined } {
   const closes = pushWindow(s.closes, bar.close);
   const fast = smaOf(closes, p.fast);
@@ -63,9 +75,10 @@ export function smaCrossStep(
   if (!(crossUp && s.position === 0) && !(crossDown && s.position > 0)) return { state, decision: undefined };
   const indicators = { [`sma${p.fast}`]: round(fast), [`sma${p.slow}`]: round(slow), close: bar.close };
   if (crossUp) {
+    if (entry <= 0) return { state, decision: undefined };
     return {
-      state: { ...state, position: p.size, target: p.size },
-      decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'] },
+      state: { ...state, position: entry, target: entry },
+      decision: { side: 'buy', qty: entry, targetQty: entry, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'] },
     };
   }
   return {
@@ -79,15 +92,16 @@ export function rsiReversionStep(
   p: Extract<StrategyParams, { kind: 'rsi-reversion' }>,
   s: SymbolState,
   bar: Bar,
+  entry: number = p.size,
 ): { state: SymbolState; decision: Decision | undefined } {
   const r = pushRsi(s.rsi ?? rsi(p.period), bar.close);
   const state: SymbolState = { ...s, rsi: r };
   if (r.value === undefined) return { state, decision: undefined };
   const indicators = { [`rsi${p.period}`]: round(r.value), close: bar.close };
-  if (r.value < p.oversold && s.position === 0) {
+  if (r.value < p.oversold && s.position === 0 && entry > 0) {
     return {
-      state: { ...state, position: p.size, target: p.size },
-      decision: { side: 'buy', qty: p.size, targetQty: p.size, indicators, reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'] },
+      state: { ...state, position: entry, target: entry },
+      decision: { side: 'buy', qty: entry, targetQty: entry, indicators, reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'] },
     };
   }
   if (r.value > p.overbought && s.position > 0) {
@@ -112,7 +126,7 @@ export function reconcileStep(s: SymbolState, bar: Bar, inFlight: boolean): { st
   };
 }
 
-/** One bar through the configured strategy. */
-export function strategyStep(p: StrategyParams, s: SymbolState, bar: Bar) {
-  return p.kind === 'sma-cross' ? smaCrossStep(p, s, bar) : rsiReversionStep(p, s, bar);
+/** One bar through the configured strategy; an entry buys `entry` units (default `size`). */
+export function strategyStep(p: StrategyParams, s: SymbolState, bar: Bar, entry: number = p.size) {
+  return p.kind === 'sma-cross' ? smaCrossStep(p, s, bar, entry) : rsiReversionStep(p, s, bar, entry);
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import { loadConfig } from '../../config/load.js';
+import { sizeOf } from '../../config/config.js';
 import { basename } from 'node:path';
 import { ReportCollector, writeReport } from '../backtest/report.js';
 import { runBacktest, type BacktestResult } from '../backtest/run-backtest.js';
@@ -17,7 +18,8 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
   --strategy <name>      sma-cross (default) | rsi-reversion
   --fast <n> --slow <n>  sma-cross periods (default 10, 30)
   --period <n> --oversold <x> --overbought <x>   rsi-reversion (default 14, 30, 70)
-  --size <qty>           Order size (default 100)
+  --size <qty|N%>        Entry size: units (default 100), or a percentage of equity, e.g.
+                         10% (whole units when that buys one or more, else a fraction)
   --cash <amount>        Starting cash (default PORTFOLIO_START_CASH, 100000)
   --fee-bps <x> --slippage-bps <x>               Paper broker costs (default EXEC_FEE_BPS,
                          EXEC_SLIPPAGE_BPS: 0)
@@ -90,7 +92,12 @@ export async function backtestCommand(args: string[]): Promise<number> {
     console.error(`sextant backtest: --transport must be memory or nats, got "${values.transport}"`);
     return 2;
   }
-  const size = num('size', values.size, 100);
+  const sizing = /^\d+(\.\d+)?%$/.test(values.size ?? '') ? sizeOf(values.size!) : { size: num('size', values.size, 100), sizeFraction: undefined };
+  if (!(sizing.size > 0) && !(sizing.sizeFraction! > 0 && sizing.sizeFraction! <= 1)) {
+    console.error(`sextant backtest: --size must be a positive quantity or a percentage up to 100%, got "${values.size}"`);
+    return 2;
+  }
+  const { size } = sizing;
   let strategy: StrategyParams;
   if (values.strategy === 'sma-cross') {
     const fast = num('fast', values.fast, 10);
@@ -106,6 +113,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
     console.error(`sextant backtest: --strategy must be sma-cross or rsi-reversion, got "${values.strategy}"`);
     return 2;
   }
+  if (sizing.sizeFraction !== undefined) strategy = { ...strategy, sizeFraction: sizing.sizeFraction };
   if (values['sentiment-min'] !== undefined) {
     const min = num('sentiment-min', values['sentiment-min'], 0);
     if (min < -1 || min > 1) {
@@ -156,7 +164,7 @@ async function run(values: Values, strategy: StrategyParams, natsUrl: string | u
   progress?.done();
   if (report) {
     const params = strategy.kind === 'sma-cross' ? `fast ${strategy.fast}, slow ${strategy.slow}` : `period ${strategy.period}, oversold ${strategy.oversold}, overbought ${strategy.overbought}`;
-    const data = report.data(cash, { symbol: values.symbol!, strategy: `${strategy.kind} (${params}, size ${strategy.size})`, data: basename(values.data!), costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`, generatedAt: new Date() }, result.risk);
+    const data = report.data(cash, { symbol: values.symbol!, strategy: `${strategy.kind} (${params}, size ${strategy.sizeFraction !== undefined ? `${strategy.sizeFraction * 100}% of equity` : strategy.size})`, data: basename(values.data!), costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`, generatedAt: new Date() }, result.risk);
     await writeReport(values.report!, data);
   }
   if (values.json) {

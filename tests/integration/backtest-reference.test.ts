@@ -53,6 +53,20 @@ describe('backtests use the paper limits', () => {
     expect(off.risk.stateChanges).toEqual([expect.objectContaining({ state: 'REDUCING', previous: 'ACTIVE', code: 'max_drawdown' })]);
     expect(new Date(off.risk.stateChanges[0]!.time).toISOString().slice(0, 10)).toBe('2021-02-22');
   });
+
+  it('sized at 10% of equity the same BTC run trades under the paper limits: no refusal, every entry about a tenth of the equity', async () => {
+    const data = sharedFile('crypto/btc-usdt-2021-02-19-1m.csv');
+    const r = await runBacktest({ data, symbol: 'BTCUSDT', strategy: { ...sma(12, 26, 0), sizeFraction: 0.1 }, cash: 100_000, transport: 'memory' });
+    expect(r.risk.refusals.total).toBe(0);
+    const buys = r.fills.filter((f) => f.side === 'buy');
+    expect(buys.length).toBeGreaterThan(100);
+    for (const b of buys) {
+      expect(b.size).toBeLessThan(1); // fractions of a coin
+      expect(b.size * b.price).toBeGreaterThan(8_000);
+      expect(b.size * b.price).toBeLessThan(11_000); // a tenth of ~100,000, filled at the next open
+    }
+    expect(Math.abs(r.finalValue - 100_000)).toBeLessThan(10_000);
+  });
 });
 
 describe('backtest agrees with the reference rules for other symbols and parameters', () => {

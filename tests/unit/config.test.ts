@@ -46,6 +46,14 @@ describe('config', () => {
     expect(() => loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true', CCXT_SANDBOX: 'false', LIVE_TRADING: 'true' } })).toThrow(/BROKER_DRILL: a drill on test data never trades real money/);
   });
 
+  it('STRATEGY_SIZE takes units or a percentage of equity', () => {
+    expect(loadConfig({ env: { STRATEGY_SIZE: '250' } }).strategy).toMatchObject({ size: 250, sizeFraction: undefined });
+    expect(loadConfig({ env: { STRATEGY_SIZE: '10%' } }).strategy).toMatchObject({ sizeFraction: 0.1 });
+    expect(() => loadConfig({ env: { STRATEGY_SIZE: '0%' } })).toThrow(/STRATEGY_SIZE: "0%" from the environment is invalid/);
+    expect(() => loadConfig({ env: { STRATEGY_SIZE: '150%' } })).toThrow(/STRATEGY_SIZE: .*a percentage of at most 100%/);
+    expect(() => loadConfig({ env: { STRATEGY_SIZE: 'lots' } })).toThrow(/STRATEGY_SIZE: .*expected a positive quantity \(units\), or a percentage of equity, e.g. 10%/);
+  });
+
   it('reads a JSON file, environment wins, unknown file keys are errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sextant-config-'));
     const file = join(dir, 'c.json');

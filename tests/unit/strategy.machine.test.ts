@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { windowValues } from '../../agents/strategy/indicators.js';
-import type { StrategyParams } from '../../agents/strategy/strategies.js';
+import { unitsFor, type StrategyParams } from '../../agents/strategy/strategies.js';
+import { entrySize, onOwnFill, type StrategyContext } from '../../agents/strategy/machine.js';
 import type { OrderIntent, Side } from '../../src/domain/messages.js';
 import type { Outbound } from '../../src/runtime/outbound.js';
 import { dayTime, startStrategy } from '../helpers/strategy-harness.js';
@@ -211,5 +212,28 @@ describe('strategy machine: rsi-reversion', () => {
     const s = start(RSI);
     expect(s.bars([10, 11, 12, 13])).toEqual([]);
     expect(s.ctx().symbols.ORCL!.rsi!.value).toBe(100);
+  });
+});
+
+describe('entries sized as a fraction of equity', () => {
+  it('whole units when the amount buys one or more, else a fraction of a unit to 6 decimals', () => {
+    expect(unitsFor(10_000, 99)).toBe(101);
+    expect(unitsFor(10_000, 50_000)).toBe(0.2);
+    expect(unitsFor(10_000, 48_123.45)).toBe(0.207798); // 0.2077989..., rounded down
+    expect(unitsFor(0, 100)).toBe(0);
+    expect(unitsFor(-5, 100)).toBe(0);
+  });
+
+  it("the strategy's equity follows its own fills (once each, partial ones too) and the latest closes", () => {
+    const ctx: StrategyContext = { params: { kind: 'sma-cross', id: 's', fast: 2, slow: 3, size: 0, sizeFraction: 0.5 }, symbols: {}, open: { o1: { symbol: 'BTC', signed: 2 } }, lastSignals: {}, cash: 100_000, held: {}, outbox: [] };
+    const fill = (qty: number, cumQty: number, status: 'partially_filled' | 'filled') => ({ clientOrderId: 'o1', brokerOrderId: 'b', symbol: 'BTC', side: 'buy' as const, qty, price: 20_000, fee: 10, cumQty, leavesQty: 2 - cumQty, status, origin: { kind: 'strategy' as const, id: 's' } });
+    let c = { ...ctx, ...onOwnFill(ctx, fill(1, 1, 'partially_filled')) } as StrategyContext;
+    c = { ...c, ...onOwnFill(c, fill(1, 1, 'partially_filled')) } as StrategyContext; // delivered again
+    expect(c.cash).toBe(80_000 - 10);
+    c = { ...c, ...onOwnFill(c, fill(1, 2, 'filled')) } as StrategyContext;
+    expect(c).toMatchObject({ cash: 60_000 - 20, held: { BTC: 2 }, open: {} });
+    // equity at a close of 25,000: 59,980 + 2 x 25,000 = 109,980; half of it at 25,000 a unit
+    expect(entrySize(c, { symbol: 'BTC', close: 25_000 })).toBe(2);
+    expect(entrySize(c, { symbol: 'ETH', close: 2_000 })).toBe(Math.floor((59_980 * 0.5) / 2_000)); // BTC has no close seen yet: valued at 0
   });
 });
