@@ -9,6 +9,7 @@ import { createCommandRouter } from '../interfaces/commands/router.js';
 import { busServices, type CommandServices } from '../interfaces/commands/services.js';
 import { MarketClock } from '../interfaces/commands/market-clock.js';
 import { WriteWatch } from './store/write-watch.js';
+import { catchUpPlan, type CatchUpPlan } from './store/catch-up.js';
 import type { ChatAgent } from '../interfaces/chat/chat-agent.js';
 import { Metrics } from './observability/metrics.js';
 import { Notifier } from '../interfaces/notify/notifier.js';
@@ -136,7 +137,9 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   if (store && !saved) {
     // the run id goes to the store before anything trades: a crash before the first checkpoint
     // restarts the same run (same derived ids, the same client order ids at a venue)
-    const initial: ProcessCheckpoint = { agents: {}, capturedAt: clock.now(), ...(feed ? { feed: { name: feed.name, published: 0, startTime: feedStart } } : {}) };
+    // an empty event log: whatever this run appends before its first checkpoint is caught up with after a crash
+    const fromStart = (await store.events.count()) === 0 ? { log: { after: '' } } : {};
+    const initial: ProcessCheckpoint = { agents: {}, capturedAt: clock.now(), ...fromStart, ...(feed ? { feed: { name: feed.name, published: 0, startTime: feedStart } } : {}) };
     await store.snapshots.save({ key, seq: 0, runId, savedAt: Date.now(), state: initial });
   }
   const record = store !== undefined && (config.store.record === 'on' || (config.store.record === 'auto' && (bus.kind === 'memory' || agents.length > 1)));
@@ -150,6 +153,12 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
         onHalt: (reason) => haltTrading(bus, { ids, clock, source: p.source }, reason),
       })
     : undefined;
+  // Catching up after a crash (one process, in-memory bus): the event log after the checkpoint is
+  // made again before anything new comes in (src/store/catch-up.ts); people's orders wait for it.
+  let caughtUp: () => void = () => undefined;
+  const accepting = new Promise<void>((resolve) => (caughtUp = resolve));
+  const plan = resume?.log && store && recorder && feed && resume.feed?.name === feed.name && bus.kind === 'memory' ? await catchUpFrom(store, resume.log.after, config.instance, agents, logger) : undefined;
+  if (!plan) caughtUp();
   const settings = await tradingSettingsWithBroker(config, logger);
   const partitions = await partitionCoordinators(config, bus, agents, logger);
   const tap = config.recordingDir ? await openTap(config, runId, settings, logger) : undefined;
@@ -166,7 +175,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     settings,
     // own outputs published after the capture are read back (a margin covers server clock skew)
     ...(resume ? { restore: resume.agents, ...(resume.chains ? { restoreChains: resume.chains } : {}), recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
-    ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, guard: config.data.guard, skip, ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
+    ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, guard: config.data.guard, skip, ...(plan ? { catchUp: { items: plan.feedItems, inject: (at: number) => plan.inject.get(at) ?? [], done: caughtUp } } : {}), ...(recorder ? { gate: () => recorder.whenWritable() } : {}) } } } : {}),
     ...(partitions ? { partitions } : {}),
     ...(sentiment ? { sentiment } : {}),
   });
@@ -184,7 +193,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   tracker.attach(bus);
   // people's orders are decided at the market's event time, whatever pace the feed runs at
   const marketClock = new MarketClock(bus, clock);
-  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, decisionClock: marketClock, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
+  const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, decisionClock: marketClock, accepting: () => accepting, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes
   const { ChatAgent } = p.api || p.chat || p.bots ? await import('../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
   const chat = ChatAgent && new ChatAgent({
@@ -208,7 +217,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
     : undefined;
   // the API listens before anything trades: a port in use stops start-up here, not half-way
   // a bots-only process serves /health and the webhook, never the API (its port faces Telegram)
-  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, decisionClock: marketClock, ...(writeWatch ? { writes: () => writeWatch.health() } : {}), log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
+  const server = !p.api && p.bots && config.port > 0 ? await serveBotsHttp(config.port, webhooks, logger) : p.api && config.port > 0 ? await serveApi(config, { bus, store, metrics, agents: tracker, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, decisionClock: marketClock, accepting: () => accepting, ...(writeWatch ? { writes: () => writeWatch.health() } : {}), log: logger.child({ component: 'api' }) }).catch(async (err: unknown) => {
     await bus.close().catch(() => undefined);
     throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
   }) : undefined;
@@ -410,7 +419,7 @@ async function serveBotsHttp(port: number, webhooks: ReadonlyMap<string, (req: R
 }
 
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'decisionClock' | 'writes' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'decisionClock' | 'accepting' | 'writes' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered
@@ -471,4 +480,16 @@ function openDataFeed(config: Config, startTime: number) {
     case 'ndjson':
       return openFeed({ feed: 'ndjson', file: d.file!, lenient: d.lenient });
   }
+}
+
+/** The catch-up plan from the event log after the checkpoint's mark, or undefined (nothing to catch up, or the mark is not in the log). */
+async function catchUpFrom(store: Store, after: string, instance: string, agents: readonly AgentName[], logger: Logger): Promise<CatchUpPlan | undefined> {
+  const tail = await store.events.after(after);
+  if (!tail) {
+    logger.warn({ after }, 'the event log does not hold the message the checkpoint was taken after; resuming from the checkpoint alone');
+    return undefined;
+  }
+  const plan = catchUpPlan(tail, { dataSource: `data/${instance}`, own: new Set(agents.map((a) => `${a}/${instance}`)) });
+  logger.info({ feedItems: plan.feedItems, outside: plan.outside }, 'catching up with the event log after the checkpoint before taking new input');
+  return plan.feedItems > 0 || plan.outside > 0 ? plan : undefined;
 }

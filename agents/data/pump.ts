@@ -5,6 +5,8 @@ import type { DataEvent } from './machine.js';
 import { defaultBarGuard, guardBar, type BarGuardOptions, type SymbolGuard } from './bar-guard.js';
 import { subjects } from '../../bus/subjects.js';
 import type { Bar } from '../../src/domain/messages.js';
+import type { Envelope } from '../../bus/envelope.js';
+import type { Subject } from '../../bus/subjects.js';
 
 export interface PumpOptions {
   /** Wall-clock pause between items (real-time pacing); 0 = as fast as the agents go. */
@@ -24,6 +26,13 @@ export interface PumpOptions {
   readonly gate?: () => Promise<void>;
   /** What a bar must pass to be published (default: defaultBarGuard). */
   readonly guard?: BarGuardOptions;
+  /**
+   * A restart catching up (src/store/catch-up.ts): the first `items` feed items after `skip` are
+   * the ones published before the crash; they go out unpaced, each once the bus is quiet, with
+   * the outside messages `inject(i)` published before item i (and `inject(items)` after the last);
+   * then `done()`, and the feed goes on as usual.
+   */
+  readonly catchUp?: { readonly items: number; inject(at: number): readonly { readonly subject: string; readonly env: Envelope }[]; done(): void };
 }
 
 /** The position of a feed: how many of its items have been published, over all runs. */
@@ -69,6 +78,19 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
     }
     return false;
   };
+  // catching up after a restart: items published before the crash go out again before anything new
+  const catchUp = options.catchUp;
+  let caught = 0;
+  const injectAt = (at: number) => {
+    for (const m of catchUp!.inject(at)) api.bus.publish(m.subject as Subject, m.env);
+  };
+  const caughtUp = async () => {
+    injectAt(catchUp!.items);
+    await quiesce(api.bus);
+    caught = Infinity;
+    catchUp!.done();
+  };
+  if (catchUp && catchUp.items === 0) await caughtUp();
   try {
     for (const item of feed) {
       if (api.stopping) break;
@@ -88,8 +110,13 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
         } else api.market.onTick(item.tick);
         continue;
       }
+      const catching = catchUp !== undefined && caught < catchUp.items;
+      if (catching) injectAt(caught);
       if (item.kind === 'bar') {
-        if (!passes(item.bar, false)) continue;
+        if (!passes(item.bar, false)) {
+          if (catching && ++caught === catchUp.items) await caughtUp();
+          continue;
+        }
         api.clock.observe(item.bar.time);
         api.publishRoot('market.bar', item.bar, item.bar.time, key);
         bars++;
@@ -99,6 +126,12 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
         api.publishRoot('market.tick', item.tick, item.tick.time, key);
         ticks++;
         last = item.tick.time;
+      }
+      if (catching) {
+        // each item's consequences (broker calls included) as they were before the next one
+        await quiesce(api.bus);
+        if (++caught === catchUp.items) await caughtUp();
+        continue;
       }
       const atBatchEnd = (bars + ticks) % batch === 0;
       if (options.paceMs > 0) await sleep(options.paceMs);
@@ -112,6 +145,10 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
   } catch (err) {
     send({ type: 'feed.failed', error: (err as Error).message });
     throw err;
+  }
+  if (catchUp && caught < catchUp.items) {
+    api.log.warn({ caught, expected: catchUp.items }, 'the feed ended before the catch-up did: it has fewer items than the event log after the checkpoint');
+    await caughtUp();
   }
   await api.bus.flush();
   if (api.stopping) send({ type: 'feed.stopped', bars, ticks, skipped: feed.skipped });

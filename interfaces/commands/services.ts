@@ -47,6 +47,8 @@ export interface BusServicesDeps {
   readonly timeoutMs: number;
   /** The time people's orders are decided at (default: the envelope clock); see MarketClock. */
   readonly decisionClock?: Clock;
+  /** Resolves when the system takes new input (after a restart has caught up); orders and risk commands wait for it. */
+  readonly accepting?: () => Promise<void>;
 }
 
 /** Risk's verdict on one client order id: the first `order.approved` / `order.rejected` naming it, or 'pending' after `timeoutMs`. */
@@ -84,17 +86,22 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     },
     intend(order, caller) {
       const clientOrderId = `cmd-${envelope.ids.next()}`;
-      const env = rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), { v: versionOf('order.intent') });
+      const id = envelope.ids.next();
+      // decided when it goes out (the market's time then)
+      const send = () => bus.publish(subjects.orderIntent(), rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), { v: versionOf('order.intent'), id }));
       // listening before the intent goes out: on the in-memory bus risk answers inside publish
       const verdict = verdictOf(bus, clientOrderId, deps.timeoutMs);
-      bus.publish(subjects.orderIntent(), env);
-      return { clientOrderId, correlationId: env.correlationId, verdict };
+      // after a restart, only once the system has caught up with what it did before the crash
+      if (deps.accepting) void deps.accepting().then(send);
+      else send();
+      return { clientOrderId, correlationId: id, verdict };
     },
     async precheck(order, caller) {
       const data = await this.ask<{ check?: RiskCheck }>('risk', { check: toIntent(order, caller, 'precheck') });
       return data.check ?? { wouldPass: false, code: 'no_check', reason: 'the risk agent gave no verdict' };
     },
     async risk(command, reason, caller, limits) {
+      await deps.accepting?.();
       const env = rootEnvelope(envelope, 'risk.command', { command, reason, by: caller.id, ...(limits ? { limits } : {}) }, { v: versionOf('risk.command') });
       const reply = await bus.request(subjects.riskCommand(), env, { timeoutMs: deps.timeoutMs });
       return reply.payload as RiskCommandResult;

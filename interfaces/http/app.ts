@@ -44,6 +44,8 @@ export interface ApiDeps {
   readonly envelope: EnvelopeDeps;
   /** The time people's orders are decided at (default: the envelope clock); see MarketClock. */
   readonly decisionClock?: Clock;
+  /** Resolves when the system takes new input (after a restart has caught up); orders wait for it. */
+  readonly accepting?: () => Promise<void>;
   readonly log: Logger;
   readonly tokens: readonly ApiToken[];
   /** `/metrics` without a token. */
@@ -286,6 +288,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       if (remembered.bodyHash !== bodyHash) throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
       return c.json(remembered.answer, 202);
     }
+    // after a restart, a retried order is recognised only once the system has caught up
+    await deps.accepting?.();
     const clientOrderId = key ? `api-${createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24)}` : `api-${deps.envelope.ids.next()}`;
     const order: OrderIntent = {
       clientOrderId,

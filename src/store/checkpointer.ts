@@ -15,6 +15,11 @@ export interface ProcessCheckpoint {
   /** Each agent's open chains, so an order's later fills still belong to its chain after a restart. */
   readonly chains?: Partial<Record<AgentName, Record<string, ChainRef>>>;
   readonly feed?: { readonly name: string; readonly published: number; readonly startTime?: number };
+  /**
+   * The last message the event log had taken when the state was captured: what came after it is
+   * fed through the agents again on a restart (src/store/catch-up.ts). Absent without a recorder.
+   */
+  readonly log?: { readonly after: string };
 }
 
 export interface CheckpointerDeps {
@@ -90,6 +95,7 @@ export class Checkpointer {
       chains: kernel.persistedChains(),
       capturedAt: Date.now(),
       ...(this.deps.feed ? { feed: { ...this.deps.feed, published: kernel.feedCursor.published } } : {}),
+      ...(this.deps.recorder?.lastId ? { log: { after: this.deps.recorder.lastId } } : {}),
     };
     const doc: SnapshotDoc = { key: this.deps.key, seq: ++this.#seq, runId: this.deps.runId, savedAt: Date.now(), state };
     const commit = this.deps.bus?.commitPoint();

@@ -41,6 +41,12 @@ export interface EventStore {
   query(q: EventQuery): Promise<RecordedEvent[]>;
   get(id: string): Promise<RecordedEvent | undefined>;
   count(): Promise<number>;
+  /**
+   * Every event appended after the one with `id`, in append order (the order the recorder took
+   * them off the bus): what a restart feeds through its agents after their last checkpoint.
+   * `''` stands before the first event (every event). Undefined when no event has that id.
+   */
+  after(id: string): Promise<RecordedEvent[] | undefined>;
 }
 
 export const orderStatusValues = ['new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed'] as const;

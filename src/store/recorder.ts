@@ -79,8 +79,15 @@ export class Recorder {
     this.#subs = tapSextantSubjects(this.bus, (env, ctx) => this.record(ctx.subject, env), 'recorder');
   }
 
+  /** Id of the last message recorded: where the event log stands (a checkpoint notes it). */
+  get lastId(): string | undefined {
+    return this.#lastId;
+  }
+  #lastId: string | undefined;
+
   /** Records one message (the bus tap calls this; replays and tests may too). */
   record(subject: string, env: Envelope): void {
+    this.#lastId = env.id;
     this.#events.push({ subject, env }); // a repeat here is harmless: the event store keys on the id
     if (PROJECTED.has(env.type) && this.#seen.add(env.id)) this.#project(env);
     this.stats.buffered = this.#events.length;

@@ -67,6 +67,17 @@ export function storeContract(factory: StoreFactory): void {
         expect(await store.events.get('nope')).toBeUndefined();
       });
 
+      it('answers the events appended after one, in append order whatever their times, also after a restart', async () => {
+        await store.events.append([ev('a1', 'market.bar', T0 + 5, 'a1', { symbol: 'ORCL' }), ev('a2', 'order.intent', T0 + 9, 'a2')]);
+        await store.events.append([ev('a3', 'market.bar', T0 + 1, 'a3', { symbol: 'ORCL' }), ev('a1', 'market.bar', T0 + 5, 'a1', { symbol: 'ORCL' }), ev('a4', 'signal.generated', T0 + 1, 'a3', { symbol: 'ORCL' }, 'a3')]);
+        expect((await store.events.after('a1'))?.map((e) => e.env.id)).toEqual(['a2', 'a3', 'a4']);
+        expect((await store.events.after('a4'))?.map((e) => e.env.id)).toEqual([]);
+        expect((await store.events.after(''))?.map((e) => e.env.id)).toEqual(['a1', 'a2', 'a3', 'a4']);
+        expect(await store.events.after('nope')).toBeUndefined();
+        await restart();
+        expect((await store.events.after('a2'))?.map((e) => e.env.id)).toEqual(['a3', 'a4']);
+      });
+
       it('returns a chain by correlation id in event-time order, ties in append order', async () => {
         await store.events.append([
           ev('b1', 'market.bar', T0, 'b1', { symbol: 'ORCL' }),

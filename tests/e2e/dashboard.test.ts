@@ -86,10 +86,9 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     expect(await page.locator('.msg.bot').last().textContent()).toMatch(/Preview \w+: buy 5 SYN at market/);
     await confirm.click();
     await page.locator('.msg.bot', { hasText: 'Risk approved buy 5 SYN' }).waitFor();
-    const row = page.locator('#positions tbody tr[data-symbol=SYN]');
-    await row.waitFor({ timeout: 10_000 });
-    // the strategy trades SYN too (long only, 100 at a time): the person's 5 stay on top of it
-    expect([5, 105]).toContain(Number((await row.locator('td').nth(1).textContent())!.replace(/,/g, '')));
+    // the strategy trades SYN too (long only, 100 at a time): the person's 5 stay on top of it,
+    // once the fill (at the next bar) has reached the dashboard
+    await until(page, "['5', '105'].includes(document.querySelector('#positions tbody tr[data-symbol=SYN] td:nth-child(2)')?.textContent.replace(/,/g, ''))", 30_000);
     await until(page, "document.querySelectorAll('#fills tbody tr').length > 0");
     await shot(page, join(shots, 'dashboard-position.png'));
   });

@@ -99,7 +99,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       );
     return {
       kind: 'embedded',
-      events: { append: (e) => track(events.append(e)), query: (q) => events.query(q), get: (id) => events.get(id), count: () => events.count() },
+      events: { append: (e) => track(events.append(e)), query: (q) => events.query(q), get: (id) => events.get(id), count: () => events.count(), after: (id) => events.after(id) },
       orders,
       fills,
       portfolio,
@@ -230,6 +230,26 @@ class EmbeddedEvents implements EventStore {
 
   async get(id: string): Promise<RecordedEvent | undefined> {
     return (await this.#scan(`"id":"${id}"`, (e) => e.env.id === id, 1))[0];
+  }
+
+  async after(id: string): Promise<RecordedEvent[] | undefined> {
+    await this.log.flush();
+    const needle = `"id":"${id}"`;
+    let found = id === '';
+    const out: RecordedEvent[] = [];
+    await readLines(this.log.file, (text, line) => {
+      if (!found) {
+        // the envelope's own id (its causation and correlation ids are other keys)
+        if (text.includes(needle) && (JSON.parse(text) as RecordedEvent).env.id === id) found = true;
+        return;
+      }
+      try {
+        out.push(JSON.parse(text) as RecordedEvent);
+      } catch {
+        throw new StoreCorruptError(`${this.log.file}:${line}`, idIn(text), 'not valid JSON');
+      }
+    });
+    return found ? out : undefined;
   }
 }
 

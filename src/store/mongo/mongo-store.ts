@@ -115,7 +115,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     // collection that has them already (every reopen), or when the collections of a new database
     // are created concurrently. MongoDB takes either; ten round trips at open cost nothing.
     const wanted: (readonly [Collection<Row>, IndexDescription])[] = [
-      ...indexes([{ correlationId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }, { type: 1, time: 1, _seq: 1 }, { 'payload.symbol': 1, time: 1, _seq: 1 }]).map((d) => [col.events, d] as const),
+      ...indexes([{ correlationId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }, { type: 1, time: 1, _seq: 1 }, { 'payload.symbol': 1, time: 1, _seq: 1 }, { _seq: 1 }]).map((d) => [col.events, d] as const),
       [col.orders, { key: { clientOrderId: 1 }, unique: true }],
       ...indexes([{ status: 1 }, { updatedAt: -1, clientOrderId: 1 }]).map((d) => [col.orders, d] as const),
       ...indexes([{ clientOrderId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }]).map((d) => [col.fills, d] as const),
@@ -226,6 +226,14 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
         }),
       // Exact (the audit log's size), at the cost of a scan; estimatedDocumentCount can be off after an unclean shutdown.
       count: () => run('events.count', () => col.events.countDocuments({})),
+      after: (id) =>
+        run('events.after', async () => {
+          // _seq is the append order (strictly increasing per process, above the previous run's)
+          const mark = id === '' ? { _seq: -1 } : await col.events.findOne({ _id: id }, { projection: { _seq: 1 } });
+          if (!mark) return undefined;
+          const docs = await col.events.find({ _seq: { $gt: mark._seq as number } }).sort({ _seq: 1 }).toArray();
+          return docs.map(toRecordedEvent);
+        }),
     },
     orders: {
       put: (order) => write('orders.put', () => replaceIfNewer(col.orders, order.clientOrderId, 'version', order.version, order)),
