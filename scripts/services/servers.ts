@@ -72,7 +72,10 @@ async function startOwnServer(bin: string, spec: ServerSpec): Promise<OwnServer>
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
     c.kill(signal);
+    // a server that does not stop on SIGTERM within 5 s is killed
+    const force = signal === 'SIGKILL' ? undefined : setTimeout(() => c.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(force);
   };
 
   try {
