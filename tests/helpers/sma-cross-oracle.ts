@@ -2,7 +2,7 @@ import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { fsum } from '../../agents/strategy/indicators.js';
 
 /**
- * The reference rules of ../shared/data/README.md written as one plain loop, independent of the
+ * The reference rules of tests/fixtures/data/README.md written as one plain loop, independent of the
  * agents: the oracle the agent pipeline must agree with for any symbol and fast/slow pair.
  */
 export function smaCrossOracle(file: string, symbol: string, fast: number, slow: number, size: number, cash: number) {
