@@ -91,7 +91,10 @@ export const RECORDING_BATCH = 256;
  */
 export async function* readRecordingBatches(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingItem[]> {
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
-  const source = file.endsWith('.gz') ? input.pipe(createGunzip()) : input;
+  const gunzip = file.endsWith('.gz') ? createGunzip() : undefined;
+  // a file that cannot be read (missing, a directory, no permission) fails the read, not the process
+  if (gunzip) input.on('error', (err) => gunzip.destroy(err));
+  const source = gunzip ? input.pipe(gunzip) : input;
   let n = 0;
   let carry = '';
   const bad = (problem: string) => {
@@ -134,6 +137,8 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
     try {
       next = await chunks.next();
     } catch (err) {
+      const sys = err as NodeJS.ErrnoException;
+      if (sys.syscall !== undefined) throw new Error(`cannot read the recording ${file}: ${sys.code === 'ENOENT' ? 'no such file' : sys.message}`, { cause: err });
       // a gzip recording cut off by a crash ends early: what came before it is good
       const problem = `the gzip stream ends early (${(err as Error).message}): a recording cut off by a crash`;
       if (!options.lenient) throw new RecordingFormatError(file, n + 1, `${problem}; --lenient replays what is there`);

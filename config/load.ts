@@ -56,6 +56,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const filePath = options.file ?? env.SEXTANT_CONFIG_FILE;
   const file = filePath ? readFile(filePath) : {};
   const problems: string[] = [];
+  // a misspelt key in the environment would otherwise be ignored silently and its default used
+  for (const name of Object.keys(env)) {
+    const meant = nearKey(name);
+    if (meant) problems.push(`${name}: not a Sextant setting; did you mean ${meant}? (it was ignored, so ${meant} would have its default)`);
+  }
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(configKeys) as [ConfigKey, KeySpec<unknown>][]) {
     const fromEnv = env[key];
@@ -115,4 +120,31 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/**
+ * The configuration key `name` is a near miss of (one or two letters changed, added or dropped),
+ * when it is not a key itself; undefined otherwise. Only names that share a key's prefix are
+ * looked at, so unrelated variables of the environment are left alone.
+ */
+export function nearKey(name: string): ConfigKey | undefined {
+  if (name in configKeys) return undefined;
+  const prefix = name.split('_')[0]!;
+  let best: { key: ConfigKey; d: number } | undefined;
+  for (const key of Object.keys(configKeys) as ConfigKey[]) {
+    if (key.split('_')[0] !== prefix || Math.abs(key.length - name.length) > 2) continue;
+    const d = editDistance(name, key);
+    if (d <= 2 && (!best || d < best.d)) best = { key, d };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }

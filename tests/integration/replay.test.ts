@@ -125,6 +125,12 @@ describe('replay', () => {
       const f = write('not.ndjson', ['{"hello":"world"}']);
       await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/not\.ndjson:1: not a Sextant recording header/);
     });
+
+    it('a recording that is not there is reported by name, plain or gzip, and the process goes on', async () => {
+      for (const name of ['missing.ndjson', 'missing.ndjson.gz']) {
+        await expect(replay({ source: fromFile(join(tmpdir(), `sextant-${process.pid}-${name}`)), speed: 'max' })).rejects.toThrow(new RegExp(`cannot read the recording .*${name.replace(/\./g, '\\.')}: no such file$`));
+      }
+    });
   });
 });
 

@@ -46,6 +46,12 @@ describe('config', () => {
     expect(() => loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true', CCXT_SANDBOX: 'false', LIVE_TRADING: 'true' } })).toThrow(/BROKER_DRILL: a drill on test data never trades real money/);
   });
 
+  it('a misspelt key in the environment stops start-up naming it and the key it resembles; unrelated variables are left alone', () => {
+    expect(() => loadConfig({ env: { RISK_MAX_DRAWDOWM: '0.1' } })).toThrow(/RISK_MAX_DRAWDOWM: not a Sextant setting; did you mean RISK_MAX_DRAWDOWN\?/);
+    expect(() => loadConfig({ env: { MONGODB_URL: 'mongodb://h/db' } })).toThrow(/did you mean MONGODB_URI\?/);
+    expect(loadConfig({ env: { PATH: '/bin', HOME: '/root', SEXTANT_TOOLS_DIR: '/tmp/t', DATA_SCIENCE: 'yes', RISK_MAX_DRAWDOWN: '0.1' } }).risk.maxDrawdown).toBe(0.1);
+  });
+
   it('STRATEGY_SIZE takes units or a percentage of equity', () => {
     expect(loadConfig({ env: { STRATEGY_SIZE: '250' } }).strategy).toMatchObject({ size: 250, sizeFraction: undefined });
     expect(loadConfig({ env: { STRATEGY_SIZE: '10%' } }).strategy).toMatchObject({ sizeFraction: 0.1 });
