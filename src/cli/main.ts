@@ -140,7 +140,11 @@ async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' 
   return new Promise<number>((resolve) => {
     if (values['until-feed-end']) {
       void system.feedDone().then(async () => {
+        // the result, for the person who ran it: the account and trading state at the end
+        const viewer = { id: 'cli:local', role: 'viewer' } as const;
+        const [status, pnl] = await Promise.all([system.commands.handle('status', viewer), system.commands.handle('pnl all', viewer)]);
         logger.info('the feed has ended; stopping');
+        console.log(`The feed has ended.\n${status.text}\n${pnl.text}`);
         await system.stop();
         resolve(0);
       });
