@@ -3,21 +3,15 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toolsDir } from '../../scripts/services/tools.js';
+import type { BacktestBenchRow } from '../backtest.bench.js';
 
 /**
  * backtrader (PyPI, pure Python) as the backtest bench's peer: installed from
  * `bench/peers/requirements.txt` into a virtualenv outside the repository, in the tools cache
  * beside nats-server and FerretDB (`backtrader-venv-<version>`), made once per machine.
  */
-export interface PeerRun {
-  readonly peer: string;
-  readonly bars: number;
-  readonly fills: number;
-  readonly finalValue: number;
-  readonly elapsedMs: number;
-  readonly barsPerSecond: number;
-  readonly peakRssMB: number;
-}
+/** One peer run, measured as a Sextant run of the bench is. */
+export type PeerRun = Omit<BacktestBenchRow, 'transport' | 'recorded'> & { readonly peer: string };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const requirements = join(here, 'requirements.txt');
