@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { subjects } from '../bus/subjects.js';
+import { subjects } from '../src/core/messaging/subjects.js';
 import { loadConfig } from '../config/load.js';
-import type { OrderApproved } from '../src/domain/messages.js';
+import type { OrderApproved } from '../src/core/domain/messages.js';
 import { startSystem } from '../src/main.js';
-import { silentLogger } from '../src/observability/logger.js';
+import { silentLogger } from '../src/core/ports/logger.js';
 import { writeSeries } from './backtest.bench.js';
 import { formatTable } from './harness.js';
 

@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Bus } from '../bus/bus.js';
+import type { Bus } from '../src/core/messaging/bus.js';
 import { encodeEnvelope } from '../bus/codec.js';
 import { createBus } from '../bus/create-bus.js';
-import { rootEnvelope, type EnvelopeDeps } from '../bus/envelope.js';
-import { subjects } from '../bus/subjects.js';
-import { createRegistry, type Bar } from '../src/domain/messages.js';
-import { silentLogger } from '../src/observability/logger.js';
-import { systemClock } from '../src/runtime/clock.js';
-import { ulidSource } from '../src/runtime/ids.js';
+import { rootEnvelope, type EnvelopeDeps } from '../src/core/messaging/envelope.js';
+import { subjects } from '../src/core/messaging/subjects.js';
+import { createRegistry, type Bar } from '../src/core/domain/messages.js';
+import { silentLogger } from '../src/core/ports/logger.js';
+import { systemClock } from '../src/core/ports/clock.js';
+import { ulidSource } from '../src/core/ports/ids.js';
 import { formatTable, median, perSecond, RssSampler, toMB, writeResults } from './harness.js';
 
 /**

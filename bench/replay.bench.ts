@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
-import { readRecording, readRecordingBatches, type RecordedLine, type RecordingHeader } from '../bus/recording.js';
-import { readStreamRecordingBatches } from '../bus/stream-recording.js';
-import { RECORDED_SUBJECTS, withPrefix } from '../bus/subjects.js';
-import { runBacktest } from '../src/backtest/run-backtest.js';
-import { createRegistry } from '../src/domain/messages.js';
-import { checkInputPayloads, replay, UNUSED_SUBJECTS } from '../src/replay/replay.js';
+import { readRecording, readRecordingBatches, type RecordedLine, type RecordingHeader } from '../src/infra/recording/recording.js';
+import { readStreamRecordingBatches } from '../src/infra/recording/stream-recording.js';
+import { RECORDED_SUBJECTS, withPrefix } from '../src/core/messaging/subjects.js';
+import { runBacktest } from '../src/app/backtest/run-backtest.js';
+import { createRegistry } from '../src/core/domain/messages.js';
+import { checkInputPayloads, replay, UNUSED_SUBJECTS } from '../src/app/replay/replay.js';
 import { writeSeries } from './backtest.bench.js';
 import { formatTable } from './harness.js';
 

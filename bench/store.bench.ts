@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Envelope } from '../bus/envelope.js';
-import { derivedId } from '../src/runtime/ids.js';
-import { openEmbeddedStore } from '../src/store/embedded/embedded-store.js';
-import type { RecordedEvent, Store } from '../src/store/ports.js';
+import type { Envelope } from '../src/core/messaging/envelope.js';
+import { derivedId } from '../src/core/ports/ids.js';
+import { openEmbeddedStore } from '../src/infra/store/embedded/embedded-store.js';
+import type { RecordedEvent, Store } from '../src/infra/store/ports.js';
 import { formatTable } from './harness.js';
 
 /**
@@ -64,7 +64,7 @@ export async function runStoreBench(options: { events?: number; mongoUri?: strin
   }
   let mongoSkipped: string | undefined;
   if (options.mongoUri) {
-    const { openMongoStore } = await import('../src/store/mongo/mongo-store.js');
+    const { openMongoStore } = await import('../src/infra/store/mongo/mongo-store.js');
     const dbName = `sextant_bench_${Date.now().toString(36)}`;
     try {
       const store = await openMongoStore({ uri: options.mongoUri, dbName, serverSelectionTimeoutMS: 3000 });

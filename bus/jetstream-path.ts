@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../src/observability/logger.js';
+import type { Logger } from '../src/core/ports/logger.js';
 
 /** Where the durable part of the bus lives: one stream per namespace, holding the order path. */
 export interface DurablePathOptions {

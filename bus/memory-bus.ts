@@ -1,13 +1,13 @@
-import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from './bus.js';
+import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from '../src/core/messaging/bus.js';
 import { encodeEnvelope, decodeEnvelope } from './codec.js';
-import type { Envelope, EnvelopeDeps } from './envelope.js';
+import type { Envelope, EnvelopeDeps } from '../src/core/messaging/envelope.js';
 import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError } from './errors.js';
 import { envelopeHeaders } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry, ValidationResult } from './schema-registry.js';
-import { isConcreteSubject, isValidPattern, matchesPattern, withPrefix, type Subject, type SubjectPattern } from './subjects.js';
-import type { Logger } from '../src/observability/logger.js';
+import type { SchemaRegistry, ValidationResult } from '../src/core/messaging/schema-registry.js';
+import { isConcreteSubject, isValidPattern, matchesPattern, withPrefix, type Subject, type SubjectPattern } from '../src/core/messaging/subjects.js';
+import type { Logger } from '../src/core/ports/logger.js';
 
 export interface MemoryBusOptions {
   readonly registry: SchemaRegistry;

@@ -1,17 +1,17 @@
 import { connect, MsgHdrsImpl, RequestError, TimeoutError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
-import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from './bus.js';
+import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from '../src/core/messaging/bus.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
-import type { Envelope, EnvelopeDeps } from './envelope.js';
+import type { Envelope, EnvelopeDeps } from '../src/core/messaging/envelope.js';
 import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError, TransportError } from './errors.js';
 import { Header } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry, ValidationResult } from './schema-registry.js';
-import { isConcreteSubject, isValidPattern, matchesPattern, withPrefix, withoutPrefix, type Subject, type SubjectPattern } from './subjects.js';
+import type { SchemaRegistry, ValidationResult } from '../src/core/messaging/schema-registry.js';
+import { isConcreteSubject, isValidPattern, matchesPattern, withPrefix, withoutPrefix, type Subject, type SubjectPattern } from '../src/core/messaging/subjects.js';
 import { DurablePath } from './jetstream-path.js';
 import type { JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '../src/observability/logger.js';
-import { redactUrlCredentials } from '../config/redact.js';
+import type { Logger } from '../src/core/ports/logger.js';
+import { redactUrlCredentials } from '../src/core/util/redact.js';
 
 export interface NatsBusOptions {
   readonly registry: SchemaRegistry;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { AgentName } from '../bus/subjects.js';
+import type { AgentName } from '../src/core/messaging/subjects.js';
 import type { RiskLimits } from '../agents/risk/limits.js';
 import type { KeyValues } from './keys.js';
 

@@ -1,8 +1,8 @@
 import type { EventObject } from 'xstate';
-import { patterns, subjects } from '../../bus/subjects.js';
-import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
-import type { AgentApi, AgentSpec } from '../../src/runtime/agent-spec.js';
-import type { MarketCache } from '../../src/runtime/market-cache.js';
+import { patterns, subjects } from '../../src/core/messaging/subjects.js';
+import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
+import type { AgentApi, AgentSpec } from '../../src/core/agent/agent-spec.js';
+import type { MarketCache } from '../../src/core/agent/market-cache.js';
 import type { BrokerPort } from './broker.js';
 import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type BrokerReportEvent, type ExecutionContext, type OwnOutputEvent } from './machine.js';
 import type { PaperCosts } from './paper-broker.js';

@@ -1,8 +1,8 @@
 import { assign, setup } from 'xstate';
-import type { Bar, OrderIntent, Tick } from '../../src/domain/messages.js';
-import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
+import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
+import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import type { VenueReport } from './broker.js';
 import { barFillPrice, dayOrderExpired, feeFor, fillableQty, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';

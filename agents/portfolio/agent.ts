@@ -1,8 +1,8 @@
-import { patterns, subjects } from '../../bus/subjects.js';
-import type { Bar, OrderFilled, Tick } from '../../src/domain/messages.js';
-import type { AgentSpec } from '../../src/runtime/agent-spec.js';
-import { messageEvent } from '../../src/runtime/agent-spec.js';
-import type { MarketCache } from '../../src/runtime/market-cache.js';
+import { patterns, subjects } from '../../src/core/messaging/subjects.js';
+import type { Bar, OrderFilled, Tick } from '../../src/core/domain/messages.js';
+import type { AgentSpec } from '../../src/core/agent/agent-spec.js';
+import { messageEvent } from '../../src/core/agent/agent-spec.js';
+import type { MarketCache } from '../../src/core/agent/market-cache.js';
 import { holds, snapshotOf } from './book.js';
 import { portfolioMachine, type FillEvent, type PortfolioContext } from './machine.js';
 

@@ -1,8 +1,8 @@
 import { assign, setup } from 'xstate';
-import type { Bar } from '../../src/domain/messages.js';
-import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
+import type { Bar } from '../../src/core/domain/messages.js';
+import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
 import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
 
 export interface PortfolioContext extends WithOutbox {

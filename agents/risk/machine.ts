@@ -1,12 +1,12 @@
 import { assign, setup } from 'xstate';
-import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
-import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
+import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/core/domain/messages.js';
+import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
 import { addedExposure, increasesRisk, runChecks, signedQty, type TradingState, valuationPrice, type Denial } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
-import { describeIssues } from '../../bus/schema-registry.js';
-import { feeFor, withSlippage, type PaperCosts } from '../../src/domain/costs.js';
+import { describeIssues } from '../../src/core/messaging/schema-registry.js';
+import { feeFor, withSlippage, type PaperCosts } from '../../src/core/domain/costs.js';
 
 export { TradingState } from './checks.js';
 

@@ -1,10 +1,10 @@
 import type { EventObject } from 'xstate';
-import type { Envelope } from '../../bus/envelope.js';
-import { patterns, subjects } from '../../bus/subjects.js';
-import type { NewsItem } from '../../src/domain/messages.js';
-import { decayedScore } from '../../src/domain/sentiment.js';
-import type { Logger } from '../../src/observability/logger.js';
-import { messageEvent, type AgentSpec } from '../../src/runtime/agent-spec.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
+import { patterns, subjects } from '../../src/core/messaging/subjects.js';
+import type { NewsItem } from '../../src/core/domain/messages.js';
+import { decayedScore } from '../../src/core/domain/sentiment.js';
+import type { Logger } from '../../src/core/ports/logger.js';
+import { messageEvent, type AgentSpec } from '../../src/core/agent/agent-spec.js';
 import { sentimentMachine, type NewsEvent, type ScoreComputedEvent, type ScoreFailedEvent, type ScoreRequest, type SentimentContext, type SentimentParams } from './machine.js';
 import { pumpNews } from './news/pump.js';
 import type { NewsSource } from './news/source.js';

@@ -1,9 +1,9 @@
-import type { PersistedSpend } from '../../src/store/daily-spend.js';
+import { DailyBudget, type SpendLedger } from '../../src/core/util/daily-budget.js';
 import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage, type AIMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
-import type { Logger } from '../../src/observability/logger.js';
+import type { Logger } from '../../src/core/ports/logger.js';
 import type { AsyncScorer, Scorer, SentimentScore } from './scorer.js';
 
 export interface LlmScorerModel {
@@ -33,7 +33,7 @@ export interface LlmScorerDeps {
   /** Told about every call's tokens (metrics). */
   readonly onUsage?: (tokens: number) => void;
   /** Keeps the day's spend across restarts (the store); unset: in memory only. */
-  readonly spend?: PersistedSpend;
+  readonly spend?: SpendLedger;
 }
 
 /**
@@ -75,7 +75,6 @@ const RESPONSE_FORMAT = {
 } as const;
 
 const MAX_TEXT_CHARS = 4_000;
-const DAY_MS = 86_400_000;
 /** Scorer version: bump when the prompt or the parsing changes (recorded scores say which made them). */
 const VERSION = 1;
 
@@ -120,9 +119,7 @@ export class LlmScorer implements AsyncScorer {
   readonly name: string;
   readonly #model: ChatOpenAI;
   readonly #cache = new Map<string, SentimentScore>();
-  #day = -1;
-  #restoredDay = -1;
-  #spent = 0;
+  readonly #budget: DailyBudget;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
   /** Calls made, answers from the cache, and scores the fallback made (with why). */
@@ -131,13 +128,13 @@ export class LlmScorer implements AsyncScorer {
   constructor(private readonly deps: LlmScorerDeps) {
     const m = deps.model;
     this.name = `llm:${m.model}@${VERSION}`;
+    this.#budget = new DailyBudget({ tokensPerDay: deps.tokensPerDay, now: deps.now, ...(deps.spend ? { ledger: deps.spend } : {}) });
     this.#model = new ChatOpenAI({ model: m.model, apiKey: m.apiKey, temperature: 0, timeout: m.timeoutMs ?? 15_000, maxRetries: m.maxRetries ?? 1, ...(m.baseURL ? { configuration: { baseURL: m.baseURL } } : {}) });
   }
 
   /** Tokens spent today (UTC). */
   get spentToday(): number {
-    this.#rollDay();
-    return this.#spent;
+    return this.#budget.spent().tokens;
   }
 
   async score(text: string): Promise<SentimentScore> {
@@ -150,15 +147,15 @@ export class LlmScorer implements AsyncScorer {
       this.stats.cacheHits++;
       return cached;
     }
-    await this.#restoreSpend();
-    if (this.#overBudget()) {
+    await this.#budget.restore();
+    if (this.#budget.over()) {
       this.stats.overBudget++;
       return this.#fallback(text, 'over the daily token budget');
     }
     await this.#turn();
     try {
       // the budget may have been spent while this call waited for its turn
-      if (this.#overBudget()) {
+      if (this.#budget.over()) {
         this.stats.overBudget++;
         return this.#fallback(text, 'over the daily token budget');
       }
@@ -180,8 +177,7 @@ export class LlmScorer implements AsyncScorer {
   /** Counts a call's likely tokens against today's budget before it is made. */
   #reserve(text: string): number {
     const estimate = Math.ceil((SENTIMENT_SYSTEM_PROMPT.length + text.length + 120) / 4) + RESERVED_ANSWER_TOKENS;
-    this.#rollDay();
-    this.#spent += estimate;
+    this.#budget.reserve({ tokens: estimate, usd: 0 });
     return estimate;
   }
 
@@ -213,37 +209,12 @@ export class LlmScorer implements AsyncScorer {
     const meta = ai.usage_metadata;
     // no usage reported (some compatible servers): estimate ~4 characters a token, never free
     const tokens = meta ? meta.input_tokens + meta.output_tokens : Math.ceil((sent.reduce((n, m) => n + m.text.length, 0) + ai.text.length) / 4);
-    this.#rollDay();
-    this.#spent = Math.max(0, this.#spent + tokens - reserved);
-    this.deps.spend?.save({ day: this.#day, tokens: this.#spent, usd: 0 });
+    this.#budget.settle({ tokens: reserved, usd: 0 }, { tokens, usd: 0 });
     try {
       this.deps.onUsage?.(tokens);
     } catch (err) {
       this.deps.log?.warn({ err }, 'LLM scorer: onUsage callback threw');
     }
-  }
-
-  /** The day's spend saved before a restart counts too (read once per day). */
-  async #restoreSpend(): Promise<void> {
-    this.#rollDay();
-    if (!this.deps.spend || this.#restoredDay === this.#day) return;
-    const day = this.#day;
-    const saved = await this.deps.spend.load(day);
-    if (this.#restoredDay === day) return;
-    this.#restoredDay = day;
-    if (saved && this.#day === day) this.#spent += saved.tokens;
-  }
-
-  #overBudget(): boolean {
-    this.#rollDay();
-    return this.#spent >= this.deps.tokensPerDay;
-  }
-
-  #rollDay(): void {
-    const day = Math.floor(this.deps.now() / DAY_MS);
-    if (day === this.#day) return;
-    this.#day = day;
-    this.#spent = 0;
   }
 
   async #turn(): Promise<void> {

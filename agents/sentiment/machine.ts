@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
-import type { NewsItem, SentimentScored } from '../../src/domain/messages.js';
-import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import type { NewsItem, SentimentScored } from '../../src/core/domain/messages.js';
+import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
 import { addItem, type AggregateParams, type SymbolSentiment } from './aggregate.js';
 import type { SentimentScore } from './scorer.js';
 

@@ -1,8 +1,8 @@
 import { assign, setup } from 'xstate';
-import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/domain/messages.js';
-import { decayedScore } from '../../src/domain/sentiment.js';
-import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/runtime/outbound.js';
+import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/core/domain/messages.js';
+import { decayedScore } from '../../src/core/domain/sentiment.js';
+import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
 import { initialSymbolState, reconcileStep, strategyStep, unitsFor, type Decision, type StrategyParams, type SymbolState } from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */

@@ -1,14 +1,14 @@
-import type { PersistedSpend } from '../../src/store/daily-spend.js';
+import { DailyBudget, type Spend, type SpendLedger } from '../../src/core/util/daily-budget.js';
 import { randomBytes } from 'node:crypto';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
-import type { Bus } from '../../bus/bus.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../bus/envelope.js';
-import { subjects } from '../../bus/subjects.js';
-import { versionOf, type ChatExchange } from '../../src/domain/messages.js';
-import type { Logger } from '../../src/observability/logger.js';
-import type { ConversationDoc, ConversationStore } from '../../src/store/ports.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import { rootEnvelope, type EnvelopeDeps } from '../../src/core/messaging/envelope.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
+import { versionOf, type ChatExchange } from '../../src/core/domain/messages.js';
+import type { Logger } from '../../src/core/ports/logger.js';
+import type { ConversationDoc, ConversationStore } from '../../src/infra/store/ports.js';
 import type { Caller, CommandRouter, PreviewInfo, Reply, ToolSpec } from '../commands/registry.js';
 import { offlineAnswer } from './offline-answer.js';
 import { parseIntent } from './offline-parser.js';
@@ -49,7 +49,7 @@ export interface ChatAgentDeps {
   /** Told about every model call's tokens and cost (the owner wires metrics here). */
   readonly onUsage?: (tokens: number, costUsd: number) => void;
   /** Keeps the day's spend across restarts (the store); unset: in memory only. */
-  readonly spend?: PersistedSpend;
+  readonly spend?: SpendLedger;
 }
 
 /** The model's text without confirm instructions or preview headers of its own making (only the person confirms, from the real preview). */
@@ -66,7 +66,6 @@ const MAX_CALLS_PER_ROUND = 6;
 const MAX_PREVIEWS = 3;
 const MAX_RESULT_CHARS = 6_000;
 const MAX_ANSWER_CHARS = 8_000;
-const DAY_MS = 86_400_000;
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Never tools, whatever the router holds: only the person confirms or cancels a preview. */
 const PERSON_ONLY = new Set(['confirm', 'cancel']);
@@ -113,9 +112,7 @@ interface Turn {
  */
 export class ChatAgent {
   readonly #model: ChatOpenAI | undefined;
-  #day = -1;
-  #restoredDay = -1;
-  #spent = { tokens: 0, usd: 0 };
+  readonly #budget: DailyBudget;
   readonly #byConversation = new Map<string, { tokens: number; costUsd: number }>();
   readonly #notified = new Set<string>();
   readonly #memory = new Map<string, ConversationDoc[]>();
@@ -123,6 +120,16 @@ export class ChatAgent {
   #seq = 0;
 
   constructor(private readonly deps: ChatAgentDeps) {
+    this.#budget = new DailyBudget({
+      tokensPerDay: deps.budget.tokensPerDay,
+      usdPerDay: deps.budget.usdPerDay,
+      now: deps.now,
+      ...(deps.spend ? { ledger: deps.spend } : {}),
+      onNewDay: () => {
+        this.#byConversation.clear();
+        this.#notified.clear();
+      },
+    });
     const m = deps.model;
     this.#model = m
       ? new ChatOpenAI({ model: m.model, apiKey: m.apiKey, timeout: m.timeoutMs ?? 30_000, maxRetries: m.maxRetries ?? 1, ...(m.baseURL ? { configuration: { baseURL: m.baseURL } } : {}) })
@@ -131,8 +138,8 @@ export class ChatAgent {
 
   /** Today's (UTC) spending, overall or for one conversation. */
   usage(conversationId?: string): { tokens: number; costUsd: number } {
-    this.#rollDay();
-    if (conversationId === undefined) return { tokens: this.#spent.tokens, costUsd: this.#spent.usd };
+    const spent = this.#budget.spent();
+    if (conversationId === undefined) return { tokens: spent.tokens, costUsd: spent.usd };
     return { ...(this.#byConversation.get(conversationId) ?? { tokens: 0, costUsd: 0 }) };
   }
 
@@ -159,9 +166,8 @@ export class ChatAgent {
       return this.#finish(conversationId, caller, question, { ...reply, via: 'offline', correlationIds: correlationIdsIn([reply.data]) }, [], emptyTurn());
     }
     if (!this.#model) return this.#offline(conversationId, caller, question, undefined);
-    this.#rollDay();
-    await this.#restoreSpend();
-    if (this.#overBudget()) {
+    await this.#budget.restore();
+    if (this.#budget.over()) {
       const key = conversationId;
       const notice = this.#notified.has(key) ? undefined : BUDGET_NOTICE;
       this.#notified.add(key);
@@ -185,7 +191,7 @@ export class ChatAgent {
     const messages: BaseMessage[] = [new SystemMessage(CHAT_SYSTEM_PROMPT), ...(await this.#history(conversationId)), new HumanMessage(question)];
     let answer: string | undefined;
     for (let round = 0; round < MAX_ROUNDS && answer === undefined; round++) {
-      if (this.#overBudget()) return this.#finish(conversationId, caller, question, this.#fromTools(turn, BUDGET_NOTICE), [], turn);
+      if (this.#budget.over()) return this.#finish(conversationId, caller, question, this.#fromTools(turn, BUDGET_NOTICE), [], turn);
       const last = round === MAX_ROUNDS - 1;
       // The last round may not call tools: the model has to answer with what it has.
       const bound = definitions.length === 0 ? model : model.bindTools(definitions, last ? { tool_choice: 'none' } : {});
@@ -378,28 +384,14 @@ export class ChatAgent {
     return `chat-${time.toString(36)}-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
   }
 
-  /** The day's spend saved before a restart counts too (read once per day). */
-  async #restoreSpend(): Promise<void> {
-    if (!this.deps.spend || this.#restoredDay === this.#day) return;
-    const day = this.#day;
-    const saved = await this.deps.spend.load(day);
-    if (this.#restoredDay === day) return;
-    this.#restoredDay = day;
-    if (saved && this.#day === day) this.#spent = { tokens: this.#spent.tokens + saved.tokens, usd: this.#spent.usd + saved.usd };
-  }
-
   /** Counts an estimate of a call against today's budget before it is made; settled by #account. */
-  #reserve(sent: readonly BaseMessage[]): { tokens: number; usd: number } {
+  #reserve(sent: readonly BaseMessage[]): Spend {
     const prompt = Math.ceil(sent.reduce((n, m) => n + m.text.length, 0) / 4);
     const { usdPerMillionPrompt, usdPerMillionCompletion } = this.deps.budget;
-    const reserved = { tokens: prompt + RESERVED_COMPLETION_TOKENS, usd: (prompt * usdPerMillionPrompt + RESERVED_COMPLETION_TOKENS * usdPerMillionCompletion) / 1_000_000 };
-    this.#rollDay();
-    this.#spent.tokens += reserved.tokens;
-    this.#spent.usd += reserved.usd;
-    return reserved;
+    return this.#budget.reserve({ tokens: prompt + RESERVED_COMPLETION_TOKENS, usd: (prompt * usdPerMillionPrompt + RESERVED_COMPLETION_TOKENS * usdPerMillionCompletion) / 1_000_000 });
   }
 
-  #account(conversationId: string, ai: AIMessage, sent: readonly BaseMessage[], turn: Turn, reserved: { tokens: number; usd: number }): void {
+  #account(conversationId: string, ai: AIMessage, sent: readonly BaseMessage[], turn: Turn, reserved: Spend): void {
     const meta = ai.usage_metadata;
     const legacy = (ai.response_metadata as { tokenUsage?: { promptTokens?: number; completionTokens?: number } } | undefined)?.tokenUsage;
     // No usage reported (some compatible servers): estimate ~4 characters a token, never free.
@@ -407,10 +399,7 @@ export class ChatAgent {
     const completion = meta?.output_tokens ?? legacy?.completionTokens ?? Math.ceil(ai.text.length / 4);
     const { usdPerMillionPrompt, usdPerMillionCompletion } = this.deps.budget;
     const cost = (prompt * usdPerMillionPrompt + completion * usdPerMillionCompletion) / 1_000_000;
-    this.#rollDay();
-    this.#spent.tokens = Math.max(0, this.#spent.tokens + prompt + completion - reserved.tokens);
-    this.#spent.usd = Math.max(0, this.#spent.usd + cost - reserved.usd);
-    this.deps.spend?.save({ day: this.#day, tokens: this.#spent.tokens, usd: this.#spent.usd });
+    this.#budget.settle(reserved, { tokens: prompt + completion, usd: cost });
     const c = this.#byConversation.get(conversationId) ?? { tokens: 0, costUsd: 0 };
     this.#byConversation.set(conversationId, { tokens: c.tokens + prompt + completion, costUsd: c.costUsd + cost });
     turn.promptTokens += prompt;
@@ -423,19 +412,6 @@ export class ChatAgent {
     }
   }
 
-  #overBudget(): boolean {
-    this.#rollDay();
-    return this.#spent.tokens >= this.deps.budget.tokensPerDay || this.#spent.usd >= this.deps.budget.usdPerDay;
-  }
-
-  #rollDay(): void {
-    const day = Math.floor(this.deps.now() / DAY_MS);
-    if (day === this.#day) return;
-    this.#day = day;
-    this.#spent = { tokens: 0, usd: 0 };
-    this.#byConversation.clear();
-    this.#notified.clear();
-  }
 }
 
 const emptyTurn = (): Turn => ({ calls: [], promptTokens: 0, completionTokens: 0, costUsd: 0 });

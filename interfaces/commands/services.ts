@@ -1,10 +1,10 @@
-import type { Bus } from '../../bus/bus.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../bus/envelope.js';
-import { subjects, type QueryName } from '../../bus/subjects.js';
-import { versionOf, type OrderApproved, type OrderIntent, type OrderRejected, type RiskCommandResult } from '../../src/domain/messages.js';
-import type { AgentReport } from '../http/agent-tracker.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import { rootEnvelope, type EnvelopeDeps } from '../../src/core/messaging/envelope.js';
+import { subjects, type QueryName } from '../../src/core/messaging/subjects.js';
+import { versionOf, type OrderApproved, type OrderIntent, type OrderRejected, type RiskCommandResult } from '../../src/core/domain/messages.js';
+import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
-import type { Clock } from '../../src/runtime/clock.js';
+import type { Clock } from '../../src/core/ports/clock.js';
 
 /** An order as a person asks for it; the rest (id, origin, decision time) is added on the way. */
 export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> & Partial<Pick<OrderIntent, 'limitPrice' | 'stopPrice'>>;

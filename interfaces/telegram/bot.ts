@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Telegraf, type Context } from 'telegraf';
 import { callbackQuery, message } from 'telegraf/filters';
 import type { BotCommand, InlineKeyboardMarkup, Message, Update } from 'telegraf/types';
-import type { Logger } from '../../src/observability/logger.js';
+import type { Logger } from '../../src/core/ports/logger.js';
 import type { Caller, Reply } from '../commands/registry.js';
 import type { Notification } from '../notify/notifier.js';
 import { TelegramAccess, type TelegramGrant } from './access.js';

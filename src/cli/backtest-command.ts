@@ -3,12 +3,12 @@ import type { StrategyParams } from '../../agents/strategy/strategies.js';
 import { loadConfig } from '../../config/load.js';
 import { sizeOf } from '../../config/config.js';
 import { basename } from 'node:path';
-import { ReportCollector, writeReport } from '../backtest/report.js';
-import { runBacktest, type BacktestResult } from '../backtest/run-backtest.js';
-import { riskLines } from '../backtest/risk-log.js';
+import { ReportCollector, writeReport } from '../app/backtest/report.js';
+import { runBacktest, type BacktestResult } from '../app/backtest/run-backtest.js';
+import { riskLines } from '../app/backtest/risk-log.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { openEmbeddedStore } from '../store/embedded/embedded-store.js';
-import type { Store } from '../store/ports.js';
+import { openEmbeddedStore } from '../infra/store/embedded/embedded-store.js';
+import type { Store } from '../infra/store/ports.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { AGENT_NAMES, type AgentName } from '../../bus/subjects.js';
+import { AGENT_NAMES, type AgentName } from '../core/messaging/subjects.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
-import { redactConfig } from '../../config/redact.js';
+import { redactConfig } from '../core/util/redact.js';
 import { renderEnvExample } from '../../config/env-example.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../core/ports/logger.js';
 import { startSystem } from '../main.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';

@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { readRecordingBatches, RecordingFormatError, type RecordingBatch } from '../../bus/recording.js';
-import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
+import { readRecordingBatches, RecordingFormatError, type RecordingBatch } from '../infra/recording/recording.js';
+import { readStreamRecordingBatches } from '../infra/recording/stream-recording.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { parseTime } from './record-command.js';
-import { createRegistry } from '../domain/messages.js';
-import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS, type Decision, type Divergence, type ReplayResult } from '../replay/replay.js';
+import { createRegistry } from '../core/domain/messages.js';
+import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS, type Decision, type Divergence, type ReplayResult } from '../app/replay/replay.js';
 
 const HELP = `Usage: sextant replay <recording.ndjson[.gz] | stream:<name>> [options]
 

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load.js';
-import { quarantineLines } from '../store/embedded/append-log.js';
+import { quarantineLines } from '../infra/store/embedded/append-log.js';
 
 const HELP = `Usage: sextant store repair [--data-dir DIR]
 

@@ -1,20 +1,20 @@
 import { createActor, type Actor, type AnyStateMachine, type EventObject, type Snapshot } from 'xstate';
-import type { Bus, MessageContext, Subscription } from '../../bus/bus.js';
-import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../../bus/envelope.js';
-import { subjects } from '../../bus/subjects.js';
-import { deadLetterEnvelope } from '../../bus/dead-letter.js';
-import type { AgentHealth, LifecycleState, MessageType, PayloadOf } from '../domain/messages.js';
-import { versionOf } from '../domain/messages.js';
-import { subjectFor } from '../domain/routing.js';
-import type { Logger } from '../observability/logger.js';
-import type { AgentApi, AgentSpec, Inlet } from './agent-spec.js';
-import { messageEvent } from './agent-spec.js';
-import type { Clock } from './clock.js';
-import { derivedId, derivedId3, idSeed, type IdSeed, type IdSource } from './ids.js';
-import type { MarketCache } from './market-cache.js';
+import type { Bus, MessageContext, Subscription } from '../core/messaging/bus.js';
+import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../core/messaging/envelope.js';
+import { subjects } from '../core/messaging/subjects.js';
+import { deadLetterEnvelope } from '../core/messaging/dead-letter.js';
+import type { AgentHealth, LifecycleState, MessageType, PayloadOf } from '../core/domain/messages.js';
+import { versionOf } from '../core/domain/messages.js';
+import { subjectFor } from '../core/domain/routing.js';
+import type { Logger } from '../core/ports/logger.js';
+import type { AgentApi, AgentSpec, Inlet } from '../core/agent/agent-spec.js';
+import { messageEvent } from '../core/agent/agent-spec.js';
+import type { Clock } from '../core/ports/clock.js';
+import { derivedId, derivedId3, idSeed, type IdSeed, type IdSource } from '../core/ports/ids.js';
+import type { MarketCache } from '../core/agent/market-cache.js';
 import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
-import { isEffect, type Emitted, type Outbound, type OutboxEmitted, type WithOutbox } from './outbound.js';
+import { isEffect, type Emitted, type Outbound, type OutboxEmitted, type WithOutbox } from '../core/agent/outbound.js';
 
 export interface RestartPolicy {
   /** First backoff; doubles per consecutive crash. */

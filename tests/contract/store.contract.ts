@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
-import type { OrderDoc, RecordedEvent, Store } from '../../src/store/ports.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
+import type { OrderDoc, RecordedEvent, Store } from '../../src/infra/store/ports.js';
 
 /**
  * How a contract run gets a store: `open` opens the same store again (same directory or

@@ -1,11 +1,11 @@
 import { inject } from 'vitest';
 import { createBus, orderPath } from '../../bus/create-bus.js';
 import type { DurableBusOptions } from '../../bus/nats-bus.js';
-import type { Bus } from '../../bus/bus.js';
-import type { SchemaRegistry } from '../../bus/schema-registry.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import type { SchemaRegistry } from '../../src/core/messaging/schema-registry.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 
 export type TransportName = 'memory' | 'nats';
 

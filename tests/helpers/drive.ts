@@ -1,5 +1,5 @@
 import { createActor, type AnyStateMachine, type EventObject } from 'xstate';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 
 /** Runs a real machine as an actor; `send` returns the outputs that one event emitted. */
 export function drive<TEvent extends EventObject>(machine: AnyStateMachine, input: unknown) {

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
-import type { OrderIntent } from '../../src/domain/messages.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
+import type { OrderIntent } from '../../src/core/domain/messages.js';
 
 /** The client order id an order-path message is about. */
 export const orderIdOf = (e: Envelope): string => {

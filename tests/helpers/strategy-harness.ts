@@ -1,7 +1,7 @@
 import { createActor } from 'xstate';
 import { strategyMachine, type StrategyEvent } from '../../agents/strategy/machine.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2024, 0, 1);

@@ -1,14 +1,14 @@
-import type { Bus } from '../../bus/bus.js';
-import type { Envelope } from '../../bus/envelope.js';
-import { patterns } from '../../bus/subjects.js';
-import type { AgentName } from '../../bus/subjects.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
+import { patterns } from '../../src/core/messaging/subjects.js';
+import type { AgentName } from '../../src/core/messaging/subjects.js';
 import type { MarketFeed } from '../../agents/data/feeds/feed.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { createRegistry } from '../../src/domain/messages.js';
-import { Kernel, type TradingSettings } from '../../src/kernel.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import { createRegistry } from '../../src/core/domain/messages.js';
+import { Kernel, type TradingSettings } from '../../src/app/kernel/kernel.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { makeBus, testPrefix, type TestBusOptions, type TransportName } from './buses.js';
 
 export interface TestSystemOptions {

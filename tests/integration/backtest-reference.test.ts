@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runBacktest, type BacktestResult } from '../../src/backtest/run-backtest.js';
+import { runBacktest, type BacktestResult } from '../../src/app/backtest/run-backtest.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import { natsUrl, transports } from '../helpers/buses.js';
 import { sharedFile } from '../helpers/test-data.js';

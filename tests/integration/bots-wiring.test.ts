@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { startSystem, type RunningSystem } from '../../src/main.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeTelegram } from '../helpers/fake-telegram.js';

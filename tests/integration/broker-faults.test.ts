@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { seededPrng } from '../../agents/data/feeds/prng.js';
 import { PaperBroker } from '../../agents/execution/broker.js';
-import type { OrderApproved, OrderIntent } from '../../src/domain/messages.js';
+import type { OrderApproved, OrderIntent } from '../../src/core/domain/messages.js';
 import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/test-data.js';

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Bus } from '../../bus/bus.js';
-import { DEAD_LETTER_TYPE, type DeadLetter } from '../../bus/dead-letter.js';
-import { rootEnvelope, type Envelope } from '../../bus/envelope.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import { DEAD_LETTER_TYPE, type DeadLetter } from '../../src/core/messaging/dead-letter.js';
+import { rootEnvelope, type Envelope } from '../../src/core/messaging/envelope.js';
 import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError } from '../../bus/errors.js';
 import { Header } from '../../bus/headers.js';
-import { SchemaRegistry } from '../../bus/schema-registry.js';
-import { subjects, type Subject, type SubjectPattern } from '../../bus/subjects.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import { SchemaRegistry } from '../../src/core/messaging/schema-registry.js';
+import { subjects, type Subject, type SubjectPattern } from '../../src/core/messaging/subjects.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { makeBus, testPrefix, transports, type TransportName } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 

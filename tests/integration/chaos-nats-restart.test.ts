@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import type { NatsBus } from '../../bus/nats-bus.js';
-import { patterns } from '../../bus/subjects.js';
+import { patterns } from '../../src/core/messaging/subjects.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
 import { startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';

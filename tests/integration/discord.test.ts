@@ -6,8 +6,8 @@ import type { CommandServices, OrderRequest } from '../../interfaces/commands/se
 import { resolveCaller } from '../../interfaces/discord/access.js';
 import { createDiscordBot, parseIdRoles, slashCommandsFrom, type DiscordBot } from '../../interfaces/discord/bot.js';
 import { toDiscordMessages } from '../../interfaces/discord/format.js';
-import type { Position, RiskCommandResult } from '../../src/domain/messages.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import type { Position, RiskCommandResult } from '../../src/core/domain/messages.js';
+import { createLogger, silentLogger } from '../../src/core/ports/logger.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeDiscord, type FakeDiscord, type Who } from '../helpers/fake-discord.js';
 import { stubNotifier } from '../helpers/stub-notifier.js';

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
-import { AgentTracker } from '../../interfaces/http/agent-tracker.js';
+import { AgentTracker } from '../../interfaces/commands/agent-tracker.js';
 import { createApi } from '../../interfaces/http/app.js';
 import { startSystem, type RunningSystem } from '../../src/main.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { Metrics } from '../../src/observability/metrics.js';
-import { systemClock } from '../../src/runtime/clock.js';
-import { ulidSource } from '../../src/runtime/ids.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { Metrics } from '../../src/infra/observability/metrics.js';
+import { systemClock } from '../../src/core/ports/clock.js';
+import { ulidSource } from '../../src/core/ports/ids.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 
 const VIEWER = 'viewer-token-dash-0123456789';

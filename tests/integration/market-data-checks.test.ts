@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MarketFeed } from '../../agents/data/feeds/feed.js';
-import type { DeadLetter } from '../../bus/dead-letter.js';
-import type { Bar, OrderFilled, PortfolioSnapshot } from '../../src/domain/messages.js';
+import type { DeadLetter } from '../../src/core/messaging/dead-letter.js';
+import type { Bar, OrderFilled, PortfolioSnapshot } from '../../src/core/domain/messages.js';
 import { startTestSystem } from '../helpers/system.js';
 import { eventually } from '../helpers/eventually.js';
 

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBus, orderPath } from '../../bus/create-bus.js';
-import type { Bus } from '../../bus/bus.js';
-import { rootEnvelope, type Envelope } from '../../bus/envelope.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import { rootEnvelope, type Envelope } from '../../src/core/messaging/envelope.js';
 import type { NatsBus } from '../../bus/nats-bus.js';
-import { subjects } from '../../bus/subjects.js';
-import { createRegistry, type OrderIntent } from '../../src/domain/messages.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
+import { createRegistry, type OrderIntent } from '../../src/core/domain/messages.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 

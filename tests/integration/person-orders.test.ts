@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
-import { patterns } from '../../bus/subjects.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
+import { patterns } from '../../src/core/messaging/subjects.js';
 import { loadConfig } from '../../config/load.js';
 import type { Caller } from '../../interfaces/commands/registry.js';
-import type { Bar, OrderApproved, OrderFilled } from '../../src/domain/messages.js';
+import type { Bar, OrderApproved, OrderFilled } from '../../src/core/domain/messages.js';
 import { startSystem, type RunningSystem } from '../../src/main.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { quiesce } from '../../src/runtime/quiesce.js';
+import { quiesce } from '../../bus/quiesce.js';
 import { transports } from '../helpers/buses.js';
 import { dailyCsv, vShape } from '../helpers/csv.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';

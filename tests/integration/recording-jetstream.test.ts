@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rootEnvelope } from '../../bus/envelope.js';
-import { subjects } from '../../bus/subjects.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import { rootEnvelope } from '../../src/core/messaging/envelope.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { recordingStreamName, streamName } from '../../bus/create-bus.js';
-import { readRecording, readRecordingBatches, type RecordedLine } from '../../bus/recording.js';
-import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
+import { readRecording, readRecordingBatches, type RecordedLine } from '../../src/infra/recording/recording.js';
+import { readStreamRecordingBatches } from '../../src/infra/recording/stream-recording.js';
 import { loadConfig } from '../../config/load.js';
 import { main } from '../../src/cli/main.js';
-import { createRegistry } from '../../src/domain/messages.js';
+import { createRegistry } from '../../src/core/domain/messages.js';
 import { startSystem } from '../../src/main.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS } from '../../src/app/replay/replay.js';
 import { natsUrl } from '../helpers/buses.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 
@@ -101,7 +101,7 @@ describe('recording over JetStream [nats]', () => {
   }, 60_000);
 
   it('a stream that does not exist is an error naming it, from the worker reader too', async () => {
-    const { readStreamInWorker } = await import('../../bus/stream-read-worker.js');
+    const { readStreamInWorker } = await import('../../src/infra/recording/stream-read-worker.js');
     const read = async () => {
       for await (const batch of readStreamInWorker({ servers: natsUrl, stream: 'SEXTANT_NO_SUCH_STREAM' })) void batch;
     };

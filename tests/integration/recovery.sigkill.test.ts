@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { openEmbeddedStore } from '../../src/store/embedded/embedded-store.js';
-import { openMongoStore } from '../../src/store/mongo/mongo-store.js';
-import type { ProcessCheckpoint } from '../../src/store/checkpointer.js';
-import { fromStoredJson } from '../../src/store/json.js';
-import type { Store } from '../../src/store/ports.js';
+import { openEmbeddedStore } from '../../src/infra/store/embedded/embedded-store.js';
+import { openMongoStore } from '../../src/infra/store/mongo/mongo-store.js';
+import type { ProcessCheckpoint } from '../../src/app/kernel/checkpointer.js';
+import { fromStoredJson } from '../../src/infra/store/json.js';
+import type { Store } from '../../src/infra/store/ports.js';
 import { sharedFile } from '../helpers/test-data.js';
 
 /**

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRecordingBatches, RecordingFormatError } from '../../bus/recording.js';
-import { runBacktest } from '../../src/backtest/run-backtest.js';
+import { readRecordingBatches, RecordingFormatError } from '../../src/infra/recording/recording.js';
+import { runBacktest } from '../../src/app/backtest/run-backtest.js';
 import { main } from '../../src/cli/main.js';
-import { createRegistry } from '../../src/domain/messages.js';
-import { decisionLog, DECISION_TYPES, replay } from '../../src/replay/replay.js';
+import { createRegistry } from '../../src/core/domain/messages.js';
+import { decisionLog, DECISION_TYPES, replay } from '../../src/app/replay/replay.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { FIXTURE } from '../fixtures/recordings/make-fixture.js';
 

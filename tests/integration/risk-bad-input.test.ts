@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '../../bus/dead-letter.js';
-import { subjects } from '../../bus/subjects.js';
+import type { DeadLetter } from '../../src/core/messaging/dead-letter.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { quiesce } from '../../src/runtime/quiesce.js';
+import { quiesce } from '../../bus/quiesce.js';
 import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rootEnvelope } from '../../bus/envelope.js';
-import { subjects } from '../../bus/subjects.js';
-import type { OrderIntent, RiskCommand, RiskCommandResult } from '../../src/domain/messages.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import { rootEnvelope } from '../../src/core/messaging/envelope.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
+import type { OrderIntent, RiskCommand, RiskCommandResult } from '../../src/core/domain/messages.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ndjsonFeed } from '../../agents/data/feeds/ndjson-feed.js';
-import type { Bus } from '../../bus/bus.js';
-import type { Envelope } from '../../bus/envelope.js';
-import { patterns } from '../../bus/subjects.js';
-import { runBacktest } from '../../src/backtest/run-backtest.js';
-import { createRegistry, type Signal } from '../../src/domain/messages.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
+import { patterns } from '../../src/core/messaging/subjects.js';
+import { runBacktest } from '../../src/app/backtest/run-backtest.js';
+import { createRegistry, type Signal } from '../../src/core/domain/messages.js';
 import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { multiSymbolNdjson } from '../helpers/csv.js';

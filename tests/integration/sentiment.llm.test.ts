@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmScorer, SENTIMENT_SYSTEM_PROMPT } from '../../agents/sentiment/llm-scorer.js';
 import { startFakeOpenAI, textOf, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { stubScorer } from '../helpers/stub-scorer.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { PersistedSpend } from '../../src/store/daily-spend.js';
-import type { SnapshotDoc } from '../../src/store/ports.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { PersistedSpend } from '../../src/infra/store/daily-spend.js';
+import type { SnapshotDoc } from '../../src/infra/store/ports.js';
 
 const DAY = 86_400_000;
 const answer = (score: unknown, confidence: unknown = 0.9, rationale: unknown = 'beat on cloud revenue') => ({ content: JSON.stringify({ score, confidence, rationale }) });

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRecordingBatches } from '../../bus/recording.js';
-import { runBacktest } from '../../src/backtest/run-backtest.js';
+import { readRecordingBatches } from '../../src/infra/recording/recording.js';
+import { runBacktest } from '../../src/app/backtest/run-backtest.js';
 import { main } from '../../src/cli/main.js';
-import { createRegistry, type SentimentScored, type Signal } from '../../src/domain/messages.js';
-import { replay } from '../../src/replay/replay.js';
+import { createRegistry, type SentimentScored, type Signal } from '../../src/core/domain/messages.js';
+import { replay } from '../../src/app/replay/replay.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { stubScorer } from '../helpers/stub-scorer.js';
 

@@ -2,15 +2,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rootEnvelope, type Envelope } from '../../bus/envelope.js';
+import { rootEnvelope, type Envelope } from '../../src/core/messaging/envelope.js';
 import { RemoteRequestError } from '../../bus/errors.js';
-import { subjects } from '../../bus/subjects.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
 import { loadConfig } from '../../config/load.js';
 import { startSystem, type RunningSystem } from '../../src/main.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
-import type { FillDoc } from '../../src/store/ports.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
+import type { FillDoc } from '../../src/infra/store/ports.js';
 import { sharedFile } from '../helpers/test-data.js';
 
 /** The embedded system's store answers "why did we trade?" over the bus, from the event log. */
@@ -63,7 +63,7 @@ describe('store queries over the bus (embedded system)', () => {
 
 describe('causal order of a chain', () => {
   it('puts every message after its cause even when it was recorded first (NATS delivers subjects independently)', async () => {
-    const { causalOrder } = await import('../../src/store/store-queries.js');
+    const { causalOrder } = await import('../../src/infra/store/store-queries.js');
     const e = (id: string, time: number, causationId?: string) => ({ subject: 's', env: { id, type: 't', v: 1, source: 'x', correlationId: 'c', time, payload: {}, ...(causationId ? { causationId } : {}) } });
     const recorded = [e('fill', 5, 'sub'), e('bar', 1), e('sub', 5, 'appr'), e('sig', 1, 'bar'), e('appr', 1, 'int'), e('int', 1, 'sig'), e('mark', 5, 'fill')];
     expect(causalOrder(recorded).map((x) => x.env.id)).toEqual(['bar', 'sig', 'int', 'appr', 'sub', 'fill', 'mark']);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { openEmbeddedStore } from '../../src/store/embedded/embedded-store.js';
+import { openEmbeddedStore } from '../../src/infra/store/embedded/embedded-store.js';
 import { storeContract } from '../contract/store.contract.js';
 
 storeContract({
@@ -14,7 +14,7 @@ storeContract({
 });
 
 const mongoUri = inject('mongoUri');
-const { openMongoStore } = await import('../../src/store/mongo/mongo-store.js');
+const { openMongoStore } = await import('../../src/infra/store/mongo/mongo-store.js');
 let n = 0;
 storeContract({
   name: 'mongodb',

@@ -1,12 +1,12 @@
 import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecordedLine } from '../../bus/recording.js';
-import { StreamReader } from '../../bus/stream-read-worker.js';
-import { readStreamRecordingBatches } from '../../bus/stream-recording.js';
-import { RECORDED_SUBJECTS, withPrefix } from '../../bus/subjects.js';
-import { createRegistry } from '../../src/domain/messages.js';
-import { checkInputPayloads, UNUSED_SUBJECTS } from '../../src/replay/replay.js';
+import type { RecordedLine } from '../../src/infra/recording/recording.js';
+import { StreamReader } from '../../src/infra/recording/stream-read-worker.js';
+import { readStreamRecordingBatches } from '../../src/infra/recording/stream-recording.js';
+import { RECORDED_SUBJECTS, withPrefix } from '../../src/core/messaging/subjects.js';
+import { createRegistry } from '../../src/core/domain/messages.js';
+import { checkInputPayloads, UNUSED_SUBJECTS } from '../../src/app/replay/replay.js';
 import { natsUrl, testPrefix } from '../helpers/buses.js';
 import { startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
 

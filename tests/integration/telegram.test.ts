@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueryName } from '../../bus/subjects.js';
+import type { QueryName } from '../../src/core/messaging/subjects.js';
 import type { Caller, Reply } from '../../interfaces/commands/registry.js';
 import { createCommandRouter } from '../../interfaces/commands/router.js';
 import type { CommandServices, OrderRequest } from '../../interfaces/commands/services.js';
 import { createTelegramBot, type TelegramBot, type TelegramBotOptions } from '../../interfaces/telegram/bot.js';
-import type { PortfolioSnapshot, Position, RiskCommandResult } from '../../src/domain/messages.js';
-import { createLogger } from '../../src/observability/logger.js';
+import type { PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/domain/messages.js';
+import { createLogger } from '../../src/core/ports/logger.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeTelegram, type FakeChat } from '../helpers/fake-telegram.js';
 import { stubNotifier } from '../helpers/stub-notifier.js';

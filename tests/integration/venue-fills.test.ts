@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rootEnvelope } from '../../bus/envelope.js';
-import { subjects } from '../../bus/subjects.js';
+import { rootEnvelope } from '../../src/core/messaging/envelope.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
 import { CcxtBroker } from '../../agents/execution/ccxt-broker.js';
 import type { ExecutionContext } from '../../agents/execution/machine.js';
-import type { OrderIntent, PortfolioSnapshot } from '../../src/domain/messages.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import type { OrderIntent, PortfolioSnapshot } from '../../src/core/domain/messages.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { eventually } from '../helpers/eventually.js';
 import { FakeBinance } from '../helpers/fake-venue.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';

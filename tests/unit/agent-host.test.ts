@@ -1,18 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, enqueueActions, setup } from 'xstate';
 import { createBus } from '../../bus/create-bus.js';
-import type { Bus } from '../../bus/bus.js';
-import type { DeadLetter } from '../../bus/dead-letter.js';
-import { rootEnvelope, type Envelope } from '../../bus/envelope.js';
-import { patterns, subjects } from '../../bus/subjects.js';
-import { createRegistry, type AgentHealth, type Bar } from '../../src/domain/messages.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import type { Bus } from '../../src/core/messaging/bus.js';
+import type { DeadLetter } from '../../src/core/messaging/dead-letter.js';
+import { rootEnvelope, type Envelope } from '../../src/core/messaging/envelope.js';
+import { patterns, subjects } from '../../src/core/messaging/subjects.js';
+import { createRegistry, type AgentHealth, type Bar } from '../../src/core/domain/messages.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
 import { AgentHost } from '../../src/runtime/agent-host.js';
-import type { MessageEvent } from '../../src/runtime/agent-spec.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
-import { MarketCache } from '../../src/runtime/market-cache.js';
-import { NO_OUTPUT, out, type Emitted, type WithOutbox } from '../../src/runtime/outbound.js';
+import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
+import { MarketCache } from '../../src/core/agent/market-cache.js';
+import { NO_OUTPUT, out, type Emitted, type WithOutbox } from '../../src/core/agent/outbound.js';
 import { eventually } from '../helpers/eventually.js';
 
 interface CountingContext extends WithOutbox {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '../../src/backtest/report-html.js';
-import { ReportCollector } from '../../src/backtest/report.js';
-import { equityCurve, periodReturns, reportStats, roundTrips, sharpeBasisOf, sharpeRatio, type ReportFill } from '../../src/backtest/report-stats.js';
+import { renderReport } from '../../src/app/backtest/report-html.js';
+import { ReportCollector } from '../../src/app/backtest/report.js';
+import { equityCurve, periodReturns, reportStats, roundTrips, sharpeBasisOf, sharpeRatio, type ReportFill } from '../../src/app/backtest/report-stats.js';
 
 const DAY = 86_400_000;
 const t0 = Date.UTC(2020, 0, 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultBarGuard, guardBar, type SymbolGuard } from '../../agents/data/bar-guard.js';
-import { barSchema, type Bar } from '../../src/domain/messages.js';
+import { barSchema, type Bar } from '../../src/core/domain/messages.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 5);

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CcxtBroker, type CcxtBrokerOptions } from '../../agents/execution/ccxt-broker.js';
 import { BrokerError, callResiliently, CircuitBreaker, type ResilienceDeps } from '../../agents/execution/resilience.js';
-import type { OrderIntent } from '../../src/domain/messages.js';
+import type { OrderIntent } from '../../src/core/domain/messages.js';
 import { FakeBinance } from '../helpers/fake-venue.js';
 
 // The broker talks to a local fake of Binance's spot REST API through ccxt's real binance class.

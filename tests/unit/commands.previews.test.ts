@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { QueryName } from '../../bus/subjects.js';
+import type { QueryName } from '../../src/core/messaging/subjects.js';
 import type { Caller } from '../../interfaces/commands/registry.js';
 import { MAX_PENDING_PER_CALLER } from '../../interfaces/commands/registry.js';
 import { createCommandRouter } from '../../interfaces/commands/router.js';
 import type { CommandServices, OrderRequest } from '../../interfaces/commands/services.js';
-import type { Position, RiskCommandResult } from '../../src/domain/messages.js';
+import type { Position, RiskCommandResult } from '../../src/core/domain/messages.js';
 
 const operator: Caller = { id: 'test:op', role: 'operator' };
 const position = (symbol: string, qty: number): Position => ({ symbol, qty, avgPrice: 100, lastPrice: 101, marketValue: qty * 101, unrealizedPnl: qty, realizedPnl: 0 });

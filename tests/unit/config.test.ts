@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config/load.js';
-import { redactConfig } from '../../config/redact.js';
+import { redactConfig } from '../../src/core/util/redact.js';
 
 describe('config', () => {
   it('defaults give an embedded single-process setup', () => {

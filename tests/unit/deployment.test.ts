@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AGENT_NAMES } from '../../bus/subjects.js';
+import { AGENT_NAMES } from '../../src/core/messaging/subjects.js';
 import { configKeys } from '../../config/keys.js';
 import { main } from '../../src/cli/main.js';
 import { tools } from '../../scripts/services/tools.js';

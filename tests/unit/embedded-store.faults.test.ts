@@ -2,11 +2,11 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../bus/envelope.js';
+import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { main } from '../../src/cli/main.js';
-import type { TornTail } from '../../src/store/embedded/append-log.js';
-import { openEmbeddedStore } from '../../src/store/embedded/embedded-store.js';
-import { StoreCorruptError, type RecordedEvent } from '../../src/store/ports.js';
+import type { TornTail } from '../../src/infra/store/embedded/append-log.js';
+import { openEmbeddedStore } from '../../src/infra/store/embedded/embedded-store.js';
+import { StoreCorruptError, type RecordedEvent } from '../../src/infra/store/ports.js';
 
 const ev = (id: string): RecordedEvent => ({ subject: 'market.bar.ORCL', env: { id, type: 'market.bar', v: 1, source: 't/1', correlationId: id, time: 1, payload: { symbol: 'ORCL' } } as Envelope });
 

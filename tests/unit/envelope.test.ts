@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { deriveEnvelope, rootEnvelope } from '../../bus/envelope.js';
-import { SchemaRegistry } from '../../bus/schema-registry.js';
-import { VirtualClock } from '../../src/runtime/clock.js';
-import { sequentialIds } from '../../src/runtime/ids.js';
+import { deriveEnvelope, rootEnvelope } from '../../src/core/messaging/envelope.js';
+import { SchemaRegistry } from '../../src/core/messaging/schema-registry.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 
 const deps = () => ({ ids: sequentialIds('t'), clock: new VirtualClock(1000), source: 'test/1' });
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { executionMachine, type ExecutionEvent } from '../../agents/execution/machine.js';
 import { InvalidOrderTransitionError, OrderStatus, isTerminal, transition } from '../../agents/execution/order-status.js';
 import type { PaperCosts } from '../../agents/execution/paper-broker.js';
-import type { Bar, OrderIntent } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { Bar, OrderIntent } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 
 const NO_COSTS: PaperCosts = { feeBps: 0, feePerShare: 0, slippageBps: 0 };
 const day = (d: number, h = 0) => Date.UTC(2024, 0, d, h);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { executionMachine, type ExecutionEvent } from '../../agents/execution/machine.js';
 import { feeFor, type PaperCosts } from '../../agents/execution/paper-broker.js';
-import type { Bar, OrderIntent } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { Bar, OrderIntent } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 import { drive } from '../helpers/drive.js';
 
 const day = (d: number) => Date.UTC(2024, 0, d);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executionMachine, type ExecutionContext, type ExecutionEvent, type OwnOutputEvent } from '../../agents/execution/machine.js';
-import type { Bar, OrderIntent } from '../../src/domain/messages.js';
+import type { Bar, OrderIntent } from '../../src/core/domain/messages.js';
 import { drive } from '../helpers/drive.js';
 
 const day = (d: number) => Date.UTC(2024, 0, d);

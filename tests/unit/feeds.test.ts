@@ -12,7 +12,7 @@ import { decimalField, parseDecimalField } from '../../agents/data/feeds/parse-d
 import { parseIsoDateTime } from '../../agents/data/feeds/parse-utc-time.js';
 import { seededPrng } from '../../agents/data/feeds/prng.js';
 import { syntheticFeed, type SyntheticFeedOptions } from '../../agents/data/feeds/synthetic-feed.js';
-import { barSchema, type Bar, type Tick } from '../../src/domain/messages.js';
+import { barSchema, type Bar, type Tick } from '../../src/core/domain/messages.js';
 
 const SHARED = sharedData;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTime, isValid } from 'ulid';
-import { derivedId, derivedId3, idSeed, sequentialIds, ulidSource } from '../../src/runtime/ids.js';
+import { derivedId, derivedId3, idSeed, sequentialIds, ulidSource } from '../../src/core/ports/ids.js';
 
 describe('ids', () => {
   it('ulids are valid, carry their millisecond and sort in creation order within and across milliseconds', () => {

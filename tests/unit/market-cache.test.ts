@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Bar } from '../../src/domain/messages.js';
-import { MarketCache, MarketDataGoneError } from '../../src/runtime/market-cache.js';
+import type { Bar } from '../../src/core/domain/messages.js';
+import { MarketCache, MarketDataGoneError } from '../../src/core/agent/market-cache.js';
 
 const bar = (time: number, close = 10 + time): Bar => ({ symbol: 'ACME', time, open: close, high: close, low: close, close, volume: 1 });
 

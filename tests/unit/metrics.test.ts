@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/observability/metrics.js';
+import { Metrics } from '../../src/infra/observability/metrics.js';
 
 describe('LLM usage metrics', () => {
   it('count tokens and cost by use: the conversational agent and the LLM news scorer apart', async () => {

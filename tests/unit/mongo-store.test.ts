@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/store/ports.js';
-import { openMongoStore, redactMongoUri } from '../../src/store/mongo/mongo-store.js';
+import { StoreUnavailableError } from '../../src/infra/store/ports.js';
+import { openMongoStore, redactMongoUri } from '../../src/infra/store/mongo/mongo-store.js';
 
 // What can be checked without a MongoDB server. The adapter's behaviour is the store contract
 // (tests/integration/store.contract.test.ts), which runs only where a MongoDB is reachable.

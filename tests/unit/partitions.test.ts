@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore, type KeyValueStore } from '../../bus/key-value.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { silentLogger } from '../../src/core/ports/logger.js';
 import { PartitionCoordinator } from '../../src/runtime/partitions.js';
 import { eventually } from '../helpers/eventually.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { applyFill, mark, openBook, snapshotOf, type Book } from '../../agents/portfolio/book.js';
 import { portfolioMachine, type PortfolioEvent } from '../../agents/portfolio/machine.js';
-import type { Bar, OrderFilled, Side } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { Bar, OrderFilled, Side } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 
 const CASH = 10_000;
 const at = (d: number, h = 12) => Date.UTC(2024, 0, d, h);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/runtime/recent-ids.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
 
 const WINDOW = 64 * 64;
 

@@ -2,11 +2,11 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecording, RECORDING_VERSION } from '../../bus/recording.js';
-import { createRegistry } from '../../src/domain/messages.js';
-import { matchesPattern } from '../../bus/subjects.js';
-import { subjectFor } from '../../src/domain/routing.js';
-import { checkInputPayloads, compare, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, samePlainData, UNUSED_SUBJECTS, type Decision } from '../../src/replay/replay.js';
+import { readRecording, RECORDING_VERSION } from '../../src/infra/recording/recording.js';
+import { createRegistry } from '../../src/core/domain/messages.js';
+import { matchesPattern } from '../../src/core/messaging/subjects.js';
+import { subjectFor } from '../../src/core/domain/routing.js';
+import { checkInputPayloads, compare, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, samePlainData, UNUSED_SUBJECTS, type Decision } from '../../src/app/replay/replay.js';
 
 /**
  * A replay checks in full what it feeds the agents (inputs) and reads the rest (the recorded

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PaperBroker } from '../../agents/execution/broker.js';
 import { backoffDelay, BrokerError, callResiliently, CircuitBreaker, type ResilienceDeps, type RetryPolicy } from '../../agents/execution/resilience.js';
 import { seededPrng } from '../../agents/data/feeds/prng.js';
-import type { OrderIntent } from '../../src/domain/messages.js';
+import type { OrderIntent } from '../../src/core/domain/messages.js';
 
 const retry: RetryPolicy = { attempts: 4, baseDelayMs: 10, maxDelayMs: 1_000, timeoutMs: 50 };
 

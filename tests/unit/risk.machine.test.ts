@@ -1,11 +1,11 @@
 import { drive } from '../helpers/drive.js';
-import { zeroCosts, type PaperCosts } from '../../src/domain/costs.js';
+import { zeroCosts, type PaperCosts } from '../../src/core/domain/costs.js';
 import { describe, expect, it } from 'vitest';
 import { preTradeChecks, valuationPrice, type RiskLimits } from '../../agents/risk/checks.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import type { OrderIntent, Side } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { OrderIntent, Side } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 
 const T = Date.UTC(2024, 0, 2);
 const LIMITS: RiskLimits = { ...unboundedLimits, maxPositionQty: 100, maxOrderNotional: 10_000 };

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { increasesRisk, reducesOnly, signedQty, valuationPrice } from '../../agents/risk/checks.js';
 import { unboundedLimits, type RiskLimits } from '../../agents/risk/limits.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
-import type { OrderIntent } from '../../src/domain/messages.js';
+import type { OrderIntent } from '../../src/core/domain/messages.js';
 import { drive } from '../helpers/drive.js';
-import { zeroCosts } from '../../src/domain/costs.js';
+import { zeroCosts } from '../../src/core/domain/costs.js';
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC'] as const;
 const T0 = Date.UTC(2024, 0, 2);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { zeroCosts } from '../../src/domain/costs.js';
+import { zeroCosts } from '../../src/core/domain/costs.js';
 import { unboundedLimits, type RiskLimits } from '../../agents/risk/limits.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
-import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 import { drive } from '../helpers/drive.js';
 
 const T = Date.UTC(2024, 0, 2);

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { addItem } from '../../agents/sentiment/aggregate.js';
 import { sentimentMachine, type NewsEvent, type ScoreRequest, type SentimentEvent } from '../../agents/sentiment/machine.js';
-import type { NewsItem, SentimentScored, SentimentUpdated } from '../../src/domain/messages.js';
-import { decay, decayedScore } from '../../src/domain/sentiment.js';
-import type { Emitted, Outbound } from '../../src/runtime/outbound.js';
+import type { NewsItem, SentimentScored, SentimentUpdated } from '../../src/core/domain/messages.js';
+import { decay, decayedScore } from '../../src/core/domain/sentiment.js';
+import type { Emitted, Outbound } from '../../src/core/agent/outbound.js';
 
 const H = 3_600_000; // one hour half-life
 const T0 = Date.UTC(2024, 0, 2, 9);

@@ -6,7 +6,7 @@ import { readNewsFile } from '../../agents/sentiment/news/news-file.js';
 import { makeNewsItem, NewsFormatError, NewsUnavailableError, parseNewsTime } from '../../agents/sentiment/news/news-item.js';
 import { parseNewsFeed, rssNewsSource } from '../../agents/sentiment/news/rss-feed.js';
 import { parseSymbolMap, symbolTagger } from '../../agents/sentiment/news/tagger.js';
-import { newsItemSchema, type NewsItem } from '../../src/domain/messages.js';
+import { newsItemSchema, type NewsItem } from '../../src/core/domain/messages.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sextant-news-'));
 let n = 0;

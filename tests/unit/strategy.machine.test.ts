@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { windowValues } from '../../agents/strategy/indicators.js';
 import { unitsFor, type StrategyParams } from '../../agents/strategy/strategies.js';
 import { entrySize, onOwnFill, type StrategyContext } from '../../agents/strategy/machine.js';
-import type { OrderIntent, Side } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { OrderIntent, Side } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 import { dayTime, startStrategy } from '../helpers/strategy-harness.js';
 
 const SMA: StrategyParams = { kind: 'sma-cross', id: 'sma', fast: 2, slow: 4, size: 10 };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { sliceOf, strategyMachine } from '../../agents/strategy/machine.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const SMA: StrategyParams = { kind: 'sma-cross', id: 'sma', fast: 2, slow: 4, size: 10 };

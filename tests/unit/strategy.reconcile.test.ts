@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { strategyMachine, type StrategyEvent } from '../../agents/strategy/machine.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
-import type { OrderIntent } from '../../src/domain/messages.js';
-import type { Emitted } from '../../src/runtime/outbound.js';
+import type { OrderIntent } from '../../src/core/domain/messages.js';
+import type { Emitted } from '../../src/core/agent/outbound.js';
 import { drive } from '../helpers/drive.js';
 
 const params: StrategyParams = { kind: 'sma-cross', id: 'sma', fast: 2, slow: 3, size: 10 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StrategyEvent } from '../../agents/strategy/machine.js';
 import type { StrategyParams } from '../../agents/strategy/strategies.js';
-import type { SentimentUpdated, Signal } from '../../src/domain/messages.js';
-import type { Outbound } from '../../src/runtime/outbound.js';
+import type { SentimentUpdated, Signal } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 import { DAY, startStrategy } from '../helpers/strategy-harness.js';
 
 // fast 2 / slow 4: [10, 9, 8, 7] sets the sign to -1 without a cross; then 12 crosses up; then a fall crosses down

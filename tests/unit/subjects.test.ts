@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeSymbol, encodeSymbol, InvalidSymbolError, isConcreteSubject, isValidPattern, matchesPattern, subjects, symbolOf } from '../../bus/subjects.js';
+import { decodeSymbol, encodeSymbol, InvalidSymbolError, isConcreteSubject, isValidPattern, matchesPattern, subjects, symbolOf } from '../../src/core/messaging/subjects.js';
 
 describe('symbol encoding', () => {
   it.each(['BRK.B', 'BTC/USD', 'ES 12-25', 'ORCL', 'a_b', 'Ünïcødé', '*', '>', 'x.y.z'])('round-trips %s through one subject token', (sym) => {

@@ -1,5 +1,5 @@
-import { FileLineError } from '../../../src/domain/file-line-error.js';
-import type { Bar, Tick } from '../../../src/domain/messages.js';
+import { FileLineError } from '../../../src/core/domain/file-line-error.js';
+import type { Bar, Tick } from '../../../src/core/domain/messages.js';
 
 /**
  * The market-data port of the data agent: every source (CSV, NDJSON, synthetic) is read

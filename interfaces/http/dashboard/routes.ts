@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { asset, chartAssets, type Asset } from './chart-assets.js';
+import { asset, chartAssets, type Asset } from '../../../src/infra/charts/chart-assets.js';
 import { clientActions } from './client-actions.js';
 import { clientCore } from './client-core.js';
 import { clientPanels } from './client-panels.js';

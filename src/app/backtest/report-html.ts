@@ -1,0 +1,157 @@
+import { chartAssets } from '../../infra/charts/chart-assets.js';
+import type { ReportData } from './report.js';
+import type { ReportStats, RoundTrip } from './report-stats.js';
+import { riskLines, type RiskReport } from './risk-log.js';
+
+/** What the report says about the run (shown as text, escaped). */
+export interface ReportMeta {
+  readonly symbol: string;
+  /** e.g. `sma-cross fast 10, slow 30, size 100`. */
+  readonly strategy: string;
+  /** The data file's name. */
+  readonly data: string;
+  /** e.g. `fees 0 bps, slippage 0 bps`. */
+  readonly costs: string;
+  readonly generatedAt: Date;
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+/** Text for inside a <script> element: it cannot close the element early. */
+const scriptText = (s: string): string => s.replace(/<\/(script|style)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+const money = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${(100 * x).toFixed(2)}%`);
+const fixed = (x: number | undefined, d = 2): string => (x === undefined ? 'n/a' : x.toFixed(d));
+const price = (x: number | undefined): string => (x === undefined ? '' : x.toLocaleString('en-US', { maximumFractionDigits: 6 }));
+
+function dateOf(t: number | undefined, intraday: boolean): string {
+  if (t === undefined) return '';
+  const iso = new Date(t).toISOString();
+  return intraday ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : iso.slice(0, 10);
+}
+
+const CSS = `
+*{box-sizing:border-box}body{margin:0 auto;max-width:72rem;padding:1rem;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c1e21}
+h1{font-size:1.3rem;margin:0 0 .2rem}h2{font-size:1rem;margin:1.4rem 0 .5rem}.meta{color:#667;margin:0}
+.stats{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.6rem;margin:1rem 0}
+.stats div{border:1px solid #e2e4e8;border-radius:8px;padding:.5rem .7rem}.stats dt{color:#667;font-size:.8rem}.stats dd{margin:0;font-size:1.1rem;font-weight:600;font-variant-numeric:tabular-nums}
+.chart{width:100%}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{padding:.25rem .5rem;border-bottom:1px solid #e2e4e8;text-align:right;white-space:nowrap}th{color:#667;font-size:.8rem}
+td.l,th.l{text-align:left}.pos{color:#137333}.neg{color:#b3261e}.open{background:#fef7e0}
+ul.defs li{margin:.2rem 0}summary{cursor:pointer;margin:1rem 0 .5rem}
+`;
+
+function statsBlock(s: ReportStats): string {
+  const items: [string, string, string][] = [
+    ['total-return', 'Total return', pct(s.totalReturn)],
+    ['cagr', 'CAGR', pct(s.cagr)],
+    ['max-drawdown', 'Max drawdown', pct(s.maxDrawdown)],
+    ['sharpe', `Sharpe (${s.sharpeBasis.returns}, √${s.sharpeBasis.periodsPerYear})`, fixed(s.sharpe)],
+    ['win-rate', 'Win rate', pct(s.winRate)],
+    ['trades', 'Trades (closed round trips)', String(s.closedTrades) + (s.openTrades > 0 ? ` + ${s.openTrades} open` : '')],
+    ['exposure', 'Exposure', pct(s.exposure)],
+    ['final-equity', 'Final equity', money(s.finalEquity)],
+    ['start-equity', 'Starting equity', money(s.startEquity)],
+    ['fills', 'Fills', String(s.fills)],
+    ['fees', 'Fees', money(s.fees)],
+    ['bars', 'Bars', s.bars.toLocaleString('en-US')],
+  ];
+  return `<dl class="stats" id="summary">${items.map(([key, label, value]) => `<div data-stat="${key}"><dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd></div>`).join('')}</dl>`;
+}
+
+function tradesTable(trips: readonly RoundTrip[], intraday: boolean): string {
+  const rows = trips.map((t, i) => {
+    const cls = t.pnl > 0 ? 'pos' : t.pnl < 0 ? 'neg' : '';
+    return `<tr${t.open ? ' class="open"' : ''}><td>${i + 1}</td><td class="l">${escapeHtml(t.symbol)}</td><td class="l">${t.direction}${t.open ? ' (open)' : ''}</td><td>${price(t.qty)}</td><td class="l">${dateOf(t.entryTime, intraday)}</td><td>${price(t.entryPrice)}</td><td class="l">${t.open ? '' : dateOf(t.exitTime, intraday)}</td><td>${price(t.exitPrice)}</td><td>${t.bars}</td><td class="${cls}">${money(t.pnl)}</td><td class="${cls}">${pct(t.returnPct)}</td></tr>`;
+  });
+  return `<div class="scroll"><table id="trades"><thead><tr><th>#</th><th class="l">Symbol</th><th class="l">Direction</th><th>Qty</th><th class="l">Entry</th><th>Entry price</th><th class="l">Exit</th><th>Exit price</th><th>Bars</th><th>PnL</th><th>Return</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
+function definitions(s: ReportStats): string {
+  const b = s.sharpeBasis;
+  const sharpe = b.intraday
+    ? 'mean / sample standard deviation of daily returns (each UTC day’s last equity, the bars being intraday), times √252; risk-free rate 0.'
+    : `mean / sample standard deviation of ${b.returns} returns (bar to bar, the bars being ${b.returns}), times √${b.periodsPerYear}; risk-free rate 0.`;
+  return `<ul class="defs">
+<li><b>Equity</b> is cash plus positions marked at each bar’s close; market orders decided on a bar fill at the next bar’s open.</li>
+<li><b>Total return</b> = final equity / starting equity − 1.</li>
+<li><b>CAGR</b> = (final equity / starting equity)<sup>1/years</sup> − 1, years = (last bar time − first bar time) / 365.25 days.</li>
+<li><b>Max drawdown</b> = the largest fall of equity from its running peak, as a share of that peak, with equity marked at every fill and every bar’s close (the drawdown chart shows each bar’s deepest point).</li>
+<li><b>Sharpe</b> = ${escapeHtml(sharpe)}</li>
+<li><b>Round trip</b>: from flat to flat in one symbol (a reversal closes one trip and opens the next); PnL at average cost, net of fees. <b>Trades</b> counts closed round trips; a trip still open at the end is listed, marked at the last close, and not counted.</li>
+<li><b>Win rate</b> = closed round trips with positive PnL / closed round trips.</li>
+<li><b>Exposure</b> = share of bars that end with a non-zero position.</li>
+</ul>`;
+}
+
+/** The limits used, refusals by reason (with the first sentence of each) and trading-state changes. */
+function riskBlock(r: RiskReport): string {
+  const [limits, ...rest] = riskLines(r);
+  return `<p>Limits: ${escapeHtml(limits!)}</p>\n<ul class="risk">${rest.map((l) => `<li>${escapeHtml(l.trim())}</li>`).join('')}</ul>`;
+}
+
+function fillsTable(data: ReportData, intraday: boolean): string {
+  const rows = data.fills.map((f) => `<tr><td class="l">${dateOf(f.time, intraday)}</td><td class="l">${escapeHtml(f.symbol)}</td><td class="l">${f.side}</td><td>${price(f.qty)}</td><td>${price(f.price)}</td><td>${money(f.fee)}</td></tr>`);
+  return `<details><summary>All fills (${data.fills.length})</summary><div class="scroll"><table id="fills"><thead><tr><th class="l">Time</th><th class="l">Symbol</th><th class="l">Side</th><th>Qty</th><th>Price</th><th>Fee</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div></details>`;
+}
+
+/** Draws the two charts from the inline data; marks the body when done (tests wait on it). */
+const CHART_SCRIPT = `(function () {
+  var D = JSON.parse(document.getElementById('report-data').textContent);
+  function opts(h, label, color, fill, fmt) {
+    return { width: document.getElementById('equity').clientWidth || 800, height: h, legend: { show: true }, cursor: { sync: { key: 'report' } }, scales: { x: { time: true } },
+      axes: [{}, { size: 70, values: function (u, v) { return v.map(fmt); } }],
+      series: [{}, { label: label, stroke: color, width: 1.5, fill: fill, value: function (u, v) { return v == null ? '' : fmt(v); } }] };
+  }
+  var eq = new uPlot(opts(300, 'Equity', '#1a56db', 'rgba(26,86,219,0.08)', function (x) { return x.toLocaleString('en-US', { maximumFractionDigits: 0 }); }), [D.t, D.e], document.getElementById('equity'));
+  var dd = new uPlot(opts(140, 'Drawdown', '#b3261e', 'rgba(179,38,30,0.18)', function (x) { return x.toFixed(1) + '%'; }), [D.t, D.d], document.getElementById('drawdown'));
+  window.addEventListener('resize', function () { var w = document.getElementById('equity').clientWidth; eq.setSize({ width: w, height: 300 }); dd.setSize({ width: w, height: 140 }); });
+  document.body.setAttribute('data-charts', 'ready');
+})();`;
+
+/**
+ * The backtest report: one self-contained HTML file (uPlot, styles and data inline; its content
+ * security policy forbids any fetch): summary statistics with their definitions, the equity and
+ * drawdown curves, the round trips, and every fill.
+ */
+export function renderReport(data: ReportData): string {
+  const { meta, stats } = data;
+  const chart = chartAssets();
+  const intraday = stats.sharpeBasis.intraday;
+  const points = JSON.stringify({
+    t: data.curve.map((p) => p.time / 1000),
+    e: data.curve.map((p) => Math.round(p.equity * 100) / 100),
+    d: data.curve.map((p) => -Math.round(p.drawdown * 1e6) / 1e4),
+  }).replace(/</g, '\\u003c');
+  const title = `Backtest ${meta.symbol}: ${meta.strategy}`;
+  const period = stats.firstTime !== undefined ? `${dateOf(stats.firstTime, intraday)} to ${dateOf(stats.lastTime, intraday)}` : 'no bars';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>${escapeHtml(title)}</title>
+<style>${scriptText(chart.css.body)}</style>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="meta">${escapeHtml(`${meta.data} · ${period} · ${stats.bars.toLocaleString('en-US')} bars · ${meta.costs} · generated ${meta.generatedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC`)}</p>
+${statsBlock(stats)}
+<h2>Equity</h2>
+<div id="equity" class="chart"></div>
+<h2>Drawdown</h2>
+<div id="drawdown" class="chart"></div>
+${data.risk ? `<h2>Risk</h2>\n${riskBlock(data.risk)}` : ''}
+<h2>Trades (round trips)</h2>
+${tradesTable(data.trips, intraday)}
+${fillsTable(data, intraday)}
+<h2>Definitions</h2>
+${definitions(stats)}
+<script type="application/json" id="report-data">${points}</script>
+<script>${scriptText(chart.js.body)}</script>
+<script>${CHART_SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,269 @@
+import type { Side } from '../../core/domain/messages.js';
+
+/** A bar's close as the report needs it. */
+export interface ReportBar {
+  readonly symbol: string;
+  readonly time: number;
+  readonly close: number;
+}
+
+/** A portfolio snapshot as the report needs it: equity, and whether anything is held. */
+export interface ReportSnapshot {
+  readonly time: number;
+  readonly equity: number;
+  readonly exposed: boolean;
+}
+
+export interface ReportFill {
+  readonly time: number;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly qty: number;
+  readonly price: number;
+  readonly fee: number;
+}
+
+/** Equity at the end of one bar time. */
+export interface EquityPoint {
+  readonly time: number;
+  readonly equity: number;
+  /** The deepest (peak - equity) / peak during the bar (0..1): at a fill (the open) or at the close. */
+  readonly drawdown: number;
+  /** A non-zero position is held at the end of this bar. */
+  readonly exposed: boolean;
+}
+
+/** One round trip: from flat to flat in one symbol (a reversal closes one and opens the next). */
+export interface RoundTrip {
+  readonly symbol: string;
+  readonly direction: 'long' | 'short';
+  /** Largest absolute position during the trip. */
+  readonly qty: number;
+  readonly entryTime: number;
+  /** Average price of the fills that opened or added. */
+  readonly entryPrice: number;
+  /** Undefined while open. */
+  readonly exitTime: number | undefined;
+  readonly exitPrice: number | undefined;
+  /** Realised PnL net of fees; for an open trip, marked at the last close. */
+  readonly pnl: number;
+  /** pnl / (entryPrice x qty). */
+  readonly returnPct: number;
+  /** Bars from entry to exit (to the last bar while open). */
+  readonly bars: number;
+  readonly open: boolean;
+}
+
+export interface SharpeBasis {
+  /** What a return is: a bar's (daily, weekly, monthly bars) or a UTC day's (intraday bars). */
+  readonly returns: 'daily' | 'weekly' | 'monthly';
+  readonly periodsPerYear: number;
+  readonly intraday: boolean;
+}
+
+export interface ReportStats {
+  readonly startEquity: number;
+  readonly finalEquity: number;
+  readonly totalReturn: number;
+  /** Undefined for a run shorter than a day. */
+  readonly cagr: number | undefined;
+  readonly maxDrawdown: number;
+  /** Undefined with fewer than two returns or no variation. */
+  readonly sharpe: number | undefined;
+  readonly sharpeBasis: SharpeBasis;
+  /** Undefined without a closed round trip. */
+  readonly winRate: number | undefined;
+  readonly closedTrades: number;
+  readonly openTrades: number;
+  readonly fills: number;
+  readonly fees: number;
+  /** Share of bars that end with a non-zero position, 0..1. */
+  readonly exposure: number;
+  readonly bars: number;
+  readonly firstTime: number | undefined;
+  readonly lastTime: number | undefined;
+  readonly years: number;
+}
+
+const DAY = 86_400_000;
+const YEAR = 365.25 * DAY;
+
+/**
+ * The equity curve at the end of every bar time: the last snapshot at or before it (snapshots
+ * come on fills and on marks of held symbols; in between, flat or not, equity did not change).
+ * Drawdown counts every snapshot, so a fall at a fill (marked at the open) is not lost when the
+ * close recovers it; this is the portfolio agent's own `maxDrawdown`. `snapshots` are in the order
+ * they were published; equal times keep that order.
+ */
+export function equityCurve(bars: readonly ReportBar[], snapshots: readonly ReportSnapshot[], startEquity: number): EquityPoint[] {
+  const times = [...new Set(bars.map((b) => b.time))].sort((a, b) => a - b);
+  const snaps = snapshots.map((s, i) => ({ s, i })).sort((a, b) => a.s.time - b.s.time || a.i - b.i);
+  const out: EquityPoint[] = [];
+  let j = 0;
+  let equity = startEquity;
+  let exposed = false;
+  let peak = startEquity;
+  const fall = () => (peak > 0 ? (peak - equity) / peak : 0);
+  for (const time of times) {
+    let worst = fall();
+    while (j < snaps.length && snaps[j]!.s.time <= time) {
+      equity = snaps[j]!.s.equity;
+      exposed = snaps[j]!.s.exposed;
+      peak = Math.max(peak, equity);
+      worst = Math.max(worst, fall());
+      j++;
+    }
+    out.push({ time, equity, drawdown: worst, exposed });
+  }
+  return out;
+}
+
+/** The index of the last bar time <= t (-1 before the first). */
+function barIndex(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/**
+ * Round trips from fills in fill order, per symbol, at average cost: opening fills add to the
+ * entry, reducing fills realise (price - average entry) x qty; a fill through zero closes the
+ * trip and opens the next with the rest. Each fill's fee is split by quantity between the trips
+ * it touches. Trips still open at the end are marked at `lastClose`.
+ */
+export function roundTrips(fills: readonly ReportFill[], barTimes: readonly number[], lastClose: ReadonlyMap<string, number>): RoundTrip[] {
+  interface Open { symbol: string; dir: 1 | -1; pos: number; maxQty: number; entryQty: number; entryValue: number; exitQty: number; exitValue: number; realized: number; fees: number; entryTime: number }
+  const open = new Map<string, Open>();
+  const out: RoundTrip[] = [];
+  const bars = (from: number, to: number) => Math.max(0, barIndex(barTimes, to) - barIndex(barTimes, from));
+  const close = (o: Open, time: number, exitPrice: number | undefined, pnl: number, isOpen: boolean) => {
+    const entryPrice = o.entryValue / o.entryQty;
+    out.push({
+      symbol: o.symbol,
+      direction: o.dir === 1 ? 'long' : 'short',
+      qty: o.maxQty,
+      entryTime: o.entryTime,
+      entryPrice,
+      exitTime: isOpen ? undefined : time,
+      exitPrice,
+      pnl,
+      returnPct: pnl / (entryPrice * o.maxQty),
+      bars: bars(o.entryTime, time),
+      open: isOpen,
+    });
+  };
+  for (const f of fills) {
+    const signed = f.side === 'buy' ? f.qty : -f.qty;
+    let rest = signed;
+    const feePerUnit = f.qty > 0 ? f.fee / f.qty : 0;
+    let o = open.get(f.symbol);
+    if (o && Math.sign(rest) !== o.dir) {
+      const q = Math.min(Math.abs(rest), Math.abs(o.pos));
+      o.realized += q * (f.price - o.entryValue / o.entryQty) * o.dir;
+      o.exitQty += q;
+      o.exitValue += q * f.price;
+      o.fees += q * feePerUnit;
+      o.pos += q * Math.sign(rest);
+      rest -= q * Math.sign(rest);
+      if (Math.abs(o.pos) < 1e-9) {
+        close(o, f.time, o.exitValue / o.exitQty, o.realized - o.fees, false);
+        open.delete(f.symbol);
+        o = undefined;
+      }
+    }
+    if (Math.abs(rest) < 1e-12) continue;
+    if (!o) {
+      o = { symbol: f.symbol, dir: rest > 0 ? 1 : -1, pos: 0, maxQty: 0, entryQty: 0, entryValue: 0, exitQty: 0, exitValue: 0, realized: 0, fees: 0, entryTime: f.time };
+      open.set(f.symbol, o);
+    }
+    o.pos += rest;
+    o.entryQty += Math.abs(rest);
+    o.entryValue += Math.abs(rest) * f.price;
+    o.fees += Math.abs(rest) * feePerUnit;
+    o.maxQty = Math.max(o.maxQty, Math.abs(o.pos));
+  }
+  const end = barTimes.length > 0 ? barTimes[barTimes.length - 1]! : 0;
+  for (const o of open.values()) {
+    const mark = lastClose.get(o.symbol) ?? o.entryValue / o.entryQty;
+    const unrealized = o.pos * (mark - o.entryValue / o.entryQty);
+    close(o, end, undefined, o.realized + unrealized - o.fees, true);
+  }
+  return out.sort((a, b) => a.entryTime - b.entryTime);
+}
+
+/** How returns are measured for Sharpe, from the bars' typical spacing. */
+export function sharpeBasisOf(times: readonly number[]): SharpeBasis {
+  const gaps: number[] = [];
+  for (let i = 1; i < times.length; i++) gaps.push(times[i]! - times[i - 1]!);
+  gaps.sort((a, b) => a - b);
+  const median = gaps.length > 0 ? gaps[gaps.length >> 1]! : DAY;
+  if (median < 0.8 * DAY) return { returns: 'daily', periodsPerYear: 252, intraday: true };
+  if (median < 4 * DAY) return { returns: 'daily', periodsPerYear: 252, intraday: false };
+  if (median < 20 * DAY) return { returns: 'weekly', periodsPerYear: 52, intraday: false };
+  return { returns: 'monthly', periodsPerYear: 12, intraday: false };
+}
+
+/** Sharpe ratio (risk-free rate 0) of simple returns, annualised with sqrt(periods per year); sample standard deviation. */
+export function sharpeRatio(returns: readonly number[], periodsPerYear: number): number | undefined {
+  if (returns.length < 2) return undefined;
+  const mean = returns.reduce((s, r) => s + r, 0) / returns.length;
+  const variance = returns.reduce((s, r) => s + (r - mean) ** 2, 0) / (returns.length - 1);
+  const sd = Math.sqrt(variance);
+  if (!(sd > 1e-15)) return undefined;
+  return (mean / sd) * Math.sqrt(periodsPerYear);
+}
+
+/** The returns Sharpe is computed on: per bar, or per UTC day (the day's last equity) for intraday bars. */
+export function periodReturns(curve: readonly EquityPoint[], basis: SharpeBasis, startEquity: number): number[] {
+  const levels: number[] = [startEquity];
+  if (basis.intraday) {
+    let day: number | undefined;
+    for (const p of curve) {
+      const d = Math.floor(p.time / DAY);
+      if (d !== day) levels.push(p.equity);
+      else levels[levels.length - 1] = p.equity;
+      day = d;
+    }
+  } else for (const p of curve) levels.push(p.equity);
+  const out: number[] = [];
+  for (let i = 1; i < levels.length; i++) if (levels[i - 1]! !== 0) out.push(levels[i]! / levels[i - 1]! - 1);
+  return out;
+}
+
+/** The summary statistics of a run (definitions in the report and on each field). */
+export function reportStats(curve: readonly EquityPoint[], trips: readonly RoundTrip[], fills: readonly ReportFill[], startEquity: number): ReportStats {
+  const finalEquity = curve.length > 0 ? curve[curve.length - 1]!.equity : startEquity;
+  const firstTime = curve[0]?.time;
+  const lastTime = curve[curve.length - 1]?.time;
+  const years = firstTime !== undefined && lastTime !== undefined ? (lastTime - firstTime) / YEAR : 0;
+  const basis = sharpeBasisOf(curve.map((p) => p.time));
+  const closed = trips.filter((t) => !t.open);
+  const totalReturn = startEquity !== 0 ? finalEquity / startEquity - 1 : 0;
+  return {
+    startEquity,
+    finalEquity,
+    totalReturn,
+    cagr: years * YEAR >= DAY && startEquity > 0 ? (finalEquity > 0 ? (finalEquity / startEquity) ** (1 / years) - 1 : -1) : undefined,
+    maxDrawdown: curve.reduce((m, p) => Math.max(m, p.drawdown), 0),
+    sharpe: sharpeRatio(periodReturns(curve, basis, startEquity), basis.periodsPerYear),
+    sharpeBasis: basis,
+    winRate: closed.length > 0 ? closed.filter((t) => t.pnl > 0).length / closed.length : undefined,
+    closedTrades: closed.length,
+    openTrades: trips.length - closed.length,
+    fills: fills.length,
+    fees: fills.reduce((s, f) => s + f.fee, 0),
+    exposure: curve.length > 0 ? curve.filter((p) => p.exposed).length / curve.length : 0,
+    bars: curve.length,
+    firstTime,
+    lastTime,
+    years,
+  };
+}

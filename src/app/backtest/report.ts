@@ -1,0 +1,62 @@
+import { writeFile } from 'node:fs/promises';
+import type { Envelope } from '../../core/messaging/envelope.js';
+import type { Bar, OrderFilled, PortfolioSnapshot } from '../../core/domain/messages.js';
+import { renderReport, type ReportMeta } from './report-html.js';
+import type { RiskReport } from './risk-log.js';
+import { equityCurve, reportStats, roundTrips, type EquityPoint, type ReportBar, type ReportFill, type ReportSnapshot, type ReportStats, type RoundTrip } from './report-stats.js';
+
+/** Everything a report shows. */
+export interface ReportData {
+  readonly meta: ReportMeta;
+  readonly stats: ReportStats;
+  readonly curve: readonly EquityPoint[];
+  readonly trips: readonly RoundTrip[];
+  readonly fills: readonly ReportFill[];
+  /** The limits used, refusals by reason and trading-state changes (absent in older callers). */
+  readonly risk?: RiskReport;
+}
+
+/**
+ * Collects what a backtest report needs from the bus while a backtest runs (pass `onEnvelope` to
+ * `runBacktest`): bars (`market.bar`), portfolio snapshots (`portfolio.updated`) and fills
+ * (`order.filled`), in the order they were published.
+ */
+export class ReportCollector {
+  readonly #bars: ReportBar[] = [];
+  readonly #snapshots: ReportSnapshot[] = [];
+  readonly #fills: ReportFill[] = [];
+
+  readonly onEnvelope = (env: Envelope): void => {
+    switch (env.type) {
+      case 'market.bar': {
+        const b = env.payload as Bar;
+        this.#bars.push({ symbol: b.symbol, time: b.time, close: b.close });
+        break;
+      }
+      case 'portfolio.updated': {
+        const p = env.payload as PortfolioSnapshot;
+        this.#snapshots.push({ time: env.time, equity: p.equity, exposed: p.positions.some((x) => x.qty !== 0) });
+        break;
+      }
+      case 'order.filled': {
+        const f = env.payload as OrderFilled;
+        this.#fills.push({ time: env.time, symbol: f.symbol, side: f.side, qty: f.qty, price: f.price, fee: f.fee });
+        break;
+      }
+    }
+  };
+
+  /** The report's data for a run that started with `startEquity`. */
+  data(startEquity: number, meta: ReportMeta, risk?: RiskReport): ReportData {
+    const curve = equityCurve(this.#bars, this.#snapshots, startEquity);
+    const lastClose = new Map<string, number>();
+    for (const b of this.#bars) lastClose.set(b.symbol, b.close);
+    const trips = roundTrips(this.#fills, curve.map((p) => p.time), lastClose);
+    return { meta, stats: reportStats(curve, trips, this.#fills, startEquity), curve, trips, fills: [...this.#fills], ...(risk ? { risk } : {}) };
+  }
+}
+
+/** Writes the report as one self-contained HTML file (chart library and data inline). */
+export async function writeReport(file: string, data: ReportData): Promise<void> {
+  await writeFile(file, renderReport(data));
+}

@@ -1,0 +1,199 @@
+import { createBus, orderPath } from '../../../bus/create-bus.js';
+import type { Bus } from '../../core/messaging/bus.js';
+import { rootEnvelope } from '../../core/messaging/envelope.js';
+import { subjects } from '../../core/messaging/subjects.js';
+import { csvFeed } from '../../../agents/data/feeds/csv-feed.js';
+import type { MarketFeed } from '../../../agents/data/feeds/feed.js';
+import type { StrategyParams } from '../../../agents/strategy/strategies.js';
+import type { OrderFilled, PortfolioSnapshot } from '../../core/domain/messages.js';
+import { createRegistry } from '../../core/domain/messages.js';
+import { Kernel, type TradingSettings } from '../kernel/kernel.js';
+import { silentLogger, type Logger } from '../../core/ports/logger.js';
+import { VirtualClock } from '../../core/ports/clock.js';
+import { sequentialIds } from '../../core/ports/ids.js';
+import { quiesce } from '../../../bus/quiesce.js';
+import type { Store } from '../../infra/store/ports.js';
+import { Recorder } from '../../infra/store/recorder.js';
+import { RecordingTap } from '../../infra/recording/recording.js';
+import { readNewsFile } from '../../../agents/sentiment/news/news-file.js';
+import type { Scorer } from '../../../agents/sentiment/scorer.js';
+import { versionOf, type NewsItem } from '../../core/domain/messages.js';
+import { defaultSentimentSettings, type SentimentSettings } from '../kernel/kernel.js';
+import { derivedId } from '../../core/ports/ids.js';
+import { withNews } from './news-feed.js';
+import type { BarGuardOptions } from '../../../agents/data/bar-guard.js';
+import { RiskLog, type RiskReport } from './risk-log.js';
+import { loadConfig } from '../../../config/load.js';
+import { zeroCosts } from '../../core/domain/costs.js';
+
+export interface BacktestOptions {
+  /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
+  readonly data: string | MarketFeed;
+  readonly symbol: string;
+  readonly strategy: StrategyParams;
+  readonly cash: number;
+  readonly transport: 'memory' | 'nats';
+  readonly natsUrl?: string;
+  readonly lenient?: boolean;
+  readonly costs?: TradingSettings['costs'];
+  /**
+   * Risk limits. Unset: the paper limits, the defaults of the RISK_* keys that `sextant start`
+   * uses (a backtest predicts paper trading). Pass `unboundedLimits` with `riskMode: 'off'` for
+   * an unconstrained run.
+   */
+  readonly limits?: TradingSettings['limits'];
+  /** What a bar must pass to be published (default: the DATA_* defaults, as sextant start). */
+  readonly guard?: BarGuardOptions;
+  /** How the limits are described in the result: 'paper' (default) or 'off'. */
+  readonly riskMode?: RiskReport['mode'];
+  readonly logger?: Logger;
+  /** Called every few thousand bars with the number published so far. */
+  readonly onProgress?: (bars: number) => void;
+  /** Messages on the bus are handed here as they happen (reports, tests). */
+  readonly onEnvelope?: Parameters<Bus['subscribe']>[1];
+  /** Records every bus message (and the order/fill read models) into this store; flushed before the run counts as done. */
+  readonly record?: Store;
+  /** Writes an NDJSON recording of every bus message to this file (a replay can verify it). */
+  readonly recording?: string;
+  /**
+   * News (a news file, or items) fed alongside the bars, merged by event time; the sentiment agent
+   * then runs too, scoring with `scorer` (the default scorer when unset). In-memory bus only.
+   */
+  readonly news?: string | readonly NewsItem[];
+  /** The sentiment agent's settings (half-life, items named, company names); defaults when unset. */
+  readonly sentiment?: SentimentSettings;
+  readonly scorer?: Scorer;
+}
+
+/** One fill as the backtest reports it. */
+export interface BacktestFill {
+  readonly date: string;
+  readonly side: 'buy' | 'sell';
+  readonly size: number;
+  readonly price: number;
+}
+
+export interface BacktestResult {
+  readonly finalValue: number;
+  readonly fills: BacktestFill[];
+  readonly bars: number;
+  readonly elapsedMs: number;
+  readonly barsPerSecond: number;
+  readonly portfolio: PortfolioSnapshot;
+  /** Largest peak-to-trough fall of equity seen during the run, 0..1. */
+  readonly maxDrawdown: number;
+  readonly transport: 'memory' | 'nats';
+  /** The limits used, the orders risk refused (by reason) and every trading-state change. */
+  readonly risk: RiskReport;
+}
+
+
+/** The limits `sextant start` runs with when no RISK_* key is set. */
+export const paperLimits = () => loadConfig({ env: {} }).risk;
+
+const isoDate = (time: number) => new Date(time).toISOString().slice(0, 10);
+
+/**
+ * Runs a file of bars through the same agents and machines as live trading, over the bus
+ * (in-memory by default, NATS on request), as fast as the agents go. Ids are sequential and
+ * time is the data's, so a run is reproducible. On NATS the run lives in its own subject
+ * namespace (`bt<id>.`), so it never meets live traffic.
+ */
+export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
+  const logger = options.logger ?? silentLogger;
+  const runId = `bt${process.pid.toString(36)}${Date.now().toString(36)}`;
+  const clock = new VirtualClock(0);
+  const ids = sequentialIds(runId);
+  const registry = createRegistry();
+  if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (e.g. NATS_URL=nats://127.0.0.1:4222)');
+  // over NATS bars and news travel on different subjects, whose relative order is not kept
+  if (options.news !== undefined && options.transport !== 'memory') throw new Error('--news needs the in-memory bus (--transport memory): over NATS news and bars travel on different subjects and their order is not kept, so the run would not be reproducible');
+  const news = typeof options.news === 'string' ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items : options.news;
+  const bus = await createBus({
+    natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
+    name: `sextant-backtest-${runId}`,
+    registry,
+    envelopeDeps: { ids, clock, source: `backtest/${runId}` },
+    logger,
+    maxPayloadBytes: 1024 * 1024,
+    requestTimeoutMs: 30_000,
+    prefix: options.transport === 'nats' ? runId : '',
+    trustLocal: true,
+    ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
+  });
+  const barFeed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
+  const newsDeps = { ids, clock, source: `news/${runId}` };
+  const publishNews = (item: NewsItem) => {
+    clock.observe(item.time);
+    bus.publish(subjects.newsItem(), rootEnvelope(newsDeps, 'news.item', item, { v: versionOf('news.item'), time: item.time, id: derivedId(item.time, [runId, 'news.item', item.id]) }));
+  };
+  const feed = news ? withNews(barFeed, news, publishNews) : barFeed;
+  const fills: BacktestFill[] = [];
+  let bars = 0;
+  bus.subscribe(subjects.orderFilled(), (env) => {
+    const f = env.payload as OrderFilled;
+    fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
+  });
+  if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
+  const riskLog = new RiskLog(options.riskMode ?? 'paper');
+  bus.subscribe(subjects.orderRejected(), riskLog.onEnvelope);
+  bus.subscribe(subjects.riskState(), riskLog.onEnvelope);
+  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? paperLimits(), costs: options.costs ?? zeroCosts, startCash: options.cash, ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}) };
+  const tap = options.recording ? await RecordingTap.open(options.recording, { runId, source: 'tap', instance: runId, settings }) : undefined;
+  tap?.attach(bus);
+  const recorder = options.record ? new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }) : undefined;
+  const kernel = new Kernel({
+    bus,
+    clock,
+    ids,
+    logger,
+    instance: runId,
+    runId,
+    heartbeatMs: 0,
+    agents: news ? ['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio'] : ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+    settings,
+    ...(news ? { sentiment: { mode: 'live' as const, scorer: options.scorer ?? (await import('../../../agents/sentiment/scoring/index.js')).createDefaultScorer() } } : {}),
+    feed: {
+      feed,
+      pump: {
+        paceMs: 0,
+        batch: options.transport === 'nats' ? 250 : 2000,
+        ...(options.guard ? { guard: options.guard } : {}),
+        ...(recorder ? { gate: () => recorder.whenWritable() } : {}),
+        onProgress: (n) => {
+          bars = n;
+          options.onProgress?.(n);
+        },
+      },
+    },
+  });
+  const started = performance.now();
+  try {
+    await recorder?.start();
+    await kernel.start();
+    const data = kernel.host('data')!;
+    await data.whenStarted();
+    if (data.lifecycle === 'faulted') throw new Error(`the data feed failed: ${data.health().lastError ?? 'unknown error'}`);
+    await quiesce(bus);
+    await recorder?.flush();
+    const elapsedMs = performance.now() - started;
+    const reply = await bus.request(subjects.query('portfolio'), rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }));
+    const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
+    return {
+      finalValue: Math.round(portfolio.equity * 100) / 100,
+      fills,
+      bars,
+      elapsedMs: Math.round(elapsedMs),
+      barsPerSecond: Math.round(bars / (elapsedMs / 1000)),
+      portfolio,
+      maxDrawdown: portfolio.maxDrawdown,
+      transport: options.transport,
+      risk: riskLog.report(),
+    };
+  } finally {
+    await kernel.stop();
+    await recorder?.stop();
+    await tap?.close();
+    await bus.close();
+  }
+}

@@ -1,0 +1,234 @@
+import type { Bus, Subscription } from '../../core/messaging/bus.js';
+import type { PartitionCoordinator } from '../../runtime/partitions.js';
+import { patterns } from '../../core/messaging/subjects.js';
+import type { Bar, Tick } from '../../core/domain/messages.js';
+import type { AgentName } from '../../core/messaging/subjects.js';
+import { dataAgent } from '../../../agents/data/agent.js';
+import type { MarketFeed } from '../../../agents/data/feeds/feed.js';
+import type { FeedCursor, PumpOptions } from '../../../agents/data/pump.js';
+import { executionAgent } from '../../../agents/execution/agent.js';
+import type { PaperCosts } from '../../../agents/execution/paper-broker.js';
+import { PaperBroker, type BrokerPort } from '../../../agents/execution/broker.js';
+import type { BreakerPolicy, RetryPolicy } from '../../../agents/execution/resilience.js';
+import { portfolioAgent } from '../../../agents/portfolio/agent.js';
+import type { RiskLimits } from '../../../agents/risk/checks.js';
+import { riskAgent } from '../../../agents/risk/agent.js';
+import { strategyAgent } from '../../../agents/strategy/agent.js';
+import { sentimentAgent } from '../../../agents/sentiment/agent.js';
+import type { NewsSource } from '../../../agents/sentiment/news/source.js';
+import type { AsyncScorer, Scorer } from '../../../agents/sentiment/scorer.js';
+import type { StrategyParams } from '../../../agents/strategy/strategies.js';
+import type { Config } from '../../../config/config.js';
+import type { Logger } from '../../core/ports/logger.js';
+import { AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/agent-host.js';
+import type { Snapshot } from 'xstate';
+import type { AgentSpec } from '../../core/agent/agent-spec.js';
+import type { Clock } from '../../core/ports/clock.js';
+import type { IdSource } from '../../core/ports/ids.js';
+import { MarketCache } from '../../core/agent/market-cache.js';
+import type { WithOutbox } from '../../core/agent/outbound.js';
+
+/** What the trading agents need to know, independent of where it came from (config, CLI flags). */
+export interface TradingSettings {
+  readonly strategy: StrategyParams;
+  readonly limits: RiskLimits;
+  readonly costs: PaperCosts;
+  readonly startCash: number;
+  /** The broker port; the paper broker when unset. */
+  readonly broker?: BrokerPort;
+  readonly retry?: RetryPolicy;
+  readonly breaker?: BreakerPolicy;
+  /** Live venues: how often working orders are asked about (ms). */
+  readonly pollMs?: number;
+  /** How the sentiment agent keeps per-symbol sentiment and tags news (defaults: one day, 10 items, no names). */
+  readonly sentiment?: SentimentSettings;
+}
+
+/** The sentiment agent's settings (JSON: recorded with a run, so a replay aggregates alike). */
+export interface SentimentSettings {
+  readonly halfLifeMs: number;
+  /** Items named with each published sentiment. */
+  readonly recentItems: number;
+  /** Company names and aliases to symbols. */
+  readonly symbolMap: Readonly<Record<string, string>>;
+}
+
+export const defaultSentimentSettings: SentimentSettings = { halfLifeMs: 86_400_000, recentItems: 10, symbolMap: {} };
+
+export function tradingSettingsFrom(config: Config): TradingSettings {
+  const s = config.strategy;
+  const extras = { ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}), ...(s.sizeFraction !== undefined ? { sizeFraction: s.sizeFraction } : {}) };
+  return {
+    strategy:
+      s.name === 'sma-cross'
+        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size, ...extras }
+        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size, ...extras },
+    sentiment: { halfLifeMs: config.sentiment.halfLifeMs, recentItems: config.sentiment.recentItems, symbolMap: config.sentiment.symbolMap },
+    limits: config.risk,
+    costs: config.execution,
+    startCash: config.portfolio.startCash,
+    broker: paperBrokerFrom(config),
+    retry: config.broker.retry,
+    breaker: config.broker.breaker,
+  };
+}
+
+/** The paper broker, with its fault mode when configured (drills; tests set it directly). */
+function paperBrokerFrom(config: Config): PaperBroker {
+  const f = config.broker.paperFaults;
+  if (f.failRate === 0 && f.maxLatencyMs === 0) return new PaperBroker();
+  return new PaperBroker({ failRate: f.failRate, minLatencyMs: 0, maxLatencyMs: f.maxLatencyMs, random: Math.random });
+}
+
+export interface KernelDeps {
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly logger: Logger;
+  readonly instance: string;
+  readonly heartbeatMs: number;
+  readonly settings: TradingSettings;
+  /** Agents to run in this process. */
+  readonly agents: readonly AgentName[];
+  /** Required when the data agent runs. */
+  readonly feed?: { readonly feed: MarketFeed; readonly pump: PumpOptions };
+  readonly restart?: RestartPolicy;
+  /** The run id message ids are derived from (see AgentHostDeps.runId). */
+  readonly runId?: string;
+  /** Per-agent run ids (a replay of a distributed run, whose processes each had their own). */
+  readonly runIds?: Partial<Record<AgentName, string>>;
+  /** Machine snapshots to resume from (recovery); the data agent always starts afresh. */
+  readonly restore?: Partial<Record<AgentName, Snapshot<unknown>>>;
+  /** When resuming: agents read back their own outputs published since then (epoch ms). */
+  readonly recoverSince?: number;
+  /** When resuming: each agent's open chains (an order's submission, which its fills chain to). */
+  readonly restoreChains?: Partial<Record<AgentName, Readonly<Record<string, ChainRef>>>>;
+  /**
+   * The sentiment agent's ports: `live` (default) scores news with `scorer` (required; the
+   * composition root makes the default or the LLM scorer) and publishes the `news` sources;
+   * `replay` scores nothing and aggregates the recorded `sentiment.scored` events a replay feeds it.
+   */
+  readonly sentiment?: { readonly mode?: 'live' | 'replay'; readonly scorer?: Scorer | AsyncScorer; readonly news?: readonly NewsSource[] };
+  /** Agents whose symbols this process shares with other instances (scale-out), with their coordinators. */
+  readonly partitions?: Partial<Record<AgentName, PartitionCoordinator>>;
+}
+
+/** Start order: consumers before producers, so the first bar finds everyone listening. */
+const START_ORDER: readonly AgentName[] = ['portfolio', 'execution', 'risk', 'strategy', 'sentiment', 'data'];
+
+/**
+ * Builds and runs the agents of one process over a bus it is given. The composition root
+ * (src/main.ts, the backtest) creates clock, ids and bus; the kernel adds the market cache and
+ * the agents in a fixed order and stops them in reverse.
+ */
+export class Kernel {
+  readonly market = new MarketCache();
+  readonly hosts: AgentHost[] = [];
+  /** How far the data agent's feed has got (what a checkpoint records to resume from). */
+  readonly feedCursor: FeedCursor = { published: 0 };
+  readonly #cacheFeeds: Subscription[] = [];
+
+  constructor(private readonly deps: KernelDeps) {
+    for (const name of START_ORDER) {
+      if (!deps.agents.includes(name)) continue;
+      const spec = this.#spec(name);
+      this.hosts.push(
+        new AgentHost(spec as AgentSpec<WithOutbox>, {
+          bus: deps.bus,
+          ids: deps.ids,
+          clock: deps.clock,
+          logger: deps.logger,
+          market: this.market,
+          instance: deps.instance,
+          heartbeatMs: deps.heartbeatMs,
+          ...(deps.restart ? { restart: deps.restart } : {}),
+          ...(deps.partitions?.[name] ? { partitions: deps.partitions[name] } : {}),
+          ...((deps.runIds?.[name] ?? deps.runId) !== undefined ? { runId: deps.runIds?.[name] ?? deps.runId } : {}),
+        }),
+      );
+    }
+  }
+
+  #spec(name: AgentName): AgentSpec<never> {
+    const { settings } = this.deps;
+    switch (name) {
+      case 'portfolio':
+        return portfolioAgent(settings.startCash, this.market) as AgentSpec<never>;
+      case 'execution':
+        return executionAgent({ costs: settings.costs, broker: settings.broker ?? new PaperBroker(), market: this.market, ...(settings.retry ? { retry: settings.retry } : {}), ...(settings.breaker ? { breaker: settings.breaker } : {}), ...(settings.pollMs ? { pollMs: settings.pollMs } : {}) }) as AgentSpec<never>;
+      case 'risk':
+        return riskAgent({ limits: settings.limits, startCash: settings.startCash, costs: settings.costs }, this.market) as AgentSpec<never>;
+      case 'strategy':
+        return strategyAgent(settings.strategy, settings.startCash) as AgentSpec<never>;
+      case 'data':
+        if (!this.deps.feed) throw new Error('the data agent needs a feed');
+        return dataAgent(this.deps.feed.feed, { ...this.deps.feed.pump, cursor: this.feedCursor }) as AgentSpec<never>;
+      case 'sentiment': {
+        const s = settings.sentiment ?? defaultSentimentSettings;
+        const ports = this.deps.sentiment ?? {};
+        const mode = ports.mode ?? 'live';
+        if (mode === 'live' && !ports.scorer) throw new Error('the sentiment agent needs a scorer (KernelDeps.sentiment.scorer)');
+        return sentimentAgent({
+          params: { halfLifeMs: s.halfLifeMs, keep: s.recentItems },
+          mode,
+          symbolMap: s.symbolMap,
+          ...(ports.scorer ? { scorer: ports.scorer } : {}),
+          ...(ports.news ? { news: ports.news } : {}),
+          log: this.deps.logger.child({ agent: 'sentiment' }),
+        }) as AgentSpec<never>;
+      }
+    }
+  }
+
+  host(name: AgentName): AgentHost | undefined {
+    return this.hosts.find((h) => h.name === name);
+  }
+
+  /**
+   * Feeds the market cache (one subscription per process, made before any agent subscribes, so
+   * a bar is in the cache before an agent handles it), then starts the agents in order.
+   */
+  async start(): Promise<void> {
+    const { bus } = this.deps;
+    this.#cacheFeeds.push(
+      bus.subscribe(patterns.marketBars, (env) => this.market.onBar(env.payload as Bar), { name: 'market-cache' }),
+      bus.subscribe(patterns.marketTicks, (env) => this.market.onTick(env.payload as Tick), { name: 'market-cache' }),
+    );
+    for (const host of this.hosts) {
+      const snapshot = host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
+      await host.start(snapshot, snapshot ? this.deps.recoverSince : undefined, snapshot ? this.deps.restoreChains?.[host.name as AgentName] : undefined);
+    }
+  }
+
+  /** True when no agent is inside a step or waiting for an effect: a consistent cut. */
+  get idle(): boolean {
+    return this.hosts.every((h) => h.idle);
+  }
+
+  /** Every agent's persisted machine snapshot, taken now (call when `idle`). */
+  persisted(): Partial<Record<AgentName, Snapshot<unknown>>> {
+    const out: Partial<Record<AgentName, Snapshot<unknown>>> = {};
+    for (const h of this.hosts) out[h.name as AgentName] = h.persistedSnapshot();
+    return out;
+  }
+
+  /** Every agent's open chains (see AgentHost.persistedChains). */
+  persistedChains(): Partial<Record<AgentName, Record<string, ChainRef>>> {
+    const out: Partial<Record<AgentName, Record<string, ChainRef>>> = {};
+    for (const h of this.hosts) {
+      const chains = h.persistedChains();
+      if (Object.keys(chains).length > 0) out[h.name as AgentName] = chains;
+    }
+    return out;
+  }
+
+  /** Stops the data agent only (no new market data), leaving the others running. */
+  async stopFeed(): Promise<void> {
+    await this.host('data')?.stop();
+  }
+
+  async stop(): Promise<void> {
+    for (const host of [...this.hosts].reverse()) await host.stop();
+    await Promise.all(this.#cacheFeeds.splice(0).map((s) => s.drain().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,386 @@
+import { z } from 'zod';
+import { SchemaRegistry } from '../messaging/schema-registry.js';
+import { registerBusSchemas } from '../messaging/dead-letter.js';
+
+/**
+ * The message catalog: every envelope type Sextant publishes, its payload schema and current
+ * version. Types are past-tense events (`order.approved`) or imperative commands
+ * (`risk.command`); machine event types equal these envelope types.
+ *
+ * Prices and quantities are JavaScript numbers (IEEE doubles): exact enough for fills to 1e-6
+ * and cash to the cent over long backtests, and fast. Display code rounds; nothing else does.
+ */
+
+const symbol = z.string().min(1).max(64);
+const finite = z.number().finite();
+const positive = finite.positive();
+const nonNegative = finite.nonnegative();
+/** Epoch ms; negative before 1970 (historical data). */
+const time = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+
+export const Side = { buy: 'buy', sell: 'sell' } as const;
+export type Side = (typeof Side)[keyof typeof Side];
+const side = z.enum(['buy', 'sell']);
+
+/** A price bar; `time` is the bar's timestamp (its open for daily and intraday bars). */
+export const barSchema = z.object({
+  symbol,
+  time,
+  open: positive,
+  high: positive,
+  low: positive,
+  close: positive,
+  volume: nonNegative,
+  /** Bar length in ms when known (86_400_000 for daily). */
+  intervalMs: z.number().int().positive().optional(),
+}).refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
+  // refused wherever a bar is read (feeds, every subscriber): no price of such a bar is used
+  message: 'inconsistent OHLC: the low must be at or below the open and close, the high at or above them',
+});
+export type Bar = z.infer<typeof barSchema>;
+
+export const tickSchema = z.object({ symbol, time, price: positive, size: nonNegative });
+export type Tick = z.infer<typeof tickSchema>;
+
+/** The data feed has delivered everything it has (files and backtests). */
+export const feedCompletedSchema = z.object({ feed: z.string(), bars: z.number().int().nonnegative(), ticks: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() });
+export type FeedCompleted = z.infer<typeof feedCompletedSchema>;
+
+/** A strategy's decision, with the values that produced it (explainable). */
+export const signalSchema = z.object({
+  symbol,
+  strategy: z.string(),
+  side,
+  /** Target position after the signal is acted on. */
+  targetQty: finite,
+  /** Human-readable reasons, e.g. "SMA10 crossed above SMA30". */
+  reasons: z.array(z.string()),
+  /** Indicator values at decision time. */
+  indicators: z.record(z.string(), finite),
+  /** Price the decision was made at (the bar close). */
+  price: positive,
+});
+export type Signal = z.infer<typeof signalSchema>;
+
+export const orderTypeSchema = z.enum(['market', 'limit', 'stop']);
+export type OrderType = z.infer<typeof orderTypeSchema>;
+export const timeInForceSchema = z.enum(['GTC', 'DAY', 'IOC']);
+export type TimeInForce = z.infer<typeof timeInForceSchema>;
+
+/** Who asked for an order: a strategy, a person (chat/API), or the risk agent itself. */
+export const originSchema = z.object({ kind: z.enum(['strategy', 'person', 'system']), id: z.string().min(1) });
+export type Origin = z.infer<typeof originSchema>;
+
+/** A request to trade. Only the risk agent consumes it. */
+export const orderIntentSchema = z.object({
+  /** Idempotency key for the whole order life; the same id twice is one order. */
+  clientOrderId: z.string().min(1).max(128),
+  symbol,
+  side,
+  qty: positive,
+  type: orderTypeSchema,
+  limitPrice: positive.optional(),
+  stopPrice: positive.optional(),
+  tif: timeInForceSchema,
+  origin: originSchema,
+  /** The price the requester saw when deciding (strategy: the bar close). */
+  refPrice: positive.optional(),
+  /** Event time of the decision; a market order fills on the first bar after it. */
+  decidedAt: time,
+});
+export type OrderIntent = z.infer<typeof orderIntentSchema>;
+
+export const orderApprovedSchema = z.object({ order: orderIntentSchema, checks: z.array(z.string()) });
+export type OrderApproved = z.infer<typeof orderApprovedSchema>;
+
+/** A risk denial: stable code plus a sentence with the numbers. */
+export const orderRejectedSchema = z.object({
+  clientOrderId: z.string(),
+  symbol,
+  side,
+  qty: finite,
+  origin: originSchema,
+  code: z.string(),
+  reason: z.string(),
+});
+export type OrderRejected = z.infer<typeof orderRejectedSchema>;
+
+export const orderSubmittedSchema = z.object({ order: orderIntentSchema, brokerOrderId: z.string(), broker: z.string() });
+export type OrderSubmitted = z.infer<typeof orderSubmittedSchema>;
+
+export const orderFilledSchema = z.object({
+  clientOrderId: z.string(),
+  brokerOrderId: z.string(),
+  symbol,
+  side,
+  /** Quantity of this fill. */
+  qty: positive,
+  price: positive,
+  fee: nonNegative,
+  /** Filled so far, including this fill. */
+  cumQty: positive,
+  leavesQty: nonNegative,
+  status: z.enum(['partially_filled', 'filled']),
+  origin: originSchema,
+});
+export type OrderFilled = z.infer<typeof orderFilledSchema>;
+
+export const orderCancelledSchema = z.object({
+  clientOrderId: z.string(),
+  symbol,
+  side,
+  filledQty: nonNegative,
+  reason: z.string(),
+  status: z.enum(['cancelled', 'expired']),
+  origin: originSchema,
+});
+export type OrderCancelled = z.infer<typeof orderCancelledSchema>;
+
+export const orderFailedSchema = z.object({ clientOrderId: z.string(), symbol, side, code: z.string(), reason: z.string(), origin: originSchema });
+export type OrderFailed = z.infer<typeof orderFailedSchema>;
+
+export const positionSchema = z.object({
+  symbol,
+  qty: finite,
+  avgPrice: nonNegative,
+  lastPrice: nonNegative,
+  marketValue: finite,
+  unrealizedPnl: finite,
+  realizedPnl: finite,
+});
+export type Position = z.infer<typeof positionSchema>;
+
+export const portfolioSnapshotSchema = z.object({
+  cash: finite,
+  equity: finite,
+  positions: z.array(positionSchema),
+  realizedPnl: finite,
+  unrealizedPnl: finite,
+  fees: nonNegative,
+  /** PnL since the first event of the current UTC day. */
+  dayPnl: finite,
+  dayStartEquity: finite,
+  /**
+   * Equity now less equity when the UTC day, week (from Monday) and month began, and at the
+   * start (the last equity before the period, or the opening cash when the account began inside it).
+   * Absent from messages recorded before it existed.
+   */
+  pnl: z.object({ day: finite, week: finite, month: finite, all: finite }).optional(),
+  peakEquity: finite,
+  /** (peak - equity) / peak, 0..1. */
+  drawdown: nonNegative,
+  /** The largest drawdown seen so far, 0..1. */
+  maxDrawdown: nonNegative,
+  /** Event time of the last change; null before any. */
+  asOf: time.nullable(),
+});
+export type PortfolioSnapshot = z.infer<typeof portfolioSnapshotSchema>;
+
+export const lifecycleStates = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'faulted'] as const;
+export type LifecycleState = (typeof lifecycleStates)[number];
+
+/** Heartbeat and lifecycle of one agent instance. */
+export const agentHealthSchema = z.object({
+  agent: z.string(),
+  instance: z.string(),
+  state: z.enum(lifecycleStates),
+  /** The machine's current state value (JSON). */
+  machineState: z.unknown(),
+  since: time,
+  handled: z.number().int().nonnegative(),
+  restarts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+});
+export type AgentHealth = z.infer<typeof agentHealthSchema>;
+
+export const tradingStates = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
+const tradingState = z.enum(tradingStates);
+
+/**
+ * A command to the risk agent (`risk.command`, request/reply): the kill switch (`halt`),
+ * close-only (`reduce`), `resume`, and run-time limit changes (`set-limits`). `limits` is checked
+ * by the risk agent itself, so an invalid change is answered with the reason, not dead-lettered.
+ */
+export const riskCommandSchema = z.object({
+  command: z.enum(['halt', 'reduce', 'resume', 'set-limits']),
+  reason: z.string().min(1).max(500),
+  /** Who asked (user id, API token name, "system"). */
+  by: z.string().min(1).max(200),
+  limits: z.record(z.string(), z.unknown()).optional(),
+});
+export type RiskCommand = z.infer<typeof riskCommandSchema>;
+
+/** The answer to a risk command (also published on `risk.command.result` for the audit trail). */
+export const riskCommandResultSchema = z.object({
+  command: riskCommandSchema.shape.command,
+  accepted: z.boolean(),
+  reason: z.string(),
+  state: tradingState,
+  limits: z.record(z.string(), z.unknown()),
+});
+export type RiskCommandResult = z.infer<typeof riskCommandResultSchema>;
+
+/** A trading-state change on `risk.state`, with its cause. */
+export const riskStateSchema = z.object({
+  state: tradingState,
+  previous: tradingState,
+  cause: z.object({ kind: z.enum(['start', 'command', 'breach']), code: z.string(), reason: z.string(), by: z.string().optional() }),
+});
+export type RiskStateChanged = z.infer<typeof riskStateSchema>;
+
+/** A request on `query.<what>` and its reply. */
+export const queryRequestSchema = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
+export type QueryRequest = z.infer<typeof queryRequestSchema>;
+export const queryResultSchema = z.object({ data: z.unknown() });
+export type QueryResult = z.infer<typeof queryResultSchema>;
+
+/**
+ * A process started its agents: which run their derived ids belong to and with which settings.
+ * A JetStream recording carries these, so a replay of it can make the same ids again.
+ */
+export const runStartedSchema = z.object({
+  runId: z.string().min(1),
+  instance: z.string(),
+  agents: z.array(z.string()),
+  /** The trading settings (strategy, limits, costs, start cash, broker name), JSON. */
+  settings: z.unknown(),
+  /** True when the process resumed from a checkpoint (its agents did not start fresh). */
+  resumed: z.boolean(),
+});
+export type RunStarted = z.infer<typeof runStartedSchema>;
+
+/**
+ * One exchange with the conversational agent (recorded for audit and replay): what was asked,
+ * which tools the model called with which arguments, what it answered, and what it cost.
+ */
+export const chatExchangeSchema = z.object({
+  conversationId: z.string().min(1).max(200),
+  user: z.string().max(200),
+  question: z.string().max(20_000),
+  answer: z.string().max(50_000),
+  model: z.string().max(200),
+  /** `llm`, or `offline` when the offline parser answered (no key, over budget, model down). */
+  via: z.enum(['llm', 'offline']),
+  toolCalls: z.array(z.object({ name: z.string(), args: z.unknown(), ok: z.boolean() })),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type ChatExchange = z.infer<typeof chatExchangeSchema>;
+
+/**
+ * A news item from outside (a news file, an RSS/Atom feed, another publisher) on `news.item`: a
+ * chain root, its event time the item's publication time. `id` is derived from source, url, time
+ * and headline (agents/sentiment/news/news-item.ts), so the same item read again after a restart
+ * or in a replay has the same id. Headline and body are DATA: nothing reads them as instructions.
+ */
+export const newsItemSchema = z.object({
+  id: z.string().min(1).max(64),
+  headline: z.string().min(1).max(1_000),
+  body: z.string().max(20_000).optional(),
+  /** Publication time, epoch ms (also the envelope's event time). */
+  time,
+  /** Who published it (a feed name, a wire, a site). */
+  source: z.string().max(200),
+  url: z.string().max(2_000).optional(),
+  /** Symbols the item names itself (a feed's own tagging); the sentiment agent adds its own. */
+  symbols: z.array(symbol).max(50).optional(),
+});
+export type NewsItem = z.infer<typeof newsItemSchema>;
+
+const unitScore = finite.min(-1).max(1);
+
+/**
+ * One news item scored by the sentiment agent (`sentiment.scored`), caused by its `news.item`:
+ * the symbols it was tagged with, the score and who made it. A replay feeds these back in place of
+ * scoring again, so a recorded LLM score is reused, never asked for twice.
+ */
+export const sentimentScoredSchema = z.object({
+  itemId: z.string().min(1).max(64),
+  headline: z.string().max(1_000),
+  source: z.string().max(200),
+  /** The item's publication time (epoch ms). */
+  time,
+  symbols: z.array(symbol).min(1).max(50),
+  /** In [-1, 1]: > 0 bullish, < 0 bearish. */
+  score: unitScore,
+  /** In [0, 1]. */
+  confidence: finite.min(0).max(1),
+  /** One line a person can read; data, never an instruction. */
+  rationale: z.string().max(500),
+  /** name@version of the scorer that produced it. */
+  scorer: z.string().min(1).max(200),
+});
+export type SentimentScored = z.infer<typeof sentimentScoredSchema>;
+
+/** An item behind a symbol's sentiment (newest first in `sentiment.updated`). */
+export const sentimentItemRefSchema = z.object({
+  itemId: z.string().min(1).max(64),
+  time,
+  score: unitScore,
+  confidence: finite.min(0).max(1),
+  scorer: z.string().max(200),
+  headline: z.string().max(200),
+});
+export type SentimentItemRef = z.infer<typeof sentimentItemRefSchema>;
+
+/**
+ * A symbol's sentiment after an item moved it, on `sentiment.score.<sym>`: the sum of its items'
+ * confidence-weighted scores, each halved per `halfLifeMs` of event time since it was published,
+ * bounded to [-1, 1], as of `asOf`. Read it at a later time t with `decayedScore` (it halves every
+ * half-life without news). `recent` names the items that moved it, newest first (bounded).
+ */
+export const sentimentUpdatedSchema = z.object({
+  symbol,
+  score: unitScore,
+  asOf: time,
+  halfLifeMs: z.number().int().positive(),
+  /** Items that have moved it since the agent started. */
+  items: z.number().int().nonnegative(),
+  recent: z.array(sentimentItemRefSchema).max(50),
+});
+export type SentimentUpdated = z.infer<typeof sentimentUpdatedSchema>;
+
+/** Control messages on `agent.<name>.control`. */
+export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
+export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
+
+/** type -> [version, payload schema]: the single source for the registry and the TS types. */
+export const catalog = {
+  'market.bar': [1, barSchema],
+  'market.tick': [1, tickSchema],
+  'market.feed-completed': [1, feedCompletedSchema],
+  'signal.generated': [1, signalSchema],
+  'order.intent': [1, orderIntentSchema],
+  'order.approved': [1, orderApprovedSchema],
+  'order.rejected': [1, orderRejectedSchema],
+  'order.submitted': [1, orderSubmittedSchema],
+  'order.filled': [1, orderFilledSchema],
+  'order.cancelled': [1, orderCancelledSchema],
+  'order.failed': [1, orderFailedSchema],
+  'portfolio.updated': [1, portfolioSnapshotSchema],
+  'risk.command': [1, riskCommandSchema],
+  'risk.command-result': [1, riskCommandResultSchema],
+  'risk.state': [1, riskStateSchema],
+  'agent.health': [1, agentHealthSchema],
+  'run.started': [1, runStartedSchema],
+  'chat.exchange': [1, chatExchangeSchema],
+  'news.item': [1, newsItemSchema],
+  'sentiment.scored': [1, sentimentScoredSchema],
+  'sentiment.updated': [1, sentimentUpdatedSchema],
+  'agent.control': [1, agentControlSchema],
+  'agent.synced': [1, agentSyncedSchema],
+  'query.request': [1, queryRequestSchema],
+  'query.result': [1, queryResultSchema],
+} as const;
+
+export type MessageType = keyof typeof catalog;
+export type PayloadOf<T extends MessageType> = z.infer<(typeof catalog)[T][1]>;
+export const versionOf = <T extends MessageType>(type: T): number => catalog[type][0];
+
+/** A registry holding every catalog schema and the bus's own types. */
+export function createRegistry(): SchemaRegistry {
+  const registry = registerBusSchemas(new SchemaRegistry());
+  for (const [type, [v, schema]] of Object.entries(catalog)) registry.register(type, v, schema);
+  return registry;
+}
