@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { subjects } from '../src/core/messaging/subjects.js';
 import { loadConfig } from '../config/load.js';
 import type { OrderApproved } from '../src/core/domain/messages.js';
-import { startSystem } from '../src/main.js';
+import { startSystem } from '../src/cli/start-system.js';
 import { silentLogger } from '../src/core/ports/logger.js';
 import { writeSeries } from './backtest.bench.js';
 import { formatTable } from './harness.js';

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../config/load.js';
 import { redactConfig } from '../core/util/redact.js';
 import { renderEnvExample } from '../../config/env-example.js';
 import { createLogger } from '../core/ports/logger.js';
-import { startSystem } from '../main.js';
+import { startSystem } from './start-system.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';

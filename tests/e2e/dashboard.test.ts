@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
-import { startSystem, type RunningSystem } from '../../src/main.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { artifactDir, chromiumOrSkip, launchChromium } from '../helpers/browser.js';
 import { eventually } from '../helpers/eventually.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
-import { startSystem, type RunningSystem } from '../../src/main.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';

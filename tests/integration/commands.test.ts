@@ -12,7 +12,7 @@ import { runRepl } from '../../interfaces/chat/repl.js';
 import type { Caller } from '../../interfaces/commands/registry.js';
 import { createCommandRouter } from '../../interfaces/commands/router.js';
 import { busServices } from '../../interfaces/commands/services.js';
-import { startSystem, type RunningSystem } from '../../src/main.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { systemClock } from '../../src/core/ports/clock.js';
 import { ulidSource } from '../../src/core/ports/ids.js';

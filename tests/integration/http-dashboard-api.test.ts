@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { AgentTracker } from '../../interfaces/commands/agent-tracker.js';
 import { createApi } from '../../interfaces/http/app.js';
-import { startSystem, type RunningSystem } from '../../src/main.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { Metrics } from '../../src/infra/observability/metrics.js';
 import { systemClock } from '../../src/core/ports/clock.js';

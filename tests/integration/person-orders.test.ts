@@ -7,7 +7,7 @@ import { patterns } from '../../src/core/messaging/subjects.js';
 import { loadConfig } from '../../config/load.js';
 import type { Caller } from '../../interfaces/commands/registry.js';
 import type { Bar, OrderApproved, OrderFilled } from '../../src/core/domain/messages.js';
-import { startSystem, type RunningSystem } from '../../src/main.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';

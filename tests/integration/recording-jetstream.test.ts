@@ -14,7 +14,7 @@ import { readStreamRecordingBatches } from '../../src/infra/recording/stream-rec
 import { loadConfig } from '../../config/load.js';
 import { main } from '../../src/cli/main.js';
 import { createRegistry } from '../../src/core/domain/messages.js';
-import { startSystem } from '../../src/main.js';
+import { startSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS } from '../../src/app/replay/replay.js';
 import { natsUrl } from '../helpers/buses.js';

@@ -6,7 +6,7 @@ import { rootEnvelope } from '../../src/core/messaging/envelope.js';
 import { subjects } from '../../src/core/messaging/subjects.js';
 import { loadConfig } from '../../config/load.js';
 import type { SentimentUpdated } from '../../src/core/domain/messages.js';
-import { startSystem, type RunningSystem } from '../../src/main.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';

@@ -6,7 +6,7 @@ import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { patterns } from '../../src/core/messaging/subjects.js';
 import { loadConfig } from '../../config/load.js';
 import type { RiskStateChanged } from '../../src/core/domain/messages.js';
-import { startSystem } from '../../src/main.js';
+import { startSystem } from '../../src/cli/start-system.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { openEmbeddedStore } from '../../src/infra/store/embedded/embedded-store.js';
 import { StoreUnavailableError, type Store } from '../../src/infra/store/ports.js';

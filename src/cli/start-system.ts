@@ -2,46 +2,46 @@ import { Hono } from 'hono';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { serve, type ServerType } from '@hono/node-server';
-import { AgentTracker } from '../interfaces/commands/agent-tracker.js';
-import { createApi, type ApiDeps } from '../interfaces/http/app.js';
-import type { CommandRouter } from '../interfaces/commands/registry.js';
-import { createCommandRouter } from '../interfaces/commands/router.js';
-import { busServices, type CommandServices } from '../interfaces/commands/services.js';
-import { MarketClock } from '../interfaces/commands/market-clock.js';
-import { WriteWatch } from './infra/store/write-watch.js';
-import { catchUpPlan, type CatchUpPlan } from './app/kernel/catch-up.js';
-import type { ChatAgent } from '../interfaces/chat/chat-agent.js';
-import { Metrics } from './infra/observability/metrics.js';
-import { Notifier } from '../interfaces/notify/notifier.js';
+import { AgentTracker } from '../../interfaces/commands/agent-tracker.js';
+import { createApi, type ApiDeps } from '../../interfaces/http/app.js';
+import type { CommandRouter } from '../../interfaces/commands/registry.js';
+import { createCommandRouter } from '../../interfaces/commands/router.js';
+import { busServices, type CommandServices } from '../../interfaces/commands/services.js';
+import { MarketClock } from '../../interfaces/commands/market-clock.js';
+import { WriteWatch } from '../infra/store/write-watch.js';
+import { catchUpPlan, type CatchUpPlan } from '../app/kernel/catch-up.js';
+import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
+import { Metrics } from '../infra/observability/metrics.js';
+import { Notifier } from '../../interfaces/notify/notifier.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RecordingTap } from './infra/recording/recording.js';
-import { NatsKeyValueStore } from '../bus/key-value.js';
-import { NatsBus } from '../bus/nats-bus.js';
-import { PartitionCoordinator } from './runtime/partitions.js';
-import { createBus, orderPath } from '../bus/create-bus.js';
-import type { Bus } from './core/messaging/bus.js';
-import type { AgentName } from './core/messaging/subjects.js';
-import { openFeed } from '../agents/data/feeds/open-feed.js';
-import type { Config } from '../config/config.js';
-import { redactConfig } from './core/util/redact.js';
-import { createRegistry, versionOf } from './core/domain/messages.js';
-import { Kernel, tradingSettingsFrom, type KernelDeps, type TradingSettings } from './app/kernel/kernel.js';
-import { newsFileSource } from '../agents/sentiment/news/news-file.js';
-import { rssNewsSource } from '../agents/sentiment/news/rss-feed.js';
-import type { NewsSource } from '../agents/sentiment/news/source.js';
-import type { Logger } from './core/ports/logger.js';
-import { systemClock } from './core/ports/clock.js';
-import { ulidSource, type IdSource } from './core/ports/ids.js';
-import { quiesce } from '../bus/quiesce.js';
-import { Checkpointer, processKey, type ProcessCheckpoint } from './app/kernel/checkpointer.js';
-import { openStore } from './app/kernel/open-store.js';
-import type { Store } from './infra/store/ports.js';
-import { Recorder } from './infra/store/recorder.js';
-import { PersistedSpend } from './infra/store/daily-spend.js';
-import { serveStoreQueries } from './infra/store/store-queries.js';
-import { rootEnvelope, type EnvelopeDeps } from './core/messaging/envelope.js';
-import { subjects } from './core/messaging/subjects.js';
+import { RecordingTap } from '../infra/recording/recording.js';
+import { NatsKeyValueStore } from '../../bus/key-value.js';
+import { NatsBus } from '../../bus/nats-bus.js';
+import { PartitionCoordinator } from '../runtime/partitions.js';
+import { createBus, orderPath } from '../../bus/create-bus.js';
+import type { Bus } from '../core/messaging/bus.js';
+import type { AgentName } from '../core/messaging/subjects.js';
+import { openFeed } from '../../agents/data/feeds/open-feed.js';
+import type { Config } from '../../config/config.js';
+import { redactConfig } from '../core/util/redact.js';
+import { createRegistry, versionOf } from '../core/domain/messages.js';
+import { Kernel, tradingSettingsFrom, type KernelDeps, type TradingSettings } from '../app/kernel/kernel.js';
+import { newsFileSource } from '../../agents/sentiment/news/news-file.js';
+import { rssNewsSource } from '../../agents/sentiment/news/rss-feed.js';
+import type { NewsSource } from '../../agents/sentiment/news/source.js';
+import type { Logger } from '../core/ports/logger.js';
+import { systemClock } from '../core/ports/clock.js';
+import { ulidSource, type IdSource } from '../core/ports/ids.js';
+import { quiesce } from '../../bus/quiesce.js';
+import { Checkpointer, processKey, type ProcessCheckpoint } from '../app/kernel/checkpointer.js';
+import { openStore } from '../app/kernel/open-store.js';
+import type { Store } from '../infra/store/ports.js';
+import { Recorder } from '../infra/store/recorder.js';
+import { PersistedSpend } from '../infra/store/daily-spend.js';
+import { serveStoreQueries } from '../infra/store/store-queries.js';
+import { rootEnvelope, type EnvelopeDeps } from '../core/messaging/envelope.js';
+import { subjects } from '../core/messaging/subjects.js';
 
 export interface RunningSystem {
   readonly bus: Bus;
@@ -195,7 +195,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
   const marketClock = new MarketClock(bus, clock);
   const commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, decisionClock: marketClock, accepting: () => accepting, agents: () => tracker.report(), timeoutMs: config.bus.requestTimeoutMs }));
   // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes
-  const { ChatAgent } = p.api || p.chat || p.bots ? await import('../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
+  const { ChatAgent } = p.api || p.chat || p.bots ? await import('../../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
   const chat = ChatAgent && new ChatAgent({
     router: commands as CommandRouter<unknown>,
     ...(config.chat.model ? { model: config.chat.model } : {}),
@@ -278,7 +278,7 @@ async function startOn(store: Store | undefined, p: Parts): Promise<RunningSyste
 async function tradingSettingsWithBroker(config: Config, logger: Logger): Promise<TradingSettings> {
   const settings = tradingSettingsFrom(config);
   if (config.broker.kind !== 'ccxt') return settings;
-  const { CcxtBroker } = await import('../agents/execution/ccxt-broker.js');
+  const { CcxtBroker } = await import('../../agents/execution/ccxt-broker.js');
   const c = config.broker.ccxt;
   const broker = new CcxtBroker({ exchange: c.exchange!, apiKey: c.apiKey!, secret: c.secret!, sandbox: c.sandbox, symbolMap: c.symbols, timeoutMs: c.timeoutMs });
   if (c.sandbox) logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
@@ -296,7 +296,7 @@ async function startBots(config: Config, deps: { bus: Bus; commands: CommandRout
   notifier.start();
   const started: { stop(): Promise<void> }[] = [];
   if (config.telegram.token) {
-    const { createTelegramBot } = await import('../interfaces/telegram/bot.js');
+    const { createTelegramBot } = await import('../../interfaces/telegram/bot.js');
     const telegram = createTelegramBot({
       token: config.telegram.token,
       ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
@@ -321,7 +321,7 @@ async function startBots(config: Config, deps: { bus: Bus; commands: CommandRout
     }
   }
   if (config.discord.token) {
-    const { createDiscordBot } = await import('../interfaces/discord/bot.js');
+    const { createDiscordBot } = await import('../../interfaces/discord/bot.js');
     const discord = createDiscordBot({
       token: config.discord.token,
       applicationId: config.discord.applicationId!, // the config requires it with DISCORD_TOKEN
@@ -376,9 +376,9 @@ async function sentimentPorts(config: Config, logger: Logger, clock: typeof syst
   }
   for (const url of s.rssUrls) news.push(rssNewsSource({ url, pollMs: s.rssPollMs, now: () => clock.now() }));
   // the scorers load only in a process that runs the sentiment agent
-  const { createDefaultScorer } = await import('../agents/sentiment/scoring/index.js');
+  const { createDefaultScorer } = await import('../../agents/sentiment/scoring/index.js');
   if (s.scorer !== 'llm') return { mode: 'live', news, scorer: createDefaultScorer() };
-  const { LlmScorer } = await import('../agents/sentiment/llm-scorer.js');
+  const { LlmScorer } = await import('../../agents/sentiment/llm-scorer.js');
   const scorer = new LlmScorer({
     model: config.chat.model!,
     fallback: createDefaultScorer(),

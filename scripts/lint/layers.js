@@ -1,0 +1,58 @@
+// The layers of Sextant, bottom to top, and what each may import (see ARCHITECTURE.md).
+// eslint.config.js enforces them with eslint-plugin-boundaries; tests/unit/lint-layers.test.ts
+// shows that an import against the direction fails the lint.
+
+/** Every source folder is one element of a layer. */
+export const layerElements = [
+  { type: 'core', pattern: 'src/core' },
+  { type: 'bus', pattern: 'bus' },
+  { type: 'runtime', pattern: 'src/runtime' },
+  { type: 'agent', pattern: 'agents/*', capture: ['agent'] },
+  { type: 'infra', pattern: 'src/infra/*', capture: ['area'] },
+  { type: 'config', pattern: 'config' },
+  { type: 'app', pattern: 'src/app/*', capture: ['area'] },
+  { type: 'interface', pattern: 'interfaces/*', capture: ['adapter'] },
+  { type: 'entry', pattern: 'src/cli' },
+];
+
+/** The layers in order: each may import itself and those before it (with the exceptions below). */
+export const LAYERS = ['core', 'bus', 'runtime', 'agent', 'infra', 'config', 'app', 'interface', 'entry'];
+
+const below = (type) => LAYERS.slice(0, LAYERS.indexOf(type));
+
+export const layerPolicies = [
+  ...LAYERS.filter((t) => t !== 'agent' && t !== 'interface').map((type) => ({
+    from: { element: { type } },
+    allow: { to: { element: { type: [type, ...below(type)] } } },
+  })),
+  // an agent knows no other agent: they meet only on the bus
+  { from: { element: { type: 'agent' } }, allow: { to: { element: { type: below('agent') } } } },
+  { from: { element: { type: 'agent' } }, allow: { to: { element: { type: 'agent', captured: { agent: '{{ from.element.captured.agent }}' } } } } },
+  // an interface adapts the command layer (interfaces/commands), which knows none of them; the
+  // adapters share the notifier and the conversational agent, and know no other adapter
+  { from: { element: { type: 'interface' } }, allow: { to: { element: { type: below('interface') } } } },
+  { from: { element: { type: 'interface' } }, allow: { to: { element: { type: 'interface', captured: { adapter: '{{ from.element.captured.adapter }}' } } } } },
+  { from: { element: { type: 'interface', captured: { adapter: '!commands' } } }, allow: { to: { element: { type: 'interface', captured: { adapter: ['commands', 'notify', 'chat'] } } } } },
+];
+
+/**
+ * The agents' ports to the outside world: bindings (agent.ts: where real clocks, timers and
+ * brokers are plugged in), feeds and news sources that read files or the network, broker
+ * adapters and the LLM scorer. Everything else under agents/ is domain code and must be pure
+ * (eslint.config.js).
+ */
+export const AGENT_PORTS = [
+  'agents/*/agent.ts',
+  'agents/data/pump.ts',
+  'agents/data/feeds/csv-feed.ts',
+  'agents/data/feeds/ndjson-feed.ts',
+  'agents/data/feeds/read-feed-file.ts',
+  'agents/execution/broker.ts',
+  'agents/execution/ccxt-broker.ts',
+  'agents/execution/resilience.ts',
+  'agents/sentiment/llm-scorer.ts',
+  'agents/sentiment/news/news-file.ts',
+  'agents/sentiment/news/pump.ts',
+  'agents/sentiment/news/rss-feed.ts',
+  'agents/sentiment/scoring/labelled-csv.ts',
+];
