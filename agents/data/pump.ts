@@ -27,7 +27,7 @@ export interface PumpOptions {
   /** What a bar must pass to be published (default: defaultBarGuard). */
   readonly guard?: BarGuardOptions;
   /**
-   * A restart catching up (src/store/catch-up.ts): the first `items` feed items after `skip` are
+   * A restart catching up (src/app/kernel/catch-up.ts): the first `items` feed items after `skip` are
    * the ones published before the crash; they go out unpaced, each once the bus is quiet, with
    * the outside messages `inject(i)` published before item i (and `inject(items)` after the last);
    * then `done()`, and the feed goes on as usual.

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { createBus, orderPath } from '../../bus/create-bus.js';
+import { createBus, orderPath, type CreateBusOptions } from '../../bus/create-bus.js';
 import type { DurableBusOptions } from '../../bus/nats-bus.js';
 import type { Bus } from '../../src/core/messaging/bus.js';
 import type { SchemaRegistry } from '../../src/core/messaging/schema-registry.js';
@@ -39,7 +39,12 @@ export interface TestBusOptions {
 
 /** Builds a bus of the named transport for tests. */
 export function makeBus(transport: TransportName, options: TestBusOptions): Promise<Bus> {
-  return createBus({
+  return createBus(testBusOptions(transport, options));
+}
+
+/** The settings of a test bus of the named transport (the system builder takes them too). */
+export function testBusOptions(transport: TransportName, options: TestBusOptions): CreateBusOptions {
+  return {
     natsUrl: transport === 'nats' ? (options.natsUrl ?? natsUrl) : undefined,
     name: options.name ?? 'sextant-test',
     registry: options.registry,
@@ -50,5 +55,5 @@ export function makeBus(transport: TransportName, options: TestBusOptions): Prom
     prefix: options.prefix,
     trustLocal: options.trustLocal ?? false,
     ...(transport === 'nats' && options.durable !== false ? { durable: { ...orderPath(options.prefix, false), ...options.durableOptions } } : {}),
-  });
+  };
 }

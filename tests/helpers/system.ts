@@ -5,11 +5,12 @@ import type { AgentName } from '../../src/core/messaging/subjects.js';
 import type { MarketFeed } from '../../agents/data/feeds/feed.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import { createRegistry } from '../../src/core/domain/messages.js';
-import { Kernel, type TradingSettings } from '../../src/app/kernel/kernel.js';
+import { buildSystem } from '../../src/app/kernel/build-system.js';
+import type { Kernel, KernelDeps, TradingSettings } from '../../src/app/kernel/kernel.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
-import { makeBus, testPrefix, type TestBusOptions, type TransportName } from './buses.js';
+import { testBusOptions, testPrefix, type TestBusOptions, type TransportName } from './buses.js';
 
 export interface TestSystemOptions {
   readonly agents: readonly AgentName[];
@@ -22,6 +23,10 @@ export interface TestSystemOptions {
   /** Awaited by the feed pump after each paced bar: a test holds the market until a condition holds. */
   readonly gate?: () => Promise<void>;
   readonly clockStart?: number;
+  /** The run id message ids derive from (default: none, the host's own). */
+  readonly runId?: string;
+  /** The sentiment agent's ports (scorer, news sources), when it runs. */
+  readonly sentiment?: KernelDeps['sentiment'];
   readonly requestTimeoutMs?: number;
   /** Runs on the bus before any agent starts (extra links a test needs from the first bar on). */
   readonly beforeStart?: (bus: Bus) => void;
@@ -50,7 +55,7 @@ const defaults: TradingSettings = {
 /** Agents of one process on a fresh bus (own namespace), with a catch-all recorder; started. */
 export async function startTestSystem(transport: TransportName, options: TestSystemOptions): Promise<TestSystem> {
   const prefix = options.bus?.prefix ?? testPrefix();
-  const bus = await makeBus(transport, {
+  const { envelopeDeps, registry: _registry, ...bus } = testBusOptions(transport, {
     registry: createRegistry(),
     prefix,
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
@@ -59,32 +64,39 @@ export async function startTestSystem(transport: TransportName, options: TestSys
     ...(options.bus?.durable !== undefined ? { durable: options.bus.durable } : {}),
   });
   const seen: Envelope[] = [];
-  bus.subscribe(patterns.all, (env) => void seen.push(env));
-  options.beforeStart?.(bus);
   const clock = new VirtualClock(options.clockStart ?? 0);
-  const kernel = new Kernel({
-    bus,
+  const system = await buildSystem({
+    mode: 'test',
     clock,
     ids: sequentialIds(prefix),
     logger: silentLogger,
-    instance: prefix,
-    heartbeatMs: 0,
-    agents: options.agents,
-    settings: { ...defaults, ...options.settings },
-    ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: options.paceMs ?? 0, batch: options.batch ?? 250, ...(options.gate ? { gate: options.gate } : {}) } } } : {}),
+    source: `test/${prefix}`,
+    bus: { ...bus, envelope: envelopeDeps },
+    links: ({ bus }) => {
+      bus.subscribe(patterns.all, (env) => void seen.push(env));
+      options.beforeStart?.(bus);
+      return [];
+    },
+    agents: () => ({
+      instance: prefix,
+      heartbeatMs: 0,
+      agents: options.agents,
+      settings: { ...defaults, ...options.settings },
+      ...(options.runId ? { runId: options.runId } : {}),
+      ...(options.sentiment ? { sentiment: options.sentiment } : {}),
+      ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: options.paceMs ?? 0, batch: options.batch ?? 250, ...(options.gate ? { gate: options.gate } : {}) } } } : {}),
+    }),
   });
-  await kernel.start();
-  await bus.flush();
+  await system.start();
+  await system.bus.flush();
+  const { kernel } = system;
   return {
-    bus,
+    bus: system.bus,
     kernel,
     clock,
     prefix,
     seen,
     of: (type) => seen.filter((e) => e.type === type),
-    stop: async () => {
-      await kernel.stop();
-      await bus.close();
-    },
+    stop: () => system.stop(),
   };
 }

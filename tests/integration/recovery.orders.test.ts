@@ -14,7 +14,7 @@ import { freePort } from '../helpers/free-port.js';
  * order (Idempotency-Key), is killed with SIGKILL 0-500 ms later, restarts, and is sent the same
  * order again. Each time exactly one order fills, and afterwards portfolio, risk, the fills
  * store and the event log agree: the restart caught up with what it had done before the crash
- * (src/store/catch-up.ts) before it took the retry.
+ * (src/app/kernel/catch-up.ts) before it took the retry.
  */
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'sextant-recovery-orders-'));

@@ -7,13 +7,13 @@ import { makeNewsItem } from '../../agents/sentiment/news/news-item.js';
 import { staticNewsSource, type NewsSource } from '../../agents/sentiment/news/source.js';
 import type { AsyncScorer, Scorer } from '../../agents/sentiment/scorer.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
-import { createRegistry, versionOf, type Bar, type NewsItem, type SentimentScored, type SentimentUpdated } from '../../src/core/domain/messages.js';
-import { Kernel, type TradingSettings } from '../../src/app/kernel/kernel.js';
-import { silentLogger } from '../../src/core/ports/logger.js';
+import { versionOf, type Bar, type NewsItem, type SentimentScored, type SentimentUpdated } from '../../src/core/domain/messages.js';
+import type { Kernel, TradingSettings } from '../../src/app/kernel/kernel.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
 import { quiesce } from '../../bus/quiesce.js';
-import { makeBus, testPrefix, transports, type TransportName } from '../helpers/buses.js';
+import { transports, type TransportName } from '../helpers/buses.js';
+import { startTestSystem } from '../helpers/system.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeOpenAI, textOf, type FakeOpenAI, type RecordedRequest } from '../helpers/fake-openai.js';
 import { stubScorer } from '../helpers/stub-scorer.js';
@@ -39,30 +39,27 @@ interface Sys {
 }
 
 async function startSystem(transport: TransportName, agents: readonly AgentName[], sentiment: { scorer?: Scorer | AsyncScorer; news?: readonly NewsSource[] } = {}, runId = 'run-1'): Promise<Sys> {
-  const prefix = testPrefix();
-  const bus = await makeBus(transport, { registry: createRegistry(), prefix });
   const seen: { env: Envelope; subject: string }[] = [];
-  bus.subscribe(patterns.all, (env, ctx) => void seen.push({ env, subject: ctx.subject }));
-  const clock = new VirtualClock(T0);
-  const ids = sequentialIds(prefix);
-  const kernel = new Kernel({ bus, clock, ids, logger: silentLogger, instance: prefix, runId, heartbeatMs: 0, agents, settings, sentiment: { mode: 'live', scorer: sentiment.scorer ?? stubScorer(), ...(sentiment.news ? { news: sentiment.news } : {}) } });
-  await kernel.start();
-  await bus.flush();
-  const env = { ids, clock, source: 'test/news' };
+  const sys = await startTestSystem(transport, {
+    agents,
+    settings,
+    clockStart: T0,
+    runId,
+    sentiment: { mode: 'live', scorer: sentiment.scorer ?? stubScorer(), ...(sentiment.news ? { news: sentiment.news } : {}) },
+    beforeStart: (bus) => void bus.subscribe(patterns.all, (env, ctx) => void seen.push({ env, subject: ctx.subject })),
+  });
+  const env = { ids: sequentialIds(`${sys.prefix}-news`), clock: sys.clock, source: 'test/news' };
   return {
-    bus,
-    kernel,
+    bus: sys.bus,
+    kernel: sys.kernel,
     seen,
     of: (type) => seen.filter((s) => s.env.type === type).map((s) => s.env),
     publishNews: (item) => {
       const e = rootEnvelope(env, 'news.item', item, { v: versionOf('news.item'), time: item.time });
-      bus.publish(subjects.newsItem(), e);
+      sys.bus.publish(subjects.newsItem(), e);
       return e;
     },
-    stop: async () => {
-      await kernel.stop();
-      await bus.close();
-    },
+    stop: () => sys.stop(),
   };
 }
 

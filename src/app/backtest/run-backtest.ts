@@ -1,4 +1,4 @@
-import { createBus, orderPath } from '../../../bus/create-bus.js';
+import { orderPath } from '../../../bus/create-bus.js';
 import type { Bus } from '../../core/messaging/bus.js';
 import { rootEnvelope } from '../../core/messaging/envelope.js';
 import { subjects } from '../../core/messaging/subjects.js';
@@ -6,8 +6,8 @@ import { csvFeed } from '../../../agents/data/feeds/csv-feed.js';
 import type { MarketFeed } from '../../../agents/data/feeds/feed.js';
 import type { StrategyParams } from '../../../agents/strategy/strategies.js';
 import type { OrderFilled, PortfolioSnapshot } from '../../core/domain/messages.js';
-import { createRegistry } from '../../core/domain/messages.js';
-import { Kernel, type TradingSettings } from '../kernel/kernel.js';
+import type { TradingSettings } from '../kernel/kernel.js';
+import { buildSystem, type Part } from '../kernel/build-system.js';
 import { silentLogger, type Logger } from '../../core/ports/logger.js';
 import { VirtualClock } from '../../core/ports/clock.js';
 import { sequentialIds } from '../../core/ports/ids.js';
@@ -104,73 +104,86 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const runId = `bt${process.pid.toString(36)}${Date.now().toString(36)}`;
   const clock = new VirtualClock(0);
   const ids = sequentialIds(runId);
-  const registry = createRegistry();
   if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (e.g. NATS_URL=nats://127.0.0.1:4222)');
   // over NATS bars and news travel on different subjects, whose relative order is not kept
   if (options.news !== undefined && options.transport !== 'memory') throw new Error('--news needs the in-memory bus (--transport memory): over NATS news and bars travel on different subjects and their order is not kept, so the run would not be reproducible');
   const news = typeof options.news === 'string' ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items : options.news;
-  const bus = await createBus({
-    natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
-    name: `sextant-backtest-${runId}`,
-    registry,
-    envelopeDeps: { ids, clock, source: `backtest/${runId}` },
-    logger,
-    maxPayloadBytes: 1024 * 1024,
-    requestTimeoutMs: 30_000,
-    prefix: options.transport === 'nats' ? runId : '',
-    trustLocal: true,
-    ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
-  });
   const barFeed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
-  const newsDeps = { ids, clock, source: `news/${runId}` };
-  const publishNews = (item: NewsItem) => {
-    clock.observe(item.time);
-    bus.publish(subjects.newsItem(), rootEnvelope(newsDeps, 'news.item', item, { v: versionOf('news.item'), time: item.time, id: derivedId(item.time, [runId, 'news.item', item.id]) }));
-  };
-  const feed = news ? withNews(barFeed, news, publishNews) : barFeed;
   const fills: BacktestFill[] = [];
   let bars = 0;
-  bus.subscribe(subjects.orderFilled(), (env) => {
-    const f = env.payload as OrderFilled;
-    fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
-  });
-  if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
   const riskLog = new RiskLog(options.riskMode ?? 'paper');
-  bus.subscribe(subjects.orderRejected(), riskLog.onEnvelope);
-  bus.subscribe(subjects.riskState(), riskLog.onEnvelope);
   const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? paperLimits(), costs: options.costs ?? zeroCosts, startCash: options.cash, ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}) };
-  const tap = options.recording ? await RecordingTap.open(options.recording, { runId, source: 'tap', instance: runId, settings }) : undefined;
-  tap?.attach(bus);
-  const recorder = options.record ? new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }) : undefined;
-  const kernel = new Kernel({
-    bus,
+  let recorder: Recorder | undefined;
+  const system = await buildSystem({
+    mode: 'backtest',
     clock,
     ids,
     logger,
-    instance: runId,
-    runId,
-    heartbeatMs: 0,
-    agents: news ? ['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio'] : ['data', 'strategy', 'risk', 'execution', 'portfolio'],
-    settings,
-    ...(news ? { sentiment: { mode: 'live' as const, scorer: options.scorer ?? (await import('../../../agents/sentiment/scoring/index.js')).createDefaultScorer() } } : {}),
-    feed: {
-      feed,
-      pump: {
-        paceMs: 0,
-        batch: options.transport === 'nats' ? 250 : 2000,
-        ...(options.guard ? { guard: options.guard } : {}),
-        ...(recorder ? { gate: () => recorder.whenWritable() } : {}),
-        onProgress: (n) => {
-          bars = n;
-          options.onProgress?.(n);
+    source: `backtest/${runId}`,
+    bus: {
+      natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
+      name: `sextant-backtest-${runId}`,
+      maxPayloadBytes: 1024 * 1024,
+      requestTimeoutMs: 30_000,
+      prefix: options.transport === 'nats' ? runId : '',
+      trustLocal: true,
+      ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
+    },
+    ...(options.record ? { store: options.record } : {}),
+    links: async ({ bus }) => {
+      bus.subscribe(subjects.orderFilled(), (env) => {
+        const f = env.payload as OrderFilled;
+        fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
+      });
+      if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
+      bus.subscribe(subjects.orderRejected(), riskLog.onEnvelope);
+      bus.subscribe(subjects.riskState(), riskLog.onEnvelope);
+      const parts: Part[] = [];
+      if (options.recording) {
+        const tap = await RecordingTap.open(options.recording, { runId, source: 'tap', instance: runId, settings });
+        tap.attach(bus);
+        parts.push({ name: 'close the recording', stage: 'persistence', stop: () => tap.close() });
+      }
+      if (options.record) {
+        const r = (recorder = new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }));
+        parts.push({ name: 'stop the recorder', stage: 'persistence', start: () => r.start(), stop: () => r.stop() });
+      }
+      return parts;
+    },
+    agents: async ({ bus }) => {
+      const newsDeps = { ids, clock, source: `news/${runId}` };
+      const publishNews = (item: NewsItem) => {
+        clock.observe(item.time);
+        bus.publish(subjects.newsItem(), rootEnvelope(newsDeps, 'news.item', item, { v: versionOf('news.item'), time: item.time, id: derivedId(item.time, [runId, 'news.item', item.id]) }));
+      };
+      const feed = news ? withNews(barFeed, news, publishNews) : barFeed;
+      return {
+        instance: runId,
+        runId,
+        heartbeatMs: 0,
+        agents: news ? ['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio'] : ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+        settings,
+        ...(news ? { sentiment: { mode: 'live' as const, scorer: options.scorer ?? (await import('../../../agents/sentiment/scoring/index.js')).createDefaultScorer() } } : {}),
+        feed: {
+          feed,
+          pump: {
+            paceMs: 0,
+            batch: options.transport === 'nats' ? 250 : 2000,
+            ...(options.guard ? { guard: options.guard } : {}),
+            ...(recorder ? { gate: () => recorder!.whenWritable() } : {}),
+            onProgress: (n) => {
+              bars = n;
+              options.onProgress?.(n);
+            },
+          },
         },
-      },
+      };
     },
   });
+  const { bus, kernel } = system;
   const started = performance.now();
   try {
-    await recorder?.start();
-    await kernel.start();
+    await system.start();
     const data = kernel.host('data')!;
     await data.whenStarted();
     if (data.lifecycle === 'faulted') throw new Error(`the data feed failed: ${data.health().lastError ?? 'unknown error'}`);
@@ -191,9 +204,6 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       risk: riskLog.report(),
     };
   } finally {
-    await kernel.stop();
-    await recorder?.stop();
-    await tap?.close();
-    await bus.close();
+    await system.stop();
   }
 }

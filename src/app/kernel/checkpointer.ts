@@ -17,7 +17,7 @@ export interface ProcessCheckpoint {
   readonly feed?: { readonly name: string; readonly published: number; readonly startTime?: number };
   /**
    * The last message the event log had taken when the state was captured: what came after it is
-   * fed through the agents again on a restart (src/store/catch-up.ts). Absent without a recorder.
+   * fed through the agents again on a restart (src/app/kernel/catch-up.ts). Absent without a recorder.
    */
   readonly log?: { readonly after: string };
 }
@@ -30,7 +30,7 @@ export interface CheckpointerDeps {
   /** Flushed before each checkpoint is saved: the event log is never behind a snapshot. */
   readonly recorder?: Recorder;
   readonly log: Logger;
-  /** Told of every checkpoint saved and every one that failed (src/store/write-watch.ts). */
+  /** Told of every checkpoint saved and every one that failed (src/infra/store/write-watch.ts). */
   readonly watch?: { failed(what: string, err: unknown): void; succeeded(what: string): void };
   /** The store key of this process (see `processKey`). */
   readonly key: string;

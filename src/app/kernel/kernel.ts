@@ -117,9 +117,9 @@ export interface KernelDeps {
 const START_ORDER: readonly AgentName[] = ['portfolio', 'execution', 'risk', 'strategy', 'sentiment', 'data'];
 
 /**
- * Builds and runs the agents of one process over a bus it is given. The composition root
- * (src/main.ts, the backtest) creates clock, ids and bus; the kernel adds the market cache and
- * the agents in a fixed order and stops them in reverse.
+ * Builds and runs the agents of one process over a bus it is given. The system builder
+ * (build-system.ts) creates clock, ids and bus; the kernel adds the market cache and the agents
+ * in a fixed order and stops them in reverse.
  */
 export class Kernel {
   readonly market = new MarketCache();

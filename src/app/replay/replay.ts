@@ -1,10 +1,10 @@
-import { createBus } from '../../../bus/create-bus.js';
 import type { Envelope } from '../../core/messaging/envelope.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/recording.js';
 import { matchesPattern, patterns, subjects, type Subject, type SubjectPattern } from '../../core/messaging/subjects.js';
 import { unboundedLimits } from '../../../agents/risk/limits.js';
-import { createRegistry, type RiskStateChanged } from '../../core/domain/messages.js';
-import { Kernel, type TradingSettings } from '../kernel/kernel.js';
+import type { RiskStateChanged } from '../../core/domain/messages.js';
+import type { TradingSettings } from '../kernel/kernel.js';
+import { buildSystem } from '../kernel/build-system.js';
 import { silentLogger, type Logger } from '../../core/ports/logger.js';
 import { VirtualClock } from '../../core/ports/clock.js';
 import { sequentialIds } from '../../core/ports/ids.js';
@@ -53,7 +53,7 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
 export const DECISION_PATTERNS: readonly SubjectPattern[] = [patterns.signals, patterns.orders, patterns.exact(subjects.riskState()), patterns.sentimentScores];
 
 export interface ReplayOptions {
-  /** The recording in batches: its header first, then its lines (see bus/recording.ts); a batch's `skipped` counts lines read but not handed over. */
+  /** The recording in batches: its header first, then its lines (see src/infra/recording/recording.ts); a batch's `skipped` counts lines read but not handed over. */
   readonly source: AsyncIterable<RecordingBatch>;
   /** `max`: as fast as the agents go; N: N times the recorded pacing (1 = as recorded). */
   readonly speed: 'max' | number;
@@ -212,7 +212,6 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   };
   const clock = new VirtualClock(0);
   const ids = sequentialIds(`replay-${header.runId}`);
-  const bus = await createBus({ name: 'sextant-replay', registry: createRegistry(), envelopeDeps: { ids, clock, source: 'replay' }, logger: options.logger ?? silentLogger, maxPayloadBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, trustLocal: true });
   const placer = new Placer();
   const decisions: Decision[] = [];
   const inputs = new InputMemory();
@@ -221,20 +220,28 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     decisions.push(placer.place(env));
     inputs.pin(env.correlationId);
   };
-  for (const pattern of DECISION_PATTERNS) bus.subscribe(pattern, onDecision, { name: 'replay-decisions' });
-  const kernel = new Kernel({
-    bus,
+  const system = await buildSystem({
+    mode: 'replay',
     clock,
     ids,
     logger: options.logger ?? silentLogger,
-    instance: header.instance ?? 'replay',
-    runId: header.runId,
-    runIds: Object.fromEntries((header.runs ?? []).filter((r) => !r.resumed).flatMap((r) => r.agents.map((a) => [a, r.runId]))),
-    heartbeatMs: 0,
-    agents: ['portfolio', 'execution', 'risk', 'strategy', 'sentiment'],
-    settings,
-    sentiment: { mode: 'replay' },
+    source: 'replay',
+    bus: { name: 'sextant-replay', maxPayloadBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, trustLocal: true },
+    links: ({ bus }) => {
+      for (const pattern of DECISION_PATTERNS) bus.subscribe(pattern, onDecision, { name: 'replay-decisions' });
+      return [];
+    },
+    agents: () => ({
+      instance: header.instance ?? 'replay',
+      runId: header.runId,
+      runIds: Object.fromEntries((header.runs ?? []).filter((r) => !r.resumed).flatMap((r) => r.agents.map((a) => [a, r.runId]))),
+      heartbeatMs: 0,
+      agents: ['portfolio', 'execution', 'risk', 'strategy', 'sentiment'],
+      settings,
+      sentiment: { mode: 'replay' },
+    }),
   });
+  const { bus } = system;
 
   const recordedPlacer = new Placer();
   const recordedDecisions: Decision[] = [];
@@ -243,7 +250,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let lastTime: number | undefined;
   const started = performance.now();
   try {
-    await kernel.start();
+    await system.start();
     /** A recorded decision is kept for the comparison; an input that passes the filters is returned. */
     const accept = (line: RecordedLine): Envelope | undefined => {
       const { env } = line;
@@ -278,8 +285,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) await run(next.value as RecordingBatch<RecordedLine>);
   } finally {
     await iterator.return?.(undefined); // a reader stopped early (an error) lets go of its file or worker
-    await kernel.stop();
-    await bus.close();
+    await system.stop();
   }
   const elapsedMs = performance.now() - started;
   return {

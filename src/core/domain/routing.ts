@@ -50,6 +50,6 @@ export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>
     case 'sentiment.updated':
       return subjects.sentimentScore((payload as PayloadOf<'sentiment.updated'>).symbol);
     default:
-      throw new Error(`no subject is defined for message type ${type}; add it to src/domain/routing.ts`);
+      throw new Error(`no subject is defined for message type ${type}; add it to src/core/domain/routing.ts`);
   }
 }

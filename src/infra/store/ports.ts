@@ -5,8 +5,8 @@ import type { Envelope } from '../../core/messaging/envelope.js';
  * The storage ports. Agents never see these: the recorder writes the event log and its read
  * models (orders, fills, portfolio) from the bus, the checkpointer writes agent snapshots, and
  * queries (trace, order history) read them. Two adapters implement every port with the same
- * observable behaviour (tests/contract/store.contract.ts): MongoDB (src/store/mongo) and the
- * embedded files (src/store/embedded), the default when MONGODB_URI is unset.
+ * observable behaviour (tests/contract/store.contract.ts): MongoDB (src/infra/store/mongo) and the
+ * embedded files (src/infra/store/embedded), the default when MONGODB_URI is unset.
  */
 
 /** One bus message as the event log keeps it: the envelope and the subject it was published on. */

@@ -17,7 +17,7 @@ export interface RecorderOptions {
   readonly retryMs?: number;
   /** Called once when the buffer first overflows with `halt`: the kernel trips the kill switch. */
   readonly onHalt?: (reason: string) => void;
-  /** Told of every failed and every successful write (src/store/write-watch.ts stops trading while writes fail). */
+  /** Told of every failed and every successful write (src/infra/store/write-watch.ts stops trading while writes fail). */
   readonly watch?: { failed(what: string, err: unknown): void; succeeded(what: string): void };
 }
 
