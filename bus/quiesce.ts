@@ -5,7 +5,7 @@ import type { Bus } from '../src/core/messaging/bus.js';
  * handling published nothing new. On NATS a flush is a server round trip that returns after
  * every message published before it has come back to this connection's subscribers, so two
  * consecutive flushes with unchanged counters mean nothing is in flight (for agents in this
- * process; multi-process runs add the `agent.<name>.control` sync).
+ * process; multi-process runs add the `agent.control.<name>` sync).
  */
 export async function quiesce(bus: Bus, maxRounds = 10_000): Promise<void> {
   let previous = -1;

@@ -101,7 +101,7 @@ export const configKeys = {
   BUS_ACK_WAIT_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds', doc: 'Order path (JetStream): how long a delivered, unacknowledged order message waits before it is delivered again (after a crash).', default: 30_000 }),
   BUS_MAX_PAYLOAD_BYTES: def({ schema: int(4096, 64 * 1024 * 1024), expected: 'an integer number of bytes, at least 4096', doc: 'Largest message accepted on the bus; larger publishes fail, larger receipts are dead-lettered.', default: 256 * 1024 }),
   BUS_REQUEST_TIMEOUT_MS: def({ schema: int(1, 600_000), expected: 'milliseconds, 1-600000', doc: 'Default request/reply timeout.', default: 5000 }),
-  HEARTBEAT_INTERVAL_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds, 100-3600000', doc: 'How often each agent publishes agent.<name>.health.', default: 5000 }),
+  HEARTBEAT_INTERVAL_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds, 100-3600000', doc: 'How often each agent publishes agent.health.<name>.', default: 5000 }),
   PARTITIONED_AGENTS: def<'strategy'[]>({ schema: list.pipe(z.array(z.enum(['strategy']))), expected: 'comma-separated agent names that run as several instances sharing the symbols (strategy)', doc: 'Over NATS: instances of these agents share the symbols (each symbol\'s state in exactly one instance at a time; they may join and leave). Every instance needs its own SEXTANT_INSTANCE. Empty: one instance per agent.', default: [] }),
   AGENTS: def<('data' | 'sentiment' | 'strategy' | 'risk' | 'execution' | 'portfolio')[]>({ schema: list.pipe(z.array(z.enum(['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio']))), expected: 'comma-separated agent names (data,sentiment,strategy,risk,execution,portfolio)', doc: 'Agents run by `sextant start`. Unset: data,strategy,risk,execution,portfolio, and sentiment too when it has news to read (SENTIMENT_NEWS_FILE or SENTIMENT_RSS_URLS).' }),
 
@@ -131,7 +131,7 @@ export const configKeys = {
   RSI_PERIOD: def({ schema: int(2, 1000), expected: 'bars, 2-1000', doc: 'rsi-reversion: RSI period.', default: 14 }),
   RSI_OVERSOLD: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: buy below this RSI.', default: 30 }),
   RSI_OVERBOUGHT: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: sell above this RSI.', default: 70 }),
-  STRATEGY_SENTIMENT_MIN: def({ schema: dec(-1, 1), expected: 'a sentiment from -1 to 1, e.g. 0.1', doc: 'Sentiment filter: when set, the strategy only buys while the symbol\'s sentiment (sentiment.score.<sym>, decayed to the bar\'s time; 0 without news) is above it. Sells are never held back. Unset: no filter.' }),
+  STRATEGY_SENTIMENT_MIN: def({ schema: dec(-1, 1), expected: 'a sentiment from -1 to 1, e.g. 0.1', doc: 'Sentiment filter: when set, the strategy only buys while the symbol\'s sentiment (sentiment.updated.<sym>, decayed to the bar\'s time; 0 without news) is above it. Sells are never held back. Unset: no filter.' }),
 
   SENTIMENT_SCORER: def<'default' | 'llm'>({ schema: z.enum(['default', 'llm']), expected: 'default | llm', doc: 'How the sentiment agent scores news: the deterministic finance lexicon, or a chat model (OPENAI_API_KEY, OPENAI_MODEL, OPENAI_BASE_URL) that falls back to it when over budget, failing or answering outside the schema.', default: 'default' }),
   SENTIMENT_HALF_LIFE_MS: def({ schema: int(1_000), expected: 'milliseconds of event time', doc: 'A symbol\'s sentiment halves after this long without news.', default: 86_400_000 }),

@@ -5,7 +5,7 @@ import { pumpFeed, type PumpOptions } from './pump.js';
 
 /**
  * The data agent: market data in from a feed (file, synthetic, live) behind one port; writes
- * `market.bar.<sym>`, `market.tick.<sym>` and, when a finite feed ends, `market.feed.completed`.
+ * `market.bar.<sym>`, `market.tick.<sym>` and, when a finite feed ends, `market.feed-completed`.
  * It never invents a price: feeds reject or (lenient) skip bad rows, nothing is filled in.
  */
 export function dataAgent(feed: MarketFeed, pump: PumpOptions): AgentSpec<DataContext> {

@@ -39,7 +39,7 @@ export function scoringText(item: Pick<NewsItem, 'headline' | 'body'>): string {
 /**
  * The sentiment agent. Reads `news.item` (live) and `sentiment.scored`; writes `news.item` (the
  * news sources it was given), `sentiment.scored` (one per scored item, with symbols, score,
- * confidence, rationale and scorer) and `sentiment.score.<sym>` (`sentiment.updated`: the symbol's
+ * confidence, rationale and scorer) and `sentiment.updated.<sym>` (`sentiment.updated`: the symbol's
  * sentiment decayed over event time, with the items that moved it). Answers `query.sentiment`.
  *
  * Scoring is an effect of the machine: the default scorer answers within the step, an LLM scorer

@@ -12,7 +12,7 @@ export type SentimentParams = AggregateParams;
 
 export interface SentimentContext extends WithOutbox {
   readonly params: SentimentParams;
-  /** Per symbol, what was last published on `sentiment.score.<sym>`. */
+  /** Per symbol, what was last published on `sentiment.updated.<sym>`. */
   readonly symbols: Readonly<Record<string, SymbolSentiment>>;
   /** Items handed to the scorer and not yet back (an LLM call in flight). */
   readonly scoring: Readonly<Record<string, true>>;
@@ -83,7 +83,7 @@ export function onComputed(ctx: SentimentContext, ev: ScoreComputedEvent): Parti
 
 /**
  * A scored item (this agent's own, or a recorded one fed by a replay): each of its symbols'
- * sentiment moves, and each is published on `sentiment.score.<sym>` with the items behind it.
+ * sentiment moves, and each is published on `sentiment.updated.<sym>` with the items behind it.
  */
 export function onScored(ctx: SentimentContext, ev: MessageEvent<'sentiment.scored'>): Partial<SentimentContext> {
   const item = ev.payload;

@@ -14,7 +14,7 @@ const ours = (ctx: StrategyContext, env: Envelope) => {
 /**
  * The strategy agent. Reads `market.bar.*` and its own orders' outcomes (`order.rejected`,
  * `order.filled`, `order.cancelled`, `order.failed`) and, with a sentiment filter,
- * `sentiment.score.*`; writes `signal.<sym>` and `order.intent`. Answers `query.signals`.
+ * `sentiment.updated.*`; writes `signal.generated.<sym>` and `order.intent`. Answers `query.signals`.
  * `capital` is what entries sized as a fraction of equity start from (the account's start cash).
  */
 export function strategyAgent(params: StrategyParams, capital = 0): AgentSpec<StrategyContext> {
@@ -29,7 +29,7 @@ export function strategyAgent(params: StrategyParams, capital = 0): AgentSpec<St
       { pattern: subjects.orderCancelled(), wants: ours },
       { pattern: subjects.orderFailed(), wants: ours },
       // the sentiment filter (STRATEGY_SENTIMENT_MIN) keeps each symbol's latest sentiment
-      ...(params.sentimentMin !== undefined ? [{ pattern: patterns.sentimentScores }] : []),
+      ...(params.sentimentMin !== undefined ? [{ pattern: patterns.sentimentUpdates }] : []),
     ],
     // several instances share the symbols (PARTITIONED_AGENTS): a symbol's indicators, open orders and last signal move together
     partition: {

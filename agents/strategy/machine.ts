@@ -21,7 +21,7 @@ export interface StrategyContext extends WithOutbox {
   /** The latest signal per symbol, with its event time (answers `signals` queries). */
   readonly lastSignals: Readonly<Record<string, Signal & { time: number }>>;
   /**
-   * The latest sentiment per symbol (`sentiment.score.<sym>`), kept when the strategy filters
+   * The latest sentiment per symbol (`sentiment.updated.<sym>`), kept when the strategy filters
    * buys on it (`params.sentimentMin`). Optional: snapshots from before the filter lack it.
    */
   readonly sentiment?: Readonly<Record<string, StrategySentiment>>;

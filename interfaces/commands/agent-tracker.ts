@@ -15,7 +15,7 @@ export interface AgentReport {
 }
 
 /**
- * Follows `agent.<name>.health` (heartbeats and lifecycle changes): what readiness and
+ * Follows `agent.health.<name>` (heartbeats and lifecycle changes): what readiness and
  * `/api/v1/agents` report. An expected agent is ready when it is running (or degraded, still
  * handling) and its last heartbeat is younger than three heartbeat periods.
  */

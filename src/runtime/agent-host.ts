@@ -4,8 +4,7 @@ import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type Env
 import { subjects } from '../core/messaging/subjects.js';
 import { deadLetterEnvelope } from '../core/messaging/dead-letter.js';
 import type { AgentHealth, LifecycleState, MessageType, PayloadOf } from '../core/domain/messages.js';
-import { versionOf } from '../core/domain/messages.js';
-import { subjectFor } from '../core/domain/routing.js';
+import { subjectFor, versionOf } from '../core/domain/messages.js';
 import type { Logger } from '../core/ports/logger.js';
 import type { AgentApi, AgentSpec, Inlet } from '../core/agent/agent-spec.js';
 import { messageEvent } from '../core/agent/agent-spec.js';
@@ -68,7 +67,7 @@ export class AgentFaultedError extends Error {
  * Runs one agent: its XState machine as an actor, bound to the bus. Messages become machine
  * events; the machine's outputs (its `emitOutbox` action, see outbound.ts) become envelopes (with correlation and causation set
  * from the message that caused them). Publishes lifecycle and heartbeats on
- * `agent.<name>.health`, answers `query.<what>` and `agent.<name>.control`, restarts a crashed
+ * `agent.health.<name>`, answers `query.<what>` and `agent.control.<name>`, restarts a crashed
  * actor from its last good snapshot with backoff, and drains on stop.
  */
 export class AgentHost<TContext extends WithOutbox = WithOutbox> {

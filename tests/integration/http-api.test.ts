@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/core/ports/logger.js';
 import { Metrics } from '../../src/infra/observability/metrics.js';
 import { systemClock } from '../../src/core/ports/clock.js';
 import { ulidSource } from '../../src/core/ports/ids.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { freePort } from '../helpers/free-port.js';
 import { eventually } from '../helpers/eventually.js';
@@ -33,7 +34,7 @@ describe('HTTP API', () => {
     metrics.attach(system.bus);
     const tracker = new AgentTracker(config.runtime.agents, 60_000);
     tracker.attach(system.bus);
-    for (const h of system.kernel.hosts) system.bus.publish(`agent.${h.name}.health` as never, { id: `h-${h.name}`, type: 'agent.health', v: 1, source: 'test', correlationId: `h-${h.name}`, time: 0, payload: h.health() });
+    for (const h of system.kernel.hosts) system.bus.publish(subjects.agentHealth(h.name), { id: `h-${h.name}`, type: 'agent.health', v: 1, source: 'test', correlationId: `h-${h.name}`, time: 0, payload: h.health() });
     app = createApi({
       bus: system.bus,
       store: system.store,

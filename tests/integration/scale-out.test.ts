@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ndjsonFeed } from '../../agents/data/feeds/ndjson-feed.js';
 import type { Bus } from '../../src/core/messaging/bus.js';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
-import { patterns } from '../../src/core/messaging/subjects.js';
+import { patterns, subjects } from '../../src/core/messaging/subjects.js';
 import { runBacktest } from '../../src/app/backtest/run-backtest.js';
 import { createRegistry, type Signal } from '../../src/core/domain/messages.js';
 import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
@@ -65,7 +65,7 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     let bars = 0;
     observer.subscribe(patterns.signals, (e) => void signals.push(e));
     observer.subscribe(patterns.marketBars, () => void bars++);
-    observer.subscribe('market.feed.completed' as never, () => void (completed = true));
+    observer.subscribe(subjects.feedCompleted(), () => void (completed = true));
     await observer.flush();
     for (const agent of ['portfolio', 'execution', 'risk'] as const) procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: agent }));
     const strategy = (instance: string) => startAgentProcess(`strategy ${instance}`, ['agent', 'strategy'], { ...env, SEXTANT_INSTANCE: instance }).then((p) => (procs.push(p), p));

@@ -77,7 +77,7 @@ for (const { name } of transports) {
       sys = undefined;
     });
 
-    it('a news item naming a company becomes one sentiment.scored caused by it, then sentiment.score.<sym> naming the item', async () => {
+    it('a news item naming a company becomes one sentiment.scored caused by it, then sentiment.updated.<sym> naming the item', async () => {
       sys = await startSystem(name, ['sentiment']);
       const news = sys.publishNews(item('Oracle Corp beats estimates', T0));
       const updated = await eventually(() => {
@@ -89,7 +89,7 @@ for (const { name } of transports) {
       expect(scored!.causationId).toBe(news.id);
       expect(scored!.correlationId).toBe(news.id);
       expect(scored!.payload).toMatchObject<Partial<SentimentScored>>({ itemId: (news.payload as NewsItem).id, symbols: ['ORCL'], score: 0.8, confidence: 1, scorer: 'stub@1', time: T0 });
-      expect(updated.subject).toBe(subjects.sentimentScore('ORCL'));
+      expect(updated.subject).toBe(subjects.sentimentUpdated('ORCL'));
       expect(updated.env.causationId).toBe(scored!.id);
       expect(updated.env.correlationId).toBe(news.id);
       const p = updated.env.payload as SentimentUpdated;

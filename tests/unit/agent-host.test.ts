@@ -67,7 +67,7 @@ describe('agent host', () => {
     await bus?.close();
   });
 
-  it('publishes its lifecycle on agent.<name>.health from starting to stopped', async () => {
+  it('publishes its lifecycle on agent.health.<name> from starting to stopped', async () => {
     await start();
     await host.stop();
     expect(health()).toEqual(['starting', 'running', 'stopping', 'stopped']);

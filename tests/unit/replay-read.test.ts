@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readRecording, RECORDING_VERSION } from '../../src/infra/recording/recording.js';
 import { createRegistry } from '../../src/core/domain/messages.js';
 import { matchesPattern } from '../../src/core/messaging/subjects.js';
-import { subjectFor } from '../../src/core/domain/routing.js';
+import { subjectFor } from '../../src/core/domain/messages.js';
 import { checkInputPayloads, compare, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, samePlainData, UNUSED_SUBJECTS, type Decision } from '../../src/app/replay/replay.js';
 
 /**

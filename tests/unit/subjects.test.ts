@@ -16,7 +16,7 @@ describe('symbol encoding', () => {
 
   it('keeps plain tickers readable', () => {
     expect(subjects.marketBar('ORCL')).toBe('market.bar.ORCL');
-    expect(subjects.signal('BRK.B')).toBe('signal.BRK_002EB');
+    expect(subjects.signal('BRK.B')).toBe('signal.generated.BRK_002EB');
   });
 
   it('rejects empty and overlong symbols with a clear error', () => {

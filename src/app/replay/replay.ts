@@ -50,7 +50,7 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
  * Where decisions are published: the replay listens there only, not to every bar and mark (a
  * test holds that each decision type's subject matches one of them).
  */
-export const DECISION_PATTERNS: readonly SubjectPattern[] = [patterns.signals, patterns.orders, patterns.exact(subjects.riskState()), patterns.sentimentScores];
+export const DECISION_PATTERNS: readonly SubjectPattern[] = [patterns.signals, patterns.orders, patterns.exact(subjects.riskState()), patterns.sentimentUpdates];
 
 export interface ReplayOptions {
   /** The recording in batches: its header first, then its lines (see src/infra/recording/recording.ts); a batch's `skipped` counts lines read but not handed over. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SchemaRegistry } from '../messaging/schema-registry.js';
 import { registerBusSchemas } from '../messaging/dead-letter.js';
+import { subjects, type Subject } from '../messaging/subjects.js';
 
 /**
  * The message catalog: every envelope type Sextant publishes, its payload schema and current
@@ -210,7 +211,7 @@ export const riskCommandSchema = z.object({
 });
 export type RiskCommand = z.infer<typeof riskCommandSchema>;
 
-/** The answer to a risk command (also published on `risk.command.result` for the audit trail). */
+/** The answer to a risk command (also published on `risk.command-result` for the audit trail). */
 export const riskCommandResultSchema = z.object({
   command: riskCommandSchema.shape.command,
   accepted: z.boolean(),
@@ -325,7 +326,7 @@ export const sentimentItemRefSchema = z.object({
 export type SentimentItemRef = z.infer<typeof sentimentItemRefSchema>;
 
 /**
- * A symbol's sentiment after an item moved it, on `sentiment.score.<sym>`: the sum of its items'
+ * A symbol's sentiment after an item moved it, on `sentiment.updated.<sym>`: the sum of its items'
  * confidence-weighted scores, each halved per `halfLifeMs` of event time since it was published,
  * bounded to [-1, 1], as of `asOf`. Read it at a later time t with `decayedScore` (it halves every
  * half-life without news). `recent` names the items that moved it, newest first (bounded).
@@ -341,46 +342,71 @@ export const sentimentUpdatedSchema = z.object({
 });
 export type SentimentUpdated = z.infer<typeof sentimentUpdatedSchema>;
 
-/** Control messages on `agent.<name>.control`. */
+/** Control messages on `agent.control.<name>`. */
 export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
 export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
 
-/** type -> [version, payload schema]: the single source for the registry and the TS types. */
+/** One message type: its payload schema's version, the schema, and where it is published. */
+export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
+  readonly v: number;
+  readonly schema: S;
+  /**
+   * The subject a message of this type is published on, from its payload: the type, plus the
+   * key when it has one. Absent for requests and replies, which go to the service asked.
+   */
+  readonly subject?: (payload: z.infer<S>) => Subject;
+}
+
+const entry = <S extends z.ZodType>(v: number, schema: S, subject?: (payload: z.infer<S>) => Subject): CatalogEntry<S> => ({ v, schema, ...(subject ? { subject } : {}) });
+
+/**
+ * Every message type, declared once: version, payload schema, subject. The schema registry
+ * (validation on receipt), the TypeScript payload types and the subject an agent's output goes
+ * to (`subjectFor`) all derive from it.
+ */
 export const catalog = {
-  'market.bar': [1, barSchema],
-  'market.tick': [1, tickSchema],
-  'market.feed-completed': [1, feedCompletedSchema],
-  'signal.generated': [1, signalSchema],
-  'order.intent': [1, orderIntentSchema],
-  'order.approved': [1, orderApprovedSchema],
-  'order.rejected': [1, orderRejectedSchema],
-  'order.submitted': [1, orderSubmittedSchema],
-  'order.filled': [1, orderFilledSchema],
-  'order.cancelled': [1, orderCancelledSchema],
-  'order.failed': [1, orderFailedSchema],
-  'portfolio.updated': [1, portfolioSnapshotSchema],
-  'risk.command': [1, riskCommandSchema],
-  'risk.command-result': [1, riskCommandResultSchema],
-  'risk.state': [1, riskStateSchema],
-  'agent.health': [1, agentHealthSchema],
-  'run.started': [1, runStartedSchema],
-  'chat.exchange': [1, chatExchangeSchema],
-  'news.item': [1, newsItemSchema],
-  'sentiment.scored': [1, sentimentScoredSchema],
-  'sentiment.updated': [1, sentimentUpdatedSchema],
-  'agent.control': [1, agentControlSchema],
-  'agent.synced': [1, agentSyncedSchema],
-  'query.request': [1, queryRequestSchema],
-  'query.result': [1, queryResultSchema],
+  'market.bar': entry(1, barSchema, (p) => subjects.marketBar(p.symbol)),
+  'market.tick': entry(1, tickSchema, (p) => subjects.marketTick(p.symbol)),
+  'market.feed-completed': entry(1, feedCompletedSchema, () => subjects.feedCompleted()),
+  'signal.generated': entry(1, signalSchema, (p) => subjects.signal(p.symbol)),
+  'order.intent': entry(1, orderIntentSchema, () => subjects.orderIntent()),
+  'order.approved': entry(1, orderApprovedSchema, () => subjects.orderApproved()),
+  'order.rejected': entry(1, orderRejectedSchema, () => subjects.orderRejected()),
+  'order.submitted': entry(1, orderSubmittedSchema, () => subjects.orderSubmitted()),
+  'order.filled': entry(1, orderFilledSchema, () => subjects.orderFilled()),
+  'order.cancelled': entry(1, orderCancelledSchema, () => subjects.orderCancelled()),
+  'order.failed': entry(1, orderFailedSchema, () => subjects.orderFailed()),
+  'portfolio.updated': entry(1, portfolioSnapshotSchema, () => subjects.portfolioUpdated()),
+  'risk.command': entry(1, riskCommandSchema, () => subjects.riskCommand()),
+  'risk.command-result': entry(1, riskCommandResultSchema, () => subjects.riskCommandResult()),
+  'risk.state': entry(1, riskStateSchema, () => subjects.riskState()),
+  'agent.health': entry(1, agentHealthSchema, (p) => subjects.agentHealth(p.agent)),
+  'run.started': entry(1, runStartedSchema, () => subjects.runStarted()),
+  'chat.exchange': entry(1, chatExchangeSchema, () => subjects.chatExchange()),
+  'news.item': entry(1, newsItemSchema, () => subjects.newsItem()),
+  'sentiment.scored': entry(1, sentimentScoredSchema, () => subjects.sentimentScored()),
+  'sentiment.updated': entry(1, sentimentUpdatedSchema, (p) => subjects.sentimentUpdated(p.symbol)),
+  // requests and replies: to `agent.control.<name>` and `query.<what>`, answered on the asker's inbox
+  'agent.control': entry(1, agentControlSchema),
+  'agent.synced': entry(1, agentSyncedSchema),
+  'query.request': entry(1, queryRequestSchema),
+  'query.result': entry(1, queryResultSchema),
 } as const;
 
 export type MessageType = keyof typeof catalog;
-export type PayloadOf<T extends MessageType> = z.infer<(typeof catalog)[T][1]>;
-export const versionOf = <T extends MessageType>(type: T): number => catalog[type][0];
+export type PayloadOf<T extends MessageType> = z.infer<(typeof catalog)[T]['schema']>;
+export const versionOf = <T extends MessageType>(type: T): number => catalog[type].v;
+
+/** The subject a message of `type` with this payload is published on (types with a subject of their own). */
+export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>): Subject {
+  const subject = (catalog[type] as CatalogEntry).subject;
+  if (!subject) throw new Error(`${type} has no subject of its own (a request or a reply goes to the service asked); see the catalog in src/core/domain/messages.ts`);
+  return subject(payload);
+}
 
 /** A registry holding every catalog schema and the bus's own types. */
 export function createRegistry(): SchemaRegistry {
   const registry = registerBusSchemas(new SchemaRegistry());
-  for (const [type, [v, schema]] of Object.entries(catalog)) registry.register(type, v, schema);
+  for (const [type, { v, schema }] of Object.entries(catalog)) registry.register(type, v, schema);
   return registry;
 }

@@ -89,16 +89,21 @@ export type AgentName = (typeof AGENT_NAMES)[number];
 export const QUERY_NAMES = ['portfolio', 'positions', 'orders', 'order-log', 'fills', 'signals', 'trace', 'risk', 'events', 'sentiment'] as const;
 export type QueryName = (typeof QUERY_NAMES)[number];
 
-/** Concrete subjects. */
+/**
+ * Concrete subjects. A message is published on its type, with its key (a symbol, an agent) as
+ * the last token when it has one: `market.bar.<sym>`, `signal.generated.<sym>`,
+ * `agent.health.<name>`. Requests go to the service that answers them (`query.<what>`,
+ * `agent.control.<name>`). The catalog (src/core/domain/messages.ts) says which type goes where.
+ */
 export const subjects = {
   marketBar: (symbol: string) => s(`market.bar.${encodeSymbol(symbol)}`),
   marketTick: (symbol: string) => s(`market.tick.${encodeSymbol(symbol)}`),
-  feedCompleted: () => s('market.feed.completed'),
+  feedCompleted: () => s('market.feed-completed'),
   newsItem: () => s('news.item'),
-  sentimentScore: (symbol: string) => s(`sentiment.score.${encodeSymbol(symbol)}`),
+  sentimentUpdated: (symbol: string) => s(`sentiment.updated.${encodeSymbol(symbol)}`),
   /** One scored news item (the sentiment agent's per-item output; a replay input). */
   sentimentScored: () => s('sentiment.scored'),
-  signal: (symbol: string) => s(`signal.${encodeSymbol(symbol)}`),
+  signal: (symbol: string) => s(`signal.generated.${encodeSymbol(symbol)}`),
   orderIntent: () => s('order.intent'),
   orderApproved: () => s('order.approved'),
   orderRejected: () => s('order.rejected'),
@@ -109,11 +114,11 @@ export const subjects = {
   portfolioUpdated: () => s('portfolio.updated'),
   riskState: () => s('risk.state'),
   riskCommand: () => s('risk.command'),
-  riskCommandResult: () => s('risk.command.result'),
-  agentHealth: (agent: string) => s(`agent.${agent}.health`),
+  riskCommandResult: () => s('risk.command-result'),
+  agentHealth: (agent: string) => s(`agent.health.${agent}`),
   runStarted: () => s('run.started'),
   chatExchange: () => s('chat.exchange'),
-  agentControl: (agent: string) => s(`agent.${agent}.control`),
+  agentControl: (agent: string) => s(`agent.control.${agent}`),
   query: (what: QueryName) => s(`query.${what}`),
   /** Dead letters for a subject: `dlq.<subject>`. */
   dlq: (subject: string) => s(`dlq.${subject}`),
@@ -133,10 +138,10 @@ export const patterns = {
   marketBars: p('market.bar.*'),
   marketTicks: p('market.tick.*'),
   market: p('market.>'),
-  sentimentScores: p('sentiment.score.*'),
-  signals: p('signal.*'),
+  sentimentUpdates: p('sentiment.updated.*'),
+  signals: p('signal.generated.*'),
   orders: p('order.*'),
-  agentHealth: p('agent.*.health'),
+  agentHealth: p('agent.health.*'),
   dlq: p('dlq.>'),
   portfolio: p('portfolio.>'),
   agents: p('agent.>'),
@@ -151,7 +156,7 @@ export function symbolOf(subject: string): string | undefined {
   const last = subject.lastIndexOf('.');
   if (last < 0) return undefined;
   const head = subject.slice(0, last);
-  if (head === 'market.bar' || head === 'market.tick' || head === 'sentiment.score' || head === 'signal') {
+  if (head === 'market.bar' || head === 'market.tick' || head === 'sentiment.updated' || head === 'signal.generated') {
     return decodeSymbol(subject.slice(last + 1));
   }
   return undefined;

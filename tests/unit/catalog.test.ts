@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { catalog, createRegistry, subjectFor, versionOf, type CatalogEntry, type MessageType } from '../../src/core/domain/messages.js';
+import { decodeSymbol, symbolOf } from '../../src/core/messaging/subjects.js';
+
+const types = Object.keys(catalog) as MessageType[];
+/** The fields a subject may be keyed by, as any payload of a keyed type carries them. */
+const keyed = { symbol: 'BRK.B', agent: 'risk' };
+
+describe('the message catalog declares each type once: version, schema, subject', () => {
+  it('a message is published on its type, with its key (symbol or agent) as the last token when it has one', () => {
+    const subjects: Record<string, string> = {};
+    for (const type of types) {
+      if (!(catalog[type] as CatalogEntry).subject) continue;
+      const subject = subjectFor(type, keyed as never);
+      subjects[type] = subject;
+      expect(subject === type || subject.startsWith(`${type}.`), `${type} is published on ${subject}`).toBe(true);
+      const rest = subject.slice(type.length + 1);
+      if (rest) expect([keyed.symbol, keyed.agent]).toContain(decodeSymbol(rest));
+    }
+    expect(subjects['signal.generated']).toBe('signal.generated.BRK_002EB');
+    expect(subjects['sentiment.updated']).toBe('sentiment.updated.BRK_002EB');
+    expect(subjects['market.feed-completed']).toBe('market.feed-completed');
+    expect(subjects['agent.health']).toBe('agent.health.risk');
+    expect(symbolOf(subjects['signal.generated']!)).toBe('BRK.B');
+  });
+
+  it('requests and replies have no subject of their own: asking for one is an error naming the catalog', () => {
+    for (const type of ['query.request', 'query.result', 'agent.control', 'agent.synced'] as const) {
+      expect(() => subjectFor(type, {} as never)).toThrow(/has no subject of its own .* catalog in src\/core\/domain\/messages\.ts/);
+    }
+  });
+
+  it('the schema registry validates exactly the catalog (plus the bus\'s own types) at the catalog\'s versions', () => {
+    const registry = createRegistry();
+    for (const type of types) {
+      const v = versionOf(type);
+      expect(registry.versions(type), type).toEqual([v]);
+    }
+  });
+});
