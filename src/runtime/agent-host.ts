@@ -1,33 +1,25 @@
 import { createActor, type Actor, type AnyStateMachine, type EventObject, type Snapshot } from 'xstate';
 import type { Bus, MessageContext, Subscription } from '../core/messaging/bus.js';
-import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../core/messaging/envelope.js';
+import { messageLogFields, type Envelope, type EnvelopeDeps } from '../core/messaging/envelope.js';
 import { subjects } from '../core/messaging/subjects.js';
 import { deadLetterEnvelope } from '../core/messaging/dead-letter.js';
-import type { AgentHealth, LifecycleState, MessageType, PayloadOf } from '../core/domain/messages.js';
-import { subjectFor, versionOf } from '../core/domain/messages.js';
+import type { AgentHealth, LifecycleState } from '../core/domain/messages.js';
 import type { Logger } from '../core/ports/logger.js';
 import type { AgentApi, AgentSpec, Inlet } from '../core/agent/agent-spec.js';
 import { messageEvent } from '../core/agent/agent-spec.js';
 import type { Clock } from '../core/ports/clock.js';
-import { derivedId, derivedId3, idSeed, type IdSeed, type IdSource } from '../core/ports/ids.js';
+import { idSeed, type IdSource } from '../core/ports/ids.js';
 import type { MarketCache } from '../core/agent/market-cache.js';
 import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
-import { isEffect, type Emitted, type Outbound, type OutboxEmitted, type WithOutbox } from '../core/agent/outbound.js';
+import { isEffect, type Emitted, type OutboxEmitted, type WithOutbox } from '../core/agent/outbound.js';
+import { bindInlets, serveControl, serveQueries } from './host/bindings.js';
+import { EffectRunner } from './host/effects.js';
+import { OutboxCollector } from './host/outbox.js';
+import { OutputPublisher, type ChainRef } from './host/outputs.js';
+import { AgentFaultedError, CrashWindow, defaultRestartPolicy, type RestartPolicy } from './host/supervisor.js';
 
-export interface RestartPolicy {
-  /** First backoff; doubles per consecutive crash. */
-  readonly initialMs: number;
-  readonly maxMs: number;
-  /** More crashes than this within `windowMs` and the agent is faulted (stops handling). */
-  readonly maxRestarts: number;
-  readonly windowMs: number;
-}
-
-/** Outputs worth a line at info level: decisions and order outcomes, not market data or marks. */
-const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed', 'risk.state', 'risk.command-result', 'sentiment.scored']);
-
-export const defaultRestartPolicy: RestartPolicy = { initialMs: 100, maxMs: 5000, maxRestarts: 5, windowMs: 60_000 };
+export { AgentFaultedError, defaultRestartPolicy, type ChainRef, type RestartPolicy };
 
 export interface AgentHostDeps {
   readonly bus: Bus;
@@ -49,26 +41,17 @@ export interface AgentHostDeps {
   readonly partitions?: PartitionCoordinator;
 }
 
-
-/** What a chained output needs of its parent; kept in checkpoints so chains survive a restart. */
-export type ChainRef = Pick<Envelope, 'id' | 'correlationId' | 'time'>;
-
-/** Thrown to dead-letter messages that reach an agent that has given up after repeated crashes. */
-export class AgentFaultedError extends Error {
-  readonly code = 'agent_faulted';
-  readonly retryable = true;
-  constructor(agent: string, cause: unknown) {
-    super(`agent ${agent} is faulted after repeated crashes and is not handling messages`, { cause });
-    this.name = 'AgentFaultedError';
-  }
-}
-
 /**
- * Runs one agent: its XState machine as an actor, bound to the bus. Messages become machine
- * events; the machine's outputs (its `emitOutbox` action, see outbound.ts) become envelopes (with correlation and causation set
- * from the message that caused them). Publishes lifecycle and heartbeats on
- * `agent.health.<name>`, answers `query.<what>` and `agent.control.<name>`, restarts a crashed
- * actor from its last good snapshot with backoff, and drains on stop.
+ * Runs one agent: its XState machine as an actor, bound to the bus. This file keeps the
+ * lifecycle (start, stop, supervision of crashes) and the stepping (a message becomes a machine
+ * event; the step's outputs are published once its snapshot is in place); the concerns it uses
+ * live in host/: inlet and service bindings (bindings.ts), turning outputs into envelopes with
+ * their correlation, causation and derived ids (outputs.ts), pairing each outbox with its
+ * emission (outbox.ts), effects (effects.ts) and the restart policy (supervisor.ts); the
+ * partition gate (partition-gate.ts) decides which messages a scaled-out instance handles.
+ * Publishes lifecycle and heartbeats on `agent.health.<name>`, answers `query.<what>` and
+ * `agent.control.<name>`, restarts a crashed actor from its last good snapshot with backoff,
+ * and drains on stop.
  */
 export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #actor!: Actor<AnyStateMachine>;
@@ -76,41 +59,24 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #since = 0;
   #handled = 0;
   #restarts = 0;
-  #crashTimes: number[] = [];
   #crash: unknown;
   #lastError: string | undefined;
   #restarting: Promise<void> | undefined;
-  #current: Envelope | undefined;
-  /** The machine event type of the current step and the number of outputs it has made. */
-  #stepEvent = '';
-  #stepOutputs = 0;
-  #previous: Envelope | undefined;
-  /** Outputs of the current step, kept only while an inlet wants to reply with one. */
-  #capture: Envelope[] | undefined;
   #inStep = false;
   /** Reading back own outputs: anything the machine emits now was published already. */
   #recovering = false;
-  /** Effects asked for whose results have not come back yet. */
-  #effectsInFlight = 0;
   /** The spec's machine with the binding's `emitOutbox` (see #machine). */
   #provided: AnyStateMachine | undefined;
-  /** Outboxes of the event being processed, published when its snapshot is in place. */
-  #outboxes: (readonly Emitted[])[] = [];
-  /** Outputs registered under a key (an order's submission): later outputs of that key chain to them. */
-  readonly #chains = new Map<string, ChainRef>();
   readonly #subs: Subscription[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #startTask: Promise<void> | undefined;
   #stopping = false;
   readonly #env: EnvelopeDeps;
   readonly #log: Logger;
-  readonly #restartPolicy: RestartPolicy;
-  /** The hash of run and agent, which every derived id of this agent starts with. */
-  readonly #idSeed: IdSeed;
-  /** Debug lines are per message; the level is checked once, not per message. */
-  readonly #debug: boolean;
-  /** Notable outputs (orders, fills) are logged at info: their fields are gathered only when it is on. */
-  readonly #info: boolean;
+  readonly #crashes: CrashWindow;
+  readonly #outputs: OutputPublisher;
+  readonly #outbox = new OutboxCollector();
+  readonly #effects: EffectRunner;
   /** Scale-out: which messages this instance handles (spec.partition with a coordinator). */
   readonly #gate: PartitionGate | undefined;
 
@@ -120,10 +86,9 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   ) {
     this.#env = { ids: deps.ids, clock: deps.clock, source: `${spec.name}/${deps.instance}` };
     this.#log = deps.logger.child({ agent: spec.name });
-    this.#debug = this.#log.isLevelEnabled('debug');
-    this.#info = this.#log.isLevelEnabled('info');
-    this.#restartPolicy = deps.restart ?? defaultRestartPolicy;
-    this.#idSeed = idSeed([deps.runId ?? '', spec.name]);
+    this.#crashes = new CrashWindow(deps.restart ?? defaultRestartPolicy);
+    this.#outputs = new OutputPublisher({ bus: deps.bus, env: this.#env, idSeed: idSeed([deps.runId ?? '', spec.name]), log: this.#log });
+    this.#effects = new EffectRunner(spec.name, spec.effects);
     this.#gate = spec.partition && deps.partitions
       ? new PartitionGate(spec.partition as never, deps.partitions, { step: (event) => this.#step(undefined, event), context: () => this.context, log: this.#log })
       : undefined;
@@ -152,13 +117,13 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
 
   /** True between steps with no effect in flight and no restart pending: a consistent point. */
   get idle(): boolean {
-    return !this.#inStep && this.#effectsInFlight === 0 && !this.#restarting;
+    return !this.#inStep && this.#effects.inFlight === 0 && !this.#restarting;
   }
 
   /** The open chains (key -> parent), JSON-able; what `start(snapshot, since, chains)` resumes them from. */
   persistedChains(): Record<string, ChainRef> {
     const out: Record<string, ChainRef> = {};
-    for (const [key, { id, correlationId, time }] of this.#chains) out[key] = { id, correlationId, time };
+    for (const [key, { id, correlationId, time }] of this.#outputs.chains) out[key] = { id, correlationId, time };
     return out;
   }
 
@@ -174,43 +139,13 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   async start(snapshot?: Snapshot<unknown>, recoverSince?: number, chains?: Readonly<Record<string, ChainRef>>): Promise<void> {
     this.#setLifecycle('starting');
     this.#spawn(snapshot);
-    for (const [key, ref] of Object.entries(chains ?? {})) this.#chains.set(key, ref);
+    for (const [key, ref] of Object.entries(chains ?? {})) this.#outputs.chains.set(key, ref);
     const { bus } = this.deps;
     if (snapshot && recoverSince !== undefined) await this.#recover(recoverSince);
-    for (const inlet of this.spec.inlets) {
-      this.#subs.push(
-        bus.subscribe(inlet.pattern, (env, ctx) => this.#onMessage(inlet, env, ctx), {
-          name: this.spec.name,
-          // on the bus's durable path (orders over JetStream) each inlet has its own consumer
-          // partitioned instances each read every message (and keep what they own)
-          durable: this.#gate ? `${this.spec.name}-${this.deps.instance}.${inlet.pattern}` : `${this.spec.name}.${inlet.pattern}`,
-          // an instance of a scaled agent that is gone for a day leaves no consumer behind
-          ...(this.#gate ? { durableInactiveMs: 86_400_000 } : {}),
-          ...(inlet.shared ? { queue: this.spec.name } : {}),
-        }),
-      );
-    }
-    for (const q of this.spec.queries ?? []) {
-      this.#subs.push(
-        bus.serve(
-          subjects.query(q.what),
-          (req) => {
-            const params = (req.payload as { params?: Record<string, unknown> }).params ?? {};
-            return deriveEnvelope(this.#env, req, 'query.result', { data: q.answer(this.context, params) });
-          },
-          { name: `${this.spec.name}.query.${q.what}`, queue: `query.${q.what}` },
-        ),
-      );
-    }
     this.#subs.push(
-      bus.serve(subjects.agentControl(this.spec.name), (req) =>
-        deriveEnvelope(this.#env, req, 'agent.synced', {
-          agent: this.spec.name,
-          instance: this.deps.instance,
-          handled: this.#handled,
-          published: bus.stats.published,
-        }),
-      ),
+      ...bindInlets(bus, this.spec, this.deps.instance, this.#gate !== undefined, (inlet, env, ctx) => this.#onMessage(inlet, env, ctx)),
+      ...serveQueries(bus, this.spec, this.#env, () => this.context),
+      serveControl(bus, this.spec.name, this.deps.instance, this.#env, () => this.#handled),
     );
     await bus.flush();
     // subscribed first, then a member: what arrives for a key it comes to own is parked, not lost
@@ -229,7 +164,11 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
   }
 
-  /** Hands the machine its own outputs published after the checkpoint (see AgentSpec.recover). */
+  /**
+   * Recovery: hands the machine its own outputs published after the checkpoint (see
+   * AgentSpec.recover), so it knows what it did before the crash; nothing it emits meanwhile is
+   * published again.
+   */
   async #recover(since: number): Promise<void> {
     const { recover } = this.spec;
     const { bus } = this.deps;
@@ -243,8 +182,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         if (!event) continue;
         this.#step(env, event);
         const chain = recover.chain?.(env);
-        if (chain?.key) this.#chains.set(chain.key, env);
-        if (chain?.release) this.#chains.delete(chain.release);
+        if (chain?.key) this.#outputs.chains.set(chain.key, env);
+        if (chain?.release) this.#outputs.chains.delete(chain.release);
         applied++;
       }
     } finally {
@@ -286,13 +225,14 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const { input } = this.spec;
     this.#crash = undefined;
     this.#actor = createActor(this.#machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
+    this.#outbox.reset(this.#actor.getSnapshot().context as Partial<WithOutbox> | undefined);
     // a single output emitted on its own (XState `emit`) is published too
     this.#actor.on('*', (emitted: OutboxEmitted | Emitted) => {
       if (emitted.type !== 'outbox') this.#emitted(emitted as Emitted);
       else for (const e of (emitted as OutboxEmitted).items) this.#emitted(e);
     });
     // each processed event ends with its snapshot: the outboxes its emitOutbox actions kept are published then
-    this.#actor.subscribe({ next: () => this.#publishOutboxes(), error: (err) => (this.#crash = err ?? new Error('actor failed')) });
+    this.#actor.subscribe({ next: (snap) => this.#publishOutboxes(snap.context as Partial<WithOutbox> | undefined), error: (err) => (this.#crash = err ?? new Error('actor failed')) });
     this.#actor.start();
   }
 
@@ -302,13 +242,12 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
    * which tests driving a machine listen to) would, without that builtin's cost per step.
    */
   get #machine(): AnyStateMachine {
-    return (this.#provided ??= this.spec.machine.provide({ actions: { emitOutbox: ({ context }: { context: WithOutbox }) => void this.#outboxes.push(context.outbox) } }));
+    return (this.#provided ??= this.spec.machine.provide({ actions: { emitOutbox: ({ context }: { context: WithOutbox }) => void this.#outbox.keep(context.outbox) } }));
   }
 
-  #publishOutboxes(): void {
-    if (this.#outboxes.length === 0) return;
-    const outboxes = this.#outboxes;
-    this.#outboxes = [];
+  #publishOutboxes(context: Partial<WithOutbox> | undefined): void {
+    const { outboxes, forgotten } = this.#outbox.settle(context);
+    if (forgotten) this.#log.error({ event: this.#outputs.current?.type, outputs: forgotten.map((e) => e.type) }, `a transition of the ${this.spec.name} machine changed its outbox without emitOutbox; published anyway (add emitOutbox to its actions)`);
     for (const outbox of outboxes) for (const e of outbox) this.#emitted(e);
   }
 
@@ -329,30 +268,26 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       this.#step(env, event);
       return;
     }
-    this.#capture = [];
+    this.#outputs.capture();
     try {
       this.#step(env, event);
-      const answer = this.#capture.find((e) => e.type === inlet.reply);
+      const answer = this.#outputs.captured().find((e) => e.type === inlet.reply);
       if (!answer) throw new Error(`${this.spec.name} handled ${env.type} but produced no ${inlet.reply} to answer with`);
       ctx.respond(answer);
     } finally {
-      this.#capture = undefined;
+      this.#outputs.captured();
     }
   }
 
   #step(env: Envelope | undefined, event: EventObject): void {
     const lastGood = this.#actor.getSnapshot();
-    this.#current = env;
-    this.#stepEvent = event.type;
-    this.#stepOutputs = 0;
-    this.#previous = undefined;
+    this.#outputs.beginStep(env, event.type);
     this.#inStep = true;
     try {
       this.#actor.send(event);
     } finally {
       this.#inStep = false;
-      this.#current = undefined;
-      this.#previous = undefined;
+      this.#outputs.endStep();
     }
     this.#handled++;
     if (this.#crash !== undefined) {
@@ -362,21 +297,19 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
   }
 
+  /** Supervision: a crashed actor restarts from its last good snapshot after a backoff, or the agent is faulted. */
   #crashed(err: unknown, lastGood: Snapshot<unknown>, env: Envelope | undefined): void {
-    const now = Date.now(); // wall time: restart policy is about the process, not event time
-    this.#crashTimes = [...this.#crashTimes.filter((t) => now - t < this.#restartPolicy.windowMs), now];
+    const backoff = this.#crashes.crashed();
     this.#lastError = err instanceof Error ? err.message : String(err);
-    this.#outboxes = []; // what the failed step kept is not published
+    this.#outbox.discard(); // what the failed step kept is not published
     this.#log.error({ err, ...(env ? messageLogFields(env) : {}) }, 'machine crashed; restarting from last good snapshot');
-    if (this.#crashTimes.length > this.#restartPolicy.maxRestarts) {
+    if (backoff === undefined) {
       this.#setLifecycle('faulted');
       return;
     }
     this.#setLifecycle('degraded');
-    const { initialMs, maxMs } = this.#restartPolicy;
-    const delay = Math.min(maxMs, initialMs * 2 ** (this.#crashTimes.length - 1));
     const persisted = this.spec.machine.getPersistedSnapshot(lastGood as never);
-    this.#restarting = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => {
+    this.#restarting = new Promise<void>((resolve) => setTimeout(resolve, backoff)).then(() => {
       this.#restarts++;
       this.#spawn(persisted as Snapshot<unknown>);
       this.#restarting = undefined;
@@ -391,92 +324,33 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
     // nothing may escape into XState's emit: it would rethrow from a timer and end the process
     try {
-      if (isEffect(e)) this.#runEffect(e.type, e.payload);
-      else this.#publishOutput(e);
+      if (isEffect(e)) this.#effects.run(e.type, e.payload, this.#outputs.current, (event, cause) => this.#effectResult(e.type, event, cause));
+      else this.#outputs.publish(e);
     } catch (err) {
       this.#lastError = (err as Error).message;
-      this.#log.error({ err, type: e.type, ...(this.#current ? messageLogFields(this.#current) : {}) }, 'an output could not be published');
+      this.#log.error({ err, type: e.type, ...(this.#outputs.current ? messageLogFields(this.#outputs.current) : {}) }, 'an output could not be published');
     }
   }
 
   /**
-   * Runs an effect. A result that comes back during the same step (a synchronous broker) is
-   * queued to the actor and handled right after it; a later one is a step of its own, caused
-   * by the message that asked for the effect.
+   * An effect's result. One that comes back during the same step (a synchronous broker) is
+   * queued to the actor and handled right after it; a later one is a step of its own, caused by
+   * the message that asked for the effect.
    */
-  #runEffect(type: string, payload: unknown): void {
-    const handler = this.spec.effects?.[type];
-    if (!handler) throw new Error(`${this.spec.name} emitted ${type} but has no handler for it`);
-    const cause = this.#current;
-    let answered = false;
-    const answer = () => {
-      if (!answered) {
-        answered = true;
-        this.#effectsInFlight--;
-      }
-    };
-    this.#effectsInFlight++;
+  #effectResult(type: string, event: EventObject, cause: Envelope | undefined): void {
+    if (this.#inStep) {
+      this.#actor.send(event);
+      return;
+    }
+    if (this.#restarting || this.#lifecycle === 'faulted' || this.#lifecycle === 'stopped') {
+      this.#log.error({ effect: type, event: event.type }, 'effect result arrived while the agent could not take it (restarting or stopped); it is lost, and the order stays new until the process restarts from its checkpoint');
+      return;
+    }
     try {
-      this.#callEffect(handler, type, payload, cause, answer);
+      this.#step(cause, event);
     } catch (err) {
-      answer();
-      throw err;
+      this.#log.error({ err, effect: type }, 'effect result crashed the machine');
     }
-  }
-
-  #callEffect(handler: NonNullable<AgentSpec['effects']>[string], type: string, payload: unknown, cause: Envelope | undefined, answer: () => void): void {
-    handler(payload, (event) => {
-      answer();
-      if (this.#inStep) {
-        this.#actor.send(event);
-        return;
-      }
-      if (this.#restarting || this.#lifecycle === 'faulted' || this.#lifecycle === 'stopped') {
-        this.#log.error({ effect: type, event: event.type }, 'effect result arrived while the agent could not take it (restarting or stopped); it is lost, and the order stays new until the process restarts from its checkpoint');
-        return;
-      }
-      try {
-        this.#step(cause, event);
-      } catch (err) {
-        this.#log.error({ err, effect: type }, 'effect result crashed the machine');
-      }
-    });
-  }
-
-  #publishOutput(o: Outbound): void {
-    let env: Envelope;
-    if (o.root || (!this.#current && !o.chain)) {
-      env = rootEnvelope(this.#env, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
-    } else {
-      const parent: ChainRef | undefined =
-        o.chain === 'previous' ? (this.#previous ?? this.#current)
-        : o.chain ? (this.#chains.get(o.chain.key) ?? this.#current)
-        : this.#current;
-      if (!parent) {
-        // a chain lost (it cannot happen with checkpoints, which keep chains): publish it as a root rather than lose it
-        this.#log.warn({ type: o.type, chain: o.chain }, 'output has no cause to derive from; published as the root of a chain of its own');
-        this.#publishOutput({ ...o, root: true } as Outbound);
-        return;
-      }
-      const time = o.time ?? parent.time;
-      // the step's cause (not the chain parent) plus the position in the step names the output
-      const id = this.#current ? derivedId3(this.#idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++) : undefined;
-      env = deriveEnvelope(this.#env, parent, o.type, o.payload, { v: versionOf(o.type), time, ...(id ? { id } : {}) });
-    }
-    this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
-    this.#capture?.push(env);
-    if (this.#info && NOTABLE.has(o.type)) this.#log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
-    else if (this.#debug) this.#log.debug(messageLogFields(env), o.type);
-    this.#previous = env;
-    if (o.key) this.#chains.set(o.key, { id: env.id, correlationId: env.correlationId, time: env.time });
-    if (o.release) this.#chains.delete(o.release);
-  }
-
-  #publishRoot<T extends MessageType>(type: T, payload: PayloadOf<T>, time: number, key?: string): Envelope {
-    const id = key === undefined ? undefined : derivedId(time, ['root', type, key], this.#idSeed);
-    const env = rootEnvelope(this.#env, type, payload, { v: versionOf(type), time, ...(id ? { id } : {}) });
-    this.deps.bus.publish(subjectFor(type, payload), env);
-    return env;
   }
 
   #api(): AgentApi {
@@ -486,7 +360,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       clock: this.deps.clock,
       market: this.deps.market,
       send: (event) => this.send(event),
-      publishRoot: (type, payload, time, key) => this.#publishRoot(type, payload, time, key),
+      publishRoot: (type, payload, time, key) => this.#outputs.publishRoot(type, payload, time, key),
       deadLetter: (subject, code, reason, payload) => {
         const data = Buffer.from(JSON.stringify(payload));
         this.#log.warn({ subject, code, reason }, 'dead-lettered');
@@ -525,7 +399,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
 
   #publishHealth(): void {
     try {
-      this.#publishRoot('agent.health', this.health(), this.deps.clock.now());
+      this.#outputs.publishRoot('agent.health', this.health(), this.deps.clock.now());
     } catch (err) {
       this.#log.warn({ err }, 'could not publish health');
     }

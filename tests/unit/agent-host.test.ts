@@ -169,3 +169,37 @@ describe('agent host', () => {
     });
   });
 });
+
+/** The counting machine with one transition that forgets to emit its outbox. */
+const forgetful = setup({
+  types: { context: {} as CountingContext, events: {} as MessageEvent<'market.bar'>, emitted: {} as Emitted },
+  actions: {
+    count: assign(({ context, event }) => ({
+      seen: context.seen + 1,
+      outbox: event.payload.volume === 7 ? [out('signal.generated', { symbol: event.payload.symbol, strategy: 't', side: 'buy', targetQty: 1, reasons: ['test'], indicators: {}, price: 1 })] : NO_OUTPUT,
+    })),
+  },
+}).createMachine({ context: { seen: 0, outbox: NO_OUTPUT }, on: { 'market.bar': { actions: ['count'] } } });
+
+describe('agent host: an outbox is paired with its emission', () => {
+  it('a transition that fills the outbox but forgets emitOutbox still publishes, once, and the host says which machine forgot', async () => {
+    const bus = await createBus({ name: 't', registry: createRegistry(), envelopeDeps: deps, logger: silentLogger, maxPayloadBytes: 65536, requestTimeoutMs: 500 });
+    const signals: Envelope[] = [];
+    bus.subscribe(patterns.signals, (env) => void signals.push(env));
+    const errors: string[] = [];
+    const logger = { ...silentLogger, child: () => logger, isLevelEnabled: () => false, error: (_o: unknown, msg: string) => void errors.push(msg) } as unknown as typeof silentLogger;
+    const host = new AgentHost<CountingContext>({ name: 'strategy', machine: forgetful, inlets: [{ pattern: patterns.marketBars }] }, { bus, ids: sequentialIds('host'), clock, logger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0 });
+    await host.start();
+    bus.publish(subjects.marketBar('ACME'), bar(7));
+    bus.publish(subjects.marketBar('ACME'), bar(1, 1_700_000_060_000)); // leaves the outbox empty
+    bus.publish(subjects.marketBar('ACME'), bar(7, 1_700_000_120_000));
+    await bus.flush();
+    expect(signals.map((s) => s.time)).toEqual([1_700_000_000_000, 1_700_000_120_000]);
+    expect(errors).toEqual([
+      'a transition of the strategy machine changed its outbox without emitOutbox; published anyway (add emitOutbox to its actions)',
+      'a transition of the strategy machine changed its outbox without emitOutbox; published anyway (add emitOutbox to its actions)',
+    ]);
+    await host.stop();
+    await bus.close();
+  });
+});
