@@ -13,6 +13,7 @@ COPY bus ./bus
 COPY config ./config
 COPY interfaces ./interfaces
 COPY src ./src
+COPY scripts ./scripts
 RUN npm run build
 
 FROM node:20-bookworm-slim AS prod-deps

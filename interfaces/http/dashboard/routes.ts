@@ -1,8 +1,6 @@
 import { Hono } from 'hono';
 import { asset, chartAssets, type Asset } from '../../../src/infra/charts/chart-assets.js';
-import { clientActions } from './client-actions.js';
-import { clientCore } from './client-core.js';
-import { clientPanels } from './client-panels.js';
+import { dashboardScript } from './client.generated.js';
 import { dashboardPage } from './page.js';
 import { dashboardCss } from './styles.js';
 
@@ -16,7 +14,8 @@ function build() {
   if (built) return built;
   const chart = chartAssets();
   const app = {
-    js: asset(`'use strict';\n(function () {\n${clientCore}\n${clientPanels}\n${clientActions}\nif (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot); else boot();\n})();\n`, 'text/javascript; charset=utf-8'),
+    // client/*.ts, bundled by npm run build (scripts/build-assets.ts)
+    js: asset(dashboardScript, 'text/javascript; charset=utf-8'),
     css: asset(dashboardCss, 'text/css; charset=utf-8'),
   };
   const named: [string, Asset][] = [

@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+// the worker's own code: stream-read-thread.ts, bundled by npm run build (scripts/build-assets.ts)
+import { streamReadThread } from './stream-read-thread.generated.js';
 
 /** Raw messages of a stream as a worker hands them over: one buffer of bodies per batch. */
 export interface RawBatch {
@@ -18,117 +20,6 @@ export interface RawBatch {
   readonly kinds: readonly { readonly seq: number; readonly type: unknown; readonly v: unknown }[];
   readonly bad: readonly { readonly seq: number; readonly reason: string }[];
 }
-
-/**
- * The worker's code (plain JavaScript, evaluated; no file of its own, so it runs the same from
- * the sources and from the bundle). It connects once, then reads streams as it is asked to
- * (`{ go }`, one read at a time), each with an ordered consumer, posting the messages in batches
- * and keeping at most `window` batches unanswered: the NATS client's work (protocol parsing, the
- * consumer's bookkeeping) happens beside the replay, not in its thread. Between reads it waits,
- * connected and with its code compiled; it leaves when its connection drops while it waits.
- */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-// the NATS packages are CommonJS: require loads them in two thirds of import's time (no ESM
-// translation), and the sooner this thread is connected, the less the caller reads itself
-const load = (url) => {
-  try {
-    return require(require('node:url').fileURLToPath(url));
-  } catch (err) {
-    if (err && err.code === 'ERR_REQUIRE_ESM') return import(url);
-    throw err;
-  }
-};
-(async () => {
-  const { connect } = await load(workerData.transport);
-  const { jetstream, jetstreamManager, DeliverPolicy } = await load(workerData.jetstream);
-  const queued = [];
-  let arrived;
-  let job; // the read in progress: { id, credit, wake }
-  parentPort.on('message', (m) => {
-    if (m.more !== undefined) {
-      if (job && job.id === m.more) { job.credit++; if (job.wake) { const w = job.wake; job.wake = undefined; w(); } }
-    } else if (m.go) { queued.push(m.go); if (arrived) { const a = arrived; arrived = undefined; a(); } }
-  });
-  const nc = await connect({ servers: workerData.servers, name: 'sextant-replay-reader' });
-  // a connection that drops while no read is going on is not waited for: the thread leaves
-  // (a read going on rides out a reconnect as any client does)
-  (async () => { for await (const s of nc.status()) if (s.type === 'disconnect' && !job) process.exit(0); })();
-  nc.closed().then(() => { if (!job) process.exit(0); });
-  parentPort.postMessage('ready');
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const dec = new TextDecoder();
-  for (;;) {
-    if (queued.length === 0) await new Promise((r) => (arrived = r));
-    const go = queued.shift();
-    job = { id: go.id, credit: go.window, wake: undefined };
-    try {
-      const filter = go.filter;
-      const info = await jsm.streams.info(go.stream, filter ? { subjects_filter: filter } : undefined);
-      // a filtered read starts at the beginning (the caller hands over a start only without one)
-      const anything = filter ? Object.values(info.state.subjects || {}).some((n) => n > 0) : info.state.messages > 0 && info.state.last_seq >= go.from;
-      if (anything) {
-        const start = go.from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: go.from } : { deliver_policy: DeliverPolicy.All };
-        const consumer = await js.consumers.get(go.stream, { ...start, ...(filter ? { filter_subjects: filter } : {}) });
-        const messages = await consumer.consume({ max_messages: 5000 });
-        const skip = go.skip ? new RegExp(go.skip) : undefined;
-        const seen = new Set();
-        let seqs = [], subjects = [], bodies = [], size = 0, skipped = 0, kinds = [], bad = [];
-        let limit = Math.min(250, go.batch);
-        const flush = async () => {
-          if (seqs.length === 0 && skipped === 0) return;
-          while (job.credit <= 0) await new Promise((r) => (job.wake = r));
-          job.credit--;
-          const buf = new Uint8Array(size + Math.max(bodies.length - 1, 0) + 2);
-          const offsets = new Uint32Array(bodies.length + 1);
-          buf[0] = 0x5b;
-          let at = 1;
-          bodies.forEach((b, i) => { if (i > 0) buf[at++] = 0x2c; offsets[i] = at; buf.set(b, at); at += b.length; });
-          offsets[bodies.length] = at;
-          buf[at] = 0x5d;
-          parentPort.postMessage({ seqs: Float64Array.from(seqs), subjects: subjects.join('\\n'), offsets, bodies: buf, skipped, kinds, bad }, [buf.buffer, offsets.buffer]);
-          seqs = []; subjects = []; bodies = []; size = 0; skipped = 0; kinds = []; bad = [];
-        };
-        try {
-          for await (const m of messages) {
-            const info = m.info;
-            if (skip && skip.test(m.subject)) {
-              // not handed over, but still read: a body that is not an envelope, or of a type and
-              // version the caller does not know, is reported like any other
-              skipped++;
-              let env;
-              try { env = JSON.parse(dec.decode(m.data)); } catch { bad.push({ seq: info.streamSequence, reason: 'invalid_json: the body is not JSON' }); }
-              if (env !== undefined) {
-                if (typeof env !== 'object' || env === null) bad.push({ seq: info.streamSequence, reason: 'invalid_envelope: the body is not an object' });
-                else { const kind = env.type + '@' + env.v; if (!seen.has(kind)) { seen.add(kind); kinds.push({ seq: info.streamSequence, type: env.type, v: env.v }); } }
-              }
-            } else {
-              seqs.push(info.streamSequence); subjects.push(m.subject); bodies.push(m.data); size += m.data.length;
-            }
-            const last = info.pending === 0;
-            if (seqs.length + skipped >= limit || last) {
-              await flush();
-              limit = Math.min(limit * 2, go.batch); // small first batches: the reader starts sooner
-            }
-            if (last) break;
-          }
-        } finally {
-          await messages.close();
-        }
-      }
-      parentPort.postMessage('end');
-    } catch (err) {
-      parentPort.postMessage({ error: String((err && err.message) || err) });
-    }
-    job = undefined;
-    if (nc.isClosed()) process.exit(0);
-  }
-})().catch((err) => {
-  parentPort.postMessage({ error: String((err && err.message) || err) });
-  process.exit(1);
-});
-`;
 
 export interface StreamReaderOptions {
   readonly servers: string | string[];
@@ -161,7 +52,7 @@ type FromThread = 'ready' | RawBatch | 'end' | { readonly error: string };
 type Queued = RawBatch | 'end' | { readonly error: string };
 
 /**
- * A worker thread running WORKER, connected to one set of servers. It serves one reader at a
+ * A worker thread running stream-read-thread.ts, connected to one set of servers. It serves one reader at a
  * time (`owner`); between reads it is kept in `idleThreads`, connected and with its code
  * compiled, so the next read in this process starts warm.
  */
@@ -178,7 +69,7 @@ class ReaderThread {
 
   constructor(readonly key: string, servers: string | string[]) {
     this.whenReady = new Promise((resolve) => (this.#readied = resolve));
-    this.worker = new Worker(WORKER, {
+    this.worker = new Worker(streamReadThread, {
       eval: true,
       // plain JavaScript importing installed packages: none of the parent's flags or loaders
       // (under tsx the worker would load the NATS client through its hooks: 150 ms instead of 40)

@@ -1,0 +1,243 @@
+import type uPlotType from 'uplot';
+import type { AgentHealth, OrderFilled, PortfolioSnapshot, Position, Signal, SentimentUpdated } from '../../../../src/core/domain/messages.js';
+import type { Message } from './api.js';
+import { $, clear, clock, h, num, pct, qty, short, signClass, tbody } from './dom.js';
+
+/**
+ * The panels. Each keeps its rows in `P` and redraws from them; the equity and drawdown charts
+ * are uPlot (loaded by its own script tag), redrawn at most once a frame.
+ */
+
+declare const uPlot: typeof uPlotType | undefined;
+
+const MAX_POINTS = 5000;
+
+/** An agent as `GET /agents` reports it (the tracker's view) or a heartbeat updates it. */
+export interface AgentRow {
+  readonly state: string;
+  readonly machineState?: unknown;
+  readonly handled?: number;
+  readonly restarts?: number;
+  readonly lastError?: string;
+  readonly heartbeatAgeMs?: number;
+  readonly ok?: boolean;
+}
+
+/** An open order as `GET /orders` lists it. */
+export interface OrderRow {
+  readonly symbol: string;
+  readonly side: string;
+  readonly qty: number;
+  readonly type: string;
+  readonly status: string;
+  readonly filledQty: number;
+}
+
+interface SentimentRow {
+  readonly score: number;
+  readonly time: number;
+  readonly headline: string;
+}
+
+/** What the panels show. */
+export const P = {
+  last: null as PortfolioSnapshot | null,
+  xs: [] as number[],
+  eq: [] as number[],
+  dd: [] as number[],
+  charts: null as { eq: uPlotType; dd: uPlotType } | null,
+  drawPending: false,
+  fills: [] as Message<OrderFilled>[],
+  signals: [] as { payload: Signal; time?: number; correlationId?: string }[],
+  sentiment: {} as Record<string, SentimentRow>,
+  agents: {} as Record<string, AgentRow>,
+  agentsAt: 0,
+  trading: null as string | null,
+};
+
+/** What a trace button does (set by main.ts: show the chain). */
+export const panelHooks: { showTrace: (correlationId: string) => void } = { showTrace: () => undefined };
+
+function chartOpts(title: 'equity' | 'drawdown', label: string, color: string, fill: string, width: number): uPlotType.Options {
+  return {
+    width,
+    height: title === 'equity' ? 220 : 110,
+    legend: { show: false },
+    cursor: { sync: { key: 'sextant' } },
+    scales: { x: { time: true } },
+    axes: [
+      { stroke: '#667', grid: { stroke: '#eee' } },
+      { stroke: '#667', grid: { stroke: '#eee' }, size: 64, values: (_u, v) => v.map((x) => (title === 'equity' ? x.toLocaleString('en-US', { maximumFractionDigits: 0 }) : x.toFixed(1) + '%')) },
+    ],
+    series: [{}, { label, stroke: color, width: 1.5, fill }],
+  };
+}
+
+function makeCharts(): void {
+  if (P.charts || typeof uPlot === 'undefined') return;
+  const ec = $('equity-chart');
+  const dc = $('drawdown-chart');
+  const w = Math.max(ec.clientWidth, 200);
+  const charts = (P.charts = {
+    eq: new uPlot(chartOpts('equity', 'Equity', '#1a56db', 'rgba(26,86,219,0.08)', w), [P.xs, P.eq], ec),
+    dd: new uPlot(chartOpts('drawdown', 'Drawdown', '#b3261e', 'rgba(179,38,30,0.18)', w), [P.xs, P.dd], dc),
+  });
+  if (typeof ResizeObserver !== 'undefined') {
+    new ResizeObserver(() => {
+      const width = Math.max(ec.clientWidth, 200);
+      charts.eq.setSize({ width, height: 220 });
+      charts.dd.setSize({ width, height: 110 });
+    }).observe(ec);
+  }
+}
+
+export function drawCharts(): void {
+  if (P.drawPending) return;
+  P.drawPending = true;
+  requestAnimationFrame(() => {
+    P.drawPending = false;
+    makeCharts();
+    if (!P.charts) return;
+    P.charts.eq.setData([P.xs, P.eq]);
+    P.charts.dd.setData([P.xs, P.dd]);
+    $('equity-chart').dataset.points = String(P.xs.length);
+    $('drawdown-chart').dataset.points = String(P.xs.length);
+  });
+}
+
+/** A point of the equity and drawdown curves at an event time in ms (the chart counts seconds). */
+export function addPoint(time: unknown, snap: Partial<PortfolioSnapshot> | null | undefined): void {
+  if (typeof time !== 'number' || !snap || typeof snap.equity !== 'number') return;
+  const x = time / 1000;
+  const n = P.xs.length;
+  if (n > 0 && x < P.xs[n - 1]!) return; // older than the chart's end (a seed racing the stream)
+  if (n > 0 && x === P.xs[n - 1]) {
+    P.eq[n - 1] = snap.equity;
+    P.dd[n - 1] = -100 * (snap.drawdown || 0);
+  } else {
+    P.xs.push(x);
+    P.eq.push(snap.equity);
+    P.dd.push(-100 * (snap.drawdown || 0));
+  }
+  if (P.xs.length > MAX_POINTS) {
+    const cut = P.xs.length - MAX_POINTS;
+    P.xs.splice(0, cut);
+    P.eq.splice(0, cut);
+    P.dd.splice(0, cut);
+  }
+  drawCharts();
+}
+
+/** The latest portfolio snapshot: the summary line and the positions table. */
+export function showSnapshot(snap: PortfolioSnapshot): void {
+  P.last = snap;
+  summary(snap);
+  positions(snap.positions || []);
+}
+
+function summary(s: PortfolioSnapshot): void {
+  $('s-equity').textContent = num(s.equity);
+  $('s-cash').textContent = num(s.cash);
+  const day = $('s-day');
+  day.textContent = num(s.dayPnl);
+  day.className = signClass(s.dayPnl).replace('n ', '');
+  $('s-dd').textContent = pct(s.drawdown);
+  $('s-maxdd').textContent = pct(s.maxDrawdown);
+}
+
+function positions(list: readonly Position[]): void {
+  const rows = list.filter((p) => p.qty !== 0);
+  const body = clear(tbody('positions'));
+  for (const p of rows) {
+    body.appendChild(h('tr', { 'data-symbol': p.symbol }, [h('td', { text: p.symbol }), h('td', { class: 'n', text: qty(p.qty) }), h('td', { class: 'n', text: num(p.avgPrice) }), h('td', { class: 'n', text: num(p.lastPrice) }), h('td', { class: signClass(p.unrealizedPnl), text: num(p.unrealizedPnl) })]));
+  }
+  $('positions-empty').hidden = rows.length > 0;
+}
+
+export function orders(list: readonly OrderRow[]): void {
+  const body = clear(tbody('orders'));
+  for (const o of list) {
+    body.appendChild(h('tr', null, [h('td', { text: o.symbol }), h('td', { text: o.side }), h('td', { class: 'n', text: qty(o.qty) }), h('td', { text: o.type }), h('td', { text: o.status }), h('td', { class: 'n', text: qty(o.filledQty) })]));
+  }
+  $('orders-empty').hidden = list.length > 0;
+}
+
+function traceButton(correlationId: string | undefined): HTMLElement | null {
+  if (!correlationId) return null;
+  return h('button', { type: 'button', class: 'link', text: 'trace', title: 'Show the chain ' + correlationId, onclick: () => panelHooks.showTrace(correlationId) });
+}
+
+/** Recent fills, newest first: each a fill message (payload, time, correlation id). */
+export function fills(): void {
+  const body = clear(tbody('fills'));
+  for (const e of P.fills) {
+    const f = e.payload;
+    body.appendChild(h('tr', null, [h('td', { text: short(e.time) }), h('td', { text: f.symbol }), h('td', { text: f.side }), h('td', { class: 'n', text: qty(f.qty) }), h('td', { class: 'n', text: num(f.price) }), h('td', null, [traceButton(e.correlationId)])]));
+  }
+  $('fills-empty').hidden = P.fills.length > 0;
+}
+
+export function signals(): void {
+  const list = clear($('signals'));
+  for (const e of P.signals) {
+    const s = e.payload;
+    const ind = Object.keys(s.indicators || {}).map((k) => k + '=' + num(s.indicators[k], 4)).join('  ');
+    list.appendChild(
+      h('li', null, [
+        h('div', { class: 'row' }, [h('strong', { text: s.side + ' ' + s.symbol }), h('span', { text: '→ ' + qty(s.targetQty) + ' @ ' + num(s.price) }), h('span', { class: 'muted', text: clock(e.time) + ' · ' + s.strategy }), traceButton(e.correlationId)]),
+        h('ul', { class: 'reasons' }, (s.reasons || []).map((r) => h('li', { text: r }))),
+        ind ? h('div', { class: 'ind', text: ind }) : null,
+      ]),
+    );
+  }
+  $('signals-empty').hidden = P.signals.length > 0;
+}
+
+/** A sentiment message (its type starts with "sentiment."): the latest score per symbol. */
+export function addSentiment(e: Message<Partial<SentimentUpdated>>): void {
+  const p = e.payload || {};
+  if (typeof p.symbol !== 'string' || typeof p.score !== 'number') return;
+  const first = Array.isArray(p.recent) ? p.recent[0] : undefined;
+  const top = first && typeof first.headline === 'string' ? first.headline : '';
+  P.sentiment[p.symbol] = { score: p.score, time: typeof p.asOf === 'number' ? p.asOf : e.time, headline: top };
+  const body = clear(tbody('sentiment'));
+  for (const sym of Object.keys(P.sentiment).sort()) {
+    const s = P.sentiment[sym]!;
+    body.appendChild(h('tr', { 'data-symbol': sym }, [h('td', { text: sym }), h('td', { class: signClass(s.score), text: num(s.score, 3) }), h('td', { text: clock(s.time) }), h('td', { class: 'headline', text: s.headline, title: s.headline })]));
+  }
+  $('sentiment-empty').hidden = true;
+}
+
+export function agents(report?: Record<string, AgentRow>): void {
+  if (report) {
+    P.agents = report;
+    P.agentsAt = Date.now();
+  }
+  const body = clear(tbody('agents'));
+  const since = Date.now() - P.agentsAt;
+  for (const name of Object.keys(P.agents).sort()) {
+    const a = P.agents[name]!;
+    const age = typeof a.heartbeatAgeMs === 'number' ? ((a.heartbeatAgeMs + since) / 1000).toFixed(0) + ' s ago' : 'never';
+    const machine = typeof a.machineState === 'string' ? a.machineState : JSON.stringify(a.machineState);
+    body.appendChild(h('tr', { 'data-agent': name }, [h('td', { text: name }), h('td', null, [h('span', { class: 'badge', 'data-state': a.state, text: a.state, title: a.lastError || '' })]), h('td', { text: machine === undefined ? '' : String(machine).slice(0, 60) }), h('td', { class: 'n', text: age }), h('td', { class: 'n', text: qty(a.handled) })]));
+  }
+}
+
+/** A heartbeat on the stream: the agent's state now, its heartbeat just now. */
+export function agentHealth(e: Message<Partial<AgentHealth>>): void {
+  const hth = e.payload || {};
+  if (typeof hth.agent !== 'string') return;
+  const since = Date.now() - P.agentsAt;
+  const prev = P.agents[hth.agent];
+  P.agents[hth.agent] = { state: hth.state ?? '', machineState: hth.machineState, ...(hth.handled !== undefined ? { handled: hth.handled } : {}), ...(hth.restarts !== undefined ? { restarts: hth.restarts } : {}), ...(hth.lastError !== undefined ? { lastError: hth.lastError } : {}), heartbeatAgeMs: -since, ...(prev?.ok !== undefined ? { ok: prev.ok } : {}) };
+  agents();
+}
+
+export function tradingState(state: string): void {
+  P.trading = state;
+  const b = $('trading-state');
+  b.textContent = state;
+  b.dataset.state = state;
+  $<HTMLButtonElement>('halt').disabled = state === 'HALTED';
+  $<HTMLButtonElement>('resume').disabled = state === 'ACTIVE';
+}
