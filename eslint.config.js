@@ -8,10 +8,30 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', performance: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', URL: 'readonly', queueMicrotask: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        performance: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        URL: 'readonly',
+        queueMicrotask: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      // Prettier formats to 120 columns; what it cannot break (strings, messages, test names) may run longer
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'Use a const object instead of a TS enum.' },
@@ -41,20 +61,47 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Agent domain code takes time from events, never from a clock.' },
-        { object: 'Math', property: 'random', message: 'Agent domain code is deterministic (use a seeded source passed in).' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Agent domain code is deterministic (use a seeded source passed in).',
+        },
         { object: 'performance', property: 'now', message: 'Agent domain code takes time from events.' },
       ],
       'no-restricted-globals': [
         'error',
-        ...['setTimeout', 'setInterval', 'setImmediate', 'fetch', 'performance'].map((name) => ({ name, message: `${name}: agent domain code does no I/O and keeps no timers (a port does).` })),
+        ...['setTimeout', 'setInterval', 'setImmediate', 'fetch', 'performance'].map((name) => ({
+          name,
+          message: `${name}: agent domain code does no I/O and keeps no timers (a port does).`,
+        })),
       ],
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'Use a const object instead of a TS enum.' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'new Date() reads the clock: agent domain code takes time from events.' },
-        { selector: "CallExpression[callee.name='Date']", message: 'Date() reads the clock: agent domain code takes time from events.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'new Date() reads the clock: agent domain code takes time from events.',
+        },
+        {
+          selector: "CallExpression[callee.name='Date']",
+          message: 'Date() reads the clock: agent domain code takes time from events.',
+        },
       ],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'fs/*', 'net', 'http', 'https', 'child_process'], message: 'Agent domain code does no I/O: a port listed in AGENT_PORTS (eslint.config.js) does.' }, { group: ['**/bus/nats-bus*', '**/infra/**'], message: 'Agents reach the outside through the bus and their ports.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'fs/*', 'net', 'http', 'https', 'child_process'],
+              message: 'Agent domain code does no I/O: a port listed in AGENT_PORTS (eslint.config.js) does.',
+            },
+            {
+              group: ['**/bus/nats-bus*', '**/infra/**'],
+              message: 'Agents reach the outside through the bus and their ports.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -18,7 +18,14 @@ import { formatTable } from './harness.js';
  */
 export interface ApiBenchResult {
   readonly concurrency: number;
-  readonly rows: { route: string; requests: number; seconds: number; requestsPerSecond: number; p50Ms: number; p99Ms: number }[];
+  readonly rows: {
+    route: string;
+    requests: number;
+    seconds: number;
+    requestsPerSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+  }[];
   readonly orderToApproval: { orders: number; p50Ms: number; p99Ms: number };
 }
 
@@ -39,7 +46,11 @@ const percentile = (xs: number[], p: number) => {
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 100) / 100;
 };
 
-async function load(url: string, concurrency: number, seconds: number): Promise<{ requests: number; latencies: number[] }> {
+async function load(
+  url: string,
+  concurrency: number,
+  seconds: number,
+): Promise<{ requests: number; latencies: number[] }> {
   const latencies: number[] = [];
   const until = performance.now() + seconds * 1000;
   const headers = { authorization: `Bearer ${TOKEN}` };
@@ -57,7 +68,9 @@ async function load(url: string, concurrency: number, seconds: number): Promise<
   return { requests: latencies.length, latencies };
 }
 
-export async function runApiBench(options: { seconds?: number; concurrency?: number; orders?: number } = {}): Promise<ApiBenchResult> {
+export async function runApiBench(
+  options: { seconds?: number; concurrency?: number; orders?: number } = {},
+): Promise<ApiBenchResult> {
   const seconds = options.seconds ?? 3;
   const concurrency = options.concurrency ?? 16;
   const dir = mkdtempSync(join(tmpdir(), 'sextant-api-bench-'));
@@ -91,24 +104,43 @@ export async function runApiBench(options: { seconds?: number; concurrency?: num
     for (const route of ['/health', '/api/v1/portfolio']) {
       await load(`${base}${route}`, concurrency, 0.5); // warm-up
       const r = await load(`${base}${route}`, concurrency, seconds);
-      rows.push({ route: `GET ${route}`, requests: r.requests, seconds, requestsPerSecond: Math.round(r.requests / seconds), p50Ms: percentile(r.latencies, 50), p99Ms: percentile(r.latencies, 99) });
+      rows.push({
+        route: `GET ${route}`,
+        requests: r.requests,
+        seconds,
+        requestsPerSecond: Math.round(r.requests / seconds),
+        p50Ms: percentile(r.latencies, 50),
+        p99Ms: percentile(r.latencies, 99),
+      });
     }
     // an order through the API to its approval by risk, one at a time (on the in-memory bus the
     // approval can come before the HTTP response: arrival times are kept until asked for)
     const arrived = new Map<string, number>();
     const waiting = new Map<string, (t: number) => void>();
-    system.bus.subscribe(subjects.orderApproved(), (env) => {
-      const id = (env.payload as OrderApproved).order.clientOrderId;
-      const at = performance.now();
-      const w = waiting.get(id);
-      if (w) w(at);
-      else arrived.set(id, at);
-    }, { name: 'bench' });
+    system.bus.subscribe(
+      subjects.orderApproved(),
+      (env) => {
+        const id = (env.payload as OrderApproved).order.clientOrderId;
+        const at = performance.now();
+        const w = waiting.get(id);
+        if (w) w(at);
+        else arrived.set(id, at);
+      },
+      { name: 'bench' },
+    );
     const n = options.orders ?? 500;
     const roundTrips: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      const res = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'idempotency-key': `bench-${i}` }, body: JSON.stringify({ symbol: 'BENCH', side: i % 2 ? 'sell' : 'buy', qty: 1 }) });
+      const res = await fetch(`${base}/api/v1/orders`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'idempotency-key': `bench-${i}`,
+        },
+        body: JSON.stringify({ symbol: 'BENCH', side: i % 2 ? 'sell' : 'buy', qty: 1 }),
+      });
       const { clientOrderId } = (await res.json()) as { clientOrderId: string };
       const approvedAt =
         arrived.get(clientOrderId) ??
@@ -122,8 +154,17 @@ export async function runApiBench(options: { seconds?: number; concurrency?: num
       waiting.delete(clientOrderId);
       roundTrips.push(approvedAt - t);
     }
-    const result: ApiBenchResult = { concurrency, rows, orderToApproval: { orders: n, p50Ms: percentile(roundTrips, 50), p99Ms: percentile(roundTrips, 99) } };
-    console.log(formatTable([['route', 'requests', 's', 'req/s', 'p50 ms', 'p99 ms'], ...rows.map((r) => [r.route, r.requests, r.seconds, r.requestsPerSecond, r.p50Ms, r.p99Ms])]));
+    const result: ApiBenchResult = {
+      concurrency,
+      rows,
+      orderToApproval: { orders: n, p50Ms: percentile(roundTrips, 50), p99Ms: percentile(roundTrips, 99) },
+    };
+    console.log(
+      formatTable([
+        ['route', 'requests', 's', 'req/s', 'p50 ms', 'p99 ms'],
+        ...rows.map((r) => [r.route, r.requests, r.seconds, r.requestsPerSecond, r.p50Ms, r.p99Ms]),
+      ]),
+    );
     return result;
   } finally {
     await system.stop();

@@ -122,7 +122,11 @@ class Counter {
       const watchdog = setInterval(() => {
         if (this.count === last) {
           clearInterval(watchdog);
-          reject(new Error(`subscriber stalled at ${this.count} of ${n} messages for ${STALL_MS} ms (slow consumer? server gone?)`));
+          reject(
+            new Error(
+              `subscriber stalled at ${this.count} of ${n} messages for ${STALL_MS} ms (slow consumer? server gone?)`,
+            ),
+          );
         }
         last = this.count;
       }, STALL_MS);
@@ -149,7 +153,7 @@ interface Flow {
 async function runRound(flow: Flow, n: number): Promise<number> {
   flow.received.count = 0;
   const started = performance.now();
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     flow.publish(i);
     if (++i % FLUSH_EVERY === 0) {
       await flow.flush();
@@ -188,7 +192,9 @@ async function rawNatsFlow(url: string, subject: string, encodeEach: boolean): P
     name: encodeEach ? 'raw + encode' : 'raw nats.js',
     bodyBytes: body.byteLength,
     received,
-    publish: encodeEach ? () => pub.publish(subject, Buffer.from(JSON.stringify(sample))) : () => pub.publish(subject, body),
+    publish: encodeEach
+      ? () => pub.publish(subject, Buffer.from(JSON.stringify(sample)))
+      : () => pub.publish(subject, body),
     flush: () => pub.flush(),
     close: async () => {
       if (sink < 0) console.log(sink); // keeps the parse from being optimised away
@@ -222,10 +228,14 @@ async function busFlow(name: string, natsUrl: string | undefined, prefix: string
   const deps = benchDeps('data/bench');
   const received = new Counter();
   let sink = 0;
-  subBus.subscribe(subject, (env) => {
-    sink += (env.payload as Bar).time & 1;
-    received.inc();
-  }, { name: 'bench' });
+  subBus.subscribe(
+    subject,
+    (env) => {
+      sink += (env.payload as Bar).time & 1;
+      received.inc();
+    },
+    { name: 'bench' },
+  );
   await subBus.flush();
   const sample = rootEnvelope(deps, 'market.bar', BAR, { time: BAR.time });
   return {
@@ -245,7 +255,11 @@ async function busFlow(name: string, natsUrl: string | undefined, prefix: string
 
 /** Checks that a NATS server answers; returns its version or throws. */
 async function probeNats(url: string): Promise<string> {
-  const nc: NatsConnection = await connect({ servers: url.split(',').map((s) => s.trim()), name: 'bench-probe', timeout: 3000 });
+  const nc: NatsConnection = await connect({
+    servers: url.split(',').map((s) => s.trim()),
+    name: 'bench-probe',
+    timeout: 3000,
+  });
   const version = nc.info?.version ?? 'unknown';
   await nc.close();
   return version;
@@ -309,17 +323,22 @@ export async function runBusBench(opts: BusBenchOptions = {}): Promise<BusBenchR
         cpu.get(flow)!.push(used.user + used.system);
         peaks.set(flow, Math.max(peaks.get(flow) ?? 0, sampler.stop()));
         times.get(flow)!.push(ms);
-        log(`round ${r}/${rounds}: ${flow.name.padEnd(14)} ${perSecond(n, ms).toLocaleString('en-US').padStart(9)} msg/s (${Math.round(ms)} ms)`);
+        log(
+          `round ${r}/${rounds}: ${flow.name.padEnd(14)} ${perSecond(n, ms).toLocaleString('en-US').padStart(9)} msg/s (${Math.round(ms)} ms)`,
+        );
       }
     }
     const get = (key: string): FlowFigures | null => {
       const entry = flows.find((f) => f.key === key);
-      return entry ? figures(times.get(entry.flow)!, cpu.get(entry.flow)!, n, peaks.get(entry.flow)!, entry.flow.bodyBytes) : null;
+      return entry
+        ? figures(times.get(entry.flow)!, cpu.get(entry.flow)!, n, peaks.get(entry.flow)!, entry.flow.bodyBytes)
+        : null;
     };
     const rawNats = get('rawNats');
     const rawNatsEncode = get('rawNatsEncode');
     const busNats = get('busNats');
-    const ratioOf = (a: FlowFigures | null, b: FlowFigures | null) => (a && b ? Math.round((a.msgPerSec / b.msgPerSec) * 1000) / 1000 : null);
+    const ratioOf = (a: FlowFigures | null, b: FlowFigures | null) =>
+      a && b ? Math.round((a.msgPerSec / b.msgPerSec) * 1000) / 1000 : null;
     const ratio = ratioOf(busNats, rawNats);
     return {
       bench: 'bus',
@@ -346,9 +365,20 @@ export async function runBusBench(opts: BusBenchOptions = {}): Promise<BusBenchR
 
 /** The human summary: a table and the ratio line. */
 export function formatBusBench(r: BusBenchResult): string {
-  const rows: (string | number)[][] = [['flow', 'msg/s (median)', 'rounds msg/s', 'wall µs/msg', 'CPU µs/msg', 'body B', 'peak RSS MB']];
+  const rows: (string | number)[][] = [
+    ['flow', 'msg/s (median)', 'rounds msg/s', 'wall µs/msg', 'CPU µs/msg', 'body B', 'peak RSS MB'],
+  ];
   const add = (name: string, f: FlowFigures | null) => {
-    if (f) rows.push([name, f.msgPerSec, f.roundsMsgPerSec.map((x) => x.toLocaleString('en-US')).join(' / '), f.usPerMsg, f.cpuUsPerMsg, f.bodyBytes, f.peakRssMB]);
+    if (f)
+      rows.push([
+        name,
+        f.msgPerSec,
+        f.roundsMsgPerSec.map((x) => x.toLocaleString('en-US')).join(' / '),
+        f.usPerMsg,
+        f.cpuUsPerMsg,
+        f.bodyBytes,
+        f.peakRssMB,
+      ]);
     else rows.push([name, 'not run', '', '', '', '', '']);
   };
   add('raw nats.js pub/sub', r.rawNats);
@@ -361,8 +391,13 @@ export function formatBusBench(r: BusBenchResult): string {
     formatTable(rows),
   ];
   if (r.ratio !== null) {
-    lines.push(`ratio Bus over NATS / raw nats.js = ${r.ratio.toFixed(3)} (goal >= ${r.ratioGoal}): ${r.meetsGoal ? 'MET' : 'NOT MET'}`);
-    if (r.ratioVsRawEncode !== null) lines.push(`(for context: Bus over NATS / raw nats.js that JSON-encodes each message = ${r.ratioVsRawEncode.toFixed(3)})`);
+    lines.push(
+      `ratio Bus over NATS / raw nats.js = ${r.ratio.toFixed(3)} (goal >= ${r.ratioGoal}): ${r.meetsGoal ? 'MET' : 'NOT MET'}`,
+    );
+    if (r.ratioVsRawEncode !== null)
+      lines.push(
+        `(for context: Bus over NATS / raw nats.js that JSON-encodes each message = ${r.ratioVsRawEncode.toFixed(3)})`,
+      );
   } else {
     lines.push(`ratio: not measured (${r.natsError})`);
   }

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
-import { readRecording, readRecordingBatches, type RecordedLine, type RecordingHeader } from '../src/infra/recording/recording.js';
+import {
+  readRecording,
+  readRecordingBatches,
+  type RecordedLine,
+  type RecordingHeader,
+} from '../src/infra/recording/recording.js';
 import { readStreamRecordingBatches } from '../src/infra/recording/stream-recording.js';
 import { RECORDED_SUBJECTS, withPrefix } from '../src/core/messaging/subjects.js';
 import { runBacktest } from '../src/app/backtest/run-backtest.js';
@@ -34,7 +39,14 @@ export interface ReplayBenchResult {
   /** The same for the replay from NDJSON. */
   readonly ndjsonVsRaw?: number;
   /** Every round's figures (events/s) and ratio. */
-  readonly rounds?: { count: number; replayVsRaw: number[]; ndjson: number[]; fetch: number[]; consume: number[]; stream: number[] };
+  readonly rounds?: {
+    count: number;
+    replayVsRaw: number[];
+    ndjson: number[];
+    fetch: number[];
+    consume: number[];
+    stream: number[];
+  };
   readonly recorder?: { published: number; stored: number; eventsPerSecond: number };
   readonly natsSkipped?: string;
   readonly goals: { replayVsRaw: number; recorderEventsPerSecond: number };
@@ -43,15 +55,26 @@ export interface ReplayBenchResult {
 /** Rounds of each measurement; figures are medians (single rounds on this shared VM range ±25%). */
 const ROUNDS = 5;
 
-const median = <T extends { eventsPerSecond: number }>(runs: readonly T[]): T => [...runs].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(runs.length / 2)]!;
+const median = <T extends { eventsPerSecond: number }>(runs: readonly T[]): T =>
+  [...runs].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(runs.length / 2)]!;
 const ratio = (a: number, b: number) => Math.round((100 * a) / b) / 100;
 
-export async function runReplayBench(options: { natsUrl?: string | undefined; bars?: number }): Promise<ReplayBenchResult> {
+export async function runReplayBench(options: {
+  natsUrl?: string | undefined;
+  bars?: number;
+}): Promise<ReplayBenchResult> {
   const bars = options.bars ?? 50_000;
   const dir = mkdtempSync(join(tmpdir(), 'sextant-replay-bench-'));
   const file = join(dir, 'run.ndjson');
   const registry = createRegistry();
-  await runBacktest({ data: writeSeries(bars), symbol: 'BENCH', strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 }, cash: 100_000, transport: 'memory', recording: file });
+  await runBacktest({
+    data: writeSeries(bars),
+    symbol: 'BENCH',
+    strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
+    cash: 100_000,
+    transport: 'memory',
+    recording: file,
+  });
   let lines: RecordedLine[] = [];
   let header!: RecordingHeader;
   for await (const item of readRecording(file, { registry })) {
@@ -62,9 +85,17 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
   const rows: ReplayBenchResult['rows'] = [];
   const fileRuns: ReplayBenchResult['rows'] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const fromFile = await replay({ source: readRecordingBatches(file, { registry, checkPayload: checkInputPayloads }), speed: 'max' });
+    const fromFile = await replay({
+      source: readRecordingBatches(file, { registry, checkPayload: checkInputPayloads }),
+      speed: 'max',
+    });
     if (fromFile.divergences.length > 0) throw new Error(`the NDJSON replay diverged: ${fromFile.divergences.length}`);
-    fileRuns.push({ flow: 'replay from NDJSON', events: fromFile.events, elapsedMs: fromFile.elapsedMs, eventsPerSecond: Math.round(fromFile.events / (fromFile.elapsedMs / 1000)) });
+    fileRuns.push({
+      flow: 'replay from NDJSON',
+      events: fromFile.events,
+      elapsedMs: fromFile.elapsedMs,
+      eventsPerSecond: Math.round(fromFile.events / (fromFile.elapsedMs / 1000)),
+    });
   }
   rows.push(median(fileRuns));
 
@@ -77,11 +108,29 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
   const jsm = await jetstreamManager(nc);
   const prefix = `rb${process.pid}x${Date.now().toString(36)}`;
   const stream = `SEXTANT_${prefix}`;
-  await jsm.streams.add({ name: stream, subjects: RECORDED_SUBJECTS.map((s) => withPrefix(prefix, s)), storage: StorageType.File });
+  await jsm.streams.add({
+    name: stream,
+    subjects: RECORDED_SUBJECTS.map((s) => withPrefix(prefix, s)),
+    storage: StorageType.File,
+  });
   try {
     // the recorder: every message published on core NATS, stored by the server
     const enc = new TextEncoder();
-    const runStarted = { id: `${header.runId}-run`, type: 'run.started', v: 1, source: 'bench', correlationId: `${header.runId}-run`, time: 0, payload: { runId: header.runId, instance: header.instance ?? 'bench', agents: ['portfolio', 'execution', 'risk', 'strategy', 'data'], settings: header.settings, resumed: false } };
+    const runStarted = {
+      id: `${header.runId}-run`,
+      type: 'run.started',
+      v: 1,
+      source: 'bench',
+      correlationId: `${header.runId}-run`,
+      time: 0,
+      payload: {
+        runId: header.runId,
+        instance: header.instance ?? 'bench',
+        agents: ['portfolio', 'execution', 'risk', 'strategy', 'data'],
+        settings: header.settings,
+        resumed: false,
+      },
+    };
     const all = [{ subject: 'run.started', env: runStarted }, ...lines];
     const t0 = performance.now();
     for (let i = 0; i < all.length; i++) {
@@ -117,7 +166,7 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
         }
         await messages.close();
       } else {
-        for (let pending = 1; pending > 0; ) {
+        for (let pending = 1; pending > 0;) {
           let got = 0;
           for await (const m of await consumer.fetch({ max_messages: 5000, expires: 1000 })) {
             JSON.parse(dec.decode(m.data));
@@ -130,7 +179,12 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
         }
       }
       const ms = performance.now() - t;
-      return { flow: `raw JetStream ordered consumer (${how}, parse)`, events: n, elapsedMs: Math.round(ms), eventsPerSecond: Math.round(n / (ms / 1000)) };
+      return {
+        flow: `raw JetStream ordered consumer (${how}, parse)`,
+        events: n,
+        elapsedMs: Math.round(ms),
+        eventsPerSecond: Math.round(n / (ms / 1000)),
+      };
     };
     // rounds of raw reads and a replay, one after the other, so a slow moment of the machine
     // falls on both; each figure is the median of its rounds
@@ -142,12 +196,35 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
       fetches.push(await rawRead('fetch'));
       consumes.push(await rawRead('consume'));
       const t2 = performance.now();
-      const fromStream = await replay({ source: readStreamRecordingBatches({ nc, servers: options.natsUrl, stream, prefix, registry, checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS }), speed: 'max' });
+      const fromStream = await replay({
+        source: readStreamRecordingBatches({
+          nc,
+          servers: options.natsUrl,
+          stream,
+          prefix,
+          registry,
+          checkPayload: checkInputPayloads,
+          skip: UNUSED_SUBJECTS,
+        }),
+        speed: 'max',
+      });
       const streamMs = performance.now() - t2;
-      if (fromStream.divergences.length > 0) throw new Error(`the stream replay diverged: ${fromStream.divergences.length}`);
-      if (fromStream.events !== stored) throw new Error(`the stream replay read ${fromStream.events} of ${stored} messages`);
-      streamRuns.push({ flow: 'replay from JetStream', events: fromStream.events, elapsedMs: Math.round(streamMs), eventsPerSecond: Math.round(fromStream.events / (streamMs / 1000)) });
-      roundRatios.push(ratio(streamRuns[round]!.eventsPerSecond, Math.max(fetches[round]!.eventsPerSecond, consumes[round]!.eventsPerSecond)));
+      if (fromStream.divergences.length > 0)
+        throw new Error(`the stream replay diverged: ${fromStream.divergences.length}`);
+      if (fromStream.events !== stored)
+        throw new Error(`the stream replay read ${fromStream.events} of ${stored} messages`);
+      streamRuns.push({
+        flow: 'replay from JetStream',
+        events: fromStream.events,
+        elapsedMs: Math.round(streamMs),
+        eventsPerSecond: Math.round(fromStream.events / (streamMs / 1000)),
+      });
+      roundRatios.push(
+        ratio(
+          streamRuns[round]!.eventsPerSecond,
+          Math.max(fetches[round]!.eventsPerSecond, consumes[round]!.eventsPerSecond),
+        ),
+      );
     }
     const raws = [median(fetches), median(consumes)];
     rows.push(...raws, median(streamRuns));
@@ -158,13 +235,25 @@ export async function runReplayBench(options: { natsUrl?: string | undefined; ba
       replayVsRaw: ratio(median(streamRuns).eventsPerSecond, rawBest),
       newThreadReplayVsRaw: roundRatios[0]!,
       ndjsonVsRaw: ratio(rows[0]!.eventsPerSecond, rawBest),
-      rounds: { count: ROUNDS, replayVsRaw: roundRatios, ndjson: fileRuns.map((r) => r.eventsPerSecond), fetch: fetches.map((r) => r.eventsPerSecond), consume: consumes.map((r) => r.eventsPerSecond), stream: streamRuns.map((r) => r.eventsPerSecond) },
+      rounds: {
+        count: ROUNDS,
+        replayVsRaw: roundRatios,
+        ndjson: fileRuns.map((r) => r.eventsPerSecond),
+        fetch: fetches.map((r) => r.eventsPerSecond),
+        consume: consumes.map((r) => r.eventsPerSecond),
+        stream: streamRuns.map((r) => r.eventsPerSecond),
+      },
     };
   } finally {
     await jsm.streams.delete(stream).catch(() => undefined);
     await nc.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(formatTable([['flow', 'events', 'ms', 'events/s'], ...rows.map((r) => [r.flow, r.events, r.elapsedMs, r.eventsPerSecond])]));
+  console.log(
+    formatTable([
+      ['flow', 'events', 'ms', 'events/s'],
+      ...rows.map((r) => [r.flow, r.events, r.elapsedMs, r.eventsPerSecond]),
+    ]),
+  );
   return result;
 }

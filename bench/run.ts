@@ -56,7 +56,8 @@ export const benches: BenchEntry[] = [
     async run({ natsUrl }) {
       const reachable = await natsReachable(natsUrl);
       const result = await runBacktestBench({ natsUrl: reachable ? natsUrl : undefined });
-      const row = (t: string, recorded = false) => result.runs.find((r) => r.transport === t && r.recorded === recorded);
+      const row = (t: string, recorded = false) =>
+        result.runs.find((r) => r.transport === t && r.recorded === recorded);
       const m = row('memory');
       const rec = row('memory', true);
       const n = row('nats');
@@ -64,12 +65,17 @@ export const benches: BenchEntry[] = [
         `backtest ${result.bars.toLocaleString('en-US')} bars, ${result.strategy}:`,
         `  in-memory ${m?.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.memoryBarsPerSecond.toLocaleString('en-US')}), peak RSS ${m?.peakRssMB} MB (goal <= ${result.goals.rssMB})`,
         `  recording every message (embedded store): ${rec?.barsPerSecond.toLocaleString('en-US')} bars/s, ${result.recordingSlowdown}x the time (goal <= ${result.goals.recordingSlowdownMax}x), peak RSS ${rec?.peakRssMB} MB`,
-        n ? `  NATS      ${n.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.natsBarsPerSecond.toLocaleString('en-US')}), peak RSS ${n.peakRssMB} MB` : '  NATS      not measured',
+        n
+          ? `  NATS      ${n.barsPerSecond.toLocaleString('en-US')} bars/s (goal ${result.goals.natsBarsPerSecond.toLocaleString('en-US')}), peak RSS ${n.peakRssMB} MB`
+          : '  NATS      not measured',
         result.peer
           ? `  peer: ${result.peer.peer} ${result.peer.barsPerSecond.toLocaleString('en-US')} bars/s, peak RSS ${result.peer.peakRssMB} MB (same fills and final value); Sextant in-memory / backtrader = ${result.vsBacktrader}`
           : '  peer: backtrader not measured',
       ].join('\n');
-      const warnings = [...(reachable ? [] : [`NATS backtest NOT MEASURED: no NATS server at ${natsUrl}`]), ...(result.peerSkipped ? [`backtrader peer NOT MEASURED: ${result.peerSkipped}`] : [])];
+      const warnings = [
+        ...(reachable ? [] : [`NATS backtest NOT MEASURED: no NATS server at ${natsUrl}`]),
+        ...(result.peerSkipped ? [`backtrader peer NOT MEASURED: ${result.peerSkipped}`] : []),
+      ];
       return { result, summary, warnings };
     },
   },
@@ -77,8 +83,15 @@ export const benches: BenchEntry[] = [
     name: 'store',
     async run() {
       const result = await runStoreBench({ mongoUri: mongoUri });
-      const summary = ['event-store append (batches of 2000 recorded bars):', ...result.rows.map((r) => `  ${r.store.padEnd(32)} ${r.eventsPerSecond.toLocaleString('en-US')} events/s`)].join('\n');
-      return { result, summary, warnings: result.mongoSkipped ? [`MongoDB append NOT MEASURED: ${result.mongoSkipped}`] : [] };
+      const summary = [
+        'event-store append (batches of 2000 recorded bars):',
+        ...result.rows.map((r) => `  ${r.store.padEnd(32)} ${r.eventsPerSecond.toLocaleString('en-US')} events/s`),
+      ].join('\n');
+      return {
+        result,
+        summary,
+        warnings: result.mongoSkipped ? [`MongoDB append NOT MEASURED: ${result.mongoSkipped}`] : [],
+      };
     },
   },
   {
@@ -89,12 +102,24 @@ export const benches: BenchEntry[] = [
       const summary = [
         `record and replay, a ${r.bars.toLocaleString('en-US')}-bar backtest recording (${r.events.toLocaleString('en-US')} events):`,
         ...r.rows.map((x) => `  ${x.flow.padEnd(40)} ${x.eventsPerSecond.toLocaleString('en-US')} events/s`),
-        r.replayVsRaw !== undefined ? `  replay from JetStream / raw ordered consumer = ${r.replayVsRaw} (goal >= ${r.goals.replayVsRaw}; medians of ${r.rounds?.count} rounds, each round: ${r.rounds?.replayVsRaw.join(', ')})` : '',
-        r.newThreadReplayVsRaw !== undefined ? `  (round 1, whose replay started the reader thread the later rounds reuse: ${r.newThreadReplayVsRaw})` : '',
+        r.replayVsRaw !== undefined
+          ? `  replay from JetStream / raw ordered consumer = ${r.replayVsRaw} (goal >= ${r.goals.replayVsRaw}; medians of ${r.rounds?.count} rounds, each round: ${r.rounds?.replayVsRaw.join(', ')})`
+          : '',
+        r.newThreadReplayVsRaw !== undefined
+          ? `  (round 1, whose replay started the reader thread the later rounds reuse: ${r.newThreadReplayVsRaw})`
+          : '',
         r.ndjsonVsRaw !== undefined ? `  replay from NDJSON / raw ordered consumer = ${r.ndjsonVsRaw}` : '',
-        r.recorder ? `  recorder (core publish -> stream): ${r.recorder.eventsPerSecond.toLocaleString('en-US')} events/s, ${r.recorder.published} in, ${r.recorder.stored} stored (goal >= ${r.goals.recorderEventsPerSecond.toLocaleString('en-US')} events/s, none lost)` : '',
-      ].filter(Boolean).join('\n');
-      return { result: r, summary, warnings: r.natsSkipped ? [`JetStream replay and recorder NOT MEASURED: ${r.natsSkipped}`] : [] };
+        r.recorder
+          ? `  recorder (core publish -> stream): ${r.recorder.eventsPerSecond.toLocaleString('en-US')} events/s, ${r.recorder.published} in, ${r.recorder.stored} stored (goal >= ${r.goals.recorderEventsPerSecond.toLocaleString('en-US')} events/s, none lost)`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+      return {
+        result: r,
+        summary,
+        warnings: r.natsSkipped ? [`JetStream replay and recorder NOT MEASURED: ${r.natsSkipped}`] : [],
+      };
     },
   },
   {
@@ -103,7 +128,10 @@ export const benches: BenchEntry[] = [
       const r = await runApiBench();
       const summary = [
         `HTTP API, ${r.concurrency} concurrent keep-alive clients against sextant start (in-memory bus):`,
-        ...r.rows.map((x) => `  ${x.route.padEnd(24)} ${x.requestsPerSecond.toLocaleString('en-US')} req/s (p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms)`),
+        ...r.rows.map(
+          (x) =>
+            `  ${x.route.padEnd(24)} ${x.requestsPerSecond.toLocaleString('en-US')} req/s (p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms)`,
+        ),
         `  POST /api/v1/orders -> order.approved: p50 ${r.orderToApproval.p50Ms} ms, p99 ${r.orderToApproval.p99Ms} ms over ${r.orderToApproval.orders} orders`,
       ].join('\n');
       return { result: r, summary, warnings: [] };
@@ -167,7 +195,9 @@ async function main(): Promise<number> {
     const server = await startFerretDb(ensureTool(tools.ferretdb, (l) => console.log(`  ${l}`)));
     own.push(server);
     mongoUri = server.url;
-    console.log(`MONGODB_URI unset: started FerretDB ${tools.ferretdb.version} (SQLite) at ${mongoUri}; its figure is FerretDB's, not MongoDB's`);
+    console.log(
+      `MONGODB_URI unset: started FerretDB ${tools.ferretdb.version} (SQLite) at ${mongoUri}; its figure is FerretDB's, not MongoDB's`,
+    );
   }
   const ctx: BenchContext = {
     natsUrl,

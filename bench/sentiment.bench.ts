@@ -19,13 +19,16 @@ export interface SentimentBenchResult {
   readonly skipped?: string;
 }
 
-const TWEETS = fileURLToPath(new URL('../tests/fixtures/data/sentiment/twitter-financial-news-train.csv', import.meta.url));
+const TWEETS = fileURLToPath(
+  new URL('../tests/fixtures/data/sentiment/twitter-financial-news-train.csv', import.meta.url),
+);
 const GOAL = 20_000;
 
 export function runSentimentBench(rounds = 5): SentimentBenchResult {
   const scorer = createDefaultScorer();
   const base = { scorer: scorer.name, rounds, goals: { itemsPerSecond: GOAL } };
-  if (!existsSync(TWEETS)) return { ...base, items: 0, itemsPerSecond: 0, bestItemsPerSecond: 0, skipped: `${TWEETS} is missing` };
+  if (!existsSync(TWEETS))
+    return { ...base, items: 0, itemsPerSecond: 0, bestItemsPerSecond: 0, skipped: `${TWEETS} is missing` };
   const texts = readLabelledCsv(TWEETS).map((r) => r.text);
   let sink = 0; // keeps the work observable so it cannot be optimised away
   for (const t of texts) sink += scorer.score(t).score;
@@ -37,5 +40,10 @@ export function runSentimentBench(rounds = 5): SentimentBenchResult {
   }
   if (!Number.isFinite(sink)) throw new Error('sentiment bench: a score was not finite');
   rates.sort((a, b) => a - b);
-  return { ...base, items: texts.length, itemsPerSecond: Math.round(rates[Math.floor(rates.length / 2)]!), bestItemsPerSecond: Math.round(rates[rates.length - 1]!) };
+  return {
+    ...base,
+    items: texts.length,
+    itemsPerSecond: Math.round(rates[Math.floor(rates.length / 2)]!),
+    bestItemsPerSecond: Math.round(rates[rates.length - 1]!),
+  };
 }

@@ -32,7 +32,15 @@ function events(n: number): RecordedEvent[] {
   return Array.from({ length: n }, (_, i) => {
     const time = t0 + i * 60_000;
     const id = derivedId(time, ['bench', 'data', 'root', 'market.bar', i]);
-    const env: Envelope = { id, type: 'market.bar', v: 1, source: 'data/bench', correlationId: id, time, payload: { symbol: 'BENCH', time, open: 100.25, high: 101.5, low: 99.75, close: 100.5, volume: 12_345 } };
+    const env: Envelope = {
+      id,
+      type: 'market.bar',
+      v: 1,
+      source: 'data/bench',
+      correlationId: id,
+      time,
+      payload: { symbol: 'BENCH', time, open: 100.25, high: 101.5, low: 99.75, close: 100.5, volume: 12_345 },
+    };
     return { subject: 'market.bar.BENCH', env };
   });
 }
@@ -44,10 +52,19 @@ async function measure(name: string, store: Store, all: RecordedEvent[], batch: 
   const elapsedMs = performance.now() - started;
   const counted = await store.events.count();
   if (counted !== all.length) throw new Error(`${name}: appended ${all.length} events, counted ${counted}`);
-  return { store: name, events: all.length, batch, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(all.length / (elapsedMs / 1000)), counted };
+  return {
+    store: name,
+    events: all.length,
+    batch,
+    elapsedMs: Math.round(elapsedMs),
+    eventsPerSecond: Math.round(all.length / (elapsedMs / 1000)),
+    counted,
+  };
 }
 
-export async function runStoreBench(options: { events?: number; mongoUri?: string | undefined } = {}): Promise<StoreBenchResult> {
+export async function runStoreBench(
+  options: { events?: number; mongoUri?: string | undefined } = {},
+): Promise<StoreBenchResult> {
   const n = options.events ?? 200_000;
   const batch = 2000;
   const all = events(n);
@@ -81,6 +98,11 @@ export async function runStoreBench(options: { events?: number; mongoUri?: strin
       mongoSkipped = `MongoDB at MONGODB_URI did not answer: ${(err as Error).message}`;
     }
   } else mongoSkipped = 'MONGODB_URI is unset';
-  console.log(formatTable([['store', 'events', 'batch', 'ms', 'events/s', 'counted'], ...rows.map((r) => [r.store, r.events, r.batch, r.elapsedMs, r.eventsPerSecond, r.counted])]));
+  console.log(
+    formatTable([
+      ['store', 'events', 'batch', 'ms', 'events/s', 'counted'],
+      ...rows.map((r) => [r.store, r.events, r.batch, r.elapsedMs, r.eventsPerSecond, r.counted]),
+    ]),
+  );
   return { rows, ...(mongoSkipped ? { mongoSkipped } : {}) };
 }

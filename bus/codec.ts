@@ -9,7 +9,12 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
 }
 
 /** Bytes -> validated envelope, or the reason it is not one. Never throws. */
-export function decodeEnvelope(registry: SchemaRegistry, data: Uint8Array, maxBytes: number, checkPayload?: (type: string) => boolean): ValidationResult {
+export function decodeEnvelope(
+  registry: SchemaRegistry,
+  data: Uint8Array,
+  maxBytes: number,
+  checkPayload?: (type: string) => boolean,
+): ValidationResult {
   if (data.byteLength > maxBytes) {
     return {
       ok: false,
@@ -24,5 +29,7 @@ export function decodeEnvelope(registry: SchemaRegistry, data: Uint8Array, maxBy
     return { ok: false, code: InvalidReason.notJson, reason: `not JSON: ${(err as Error).message}` };
   }
   const type = (value as { type?: unknown } | null)?.type;
-  return !checkPayload || typeof type !== 'string' || checkPayload(type) ? registry.validate(value) : registry.validateEnvelope(value);
+  return !checkPayload || typeof type !== 'string' || checkPayload(type)
+    ? registry.validate(value)
+    : registry.validateEnvelope(value);
 }

@@ -48,7 +48,15 @@ export function orderPath(
     deleteOnClose: throwaway,
     deferAcks,
     ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
-    ...(options.record ? { recording: { subjects: RECORDED_SUBJECTS, maxAgeMs: options.record.maxAgeMs, maxBytes: options.record.maxBytes } } : {}),
+    ...(options.record
+      ? {
+          recording: {
+            subjects: RECORDED_SUBJECTS,
+            maxAgeMs: options.record.maxAgeMs,
+            maxBytes: options.record.maxBytes,
+          },
+        }
+      : {}),
   };
 }
 
@@ -74,6 +82,10 @@ export async function createBus(options: CreateBusOptions): Promise<Bus> {
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.prefix ? { prefix: options.prefix } : {}),
   };
-  if (options.natsUrl) return connectNatsBus({ url: options.natsUrl, name: options.name }, { ...common, ...(options.durable ? { durable: options.durable } : {}) });
+  if (options.natsUrl)
+    return connectNatsBus(
+      { url: options.natsUrl, name: options.name },
+      { ...common, ...(options.durable ? { durable: options.durable } : {}) },
+    );
   return new MemoryBus({ ...common, trustLocal: options.trustLocal ?? false });
 }

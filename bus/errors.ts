@@ -16,7 +16,10 @@ export abstract class BusError extends Error {
 export class NoRespondersError extends BusError {
   readonly code = 'no_responders';
   readonly retryable = true;
-  constructor(readonly subject: string, options?: ErrorOptions) {
+  constructor(
+    readonly subject: string,
+    options?: ErrorOptions,
+  ) {
     super(`no responders on ${subject}`, options);
   }
 }
@@ -25,7 +28,11 @@ export class NoRespondersError extends BusError {
 export class RequestTimeoutError extends BusError {
   readonly code = 'request_timeout';
   readonly retryable = true;
-  constructor(readonly subject: string, readonly timeoutMs: number, options?: ErrorOptions) {
+  constructor(
+    readonly subject: string,
+    readonly timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
     super(`no reply on ${subject} within ${timeoutMs} ms`, options);
   }
 }
@@ -34,7 +41,11 @@ export class RequestTimeoutError extends BusError {
 export class RemoteRequestError extends BusError {
   readonly code = 'remote_error';
   readonly retryable = false;
-  constructor(readonly subject: string, readonly remoteCode: string, message: string) {
+  constructor(
+    readonly subject: string,
+    readonly remoteCode: string,
+    message: string,
+  ) {
     super(`request on ${subject} failed remotely (${remoteCode}): ${message}`);
   }
 }
@@ -43,7 +54,11 @@ export class RemoteRequestError extends BusError {
 export class PayloadTooLargeError extends BusError {
   readonly code = 'payload_too_large';
   readonly retryable = false;
-  constructor(readonly subject: string, readonly size: number, readonly limit: number) {
+  constructor(
+    readonly subject: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
     super(`message on ${subject} is ${size} bytes, over the limit of ${limit} bytes (BUS_MAX_PAYLOAD_BYTES)`);
   }
 }
@@ -60,7 +75,10 @@ export class BusClosedError extends BusError {
 /** An envelope failed validation; `reason` is the dead-letter reason code. */
 export class EnvelopeValidationError extends BusError {
   readonly retryable = false;
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

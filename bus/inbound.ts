@@ -79,7 +79,10 @@ export class Inbound {
     const { logger, observer, stats, envelopeDeps, maxBytes } = this.deps;
     stats.deadLettered++;
     observer?.deadLettered?.(subject, code);
-    logger.warn({ subject, handler: handlerName, code, reason, ...(original ? messageLogFields(original) : {}) }, 'dead-lettered');
+    logger.warn(
+      { subject, handler: handlerName, code, reason, ...(original ? messageLogFields(original) : {}) },
+      'dead-lettered',
+    );
     if (subject.startsWith('dlq.')) return; // a failing dead-letter consumer must not loop; the log line above keeps it
     const input = { subject, code, reason, handler: handlerName, data, maxBytes, ...(original ? { original } : {}) };
     try {

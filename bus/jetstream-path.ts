@@ -1,4 +1,17 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../src/core/ports/logger.js';
 
@@ -126,12 +139,19 @@ export class DurablePath {
         return;
       } catch (err) {
         if (this.#closed || this.nc.isClosed()) {
-          this.options.logger.error({ err, subject }, 'durable publish abandoned: the bus closed before the server stored it');
+          this.options.logger.error(
+            { err, subject },
+            'durable publish abandoned: the bus closed before the server stored it',
+          );
           return;
         }
         this.publishRetries++;
         const wait = Math.min(100 * 2 ** Math.min(attempt, 6), 5000);
-        if (attempt % 5 === 0) this.options.logger.warn({ err: (err as Error).message, subject, attempt, retryInMs: wait }, 'durable publish not stored yet; retrying');
+        if (attempt % 5 === 0)
+          this.options.logger.warn(
+            { err: (err as Error).message, subject, attempt, retryInMs: wait },
+            'durable publish not stored yet; retrying',
+          );
         await sleep(wait);
       }
     }
@@ -147,7 +167,12 @@ export class DurablePath {
    * `filter`), handing each message to `deliver` in stream order. Instances that use the same
    * durable name share its messages.
    */
-  async consume(durable: string, filter: string, deliver: (msg: JsMsg) => void, inactiveMs?: number): Promise<ConsumerMessages> {
+  async consume(
+    durable: string,
+    filter: string,
+    deliver: (msg: JsMsg) => void,
+    inactiveMs?: number,
+  ): Promise<ConsumerMessages> {
     await this.ready();
     const jsm = this.#jsm!;
     try {
@@ -178,7 +203,11 @@ export class DurablePath {
    */
   async readSince(filter: string, sinceMs: number): Promise<JsMsg[]> {
     await this.ready();
-    const consumer = await this.#js.consumers.get(this.options.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Math.max(0, sinceMs)).toISOString() });
+    const consumer = await this.#js.consumers.get(this.options.stream, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(Math.max(0, sinceMs)).toISOString(),
+    });
     const out: JsMsg[] = [];
     for (;;) {
       let pending = 0;
@@ -220,7 +249,8 @@ export class DurablePath {
     await Promise.all([...this.#consumers.values()].map((m) => m.close().catch(() => undefined)));
     this.#consumers.clear();
     if (deleteStream && this.#jsm && !this.nc.isClosed()) {
-      if (this.options.recording) await this.#jsm.streams.delete(recordingStreamOf(this.options.stream)).catch(() => undefined);
+      if (this.options.recording)
+        await this.#jsm.streams.delete(recordingStreamOf(this.options.stream)).catch(() => undefined);
       await this.#jsm.streams.delete(this.options.stream).catch(() => undefined);
     }
   }

@@ -63,7 +63,8 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   delete(key: string, revision?: number): Promise<void> {
-    if (revision !== undefined && this.#data.get(key)?.revision !== revision) return Promise.reject(new KeyExistsError(key));
+    if (revision !== undefined && this.#data.get(key)?.revision !== revision)
+      return Promise.reject(new KeyExistsError(key));
     if (this.#data.delete(key)) this.#notify(key, undefined);
     return Promise.resolve();
   }
@@ -95,7 +96,9 @@ export class NatsKeyValueStore implements KeyValueStore {
 
   async get(key: string): Promise<KvValue | undefined> {
     const e = await this.kv.get(key);
-    return e && e.operation === 'PUT' ? { value: e.string(), revision: e.revision, created: e.created.getTime() } : undefined;
+    return e && e.operation === 'PUT'
+      ? { value: e.string(), revision: e.revision, created: e.created.getTime() }
+      : undefined;
   }
 
   async create(key: string, value: string): Promise<number> {

@@ -1,12 +1,36 @@
-import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from '../src/core/messaging/bus.js';
+import type {
+  Bus,
+  BusObserver,
+  BusStats,
+  Handler,
+  MessageContext,
+  RequestOptions,
+  Responder,
+  SubscribeOptions,
+  Subscription,
+} from '../src/core/messaging/bus.js';
 import { encodeEnvelope, decodeEnvelope } from './codec.js';
 import type { Envelope, EnvelopeDeps } from '../src/core/messaging/envelope.js';
-import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError } from './errors.js';
+import {
+  BusClosedError,
+  InvalidSubjectError,
+  NoRespondersError,
+  PayloadTooLargeError,
+  RemoteRequestError,
+  RequestTimeoutError,
+} from './errors.js';
 import { envelopeHeaders } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
 import type { SchemaRegistry, ValidationResult } from '../src/core/messaging/schema-registry.js';
-import { isConcreteSubject, isValidPattern, matchesPattern, withPrefix, type Subject, type SubjectPattern } from '../src/core/messaging/subjects.js';
+import {
+  isConcreteSubject,
+  isValidPattern,
+  matchesPattern,
+  withPrefix,
+  type Subject,
+  type SubjectPattern,
+} from '../src/core/messaging/subjects.js';
 import type { Logger } from '../src/core/ports/logger.js';
 
 export interface MemoryBusOptions {
@@ -123,7 +147,8 @@ class MemoryContext implements MessageContext {
     return this.item.inbox !== undefined;
   }
   respond(reply: Envelope): void {
-    if (this.item.inbox === undefined) throw new Error(`message ${this.env.id} on ${this.item.subject} is not a request; nothing to respond to`);
+    if (this.item.inbox === undefined)
+      throw new Error(`message ${this.env.id} on ${this.item.subject} is not a request; nothing to respond to`);
     this.bus.respond(this.item.inbox, reply);
   }
 }
@@ -238,7 +263,8 @@ export class MemoryBus implements Bus {
   }
 
   #checkSubject(subject: string): void {
-    if (!isConcreteSubject(subject)) throw new InvalidSubjectError(subject, 'publish needs a concrete subject (no wildcards, no empty tokens)');
+    if (!isConcreteSubject(subject))
+      throw new InvalidSubjectError(subject, 'publish needs a concrete subject (no wildcards, no empty tokens)');
   }
 
   #publishItem(subject: Subject, env: Envelope, inbox: string | undefined): void {
@@ -256,7 +282,13 @@ export class MemoryBus implements Bus {
     this.#route(subject, env, data, invalid, inbox);
   }
 
-  #route(subject: Subject, env: Envelope | undefined, data: Uint8Array | undefined, invalid: Item['invalid'], inbox: string | undefined): void {
+  #route(
+    subject: Subject,
+    env: Envelope | undefined,
+    data: Uint8Array | undefined,
+    invalid: Item['invalid'],
+    inbox: string | undefined,
+  ): void {
     this.stats.published++;
     if (env) this.options.observer?.published?.(subject, env.type);
     const route = this.#routeFor(withPrefix(this.#prefix, subject));

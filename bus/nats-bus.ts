@@ -1,13 +1,48 @@
-import { connect, MsgHdrsImpl, RequestError, TimeoutError, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
-import type { Bus, BusObserver, BusStats, Handler, MessageContext, RequestOptions, Responder, SubscribeOptions, Subscription } from '../src/core/messaging/bus.js';
+import {
+  connect,
+  MsgHdrsImpl,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription as NatsSubscription,
+} from '@nats-io/transport-node';
+import type {
+  Bus,
+  BusObserver,
+  BusStats,
+  Handler,
+  MessageContext,
+  RequestOptions,
+  Responder,
+  SubscribeOptions,
+  Subscription,
+} from '../src/core/messaging/bus.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
 import type { Envelope, EnvelopeDeps } from '../src/core/messaging/envelope.js';
-import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError, TransportError } from './errors.js';
+import {
+  BusClosedError,
+  InvalidSubjectError,
+  NoRespondersError,
+  PayloadTooLargeError,
+  RemoteRequestError,
+  RequestTimeoutError,
+  TransportError,
+} from './errors.js';
 import { Header } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
 import type { SchemaRegistry, ValidationResult } from '../src/core/messaging/schema-registry.js';
-import { isConcreteSubject, isValidPattern, matchesPattern, withPrefix, withoutPrefix, type Subject, type SubjectPattern } from '../src/core/messaging/subjects.js';
+import {
+  isConcreteSubject,
+  isValidPattern,
+  matchesPattern,
+  withPrefix,
+  withoutPrefix,
+  type Subject,
+  type SubjectPattern,
+} from '../src/core/messaging/subjects.js';
 import { DurablePath } from './jetstream-path.js';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../src/core/ports/logger.js';
@@ -67,11 +102,12 @@ export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusO
       noAsyncTraces: true,
     });
   } catch (err) {
-    throw new TransportError(`cannot connect to NATS at ${redactUrlCredentials(conn.url)}: ${(err as Error).message}`, { cause: err });
+    throw new TransportError(`cannot connect to NATS at ${redactUrlCredentials(conn.url)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return new NatsBus(nc, options);
 }
-
 
 const isThenable = (v: unknown): v is Promise<void> => typeof (v as Promise<void> | undefined)?.then === 'function';
 
@@ -167,7 +203,8 @@ class NatsBusSubscription implements Subscription {
 
   async drain(): Promise<void> {
     const natsSub = this.wire.natsSub;
-    if (this.wire.handlers.size === 1 && this.wire.handlers.has(this) && natsSub && !natsSub.isClosed()) await natsSub.drain();
+    if (this.wire.handlers.size === 1 && this.wire.handlers.has(this) && natsSub && !natsSub.isClosed())
+      await natsSub.drain();
     await this.beforeDetach();
     this.detach(this);
     await this.idle();
@@ -224,7 +261,9 @@ export class NatsBus implements Bus {
       this.durable = new DurablePath(connection, {
         stream: d.stream,
         subjects: d.subjects.map((x) => withPrefix(this.#prefix, x)),
-        ...(d.recording ? { recording: { ...d.recording, subjects: d.recording.subjects.map((x) => withPrefix(this.#prefix, x)) } } : {}),
+        ...(d.recording
+          ? { recording: { ...d.recording, subjects: d.recording.subjects.map((x) => withPrefix(this.#prefix, x)) } }
+          : {}),
         storage: d.storage,
         duplicateWindowMs: d.duplicateWindowMs ?? 120_000,
         maxAgeMs: d.maxAgeMs ?? 7 * 86_400_000,
@@ -265,7 +304,8 @@ export class NatsBus implements Bus {
     if (this.#closed) throw new BusClosedError('subscribe');
     if (!isValidPattern(pattern)) throw new InvalidSubjectError(pattern, 'not a valid subject pattern');
     const name = options.name ?? pattern;
-    if (options.durable && this.#isDurable(pattern)) return this.#subscribeDurable(pattern, handler, name, options.durable, options.durableInactiveMs);
+    if (options.durable && this.#isDurable(pattern))
+      return this.#subscribeDurable(pattern, handler, name, options.durable, options.durableInactiveMs);
     const key = options.queue ? `${pattern} queue:${options.queue}#${++this.#wireSeq}` : pattern;
     let wire = this.#wires.get(key);
     if (!wire) {
@@ -276,7 +316,12 @@ export class NatsBus implements Bus {
       });
       this.#wires.set(key, (wire = w));
     }
-    const sub = new NatsBusSubscription(pattern, wire, (r) => this.#process(name, handler, r), (s) => this.#detach(wire, s));
+    const sub = new NatsBusSubscription(
+      pattern,
+      wire,
+      (r) => this.#process(name, handler, r),
+      (s) => this.#detach(wire, s),
+    );
     wire.handlers.add(sub);
     return sub;
   }
@@ -294,7 +339,13 @@ export class NatsBus implements Bus {
    * when its handler has finished (dead-lettered ones too: the dead letter keeps them), or at
    * the next commit point when acknowledgements are deferred.
    */
-  #subscribeDurable(pattern: SubjectPattern, handler: Handler, name: string, durable: string, inactiveMs?: number): Subscription {
+  #subscribeDurable(
+    pattern: SubjectPattern,
+    handler: Handler,
+    name: string,
+    durable: string,
+    inactiveMs?: number,
+  ): Subscription {
     const consumerName = durableName(durable);
     const wire = new Wire(`durable:${consumerName}`, (msg) => this.#decode(msg));
     const settle = (r: Received) => {
@@ -317,9 +368,19 @@ export class NatsBus implements Bus {
     );
     wire.handlers.add(sub);
     this.#durableSubs.add(sub);
-    sub.started = this.durable!.consume(consumerName, withPrefix(this.#prefix, pattern), (jsMsg) => {
-      sub.push({ msg: undefined, jsMsg, subject: withoutPrefix(this.#prefix, jsMsg.subject), result: decodeEnvelope(this.options.registry, jsMsg.data, this.#maxBytes) });
-    }, inactiveMs).then(
+    sub.started = this.durable!.consume(
+      consumerName,
+      withPrefix(this.#prefix, pattern),
+      (jsMsg) => {
+        sub.push({
+          msg: undefined,
+          jsMsg,
+          subject: withoutPrefix(this.#prefix, jsMsg.subject),
+          result: decodeEnvelope(this.options.registry, jsMsg.data, this.#maxBytes),
+        });
+      },
+      inactiveMs,
+    ).then(
       (messages) => {
         sub.consumer = consumerName;
         sub.messages = messages;
@@ -339,7 +400,11 @@ export class NatsBus implements Bus {
     for (const m of msgs) {
       const r = decodeEnvelope(this.options.registry, m.data, this.#maxBytes);
       if (r.ok) out.push(r.envelope);
-      else this.options.logger.warn({ subject: m.subject, code: r.code, reason: r.reason }, 'read back a stored message that does not decode; skipped');
+      else
+        this.options.logger.warn(
+          { subject: m.subject, code: r.code, reason: r.reason },
+          'read back a stored message that does not decode; skipped',
+        );
     }
     return out;
   }
@@ -362,7 +427,10 @@ export class NatsBus implements Bus {
     const data = this.#encode(subject, env);
     let msg: Msg;
     try {
-      msg = await this.connection.request(withPrefix(this.#prefix, subject), data, { timeout: timeoutMs, headers: envelopeNatsHeaders(env) });
+      msg = await this.connection.request(withPrefix(this.#prefix, subject), data, {
+        timeout: timeoutMs,
+        headers: envelopeNatsHeaders(env),
+      });
     } catch (err) {
       throw mapRequestError(subject, timeoutMs, err);
     }
@@ -419,7 +487,11 @@ export class NatsBus implements Bus {
   }
 
   #decode(msg: Msg): Received {
-    return { msg, subject: withoutPrefix(this.#prefix, msg.subject), result: decodeEnvelope(this.options.registry, msg.data, this.#maxBytes) };
+    return {
+      msg,
+      subject: withoutPrefix(this.#prefix, msg.subject),
+      result: decodeEnvelope(this.options.registry, msg.data, this.#maxBytes),
+    };
   }
 
   #process(name: string, handler: Handler, r: Received): void | Promise<void> {
@@ -447,7 +519,8 @@ export class NatsBus implements Bus {
   #assertPublishable(subject: string): void {
     if (this.#closed || this.connection.isClosed()) throw new BusClosedError('publish');
     if (this.#checkedSubjects.has(subject)) return;
-    if (!isConcreteSubject(subject)) throw new InvalidSubjectError(subject, 'publish needs a concrete subject (no wildcards, no empty tokens)');
+    if (!isConcreteSubject(subject))
+      throw new InvalidSubjectError(subject, 'publish needs a concrete subject (no wildcards, no empty tokens)');
     if (this.#checkedSubjects.size < 10_000) this.#checkedSubjects.add(subject);
   }
 
@@ -463,7 +536,8 @@ export class NatsBus implements Bus {
   /** Replies to a request message (used by handler contexts). */
   reply(msg: Msg, env: Envelope): void {
     const data = encodeEnvelope(env);
-    if (data.byteLength > this.#maxBytes) throw new PayloadTooLargeError(msg.reply ?? '(reply)', data.byteLength, this.#maxBytes);
+    if (data.byteLength > this.#maxBytes)
+      throw new PayloadTooLargeError(msg.reply ?? '(reply)', data.byteLength, this.#maxBytes);
     msg.respond(data, { headers: envelopeNatsHeaders(env) });
   }
 }
@@ -506,7 +580,11 @@ function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
 
 /** A JetStream durable name from a free-form one (no `.`, `*`, `>` or spaces). */
 export function durableName(name: string): string {
-  return name.replace(/\./g, '_').replace(/\*/g, 'STAR').replace(/>/g, 'ALL').replace(/[^A-Za-z0-9_-]/g, '-');
+  return name
+    .replace(/\./g, '_')
+    .replace(/\*/g, 'STAR')
+    .replace(/>/g, 'ALL')
+    .replace(/[^A-Za-z0-9_-]/g, '-');
 }
 
 /**
@@ -545,7 +623,12 @@ class EnvelopeHeaders extends MsgHdrsImpl {
   constructor(env: Envelope) {
     super();
     const { id, type, correlationId, causationId } = env;
-    if (CR_OR_LF.test(id) || CR_OR_LF.test(type) || CR_OR_LF.test(correlationId) || (causationId !== undefined && CR_OR_LF.test(causationId))) {
+    if (
+      CR_OR_LF.test(id) ||
+      CR_OR_LF.test(type) ||
+      CR_OR_LF.test(correlationId) ||
+      (causationId !== undefined && CR_OR_LF.test(causationId))
+    ) {
       throw new TypeError('envelope id, type and correlation ids must not contain CR or LF');
     }
     let block = `NATS/1.0\r\n${Header.id}: ${id}\r\n${Header.type}: ${type}\r\n${Header.correlationId}: ${correlationId}\r\n`;

@@ -4,7 +4,10 @@ import { deriveEnvelope, type Envelope, type EnvelopeDeps } from '../src/core/me
 import { RemoteRequestError } from './errors.js';
 
 /** Resolves a request with its reply, or rejects it when the responder reported a failure. */
-export function settleReply(pending: { resolve(env: Envelope): void; reject(err: Error): void; subject: string }, reply: Envelope): void {
+export function settleReply(
+  pending: { resolve(env: Envelope): void; reject(err: Error): void; subject: string },
+  reply: Envelope,
+): void {
   if (reply.type === REQUEST_FAILED_TYPE) {
     const failure = reply.payload as RequestFailed;
     pending.reject(new RemoteRequestError(pending.subject, failure.code, failure.message));

@@ -16,12 +16,36 @@ export interface Config {
   readonly port: number;
   readonly chat: {
     readonly model: { readonly apiKey: string; readonly model: string; readonly baseURL?: string } | undefined;
-    readonly budget: { readonly tokensPerDay: number; readonly usdPerDay: number; readonly usdPerMillionPrompt: number; readonly usdPerMillionCompletion: number };
+    readonly budget: {
+      readonly tokensPerDay: number;
+      readonly usdPerDay: number;
+      readonly usdPerMillionPrompt: number;
+      readonly usdPerMillionCompletion: number;
+    };
     readonly memoryMessages: number;
   };
-  readonly telegram: { readonly token: string | undefined; readonly apiRoot: string | undefined; readonly webhook: { readonly url: string; readonly secret: string } | undefined; readonly users: readonly IdRole[]; readonly groups: readonly IdRole[]; readonly rateLimitPerMinute: number };
-  readonly discord: { readonly token: string | undefined; readonly applicationId: string | undefined; readonly guildId: string | undefined; readonly users: readonly IdRole[]; readonly roles: readonly IdRole[]; readonly notifyChannelId: string | undefined };
-  readonly api: { readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[]; readonly metricsOpen: boolean; readonly rateLimitPerMinute: number; readonly corsOrigins: readonly string[] };
+  readonly telegram: {
+    readonly token: string | undefined;
+    readonly apiRoot: string | undefined;
+    readonly webhook: { readonly url: string; readonly secret: string } | undefined;
+    readonly users: readonly IdRole[];
+    readonly groups: readonly IdRole[];
+    readonly rateLimitPerMinute: number;
+  };
+  readonly discord: {
+    readonly token: string | undefined;
+    readonly applicationId: string | undefined;
+    readonly guildId: string | undefined;
+    readonly users: readonly IdRole[];
+    readonly roles: readonly IdRole[];
+    readonly notifyChannelId: string | undefined;
+  };
+  readonly api: {
+    readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[];
+    readonly metricsOpen: boolean;
+    readonly rateLimitPerMinute: number;
+    readonly corsOrigins: readonly string[];
+  };
   readonly natsUrl: string | undefined;
   readonly mongoUri: string | undefined;
   readonly dataDir: string;
@@ -41,8 +65,17 @@ export interface Config {
     readonly overflow: KeyValues['STORE_OVERFLOW'];
     readonly failureState: KeyValues['STORE_FAILURE_STATE'];
   };
-  readonly bus: { readonly maxPayloadBytes: number; readonly requestTimeoutMs: number; readonly namespace: string | undefined; readonly ackWaitMs: number };
-  readonly runtime: { readonly heartbeatMs: number; readonly agents: readonly AgentName[]; readonly partitioned: readonly AgentName[] };
+  readonly bus: {
+    readonly maxPayloadBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly namespace: string | undefined;
+    readonly ackWaitMs: number;
+  };
+  readonly runtime: {
+    readonly heartbeatMs: number;
+    readonly agents: readonly AgentName[];
+    readonly partitioned: readonly AgentName[];
+  };
   readonly data: {
     readonly feed: KeyValues['DATA_FEED'];
     readonly file: string | undefined;
@@ -51,7 +84,13 @@ export interface Config {
     readonly paceMs: number;
     /** What a bar must pass before it is published (agents/data/bar-guard.ts). */
     readonly guard: { readonly maxGapMs: number; readonly priceBand: number; readonly confirmBars: number };
-    readonly synthetic: { readonly seed: number; readonly startPrice: number; readonly drift: number; readonly volatility: number; readonly barMs: number };
+    readonly synthetic: {
+      readonly seed: number;
+      readonly startPrice: number;
+      readonly drift: number;
+      readonly volatility: number;
+      readonly barMs: number;
+    };
   };
   readonly strategy: {
     readonly name: KeyValues['STRATEGY'];
@@ -77,14 +116,32 @@ export interface Config {
     readonly recentItems: number;
   };
   readonly risk: RiskLimits;
-  readonly execution: { readonly feeBps: number; readonly feePerShare: number; readonly feeMin: number; readonly slippageBps: number; readonly maxParticipation: number };
+  readonly execution: {
+    readonly feeBps: number;
+    readonly feePerShare: number;
+    readonly feeMin: number;
+    readonly slippageBps: number;
+    readonly maxParticipation: number;
+  };
   readonly portfolio: { readonly startCash: number };
   readonly broker: {
     readonly kind: 'paper' | 'ccxt';
-    readonly ccxt: { readonly exchange: string | undefined; readonly apiKey: string | undefined; readonly secret: string | undefined; readonly sandbox: boolean; readonly symbols: Readonly<Record<string, string>>; readonly timeoutMs: number };
+    readonly ccxt: {
+      readonly exchange: string | undefined;
+      readonly apiKey: string | undefined;
+      readonly secret: string | undefined;
+      readonly sandbox: boolean;
+      readonly symbols: Readonly<Record<string, string>>;
+      readonly timeoutMs: number;
+    };
     readonly live: boolean;
     readonly pollMs: number;
-    readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number; readonly timeoutMs: number };
+    readonly retry: {
+      readonly attempts: number;
+      readonly baseDelayMs: number;
+      readonly maxDelayMs: number;
+      readonly timeoutMs: number;
+    };
     readonly breaker: { readonly failureThreshold: number; readonly coolDownMs: number };
     readonly paperFaults: { readonly failRate: number; readonly maxLatencyMs: number };
   };
@@ -94,17 +151,55 @@ export interface Config {
 export function buildConfig(v: KeyValues): Config {
   return {
     // auto: the host name (each replica of a scaled compose service is a container of its own)
-    instance: v.SEXTANT_INSTANCE === 'auto' ? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) : v.SEXTANT_INSTANCE,
+    instance:
+      v.SEXTANT_INSTANCE === 'auto'
+        ? hostname()
+            .replace(/[^A-Za-z0-9_-]/g, '-')
+            .slice(0, 40)
+        : v.SEXTANT_INSTANCE,
     logLevel: v.LOG_LEVEL,
     port: v.PORT,
     chat: {
-      model: v.OPENAI_API_KEY ? { apiKey: v.OPENAI_API_KEY, model: v.OPENAI_MODEL, ...(v.OPENAI_BASE_URL ? { baseURL: v.OPENAI_BASE_URL } : {}) } : undefined,
-      budget: { tokensPerDay: v.CHAT_TOKENS_PER_DAY, usdPerDay: v.CHAT_USD_PER_DAY, usdPerMillionPrompt: v.CHAT_USD_PER_MILLION_PROMPT, usdPerMillionCompletion: v.CHAT_USD_PER_MILLION_COMPLETION },
+      model: v.OPENAI_API_KEY
+        ? {
+            apiKey: v.OPENAI_API_KEY,
+            model: v.OPENAI_MODEL,
+            ...(v.OPENAI_BASE_URL ? { baseURL: v.OPENAI_BASE_URL } : {}),
+          }
+        : undefined,
+      budget: {
+        tokensPerDay: v.CHAT_TOKENS_PER_DAY,
+        usdPerDay: v.CHAT_USD_PER_DAY,
+        usdPerMillionPrompt: v.CHAT_USD_PER_MILLION_PROMPT,
+        usdPerMillionCompletion: v.CHAT_USD_PER_MILLION_COMPLETION,
+      },
       memoryMessages: v.CHAT_MEMORY_MESSAGES,
     },
-    telegram: { token: v.TELEGRAM_BOT_TOKEN, apiRoot: v.TELEGRAM_API_ROOT, webhook: v.TELEGRAM_WEBHOOK_URL && v.TELEGRAM_WEBHOOK_SECRET ? { url: v.TELEGRAM_WEBHOOK_URL, secret: v.TELEGRAM_WEBHOOK_SECRET } : undefined, users: v.TELEGRAM_ALLOWED_USERS, groups: v.TELEGRAM_GROUPS, rateLimitPerMinute: v.TELEGRAM_RATE_LIMIT_PER_MINUTE },
-    discord: { token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, guildId: v.DISCORD_GUILD_ID, users: v.DISCORD_ALLOWED_USERS, roles: v.DISCORD_ROLE_MAP, notifyChannelId: v.DISCORD_NOTIFY_CHANNEL_ID },
-    api: { tokens: v.SEXTANT_API_TOKENS, metricsOpen: v.API_METRICS_OPEN, rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE, corsOrigins: v.API_CORS_ORIGINS },
+    telegram: {
+      token: v.TELEGRAM_BOT_TOKEN,
+      apiRoot: v.TELEGRAM_API_ROOT,
+      webhook:
+        v.TELEGRAM_WEBHOOK_URL && v.TELEGRAM_WEBHOOK_SECRET
+          ? { url: v.TELEGRAM_WEBHOOK_URL, secret: v.TELEGRAM_WEBHOOK_SECRET }
+          : undefined,
+      users: v.TELEGRAM_ALLOWED_USERS,
+      groups: v.TELEGRAM_GROUPS,
+      rateLimitPerMinute: v.TELEGRAM_RATE_LIMIT_PER_MINUTE,
+    },
+    discord: {
+      token: v.DISCORD_TOKEN,
+      applicationId: v.DISCORD_APPLICATION_ID,
+      guildId: v.DISCORD_GUILD_ID,
+      users: v.DISCORD_ALLOWED_USERS,
+      roles: v.DISCORD_ROLE_MAP,
+      notifyChannelId: v.DISCORD_NOTIFY_CHANNEL_ID,
+    },
+    api: {
+      tokens: v.SEXTANT_API_TOKENS,
+      metricsOpen: v.API_METRICS_OPEN,
+      rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE,
+      corsOrigins: v.API_CORS_ORIGINS,
+    },
     natsUrl: v.NATS_URL,
     mongoUri: v.MONGODB_URI,
     dataDir: v.SEXTANT_DATA_DIR,
@@ -122,8 +217,17 @@ export function buildConfig(v: KeyValues): Config {
       overflow: v.STORE_OVERFLOW,
       failureState: v.STORE_FAILURE_STATE,
     },
-    bus: { maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES, requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS, namespace: v.SEXTANT_NAMESPACE, ackWaitMs: v.BUS_ACK_WAIT_MS },
-    runtime: { heartbeatMs: v.HEARTBEAT_INTERVAL_MS, agents: v.AGENTS ?? defaultAgents(v), partitioned: v.PARTITIONED_AGENTS },
+    bus: {
+      maxPayloadBytes: v.BUS_MAX_PAYLOAD_BYTES,
+      requestTimeoutMs: v.BUS_REQUEST_TIMEOUT_MS,
+      namespace: v.SEXTANT_NAMESPACE,
+      ackWaitMs: v.BUS_ACK_WAIT_MS,
+    },
+    runtime: {
+      heartbeatMs: v.HEARTBEAT_INTERVAL_MS,
+      agents: v.AGENTS ?? defaultAgents(v),
+      partitioned: v.PARTITIONED_AGENTS,
+    },
     data: {
       feed: v.DATA_FEED,
       file: v.DATA_FILE,
@@ -150,7 +254,12 @@ export function buildConfig(v: KeyValues): Config {
     sentiment: {
       scorer: v.SENTIMENT_SCORER,
       halfLifeMs: v.SENTIMENT_HALF_LIFE_MS,
-      symbolMap: Object.fromEntries(v.SENTIMENT_SYMBOL_MAP.map((e) => [e.slice(0, e.lastIndexOf('=')).trim(), e.slice(e.lastIndexOf('=') + 1).trim()])),
+      symbolMap: Object.fromEntries(
+        v.SENTIMENT_SYMBOL_MAP.map((e) => [
+          e.slice(0, e.lastIndexOf('=')).trim(),
+          e.slice(e.lastIndexOf('=') + 1).trim(),
+        ]),
+      ),
       newsFile: v.SENTIMENT_NEWS_FILE,
       rssUrls: v.SENTIMENT_RSS_URLS,
       rssPollMs: v.SENTIMENT_RSS_POLL_MS,
@@ -174,7 +283,13 @@ export function buildConfig(v: KeyValues): Config {
       ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
       breachState: v.RISK_BREACH_STATE,
     },
-    execution: { feeBps: v.EXEC_FEE_BPS, feePerShare: v.EXEC_FEE_PER_SHARE, feeMin: v.EXEC_FEE_MIN, slippageBps: v.EXEC_SLIPPAGE_BPS, maxParticipation: v.EXEC_MAX_PARTICIPATION },
+    execution: {
+      feeBps: v.EXEC_FEE_BPS,
+      feePerShare: v.EXEC_FEE_PER_SHARE,
+      feeMin: v.EXEC_FEE_MIN,
+      slippageBps: v.EXEC_SLIPPAGE_BPS,
+      maxParticipation: v.EXEC_MAX_PARTICIPATION,
+    },
     portfolio: { startCash: v.PORTFOLIO_START_CASH },
     broker: {
       kind: v.BROKER,
@@ -183,12 +298,19 @@ export function buildConfig(v: KeyValues): Config {
         apiKey: v.CCXT_API_KEY,
         secret: v.CCXT_SECRET,
         sandbox: v.CCXT_SANDBOX,
-        symbols: Object.fromEntries(v.CCXT_SYMBOLS.map((pair) => pair.split('=').map((x) => x.trim()) as [string, string])),
+        symbols: Object.fromEntries(
+          v.CCXT_SYMBOLS.map((pair) => pair.split('=').map((x) => x.trim()) as [string, string]),
+        ),
         timeoutMs: v.CCXT_TIMEOUT_MS,
       },
       live: v.LIVE_TRADING,
       pollMs: v.EXEC_POLL_MS,
-      retry: { attempts: v.EXEC_RETRY_ATTEMPTS, baseDelayMs: v.EXEC_RETRY_BASE_MS, maxDelayMs: Math.max(v.EXEC_RETRY_BASE_MS, 30_000), timeoutMs: v.EXEC_CALL_TIMEOUT_MS },
+      retry: {
+        attempts: v.EXEC_RETRY_ATTEMPTS,
+        baseDelayMs: v.EXEC_RETRY_BASE_MS,
+        maxDelayMs: Math.max(v.EXEC_RETRY_BASE_MS, 30_000),
+        timeoutMs: v.EXEC_CALL_TIMEOUT_MS,
+      },
       breaker: { failureThreshold: v.EXEC_BREAKER_FAILURES, coolDownMs: v.EXEC_BREAKER_COOLDOWN_MS },
       paperFaults: { failRate: v.PAPER_FAIL_RATE, maxLatencyMs: v.PAPER_LATENCY_MS },
     },

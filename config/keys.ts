@@ -18,170 +18,787 @@ const def = <T>(spec: KeySpec<T>): KeySpec<T> => spec;
 /** Accepts a number or a numeric string (env values are strings, file values may be numbers). */
 const numeric = (check: z.ZodNumber) =>
   z
-    .union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'not a number')])
+    .union([
+      z.number(),
+      z
+        .string()
+        .trim()
+        .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'not a number'),
+    ])
     .transform(Number)
     .pipe(check);
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => numeric(z.number().int().min(min).max(max));
 const dec = (min: number, max = Number.MAX_SAFE_INTEGER) => numeric(z.number().min(min).max(max));
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
-const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
-  (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0),
-);
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
+]);
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
 const url = (protocols: string[]) =>
-  z.string().refine((v) => v.split(',').every((u) => {
-    try {
-      return protocols.includes(new URL(u.trim()).protocol);
-    } catch {
-      return false;
-    }
-  }), `not a ${protocols.join(' or ')} URL`);
+  z.string().refine(
+    (v) =>
+      v.split(',').every((u) => {
+        try {
+          return protocols.includes(new URL(u.trim()).protocol);
+        } catch {
+          return false;
+        }
+      }),
+    `not a ${protocols.join(' or ')} URL`,
+  );
 
 /** `id:role` entries (allow-lists of chat users, groups, Discord roles). */
 const idRoles = (what: string) =>
-  list.pipe(z.array(z.string().regex(/^-?\d{1,25}:(viewer|operator|admin)$/, `each entry is ${what}:role, the role viewer, operator or admin`))).transform((entries) =>
-    entries.map((e) => ({ id: e.slice(0, e.lastIndexOf(':')), role: e.slice(e.lastIndexOf(':') + 1) as 'viewer' | 'operator' | 'admin' })),
-  );
+  list
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^-?\d{1,25}:(viewer|operator|admin)$/,
+            `each entry is ${what}:role, the role viewer, operator or admin`,
+          ),
+      ),
+    )
+    .transform((entries) =>
+      entries.map((e) => ({
+        id: e.slice(0, e.lastIndexOf(':')),
+        role: e.slice(e.lastIndexOf(':') + 1) as 'viewer' | 'operator' | 'admin',
+      })),
+    );
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configKeys = {
-  SEXTANT_INSTANCE: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), expected: 'letters, digits, - or _ (1-40)', doc: 'Instance name; part of every message source (<agent>/<instance>) and of the checkpoint key. auto: the host name (replicas of a scaled service).', default: '1' }),
-  LOG_LEVEL: def({ schema: z.enum(LOG_LEVELS), expected: LOG_LEVELS.join(' | '), doc: 'pino log level.', default: 'info' }),
-  PORT: def({ schema: int(0, 65535), expected: 'an integer from 0 to 65535', doc: 'HTTP API port of sextant start; 0 serves no API (batch runs, tests).', default: 3000 }),
+  SEXTANT_INSTANCE: def({
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/),
+    expected: 'letters, digits, - or _ (1-40)',
+    doc: 'Instance name; part of every message source (<agent>/<instance>) and of the checkpoint key. auto: the host name (replicas of a scaled service).',
+    default: '1',
+  }),
+  LOG_LEVEL: def({
+    schema: z.enum(LOG_LEVELS),
+    expected: LOG_LEVELS.join(' | '),
+    doc: 'pino log level.',
+    default: 'info',
+  }),
+  PORT: def({
+    schema: int(0, 65535),
+    expected: 'an integer from 0 to 65535',
+    doc: 'HTTP API port of sextant start; 0 serves no API (batch runs, tests).',
+    default: 3000,
+  }),
   SEXTANT_API_TOKENS: def<{ token: string; role: 'viewer' | 'operator' | 'admin' }[]>({
-    schema: list.pipe(z.array(z.string().regex(/^[^:\s]{16,}:(viewer|operator|admin)$/, 'each entry is token:role, the token at least 16 characters, the role viewer, operator or admin'))).transform((entries) => entries.map((e) => ({ token: e.slice(0, e.lastIndexOf(':')), role: e.slice(e.lastIndexOf(':') + 1) as 'viewer' | 'operator' | 'admin' }))),
+    schema: list
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(
+              /^[^:\s]{16,}:(viewer|operator|admin)$/,
+              'each entry is token:role, the token at least 16 characters, the role viewer, operator or admin',
+            ),
+        ),
+      )
+      .transform((entries) =>
+        entries.map((e) => ({
+          token: e.slice(0, e.lastIndexOf(':')),
+          role: e.slice(e.lastIndexOf(':') + 1) as 'viewer' | 'operator' | 'admin',
+        })),
+      ),
     expected: 'comma-separated token:role entries (role viewer, operator or admin; tokens of 16+ characters)',
     doc: 'HTTP API bearer tokens. Viewers read, operators trade and halt, admins change limits. Empty: only /health, /ready (and /metrics when open) answer.',
     secret: 'value',
     default: [],
   }),
-  API_METRICS_OPEN: def({ schema: bool, expected: 'true | false', doc: 'Serve /metrics without a token (Prometheus scraping inside the deployment).', default: true }),
-  API_RATE_LIMIT_PER_MINUTE: def({ schema: int(0), expected: 'requests per minute per token; 0 = unlimited', doc: 'HTTP API rate limit per token (429 with Retry-After past it).', default: 600 }),
-  API_CORS_ORIGINS: def<string[]>({ schema: list, expected: 'comma-separated origins, e.g. https://desk.example.com', doc: 'Origins allowed by CORS; empty (default) turns CORS off.', default: [] }),
-  OPENAI_API_KEY: def({ schema: z.string().min(1), expected: 'an API key', doc: 'The conversational agent\'s model key (any OpenAI-compatible server). Unset: the offline intent parser answers.', secret: 'value' }),
-  OPENAI_MODEL: def({ schema: z.string().min(1).max(100), expected: 'a model name', doc: 'Chat model of the conversational agent.', default: 'gpt-4o-mini' }),
-  OPENAI_BASE_URL: def({ schema: url(['http:', 'https:']), expected: 'http(s)://host/v1', doc: 'OpenAI-compatible server; unset means api.openai.com.' }),
-  CHAT_TOKENS_PER_DAY: def({ schema: int(0), expected: 'tokens per UTC day', doc: 'The conversational agent\'s daily token budget (over all conversations); past it the offline parser answers.', default: 200_000 }),
-  CHAT_USD_PER_DAY: def({ schema: dec(0), expected: 'US dollars per UTC day', doc: 'The conversational agent\'s daily cost budget; past it the offline parser answers.', default: 2 }),
-  CHAT_USD_PER_MILLION_PROMPT: def({ schema: dec(0), expected: 'US dollars per million prompt tokens', doc: 'Price of prompt tokens (for the cost budget and metrics).', default: 0.15 }),
-  CHAT_USD_PER_MILLION_COMPLETION: def({ schema: dec(0), expected: 'US dollars per million completion tokens', doc: 'Price of completion tokens.', default: 0.6 }),
-  CHAT_MEMORY_MESSAGES: def({ schema: int(0, 200), expected: 'messages, 0-200', doc: 'Earlier messages of a conversation the model sees.', default: 20 }),
-  TELEGRAM_BOT_TOKEN: def({ schema: z.string().regex(/^\d+:[\w-]{20,}$/, 'a bot token from @BotFather (digits:letters)'), expected: '123456:ABC-... from @BotFather', doc: 'Enables the Telegram bot (long polling).', secret: 'value' }),
-  TELEGRAM_WEBHOOK_URL: def({ schema: url(['https:', 'http:']), expected: 'the public https URL Telegram posts updates to, e.g. https://sextant.example.com/telegram/webhook', doc: 'Telegram webhook mode instead of long polling: the HTTP API serves POST on this URL\'s path and the bot registers the URL with setWebhook (needs PORT).' }),
-  TELEGRAM_WEBHOOK_SECRET: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z, a-z, 0-9, _ and -'), expected: '16-256 characters of A-Z a-z 0-9 _ -', doc: 'Webhook mode: the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; requests without it are refused (401).', secret: 'value' }),
-  TELEGRAM_API_ROOT: def({ schema: url(['http:', 'https:']), expected: 'http(s)://host:port', doc: 'Telegram Bot API address (a self-hosted Bot API server; tests).' }),
-  TELEGRAM_ALLOWED_USERS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Telegram user id'), expected: 'comma-separated userId:role entries (role viewer, operator or admin)', doc: 'Telegram users the bot obeys, with their roles; everyone else gets one polite refusal.', default: [] }),
-  TELEGRAM_GROUPS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Telegram chat id'), expected: 'comma-separated chatId:role entries', doc: 'Group chats given a role; other groups are read-only.', default: [] }),
-  TELEGRAM_RATE_LIMIT_PER_MINUTE: def({ schema: int(1), expected: 'messages per minute per user', doc: 'Telegram: per-user rate limit.', default: 30 }),
-  DISCORD_TOKEN: def({ schema: z.string().min(20), expected: 'a Discord bot token', doc: 'Enables the Discord bot (with DISCORD_APPLICATION_ID).', secret: 'value' }),
-  DISCORD_APPLICATION_ID: def({ schema: z.string().regex(/^\d{5,25}$/), expected: 'the application (client) id', doc: 'Discord application id (slash command registration).' }),
-  DISCORD_GUILD_ID: def({ schema: z.string().regex(/^\d{5,25}$/), expected: 'a guild (server) id', doc: 'Register slash commands in this guild only (development); unset registers them globally.' }),
-  DISCORD_ALLOWED_USERS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Discord user id'), expected: 'comma-separated userId:role entries', doc: 'Discord users the bot obeys, with their roles.', default: [] }),
-  DISCORD_ROLE_MAP: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({ schema: idRoles('Discord role id'), expected: 'comma-separated discordRoleId:role entries', doc: 'Discord roles mapped to Sextant roles.', default: [] }),
-  DISCORD_NOTIFY_CHANNEL_ID: def({ schema: z.string().regex(/^\d{5,25}$/), expected: 'a channel id', doc: 'Discord channel that receives notifications (fills, refusals, risk state, daily digest).' }),
-  NATS_URL: def({ schema: url(['nats:', 'tls:', 'ws:', 'wss:']), expected: 'nats://host:port (comma-separated for a cluster)', doc: 'NATS server(s). Unset: the in-memory bus (single process).', secret: 'url' }),
-  MONGODB_URI: def({ schema: url(['mongodb:', 'mongodb+srv:']), expected: 'mongodb://user:pass@host:27017/db', doc: 'MongoDB. Unset: the embedded store under SEXTANT_DATA_DIR.', secret: 'url' }),
-  SEXTANT_DATA_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'Where the embedded store lives (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).', default: './data' }),
-  STORE: def<'auto' | 'embedded' | 'mongodb' | 'off'>({ schema: z.enum(['auto', 'embedded', 'mongodb', 'off']), expected: 'auto | embedded | mongodb | off', doc: 'Persistence: auto = MongoDB when MONGODB_URI is set, else the embedded store; off keeps nothing (demos, tests).', default: 'auto' }),
-  MONGODB_DB: def({ schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/), expected: 'a database name (letters, digits, - or _)', doc: 'MongoDB database; defaults to the one in MONGODB_URI, else sextant.' }),
-  MONGODB_WRITE_CONCERN: def<'majority' | number>({ schema: z.union([z.literal('majority'), int(0, 50)]), expected: 'majority or a number of nodes', doc: 'MongoDB write concern (journaled).', default: 'majority' }),
-  RECORDING_JETSTREAM: def({ schema: bool, expected: 'true | false', doc: 'On NATS: a SEXTANT_RECORDING stream captures every Sextant subject (export with `sextant record export`, replay with `sextant replay stream:SEXTANT_RECORDING`).', default: false }),
-  RECORDING_MAX_AGE_MS: def({ schema: int(60_000), expected: 'milliseconds', doc: 'How long the JetStream recording keeps messages.', default: 7 * 86_400_000 }),
-  RECORDING_MAX_BYTES: def({ schema: int(1_000_000), expected: 'bytes', doc: 'Most bytes the JetStream recording keeps (oldest dropped first).', default: 10 * 1024 ** 3 }),
-  RECORDING_DIR: def({ schema: z.string().min(1), expected: 'a directory path', doc: 'When set, `sextant start` writes an NDJSON recording (gzip) of every bus message to <dir>/<run>-<time>.ndjson.gz, for `sextant replay --verify`.' }),
-  STORE_RECORD: def<'auto' | 'on' | 'off'>({ schema: z.enum(['auto', 'on', 'off']), expected: 'auto | on | off', doc: 'Write every bus message to the event log from this process. auto: yes, except in a single-agent process on NATS (run one recorder per deployment).', default: 'auto' }),
-  STORE_FSYNC: def<'always' | 'interval' | 'never'>({ schema: z.enum(['always', 'interval', 'never']), expected: 'always | interval | never', doc: 'Embedded store: fsync every write, at most every STORE_FSYNC_INTERVAL_MS (writes survive a process crash at once, a power loss after the interval), or leave it to the OS.', default: 'interval' }),
-  STORE_FSYNC_INTERVAL_MS: def({ schema: int(1, 60_000), expected: 'milliseconds', doc: 'Embedded store: longest time between a write and its fsync with STORE_FSYNC=interval.', default: 1000 }),
-  STORE_CHECKPOINT_MS: def({ schema: int(10, 3_600_000), expected: 'milliseconds', doc: 'How often agent snapshots are saved (at a consistent point); a restart resumes from the last one.', default: 1000 }),
-  STORE_BUFFER_MAX: def({ schema: int(100), expected: 'a number of events', doc: 'Events held in memory while the store is unreachable before the STORE_OVERFLOW alarm.', default: 100_000 }),
-  STORE_FAILURE_STATE: def<'HALTED' | 'REDUCING'>({ schema: z.enum(['HALTED', 'REDUCING']), expected: 'HALTED | REDUCING', doc: 'Where trading goes while the store does not take writes (checkpoints, the event log); it resumes by itself when writes succeed again.', default: 'HALTED' }),
-  STORE_OVERFLOW: def<'backpressure' | 'halt'>({ schema: z.enum(['backpressure', 'halt']), expected: 'backpressure | halt', doc: 'When the store buffer fills: pause the data feed until it drains, or trip the risk kill switch. Nothing is dropped either way.', default: 'backpressure' }),
-  SEXTANT_NAMESPACE: def({ schema: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/), expected: 'a letter, then letters, digits, - or _ (1-40)', doc: 'Subject namespace: every subject gets this prefix and its own JetStream stream (SEXTANT_<namespace>). Unset: no prefix.' }),
-  BUS_ACK_WAIT_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds', doc: 'Order path (JetStream): how long a delivered, unacknowledged order message waits before it is delivered again (after a crash).', default: 30_000 }),
-  BUS_MAX_PAYLOAD_BYTES: def({ schema: int(4096, 64 * 1024 * 1024), expected: 'an integer number of bytes, at least 4096', doc: 'Largest message accepted on the bus; larger publishes fail, larger receipts are dead-lettered.', default: 256 * 1024 }),
-  BUS_REQUEST_TIMEOUT_MS: def({ schema: int(1, 600_000), expected: 'milliseconds, 1-600000', doc: 'Default request/reply timeout.', default: 5000 }),
-  HEARTBEAT_INTERVAL_MS: def({ schema: int(100, 3_600_000), expected: 'milliseconds, 100-3600000', doc: 'How often each agent publishes agent.health.<name>.', default: 5000 }),
-  PARTITIONED_AGENTS: def<'strategy'[]>({ schema: list.pipe(z.array(z.enum(['strategy']))), expected: 'comma-separated agent names that run as several instances sharing the symbols (strategy)', doc: 'Over NATS: instances of these agents share the symbols (each symbol\'s state in exactly one instance at a time; they may join and leave). Every instance needs its own SEXTANT_INSTANCE. Empty: one instance per agent.', default: [] }),
-  AGENTS: def<('data' | 'sentiment' | 'strategy' | 'risk' | 'execution' | 'portfolio')[]>({ schema: list.pipe(z.array(z.enum(['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio']))), expected: 'comma-separated agent names (data,sentiment,strategy,risk,execution,portfolio)', doc: 'Agents run by `sextant start`. Unset: data,strategy,risk,execution,portfolio, and sentiment too when it has news to read (SENTIMENT_NEWS_FILE or SENTIMENT_RSS_URLS).' }),
+  API_METRICS_OPEN: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'Serve /metrics without a token (Prometheus scraping inside the deployment).',
+    default: true,
+  }),
+  API_RATE_LIMIT_PER_MINUTE: def({
+    schema: int(0),
+    expected: 'requests per minute per token; 0 = unlimited',
+    doc: 'HTTP API rate limit per token (429 with Retry-After past it).',
+    default: 600,
+  }),
+  API_CORS_ORIGINS: def<string[]>({
+    schema: list,
+    expected: 'comma-separated origins, e.g. https://desk.example.com',
+    doc: 'Origins allowed by CORS; empty (default) turns CORS off.',
+    default: [],
+  }),
+  OPENAI_API_KEY: def({
+    schema: z.string().min(1),
+    expected: 'an API key',
+    doc: "The conversational agent's model key (any OpenAI-compatible server). Unset: the offline intent parser answers.",
+    secret: 'value',
+  }),
+  OPENAI_MODEL: def({
+    schema: z.string().min(1).max(100),
+    expected: 'a model name',
+    doc: 'Chat model of the conversational agent.',
+    default: 'gpt-4o-mini',
+  }),
+  OPENAI_BASE_URL: def({
+    schema: url(['http:', 'https:']),
+    expected: 'http(s)://host/v1',
+    doc: 'OpenAI-compatible server; unset means api.openai.com.',
+  }),
+  CHAT_TOKENS_PER_DAY: def({
+    schema: int(0),
+    expected: 'tokens per UTC day',
+    doc: "The conversational agent's daily token budget (over all conversations); past it the offline parser answers.",
+    default: 200_000,
+  }),
+  CHAT_USD_PER_DAY: def({
+    schema: dec(0),
+    expected: 'US dollars per UTC day',
+    doc: "The conversational agent's daily cost budget; past it the offline parser answers.",
+    default: 2,
+  }),
+  CHAT_USD_PER_MILLION_PROMPT: def({
+    schema: dec(0),
+    expected: 'US dollars per million prompt tokens',
+    doc: 'Price of prompt tokens (for the cost budget and metrics).',
+    default: 0.15,
+  }),
+  CHAT_USD_PER_MILLION_COMPLETION: def({
+    schema: dec(0),
+    expected: 'US dollars per million completion tokens',
+    doc: 'Price of completion tokens.',
+    default: 0.6,
+  }),
+  CHAT_MEMORY_MESSAGES: def({
+    schema: int(0, 200),
+    expected: 'messages, 0-200',
+    doc: 'Earlier messages of a conversation the model sees.',
+    default: 20,
+  }),
+  TELEGRAM_BOT_TOKEN: def({
+    schema: z.string().regex(/^\d+:[\w-]{20,}$/, 'a bot token from @BotFather (digits:letters)'),
+    expected: '123456:ABC-... from @BotFather',
+    doc: 'Enables the Telegram bot (long polling).',
+    secret: 'value',
+  }),
+  TELEGRAM_WEBHOOK_URL: def({
+    schema: url(['https:', 'http:']),
+    expected: 'the public https URL Telegram posts updates to, e.g. https://sextant.example.com/telegram/webhook',
+    doc: "Telegram webhook mode instead of long polling: the HTTP API serves POST on this URL's path and the bot registers the URL with setWebhook (needs PORT).",
+  }),
+  TELEGRAM_WEBHOOK_SECRET: def({
+    schema: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z, a-z, 0-9, _ and -'),
+    expected: '16-256 characters of A-Z a-z 0-9 _ -',
+    doc: 'Webhook mode: the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; requests without it are refused (401).',
+    secret: 'value',
+  }),
+  TELEGRAM_API_ROOT: def({
+    schema: url(['http:', 'https:']),
+    expected: 'http(s)://host:port',
+    doc: 'Telegram Bot API address (a self-hosted Bot API server; tests).',
+  }),
+  TELEGRAM_ALLOWED_USERS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({
+    schema: idRoles('Telegram user id'),
+    expected: 'comma-separated userId:role entries (role viewer, operator or admin)',
+    doc: 'Telegram users the bot obeys, with their roles; everyone else gets one polite refusal.',
+    default: [],
+  }),
+  TELEGRAM_GROUPS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({
+    schema: idRoles('Telegram chat id'),
+    expected: 'comma-separated chatId:role entries',
+    doc: 'Group chats given a role; other groups are read-only.',
+    default: [],
+  }),
+  TELEGRAM_RATE_LIMIT_PER_MINUTE: def({
+    schema: int(1),
+    expected: 'messages per minute per user',
+    doc: 'Telegram: per-user rate limit.',
+    default: 30,
+  }),
+  DISCORD_TOKEN: def({
+    schema: z.string().min(20),
+    expected: 'a Discord bot token',
+    doc: 'Enables the Discord bot (with DISCORD_APPLICATION_ID).',
+    secret: 'value',
+  }),
+  DISCORD_APPLICATION_ID: def({
+    schema: z.string().regex(/^\d{5,25}$/),
+    expected: 'the application (client) id',
+    doc: 'Discord application id (slash command registration).',
+  }),
+  DISCORD_GUILD_ID: def({
+    schema: z.string().regex(/^\d{5,25}$/),
+    expected: 'a guild (server) id',
+    doc: 'Register slash commands in this guild only (development); unset registers them globally.',
+  }),
+  DISCORD_ALLOWED_USERS: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({
+    schema: idRoles('Discord user id'),
+    expected: 'comma-separated userId:role entries',
+    doc: 'Discord users the bot obeys, with their roles.',
+    default: [],
+  }),
+  DISCORD_ROLE_MAP: def<{ id: string; role: 'viewer' | 'operator' | 'admin' }[]>({
+    schema: idRoles('Discord role id'),
+    expected: 'comma-separated discordRoleId:role entries',
+    doc: 'Discord roles mapped to Sextant roles.',
+    default: [],
+  }),
+  DISCORD_NOTIFY_CHANNEL_ID: def({
+    schema: z.string().regex(/^\d{5,25}$/),
+    expected: 'a channel id',
+    doc: 'Discord channel that receives notifications (fills, refusals, risk state, daily digest).',
+  }),
+  NATS_URL: def({
+    schema: url(['nats:', 'tls:', 'ws:', 'wss:']),
+    expected: 'nats://host:port (comma-separated for a cluster)',
+    doc: 'NATS server(s). Unset: the in-memory bus (single process).',
+    secret: 'url',
+  }),
+  MONGODB_URI: def({
+    schema: url(['mongodb:', 'mongodb+srv:']),
+    expected: 'mongodb://user:pass@host:27017/db',
+    doc: 'MongoDB. Unset: the embedded store under SEXTANT_DATA_DIR.',
+    secret: 'url',
+  }),
+  SEXTANT_DATA_DIR: def({
+    schema: z.string().min(1),
+    expected: 'a directory path',
+    doc: 'Where the embedded store lives (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).',
+    default: './data',
+  }),
+  STORE: def<'auto' | 'embedded' | 'mongodb' | 'off'>({
+    schema: z.enum(['auto', 'embedded', 'mongodb', 'off']),
+    expected: 'auto | embedded | mongodb | off',
+    doc: 'Persistence: auto = MongoDB when MONGODB_URI is set, else the embedded store; off keeps nothing (demos, tests).',
+    default: 'auto',
+  }),
+  MONGODB_DB: def({
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/),
+    expected: 'a database name (letters, digits, - or _)',
+    doc: 'MongoDB database; defaults to the one in MONGODB_URI, else sextant.',
+  }),
+  MONGODB_WRITE_CONCERN: def<'majority' | number>({
+    schema: z.union([z.literal('majority'), int(0, 50)]),
+    expected: 'majority or a number of nodes',
+    doc: 'MongoDB write concern (journaled).',
+    default: 'majority',
+  }),
+  RECORDING_JETSTREAM: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'On NATS: a SEXTANT_RECORDING stream captures every Sextant subject (export with `sextant record export`, replay with `sextant replay stream:SEXTANT_RECORDING`).',
+    default: false,
+  }),
+  RECORDING_MAX_AGE_MS: def({
+    schema: int(60_000),
+    expected: 'milliseconds',
+    doc: 'How long the JetStream recording keeps messages.',
+    default: 7 * 86_400_000,
+  }),
+  RECORDING_MAX_BYTES: def({
+    schema: int(1_000_000),
+    expected: 'bytes',
+    doc: 'Most bytes the JetStream recording keeps (oldest dropped first).',
+    default: 10 * 1024 ** 3,
+  }),
+  RECORDING_DIR: def({
+    schema: z.string().min(1),
+    expected: 'a directory path',
+    doc: 'When set, `sextant start` writes an NDJSON recording (gzip) of every bus message to <dir>/<run>-<time>.ndjson.gz, for `sextant replay --verify`.',
+  }),
+  STORE_RECORD: def<'auto' | 'on' | 'off'>({
+    schema: z.enum(['auto', 'on', 'off']),
+    expected: 'auto | on | off',
+    doc: 'Write every bus message to the event log from this process. auto: yes, except in a single-agent process on NATS (run one recorder per deployment).',
+    default: 'auto',
+  }),
+  STORE_FSYNC: def<'always' | 'interval' | 'never'>({
+    schema: z.enum(['always', 'interval', 'never']),
+    expected: 'always | interval | never',
+    doc: 'Embedded store: fsync every write, at most every STORE_FSYNC_INTERVAL_MS (writes survive a process crash at once, a power loss after the interval), or leave it to the OS.',
+    default: 'interval',
+  }),
+  STORE_FSYNC_INTERVAL_MS: def({
+    schema: int(1, 60_000),
+    expected: 'milliseconds',
+    doc: 'Embedded store: longest time between a write and its fsync with STORE_FSYNC=interval.',
+    default: 1000,
+  }),
+  STORE_CHECKPOINT_MS: def({
+    schema: int(10, 3_600_000),
+    expected: 'milliseconds',
+    doc: 'How often agent snapshots are saved (at a consistent point); a restart resumes from the last one.',
+    default: 1000,
+  }),
+  STORE_BUFFER_MAX: def({
+    schema: int(100),
+    expected: 'a number of events',
+    doc: 'Events held in memory while the store is unreachable before the STORE_OVERFLOW alarm.',
+    default: 100_000,
+  }),
+  STORE_FAILURE_STATE: def<'HALTED' | 'REDUCING'>({
+    schema: z.enum(['HALTED', 'REDUCING']),
+    expected: 'HALTED | REDUCING',
+    doc: 'Where trading goes while the store does not take writes (checkpoints, the event log); it resumes by itself when writes succeed again.',
+    default: 'HALTED',
+  }),
+  STORE_OVERFLOW: def<'backpressure' | 'halt'>({
+    schema: z.enum(['backpressure', 'halt']),
+    expected: 'backpressure | halt',
+    doc: 'When the store buffer fills: pause the data feed until it drains, or trip the risk kill switch. Nothing is dropped either way.',
+    default: 'backpressure',
+  }),
+  SEXTANT_NAMESPACE: def({
+    schema: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/),
+    expected: 'a letter, then letters, digits, - or _ (1-40)',
+    doc: 'Subject namespace: every subject gets this prefix and its own JetStream stream (SEXTANT_<namespace>). Unset: no prefix.',
+  }),
+  BUS_ACK_WAIT_MS: def({
+    schema: int(100, 3_600_000),
+    expected: 'milliseconds',
+    doc: 'Order path (JetStream): how long a delivered, unacknowledged order message waits before it is delivered again (after a crash).',
+    default: 30_000,
+  }),
+  BUS_MAX_PAYLOAD_BYTES: def({
+    schema: int(4096, 64 * 1024 * 1024),
+    expected: 'an integer number of bytes, at least 4096',
+    doc: 'Largest message accepted on the bus; larger publishes fail, larger receipts are dead-lettered.',
+    default: 256 * 1024,
+  }),
+  BUS_REQUEST_TIMEOUT_MS: def({
+    schema: int(1, 600_000),
+    expected: 'milliseconds, 1-600000',
+    doc: 'Default request/reply timeout.',
+    default: 5000,
+  }),
+  HEARTBEAT_INTERVAL_MS: def({
+    schema: int(100, 3_600_000),
+    expected: 'milliseconds, 100-3600000',
+    doc: 'How often each agent publishes agent.health.<name>.',
+    default: 5000,
+  }),
+  PARTITIONED_AGENTS: def<'strategy'[]>({
+    schema: list.pipe(z.array(z.enum(['strategy']))),
+    expected: 'comma-separated agent names that run as several instances sharing the symbols (strategy)',
+    doc: "Over NATS: instances of these agents share the symbols (each symbol's state in exactly one instance at a time; they may join and leave). Every instance needs its own SEXTANT_INSTANCE. Empty: one instance per agent.",
+    default: [],
+  }),
+  AGENTS: def<('data' | 'sentiment' | 'strategy' | 'risk' | 'execution' | 'portfolio')[]>({
+    schema: list.pipe(z.array(z.enum(['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio']))),
+    expected: 'comma-separated agent names (data,sentiment,strategy,risk,execution,portfolio)',
+    doc: 'Agents run by `sextant start`. Unset: data,strategy,risk,execution,portfolio, and sentiment too when it has news to read (SENTIMENT_NEWS_FILE or SENTIMENT_RSS_URLS).',
+  }),
 
-  DATA_FEED: def({ schema: z.enum(['synthetic', 'csv', 'ndjson']), expected: 'synthetic | csv | ndjson', doc: 'Market data source for the data agent.', default: 'synthetic' }),
-  DATA_FILE: def({ schema: z.string().min(1), expected: 'a file path', doc: 'CSV or NDJSON file for DATA_FEED=csv|ndjson.' }),
-  DATA_SYMBOLS: def({ schema: list.pipe(z.array(z.string().min(1).max(64)).min(1)), expected: 'comma-separated symbols, e.g. SYN,ACME', doc: 'Symbols of the synthetic feed; the symbol of a CSV file.', default: ['SYN'] }),
-  DATA_LENIENT: def({ schema: bool, expected: 'true | false', doc: 'Skip (and count) bad rows in files (market data and news) instead of stopping.', default: false }),
-  DATA_PACE_MS: def({ schema: int(0, 3_600_000), expected: 'milliseconds between bars, 0 = as fast as possible', doc: 'Real-time pacing of the synthetic feed (and of file feeds when set).', default: 250 }),
-  DATA_MAX_GAP_MS: def({ schema: int(1), expected: 'milliseconds', doc: "Largest step in time from a symbol's previous bar; a later bar is refused (dead-lettered) as far in the future.", default: 30 * 86_400_000 }),
-  DATA_PRICE_BAND: def({ schema: dec(0.000001), expected: 'a fraction, e.g. 0.5 for 50%', doc: 'Price band: a bar moving further than this from the last close is held back (dead-lettered) until DATA_CONFIRM_BARS bars in a row confirm the new level.', default: 0.5 }),
-  DATA_CONFIRM_BARS: def({ schema: int(1, 100), expected: 'a whole number of bars', doc: 'Bars beyond DATA_PRICE_BAND, in a row and agreeing with each other, that make a genuine jump (the last of them is published).', default: 2 }),
-  SYNTHETIC_SEED: def({ schema: int(0), expected: 'a non-negative integer', doc: 'Seed of the synthetic GBM feed.', default: 42 }),
-  SYNTHETIC_START_PRICE: def({ schema: dec(0.0001), expected: 'a positive price', doc: 'First price of each synthetic symbol.', default: 100 }),
-  SYNTHETIC_DRIFT: def({ schema: dec(-10, 10), expected: 'annualised drift, e.g. 0.05', doc: 'GBM drift per year.', default: 0.05 }),
-  SYNTHETIC_VOLATILITY: def({ schema: dec(0, 10), expected: 'annualised volatility, e.g. 0.3', doc: 'GBM volatility per year.', default: 0.3 }),
-  SYNTHETIC_BAR_MS: def({ schema: int(1000), expected: 'milliseconds of market time per bar', doc: 'Bar length of the synthetic feed (event time). With DATA_PACE_MS it sets how fast market time runs: 1000 and 250 run it at 4x the wall clock (a market day in 6 hours).', default: 1000 }),
+  DATA_FEED: def({
+    schema: z.enum(['synthetic', 'csv', 'ndjson']),
+    expected: 'synthetic | csv | ndjson',
+    doc: 'Market data source for the data agent.',
+    default: 'synthetic',
+  }),
+  DATA_FILE: def({
+    schema: z.string().min(1),
+    expected: 'a file path',
+    doc: 'CSV or NDJSON file for DATA_FEED=csv|ndjson.',
+  }),
+  DATA_SYMBOLS: def({
+    schema: list.pipe(z.array(z.string().min(1).max(64)).min(1)),
+    expected: 'comma-separated symbols, e.g. SYN,ACME',
+    doc: 'Symbols of the synthetic feed; the symbol of a CSV file.',
+    default: ['SYN'],
+  }),
+  DATA_LENIENT: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'Skip (and count) bad rows in files (market data and news) instead of stopping.',
+    default: false,
+  }),
+  DATA_PACE_MS: def({
+    schema: int(0, 3_600_000),
+    expected: 'milliseconds between bars, 0 = as fast as possible',
+    doc: 'Real-time pacing of the synthetic feed (and of file feeds when set).',
+    default: 250,
+  }),
+  DATA_MAX_GAP_MS: def({
+    schema: int(1),
+    expected: 'milliseconds',
+    doc: "Largest step in time from a symbol's previous bar; a later bar is refused (dead-lettered) as far in the future.",
+    default: 30 * 86_400_000,
+  }),
+  DATA_PRICE_BAND: def({
+    schema: dec(0.000001),
+    expected: 'a fraction, e.g. 0.5 for 50%',
+    doc: 'Price band: a bar moving further than this from the last close is held back (dead-lettered) until DATA_CONFIRM_BARS bars in a row confirm the new level.',
+    default: 0.5,
+  }),
+  DATA_CONFIRM_BARS: def({
+    schema: int(1, 100),
+    expected: 'a whole number of bars',
+    doc: 'Bars beyond DATA_PRICE_BAND, in a row and agreeing with each other, that make a genuine jump (the last of them is published).',
+    default: 2,
+  }),
+  SYNTHETIC_SEED: def({
+    schema: int(0),
+    expected: 'a non-negative integer',
+    doc: 'Seed of the synthetic GBM feed.',
+    default: 42,
+  }),
+  SYNTHETIC_START_PRICE: def({
+    schema: dec(0.0001),
+    expected: 'a positive price',
+    doc: 'First price of each synthetic symbol.',
+    default: 100,
+  }),
+  SYNTHETIC_DRIFT: def({
+    schema: dec(-10, 10),
+    expected: 'annualised drift, e.g. 0.05',
+    doc: 'GBM drift per year.',
+    default: 0.05,
+  }),
+  SYNTHETIC_VOLATILITY: def({
+    schema: dec(0, 10),
+    expected: 'annualised volatility, e.g. 0.3',
+    doc: 'GBM volatility per year.',
+    default: 0.3,
+  }),
+  SYNTHETIC_BAR_MS: def({
+    schema: int(1000),
+    expected: 'milliseconds of market time per bar',
+    doc: 'Bar length of the synthetic feed (event time). With DATA_PACE_MS it sets how fast market time runs: 1000 and 250 run it at 4x the wall clock (a market day in 6 hours).',
+    default: 1000,
+  }),
 
-  STRATEGY: def({ schema: z.enum(['sma-cross', 'rsi-reversion']), expected: 'sma-cross | rsi-reversion', doc: 'Strategy run by the strategy agent.', default: 'sma-cross' }),
-  STRATEGY_FAST: def({ schema: int(1, 10_000), expected: 'bars, 1-10000', doc: 'sma-cross: fast SMA length.', default: 10 }),
-  STRATEGY_SLOW: def({ schema: int(2, 10_000), expected: 'bars, 2-10000', doc: 'sma-cross: slow SMA length.', default: 30 }),
+  STRATEGY: def({
+    schema: z.enum(['sma-cross', 'rsi-reversion']),
+    expected: 'sma-cross | rsi-reversion',
+    doc: 'Strategy run by the strategy agent.',
+    default: 'sma-cross',
+  }),
+  STRATEGY_FAST: def({
+    schema: int(1, 10_000),
+    expected: 'bars, 1-10000',
+    doc: 'sma-cross: fast SMA length.',
+    default: 10,
+  }),
+  STRATEGY_SLOW: def({
+    schema: int(2, 10_000),
+    expected: 'bars, 2-10000',
+    doc: 'sma-cross: slow SMA length.',
+    default: 30,
+  }),
   STRATEGY_SIZE: def<number | string>({
-    schema: z.union([z.number().positive(), z.string().trim().regex(/^(?!0+(\.0+)?%?$)(\d+(\.\d+)?%|\d+(\.\d+)?([eE][-+]?\d+)?)$/, 'a positive quantity or a percentage')]).refine((v) => typeof v === 'number' || !v.endsWith('%') || Number(v.slice(0, -1)) <= 100, 'a percentage of at most 100%'),
+    schema: z
+      .union([
+        z.number().positive(),
+        z
+          .string()
+          .trim()
+          .regex(/^(?!0+(\.0+)?%?$)(\d+(\.\d+)?%|\d+(\.\d+)?([eE][-+]?\d+)?)$/, 'a positive quantity or a percentage'),
+      ])
+      .refine(
+        (v) => typeof v === 'number' || !v.endsWith('%') || Number(v.slice(0, -1)) <= 100,
+        'a percentage of at most 100%',
+      ),
     expected: 'a positive quantity (units), or a percentage of equity, e.g. 10%',
     doc: "Order size of strategy entries: units, or a percentage of the strategy's equity at the entry bar's close (whole units when that buys one or more, else a fraction to 6 decimals, e.g. for a coin).",
     default: 100,
   }),
   RSI_PERIOD: def({ schema: int(2, 1000), expected: 'bars, 2-1000', doc: 'rsi-reversion: RSI period.', default: 14 }),
   RSI_OVERSOLD: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: buy below this RSI.', default: 30 }),
-  RSI_OVERBOUGHT: def({ schema: dec(0, 100), expected: '0-100', doc: 'rsi-reversion: sell above this RSI.', default: 70 }),
-  STRATEGY_SENTIMENT_MIN: def({ schema: dec(-1, 1), expected: 'a sentiment from -1 to 1, e.g. 0.1', doc: 'Sentiment filter: when set, the strategy only buys while the symbol\'s sentiment (sentiment.updated.<sym>, decayed to the bar\'s time; 0 without news) is above it. Sells are never held back. Unset: no filter.' }),
+  RSI_OVERBOUGHT: def({
+    schema: dec(0, 100),
+    expected: '0-100',
+    doc: 'rsi-reversion: sell above this RSI.',
+    default: 70,
+  }),
+  STRATEGY_SENTIMENT_MIN: def({
+    schema: dec(-1, 1),
+    expected: 'a sentiment from -1 to 1, e.g. 0.1',
+    doc: "Sentiment filter: when set, the strategy only buys while the symbol's sentiment (sentiment.updated.<sym>, decayed to the bar's time; 0 without news) is above it. Sells are never held back. Unset: no filter.",
+  }),
 
-  SENTIMENT_SCORER: def<'default' | 'llm'>({ schema: z.enum(['default', 'llm']), expected: 'default | llm', doc: 'How the sentiment agent scores news: the deterministic finance lexicon, or a chat model (OPENAI_API_KEY, OPENAI_MODEL, OPENAI_BASE_URL) that falls back to it when over budget, failing or answering outside the schema.', default: 'default' }),
-  SENTIMENT_HALF_LIFE_MS: def({ schema: int(1_000), expected: 'milliseconds of event time', doc: 'A symbol\'s sentiment halves after this long without news.', default: 86_400_000 }),
-  SENTIMENT_SYMBOL_MAP: def<string[]>({ schema: list.pipe(z.array(z.string().regex(/^[^=]+=[A-Za-z0-9][A-Za-z0-9.\-/:_]{0,63}$/, 'each entry is Name=SYMBOL'))), expected: 'comma-separated Name=SYMBOL entries, e.g. Oracle=ORCL,Oracle Corp=ORCL', doc: 'Company names and aliases that tag news with a symbol (whole words, as written or in capitals); explicit tickers ($ORCL) and an item\'s own symbols always count.', default: [] }),
-  SENTIMENT_NEWS_FILE: def({ schema: z.string().min(1), expected: 'a file path (.csv, else NDJSON)', doc: 'News the sentiment agent publishes on news.item at start: NDJSON or CSV with headline, time and optionally body, source, url, symbols. Bad lines stop start-up naming file and line (DATA_LENIENT=true skips them).' }),
-  SENTIMENT_RSS_URLS: def<string[]>({ schema: list.pipe(z.array(url(['http:', 'https:']))), expected: 'comma-separated http(s) URLs of RSS or Atom feeds', doc: 'Feeds the sentiment agent polls for news (live use).', default: [] }),
-  SENTIMENT_RSS_POLL_MS: def({ schema: int(5_000, 86_400_000), expected: 'milliseconds, 5000-86400000', doc: 'How often each RSS/Atom feed is read.', default: 300_000 }),
-  SENTIMENT_LLM_TOKENS_PER_DAY: def({ schema: int(0), expected: 'tokens per UTC day', doc: 'Daily token budget of the LLM scorer (with SENTIMENT_SCORER=llm); past it the default scorer scores (fails closed).', default: 100_000 }),
-  SENTIMENT_RECENT_ITEMS: def({ schema: int(1, 50), expected: 'items, 1-50', doc: 'Items named with each published sentiment (the newest that moved it), so a person can ask why.', default: 10 }),
+  SENTIMENT_SCORER: def<'default' | 'llm'>({
+    schema: z.enum(['default', 'llm']),
+    expected: 'default | llm',
+    doc: 'How the sentiment agent scores news: the deterministic finance lexicon, or a chat model (OPENAI_API_KEY, OPENAI_MODEL, OPENAI_BASE_URL) that falls back to it when over budget, failing or answering outside the schema.',
+    default: 'default',
+  }),
+  SENTIMENT_HALF_LIFE_MS: def({
+    schema: int(1_000),
+    expected: 'milliseconds of event time',
+    doc: "A symbol's sentiment halves after this long without news.",
+    default: 86_400_000,
+  }),
+  SENTIMENT_SYMBOL_MAP: def<string[]>({
+    schema: list.pipe(
+      z.array(z.string().regex(/^[^=]+=[A-Za-z0-9][A-Za-z0-9.\-/:_]{0,63}$/, 'each entry is Name=SYMBOL')),
+    ),
+    expected: 'comma-separated Name=SYMBOL entries, e.g. Oracle=ORCL,Oracle Corp=ORCL',
+    doc: "Company names and aliases that tag news with a symbol (whole words, as written or in capitals); explicit tickers ($ORCL) and an item's own symbols always count.",
+    default: [],
+  }),
+  SENTIMENT_NEWS_FILE: def({
+    schema: z.string().min(1),
+    expected: 'a file path (.csv, else NDJSON)',
+    doc: 'News the sentiment agent publishes on news.item at start: NDJSON or CSV with headline, time and optionally body, source, url, symbols. Bad lines stop start-up naming file and line (DATA_LENIENT=true skips them).',
+  }),
+  SENTIMENT_RSS_URLS: def<string[]>({
+    schema: list.pipe(z.array(url(['http:', 'https:']))),
+    expected: 'comma-separated http(s) URLs of RSS or Atom feeds',
+    doc: 'Feeds the sentiment agent polls for news (live use).',
+    default: [],
+  }),
+  SENTIMENT_RSS_POLL_MS: def({
+    schema: int(5_000, 86_400_000),
+    expected: 'milliseconds, 5000-86400000',
+    doc: 'How often each RSS/Atom feed is read.',
+    default: 300_000,
+  }),
+  SENTIMENT_LLM_TOKENS_PER_DAY: def({
+    schema: int(0),
+    expected: 'tokens per UTC day',
+    doc: 'Daily token budget of the LLM scorer (with SENTIMENT_SCORER=llm); past it the default scorer scores (fails closed).',
+    default: 100_000,
+  }),
+  SENTIMENT_RECENT_ITEMS: def({
+    schema: int(1, 50),
+    expected: 'items, 1-50',
+    doc: 'Items named with each published sentiment (the newest that moved it), so a person can ask why.',
+    default: 10,
+  }),
 
-  RISK_MAX_POSITION_QTY: def({ schema: dec(0), expected: 'a non-negative quantity', doc: 'Largest absolute position per symbol.', default: 10_000 }),
-  RISK_MAX_POSITION_NOTIONAL: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest absolute position value per symbol (qty x price).', default: 1_000_000 }),
-  RISK_MAX_ORDER_NOTIONAL: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest notional of one order.', default: 1_000_000 }),
-  RISK_MAX_GROSS_EXPOSURE: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Largest sum over symbols of |position x price|.', default: 2_000_000 }),
-  RISK_MAX_OPEN_ORDERS: def({ schema: int(0), expected: 'a whole number', doc: 'Most orders approved and not yet finished at once.', default: 50 }),
-  RISK_MAX_ORDERS_PER_WINDOW: def({ schema: int(0), expected: 'a whole number', doc: 'Most approvals per RISK_RATE_WINDOW_MS over all symbols.', default: 120 }),
-  RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL: def({ schema: int(0), expected: 'a whole number', doc: 'Most approvals per RISK_RATE_WINDOW_MS for one symbol.', default: 30 }),
-  RISK_RATE_WINDOW_MS: def({ schema: int(1), expected: 'milliseconds of event time', doc: 'Sliding window of the order-rate limits.', default: 60_000 }),
-  RISK_MAX_DAILY_LOSS: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Loss since the start of the UTC day that trips RISK_BREACH_STATE.', default: 5_000 }),
-  RISK_MAX_DRAWDOWN: def({ schema: dec(0, 1), expected: 'a fraction 0-1, e.g. 0.2', doc: 'Fall from peak equity that trips RISK_BREACH_STATE.', default: 0.2 }),
-  RISK_PRICE_BAND: def({ schema: dec(0.000001), expected: 'a fraction, e.g. 0.1 for 10%', doc: 'How far a limit or stop price may be from the last trade (fat finger).', default: 0.1 }),
-  RISK_ALLOWED_SYMBOLS: def<string[]>({ schema: list, expected: 'comma-separated symbols; empty allows all', doc: 'When set, only these symbols may trade.', default: [] }),
-  RISK_BREACH_STATE: def<'REDUCING' | 'HALTED'>({ schema: z.enum(['REDUCING', 'HALTED']), expected: 'REDUCING | HALTED', doc: 'Where a daily-loss or drawdown breach takes trading.', default: 'REDUCING' }),
-  RISK_MAX_LEVERAGE: def({ schema: dec(1), expected: 'a number >= 1 (1 = a cash account)', doc: 'Buying power as a multiple of equity: an order that grows exposure needs maxLeverage x equity, less exposure held or reserved by open orders and their fees. 1 refuses a buy the cash (after open orders) does not cover.', default: 1 }),
-  RISK_ALLOW_SHORT: def({ schema: bool, expected: 'true | false', doc: 'Whether sells may open or grow a short position.', default: false }),
+  RISK_MAX_POSITION_QTY: def({
+    schema: dec(0),
+    expected: 'a non-negative quantity',
+    doc: 'Largest absolute position per symbol.',
+    default: 10_000,
+  }),
+  RISK_MAX_POSITION_NOTIONAL: def({
+    schema: dec(0),
+    expected: 'a non-negative amount',
+    doc: 'Largest absolute position value per symbol (qty x price).',
+    default: 1_000_000,
+  }),
+  RISK_MAX_ORDER_NOTIONAL: def({
+    schema: dec(0),
+    expected: 'a non-negative amount',
+    doc: 'Largest notional of one order.',
+    default: 1_000_000,
+  }),
+  RISK_MAX_GROSS_EXPOSURE: def({
+    schema: dec(0),
+    expected: 'a non-negative amount',
+    doc: 'Largest sum over symbols of |position x price|.',
+    default: 2_000_000,
+  }),
+  RISK_MAX_OPEN_ORDERS: def({
+    schema: int(0),
+    expected: 'a whole number',
+    doc: 'Most orders approved and not yet finished at once.',
+    default: 50,
+  }),
+  RISK_MAX_ORDERS_PER_WINDOW: def({
+    schema: int(0),
+    expected: 'a whole number',
+    doc: 'Most approvals per RISK_RATE_WINDOW_MS over all symbols.',
+    default: 120,
+  }),
+  RISK_MAX_ORDERS_PER_WINDOW_PER_SYMBOL: def({
+    schema: int(0),
+    expected: 'a whole number',
+    doc: 'Most approvals per RISK_RATE_WINDOW_MS for one symbol.',
+    default: 30,
+  }),
+  RISK_RATE_WINDOW_MS: def({
+    schema: int(1),
+    expected: 'milliseconds of event time',
+    doc: 'Sliding window of the order-rate limits.',
+    default: 60_000,
+  }),
+  RISK_MAX_DAILY_LOSS: def({
+    schema: dec(0),
+    expected: 'a non-negative amount',
+    doc: 'Loss since the start of the UTC day that trips RISK_BREACH_STATE.',
+    default: 5_000,
+  }),
+  RISK_MAX_DRAWDOWN: def({
+    schema: dec(0, 1),
+    expected: 'a fraction 0-1, e.g. 0.2',
+    doc: 'Fall from peak equity that trips RISK_BREACH_STATE.',
+    default: 0.2,
+  }),
+  RISK_PRICE_BAND: def({
+    schema: dec(0.000001),
+    expected: 'a fraction, e.g. 0.1 for 10%',
+    doc: 'How far a limit or stop price may be from the last trade (fat finger).',
+    default: 0.1,
+  }),
+  RISK_ALLOWED_SYMBOLS: def<string[]>({
+    schema: list,
+    expected: 'comma-separated symbols; empty allows all',
+    doc: 'When set, only these symbols may trade.',
+    default: [],
+  }),
+  RISK_BREACH_STATE: def<'REDUCING' | 'HALTED'>({
+    schema: z.enum(['REDUCING', 'HALTED']),
+    expected: 'REDUCING | HALTED',
+    doc: 'Where a daily-loss or drawdown breach takes trading.',
+    default: 'REDUCING',
+  }),
+  RISK_MAX_LEVERAGE: def({
+    schema: dec(1),
+    expected: 'a number >= 1 (1 = a cash account)',
+    doc: 'Buying power as a multiple of equity: an order that grows exposure needs maxLeverage x equity, less exposure held or reserved by open orders and their fees. 1 refuses a buy the cash (after open orders) does not cover.',
+    default: 1,
+  }),
+  RISK_ALLOW_SHORT: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'Whether sells may open or grow a short position.',
+    default: false,
+  }),
 
-  EXEC_FEE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points of notional', doc: 'Paper broker fee.', default: 0 }),
-  EXEC_FEE_PER_SHARE: def({ schema: dec(0), expected: 'an amount per unit', doc: 'Paper broker fee per unit.', default: 0 }),
-  EXEC_FEE_MIN: def({ schema: dec(0), expected: 'an amount per fill', doc: 'Paper broker minimum fee per fill.', default: 0 }),
-  EXEC_MAX_PARTICIPATION: def({ schema: dec(0, 1), expected: 'a fraction 0-1; 0 = no limit', doc: 'Paper broker: largest fraction of a bar\'s volume one order may take (the rest fills later: partial fills).', default: 0 }),
-  EXEC_SLIPPAGE_BPS: def({ schema: dec(0, 10_000), expected: 'basis points', doc: 'Paper broker slippage against the order (buys pay more).', default: 0 }),
+  EXEC_FEE_BPS: def({
+    schema: dec(0, 10_000),
+    expected: 'basis points of notional',
+    doc: 'Paper broker fee.',
+    default: 0,
+  }),
+  EXEC_FEE_PER_SHARE: def({
+    schema: dec(0),
+    expected: 'an amount per unit',
+    doc: 'Paper broker fee per unit.',
+    default: 0,
+  }),
+  EXEC_FEE_MIN: def({
+    schema: dec(0),
+    expected: 'an amount per fill',
+    doc: 'Paper broker minimum fee per fill.',
+    default: 0,
+  }),
+  EXEC_MAX_PARTICIPATION: def({
+    schema: dec(0, 1),
+    expected: 'a fraction 0-1; 0 = no limit',
+    doc: "Paper broker: largest fraction of a bar's volume one order may take (the rest fills later: partial fills).",
+    default: 0,
+  }),
+  EXEC_SLIPPAGE_BPS: def({
+    schema: dec(0, 10_000),
+    expected: 'basis points',
+    doc: 'Paper broker slippage against the order (buys pay more).',
+    default: 0,
+  }),
 
-  EXEC_RETRY_ATTEMPTS: def({ schema: int(1, 20), expected: 'attempts in all, 1-20', doc: 'Broker calls: attempts per order submit (exponential backoff with jitter between them).', default: 4 }),
-  EXEC_RETRY_BASE_MS: def({ schema: int(1, 60_000), expected: 'milliseconds', doc: 'Broker calls: first backoff; doubles per attempt (full jitter).', default: 50 }),
-  EXEC_CALL_TIMEOUT_MS: def({ schema: int(1, 600_000), expected: 'milliseconds', doc: 'Broker calls: timeout of one call.', default: 5_000 }),
-  EXEC_BREAKER_FAILURES: def({ schema: int(1, 1_000), expected: 'a whole number', doc: 'Broker calls: consecutive failures that open the circuit breaker.', default: 5 }),
-  EXEC_BREAKER_COOLDOWN_MS: def({ schema: int(1, 3_600_000), expected: 'milliseconds', doc: 'Broker calls: how long the breaker stays open before a probe.', default: 10_000 }),
-  PAPER_FAIL_RATE: def({ schema: dec(0, 1), expected: 'a fraction 0-1', doc: 'Paper broker fault mode: share of submit calls that fail (tests, drills).', default: 0 }),
-  PAPER_LATENCY_MS: def({ schema: int(0, 60_000), expected: 'milliseconds', doc: 'Paper broker fault mode: most latency added to a submit call (random 0..N).', default: 0 }),
-  BROKER: def<'paper' | 'ccxt'>({ schema: z.enum(['paper', 'ccxt']), expected: 'paper | ccxt', doc: 'Who takes orders: the paper broker (default), or a crypto venue through ccxt (testnet unless LIVE_TRADING=true and CCXT_SANDBOX=false).', default: 'paper' }),
-  CCXT_EXCHANGE: def({ schema: z.string().regex(/^[a-z0-9]{2,40}$/), expected: 'a ccxt exchange id, e.g. binance', doc: 'BROKER=ccxt: the venue. Only binance spot has been exercised (against a local fake of its API).' }),
-  CCXT_API_KEY: def({ schema: z.string().min(1), expected: 'the venue API key', doc: 'BROKER=ccxt: API key.', secret: 'value' }),
-  CCXT_SECRET: def({ schema: z.string().min(1), expected: 'the venue API secret', doc: 'BROKER=ccxt: API secret.', secret: 'value' }),
-  CCXT_SANDBOX: def({ schema: bool, expected: 'true | false', doc: 'BROKER=ccxt: use the venue testnet. false trades real money and needs LIVE_TRADING=true.', default: true }),
-  CCXT_SYMBOLS: def<string[]>({ schema: list, expected: 'comma-separated SEXTANT=VENUE pairs, e.g. BTCUSDT=BTC/USDT', doc: 'BROKER=ccxt: Sextant symbol to venue symbol.', default: [] }),
-  CCXT_TIMEOUT_MS: def({ schema: int(100, 60_000), expected: 'milliseconds', doc: 'BROKER=ccxt: timeout of one HTTP call to the venue (keep EXEC_CALL_TIMEOUT_MS above 3x this).', default: 1500 }),
-  BROKER_DRILL: def({ schema: bool, expected: 'true | false', doc: 'Lets BROKER=ccxt run on a synthetic or file feed, against the venue testnet only (CCXT_SANDBOX=true): a drill of the order path. Without it a live broker needs live market data.', default: false }),
-  LIVE_TRADING: def({ schema: bool, expected: 'true | false', doc: 'Explicit opt-in to real-money trading (BROKER=ccxt with CCXT_SANDBOX=false).', default: false }),
-  EXEC_POLL_MS: def({ schema: int(50, 600_000), expected: 'milliseconds', doc: 'Live venues: how often execution asks about working orders (fills, cancels).', default: 1000 }),
-  PORTFOLIO_START_CASH: def({ schema: dec(0), expected: 'a non-negative amount', doc: 'Starting cash.', default: 100_000 }),
+  EXEC_RETRY_ATTEMPTS: def({
+    schema: int(1, 20),
+    expected: 'attempts in all, 1-20',
+    doc: 'Broker calls: attempts per order submit (exponential backoff with jitter between them).',
+    default: 4,
+  }),
+  EXEC_RETRY_BASE_MS: def({
+    schema: int(1, 60_000),
+    expected: 'milliseconds',
+    doc: 'Broker calls: first backoff; doubles per attempt (full jitter).',
+    default: 50,
+  }),
+  EXEC_CALL_TIMEOUT_MS: def({
+    schema: int(1, 600_000),
+    expected: 'milliseconds',
+    doc: 'Broker calls: timeout of one call.',
+    default: 5_000,
+  }),
+  EXEC_BREAKER_FAILURES: def({
+    schema: int(1, 1_000),
+    expected: 'a whole number',
+    doc: 'Broker calls: consecutive failures that open the circuit breaker.',
+    default: 5,
+  }),
+  EXEC_BREAKER_COOLDOWN_MS: def({
+    schema: int(1, 3_600_000),
+    expected: 'milliseconds',
+    doc: 'Broker calls: how long the breaker stays open before a probe.',
+    default: 10_000,
+  }),
+  PAPER_FAIL_RATE: def({
+    schema: dec(0, 1),
+    expected: 'a fraction 0-1',
+    doc: 'Paper broker fault mode: share of submit calls that fail (tests, drills).',
+    default: 0,
+  }),
+  PAPER_LATENCY_MS: def({
+    schema: int(0, 60_000),
+    expected: 'milliseconds',
+    doc: 'Paper broker fault mode: most latency added to a submit call (random 0..N).',
+    default: 0,
+  }),
+  BROKER: def<'paper' | 'ccxt'>({
+    schema: z.enum(['paper', 'ccxt']),
+    expected: 'paper | ccxt',
+    doc: 'Who takes orders: the paper broker (default), or a crypto venue through ccxt (testnet unless LIVE_TRADING=true and CCXT_SANDBOX=false).',
+    default: 'paper',
+  }),
+  CCXT_EXCHANGE: def({
+    schema: z.string().regex(/^[a-z0-9]{2,40}$/),
+    expected: 'a ccxt exchange id, e.g. binance',
+    doc: 'BROKER=ccxt: the venue. Only binance spot has been exercised (against a local fake of its API).',
+  }),
+  CCXT_API_KEY: def({
+    schema: z.string().min(1),
+    expected: 'the venue API key',
+    doc: 'BROKER=ccxt: API key.',
+    secret: 'value',
+  }),
+  CCXT_SECRET: def({
+    schema: z.string().min(1),
+    expected: 'the venue API secret',
+    doc: 'BROKER=ccxt: API secret.',
+    secret: 'value',
+  }),
+  CCXT_SANDBOX: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'BROKER=ccxt: use the venue testnet. false trades real money and needs LIVE_TRADING=true.',
+    default: true,
+  }),
+  CCXT_SYMBOLS: def<string[]>({
+    schema: list,
+    expected: 'comma-separated SEXTANT=VENUE pairs, e.g. BTCUSDT=BTC/USDT',
+    doc: 'BROKER=ccxt: Sextant symbol to venue symbol.',
+    default: [],
+  }),
+  CCXT_TIMEOUT_MS: def({
+    schema: int(100, 60_000),
+    expected: 'milliseconds',
+    doc: 'BROKER=ccxt: timeout of one HTTP call to the venue (keep EXEC_CALL_TIMEOUT_MS above 3x this).',
+    default: 1500,
+  }),
+  BROKER_DRILL: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'Lets BROKER=ccxt run on a synthetic or file feed, against the venue testnet only (CCXT_SANDBOX=true): a drill of the order path. Without it a live broker needs live market data.',
+    default: false,
+  }),
+  LIVE_TRADING: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: 'Explicit opt-in to real-money trading (BROKER=ccxt with CCXT_SANDBOX=false).',
+    default: false,
+  }),
+  EXEC_POLL_MS: def({
+    schema: int(50, 600_000),
+    expected: 'milliseconds',
+    doc: 'Live venues: how often execution asks about working orders (fills, cancels).',
+    default: 1000,
+  }),
+  PORTFOLIO_START_CASH: def({
+    schema: dec(0),
+    expected: 'a non-negative amount',
+    doc: 'Starting cash.',
+    default: 100_000,
+  }),
 } as const;
 
 export type ConfigKey = keyof typeof configKeys;

@@ -59,16 +59,22 @@ export function loadConfig(options: LoadOptions = {}): Config {
   // a misspelt key in the environment would otherwise be ignored silently and its default used
   for (const name of Object.keys(env)) {
     const meant = nearKey(name);
-    if (meant) problems.push(`${name}: not a Sextant setting; did you mean ${meant}? (it was ignored, so ${meant} would have its default)`);
+    if (meant)
+      problems.push(
+        `${name}: not a Sextant setting; did you mean ${meant}? (it was ignored, so ${meant} would have its default)`,
+      );
   }
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(configKeys) as [ConfigKey, KeySpec<unknown>][]) {
     const fromEnv = env[key];
     const [raw, origin] =
-      options.overrides?.[key] !== undefined ? [options.overrides[key], 'from the command line']
-      : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, 'from the environment']
-      : file[key] !== undefined ? [file[key], `from ${filePath}`]
-      : [undefined, 'default'];
+      options.overrides?.[key] !== undefined
+        ? [options.overrides[key], 'from the command line']
+        : fromEnv !== undefined && fromEnv !== ''
+          ? [fromEnv, 'from the environment']
+          : file[key] !== undefined
+            ? [file[key], `from ${filePath}`]
+            : [undefined, 'default'];
     if (raw === undefined) {
       values[key] = spec.default;
       continue;
@@ -77,7 +83,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (parsed.success) values[key] = parsed.data;
     else {
       const why = parsed.error.issues[0]?.message ?? 'invalid';
-      problems.push(`${key}: ${show(raw, Boolean(spec.secret))} ${origin} is invalid (${why}); expected ${spec.expected}`);
+      problems.push(
+        `${key}: ${show(raw, Boolean(spec.secret))} ${origin} is invalid (${why}); expected ${spec.expected}`,
+      );
     }
   }
   if (problems.length === 0) {
@@ -92,23 +100,44 @@ export function loadConfig(options: LoadOptions = {}): Config {
       problems.push(`DATA_FILE: required when DATA_FEED=${v.DATA_FEED}; expected a file path`);
     }
     if (v.BROKER === 'ccxt') {
-      for (const k of ['CCXT_EXCHANGE', 'CCXT_API_KEY', 'CCXT_SECRET'] as const) if (!v[k]) problems.push(`${k}: required when BROKER=ccxt; expected ${configKeys[k].expected}`);
-      if (!v.CCXT_SANDBOX && !v.LIVE_TRADING) problems.push('LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet');
-      for (const pair of v.CCXT_SYMBOLS) if (!/^[^=\s]+=[^=\s]+$/.test(pair)) problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
+      for (const k of ['CCXT_EXCHANGE', 'CCXT_API_KEY', 'CCXT_SECRET'] as const)
+        if (!v[k]) problems.push(`${k}: required when BROKER=ccxt; expected ${configKeys[k].expected}`);
+      if (!v.CCXT_SANDBOX && !v.LIVE_TRADING)
+        problems.push(
+          'LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet',
+        );
+      for (const pair of v.CCXT_SYMBOLS)
+        if (!/^[^=\s]+=[^=\s]+$/.test(pair))
+          problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
       // A venue must never get orders decided on prices that are not the market's. Every feed
       // there is so far is synthetic or a file; a live feed (ccxt, Alpaca) is what BROKER=ccxt needs.
       const fake = v.DATA_FEED === 'synthetic' ? 'a seeded random walk' : `the file ${v.DATA_FILE ?? '(DATA_FILE)'}`;
       if (!v.BROKER_DRILL) {
-        problems.push(`BROKER: ccxt sends orders to ${v.CCXT_EXCHANGE ?? 'a venue'}, but DATA_FEED=${v.DATA_FEED} prices them from ${fake}, not from that market; expected a live data feed, or BROKER_DRILL=true to drill the order path on the venue testnet`);
+        problems.push(
+          `BROKER: ccxt sends orders to ${v.CCXT_EXCHANGE ?? 'a venue'}, but DATA_FEED=${v.DATA_FEED} prices them from ${fake}, not from that market; expected a live data feed, or BROKER_DRILL=true to drill the order path on the venue testnet`,
+        );
       } else if (!v.CCXT_SANDBOX || v.LIVE_TRADING) {
-        problems.push('BROKER_DRILL: a drill on test data never trades real money; expected CCXT_SANDBOX=true and LIVE_TRADING unset');
+        problems.push(
+          'BROKER_DRILL: a drill on test data never trades real money; expected CCXT_SANDBOX=true and LIVE_TRADING unset',
+        );
       }
     }
-    if (v.TELEGRAM_WEBHOOK_URL && !v.TELEGRAM_WEBHOOK_SECRET) problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (anyone could post fake updates otherwise); expected 16-256 characters of A-Z a-z 0-9 _ -');
-    if (v.TELEGRAM_WEBHOOK_URL && v.PORT === 0) problems.push('PORT: 0 serves no HTTP, but TELEGRAM_WEBHOOK_URL needs the HTTP API to receive updates; expected a port, or unset TELEGRAM_WEBHOOK_URL for long polling');
-    if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN; expected the application (client) id');
-    if (v.SENTIMENT_SCORER === 'llm' && !v.OPENAI_API_KEY) problems.push('OPENAI_API_KEY: required when SENTIMENT_SCORER=llm; expected an API key (or SENTIMENT_SCORER=default)');
-    if (v.STORE === 'mongodb' && !v.MONGODB_URI) problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
+    if (v.TELEGRAM_WEBHOOK_URL && !v.TELEGRAM_WEBHOOK_SECRET)
+      problems.push(
+        'TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (anyone could post fake updates otherwise); expected 16-256 characters of A-Z a-z 0-9 _ -',
+      );
+    if (v.TELEGRAM_WEBHOOK_URL && v.PORT === 0)
+      problems.push(
+        'PORT: 0 serves no HTTP, but TELEGRAM_WEBHOOK_URL needs the HTTP API to receive updates; expected a port, or unset TELEGRAM_WEBHOOK_URL for long polling',
+      );
+    if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID)
+      problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN; expected the application (client) id');
+    if (v.SENTIMENT_SCORER === 'llm' && !v.OPENAI_API_KEY)
+      problems.push(
+        'OPENAI_API_KEY: required when SENTIMENT_SCORER=llm; expected an API key (or SENTIMENT_SCORER=default)',
+      );
+    if (v.STORE === 'mongodb' && !v.MONGODB_URI)
+      problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(buildConfig(values as KeyValues));
@@ -143,7 +172,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length]!;

@@ -38,7 +38,7 @@ export const ASSETS: readonly Asset[] = [
     entry: 'src/infra/recording/stream-read-thread.ts',
     out: 'src/infra/recording/stream-read-thread.generated.ts',
     exportName: 'streamReadThread',
-    doc: 'The stream reader\'s worker thread (CommonJS, run as an evaluated worker), bundled from stream-read-thread.ts.',
+    doc: "The stream reader's worker thread (CommonJS, run as an evaluated worker), bundled from stream-read-thread.ts.",
     format: 'cjs',
     platform: 'node',
   },

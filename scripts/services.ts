@@ -45,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
       const child = spawn(cmd[0]!, cmd.slice(1), { stdio: 'inherit', env });
       const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
       process.on('SIGINT', forward('SIGINT')).on('SIGTERM', forward('SIGTERM'));
-      return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 129 : 1))));
+      return await new Promise<number>((resolve) =>
+        child.once('exit', (code, signal) => resolve(code ?? (signal ? 129 : 1))),
+      );
     } finally {
       await stopAll();
     }

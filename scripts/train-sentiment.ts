@@ -23,7 +23,15 @@ import { readLabelledCsv, type LabelledRow } from '../agents/sentiment/scoring/l
 import { evaluate, type Evaluation } from '../agents/sentiment/scoring/metrics.js';
 import { loadModel } from '../agents/sentiment/scoring/model.js';
 import { assignFolds, holdOutSplit } from '../agents/sentiment/scoring/split.js';
-import { bandLabels, bestNeutralBand, marginScores, toModelFile, trainModel, trainWeights, type TrainOptions } from '../agents/sentiment/scoring/train.js';
+import {
+  bandLabels,
+  bestNeutralBand,
+  marginScores,
+  toModelFile,
+  trainModel,
+  trainWeights,
+  type TrainOptions,
+} from '../agents/sentiment/scoring/train.js';
 
 const NAME = 'finlex-lr';
 const VERSION = 1;
@@ -52,7 +60,9 @@ const SEARCH_GRID = {
   minCount: [1, 2],
 };
 
-const defaultData = fileURLToPath(new URL('../tests/fixtures/data/sentiment/twitter-financial-news-train.csv', import.meta.url));
+const defaultData = fileURLToPath(
+  new URL('../tests/fixtures/data/sentiment/twitter-financial-news-train.csv', import.meta.url),
+);
 const defaultOut = fileURLToPath(new URL('../agents/sentiment/scoring/model.json', import.meta.url));
 
 /** Out-of-fold P(bullish) - P(bearish) for every row: each fold scored by a model trained on the others. */
@@ -60,9 +70,15 @@ function crossValidatedScores(rows: readonly LabelledRow[], options: TrainOption
   const folds = assignFolds(rows, FOLDS, 'cv');
   const scores = new Array<number>(rows.length).fill(0);
   for (let k = 0; k < FOLDS; k++) {
-    const model = trainModel(rows.filter((_, i) => folds[i] !== k), options);
+    const model = trainModel(
+      rows.filter((_, i) => folds[i] !== k),
+      options,
+    );
     const inFold = rows.map((_, i) => i).filter((i) => folds[i] === k);
-    marginScores(model, inFold.map((i) => rows[i]!.text)).forEach((s, j) => (scores[inFold[j]!] = s));
+    marginScores(
+      model,
+      inFold.map((i) => rows[i]!.text),
+    ).forEach((s, j) => (scores[inFold[j]!] = s));
   }
   return scores;
 }
@@ -73,8 +89,13 @@ function search(train: readonly LabelledRow[], log: (line: string) => void): Tra
     for (const classWeightPower of SEARCH_GRID.classWeightPower)
       for (const l2 of SEARCH_GRID.l2) {
         const options: TrainOptions = { ...DEFAULT_OPTIONS, l2, classWeightPower, minCount };
-        const { band, macroF1 } = bestNeutralBand(crossValidatedScores(train, options), train.map((r) => r.label));
-        log(`  minCount=${minCount} classWeightPower=${classWeightPower} l2=${l2}: CV macro-F1 ${macroF1.toFixed(4)} (band ${band})`);
+        const { band, macroF1 } = bestNeutralBand(
+          crossValidatedScores(train, options),
+          train.map((r) => r.label),
+        );
+        log(
+          `  minCount=${minCount} classWeightPower=${classWeightPower} l2=${l2}: CV macro-F1 ${macroF1.toFixed(4)} (band ${band})`,
+        );
         if (best === undefined || macroF1 > best.macroF1 + 1e-9) best = { options, macroF1 };
       }
   return best!.options;
@@ -84,12 +105,18 @@ const summary = (e: Evaluation) => ({
   n: e.n,
   accuracy: round(e.accuracy),
   macroF1: round(e.macroF1),
-  f1: { bearish: round(e.perClass.bearish.f1), bullish: round(e.perClass.bullish.f1), neutral: round(e.perClass.neutral.f1) },
+  f1: {
+    bearish: round(e.perClass.bearish.f1),
+    bullish: round(e.perClass.bullish.f1),
+    neutral: round(e.perClass.neutral.f1),
+  },
 });
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
 function main(): number {
-  const { values } = parseArgs({ options: { data: { type: 'string' }, out: { type: 'string' }, search: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { data: { type: 'string' }, out: { type: 'string' }, search: { type: 'boolean', default: false } },
+  });
   const data = values.data ?? defaultData;
   const out = values.out ?? defaultOut;
   const log = (line: string) => console.error(line);
@@ -98,17 +125,35 @@ function main(): number {
   log(`${rows.length} rows from ${data}: training part ${train.length}, held out ${heldOut.length}`);
 
   const options = values.search ? search(train, log) : DEFAULT_OPTIONS;
-  const cv = bestNeutralBand(crossValidatedScores(train, options), train.map((r) => r.label));
+  const cv = bestNeutralBand(
+    crossValidatedScores(train, options),
+    train.map((r) => r.label),
+  );
   const band = cv.band;
   log(`options ${JSON.stringify(options)}; neutral band ${band} (${FOLDS}-fold CV macro-F1 ${cv.macroF1.toFixed(4)})`);
 
   const partModel = trainModel(train, options, band);
-  const heldOutEval = evaluate(heldOut.map((r) => r.label), bandLabels(marginScores(partModel, heldOut.map((r) => r.text)), band));
-  log(`held-out 20% (model trained on the 80%): macro-F1 ${heldOutEval.macroF1.toFixed(4)}, accuracy ${heldOutEval.accuracy.toFixed(4)}, n ${heldOutEval.n}`);
+  const heldOutEval = evaluate(
+    heldOut.map((r) => r.label),
+    bandLabels(
+      marginScores(
+        partModel,
+        heldOut.map((r) => r.text),
+      ),
+      band,
+    ),
+  );
+  log(
+    `held-out 20% (model trained on the 80%): macro-F1 ${heldOutEval.macroF1.toFixed(4)}, accuracy ${heldOutEval.accuracy.toFixed(4)}, n ${heldOutEval.n}`,
+  );
 
   const trained = trainWeights(rows, options);
   const training = {
-    data: { file: basename(data), rows: rows.length, sha256: createHash('sha256').update(readFileSync(data)).digest('hex') },
+    data: {
+      file: basename(data),
+      rows: rows.length,
+      sha256: createHash('sha256').update(readFileSync(data)).digest('hex'),
+    },
     options,
     iterations: trained.iterations,
     split: 'held out: fold 0 of 5 by assignFolds(rows, 5, "holdout") (stratified, grouped by text, hash-ordered)',
@@ -116,11 +161,30 @@ function main(): number {
     heldOut: summary(heldOutEval),
     note: 'heldOut: a model trained on the other 80% only; fullFile (below): the shipped model, trained on every row, scored on its own training data',
   };
-  const file = toModelFile(trained, { name: NAME, version: VERSION, features: options.features, neutralBand: band, scale: SCALE, pruneBelow: options.pruneBelow, training });
+  const file = toModelFile(trained, {
+    name: NAME,
+    version: VERSION,
+    features: options.features,
+    neutralBand: band,
+    scale: SCALE,
+    pruneBelow: options.pruneBelow,
+    training,
+  });
   const shipped = loadModel(file);
-  const fullEval = evaluate(rows.map((r) => r.label), bandLabels(marginScores(shipped, rows.map((r) => r.text)), band));
+  const fullEval = evaluate(
+    rows.map((r) => r.label),
+    bandLabels(
+      marginScores(
+        shipped,
+        rows.map((r) => r.text),
+      ),
+      band,
+    ),
+  );
   const withFull = { ...file, training: { ...training, fullFile: summary(fullEval) } };
-  log(`shipped model (every row): full file macro-F1 ${fullEval.macroF1.toFixed(4)}, accuracy ${fullEval.accuracy.toFixed(4)}; vocabulary ${file.vocab.length}`);
+  log(
+    `shipped model (every row): full file macro-F1 ${fullEval.macroF1.toFixed(4)}, accuracy ${fullEval.accuracy.toFixed(4)}; vocabulary ${file.vocab.length}`,
+  );
 
   const text = `${JSON.stringify(withFull)}\n`;
   writeFileSync(out, text);

@@ -20,7 +20,10 @@ export interface BarGuardOptions {
   readonly confirmBars: number;
 }
 
-/** The checks `sextant start` and backtests run unless DATA_MAX_GAP_MS, DATA_PRICE_BAND, DATA_CONFIRM_BARS say otherwise. */
+/**
+ * The checks `sextant start` and backtests run unless DATA_MAX_GAP_MS, DATA_PRICE_BAND, DATA_CONFIRM_BARS say
+ * otherwise.
+ */
 export const defaultBarGuard: BarGuardOptions = { maxGapMs: 30 * 86_400_000, priceBand: 0.5, confirmBars: 2 };
 
 /** Per symbol: the last bar published, and a jump waiting for confirmation. */
@@ -33,14 +36,22 @@ export interface SymbolGuard {
 
 export type GuardVerdict =
   | { readonly ok: true; readonly next: SymbolGuard; readonly note?: string }
-  | { readonly ok: false; readonly next: SymbolGuard; readonly code: 'out_of_order' | 'far_future' | 'price_band'; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly next: SymbolGuard;
+      readonly code: 'out_of_order' | 'far_future' | 'price_band';
+      readonly reason: string;
+    };
 
 const iso = (t: number) => new Date(t).toISOString();
 const pct = (x: number) => `${(x * 100).toLocaleString('en-US', { maximumFractionDigits: 2 })}%`;
 
 /** The bar's largest move from `ref`, over its open, high, low and close. */
 function moveFrom(ref: number, bar: Bar): number {
-  return Math.max(Math.abs(bar.open - ref), Math.abs(bar.high - ref), Math.abs(bar.low - ref), Math.abs(bar.close - ref)) / ref;
+  return (
+    Math.max(Math.abs(bar.open - ref), Math.abs(bar.high - ref), Math.abs(bar.low - ref), Math.abs(bar.close - ref)) /
+    ref
+  );
 }
 
 /**
@@ -48,20 +59,37 @@ function moveFrom(ref: number, bar: Bar): number {
  * refused with a code and a sentence; either way with the symbol's guard after it. Pure.
  */
 export function guardBar(prev: SymbolGuard | undefined, bar: Bar, o: BarGuardOptions): GuardVerdict {
-  const accept = (note?: string): GuardVerdict => ({ ok: true, next: { lastTime: bar.time, lastClose: bar.close }, ...(note ? { note } : {}) });
+  const accept = (note?: string): GuardVerdict => ({
+    ok: true,
+    next: { lastTime: bar.time, lastClose: bar.close },
+    ...(note ? { note } : {}),
+  });
   if (!prev) return accept();
   if (bar.time <= prev.lastTime) {
-    return { ok: false, next: prev, code: 'out_of_order', reason: `${bar.symbol} bar at ${iso(bar.time)} is not after the last one published (${iso(prev.lastTime)})` };
+    return {
+      ok: false,
+      next: prev,
+      code: 'out_of_order',
+      reason: `${bar.symbol} bar at ${iso(bar.time)} is not after the last one published (${iso(prev.lastTime)})`,
+    };
   }
   if (bar.time - prev.lastTime > o.maxGapMs) {
-    return { ok: false, next: prev, code: 'far_future', reason: `${bar.symbol} bar at ${iso(bar.time)} is more than ${o.maxGapMs / 86_400_000} days after the last one (${iso(prev.lastTime)}; DATA_MAX_GAP_MS)` };
+    return {
+      ok: false,
+      next: prev,
+      code: 'far_future',
+      reason: `${bar.symbol} bar at ${iso(bar.time)} is more than ${o.maxGapMs / 86_400_000} days after the last one (${iso(prev.lastTime)}; DATA_MAX_GAP_MS)`,
+    };
   }
   const move = moveFrom(prev.lastClose, bar);
   if (move <= o.priceBand) return accept();
   // beyond the band: a jump confirmed by bars in a row that agree with each other
   const follows = prev.jump !== undefined && moveFrom(prev.jump.close, bar) <= o.priceBand;
   const bars = follows ? prev.jump!.bars + 1 : 1;
-  if (bars >= o.confirmBars) return accept(`${bar.symbol} moved ${pct(move)} from ${prev.lastClose}; accepted after ${bars} bars at the new level`);
+  if (bars >= o.confirmBars)
+    return accept(
+      `${bar.symbol} moved ${pct(move)} from ${prev.lastClose}; accepted after ${bars} bars at the new level`,
+    );
   return {
     ok: false,
     next: { ...prev, jump: { bars, close: bar.close } },

@@ -28,7 +28,10 @@ export type DataEvent =
 export const dataMachine = setup({
   types: { context: {} as DataContext, events: {} as DataEvent, emitted: {} as OutboxEmitted },
   actions: {
-    started: assign(({ event }) => ({ feed: (event as Extract<DataEvent, { type: 'feed.started' }>).feed, outbox: NO_OUTPUT })),
+    started: assign(({ event }) => ({
+      feed: (event as Extract<DataEvent, { type: 'feed.started' }>).feed,
+      outbox: NO_OUTPUT,
+    })),
     progress: assign(({ event }) => {
       const e = event as Extract<DataEvent, { type: 'feed.progress' | 'feed.stopped' }>;
       return { bars: e.bars, ticks: e.ticks, skipped: e.skipped, outbox: NO_OUTPUT };
@@ -39,10 +42,19 @@ export const dataMachine = setup({
         bars: e.bars,
         ticks: e.ticks,
         skipped: e.skipped,
-        outbox: [out('market.feed-completed', { feed: context.feed, bars: e.bars, ticks: e.ticks, skipped: e.skipped }, { root: true, time: e.time })],
+        outbox: [
+          out(
+            'market.feed-completed',
+            { feed: context.feed, bars: e.bars, ticks: e.ticks, skipped: e.skipped },
+            { root: true, time: e.time },
+          ),
+        ],
       };
     }),
-    failed: assign(({ event }) => ({ error: (event as Extract<DataEvent, { type: 'feed.failed' }>).error, outbox: NO_OUTPUT })),
+    failed: assign(({ event }) => ({
+      error: (event as Extract<DataEvent, { type: 'feed.failed' }>).error,
+      outbox: NO_OUTPUT,
+    })),
     refused: assign(({ context, event }) => {
       const { code } = event as Extract<DataEvent, { type: 'feed.refused' }>;
       return { refused: { ...context.refused, [code]: (context.refused?.[code] ?? 0) + 1 }, outbox: NO_OUTPUT };

@@ -32,7 +32,11 @@ export interface PumpOptions {
    * the outside messages `inject(i)` published before item i (and `inject(items)` after the last);
    * then `done()`, and the feed goes on as usual.
    */
-  readonly catchUp?: { readonly items: number; inject(at: number): readonly { readonly subject: string; readonly env: Envelope }[]; done(): void };
+  readonly catchUp?: {
+    readonly items: number;
+    inject(at: number): readonly { readonly subject: string; readonly env: Envelope }[];
+    done(): void;
+  };
 }
 
 /** The position of a feed: how many of its items have been published, over all runs. */
@@ -147,7 +151,10 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
     throw err;
   }
   if (catchUp && caught < catchUp.items) {
-    api.log.warn({ caught, expected: catchUp.items }, 'the feed ended before the catch-up did: it has fewer items than the event log after the checkpoint');
+    api.log.warn(
+      { caught, expected: catchUp.items },
+      'the feed ended before the catch-up did: it has fewer items than the event log after the checkpoint',
+    );
     await caughtUp();
   }
   await api.bus.flush();

@@ -4,9 +4,24 @@ import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
 import type { AgentApi, AgentSpec } from '../../src/core/agent/agent-spec.js';
 import type { MarketCache } from '../../src/core/agent/market-cache.js';
 import type { BrokerPort } from './broker.js';
-import { executionMachine, type BrokerAcceptedEvent, type BrokerFailedEvent, type BrokerReportEvent, type ExecutionContext, type OwnOutputEvent } from './machine.js';
+import {
+  executionMachine,
+  type BrokerAcceptedEvent,
+  type BrokerFailedEvent,
+  type BrokerReportEvent,
+  type ExecutionContext,
+  type OwnOutputEvent,
+} from './machine.js';
 import type { PaperCosts } from './paper-broker.js';
-import { BrokerError, callResiliently, CircuitBreaker, defaultBreakerPolicy, defaultRetryPolicy, type BreakerPolicy, type RetryPolicy } from './resilience.js';
+import {
+  BrokerError,
+  callResiliently,
+  CircuitBreaker,
+  defaultBreakerPolicy,
+  defaultRetryPolicy,
+  type BreakerPolicy,
+  type RetryPolicy,
+} from './resilience.js';
 
 const hasWorking = (ctx: ExecutionContext, symbol: string) => (ctx.working[symbol]?.length ?? 0) > 0;
 
@@ -46,16 +61,29 @@ async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number): Pro
       if (api.stopping) return;
       try {
         const report = await broker.report!(rec.order, rec.brokerOrderId);
-        const event: BrokerReportEvent = { type: 'broker.report', clientOrderId: rec.order.clientOrderId, ...report, time: api.clock.now() };
+        const event: BrokerReportEvent = {
+          type: 'broker.report',
+          clientOrderId: rec.order.clientOrderId,
+          ...report,
+          time: api.clock.now(),
+        };
         api.send(event);
       } catch (err) {
-        api.log.warn({ err: (err as Error).message, clientOrderId: rec.order.clientOrderId }, 'could not ask the venue about an order; asking again next poll');
+        api.log.warn(
+          { err: (err as Error).message, clientOrderId: rec.order.clientOrderId },
+          'could not ask the venue about an order; asking again next poll',
+        );
       }
     }
   }
 }
 
-const OWN_OUTPUTS: ReadonlySet<string> = new Set(['order.submitted', 'order.filled', 'order.cancelled', 'order.failed']);
+const OWN_OUTPUTS: ReadonlySet<string> = new Set([
+  'order.submitted',
+  'order.filled',
+  'order.cancelled',
+  'order.failed',
+]);
 
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
   const { market, broker } = options;
@@ -74,7 +102,12 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
   });
   const accepted = (order: OrderIntent, brokerOrderId: string): BrokerAcceptedEvent | BrokerFailedEvent => {
     try {
-      return { type: 'broker.accepted', clientOrderId: order.clientOrderId, brokerOrderId, barsSince: market.barsAfter(order.symbol, order.decidedAt) };
+      return {
+        type: 'broker.accepted',
+        clientOrderId: order.clientOrderId,
+        brokerOrderId,
+        barsSince: market.barsAfter(order.symbol, order.decidedAt),
+      };
     } catch (err) {
       return failed(order, err);
     }
@@ -98,11 +131,18 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
     // after a restart: what it submitted, filled, cancelled or failed after its checkpoint
     recover: {
       pattern: patterns.orders,
-      toEvent: (env) => (OWN_OUTPUTS.has(env.type) ? { type: 'own.output', output: env as unknown as OwnOutputEvent['output'] } : undefined),
+      toEvent: (env) =>
+        OWN_OUTPUTS.has(env.type)
+          ? { type: 'own.output', output: env as unknown as OwnOutputEvent['output'] }
+          : undefined,
       chain: (env) => {
         if (env.type === 'order.submitted') return { key: (env.payload as { order: OrderIntent }).order.clientOrderId };
         const p = env.payload as { clientOrderId: string; status?: string };
-        return env.type === 'order.cancelled' || env.type === 'order.failed' || (env.type === 'order.filled' && p.status === 'filled') ? { release: p.clientOrderId } : undefined;
+        return env.type === 'order.cancelled' ||
+          env.type === 'order.failed' ||
+          (env.type === 'order.filled' && p.status === 'filled')
+          ? { release: p.clientOrderId }
+          : undefined;
       },
     },
     effects: {

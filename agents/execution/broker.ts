@@ -71,7 +71,13 @@ export class PaperBroker implements BrokerPort {
       return answer();
     }
     return new Promise((resolve, reject) =>
-      setTimeout(() => (fails ? reject(new BrokerError('venue_unavailable', 'paper broker fault: venue unavailable', true)) : resolve(answer())), latency),
+      setTimeout(
+        () =>
+          fails
+            ? reject(new BrokerError('venue_unavailable', 'paper broker fault: venue unavailable', true))
+            : resolve(answer()),
+        latency,
+      ),
     );
   }
 

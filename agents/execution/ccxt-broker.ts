@@ -113,24 +113,33 @@ const profiles: Readonly<Record<string, VenueProfile>> = {
     // Spot only. Without these, loadMarkets also fetches futures markets (fapi, dapi), and with
     // credentials the margin pairs and currencies (sapi) — hosts that urls.api.public/private do
     // not cover.
-    ccxtOptions: { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false },
+    ccxtOptions: {
+      defaultType: 'spot',
+      fetchMarkets: { types: ['spot'] },
+      fetchCurrencies: false,
+      fetchMargins: false,
+    },
     clientOrderIdPattern: /^[.A-Z:/a-z0-9_-]{1,36}$/,
     // Binance has no duplicate error of its own: -2010 NEW_ORDER_REJECTED "Duplicate order sent."
     // which ccxt raises as InvalidOrder.
-    isDuplicate: (err) => err instanceof DuplicateOrderId || (err instanceof InvalidOrder && err.message.includes('Duplicate order sent')),
+    isDuplicate: (err) =>
+      err instanceof DuplicateOrderId || (err instanceof InvalidOrder && err.message.includes('Duplicate order sent')),
   },
 };
 const genericProfile: VenueProfile = { ccxtOptions: {}, isDuplicate: (err) => err instanceof DuplicateOrderId };
 
 /** Fees with both a cost and a currency. */
 function known(fees: readonly Fee[]): { currency: string; cost: number }[] {
-  return fees.flatMap((f) => (f?.cost !== undefined && f.currency !== undefined ? [{ currency: f.currency, cost: f.cost }] : []));
+  return fees.flatMap((f) =>
+    f?.cost !== undefined && f.currency !== undefined ? [{ currency: f.currency, cost: f.cost }] : [],
+  );
 }
 
 /** ccxt error class -> broker error code and whether trying again can help. Most specific first. */
 function classify(err: unknown): { code: string; retryable: boolean } {
   if (err instanceof RequestTimeout) return { code: 'timeout', retryable: true };
-  if (err instanceof RateLimitExceeded || err instanceof DDoSProtection) return { code: 'rate_limited', retryable: true };
+  if (err instanceof RateLimitExceeded || err instanceof DDoSProtection)
+    return { code: 'rate_limited', retryable: true };
   if (err instanceof ExchangeNotAvailable) return { code: 'venue_unavailable', retryable: true };
   if (err instanceof InvalidNonce) return { code: 'clock_skew', retryable: true };
   if (err instanceof NetworkError) return { code: 'venue_unavailable', retryable: true };
@@ -167,7 +176,8 @@ export class CcxtBroker implements BrokerPort {
     const id = opts.exchange;
     this.name = `ccxt:${id}${opts.sandbox ? ':sandbox' : ''}`;
     const Ctor = (ccxt as unknown as Record<string, unknown>)[id];
-    if (!ccxt.exchanges.includes(id) || typeof Ctor !== 'function') throw new BrokerError('unsupported_venue', `${this.name}: ccxt has no exchange '${id}'`, false);
+    if (!ccxt.exchanges.includes(id) || typeof Ctor !== 'function')
+      throw new BrokerError('unsupported_venue', `${this.name}: ccxt has no exchange '${id}'`, false);
     this.#profile = profiles[id] ?? genericProfile;
     this.#symbolMap = opts.symbolMap ?? {};
     this.#redact = [opts.apiKey, opts.secret].filter((s) => s.length >= 4);
@@ -184,7 +194,12 @@ export class CcxtBroker implements BrokerPort {
     if (opts.sandbox) {
       // ccxt's own check is `'test' in urls`, and many exchanges declare `test: undefined`:
       // setSandboxMode(true) then silently points the API at nothing (seen with kraken, 4.5.84).
-      if (!this.#ex.urls?.test) throw new BrokerError('no_sandbox', `${this.name}: ${id} has no sandbox (testnet) in ccxt; refusing to trade it in sandbox mode`, false);
+      if (!this.#ex.urls?.test)
+        throw new BrokerError(
+          'no_sandbox',
+          `${this.name}: ${id} has no sandbox (testnet) in ccxt; refusing to trade it in sandbox mode`,
+          false,
+        );
       this.#ex.setSandboxMode(true);
     }
   }
@@ -218,7 +233,8 @@ export class CcxtBroker implements BrokerPort {
     const what = `order ${clientOrderId} on ${symbol}`;
     const venueSymbol = await this.#market(symbol, 'status', what);
     const found = await this.#call('status', what, () => this.#find(venueSymbol, clientOrderId));
-    if (!found) throw new BrokerError('order_not_found', `status of ${what} on ${this.name}: the venue has no such order`, false);
+    if (!found)
+      throw new BrokerError('order_not_found', `status of ${what} on ${this.name}: the venue has no such order`, false);
     return this.#report(found, venueSymbol, what);
   }
 
@@ -247,7 +263,8 @@ export class CcxtBroker implements BrokerPort {
       if (!(err instanceof OrderNotFound)) throw this.#error('cancel', what, err);
     }
     const found = await this.#call('cancel', what, () => this.#find(venueSymbol, clientOrderId));
-    if (!found) throw new BrokerError('order_not_found', `cancel of ${what} on ${this.name}: the venue has no such order`, false);
+    if (!found)
+      throw new BrokerError('order_not_found', `cancel of ${what} on ${this.name}: the venue has no such order`, false);
     return this.#report(found, venueSymbol, what);
   }
 
@@ -258,20 +275,37 @@ export class CcxtBroker implements BrokerPort {
     const existing = await this.#call('submit', what, () => this.#find(venueSymbol, order.clientOrderId));
     if (existing) return { brokerOrderId: this.#idOf(existing, 'submit', what) };
     try {
-      const placed = await this.#ex.createOrder(venueSymbol, request.type, order.side, order.qty, request.price, request.params);
+      const placed = await this.#ex.createOrder(
+        venueSymbol,
+        request.type,
+        order.side,
+        order.qty,
+        request.price,
+        request.params,
+      );
       return { brokerOrderId: this.#idOf(placed, 'submit', what) };
     } catch (err) {
       if (!this.#profile.isDuplicate(err)) throw this.#error('submit', what, err);
     }
     const again = await this.#call('submit', what, () => this.#find(venueSymbol, order.clientOrderId));
-    if (!again) throw new BrokerError('duplicate_unresolved', `submit of ${what} on ${this.name}: the venue calls the client order id a duplicate but has no order with it`, true);
+    if (!again)
+      throw new BrokerError(
+        'duplicate_unresolved',
+        `submit of ${what} on ${this.name}: the venue calls the client order id a duplicate but has no order with it`,
+        true,
+      );
     return { brokerOrderId: this.#idOf(again, 'submit', what) };
   }
 
   /** Maps the intent to ccxt arguments, refusing what cannot be mapped faithfully (before any I/O). */
-  #request(order: OrderIntent, what: string): { type: 'market' | 'limit'; price: number | undefined; params: Record<string, unknown> } {
-    const refuse = (code: string, why: string) => new BrokerError(code, `submit of ${what} on ${this.name} refused: ${why}`, false);
-    if (order.tif === 'DAY') throw refuse('unsupported_tif', 'DAY time in force has no meaning on a 24/7 crypto venue; use GTC or IOC');
+  #request(
+    order: OrderIntent,
+    what: string,
+  ): { type: 'market' | 'limit'; price: number | undefined; params: Record<string, unknown> } {
+    const refuse = (code: string, why: string) =>
+      new BrokerError(code, `submit of ${what} on ${this.name} refused: ${why}`, false);
+    if (order.tif === 'DAY')
+      throw refuse('unsupported_tif', 'DAY time in force has no meaning on a 24/7 crypto venue; use GTC or IOC');
     const params: Record<string, unknown> = { clientOrderId: this.#venueClientId(order.clientOrderId) };
     switch (order.type) {
       case 'market':
@@ -281,8 +315,13 @@ export class CcxtBroker implements BrokerPort {
         return { type: 'limit', price: order.limitPrice, params: { ...params, timeInForce: order.tif } };
       case 'stop':
         if (order.stopPrice === undefined) throw refuse('invalid_order', 'a stop order needs a stop price');
-        if (order.limitPrice !== undefined) throw refuse('unsupported_order', 'stop-limit orders are not supported (a stop is a stop-market order)');
-        if (order.tif !== 'GTC') throw refuse('unsupported_tif', `${order.tif} time in force on a stop order is not supported; stops rest until triggered (GTC)`);
+        if (order.limitPrice !== undefined)
+          throw refuse('unsupported_order', 'stop-limit orders are not supported (a stop is a stop-market order)');
+        if (order.tif !== 'GTC')
+          throw refuse(
+            'unsupported_tif',
+            `${order.tif} time in force on a stop order is not supported; stops rest until triggered (GTC)`,
+          );
         return { type: 'market', price: undefined, params: { ...params, triggerPrice: order.stopPrice } };
     }
   }
@@ -300,7 +339,12 @@ export class CcxtBroker implements BrokerPort {
       this.#marketsLoaded = true;
     }
     const market = await this.#call(op, what, async () => this.#ex.market(venueSymbol));
-    if (market.spot !== true) throw new BrokerError('unsupported_market', `${op} of ${what} on ${this.name}: ${venueSymbol} is not a spot market; only spot is supported`, false);
+    if (market.spot !== true)
+      throw new BrokerError(
+        'unsupported_market',
+        `${op} of ${what} on ${this.name}: ${venueSymbol} is not a spot market; only spot is supported`,
+        false,
+      );
     return venueSymbol;
   }
 
@@ -316,8 +360,18 @@ export class CcxtBroker implements BrokerPort {
 
   async #report(order: Order, venueSymbol: string, what: string): Promise<VenueOrderReport> {
     const status = order.status === 'canceling' ? 'open' : order.status; // binance PENDING_CANCEL
-    if (status !== 'open' && status !== 'closed' && status !== 'canceled' && status !== 'expired' && status !== 'rejected') {
-      throw new BrokerError('bad_response', `status of ${what} on ${this.name}: the venue reported an unknown status '${String(order.status)}'`, true);
+    if (
+      status !== 'open' &&
+      status !== 'closed' &&
+      status !== 'canceled' &&
+      status !== 'expired' &&
+      status !== 'rejected'
+    ) {
+      throw new BrokerError(
+        'bad_response',
+        `status of ${what} on ${this.name}: the venue reported an unknown status '${String(order.status)}'`,
+        true,
+      );
     }
     const brokerOrderId = this.#idOf(order, 'status', what);
     const filled = order.filled ?? 0;
@@ -343,7 +397,12 @@ export class CcxtBroker implements BrokerPort {
   }
 
   #idOf(order: Order, op: string, what: string): string {
-    if (order.id === undefined || order.id === '') throw new BrokerError('bad_response', `${op} of ${what} on ${this.name}: the venue answered without an order id`, true);
+    if (order.id === undefined || order.id === '')
+      throw new BrokerError(
+        'bad_response',
+        `${op} of ${what} on ${this.name}: the venue answered without an order id`,
+        true,
+      );
     return order.id;
   }
 

@@ -1,11 +1,26 @@
 import { assign, setup } from 'xstate';
 import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
 import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import {
+  emitOutbox,
+  NO_OUTPUT,
+  out,
+  type OutboxEmitted,
+  type Outbound,
+  type WithOutbox,
+} from '../../src/core/agent/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import type { VenueReport } from './broker.js';
-import { barFillPrice, dayOrderExpired, feeFor, fillableQty, tickFillPrice, withSlippage, type PaperCosts } from './paper-broker.js';
+import {
+  barFillPrice,
+  dayOrderExpired,
+  feeFor,
+  fillableQty,
+  tickFillPrice,
+  withSlippage,
+  type PaperCosts,
+} from './paper-broker.js';
 
 export interface OrderRecord {
   readonly order: OrderIntent;
@@ -62,7 +77,11 @@ export interface BrokerFailedEvent {
  */
 export interface OwnOutputEvent {
   readonly type: 'own.output';
-  readonly output: MessageEvent<'order.submitted'> | MessageEvent<'order.filled'> | MessageEvent<'order.cancelled'> | MessageEvent<'order.failed'>;
+  readonly output:
+    | MessageEvent<'order.submitted'>
+    | MessageEvent<'order.filled'>
+    | MessageEvent<'order.cancelled'>
+    | MessageEvent<'order.failed'>;
 }
 
 /** What a live venue reported about a working order (polled by the binding), at `time`. */
@@ -72,11 +91,28 @@ export interface BrokerReportEvent extends VenueReport {
   readonly time: number;
 }
 
-export type ExecutionEvent = ApprovedEvent | BrokerAcceptedEvent | BrokerFailedEvent | BrokerReportEvent | OwnOutputEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
+export type ExecutionEvent =
+  | ApprovedEvent
+  | BrokerAcceptedEvent
+  | BrokerFailedEvent
+  | BrokerReportEvent
+  | OwnOutputEvent
+  | MessageEvent<'market.bar'>
+  | MessageEvent<'market.tick'>;
 
-type Draft = { orders: Record<string, OrderRecord>; working: Record<string, readonly string[]>; recent: readonly OrderRecord[]; outbox: Outbound[] };
+type Draft = {
+  orders: Record<string, OrderRecord>;
+  working: Record<string, readonly string[]>;
+  recent: readonly OrderRecord[];
+  outbox: Outbound[];
+};
 
-const draftOf = (ctx: ExecutionContext): Draft => ({ orders: { ...ctx.orders }, working: { ...ctx.working }, recent: ctx.recent, outbox: [] });
+const draftOf = (ctx: ExecutionContext): Draft => ({
+  orders: { ...ctx.orders },
+  working: { ...ctx.working },
+  recent: ctx.recent,
+  outbox: [],
+});
 
 /** A finished order leaves the working set for the recent list. */
 function finish(d: Draft, rec: OrderRecord): void {
@@ -93,7 +129,14 @@ function finish(d: Draft, rec: OrderRecord): void {
  * Fills up to `available` of what `rec` still needs at `rawPrice`, at event time `time`: a
  * partial fill keeps the order working, the last one finishes it. Returns the order after it.
  */
-function fill(d: Draft, rec: OrderRecord, rawPrice: number, available: number, time: number, costs: PaperCosts): OrderRecord {
+function fill(
+  d: Draft,
+  rec: OrderRecord,
+  rawPrice: number,
+  available: number,
+  time: number,
+  costs: PaperCosts,
+): OrderRecord {
   const o = rec.order;
   const id = o.clientOrderId;
   const leaves = o.qty - rec.filledQty;
@@ -103,11 +146,29 @@ function fill(d: Draft, rec: OrderRecord, rawPrice: number, available: number, t
   const cumQty = done ? o.qty : rec.filledQty + qty; // exact at the end, whatever the floats did
   const price = withSlippage(rawPrice, o.side, costs);
   const status = transition(id, rec.status, done ? 'filled' : 'partially_filled');
-  const next: OrderRecord = { ...rec, status, filledQty: cumQty, avgPrice: (rec.avgPrice * rec.filledQty + price * qty) / cumQty, updatedAt: time };
+  const next: OrderRecord = {
+    ...rec,
+    status,
+    filledQty: cumQty,
+    avgPrice: (rec.avgPrice * rec.filledQty + price * qty) / cumQty,
+    updatedAt: time,
+  };
   d.outbox.push(
     out(
       'order.filled',
-      { clientOrderId: id, brokerOrderId: rec.brokerOrderId, symbol: o.symbol, side: o.side, qty, price, fee: feeFor(qty, price, costs), cumQty, leavesQty: done ? 0 : o.qty - cumQty, status: done ? 'filled' : 'partially_filled', origin: o.origin },
+      {
+        clientOrderId: id,
+        brokerOrderId: rec.brokerOrderId,
+        symbol: o.symbol,
+        side: o.side,
+        qty,
+        price,
+        fee: feeFor(qty, price, costs),
+        cumQty,
+        leavesQty: done ? 0 : o.qty - cumQty,
+        status: done ? 'filled' : 'partially_filled',
+        origin: o.origin,
+      },
       { chain: { key: id }, time, ...(done ? { release: id } : {}) },
     ),
   );
@@ -122,7 +183,15 @@ function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: st
   d.outbox.push(
     out(
       'order.cancelled',
-      { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, filledQty: rec.filledQty, reason, status: to, origin: o.origin },
+      {
+        clientOrderId: o.clientOrderId,
+        symbol: o.symbol,
+        side: o.side,
+        filledQty: rec.filledQty,
+        reason,
+        status: to,
+        origin: o.origin,
+      },
       { chain: { key: o.clientOrderId }, time, release: o.clientOrderId },
     ),
   );
@@ -132,18 +201,42 @@ function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: st
 /** Matches one working order against one bar: expire, fill, or (IOC) cancel. */
 function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void {
   if (isTerminal(rec.status) || bar.time <= rec.order.decidedAt) return;
-  if (dayOrderExpired(rec.order, bar.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', bar.time);
+  if (dayOrderExpired(rec.order, bar.time))
+    return end(d, rec, 'expired', 'DAY order not filled by the end of its day', bar.time);
   const price = barFillPrice(rec.order, bar);
-  const after = price === undefined ? rec : fill(d, rec, price, fillableQty(rec.order.qty - rec.filledQty, bar.volume, Number.isInteger(rec.order.qty), costs), bar.time, costs);
-  if (rec.order.tif === 'IOC' && !isTerminal(after.status)) end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first bar after it', bar.time);
+  const after =
+    price === undefined
+      ? rec
+      : fill(
+          d,
+          rec,
+          price,
+          fillableQty(rec.order.qty - rec.filledQty, bar.volume, Number.isInteger(rec.order.qty), costs),
+          bar.time,
+          costs,
+        );
+  if (rec.order.tif === 'IOC' && !isTerminal(after.status))
+    end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first bar after it', bar.time);
 }
 
 function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): void {
   if (isTerminal(rec.status) || tick.time <= rec.order.decidedAt) return;
-  if (dayOrderExpired(rec.order, tick.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', tick.time);
+  if (dayOrderExpired(rec.order, tick.time))
+    return end(d, rec, 'expired', 'DAY order not filled by the end of its day', tick.time);
   const price = tickFillPrice(rec.order, tick);
-  const after = price === undefined ? rec : fill(d, rec, price, fillableQty(rec.order.qty - rec.filledQty, tick.size, Number.isInteger(rec.order.qty), costs), tick.time, costs);
-  if (rec.order.tif === 'IOC' && !isTerminal(after.status)) end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first trade after it', tick.time);
+  const after =
+    price === undefined
+      ? rec
+      : fill(
+          d,
+          rec,
+          price,
+          fillableQty(rec.order.qty - rec.filledQty, tick.size, Number.isInteger(rec.order.qty), costs),
+          tick.time,
+          costs,
+        );
+  if (rec.order.tif === 'IOC' && !isTerminal(after.status))
+    end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first trade after it', tick.time);
 }
 
 /** An approved order: record it as new and ask the broker to take it (an effect). */
@@ -166,7 +259,11 @@ export function onBrokerAccepted(ctx: ExecutionContext, ev: BrokerAcceptedEvent)
   const { order } = rec;
   const id = order.clientOrderId;
   const d = draftOf(ctx);
-  const submitted: OrderRecord = { ...rec, brokerOrderId: ev.brokerOrderId, status: transition(id, 'new', 'submitted') };
+  const submitted: OrderRecord = {
+    ...rec,
+    brokerOrderId: ev.brokerOrderId,
+    status: transition(id, 'new', 'submitted'),
+  };
   d.orders[id] = submitted;
   d.working[order.symbol] = [...(d.working[order.symbol] ?? []), id];
   d.outbox.push(out('order.submitted', { order, brokerOrderId: ev.brokerOrderId, broker: ctx.broker }, { key: id }));
@@ -199,11 +296,30 @@ export function onBrokerReport(ctx: ExecutionContext, ev: BrokerReportEvent): Pa
     const done = filled >= o.qty;
     const feePaid = ev.fee ?? rec.feePaid ?? 0;
     const fee = Math.max(0, feePaid - (rec.feePaid ?? 0));
-    current = { ...rec, status: transition(id, rec.status, done ? 'filled' : 'partially_filled'), filledQty: filled, avgPrice: ev.average, updatedAt: ev.time, feePaid };
+    current = {
+      ...rec,
+      status: transition(id, rec.status, done ? 'filled' : 'partially_filled'),
+      filledQty: filled,
+      avgPrice: ev.average,
+      updatedAt: ev.time,
+      feePaid,
+    };
     d.outbox.push(
       out(
         'order.filled',
-        { clientOrderId: id, brokerOrderId: rec.brokerOrderId, symbol: o.symbol, side: o.side, qty, price, fee, cumQty: filled, leavesQty: o.qty - filled, status: done ? 'filled' : 'partially_filled', origin: o.origin },
+        {
+          clientOrderId: id,
+          brokerOrderId: rec.brokerOrderId,
+          symbol: o.symbol,
+          side: o.side,
+          qty,
+          price,
+          fee,
+          cumQty: filled,
+          leavesQty: o.qty - filled,
+          status: done ? 'filled' : 'partially_filled',
+          origin: o.origin,
+        },
         { chain: { key: id }, time: ev.time, ...(done ? { release: id } : {}) },
       ),
     );
@@ -212,7 +328,10 @@ export function onBrokerReport(ctx: ExecutionContext, ev: BrokerReportEvent): Pa
   }
   if (!isTerminal(current.status) && ev.status !== 'open') {
     // closed short of the quantity: the venue rounded it to its lot size, or filled what it could
-    const why = ev.status === 'closed' ? `the venue closed the order with ${current.filledQty} of ${o.qty} filled` : `the venue reports the order ${ev.status}`;
+    const why =
+      ev.status === 'closed'
+        ? `the venue closed the order with ${current.filledQty} of ${o.qty} filled`
+        : `the venue reports the order ${ev.status}`;
     end(d, current, ev.status === 'expired' ? 'expired' : 'cancelled', why, ev.time);
   }
   return d.outbox.length === 0 ? { outbox: NO_OUTPUT } : d;
@@ -225,13 +344,25 @@ export function onBrokerFailed(ctx: ExecutionContext, ev: BrokerFailedEvent): Pa
   const o = rec.order;
   const d = draftOf(ctx);
   const next: OrderRecord = { ...rec, status: transition(o.clientOrderId, 'new', 'rejected') };
-  d.outbox.push(out('order.failed', { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, code: ev.code, reason: ev.reason, origin: o.origin }));
+  d.outbox.push(
+    out('order.failed', {
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      code: ev.code,
+      reason: ev.reason,
+      origin: o.origin,
+    }),
+  );
   finish(d, next);
   return d;
 }
 
 /** Market data for a symbol with working orders. */
-export function onMarket(ctx: ExecutionContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<ExecutionContext> {
+export function onMarket(
+  ctx: ExecutionContext,
+  ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>,
+): Partial<ExecutionContext> {
   const symbol = ev.payload.symbol;
   const ids = ctx.working[symbol];
   if (!ids || ids.length === 0 || ctx.venueFills) return { outbox: NO_OUTPUT };
@@ -261,15 +392,29 @@ export function onOwnOutput(ctx: ExecutionContext, ev: OwnOutputEvent): Partial<
       if (rec && rec.status !== 'new') return { outbox: NO_OUTPUT };
       if (!rec && hasRecentId(ctx.accepted, id)) return { outbox: NO_OUTPUT }; // finished before the checkpoint
       const order = out.payload.order;
-      d.orders[id] = { order, brokerOrderId: out.payload.brokerOrderId, status: 'submitted', filledQty: 0, avgPrice: 0, updatedAt: out.time };
+      d.orders[id] = {
+        order,
+        brokerOrderId: out.payload.brokerOrderId,
+        status: 'submitted',
+        filledQty: 0,
+        avgPrice: 0,
+        updatedAt: out.time,
+      };
       d.working[order.symbol] = [...(d.working[order.symbol] ?? []).filter((x) => x !== id), id];
-      if (!rec) Object.assign(patch, { accepted: addRecentId(ctx.accepted, id) }); // its approval, delivered again, is a repeat
+      // its approval, delivered again, is a repeat
+      if (!rec) Object.assign(patch, { accepted: addRecentId(ctx.accepted, id) });
       break;
     }
     case 'order.filled': {
       const f = out.payload;
       if (!rec || f.cumQty <= rec.filledQty) return { outbox: NO_OUTPUT };
-      const next: OrderRecord = { ...rec, status: f.status, filledQty: f.cumQty, avgPrice: (rec.avgPrice * rec.filledQty + f.price * f.qty) / f.cumQty, updatedAt: out.time };
+      const next: OrderRecord = {
+        ...rec,
+        status: f.status,
+        filledQty: f.cumQty,
+        avgPrice: (rec.avgPrice * rec.filledQty + f.price * f.qty) / f.cumQty,
+        updatedAt: out.time,
+      };
       if (f.status === 'filled') finish(d, next);
       else d.orders[id] = next;
       break;
@@ -304,14 +449,26 @@ export const executionMachine = setup({
     approved: assign(({ context, event }) => onApproved(context, event as ApprovedEvent)),
     brokerAccepted: assign(({ context, event }) => onBrokerAccepted(context, event as BrokerAcceptedEvent)),
     brokerFailed: assign(({ context, event }) => onBrokerFailed(context, event as BrokerFailedEvent)),
-    market: assign(({ context, event }) => onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
+    market: assign(({ context, event }) =>
+      onMarket(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>),
+    ),
     ownOutput: assign(({ context, event }) => onOwnOutput(context, event as OwnOutputEvent)),
     brokerReport: assign(({ context, event }) => onBrokerReport(context, event as BrokerReportEvent)),
     emitOutbox: emitOutbox<ExecutionContext, ExecutionEvent>(),
   },
 }).createMachine({
   id: 'execution',
-  context: ({ input }) => ({ costs: input.costs, broker: input.broker ?? 'paper', venueFills: input.venueFills ?? false, orders: {}, working: {}, recent: [], accepted: emptyRecentIds(), duplicates: 0, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({
+    costs: input.costs,
+    broker: input.broker ?? 'paper',
+    venueFills: input.venueFills ?? false,
+    orders: {},
+    working: {},
+    recent: [],
+    accepted: emptyRecentIds(),
+    duplicates: 0,
+    outbox: NO_OUTPUT,
+  }),
   initial: 'connected',
   states: {
     connected: {

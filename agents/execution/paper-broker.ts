@@ -46,7 +46,6 @@ export function tickFillPrice(order: OrderIntent, tick: Tick): number | undefine
   }
 }
 
-
 /**
  * How much of an order a bar or trade of `volume` can fill: everything without a participation
  * limit, else that fraction of the volume (whole units for orders in whole units).

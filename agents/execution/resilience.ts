@@ -57,9 +57,15 @@ export class CircuitBreaker {
   /** Throws when calls are not allowed now (open, or a half-open probe already in flight). */
   acquire(): void {
     const state = this.state;
-    if (state === 'open') throw new BrokerError('circuit_open', `broker circuit is open after ${this.#failures} consecutive failures; next probe in ${Math.max(0, this.policy.coolDownMs - (this.now() - this.#openedAt))} ms`, true);
+    if (state === 'open')
+      throw new BrokerError(
+        'circuit_open',
+        `broker circuit is open after ${this.#failures} consecutive failures; next probe in ${Math.max(0, this.policy.coolDownMs - (this.now() - this.#openedAt))} ms`,
+        true,
+      );
     if (state === 'half-open') {
-      if (this.#probing) throw new BrokerError('circuit_open', 'broker circuit is half-open and its probe call is in flight', true);
+      if (this.#probing)
+        throw new BrokerError('circuit_open', 'broker circuit is half-open and its probe call is in flight', true);
       this.#probing = true;
     }
   }
@@ -109,7 +115,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-const isThenable = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | undefined)?.then === 'function';
+const isThenable = <T>(v: T | Promise<T>): v is Promise<T> =>
+  typeof (v as { then?: unknown } | undefined)?.then === 'function';
 
 /**
  * Calls `fn` through the breaker with retries. A synchronous answer is returned synchronously
@@ -138,10 +145,15 @@ export function callResiliently<T>(fn: () => T | Promise<T>, deps: ResilienceDep
     );
   };
   const retryOrFail = (n: number, err: unknown): Promise<T> => {
-    const e = err instanceof BrokerError ? err : new BrokerError('broker_error', err instanceof Error ? err.message : String(err), true, { cause: err });
+    const e =
+      err instanceof BrokerError
+        ? err
+        : new BrokerError('broker_error', err instanceof Error ? err.message : String(err), true, { cause: err });
     if (e.code !== 'circuit_open') deps.breaker.failed();
     if (!e.retryable || n >= deps.retry.attempts) {
-      return Promise.reject(new BrokerError(e.code, `${e.message} (after ${n} attempt${n === 1 ? '' : 's'})`, false, { cause: e }));
+      return Promise.reject(
+        new BrokerError(e.code, `${e.message} (after ${n} attempt${n === 1 ? '' : 's'})`, false, { cause: e }),
+      );
     }
     return deps.sleep(backoffDelay(n, deps.retry, deps.random)).then(() => attempt(n + 1));
   };

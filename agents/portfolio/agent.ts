@@ -42,7 +42,11 @@ export function portfolioAgent(startCash: number, market: MarketCache): AgentSpe
           const { symbol } = env.payload as OrderFilled;
           // a fill is booked whatever came since; later bars only mark it (a fill that arrives later than
           // the cache reaches back, as a slow durable consumer's may, is marked to the bars still kept)
-          return { ...(messageEvent(env) as FillEvent), markPrice: market.priceAt(symbol, env.time), barsSince: market.barsAfter(symbol, env.time, { kept: true }) };
+          return {
+            ...(messageEvent(env) as FillEvent),
+            markPrice: market.priceAt(symbol, env.time),
+            barsSince: market.barsAfter(symbol, env.time, { kept: true }),
+          };
         },
       },
     ],

@@ -32,7 +32,20 @@ export interface Book {
 
 const DAY_MS = 86_400_000;
 
-export const openBook = (cash: number): Book => ({ cash, holdings: {}, realizedPnl: 0, fees: 0, day: null, dayStartEquity: cash, weekStartEquity: cash, monthStartEquity: cash, startEquity: cash, peakEquity: cash, maxDrawdown: 0, asOf: null });
+export const openBook = (cash: number): Book => ({
+  cash,
+  holdings: {},
+  realizedPnl: 0,
+  fees: 0,
+  day: null,
+  dayStartEquity: cash,
+  weekStartEquity: cash,
+  monthStartEquity: cash,
+  startEquity: cash,
+  peakEquity: cash,
+  maxDrawdown: 0,
+  asOf: null,
+});
 
 /** Epoch days to the UTC week (weeks start on Monday; epoch day 0 was a Thursday) and month. */
 const weekOf = (day: number) => Math.floor((day + 3) / 7);
@@ -52,7 +65,8 @@ type PeriodStarts = Pick<Book, 'dayStartEquity' | 'weekStartEquity' | 'monthStar
 function periodStarts(book: Book, day: number): PeriodStarts {
   const week = book.weekStartEquity ?? book.dayStartEquity;
   const month = book.monthStartEquity ?? book.dayStartEquity;
-  if (book.day === null || day === book.day) return { dayStartEquity: book.dayStartEquity, weekStartEquity: week, monthStartEquity: month };
+  if (book.day === null || day === book.day)
+    return { dayStartEquity: book.dayStartEquity, weekStartEquity: week, monthStartEquity: month };
   const equity = equityOf(book);
   return {
     dayStartEquity: equity,
@@ -85,7 +99,10 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
   const day = Math.floor(time / DAY_MS);
   const newDay = day !== book.day;
   if (h.lastPrice === price && !newDay && book.asOf !== null && time <= book.asOf) return book;
-  const holdings = { ...book.holdings, [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, markedAt: time, realizedPnl: h.realizedPnl } };
+  const holdings = {
+    ...book.holdings,
+    [symbol]: { qty: h.qty, avgPrice: h.avgPrice, lastPrice: price, markedAt: time, realizedPnl: h.realizedPnl },
+  };
   const equity = equityOf({ cash: book.cash, holdings });
   const peakEquity = equity > book.peakEquity ? equity : book.peakEquity;
   return {
@@ -110,7 +127,13 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
 export function applyFill(book: Book, f: OrderFilled, time: number, markPrice: number | undefined): Book {
   const rolled = roll(book, time);
   const signed = f.side === 'buy' ? f.qty : -f.qty;
-  const before = rolled.holdings[f.symbol] ?? { qty: 0, avgPrice: 0, lastPrice: f.price, markedAt: time, realizedPnl: 0 };
+  const before = rolled.holdings[f.symbol] ?? {
+    qty: 0,
+    avgPrice: 0,
+    lastPrice: f.price,
+    markedAt: time,
+    realizedPnl: 0,
+  };
   let { qty, avgPrice, realizedPnl } = before;
   let realized = 0;
   if (qty === 0 || Math.sign(qty) === Math.sign(signed)) {
@@ -151,7 +174,9 @@ function withPeak(book: Book): Book {
   const equity = equityOf(book);
   const peakEquity = equity > book.peakEquity ? equity : book.peakEquity;
   const maxDrawdown = Math.max(book.maxDrawdown, drawdownOf(equity, peakEquity));
-  return peakEquity === book.peakEquity && maxDrawdown === book.maxDrawdown ? book : { ...book, peakEquity, maxDrawdown };
+  return peakEquity === book.peakEquity && maxDrawdown === book.maxDrawdown
+    ? book
+    : { ...book, peakEquity, maxDrawdown };
 }
 
 /** True when the book holds a non-zero position in `symbol`. */
@@ -165,7 +190,15 @@ export function snapshotOf(book: Book): PortfolioSnapshot {
     const h = book.holdings[symbol]!;
     const unrealized = h.qty * (h.lastPrice - h.avgPrice);
     unrealizedPnl += unrealized;
-    positions.push({ symbol, qty: h.qty, avgPrice: h.avgPrice, lastPrice: h.lastPrice, marketValue: h.qty * h.lastPrice, unrealizedPnl: unrealized, realizedPnl: h.realizedPnl });
+    positions.push({
+      symbol,
+      qty: h.qty,
+      avgPrice: h.avgPrice,
+      lastPrice: h.lastPrice,
+      marketValue: h.qty * h.lastPrice,
+      unrealizedPnl: unrealized,
+      realizedPnl: h.realizedPnl,
+    });
   }
   const equity = equityOf(book);
   return {
@@ -177,7 +210,12 @@ export function snapshotOf(book: Book): PortfolioSnapshot {
     fees: book.fees,
     dayPnl: equity - book.dayStartEquity,
     dayStartEquity: book.dayStartEquity,
-    pnl: { day: equity - book.dayStartEquity, week: equity - (book.weekStartEquity ?? book.dayStartEquity), month: equity - (book.monthStartEquity ?? book.dayStartEquity), all: equity - (book.startEquity ?? book.dayStartEquity) },
+    pnl: {
+      day: equity - book.dayStartEquity,
+      week: equity - (book.weekStartEquity ?? book.dayStartEquity),
+      month: equity - (book.monthStartEquity ?? book.dayStartEquity),
+      all: equity - (book.startEquity ?? book.dayStartEquity),
+    },
     peakEquity: book.peakEquity,
     drawdown: drawdownOf(equity, book.peakEquity),
     maxDrawdown: book.maxDrawdown,

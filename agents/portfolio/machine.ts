@@ -1,7 +1,14 @@
 import { assign, setup } from 'xstate';
 import type { Bar } from '../../src/core/domain/messages.js';
 import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import {
+  emitOutbox,
+  NO_OUTPUT,
+  out,
+  type OutboxEmitted,
+  type Outbound,
+  type WithOutbox,
+} from '../../src/core/agent/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
 import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
 
@@ -16,7 +23,10 @@ export interface PortfolioContext extends WithOutbox {
  * came after it (over NATS they can arrive before the fill; they are marked after it, so the
  * book goes through the same states on every transport).
  */
-export type FillEvent = MessageEvent<'order.filled'> & { readonly markPrice: number | undefined; readonly barsSince: readonly Bar[] };
+export type FillEvent = MessageEvent<'order.filled'> & {
+  readonly markPrice: number | undefined;
+  readonly barsSince: readonly Bar[];
+};
 export type PortfolioEvent = FillEvent | MessageEvent<'market.bar'> | MessageEvent<'market.tick'>;
 
 export function onFill(ctx: PortfolioContext, ev: FillEvent): Partial<PortfolioContext> {
@@ -33,7 +43,10 @@ export function onFill(ctx: PortfolioContext, ev: FillEvent): Partial<PortfolioC
   return { book, seen: addRecentId(ctx.seen, key), outbox };
 }
 
-export function onMark(ctx: PortfolioContext, ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>): Partial<PortfolioContext> {
+export function onMark(
+  ctx: PortfolioContext,
+  ev: MessageEvent<'market.bar'> | MessageEvent<'market.tick'>,
+): Partial<PortfolioContext> {
   const price = ev.type === 'market.bar' ? ev.payload.close : ev.payload.price;
   const book = mark(ctx.book, ev.payload.symbol, price, ev.time);
   if (book === ctx.book) return { outbox: NO_OUTPUT };
@@ -53,7 +66,9 @@ export const portfolioMachine = setup({
   },
   actions: {
     fill: assign(({ context, event }) => onFill(context, event as FillEvent)),
-    mark: assign(({ context, event }) => onMark(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>)),
+    mark: assign(({ context, event }) =>
+      onMark(context, event as MessageEvent<'market.bar'> | MessageEvent<'market.tick'>),
+    ),
     emitOutbox: emitOutbox<PortfolioContext, PortfolioEvent>(),
   },
 }).createMachine({

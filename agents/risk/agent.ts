@@ -18,9 +18,10 @@ function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
  * `order.rejected`, `risk.state` on every trading-state change, and answers `risk.command`
  * (halt, reduce, resume, set-limits) with `risk.command-result`. Prices as of an intent's
  * decision time come from the process's market cache; buying power from its own cash ledger
- * (the start cash and every `order.filled`, so it never waits for a portfolio update); it reads portfolio updates (daily PnL and
- * drawdown for the loss limits; a breach reaches the machine, ordinary updates only the
- * account view), and order outcomes to keep projected positions right. Answers `query.risk`.
+ * (the start cash and every `order.filled`, so it never waits for a portfolio update); it
+ * reads portfolio updates (daily PnL and drawdown for the loss limits; a breach reaches the
+ * machine, ordinary updates only the account view), and order outcomes to keep projected
+ * positions right. Answers `query.risk`.
  */
 export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<RiskContext> {
   let account: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'> | undefined;
@@ -45,7 +46,12 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
             const p = market.priceAt(sym, intent.decidedAt);
             if (p !== undefined) prices[sym] = p;
           }
-          return { ...(messageEvent(env) as IntentEvent), marketPrice: market.priceAt(intent.symbol, intent.decidedAt), prices, account };
+          return {
+            ...(messageEvent(env) as IntentEvent),
+            marketPrice: market.priceAt(intent.symbol, intent.decidedAt),
+            prices,
+            account,
+          };
         },
       },
       { pattern: subjects.riskCommand(), reply: 'risk.command-result' },
@@ -57,21 +63,49 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
       {
         what: 'risk',
         answer: (ctx, params) => {
-          const summary = { state: ctx.tradingState, limits: ctx.limits, positions: ctx.positions, cash: ctx.cash, held: ctx.held, openOrders: Object.keys(ctx.working).length, counts: ctx.counts };
+          const summary = {
+            state: ctx.tradingState,
+            limits: ctx.limits,
+            positions: ctx.positions,
+            cash: ctx.cash,
+            held: ctx.held,
+            openOrders: Object.keys(ctx.working).length,
+            counts: ctx.counts,
+          };
           // `check`: the verdict this intent would get now, computed by the same pure decision
           // on a copy of the state (nothing is approved, counted or remembered)
           const check = orderIntentSchema.safeParse(params.check);
           if (params.check === undefined) return summary;
-          if (!check.success) return { ...summary, check: { wouldPass: false, code: 'invalid_order', reason: check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
+          if (!check.success)
+            return {
+              ...summary,
+              check: {
+                wouldPass: false,
+                code: 'invalid_order',
+                reason: check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+              },
+            };
           const intent = check.data;
           const prices: Record<string, number> = {};
           for (const sym in ctx.positions) {
             const p = market.priceAt(sym, intent.decidedAt);
             if (p !== undefined) prices[sym] = p;
           }
-          const ev = { type: 'order.intent', id: 'precheck', time: intent.decidedAt, payload: intent, marketPrice: market.priceAt(intent.symbol, intent.decidedAt), prices, account } as IntentEvent;
+          const ev = {
+            type: 'order.intent',
+            id: 'precheck',
+            time: intent.decidedAt,
+            payload: intent,
+            marketPrice: market.priceAt(intent.symbol, intent.decidedAt),
+            prices,
+            account,
+          } as IntentEvent;
           const verdict = decide(ctx, ev).outbox?.[0];
-          if (verdict?.type === 'order.rejected') return { ...summary, check: { wouldPass: false, code: verdict.payload.code, reason: verdict.payload.reason } };
+          if (verdict?.type === 'order.rejected')
+            return {
+              ...summary,
+              check: { wouldPass: false, code: verdict.payload.code, reason: verdict.payload.reason },
+            };
           return { ...summary, check: { wouldPass: verdict?.type === 'order.approved' } };
         },
       },

@@ -44,27 +44,32 @@ export interface CheckInput {
   readonly limits: RiskLimits;
 }
 
-const fmt = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: Number.isInteger(x) ? 0 : 2 });
+const fmt = (x: number) =>
+  x.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: Number.isInteger(x) ? 0 : 2 });
 const pct = (x: number) => `${(x * 100).toLocaleString('en-US', { maximumFractionDigits: 2 })}%`;
 
-export const signedQty = (intent: Pick<OrderIntent, 'side' | 'qty'>) => (intent.side === 'buy' ? intent.qty : -intent.qty);
+export const signedQty = (intent: Pick<OrderIntent, 'side' | 'qty'>) =>
+  intent.side === 'buy' ? intent.qty : -intent.qty;
 
 /** True when the order makes the absolute position larger (or opens one). */
-export const increasesRisk = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) => Math.abs(position + signedQty(intent)) > Math.abs(position);
+export const increasesRisk = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
+  Math.abs(position + signedQty(intent)) > Math.abs(position);
 
 /** True when the order only shrinks the position, without flipping it. */
 export const reducesOnly = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
   position !== 0 && Math.sign(signedQty(intent)) === -Math.sign(position) && intent.qty <= Math.abs(position);
 
 /** How much an order grows the absolute position's value (0 when it shrinks it). */
-export const addedExposure = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>, price: number) => Math.max(0, Math.abs(position + signedQty(intent)) - Math.abs(position)) * price;
+export const addedExposure = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>, price: number) =>
+  Math.max(0, Math.abs(position + signedQty(intent)) - Math.abs(position)) * price;
 
 /**
  * What an order that grows exposure may spend: `maxLeverage x equity`, less the positions held
  * and what approved orders still working have reserved. At leverage 1 and long only this is the
  * cash, less what open buy orders have reserved; a pending sell frees nothing until it fills.
  */
-export const buyingPower = (a: { equity: number; heldExposure: number; reserved: number; maxLeverage: number }) => a.maxLeverage * a.equity - a.heldExposure - a.reserved;
+export const buyingPower = (a: { equity: number; heldExposure: number; reserved: number; maxLeverage: number }) =>
+  a.maxLeverage * a.equity - a.heldExposure - a.reserved;
 
 type Check = { readonly name: string; readonly check: (i: CheckInput) => Denial | undefined };
 
@@ -73,9 +78,16 @@ export const preTradeChecks: readonly Check[] = [
   {
     name: 'trading_state',
     check: ({ state, intent, position }) => {
-      if (state === 'HALTED') return { code: 'trading_halted', reason: `trading is HALTED; ${intent.side} ${fmt(intent.qty)} ${intent.symbol} is not allowed until trading resumes` };
+      if (state === 'HALTED')
+        return {
+          code: 'trading_halted',
+          reason: `trading is HALTED; ${intent.side} ${fmt(intent.qty)} ${intent.symbol} is not allowed until trading resumes`,
+        };
       if (state === 'REDUCING' && !reducesOnly(position, intent)) {
-        return { code: 'reducing_only', reason: `trading is REDUCING: only orders that shrink a position pass, and ${intent.side} ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} does not` };
+        return {
+          code: 'reducing_only',
+          reason: `trading is REDUCING: only orders that shrink a position pass, and ${intent.side} ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} does not`,
+        };
       }
       return undefined;
     },
@@ -83,8 +95,10 @@ export const preTradeChecks: readonly Check[] = [
   {
     name: 'order_shape',
     check: ({ intent }) => {
-      if (intent.type === 'limit' && intent.limitPrice === undefined) return { code: 'invalid_order', reason: `limit order ${intent.clientOrderId} has no limit price` };
-      if (intent.type === 'stop' && intent.stopPrice === undefined) return { code: 'invalid_order', reason: `stop order ${intent.clientOrderId} has no stop price` };
+      if (intent.type === 'limit' && intent.limitPrice === undefined)
+        return { code: 'invalid_order', reason: `limit order ${intent.clientOrderId} has no limit price` };
+      if (intent.type === 'stop' && intent.stopPrice === undefined)
+        return { code: 'invalid_order', reason: `stop order ${intent.clientOrderId} has no stop price` };
       return undefined;
     },
   },
@@ -92,7 +106,10 @@ export const preTradeChecks: readonly Check[] = [
     name: 'allow_list',
     check: ({ intent, limits }) =>
       limits.allowedSymbols && !limits.allowedSymbols.includes(intent.symbol)
-        ? { code: 'symbol_not_allowed', reason: `${intent.symbol} is not on the allow-list (${limits.allowedSymbols.join(', ')})` }
+        ? {
+            code: 'symbol_not_allowed',
+            reason: `${intent.symbol} is not on the allow-list (${limits.allowedSymbols.join(', ')})`,
+          }
         : undefined,
   },
   {
@@ -102,7 +119,10 @@ export const preTradeChecks: readonly Check[] = [
       if (own === undefined || marketPrice === undefined) return undefined;
       const off = Math.abs(own - marketPrice) / marketPrice;
       return off > limits.priceBand
-        ? { code: 'price_band', reason: `${intent.type} price ${fmt(own)} for ${intent.symbol} is ${pct(off)} from the last trade ${fmt(marketPrice)}, outside the band of ${pct(limits.priceBand)}` }
+        ? {
+            code: 'price_band',
+            reason: `${intent.type} price ${fmt(own)} for ${intent.symbol} is ${pct(off)} from the last trade ${fmt(marketPrice)}, outside the band of ${pct(limits.priceBand)}`,
+          }
         : undefined;
     },
   },
@@ -129,7 +149,10 @@ export const preTradeChecks: readonly Check[] = [
     check: ({ intent, price, limits }) => {
       const notional = intent.qty * price;
       return notional > limits.maxOrderNotional
-        ? { code: 'max_order_notional', reason: `order notional ${fmt(notional)} exceeds max ${fmt(limits.maxOrderNotional)} for ${intent.symbol}` }
+        ? {
+            code: 'max_order_notional',
+            reason: `order notional ${fmt(notional)} exceeds max ${fmt(limits.maxOrderNotional)} for ${intent.symbol}`,
+          }
         : undefined;
     },
   },
@@ -138,7 +161,10 @@ export const preTradeChecks: readonly Check[] = [
     check: ({ intent, position, limits }) => {
       const after = position + signedQty(intent);
       return !limits.allowShort && after < 0
-        ? { code: 'short_not_allowed', reason: `selling ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} would open a short of ${fmt(-after)}, and shorting is off` }
+        ? {
+            code: 'short_not_allowed',
+            reason: `selling ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} would open a short of ${fmt(-after)}, and shorting is off`,
+          }
         : undefined;
     },
   },
@@ -147,7 +173,10 @@ export const preTradeChecks: readonly Check[] = [
     check: ({ intent, position, limits }) => {
       const after = position + signedQty(intent);
       return increasesRisk(position, intent) && Math.abs(after) > limits.maxPositionQty
-        ? { code: 'max_position_qty', reason: `position in ${intent.symbol} would be ${fmt(after)}, over the max of ${fmt(limits.maxPositionQty)}` }
+        ? {
+            code: 'max_position_qty',
+            reason: `position in ${intent.symbol} would be ${fmt(after)}, over the max of ${fmt(limits.maxPositionQty)}`,
+          }
         : undefined;
     },
   },
@@ -156,7 +185,10 @@ export const preTradeChecks: readonly Check[] = [
     check: ({ intent, position, price, limits }) => {
       const value = Math.abs(position + signedQty(intent)) * price;
       return increasesRisk(position, intent) && value > limits.maxPositionNotional
-        ? { code: 'max_position_notional', reason: `position in ${intent.symbol} would be worth ${fmt(value)}, over the max of ${fmt(limits.maxPositionNotional)}` }
+        ? {
+            code: 'max_position_notional',
+            reason: `position in ${intent.symbol} would be worth ${fmt(value)}, over the max of ${fmt(limits.maxPositionNotional)}`,
+          }
         : undefined;
     },
   },
@@ -165,22 +197,37 @@ export const preTradeChecks: readonly Check[] = [
     check: ({ intent, position, price, grossExposure, limits }) => {
       const after = grossExposure - Math.abs(position) * price + Math.abs(position + signedQty(intent)) * price;
       return increasesRisk(position, intent) && after > limits.maxGrossExposure
-        ? { code: 'max_gross_exposure', reason: `gross exposure would be ${fmt(after)}, over the max of ${fmt(limits.maxGrossExposure)}` }
+        ? {
+            code: 'max_gross_exposure',
+            reason: `gross exposure would be ${fmt(after)}, over the max of ${fmt(limits.maxGrossExposure)}`,
+          }
         : undefined;
     },
   },
   {
     name: 'max_open_orders',
     check: ({ openOrders, limits }) =>
-      openOrders >= limits.maxOpenOrders ? { code: 'max_open_orders', reason: `${openOrders} orders are already open, the max is ${limits.maxOpenOrders}` } : undefined,
+      openOrders >= limits.maxOpenOrders
+        ? {
+            code: 'max_open_orders',
+            reason: `${openOrders} orders are already open, the max is ${limits.maxOpenOrders}`,
+          }
+        : undefined,
   },
   {
     name: 'order_rate',
     check: ({ intent, recentOrders, recentOrdersForSymbol, limits }) => {
       const window = () => `${fmt(limits.rateWindowMs / 1000)} s`; // sentences are built only for denials
-      if (recentOrders >= limits.maxOrdersPerWindow) return { code: 'order_rate', reason: `${recentOrders} orders were approved in the last ${window()}, the max is ${limits.maxOrdersPerWindow}` };
+      if (recentOrders >= limits.maxOrdersPerWindow)
+        return {
+          code: 'order_rate',
+          reason: `${recentOrders} orders were approved in the last ${window()}, the max is ${limits.maxOrdersPerWindow}`,
+        };
       if (recentOrdersForSymbol >= limits.maxOrdersPerWindowPerSymbol) {
-        return { code: 'order_rate_symbol', reason: `${recentOrdersForSymbol} ${intent.symbol} orders were approved in the last ${window()}, the max per symbol is ${limits.maxOrdersPerWindowPerSymbol}` };
+        return {
+          code: 'order_rate_symbol',
+          reason: `${recentOrdersForSymbol} ${intent.symbol} orders were approved in the last ${window()}, the max per symbol is ${limits.maxOrdersPerWindowPerSymbol}`,
+        };
       }
       return undefined;
     },
@@ -190,10 +237,16 @@ export const preTradeChecks: readonly Check[] = [
     check: ({ intent, position, dayPnl, drawdown, limits }) => {
       if (!increasesRisk(position, intent)) return undefined;
       if (dayPnl !== undefined && -dayPnl >= limits.maxDailyLoss) {
-        return { code: 'max_daily_loss', reason: `today's loss ${fmt(-dayPnl)} has reached the max daily loss of ${fmt(limits.maxDailyLoss)}; only orders that reduce a position pass` };
+        return {
+          code: 'max_daily_loss',
+          reason: `today's loss ${fmt(-dayPnl)} has reached the max daily loss of ${fmt(limits.maxDailyLoss)}; only orders that reduce a position pass`,
+        };
       }
       if (drawdown !== undefined && drawdown >= limits.maxDrawdown) {
-        return { code: 'max_drawdown', reason: `drawdown ${pct(drawdown)} from peak equity has reached the max of ${pct(limits.maxDrawdown)}; only orders that reduce a position pass` };
+        return {
+          code: 'max_drawdown',
+          reason: `drawdown ${pct(drawdown)} from peak equity has reached the max of ${pct(limits.maxDrawdown)}; only orders that reduce a position pass`,
+        };
       }
       return undefined;
     },

@@ -1,9 +1,24 @@
 import { assign, setup } from 'xstate';
 import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/core/domain/messages.js';
 import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import {
+  emitOutbox,
+  NO_OUTPUT,
+  out,
+  type OutboxEmitted,
+  type Outbound,
+  type WithOutbox,
+} from '../../src/core/agent/outbound.js';
 import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
-import { addedExposure, increasesRisk, runChecks, signedQty, type TradingState, valuationPrice, type Denial } from './checks.js';
+import {
+  addedExposure,
+  increasesRisk,
+  runChecks,
+  signedQty,
+  type TradingState,
+  valuationPrice,
+  type Denial,
+} from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
 import { describeIssues } from '../../src/core/messaging/schema-registry.js';
 import { feeFor, withSlippage, type PaperCosts } from '../../src/core/domain/costs.js';
@@ -44,7 +59,12 @@ export interface RiskContext extends WithOutbox {
   readonly approvalsBySymbol: Readonly<Record<string, readonly number[]>>;
   /** Client order ids already decided, to recognise a re-delivered intent. */
   readonly decided: RecentIds;
-  readonly counts: { readonly approved: number; readonly rejected: number; readonly duplicates: number; readonly byCode: Readonly<Record<string, number>> };
+  readonly counts: {
+    readonly approved: number;
+    readonly rejected: number;
+    readonly duplicates: number;
+    readonly byCode: Readonly<Record<string, number>>;
+  };
 }
 
 /**
@@ -77,8 +97,16 @@ const within = (times: readonly number[], now: number, windowMs: number) => time
 
 /** The breach a portfolio update shows against the limits, if any. */
 export function breachOf(limits: RiskLimits, p: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'>): Denial | undefined {
-  if (-p.dayPnl >= limits.maxDailyLoss) return { code: 'max_daily_loss', reason: `today's loss ${(-p.dayPnl).toFixed(2)} reached the max daily loss of ${limits.maxDailyLoss}` };
-  if (p.drawdown >= limits.maxDrawdown) return { code: 'max_drawdown', reason: `drawdown ${(p.drawdown * 100).toFixed(2)}% reached the max of ${(limits.maxDrawdown * 100).toFixed(2)}%` };
+  if (-p.dayPnl >= limits.maxDailyLoss)
+    return {
+      code: 'max_daily_loss',
+      reason: `today's loss ${(-p.dayPnl).toFixed(2)} reached the max daily loss of ${limits.maxDailyLoss}`,
+    };
+  if (p.drawdown >= limits.maxDrawdown)
+    return {
+      code: 'max_drawdown',
+      reason: `drawdown ${(p.drawdown * 100).toFixed(2)}% reached the max of ${(limits.maxDrawdown * 100).toFixed(2)}%`,
+    };
   return undefined;
 }
 
@@ -96,7 +124,9 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
   const forSymbol = within(ctx.approvalsBySymbol[intent.symbol] ?? [], now, limits.rateWindowMs);
   let result: { denial: Denial } | { passed: string[] };
   if (price === undefined) {
-    result = { denial: { code: 'no_price', reason: `no price is known for ${intent.symbol} and the order carries none` } };
+    result = {
+      denial: { code: 'no_price', reason: `no price is known for ${intent.symbol} and the order carries none` },
+    };
   } else {
     let grossExposure = 0;
     for (const sym in ctx.positions) {
@@ -137,8 +167,22 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
     const { code, reason } = result.denial;
     return {
       decided,
-      counts: { ...ctx.counts, rejected: ctx.counts.rejected + 1, byCode: { ...ctx.counts.byCode, [code]: (ctx.counts.byCode[code] ?? 0) + 1 } },
-      outbox: [out('order.rejected', { clientOrderId: intent.clientOrderId, symbol: intent.symbol, side: intent.side, qty: intent.qty, origin: intent.origin, code, reason })],
+      counts: {
+        ...ctx.counts,
+        rejected: ctx.counts.rejected + 1,
+        byCode: { ...ctx.counts.byCode, [code]: (ctx.counts.byCode[code] ?? 0) + 1 },
+      },
+      outbox: [
+        out('order.rejected', {
+          clientOrderId: intent.clientOrderId,
+          symbol: intent.symbol,
+          side: intent.side,
+          qty: intent.qty,
+          origin: intent.origin,
+          code,
+          reason,
+        }),
+      ],
     };
   }
   const signed = signedQty(intent);
@@ -146,7 +190,17 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
     decided,
     positions: { ...ctx.positions, [intent.symbol]: position + signed },
     marks: { ...ctx.marks, [intent.symbol]: price! },
-    working: { ...ctx.working, [intent.clientOrderId]: { symbol: intent.symbol, signed, filled: 0, reserve: increasesRisk(position, intent) ? addedExposure(position, intent, price!) + orderCosts(intent, price!, ctx.costs) : 0 } },
+    working: {
+      ...ctx.working,
+      [intent.clientOrderId]: {
+        symbol: intent.symbol,
+        signed,
+        filled: 0,
+        reserve: increasesRisk(position, intent)
+          ? addedExposure(position, intent, price!) + orderCosts(intent, price!, ctx.costs)
+          : 0,
+      },
+    },
     approvals: [...approvals, now],
     approvalsBySymbol: { ...ctx.approvalsBySymbol, [intent.symbol]: [...forSymbol, now] },
     counts: { ...ctx.counts, approved: ctx.counts.approved + 1 },
@@ -155,7 +209,11 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
 }
 
 /** Estimated fees and slippage of an order valued at `price`. */
-export function orderCosts(intent: Pick<OrderIntent, 'side' | 'qty' | 'type'>, price: number, costs: PaperCosts): number {
+export function orderCosts(
+  intent: Pick<OrderIntent, 'side' | 'qty' | 'type'>,
+  price: number,
+  costs: PaperCosts,
+): number {
   // limit and stop orders fill at their price or better; a market order pays the slippage
   const fillPrice = intent.type === 'market' ? withSlippage(price, intent.side, costs) : price;
   return feeFor(intent.qty, fillPrice, costs) + intent.qty * Math.abs(fillPrice - price);
@@ -172,10 +230,20 @@ export function applyFill(ctx: RiskContext, f: OrderFilled): Partial<RiskContext
     fillsSeen: addRecentId(ctx.fillsSeen, key),
     cash: ctx.cash - signed * f.price - f.fee,
     held: { ...ctx.held, [f.symbol]: (ctx.held[f.symbol] ?? 0) + signed },
-    working: order && f.status !== 'filled' ? { ...ctx.working, [f.clientOrderId]: { ...order, filled: Math.min(Math.abs(order.signed), f.cumQty) } } : ctx.working,
+    working:
+      order && f.status !== 'filled'
+        ? { ...ctx.working, [f.clientOrderId]: { ...order, filled: Math.min(Math.abs(order.signed), f.cumQty) } }
+        : ctx.working,
   };
   const ended = f.status === 'filled' ? orderEnded(next, f.clientOrderId, 'all') : {};
-  return { fillsSeen: next.fillsSeen, cash: next.cash, held: next.held, working: next.working, ...ended, outbox: NO_OUTPUT };
+  return {
+    fillsSeen: next.fillsSeen,
+    cash: next.cash,
+    held: next.held,
+    working: next.working,
+    ...ended,
+    outbox: NO_OUTPUT,
+  };
 }
 
 /** A working order ended; the part that will never fill leaves the projected position. */
@@ -185,30 +253,66 @@ export function orderEnded(ctx: RiskContext, clientOrderId: string, filledQty: n
   const { [clientOrderId]: _done, ...working } = ctx.working;
   if (filledQty === 'all') return { working, outbox: NO_OUTPUT };
   const unfilled = Math.sign(order.signed) * (Math.abs(order.signed) - filledQty);
-  return { working, positions: { ...ctx.positions, [order.symbol]: (ctx.positions[order.symbol] ?? 0) - unfilled }, outbox: NO_OUTPUT };
+  return {
+    working,
+    positions: { ...ctx.positions, [order.symbol]: (ctx.positions[order.symbol] ?? 0) - unfilled },
+    outbox: NO_OUTPUT,
+  };
 }
 
 /** Applies a `set-limits` command: the whole change, validated, or nothing. */
 export function setLimits(ctx: RiskContext, cmd: RiskCommand): Partial<RiskContext> {
   const parsed = riskLimitsPatchSchema.safeParse(cmd.limits ?? {});
-  if (!parsed.success) return { outbox: [commandResult(ctx, cmd, false, `invalid limits, nothing changed: ${describeIssues(parsed.error, 'limits')}`)] };
+  if (!parsed.success)
+    return {
+      outbox: [
+        commandResult(ctx, cmd, false, `invalid limits, nothing changed: ${describeIssues(parsed.error, 'limits')}`),
+      ],
+    };
   const changed = Object.keys(parsed.data);
   if (changed.length === 0) return { outbox: [commandResult(ctx, cmd, false, 'no limits given, nothing changed')] };
   const next = { ...ctx, limits: { ...ctx.limits, ...parsed.data } };
-  return { limits: next.limits, outbox: [commandResult(next, cmd, true, `limits changed: ${changed.map((k) => `${k}=${JSON.stringify(parsed.data[k as keyof typeof parsed.data])}`).join(', ')}`)] };
+  return {
+    limits: next.limits,
+    outbox: [
+      commandResult(
+        next,
+        cmd,
+        true,
+        `limits changed: ${changed.map((k) => `${k}=${JSON.stringify(parsed.data[k as keyof typeof parsed.data])}`).join(', ')}`,
+      ),
+    ],
+  };
 }
 
-function commandResult(ctx: Pick<RiskContext, 'tradingState' | 'limits'>, cmd: RiskCommand, accepted: boolean, reason: string): Outbound {
-  return out('risk.command-result', { command: cmd.command, accepted, reason, state: ctx.tradingState, limits: { ...ctx.limits } });
+function commandResult(
+  ctx: Pick<RiskContext, 'tradingState' | 'limits'>,
+  cmd: RiskCommand,
+  accepted: boolean,
+  reason: string,
+): Outbound {
+  return out('risk.command-result', {
+    command: cmd.command,
+    accepted,
+    reason,
+    state: ctx.tradingState,
+    limits: { ...ctx.limits },
+  });
 }
 
-const targetOf: Record<'halt' | 'reduce' | 'resume', TradingState> = { halt: 'HALTED', reduce: 'REDUCING', resume: 'ACTIVE' };
+const targetOf: Record<'halt' | 'reduce' | 'resume', TradingState> = {
+  halt: 'HALTED',
+  reduce: 'REDUCING',
+  resume: 'ACTIVE',
+};
 
 /** Entering a trading state: mirror it in context and publish `risk.state` with its cause. */
 function enter(ctx: RiskContext, ev: RiskEvent, state: TradingState): Partial<RiskContext> {
   let cause: { kind: 'start' | 'command' | 'breach'; code: string; reason: string; by?: string };
-  if (ev.type === 'risk.command') cause = { kind: 'command', code: ev.payload.command, reason: ev.payload.reason, by: ev.payload.by };
-  else if (ev.type === 'portfolio.updated') cause = { kind: 'breach', ...(breachOf(ctx.limits, ev.payload) ?? { code: 'breach', reason: 'limits breached' }) };
+  if (ev.type === 'risk.command')
+    cause = { kind: 'command', code: ev.payload.command, reason: ev.payload.reason, by: ev.payload.by };
+  else if (ev.type === 'portfolio.updated')
+    cause = { kind: 'breach', ...(breachOf(ctx.limits, ev.payload) ?? { code: 'breach', reason: 'limits breached' }) };
   else cause = { kind: 'start', code: 'start', reason: 'the risk agent started' };
   return { tradingState: state, outbox: [out('risk.state', { state, previous: ctx.tradingState, cause })] };
 }
@@ -262,8 +366,14 @@ export const riskMachine = setup({
     resumes: ({ context, event }) => command(event)?.command === 'resume' && context.tradingState !== 'ACTIVE',
     isSetLimits: ({ event }) => command(event)?.command === 'set-limits',
     /** A breach whose configured state is stricter than where trading is now. */
-    breachReduces: ({ context, event }) => event.type === 'portfolio.updated' && context.limits.breachState === 'REDUCING' && breachOf(context.limits, event.payload) !== undefined,
-    breachHalts: ({ context, event }) => event.type === 'portfolio.updated' && context.limits.breachState === 'HALTED' && breachOf(context.limits, event.payload) !== undefined,
+    breachReduces: ({ context, event }) =>
+      event.type === 'portfolio.updated' &&
+      context.limits.breachState === 'REDUCING' &&
+      breachOf(context.limits, event.payload) !== undefined,
+    breachHalts: ({ context, event }) =>
+      event.type === 'portfolio.updated' &&
+      context.limits.breachState === 'HALTED' &&
+      breachOf(context.limits, event.payload) !== undefined,
   },
 }).createMachine({
   id: 'risk',

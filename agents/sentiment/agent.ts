@@ -5,7 +5,15 @@ import type { NewsItem } from '../../src/core/domain/messages.js';
 import { decayedScore } from '../../src/core/domain/sentiment.js';
 import type { Logger } from '../../src/core/ports/logger.js';
 import { messageEvent, type AgentSpec } from '../../src/core/agent/agent-spec.js';
-import { sentimentMachine, type NewsEvent, type ScoreComputedEvent, type ScoreFailedEvent, type ScoreRequest, type SentimentContext, type SentimentParams } from './machine.js';
+import {
+  sentimentMachine,
+  type NewsEvent,
+  type ScoreComputedEvent,
+  type ScoreFailedEvent,
+  type ScoreRequest,
+  type SentimentContext,
+  type SentimentParams,
+} from './machine.js';
 import { pumpNews } from './news/pump.js';
 import type { NewsSource } from './news/source.js';
 import { symbolTagger } from './news/tagger.js';
@@ -56,11 +64,21 @@ export function sentimentAgent(options: SentimentAgentOptions): AgentSpec<Sentim
     input: { params: options.params },
     inlets: [
       ...(options.mode === 'live'
-        ? [{ pattern: patterns.exact(subjects.newsItem()), toEvent: (env: Envelope): NewsEvent => ({ ...(messageEvent(env) as NewsEvent), symbols: tag(env.payload as NewsItem) }) }]
+        ? [
+            {
+              pattern: patterns.exact(subjects.newsItem()),
+              toEvent: (env: Envelope): NewsEvent => ({
+                ...(messageEvent(env) as NewsEvent),
+                symbols: tag(env.payload as NewsItem),
+              }),
+            },
+          ]
         : []),
       { pattern: patterns.exact(subjects.sentimentScored()) },
     ],
-    ...(options.mode === 'live' && options.news && options.news.length > 0 ? { onStart: (api) => pumpNews(api, options.news!) } : {}),
+    ...(options.mode === 'live' && options.news && options.news.length > 0
+      ? { onStart: (api) => pumpNews(api, options.news!) }
+      : {}),
     effects: {
       'effect.score': (payload, complete: (event: EventObject) => void) => {
         const { item, symbols } = payload as ScoreRequest;
@@ -69,7 +87,10 @@ export function sentimentAgent(options: SentimentAgentOptions): AgentSpec<Sentim
           complete(event);
         };
         const failed = (err: unknown) => {
-          options.log?.error({ err, itemId: item.id, scorer: scorer!.name }, 'the scorer failed; the news item is not scored');
+          options.log?.error(
+            { err, itemId: item.id, scorer: scorer!.name },
+            'the scorer failed; the news item is not scored',
+          );
           const event: ScoreFailedEvent = { type: 'sentiment.failed', itemId: item.id };
           complete(event);
         };

@@ -21,7 +21,12 @@ const clamp = (x: number) => (x > 1 ? 1 : x < -1 ? -1 : x);
  * and adds to it; an item older than `asOf` (a feed delivering late) adds its contribution
  * decayed to `asOf`, so the order items arrive in does not bend time. Pure.
  */
-export function addItem(prev: SymbolSentiment | undefined, symbol: string, item: SentimentScored, p: AggregateParams): SymbolSentiment {
+export function addItem(
+  prev: SymbolSentiment | undefined,
+  symbol: string,
+  item: SentimentScored,
+  p: AggregateParams,
+): SymbolSentiment {
   const contribution = item.score * item.confidence;
   let score: number;
   let asOf: number;
@@ -35,8 +40,22 @@ export function addItem(prev: SymbolSentiment | undefined, symbol: string, item:
     score = clamp(prev.score + decay(contribution, item.time, prev.asOf, p.halfLifeMs));
     asOf = prev.asOf;
   }
-  const ref: SentimentItemRef = { itemId: item.itemId, time: item.time, score: item.score, confidence: item.confidence, scorer: item.scorer, headline: item.headline.slice(0, 200) };
-  return { symbol, score, asOf, halfLifeMs: p.halfLifeMs, items: (prev?.items ?? 0) + 1, recent: newestFirst(prev?.recent ?? [], ref, p.keep) };
+  const ref: SentimentItemRef = {
+    itemId: item.itemId,
+    time: item.time,
+    score: item.score,
+    confidence: item.confidence,
+    scorer: item.scorer,
+    headline: item.headline.slice(0, 200),
+  };
+  return {
+    symbol,
+    score,
+    asOf,
+    halfLifeMs: p.halfLifeMs,
+    items: (prev?.items ?? 0) + 1,
+    recent: newestFirst(prev?.recent ?? [], ref, p.keep),
+  };
 }
 
 /** Inserts `ref` by time (newest first; among equal times, the later arrival first) and keeps `keep`. */

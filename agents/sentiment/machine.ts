@@ -1,7 +1,14 @@
 import { assign, setup } from 'xstate';
 import type { NewsItem, SentimentScored } from '../../src/core/domain/messages.js';
 import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
+import {
+  emitOutbox,
+  NO_OUTPUT,
+  out,
+  type OutboxEmitted,
+  type Outbound,
+  type WithOutbox,
+} from '../../src/core/agent/outbound.js';
 import { addItem, type AggregateParams, type SymbolSentiment } from './aggregate.js';
 import type { SentimentScore } from './scorer.js';
 
@@ -48,7 +55,8 @@ export interface ScoreRequest {
   readonly symbols: readonly string[];
 }
 
-const remember = (ids: readonly string[], id: string) => (ids.length >= REMEMBER ? [...ids.slice(ids.length - REMEMBER + 1), id] : [...ids, id]);
+const remember = (ids: readonly string[], id: string) =>
+  ids.length >= REMEMBER ? [...ids.slice(ids.length - REMEMBER + 1), id] : [...ids, id];
 
 /** A news item: untagged items are counted; a new tagged one is handed to the scorer (`effect.score`). */
 export function onNews(ctx: SentimentContext, ev: NewsEvent): Partial<SentimentContext> {
@@ -124,7 +132,15 @@ export const sentimentMachine = setup({
   },
 }).createMachine({
   id: 'sentiment',
-  context: ({ input }) => ({ params: input.params, symbols: {}, scoring: {}, scoredIds: [], aggregatedIds: [], untagged: 0, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({
+    params: input.params,
+    symbols: {},
+    scoring: {},
+    scoredIds: [],
+    aggregatedIds: [],
+    untagged: 0,
+    outbox: NO_OUTPUT,
+  }),
   initial: 'running',
   states: {
     running: {

@@ -8,7 +8,11 @@ import type { StrategyParams } from './strategies.js';
 /** True for order events about this strategy's own orders. */
 const ours = (ctx: StrategyContext, env: Envelope) => {
   const origin = (env.payload as { origin?: Origin }).origin;
-  return origin?.kind === 'strategy' && origin.id === ctx.params.id && (env.payload as { clientOrderId: string }).clientOrderId in ctx.open;
+  return (
+    origin?.kind === 'strategy' &&
+    origin.id === ctx.params.id &&
+    (env.payload as { clientOrderId: string }).clientOrderId in ctx.open
+  );
 };
 
 /**
@@ -31,7 +35,8 @@ export function strategyAgent(params: StrategyParams, capital = 0): AgentSpec<St
       // the sentiment filter (STRATEGY_SENTIMENT_MIN) keeps each symbol's latest sentiment
       ...(params.sentimentMin !== undefined ? [{ pattern: patterns.sentimentUpdates }] : []),
     ],
-    // several instances share the symbols (PARTITIONED_AGENTS): a symbol's indicators, open orders and last signal move together
+    // several instances share the symbols (PARTITIONED_AGENTS): a symbol's indicators, open orders and last signal
+    // move together
     partition: {
       key: (env) => (env.payload as { symbol?: string }).symbol,
       slice: sliceOf,

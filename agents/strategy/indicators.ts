@@ -136,7 +136,14 @@ export interface Rsi {
   readonly value: number | undefined;
 }
 
-export const rsi = (period: number): Rsi => ({ period, prev: undefined, count: 0, avgGain: 0, avgLoss: 0, value: undefined });
+export const rsi = (period: number): Rsi => ({
+  period,
+  prev: undefined,
+  count: 0,
+  avgGain: 0,
+  avgLoss: 0,
+  value: undefined,
+});
 
 export function pushRsi(r: Rsi, x: number): Rsi {
   if (r.prev === undefined) return { ...r, prev: x };
@@ -154,6 +161,7 @@ export function pushRsi(r: Rsi, x: number): Rsi {
     avgGain = (r.avgGain * (r.period - 1) + gain) / r.period;
     avgLoss = (r.avgLoss * (r.period - 1) + loss) / r.period;
   }
-  const value = count < r.period ? undefined : avgLoss === 0 ? (avgGain === 0 ? 50 : 100) : 100 - 100 / (1 + avgGain / avgLoss);
+  const value =
+    count < r.period ? undefined : avgLoss === 0 ? (avgGain === 0 ? 50 : 100) : 100 - 100 / (1 + avgGain / avgLoss);
   return { period: r.period, prev: x, count, avgGain, avgLoss, value };
 }

@@ -2,8 +2,23 @@ import { assign, setup } from 'xstate';
 import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/core/domain/messages.js';
 import { decayedScore } from '../../src/core/domain/sentiment.js';
 import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type Outbound, type WithOutbox } from '../../src/core/agent/outbound.js';
-import { initialSymbolState, reconcileStep, strategyStep, unitsFor, type Decision, type StrategyParams, type SymbolState } from './strategies.js';
+import {
+  emitOutbox,
+  NO_OUTPUT,
+  out,
+  type OutboxEmitted,
+  type Outbound,
+  type WithOutbox,
+} from '../../src/core/agent/outbound.js';
+import {
+  initialSymbolState,
+  reconcileStep,
+  strategyStep,
+  unitsFor,
+  type Decision,
+  type StrategyParams,
+  type SymbolState,
+} from './strategies.js';
 
 /** An order this strategy sent and has not yet seen finish. */
 export interface OpenOrder {
@@ -68,11 +83,20 @@ export function sliceOf(ctx: StrategyContext, symbol: string): StrategySlice {
   const open: Record<string, OpenOrder> = {};
   for (const [id, o] of Object.entries(ctx.open)) if (o.symbol === symbol) open[id] = o;
   const sentiment = ctx.sentiment?.[symbol];
-  return { ...(ctx.symbols[symbol] ? { state: ctx.symbols[symbol] } : {}), open, ...(ctx.lastSignals[symbol] ? { lastSignal: ctx.lastSignals[symbol] } : {}), ...(sentiment ? { sentiment } : {}) };
+  return {
+    ...(ctx.symbols[symbol] ? { state: ctx.symbols[symbol] } : {}),
+    open,
+    ...(ctx.lastSignals[symbol] ? { lastSignal: ctx.lastSignals[symbol] } : {}),
+    ...(sentiment ? { sentiment } : {}),
+  };
 }
 
 /** The context without the symbol (handed away) or with the slice taken in. */
-export function withSlice(ctx: StrategyContext, symbol: string, slice: StrategySlice | undefined): Partial<StrategyContext> {
+export function withSlice(
+  ctx: StrategyContext,
+  symbol: string,
+  slice: StrategySlice | undefined,
+): Partial<StrategyContext> {
   const { [symbol]: _s, ...symbols } = ctx.symbols;
   const { [symbol]: _l, ...lastSignals } = ctx.lastSignals;
   const { [symbol]: _m, ...sentiment } = ctx.sentiment ?? {};
@@ -89,18 +113,29 @@ export function withSlice(ctx: StrategyContext, symbol: string, slice: StrategyS
 }
 
 /** One bar: update indicators; on a decision emit `signal.generated` then `order.intent`. */
-export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trading: boolean): Partial<StrategyContext> {
+export function onBar(
+  ctx: StrategyContext,
+  ev: MessageEvent<'market.bar'>,
+  trading: boolean,
+): Partial<StrategyContext> {
   const bar = ev.payload;
   const before = ctx.symbols[bar.symbol] ?? initialSymbolState(ctx.params);
   const stepped = strategyStep(ctx.params, before, bar, entrySize(ctx, bar));
-  const reconciled = stepped.decision || (before.target ?? before.position) === before.position ? stepped : reconcileStep(stepped.state, bar, inFlight(ctx, bar.symbol));
+  const reconciled =
+    stepped.decision || (before.target ?? before.position) === before.position
+      ? stepped
+      : reconcileStep(stepped.state, bar, inFlight(ctx, bar.symbol));
   const { state } = reconciled;
   let { decision } = reconciled;
   // only the strategy's own buys are filtered: a sell, or a reconciling order, always goes
   if (decision && decision === stepped.decision && ctx.params.sentimentMin !== undefined) {
     const filtered = sentimentFilter(ctx, decision, bar.symbol, bar.time);
     // a buy held back leaves the position (and the target) where they were
-    if (filtered.blocked) return { symbols: { ...ctx.symbols, [bar.symbol]: { ...state, position: before.position, target: before.target } }, outbox: NO_OUTPUT };
+    if (filtered.blocked)
+      return {
+        symbols: { ...ctx.symbols, [bar.symbol]: { ...state, position: before.position, target: before.target } },
+        outbox: NO_OUTPUT,
+      };
     decision = filtered.decision;
   }
   if (!decision || !trading) {
@@ -131,7 +166,10 @@ export function onBar(ctx: StrategyContext, ev: MessageEvent<'market.bar'>, trad
   const outbox: Outbound[] = [out('signal.generated', signal), out('order.intent', intent, { chain: 'previous' })];
   return {
     symbols: { ...ctx.symbols, [bar.symbol]: state },
-    open: { ...ctx.open, [intent.clientOrderId]: { symbol: bar.symbol, signed: decision.side === 'buy' ? decision.qty : -decision.qty } },
+    open: {
+      ...ctx.open,
+      [intent.clientOrderId]: { symbol: bar.symbol, signed: decision.side === 'buy' ? decision.qty : -decision.qty },
+    },
     lastSignals: { ...ctx.lastSignals, [bar.symbol]: { ...signal, time: bar.time } },
     outbox,
   };
@@ -144,19 +182,38 @@ const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
  * above it (no news counts as 0, which is also where an old score decays to); the buy's reasons
  * and indicators then carry the sentiment used. Sells pass untouched. Pure.
  */
-export function sentimentFilter(ctx: StrategyContext, decision: Decision, symbol: string, time: number): { decision: Decision; blocked?: string } {
+export function sentimentFilter(
+  ctx: StrategyContext,
+  decision: Decision,
+  symbol: string,
+  time: number,
+): { decision: Decision; blocked?: string } {
   const min = ctx.params.sentimentMin;
   if (min === undefined || decision.side !== 'buy') return { decision };
   const s = ctx.sentiment?.[symbol];
   const value = s ? round6(decayedScore(s, time)) : 0;
-  const about = s ? `sentiment ${symbol} ${value} (${s.items} item${s.items === 1 ? '' : 's'}, latest ${s.latestItemId ?? 'none'})` : `sentiment ${symbol} 0 (no news)`;
+  const about = s
+    ? `sentiment ${symbol} ${value} (${s.items} item${s.items === 1 ? '' : 's'}, latest ${s.latestItemId ?? 'none'})`
+    : `sentiment ${symbol} 0 (no news)`;
   if (!(value > min)) return { decision, blocked: `${about} not above min ${min}` };
-  return { decision: { ...decision, reasons: [...decision.reasons, `${about} above min ${min}`], indicators: { ...decision.indicators, sentiment: value } } };
+  return {
+    decision: {
+      ...decision,
+      reasons: [...decision.reasons, `${about} above min ${min}`],
+      indicators: { ...decision.indicators, sentiment: value },
+    },
+  };
 }
 
 /** The latest sentiment of a symbol, as the filter needs it. */
 export function onSentiment(ctx: StrategyContext, s: SentimentUpdated): Partial<StrategyContext> {
-  const kept: StrategySentiment = { score: s.score, asOf: s.asOf, halfLifeMs: s.halfLifeMs, items: s.items, latestItemId: s.recent[0]?.itemId };
+  const kept: StrategySentiment = {
+    score: s.score,
+    asOf: s.asOf,
+    halfLifeMs: s.halfLifeMs,
+    items: s.items,
+    latestItemId: s.recent[0]?.itemId,
+  };
   return { sentiment: { ...ctx.sentiment, [s.symbol]: kept }, outbox: NO_OUTPUT };
 }
 
@@ -166,7 +223,8 @@ const inFlight = (ctx: StrategyContext, symbol: string) => {
 };
 
 /** The last close the strategy saw of a symbol (the newest value of its window). */
-const lastClose = (s: SymbolState | undefined): number | undefined => (s && s.closes.end > 0 ? s.closes.buf[s.closes.end - 1] : undefined);
+const lastClose = (s: SymbolState | undefined): number | undefined =>
+  s && s.closes.end > 0 ? s.closes.buf[s.closes.end - 1] : undefined;
 
 /**
  * Units an entry buys on this bar: `size`, or with `sizeFraction` that fraction of the strategy's
@@ -199,7 +257,11 @@ export function onOwnFill(ctx: StrategyContext, f: OrderFilled): Partial<Strateg
         }
       : {};
   if (f.status === 'filled') return { ...booked, ...onOrderEnded(ctx, f.clientOrderId, 'all') };
-  return { ...booked, open: { ...ctx.open, [f.clientOrderId]: { ...order, filled: Math.max(order.filled ?? 0, f.cumQty) } }, outbox: NO_OUTPUT };
+  return {
+    ...booked,
+    open: { ...ctx.open, [f.clientOrderId]: { ...order, filled: Math.max(order.filled ?? 0, f.cumQty) } },
+    outbox: NO_OUTPUT,
+  };
 }
 
 /**
@@ -208,7 +270,12 @@ export function onOwnFill(ctx: StrategyContext, f: OrderFilled): Partial<Strateg
  * target follows the position, so a refused order is not sent again); a broker failure or a
  * cancel keeps the decided target, so an unintended leftover gets closed.
  */
-export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, filledQty: number | 'all', verdict: 'rejected' | 'ended' = 'ended'): Partial<StrategyContext> {
+export function onOrderEnded(
+  ctx: StrategyContext,
+  clientOrderId: string,
+  filledQty: number | 'all',
+  verdict: 'rejected' | 'ended' = 'ended',
+): Partial<StrategyContext> {
   const order = ctx.open[clientOrderId];
   if (!order) return { outbox: NO_OUTPUT };
   const { [clientOrderId]: _gone, ...open } = ctx.open;
@@ -217,7 +284,10 @@ export function onOrderEnded(ctx: StrategyContext, clientOrderId: string, filled
   const unfilled = filledQty === 'all' ? 0 : qty - filledQty;
   if (!sym || unfilled === 0) return { open, outbox: NO_OUTPUT };
   const position = sym.position - Math.sign(order.signed) * unfilled;
-  const symbols = { ...ctx.symbols, [order.symbol]: { ...sym, position, target: verdict === 'rejected' ? position : (sym.target ?? sym.position) } };
+  const symbols = {
+    ...ctx.symbols,
+    [order.symbol]: { ...sym, position, target: verdict === 'rejected' ? position : (sym.target ?? sym.position) },
+  };
   return { open, symbols, outbox: NO_OUTPUT };
 }
 
@@ -235,7 +305,9 @@ export const strategyMachine = setup({
   actions: {
     trade: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, true)),
     watch: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, false)),
-    sentiment: assign(({ context, event }) => onSentiment(context, (event as MessageEvent<'sentiment.updated'>).payload)),
+    sentiment: assign(({ context, event }) =>
+      onSentiment(context, (event as MessageEvent<'sentiment.updated'>).payload),
+    ),
     ended: assign(({ context, event }) => {
       switch (event.type) {
         case 'order.rejected':
@@ -254,7 +326,16 @@ export const strategyMachine = setup({
   },
 }).createMachine({
   id: 'strategy',
-  context: ({ input }) => ({ params: input.params, symbols: {}, open: {}, lastSignals: {}, sentiment: {}, cash: input.capital ?? 0, held: {}, outbox: NO_OUTPUT }),
+  context: ({ input }) => ({
+    params: input.params,
+    symbols: {},
+    open: {},
+    lastSignals: {},
+    sentiment: {},
+    cash: input.capital ?? 0,
+    held: {},
+    outbox: NO_OUTPUT,
+  }),
   initial: 'active',
   on: {
     'partition.adopt': { actions: assign(({ context, event }) => withSlice(context, event.key, event.slice)) },

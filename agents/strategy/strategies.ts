@@ -8,8 +8,21 @@ import { pushRsi, pushWindow, rsi, smaDiffSign, smaOf, window, type Rsi, type Wi
  * `sizeFraction`, that fraction of the strategy's equity at the bar's close (see `entrySize`).
  */
 export type StrategyParams = (
-  | { readonly kind: 'sma-cross'; readonly id: string; readonly fast: number; readonly slow: number; readonly size: number }
-  | { readonly kind: 'rsi-reversion'; readonly id: string; readonly period: number; readonly oversold: number; readonly overbought: number; readonly size: number }
+  | {
+      readonly kind: 'sma-cross';
+      readonly id: string;
+      readonly fast: number;
+      readonly slow: number;
+      readonly size: number;
+    }
+  | {
+      readonly kind: 'rsi-reversion';
+      readonly id: string;
+      readonly period: number;
+      readonly oversold: number;
+      readonly overbought: number;
+      readonly size: number;
+    }
 ) & { readonly sentimentMin?: number; readonly sizeFraction?: number };
 
 /**
@@ -67,23 +80,45 @@ export function smaCrossStep(
   const closes = pushWindow(s.closes, bar.close);
   const fast = smaOf(closes, p.fast);
   const slow = smaOf(closes, p.slow);
-  if (fast === undefined || slow === undefined) return { state: { closes, lastSign: s.lastSign, rsi: s.rsi, position: s.position, target: s.target }, decision: undefined };
+  if (fast === undefined || slow === undefined)
+    return {
+      state: { closes, lastSign: s.lastSign, rsi: s.rsi, position: s.position, target: s.target },
+      decision: undefined,
+    };
   const sign = smaDiffSign(fast, slow, closes, p.fast, p.slow);
   const crossUp = s.lastSign < 0 && sign > 0;
   const crossDown = s.lastSign > 0 && sign < 0;
-  const state: SymbolState = { closes, lastSign: sign === 0 ? s.lastSign : sign, rsi: s.rsi, position: s.position, target: s.target };
+  const state: SymbolState = {
+    closes,
+    lastSign: sign === 0 ? s.lastSign : sign,
+    rsi: s.rsi,
+    position: s.position,
+    target: s.target,
+  };
   if (!(crossUp && s.position === 0) && !(crossDown && s.position > 0)) return { state, decision: undefined };
   const indicators = { [`sma${p.fast}`]: round(fast), [`sma${p.slow}`]: round(slow), close: bar.close };
   if (crossUp) {
     if (entry <= 0) return { state, decision: undefined };
     return {
       state: { ...state, position: entry, target: entry },
-      decision: { side: 'buy', qty: entry, targetQty: entry, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'] },
+      decision: {
+        side: 'buy',
+        qty: entry,
+        targetQty: entry,
+        indicators,
+        reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'],
+      },
     };
   }
   return {
     state: { ...state, position: 0, target: 0 },
-    decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`] },
+    decision: {
+      side: 'sell',
+      qty: s.position,
+      targetQty: 0,
+      indicators,
+      reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`],
+    },
   };
 }
 
@@ -101,13 +136,25 @@ export function rsiReversionStep(
   if (r.value < p.oversold && s.position === 0 && entry > 0) {
     return {
       state: { ...state, position: entry, target: entry },
-      decision: { side: 'buy', qty: entry, targetQty: entry, indicators, reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'] },
+      decision: {
+        side: 'buy',
+        qty: entry,
+        targetQty: entry,
+        indicators,
+        reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'],
+      },
     };
   }
   if (r.value > p.overbought && s.position > 0) {
     return {
       state: { ...state, position: 0, target: 0 },
-      decision: { side: 'sell', qty: s.position, targetQty: 0, indicators, reasons: [`RSI${p.period} ${round(r.value)} above ${p.overbought} (overbought)`, `closing long ${s.position}`] },
+      decision: {
+        side: 'sell',
+        qty: s.position,
+        targetQty: 0,
+        indicators,
+        reasons: [`RSI${p.period} ${round(r.value)} above ${p.overbought} (overbought)`, `closing long ${s.position}`],
+      },
     };
   }
   return { state, decision: undefined };
@@ -117,12 +164,24 @@ export function rsiReversionStep(
  * A position the strategy did not mean to hold (its target is flat, yet an order failed after a
  * later one was sent) is closed once nothing of ours is in flight in the symbol.
  */
-export function reconcileStep(s: SymbolState, bar: Bar, inFlight: boolean): { state: SymbolState; decision: Decision | undefined } {
+export function reconcileStep(
+  s: SymbolState,
+  bar: Bar,
+  inFlight: boolean,
+): { state: SymbolState; decision: Decision | undefined } {
   if ((s.target ?? s.position) !== 0 || s.position === 0 || inFlight) return { state: s, decision: undefined };
   const side: Side = s.position > 0 ? 'sell' : 'buy';
   return {
     state: { ...s, position: 0 },
-    decision: { side, qty: Math.abs(s.position), targetQty: 0, indicators: { close: bar.close }, reasons: [`reconcile: closing an unintended position of ${s.position} left by an order that failed after a later one was sent`] },
+    decision: {
+      side,
+      qty: Math.abs(s.position),
+      targetQty: 0,
+      indicators: { close: bar.close },
+      reasons: [
+        `reconcile: closing an unintended position of ${s.position} left by an order that failed after a later one was sent`,
+      ],
+    },
   };
 }
 

@@ -27,7 +27,10 @@ export function ensureBacktrader(say: (line: string) => void): string {
   say(`installing backtrader ${VERSION} from PyPI into ${venv} (once per machine)`);
   const run = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().slice(-500)}`);
+    if (r.status !== 0)
+      throw new Error(
+        `${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().slice(-500)}`,
+      );
   };
   run('python3', ['-m', 'venv', venv]);
   run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
@@ -36,15 +39,24 @@ export function ensureBacktrader(say: (line: string) => void): string {
 }
 
 /** The SMA(fast, slow) cross of `size` over the Yahoo-layout CSV, in backtrader. */
-export function runBacktrader(python: string, file: string, o: { fast: number; slow: number; size: number; cash: number }): Promise<PeerRun> {
+export function runBacktrader(
+  python: string,
+  file: string,
+  o: { fast: number; slow: number; size: number; cash: number },
+): Promise<PeerRun> {
   return new Promise((resolve, reject) => {
-    const p = spawn(python, [script, file, String(o.fast), String(o.slow), String(o.size), String(o.cash)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(python, [script, file, String(o.fast), String(o.slow), String(o.size), String(o.cash)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
     p.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`backtrader peer exited ${code}`));
-      resolve({ peer: `backtrader ${VERSION}`, ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<PeerRun, 'peer'>) });
+      resolve({
+        peer: `backtrader ${VERSION}`,
+        ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<PeerRun, 'peer'>),
+      });
     });
   });
 }

@@ -18,6 +18,10 @@ export function offlineAnswer<S>(router: CommandRouter<S>, caller: Caller): (lin
       const reply = await router.handle(command, caller);
       return { ...reply, text: `(I read that as \`${command}\`.)\n${reply.text}` };
     }
-    return { ok: false, code: 'not_understood', text: `I could not read that as a command. Ask e.g. "what's my pnl today", "positions", "why did we buy ORCL", "buy 10 ORCL", "stop trading".\n${router.help(caller).text}` };
+    return {
+      ok: false,
+      code: 'not_understood',
+      text: `I could not read that as a command. Ask e.g. "what's my pnl today", "positions", "why did we buy ORCL", "buy 10 ORCL", "stop trading".\n${router.help(caller).text}`,
+    };
   };
 }

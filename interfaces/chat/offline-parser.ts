@@ -9,7 +9,8 @@ const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
 const SYMBOL = String.raw`\$?([a-z][a-z0-9._/-]{0,15})`;
 
 /** Words people type around what they mean; removed before matching. */
-const FILLER = /\b(please|pls|plz|can you|could you|would you|hey|hi|sextant|bot|me|us|the|a|an|my|our|for|of|shares?|units?|some|right now|now)\b/g;
+const FILLER =
+  /\b(please|pls|plz|can you|could you|would you|hey|hi|sextant|bot|me|us|the|a|an|my|our|for|of|shares?|units?|some|right now|now)\b/g;
 
 /** Common misspellings folded to the word meant. */
 const SPELLING: readonly [RegExp, string][] = [
@@ -33,14 +34,26 @@ type Rule = readonly [RegExp, (m: RegExpMatchArray) => string];
 
 /** First match wins; orders before questions so "buy 10 ORCL" is never read as a question about ORCL. */
 const RULES: readonly Rule[] = [
-  [new RegExp(String.raw`^(buy|sell) ${NUMBER} ${SYMBOL}(?: (?:at|limit|@) ${NUMBER})?$`), (m) => `${m[1]} ${m[3]!.toUpperCase()} ${m[2]}${m[4] ? ` limit ${m[4]}` : ''}`],
-  [new RegExp(String.raw`^(buy|sell) ${SYMBOL} ${NUMBER}(?: (?:at|limit|@) ${NUMBER})?$`), (m) => `${m[1]} ${m[2]!.toUpperCase()} ${m[3]}${m[4] ? ` limit ${m[4]}` : ''}`],
+  [
+    new RegExp(String.raw`^(buy|sell) ${NUMBER} ${SYMBOL}(?: (?:at|limit|@) ${NUMBER})?$`),
+    (m) => `${m[1]} ${m[3]!.toUpperCase()} ${m[2]}${m[4] ? ` limit ${m[4]}` : ''}`,
+  ],
+  [
+    new RegExp(String.raw`^(buy|sell) ${SYMBOL} ${NUMBER}(?: (?:at|limit|@) ${NUMBER})?$`),
+    (m) => `${m[1]} ${m[2]!.toUpperCase()} ${m[3]}${m[4] ? ` limit ${m[4]}` : ''}`,
+  ],
   [new RegExp(String.raw`^(?:close|exit|flatten|liquidate) (?:all|everything|positions)$`), () => 'close all'],
-  [new RegExp(String.raw`^(?:close|exit|flatten|liquidate) ${SYMBOL}(?: position)?$`), (m) => `close ${m[1]!.toUpperCase()}`],
+  [
+    new RegExp(String.raw`^(?:close|exit|flatten|liquidate) ${SYMBOL}(?: position)?$`),
+    (m) => `close ${m[1]!.toUpperCase()}`,
+  ],
   [/\b(stop|halt|kill|pause) (trading|everything|all)\b|^(stop|halt|kill switch|panic)$/, () => 'halt'],
   [/\b(resume|restart|start) trading\b|^resume$/, () => 'resume'],
   [/\b(only|just) (reduce|reducing)\b|^reduce$/, () => 'reduce'],
-  [new RegExp(String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}$`), (m) => `why ${m[1]!.toUpperCase()}`],
+  [
+    new RegExp(String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}$`),
+    (m) => `why ${m[1]!.toUpperCase()}`,
+  ],
   [/\bpnl\b.*\b(today|week|month|all)\b|\b(today|week|month)\b.*\bpnl\b/, (m) => `pnl ${m[1] ?? m[2]}`],
   [/\bpnl\b/, () => 'pnl today'],
   [/\bpositions\b/, () => 'positions'],
@@ -64,7 +77,8 @@ export function parseIntent(text: string): string | undefined {
   const t = normalise(text);
   if (t.length === 0) return undefined;
   // "don't stop trading", "should we resume trading?": not orders to act on
-  const hedged = /\b(don'?t|do not|never|not|no|should|shall|would|could|can|if)\b/.test(t) || text.trim().endsWith('?');
+  const hedged =
+    /\b(don'?t|do not|never|not|no|should|shall|would|could|can|if)\b/.test(t) || text.trim().endsWith('?');
   for (const [re, make] of RULES) {
     if (hedged && ACTIONS.has(re)) continue;
     const m = t.match(re);

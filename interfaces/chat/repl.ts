@@ -7,7 +7,12 @@ import type { Reply } from '../commands/registry.js';
  * end of input or `exit`. Whatever answers (the command router, the conversational agent) is
  * given as `answer`; nothing here knows commands.
  */
-export async function runRepl(input: Readable, output: Writable, answer: (line: string) => Promise<Reply>, prompt = 'sextant> '): Promise<void> {
+export async function runRepl(
+  input: Readable,
+  output: Writable,
+  answer: (line: string) => Promise<Reply>,
+  prompt = 'sextant> ',
+): Promise<void> {
   const rl = createInterface({ input, terminal: false });
   const write = (s: string) => output.write(s);
   write(`Type a command or a question ("help" lists them; "exit" leaves).\n${prompt}`);

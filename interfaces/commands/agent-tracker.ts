@@ -30,10 +30,14 @@ export class AgentTracker {
   ) {}
 
   attach(bus: Bus): void {
-    this.#sub = bus.subscribe(patterns.agentHealth, (env) => {
-      const h = env.payload as AgentHealth;
-      this.#last.set(h.agent, { health: h, at: this.now() });
-    }, { name: 'agent-tracker' });
+    this.#sub = bus.subscribe(
+      patterns.agentHealth,
+      (env) => {
+        const h = env.payload as AgentHealth;
+        this.#last.set(h.agent, { health: h, at: this.now() });
+      },
+      { name: 'agent-tracker' },
+    );
   }
 
   /** True when every expected agent is ready (others seen on the bus are reported, not required). */
@@ -48,13 +52,30 @@ export class AgentTracker {
     for (const name of names) {
       const seen = this.#last.get(name);
       if (!seen) {
-        out[name] = { state: 'unknown', machineState: null, since: null, handled: 0, restarts: 0, heartbeatAgeMs: null, ok: false };
+        out[name] = {
+          state: 'unknown',
+          machineState: null,
+          since: null,
+          handled: 0,
+          restarts: 0,
+          heartbeatAgeMs: null,
+          ok: false,
+        };
         continue;
       }
       const { health: h, at } = seen;
       const age = this.now() - at;
       const alive = h.state === 'running' || h.state === 'degraded';
-      out[name] = { state: h.state, machineState: h.machineState, since: h.since, handled: h.handled, restarts: h.restarts, ...(h.lastError ? { lastError: h.lastError } : {}), heartbeatAgeMs: age, ok: alive && age <= 3 * this.heartbeatMs + 1000 };
+      out[name] = {
+        state: h.state,
+        machineState: h.machineState,
+        since: h.since,
+        handled: h.handled,
+        restarts: h.restarts,
+        ...(h.lastError ? { lastError: h.lastError } : {}),
+        heartbeatAgeMs: age,
+        ok: alive && age <= 3 * this.heartbeatMs + 1000,
+      };
     }
     return out;
   }

@@ -8,16 +8,34 @@ import type { CommandServices, OrderRequest, SentOrder, Verdict } from './servic
 type Spec = CommandSpec<unknown, CommandServices>;
 
 const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const sym = z.string().min(1).max(32).regex(/^[A-Za-z0-9._/:-]+$/, 'a symbol: letters, digits and . _ / : -').transform((s) => s.toUpperCase());
+const sym = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9._/:-]+$/, 'a symbol: letters, digits and . _ / : -')
+  .transform((s) => s.toUpperCase());
 /** A number, or a plain decimal in words ("10", "99.5"): not true, [7], null or 0x10. */
-const decimal = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'a number').transform(Number)]);
+const decimal = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/, 'a number')
+    .transform(Number),
+]);
 const qty = decimal.pipe(z.number().positive('a positive quantity').finite());
 const price = decimal.pipe(z.number().positive('a positive price').finite());
 const ok = (text: string, data?: unknown): Reply => ({ ok: true, text, ...(data !== undefined ? { data } : {}) });
 const fail = (code: string, text: string): Reply => ({ ok: false, code, text });
 
 const positionsText = (ps: readonly Position[]) =>
-  ps.length === 0 ? 'No positions.' : ps.map((p) => `${p.symbol.padEnd(10)} ${String(p.qty).padStart(10)} @ ${money(p.avgPrice)}  last ${money(p.lastPrice)}  unrealised ${money(p.unrealizedPnl)}`).join('\n');
+  ps.length === 0
+    ? 'No positions.'
+    : ps
+        .map(
+          (p) =>
+            `${p.symbol.padEnd(10)} ${String(p.qty).padStart(10)} @ ${money(p.avgPrice)}  last ${money(p.lastPrice)}  unrealised ${money(p.unrealizedPnl)}`,
+        )
+        .join('\n');
 
 const riskText = (r: RiskCommandResult) => `${r.accepted ? 'Done' : 'Refused'}: ${r.reason}. Trading is ${r.state}.`;
 
@@ -26,7 +44,14 @@ const orderWords = (input: readonly string[]) => {
   const numeric = (w: string | undefined) => w !== undefined && /^\d+(\.\d+)?$/.test(w);
   const words = numeric(input[0]) && !numeric(input[1]) ? [input[1], input[0], ...input.slice(2)] : input;
   const rest = words.slice(2);
-  return { symbol: words[0], qty: words[1], ...(rest[0]?.toLowerCase() === 'limit' ? { limitPrice: rest[1] ?? null } : {}), ...(rest.length > 2 || (rest[0] !== undefined && rest[0].toLowerCase() !== 'limit') ? { extra: rest.join(' ') } : {}) };
+  return {
+    symbol: words[0],
+    qty: words[1],
+    ...(rest[0]?.toLowerCase() === 'limit' ? { limitPrice: rest[1] ?? null } : {}),
+    ...(rest.length > 2 || (rest[0] !== undefined && rest[0].toLowerCase() !== 'limit')
+      ? { extra: rest.join(' ') }
+      : {}),
+  };
 };
 const orderArgs = z.object({ symbol: sym, qty, limitPrice: price.optional() }).strict();
 
@@ -39,7 +64,14 @@ function orderCommand(side: 'buy' | 'sell'): Spec {
     args: orderArgs,
     fromWords: orderWords,
     prepare: async (s, a, caller) => {
-      const order: OrderRequest = { symbol: a.symbol, side, qty: a.qty, type: a.limitPrice !== undefined ? 'limit' : 'market', tif: 'GTC', ...(a.limitPrice !== undefined ? { limitPrice: a.limitPrice } : {}) };
+      const order: OrderRequest = {
+        symbol: a.symbol,
+        side,
+        qty: a.qty,
+        type: a.limitPrice !== undefined ? 'limit' : 'market',
+        tif: 'GTC',
+        ...(a.limitPrice !== undefined ? { limitPrice: a.limitPrice } : {}),
+      };
       const check = await s.precheck(order, caller);
       return {
         summary: `${side} ${a.qty} ${a.symbol} ${a.limitPrice !== undefined ? `limit ${a.limitPrice}` : 'at market'}`,
@@ -61,7 +93,12 @@ function verdictReply(what: string, sent: SentOrder, verdict: Verdict): Reply {
     case 'approved':
       return ok(`Risk approved ${what} (${ids}); it goes to the broker now.`, data);
     case 'refused':
-      return { ok: false, code: 'refused', text: `Risk refused ${what}: ${verdict.reason} (${verdict.code}). Nothing was sent to the broker (${ids}).`, data };
+      return {
+        ok: false,
+        code: 'refused',
+        text: `Risk refused ${what}: ${verdict.reason} (${verdict.code}). Nothing was sent to the broker (${ids}).`,
+        data,
+      };
     case 'pending':
       return ok(`Sent to risk: ${what} (${ids}); no verdict yet. \`orders all\` will show what became of it.`, data);
   }
@@ -86,7 +123,6 @@ function riskCommand(name: 'halt' | 'reduce' | 'resume', what: string): Spec {
   });
 }
 
-
 /** Every command of the router, in help order. */
 export const commands: readonly Spec[] = [
   defineCommand<Record<string, never>, CommandServices>({
@@ -96,10 +132,22 @@ export const commands: readonly Spec[] = [
     role: 'viewer',
     args: noArgs,
     run: async (s) => {
-      const [p, r] = await Promise.all([s.ask<PortfolioSnapshot>('portfolio'), s.ask<{ state: string; openOrders: number }>('risk')]);
+      const [p, r] = await Promise.all([
+        s.ask<PortfolioSnapshot>('portfolio'),
+        s.ask<{ state: string; openOrders: number }>('risk'),
+      ]);
       const agents = s.agents();
-      const down = Object.entries(agents).filter(([, a]) => !a.ok).map(([n, a]) => `${n} (${a.state})`);
-      return ok([`Trading is ${r.state}; ${r.openOrders} order(s) open.`, `Equity ${money(p.equity)}, cash ${money(p.cash)}, today ${money(p.dayPnl)}.`, down.length === 0 ? 'All agents are up.' : `Not ready: ${down.join(', ')}.`].join('\n'), { trading: r, portfolio: p, agents });
+      const down = Object.entries(agents)
+        .filter(([, a]) => !a.ok)
+        .map(([n, a]) => `${n} (${a.state})`);
+      return ok(
+        [
+          `Trading is ${r.state}; ${r.openOrders} order(s) open.`,
+          `Equity ${money(p.equity)}, cash ${money(p.cash)}, today ${money(p.dayPnl)}.`,
+          down.length === 0 ? 'All agents are up.' : `Not ready: ${down.join(', ')}.`,
+        ].join('\n'),
+        { trading: r, portfolio: p, agents },
+      );
     },
   }),
   defineCommand<Record<string, never>, CommandServices>({
@@ -110,7 +158,17 @@ export const commands: readonly Spec[] = [
     args: noArgs,
     run: (s) => {
       const agents = s.agents();
-      return Promise.resolve(ok(Object.entries(agents).map(([n, a]) => `${n.padEnd(10)} ${a.state.padEnd(9)} ${a.heartbeatAgeMs === null ? 'no heartbeat yet' : `heartbeat ${Math.round(a.heartbeatAgeMs / 1000)} s ago`}${a.lastError ? `, last error: ${a.lastError}` : ''}`).join('\n'), agents));
+      return Promise.resolve(
+        ok(
+          Object.entries(agents)
+            .map(
+              ([n, a]) =>
+                `${n.padEnd(10)} ${a.state.padEnd(9)} ${a.heartbeatAgeMs === null ? 'no heartbeat yet' : `heartbeat ${Math.round(a.heartbeatAgeMs / 1000)} s ago`}${a.lastError ? `, last error: ${a.lastError}` : ''}`,
+            )
+            .join('\n'),
+          agents,
+        ),
+      );
     },
   }),
   defineCommand<Record<string, never>, CommandServices>({
@@ -122,7 +180,10 @@ export const commands: readonly Spec[] = [
     args: noArgs,
     run: async (s) => {
       const p = await s.ask<PortfolioSnapshot>('portfolio');
-      return ok(`Equity ${money(p.equity)} (cash ${money(p.cash)}); realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, today ${money(p.dayPnl)}; drawdown ${(p.drawdown * 100).toFixed(2)}%.\n${positionsText(p.positions)}`, p);
+      return ok(
+        `Equity ${money(p.equity)} (cash ${money(p.cash)}); realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, today ${money(p.dayPnl)}; drawdown ${(p.drawdown * 100).toFixed(2)}%.\n${positionsText(p.positions)}`,
+        p,
+      );
     },
   }),
   defineCommand<Record<string, never>, CommandServices>({
@@ -148,10 +209,37 @@ export const commands: readonly Spec[] = [
         // the order log (the store) has every order, refused ones with risk's reason; without a
         // store, what execution remembers (only orders risk approved)
         const log = await s.ask<OrderDoc[]>('order-log', { limit: 20 }).catch(() => undefined);
-        if (log) return ok(log.length === 0 ? 'No orders.' : log.map((o) => `${o.clientOrderId}  ${o.side} ${o.qty} ${o.symbol}  ${o.status} (${o.filledQty} filled)${o.reason ? `: ${o.reason}` : ''}`).join('\n'), log);
+        if (log)
+          return ok(
+            log.length === 0
+              ? 'No orders.'
+              : log
+                  .map(
+                    (o) =>
+                      `${o.clientOrderId}  ${o.side} ${o.qty} ${o.symbol}  ${o.status} (${o.filledQty} filled)${o.reason ? `: ${o.reason}` : ''}`,
+                  )
+                  .join('\n'),
+            log,
+          );
       }
-      const orders = await s.ask<{ order: { clientOrderId: string; side: string; qty: number; symbol: string }; status: string; filledQty: number }[]>('orders', a.which === 'open' ? { status: 'open' } : {});
-      return ok(orders.length === 0 ? `No ${a.which === 'open' ? 'working ' : ''}orders.` : orders.map((o) => `${o.order.clientOrderId}  ${o.order.side} ${o.order.qty} ${o.order.symbol}  ${o.status} (${o.filledQty} filled)`).join('\n'), orders);
+      const orders = await s.ask<
+        {
+          order: { clientOrderId: string; side: string; qty: number; symbol: string };
+          status: string;
+          filledQty: number;
+        }[]
+      >('orders', a.which === 'open' ? { status: 'open' } : {});
+      return ok(
+        orders.length === 0
+          ? `No ${a.which === 'open' ? 'working ' : ''}orders.`
+          : orders
+              .map(
+                (o) =>
+                  `${o.order.clientOrderId}  ${o.order.side} ${o.order.qty} ${o.order.symbol}  ${o.status} (${o.filledQty} filled)`,
+              )
+              .join('\n'),
+        orders,
+      );
     },
   }),
   defineCommand<{ period: 'today' | 'week' | 'month' | 'all' }, CommandServices>({
@@ -166,12 +254,29 @@ export const commands: readonly Spec[] = [
       // period began, kept by the portfolio agent (agents/portfolio/book.ts)
       const p = await s.ask<PortfolioSnapshot>('portfolio');
       const key = a.period === 'today' ? 'day' : a.period;
-      if (!p.pnl) return { ok: false, code: 'unavailable', text: 'The portfolio agent answering is older than PnL by period; only today is known: ' + money(p.dayPnl) + '.' };
+      if (!p.pnl)
+        return {
+          ok: false,
+          code: 'unavailable',
+          text:
+            'The portfolio agent answering is older than PnL by period; only today is known: ' + money(p.dayPnl) + '.',
+        };
       const pnl = p.pnl[key];
       const then = p.equity - pnl;
-      const asOf = p.asOf === null ? 'no market data yet' : `as of ${new Date(p.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC, market time`;
-      const label = { today: 'Today', week: 'This week (from Monday 00:00 UTC)', month: 'This month', all: 'Since the start' }[a.period];
-      const detail = a.period === 'all' ? `realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}` : `equity ${money(then)} -> ${money(p.equity)}`;
+      const asOf =
+        p.asOf === null
+          ? 'no market data yet'
+          : `as of ${new Date(p.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC, market time`;
+      const label = {
+        today: 'Today',
+        week: 'This week (from Monday 00:00 UTC)',
+        month: 'This month',
+        all: 'Since the start',
+      }[a.period];
+      const detail =
+        a.period === 'all'
+          ? `realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}`
+          : `equity ${money(then)} -> ${money(p.equity)}`;
       return ok(`${label}: ${money(pnl)} (${detail}; ${asOf}).`, { period: a.period, pnl, from: then, to: p.equity });
     },
   }),
@@ -183,8 +288,16 @@ export const commands: readonly Spec[] = [
     args: z.object({ symbol: sym.optional() }).strict(),
     fromWords: (w) => (w[0] ? { symbol: w[0] } : {}),
     run: async (s, a) => {
-      const signals = await s.ask<{ symbol: string; side: string; reasons: string[] }[]>('signals', a.symbol ? { symbol: a.symbol } : {});
-      return ok(signals.length === 0 ? `No signals${a.symbol ? ` for ${a.symbol}` : ''} yet.` : signals.map((x) => `${x.symbol}: ${x.side} (${x.reasons.join('; ')})`).join('\n'), signals);
+      const signals = await s.ask<{ symbol: string; side: string; reasons: string[] }[]>(
+        'signals',
+        a.symbol ? { symbol: a.symbol } : {},
+      );
+      return ok(
+        signals.length === 0
+          ? `No signals${a.symbol ? ` for ${a.symbol}` : ''} yet.`
+          : signals.map((x) => `${x.symbol}: ${x.side} (${x.reasons.join('; ')})`).join('\n'),
+        signals,
+      );
     },
   }),
   orderCommand('buy'),
@@ -197,9 +310,17 @@ export const commands: readonly Spec[] = [
     args: z.object({ target: z.string().min(1).max(32) }).strict(),
     fromWords: (w) => ({ target: w[0] }),
     prepare: async (s, a, caller) => {
-      const ps = (await s.ask<Position[]>('positions')).filter((p) => p.qty !== 0 && (a.target.toLowerCase() === 'all' || p.symbol === a.target.toUpperCase()));
+      const ps = (await s.ask<Position[]>('positions')).filter(
+        (p) => p.qty !== 0 && (a.target.toLowerCase() === 'all' || p.symbol === a.target.toUpperCase()),
+      );
       if (ps.length === 0) throw new Error(`there is no open position in ${a.target}`);
-      const orders: OrderRequest[] = ps.map((p) => ({ symbol: p.symbol, side: p.qty > 0 ? 'sell' : 'buy', qty: Math.abs(p.qty), type: 'market', tif: 'GTC' }));
+      const orders: OrderRequest[] = ps.map((p) => ({
+        symbol: p.symbol,
+        side: p.qty > 0 ? 'sell' : 'buy',
+        qty: Math.abs(p.qty),
+        type: 'market',
+        tif: 'GTC',
+      }));
       const checks = await Promise.all(orders.map((o) => s.precheck(o, caller)));
       const refused = checks.find((c) => !c.wouldPass);
       return {
@@ -210,11 +331,23 @@ export const commands: readonly Spec[] = [
           const now = new Map((await s.ask<Position[]>('positions')).map((p) => [p.symbol, p.qty]));
           const moved = ps.filter((p) => (now.get(p.symbol) ?? 0) !== p.qty);
           if (moved.length > 0) {
-            return fail('changed', `Nothing sent: the position changed since the preview (${moved.map((p) => `${p.symbol} was ${p.qty}, now ${now.get(p.symbol) ?? 0}`).join('; ')}). Preview the close again.`);
+            return fail(
+              'changed',
+              `Nothing sent: the position changed since the preview (${moved.map((p) => `${p.symbol} was ${p.qty}, now ${now.get(p.symbol) ?? 0}`).join('; ')}). Preview the close again.`,
+            );
           }
           const sent = orders.map((o) => s.intend(o, caller));
-          const replies = await Promise.all(sent.map(async (x, i) => verdictReply(`${orders[i]!.side} ${orders[i]!.qty} ${orders[i]!.symbol}`, x, await x.verdict)));
-          return { ok: replies.every((r) => r.ok), text: replies.map((r) => r.text).join('\n'), data: sent, ...(replies.every((r) => r.ok) ? {} : { code: 'refused' }) };
+          const replies = await Promise.all(
+            sent.map(async (x, i) =>
+              verdictReply(`${orders[i]!.side} ${orders[i]!.qty} ${orders[i]!.symbol}`, x, await x.verdict),
+            ),
+          );
+          return {
+            ok: replies.every((r) => r.ok),
+            text: replies.map((r) => r.text).join('\n'),
+            data: sent,
+            ...(replies.every((r) => r.ok) ? {} : { code: 'refused' }),
+          };
         },
       };
     },
@@ -229,8 +362,19 @@ export const commands: readonly Spec[] = [
     role: 'viewer',
     args: noArgs,
     run: async (s) => {
-      const r = await s.ask<{ state: string; limits: Record<string, unknown>; counts: { approved: number; rejected: number } }>('risk');
-      return ok(`Trading is ${r.state}; ${r.counts.approved} approved, ${r.counts.rejected} refused.\nLimits: ${Object.entries(r.limits).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, r);
+      const r = await s.ask<{
+        state: string;
+        limits: Record<string, unknown>;
+        counts: { approved: number; rejected: number };
+      }>('risk');
+      return ok(
+        `Trading is ${r.state}; ${r.counts.approved} approved, ${r.counts.rejected} refused.\nLimits: ${Object.entries(
+          r.limits,
+        )
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(', ')}`,
+        r,
+      );
     },
   }),
   defineCommand<{ key: string; value: number }, CommandServices>({
@@ -238,7 +382,12 @@ export const commands: readonly Spec[] = [
     summary: 'Preview changing one risk limit (validated whole by risk, or refused with the reason).',
     usage: 'limits set KEY VALUE',
     role: 'admin',
-    args: z.object({ key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'), value: decimal.pipe(z.number().finite()) }).strict(),
+    args: z
+      .object({
+        key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'),
+        value: decimal.pipe(z.number().finite()),
+      })
+      .strict(),
     fromWords: (w) => (w[0]?.toLowerCase() === 'set' ? { key: w[1], value: w[2] } : { key: undefined }),
     prepare: (s, a, caller) =>
       Promise.resolve({
@@ -254,7 +403,15 @@ export const commands: readonly Spec[] = [
     summary: 'A whole chain by correlation id, in causal order.',
     usage: 'trace ID',
     role: 'viewer',
-    args: z.object({ id: z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'a correlation id') }).strict(),
+    args: z
+      .object({
+        id: z
+          .string()
+          .min(1)
+          .max(200)
+          .regex(/^[\w.:-]+$/, 'a correlation id'),
+      })
+      .strict(),
     fromWords: (w) => ({ id: w[0] }),
     run: async (s, a) => {
       const t = await s.ask<{ messages: (Envelope & { subject: string })[] }>('trace', { correlationId: a.id });
@@ -264,13 +421,16 @@ export const commands: readonly Spec[] = [
   }),
   defineCommand<{ symbol: string }, CommandServices>({
     name: 'why',
-    summary: 'Explains the latest decision on a symbol: the bar, the signal and its indicators, the risk verdict, the fill.',
+    summary:
+      'Explains the latest decision on a symbol: the bar, the signal and its indicators, the risk verdict, the fill.',
     usage: 'why SYM',
     role: 'viewer',
     args: z.object({ symbol: sym }).strict(),
     fromWords: (w) => ({ symbol: w[0] }),
     run: async (s, a) => {
-      const last = (await s.ask<Envelope[]>('events', { type: 'signal.generated', symbol: a.symbol, limit: 1, newest: true }))[0];
+      const last = (
+        await s.ask<Envelope[]>('events', { type: 'signal.generated', symbol: a.symbol, limit: 1, newest: true })
+      )[0];
       if (!last) return { ok: false, code: 'not_found', text: `No decision on ${a.symbol} is recorded.` };
       const { messages } = await s.ask<{ messages: Envelope[] }>('trace', { correlationId: last.correlationId });
       return ok(explain(a.symbol, messages), { correlationId: last.correlationId, messages });
@@ -289,7 +449,13 @@ function explain(symbol: string, chain: readonly Envelope[]): string {
         lines.push(`${when}: ${symbol} closed at ${String(p.close)} (open ${String(p.open)}).`);
         break;
       case 'signal.generated':
-        lines.push(`The strategy signalled ${String(p.side)}: ${(p.reasons as string[]).join('; ')}. Indicators: ${Object.entries(p.indicators as Record<string, number>).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(4) : String(v)}`).join(', ')}.`);
+        lines.push(
+          `The strategy signalled ${String(p.side)}: ${(p.reasons as string[]).join('; ')}. Indicators: ${Object.entries(
+            p.indicators as Record<string, number>,
+          )
+            .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(4) : String(v)}`)
+            .join(', ')}.`,
+        );
         break;
       case 'order.intent':
         lines.push(`It asked to ${String(p.side)} ${String(p.qty)} (order ${String(p.clientOrderId)}).`);
@@ -301,7 +467,9 @@ function explain(symbol: string, chain: readonly Envelope[]): string {
         lines.push(`Risk refused it: ${String(p.reason)} (${String(p.code)}).`);
         break;
       case 'order.filled':
-        lines.push(`Filled ${String(p.qty)} at ${String(p.price)}${p.status === 'filled' ? '' : ` (${String(p.cumQty)} so far)`}.`);
+        lines.push(
+          `Filled ${String(p.qty)} at ${String(p.price)}${p.status === 'filled' ? '' : ` (${String(p.cumQty)} so far)`}.`,
+        );
         break;
       case 'order.failed':
         lines.push(`The broker did not take it: ${String(p.reason)}.`);

@@ -22,7 +22,9 @@ export class MarketClock implements Clock {
     const seen = (time: number) => {
       if (this.#latest === undefined || time > this.#latest) this.#latest = time;
     };
-    this.#subs = [patterns.marketBars, patterns.marketTicks].map((p) => bus.subscribe(p, (e) => seen(e.time), { name: 'market-clock' }));
+    this.#subs = [patterns.marketBars, patterns.marketTicks].map((p) =>
+      bus.subscribe(p, (e) => seen(e.time), { name: 'market-clock' }),
+    );
   }
 
   now(): number {

@@ -101,13 +101,22 @@ export class CommandRouter<S> {
 
   /** A text command from a person: `/name args...` or `name args...`, and `confirm <id>`. */
   async handle(text: string, caller: Caller): Promise<Reply> {
-    if (text.length > this.options.maxMessageChars) return fail('too_long', `That message is ${text.length} characters; the limit is ${this.options.maxMessageChars}.`);
-    const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
+    if (text.length > this.options.maxMessageChars)
+      return fail(
+        'too_long',
+        `That message is ${text.length} characters; the limit is ${this.options.maxMessageChars}.`,
+      );
+    const words = text
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w.length > 0);
     if (words.length === 0) return fail('empty', 'Say a command, e.g. `help`, `status` or `buy ORCL 10`.');
     const name = words[0]!.replace(/^\//, '').replace(/@\S+$/, '').toLowerCase(); // `/status@SextantBot` in groups
     if (name === 'help') return this.help(caller);
-    if (name === 'confirm') return words[1] ? this.confirm(words[1], caller) : fail('bad_arguments', 'Usage: confirm <preview id>');
-    if (name === 'cancel') return words[1] ? this.cancel(words[1], caller) : fail('bad_arguments', 'Usage: cancel <preview id>');
+    if (name === 'confirm')
+      return words[1] ? this.confirm(words[1], caller) : fail('bad_arguments', 'Usage: confirm <preview id>');
+    if (name === 'cancel')
+      return words[1] ? this.cancel(words[1], caller) : fail('bad_arguments', 'Usage: cancel <preview id>');
     const spec = this.#byName.get(name);
     if (!spec) return fail('unknown_command', `I do not know "${name.slice(0, 40)}". ${this.#helpLine(caller)}`);
     return this.#run(spec, spec.fromWords ? spec.fromWords(words.slice(1)) : {}, caller);
@@ -130,13 +139,22 @@ export class CommandRouter<S> {
   tools(caller: Caller): ToolSpec[] {
     return this.specs
       .filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role])
-      .map((s) => ({ name: s.name, description: `${s.summary} Usage: ${s.usage}`, schema: s.args, dangerous: s.prepare !== undefined }));
+      .map((s) => ({
+        name: s.name,
+        description: `${s.summary} Usage: ${s.usage}`,
+        schema: s.args,
+        dangerous: s.prepare !== undefined,
+      }));
   }
 
   /** Executes a preview, once, for the person it was shown to, within its TTL. */
   async confirm(id: string, caller: Caller): Promise<Reply> {
     const p = this.#pending.get(id);
-    if (!p || p.caller !== caller.id) return fail('no_preview', `There is no preview ${id.slice(0, 40)} waiting for you (it was confirmed already, cancelled, or never shown to you).`);
+    if (!p || p.caller !== caller.id)
+      return fail(
+        'no_preview',
+        `There is no preview ${id.slice(0, 40)} waiting for you (it was confirmed already, cancelled, or never shown to you).`,
+      );
     this.#pending.delete(id); // before executing: a second confirm finds nothing
     if (this.options.now() > p.expiresAt) return fail('expired', `Preview ${id} expired; ask again for a fresh one.`);
     try {
@@ -148,15 +166,22 @@ export class CommandRouter<S> {
 
   cancel(id: string, caller: Caller): Reply {
     const p = this.#pending.get(id);
-    if (!p || p.caller !== caller.id) return fail('no_preview', `There is no preview ${id.slice(0, 40)} waiting for you.`);
+    if (!p || p.caller !== caller.id)
+      return fail('no_preview', `There is no preview ${id.slice(0, 40)} waiting for you.`);
     this.#pending.delete(id);
     return { ok: true, text: `Cancelled ${id}: ${p.prepared.summary}. Nothing was sent.` };
   }
 
   help(caller: Caller): Reply {
     const usable = this.specs.filter((s) => ROLE_RANK[caller.role] >= ROLE_RANK[s.role]);
-    const lines = usable.map((s) => `${s.usage.padEnd(34)} ${s.summary}${s.aliases?.length ? ` (also: ${s.aliases.join(', ')})` : ''}`);
-    return { ok: true, text: ['Commands:', ...lines, 'confirm <id> / cancel <id>          confirm or drop a preview'].join('\n'), data: usable.map((s) => ({ name: s.name, usage: s.usage, role: s.role })) };
+    const lines = usable.map(
+      (s) => `${s.usage.padEnd(34)} ${s.summary}${s.aliases?.length ? ` (also: ${s.aliases.join(', ')})` : ''}`,
+    );
+    return {
+      ok: true,
+      text: ['Commands:', ...lines, 'confirm <id> / cancel <id>          confirm or drop a preview'].join('\n'),
+      data: usable.map((s) => ({ name: s.name, usage: s.usage, role: s.role })),
+    };
   }
 
   #helpLine(caller: Caller): string {
@@ -165,7 +190,8 @@ export class CommandRouter<S> {
   }
 
   async #run(spec: CommandSpec<unknown, S>, raw: unknown, caller: Caller): Promise<Reply> {
-    if (ROLE_RANK[caller.role] < ROLE_RANK[spec.role]) return fail('forbidden', `${spec.name} needs the ${spec.role} role; you have ${caller.role}.`);
+    if (ROLE_RANK[caller.role] < ROLE_RANK[spec.role])
+      return fail('forbidden', `${spec.name} needs the ${spec.role} role; you have ${caller.role}.`);
     const parsed = spec.args.safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
@@ -182,10 +208,20 @@ export class CommandRouter<S> {
       const expiresAt = this.options.now() + this.options.previewTtlMs;
       this.#pending.set(id, { caller: caller.id, expiresAt, prepared, command: spec.name });
       const check = prepared.check;
-      const checkLine = check ? (check.wouldPass ? 'Risk pre-check: would pass.' : `Risk pre-check: would be refused (${check.code}: ${check.reason}).`) : '';
+      const checkLine = check
+        ? check.wouldPass
+          ? 'Risk pre-check: would pass.'
+          : `Risk pre-check: would be refused (${check.code}: ${check.reason}).`
+        : '';
       return {
         ok: true,
-        text: [`Preview ${id}: ${prepared.summary}`, checkLine, `Reply "confirm ${id}" within ${Math.round(this.options.previewTtlMs / 1000)} s to send it, or "cancel ${id}".`].filter(Boolean).join('\n'),
+        text: [
+          `Preview ${id}: ${prepared.summary}`,
+          checkLine,
+          `Reply "confirm ${id}" within ${Math.round(this.options.previewTtlMs / 1000)} s to send it, or "cancel ${id}".`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
         preview: { id, command: spec.name, summary: prepared.summary, ...(check ? { check } : {}), expiresAt },
       };
     } catch (err) {

@@ -11,6 +11,15 @@ export function previewId(): string {
 }
 
 /** The command router with every command, as the adapters use it. */
-export function createCommandRouter(services: CommandServices, options: Partial<RouterOptions> = {}): CommandRouter<CommandServices> {
-  return new CommandRouter(services, commands, { previewTtlMs: 120_000, maxMessageChars: 4000, now: Date.now, newId: previewId, ...options });
+export function createCommandRouter(
+  services: CommandServices,
+  options: Partial<RouterOptions> = {},
+): CommandRouter<CommandServices> {
+  return new CommandRouter(services, commands, {
+    previewTtlMs: 120_000,
+    maxMessageChars: 4000,
+    now: Date.now,
+    newId: previewId,
+    ...options,
+  });
 }

@@ -1,16 +1,26 @@
 import type { Bus } from '../../src/core/messaging/bus.js';
 import { rootEnvelope, type EnvelopeDeps } from '../../src/core/messaging/envelope.js';
 import { subjects, type QueryName } from '../../src/core/messaging/subjects.js';
-import { versionOf, type OrderApproved, type OrderIntent, type OrderRejected, type RiskCommandResult } from '../../src/core/domain/messages.js';
+import {
+  versionOf,
+  type OrderApproved,
+  type OrderIntent,
+  type OrderRejected,
+  type RiskCommandResult,
+} from '../../src/core/domain/messages.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
 import type { Clock } from '../../src/core/ports/clock.js';
 
 /** An order as a person asks for it; the rest (id, origin, decision time) is added on the way. */
-export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> & Partial<Pick<OrderIntent, 'limitPrice' | 'stopPrice'>>;
+export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> &
+  Partial<Pick<OrderIntent, 'limitPrice' | 'stopPrice'>>;
 
 /** What risk decided about a person's order: approved, refused with the reason, or no word in time. */
-export type Verdict = { readonly kind: 'approved' } | { readonly kind: 'refused'; readonly code: string; readonly reason: string } | { readonly kind: 'pending' };
+export type Verdict =
+  | { readonly kind: 'approved' }
+  | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
+  | { readonly kind: 'pending' };
 
 /** An intent on its way to risk. */
 export interface SentOrder {
@@ -35,7 +45,12 @@ export interface CommandServices {
   ask<T = unknown>(what: QueryName, params?: Record<string, unknown>): Promise<T>;
   intend(order: OrderRequest, caller: Caller): SentOrder;
   precheck(order: OrderRequest, caller: Caller): Promise<RiskCheck>;
-  risk(command: 'halt' | 'reduce' | 'resume' | 'set-limits', reason: string, caller: Caller, limits?: Record<string, unknown>): Promise<RiskCommandResult>;
+  risk(
+    command: 'halt' | 'reduce' | 'resume' | 'set-limits',
+    reason: string,
+    caller: Caller,
+    limits?: Record<string, unknown>,
+  ): Promise<RiskCommandResult>;
   agents(): Record<string, AgentReport>;
   now(): number;
 }
@@ -51,7 +66,10 @@ export interface BusServicesDeps {
   readonly accepting?: () => Promise<void>;
 }
 
-/** Risk's verdict on one client order id: the first `order.approved` / `order.rejected` naming it, or 'pending' after `timeoutMs`. */
+/**
+ * Risk's verdict on one client order id: the first `order.approved` / `order.rejected` naming it, or 'pending' after
+ * `timeoutMs`.
+ */
 function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<Verdict> {
   return new Promise((resolve) => {
     const done = (v: Verdict) => {
@@ -60,7 +78,11 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
       rejected.unsubscribe();
       resolve(v);
     };
-    const approved = bus.subscribe(subjects.orderApproved(), (e) => void ((e.payload as OrderApproved).order.clientOrderId === clientOrderId && done({ kind: 'approved' })), { name: 'command.verdict' });
+    const approved = bus.subscribe(
+      subjects.orderApproved(),
+      (e) => void ((e.payload as OrderApproved).order.clientOrderId === clientOrderId && done({ kind: 'approved' })),
+      { name: 'command.verdict' },
+    );
     const rejected = bus.subscribe(
       subjects.orderRejected(),
       (e) => {
@@ -78,17 +100,33 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
 export function busServices(deps: BusServicesDeps): CommandServices {
   const { bus, envelope } = deps;
   const decisions = deps.decisionClock ?? envelope.clock;
-  const toIntent = (order: OrderRequest, caller: Caller, clientOrderId: string): OrderIntent => ({ ...order, clientOrderId, origin: { kind: 'person', id: caller.id }, decidedAt: decisions.now() });
+  const toIntent = (order: OrderRequest, caller: Caller, clientOrderId: string): OrderIntent => ({
+    ...order,
+    clientOrderId,
+    origin: { kind: 'person', id: caller.id },
+    decidedAt: decisions.now(),
+  });
   return {
     async ask<T>(what: QueryName, params: Record<string, unknown> = {}) {
-      const reply = await bus.request(subjects.query(what), rootEnvelope(envelope, 'query.request', { params }, { v: versionOf('query.request') }), { timeoutMs: deps.timeoutMs });
+      const reply = await bus.request(
+        subjects.query(what),
+        rootEnvelope(envelope, 'query.request', { params }, { v: versionOf('query.request') }),
+        { timeoutMs: deps.timeoutMs },
+      );
       return (reply.payload as { data: T }).data;
     },
     intend(order, caller) {
       const clientOrderId = `cmd-${envelope.ids.next()}`;
       const id = envelope.ids.next();
       // decided when it goes out (the market's time then)
-      const send = () => bus.publish(subjects.orderIntent(), rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), { v: versionOf('order.intent'), id }));
+      const send = () =>
+        bus.publish(
+          subjects.orderIntent(),
+          rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), {
+            v: versionOf('order.intent'),
+            id,
+          }),
+        );
       // listening before the intent goes out: on the in-memory bus risk answers inside publish
       const verdict = verdictOf(bus, clientOrderId, deps.timeoutMs);
       // after a restart, only once the system has caught up with what it did before the crash
@@ -102,7 +140,12 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     },
     async risk(command, reason, caller, limits) {
       await deps.accepting?.();
-      const env = rootEnvelope(envelope, 'risk.command', { command, reason, by: caller.id, ...(limits ? { limits } : {}) }, { v: versionOf('risk.command') });
+      const env = rootEnvelope(
+        envelope,
+        'risk.command',
+        { command, reason, by: caller.id, ...(limits ? { limits } : {}) },
+        { v: versionOf('risk.command') },
+      );
       const reply = await bus.request(subjects.riskCommand(), env, { timeoutMs: deps.timeoutMs });
       return reply.payload as RiskCommandResult;
     },

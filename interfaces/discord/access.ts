@@ -25,7 +25,10 @@ export function parseIdRoles(text: string | undefined, what = 'list'): IdRole[] 
   });
 }
 
-/** The role ids of an interaction's member: a cached GuildMember, or the raw member Discord sent when the guild is not cached. */
+/**
+ * The role ids of an interaction's member: a cached GuildMember, or the raw member Discord sent when the guild is not
+ * cached.
+ */
 export function memberRoleIds(member: unknown): string[] {
   const roles = (member as { roles?: unknown } | null | undefined)?.roles;
   if (Array.isArray(roles)) return roles.filter((r): r is string => typeof r === 'string');
@@ -38,8 +41,15 @@ export function memberRoleIds(member: unknown): string[] {
  * id is allow-listed with and the roles mapped from their member roles; undefined for everyone
  * else (they are not served at all).
  */
-export function resolveCaller(userId: string, roleIds: readonly string[], users: readonly IdRole[], roles: readonly IdRole[]): Caller | undefined {
-  const granted = [...users.filter((u) => u.id === userId), ...roles.filter((r) => roleIds.includes(r.id))].map((g) => g.role);
+export function resolveCaller(
+  userId: string,
+  roleIds: readonly string[],
+  users: readonly IdRole[],
+  roles: readonly IdRole[],
+): Caller | undefined {
+  const granted = [...users.filter((u) => u.id === userId), ...roles.filter((r) => roleIds.includes(r.id))].map(
+    (g) => g.role,
+  );
   if (granted.length === 0) return undefined;
   const role = granted.reduce((best, r) => (ROLE_RANK[r] > ROLE_RANK[best] ? r : best));
   return { id: `discord:${userId}`, role };

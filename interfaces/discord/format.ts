@@ -69,7 +69,9 @@ export const cancelButtonId = (previewId: string) => `sx:x:${previewId}`;
 /** Every preview a reply carries: the router's one, or the several a chat answer lists in `data.previews`. */
 export function previewsOf(reply: Reply): PreviewInfo[] {
   const listed = (reply.data as { previews?: unknown } | undefined)?.previews;
-  const all = Array.isArray(listed) ? (listed as PreviewInfo[]).filter((p) => typeof p?.id === 'string' && BUTTON_ID.test(confirmButtonId(p.id))) : [];
+  const all = Array.isArray(listed)
+    ? (listed as PreviewInfo[]).filter((p) => typeof p?.id === 'string' && BUTTON_ID.test(confirmButtonId(p.id)))
+    : [];
   if (reply.preview && !all.some((p) => p.id === reply.preview!.id)) all.unshift(reply.preview);
   return all.slice(0, ROWS_MAX);
 }
@@ -82,7 +84,9 @@ export function previewText(text: string, previews: readonly PreviewInfo[]): str
   if (previews.length === 0) return text;
   const kept = text.split('\n').filter((line) => !/^Reply "confirm \S+" within/.test(line.trim()));
   const deadline = Math.floor(Math.min(...previews.map((p) => p.expiresAt)) / 1000);
-  return [...kept, `Press Confirm <t:${deadline}:R> to send it, or Cancel. Nothing is sent until you confirm.`].join('\n');
+  return [...kept, `Press Confirm <t:${deadline}:R> to send it, or Cancel. Nothing is sent until you confirm.`].join(
+    '\n',
+  );
 }
 
 /** A row of Confirm / Cancel per preview (labelled with its id when there are several). */
@@ -94,7 +98,10 @@ export function previewButtons(previews: readonly PreviewInfo[]): ActionRowBuild
         .setCustomId(confirmButtonId(p.id))
         .setLabel(several ? `Confirm ${p.id}` : 'Confirm')
         .setStyle(p.check && !p.check.wouldPass ? ButtonStyle.Danger : ButtonStyle.Success),
-      new ButtonBuilder().setCustomId(cancelButtonId(p.id)).setLabel(several ? `Cancel ${p.id}` : 'Cancel').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder()
+        .setCustomId(cancelButtonId(p.id))
+        .setLabel(several ? `Cancel ${p.id}` : 'Cancel')
+        .setStyle(ButtonStyle.Secondary),
     ),
   );
 }

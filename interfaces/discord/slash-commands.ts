@@ -1,4 +1,8 @@
-import { ApplicationCommandOptionType, type APIApplicationCommandBasicOption, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  type APIApplicationCommandBasicOption,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import { z } from 'zod';
 import type { CommandSpec } from '../commands/registry.js';
 import { NOTIFICATION_KINDS } from '../notify/notifier.js';
@@ -54,7 +58,10 @@ const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, ma
 
 /** Discord names are lowercase `[-_a-z0-9]`, 1..32: `limitPrice` becomes `limit_price`. */
 export function discordName(name: string): string {
-  const snake = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[^-_a-z0-9]/g, '_');
+  const snake = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^-_a-z0-9]/g, '_');
   return (snake.length > 0 ? snake : '_').slice(0, NAME_MAX);
 }
 
@@ -77,7 +84,9 @@ function concrete(p: JsonProp): JsonProp {
 }
 
 function typeOf(p: JsonProp): string | undefined {
-  return Array.isArray(p.type) ? (p.type as readonly string[]).find((t) => t !== 'null') : (p.type as string | undefined);
+  return Array.isArray(p.type)
+    ? (p.type as readonly string[]).find((t) => t !== 'null')
+    : (p.type as string | undefined);
 }
 
 /**
@@ -87,16 +96,29 @@ function typeOf(p: JsonProp): string | undefined {
  * validates. Bounds are copied where Discord has them (its `min_value` is inclusive, so an
  * exclusive bound is left to the router).
  */
-function optionFrom(name: string, key: string, raw: JsonProp, required: boolean, usage: string): APIApplicationCommandBasicOption {
+function optionFrom(
+  name: string,
+  key: string,
+  raw: JsonProp,
+  required: boolean,
+  usage: string,
+): APIApplicationCommandBasicOption {
   const p = concrete(raw);
   const hint = p.default !== undefined ? `; default ${JSON.stringify(p.default)}` : '';
   const description = clip(p.description ?? `${key}: ${usage}${hint}`, DESCRIPTION_MAX);
   const base = { name, description, required };
   const strings = p.enum?.every((v): v is string => typeof v === 'string') ? (p.enum as readonly string[]) : undefined;
   if (strings && strings.length > 0 && strings.length <= CHOICES_MAX) {
-    return { ...base, type: ApplicationCommandOptionType.String, choices: strings.map((v) => ({ name: clip(v, 100), value: v })) };
+    return {
+      ...base,
+      type: ApplicationCommandOptionType.String,
+      choices: strings.map((v) => ({ name: clip(v, 100), value: v })),
+    };
   }
-  const bounds = { ...(p.minimum !== undefined ? { min_value: p.minimum } : {}), ...(p.maximum !== undefined ? { max_value: p.maximum } : {}) };
+  const bounds = {
+    ...(p.minimum !== undefined ? { min_value: p.minimum } : {}),
+    ...(p.maximum !== undefined ? { max_value: p.maximum } : {}),
+  };
   switch (typeOf(p)) {
     case 'number':
       return { ...base, type: ApplicationCommandOptionType.Number, ...bounds };
@@ -107,17 +129,25 @@ function optionFrom(name: string, key: string, raw: JsonProp, required: boolean,
     default: {
       const lengths = {
         ...(p.minLength !== undefined && p.minLength <= STRING_LENGTH_MAX ? { min_length: p.minLength } : {}),
-        ...(p.maxLength !== undefined && p.maxLength >= 1 ? { max_length: Math.min(p.maxLength, STRING_LENGTH_MAX) } : {}),
+        ...(p.maxLength !== undefined && p.maxLength >= 1
+          ? { max_length: Math.min(p.maxLength, STRING_LENGTH_MAX) }
+          : {}),
       };
       return { ...base, type: ApplicationCommandOptionType.String, ...lengths };
     }
   }
 }
 
-/** The argument object's properties as JSON Schema; an unmappable schema gives no options (the router still validates). */
+/**
+ * The argument object's properties as JSON Schema; an unmappable schema gives no options (the router still
+ * validates).
+ */
 function propertiesOf(schema: z.ZodType): { props: Record<string, JsonProp>; required: ReadonlySet<string> } {
   try {
-    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonProp>; required?: string[] };
+    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+      properties?: Record<string, JsonProp>;
+      required?: string[];
+    };
     return { props: json.properties ?? {}, required: new Set(json.required ?? []) };
   } catch {
     return { props: {}, required: new Set() };
@@ -154,12 +184,21 @@ export function slashCommandSet(router: SpecSource, extras: BotCommandChoice = {
     bindings.set(command, made.binding);
   }
   const free = (name: string) => !bindings.has(name);
-  if (free(BOT_COMMANDS.help)) json.push({ name: BOT_COMMANDS.help, description: 'The commands you may use here.', options: [] });
+  if (free(BOT_COMMANDS.help))
+    json.push({ name: BOT_COMMANDS.help, description: 'The commands you may use here.', options: [] });
   if (extras.ask !== false && free(BOT_COMMANDS.ask)) {
     json.push({
       name: BOT_COMMANDS.ask,
       description: 'Ask the assistant in your own words; orders it prepares still need your Confirm.',
-      options: [{ name: 'text', description: 'Your question or request', type: ApplicationCommandOptionType.String, required: true, max_length: ASK_MAX_CHARS }],
+      options: [
+        {
+          name: 'text',
+          description: 'Your question or request',
+          type: ApplicationCommandOptionType.String,
+          required: true,
+          max_length: ASK_MAX_CHARS,
+        },
+      ],
     });
   }
   if (extras.notify !== false && free(BOT_COMMANDS.notify)) {
@@ -167,8 +206,19 @@ export function slashCommandSet(router: SpecSource, extras: BotCommandChoice = {
       name: BOT_COMMANDS.notify,
       description: 'Switch a kind of notification in the notification channel on or off (resets on restart).',
       options: [
-        { name: 'kind', description: 'Which notifications', type: ApplicationCommandOptionType.String, required: true, choices: [...NOTIFICATION_KINDS, 'all'].map((k) => ({ name: k, value: k })) },
-        { name: 'on', description: 'On (true) or off (false)', type: ApplicationCommandOptionType.Boolean, required: true },
+        {
+          name: 'kind',
+          description: 'Which notifications',
+          type: ApplicationCommandOptionType.String,
+          required: true,
+          choices: [...NOTIFICATION_KINDS, 'all'].map((k) => ({ name: k, value: k })),
+        },
+        {
+          name: 'on',
+          description: 'On (true) or off (false)',
+          type: ApplicationCommandOptionType.Boolean,
+          required: true,
+        },
       ],
     });
   }

@@ -18,7 +18,17 @@ import type { Caller, Reply } from '../commands/registry.js';
 import type { AgentTracker } from '../commands/agent-tracker.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { docsPage, openApiDocument } from './openapi.js';
-import { chatBodySchema, commandBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
+import {
+  chatBodySchema,
+  commandBodySchema,
+  eventsQuerySchema,
+  fillsQuerySchema,
+  limitsBodySchema,
+  orderBodySchema,
+  ordersQuerySchema,
+  reasonBodySchema,
+  streamQuerySchema,
+} from './schemas.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -40,7 +50,11 @@ export interface ApiDeps {
   /** The conversational agent behind `POST /api/v1/chat` (the route is absent without it). */
   readonly chat?: { ask(conversationId: string, caller: { id: string; role: Role }, text: string): Promise<unknown> };
   /** The command router behind `POST /api/v1/commands/...` (preview, then confirm; 503 without it). */
-  readonly commands?: { invoke(name: string, args: unknown, caller: Caller): Promise<Reply>; confirm(id: string, caller: Caller): Promise<Reply>; cancel(id: string, caller: Caller): Reply };
+  readonly commands?: {
+    invoke(name: string, args: unknown, caller: Caller): Promise<Reply>;
+    confirm(id: string, caller: Caller): Promise<Reply>;
+    cancel(id: string, caller: Caller): Reply;
+  };
   readonly envelope: EnvelopeDeps;
   /** The time people's orders are decided at (default: the envelope clock); see MarketClock. */
   readonly decisionClock?: Clock;
@@ -55,7 +69,9 @@ export interface ApiDeps {
   /** Allowed CORS origins; empty = CORS off. */
   readonly corsOrigins: readonly string[];
   readonly requestTimeoutMs: number;
-  /** POST routes for chat platforms' webhooks (path -> fetch handler); each checks its own secret, not a bearer token. */
+  /**
+   * POST routes for chat platforms' webhooks (path -> fetch handler); each checks its own secret, not a bearer token.
+   */
   readonly webhooks?: ReadonlyMap<string, (req: Request) => Promise<Response>>;
 }
 
@@ -96,12 +112,18 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   const windows = new Map<string, { start: number; count: number }>();
   const streams = new Map<string, number>();
   /** Idempotency keys seen (per token), with the first answer and the body it was for; bounded. */
-  const idempotent = new Map<string, { bodyHash: string; answer: { clientOrderId: string; correlationId: string; status: string } }>();
+  const idempotent = new Map<
+    string,
+    { bodyHash: string; answer: { clientOrderId: string; correlationId: string; status: string } }
+  >();
 
   app.onError((err, c) => {
     const e = toApiError(err);
     if (e.status >= 500) deps.log.error({ err, requestId: c.get('requestId') }, 'API request failed');
-    return c.json({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } }, e.status);
+    return c.json(
+      { error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } },
+      e.status,
+    );
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -114,7 +136,17 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     await next();
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, seconds);
-    deps.log.debug({ requestId, method: c.req.method, route: c.req.routePath, status: c.res.status, token: c.get('token')?.name, ms: Math.round(seconds * 1000) }, 'http request');
+    deps.log.debug(
+      {
+        requestId,
+        method: c.req.method,
+        route: c.req.routePath,
+        status: c.res.status,
+        token: c.get('token')?.name,
+        ms: Math.round(seconds * 1000),
+      },
+      'http request',
+    );
   });
   if (deps.corsOrigins.length > 0) app.use('*', cors({ origin: [...deps.corsOrigins] }));
   app.use(
@@ -134,14 +166,19 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const m = /^Bearer\s+(.+)$/i.exec(header);
     const token = known ?? (m ? findToken(deps.tokens, m[1]!.trim()) : undefined);
     if (!token) throw new ApiError(401, 'unauthorized', 'a valid bearer token is required (SEXTANT_API_TOKENS)');
-    if (RANK[token.role] < RANK[role]) throw new ApiError(403, 'forbidden', `this needs the ${role} role; the token has ${token.role}`);
+    if (RANK[token.role] < RANK[role])
+      throw new ApiError(403, 'forbidden', `this needs the ${role} role; the token has ${token.role}`);
     if (!known && deps.rateLimitPerMinute > 0) {
       const now = Date.now();
       const w = windows.get(token.name);
       if (!w || now - w.start >= 60_000) windows.set(token.name, { start: now, count: 1 });
       else if (++w.count > deps.rateLimitPerMinute) {
         c.header('Retry-After', String(Math.ceil((w.start + 60_000 - now) / 1000)));
-        throw new ApiError(429, 'rate_limited', `more than ${deps.rateLimitPerMinute} requests a minute for this token`);
+        throw new ApiError(
+          429,
+          'rate_limited',
+          `more than ${deps.rateLimitPerMinute} requests a minute for this token`,
+        );
       }
     }
     c.set('token', token);
@@ -149,13 +186,19 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   };
 
   const ask = async (c: Context<Env>, what: QueryName, params: Record<string, unknown> = {}) => {
-    const req = rootEnvelope(deps.envelope, 'query.request', { params }, { v: versionOf('query.request'), correlationId: c.get('requestId') });
+    const req = rootEnvelope(
+      deps.envelope,
+      'query.request',
+      { params },
+      { v: versionOf('query.request'), correlationId: c.get('requestId') },
+    );
     const reply = await deps.bus.request(subjects.query(what), req, { timeoutMs: deps.requestTimeoutMs });
     return (reply.payload as { data: unknown }).data;
   };
 
   const body = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> => {
-    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json')
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
     let raw: unknown;
     try {
       raw = await c.req.json();
@@ -165,9 +208,19 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return parse(schema, raw, 'body');
   };
 
-  const command = async (c: Context<Env>, cmd: 'halt' | 'resume' | 'set-limits', reason: string, limits?: Record<string, unknown>) => {
+  const command = async (
+    c: Context<Env>,
+    cmd: 'halt' | 'resume' | 'set-limits',
+    reason: string,
+    limits?: Record<string, unknown>,
+  ) => {
     const token = c.get('token')!;
-    const env = rootEnvelope(deps.envelope, 'risk.command', { command: cmd, reason, by: `api:${token.name}`, ...(limits ? { limits } : {}) }, { v: versionOf('risk.command'), correlationId: c.get('requestId') });
+    const env = rootEnvelope(
+      deps.envelope,
+      'risk.command',
+      { command: cmd, reason, by: `api:${token.name}`, ...(limits ? { limits } : {}) },
+      { v: versionOf('risk.command'), correlationId: c.get('requestId') },
+    );
     const reply = await deps.bus.request(subjects.riskCommand(), env, { timeoutMs: deps.requestTimeoutMs });
     const result = reply.payload as RiskCommandResult;
     if (!result.accepted) throw new ApiError(409, 'refused', result.reason, { state: result.state });
@@ -179,11 +232,22 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.get('/docs', (c) => c.html(docsPage(openApiDocument())));
   app.get('/ready', async (c) => {
-    const bus = await Promise.race([deps.bus.flush().then(() => ({ ok: true, detail: deps.bus.kind })), new Promise<{ ok: boolean; detail: string }>((r) => setTimeout(() => r({ ok: false, detail: `${deps.bus.kind} bus did not answer in 1 s` }), 1000).unref())]).catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
-    const reachable = deps.store ? await deps.store.health().catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message })) : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
+    const bus = await Promise.race([
+      deps.bus.flush().then(() => ({ ok: true, detail: deps.bus.kind })),
+      new Promise<{ ok: boolean; detail: string }>((r) =>
+        setTimeout(() => r({ ok: false, detail: `${deps.bus.kind} bus did not answer in 1 s` }), 1000).unref(),
+      ),
+    ]).catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
+    const reachable = deps.store
+      ? await deps.store
+          .health()
+          .catch((err: unknown) => ({ ok: false, kind: deps.store!.kind, detail: (err as Error).message }))
+      : { ok: true, kind: 'off', detail: 'no store (STORE=off)' };
     // answering a ping is not enough: a store that fails its writes stops trading
     const writes = deps.writes?.() ?? { ok: true };
-    const store = writes.ok ? reachable : { ok: false, kind: reachable.kind, detail: writes.detail ?? 'writes failing' };
+    const store = writes.ok
+      ? reachable
+      : { ok: false, kind: reachable.kind, detail: writes.detail ?? 'writes failing' };
     const agents = deps.agents.report();
     const ready = bus.ok && store.ok && deps.agents.ready();
     return c.json({ ready, checks: { bus, store, agents } }, ready ? 200 : 503);
@@ -205,14 +269,38 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const q = parse(ordersQuerySchema, c.req.query(), 'query');
     if (deps.store) return c.json(await deps.store.orders.list(q));
     // without a store: the execution agent's recent and working orders, filtered and shaped here
-    const records = (await ask(c, 'orders', {})) as { order: OrderIntent; brokerOrderId: string; status: string; filledQty: number; avgPrice: number; updatedAt: number }[];
+    const records = (await ask(c, 'orders', {})) as {
+      order: OrderIntent;
+      brokerOrderId: string;
+      status: string;
+      filledQty: number;
+      avgPrice: number;
+      updatedAt: number;
+    }[];
     const open = new Set(['new', 'submitted', 'partially_filled']);
     return c.json(
       records
-        .filter((r) => (q.status === undefined ? true : q.status === 'open' ? open.has(r.status) : r.status === q.status) && (q.symbol === undefined || r.order.symbol === q.symbol) && (q.from === undefined || r.updatedAt >= q.from) && (q.to === undefined || r.updatedAt <= q.to))
+        .filter(
+          (r) =>
+            (q.status === undefined ? true : q.status === 'open' ? open.has(r.status) : r.status === q.status) &&
+            (q.symbol === undefined || r.order.symbol === q.symbol) &&
+            (q.from === undefined || r.updatedAt >= q.from) &&
+            (q.to === undefined || r.updatedAt <= q.to),
+        )
         .sort((a, b) => b.updatedAt - a.updatedAt)
         .slice(0, q.limit)
-        .map((r) => ({ clientOrderId: r.order.clientOrderId, symbol: r.order.symbol, side: r.order.side, qty: r.order.qty, type: r.order.type, status: r.status, filledQty: r.filledQty, avgPrice: r.avgPrice, brokerOrderId: r.brokerOrderId, updatedAt: r.updatedAt })),
+        .map((r) => ({
+          clientOrderId: r.order.clientOrderId,
+          symbol: r.order.symbol,
+          side: r.order.side,
+          qty: r.order.qty,
+          type: r.order.type,
+          status: r.status,
+          filledQty: r.filledQty,
+          avgPrice: r.avgPrice,
+          brokerOrderId: r.brokerOrderId,
+          updatedAt: r.updatedAt,
+        })),
     );
   });
   api.get('/fills', async (c) => {
@@ -224,7 +312,15 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return c.json(await ask(c, 'events', q));
   });
   api.get('/trace/:correlationId', async (c) => {
-    const correlationId = parse(z.string().min(1).max(200).regex(/^[\w.:-]+$/), c.req.param('correlationId'), 'correlationId');
+    const correlationId = parse(
+      z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[\w.:-]+$/),
+      c.req.param('correlationId'),
+      'correlationId',
+    );
     return c.json(await ask(c, 'trace', { correlationId }));
   });
 
@@ -234,21 +330,27 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     if (c.req.method !== 'GET') throw new ApiError(405, 'method_not_allowed', 'the event stream answers GET only');
     const q = parse(streamQuerySchema, c.req.query(), 'query');
     const tokenName = c.get('token')!.name;
-    if ((streams.get(tokenName) ?? 0) >= MAX_STREAMS_PER_TOKEN) throw new ApiError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_TOKEN} open event streams per token`);
+    if ((streams.get(tokenName) ?? 0) >= MAX_STREAMS_PER_TOKEN)
+      throw new ApiError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_TOKEN} open event streams per token`);
     streams.set(tokenName, (streams.get(tokenName) ?? 0) + 1);
     const types = q.type?.split(',').map((t) => t.trim());
     return streamSSE(c, async (stream) => {
       const pending: Envelope[] = [];
       let wake: (() => void) | undefined;
       let overflow = false;
-      const subs = tapSextantSubjects(deps.bus, (env) => {
-        // `order.*` names every type that starts with `order.`
-        if (types && !types.some((t) => (t.endsWith('.*') ? env.type.startsWith(t.slice(0, -1)) : t === env.type))) return;
-        if (q.symbol !== undefined && (env.payload as { symbol?: unknown } | null)?.symbol !== q.symbol) return;
-        if (pending.length >= 10_000) overflow = true;
-        else pending.push(env);
-        wake?.();
-      }, 'api-stream');
+      const subs = tapSextantSubjects(
+        deps.bus,
+        (env) => {
+          // `order.*` names every type that starts with `order.`
+          if (types && !types.some((t) => (t.endsWith('.*') ? env.type.startsWith(t.slice(0, -1)) : t === env.type)))
+            return;
+          if (q.symbol !== undefined && (env.payload as { symbol?: unknown } | null)?.symbol !== q.symbol) return;
+          if (pending.length >= 10_000) overflow = true;
+          else pending.push(env);
+          wake?.();
+        },
+        'api-stream',
+      );
       let open = true;
       stream.onAbort(() => {
         open = false;
@@ -260,10 +362,19 @@ export function createApi(deps: ApiDeps): Hono<Env> {
           wake = undefined;
           if (overflow) {
             // a reader this far behind may not be reading at all: say why without waiting on it, and close
-            void stream.writeSSE({ event: 'error', data: JSON.stringify({ code: 'too_slow', message: 'the stream fell more than 10,000 events behind; reconnect' }) }).catch(() => undefined);
+            void stream
+              .writeSSE({
+                event: 'error',
+                data: JSON.stringify({
+                  code: 'too_slow',
+                  message: 'the stream fell more than 10,000 events behind; reconnect',
+                }),
+              })
+              .catch(() => undefined);
             break;
           }
-          for (const env of pending.splice(0)) await stream.writeSSE({ id: env.id, event: env.type, data: JSON.stringify(env) });
+          for (const env of pending.splice(0))
+            await stream.writeSSE({ id: env.id, event: env.type, data: JSON.stringify(env) });
         }
       } finally {
         streams.set(tokenName, (streams.get(tokenName) ?? 1) - 1);
@@ -275,22 +386,32 @@ export function createApi(deps: ApiDeps): Hono<Env> {
 
   api.post('/orders', requireRole('operator'), async (c) => {
     const b = await body(c, orderBodySchema);
-    if (b.type === 'limit' && b.limitPrice === undefined) throw new ApiError(400, 'bad_request', 'a limit order needs limitPrice', { fields: { limitPrice: 'required for type limit' } });
-    if (b.type === 'stop' && b.stopPrice === undefined) throw new ApiError(400, 'bad_request', 'a stop order needs stopPrice', { fields: { stopPrice: 'required for type stop' } });
+    if (b.type === 'limit' && b.limitPrice === undefined)
+      throw new ApiError(400, 'bad_request', 'a limit order needs limitPrice', {
+        fields: { limitPrice: 'required for type limit' },
+      });
+    if (b.type === 'stop' && b.stopPrice === undefined)
+      throw new ApiError(400, 'bad_request', 'a stop order needs stopPrice', {
+        fields: { stopPrice: 'required for type stop' },
+      });
     const token = c.get('token')!;
     const key = c.req.header('idempotency-key');
-    if (key !== undefined && !/^[\w.:-]{1,100}$/.test(key)) throw new ApiError(400, 'bad_request', 'Idempotency-Key: 1-100 letters, digits, . _ : -');
+    if (key !== undefined && !/^[\w.:-]{1,100}$/.test(key))
+      throw new ApiError(400, 'bad_request', 'Idempotency-Key: 1-100 letters, digits, . _ : -');
     // the same key from the same token is the same order: the first answer is given again (and
     // risk would recognise the repeated intent by its id); the same key with another body is a mistake
     const bodyHash = createHash('sha256').update(JSON.stringify(b)).digest('hex');
     const remembered = key ? idempotent.get(`${token.name}\n${key}`) : undefined;
     if (remembered) {
-      if (remembered.bodyHash !== bodyHash) throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
+      if (remembered.bodyHash !== bodyHash)
+        throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
       return c.json(remembered.answer, 202);
     }
     // after a restart, a retried order is recognised only once the system has caught up
     await deps.accepting?.();
-    const clientOrderId = key ? `api-${createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24)}` : `api-${deps.envelope.ids.next()}`;
+    const clientOrderId = key
+      ? `api-${createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24)}`
+      : `api-${deps.envelope.ids.next()}`;
     const order: OrderIntent = {
       clientOrderId,
       symbol: b.symbol,
@@ -303,7 +424,10 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       origin: { kind: 'person', id: `api:${token.name}` },
       decidedAt: (deps.decisionClock ?? deps.envelope.clock).now(),
     };
-    const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', order, { v: versionOf('order.intent'), correlationId: c.get('requestId') });
+    const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', order, {
+      v: versionOf('order.intent'),
+      correlationId: c.get('requestId'),
+    });
     deps.bus.publish(subjects.orderIntent(), env);
     const answer = { clientOrderId, correlationId: env.correlationId, status: 'submitted to risk' };
     if (key) {
@@ -317,7 +441,13 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     if (!deps.chat) throw new ApiError(503, 'no_chat', 'the conversational agent is not running in this process');
     const b = await body(c, chatBodySchema);
     const token = c.get('token')!;
-    return c.json(await deps.chat.ask(`http:${token.name}:${b.conversationId ?? 'default'}`, { id: `api:${token.name}`, role: token.role }, b.message));
+    return c.json(
+      await deps.chat.ask(
+        `http:${token.name}:${b.conversationId ?? 'default'}`,
+        { id: `api:${token.name}`, role: token.role },
+        b.message,
+      ),
+    );
   });
   // one command through the router, as the chat and the bots send it: a dangerous one (halt,
   // resume, orders) answers with a preview that only a second call confirms (the dashboard's Halt)
@@ -328,18 +458,37 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   const caller = (c: Context<Env>): Caller => ({ id: `api:${c.get('token')!.name}`, role: c.get('token')!.role });
   const routerReply = (c: Context<Env>, reply: Reply) => {
     if (reply.ok) return c.json(reply);
-    const status = ({ forbidden: 403, unknown_command: 404, no_preview: 404, bad_arguments: 400, expired: 409, refused: 409 } as const)[reply.code ?? ''] ?? 502;
+    const status =
+      (
+        {
+          forbidden: 403,
+          unknown_command: 404,
+          no_preview: 404,
+          bad_arguments: 400,
+          expired: 409,
+          refused: 409,
+        } as const
+      )[reply.code ?? ''] ?? 502;
     throw new ApiError(status, reply.code ?? 'failed', reply.text, { reply });
   };
-  const previewId = (c: Context<Env>) => parse(z.string().regex(/^[\w-]{1,40}$/), c.req.param('previewId'), 'previewId');
-  api.post('/commands/confirm/:previewId', requireRole('operator'), async (c) => routerReply(c, await router().confirm(previewId(c), caller(c))));
-  api.post('/commands/cancel/:previewId', requireRole('operator'), (c) => routerReply(c, router().cancel(previewId(c), caller(c))));
+  const previewId = (c: Context<Env>) =>
+    parse(z.string().regex(/^[\w-]{1,40}$/), c.req.param('previewId'), 'previewId');
+  api.post('/commands/confirm/:previewId', requireRole('operator'), async (c) =>
+    routerReply(c, await router().confirm(previewId(c), caller(c))),
+  );
+  api.post('/commands/cancel/:previewId', requireRole('operator'), (c) =>
+    routerReply(c, router().cancel(previewId(c), caller(c))),
+  );
   api.post('/commands/:name', requireRole('operator'), async (c) => {
     const name = parse(z.string().regex(/^[a-z][a-z-]{0,39}$/), c.req.param('name'), 'name');
     return routerReply(c, await router().invoke(name, (await body(c, commandBodySchema)).args, caller(c)));
   });
-  api.post('/risk/halt', requireRole('operator'), async (c) => command(c, 'halt', (await body(c, reasonBodySchema)).reason));
-  api.post('/risk/resume', requireRole('operator'), async (c) => command(c, 'resume', (await body(c, reasonBodySchema)).reason));
+  api.post('/risk/halt', requireRole('operator'), async (c) =>
+    command(c, 'halt', (await body(c, reasonBodySchema)).reason),
+  );
+  api.post('/risk/resume', requireRole('operator'), async (c) =>
+    command(c, 'resume', (await body(c, reasonBodySchema)).reason),
+  );
   api.put('/risk/limits', requireRole('admin'), async (c) => {
     const b = await body(c, limitsBodySchema);
     return command(c, 'set-limits', b.reason, b.limits);
@@ -360,9 +509,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof NoRespondersError) return new ApiError(503, 'agent_unavailable', 'no agent answers this (is it running?)');
+  if (err instanceof NoRespondersError)
+    return new ApiError(503, 'agent_unavailable', 'no agent answers this (is it running?)');
   if (err instanceof RequestTimeoutError) return new ApiError(504, 'timeout', 'the agents did not answer in time');
-  if (err instanceof RemoteRequestError) return err.remoteCode === 'bad_query' ? new ApiError(400, 'bad_query', err.message) : new ApiError(502, 'agent_error', err.message);
+  if (err instanceof RemoteRequestError)
+    return err.remoteCode === 'bad_query'
+      ? new ApiError(400, 'bad_query', err.message)
+      : new ApiError(502, 'agent_error', err.message);
   if (err instanceof BusClosedError) return new ApiError(503, 'shutting_down', 'the system is stopping');
   return new ApiError(500, 'internal', 'the request failed; see the server log with its request id');
 }

@@ -1,8 +1,20 @@
 import { z } from 'zod';
-import { chatBodySchema, commandBodySchema, eventsQuerySchema, fillsQuerySchema, limitsBodySchema, orderBodySchema, ordersQuerySchema, reasonBodySchema, streamQuerySchema } from './schemas.js';
+import {
+  chatBodySchema,
+  commandBodySchema,
+  eventsQuerySchema,
+  fillsQuerySchema,
+  limitsBodySchema,
+  orderBodySchema,
+  ordersQuerySchema,
+  reasonBodySchema,
+  streamQuerySchema,
+} from './schemas.js';
 
 /** The error shape every failing request answers with. */
-const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
 
 type Role = 'open' | 'viewer' | 'operator' | 'admin';
 interface Route {
@@ -18,28 +30,130 @@ interface Route {
 
 /** The routes of interfaces/http/app.ts; the schemas are the ones the handlers validate with. */
 const ROUTES: readonly Route[] = [
-  { method: 'get', path: '/', summary: 'The live dashboard (HTML; it asks for a token and reads /api/v1 with it).', role: 'open' },
+  {
+    method: 'get',
+    path: '/',
+    summary: 'The live dashboard (HTML; it asks for a token and reads /api/v1 with it).',
+    role: 'open',
+  },
   { method: 'get', path: '/health', summary: 'The process is alive.', role: 'open' },
-  { method: 'get', path: '/ready', summary: 'Bus, store and every agent heartbeat; 503 with the failing parts.', role: 'open' },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics (a viewer token unless API_METRICS_OPEN).', role: 'open' },
+  {
+    method: 'get',
+    path: '/ready',
+    summary: 'Bus, store and every agent heartbeat; 503 with the failing parts.',
+    role: 'open',
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (a viewer token unless API_METRICS_OPEN).',
+    role: 'open',
+  },
   { method: 'get', path: '/api/v1/portfolio', summary: 'Cash, equity, PnL, drawdown, positions.', role: 'viewer' },
   { method: 'get', path: '/api/v1/positions', summary: 'Positions.', role: 'viewer' },
   { method: 'get', path: '/api/v1/orders', summary: 'Orders, newest first.', role: 'viewer', query: ordersQuerySchema },
-  { method: 'get', path: '/api/v1/fills', summary: 'Fills, oldest first (needs a store).', role: 'viewer', query: fillsQuerySchema },
-  { method: 'get', path: '/api/v1/signals', summary: 'The strategy: its symbols and what it holds open.', role: 'viewer' },
+  {
+    method: 'get',
+    path: '/api/v1/fills',
+    summary: 'Fills, oldest first (needs a store).',
+    role: 'viewer',
+    query: fillsQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/signals',
+    summary: 'The strategy: its symbols and what it holds open.',
+    role: 'viewer',
+  },
   { method: 'get', path: '/api/v1/risk', summary: 'Trading state, limits, counts.', role: 'viewer' },
-  { method: 'get', path: '/api/v1/agents', summary: 'Each agent: state, machine state, heartbeat age.', role: 'viewer' },
-  { method: 'get', path: '/api/v1/trace/{correlationId}', summary: 'A whole chain in causal order (needs a store).', role: 'viewer', params: ['correlationId'] },
-  { method: 'get', path: '/api/v1/events', summary: 'The event log by type, symbol and time (needs a store).', role: 'viewer', query: eventsQuerySchema },
-  { method: 'get', path: '/api/v1/stream', summary: 'Live bus events as server-sent events; type is a comma-separated list, order.* names every order type.', role: 'viewer', query: streamQuerySchema },
-  { method: 'post', path: '/api/v1/orders', summary: 'An order intent; risk decides. Honours Idempotency-Key.', role: 'operator', body: orderBodySchema, ok: 202 },
-  { method: 'post', path: '/api/v1/chat', summary: 'Ask in plain language (the conversational agent; orders only become previews you confirm with "confirm <id>").', role: 'viewer', body: chatBodySchema },
-  { method: 'post', path: '/api/v1/commands/{name}', summary: 'One command of the command router with its arguments ({"args": {...}}); a dangerous one (halt, resume, buy, close, limits) answers with a preview to confirm.', role: 'operator', params: ['name'], body: commandBodySchema },
-  { method: 'post', path: '/api/v1/commands/confirm/{previewId}', summary: 'Executes a preview made for the same token, once, within its time limit (404 unknown or used, 409 expired or refused).', role: 'operator', params: ['previewId'] },
-  { method: 'post', path: '/api/v1/commands/cancel/{previewId}', summary: 'Drops a preview; nothing is sent.', role: 'operator', params: ['previewId'] },
-  { method: 'post', path: '/api/v1/risk/halt', summary: 'The kill switch: nothing passes risk.', role: 'operator', body: reasonBodySchema },
-  { method: 'post', path: '/api/v1/risk/resume', summary: 'Trading resumes (ACTIVE).', role: 'operator', body: reasonBodySchema },
-  { method: 'put', path: '/api/v1/risk/limits', summary: 'New risk limits, validated whole or refused (409) with the reason.', role: 'admin', body: limitsBodySchema },
+  {
+    method: 'get',
+    path: '/api/v1/agents',
+    summary: 'Each agent: state, machine state, heartbeat age.',
+    role: 'viewer',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/trace/{correlationId}',
+    summary: 'A whole chain in causal order (needs a store).',
+    role: 'viewer',
+    params: ['correlationId'],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events',
+    summary: 'The event log by type, symbol and time (needs a store).',
+    role: 'viewer',
+    query: eventsQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/stream',
+    summary: 'Live bus events as server-sent events; type is a comma-separated list, order.* names every order type.',
+    role: 'viewer',
+    query: streamQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/orders',
+    summary: 'An order intent; risk decides. Honours Idempotency-Key.',
+    role: 'operator',
+    body: orderBodySchema,
+    ok: 202,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/chat',
+    summary:
+      'Ask in plain language (the conversational agent; orders only become previews you confirm with "confirm <id>").',
+    role: 'viewer',
+    body: chatBodySchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/commands/{name}',
+    summary:
+      'One command of the command router with its arguments ({"args": {...}}); a dangerous one (halt, resume, buy, close, limits) answers with a preview to confirm.',
+    role: 'operator',
+    params: ['name'],
+    body: commandBodySchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/commands/confirm/{previewId}',
+    summary:
+      'Executes a preview made for the same token, once, within its time limit (404 unknown or used, 409 expired or refused).',
+    role: 'operator',
+    params: ['previewId'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/commands/cancel/{previewId}',
+    summary: 'Drops a preview; nothing is sent.',
+    role: 'operator',
+    params: ['previewId'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/risk/halt',
+    summary: 'The kill switch: nothing passes risk.',
+    role: 'operator',
+    body: reasonBodySchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/risk/resume',
+    summary: 'Trading resumes (ACTIVE).',
+    role: 'operator',
+    body: reasonBodySchema,
+  },
+  {
+    method: 'put',
+    path: '/api/v1/risk/limits',
+    summary: 'New risk limits, validated whole or refused (409) with the reason.',
+    role: 'admin',
+    body: limitsBodySchema,
+  },
 ];
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -50,7 +164,11 @@ let cached: object | undefined;
 export function openApiDocument(): object {
   cached ??= {
     openapi: '3.1.0',
-    info: { title: 'Sextant API', version: '1', description: 'Bearer tokens (SEXTANT_API_TOKENS) with roles viewer < operator < admin.' },
+    info: {
+      title: 'Sextant API',
+      version: '1',
+      description: 'Bearer tokens (SEXTANT_API_TOKENS) with roles viewer < operator < admin.',
+    },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: { Error: json(errorSchema) },
@@ -67,14 +185,26 @@ export function openApiDocument(): object {
               ...(r.role === 'open' ? {} : { security: [{ bearer: [] }] }),
               parameters: [
                 ...(r.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-                ...Object.entries((r.query ? (json(r.query) as { properties?: Record<string, unknown> }).properties : undefined) ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+                ...Object.entries(
+                  (r.query ? (json(r.query) as { properties?: Record<string, unknown> }).properties : undefined) ?? {},
+                ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
                 { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' } },
-                ...(r.method === 'post' && r.path === '/api/v1/orders' ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }] : []),
+                ...(r.method === 'post' && r.path === '/api/v1/orders'
+                  ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }]
+                  : []),
               ],
-              ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(r.body) } } } } : {}),
+              ...(r.body
+                ? { requestBody: { required: true, content: { 'application/json': { schema: json(r.body) } } } }
+                : {}),
               responses: {
                 [String(r.ok ?? 200)]: { description: 'OK' },
-                ...(r.role === 'open' ? {} : { 401: errRef('no valid token'), 403: errRef('the token lacks the role'), 429: errRef('over the rate limit') }),
+                ...(r.role === 'open'
+                  ? {}
+                  : {
+                      401: errRef('no valid token'),
+                      403: errRef('the token lacks the role'),
+                      429: errRef('over the rate limit'),
+                    }),
                 ...(r.body || r.query ? { 400: errRef('invalid body or query; details.fields names them') } : {}),
               },
             },
@@ -86,13 +216,20 @@ export function openApiDocument(): object {
   return cached;
 }
 
-const errRef = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errRef = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 
-const escape = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+const escape = (s: string) =>
+  s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 
 /** A plain docs page from the OpenAPI document (no scripts, no outside assets). */
 export function docsPage(doc: object): string {
-  const rows = ROUTES.map((r) => `<tr><td><code>${r.method.toUpperCase()}</code></td><td><code>${escape(r.path)}</code></td><td>${r.role}</td><td>${escape(r.summary)}</td></tr>`).join('\n');
+  const rows = ROUTES.map(
+    (r) =>
+      `<tr><td><code>${r.method.toUpperCase()}</code></td><td><code>${escape(r.path)}</code></td><td>${r.role}</td><td>${escape(r.summary)}</td></tr>`,
+  ).join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Sextant API</title>
 <style>body{font:14px/1.5 system-ui,sans-serif;margin:2rem;max-width:70rem}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head>
 <body><h1>Sextant API</h1><p>Send <code>Authorization: Bearer &lt;token&gt;</code>. The full document: <a href="/openapi.json">/openapi.json</a>.</p>

@@ -7,7 +7,11 @@ import { riskLimitsPatchSchema } from '../../agents/risk/limits.js';
 const positive = z.number().positive().finite();
 export const orderBodySchema = z
   .object({
-    symbol: z.string().min(1).max(64).regex(/^[A-Za-z0-9._/:-]+$/, 'letters, digits and . _ / : - only'),
+    symbol: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._/:-]+$/, 'letters, digits and . _ / : - only'),
     side: z.enum(['buy', 'sell']),
     qty: positive,
     type: z.enum(['market', 'limit', 'stop']).default('market'),
@@ -16,14 +20,57 @@ export const orderBodySchema = z
     tif: z.enum(['GTC', 'DAY', 'IOC']).default('GTC'),
   })
   .strict();
-export const limitsBodySchema = z.object({ limits: riskLimitsPatchSchema, reason: z.string().min(1).max(500).default('changed through the API') }).strict();
+export const limitsBodySchema = z
+  .object({ limits: riskLimitsPatchSchema, reason: z.string().min(1).max(500).default('changed through the API') })
+  .strict();
 export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500) }).strict();
 const pageSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
-export const ordersQuerySchema = z.object({ status: z.enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed']).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict();
-export const fillsQuerySchema = z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional() }).extend(pageSchema.shape).strict();
-export const eventsQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), from: z.coerce.number().optional(), to: z.coerce.number().optional(), offset: z.coerce.number().int().min(0).max(10_000_000).default(0), newest: z.stringbool().optional() }).extend(pageSchema.shape).strict();
-export const streamQuerySchema = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional() }).strict();
+export const ordersQuerySchema = z
+  .object({
+    status: z
+      .enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed'])
+      .optional(),
+    symbol: z.string().max(64).optional(),
+    from: z.coerce.number().optional(),
+    to: z.coerce.number().optional(),
+  })
+  .extend(pageSchema.shape)
+  .strict();
+export const fillsQuerySchema = z
+  .object({
+    symbol: z.string().max(64).optional(),
+    clientOrderId: z.string().max(200).optional(),
+    from: z.coerce.number().optional(),
+    to: z.coerce.number().optional(),
+  })
+  .extend(pageSchema.shape)
+  .strict();
+export const eventsQuerySchema = z
+  .object({
+    type: z.string().max(100).optional(),
+    symbol: z.string().max(64).optional(),
+    from: z.coerce.number().optional(),
+    to: z.coerce.number().optional(),
+    offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+    newest: z.stringbool().optional(),
+  })
+  .extend(pageSchema.shape)
+  .strict();
+export const streamQuerySchema = z
+  .object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional() })
+  .strict();
 
-/** `POST /api/v1/commands/:name`: the command's arguments as an object (the router validates them with the command's own schema). */
+/**
+ * `POST /api/v1/commands/:name`: the command's arguments as an object (the router validates them with the command's
+ * own schema).
+ */
 export const commandBodySchema = z.object({ args: z.record(z.string(), z.unknown()).default({}) }).strict();
-export const chatBodySchema = z.object({ message: z.string().min(1).max(4000), conversationId: z.string().regex(/^[\w.:-]{1,60}$/).optional() }).strict();
+export const chatBodySchema = z
+  .object({
+    message: z.string().min(1).max(4000),
+    conversationId: z
+      .string()
+      .regex(/^[\w.:-]{1,60}$/)
+      .optional(),
+  })
+  .strict();

@@ -1,7 +1,12 @@
 import type { Bus, Subscription } from '../../src/core/messaging/bus.js';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { subjects } from '../../src/core/messaging/subjects.js';
-import type { OrderFilled, OrderRejected, PortfolioSnapshot, RiskStateChanged } from '../../src/core/domain/messages.js';
+import type {
+  OrderFilled,
+  OrderRejected,
+  PortfolioSnapshot,
+  RiskStateChanged,
+} from '../../src/core/domain/messages.js';
 
 /** What people can be told, each switchable per chat (`/notify`). */
 export const NOTIFICATION_KINDS = ['fills', 'rejections', 'risk', 'digest'] as const;
@@ -39,20 +44,36 @@ export class Notifier {
   }
 
   start(): void {
-    const on = (pattern: Parameters<Bus['subscribe']>[0], fn: (env: Envelope) => void) => this.#subs.push(this.bus.subscribe(pattern, fn, { name: 'notifier' }));
+    const on = (pattern: Parameters<Bus['subscribe']>[0], fn: (env: Envelope) => void) =>
+      this.#subs.push(this.bus.subscribe(pattern, fn, { name: 'notifier' }));
     on(subjects.orderFilled(), (env) => {
       const f = env.payload as OrderFilled;
       const done = f.status === 'filled';
-      this.#emit({ kind: 'fills', text: `${done ? 'Filled' : 'Partly filled'}: ${f.side} ${f.qty} ${f.symbol} at ${f.price}${done ? '' : ` (${f.cumQty} so far, ${f.leavesQty} left)`}.`, correlationId: env.correlationId, data: f });
+      this.#emit({
+        kind: 'fills',
+        text: `${done ? 'Filled' : 'Partly filled'}: ${f.side} ${f.qty} ${f.symbol} at ${f.price}${done ? '' : ` (${f.cumQty} so far, ${f.leavesQty} left)`}.`,
+        correlationId: env.correlationId,
+        data: f,
+      });
     });
     on(subjects.orderRejected(), (env) => {
       const r = env.payload as OrderRejected;
-      this.#emit({ kind: 'rejections', text: `Risk refused ${r.side} ${r.qty} ${r.symbol}: ${r.reason}.`, correlationId: env.correlationId, data: r });
+      this.#emit({
+        kind: 'rejections',
+        text: `Risk refused ${r.side} ${r.qty} ${r.symbol}: ${r.reason}.`,
+        correlationId: env.correlationId,
+        data: r,
+      });
     });
     on(subjects.riskState(), (env) => {
       const r = env.payload as RiskStateChanged;
       if (r.cause.kind === 'start') return;
-      this.#emit({ kind: 'risk', text: `Trading is now ${r.state} (was ${r.previous}): ${r.cause.reason}${r.cause.by ? ` (by ${r.cause.by})` : ''}.`, correlationId: env.correlationId, data: r });
+      this.#emit({
+        kind: 'risk',
+        text: `Trading is now ${r.state} (was ${r.previous}): ${r.cause.reason}${r.cause.by ? ` (by ${r.cause.by})` : ''}.`,
+        correlationId: env.correlationId,
+        data: r,
+      });
     });
     on(subjects.portfolioUpdated(), (env) => this.#portfolio(env.payload as PortfolioSnapshot, env.time));
   }
@@ -63,7 +84,11 @@ export class Notifier {
     if (this.#day !== undefined && day > this.#day && this.#last) {
       const l = this.#last;
       const date = new Date(this.#day * DAY_MS).toISOString().slice(0, 10);
-      this.#emit({ kind: 'digest', text: `${date}: PnL ${money(l.dayPnl)}, equity ${money(l.equity)}, ${l.positions.length} position(s), drawdown ${(l.drawdown * 100).toFixed(2)}%.`, data: { date, dayPnl: l.dayPnl, equity: l.equity, positions: l.positions } });
+      this.#emit({
+        kind: 'digest',
+        text: `${date}: PnL ${money(l.dayPnl)}, equity ${money(l.equity)}, ${l.positions.length} position(s), drawdown ${(l.drawdown * 100).toFixed(2)}%.`,
+        data: { date, dayPnl: l.dayPnl, equity: l.equity, positions: l.positions },
+      });
     }
     this.#day = day;
     this.#last = p;

@@ -15,7 +15,12 @@ export interface TelegramCommandRouter {
   confirm(id: string, caller: Caller): Promise<Reply>;
   cancel(id: string, caller: Caller): Reply | Promise<Reply>;
   help(caller: Caller): Reply;
-  readonly specs: readonly { readonly name: string; readonly aliases?: readonly string[]; readonly summary: string; readonly usage: string }[];
+  readonly specs: readonly {
+    readonly name: string;
+    readonly aliases?: readonly string[];
+    readonly summary: string;
+    readonly usage: string;
+  }[];
 }
 
 /** The conversational agent (`ChatAgent` fits): free text goes there when it is given. */
@@ -60,17 +65,31 @@ export interface TelegramBot {
 const MENU_NAME = /^[a-z0-9_]{1,32}$/;
 /** Our callback data: confirm (c) or cancel (x) of a preview id; anything else is refused. */
 const CALLBACK = /^([cx]):([A-Za-z0-9_-]{1,60})$/;
-const REFUSAL = 'Sorry, this is a private bot and you are not on its list of users. Ask its owner to add your Telegram user id.';
+const REFUSAL =
+  'Sorry, this is a private bot and you are not on its list of users. Ask its owner to add your Telegram user id.';
 const SLOW_DOWN = 'Slow down… too many messages this minute; I will answer again shortly.';
-const READ_ONLY: Reply = { ok: false, code: 'forbidden', text: 'Confirming needs the operator role; here you have viewer (this chat is read-only).' };
+const READ_ONLY: Reply = {
+  ok: false,
+  code: 'forbidden',
+  text: 'Confirming needs the operator role; here you have viewer (this chat is read-only).',
+};
 const TYPED_CONFIRM = /^\/?confirm(@\S+)?(\s|$)/i;
 const FAILED = 'Something went wrong on my side. Check /orders and /status before trying again.';
 
 /** Logs an error by name, code and message only: Telegram errors carry the text we sent. */
-const brief = (err: unknown) => ({ name: (err as Error)?.name, code: (err as { code?: unknown })?.code, message: String((err as Error)?.message ?? err).slice(0, 300) });
+const brief = (err: unknown) => ({
+  name: (err as Error)?.name,
+  code: (err as { code?: unknown })?.code,
+  message: String((err as Error)?.message ?? err).slice(0, 300),
+});
 const callerOf = (ctx: Context): Caller => ctx.state.caller as Caller;
 const keyboard = (previewId: string): InlineKeyboardMarkup => ({
-  inline_keyboard: [[{ text: 'Confirm', callback_data: `c:${previewId}` }, { text: 'Cancel', callback_data: `x:${previewId}` }]],
+  inline_keyboard: [
+    [
+      { text: 'Confirm', callback_data: `c:${previewId}` },
+      { text: 'Cancel', callback_data: `x:${previewId}` },
+    ],
+  ],
 });
 
 /**
@@ -85,7 +104,12 @@ const keyboard = (previewId: string): InlineKeyboardMarkup => ({
 export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
   const { router, chat, log } = options;
   const bot = new Telegraf(options.token, options.apiRoot ? { telegram: { apiRoot: options.apiRoot } } : {});
-  const access = new TelegramAccess({ users: options.users, groups: options.groups, rateLimitPerMinute: options.rateLimitPerMinute, now: options.now ?? Date.now });
+  const access = new TelegramAccess({
+    users: options.users,
+    groups: options.groups,
+    rateLimitPerMinute: options.rateLimitPerMinute,
+    now: options.now ?? Date.now,
+  });
   const switches = new NotifySwitches();
   const deliveries = new Set<Promise<void>>();
   let unsubscribe: (() => void) | undefined;
@@ -115,9 +139,15 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
     return admit(ctx, from.id, msg.chat, next);
   });
 
-  const admit = async (ctx: Context, userId: number, chatInfo: { id: number; type: string }, next: () => Promise<void>): Promise<void> => {
+  const admit = async (
+    ctx: Context,
+    userId: number,
+    chatInfo: { id: number; type: string },
+    next: () => Promise<void>,
+  ): Promise<void> => {
     const decision = access.admit(userId, chatInfo);
-    const answer = (text?: string) => (ctx.callbackQuery ? ctx.answerCbQuery(text?.slice(0, 200)) : text ? ctx.reply(text) : undefined);
+    const answer = (text?: string) =>
+      ctx.callbackQuery ? ctx.answerCbQuery(text?.slice(0, 200)) : text ? ctx.reply(text) : undefined;
     switch (decision.kind) {
       case 'refuse':
         log.warn({ userId, chatId: chatInfo.id }, 'telegram: refused a user who is not on the allow-list');
@@ -149,7 +179,10 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
     if (caller.role === 'viewer' && TYPED_CONFIRM.test(text)) return send(ctx, READ_ONLY);
     // a slash command without its own handler (`/confirm id`, a typo): the router answers it
     if (text.startsWith('/')) return send(ctx, await router.handle(text, caller));
-    return send(ctx, chat ? await chat.ask(`telegram:${ctx.chat.id}`, caller, text) : await router.handle(text, caller));
+    return send(
+      ctx,
+      chat ? await chat.ask(`telegram:${ctx.chat.id}`, caller, text) : await router.handle(text, caller),
+    );
   });
   bot.on(callbackQuery('data'), async (ctx) => {
     const m = CALLBACK.exec(ctx.callbackQuery.data);
@@ -160,16 +193,27 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
     if (confirming && caller.role === 'viewer') return void (await ctx.answerCbQuery(READ_ONLY.text.slice(0, 200)));
     const id = m[2]!;
     const reply = confirming ? await router.confirm(id, caller) : await router.cancel(id, caller);
-    log.info({ userId: ctx.from.id, previewId: id, action: confirming ? 'confirm' : 'cancel', ok: reply.ok, code: reply.code }, 'telegram: preview button');
+    log.info(
+      { userId: ctx.from.id, previewId: id, action: confirming ? 'confirm' : 'cancel', ok: reply.ok, code: reply.code },
+      'telegram: preview button',
+    );
     // Not this person's preview, or gone already (a second tap): say so and touch nothing.
-    if (reply.code === 'no_preview') return void (await ctx.answerCbQuery(confirming ? 'Nothing to confirm' : 'Nothing to cancel'));
-    await ctx.answerCbQuery(!confirming ? 'Cancelled' : reply.code === 'expired' ? 'Expired' : reply.ok ? 'Sent' : 'Not done');
-    await ctx.editMessageReplyMarkup(undefined).catch((err: unknown) => log.debug({ err: brief(err) }, 'telegram: could not remove the buttons'));
+    if (reply.code === 'no_preview')
+      return void (await ctx.answerCbQuery(confirming ? 'Nothing to confirm' : 'Nothing to cancel'));
+    await ctx.answerCbQuery(
+      !confirming ? 'Cancelled' : reply.code === 'expired' ? 'Expired' : reply.ok ? 'Sent' : 'Not done',
+    );
+    await ctx
+      .editMessageReplyMarkup(undefined)
+      .catch((err: unknown) => log.debug({ err: brief(err) }, 'telegram: could not remove the buttons'));
     await send(ctx, reply);
   });
 
   bot.catch(async (err, ctx) => {
-    log.error({ err: brief(err), updateId: ctx.update.update_id, chatId: ctx.chat?.id }, 'telegram: handling an update failed');
+    log.error(
+      { err: brief(err), updateId: ctx.update.update_id, chatId: ctx.chat?.id },
+      'telegram: handling an update failed',
+    );
     try {
       if (ctx.callbackQuery) await ctx.answerCbQuery('Something went wrong');
       else if (ctx.chat && ctx.message) await ctx.reply(FAILED);
@@ -182,7 +226,11 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
     const text = n.correlationId ? `${n.text}\ntrace ${n.correlationId}` : n.text;
     for (const chatId of switches.chatsFor(n.kind)) {
       const p = (async () => {
-        for (const part of toTelegramHtml(text)) await bot.telegram.sendMessage(chatId, part, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+        for (const part of toTelegramHtml(text))
+          await bot.telegram.sendMessage(chatId, part, {
+            parse_mode: 'HTML',
+            link_preview_options: { is_disabled: true },
+          });
       })()
         .catch((err: unknown) => {
           log.warn({ err: brief(err), chatId, kind: n.kind }, 'telegram: could not deliver a notification');
@@ -213,14 +261,28 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
         log.warn({ err: brief(err) }, 'telegram: could not register the command menu; commands still work');
       }
       if (options.webhook && !options.polling) {
-        await bot.telegram.setWebhook(options.webhook.url, { secret_token: options.webhook.secretToken, allowed_updates: ['message', 'callback_query'] });
+        await bot.telegram.setWebhook(options.webhook.url, {
+          secret_token: options.webhook.secretToken,
+          allowed_updates: ['message', 'callback_query'],
+        });
       }
       unsubscribe = options.notifier?.subscribe(deliver) ?? (() => undefined);
       if (options.polling) {
         // launch() resolves only when polling ends, so it runs on; stop() waits for it
-        polling = bot.launch({ allowedUpdates: ['message', 'callback_query'] }).catch((err: unknown) => log.error({ err: brief(err) }, 'telegram: polling stopped'));
+        polling = bot
+          .launch({ allowedUpdates: ['message', 'callback_query'] })
+          .catch((err: unknown) => log.error({ err: brief(err) }, 'telegram: polling stopped'));
       }
-      log.info({ bot: bot.botInfo.username, polling: options.polling, webhook: options.webhook ? new URL(options.webhook.url).pathname : undefined, users: options.users.length, groups: options.groups.length }, 'telegram: bot started');
+      log.info(
+        {
+          bot: bot.botInfo.username,
+          polling: options.polling,
+          webhook: options.webhook ? new URL(options.webhook.url).pathname : undefined,
+          users: options.users.length,
+          groups: options.groups.length,
+        },
+        'telegram: bot started',
+      );
     },
     async stop() {
       unsubscribe?.();
@@ -240,7 +302,8 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
       const secret = webhookOptions.secretToken;
       return async (req) => {
         if (req.method !== 'POST') return new Response(null, { status: 405 });
-        if (secret !== undefined && !sameSecret(req.headers.get('x-telegram-bot-api-secret-token') ?? '', secret)) return new Response(null, { status: 401 });
+        if (secret !== undefined && !sameSecret(req.headers.get('x-telegram-bot-api-secret-token') ?? '', secret))
+          return new Response(null, { status: 401 });
         let update: Update;
         try {
           update = (await req.json()) as Update;
@@ -262,11 +325,15 @@ export function menu(specs: TelegramCommandRouter['specs']): BotCommand[] {
     for (const name of [s.name, ...(s.aliases ?? [])].map((n) => n.toLowerCase())) {
       if (!MENU_NAME.test(name) || seen.has(name)) continue;
       seen.add(name);
-      const description = (name === s.name.toLowerCase() ? s.summary : `Same as /${s.name}: ${s.summary}`).trim() || s.usage;
+      const description =
+        (name === s.name.toLowerCase() ? s.summary : `Same as /${s.name}: ${s.summary}`).trim() || s.usage;
       out.push({ command: name, description: description.slice(0, 256) });
     }
   }
-  out.push({ command: 'notify', description: 'Which notifications this chat gets: /notify fills on, /notify all off.' });
+  out.push({
+    command: 'notify',
+    description: 'Which notifications this chat gets: /notify fills on, /notify all off.',
+  });
   return out.slice(0, 100); // Telegram's most
 }
 
@@ -278,11 +345,19 @@ function addressed(msg: Message.TextMessage, me: string, botId: number): boolean
     return to === undefined || to.toLowerCase() === me.toLowerCase();
   }
   if (msg.reply_to_message?.from?.id === botId) return true;
-  return (msg.entities ?? []).some((e) => e.type === 'mention' && msg.text.slice(e.offset, e.offset + e.length).toLowerCase() === `@${me.toLowerCase()}`);
+  return (msg.entities ?? []).some(
+    (e) =>
+      e.type === 'mention' && msg.text.slice(e.offset, e.offset + e.length).toLowerCase() === `@${me.toLowerCase()}`,
+  );
 }
 
-const withoutMention = (text: string, me: string) => text.replace(new RegExp(`@${me.replace(/[^\w]/g, '')}\\b`, 'gi'), ' ').trim();
-const words = (payload: string) => payload.trim().split(/\s+/).filter((w) => w.length > 0);
+const withoutMention = (text: string, me: string) =>
+  text.replace(new RegExp(`@${me.replace(/[^\w]/g, '')}\\b`, 'gi'), ' ').trim();
+const words = (payload: string) =>
+  payload
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
 
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();

@@ -29,7 +29,8 @@ export class NotifySwitches {
     const named = words.slice(0, -1).map((w) => w.toLowerCase());
     if ((state !== 'on' && state !== 'off') || named.length === 0) return { ok: false, text: USAGE };
     const unknown = named.filter((w) => w !== 'all' && !(NOTIFICATION_KINDS as readonly string[]).includes(w));
-    if (unknown.length > 0) return { ok: false, text: `I do not know the notification "${unknown[0]!.slice(0, 20)}". ${USAGE}` };
+    if (unknown.length > 0)
+      return { ok: false, text: `I do not know the notification "${unknown[0]!.slice(0, 20)}". ${USAGE}` };
     const kinds = named.includes('all') ? [...NOTIFICATION_KINDS] : (named as NotificationKind[]);
     const current = this.#byChat.get(chatId) ?? new Set<NotificationKind>();
     for (const k of kinds) {
@@ -44,6 +45,10 @@ export class NotifySwitches {
   #describe(chatId: number): string {
     const on = this.#byChat.get(chatId);
     const lines = NOTIFICATION_KINDS.map((k) => `${k.padEnd(11)} ${on?.has(k) ? 'on' : 'off'}`);
-    return ['Notifications for this chat:', ...lines, 'Change with /notify fills on, /notify all off. (Kept in memory: they reset when Sextant restarts.)'].join('\n');
+    return [
+      'Notifications for this chat:',
+      ...lines,
+      'Change with /notify fills on, /notify all off. (Kept in memory: they reset when Sextant restarts.)',
+    ].join('\n');
   }
 }

@@ -27,12 +27,21 @@ export const layerPolicies = [
   })),
   // an agent knows no other agent: they meet only on the bus
   { from: { element: { type: 'agent' } }, allow: { to: { element: { type: below('agent') } } } },
-  { from: { element: { type: 'agent' } }, allow: { to: { element: { type: 'agent', captured: { agent: '{{ from.element.captured.agent }}' } } } } },
+  {
+    from: { element: { type: 'agent' } },
+    allow: { to: { element: { type: 'agent', captured: { agent: '{{ from.element.captured.agent }}' } } } },
+  },
   // an interface adapts the command layer (interfaces/commands), which knows none of them; the
   // adapters share the notifier and the conversational agent, and know no other adapter
   { from: { element: { type: 'interface' } }, allow: { to: { element: { type: below('interface') } } } },
-  { from: { element: { type: 'interface' } }, allow: { to: { element: { type: 'interface', captured: { adapter: '{{ from.element.captured.adapter }}' } } } } },
-  { from: { element: { type: 'interface', captured: { adapter: '!commands' } } }, allow: { to: { element: { type: 'interface', captured: { adapter: ['commands', 'notify', 'chat'] } } } } },
+  {
+    from: { element: { type: 'interface' } },
+    allow: { to: { element: { type: 'interface', captured: { adapter: '{{ from.element.captured.adapter }}' } } } },
+  },
+  {
+    from: { element: { type: 'interface', captured: { adapter: '!commands' } } },
+    allow: { to: { element: { type: 'interface', captured: { adapter: ['commands', 'notify', 'chat'] } } } },
+  },
 ];
 
 /**

@@ -47,7 +47,11 @@ async function startOwnServer(bin: string, spec: ServerSpec): Promise<OwnServer>
     // The server writes its own log file (nats -l) or we point its output at one (FerretDB).
     const fd = openSync(log, 'a');
     try {
-      child = spawn(bin, spec.args(port, dir).map((a) => a.replace('{log}', log)), { stdio: ['ignore', fd, fd], env: { ...process.env, ...spec.env } });
+      child = spawn(
+        bin,
+        spec.args(port, dir).map((a) => a.replace('{log}', log)),
+        { stdio: ['ignore', fd, fd], env: { ...process.env, ...spec.env } },
+      );
     } finally {
       closeSync(fd);
     }
@@ -61,10 +65,13 @@ async function startOwnServer(bin: string, spec: ServerSpec): Promise<OwnServer>
         port = p;
         return;
       }
-      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${bin} exited during start-up (${c.exitCode ?? c.signalCode}): ${text.slice(-2000)}`);
+      if (c.exitCode !== null || c.signalCode !== null)
+        throw new Error(`${bin} exited during start-up (${c.exitCode ?? c.signalCode}): ${text.slice(-2000)}`);
     }
     c.kill('SIGKILL');
-    throw new Error(`${bin} did not become ready within ${READY_WITHIN_MS / 1000} s; log: ${readFileSync(log, 'utf8').slice(-2000)}`);
+    throw new Error(
+      `${bin} did not become ready within ${READY_WITHIN_MS / 1000} s; log: ${readFileSync(log, 'utf8').slice(-2000)}`,
+    );
   };
 
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {

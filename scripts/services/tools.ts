@@ -37,7 +37,13 @@ export interface GoTool {
  * compose profile and .github/workflows/ci.yml (tests/unit/deployment.test.ts checks).
  */
 export const tools = {
-  nats: { name: 'nats-server', module: 'github.com/nats-io/nats-server/v2', cmd: '.', version: 'v2.15.3', what: 'the NATS server (JetStream)' },
+  nats: {
+    name: 'nats-server',
+    module: 'github.com/nats-io/nats-server/v2',
+    cmd: '.',
+    version: 'v2.15.3',
+    what: 'the NATS server (JetStream)',
+  },
   ferretdb: {
     name: 'ferretdb',
     module: 'github.com/FerretDB/FerretDB',
@@ -83,17 +89,23 @@ export function ensureTool(tool: GoTool, say: (line: string) => void = (l) => co
   if (existsSync(bin)) return bin;
   const go = findGo();
   if (!go) {
-    throw new ToolUnavailableError(`${tool.name} ${tool.version} is not built and there is no Go toolchain to build it (looked for \`go\` on PATH and in /usr/local/go/bin). Install Go, or point the suite at running servers with NATS_URL / MONGODB_URI.`);
+    throw new ToolUnavailableError(
+      `${tool.name} ${tool.version} is not built and there is no Go toolchain to build it (looked for \`go\` on PATH and in /usr/local/go/bin). Install Go, or point the suite at running servers with NATS_URL / MONGODB_URI.`,
+    );
   }
   const dir = join(toolsDir(), `${tool.name}@${tool.version}`);
   const tmp = `${dir}.building-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  say(`building ${tool.name} ${tool.version} (${tool.what}) from ${tool.module}@${tool.version} into ${dir}: once per machine, about a minute`);
+  say(
+    `building ${tool.name} ${tool.version} (${tool.what}) from ${tool.module}@${tool.version} into ${dir}: once per machine, about a minute`,
+  );
   const started = Date.now();
   const fail = (what: string, r: SpawnSyncReturns<string>): never => {
     rmSync(tmp, { recursive: true, force: true });
-    throw new ToolUnavailableError(`${what} failed for ${tool.name} ${tool.version} (${r.error?.message ?? `exit ${r.status ?? r.signal}`}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
+    throw new ToolUnavailableError(
+      `${what} failed for ${tool.name} ${tool.version} (${r.error?.message ?? `exit ${r.status ?? r.signal}`}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`,
+    );
   };
   const env = { ...process.env, CGO_ENABLED: '0' };
   const dl = spawnSync(go, ['mod', 'download', '-json', `${tool.module}@${tool.version}`], { encoding: 'utf8', env });
@@ -104,7 +116,11 @@ export function ensureTool(tool: GoTool, say: (line: string) => void = (l) => co
   spawnSync('chmod', ['-R', 'u+w', src]);
   for (const [file, content] of Object.entries(tool.files ?? {})) writeFileSync(join(src, file), content);
   const out = join(tmp, tool.name);
-  const build = spawnSync(go, ['build', '-trimpath', '-buildvcs=false', '-o', out, tool.cmd], { cwd: src, encoding: 'utf8', env });
+  const build = spawnSync(go, ['build', '-trimpath', '-buildvcs=false', '-o', out, tool.cmd], {
+    cwd: src,
+    encoding: 'utf8',
+    env,
+  });
   if (build.status !== 0 || !existsSync(out)) fail('go build', build);
   rmSync(src, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
@@ -127,7 +143,9 @@ export function ensureNatsServer(say: (line: string) => void = (l) => console.er
   } catch (err) {
     const debian = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p));
     if (!debian) throw err;
-    say(`\n!!! FALLBACK: ${(err as Error).message}\n!!! Using Debian's ${debian} instead (2.9.x: no multiple filter subjects); results may differ from ${tools.nats.version}.\n`);
+    say(
+      `\n!!! FALLBACK: ${(err as Error).message}\n!!! Using Debian's ${debian} instead (2.9.x: no multiple filter subjects); results may differ from ${tools.nats.version}.\n`,
+    );
     return debian;
   }
 }

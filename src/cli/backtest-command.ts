@@ -92,9 +92,13 @@ export async function backtestCommand(args: string[]): Promise<number> {
     console.error(`sextant backtest: --transport must be memory or nats, got "${values.transport}"`);
     return 2;
   }
-  const sizing = /^\d+(\.\d+)?%$/.test(values.size ?? '') ? sizeOf(values.size!) : { size: num('size', values.size, 100), sizeFraction: undefined };
+  const sizing = /^\d+(\.\d+)?%$/.test(values.size ?? '')
+    ? sizeOf(values.size!)
+    : { size: num('size', values.size, 100), sizeFraction: undefined };
   if (!(sizing.size > 0) && !(sizing.sizeFraction! > 0 && sizing.sizeFraction! <= 1)) {
-    console.error(`sextant backtest: --size must be a positive quantity or a percentage up to 100%, got "${values.size}"`);
+    console.error(
+      `sextant backtest: --size must be a positive quantity or a percentage up to 100%, got "${values.size}"`,
+    );
     return 2;
   }
   const { size } = sizing;
@@ -108,7 +112,14 @@ export async function backtestCommand(args: string[]): Promise<number> {
     }
     strategy = { kind: 'sma-cross', id: 'sma-cross', fast, slow, size };
   } else if (values.strategy === 'rsi-reversion') {
-    strategy = { kind: 'rsi-reversion', id: 'rsi-reversion', period: num('period', values.period, 14), oversold: num('oversold', values.oversold, 30), overbought: num('overbought', values.overbought, 70), size };
+    strategy = {
+      kind: 'rsi-reversion',
+      id: 'rsi-reversion',
+      period: num('period', values.period, 14),
+      oversold: num('oversold', values.oversold, 30),
+      overbought: num('overbought', values.overbought, 70),
+      size,
+    };
   } else {
     console.error(`sextant backtest: --strategy must be sma-cross or rsi-reversion, got "${values.strategy}"`);
     return 2;
@@ -136,12 +147,22 @@ export async function backtestCommand(args: string[]): Promise<number> {
   }
 }
 
-async function run(values: Values, strategy: StrategyParams, natsUrl: string | undefined, progress: ReturnType<typeof progressBar> | undefined, record: Store | undefined): Promise<number> {
+async function run(
+  values: Values,
+  strategy: StrategyParams,
+  natsUrl: string | undefined,
+  progress: ReturnType<typeof progressBar> | undefined,
+  record: Store | undefined,
+): Promise<number> {
   const report = values.report ? new ReportCollector() : undefined;
   // the paper configuration (env, SEXTANT_CONFIG_FILE), as sextant start reads it
   const config = loadConfig();
   const cash = num('cash', values.cash, config.portfolio.startCash);
-  const costs = { ...config.execution, feeBps: num('fee-bps', values['fee-bps'], config.execution.feeBps), slippageBps: num('slippage-bps', values['slippage-bps'], config.execution.slippageBps) };
+  const costs = {
+    ...config.execution,
+    feeBps: num('fee-bps', values['fee-bps'], config.execution.feeBps),
+    slippageBps: num('slippage-bps', values['slippage-bps'], config.execution.slippageBps),
+  };
   const riskMode = values.risk as 'paper' | 'off'; // checked by backtestCommand
   const result = await runBacktest({
     ...(report ? { onEnvelope: report.onEnvelope } : {}),
@@ -163,8 +184,21 @@ async function run(values: Values, strategy: StrategyParams, natsUrl: string | u
   });
   progress?.done();
   if (report) {
-    const params = strategy.kind === 'sma-cross' ? `fast ${strategy.fast}, slow ${strategy.slow}` : `period ${strategy.period}, oversold ${strategy.oversold}, overbought ${strategy.overbought}`;
-    const data = report.data(cash, { symbol: values.symbol!, strategy: `${strategy.kind} (${params}, size ${strategy.sizeFraction !== undefined ? `${strategy.sizeFraction * 100}% of equity` : strategy.size})`, data: basename(values.data!), costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`, generatedAt: new Date() }, result.risk);
+    const params =
+      strategy.kind === 'sma-cross'
+        ? `fast ${strategy.fast}, slow ${strategy.slow}`
+        : `period ${strategy.period}, oversold ${strategy.oversold}, overbought ${strategy.overbought}`;
+    const data = report.data(
+      cash,
+      {
+        symbol: values.symbol!,
+        strategy: `${strategy.kind} (${params}, size ${strategy.sizeFraction !== undefined ? `${strategy.sizeFraction * 100}% of equity` : strategy.size})`,
+        data: basename(values.data!),
+        costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`,
+        generatedAt: new Date(),
+      },
+      result.risk,
+    );
     await writeReport(values.report!, data);
   }
   if (values.json) {

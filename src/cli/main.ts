@@ -101,20 +101,36 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `start` (all configured agents) or `agent <name>`; runs until SIGINT/SIGTERM, then drains. */
-async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' | undefined, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'until-feed-end': { type: 'boolean', default: false }, chat: { type: 'boolean', default: false } } });
+async function runAgents(
+  only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' | undefined,
+  args: string[],
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'until-feed-end': { type: 'boolean', default: false }, chat: { type: 'boolean', default: false } },
+  });
   let config = loadConfig();
   if (only && !config.natsUrl) {
-    const what = only === 'api' || only === 'chat' || only === 'bots' || only === 'recorder' ? `sextant ${only}` : `sextant agent ${only}`;
-    throw new ConfigError([`NATS_URL: required by "${what}"; alone on an in-memory bus it would talk to nobody. Use "sextant start" to run everything in one process.`]);
+    const what =
+      only === 'api' || only === 'chat' || only === 'bots' || only === 'recorder'
+        ? `sextant ${only}`
+        : `sextant agent ${only}`;
+    throw new ConfigError([
+      `NATS_URL: required by "${what}"; alone on an in-memory bus it would talk to nobody. Use "sextant start" to run everything in one process.`,
+    ]);
   }
   const interfaceOnly = only === 'api' || only === 'chat' || only === 'bots' || only === 'recorder';
   if (only === 'recorder') {
-    if (config.store.kind === 'off') throw new ConfigError(['STORE: "sextant recorder" writes the event log to the store; STORE=off leaves it nothing to do. Expected auto, embedded or mongodb']);
+    if (config.store.kind === 'off')
+      throw new ConfigError([
+        'STORE: "sextant recorder" writes the event log to the store; STORE=off leaves it nothing to do. Expected auto, embedded or mongodb',
+      ]);
     config = { ...config, store: { ...config.store, record: 'on' } };
   }
   if (only === 'bots' && !config.telegram.token && !config.discord.token) {
-    throw new ConfigError(['TELEGRAM_BOT_TOKEN: "sextant bots" needs TELEGRAM_BOT_TOKEN or DISCORD_TOKEN (or both); neither is set']);
+    throw new ConfigError([
+      'TELEGRAM_BOT_TOKEN: "sextant bots" needs TELEGRAM_BOT_TOKEN or DISCORD_TOKEN (or both); neither is set',
+    ]);
   }
   if (interfaceOnly && only !== 'recorder' && config.store.kind === 'auto' && !config.mongoUri) {
     // the API process keeps no embedded store of its own: the agents' processes hold the data
@@ -123,7 +139,11 @@ async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' 
   const chat = only === 'chat' || values.chat;
   // a terminal chat keeps the log off the screen it talks on (errors only)
   const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
-  const system = await startSystem(config, logger, interfaceOnly ? [] : only ? [only] : config.runtime.agents, { api: !only || only === 'api', chat, bots: !only || only === 'bots' });
+  const system = await startSystem(config, logger, interfaceOnly ? [] : only ? [only] : config.runtime.agents, {
+    api: !only || only === 'api',
+    chat,
+    bots: !only || only === 'bots',
+  });
   if (chat) {
     const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
     // Ctrl-C or a stop signal ends the chat like "exit": the system still drains and checkpoints
@@ -131,7 +151,10 @@ async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' 
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
-    await Promise.race([runRepl(process.stdin, process.stdout, (line) => system.chat!.ask('repl:local', caller, line)), ended]);
+    await Promise.race([
+      runRepl(process.stdin, process.stdout, (line) => system.chat!.ask('repl:local', caller, line)),
+      ended,
+    ]);
     await system.stop();
     process.stdin.destroy();
     return 0;
@@ -142,7 +165,10 @@ async function runAgents(only: AgentName | 'api' | 'chat' | 'bots' | 'recorder' 
       void system.feedDone().then(async () => {
         // the result, for the person who ran it: the account and trading state at the end
         const viewer = { id: 'cli:local', role: 'viewer' } as const;
-        const [status, pnl] = await Promise.all([system.commands.handle('status', viewer), system.commands.handle('pnl all', viewer)]);
+        const [status, pnl] = await Promise.all([
+          system.commands.handle('status', viewer),
+          system.commands.handle('pnl all', viewer),
+        ]);
         logger.info('the feed has ended; stopping');
         console.log(`The feed has ended.\n${status.text}\n${pnl.text}`);
         await system.stop();

@@ -33,15 +33,26 @@ export async function recordCommand(args: string[]): Promise<number> {
   }
   const { values } = parseArgs({
     args: rest,
-    options: { stream: { type: 'string' }, out: { type: 'string' }, subjects: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, correlation: { type: 'string' } },
+    options: {
+      stream: { type: 'string' },
+      out: { type: 'string' },
+      subjects: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      correlation: { type: 'string' },
+    },
   });
   if (!values.stream || !values.out) {
     console.error(`sextant record export: --stream and --out are required\n\n${HELP}`);
     return 2;
   }
   const config = loadConfig();
-  if (!config.natsUrl) throw new ConfigError(['NATS_URL: required by "sextant record export" (the recording is a JetStream stream)']);
-  const nc = await connect({ servers: config.natsUrl.split(',').map((s) => s.trim()), name: 'sextant-record-export' }).catch((err: unknown) => {
+  if (!config.natsUrl)
+    throw new ConfigError(['NATS_URL: required by "sextant record export" (the recording is a JetStream stream)']);
+  const nc = await connect({
+    servers: config.natsUrl.split(',').map((s) => s.trim()),
+    name: 'sextant-record-export',
+  }).catch((err: unknown) => {
     throw new Error(`cannot connect to NATS at ${redactUrlCredentials(config.natsUrl!)}: ${(err as Error).message}`);
   });
   const sink = await openSink(values.out);
@@ -74,6 +85,8 @@ export async function recordCommand(args: string[]): Promise<number> {
     await sink.close();
     await nc.close();
   }
-  console.log(`exported ${lines} message(s) from ${values.stream} to ${values.out}${bad > 0 ? ` (${bad} that do not decode were left out, listed above)` : ''}`);
+  console.log(
+    `exported ${lines} message(s) from ${values.stream} to ${values.out}${bad > 0 ? ` (${bad} that do not decode were left out, listed above)` : ''}`,
+  );
   return bad > 0 ? 1 : 0;
 }

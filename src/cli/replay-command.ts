@@ -6,7 +6,15 @@ import { readStreamRecordingBatches } from '../infra/recording/stream-recording.
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { parseTime } from './record-command.js';
 import { createRegistry } from '../core/domain/messages.js';
-import { checkInputPayloads, decisionLog, replay, UNUSED_SUBJECTS, type Decision, type Divergence, type ReplayResult } from '../app/replay/replay.js';
+import {
+  checkInputPayloads,
+  decisionLog,
+  replay,
+  UNUSED_SUBJECTS,
+  type Decision,
+  type Divergence,
+  type ReplayResult,
+} from '../app/replay/replay.js';
 
 const HELP = `Usage: sextant replay <recording.ndjson[.gz] | stream:<name>> [options]
 
@@ -21,7 +29,6 @@ news scores are reused), on a virtual clock, and reports the decisions.
   --decisions <file>     write the decision log (one canonical line per decision)
   --lenient              skip (and count) bad lines (or stream messages) instead of stopping at the first
   --json                 print one JSON report`;
-
 
 /** `sextant replay`: resolves to the exit code (1 when --verify finds a divergence). */
 export async function replayCommand(args: string[]): Promise<number> {
@@ -53,9 +60,24 @@ export async function replayCommand(args: string[]): Promise<number> {
   const skipped: RecordingFormatError[] = [];
   const from = parseTime('from', values.from);
   const to = parseTime('to', values.to);
-  const stream = file.startsWith('stream:') ? await openStream(file.slice('stream:'.length), values.lenient, skipped) : undefined;
+  const stream = file.startsWith('stream:')
+    ? await openStream(file.slice('stream:'.length), values.lenient, skipped)
+    : undefined;
   try {
-    return await run(values, stream?.source ?? readRecordingBatches(file, { registry: createRegistry(), lenient: values.lenient, onSkip: (e) => skipped.push(e), checkPayload: checkInputPayloads }), speed, from, to, skipped);
+    return await run(
+      values,
+      stream?.source ??
+        readRecordingBatches(file, {
+          registry: createRegistry(),
+          lenient: values.lenient,
+          onSkip: (e) => skipped.push(e),
+          checkPayload: checkInputPayloads,
+        }),
+      speed,
+      from,
+      to,
+      skipped,
+    );
   } finally {
     await stream?.close();
   }
@@ -76,13 +98,29 @@ async function openStream(name: string, lenient: boolean, skipped: RecordingForm
     if (!lenient) throw err;
     skipped.push(err);
   };
-  const source = readStreamRecordingBatches({ nc, servers, stream: name, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, onBad, ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}) });
+  const source = readStreamRecordingBatches({
+    nc,
+    servers,
+    stream: name,
+    registry: createRegistry(),
+    checkPayload: checkInputPayloads,
+    skip: UNUSED_SUBJECTS,
+    onBad,
+    ...(config.bus.namespace ? { prefix: config.bus.namespace } : {}),
+  });
   return { source, close: () => nc.close() };
 }
 
 type Values = { subjects?: string | undefined; verify: boolean; decisions?: string | undefined; json: boolean };
 
-async function run(values: Values, source: AsyncIterable<RecordingBatch>, speed: 'max' | number, from: number | undefined, to: number | undefined, skipped: RecordingFormatError[]): Promise<number> {
+async function run(
+  values: Values,
+  source: AsyncIterable<RecordingBatch>,
+  speed: 'max' | number,
+  from: number | undefined,
+  to: number | undefined,
+  skipped: RecordingFormatError[],
+): Promise<number> {
   const result = await replay({
     source,
     speed,
@@ -93,7 +131,13 @@ async function run(values: Values, source: AsyncIterable<RecordingBatch>, speed:
   if (values.decisions) await writeFile(values.decisions, decisionLog(result.decisions));
   const diverged = values.verify && result.divergences.length > 0;
   if (values.json) {
-    console.log(JSON.stringify({ ...summary(result, values.verify), skippedLines: skipped.map((e) => e.message), divergences: values.verify ? result.divergences : undefined }));
+    console.log(
+      JSON.stringify({
+        ...summary(result, values.verify),
+        skippedLines: skipped.map((e) => e.message),
+        divergences: values.verify ? result.divergences : undefined,
+      }),
+    );
   } else {
     console.log(render(result, values.verify, skipped));
   }
@@ -107,24 +151,43 @@ function summary(r: ReplayResult, verify: boolean) {
     decisions: r.decisions.length,
     elapsedMs: r.elapsedMs,
     inputsPerSecond: r.inputsPerSecond,
-    ...(verify ? { recordedDecisions: r.recordedDecisions, divergent: r.divergences.length, identical: r.divergences.length === 0 } : {}),
+    ...(verify
+      ? {
+          recordedDecisions: r.recordedDecisions,
+          divergent: r.divergences.length,
+          identical: r.divergences.length === 0,
+        }
+      : {}),
   };
 }
 
-const show = (d: Decision | undefined) => (d ? `${d.type} ${d.id} at ${new Date(d.time).toISOString()}\n      ${JSON.stringify(d.payload)}` : '(none)');
+const show = (d: Decision | undefined) =>
+  d ? `${d.type} ${d.id} at ${new Date(d.time).toISOString()}\n      ${JSON.stringify(d.payload)}` : '(none)';
 
 function render(r: ReplayResult, verify: boolean, skipped: readonly RecordingFormatError[]): string {
-  const lines = [`Replayed ${r.inputs.toLocaleString('en-US')} inputs of run ${r.header.runId} in ${r.elapsedMs} ms (${r.inputsPerSecond.toLocaleString('en-US')}/s): ${r.decisions.length.toLocaleString('en-US')} decisions`];
+  const lines = [
+    `Replayed ${r.inputs.toLocaleString('en-US')} inputs of run ${r.header.runId} in ${r.elapsedMs} ms (${r.inputsPerSecond.toLocaleString('en-US')}/s): ${r.decisions.length.toLocaleString('en-US')} decisions`,
+  ];
   if (skipped.length > 0) lines.push(`  skipped ${skipped.length} bad line(s), first: ${skipped[0]!.message}`);
   if (!verify) return lines.join('\n');
   if (r.divergences.length === 0) {
-    lines.push(`  identical to the recording: ${r.recordedDecisions.toLocaleString('en-US')} decisions, each at its place in its chain`);
+    lines.push(
+      `  identical to the recording: ${r.recordedDecisions.toLocaleString('en-US')} decisions, each at its place in its chain`,
+    );
     return lines.join('\n');
   }
   const kinds = (k: Divergence['kind']) => r.divergences.filter((d) => d.kind === k).length;
-  lines.push(`  ${r.divergences.length} divergence(s): ${kinds('different')} different, ${kinds('missing')} missing (recorded, not made now), ${kinds('extra')} extra (made now, not recorded)`);
+  lines.push(
+    `  ${r.divergences.length} divergence(s): ${kinds('different')} different, ${kinds('missing')} missing (recorded, not made now), ${kinds('extra')} extra (made now, not recorded)`,
+  );
   const first = r.divergences[0]!;
-  lines.push('', `First divergence (${first.kind}) at ${first.key}:`, `  input:    ${first.input ? `${first.input.type} ${first.input.id} ${JSON.stringify(first.input.payload)}` : '(not replayed)'}`, `  recorded: ${show(first.recorded)}`, `  now:      ${show(first.replayed)}`);
+  lines.push(
+    '',
+    `First divergence (${first.kind}) at ${first.key}:`,
+    `  input:    ${first.input ? `${first.input.type} ${first.input.id} ${JSON.stringify(first.input.payload)}` : '(not replayed)'}`,
+    `  recorded: ${show(first.recorded)}`,
+    `  now:      ${show(first.replayed)}`,
+  );
   lines.push('', 'All divergences:');
   for (const d of r.divergences.slice(0, 50)) lines.push(`  ${d.kind.padEnd(9)} ${d.key}`);
   if (r.divergences.length > 50) lines.push(`  ... and ${r.divergences.length - 50} more (--json lists them all)`);

@@ -15,7 +15,11 @@ const HELP = `Usage: sextant sentiment <eval|score> [options]
 
 The default scorer is finance-aware, offline and deterministic (agents/sentiment/scoring/).`;
 
-const OPTIONS = { data: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } as const;
+const OPTIONS = {
+  data: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
 
 /** `sextant sentiment eval|score`: resolves to the exit code (1 for bad data, 2 for bad usage). */
 export async function sentimentCommand(args: string[]): Promise<number> {
@@ -60,7 +64,9 @@ export async function sentimentCommand(args: string[]): Promise<number> {
     console.log(`  n ${e.n}, accuracy ${pct(e.accuracy)}, macro-F1 ${pct(e.macroF1)}`);
     for (const label of scoring.LABELS) {
       const c = e.perClass[label];
-      console.log(`  ${label.padEnd(8)} precision ${pct(c.precision)}  recall ${pct(c.recall)}  F1 ${pct(c.f1)}  (${c.support} rows)`);
+      console.log(
+        `  ${label.padEnd(8)} precision ${pct(c.precision)}  recall ${pct(c.recall)}  F1 ${pct(c.f1)}  (${c.support} rows)`,
+      );
     }
     return 0;
   }
@@ -74,10 +80,20 @@ export async function sentimentCommand(args: string[]): Promise<number> {
     const s = scorer.score(text);
     const label = classify(s.score, scorer.neutralBand);
     if (values.json) {
-      console.log(JSON.stringify({ score: s.score, confidence: s.confidence, class: label, rationale: s.rationale, scorer: s.scorer }));
+      console.log(
+        JSON.stringify({
+          score: s.score,
+          confidence: s.confidence,
+          class: label,
+          rationale: s.rationale,
+          scorer: s.scorer,
+        }),
+      );
       return 0;
     }
-    console.log(`${label}: score ${s.score.toFixed(3)}, confidence ${s.confidence.toFixed(3)} (${s.scorer}, neutral within ±${scorer.neutralBand})`);
+    console.log(
+      `${label}: score ${s.score.toFixed(3)}, confidence ${s.confidence.toFixed(3)} (${s.scorer}, neutral within ±${scorer.neutralBand})`,
+    );
     console.log(s.rationale);
     return 0;
   }

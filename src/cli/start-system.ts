@@ -49,7 +49,10 @@ export interface StartOptions {
   readonly api?: boolean;
   /** A terminal chat will talk to this process. */
   readonly chat?: boolean;
-  /** Run the Telegram and Discord bots the configuration enables (`sextant start`, `sextant bots`); default: with `api`. */
+  /**
+   * Run the Telegram and Discord bots the configuration enables (`sextant start`, `sextant bots`); default: with
+   * `api`.
+   */
   readonly bots?: boolean;
   /** An open store to use instead of the configured one (tests: one that fails on demand). */
   readonly store?: Store;
@@ -62,7 +65,12 @@ export interface StartOptions {
  * agent <name>`); this file adds the interfaces: the command router, the conversational agent,
  * the HTTP API and the bots. One builder (src/app/kernel/build-system.ts) makes and stops it all.
  */
-export async function startSystem(config: Config, logger: Logger, agents: readonly AgentName[], options: StartOptions = {}): Promise<RunningSystem> {
+export async function startSystem(
+  config: Config,
+  logger: Logger,
+  agents: readonly AgentName[],
+  options: StartOptions = {},
+): Promise<RunningSystem> {
   const p = { api: options.api ?? false, chat: options.chat ?? false, bots: options.bots ?? options.api ?? false };
   const store = options.store ?? (await openStore(config, logger, agents));
   let live;
@@ -86,36 +94,71 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
     parts.push({ name: 'stop the agent tracker', stage: 'observers', stop: () => t.detach() });
     // people's orders are decided at the market's event time, whatever pace the feed runs at
     const marketClock = new MarketClock(bus, clock);
-    commands = createCommandRouter(busServices({ bus, envelope: { ids, clock, source: `commands/${config.instance}` }, decisionClock: marketClock, accepting: () => accepting, agents: () => t.report(), timeoutMs: config.bus.requestTimeoutMs }));
+    commands = createCommandRouter(
+      busServices({
+        bus,
+        envelope: { ids, clock, source: `commands/${config.instance}` },
+        decisionClock: marketClock,
+        accepting: () => accepting,
+        agents: () => t.report(),
+        timeoutMs: config.bus.requestTimeoutMs,
+      }),
+    );
     // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes
-    const { ChatAgent } = p.api || p.chat || p.bots ? await import('../../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
-    chat = ChatAgent && new ChatAgent({
-      router: commands as CommandRouter<unknown>,
-      ...(config.chat.model ? { model: config.chat.model } : {}),
-      ...(store ? { conversations: store.conversations } : {}),
-      bus,
-      envelope: { ids, clock, source: `chat/${config.instance}` },
-      budget: config.chat.budget,
-      memoryMessages: config.chat.memoryMessages,
-      now: () => clock.now(),
-      log: logger.child({ component: 'chat' }),
-      onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
-      // the day's spend survives a restart (a crash loop must not spend the budget again)
-      ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:chat:${config.instance}`, logger) } : {}),
-    });
-    const webhooks = p.bots && config.telegram.token && config.telegram.webhook
-      ? new Map([[new URL(config.telegram.webhook.url).pathname, (req: Request) => (telegramHook.handler ? telegramHook.handler(req) : Promise.resolve(new Response(null, { status: 503 })))]])
-      : undefined;
+    const { ChatAgent } =
+      p.api || p.chat || p.bots ? await import('../../interfaces/chat/chat-agent.js') : { ChatAgent: undefined };
+    chat =
+      ChatAgent &&
+      new ChatAgent({
+        router: commands as CommandRouter<unknown>,
+        ...(config.chat.model ? { model: config.chat.model } : {}),
+        ...(store ? { conversations: store.conversations } : {}),
+        bus,
+        envelope: { ids, clock, source: `chat/${config.instance}` },
+        budget: config.chat.budget,
+        memoryMessages: config.chat.memoryMessages,
+        now: () => clock.now(),
+        log: logger.child({ component: 'chat' }),
+        onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
+        // the day's spend survives a restart (a crash loop must not spend the budget again)
+        ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:chat:${config.instance}`, logger) } : {}),
+      });
+    const webhooks =
+      p.bots && config.telegram.token && config.telegram.webhook
+        ? new Map([
+            [
+              new URL(config.telegram.webhook.url).pathname,
+              (req: Request) =>
+                telegramHook.handler ? telegramHook.handler(req) : Promise.resolve(new Response(null, { status: 503 })),
+            ],
+          ])
+        : undefined;
     // the API listens before anything trades: a port in use stops start-up here, not half-way
     // a bots-only process serves /health and the webhook, never the API (its port faces Telegram)
     const writeWatch = live.writeWatch;
-    const server = !p.api && p.bots && config.port > 0
-      ? await serveBotsHttp(config.port, webhooks, logger)
-      : p.api && config.port > 0
-        ? await serveApi(config, { bus, store, metrics, agents: t, commands, ...(chat ? { chat } : {}), ...(webhooks ? { webhooks } : {}), envelope: { ids, clock, source: `api/${config.instance}` }, decisionClock: marketClock, accepting: () => accepting, ...(writeWatch ? { writes: () => writeWatch.health() } : {}), log: logger.child({ component: 'api' }) }).catch((err: unknown) => {
-            throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, { cause: err });
-          })
-        : undefined;
+    const server =
+      !p.api && p.bots && config.port > 0
+        ? await serveBotsHttp(config.port, webhooks, logger)
+        : p.api && config.port > 0
+          ? await serveApi(config, {
+              bus,
+              store,
+              metrics,
+              agents: t,
+              commands,
+              ...(chat ? { chat } : {}),
+              ...(webhooks ? { webhooks } : {}),
+              envelope: { ids, clock, source: `api/${config.instance}` },
+              decisionClock: marketClock,
+              accepting: () => accepting,
+              ...(writeWatch ? { writes: () => writeWatch.health() } : {}),
+              log: logger.child({ component: 'api' }),
+            }).catch((err: unknown) => {
+              throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, {
+                cause: err,
+              });
+            })
+          : undefined;
     // first at stop: no order may come in after the last checkpoint
     if (server) parts.push({ name: 'close the HTTP server', stage: 'intake', stop: () => server.close() });
     return parts;
@@ -126,9 +169,14 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
     // the bots start in the background: a slow or unreachable chat service never holds up trading or checkpoints
     if (p.bots) {
       const bots = startBots(config, { bus: system.bus, commands: commands!, chat, log: logger, telegramHook });
-      parts.push({ name: 'stop the bots', stage: 'services', stop: async () => {
-        for (const b of await bots) await b.stop().catch((err: unknown) => logger.warn({ err }, 'a bot did not stop cleanly'));
-      } });
+      parts.push({
+        name: 'stop the bots',
+        stage: 'services',
+        stop: async () => {
+          for (const b of await bots)
+            await b.stop().catch((err: unknown) => logger.warn({ err }, 'a bot did not stop cleanly'));
+        },
+      });
     }
     return parts;
   };
@@ -151,8 +199,7 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
     writes: () => live.writeWatch?.health() ?? { ok: true },
     feedDone: () => feedDone(system),
     shutdown: () => system.shutdown(),
-    stop: () =>
-      (stopping ??= system.stop().then(() => logger.info('sextant stopped'))),
+    stop: () => (stopping ??= system.stop().then(() => logger.info('sextant stopped'))),
   };
 }
 
@@ -160,7 +207,16 @@ export async function startSystem(config: Config, logger: Logger, agents: readon
  * The chat bots the configuration enables (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN), with a notifier
  * for both; each is loaded only when enabled. Returned in the order to stop them.
  */
-async function startBots(config: Config, deps: { bus: Bus; commands: CommandRouter<CommandServices>; chat: ChatAgent | undefined; log: Logger; telegramHook: { handler?: (req: Request) => Promise<Response> } }): Promise<{ stop(): Promise<void> }[]> {
+async function startBots(
+  config: Config,
+  deps: {
+    bus: Bus;
+    commands: CommandRouter<CommandServices>;
+    chat: ChatAgent | undefined;
+    log: Logger;
+    telegramHook: { handler?: (req: Request) => Promise<Response> };
+  },
+): Promise<{ stop(): Promise<void> }[]> {
   if (!config.telegram.token && !config.discord.token) return [];
   const notifier = new Notifier(deps.bus);
   notifier.start();
@@ -178,13 +234,23 @@ async function startBots(config: Config, deps: { bus: Bus; commands: CommandRout
       rateLimitPerMinute: config.telegram.rateLimitPerMinute,
       log: deps.log.child({ component: 'telegram' }),
       polling: config.telegram.webhook === undefined,
-      ...(config.telegram.webhook ? { webhook: { url: config.telegram.webhook.url, secretToken: config.telegram.webhook.secret } } : {}),
+      ...(config.telegram.webhook
+        ? { webhook: { url: config.telegram.webhook.url, secretToken: config.telegram.webhook.secret } }
+        : {}),
     });
     // a bot that cannot start (a bad token, no network) is said loudly; trading goes on without it
     try {
       await telegram.start();
-      if (config.telegram.webhook) deps.telegramHook.handler = telegram.webhook({ secretToken: config.telegram.webhook.secret });
-      deps.log.info({ users: config.telegram.users.length, groups: config.telegram.groups.length, mode: config.telegram.webhook ? 'webhook' : 'polling' }, 'Telegram bot started');
+      if (config.telegram.webhook)
+        deps.telegramHook.handler = telegram.webhook({ secretToken: config.telegram.webhook.secret });
+      deps.log.info(
+        {
+          users: config.telegram.users.length,
+          groups: config.telegram.groups.length,
+          mode: config.telegram.webhook ? 'webhook' : 'polling',
+        },
+        'Telegram bot started',
+      );
       started.push(telegram);
     } catch (err) {
       deps.log.error({ err: (err as Error).message }, 'the Telegram bot could not start; running without it');
@@ -206,7 +272,14 @@ async function startBots(config: Config, deps: { bus: Bus; commands: CommandRout
     });
     try {
       await discord.start();
-      deps.log.info({ users: config.discord.users.length, roles: config.discord.roles.length, scope: config.discord.guildId ? 'guild' : 'global' }, 'Discord bot connected');
+      deps.log.info(
+        {
+          users: config.discord.users.length,
+          roles: config.discord.roles.length,
+          scope: config.discord.guildId ? 'guild' : 'global',
+        },
+        'Discord bot connected',
+      );
       started.push(discord);
     } catch (err) {
       deps.log.error({ err: (err as Error).message }, 'the Discord bot could not start; running without it');
@@ -217,7 +290,10 @@ async function startBots(config: Config, deps: { bus: Bus; commands: CommandRout
 }
 
 /** Listens on `port` with a fetch handler; `close` also drops open connections. */
-async function listen(fetch: (req: Request) => Response | Promise<Response>, port: number): Promise<{ close(): Promise<void> }> {
+async function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  port: number,
+): Promise<{ close(): Promise<void> }> {
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch, port }, () => resolve(s));
     s.once('error', reject);
@@ -233,7 +309,11 @@ async function listen(fetch: (req: Request) => Response | Promise<Response>, por
 }
 
 /** What `sextant bots` serves: `/health` (the container's health check) and the Telegram webhook, nothing else. */
-async function serveBotsHttp(port: number, webhooks: ReadonlyMap<string, (req: Request) => Promise<Response>> | undefined, logger: Logger): Promise<{ close(): Promise<void> }> {
+async function serveBotsHttp(
+  port: number,
+  webhooks: ReadonlyMap<string, (req: Request) => Promise<Response>> | undefined,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
   const app = new Hono();
   app.get('/health', (c) => c.json({ status: 'ok' }));
   for (const [path, handler] of webhooks ?? []) app.post(path, (c) => handler(c.req.raw));
@@ -243,11 +323,31 @@ async function serveBotsHttp(port: number, webhooks: ReadonlyMap<string, (req: R
 }
 
 /** Serves the HTTP API on PORT until stopped. */
-async function serveApi(config: Config, deps: Pick<ApiDeps, 'bus' | 'store' | 'metrics' | 'agents' | 'chat' | 'commands' | 'envelope' | 'decisionClock' | 'accepting' | 'writes' | 'log' | 'webhooks'>): Promise<{ close(): Promise<void> }> {
+async function serveApi(
+  config: Config,
+  deps: Pick<
+    ApiDeps,
+    | 'bus'
+    | 'store'
+    | 'metrics'
+    | 'agents'
+    | 'chat'
+    | 'commands'
+    | 'envelope'
+    | 'decisionClock'
+    | 'accepting'
+    | 'writes'
+    | 'log'
+    | 'webhooks'
+  >,
+): Promise<{ close(): Promise<void> }> {
   const app = createApi({
     ...deps,
     // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered
-    tokens: config.api.tokens.map((t) => ({ ...t, name: `${t.role}-${createHash('sha256').update(t.token).digest('hex').slice(0, 8)}` })),
+    tokens: config.api.tokens.map((t) => ({
+      ...t,
+      name: `${t.role}-${createHash('sha256').update(t.token).digest('hex').slice(0, 8)}`,
+    })),
     metricsOpen: config.api.metricsOpen,
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     corsOrigins: config.api.corsOrigins,

@@ -34,6 +34,10 @@ export async function storeCommand(args: string[]): Promise<number> {
     if (result.moved > 0) console.log(`${join(dir, name)}: moved ${result.moved} bad line(s) to ${result.quarantine}`);
     moved += result.moved;
   }
-  console.log(moved === 0 ? `${dir}: every line is valid JSON; nothing to repair` : `${dir}: ${moved} line(s) quarantined; start Sextant again`);
+  console.log(
+    moved === 0
+      ? `${dir}: every line is valid JSON; nothing to repair`
+      : `${dir}: ${moved} line(s) quarantined; start Sextant again`,
+  );
   return 0;
 }

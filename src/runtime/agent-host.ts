@@ -87,11 +87,21 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#env = { ids: deps.ids, clock: deps.clock, source: `${spec.name}/${deps.instance}` };
     this.#log = deps.logger.child({ agent: spec.name });
     this.#crashes = new CrashWindow(deps.restart ?? defaultRestartPolicy);
-    this.#outputs = new OutputPublisher({ bus: deps.bus, env: this.#env, idSeed: idSeed([deps.runId ?? '', spec.name]), log: this.#log });
+    this.#outputs = new OutputPublisher({
+      bus: deps.bus,
+      env: this.#env,
+      idSeed: idSeed([deps.runId ?? '', spec.name]),
+      log: this.#log,
+    });
     this.#effects = new EffectRunner(spec.name, spec.effects);
-    this.#gate = spec.partition && deps.partitions
-      ? new PartitionGate(spec.partition as never, deps.partitions, { step: (event) => this.#step(undefined, event), context: () => this.context, log: this.#log })
-      : undefined;
+    this.#gate =
+      spec.partition && deps.partitions
+        ? new PartitionGate(spec.partition as never, deps.partitions, {
+            step: (event) => this.#step(undefined, event),
+            context: () => this.context,
+            log: this.#log,
+          })
+        : undefined;
   }
 
   get name(): string {
@@ -136,14 +146,20 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
    * Starts the actor (from `snapshot` when resuming), catches up with its own outputs published
    * since `recoverSince` (epoch ms), subscribes the inlets and services, then runs the start hook.
    */
-  async start(snapshot?: Snapshot<unknown>, recoverSince?: number, chains?: Readonly<Record<string, ChainRef>>): Promise<void> {
+  async start(
+    snapshot?: Snapshot<unknown>,
+    recoverSince?: number,
+    chains?: Readonly<Record<string, ChainRef>>,
+  ): Promise<void> {
     this.#setLifecycle('starting');
     this.#spawn(snapshot);
     for (const [key, ref] of Object.entries(chains ?? {})) this.#outputs.chains.set(key, ref);
     const { bus } = this.deps;
     if (snapshot && recoverSince !== undefined) await this.#recover(recoverSince);
     this.#subs.push(
-      ...bindInlets(bus, this.spec, this.deps.instance, this.#gate !== undefined, (inlet, env, ctx) => this.#onMessage(inlet, env, ctx)),
+      ...bindInlets(bus, this.spec, this.deps.instance, this.#gate !== undefined, (inlet, env, ctx) =>
+        this.#onMessage(inlet, env, ctx),
+      ),
       ...serveQueries(bus, this.spec, this.#env, () => this.context),
       serveControl(bus, this.spec.name, this.deps.instance, this.#env, () => this.#handled),
     );
@@ -189,7 +205,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     } finally {
       this.#recovering = false;
     }
-    this.#log.info({ read: own.length, replayed: applied, since: new Date(since).toISOString() }, 'caught up with own outputs published after the checkpoint');
+    this.#log.info(
+      { read: own.length, replayed: applied, since: new Date(since).toISOString() },
+      'caught up with own outputs published after the checkpoint',
+    );
   }
 
   /** Resolves when the start hook (a finite feed) has finished. */
@@ -224,7 +243,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #spawn(snapshot?: Snapshot<unknown>): void {
     const { input } = this.spec;
     this.#crash = undefined;
-    this.#actor = createActor(this.#machine, { ...(snapshot ? { snapshot } : {}), ...(input !== undefined ? { input } : {}) });
+    this.#actor = createActor(this.#machine, {
+      ...(snapshot ? { snapshot } : {}),
+      ...(input !== undefined ? { input } : {}),
+    });
     this.#outbox.reset(this.#actor.getSnapshot().context as Partial<WithOutbox> | undefined);
     // a single output emitted on its own (XState `emit`) is published too
     this.#actor.on('*', (emitted: OutboxEmitted | Emitted) => {
@@ -232,7 +254,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       else for (const e of (emitted as OutboxEmitted).items) this.#emitted(e);
     });
     // each processed event ends with its snapshot: the outboxes its emitOutbox actions kept are published then
-    this.#actor.subscribe({ next: (snap) => this.#publishOutboxes(snap.context as Partial<WithOutbox> | undefined), error: (err) => (this.#crash = err ?? new Error('actor failed')) });
+    this.#actor.subscribe({
+      next: (snap) => this.#publishOutboxes(snap.context as Partial<WithOutbox> | undefined),
+      error: (err) => (this.#crash = err ?? new Error('actor failed')),
+    });
     this.#actor.start();
   }
 
@@ -242,12 +267,18 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
    * which tests driving a machine listen to) would, without that builtin's cost per step.
    */
   get #machine(): AnyStateMachine {
-    return (this.#provided ??= this.spec.machine.provide({ actions: { emitOutbox: ({ context }: { context: WithOutbox }) => void this.#outbox.keep(context.outbox) } }));
+    return (this.#provided ??= this.spec.machine.provide({
+      actions: { emitOutbox: ({ context }: { context: WithOutbox }) => void this.#outbox.keep(context.outbox) },
+    }));
   }
 
   #publishOutboxes(context: Partial<WithOutbox> | undefined): void {
     const { outboxes, forgotten } = this.#outbox.settle(context);
-    if (forgotten) this.#log.error({ event: this.#outputs.current?.type, outputs: forgotten.map((e) => e.type) }, `a transition of the ${this.spec.name} machine changed its outbox without emitOutbox; published anyway (add emitOutbox to its actions)`);
+    if (forgotten)
+      this.#log.error(
+        { event: this.#outputs.current?.type, outputs: forgotten.map((e) => e.type) },
+        `a transition of the ${this.spec.name} machine changed its outbox without emitOutbox; published anyway (add emitOutbox to its actions)`,
+      );
     for (const outbox of outboxes) for (const e of outbox) this.#emitted(e);
   }
 
@@ -272,7 +303,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     try {
       this.#step(env, event);
       const answer = this.#outputs.captured().find((e) => e.type === inlet.reply);
-      if (!answer) throw new Error(`${this.spec.name} handled ${env.type} but produced no ${inlet.reply} to answer with`);
+      if (!answer)
+        throw new Error(`${this.spec.name} handled ${env.type} but produced no ${inlet.reply} to answer with`);
       ctx.respond(answer);
     } finally {
       this.#outputs.captured();
@@ -302,7 +334,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const backoff = this.#crashes.crashed();
     this.#lastError = err instanceof Error ? err.message : String(err);
     this.#outbox.discard(); // what the failed step kept is not published
-    this.#log.error({ err, ...(env ? messageLogFields(env) : {}) }, 'machine crashed; restarting from last good snapshot');
+    this.#log.error(
+      { err, ...(env ? messageLogFields(env) : {}) },
+      'machine crashed; restarting from last good snapshot',
+    );
     if (backoff === undefined) {
       this.#setLifecycle('faulted');
       return;
@@ -324,11 +359,17 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
     // nothing may escape into XState's emit: it would rethrow from a timer and end the process
     try {
-      if (isEffect(e)) this.#effects.run(e.type, e.payload, this.#outputs.current, (event, cause) => this.#effectResult(e.type, event, cause));
+      if (isEffect(e))
+        this.#effects.run(e.type, e.payload, this.#outputs.current, (event, cause) =>
+          this.#effectResult(e.type, event, cause),
+        );
       else this.#outputs.publish(e);
     } catch (err) {
       this.#lastError = (err as Error).message;
-      this.#log.error({ err, type: e.type, ...(this.#outputs.current ? messageLogFields(this.#outputs.current) : {}) }, 'an output could not be published');
+      this.#log.error(
+        { err, type: e.type, ...(this.#outputs.current ? messageLogFields(this.#outputs.current) : {}) },
+        'an output could not be published',
+      );
     }
   }
 
@@ -343,7 +384,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       return;
     }
     if (this.#restarting || this.#lifecycle === 'faulted' || this.#lifecycle === 'stopped') {
-      this.#log.error({ effect: type, event: event.type }, 'effect result arrived while the agent could not take it (restarting or stopped); it is lost, and the order stays new until the process restarts from its checkpoint');
+      this.#log.error(
+        { effect: type, event: event.type },
+        'effect result arrived while the agent could not take it (restarting or stopped); it is lost, and the order stays new until the process restarts from its checkpoint',
+      );
       return;
     }
     try {
@@ -364,7 +408,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       deadLetter: (subject, code, reason, payload) => {
         const data = Buffer.from(JSON.stringify(payload));
         this.#log.warn({ subject, code, reason }, 'dead-lettered');
-        this.deps.bus.publish(subjects.dlq(subject), deadLetterEnvelope(this.#env, { subject, code, reason, handler: this.spec.name, data, maxBytes: 64 * 1024 }));
+        this.deps.bus.publish(
+          subjects.dlq(subject),
+          deadLetterEnvelope(this.#env, { subject, code, reason, handler: this.spec.name, data, maxBytes: 64 * 1024 }),
+        );
       },
       context: () => this.context,
       log: this.#log,

@@ -120,7 +120,10 @@ export class PartitionGate {
         .then(() => this.coordinator.stillHolds(key))
         .then((ours) => {
           if (ours || !this.#held.has(key)) return;
-          this.host.log.error({ key }, 'a symbol was taken over while this instance was cut off; its state here is dropped');
+          this.host.log.error(
+            { key },
+            'a symbol was taken over while this instance was cut off; its state here is dropped',
+          );
           this.#held.delete(key);
           this.#handedSeen.delete(key);
           this.coordinator.forget(key);

@@ -11,7 +11,8 @@ export interface HandOver {
 }
 
 /** The outcome of taking a key: its hand-over, nothing handed over, or already this instance's. */
-export type Acquired = { readonly kind: 'handed'; readonly handOver: HandOver } | { readonly kind: 'fresh' } | { readonly kind: 'mine' };
+export type Acquired =
+  { readonly kind: 'handed'; readonly handOver: HandOver } | { readonly kind: 'fresh' } | { readonly kind: 'mine' };
 
 export interface PartitionOptions {
   /** The agent whose instances share the keys (`strategy`). */
@@ -144,7 +145,10 @@ export class PartitionCoordinator {
       const value = other ? parse<MemberValue>(other.value) : undefined;
       if (!other || value?.nonce === this.#nonce || value?.leaving) break;
       const before = other.revision;
-      if (waited > this.#ttlMs) throw new Error(`SEXTANT_INSTANCE=${this.instance} is already running for the ${this.agent} agent (another process keeps refreshing it); give every instance its own name`);
+      if (waited > this.#ttlMs)
+        throw new Error(
+          `SEXTANT_INSTANCE=${this.instance} is already running for the ${this.agent} agent (another process keeps refreshing it); give every instance its own name`,
+        );
       await sleep(this.#refreshMs);
       const again = await this.#store.get(mine);
       if (!again || again.revision === before) break; // a crashed process's entry: not refreshed
@@ -165,10 +169,15 @@ export class PartitionCoordinator {
     this.#members.set(kvToken(this.instance), this.#now());
     this.#joined = true;
     this.#recompute();
-    this.#unwatch = await this.#store.watch(this.#memberPrefix, (key, value) => this.#onMember(key.slice(this.#memberPrefix.length), value));
+    this.#unwatch = await this.#store.watch(this.#memberPrefix, (key, value) =>
+      this.#onMember(key.slice(this.#memberPrefix.length), value),
+    );
     this.#timer = setInterval(() => void this.#refresh(), this.#refreshMs);
     this.#timer.unref();
-    this.#log.info({ agent: this.agent, instance: this.instance, members: this.#sorted }, "joined the instances sharing this agent's symbols");
+    this.#log.info(
+      { agent: this.agent, instance: this.instance, members: this.#sorted },
+      "joined the instances sharing this agent's symbols",
+    );
   }
 
   /** Says this instance is leaving: the others take its keys over once it has released them. */
@@ -176,7 +185,12 @@ export class PartitionCoordinator {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#joined = false;
-    await this.#store.put(`${this.#memberPrefix}${kvToken(this.instance)}`, JSON.stringify({ nonce: this.#nonce, leaving: true } satisfies MemberValue)).catch((err: unknown) => this.#log.warn({ err }, 'could not announce leaving'));
+    await this.#store
+      .put(
+        `${this.#memberPrefix}${kvToken(this.instance)}`,
+        JSON.stringify({ nonce: this.#nonce, leaving: true } satisfies MemberValue),
+      )
+      .catch((err: unknown) => this.#log.warn({ err }, 'could not announce leaving'));
     this.#members.delete(kvToken(this.instance));
     this.#recompute();
   }
@@ -246,11 +260,18 @@ export class PartitionCoordinator {
       if (!held || !this.#holderAlive(kvToken(holder ?? ''))) {
         const value = JSON.stringify({ holder: this.instance, key } satisfies LeaseValue);
         try {
-          this.#leases.set(key, held ? await this.#store.update(lease, value, held.revision) : await this.#store.create(lease, value));
+          this.#leases.set(
+            key,
+            held ? await this.#store.update(lease, value, held.revision) : await this.#store.create(lease, value),
+          );
         } catch {
           continue; // someone else changed it meanwhile: look again
         }
-        if (held) this.#log.warn({ key, from: holder }, 'took a symbol over whose holder is gone; it starts from the last state handed over');
+        if (held)
+          this.#log.warn(
+            { key, from: holder },
+            'took a symbol over whose holder is gone; it starts from the last state handed over',
+          );
         const slice = await this.#store.get(this.#sliceKey(key));
         if (!slice) return { kind: 'fresh' };
         // a hand-over is taken once: a later restart of this instance must not read it again
@@ -258,7 +279,8 @@ export class PartitionCoordinator {
         const handOver = parse<HandOver>(slice.value);
         return handOver ? { kind: 'handed', handOver } : { kind: 'fresh' };
       }
-      if (waited % 200 === 199) this.#log.warn({ key, holder }, 'still waiting for the previous holder to release a symbol');
+      if (waited % 200 === 199)
+        this.#log.warn({ key, holder }, 'still waiting for the previous holder to release a symbol');
       await sleep(10);
     }
     return undefined;
@@ -267,7 +289,11 @@ export class PartitionCoordinator {
   /** True while this instance still holds the key's lease (nobody took it over meanwhile). */
   async stillHolds(key: string): Promise<boolean> {
     const held = await this.#store.get(this.#leaseKey(key));
-    return held !== undefined && held.revision === this.#leases.get(key) && parse<LeaseValue>(held.value)?.holder === this.instance;
+    return (
+      held !== undefined &&
+      held.revision === this.#leases.get(key) &&
+      parse<LeaseValue>(held.value)?.holder === this.instance
+    );
   }
 
   /** Forgets a lease this instance lost (taken over while it was cut off). */
@@ -284,7 +310,10 @@ export class PartitionCoordinator {
     for (let attempt = 0; ; attempt++) {
       try {
         if (revision === undefined || !(await this.stillHolds(key))) return;
-        await this.#store.put(this.#sliceKey(key), JSON.stringify({ ...handOver, from: this.instance } satisfies HandOver));
+        await this.#store.put(
+          this.#sliceKey(key),
+          JSON.stringify({ ...handOver, from: this.instance } satisfies HandOver),
+        );
         await this.#store.delete(this.#leaseKey(key), revision);
         this.#leases.delete(key);
         return;
@@ -313,7 +342,10 @@ export class PartitionCoordinator {
 
   async #refresh(): Promise<void> {
     try {
-      await this.#store.put(`${this.#memberPrefix}${kvToken(this.instance)}`, JSON.stringify({ nonce: this.#nonce } satisfies MemberValue));
+      await this.#store.put(
+        `${this.#memberPrefix}${kvToken(this.instance)}`,
+        JSON.stringify({ nonce: this.#nonce } satisfies MemberValue),
+      );
       this.#lastRefreshOk = this.#now();
       for (const wake of this.#healthWaiters.splice(0)) wake();
     } catch (err) {
@@ -326,7 +358,10 @@ export class PartitionCoordinator {
       if (m !== kvToken(this.instance) && now - seen > this.#ttlMs) {
         this.#members.delete(m);
         changed = true;
-        this.#log.warn({ member: m, silentMs: now - seen }, 'an instance stopped refreshing; its symbols move to the others');
+        this.#log.warn(
+          { member: m, silentMs: now - seen },
+          'an instance stopped refreshing; its symbols move to the others',
+        );
         void this.#store.delete(`${this.#memberPrefix}${m}`).catch(() => undefined);
       }
     }

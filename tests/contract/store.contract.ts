@@ -13,9 +13,25 @@ export interface StoreFactory {
 
 const T0 = 1_700_000_000_000;
 
-const ev = (id: string, type: string, time: number, correlationId = id, payload: { symbol?: string } & Record<string, unknown> = {}, causationId?: string): RecordedEvent => ({
+const ev = (
+  id: string,
+  type: string,
+  time: number,
+  correlationId = id,
+  payload: { symbol?: string } & Record<string, unknown> = {},
+  causationId?: string,
+): RecordedEvent => ({
   subject: payload.symbol ? `${type}.${payload.symbol}` : type,
-  env: { id, type, v: 1, source: 'test/1', correlationId, ...(causationId ? { causationId } : {}), time, payload } as Envelope,
+  env: {
+    id,
+    type,
+    v: 1,
+    source: 'test/1',
+    correlationId,
+    ...(causationId ? { causationId } : {}),
+    time,
+    payload,
+  } as Envelope,
 });
 
 const order = (id: string, over: Partial<OrderDoc> = {}): OrderDoc => ({
@@ -60,7 +76,10 @@ export function storeContract(factory: StoreFactory): void {
 
     describe('event store', () => {
       it('keeps every appended message and stores a re-appended id once', async () => {
-        await store.events.append([ev('e1', 'market.bar', T0, 'e1', { symbol: 'ORCL' }), ev('e2', 'signal.generated', T0, 'e1', { symbol: 'ORCL' }, 'e1')]);
+        await store.events.append([
+          ev('e1', 'market.bar', T0, 'e1', { symbol: 'ORCL' }),
+          ev('e2', 'signal.generated', T0, 'e1', { symbol: 'ORCL' }, 'e1'),
+        ]);
         await store.events.append([ev('e1', 'market.bar', T0, 'e1', { symbol: 'ORCL' })]);
         expect(await store.events.count()).toBe(2);
         expect((await store.events.get('e2'))?.env.causationId).toBe('e1');
@@ -68,8 +87,15 @@ export function storeContract(factory: StoreFactory): void {
       });
 
       it('answers the events appended after one, in append order whatever their times, also after a restart', async () => {
-        await store.events.append([ev('a1', 'market.bar', T0 + 5, 'a1', { symbol: 'ORCL' }), ev('a2', 'order.intent', T0 + 9, 'a2')]);
-        await store.events.append([ev('a3', 'market.bar', T0 + 1, 'a3', { symbol: 'ORCL' }), ev('a1', 'market.bar', T0 + 5, 'a1', { symbol: 'ORCL' }), ev('a4', 'signal.generated', T0 + 1, 'a3', { symbol: 'ORCL' }, 'a3')]);
+        await store.events.append([
+          ev('a1', 'market.bar', T0 + 5, 'a1', { symbol: 'ORCL' }),
+          ev('a2', 'order.intent', T0 + 9, 'a2'),
+        ]);
+        await store.events.append([
+          ev('a3', 'market.bar', T0 + 1, 'a3', { symbol: 'ORCL' }),
+          ev('a1', 'market.bar', T0 + 5, 'a1', { symbol: 'ORCL' }),
+          ev('a4', 'signal.generated', T0 + 1, 'a3', { symbol: 'ORCL' }, 'a3'),
+        ]);
         expect((await store.events.after('a1'))?.map((e) => e.env.id)).toEqual(['a2', 'a3', 'a4']);
         expect((await store.events.after('a4'))?.map((e) => e.env.id)).toEqual([]);
         expect((await store.events.after(''))?.map((e) => e.env.id)).toEqual(['a1', 'a2', 'a3', 'a4']);
@@ -92,17 +118,33 @@ export function storeContract(factory: StoreFactory): void {
       });
 
       it('finds messages by type, symbol and time range, with a limit', async () => {
-        const bars = Array.from({ length: 20 }, (_, i) => ev(`bar${i}`, 'market.bar', T0 + i * 1000, `bar${i}`, { symbol: i % 2 ? 'ORCL' : 'MSFT', close: i }));
+        const bars = Array.from({ length: 20 }, (_, i) =>
+          ev(`bar${i}`, 'market.bar', T0 + i * 1000, `bar${i}`, { symbol: i % 2 ? 'ORCL' : 'MSFT', close: i }),
+        );
         await store.events.append(bars);
         await store.events.append([ev('sig', 'signal.generated', T0 + 500, 'bar0', { symbol: 'MSFT' }, 'bar0')]);
         expect(await store.events.query({ type: 'market.bar' })).toHaveLength(20);
-        expect((await store.events.query({ symbol: 'ORCL' })).every((e) => (e.env.payload as { symbol: string }).symbol === 'ORCL')).toBe(true);
+        expect(
+          (await store.events.query({ symbol: 'ORCL' })).every(
+            (e) => (e.env.payload as { symbol: string }).symbol === 'ORCL',
+          ),
+        ).toBe(true);
         expect(await store.events.query({ symbol: 'ORCL' })).toHaveLength(10);
         const range = await store.events.query({ type: 'market.bar', from: T0 + 5000, to: T0 + 9000 });
         expect(range.map((e) => e.env.id)).toEqual(['bar5', 'bar6', 'bar7', 'bar8', 'bar9']);
-        expect((await store.events.query({ type: 'market.bar', limit: 3 })).map((e) => e.env.id)).toEqual(['bar0', 'bar1', 'bar2']);
-        expect((await store.events.query({ type: 'market.bar', limit: 3, offset: 3 })).map((e) => e.env.id)).toEqual(['bar3', 'bar4', 'bar5']); // the next page
-        expect((await store.events.query({ type: 'market.bar', limit: 2, newest: true })).map((e) => e.env.id)).toEqual(['bar19', 'bar18']);
+        expect((await store.events.query({ type: 'market.bar', limit: 3 })).map((e) => e.env.id)).toEqual([
+          'bar0',
+          'bar1',
+          'bar2',
+        ]);
+        expect((await store.events.query({ type: 'market.bar', limit: 3, offset: 3 })).map((e) => e.env.id)).toEqual([
+          'bar3',
+          'bar4',
+          'bar5',
+        ]); // the next page
+        expect((await store.events.query({ type: 'market.bar', limit: 2, newest: true })).map((e) => e.env.id)).toEqual(
+          ['bar19', 'bar18'],
+        );
       });
 
       it('keeps payloads intact, including nested values and unicode', async () => {
@@ -116,7 +158,9 @@ export function storeContract(factory: StoreFactory): void {
     describe('orders', () => {
       it('keeps one document per client order id, and an older version never replaces a newer one', async () => {
         await store.orders.put(order('o1'));
-        await store.orders.put(order('o1', { status: 'filled', filledQty: 10, avgPrice: 12.5, version: 3, updatedAt: T0 + 2 }));
+        await store.orders.put(
+          order('o1', { status: 'filled', filledQty: 10, avgPrice: 12.5, version: 3, updatedAt: T0 + 2 }),
+        );
         await store.orders.put(order('o1', { status: 'submitted', version: 2, updatedAt: T0 + 1 }));
         const o = await store.orders.get('o1');
         expect(o).toMatchObject({ status: 'filled', filledQty: 10, avgPrice: 12.5, version: 3 });
@@ -127,7 +171,13 @@ export function storeContract(factory: StoreFactory): void {
         await store.orders.put(order('a', { status: 'submitted', updatedAt: T0 + 1 }));
         await store.orders.put(order('b', { status: 'filled', updatedAt: T0 + 2 }));
         await store.orders.put(order('c', { status: 'partially_filled', symbol: 'MSFT', updatedAt: T0 + 3 }));
-        await store.orders.put(order('d', { status: 'rejected', reason: 'order notional 12,000 exceeds max 10,000 for ORCL', updatedAt: T0 + 4 }));
+        await store.orders.put(
+          order('d', {
+            status: 'rejected',
+            reason: 'order notional 12,000 exceeds max 10,000 for ORCL',
+            updatedAt: T0 + 4,
+          }),
+        );
         expect((await store.orders.list({ status: 'open' })).map((o) => o.clientOrderId)).toEqual(['c', 'a']);
         expect((await store.orders.list({ symbol: 'ORCL' })).map((o) => o.clientOrderId)).toEqual(['d', 'b', 'a']);
         expect((await store.orders.list({ status: 'rejected' }))[0]?.reason).toContain('12,000');
@@ -138,7 +188,17 @@ export function storeContract(factory: StoreFactory): void {
 
     describe('fills and portfolio', () => {
       it('stores a fill once however often it is added, in time order', async () => {
-        const f = (id: string, time: number) => ({ id, clientOrderId: 'o1', symbol: 'ORCL', side: 'buy' as const, qty: 5, price: 10, fee: 0.5, time, correlationId: 'c' });
+        const f = (id: string, time: number) => ({
+          id,
+          clientOrderId: 'o1',
+          symbol: 'ORCL',
+          side: 'buy' as const,
+          qty: 5,
+          price: 10,
+          fee: 0.5,
+          time,
+          correlationId: 'c',
+        });
         await store.fills.add([f('f2', T0 + 2), f('f1', T0 + 1)]);
         await store.fills.add([f('f1', T0 + 1)]);
         expect((await store.fills.list({ clientOrderId: 'o1' })).map((x) => x.id)).toEqual(['f1', 'f2']);
@@ -146,7 +206,17 @@ export function storeContract(factory: StoreFactory): void {
       });
 
       it('keeps portfolio snapshots as an equity curve and answers the latest', async () => {
-        const p = (id: string, time: number, equity: number) => ({ id, time, cash: 1000, equity, realizedPnl: 0, unrealizedPnl: equity - 1000, dayPnl: 0, drawdown: 0, positions: [{ symbol: 'ORCL', qty: 1, avgPrice: 10, lastPrice: 11 }] });
+        const p = (id: string, time: number, equity: number) => ({
+          id,
+          time,
+          cash: 1000,
+          equity,
+          realizedPnl: 0,
+          unrealizedPnl: equity - 1000,
+          dayPnl: 0,
+          drawdown: 0,
+          positions: [{ symbol: 'ORCL', qty: 1, avgPrice: 10, lastPrice: 11 }],
+        });
         await store.portfolio.add(p('p1', T0, 1000));
         await store.portfolio.add(p('p2', T0 + 10, 1010));
         await store.portfolio.add(p('p2', T0 + 10, 1010));
@@ -157,7 +227,13 @@ export function storeContract(factory: StoreFactory): void {
 
     describe('snapshots', () => {
       it('keeps the latest snapshot per key; an older seq never replaces it; non-finite numbers survive', async () => {
-        await store.snapshots.save({ key: 'risk', seq: 2, runId: 'r1', savedAt: T0, state: { limits: { maxNotional: Infinity }, n: 2 } });
+        await store.snapshots.save({
+          key: 'risk',
+          seq: 2,
+          runId: 'r1',
+          savedAt: T0,
+          state: { limits: { maxNotional: Infinity }, n: 2 },
+        });
         await store.snapshots.save({ key: 'risk', seq: 1, runId: 'r1', savedAt: T0, state: { n: 1 } });
         await restart();
         const s = await store.snapshots.load('risk');
@@ -167,7 +243,11 @@ export function storeContract(factory: StoreFactory): void {
       });
 
       it('saves made in quick succession end with the newest', async () => {
-        await Promise.all(Array.from({ length: 20 }, (_, i) => store.snapshots.save({ key: 'process:1', seq: i + 1, runId: 'r', savedAt: T0, state: { i } })));
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.snapshots.save({ key: 'process:1', seq: i + 1, runId: 'r', savedAt: T0, state: { i } }),
+          ),
+        );
         await restart();
         expect((await store.snapshots.load('process:1'))?.state).toEqual({ i: 19 });
       });
@@ -175,10 +255,28 @@ export function storeContract(factory: StoreFactory): void {
 
     describe('conversations', () => {
       it('returns the latest messages of a conversation, oldest first, each once', async () => {
-        for (let i = 0; i < 5; i++) await store.conversations.append({ id: `m${i}`, conversationId: 'tg:42', role: i % 2 ? 'assistant' : 'user', text: `message ${i}`, time: T0 + i, user: '42' });
-        await store.conversations.append({ id: 'm1', conversationId: 'tg:42', role: 'assistant', text: 'message 1', time: T0 + 1 });
+        for (let i = 0; i < 5; i++)
+          await store.conversations.append({
+            id: `m${i}`,
+            conversationId: 'tg:42',
+            role: i % 2 ? 'assistant' : 'user',
+            text: `message ${i}`,
+            time: T0 + i,
+            user: '42',
+          });
+        await store.conversations.append({
+          id: 'm1',
+          conversationId: 'tg:42',
+          role: 'assistant',
+          text: 'message 1',
+          time: T0 + 1,
+        });
         await store.conversations.append({ id: 'z', conversationId: 'other', role: 'user', text: 'hi', time: T0 });
-        expect((await store.conversations.history('tg:42', 3)).map((m) => m.text)).toEqual(['message 2', 'message 3', 'message 4']);
+        expect((await store.conversations.history('tg:42', 3)).map((m) => m.text)).toEqual([
+          'message 2',
+          'message 3',
+          'message 4',
+        ]);
         expect(await store.conversations.history('tg:42')).toHaveLength(5);
       });
     });
@@ -186,8 +284,26 @@ export function storeContract(factory: StoreFactory): void {
     it('everything written survives a restart', async () => {
       await store.events.append([ev('e1', 'market.bar', T0, 'e1', { symbol: 'ORCL' })]);
       await store.orders.put(order('o1', { status: 'submitted', version: 2 }));
-      await store.fills.add([{ id: 'f1', clientOrderId: 'o1', symbol: 'ORCL', side: 'buy', qty: 1, price: 1, fee: 0, time: T0, correlationId: 'c' }]);
-      await store.conversations.append({ id: 'm', conversationId: 'c', role: 'user', text: 'what is my PnL today?', time: T0 });
+      await store.fills.add([
+        {
+          id: 'f1',
+          clientOrderId: 'o1',
+          symbol: 'ORCL',
+          side: 'buy',
+          qty: 1,
+          price: 1,
+          fee: 0,
+          time: T0,
+          correlationId: 'c',
+        },
+      ]);
+      await store.conversations.append({
+        id: 'm',
+        conversationId: 'c',
+        role: 'user',
+        text: 'what is my PnL today?',
+        time: T0,
+      });
       await store.flush();
       await restart();
       expect(await store.events.count()).toBe(1);

@@ -25,17 +25,36 @@ async function backtestWithReport(args: string[]): Promise<void> {
   }
 }
 
-const statOf = (html: string, key: string) => new RegExp(`<div data-stat="${key}"><dt>[^<]*</dt><dd>([^<]*)</dd>`).exec(html)?.[1];
+const statOf = (html: string, key: string) =>
+  new RegExp(`<div data-stat="${key}"><dt>[^<]*</dt><dd>([^<]*)</dd>`).exec(html)?.[1];
 
 describe('backtest report', () => {
   it('ORCL 1995-2014 SMA(10,30): the statistics agree with the run, and the round trips add up to its PnL', async () => {
     const collector = new ReportCollector();
-    const result = await runBacktest({ data: sharedFile('market/orcl-1995-2014.csv'), symbol: 'ORCL', strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 }, cash: 100_000, transport: 'memory', onEnvelope: collector.onEnvelope });
-    const { stats, trips, curve } = collector.data(100_000, { symbol: 'ORCL', strategy: 'sma-cross', data: 'orcl.csv', costs: 'none', generatedAt: new Date() });
+    const result = await runBacktest({
+      data: sharedFile('market/orcl-1995-2014.csv'),
+      symbol: 'ORCL',
+      strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
+      cash: 100_000,
+      transport: 'memory',
+      onEnvelope: collector.onEnvelope,
+    });
+    const { stats, trips, curve } = collector.data(100_000, {
+      symbol: 'ORCL',
+      strategy: 'sma-cross',
+      data: 'orcl.csv',
+      costs: 'none',
+      generatedAt: new Date(),
+    });
     expect(stats.finalEquity).toBeCloseTo(102_646.07, 2);
     expect(stats.finalEquity).toBeCloseTo(result.portfolio.equity, 6);
     expect(stats.maxDrawdown).toBeCloseTo(result.maxDrawdown, 12);
-    expect({ fills: stats.fills, closed: stats.closedTrades, open: stats.openTrades, bars: stats.bars }).toEqual({ fills: 195, closed: 97, open: 1, bars: 5036 });
+    expect({ fills: stats.fills, closed: stats.closedTrades, open: stats.openTrades, bars: stats.bars }).toEqual({
+      fills: 195,
+      closed: 97,
+      open: 1,
+      bars: 5036,
+    });
     expect(trips.reduce((s, t) => s + t.pnl, 0)).toBeCloseTo(result.portfolio.equity - 100_000, 6);
     expect(stats.sharpeBasis).toEqual({ returns: 'daily', periodsPerYear: 252, intraday: false });
     expect(stats.exposure).toBeGreaterThan(0.3);
@@ -53,8 +72,29 @@ describe('backtest report', () => {
     });
 
     for (const { name, args, trades } of [
-      { name: 'orcl', args: ['--data', sharedFile('market/orcl-1995-2014.csv'), '--symbol', 'ORCL', '--fast', '10', '--slow', '30', '--size', '100', '--cash', '100000'], trades: 98 },
-      { name: 'random-walk', args: ['--data', randomWalkCsv(400, 11), '--symbol', 'WALK', '--fast', '3', '--slow', '12', '--fee-bps', '5'], trades: undefined },
+      {
+        name: 'orcl',
+        args: [
+          '--data',
+          sharedFile('market/orcl-1995-2014.csv'),
+          '--symbol',
+          'ORCL',
+          '--fast',
+          '10',
+          '--slow',
+          '30',
+          '--size',
+          '100',
+          '--cash',
+          '100000',
+        ],
+        trades: 98,
+      },
+      {
+        name: 'random-walk',
+        args: ['--data', randomWalkCsv(400, 11), '--symbol', 'WALK', '--fast', '3', '--slow', '12', '--fee-bps', '5'],
+        trades: undefined,
+      },
     ]) {
       it(`opens on its own (no network) with the equity and drawdown charts, statistics and trades table [${name}]`, async () => {
         const file = join(dir, `${name}.html`);
@@ -72,16 +112,23 @@ describe('backtest report', () => {
         expect(requests).toEqual([pathToFileURL(file).href]); // everything is inline
         expect(errors).toEqual([]);
         for (const chart of ['#equity', '#drawdown']) {
-          const pixels = await page.evaluate<number>(`(() => { const c = document.querySelector('${chart} canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`);
+          const pixels = await page.evaluate<number>(
+            `(() => { const c = document.querySelector('${chart} canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`,
+          );
           expect(pixels).toBeGreaterThan(100);
         }
         const rows = await page.locator('#trades tbody tr').count();
         expect(rows).toBeGreaterThan(0);
         expect(rows - (await page.locator('#trades tbody tr.open').count())).toBe(closed);
         if (trades !== undefined) expect(rows).toBe(trades);
-        for (const label of ['Total return', 'CAGR', 'Max drawdown', 'Sharpe', 'Win rate', 'Trades', 'Exposure']) await page.locator('#summary dt', { hasText: label }).first().waitFor();
+        for (const label of ['Total return', 'CAGR', 'Max drawdown', 'Sharpe', 'Win rate', 'Trades', 'Exposure'])
+          await page.locator('#summary dt', { hasText: label }).first().waitFor();
         expect(await page.locator('#summary [data-stat=total-return] dd').textContent()).toMatch(/^-?\d+\.\d\d%$/);
-        await page.screenshot({ path: join(artifactDir('e2e'), `backtest-report-${name}.png`), fullPage: true, scale: 'css' });
+        await page.screenshot({
+          path: join(artifactDir('e2e'), `backtest-report-${name}.png`),
+          fullPage: true,
+          scale: 'css',
+        });
         await context.close();
       });
     }

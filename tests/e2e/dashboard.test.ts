@@ -16,15 +16,21 @@ const chromiumPath = chromiumOrSkip('the dashboard browser tests');
 
 /** Numbers the page shows (test reads, as strings: the TS here has no DOM types). */
 const points = (page: Page) => page.evaluate<number>("Number(document.getElementById('equity-chart').dataset.points)");
-/** Polls a page expression until it is truthy (waitForFunction would eval it inside the page, which the dashboard's CSP forbids). */
-const until = (page: Page, expression: string, timeoutMs = 10_000) => eventually(async () => expect(await page.evaluate<unknown>(expression)).toBeTruthy(), timeoutMs, 50);
+/**
+ * Polls a page expression until it is truthy (waitForFunction would eval it inside the page, which the dashboard's
+ * CSP forbids).
+ */
+const until = (page: Page, expression: string, timeoutMs = 10_000) =>
+  eventually(async () => expect(await page.evaluate<unknown>(expression)).toBeTruthy(), timeoutMs, 50);
 /** A full-page screenshot from the top (the sticky header would otherwise sit mid-page). */
 const shot = async (page: Page, file: string) => {
   await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: file, fullPage: true, scale: 'css' });
 };
 const drawnPixels = (page: Page, selector: string) =>
-  page.evaluate<number>(`(() => { const c = document.querySelector(${JSON.stringify(selector)}); if (!c) return 0; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`);
+  page.evaluate<number>(
+    `(() => { const c = document.querySelector(${JSON.stringify(selector)}); if (!c) return 0; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`,
+  );
 
 /**
  * The live dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a
@@ -39,12 +45,24 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
   let context: BrowserContext;
   let page: Page;
   let base = '';
-  const api = async <T>(path: string, token = OPERATOR): Promise<T> => (await (await fetch(`${base}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+  const api = async <T>(path: string, token = OPERATOR): Promise<T> =>
+    (await (await fetch(`${base}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
 
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const config = loadConfig({ env: { PORT: String(port), SEXTANT_API_TOKENS: `${OPERATOR}:operator,${VIEWER}:viewer`, DATA_FEED: 'synthetic', DATA_PACE_MS: '100', STRATEGY_FAST: '2', STRATEGY_SLOW: '5', HEARTBEAT_INTERVAL_MS: '1000', SEXTANT_DATA_DIR: join(dir, 'data') } });
+    const config = loadConfig({
+      env: {
+        PORT: String(port),
+        SEXTANT_API_TOKENS: `${OPERATOR}:operator,${VIEWER}:viewer`,
+        DATA_FEED: 'synthetic',
+        DATA_PACE_MS: '100',
+        STRATEGY_FAST: '2',
+        STRATEGY_SLOW: '5',
+        HEARTBEAT_INTERVAL_MS: '1000',
+        SEXTANT_DATA_DIR: join(dir, 'data'),
+      },
+    });
     system = await startSystem(config, silentLogger, config.runtime.agents, { api: true });
     browser = await launchChromium(chromiumPath!);
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -88,7 +106,11 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await page.locator('.msg.bot', { hasText: 'Risk approved buy 5 SYN' }).waitFor();
     // the strategy trades SYN too (long only, 100 at a time): the person's 5 stay on top of it,
     // once the fill (at the next bar) has reached the dashboard
-    await until(page, "['5', '105'].includes(document.querySelector('#positions tbody tr[data-symbol=SYN] td:nth-child(2)')?.textContent.replace(/,/g, ''))", 30_000);
+    await until(
+      page,
+      "['5', '105'].includes(document.querySelector('#positions tbody tr[data-symbol=SYN] td:nth-child(2)')?.textContent.replace(/,/g, ''))",
+      30_000,
+    );
     await until(page, "document.querySelectorAll('#fills tbody tr').length > 0");
     await shot(page, join(shots, 'dashboard-position.png'));
   });
@@ -97,7 +119,9 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await page.click('#halt');
     const dialog = page.locator('#confirm-dialog');
     await dialog.waitFor();
-    expect(await page.textContent('#confirm-text')).toMatch(/^halt trading \(halt from the dashboard\)\nPreview \w+ expires in about 1[12]\d s\.$/);
+    expect(await page.textContent('#confirm-text')).toMatch(
+      /^halt trading \(halt from the dashboard\)\nPreview \w+ expires in about 1[12]\d s\.$/,
+    );
     await page.screenshot({ path: join(shots, 'dashboard-halt-confirm.png') });
     await page.click('#confirm-cancel');
     await dialog.waitFor({ state: 'hidden' });
@@ -119,25 +143,47 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
 
   it("the trace view shows a strategy decision's whole chain, bar to portfolio, as a timeline", async () => {
     type Fill = { correlationId: string; payload: { origin: { kind: string } } };
-    const fill = await eventually(async () => {
-      const f = (await api<Fill[]>('/events?type=order.filled&newest=true&limit=50')).find((e) => e.payload.origin.kind === 'strategy');
-      expect(f).toBeDefined();
-      return f!;
-    }, 15_000, 200);
-    const chain = ['market.bar', 'signal.generated', 'order.intent', 'order.approved', 'order.submitted', 'order.filled', 'portfolio.updated'];
-    await eventually(async () => {
-      await page.fill('#trace-input', fill.correlationId);
-      await page.click('#trace-form button[type=submit]');
-      await page.locator('#trace-status', { hasText: 'messages in chain' }).waitFor({ timeout: 2000 });
-      const types = await page.evaluate<string[]>("[...document.querySelectorAll('#trace-timeline li')].map((li) => li.dataset.type)");
-      // in causal order (a bar that marks a held position also updates the portfolio before the signal)
-      let at = 0;
-      for (const t of types) if (t === chain[at]) at++;
-      expect({ types, inOrder: at }).toEqual({ types, inOrder: chain.length });
-      expect(types[0]).toBe('market.bar');
-      expect(types.at(-1)).toBe('portfolio.updated');
-    }, 10_000, 250);
-    expect(await page.locator('#trace-timeline li[data-type="signal.generated"] .what').textContent()).toMatch(/^(buy|sell) SYN to \d+ @ [\d,.]+: .+/);
+    const fill = await eventually(
+      async () => {
+        const f = (await api<Fill[]>('/events?type=order.filled&newest=true&limit=50')).find(
+          (e) => e.payload.origin.kind === 'strategy',
+        );
+        expect(f).toBeDefined();
+        return f!;
+      },
+      15_000,
+      200,
+    );
+    const chain = [
+      'market.bar',
+      'signal.generated',
+      'order.intent',
+      'order.approved',
+      'order.submitted',
+      'order.filled',
+      'portfolio.updated',
+    ];
+    await eventually(
+      async () => {
+        await page.fill('#trace-input', fill.correlationId);
+        await page.click('#trace-form button[type=submit]');
+        await page.locator('#trace-status', { hasText: 'messages in chain' }).waitFor({ timeout: 2000 });
+        const types = await page.evaluate<string[]>(
+          "[...document.querySelectorAll('#trace-timeline li')].map((li) => li.dataset.type)",
+        );
+        // in causal order (a bar that marks a held position also updates the portfolio before the signal)
+        let at = 0;
+        for (const t of types) if (t === chain[at]) at++;
+        expect({ types, inOrder: at }).toEqual({ types, inOrder: chain.length });
+        expect(types[0]).toBe('market.bar');
+        expect(types.at(-1)).toBe('portfolio.updated');
+      },
+      10_000,
+      250,
+    );
+    expect(await page.locator('#trace-timeline li[data-type="signal.generated"] .what').textContent()).toMatch(
+      /^(buy|sell) SYN to \d+ @ [\d,.]+: .+/,
+    );
     await page.locator('#trace-timeline').scrollIntoViewIfNeeded();
     await shot(page, join(shots, 'dashboard-trace.png'));
     // a fill's "trace" link opens its chain too
@@ -146,14 +192,21 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
   });
 
   it('fits a phone-width screen', async () => {
-    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const phone = await browser!.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     await phone.addInitScript(`localStorage.setItem('sextant.token', ${JSON.stringify(VIEWER)})`);
     const p = await phone.newPage();
     await p.goto(base);
     await p.locator('#conn[data-state=live]').waitFor();
     await until(p, "Number(document.getElementById('equity-chart').dataset.points) >= 2");
     expect(await p.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-    expect(await p.evaluate<number>("document.querySelector('#equity-chart canvas').getBoundingClientRect().right")).toBeLessThanOrEqual(390);
+    expect(
+      await p.evaluate<number>("document.querySelector('#equity-chart canvas').getBoundingClientRect().right"),
+    ).toBeLessThanOrEqual(390);
     // a viewer watches but cannot halt: the API says why
     await p.click('#halt');
     await p.locator('#notice', { hasText: 'needs the operator role' }).waitFor();
@@ -165,9 +218,39 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     const ctx = await browser!.newContext({ viewport: { width: 900, height: 700 } });
     await ctx.addInitScript(`localStorage.setItem('sextant.token', ${JSON.stringify(VIEWER)})`);
     const evil = '<img src=x onerror="window.__pwned=1">';
-    const event = { id: 's1', type: 'sentiment.updated', v: 1, source: 'sentiment/test', correlationId: 's1', time: Date.UTC(2026, 0, 2), payload: { symbol: evil, score: 0.42, asOf: Date.UTC(2026, 0, 2), halfLifeMs: 3_600_000, items: 1, recent: [{ itemId: 'n1', time: Date.UTC(2026, 0, 2), score: 0.42, confidence: 1, scorer: 'test', headline: '<b>Upgrade</b> & more' }] } };
+    const event = {
+      id: 's1',
+      type: 'sentiment.updated',
+      v: 1,
+      source: 'sentiment/test',
+      correlationId: 's1',
+      time: Date.UTC(2026, 0, 2),
+      payload: {
+        symbol: evil,
+        score: 0.42,
+        asOf: Date.UTC(2026, 0, 2),
+        halfLifeMs: 3_600_000,
+        items: 1,
+        recent: [
+          {
+            itemId: 'n1',
+            time: Date.UTC(2026, 0, 2),
+            score: 0.42,
+            confidence: 1,
+            scorer: 'test',
+            headline: '<b>Upgrade</b> & more',
+          },
+        ],
+      },
+    };
     // the stream is answered here (the sentiment agent may not run): one event, then it ends and the page reconnects
-    await ctx.route('**/api/v1/stream*', (route) => route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `event: sentiment.updated\nid: s1\ndata: ${JSON.stringify(event)}\n\n` }));
+    await ctx.route('**/api/v1/stream*', (route) =>
+      route.fulfill({
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+        body: `event: sentiment.updated\nid: s1\ndata: ${JSON.stringify(event)}\n\n`,
+      }),
+    );
     const p = await ctx.newPage();
     await p.goto(base);
     const row = p.locator('#sentiment tbody tr');

@@ -28,7 +28,11 @@ const START_MS = 60_000;
  * Starts `sextant <args>` from the source tree with only `env` (plus PATH and HOME) and resolves
  * once it logs "sextant running"; rejects with its output if it exits or takes over START_MS.
  */
-export function startAgentProcess(name: string, args: readonly string[], env: Record<string, string>): Promise<AgentProcess> {
+export function startAgentProcess(
+  name: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<AgentProcess> {
   return new Promise((resolveStart, reject) => {
     const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), ...args], {
       cwd: root,
@@ -40,7 +44,10 @@ export function startAgentProcess(name: string, args: readonly string[], env: Re
       out += d.toString();
       if (out.length > 50_000_000) out = out.slice(-10_000_000);
     };
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${START_MS / 1000} s:\n${out.slice(-3000)}`)), START_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${START_MS / 1000} s:\n${out.slice(-3000)}`)),
+      START_MS,
+    );
     const proc: AgentProcess = {
       name,
       child,

@@ -8,7 +8,12 @@ import { chromium, type Browser } from 'playwright-core';
  * downloads are never used.
  */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, ...['chromium', 'chromium-browser'].flatMap((name) => [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin'].map((dir) => join(dir, name)))];
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    ...['chromium', 'chromium-browser'].flatMap((name) =>
+      [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin'].map((dir) => join(dir, name)),
+    ),
+  ];
   for (const file of candidates) {
     if (!file) continue;
     try {

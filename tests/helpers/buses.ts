@@ -48,12 +48,18 @@ export function testBusOptions(transport: TransportName, options: TestBusOptions
     natsUrl: transport === 'nats' ? (options.natsUrl ?? natsUrl) : undefined,
     name: options.name ?? 'sextant-test',
     registry: options.registry,
-    envelopeDeps: { ids: sequentialIds(`bus-${options.prefix}`), clock: new VirtualClock(1_700_000_000_000), source: 'test/bus' },
+    envelopeDeps: {
+      ids: sequentialIds(`bus-${options.prefix}`),
+      clock: new VirtualClock(1_700_000_000_000),
+      source: 'test/bus',
+    },
     logger: silentLogger,
     maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
     requestTimeoutMs: options.requestTimeoutMs ?? 2000,
     prefix: options.prefix,
     trustLocal: options.trustLocal ?? false,
-    ...(transport === 'nats' && options.durable !== false ? { durable: { ...orderPath(options.prefix, false), ...options.durableOptions } } : {}),
+    ...(transport === 'nats' && options.durable !== false
+      ? { durable: { ...orderPath(options.prefix, false), ...options.durableOptions } }
+      : {}),
   };
 }

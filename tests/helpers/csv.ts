@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Writes a Yahoo-format daily CSV whose opens and closes are given; returns its path. */
-export function dailyCsv(closes: readonly number[], options: { start?: number; opens?: readonly number[] } = {}): string {
+export function dailyCsv(
+  closes: readonly number[],
+  options: { start?: number; opens?: readonly number[] } = {},
+): string {
   const start = options.start ?? Date.UTC(2024, 0, 1);
   const rows = ['Date,Open,High,Low,Close,Adj Close,Volume'];
   closes.forEach((c, i) => {
@@ -48,7 +51,18 @@ export function multiSymbolNdjson(symbols: readonly string[], n: number, seed: n
     for (const w of walks) {
       const open = w.c;
       w.c = Math.max(1, Math.round(w.c * (1 + 0.02 * (w.next() - 0.5)) * 10_000) / 10_000);
-      lines.push(JSON.stringify({ kind: 'bar', symbol: w.s, time: start + i * 60_000, open, high: Math.max(open, w.c), low: Math.min(open, w.c), close: w.c, volume: 1_000_000 }));
+      lines.push(
+        JSON.stringify({
+          kind: 'bar',
+          symbol: w.s,
+          time: start + i * 60_000,
+          open,
+          high: Math.max(open, w.c),
+          low: Math.min(open, w.c),
+          close: w.c,
+          volume: 1_000_000,
+        }),
+      );
     }
   }
   const file = join(mkdtempSync(join(tmpdir(), 'sextant-ndjson-')), 'bars.ndjson');

@@ -31,7 +31,10 @@ export interface FakeDiscord {
   press(who: Who, customId: string, message: { content: string; components: unknown[] }): string;
   /** The guild interactions come from. */
   readonly guildId: string;
-  /** Sends GUILD_CREATE for that guild (with these role ids and the interactions' channel): discord.js caches it; members then arrive as GuildMember objects and button messages as Message objects. */
+  /**
+   * Sends GUILD_CREATE for that guild (with these role ids and the interactions' channel): discord.js caches it;
+   * members then arrive as GuildMember objects and button messages as Message objects.
+   */
   createGuild(roleIds: readonly string[]): void;
   /** Interaction callbacks (reply, defer, update) of one interaction. */
   callbacks(interactionId: string): { type: number; data: Record<string, unknown> }[];
@@ -46,7 +49,14 @@ const CHANNEL_ID = '900000000000000002';
 let sequence = 0;
 const snowflake = () => `${1_100_000_000_000_000_000n + BigInt(++sequence)}`;
 
-const user = (id: string, bot = false) => ({ id, username: `user${id.slice(-4)}`, discriminator: '0', global_name: null, avatar: null, ...(bot ? { bot: true } : {}) });
+const user = (id: string, bot = false) => ({
+  id,
+  username: `user${id.slice(-4)}`,
+  discriminator: '0',
+  global_name: null,
+  avatar: null,
+  ...(bot ? { bot: true } : {}),
+});
 
 function messageJson(applicationId: string, channelId: string, body: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -109,19 +119,35 @@ export async function startFakeDiscord(applicationId: string): Promise<FakeDisco
       };
       const m = (re: RegExp) => re.exec(path);
       if (req.method === 'GET' && path === '/gateway/bot') {
-        return json(200, { url: `ws://127.0.0.1:${port}`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } });
+        return json(200, {
+          url: `ws://127.0.0.1:${port}`,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+        });
       }
       if (req.method === 'PUT' && m(/^\/applications\/\d+(\/guilds\/\d+)?\/commands$/)) {
-        return json(200, (body as Record<string, unknown>[]).map((c) => ({ ...c, id: snowflake(), application_id: applicationId, version: '1', type: 1 })));
+        return json(
+          200,
+          (body as Record<string, unknown>[]).map((c) => ({
+            ...c,
+            id: snowflake(),
+            application_id: applicationId,
+            version: '1',
+            type: 1,
+          })),
+        );
       }
       if (req.method === 'POST' && m(/^\/interactions\/\d+\/[^/]+\/callback$/)) {
         res.writeHead(204).end();
         return;
       }
-      if (req.method === 'POST' && m(/^\/webhooks\/\d+\/[^/]+$/)) return json(200, messageJson(applicationId, CHANNEL_ID, body as Record<string, unknown>));
-      if (req.method === 'PATCH' && m(/^\/webhooks\/\d+\/[^/]+\/messages\/[^/]+$/)) return json(200, messageJson(applicationId, CHANNEL_ID, body as Record<string, unknown>));
+      if (req.method === 'POST' && m(/^\/webhooks\/\d+\/[^/]+$/))
+        return json(200, messageJson(applicationId, CHANNEL_ID, body as Record<string, unknown>));
+      if (req.method === 'PATCH' && m(/^\/webhooks\/\d+\/[^/]+\/messages\/[^/]+$/))
+        return json(200, messageJson(applicationId, CHANNEL_ID, body as Record<string, unknown>));
       const channel = m(/^\/channels\/(\d+)\/messages$/);
-      if (req.method === 'POST' && channel) return json(200, messageJson(applicationId, channel[1]!, body as Record<string, unknown>));
+      if (req.method === 'POST' && channel)
+        return json(200, messageJson(applicationId, channel[1]!, body as Record<string, unknown>));
       return json(404, { message: `Unknown route ${req.method} ${path}`, code: 0 });
     })().catch(() => res.writeHead(500).end());
   });
@@ -136,7 +162,15 @@ export async function startFakeDiscord(applicationId: string): Promise<FakeDisco
       if (packet.op === 1) socket.send(JSON.stringify({ op: 11 }));
       if (packet.op === 2) {
         identified.push(packet.d.token ?? '');
-        const ready = { v: 10, user: user(applicationId, true), guilds: [], session_id: 'fake-session', resume_gateway_url: `ws://127.0.0.1:${port}`, shard: [0, 1], application: { id: applicationId, flags: 0 } };
+        const ready = {
+          v: 10,
+          user: user(applicationId, true),
+          guilds: [],
+          session_id: 'fake-session',
+          resume_gateway_url: `ws://127.0.0.1:${port}`,
+          shard: [0, 1],
+          application: { id: applicationId, flags: 0 },
+        };
         socket.send(JSON.stringify({ op: 0, t: 'READY', s: ++seq, d: ready }));
       }
     });
@@ -153,19 +187,64 @@ export async function startFakeDiscord(applicationId: string): Promise<FakeDisco
     const token = `itok-${id}`;
     tokens.set(token, id);
     const person = who.roleIds
-      ? { guild_id: GUILD_ID, channel: { id: CHANNEL_ID, type: 0, guild_id: GUILD_ID, name: 'desk' }, member: { user: user(who.userId), roles: [...who.roleIds], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0, permissions: '0', nick: null, avatar: null, premium_since: null, pending: false } }
+      ? {
+          guild_id: GUILD_ID,
+          channel: { id: CHANNEL_ID, type: 0, guild_id: GUILD_ID, name: 'desk' },
+          member: {
+            user: user(who.userId),
+            roles: [...who.roleIds],
+            joined_at: new Date(0).toISOString(),
+            deaf: false,
+            mute: false,
+            flags: 0,
+            permissions: '0',
+            nick: null,
+            avatar: null,
+            premium_since: null,
+            pending: false,
+          },
+        }
       : { user: user(who.userId) };
-    dispatch('INTERACTION_CREATE', { id, application_id: applicationId, type, token, version: 1, channel_id: CHANNEL_ID, locale: 'en-US', app_permissions: '0', entitlements: [], authorizing_integration_owners: {}, context: who.roleIds ? 0 : 1, attachment_size_limit: 8_388_608, data, ...person, ...extra });
+    dispatch('INTERACTION_CREATE', {
+      id,
+      application_id: applicationId,
+      type,
+      token,
+      version: 1,
+      channel_id: CHANNEL_ID,
+      locale: 'en-US',
+      app_permissions: '0',
+      entitlements: [],
+      authorizing_integration_owners: {},
+      context: who.roleIds ? 0 : 1,
+      attachment_size_limit: 8_388_608,
+      data,
+      ...person,
+      ...extra,
+    });
     return id;
   };
   /** The option type as registered (as Discord would send it), else guessed from the value. */
   const typeOf = (command: string, option: string, v: string | number | boolean) => {
-    const registered = calls.filter((c) => c.method === 'PUT' && c.path.endsWith('/commands')).at(-1)?.body as { name: string; options?: { name: string; type: number }[] }[] | undefined;
+    const registered = calls.filter((c) => c.method === 'PUT' && c.path.endsWith('/commands')).at(-1)?.body as
+      { name: string; options?: { name: string; type: number }[] }[] | undefined;
     const known = registered?.find((c) => c.name === command)?.options?.find((o) => o.name === option)?.type;
     return known ?? (typeof v === 'string' ? 3 : typeof v === 'boolean' ? 5 : Number.isInteger(v) ? 4 : 10);
   };
 
-  const role = (id: string, name: string, position: number) => ({ id, name, permissions: '0', position, color: 0, hoist: false, managed: false, mentionable: false, flags: 0, icon: null, unicode_emoji: null });
+  const role = (id: string, name: string, position: number) => ({
+    id,
+    name,
+    permissions: '0',
+    position,
+    color: 0,
+    hoist: false,
+    managed: false,
+    mentionable: false,
+    flags: 0,
+    icon: null,
+    unicode_emoji: null,
+  });
 
   return {
     api: `http://127.0.0.1:${port}/api`,
@@ -181,7 +260,21 @@ export async function startFakeDiscord(applicationId: string): Promise<FakeDisco
         stickers: [],
         features: [],
         members: [],
-        channels: [{ id: CHANNEL_ID, type: 0, name: 'desk', guild_id: GUILD_ID, position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, rate_limit_per_user: 0, parent_id: null }],
+        channels: [
+          {
+            id: CHANNEL_ID,
+            type: 0,
+            name: 'desk',
+            guild_id: GUILD_ID,
+            position: 0,
+            permission_overwrites: [],
+            nsfw: false,
+            topic: null,
+            last_message_id: null,
+            rate_limit_per_user: 0,
+            parent_id: null,
+          },
+        ],
         threads: [],
         presences: [],
         voice_states: [],
@@ -204,13 +297,25 @@ export async function startFakeDiscord(applicationId: string): Promise<FakeDisco
     calls,
     identified,
     slash: (who, name, options = {}) =>
-      interaction(who, 2, { id: snowflake(), name, type: 1, options: Object.entries(options).map(([n, value]) => ({ name: n, type: typeOf(name, n, value), value })) }),
-    press: (who, customId, message) => interaction(who, 3, { custom_id: customId, component_type: 2 }, { message: messageJson(applicationId, CHANNEL_ID, message) }),
+      interaction(who, 2, {
+        id: snowflake(),
+        name,
+        type: 1,
+        options: Object.entries(options).map(([n, value]) => ({ name: n, type: typeOf(name, n, value), value })),
+      }),
+    press: (who, customId, message) =>
+      interaction(
+        who,
+        3,
+        { custom_id: customId, component_type: 2 },
+        { message: messageJson(applicationId, CHANNEL_ID, message) },
+      ),
     callbacks: (interactionId) =>
       calls
         .filter((c) => c.method === 'POST' && c.path.startsWith(`/interactions/${interactionId}/`))
         .map((c) => c.body as { type: number; data: Record<string, unknown> }),
-    followUps: (interactionId) => calls.filter((c) => c.path.startsWith('/webhooks/') && tokens.get(c.path.split('/')[3] ?? '') === interactionId),
+    followUps: (interactionId) =>
+      calls.filter((c) => c.path.startsWith('/webhooks/') && tokens.get(c.path.split('/')[3] ?? '') === interactionId),
     async close() {
       for (const s of sockets) s.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

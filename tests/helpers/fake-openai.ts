@@ -88,13 +88,15 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
-  const error = (res: ServerResponse, status: number, message: string) => send(res, status, { error: { message, type: 'server_error', code: null } });
+  const error = (res: ServerResponse, status: number, message: string) =>
+    send(res, status, { error: { message, type: 'server_error', code: null } });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const path = (req.url ?? '').split('?')[0]!;
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') return error(res, 404, `no route ${req.method} ${path}`);
+    if (req.method !== 'POST' || path !== '/v1/chat/completions')
+      return error(res, 404, `no route ${req.method} ${path}`);
     let body: ChatCompletionRequest;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatCompletionRequest;
@@ -127,12 +129,20 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: answer.content ?? (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+          message: {
+            role: 'assistant',
+            content: answer.content ?? (toolCalls.length ? null : ''),
+            ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+          },
           finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
           logprobs: null,
         },
       ],
-      usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion },
+      usage: {
+        prompt_tokens: usage.prompt,
+        completion_tokens: usage.completion,
+        total_tokens: usage.prompt + usage.completion,
+      },
     });
   };
 

@@ -23,7 +23,15 @@ export interface FakeTelegramFault {
   readonly chatId?: number;
 }
 
-const BOT: UserFromGetMe = { id: 7000001, is_bot: true, first_name: 'Sextant', username: 'SextantBot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+const BOT: UserFromGetMe = {
+  id: 7000001,
+  is_bot: true,
+  first_name: 'Sextant',
+  username: 'SextantBot',
+  can_join_groups: true,
+  can_read_all_group_messages: false,
+  supports_inline_queries: false,
+};
 
 /**
  * A local fake of the Telegram Bot API (node:http on port 0) for the real telegraf client
@@ -63,7 +71,9 @@ export class FakeTelegram {
 
   /** The texts the bot sent to a chat (sendMessage), in order. */
   sentTo(chatId: number): string[] {
-    return this.callsOf('sendMessage').filter((c) => c.params.chat_id === chatId).map((c) => String(c.params.text));
+    return this.callsOf('sendMessage')
+      .filter((c) => c.params.chat_id === chatId)
+      .map((c) => String(c.params.text));
   }
 
   /** getUpdates calls waiting for an update right now. */
@@ -84,17 +94,25 @@ export class FakeTelegram {
   }
 
   /** A new text message; a leading `/word` carries a bot_command entity, `@SextantBot` a mention. */
-  text(userId: number, text: string, chat: FakeChat = { id: userId, type: 'private' }, extra: { replyToBot?: boolean } = {}): Update {
+  text(
+    userId: number,
+    text: string,
+    chat: FakeChat = { id: userId, type: 'private' },
+    extra: { replyToBot?: boolean } = {},
+  ): Update {
     const entities: { type: string; offset: number; length: number }[] = [];
     const command = /^\/\S+/.exec(text);
     if (command) entities.push({ type: 'bot_command', offset: 0, length: command[0].length });
     const mention = text.indexOf(`@${BOT.username}`);
-    if (mention >= 0 && !command?.[0].includes('@')) entities.push({ type: 'mention', offset: mention, length: BOT.username.length + 1 });
+    if (mention >= 0 && !command?.[0].includes('@'))
+      entities.push({ type: 'mention', offset: mention, length: BOT.username.length + 1 });
     const message = {
       ...this.#envelope(userId, chat),
       text,
       ...(entities.length ? { entities } : {}),
-      ...(extra.replyToBot ? { reply_to_message: { message_id: 1, date: 0, chat: this.#chat(chat), from: BOT, text: 'earlier' } } : {}),
+      ...(extra.replyToBot
+        ? { reply_to_message: { message_id: 1, date: 0, chat: this.#chat(chat), from: BOT, text: 'earlier' } }
+        : {}),
     };
     return { update_id: this.#nextUpdateId++, message } as unknown as Update;
   }
@@ -113,15 +131,39 @@ export class FakeTelegram {
 
   /** An edited text message (the bot must ignore it). */
   edited(userId: number, text: string): Update {
-    return { update_id: this.#nextUpdateId++, edited_message: { ...this.#envelope(userId, { id: userId, type: 'private' }), edit_date: 1, text } } as unknown as Update;
+    return {
+      update_id: this.#nextUpdateId++,
+      edited_message: { ...this.#envelope(userId, { id: userId, type: 'private' }), edit_date: 1, text },
+    } as unknown as Update;
   }
 
   sticker(userId: number): Update {
-    return { update_id: this.#nextUpdateId++, message: { ...this.#envelope(userId, { id: userId, type: 'private' }), sticker: { file_id: 's1', file_unique_id: 's1', type: 'regular', width: 512, height: 512, is_animated: false, is_video: false } } } as unknown as Update;
+    return {
+      update_id: this.#nextUpdateId++,
+      message: {
+        ...this.#envelope(userId, { id: userId, type: 'private' }),
+        sticker: {
+          file_id: 's1',
+          file_unique_id: 's1',
+          type: 'regular',
+          width: 512,
+          height: 512,
+          is_animated: false,
+          is_video: false,
+        },
+      },
+    } as unknown as Update;
   }
 
   photo(userId: number): Update {
-    return { update_id: this.#nextUpdateId++, message: { ...this.#envelope(userId, { id: userId, type: 'private' }), photo: [{ file_id: 'p1', file_unique_id: 'p1', width: 90, height: 90 }], caption: '/buy ORCL 10' } } as unknown as Update;
+    return {
+      update_id: this.#nextUpdateId++,
+      message: {
+        ...this.#envelope(userId, { id: userId, type: 'private' }),
+        photo: [{ file_id: 'p1', file_unique_id: 'p1', width: 90, height: 90 }],
+        caption: '/buy ORCL 10',
+      },
+    } as unknown as Update;
   }
 
   async close(): Promise<void> {
@@ -131,11 +173,18 @@ export class FakeTelegram {
   }
 
   #envelope(userId: number, chat: FakeChat) {
-    return { message_id: this.#nextMessageId++, date: Math.floor(Date.now() / 1000), chat: this.#chat(chat), from: { id: userId, is_bot: false, first_name: `user${userId}` } };
+    return {
+      message_id: this.#nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: this.#chat(chat),
+      from: { id: userId, is_bot: false, first_name: `user${userId}` },
+    };
   }
 
   #chat(chat: FakeChat) {
-    return chat.type === 'private' ? { id: chat.id, type: 'private', first_name: `user${chat.id}` } : { id: chat.id, type: chat.type, title: `group ${chat.id}` };
+    return chat.type === 'private'
+      ? { id: chat.id, type: 'private', first_name: `user${chat.id}` }
+      : { id: chat.id, type: chat.type, title: `group ${chat.id}` };
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -177,7 +226,13 @@ export class FakeTelegram {
       case 'editMessageText':
         return ok(true);
       case 'sendMessage':
-        return ok({ message_id: this.#nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, from: BOT, text: params.text });
+        return ok({
+          message_id: this.#nextMessageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: params.chat_id, type: 'private' },
+          from: BOT,
+          text: params.text,
+        });
       case 'getUpdates':
         return ok(await this.#updates(req, params));
       default:

@@ -49,7 +49,12 @@ export interface FakeVenueOptions {
 
 export type Fault =
   /** Answer with this HTTP status and body instead of processing the request. */
-  | { readonly kind: 'status'; readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly body?: unknown;
+      readonly headers?: Readonly<Record<string, string>>;
+    }
   /** Never answer, and do not process the request (it never reached the matching engine). */
   | { readonly kind: 'hang' }
   /** Process the request, then never answer (the order exists; the caller cannot know). */
@@ -142,7 +147,8 @@ export class FakeBinance {
     private readonly opts: FakeVenueOptions,
   ) {
     for (const s of opts.symbols ?? defaultSymbols) this.#symbols.set(s.symbol, { ...s, last: s.lastPrice });
-    for (const [asset, qty] of Object.entries(opts.balances ?? { USDT: 1_000_000, BTC: 10, ETH: 100 })) this.#balances.set(asset, qty);
+    for (const [asset, qty] of Object.entries(opts.balances ?? { USDT: 1_000_000, BTC: 10, ETH: 100 }))
+      this.#balances.set(asset, qty);
   }
 
   static async start(opts: FakeVenueOptions): Promise<FakeBinance> {
@@ -199,7 +205,8 @@ export class FakeBinance {
     for (const o of this.#orders) {
       if (o.symbol !== symbol || !OPEN.includes(o.status)) continue;
       const buy = o.side === 'BUY';
-      if (o.type === 'LIMIT' && (buy ? price <= o.price : price >= o.price)) this.#execute(o, o.origQty - o.executedQty, price);
+      if (o.type === 'LIMIT' && (buy ? price <= o.price : price >= o.price))
+        this.#execute(o, o.origQty - o.executedQty, price);
       if (o.type === 'STOP_LOSS' && (buy ? price >= o.stopPrice : price <= o.stopPrice)) {
         o.isWorking = true;
         this.#execute(o, o.origQty - o.executedQty, price);
@@ -224,13 +231,20 @@ export class FakeBinance {
     const query = url.search.slice(1);
     const params: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(query)) params[k] = v;
-    for (const [k, v] of new URLSearchParams(body)) if (!(k in params)) params[k] = v; // the query string wins, as on Binance
+    // the query string wins, as on Binance
+    for (const [k, v] of new URLSearchParams(body)) if (!(k in params)) params[k] = v;
     const { signature: _sig, ...recorded } = params;
     this.requests.push({ method, path, params: recorded });
 
     const fault = this.#takeFault(method, path);
     if (fault?.kind === 'hang') return void this.#pending.add(res);
-    if (fault?.kind === 'status') return this.#send(res, fault.status, fault.body ?? { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' }, fault.headers);
+    if (fault?.kind === 'status')
+      return this.#send(
+        res,
+        fault.status,
+        fault.body ?? { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' },
+        fault.headers,
+      );
 
     let status = 200;
     let answer: unknown;
@@ -242,7 +256,15 @@ export class FakeBinance {
       answer = { code: err.code, msg: err.message };
     }
     if (fault?.kind === 'hang-after-processing') return void this.#pending.add(res);
-    if (fault?.kind === 'status-after-processing') return this.#send(res, fault.status, fault.body ?? { code: -1007, msg: 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.' });
+    if (fault?.kind === 'status-after-processing')
+      return this.#send(
+        res,
+        fault.status,
+        fault.body ?? {
+          code: -1007,
+          msg: 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.',
+        },
+      );
     if (fault?.kind === 'delay') {
       this.#pending.add(res);
       setTimeout(() => {
@@ -255,7 +277,9 @@ export class FakeBinance {
   }
 
   #takeFault(method: string, path: string): Fault | undefined {
-    const hit = this.#rules.find((r) => r.left > 0 && (r.rule.method ?? method) === method && (r.rule.path ?? path) === path);
+    const hit = this.#rules.find(
+      (r) => r.left > 0 && (r.rule.method ?? method) === method && (r.rule.path ?? path) === path,
+    );
     if (!hit) return undefined;
     hit.left--;
     return hit.rule.fault;
@@ -264,11 +288,21 @@ export class FakeBinance {
   #send(res: ServerResponse, status: number, answer: unknown, headers: Readonly<Record<string, string>> = {}): void {
     if (res.destroyed) return;
     const text = typeof answer === 'string' ? answer : JSON.stringify(answer);
-    res.writeHead(status, { 'content-type': typeof answer === 'string' ? 'text/html' : 'application/json;charset=UTF-8', ...headers });
+    res.writeHead(status, {
+      'content-type': typeof answer === 'string' ? 'text/html' : 'application/json;charset=UTF-8',
+      ...headers,
+    });
     res.end(text);
   }
 
-  #route(method: string, path: string, p: Record<string, string>, apiKey: string | string[] | undefined, query: string, body: string): unknown {
+  #route(
+    method: string,
+    path: string,
+    p: Record<string, string>,
+    apiKey: string | string[] | undefined,
+    query: string,
+    body: string,
+  ): unknown {
     const route = `${method} ${path}`;
     switch (route) {
       case 'GET /api/v3/ping':
@@ -296,16 +330,25 @@ export class FakeBinance {
 
   /** SIGNED endpoint security: API key header, timestamp within recvWindow, HMAC-SHA256 of totalParams. */
   #authenticate(apiKey: string | string[] | undefined, p: Record<string, string>, query: string, body: string): void {
-    if (apiKey !== this.opts.apiKey) throw new VenueReject(401, -2015, 'Invalid API-key, IP, or permissions for action.');
+    if (apiKey !== this.opts.apiKey)
+      throw new VenueReject(401, -2015, 'Invalid API-key, IP, or permissions for action.');
     const timestamp = Number(p.timestamp);
-    if (!p.timestamp || !Number.isFinite(timestamp)) throw new VenueReject(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+    if (!p.timestamp || !Number.isFinite(timestamp))
+      throw new VenueReject(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
     const recvWindow = Number(p.recvWindow ?? 5000);
-    if (Math.abs(Date.now() - timestamp) > recvWindow) throw new VenueReject(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
+    if (Math.abs(Date.now() - timestamp) > recvWindow)
+      throw new VenueReject(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
     const total = query + body;
     const at = total.lastIndexOf('signature=');
     const given = p.signature ?? '';
-    const expected = createHmac('sha256', this.opts.secret).update(total.slice(0, Math.max(0, at - 1))).digest('hex');
-    if (at < 0 || given.length !== expected.length || !timingSafeEqual(Buffer.from(given.toLowerCase()), Buffer.from(expected))) {
+    const expected = createHmac('sha256', this.opts.secret)
+      .update(total.slice(0, Math.max(0, at - 1)))
+      .digest('hex');
+    if (
+      at < 0 ||
+      given.length !== expected.length ||
+      !timingSafeEqual(Buffer.from(given.toLowerCase()), Buffer.from(expected))
+    ) {
       throw new VenueReject(400, -1022, 'Signature for this request is not valid.');
     }
   }
@@ -330,7 +373,15 @@ export class FakeBinance {
         quoteAssetPrecision: 8,
         baseCommissionPrecision: 8,
         quoteCommissionPrecision: 8,
-        orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT', 'TAKE_PROFIT_LIMIT'],
+        orderTypes: [
+          'LIMIT',
+          'LIMIT_MAKER',
+          'MARKET',
+          'STOP_LOSS',
+          'STOP_LOSS_LIMIT',
+          'TAKE_PROFIT',
+          'TAKE_PROFIT_LIMIT',
+        ],
         icebergAllowed: true,
         ocoAllowed: true,
         otoAllowed: true,
@@ -340,9 +391,26 @@ export class FakeBinance {
         isSpotTradingAllowed: true,
         isMarginTradingAllowed: false,
         filters: [
-          { filterType: 'PRICE_FILTER', minPrice: '0.01000000', maxPrice: '1000000.00000000', tickSize: s.tickSize ?? '0.01000000' },
-          { filterType: 'LOT_SIZE', minQty: s.minQty ?? '0.00001000', maxQty: '9000.00000000', stepSize: s.stepSize ?? '0.00001000' },
-          { filterType: 'NOTIONAL', minNotional: s.minNotional ?? '5.00000000', applyMinToMarket: true, maxNotional: '9000000.00000000', applyMaxToMarket: false, avgPriceMins: 5 },
+          {
+            filterType: 'PRICE_FILTER',
+            minPrice: '0.01000000',
+            maxPrice: '1000000.00000000',
+            tickSize: s.tickSize ?? '0.01000000',
+          },
+          {
+            filterType: 'LOT_SIZE',
+            minQty: s.minQty ?? '0.00001000',
+            maxQty: '9000.00000000',
+            stepSize: s.stepSize ?? '0.00001000',
+          },
+          {
+            filterType: 'NOTIONAL',
+            minNotional: s.minNotional ?? '5.00000000',
+            applyMinToMarket: true,
+            maxNotional: '9000000.00000000',
+            applyMaxToMarket: false,
+            avgPriceMins: 5,
+          },
         ],
         permissions: [],
         permissionSets: [['SPOT']],
@@ -353,7 +421,8 @@ export class FakeBinance {
   }
 
   #symbol(p: Record<string, string>) {
-    if (!p.symbol) throw new VenueReject(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    if (!p.symbol)
+      throw new VenueReject(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
     const s = this.#symbols.get(p.symbol);
     if (!s) throw new VenueReject(400, -1121, 'Invalid symbol.');
     return s;
@@ -363,7 +432,8 @@ export class FakeBinance {
     const s = this.#symbol(p);
     const mandatory = (name: string) => {
       const v = p[name];
-      if (v === undefined || v === '') throw new VenueReject(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
+      if (v === undefined || v === '')
+        throw new VenueReject(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
       return v;
     };
     const notRequired = (name: string) => {
@@ -372,7 +442,8 @@ export class FakeBinance {
     const side = mandatory('side');
     if (side !== 'BUY' && side !== 'SELL') throw new VenueReject(400, -1117, 'Invalid side.');
     const type = mandatory('type');
-    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP_LOSS') throw new VenueReject(400, -1116, 'Invalid orderType.'); // the fake implements these three
+    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP_LOSS')
+      throw new VenueReject(400, -1116, 'Invalid orderType.'); // the fake implements these three
     let tif: 'GTC' | 'IOC' | 'FOK' = 'GTC';
     if (type === 'LIMIT') {
       const t = mandatory('timeInForce');
@@ -385,22 +456,30 @@ export class FakeBinance {
     }
     if (type === 'STOP_LOSS') mandatory('stopPrice');
     else notRequired('stopPrice');
-    if (p.quoteOrderQty !== undefined) throw new VenueReject(400, -1013, 'Filter failure: the fake venue does not implement quoteOrderQty.');
+    if (p.quoteOrderQty !== undefined)
+      throw new VenueReject(400, -1013, 'Filter failure: the fake venue does not implement quoteOrderQty.');
     const qty = Number(mandatory('quantity'));
     const price = Number(p.price ?? 0);
     const stopPrice = Number(p.stopPrice ?? 0);
     const clientOrderId = p.newClientOrderId ?? `x-fake${this.#nextOrderId}`;
     if (!CLIENT_ID_PATTERN.test(clientOrderId)) {
-      throw new VenueReject(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
+      throw new VenueReject(
+        400,
+        -1100,
+        "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
+      );
     }
     if (!(qty >= Number(s.minQty ?? '0.00001'))) throw new VenueReject(400, -1013, 'Filter failure: LOT_SIZE');
     const refPrice = type === 'LIMIT' ? price : type === 'STOP_LOSS' ? stopPrice : s.last;
     if (qty * refPrice < Number(s.minNotional ?? '5')) throw new VenueReject(400, -1013, 'Filter failure: NOTIONAL');
-    if (type === 'STOP_LOSS' && (side === 'BUY' ? stopPrice <= s.last : stopPrice >= s.last)) throw new VenueReject(400, -2010, 'Stop price would trigger immediately.');
+    if (type === 'STOP_LOSS' && (side === 'BUY' ? stopPrice <= s.last : stopPrice >= s.last))
+      throw new VenueReject(400, -2010, 'Stop price would trigger immediately.');
     // Unique among OPEN orders only: the id of a filled or cancelled order is accepted again.
-    if (this.#orders.some((o) => o.clientOrderId === clientOrderId && OPEN.includes(o.status))) throw new VenueReject(400, -2010, 'Duplicate order sent.');
+    if (this.#orders.some((o) => o.clientOrderId === clientOrderId && OPEN.includes(o.status)))
+      throw new VenueReject(400, -2010, 'Duplicate order sent.');
     const needed = side === 'BUY' ? qty * refPrice : qty;
-    if (this.balance(side === 'BUY' ? s.quoteAsset : s.baseAsset) < needed) throw new VenueReject(400, -2010, 'Account has insufficient balance for requested action.');
+    if (this.balance(side === 'BUY' ? s.quoteAsset : s.baseAsset) < needed)
+      throw new VenueReject(400, -2010, 'Account has insufficient balance for requested action.');
 
     const now = Date.now();
     const order: VenueOrder = {
@@ -448,11 +527,17 @@ export class FakeBinance {
   #findOrder(p: Record<string, string>, code: number, msg: string): VenueOrder {
     this.#symbol(p);
     let found: VenueOrder | undefined;
-    if (p.orderId !== undefined) found = this.#orders.find((o) => o.symbol === p.symbol && String(o.orderId) === p.orderId);
+    if (p.orderId !== undefined)
+      found = this.#orders.find((o) => o.symbol === p.symbol && String(o.orderId) === p.orderId);
     else if (p.origClientOrderId !== undefined) {
       // The same client id may have been used again after the first order closed: the newest wins.
       found = this.#orders.filter((o) => o.symbol === p.symbol && o.clientOrderId === p.origClientOrderId).at(-1);
-    } else throw new VenueReject(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+    } else
+      throw new VenueReject(
+        400,
+        -1102,
+        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+      );
     if (!found) throw new VenueReject(400, code, msg);
     return found;
   }
@@ -522,7 +607,14 @@ export class FakeBinance {
   }
 
   #placementView(o: VenueOrder, respType: string): unknown {
-    if (respType === 'ACK') return { symbol: o.symbol, orderId: o.orderId, orderListId: -1, clientOrderId: o.clientOrderId, transactTime: o.time };
+    if (respType === 'ACK')
+      return {
+        symbol: o.symbol,
+        orderId: o.orderId,
+        orderListId: -1,
+        clientOrderId: o.clientOrderId,
+        transactTime: o.time,
+      };
     const result = {
       ...this.#common(o),
       transactTime: o.time,
@@ -532,7 +624,16 @@ export class FakeBinance {
       selfTradePreventionMode: 'EXPIRE_MAKER',
     };
     if (respType !== 'FULL') return result;
-    return { ...result, fills: o.trades.map((t) => ({ price: d8(t.price), qty: d8(t.qty), commission: d8(t.commission), commissionAsset: t.commissionAsset, tradeId: t.id })) };
+    return {
+      ...result,
+      fills: o.trades.map((t) => ({
+        price: d8(t.price),
+        qty: d8(t.qty),
+        commission: d8(t.commission),
+        commissionAsset: t.commissionAsset,
+        tradeId: t.id,
+      })),
+    };
   }
 
   #queryView(o: VenueOrder): unknown {

@@ -31,7 +31,11 @@ export function orderCounts(envs: readonly Envelope[]) {
   const filled = byOrder(envs, 'order.filled');
   const failed = byOrder(envs, 'order.failed');
   const cancelled = byOrder(envs, 'order.cancelled');
-  const ended = new Set([...[...filled].filter(([, l]) => l.some(finalFill)).map(([id]) => id), ...failed.keys(), ...cancelled.keys()]);
+  const ended = new Set([
+    ...[...filled].filter(([, l]) => l.some(finalFill)).map(([id]) => id),
+    ...failed.keys(),
+    ...cancelled.keys(),
+  ]);
   const working = [...submitted.keys()].filter((id) => !ended.has(id));
   return {
     intents: intents.size,
@@ -64,9 +68,13 @@ export function expectNothingLostOrDuplicated(envs: readonly Envelope[]): void {
     expect(list, `intent ${id} published once`).toHaveLength(1);
     expect((approved.get(id)?.length ?? 0) + (rejected.get(id)?.length ?? 0), `one verdict for ${id}`).toBe(1);
   }
-  for (const id of [...approved.keys(), ...rejected.keys()]) expect(intents.has(id), `verdict ${id} has an intent`).toBe(true);
+  for (const id of [...approved.keys(), ...rejected.keys()])
+    expect(intents.has(id), `verdict ${id} has an intent`).toBe(true);
   for (const id of approved.keys()) {
-    expect((submitted.get(id)?.length ?? 0) + (failed.get(id)?.length ?? 0), `approval ${id} became one order or one failure`).toBeGreaterThanOrEqual(1);
+    expect(
+      (submitted.get(id)?.length ?? 0) + (failed.get(id)?.length ?? 0),
+      `approval ${id} became one order or one failure`,
+    ).toBeGreaterThanOrEqual(1);
     expect(submitted.get(id)?.length ?? 0, `order ${id} submitted at most once`).toBeLessThanOrEqual(1);
   }
   for (const [id, list] of filled) {

@@ -15,7 +15,12 @@ export function smaCrossOracle(file: string, symbol: string, fast: number, slow:
   for (const bar of bars) {
     if (pending) {
       const price = bar.open;
-      fills.push({ date: new Date(bar.time).toISOString().slice(0, 10), side: pending.side, size: pending.size, price });
+      fills.push({
+        date: new Date(bar.time).toISOString().slice(0, 10),
+        side: pending.side,
+        size: pending.size,
+        price,
+      });
       cash += pending.side === 'buy' ? -pending.size * price : pending.size * price;
       position += pending.side === 'buy' ? pending.size : -pending.size;
       pending = undefined;

@@ -20,7 +20,12 @@ export function startStrategy(params: StrategyParams) {
     for (const close of closes) {
       n++;
       const time = dayTime(n);
-      actor.send({ type: 'market.bar', id: `${symbol}-${n}`, time, payload: { symbol, time, open: close, high: close, low: close, close, volume: 1000 } });
+      actor.send({
+        type: 'market.bar',
+        id: `${symbol}-${n}`,
+        time,
+        payload: { symbol, time, open: close, high: close, low: close, close, volume: 1000 },
+      });
     }
     return emitted.slice(from);
   };

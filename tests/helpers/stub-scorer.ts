@@ -18,7 +18,12 @@ export function stubScorer(name = 'stub@1'): Scorer & { readonly calls: string[]
       const up = bull.test(text);
       const down = bear.test(text);
       const score = up && !down ? 0.8 : down && !up ? -0.8 : 0;
-      return { score, confidence: score === 0 ? 0.5 : 1, rationale: score > 0 ? 'bullish cue' : score < 0 ? 'bearish cue' : 'no cue', scorer: name };
+      return {
+        score,
+        confidence: score === 0 ? 0.5 : 1,
+        rationale: score > 0 ? 'bullish cue' : score < 0 ? 'bearish cue' : 'no cue',
+        scorer: name,
+      };
     },
   };
 }

@@ -55,7 +55,11 @@ const defaults: TradingSettings = {
 /** Agents of one process on a fresh bus (own namespace), with a catch-all recorder; started. */
 export async function startTestSystem(transport: TransportName, options: TestSystemOptions): Promise<TestSystem> {
   const prefix = options.bus?.prefix ?? testPrefix();
-  const { envelopeDeps, registry: _registry, ...bus } = testBusOptions(transport, {
+  const {
+    envelopeDeps,
+    registry: _registry,
+    ...bus
+  } = testBusOptions(transport, {
     registry: createRegistry(),
     prefix,
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
@@ -84,7 +88,18 @@ export async function startTestSystem(transport: TransportName, options: TestSys
       settings: { ...defaults, ...options.settings },
       ...(options.runId ? { runId: options.runId } : {}),
       ...(options.sentiment ? { sentiment: options.sentiment } : {}),
-      ...(options.feed ? { feed: { feed: options.feed, pump: { paceMs: options.paceMs ?? 0, batch: options.batch ?? 250, ...(options.gate ? { gate: options.gate } : {}) } } } : {}),
+      ...(options.feed
+        ? {
+            feed: {
+              feed: options.feed,
+              pump: {
+                paceMs: options.paceMs ?? 0,
+                batch: options.batch ?? 250,
+                ...(options.gate ? { gate: options.gate } : {}),
+              },
+            },
+          }
+        : {}),
     }),
   });
   await system.start();

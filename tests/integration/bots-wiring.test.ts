@@ -60,8 +60,19 @@ describe('sextant start with TELEGRAM_BOT_TOKEN', () => {
     fake.push(fake.text(OPERATOR, '/notify all on'));
     await eventually(() => expect(fake.sentTo(OPERATOR).join('\n')).toMatch(/risk/i));
     fake.push(fake.text(OPERATOR, '/halt'));
-    await eventually(() => expect(fake.callsOf('sendMessage').some((c) => c.params.chat_id === OPERATOR && JSON.stringify(c.params.reply_markup ?? '').includes('Confirm'))).toBe(true));
-    const preview = fake.callsOf('sendMessage').filter((c) => c.params.chat_id === OPERATOR && JSON.stringify(c.params.reply_markup ?? '').includes('Confirm')).at(-1)!;
+    await eventually(() =>
+      expect(
+        fake
+          .callsOf('sendMessage')
+          .some(
+            (c) => c.params.chat_id === OPERATOR && JSON.stringify(c.params.reply_markup ?? '').includes('Confirm'),
+          ),
+      ).toBe(true),
+    );
+    const preview = fake
+      .callsOf('sendMessage')
+      .filter((c) => c.params.chat_id === OPERATOR && JSON.stringify(c.params.reply_markup ?? '').includes('Confirm'))
+      .at(-1)!;
     const markup = preview.params.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] };
     const confirm = markup.inline_keyboard.flat().find((b) => b.text.includes('Confirm'))!;
     fake.push(fake.tap(OPERATOR, confirm.callback_data, (preview.result as { message_id: number }).message_id));
@@ -119,7 +130,14 @@ describe('sextant start with TELEGRAM_WEBHOOK_URL', () => {
     expect(registered.params).toMatchObject({ url: hook, secret_token: SECRET });
     expect(fake.callsOf('getUpdates')).toHaveLength(0);
     const post = (secret: string | undefined) =>
-      fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json', ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) }, body: JSON.stringify(fake.text(OPERATOR, '/risk')) });
+      fetch(hook, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}),
+        },
+        body: JSON.stringify(fake.text(OPERATOR, '/risk')),
+      });
     expect((await post(undefined)).status).toBe(401);
     expect((await post('not-the-secret-at-all')).status).toBe(401);
     expect(fake.sentTo(OPERATOR)).toHaveLength(0);
@@ -128,8 +146,12 @@ describe('sextant start with TELEGRAM_WEBHOOK_URL', () => {
   });
 
   it('a webhook URL without a secret, or with PORT=0, stops start-up naming the key', () => {
-    expect(() => loadConfig({ env: { TELEGRAM_BOT_TOKEN: '123456:TEST-token-for-the-fake-server', TELEGRAM_WEBHOOK_URL: hook } })).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
-    expect(() => loadConfig({ env: { TELEGRAM_WEBHOOK_URL: hook, TELEGRAM_WEBHOOK_SECRET: SECRET, PORT: '0' } })).toThrow(/PORT/);
+    expect(() =>
+      loadConfig({ env: { TELEGRAM_BOT_TOKEN: '123456:TEST-token-for-the-fake-server', TELEGRAM_WEBHOOK_URL: hook } }),
+    ).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
+    expect(() =>
+      loadConfig({ env: { TELEGRAM_WEBHOOK_URL: hook, TELEGRAM_WEBHOOK_SECRET: SECRET, PORT: '0' } }),
+    ).toThrow(/PORT/);
   });
 });
 
@@ -137,7 +159,16 @@ describe('sextant bots (the bots alone)', () => {
   it('serves /health (and a webhook when set), never the API, the dashboard or the metrics', async () => {
     const fake = await FakeTelegram.start({ pollWaitMs: 100 });
     const port = await freePort();
-    const config = loadConfig({ env: { PORT: String(port), STORE: 'off', TELEGRAM_BOT_TOKEN: '123456:TEST-token-for-the-fake-server', TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_ALLOWED_USERS: `${OPERATOR}:operator`, HEARTBEAT_INTERVAL_MS: '60000' } });
+    const config = loadConfig({
+      env: {
+        PORT: String(port),
+        STORE: 'off',
+        TELEGRAM_BOT_TOKEN: '123456:TEST-token-for-the-fake-server',
+        TELEGRAM_API_ROOT: fake.apiRoot,
+        TELEGRAM_ALLOWED_USERS: `${OPERATOR}:operator`,
+        HEARTBEAT_INTERVAL_MS: '60000',
+      },
+    });
     const system = await startSystem(config, silentLogger, [], { bots: true });
     try {
       const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status);

@@ -20,7 +20,12 @@ for (const { name } of transports) {
     afterEach(() => system?.stop());
 
     it('loses and duplicates no order: every intent ends approved and filled, rejected, or failed with a reason', async () => {
-      const broker = new PaperBroker({ failRate: 0.3, minLatencyMs: 0, maxLatencyMs: 4, random: seededPrng(2024, 'faults') });
+      const broker = new PaperBroker({
+        failRate: 0.3,
+        minLatencyMs: 0,
+        maxLatencyMs: 4,
+        random: seededPrng(2024, 'faults'),
+      });
       system = await startTestSystem(name, {
         agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
         settings: {
@@ -35,15 +40,25 @@ for (const { name } of transports) {
       const { seen, of } = system;
       await system.kernel.host('data')!.whenStarted();
 
-      await eventually(() => {
-        const approved = of('order.approved').length;
-        const ended = of('order.failed').length + of('order.cancelled').length + of('order.filled').filter((e) => (e.payload as { status: string }).status === 'filled').length;
-        // Orders approved on the last bars have no later bar to fill on: they stay submitted.
-        const waiting = of('order.submitted').filter((s) => !seen.some((e) => (e.type === 'order.filled' || e.type === 'order.cancelled') && idOf(e) === idOf(s))).length;
-        expect(ended + waiting).toBe(approved);
-        // every intent has its verdict (over NATS the order path is durable and may lag the bars)
-        expect(of('order.approved').length + of('order.rejected').length).toBe(of('order.intent').length);
-      }, 20_000, 20);
+      await eventually(
+        () => {
+          const approved = of('order.approved').length;
+          const ended =
+            of('order.failed').length +
+            of('order.cancelled').length +
+            of('order.filled').filter((e) => (e.payload as { status: string }).status === 'filled').length;
+          // Orders approved on the last bars have no later bar to fill on: they stay submitted.
+          const waiting = of('order.submitted').filter(
+            (s) =>
+              !seen.some((e) => (e.type === 'order.filled' || e.type === 'order.cancelled') && idOf(e) === idOf(s)),
+          ).length;
+          expect(ended + waiting).toBe(approved);
+          // every intent has its verdict (over NATS the order path is durable and may lag the bars)
+          expect(of('order.approved').length + of('order.rejected').length).toBe(of('order.intent').length);
+        },
+        20_000,
+        20,
+      );
 
       const intents = of('order.intent').map(idOf);
       const verdicts = [...of('order.approved'), ...of('order.rejected')].map(idOf);
@@ -51,7 +66,16 @@ for (const { name } of transports) {
       const failed = of('order.failed');
       const fills = of('order.filled');
       const finalFills = fills.filter((e) => (e.payload as { status: string }).status === 'filled').map(idOf);
-      const counts = { intents: intents.length, approved: of('order.approved').length, rejected: of('order.rejected').length, submitted: submitted.length, filled: finalFills.length, failed: failed.length, brokerCalls: broker.calls, brokerAcks: broker.acknowledged };
+      const counts = {
+        intents: intents.length,
+        approved: of('order.approved').length,
+        rejected: of('order.rejected').length,
+        submitted: submitted.length,
+        filled: finalFills.length,
+        failed: failed.length,
+        brokerCalls: broker.calls,
+        brokerAcks: broker.acknowledged,
+      };
       console.info(`broker chaos [${name}]:`, JSON.stringify(counts));
 
       expect(new Set(intents).size).toBe(intents.length);
@@ -61,9 +85,13 @@ for (const { name } of transports) {
       expect(new Set(finalFills).size).toBe(finalFills.length); // no order filled twice
       const failedIds = new Set(failed.map(idOf));
       for (const id of finalFills) expect(failedIds.has(id)).toBe(false);
-      for (const f of failed) expect((f.payload as { reason: string }).reason).toMatch(/did not take the order: .*venue unavailable \(after 3 attempts\)/);
+      for (const f of failed)
+        expect((f.payload as { reason: string }).reason).toMatch(
+          /did not take the order: .*venue unavailable \(after 3 attempts\)/,
+        );
       const approvedIds = new Set(of('order.approved').map((e) => (e.payload as OrderApproved).order.clientOrderId));
-      for (const id of [...submitted, ...failedIds]) expect(approvedIds.has(id)).toBe(true); // nothing reaches the broker without risk
+      // nothing reaches the broker without risk
+      for (const id of [...submitted, ...failedIds]) expect(approvedIds.has(id)).toBe(true);
       expect(counts.failed).toBeGreaterThan(0);
       expect(counts.filled).toBeGreaterThan(0);
       expect(counts.brokerCalls).toBeGreaterThan(counts.brokerAcks); // retries happened

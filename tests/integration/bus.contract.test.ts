@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Bus } from '../../src/core/messaging/bus.js';
 import { DEAD_LETTER_TYPE, type DeadLetter } from '../../src/core/messaging/dead-letter.js';
 import { rootEnvelope, type Envelope } from '../../src/core/messaging/envelope.js';
-import { BusClosedError, InvalidSubjectError, NoRespondersError, PayloadTooLargeError, RemoteRequestError, RequestTimeoutError } from '../../bus/errors.js';
+import {
+  BusClosedError,
+  InvalidSubjectError,
+  NoRespondersError,
+  PayloadTooLargeError,
+  RemoteRequestError,
+  RequestTimeoutError,
+} from '../../bus/errors.js';
 import { Header } from '../../bus/headers.js';
 import { SchemaRegistry } from '../../src/core/messaging/schema-registry.js';
 import { subjects, type Subject, type SubjectPattern } from '../../src/core/messaging/subjects.js';
@@ -13,12 +20,14 @@ import { makeBus, testPrefix, transports, type TransportName } from '../helpers/
 import { eventually } from '../helpers/eventually.js';
 
 const ping = z.object({ n: z.number().int(), text: z.string().optional() });
-const registry = () => new SchemaRegistry().register('test.ping', 1, ping).register('test.ping', 2, ping.extend({ tag: z.string() }));
+const registry = () =>
+  new SchemaRegistry().register('test.ping', 1, ping).register('test.ping', 2, ping.extend({ tag: z.string() }));
 
 const sub = (s: string) => s as Subject;
 const pat = (s: string) => s as SubjectPattern;
 const deps = { ids: sequentialIds('msg'), clock: new VirtualClock(1_700_000_000_000), source: 'test/1' };
-const pingEnv = (n: number, extra: Partial<{ text: string }> = {}): Envelope => rootEnvelope(deps, 'test.ping', { n, ...extra });
+const pingEnv = (n: number, extra: Partial<{ text: string }> = {}): Envelope =>
+  rootEnvelope(deps, 'test.ping', { n, ...extra });
 const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 
 for (const { name } of transports) {
@@ -28,7 +37,10 @@ for (const { name } of transports) {
     const open: Bus[] = [];
 
     /** Publisher and receiver: one bus in memory, two connections on NATS. */
-    const pair = async (transport: TransportName, extra: { maxPayloadBytes?: number; requestTimeoutMs?: number } = {}) => {
+    const pair = async (
+      transport: TransportName,
+      extra: { maxPayloadBytes?: number; requestTimeoutMs?: number } = {},
+    ) => {
       const prefix = testPrefix();
       const a = await makeBus(transport, { registry: registry(), prefix, ...extra });
       const b = transport === 'memory' ? a : await makeBus(transport, { registry: registry(), prefix, ...extra });
@@ -42,7 +54,11 @@ for (const { name } of transports) {
     };
     const collect = (bus: Bus, pattern: string, opts: { queue?: string } = {}) => {
       const got: { env: Envelope; subject: string; headers: Record<string, string> }[] = [];
-      bus.subscribe(pat(pattern), (env, ctx) => void got.push({ env, subject: ctx.subject, headers: { ...ctx.headers } }), opts);
+      bus.subscribe(
+        pat(pattern),
+        (env, ctx) => void got.push({ env, subject: ctx.subject, headers: { ...ctx.headers } }),
+        opts,
+      );
       return got;
     };
     const deadLetters = (bus: Bus) => collect(bus, 'dlq.>');
@@ -99,21 +115,29 @@ for (const { name } of transports) {
 
     it('request with nobody subscribed fails fast with NoRespondersError, not a timeout', async () => {
       const started = Date.now();
-      await expect(pub.request(sub('test.nobody'), pingEnv(1), { timeoutMs: 5000 })).rejects.toBeInstanceOf(NoRespondersError);
+      await expect(pub.request(sub('test.nobody'), pingEnv(1), { timeoutMs: 5000 })).rejects.toBeInstanceOf(
+        NoRespondersError,
+      );
       expect(Date.now() - started).toBeLessThan(1000);
     });
 
     it('request to a subscriber that never replies times out with RequestTimeoutError', async () => {
       rx.subscribe(pat('test.silent'), () => undefined);
       await rx.flush();
-      await expect(pub.request(sub('test.silent'), pingEnv(1), { timeoutMs: 150 })).rejects.toBeInstanceOf(RequestTimeoutError);
+      await expect(pub.request(sub('test.silent'), pingEnv(1), { timeoutMs: 150 })).rejects.toBeInstanceOf(
+        RequestTimeoutError,
+      );
     });
 
     it('responder that throws answers request.failed at once and dead-letters the request', async () => {
       const dlq = deadLetters(pub);
-      rx.serve(sub('test.broken'), () => {
-        throw new Error('boom');
-      }, { name: 'broken-service' });
+      rx.serve(
+        sub('test.broken'),
+        () => {
+          throw new Error('boom');
+        },
+        { name: 'broken-service' },
+      );
       await rx.flush();
       await pub.flush();
       const err = await pub.request(sub('test.broken'), pingEnv(1), { timeoutMs: 3000 }).catch((e: unknown) => e);
@@ -139,11 +163,15 @@ for (const { name } of transports) {
     it('handler that throws dead-letters the message with the reason and original bytes, and keeps consuming', async () => {
       const dlq = deadLetters(pub);
       const handled: number[] = [];
-      rx.subscribe(pat('test.fragile'), (env) => {
-        const n = (env.payload as { n: number }).n;
-        if (n === 2) throw new Error('cannot handle two');
-        handled.push(n);
-      }, { name: 'fragile' });
+      rx.subscribe(
+        pat('test.fragile'),
+        (env) => {
+          const n = (env.payload as { n: number }).n;
+          if (n === 2) throw new Error('cannot handle two');
+          handled.push(n);
+        },
+        { name: 'fragile' },
+      );
       await rx.flush();
       await pub.flush();
       const envs = [1, 2, 3].map((n) => pingEnv(n));
@@ -157,12 +185,26 @@ for (const { name } of transports) {
       expect(dead.env.correlationId).toBe(envs[1]!.correlationId);
       expect(dead.env.causationId).toBe(envs[1]!.id);
       const letter = dead.env.payload as DeadLetter;
-      expect(letter).toMatchObject({ subject: 'test.fragile', code: 'handler_error', handler: 'fragile', originalId: envs[1]!.id, truncated: false });
+      expect(letter).toMatchObject({
+        subject: 'test.fragile',
+        code: 'handler_error',
+        handler: 'fragile',
+        originalId: envs[1]!.id,
+        truncated: false,
+      });
       expect(letter.reason).toContain('cannot handle two');
       expect(JSON.parse(Buffer.from(letter.original, 'base64').toString())).toEqual(envs[1]);
     });
 
-    const good = { id: 'x1', type: 'test.ping', v: 1, source: 'ext/1', correlationId: 'x1', time: 1, payload: { n: 1 } };
+    const good = {
+      id: 'x1',
+      type: 'test.ping',
+      v: 1,
+      source: 'ext/1',
+      correlationId: 'x1',
+      time: 1,
+      payload: { n: 1 },
+    };
     const badInputs: [string, Uint8Array, string][] = [
       ['non-JSON bytes', bytes('{not json'), 'not_json'],
       ['binary garbage', new Uint8Array([0xff, 0x00, 0x13]), 'not_json'],

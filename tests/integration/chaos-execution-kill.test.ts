@@ -32,22 +32,26 @@ describe('chaos: the execution process killed (SIGKILL) mid-run and restarted [n
   /** Starts `sextant agent execution` in the test's namespace; resolves once it is running. */
   const startExecution = () =>
     new Promise<ChildProcess>((resolveStart, reject) => {
-      const p = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'agent', 'execution'], {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          NATS_URL: natsUrl,
-          SEXTANT_NAMESPACE: namespace,
-          SEXTANT_INSTANCE: 'exec',
-          SEXTANT_DATA_DIR: join(dir, 'execution'),
-          STORE_CHECKPOINT_MS: '100',
-          BUS_ACK_WAIT_MS: '1500',
-          HEARTBEAT_INTERVAL_MS: '60000',
-          LOG_LEVEL: 'info',
+      const p = spawn(
+        process.execPath,
+        ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'agent', 'execution'],
+        {
+          cwd: root,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NATS_URL: natsUrl,
+            SEXTANT_NAMESPACE: namespace,
+            SEXTANT_INSTANCE: 'exec',
+            SEXTANT_DATA_DIR: join(dir, 'execution'),
+            STORE_CHECKPOINT_MS: '100',
+            BUS_ACK_WAIT_MS: '1500',
+            HEARTBEAT_INTERVAL_MS: '60000',
+            LOG_LEVEL: 'info',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      );
       let out = '';
       const timer = setTimeout(() => reject(new Error(`execution did not start: ${out.slice(-2000)}`)), 20_000);
       p.stdout!.on('data', (d: Buffer) => {
@@ -62,7 +66,8 @@ describe('chaos: the execution process killed (SIGKILL) mid-run and restarted [n
       p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       p.once('exit', (code, signal) => {
         clearTimeout(timer);
-        if (signal !== 'SIGKILL' && signal !== 'SIGTERM') reject(new Error(`execution exited ${code}: ${out.slice(-2000)}`));
+        if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
+          reject(new Error(`execution exited ${code}: ${out.slice(-2000)}`));
       });
     });
 
@@ -87,7 +92,11 @@ describe('chaos: the execution process killed (SIGKILL) mid-run and restarted [n
       paceMs: 1, // the market goes on while execution is down and after it is back
       requestTimeoutMs: 20_000,
       bus: { prefix: namespace, durableOptions: { storage: 'file', ackWaitMs: 1500 } },
-      beforeStart: (bus) => void bus.subscribe(patterns.orders, (env) => void audit.set(env.id, env), { name: 'auditor', durable: 'auditor' }),
+      beforeStart: (bus) =>
+        void bus.subscribe(patterns.orders, (env) => void audit.set(env.id, env), {
+          name: 'auditor',
+          durable: 'auditor',
+        }),
     });
     const { kernel } = system;
     await eventually(() => expect(kernel.feedCursor.published).toBeGreaterThanOrEqual(BARS * 0.4), 30_000, 5);
@@ -102,14 +111,21 @@ describe('chaos: the execution process killed (SIGKILL) mid-run and restarted [n
     expect(caughtUp, 'the restarted execution read back its own outputs').not.toBeNull();
     await kernel.host('data')!.whenStarted();
 
-    const counts = await eventually(() => {
-      const c = orderCounts([...audit.values()]);
-      expect(c.verdicts).toBe(c.intents);
-      expect(c.submitted + c.failed).toBeGreaterThanOrEqual(c.approved);
-      expect(c.ended + c.working).toBe(c.approved);
-      return c;
-    }, 40_000, 50);
-    console.info(`chaos execution SIGKILL: killed at bar ${killedAt} of ${BARS}; on restart it read back ${caughtUp![1]} own order messages and replayed ${caughtUp![2]};`, JSON.stringify(counts));
+    const counts = await eventually(
+      () => {
+        const c = orderCounts([...audit.values()]);
+        expect(c.verdicts).toBe(c.intents);
+        expect(c.submitted + c.failed).toBeGreaterThanOrEqual(c.approved);
+        expect(c.ended + c.working).toBe(c.approved);
+        return c;
+      },
+      40_000,
+      50,
+    );
+    console.info(
+      `chaos execution SIGKILL: killed at bar ${killedAt} of ${BARS}; on restart it read back ${caughtUp![1]} own order messages and replayed ${caughtUp![2]};`,
+      JSON.stringify(counts),
+    );
     expect(killedAt).toBeLessThan(BARS);
     expect(counts.intents).toBeGreaterThan(100);
     expect(counts.working).toBeLessThanOrEqual(1); // only an order decided on the last bar waits for a next one

@@ -35,7 +35,11 @@ describe('chaos: nats-server restarted in the middle of a 10,000-bar run [nats]'
       requestTimeoutMs: 20_000,
       bus: { natsUrl: server.url, durableOptions: { storage: 'file', ackWaitMs: 1500 } },
       // an auditor reading the order path durably: it sees every order message, whatever core NATS lost
-      beforeStart: (bus) => void bus.subscribe(patterns.orders, (env) => void audit.set(env.id, env), { name: 'auditor', durable: 'auditor' }),
+      beforeStart: (bus) =>
+        void bus.subscribe(patterns.orders, (env) => void audit.set(env.id, env), {
+          name: 'auditor',
+          durable: 'auditor',
+        }),
     });
     const { kernel } = system;
     await eventually(() => expect(kernel.feedCursor.published).toBeGreaterThanOrEqual(BARS * 0.4), 30_000, 5);
@@ -46,14 +50,21 @@ describe('chaos: nats-server restarted in the middle of a 10,000-bar run [nats]'
     await kernel.host('data')!.whenStarted();
     expect(kernel.host('data')!.lifecycle).not.toBe('faulted');
 
-    const counts = await eventually(() => {
-      const c = orderCounts([...audit.values()]);
-      expect(c.ended + c.working).toBe(c.approved);
-      expect(c.verdicts).toBe(c.intents);
-      return c;
-    }, 30_000, 50);
+    const counts = await eventually(
+      () => {
+        const c = orderCounts([...audit.values()]);
+        expect(c.ended + c.working).toBe(c.approved);
+        expect(c.verdicts).toBe(c.intents);
+        return c;
+      },
+      30_000,
+      50,
+    );
     const path = (system.bus as NatsBus).durable!;
-    console.info(`chaos nats restart: restarted at bar ${restartedAt} of ${BARS};`, JSON.stringify({ ...counts, publishRetries: path.publishRetries, duplicatePublishes: path.duplicates }));
+    console.info(
+      `chaos nats restart: restarted at bar ${restartedAt} of ${BARS};`,
+      JSON.stringify({ ...counts, publishRetries: path.publishRetries, duplicatePublishes: path.duplicates }),
+    );
     expect(restartedAt).toBeLessThan(BARS);
     expect(counts.intents).toBeGreaterThan(100);
     expectNothingLostOrDuplicated([...audit.values()]);

@@ -29,157 +29,239 @@ const mongoUri = inject('mongoUri');
  * The one command router, over a running single-process system (agents, store, in-memory bus),
  * on each store: the embedded files and MongoDB (STORE=mongodb; FerretDB here).
  */
-for (const store of ['embedded', 'mongodb'] as const) describe(`command router [${store}]`, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sextant-commands-'));
-  const mongoDb = `sextant_commands_${process.pid}_${Date.now().toString(36)}`;
-  const storeEnv = store === 'mongodb' ? { STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: mongoDb } : { STORE: 'embedded' };
-  let system: RunningSystem;
-  const seen: Envelope[] = [];
-  const intents = () => seen.filter((e) => e.type === 'order.intent' && (e.payload as { origin: { kind: string } }).origin.kind === 'person');
+for (const store of ['embedded', 'mongodb'] as const)
+  describe(`command router [${store}]`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-commands-'));
+    const mongoDb = `sextant_commands_${process.pid}_${Date.now().toString(36)}`;
+    const storeEnv =
+      store === 'mongodb' ? { STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: mongoDb } : { STORE: 'embedded' };
+    let system: RunningSystem;
+    const seen: Envelope[] = [];
+    const intents = () =>
+      seen.filter(
+        (e) => e.type === 'order.intent' && (e.payload as { origin: { kind: string } }).origin.kind === 'person',
+      );
 
-  beforeAll(async () => {
-    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(400, 12), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), STRATEGY_FAST: '5', STRATEGY_SLOW: '20', ...storeEnv } });
-    system = await startSystem(config, silentLogger, config.runtime.agents);
-    system.bus.subscribe(patterns.orders, (env) => void seen.push(env), { name: 'test' });
-    await system.feedDone();
-    await system.recorder!.flush();
-  });
-  afterAll(async () => {
-    await system?.stop();
-    rmSync(dir, { recursive: true, force: true });
-    if (store === 'mongodb') {
-      const client = await MongoClient.connect(mongoUri);
-      await client.db(mongoDb).dropDatabase();
-      await client.close();
-    }
-  });
-
-  it('keeps the event log, orders and fills in the store it was given', async () => {
-    expect(system.store?.kind).toBe(store);
-    const events = await system.store!.events.count();
-    expect(events).toBeGreaterThan(400); // every bar and every decision
-    if (store === 'mongodb') {
-      const client = await MongoClient.connect(mongoUri);
-      try {
-        const db = client.db(mongoDb);
-        expect(await db.collection('events').countDocuments({})).toBe(events);
-        expect(await db.collection('fills').countDocuments({})).toBeGreaterThan(0);
-        expect(await db.collection('orders').countDocuments({})).toBeGreaterThan(0);
-      } finally {
+    beforeAll(async () => {
+      const config = loadConfig({
+        env: {
+          DATA_FEED: 'csv',
+          DATA_FILE: randomWalkCsv(400, 12),
+          DATA_SYMBOLS: 'WALK',
+          DATA_PACE_MS: '0',
+          SEXTANT_DATA_DIR: join(dir, 'data'),
+          STRATEGY_FAST: '5',
+          STRATEGY_SLOW: '20',
+          ...storeEnv,
+        },
+      });
+      system = await startSystem(config, silentLogger, config.runtime.agents);
+      system.bus.subscribe(patterns.orders, (env) => void seen.push(env), { name: 'test' });
+      await system.feedDone();
+      await system.recorder!.flush();
+    });
+    afterAll(async () => {
+      await system?.stop();
+      rmSync(dir, { recursive: true, force: true });
+      if (store === 'mongodb') {
+        const client = await MongoClient.connect(mongoUri);
+        await client.db(mongoDb).dropDatabase();
         await client.close();
       }
-    }
-  });
+    });
 
-  it('help lists what each role may do', async () => {
-    const v = await system.commands.handle('help', viewer);
-    expect(v.text).toContain('portfolio');
-    expect(v.text).not.toContain('buy SYM QTY');
-    expect((await system.commands.handle('/help', admin)).text).toContain('limits set KEY VALUE');
-  });
+    it('keeps the event log, orders and fills in the store it was given', async () => {
+      expect(system.store?.kind).toBe(store);
+      const events = await system.store!.events.count();
+      expect(events).toBeGreaterThan(400); // every bar and every decision
+      if (store === 'mongodb') {
+        const client = await MongoClient.connect(mongoUri);
+        try {
+          const db = client.db(mongoDb);
+          expect(await db.collection('events').countDocuments({})).toBe(events);
+          expect(await db.collection('fills').countDocuments({})).toBeGreaterThan(0);
+          expect(await db.collection('orders').countDocuments({})).toBeGreaterThan(0);
+        } finally {
+          await client.close();
+        }
+      }
+    });
 
-  it('unknown commands, wrong arguments, empty and huge messages get a clear reply and reach nothing', async () => {
-    const before = intents().length;
-    expect(await system.commands.handle('frobnicate now', operator)).toMatchObject({ ok: false, code: 'unknown_command' });
-    expect(await system.commands.handle('buy WALK lots', operator)).toMatchObject({ ok: false, code: 'bad_arguments', text: expect.stringMatching(/qty: .*Usage: buy SYM QTY/) as unknown });
-    expect(await system.commands.handle('buy WALK -5', operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
-    expect(await system.commands.handle('buy WALK 10 limit', operator)).toMatchObject({ ok: false, code: 'bad_arguments' }); // a forgotten price is not a market order
-    expect(await system.commands.invoke('buy', { symbol: 'WALK', qty: true }, operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
-    expect(await system.commands.invoke('limits', { key: 'maxDailyLoss', value: null }, admin)).toMatchObject({ ok: false, code: 'bad_arguments' });
-    expect(await system.commands.handle('   ', operator)).toMatchObject({ ok: false, code: 'empty' });
-    expect(await system.commands.handle(`status ${'x'.repeat(5000)}`, operator)).toMatchObject({ ok: false, code: 'too_long' });
-    expect(await system.commands.handle('buy WALK 10', viewer)).toMatchObject({ ok: false, code: 'forbidden', text: 'buy needs the operator role; you have viewer.' });
-    expect(intents().length).toBe(before);
-  });
+    it('help lists what each role may do', async () => {
+      const v = await system.commands.handle('help', viewer);
+      expect(v.text).toContain('portfolio');
+      expect(v.text).not.toContain('buy SYM QTY');
+      expect((await system.commands.handle('/help', admin)).text).toContain('limits set KEY VALUE');
+    });
 
-  it('reads: status, portfolio, positions, pnl, orders, risk, signals', async () => {
-    expect((await system.commands.handle('status', viewer)).text).toMatch(/Trading is ACTIVE/);
-    expect((await system.commands.handle('balance', viewer)).text).toMatch(/^Equity /);
-    expect((await system.commands.handle('pnl today', viewer)).ok).toBe(true);
-    expect((await system.commands.handle('pnl all', viewer)).text).toMatch(/Since the start/);
-    expect((await system.commands.handle('orders all', viewer)).ok).toBe(true);
-    expect((await system.commands.handle('risk', viewer)).text).toMatch(/approved/);
-    expect((await system.commands.handle('signals WALK', viewer)).text).toMatch(/WALK: (buy|sell)/);
-  });
+    it('unknown commands, wrong arguments, empty and huge messages get a clear reply and reach nothing', async () => {
+      const before = intents().length;
+      expect(await system.commands.handle('frobnicate now', operator)).toMatchObject({
+        ok: false,
+        code: 'unknown_command',
+      });
+      expect(await system.commands.handle('buy WALK lots', operator)).toMatchObject({
+        ok: false,
+        code: 'bad_arguments',
+        text: expect.stringMatching(/qty: .*Usage: buy SYM QTY/) as unknown,
+      });
+      expect(await system.commands.handle('buy WALK -5', operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
+      expect(await system.commands.handle('buy WALK 10 limit', operator)).toMatchObject({
+        ok: false,
+        code: 'bad_arguments',
+      }); // a forgotten price is not a market order
+      expect(await system.commands.invoke('buy', { symbol: 'WALK', qty: true }, operator)).toMatchObject({
+        ok: false,
+        code: 'bad_arguments',
+      });
+      expect(await system.commands.invoke('limits', { key: 'maxDailyLoss', value: null }, admin)).toMatchObject({
+        ok: false,
+        code: 'bad_arguments',
+      });
+      expect(await system.commands.handle('   ', operator)).toMatchObject({ ok: false, code: 'empty' });
+      expect(await system.commands.handle(`status ${'x'.repeat(5000)}`, operator)).toMatchObject({
+        ok: false,
+        code: 'too_long',
+      });
+      expect(await system.commands.handle('buy WALK 10', viewer)).toMatchObject({
+        ok: false,
+        code: 'forbidden',
+        text: 'buy needs the operator role; you have viewer.',
+      });
+      expect(intents().length).toBe(before);
+    });
 
-  it('an order is only a preview (with the risk pre-check) until the same person confirms it, once', async () => {
-    const before = intents().length;
-    const preview = await system.commands.handle('buy WALK 5', operator);
-    expect(preview.preview).toMatchObject({ command: 'buy', summary: 'buy 5 WALK at market', check: { wouldPass: true } });
-    expect(intents().length).toBe(before); // nothing reached risk
-    expect(await system.commands.confirm(preview.preview!.id, admin)).toMatchObject({ ok: false, code: 'no_preview' }); // not theirs
-    const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
-    expect(sent).toMatchObject({ ok: true, text: expect.stringMatching(/^Risk approved buy 5 WALK/) as unknown });
-    await eventually(() => expect(intents().length).toBe(before + 1));
-    await eventually(() => expect(seen.some((e) => e.type === 'order.approved' && (e.payload as { order: { clientOrderId: string } }).order.clientOrderId === (sent.data as { clientOrderId: string }).clientOrderId)).toBe(true));
-    expect(await system.commands.handle(`confirm ${preview.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'no_preview' }); // exactly once
-    expect(intents().length).toBe(before + 1);
-  });
+    it('reads: status, portfolio, positions, pnl, orders, risk, signals', async () => {
+      expect((await system.commands.handle('status', viewer)).text).toMatch(/Trading is ACTIVE/);
+      expect((await system.commands.handle('balance', viewer)).text).toMatch(/^Equity /);
+      expect((await system.commands.handle('pnl today', viewer)).ok).toBe(true);
+      expect((await system.commands.handle('pnl all', viewer)).text).toMatch(/Since the start/);
+      expect((await system.commands.handle('orders all', viewer)).ok).toBe(true);
+      expect((await system.commands.handle('risk', viewer)).text).toMatch(/approved/);
+      expect((await system.commands.handle('signals WALK', viewer)).text).toMatch(/WALK: (buy|sell)/);
+    });
 
-  it('a confirmed order that risk refuses is reported as refused with the reason, and orders all lists it', async () => {
-    const preview = await system.commands.handle('buy WALK 100000', operator);
-    expect(preview.preview?.check).toMatchObject({ wouldPass: false, code: 'insufficient_buying_power' });
-    const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
-    expect(sent).toMatchObject({ ok: false, code: 'refused', text: expect.stringMatching(/^Risk refused buy 100000 WALK: buy 100,000 WALK at [\d.,]+ needs .* of buying power is available .*\(insufficient_buying_power\)\. Nothing was sent to the broker/) as unknown });
-    const id = (sent.data as { clientOrderId: string }).clientOrderId;
-    await system.recorder!.flush();
-    const all = await system.commands.handle('orders all', viewer);
-    expect(all.text).toMatch(new RegExp(`${id}  buy 100000 WALK  rejected \\(0 filled\\): insufficient_buying_power: buy 100,000 WALK`));
-  });
+    it('an order is only a preview (with the risk pre-check) until the same person confirms it, once', async () => {
+      const before = intents().length;
+      const preview = await system.commands.handle('buy WALK 5', operator);
+      expect(preview.preview).toMatchObject({
+        command: 'buy',
+        summary: 'buy 5 WALK at market',
+        check: { wouldPass: true },
+      });
+      expect(intents().length).toBe(before); // nothing reached risk
+      expect(await system.commands.confirm(preview.preview!.id, admin)).toMatchObject({
+        ok: false,
+        code: 'no_preview',
+      }); // not theirs
+      const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
+      expect(sent).toMatchObject({ ok: true, text: expect.stringMatching(/^Risk approved buy 5 WALK/) as unknown });
+      await eventually(() => expect(intents().length).toBe(before + 1));
+      await eventually(() =>
+        expect(
+          seen.some(
+            (e) =>
+              e.type === 'order.approved' &&
+              (e.payload as { order: { clientOrderId: string } }).order.clientOrderId ===
+                (sent.data as { clientOrderId: string }).clientOrderId,
+          ),
+        ).toBe(true),
+      );
+      expect(await system.commands.handle(`confirm ${preview.preview!.id}`, operator)).toMatchObject({
+        ok: false,
+        code: 'no_preview',
+      }); // exactly once
+      expect(intents().length).toBe(before + 1);
+    });
 
-  it('the pre-check says which limit an order would hit', async () => {
-    const p = await system.commands.handle('sell WALK 5 limit 100000', operator);
-    expect(p.preview?.check).toMatchObject({ wouldPass: false, code: 'price_band' });
-    expect(p.text).toMatch(/would be refused \(price_band: /);
-  });
+    it('a confirmed order that risk refuses is reported as refused with the reason, and orders all lists it', async () => {
+      const preview = await system.commands.handle('buy WALK 100000', operator);
+      expect(preview.preview?.check).toMatchObject({ wouldPass: false, code: 'insufficient_buying_power' });
+      const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
+      expect(sent).toMatchObject({
+        ok: false,
+        code: 'refused',
+        text: expect.stringMatching(
+          /^Risk refused buy 100000 WALK: buy 100,000 WALK at [\d.,]+ needs .* of buying power is available .*\(insufficient_buying_power\)\. Nothing was sent to the broker/,
+        ) as unknown,
+      });
+      const id = (sent.data as { clientOrderId: string }).clientOrderId;
+      await system.recorder!.flush();
+      const all = await system.commands.handle('orders all', viewer);
+      expect(all.text).toMatch(
+        new RegExp(`${id}  buy 100000 WALK  rejected \\(0 filled\\): insufficient_buying_power: buy 100,000 WALK`),
+      );
+    });
 
-  it('a preview expires after its TTL and a cancelled one sends nothing', async () => {
-    let t = 1_000;
-    const router = createCommandRouter(busServices({ bus: system.bus, envelope: { ids: ulidSource(), clock: systemClock, source: 'test' }, agents: () => ({}), timeoutMs: 2000 }), { now: () => t, previewTtlMs: 500 });
-    const before = intents().length;
-    const a = await router.handle('halt testing', operator);
-    t += 501;
-    expect(await router.handle(`confirm ${a.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'expired' });
-    const b = await router.handle('buy WALK 1', operator);
-    expect(await router.handle(`cancel ${b.preview!.id}`, operator)).toMatchObject({ ok: true });
-    expect(await router.handle(`confirm ${b.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'no_preview' });
-    expect(intents().length).toBe(before);
-  });
+    it('the pre-check says which limit an order would hit', async () => {
+      const p = await system.commands.handle('sell WALK 5 limit 100000', operator);
+      expect(p.preview?.check).toMatchObject({ wouldPass: false, code: 'price_band' });
+      expect(p.text).toMatch(/would be refused \(price_band: /);
+    });
 
-  it('halt and resume take effect only when confirmed; limits are for admins', async () => {
-    const halt = await system.commands.handle('halt checking data', operator);
-    expect((await system.commands.handle('risk', viewer)).text).toMatch(/Trading is ACTIVE/);
-    expect((await system.commands.handle(`confirm ${halt.preview!.id}`, operator)).text).toMatch(/Trading is HALTED/);
-    const resume = await system.commands.handle('resume', operator);
-    expect((await system.commands.handle(`confirm ${resume.preview!.id}`, operator)).text).toMatch(/Trading is ACTIVE/);
-    expect(await system.commands.handle('limits set maxOpenOrders 9', operator)).toMatchObject({ code: 'forbidden' });
-    const bad = await system.commands.handle('limits set maxOpenOrders -9', admin);
-    expect(await system.commands.handle(`confirm ${bad.preview!.id}`, admin)).toMatchObject({ ok: false, code: 'refused' });
-    const good = await system.commands.handle('limits set maxOpenOrders 9', admin);
-    expect((await system.commands.handle(`confirm ${good.preview!.id}`, admin)).text).toMatch(/^Done/);
-  });
+    it('a preview expires after its TTL and a cancelled one sends nothing', async () => {
+      let t = 1_000;
+      const router = createCommandRouter(
+        busServices({
+          bus: system.bus,
+          envelope: { ids: ulidSource(), clock: systemClock, source: 'test' },
+          agents: () => ({}),
+          timeoutMs: 2000,
+        }),
+        { now: () => t, previewTtlMs: 500 },
+      );
+      const before = intents().length;
+      const a = await router.handle('halt testing', operator);
+      t += 501;
+      expect(await router.handle(`confirm ${a.preview!.id}`, operator)).toMatchObject({ ok: false, code: 'expired' });
+      const b = await router.handle('buy WALK 1', operator);
+      expect(await router.handle(`cancel ${b.preview!.id}`, operator)).toMatchObject({ ok: true });
+      expect(await router.handle(`confirm ${b.preview!.id}`, operator)).toMatchObject({
+        ok: false,
+        code: 'no_preview',
+      });
+      expect(intents().length).toBe(before);
+    });
 
-  it('why explains the latest decision on a symbol from its causal chain, and trace shows it', async () => {
-    const why = await system.commands.handle('why WALK', viewer);
-    expect(why.ok).toBe(true);
-    expect(why.text).toMatch(/WALK closed at/);
-    expect(why.text).toMatch(/The strategy signalled (buy|sell): .*Indicators: /);
-    expect(why.text).toMatch(/Risk (approved|refused)/);
-    const id = (why.data as { correlationId: string }).correlationId;
-    expect((await system.commands.handle(`trace ${id}`, viewer)).text).toMatch(/market\.bar/);
-    expect(await system.commands.handle('why NOPE', viewer)).toMatchObject({ ok: false, code: 'not_found' });
-  });
+    it('halt and resume take effect only when confirmed; limits are for admins', async () => {
+      const halt = await system.commands.handle('halt checking data', operator);
+      expect((await system.commands.handle('risk', viewer)).text).toMatch(/Trading is ACTIVE/);
+      expect((await system.commands.handle(`confirm ${halt.preview!.id}`, operator)).text).toMatch(/Trading is HALTED/);
+      const resume = await system.commands.handle('resume', operator);
+      expect((await system.commands.handle(`confirm ${resume.preview!.id}`, operator)).text).toMatch(
+        /Trading is ACTIVE/,
+      );
+      expect(await system.commands.handle('limits set maxOpenOrders 9', operator)).toMatchObject({ code: 'forbidden' });
+      const bad = await system.commands.handle('limits set maxOpenOrders -9', admin);
+      expect(await system.commands.handle(`confirm ${bad.preview!.id}`, admin)).toMatchObject({
+        ok: false,
+        code: 'refused',
+      });
+      const good = await system.commands.handle('limits set maxOpenOrders 9', admin);
+      expect((await system.commands.handle(`confirm ${good.preview!.id}`, admin)).text).toMatch(/^Done/);
+    });
 
-  it('the terminal chat answers commands and plain questions line by line through stdin', async () => {
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let text = '';
-    output.on('data', (d: Buffer) => (text += d.toString()));
-    const done = runRepl(input, output, offlineAnswer(system.commands, operator));
-    input.end("what's my pnl today\npositions\nbuy 2 shares of WALK\nsing a song\nexit\n");
-    await done;
-    expect(text).toMatch(/\(I read that as `pnl today`\.\)\nToday: /);
-    expect(text).toMatch(/Preview \w+: buy 2 WALK at market/);
-    expect(text).toMatch(/I could not read that as a command/);
+    it('why explains the latest decision on a symbol from its causal chain, and trace shows it', async () => {
+      const why = await system.commands.handle('why WALK', viewer);
+      expect(why.ok).toBe(true);
+      expect(why.text).toMatch(/WALK closed at/);
+      expect(why.text).toMatch(/The strategy signalled (buy|sell): .*Indicators: /);
+      expect(why.text).toMatch(/Risk (approved|refused)/);
+      const id = (why.data as { correlationId: string }).correlationId;
+      expect((await system.commands.handle(`trace ${id}`, viewer)).text).toMatch(/market\.bar/);
+      expect(await system.commands.handle('why NOPE', viewer)).toMatchObject({ ok: false, code: 'not_found' });
+    });
+
+    it('the terminal chat answers commands and plain questions line by line through stdin', async () => {
+      const input = new PassThrough();
+      const output = new PassThrough();
+      let text = '';
+      output.on('data', (d: Buffer) => (text += d.toString()));
+      const done = runRepl(input, output, offlineAnswer(system.commands, operator));
+      input.end("what's my pnl today\npositions\nbuy 2 shares of WALK\nsing a song\nexit\n");
+      await done;
+      expect(text).toMatch(/\(I read that as `pnl today`\.\)\nToday: /);
+      expect(text).toMatch(/Preview \w+: buy 2 WALK at market/);
+      expect(text).toMatch(/I could not read that as a command/);
+    });
   });
-});

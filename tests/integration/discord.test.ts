@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplicationCommandOptionType, Events, InteractionResponseType, MessageFlags, type Interaction } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  Events,
+  InteractionResponseType,
+  MessageFlags,
+  type Interaction,
+} from 'discord.js';
 import type { Caller, Reply } from '../../interfaces/commands/registry.js';
 import { createCommandRouter } from '../../interfaces/commands/router.js';
 import type { CommandServices, OrderRequest } from '../../interfaces/commands/services.js';
@@ -25,11 +31,24 @@ const STRANGER: Who = { userId: '700000000000000009', roleIds: [OTHER_ROLE] };
 const EPHEMERAL = MessageFlags.Ephemeral;
 const DEFER_AFTER_MS = 250;
 
-const position = (symbol: string, qty: number): Position => ({ symbol, qty, avgPrice: 100, lastPrice: 101, marketValue: qty * 101, unrealizedPnl: qty, realizedPnl: 0 });
+const position = (symbol: string, qty: number): Position => ({
+  symbol,
+  qty,
+  avgPrice: 100,
+  lastPrice: 101,
+  marketValue: qty * 101,
+  unrealizedPnl: qty,
+  realizedPnl: 0,
+});
 
 /** Command services that answer from memory and record every order sent to risk. */
 function stubServices() {
-  const state = { sent: [] as { order: OrderRequest; caller: Caller }[], asked: [] as string[], positions: [position('ORCL', 10), position('MSFT', -3)], slowMs: 0 };
+  const state = {
+    sent: [] as { order: OrderRequest; caller: Caller }[],
+    asked: [] as string[],
+    positions: [position('ORCL', 10), position('MSFT', -3)],
+    slowMs: 0,
+  };
   const services: CommandServices = {
     async ask<T>(what: string): Promise<T> {
       state.asked.push(what);
@@ -38,7 +57,11 @@ function stubServices() {
     },
     intend(order, caller) {
       state.sent.push({ order, caller });
-      return { clientOrderId: `cmd-${state.sent.length}`, correlationId: `corr-${state.sent.length}`, verdict: Promise.resolve({ kind: 'approved' as const }) };
+      return {
+        clientOrderId: `cmd-${state.sent.length}`,
+        correlationId: `corr-${state.sent.length}`,
+        verdict: Promise.resolve({ kind: 'approved' as const }),
+      };
     },
     precheck: () => Promise.resolve({ wouldPass: true }),
     async risk(command, reason): Promise<RiskCommandResult> {
@@ -59,7 +82,10 @@ describe('discord bot over the command router (real discord.js client, fake Disc
   let clock = Date.now();
   const router = createCommandRouter(services, { newId: () => `pv${++ids}`, now: () => clock });
   const logLines: Record<string, unknown>[] = [];
-  const log = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) } });
+  const log = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   const notifier = stubNotifier();
   const chatCalls: { conversationId: string; caller: Caller; text: string }[] = [];
   const chat = {
@@ -68,19 +94,31 @@ describe('discord bot over the command router (real discord.js client, fake Disc
       if (text === 'explode') throw new Error('model on fire');
       if (text === 'buy oracle and ibm') {
         // like the chat agent: several previews, listed in data.previews, the first also as `preview`
-        const [a, b] = [await router.invoke('buy', { symbol: 'ORCL', qty: 1 }, caller), await router.invoke('buy', { symbol: 'IBM', qty: 1 }, caller)];
-        return { ok: true, text: `${a.text}\n${b.text}`, preview: a.preview!, data: { previews: [a.preview, b.preview] } };
+        const [a, b] = [
+          await router.invoke('buy', { symbol: 'ORCL', qty: 1 }, caller),
+          await router.invoke('buy', { symbol: 'IBM', qty: 1 }, caller),
+        ];
+        return {
+          ok: true,
+          text: `${a.text}\n${b.text}`,
+          preview: a.preview!,
+          data: { previews: [a.preview, b.preview] },
+        };
       }
-      return text.startsWith('buy') ? router.invoke('buy', { symbol: 'ORCL', qty: 2 }, caller) : { ok: true, text: `You asked: ${text}` };
+      return text.startsWith('buy')
+        ? router.invoke('buy', { symbol: 'ORCL', qty: 2 }, caller)
+        : { ok: true, text: `You asked: ${text}` };
     },
   };
 
-  const reply = (interactionId: string) => eventually(() => {
-    const first = fake.callbacks(interactionId)[0];
-    expect(first).toBeDefined();
-    return first!;
-  });
-  const buttonsOf = (data: Record<string, unknown>) => ((data.components ?? []) as { components: { custom_id: string; label: string }[] }[]).flatMap((r) => r.components);
+  const reply = (interactionId: string) =>
+    eventually(() => {
+      const first = fake.callbacks(interactionId)[0];
+      expect(first).toBeDefined();
+      return first!;
+    });
+  const buttonsOf = (data: Record<string, unknown>) =>
+    ((data.components ?? []) as { components: { custom_id: string; label: string }[] }[]).flatMap((r) => r.components);
 
   beforeAll(async () => {
     fake = await startFakeDiscord(APP);
@@ -108,20 +146,56 @@ describe('discord bot over the command router (real discord.js client, fake Disc
 
   it('start registers the slash commands in the guild with options typed from the zod schemas, then logs in to the gateway', () => {
     const put = fake.calls.find((c) => c.method === 'PUT');
-    expect(put).toMatchObject({ path: `/applications/${APP}/guilds/${GUILD}/commands`, authorization: 'Bot test-token' });
-    const registered = put!.body as { name: string; description: string; options: { name: string; type: number; required: boolean; choices?: { value: string }[] }[] }[];
+    expect(put).toMatchObject({
+      path: `/applications/${APP}/guilds/${GUILD}/commands`,
+      authorization: 'Bot test-token',
+    });
+    const registered = put!.body as {
+      name: string;
+      description: string;
+      options: { name: string; type: number; required: boolean; choices?: { value: string }[] }[];
+    }[];
     const byName = new Map(registered.map((c) => [c.name, c]));
     expect(byName.get('buy')!.options).toEqual([
-      expect.objectContaining({ name: 'symbol', type: ApplicationCommandOptionType.String, required: true, max_length: 32 }),
+      expect.objectContaining({
+        name: 'symbol',
+        type: ApplicationCommandOptionType.String,
+        required: true,
+        max_length: 32,
+      }),
       expect.objectContaining({ name: 'qty', type: ApplicationCommandOptionType.Number, required: true }),
       expect.objectContaining({ name: 'limit_price', type: ApplicationCommandOptionType.Number, required: false }),
     ]);
-    expect(byName.get('orders')!.options).toEqual([expect.objectContaining({ name: 'which', type: ApplicationCommandOptionType.String, required: false, choices: [{ name: 'open', value: 'open' }, { name: 'all', value: 'all' }] })]);
-    expect(byName.get('limits')!.options.map((o) => [o.name, o.type, o.required])).toEqual([['key', 3, true], ['value', 10, true]]);
+    expect(byName.get('orders')!.options).toEqual([
+      expect.objectContaining({
+        name: 'which',
+        type: ApplicationCommandOptionType.String,
+        required: false,
+        choices: [
+          { name: 'open', value: 'open' },
+          { name: 'all', value: 'all' },
+        ],
+      }),
+    ]);
+    expect(byName.get('limits')!.options.map((o) => [o.name, o.type, o.required])).toEqual([
+      ['key', 3, true],
+      ['value', 10, true],
+    ]);
     expect(byName.get('positions')!.options).toEqual([]);
-    expect(byName.get('ask')!.options).toEqual([expect.objectContaining({ name: 'text', type: ApplicationCommandOptionType.String, required: true })]);
-    expect(byName.get('notify')!.options.map((o) => [o.name, o.type, o.required])).toEqual([['kind', 3, true], ['on', 5, true]]);
-    expect(byName.get('notify')!.options[0]!.choices!.map((c) => c.value)).toEqual(['fills', 'rejections', 'risk', 'digest', 'all']);
+    expect(byName.get('ask')!.options).toEqual([
+      expect.objectContaining({ name: 'text', type: ApplicationCommandOptionType.String, required: true }),
+    ]);
+    expect(byName.get('notify')!.options.map((o) => [o.name, o.type, o.required])).toEqual([
+      ['kind', 3, true],
+      ['on', 5, true],
+    ]);
+    expect(byName.get('notify')!.options[0]!.choices!.map((c) => c.value)).toEqual([
+      'fills',
+      'rejections',
+      'risk',
+      'digest',
+      'all',
+    ]);
     for (const c of registered) {
       expect(c.name).toMatch(/^[-_a-z0-9]{1,32}$/);
       expect(c.description.length).toBeLessThanOrEqual(100);
@@ -133,7 +207,15 @@ describe('discord bot over the command router (real discord.js client, fake Disc
   });
 
   it('without a guild the commands are registered globally; without chat or notifier there is no /ask or /notify', async () => {
-    const global = createDiscordBot({ token: 'other-token', applicationId: APP, router, users: [], roles: [], restApi: fake.api, log: silentLogger });
+    const global = createDiscordBot({
+      token: 'other-token',
+      applicationId: APP,
+      router,
+      users: [],
+      roles: [],
+      restApi: fake.api,
+      log: silentLogger,
+    });
     try {
       await global.start();
       const put = fake.calls.filter((c) => c.method === 'PUT').at(-1)!;
@@ -145,7 +227,9 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     } finally {
       await global.stop();
     }
-    expect(slashCommandsFrom(router).map((c) => c.name)).toEqual(expect.arrayContaining(['ask', 'notify', 'help', 'positions']));
+    expect(slashCommandsFrom(router).map((c) => c.name)).toEqual(
+      expect.arrayContaining(['ask', 'notify', 'help', 'positions']),
+    );
   });
 
   it("an allowed user's /positions is answered ephemerally, as a table in a code block", async () => {
@@ -166,7 +250,10 @@ describe('discord bot over the command router (real discord.js client, fake Disc
   it('a stranger is refused politely and ephemerally, and reaches nothing', async () => {
     const asked = state.asked.length;
     const cb = await reply(fake.slash(STRANGER, 'positions'));
-    expect(cb.data).toMatchObject({ flags: EPHEMERAL, content: expect.stringMatching(/^Sorry, this bot only serves/) as unknown });
+    expect(cb.data).toMatchObject({
+      flags: EPHEMERAL,
+      content: expect.stringMatching(/^Sorry, this bot only serves/) as unknown,
+    });
     const dm = await reply(fake.slash({ userId: STRANGER.userId }, 'status')); // in a DM: no member, no roles
     expect(dm.data.content).toMatch(/^Sorry/);
     const pressed = await reply(fake.press(STRANGER, 'sx:c:pv1', { content: 'x', components: [] }));
@@ -179,16 +266,22 @@ describe('discord bot over the command router (real discord.js client, fake Disc
   it('a member of a mapped Discord role is served with the mapped role', async () => {
     const cb = await reply(fake.slash(TESS, 'buy', { symbol: 'aapl', qty: 1 }));
     expect(cb.data.content).toMatch(/^Preview pv\d+: buy 1 AAPL at market/);
-    const viewerOnly = await reply(fake.slash({ userId: STRANGER.userId, roleIds: [OTHER_ROLE] }, 'buy', { symbol: 'AAPL', qty: 1 }));
+    const viewerOnly = await reply(
+      fake.slash({ userId: STRANGER.userId, roleIds: [OTHER_ROLE] }, 'buy', { symbol: 'AAPL', qty: 1 }),
+    );
     expect(viewerOnly.data.content).toMatch(/^Sorry/); // an unmapped role grants nothing
-    expect(resolveCaller('1', ['r1', 'r2'], [{ id: '1', role: 'viewer' }], [{ id: 'r2', role: 'admin' }])).toEqual({ id: 'discord:1', role: 'admin' });
+    expect(resolveCaller('1', ['r1', 'r2'], [{ id: '1', role: 'viewer' }], [{ id: 'r2', role: 'admin' }])).toEqual({
+      id: 'discord:1',
+      role: 'admin',
+    });
   });
 
   it('once the guild is cached, members arrive as GuildMember objects and their mapped roles still count (later tests run this way)', async () => {
     fake.createGuild([OTHER_ROLE, TRADER_ROLE]);
     await eventually(() => expect(bot.client.guilds.cache.get(fake.guildId)?.roles.cache.has(TRADER_ROLE)).toBe(true));
     const members: string[] = [];
-    const spy = (i: Interaction) => void members.push(`${i.member?.constructor.name ?? 'none'} in ${i.channel?.constructor.name ?? 'no channel'}`);
+    const spy = (i: Interaction) =>
+      void members.push(`${i.member?.constructor.name ?? 'none'} in ${i.channel?.constructor.name ?? 'no channel'}`);
     bot.client.on(Events.InteractionCreate, spy);
     try {
       const cb = await reply(fake.slash(TESS, 'buy', { symbol: 'IBM', qty: 2 }));
@@ -204,7 +297,9 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     const before = state.sent.length;
     const preview = await reply(fake.slash(ALICE, 'buy', { symbol: 'ORCL', qty: 5, limit_price: 99.5 }));
     expect(preview.data.flags).toBe(EPHEMERAL);
-    expect(preview.data.content).toMatch(/^Preview (pv\d+): buy 5 ORCL limit 99\.5\nRisk pre-check: would pass\.\nPress Confirm <t:\d+:R>/);
+    expect(preview.data.content).toMatch(
+      /^Preview (pv\d+): buy 5 ORCL limit 99\.5\nRisk pre-check: would pass\.\nPress Confirm <t:\d+:R>/,
+    );
     const [confirm, cancel] = buttonsOf(preview.data);
     const id = /^Preview (pv\d+)/.exec(preview.data.content as string)![1]!;
     expect([confirm!.custom_id, cancel!.custom_id]).toEqual([`sx:c:${id}`, `sx:x:${id}`]);
@@ -214,15 +309,29 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     const press = fake.press(ALICE, confirm!.custom_id, message);
     const update = await reply(press);
     expect(update.type).toBe(InteractionResponseType.UpdateMessage);
-    expect(update.data).toMatchObject({ components: [], content: expect.stringMatching(/\*\*Confirmed\.\*\*$/) as unknown });
+    expect(update.data).toMatchObject({
+      components: [],
+      content: expect.stringMatching(/\*\*Confirmed\.\*\*$/) as unknown,
+    });
     const outcome = await eventually(() => fake.followUps(press)[0]!.body as { content: string; flags: number });
-    expect(outcome).toMatchObject({ content: expect.stringMatching(/^Risk approved buy 5 ORCL \(order cmd-\d+, trace corr-\d+\); it goes to the broker now\.$/) as unknown, flags: EPHEMERAL });
+    expect(outcome).toMatchObject({
+      content: expect.stringMatching(
+        /^Risk approved buy 5 ORCL \(order cmd-\d+, trace corr-\d+\); it goes to the broker now\.$/,
+      ) as unknown,
+      flags: EPHEMERAL,
+    });
     expect(state.sent.length).toBe(before + 1);
-    expect(state.sent.at(-1)).toMatchObject({ order: { symbol: 'ORCL', side: 'buy', qty: 5, type: 'limit', limitPrice: 99.5 }, caller: { id: `discord:${ALICE.userId}`, role: 'operator' } });
+    expect(state.sent.at(-1)).toMatchObject({
+      order: { symbol: 'ORCL', side: 'buy', qty: 5, type: 'limit', limitPrice: 99.5 },
+      caller: { id: `discord:${ALICE.userId}`, role: 'operator' },
+    });
 
     const again = await reply(fake.press(ALICE, confirm!.custom_id, message));
     expect(again.type).toBe(InteractionResponseType.ChannelMessageWithSource); // not an update: the message stays
-    expect(again.data).toMatchObject({ flags: EPHEMERAL, content: expect.stringMatching(/^There is no preview pv\d+ waiting for you/) as unknown });
+    expect(again.data).toMatchObject({
+      flags: EPHEMERAL,
+      content: expect.stringMatching(/^There is no preview pv\d+ waiting for you/) as unknown,
+    });
     expect(state.sent.length).toBe(before + 1);
   });
 
@@ -232,8 +341,13 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     const [confirm, cancel] = buttonsOf(preview.data);
     const message = { content: preview.data.content as string, components: preview.data.components as unknown[] };
     const press = fake.press(ALICE, cancel!.custom_id, message);
-    expect((await reply(press)).data).toMatchObject({ components: [], content: expect.stringMatching(/\*\*Cancelled\.\*\*$/) as unknown });
-    expect(await eventually(() => (fake.followUps(press)[0]!.body as { content: string }).content)).toMatch(/^Cancelled pv\d+: sell 1 MSFT at market\. Nothing was sent\./);
+    expect((await reply(press)).data).toMatchObject({
+      components: [],
+      content: expect.stringMatching(/\*\*Cancelled\.\*\*$/) as unknown,
+    });
+    expect(await eventually(() => (fake.followUps(press)[0]!.body as { content: string }).content)).toMatch(
+      /^Cancelled pv\d+: sell 1 MSFT at market\. Nothing was sent\./,
+    );
     expect((await reply(fake.press(ALICE, confirm!.custom_id, message))).data.content).toMatch(/^There is no preview/);
     expect(state.sent.length).toBe(before);
   });
@@ -244,8 +358,12 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     const [confirm] = buttonsOf(preview.data);
     const message = { content: preview.data.content as string, components: preview.data.components as unknown[] };
 
-    const foreign = await reply(fake.press(BOB, confirm!.custom_id, message)); // a real operator, but not the preview's owner
-    expect(foreign).toMatchObject({ type: InteractionResponseType.ChannelMessageWithSource, data: { flags: EPHEMERAL } });
+    // a real operator, but not the preview's owner
+    const foreign = await reply(fake.press(BOB, confirm!.custom_id, message));
+    expect(foreign).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { flags: EPHEMERAL },
+    });
     const forged = fake.press(BOB, 'sx:c:../../admin', message); // not one of our ids
     const other = fake.press(ALICE, 'someone-else:button', message);
     await reply(fake.slash(BOB, 'positions')); // handled after the two presses above
@@ -260,7 +378,10 @@ describe('discord bot over the command router (real discord.js client, fake Disc
   it('wrong or missing arguments and a role too low get a clear reply and send nothing', async () => {
     const before = state.sent.length;
     const negative = await reply(fake.slash(ALICE, 'buy', { symbol: 'ORCL', qty: -5 }));
-    expect(negative.data).toMatchObject({ flags: EPHEMERAL, content: expect.stringMatching(/^qty: a positive quantity\. Usage: buy SYM QTY/) as unknown });
+    expect(negative.data).toMatchObject({
+      flags: EPHEMERAL,
+      content: expect.stringMatching(/^qty: a positive quantity\. Usage: buy SYM QTY/) as unknown,
+    });
     const missing = await reply(fake.slash(ALICE, 'buy', { symbol: 'ORCL' }));
     expect(missing.data.content).toMatch(/^qty: .*Usage: buy SYM QTY/);
     const badSymbol = await reply(fake.slash(ALICE, 'buy', { symbol: 'OR CL!', qty: 1 }));
@@ -274,14 +395,20 @@ describe('discord bot over the command router (real discord.js client, fake Disc
 
   it('notifications are posted to the channel, and /notify switches a kind off (operators only)', async () => {
     expect(notifier.listeners).toBe(1);
-    const posts = () => fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).map((c) => (c.body as { content: string }).content);
+    const posts = () =>
+      fake.calls
+        .filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`)
+        .map((c) => (c.body as { content: string }).content);
     notifier.emit({ kind: 'fills', text: 'Filled: buy 5 ORCL at 99.5.', correlationId: 'corr-1', data: {} });
     await eventually(() => expect(posts()).toEqual(['Filled: buy 5 ORCL at 99.5. (trace corr-1)']));
 
     const refused = await reply(fake.slash(VIV, 'notify', { kind: 'fills', on: false }));
     expect(refused.data.content).toBe('notify needs the operator role; you have viewer.');
     const off = await reply(fake.slash(ALICE, 'notify', { kind: 'fills', on: false }));
-    expect(off.data).toMatchObject({ flags: EPHEMERAL, content: expect.stringContaining('fills off, rejections on, risk on, digest on') as unknown });
+    expect(off.data).toMatchObject({
+      flags: EPHEMERAL,
+      content: expect.stringContaining('fills off, rejections on, risk on, digest on') as unknown,
+    });
 
     notifier.emit({ kind: 'fills', text: 'Filled: sell 1 MSFT at 10.', data: {} });
     notifier.emit({ kind: 'risk', text: 'Trading is now HALTED (was ACTIVE): by hand.', data: {} });
@@ -321,7 +448,10 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     try {
       const id = fake.slash(VIV, 'positions');
       const deferred = await reply(id);
-      expect(deferred).toEqual({ type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: EPHEMERAL } });
+      expect(deferred).toEqual({
+        type: InteractionResponseType.DeferredChannelMessageWithSource,
+        data: { flags: EPHEMERAL },
+      });
       const edit = await eventually(() => {
         const patch = fake.followUps(id).find((c) => c.method === 'PATCH');
         expect(patch).toBeDefined();
@@ -340,15 +470,25 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     const [confirm] = buttonsOf(preview.data);
     state.slowMs = DEFER_AFTER_MS * 2;
     try {
-      const press = fake.press(ALICE, confirm!.custom_id, { content: preview.data.content as string, components: preview.data.components as unknown[] });
+      const press = fake.press(ALICE, confirm!.custom_id, {
+        content: preview.data.content as string,
+        components: preview.data.components as unknown[],
+      });
       expect(await reply(press)).toMatchObject({ type: InteractionResponseType.DeferredMessageUpdate });
       const [edit, outcome] = await eventually(() => {
         const calls = fake.followUps(press);
         expect(calls).toHaveLength(2);
         return calls;
       });
-      expect(edit).toMatchObject({ method: 'PATCH', path: expect.stringMatching(/\/messages\/@original$/) as unknown, body: { components: [], content: expect.stringMatching(/\*\*Confirmed\.\*\*$/) as unknown } });
-      expect(outcome).toMatchObject({ method: 'POST', body: { flags: EPHEMERAL, content: 'Done: lunch. Trading is HALTED.' } });
+      expect(edit).toMatchObject({
+        method: 'PATCH',
+        path: expect.stringMatching(/\/messages\/@original$/) as unknown,
+        body: { components: [], content: expect.stringMatching(/\*\*Confirmed\.\*\*$/) as unknown },
+      });
+      expect(outcome).toMatchObject({
+        method: 'POST',
+        body: { flags: EPHEMERAL, content: 'Done: lunch. Trading is HALTED.' },
+      });
     } finally {
       state.slowMs = 0;
     }
@@ -359,32 +499,61 @@ describe('discord bot over the command router (real discord.js client, fake Disc
     const preview = await reply(fake.slash(ALICE, 'buy', { symbol: 'AMD', qty: 1 }));
     const [confirm] = buttonsOf(preview.data);
     clock += 121_000; // the router's preview TTL is 120 s
-    const press = fake.press(ALICE, confirm!.custom_id, { content: preview.data.content as string, components: preview.data.components as unknown[] });
-    expect((await reply(press)).data).toMatchObject({ components: [], content: expect.stringMatching(/\*\*Expired: nothing was sent\.\*\*$/) as unknown });
-    expect(await eventually(() => (fake.followUps(press)[0]!.body as { content: string }).content)).toMatch(/^Preview pv\d+ expired/);
+    const press = fake.press(ALICE, confirm!.custom_id, {
+      content: preview.data.content as string,
+      components: preview.data.components as unknown[],
+    });
+    expect((await reply(press)).data).toMatchObject({
+      components: [],
+      content: expect.stringMatching(/\*\*Expired: nothing was sent\.\*\*$/) as unknown,
+    });
+    expect(await eventually(() => (fake.followUps(press)[0]!.body as { content: string }).content)).toMatch(
+      /^Preview pv\d+ expired/,
+    );
     expect(state.sent.length).toBe(before);
   });
 
   it('/ask goes to the chat agent as the caller; a preview in its answer gets the buttons', async () => {
     const plain = await reply(fake.slash(VIV, 'ask', { text: 'how am I doing?' }));
     expect(plain.data).toMatchObject({ flags: EPHEMERAL, content: 'You asked: how am I doing?' });
-    expect(chatCalls.at(-1)).toEqual({ conversationId: `discord:${VIV.userId}`, caller: { id: `discord:${VIV.userId}`, role: 'viewer' }, text: 'how am I doing?' });
+    expect(chatCalls.at(-1)).toEqual({
+      conversationId: `discord:${VIV.userId}`,
+      caller: { id: `discord:${VIV.userId}`, role: 'viewer' },
+      text: 'how am I doing?',
+    });
     const withPreview = await reply(fake.slash(ALICE, 'ask', { text: 'buy two oracle' }));
-    expect(buttonsOf(withPreview.data).map((b) => b.custom_id)).toEqual([expect.stringMatching(/^sx:c:pv\d+$/), expect.stringMatching(/^sx:x:pv\d+$/)]);
+    expect(buttonsOf(withPreview.data).map((b) => b.custom_id)).toEqual([
+      expect.stringMatching(/^sx:c:pv\d+$/),
+      expect.stringMatching(/^sx:x:pv\d+$/),
+    ]);
 
     const before = state.sent.length;
     const two = await reply(fake.slash(ALICE, 'ask', { text: 'buy oracle and ibm' }));
     const buttons = buttonsOf(two.data);
-    expect(buttons.map((b) => b.label)).toEqual([expect.stringMatching(/^Confirm pv\d+$/), expect.stringMatching(/^Cancel pv\d+$/), expect.stringMatching(/^Confirm pv\d+$/), expect.stringMatching(/^Cancel pv\d+$/)]);
+    expect(buttons.map((b) => b.label)).toEqual([
+      expect.stringMatching(/^Confirm pv\d+$/),
+      expect.stringMatching(/^Cancel pv\d+$/),
+      expect.stringMatching(/^Confirm pv\d+$/),
+      expect.stringMatching(/^Cancel pv\d+$/),
+    ]);
     expect((two.data.content as string).match(/Press Confirm/g)).toHaveLength(1); // the typed "confirm <id>" lines became buttons
-    const update = await reply(fake.press(ALICE, buttons[0]!.custom_id, { content: two.data.content as string, components: two.data.components as unknown[] }));
-    expect(buttonsOf(update.data).map((b) => b.custom_id)).toEqual([buttons[2]!.custom_id, buttons[3]!.custom_id]); // the other preview keeps its buttons
+    const update = await reply(
+      fake.press(ALICE, buttons[0]!.custom_id, {
+        content: two.data.content as string,
+        components: two.data.components as unknown[],
+      }),
+    );
+    // the other preview keeps its buttons
+    expect(buttonsOf(update.data).map((b) => b.custom_id)).toEqual([buttons[2]!.custom_id, buttons[3]!.custom_id]);
     await eventually(() => expect(state.sent.length).toBe(before + 1));
   });
 
   it('a handler that fails answers with a short ephemeral apology instead of throwing', async () => {
     const cb = await reply(fake.slash(ALICE, 'ask', { text: 'explode' }));
-    expect(cb.data).toMatchObject({ flags: EPHEMERAL, content: expect.stringMatching(/^Something went wrong handling that/) as unknown });
+    expect(cb.data).toMatchObject({
+      flags: EPHEMERAL,
+      content: expect.stringMatching(/^Something went wrong handling that/) as unknown,
+    });
   });
 });
 
@@ -406,7 +575,9 @@ describe('discord formatting and access lists', () => {
       { id: '223456789012345678', role: 'viewer' },
     ]);
     expect(parseIdRoles(undefined)).toEqual([]);
-    expect(() => parseIdRoles('123456789012345678:root', 'DISCORD_ALLOWED_USERS')).toThrow(/DISCORD_ALLOWED_USERS: "123456789012345678:root"/);
+    expect(() => parseIdRoles('123456789012345678:root', 'DISCORD_ALLOWED_USERS')).toThrow(
+      /DISCORD_ALLOWED_USERS: "123456789012345678:root"/,
+    );
     expect(() => parseIdRoles('alice:admin')).toThrow();
   });
 });

@@ -41,7 +41,14 @@ for (const { name } of transports) {
       const uniqueApprovals = new Set(approvals.map((e) => (e.payload as OrderApproved).order.clientOrderId));
       const submitted = of('order.submitted');
       const fills = of('order.filled').map((e) => e.payload as OrderFilled);
-      const counts = { intents: of('order.intent').length, approvalsDelivered: approvals.length, uniqueApprovals: uniqueApprovals.size, submitted: submitted.length, filled: fills.length, brokerAcks: broker.acknowledged };
+      const counts = {
+        intents: of('order.intent').length,
+        approvalsDelivered: approvals.length,
+        uniqueApprovals: uniqueApprovals.size,
+        submitted: submitted.length,
+        filled: fills.length,
+        brokerAcks: broker.acknowledged,
+      };
       console.info(`duplicate approvals [${name}]:`, JSON.stringify(counts));
 
       expect(approvals.length).toBe(2 * uniqueApprovals.size); // every approval really went out twice
@@ -50,7 +57,11 @@ for (const { name } of transports) {
       expect(broker.acknowledged).toBe(uniqueApprovals.size);
       expect(new Set(fills.map((f) => f.clientOrderId)).size).toBe(fills.length);
       expect(fills.length).toBe(195); // the ORCL reference run: 195 fills, none doubled
-      const query = rootEnvelope({ ids: sequentialIds(`${prefix}-q`), clock: new VirtualClock(0), source: 'test/1' }, 'query.request', { params: {} });
+      const query = rootEnvelope(
+        { ids: sequentialIds(`${prefix}-q`), clock: new VirtualClock(0), source: 'test/1' },
+        'query.request',
+        { params: {} },
+      );
       const position = (await bus.request(subjects.query('positions'), query)).payload as { data: { qty: number }[] };
       expect(position.data[0]!.qty).toBe(100); // the reference ends long 100
     });

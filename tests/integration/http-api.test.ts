@@ -27,14 +27,32 @@ describe('HTTP API', () => {
   let metrics: Metrics;
 
   beforeAll(async () => {
-    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(200, 5), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), HEARTBEAT_INTERVAL_MS: '60000' } });
+    const config = loadConfig({
+      env: {
+        DATA_FEED: 'csv',
+        DATA_FILE: randomWalkCsv(200, 5),
+        DATA_SYMBOLS: 'WALK',
+        DATA_PACE_MS: '0',
+        SEXTANT_DATA_DIR: join(dir, 'data'),
+        HEARTBEAT_INTERVAL_MS: '60000',
+      },
+    });
     system = await startSystem(config, silentLogger, config.runtime.agents);
     await system.feedDone();
     metrics = new Metrics();
     metrics.attach(system.bus);
     const tracker = new AgentTracker(config.runtime.agents, 60_000);
     tracker.attach(system.bus);
-    for (const h of system.kernel.hosts) system.bus.publish(subjects.agentHealth(h.name), { id: `h-${h.name}`, type: 'agent.health', v: 1, source: 'test', correlationId: `h-${h.name}`, time: 0, payload: h.health() });
+    for (const h of system.kernel.hosts)
+      system.bus.publish(subjects.agentHealth(h.name), {
+        id: `h-${h.name}`,
+        type: 'agent.health',
+        v: 1,
+        source: 'test',
+        correlationId: `h-${h.name}`,
+        time: 0,
+        payload: h.health(),
+      });
     app = createApi({
       bus: system.bus,
       store: system.store,
@@ -59,17 +77,29 @@ describe('HTTP API', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const call = (path: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+  const call = (
+    path: string,
+    init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) =>
     app.request(path, {
       method: init.method ?? 'GET',
-      headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
-      ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+      headers: {
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
+      ...(init.body !== undefined
+        ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }
+        : {}),
     });
 
   it('/health answers without a token; /ready reports bus, store and every agent', async () => {
     expect(await (await call('/health')).json()).toEqual({ status: 'ok' });
     const ready = await call('/ready');
-    const body = (await ready.json()) as { ready: boolean; checks: { agents: Record<string, { ok: boolean; state: string }>; store: { kind: string } } };
+    const body = (await ready.json()) as {
+      ready: boolean;
+      checks: { agents: Record<string, { ok: boolean; state: string }>; store: { kind: string } };
+    };
     expect(ready.status).toBe(200);
     expect(body.ready).toBe(true);
     expect(Object.keys(body.checks.agents).sort()).toEqual(['data', 'execution', 'portfolio', 'risk', 'strategy']);
@@ -81,9 +111,15 @@ describe('HTTP API', () => {
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ error: { code: 'unauthorized' } });
     expect((await call('/api/v1/portfolio', { token: 'not-a-real-token-at-all' })).status).toBe(401);
-    const viewerTrades = await call('/api/v1/orders', { method: 'POST', token: VIEWER, body: { symbol: 'WALK', side: 'buy', qty: 1 } });
+    const viewerTrades = await call('/api/v1/orders', {
+      method: 'POST',
+      token: VIEWER,
+      body: { symbol: 'WALK', side: 'buy', qty: 1 },
+    });
     expect(viewerTrades.status).toBe(403);
-    expect(await viewerTrades.json()).toMatchObject({ error: { code: 'forbidden', message: 'this needs the operator role; the token has viewer' } });
+    expect(await viewerTrades.json()).toMatchObject({
+      error: { code: 'forbidden', message: 'this needs the operator role; the token has viewer' },
+    });
   });
 
   it('reads portfolio, agents, orders and risk for a viewer', async () => {
@@ -98,39 +134,120 @@ describe('HTTP API', () => {
     const intents = () => system.recorder!.stats.recorded;
     await system.recorder!.flush();
     const before = intents();
-    const unknownField = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 1, price: 5 } });
+    const unknownField = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'buy', qty: 1, price: 5 },
+    });
     expect(unknownField.status).toBe(400);
-    expect(await unknownField.json()).toMatchObject({ error: { code: 'bad_request', details: { fields: expect.any(Object) as unknown } } });
-    const bad = (await (await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: "WALK'; DROP TABLE", side: 'hold', qty: -1 } })).json()) as { error: { details: { fields: Record<string, string> } } };
+    expect(await unknownField.json()).toMatchObject({
+      error: { code: 'bad_request', details: { fields: expect.any(Object) as unknown } },
+    });
+    const bad = (await (
+      await call('/api/v1/orders', {
+        method: 'POST',
+        token: OPERATOR,
+        body: { symbol: "WALK'; DROP TABLE", side: 'hold', qty: -1 },
+      })
+    ).json()) as { error: { details: { fields: Record<string, string> } } };
     expect(Object.keys(bad.error.details.fields).sort()).toEqual(['qty', 'side', 'symbol']);
-    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: 'symbol=WALK', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
-    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 1, type: 'limit' } })).status).toBe(400);
-    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: true } })).status).toBe(400); // no coercion
-    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: [5] } })).status).toBe(400);
-    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1 }), headers: { 'content-type': 'application/jsonfoo' } })).status).toBe(415);
-    expect((await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1, pad: 'x'.repeat(70_000) }) })).status).toBe(413);
+    expect(
+      (
+        await call('/api/v1/orders', {
+          method: 'POST',
+          token: OPERATOR,
+          body: 'symbol=WALK',
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(415);
+    expect(
+      (
+        await call('/api/v1/orders', {
+          method: 'POST',
+          token: OPERATOR,
+          body: { symbol: 'WALK', side: 'buy', qty: 1, type: 'limit' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await call('/api/v1/orders', {
+          method: 'POST',
+          token: OPERATOR,
+          body: { symbol: 'WALK', side: 'buy', qty: true },
+        })
+      ).status,
+    ).toBe(400); // no coercion
+    expect(
+      (
+        await call('/api/v1/orders', {
+          method: 'POST',
+          token: OPERATOR,
+          body: { symbol: 'WALK', side: 'buy', qty: [5] },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await call('/api/v1/orders', {
+          method: 'POST',
+          token: OPERATOR,
+          body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1 }),
+          headers: { 'content-type': 'application/jsonfoo' },
+        })
+      ).status,
+    ).toBe(415);
+    expect(
+      (
+        await call('/api/v1/orders', {
+          method: 'POST',
+          token: OPERATOR,
+          body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1, pad: 'x'.repeat(70_000) }),
+        })
+      ).status,
+    ).toBe(413);
     await system.recorder!.flush();
     expect(intents()).toBe(before);
   });
 
   it('an order placed by an operator goes through risk, keeps the request id as its chain, and can be traced; the same Idempotency-Key is the same order', async () => {
-    const placed = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 3 }, headers: { 'x-request-id': 'req-order-1', 'idempotency-key': 'k-1' } });
+    const placed = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'buy', qty: 3 },
+      headers: { 'x-request-id': 'req-order-1', 'idempotency-key': 'k-1' },
+    });
     expect(placed.status).toBe(202);
     expect(placed.headers.get('x-request-id')).toBe('req-order-1');
     const { clientOrderId, correlationId } = (await placed.json()) as { clientOrderId: string; correlationId: string };
     expect(correlationId).toBe('req-order-1');
-    const again = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 3 }, headers: { 'idempotency-key': 'k-1' } });
+    const again = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'buy', qty: 3 },
+      headers: { 'idempotency-key': 'k-1' },
+    });
     expect(await again.json()).toMatchObject({ clientOrderId, correlationId: 'req-order-1' }); // the first answer, again
-    const reused = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'sell', qty: 50 }, headers: { 'idempotency-key': 'k-1' } });
+    const reused = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'sell', qty: 50 },
+      headers: { 'idempotency-key': 'k-1' },
+    });
     expect(reused.status).toBe(409);
     const trace = await eventually(async () => {
       await system.recorder!.flush();
-      const t = (await (await call('/api/v1/trace/req-order-1', { token: VIEWER })).json()) as { messages: { type: string; payload: { order?: { clientOrderId: string } } }[] };
+      const t = (await (await call('/api/v1/trace/req-order-1', { token: VIEWER })).json()) as {
+        messages: { type: string; payload: { order?: { clientOrderId: string } } }[];
+      };
       expect(t.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
       return t;
     });
     expect(trace.messages[1]!.payload.order!.clientOrderId).toBe(clientOrderId);
-    const orders = (await (await call('/api/v1/orders?status=open', { token: VIEWER })).json()) as { clientOrderId: string }[];
+    const orders = (await (await call('/api/v1/orders?status=open', { token: VIEWER })).json()) as {
+      clientOrderId: string;
+    }[];
     expect(orders.filter((o) => o.clientOrderId === clientOrderId)).toHaveLength(1); // the repeat made no second order
     const text = await (await call('/metrics')).text();
     expect(text).toMatch(/sextant_orders_total\{outcome="approved"\} 1/);
@@ -138,13 +255,39 @@ describe('HTTP API', () => {
   });
 
   it('operators halt and resume; only admins change limits, and a bad change is refused with the reason', async () => {
-    expect(await (await call('/api/v1/risk/halt', { method: 'POST', token: OPERATOR, body: { reason: 'checking the feed' } })).json()).toMatchObject({ accepted: true, state: 'HALTED' });
-    expect(await (await call('/api/v1/risk/resume', { method: 'POST', token: OPERATOR, body: { reason: 'feed ok' } })).json()).toMatchObject({ accepted: true, state: 'ACTIVE' });
-    expect((await call('/api/v1/risk/limits', { method: 'PUT', token: OPERATOR, body: { limits: { maxOpenOrders: 3 } } })).status).toBe(403);
-    const invalid = await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: -3, bogus: 1 } } });
+    expect(
+      await (
+        await call('/api/v1/risk/halt', { method: 'POST', token: OPERATOR, body: { reason: 'checking the feed' } })
+      ).json(),
+    ).toMatchObject({ accepted: true, state: 'HALTED' });
+    expect(
+      await (
+        await call('/api/v1/risk/resume', { method: 'POST', token: OPERATOR, body: { reason: 'feed ok' } })
+      ).json(),
+    ).toMatchObject({ accepted: true, state: 'ACTIVE' });
+    expect(
+      (await call('/api/v1/risk/limits', { method: 'PUT', token: OPERATOR, body: { limits: { maxOpenOrders: 3 } } }))
+        .status,
+    ).toBe(403);
+    const invalid = await call('/api/v1/risk/limits', {
+      method: 'PUT',
+      token: ADMIN,
+      body: { limits: { maxOpenOrders: -3, bogus: 1 } },
+    });
     expect(invalid.status).toBe(400); // validated here, never sent to risk
-    expect(await invalid.json()).toMatchObject({ error: { code: 'bad_request', details: { fields: expect.objectContaining({ 'limits.maxOpenOrders': expect.any(String) as unknown }) as unknown } } });
-    expect(await (await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: 7 } } })).json()).toMatchObject({ accepted: true, limits: { maxOpenOrders: 7 } });
+    expect(await invalid.json()).toMatchObject({
+      error: {
+        code: 'bad_request',
+        details: {
+          fields: expect.objectContaining({ 'limits.maxOpenOrders': expect.any(String) as unknown }) as unknown,
+        },
+      },
+    });
+    expect(
+      await (
+        await call('/api/v1/risk/limits', { method: 'PUT', token: ADMIN, body: { limits: { maxOpenOrders: 7 } } })
+      ).json(),
+    ).toMatchObject({ accepted: true, limits: { maxOpenOrders: 7 } });
   });
 
   it('event streams are capped per token', async () => {
@@ -156,11 +299,36 @@ describe('HTTP API', () => {
   });
 
   it('/openapi.json is made from the schemas the handlers validate with; /docs shows it', async () => {
-    const doc = (await (await call('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown>; additionalProperties?: boolean } }> }; security?: unknown[] }>> };
+    const doc = (await (await call('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: {
+              content: Record<
+                string,
+                { schema: { properties: Record<string, unknown>; additionalProperties?: boolean } }
+              >;
+            };
+            security?: unknown[];
+          }
+        >
+      >;
+    };
     expect(doc.openapi).toBe('3.1.0');
     const post = doc.paths['/api/v1/orders']!.post!;
     const schema = post.requestBody!.content['application/json']!.schema;
-    expect(Object.keys(schema.properties).sort()).toEqual(['limitPrice', 'qty', 'side', 'stopPrice', 'symbol', 'tif', 'type']);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      'limitPrice',
+      'qty',
+      'side',
+      'stopPrice',
+      'symbol',
+      'tif',
+      'type',
+    ]);
     expect(schema.additionalProperties).toBe(false);
     expect(post.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(doc.paths)).toContain('/api/v1/trace/{correlationId}');
@@ -171,7 +339,12 @@ describe('HTTP API', () => {
 
   it('pages through the event log and filters orders by time', async () => {
     await system.recorder!.flush();
-    const page = async (offset: number) => ((await (await call(`/api/v1/events?type=market.bar&limit=50&offset=${offset}`, { token: VIEWER })).json()) as { id: string }[]).map((e) => e.id);
+    const page = async (offset: number) =>
+      (
+        (await (await call(`/api/v1/events?type=market.bar&limit=50&offset=${offset}`, { token: VIEWER })).json()) as {
+          id: string;
+        }[]
+      ).map((e) => e.id);
     const [first, second] = [await page(0), await page(50)];
     expect(first).toHaveLength(50);
     expect(second).toHaveLength(50);
@@ -180,21 +353,74 @@ describe('HTTP API', () => {
   });
 
   it('CORS is off by default and answers only configured origins', async () => {
-    expect((await call('/health', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
-    const withCors = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [], metricsOpen: true, rateLimitPerMinute: 0, corsOrigins: ['https://desk.example'], requestTimeoutMs: 2000 });
-    expect((await withCors.request('/health', { headers: { origin: 'https://desk.example' } })).headers.get('access-control-allow-origin')).toBe('https://desk.example');
-    expect((await withCors.request('/health', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
+    expect(
+      (await call('/health', { headers: { origin: 'https://evil.example' } })).headers.get(
+        'access-control-allow-origin',
+      ),
+    ).toBeNull();
+    const withCors = createApi({
+      bus: system.bus,
+      store: system.store,
+      metrics,
+      agents: new AgentTracker([], 1000),
+      envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' },
+      log: silentLogger,
+      tokens: [],
+      metricsOpen: true,
+      rateLimitPerMinute: 0,
+      corsOrigins: ['https://desk.example'],
+      requestTimeoutMs: 2000,
+    });
+    expect(
+      (await withCors.request('/health', { headers: { origin: 'https://desk.example' } })).headers.get(
+        'access-control-allow-origin',
+      ),
+    ).toBe('https://desk.example');
+    expect(
+      (await withCors.request('/health', { headers: { origin: 'https://evil.example' } })).headers.get(
+        'access-control-allow-origin',
+      ),
+    ).toBeNull();
   });
 
   it('a token over its rate limit gets 429 with Retry-After', async () => {
-    const limited = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [{ token: VIEWER, role: 'viewer', name: 'v' }], metricsOpen: true, rateLimitPerMinute: 2, corsOrigins: [], requestTimeoutMs: 2000 });
+    const limited = createApi({
+      bus: system.bus,
+      store: system.store,
+      metrics,
+      agents: new AgentTracker([], 1000),
+      envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' },
+      log: silentLogger,
+      tokens: [{ token: VIEWER, role: 'viewer', name: 'v' }],
+      metricsOpen: true,
+      rateLimitPerMinute: 2,
+      corsOrigins: [],
+      requestTimeoutMs: 2000,
+    });
     const get = () => limited.request('/api/v1/agents', { headers: { authorization: `Bearer ${VIEWER}` } });
     expect((await get()).status).toBe(200);
     expect((await get()).status).toBe(200);
     const third = await get();
     // a write behind two role checks still counts once
-    const writer = createApi({ bus: system.bus, store: system.store, metrics, agents: new AgentTracker([], 1000), envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' }, log: silentLogger, tokens: [{ token: ADMIN, role: 'admin', name: 'a' }], metricsOpen: true, rateLimitPerMinute: 2, corsOrigins: [], requestTimeoutMs: 2000 });
-    const put = () => writer.request('/api/v1/risk/limits', { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ limits: { maxOpenOrders: 7 } }) });
+    const writer = createApi({
+      bus: system.bus,
+      store: system.store,
+      metrics,
+      agents: new AgentTracker([], 1000),
+      envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' },
+      log: silentLogger,
+      tokens: [{ token: ADMIN, role: 'admin', name: 'a' }],
+      metricsOpen: true,
+      rateLimitPerMinute: 2,
+      corsOrigins: [],
+      requestTimeoutMs: 2000,
+    });
+    const put = () =>
+      writer.request('/api/v1/risk/limits', {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ limits: { maxOpenOrders: 7 } }),
+      });
     expect((await put()).status).toBe(200);
     expect((await put()).status).toBe(200);
     expect(third.status).toBe(429);
@@ -213,14 +439,27 @@ describe('HTTP API over a listening server', () => {
 
   it('places an order through the API, traces it back by its request id, and counts it in /metrics', async () => {
     const port = await freePort();
-    const config = loadConfig({ env: { PORT: String(port), SEXTANT_API_TOKENS: `${OPERATOR}:operator`, DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(100, 8), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data') } });
+    const config = loadConfig({
+      env: {
+        PORT: String(port),
+        SEXTANT_API_TOKENS: `${OPERATOR}:operator`,
+        DATA_FEED: 'csv',
+        DATA_FILE: randomWalkCsv(100, 8),
+        DATA_SYMBOLS: 'WALK',
+        DATA_PACE_MS: '0',
+        SEXTANT_DATA_DIR: join(dir, 'data'),
+      },
+    });
     system = await startSystem(config, silentLogger, config.runtime.agents, { api: true });
     await system.feedDone();
     const base = `http://127.0.0.1:${port}`;
     const auth = { authorization: `Bearer ${OPERATOR}` };
     // a live stream of the order path, open before the order is placed
     const abort = new AbortController();
-    const stream = await fetch(`${base}/api/v1/stream?type=order.intent,order.approved`, { headers: auth, signal: abort.signal });
+    const stream = await fetch(`${base}/api/v1/stream?type=order.intent,order.approved`, {
+      headers: auth,
+      signal: abort.signal,
+    });
     expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
     const seen: string[] = [];
     const reading = (async () => {
@@ -233,11 +472,17 @@ describe('HTTP API over a listening server', () => {
         if (seen.includes('order.approved')) return;
       }
     })();
-    const placed = await fetch(`${base}/api/v1/orders`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'x-request-id': 'live-1' }, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }) });
+    const placed = await fetch(`${base}/api/v1/orders`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'x-request-id': 'live-1' },
+      body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }),
+    });
     expect(placed.status).toBe(202);
     await eventually(async () => {
       await system!.recorder!.flush();
-      const trace = (await (await fetch(`${base}/api/v1/trace/live-1`, { headers: auth })).json()) as { messages: { type: string }[] };
+      const trace = (await (await fetch(`${base}/api/v1/trace/live-1`, { headers: auth })).json()) as {
+        messages: { type: string }[];
+      };
       expect(trace.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
     });
     await reading;
@@ -246,10 +491,23 @@ describe('HTTP API over a listening server', () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/sextant_orders_total\{outcome="submitted"\} \d+/);
     expect(text).toMatch(/sextant_messages_published_total\{type="market\.bar"\} 100/);
-    expect(text).toMatch(/sextant_http_request_seconds_count\{method="POST",route="\/api\/v1\/orders",status="202"\} 1/);
+    expect(text).toMatch(
+      /sextant_http_request_seconds_count\{method="POST",route="\/api\/v1\/orders",status="202"\} 1/,
+    );
     // plain language through the conversational agent (offline here: no OPENAI_API_KEY); an order stays a preview
-    const ask = async (message: string) => (await (await fetch(`${base}/api/v1/chat`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message }) })).json()) as { ok: boolean; text: string; via: string; preview?: { id: string } };
-    expect(await ask("what's my pnl today")).toMatchObject({ ok: true, via: 'offline', text: expect.stringMatching(/^\(I read that as `pnl today`\.\)\nToday: /) as unknown });
+    const ask = async (message: string) =>
+      (await (
+        await fetch(`${base}/api/v1/chat`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ message }),
+        })
+      ).json()) as { ok: boolean; text: string; via: string; preview?: { id: string } };
+    expect(await ask("what's my pnl today")).toMatchObject({
+      ok: true,
+      via: 'offline',
+      text: expect.stringMatching(/^\(I read that as `pnl today`\.\)\nToday: /) as unknown,
+    });
     const preview = await ask('buy 1 share of WALK');
     expect(preview.preview?.id).toEqual(expect.any(String));
     expect((await ask(`confirm ${preview.preview!.id}`)).text).toMatch(/^Risk approved buy 1 WALK/);

@@ -16,7 +16,10 @@ const VIEWER = 'viewer-token-dash-0123456789';
 const OPERATOR = 'operator-token-dash-0123456789';
 const OTHER_OPERATOR = 'operator-token-dash-other-0123';
 
-/** What the dashboard needs from the API besides the existing routes: the page, the command layer's preview and confirm, newest-first history, prefix filters on the stream. */
+/**
+ * What the dashboard needs from the API besides the existing routes: the page, the command layer's preview and
+ * confirm, newest-first history, prefix filters on the stream.
+ */
 describe('HTTP API for the dashboard', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-dash-api-'));
   let system: RunningSystem;
@@ -24,7 +27,16 @@ describe('HTTP API for the dashboard', () => {
   let metrics: Metrics;
 
   beforeAll(async () => {
-    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(200, 9), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '0', SEXTANT_DATA_DIR: join(dir, 'data'), HEARTBEAT_INTERVAL_MS: '60000' } });
+    const config = loadConfig({
+      env: {
+        DATA_FEED: 'csv',
+        DATA_FILE: randomWalkCsv(200, 9),
+        DATA_SYMBOLS: 'WALK',
+        DATA_PACE_MS: '0',
+        SEXTANT_DATA_DIR: join(dir, 'data'),
+        HEARTBEAT_INTERVAL_MS: '60000',
+      },
+    });
     system = await startSystem(config, silentLogger, config.runtime.agents);
     await system.feedDone();
     metrics = new Metrics();
@@ -53,7 +65,14 @@ describe('HTTP API for the dashboard', () => {
   });
 
   const call = (path: string, init: { method?: string; token?: string; body?: unknown } = {}) =>
-    app.request(path, { method: init.method ?? 'GET', headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+    app.request(path, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
   const state = async () => ((await (await call('/api/v1/risk', { token: VIEWER })).json()) as { state: string }).state;
 
   it('serves the page without a token (no data in it) under a strict CSP, and its assets by content hash, cached for good', async () => {
@@ -62,7 +81,12 @@ describe('HTTP API for the dashboard', () => {
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self';/);
     const html = await page.text();
     const assets = [...html.matchAll(/"(\/dashboard\/assets\/[^"]+)"/g)].map((m) => m[1]!);
-    expect(assets.map((a) => a.replace(/\.[0-9a-f]{12}\./, '.H.'))).toEqual(['/dashboard/assets/uplot.H.css', '/dashboard/assets/app.H.css', '/dashboard/assets/uplot.H.js', '/dashboard/assets/app.H.js']);
+    expect(assets.map((a) => a.replace(/\.[0-9a-f]{12}\./, '.H.'))).toEqual([
+      '/dashboard/assets/uplot.H.css',
+      '/dashboard/assets/app.H.css',
+      '/dashboard/assets/uplot.H.js',
+      '/dashboard/assets/app.H.js',
+    ]);
     for (const a of assets) {
       const res = await call(a);
       expect(res.status).toBe(200);
@@ -74,7 +98,11 @@ describe('HTTP API for the dashboard', () => {
 
   it('halt through the command layer: a preview first, executed once on confirm, only by the token it was shown to', async () => {
     expect((await call('/api/v1/commands/halt', { method: 'POST', token: VIEWER, body: {} })).status).toBe(403);
-    const made = await call('/api/v1/commands/halt', { method: 'POST', token: OPERATOR, body: { args: { reason: 'test halt' } } });
+    const made = await call('/api/v1/commands/halt', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { reason: 'test halt' } },
+    });
     const preview = ((await made.json()) as { preview: { id: string; command: string; summary: string } }).preview;
     expect(preview).toMatchObject({ command: 'halt', summary: 'halt trading (test halt)' });
     expect(await state()).toBe('ACTIVE'); // nothing sent yet
@@ -87,27 +115,48 @@ describe('HTTP API for the dashboard', () => {
     expect(again.status).toBe(404);
     expect(await again.json()).toMatchObject({ error: { code: 'no_preview' } });
 
-    const resume = ((await (await call('/api/v1/commands/resume', { method: 'POST', token: OPERATOR, body: {} })).json()) as { preview: { id: string } }).preview;
+    const resume = (
+      (await (await call('/api/v1/commands/resume', { method: 'POST', token: OPERATOR, body: {} })).json()) as {
+        preview: { id: string };
+      }
+    ).preview;
     expect((await call(`/api/v1/commands/cancel/${resume.id}`, { method: 'POST', token: OPERATOR })).status).toBe(200);
     expect((await call(`/api/v1/commands/confirm/${resume.id}`, { method: 'POST', token: OPERATOR })).status).toBe(404);
     expect(await state()).toBe('HALTED');
-    const resume2 = ((await (await call('/api/v1/commands/resume', { method: 'POST', token: OPERATOR, body: {} })).json()) as { preview: { id: string } }).preview;
+    const resume2 = (
+      (await (await call('/api/v1/commands/resume', { method: 'POST', token: OPERATOR, body: {} })).json()) as {
+        preview: { id: string };
+      }
+    ).preview;
     await call(`/api/v1/commands/confirm/${resume2.id}`, { method: 'POST', token: OPERATOR });
     expect(await state()).toBe('ACTIVE');
   });
 
   it('refuses unknown commands, bad arguments and bad names in the one error shape', async () => {
-    expect(await (await call('/api/v1/commands/explode', { method: 'POST', token: OPERATOR, body: {} })).json()).toMatchObject({ error: { code: 'unknown_command' } });
-    const bad = await call('/api/v1/commands/halt', { method: 'POST', token: OPERATOR, body: { args: { reason: 'x'.repeat(400) } } });
+    expect(
+      await (await call('/api/v1/commands/explode', { method: 'POST', token: OPERATOR, body: {} })).json(),
+    ).toMatchObject({ error: { code: 'unknown_command' } });
+    const bad = await call('/api/v1/commands/halt', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { reason: 'x'.repeat(400) } },
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: 'bad_arguments' } });
     expect((await call('/api/v1/commands/HALT!', { method: 'POST', token: OPERATOR, body: {} })).status).toBe(400);
-    expect((await call('/api/v1/commands/halt', { method: 'POST', token: OPERATOR, body: { reason: 'not in args' } })).status).toBe(400);
+    expect(
+      (await call('/api/v1/commands/halt', { method: 'POST', token: OPERATOR, body: { reason: 'not in args' } }))
+        .status,
+    ).toBe(400);
   });
 
   it('gives the newest events first on request', async () => {
-    const oldest = (await (await call('/api/v1/events?type=market.bar&limit=3', { token: VIEWER })).json()) as { time: number }[];
-    const newest = (await (await call('/api/v1/events?type=market.bar&limit=3&newest=true', { token: VIEWER })).json()) as { time: number }[];
+    const oldest = (await (await call('/api/v1/events?type=market.bar&limit=3', { token: VIEWER })).json()) as {
+      time: number;
+    }[];
+    const newest = (await (
+      await call('/api/v1/events?type=market.bar&limit=3&newest=true', { token: VIEWER })
+    ).json()) as { time: number }[];
     expect(oldest.map((e) => e.time)).toEqual([...oldest.map((e) => e.time)].sort((a, b) => a - b));
     expect(newest.map((e) => e.time)).toEqual([...newest.map((e) => e.time)].sort((a, b) => b - a));
     expect(newest[0]!.time).toBeGreaterThan(oldest[2]!.time);
@@ -117,7 +166,11 @@ describe('HTTP API for the dashboard', () => {
   it('streams every order event for type=order.* (and no query, bar or portfolio traffic)', async () => {
     const res = await call('/api/v1/stream?type=order.*', { token: OPERATOR });
     const reader = res.body!.getReader();
-    const placed = await call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', qty: 1 } });
+    const placed = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'buy', qty: 1 },
+    });
     expect(placed.status).toBe(202);
     const seen: string[] = [];
     const dec = new TextDecoder();

@@ -7,24 +7,55 @@ import { eventually } from '../helpers/eventually.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 5);
-const bar = (day: number, close: number): Bar => ({ symbol: 'SYN', time: T0 + day * DAY, open: close, high: close, low: close, close, volume: 1000, intervalMs: DAY });
+const bar = (day: number, close: number): Bar => ({
+  symbol: 'SYN',
+  time: T0 + day * DAY,
+  open: close,
+  high: close,
+  low: close,
+  close,
+  volume: 1000,
+  intervalMs: DAY,
+});
 
-/** A V-shaped market (an SMA(3,6) buy, then a sell), with one poisoned bar in the middle: ten years ahead, every price 1,000,000. */
+/**
+ * A V-shaped market (an SMA(3,6) buy, then a sell), with one poisoned bar in the middle: ten years ahead, every price
+ * 1,000,000.
+ */
 function poisonedFeed(): MarketFeed {
-  const closes = [...Array.from({ length: 12 }, (_, i) => 100 - i), ...Array.from({ length: 12 }, (_, i) => 88 + 2 * i), ...Array.from({ length: 12 }, (_, i) => 112 - 3 * i)];
+  const closes = [
+    ...Array.from({ length: 12 }, (_, i) => 100 - i),
+    ...Array.from({ length: 12 }, (_, i) => 88 + 2 * i),
+    ...Array.from({ length: 12 }, (_, i) => 112 - 3 * i),
+  ];
   const bars = closes.map((c, i) => bar(i, c));
   bars.splice(20, 0, { ...bar(3650, 1_000_000) });
-  return { name: 'poisoned', endless: false, skipped: 0, [Symbol.iterator]: () => bars.map((b) => ({ kind: 'bar' as const, bar: b }))[Symbol.iterator]() };
+  return {
+    name: 'poisoned',
+    endless: false,
+    skipped: 0,
+    [Symbol.iterator]: () => bars.map((b) => ({ kind: 'bar' as const, bar: b }))[Symbol.iterator](),
+  };
 }
 
 describe('market data is checked before anyone trades on it', () => {
   it('one bar ten years ahead at 1,000,000 is dead-lettered with the reason; no fill or mark ever uses it', async () => {
-    const sys = await startTestSystem('memory', { agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'], feed: poisonedFeed(), settings: { strategy: { kind: 'sma-cross', id: 'sma', fast: 3, slow: 6, size: 10 } }, batch: 5 });
+    const sys = await startTestSystem('memory', {
+      agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+      feed: poisonedFeed(),
+      settings: { strategy: { kind: 'sma-cross', id: 'sma', fast: 3, slow: 6, size: 10 } },
+      batch: 5,
+    });
     try {
       await eventually(() => expect(sys.of('market.feed-completed')).toHaveLength(1), 10_000);
       const dead = sys.seen.filter((e) => e.type === 'message.deadlettered').map((e) => e.payload as DeadLetter);
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ subject: 'market.bar.SYN', code: 'far_future', reason: expect.stringMatching(/^SYN bar at 2036-.* is more than 30 days after the last one/) as unknown, handler: 'data' });
+      expect(dead[0]).toMatchObject({
+        subject: 'market.bar.SYN',
+        code: 'far_future',
+        reason: expect.stringMatching(/^SYN bar at 2036-.* is more than 30 days after the last one/) as unknown,
+        handler: 'data',
+      });
       expect(sys.of('market.bar').map((e) => (e.payload as Bar).close)).not.toContain(1_000_000);
       const fills = sys.of('order.filled').map((e) => e.payload as OrderFilled);
       expect(fills.length).toBeGreaterThanOrEqual(2);

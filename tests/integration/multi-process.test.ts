@@ -68,22 +68,46 @@ describe('one process per agent over NATS [nats]', () => {
       DATA_PACE_MS: '1',
       ...OPEN_LIMITS,
     };
-    observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false, requestTimeoutMs: 20_000 });
+    observer = await makeBus('nats', {
+      registry: createRegistry(),
+      prefix: namespace,
+      durable: false,
+      requestTimeoutMs: 20_000,
+    });
     const fills: { date: string; side: string; size: number; price: number; correlationId: string }[] = [];
     let completed = false;
     let lastBar = 0;
     const deadLetters: string[] = [];
-    observer.subscribe(patterns.dlq, (e) => void deadLetters.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`));
+    observer.subscribe(
+      patterns.dlq,
+      (e) => void deadLetters.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`),
+    );
     observer.subscribe(patterns.marketBars, (e) => void (lastBar = Math.max(lastBar, e.time)));
     observer.subscribe(subjects.orderFilled(), (e) => {
       const f = e.payload as OrderFilled;
-      fills.push({ date: new Date(e.time).toISOString().slice(0, 10), side: f.side, size: f.qty, price: f.price, correlationId: e.correlationId });
+      fills.push({
+        date: new Date(e.time).toISOString().slice(0, 10),
+        side: f.side,
+        size: f.qty,
+        price: f.price,
+        correlationId: e.correlationId,
+      });
     });
     observer.subscribe(subjects.feedCompleted(), () => void (completed = true));
     await observer.flush();
 
-    // the event log's writer (as in the compose deployment), then the consumers, each its own process; the data agent once they all run
-    procs.push(await startAgentProcess('recorder', ['recorder'], { ...env, STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: mongoDb, SEXTANT_DATA_DIR: dir, SEXTANT_INSTANCE: 'recorder' }));
+    // the event log's writer (as in the compose deployment), then the consumers, each its own process; the data agent
+    // once they all run
+    procs.push(
+      await startAgentProcess('recorder', ['recorder'], {
+        ...env,
+        STORE: 'mongodb',
+        MONGODB_URI: mongoUri,
+        MONGODB_DB: mongoDb,
+        SEXTANT_DATA_DIR: dir,
+        SEXTANT_INSTANCE: 'recorder',
+      }),
+    );
     for (const agent of ['portfolio', 'execution', 'risk', 'strategy'] as const) {
       procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: `${agent}-1` }));
     }
@@ -101,24 +125,51 @@ describe('one process per agent over NATS [nats]', () => {
     });
     const ids = { ids: sequentialIds('mp'), clock: new VirtualClock(Date.now()), source: 'test/multi-process' };
     // the portfolio process marks to the last close once it has taken the last bar (it runs at its own pace)
-    const portfolio = await eventually(async () => {
-      const reply = await observer!.request(subjects.query('portfolio'), rootEnvelope(ids, 'query.request', { params: {} }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
-      const p = (reply.payload as { data: PortfolioSnapshot }).data;
-      expect(p.asOf).toBe(lastBar);
-      return p;
-    }, 20_000, 100);
+    const portfolio = await eventually(
+      async () => {
+        const reply = await observer!.request(
+          subjects.query('portfolio'),
+          rootEnvelope(ids, 'query.request', { params: {} }, { v: versionOf('query.request') }),
+          { timeoutMs: 20_000 },
+        );
+        const p = (reply.payload as { data: PortfolioSnapshot }).data;
+        expect(p.asOf).toBe(lastBar);
+        return p;
+      },
+      20_000,
+      100,
+    );
     expect(Math.round(portfolio.equity * 100) / 100).toBe(reference.final_value);
     // no process set a message aside (a fill arriving after thousands of bars is still booked)
     expect(deadLetters).toEqual([]);
 
     // the recorder kept the whole chain of the last fill: bar, signal, intent, approval, submission, fill
-    const trace = await eventually(async () => {
-      const r = await observer!.request(subjects.query('trace'), rootEnvelope(ids, 'query.request', { params: { correlationId: fills.at(-1)!.correlationId } }, { v: versionOf('query.request') }), { timeoutMs: 20_000 });
-      const types = (r.payload as { data: { messages: { type: string }[] } }).data.messages.map((m) => m.type);
-      expect(types).toContain('order.filled');
-      return types;
-    }, 120_000, 100); // the recorder writes to FerretDB at some hundreds of events a second, slower under load
-    expect(trace.slice(0, 5)).toEqual(['market.bar', 'signal.generated', 'order.intent', 'order.approved', 'order.submitted']);
+    const trace = await eventually(
+      async () => {
+        const r = await observer!.request(
+          subjects.query('trace'),
+          rootEnvelope(
+            ids,
+            'query.request',
+            { params: { correlationId: fills.at(-1)!.correlationId } },
+            { v: versionOf('query.request') },
+          ),
+          { timeoutMs: 20_000 },
+        );
+        const types = (r.payload as { data: { messages: { type: string }[] } }).data.messages.map((m) => m.type);
+        expect(types).toContain('order.filled');
+        return types;
+      },
+      120_000,
+      100,
+    ); // the recorder writes to FerretDB at some hundreds of events a second, slower under load
+    expect(trace.slice(0, 5)).toEqual([
+      'market.bar',
+      'signal.generated',
+      'order.intent',
+      'order.approved',
+      'order.submitted',
+    ]);
 
     // the operator's questions, through the one command router, answered from the MongoDB log
     const services = busServices({ bus: observer, envelope: ids, agents: () => ({}), timeoutMs: 20_000 });
@@ -135,7 +186,11 @@ describe('one process per agent over NATS [nats]', () => {
     try {
       const events = client.db(mongoDb).collection('events');
       // every bar and fill ends up in the log (the recorder may still be writing the last bars)
-      await eventually(async () => expect(await events.countDocuments({ type: 'market.bar' })).toBe(5036), 120_000, 200);
+      await eventually(
+        async () => expect(await events.countDocuments({ type: 'market.bar' })).toBe(5036),
+        120_000,
+        200,
+      );
       expect(await events.countDocuments({ type: 'order.filled' })).toBe(reference.fills.length);
     } finally {
       await client.close();

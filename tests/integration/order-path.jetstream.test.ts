@@ -19,7 +19,16 @@ describe('order path over JetStream [nats]', () => {
   const deps = { ids: sequentialIds('js'), clock: new VirtualClock(1_700_000_000_000), source: 'test/js' };
   const buses: Bus[] = [];
   const intent = (n: number): Envelope => {
-    const order: OrderIntent = { clientOrderId: `c-${n}`, symbol: 'ORCL', side: 'buy', qty: n, type: 'market', tif: 'GTC', origin: { kind: 'strategy', id: 't' }, decidedAt: 0 };
+    const order: OrderIntent = {
+      clientOrderId: `c-${n}`,
+      symbol: 'ORCL',
+      side: 'buy',
+      qty: n,
+      type: 'market',
+      tif: 'GTC',
+      origin: { kind: 'strategy', id: 't' },
+      decidedAt: 0,
+    };
     return rootEnvelope(deps, 'order.intent', order);
   };
   const open = async (prefix: string, opts: { deferAcks?: boolean; ackWaitMs?: number; keep?: boolean } = {}) => {
@@ -32,7 +41,11 @@ describe('order path over JetStream [nats]', () => {
       maxPayloadBytes: 65536,
       requestTimeoutMs: 2000,
       prefix,
-      durable: { ...orderPath(prefix, opts.deferAcks ?? false), deleteOnClose: !opts.keep, ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}) },
+      durable: {
+        ...orderPath(prefix, opts.deferAcks ?? false),
+        deleteOnClose: !opts.keep,
+        ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
+      },
     });
     buses.push(bus);
     return bus;
@@ -65,7 +78,10 @@ describe('order path over JetStream [nats]', () => {
   it('a message published while its durable subscriber is away is delivered when it comes back', async () => {
     const prefix = testPrefix();
     const first = await open(prefix, { keep: true });
-    const sub = first.subscribe(subjects.orderIntent(), () => undefined, { name: 'risk', durable: 'risk.order.intent' });
+    const sub = first.subscribe(subjects.orderIntent(), () => undefined, {
+      name: 'risk',
+      durable: 'risk.order.intent',
+    });
     await first.flush();
     await sub.drain(); // the consumer stays on the server; nobody is reading it
     const publisher = await open(prefix, { keep: true });

@@ -25,7 +25,16 @@ describe("people's orders use the market's clock", () => {
   const seen: Envelope[] = [];
 
   beforeAll(async () => {
-    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(3000, 5), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '3', STORE: 'off', PORT: '0' } });
+    const config = loadConfig({
+      env: {
+        DATA_FEED: 'csv',
+        DATA_FILE: randomWalkCsv(3000, 5),
+        DATA_SYMBOLS: 'WALK',
+        DATA_PACE_MS: '3',
+        STORE: 'off',
+        PORT: '0',
+      },
+    });
     system = await startSystem(config, silentLogger, config.runtime.agents);
     system.bus.subscribe(patterns.all, (env) => void seen.push(env), { name: 'test' });
   });
@@ -42,15 +51,21 @@ describe("people's orders use the market's clock", () => {
     const sent = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
     expect(sent).toMatchObject({ ok: true, text: expect.stringMatching(/^Risk approved buy 3 WALK/) as unknown });
     const id = (sent.data as { clientOrderId: string }).clientOrderId;
-    const approved = seen.find((e) => e.type === 'order.approved' && (e.payload as OrderApproved).order.clientOrderId === id)!;
+    const approved = seen.find(
+      (e) => e.type === 'order.approved' && (e.payload as OrderApproved).order.clientOrderId === id,
+    )!;
     const decidedAt = (approved.payload as OrderApproved).order.decidedAt;
     // a bar of the feed's own time (2024), not the wall clock's
     expect(bars().some((b) => b.time === decidedAt)).toBe(true);
-    const fill = await eventually(() => {
-      const f = seen.find((e) => e.type === 'order.filled' && (e.payload as OrderFilled).clientOrderId === id);
-      expect(f).toBeDefined();
-      return f!.payload as OrderFilled;
-    }, 30_000, 10);
+    const fill = await eventually(
+      () => {
+        const f = seen.find((e) => e.type === 'order.filled' && (e.payload as OrderFilled).clientOrderId === id);
+        expect(f).toBeDefined();
+        return f!.payload as OrderFilled;
+      },
+      30_000,
+      10,
+    );
     const next = bars().find((b) => b.time > decidedAt)!;
     expect(fill.price).toBe(next.open);
   }, 60_000);

@@ -58,14 +58,22 @@ describe('recording over JetStream [nats]', () => {
     const system = await startSystem(config, silentLogger, config.runtime.agents);
     await system.feedDone();
     // a request on a recorded subject gets its responder's answer (the recording never acknowledges)
-    const reply = await system.bus.request(subjects.query('portfolio'), rootEnvelope({ ids: sequentialIds('q'), clock: new VirtualClock(0), source: 'test' }, 'query.request', { params: {} }));
+    const reply = await system.bus.request(
+      subjects.query('portfolio'),
+      rootEnvelope({ ids: sequentialIds('q'), clock: new VirtualClock(0), source: 'test' }, 'query.request', {
+        params: {},
+      }),
+    );
     expect(reply.type).toBe('query.result');
     expect((reply.payload as { data: { cash: number } }).data.cash).toEqual(expect.any(Number));
     await system.stop();
 
     nc = await connect({ servers: natsUrl });
     const registry = createRegistry();
-    const fromStream = await replay({ source: readStreamRecordingBatches({ nc, stream: recordingStreamName(namespace), prefix: namespace, registry }), speed: 'max' });
+    const fromStream = await replay({
+      source: readStreamRecordingBatches({ nc, stream: recordingStreamName(namespace), prefix: namespace, registry }),
+      speed: 'max',
+    });
     expect(fromStream.inputs).toBe(500);
     expect(fromStream.header.runs?.map((r) => r.agents.length)).toEqual([5]);
     expect(fromStream.recordedDecisions).toBeGreaterThan(20);
@@ -73,7 +81,18 @@ describe('recording over JetStream [nats]', () => {
     // read as sextant replay stream:NAME does (a worker thread with a connection of its own takes
     // over once connected, skipping what a replay never uses; the hand-over itself is covered in
     // stream-reader.test.ts): the same messages counted, the same decisions
-    const viaWorker = await replay({ source: readStreamRecordingBatches({ nc, servers: natsUrl, stream: recordingStreamName(namespace), prefix: namespace, registry, checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS }), speed: 'max' });
+    const viaWorker = await replay({
+      source: readStreamRecordingBatches({
+        nc,
+        servers: natsUrl,
+        stream: recordingStreamName(namespace),
+        prefix: namespace,
+        registry,
+        checkPayload: checkInputPayloads,
+        skip: UNUSED_SUBJECTS,
+      }),
+      speed: 'max',
+    });
     expect(viaWorker.events).toBe(fromStream.events);
     expect(viaWorker.divergences).toEqual([]);
     expect(decisionLog(viaWorker.decisions)).toBe(decisionLog(fromStream.decisions));
@@ -93,7 +112,8 @@ describe('recording over JetStream [nats]', () => {
     const lines: RecordedLine[] = [];
     for await (const item of readRecording(out, { registry })) if ('seq' in item) lines.push(item);
     expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((a, b) => a - b)); // stream order
-    expect(lines.every((l) => !l.subject.startsWith(namespace))).toBe(true); // the namespace is the stream's, not the recording's
+    // the namespace is the stream's, not the recording's
+    expect(lines.every((l) => !l.subject.startsWith(namespace))).toBe(true);
     const fromFile = await replay({ source: readRecordingBatches(out, { registry }), speed: 'max' });
     expect(fromFile.divergences).toEqual([]);
     expect(fromFile.decisions.length).toBe(fromStream.decisions.length);

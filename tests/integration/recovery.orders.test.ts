@@ -21,7 +21,7 @@ const work = mkdtempSync(join(tmpdir(), 'sextant-recovery-orders-'));
 const TOKEN = 'recovery-test-token-0123456789';
 const DELAYS_MS = [0, 60, 150, 300, 500];
 
-describe('crash recovery of people\'s orders (SIGKILL, retried with the same Idempotency-Key)', () => {
+describe("crash recovery of people's orders (SIGKILL, retried with the same Idempotency-Key)", () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('across kill -9 at 0-500 ms after an order, each order fills once, and portfolio, risk, fills and the event log agree', async () => {
@@ -35,7 +35,8 @@ describe('crash recovery of people\'s orders (SIGKILL, retried with the same Ide
       DATA_SYMBOLS: 'WALK',
       DATA_PACE_MS: '5',
       SEXTANT_DATA_DIR: dir,
-      // a checkpoint a second (the default): a crash lands between the fill reaching the event log and the next checkpoint
+      // a checkpoint a second (the default): a crash lands between the fill reaching the event log and the next
+      // checkpoint
       STORE_CHECKPOINT_MS: '1000',
       LOG_LEVEL: 'warn',
       PORT: String(port),
@@ -43,15 +44,27 @@ describe('crash recovery of people\'s orders (SIGKILL, retried with the same Ide
       HEARTBEAT_INTERVAL_MS: '60000',
       PORTFOLIO_START_CASH: '1000000',
     };
-    const api = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${port}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
+      });
     const start = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'start'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'start'], {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`sextant exited ${child.exitCode}: ${err}`);
-        expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
-      }, 60_000, 25);
+      await eventually(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`sextant exited ${child.exitCode}: ${err}`);
+          expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+        },
+        60_000,
+        25,
+      );
       return child;
     };
     const kill = async (child: ChildProcess, signal: NodeJS.Signals) => {
@@ -59,8 +72,17 @@ describe('crash recovery of people\'s orders (SIGKILL, retried with the same Ide
       child.kill(signal);
       await exited;
     };
-    const order = (key: string) => api('/orders', { method: 'POST', headers: { 'idempotency-key': key }, body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1 }) });
-    const filledQty = async (clientOrderId: string) => ((await (await api(`/fills?clientOrderId=${clientOrderId}`)).json()) as { qty: number }[]).reduce((s, f) => s + f.qty, 0);
+    const order = (key: string) =>
+      api('/orders', {
+        method: 'POST',
+        headers: { 'idempotency-key': key },
+        body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 1 }),
+      });
+    const filledQty = async (clientOrderId: string) =>
+      ((await (await api(`/fills?clientOrderId=${clientOrderId}`)).json()) as { qty: number }[]).reduce(
+        (s, f) => s + f.qty,
+        0,
+      );
 
     let child = await start();
     const ids: string[] = [];
@@ -87,7 +109,16 @@ describe('crash recovery of people\'s orders (SIGKILL, retried with the same Ide
     }
 
     // what the agents hold equals what the stores say happened
-    const cp = JSON.parse(readFileSync(join(dir, 'snapshots', readdirSync(join(dir, 'snapshots')).find((n) => n.endsWith('.json'))!), 'utf8')) as { state: ProcessCheckpoint };
+    const cp = JSON.parse(
+      readFileSync(
+        join(
+          dir,
+          'snapshots',
+          readdirSync(join(dir, 'snapshots')).find((n) => n.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as { state: ProcessCheckpoint };
     const agents = cp.state.agents as Record<string, { context: Record<string, unknown> }>;
     const book = agents.portfolio!.context.book as { holdings: Record<string, { qty: number }> };
     const risk = agents.risk!.context as { held: Record<string, number>; working: Record<string, unknown> };

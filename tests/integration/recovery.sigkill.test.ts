@@ -24,7 +24,13 @@ const BARS = 1395;
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'sextant-recovery-'));
 const csv = join(work, 'orcl.csv');
-writeFileSync(csv, readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8').split('\n').slice(0, BARS + 1).join('\n') + '\n');
+writeFileSync(
+  csv,
+  readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8')
+    .split('\n')
+    .slice(0, BARS + 1)
+    .join('\n') + '\n',
+);
 
 const env = (dir: string, store: Record<string, string>): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
@@ -49,7 +55,11 @@ const env = (dir: string, store: Record<string, string>): NodeJS.ProcessEnv => (
 });
 
 function start(run: RunStore): ChildProcess {
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'start', '--until-feed-end'], { cwd: root, env: env(run.dir, run.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', join(root, 'src/cli/sextant.mjs'), 'start', '--until-feed-end'],
+    { cwd: root, env: env(run.dir, run.env), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.on('exit', (code, signal) => {
@@ -58,7 +68,10 @@ function start(run: RunStore): ChildProcess {
   return child;
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((res) => (child.exitCode !== null ? res(child.exitCode) : child.once('exit', (code) => res(code))));
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((res) =>
+    child.exitCode !== null ? res(child.exitCode) : child.once('exit', (code) => res(code)),
+  );
 
 type Checkpoint = { seq: number; state: ProcessCheckpoint };
 
@@ -109,7 +122,10 @@ function mongoRun(dir: string, name: string): RunStore {
     env: { STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: dbName, DATA_PACE_MS: '5' },
     checkpoint: async () => {
       mongo ??= await MongoClient.connect(mongoUri);
-      const doc = await mongo.db(dbName).collection<{ _id: string; seq: number; state: string }>('snapshots').findOne({ _id: { $regex: '^process:' } });
+      const doc = await mongo
+        .db(dbName)
+        .collection<{ _id: string; seq: number; state: string }>('snapshots')
+        .findOne({ _id: { $regex: '^process:' } });
       return doc ? { seq: doc.seq, state: fromStoredJson(doc.state) as ProcessCheckpoint } : undefined;
     },
     open: () => openMongoStore({ uri: mongoUri, dbName }),
@@ -126,7 +142,11 @@ async function outcome(run: RunStore) {
   try {
     const cp = (await run.checkpoint())!;
     const agents = cp.state.agents as Record<string, { value: unknown; context: Record<string, unknown> }>;
-    const book = agents.portfolio!.context.book as { cash: number; holdings: Record<string, { qty: number; avgPrice: number; realizedPnl: number }>; realizedPnl: number };
+    const book = agents.portfolio!.context.book as {
+      cash: number;
+      holdings: Record<string, { qty: number; avgPrice: number; realizedPnl: number }>;
+      realizedPnl: number;
+    };
     const risk = agents.risk!;
     const events = await store.events.query({ limit: 1_000_000 });
     const decisions = events.filter((e) => /^(signal|order)\./.test(e.env.type));
@@ -135,13 +155,28 @@ async function outcome(run: RunStore) {
       positions: book.holdings,
       realizedPnl: book.realizedPnl,
       riskState: risk.value,
-      riskContext: { limits: risk.context.limits, positions: risk.context.positions, working: Object.keys(risk.context.working as object).length, counts: risk.context.counts },
-      openOrders: Object.values(agents.execution!.context.orders as Record<string, { status: string; filledQty: number; order: { qty: number } }>).map((o) => `${o.status} ${o.filledQty}/${o.order.qty}`),
+      riskContext: {
+        limits: risk.context.limits,
+        positions: risk.context.positions,
+        working: Object.keys(risk.context.working as object).length,
+        counts: risk.context.counts,
+      },
+      openOrders: Object.values(
+        agents.execution!.context.orders as Record<
+          string,
+          { status: string; filledQty: number; order: { qty: number } }
+        >,
+      ).map((o) => `${o.status} ${o.filledQty}/${o.order.qty}`),
       storedOpenOrders: (await store.orders.list({ status: 'open' })).map((o) => `${o.status} ${o.filledQty}/${o.qty}`),
       // ids differ between the two runs (each has its own run id); content and order must not
-      fills: (await store.fills.list({ limit: 1_000_000 })).map((f) => `${f.time} ${f.clientOrderId.slice(0, 9)} ${f.side} ${f.qty}@${f.price} fee ${f.fee}`),
+      fills: (await store.fills.list({ limit: 1_000_000 })).map(
+        (f) => `${f.time} ${f.clientOrderId.slice(0, 9)} ${f.side} ${f.qty}@${f.price} fee ${f.fee}`,
+      ),
       fillIds: new Set((await store.fills.list({ limit: 1_000_000 })).map((f) => f.id)).size,
-      decisions: decisions.map((e) => `${e.env.time} ${e.env.type} ${JSON.stringify(e.env.payload, (k, v: unknown) => (k === 'clientOrderId' || k === 'brokerOrderId' ? undefined : v))}`),
+      decisions: decisions.map(
+        (e) =>
+          `${e.env.time} ${e.env.type} ${JSON.stringify(e.env.payload, (k, v: unknown) => (k === 'clientOrderId' || k === 'brokerOrderId' ? undefined : v))}`,
+      ),
       feedPosition: cp.state.feed?.published,
     };
   } finally {

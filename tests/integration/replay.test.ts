@@ -12,7 +12,8 @@ import { randomWalkCsv } from '../helpers/csv.js';
 import { FIXTURE } from '../fixtures/recordings/make-fixture.js';
 
 const registry = createRegistry();
-const fromFile = (file: string, lenient = false, onSkip?: (e: RecordingFormatError) => void) => readRecordingBatches(file, { registry, lenient, ...(onSkip ? { onSkip } : {}) });
+const fromFile = (file: string, lenient = false, onSkip?: (e: RecordingFormatError) => void) =>
+  readRecordingBatches(file, { registry, lenient, ...(onSkip ? { onSkip } : {}) });
 
 describe('replay', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-replay-'));
@@ -25,7 +26,9 @@ describe('replay', () => {
     expect(r.divergences).toEqual([]);
     const fills = r.decisions.filter((d) => d.type === 'order.filled');
     expect(fills).toHaveLength(30);
-    expect(r.decisions.filter((d) => d.type === 'order.rejected').map((d) => (d.payload as { code: string }).code)).toEqual(['order_rate_symbol', 'order_rate_symbol', 'order_rate_symbol']);
+    expect(
+      r.decisions.filter((d) => d.type === 'order.rejected').map((d) => (d.payload as { code: string }).code),
+    ).toEqual(['order_rate_symbol', 'order_rate_symbol', 'order_rate_symbol']);
   });
 
   it('two replays of the same recording write byte-identical decision logs', async () => {
@@ -36,7 +39,11 @@ describe('replay', () => {
   });
 
   it('a changed strategy shows where it diverges: the first divergence with its input, the recorded and the new decision', async () => {
-    const r = await replay({ source: fromFile(FIXTURE), speed: 'max', settings: { strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 7, slow: 20, size: 100 } } });
+    const r = await replay({
+      source: fromFile(FIXTURE),
+      speed: 'max',
+      settings: { strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 7, slow: 20, size: 100 } },
+    });
     expect(r.divergences.length).toBeGreaterThan(0);
     const first = r.divergences[0]!;
     expect(first.input?.type).toBe('market.bar');
@@ -46,21 +53,38 @@ describe('replay', () => {
 
   it('a recording made by a backtest (the in-memory tap) replays identically, and its decisions carry the recorded ids', async () => {
     const file = join(dir, 'walk.ndjson');
-    await runBacktest({ data: randomWalkCsv(300, 99), symbol: 'W', strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 9, size: 10 }, cash: 10_000, transport: 'memory', recording: file });
+    await runBacktest({
+      data: randomWalkCsv(300, 99),
+      symbol: 'W',
+      strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 9, size: 10 },
+      cash: 10_000,
+      transport: 'memory',
+      recording: file,
+    });
     const r = await replay({ source: fromFile(file), speed: 'max' });
     expect(r.divergences).toEqual([]);
-    const recordedIds = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { env: { id: string } }).env.id);
+    const recordedIds = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => (JSON.parse(l) as { env: { id: string } }).env.id);
     expect(r.decisions.every((d) => recordedIds.includes(d.id))).toBe(true);
   });
 
   it('recorded decisions are compared wherever they sit after their input (a distributed run records them late); those of chains not fed (--from) are not', async () => {
     const [head, ...rest] = gunzipSync(readFileSync(FIXTURE)).toString('utf8').trim().split('\n');
-    type Line = { seq: number; subject: string; env: { id: string; type: string; time: number; correlationId: string } };
+    type Line = {
+      seq: number;
+      subject: string;
+      env: { id: string; type: string; time: number; correlationId: string };
+    };
     const parsed = rest.map((l) => JSON.parse(l) as Line);
     const decided = (l: Line) => DECISION_TYPES.has(l.env.type);
     // every decision moved behind every input: hundreds of messages after the bar that started its chain
     const late = join(dir, 'late.ndjson');
-    const moved = [...parsed.filter((l) => !decided(l)), ...parsed.filter(decided)].map((l, i) => JSON.stringify({ ...l, seq: i + 1 }));
+    const moved = [...parsed.filter((l) => !decided(l)), ...parsed.filter(decided)].map((l, i) =>
+      JSON.stringify({ ...l, seq: i + 1 }),
+    );
     writeFileSync(late, [head, ...moved].join('\n') + '\n');
     const r = await replay({ source: fromFile(late), speed: 'max' });
     expect(r.recordedDecisions).toBe(159);
@@ -88,7 +112,9 @@ describe('replay', () => {
 
     it('a truncated line stops the replay with file and line', async () => {
       const f = write('truncated.ndjson', [...lines.slice(0, 50), lines[50]!.slice(0, 40), ...lines.slice(51)]);
-      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(new RegExp(`truncated\\.ndjson:51: not valid JSON`));
+      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(
+        new RegExp(`truncated\\.ndjson:51: not valid JSON`),
+      );
     });
 
     it('with lenient reading a corrupt line is skipped and counted', async () => {
@@ -106,14 +132,18 @@ describe('replay', () => {
       const f = write('future.ndjson', [...lines.slice(0, at), future, ...lines.slice(at + 1)]);
       const err = await replay({ source: fromFile(f), speed: 'max' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RecordingFormatError);
-      expect((err as Error).message).toMatch(new RegExp(`future\\.ndjson:${at + 1}: message .* \\(market\\.bar\\): unknown version 9 of market\\.bar`));
+      expect((err as Error).message).toMatch(
+        new RegExp(`future\\.ndjson:${at + 1}: message .* \\(market\\.bar\\): unknown version 9 of market\\.bar`),
+      );
     });
 
     it('a gzip recording cut off by a crash is reported, and --lenient replays what is there', async () => {
       const gz = readFileSync(FIXTURE);
       const f = join(dir, 'cut.ndjson.gz');
       writeFileSync(f, gz.subarray(0, Math.floor(gz.length * 0.6)));
-      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/cut\.ndjson\.gz:\d+: the gzip stream ends early/);
+      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(
+        /cut\.ndjson\.gz:\d+: the gzip stream ends early/,
+      );
       const skipped: RecordingFormatError[] = [];
       const r = await replay({ source: fromFile(f, true, (e) => skipped.push(e)), speed: 'max' });
       expect(skipped).toHaveLength(1);
@@ -123,12 +153,16 @@ describe('replay', () => {
 
     it('a file that is not a recording is refused at its first line', async () => {
       const f = write('not.ndjson', ['{"hello":"world"}']);
-      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(/not\.ndjson:1: not a Sextant recording header/);
+      await expect(replay({ source: fromFile(f), speed: 'max' })).rejects.toThrow(
+        /not\.ndjson:1: not a Sextant recording header/,
+      );
     });
 
     it('a recording that is not there is reported by name, plain or gzip, and the process goes on', async () => {
       for (const name of ['missing.ndjson', 'missing.ndjson.gz']) {
-        await expect(replay({ source: fromFile(join(tmpdir(), `sextant-${process.pid}-${name}`)), speed: 'max' })).rejects.toThrow(new RegExp(`cannot read the recording .*${name.replace(/\./g, '\\.')}: no such file$`));
+        await expect(
+          replay({ source: fromFile(join(tmpdir(), `sextant-${process.pid}-${name}`)), speed: 'max' }),
+        ).rejects.toThrow(new RegExp(`cannot read the recording .*${name.replace(/\./g, '\\.')}: no such file$`));
       }
     });
   });
@@ -151,7 +185,13 @@ describe('sextant replay (command)', () => {
   it('--verify --json on the fixture reports identical decisions and exits 0', async () => {
     const { code, out } = await capture(['replay', FIXTURE, '--verify', '--json']);
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ inputs: 600, decisions: 159, recordedDecisions: 159, divergent: 0, identical: true });
+    expect(JSON.parse(out)).toMatchObject({
+      inputs: 600,
+      decisions: 159,
+      recordedDecisions: 159,
+      divergent: 0,
+      identical: true,
+    });
   });
 
   it('a recording whose decisions were not what the agents decide exits 1 and names the first divergence', async () => {

@@ -19,16 +19,35 @@ for (const { name } of transports) {
       const { bus, seen, prefix, clock } = system;
       const deps = { ids: sequentialIds(`${prefix}-op`), clock, source: 'operator/1' };
       const command = async (c: Omit<RiskCommand, 'by' | 'reason'> & Partial<RiskCommand>) => {
-        const reply = await bus.request(subjects.riskCommand(), rootEnvelope(deps, 'risk.command', { by: 'ann', reason: 'test', ...c }));
+        const reply = await bus.request(
+          subjects.riskCommand(),
+          rootEnvelope(deps, 'risk.command', { by: 'ann', reason: 'test', ...c }),
+        );
         expect(reply.type).toBe('risk.command-result');
         return reply.payload as RiskCommandResult;
       };
       let n = 0;
       const verdict = async (side: 'buy' | 'sell', qty: number) => {
-        const intent: OrderIntent = { clientOrderId: `i-${++n}`, symbol: 'ACME', side, qty, type: 'market', tif: 'GTC', origin: { kind: 'person', id: 'ann' }, refPrice: 10, decidedAt: T };
+        const intent: OrderIntent = {
+          clientOrderId: `i-${++n}`,
+          symbol: 'ACME',
+          side,
+          qty,
+          type: 'market',
+          tif: 'GTC',
+          origin: { kind: 'person', id: 'ann' },
+          refPrice: 10,
+          decidedAt: T,
+        };
         bus.publish(subjects.orderIntent(), rootEnvelope(deps, 'order.intent', intent));
         const v = await eventually(() => {
-          const found = seen.find((e) => (e.type === 'order.approved' || e.type === 'order.rejected') && (e.type === 'order.approved' ? (e.payload as { order: OrderIntent }).order.clientOrderId : (e.payload as { clientOrderId: string }).clientOrderId) === intent.clientOrderId);
+          const found = seen.find(
+            (e) =>
+              (e.type === 'order.approved' || e.type === 'order.rejected') &&
+              (e.type === 'order.approved'
+                ? (e.payload as { order: OrderIntent }).order.clientOrderId
+                : (e.payload as { clientOrderId: string }).clientOrderId) === intent.clientOrderId,
+          );
           expect(found).toBeDefined();
           return found!;
         });
@@ -36,23 +55,41 @@ for (const { name } of transports) {
       };
 
       expect(await verdict('buy', 5)).toBe('approved');
-      expect(await command({ command: 'halt', reason: 'kill switch' })).toMatchObject({ accepted: true, state: 'HALTED' });
+      expect(await command({ command: 'halt', reason: 'kill switch' })).toMatchObject({
+        accepted: true,
+        state: 'HALTED',
+      });
       expect(await verdict('buy', 1)).toBe('trading_halted');
       expect(await command({ command: 'reduce' })).toMatchObject({ accepted: true, state: 'REDUCING' });
       expect(await verdict('buy', 1)).toBe('reducing_only');
       expect(await verdict('sell', 2)).toBe('approved');
-      expect(await command({ command: 'set-limits', limits: { maxOrderNotional: 'lots' } })).toMatchObject({ accepted: false });
+      expect(await command({ command: 'set-limits', limits: { maxOrderNotional: 'lots' } })).toMatchObject({
+        accepted: false,
+      });
       expect(await command({ command: 'resume' })).toMatchObject({ accepted: true, state: 'ACTIVE' });
-      expect(await command({ command: 'set-limits', limits: { maxOrderNotional: 15 } })).toMatchObject({ accepted: true });
+      expect(await command({ command: 'set-limits', limits: { maxOrderNotional: 15 } })).toMatchObject({
+        accepted: true,
+      });
       expect(await verdict('buy', 2)).toBe('max_order_notional');
 
       await eventually(() =>
-        expect(seen.filter((e) => e.type === 'risk.state').map((e) => (e.payload as { state: string }).state)).toEqual(['ACTIVE', 'HALTED', 'REDUCING', 'ACTIVE']),
+        expect(seen.filter((e) => e.type === 'risk.state').map((e) => (e.payload as { state: string }).state)).toEqual([
+          'ACTIVE',
+          'HALTED',
+          'REDUCING',
+          'ACTIVE',
+        ]),
       );
       const halted = seen.find((e) => e.type === 'risk.state' && (e.payload as { state: string }).state === 'HALTED')!;
-      expect(halted.payload).toMatchObject({ previous: 'ACTIVE', cause: { kind: 'command', code: 'halt', reason: 'kill switch', by: 'ann' } });
+      expect(halted.payload).toMatchObject({
+        previous: 'ACTIVE',
+        cause: { kind: 'command', code: 'halt', reason: 'kill switch', by: 'ann' },
+      });
       const query = await bus.request(subjects.query('risk'), rootEnvelope(deps, 'query.request', { params: {} }));
-      expect((query.payload as { data: { state: string; positions: Record<string, number> } }).data).toMatchObject({ state: 'ACTIVE', positions: { ACME: 3 } });
+      expect((query.payload as { data: { state: string; positions: Record<string, number> } }).data).toMatchObject({
+        state: 'ACTIVE',
+        positions: { ACME: 3 },
+      });
     });
   });
 }

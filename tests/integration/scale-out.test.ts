@@ -67,9 +67,16 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     observer.subscribe(patterns.marketBars, () => void bars++);
     observer.subscribe(subjects.feedCompleted(), () => void (completed = true));
     await observer.flush();
-    for (const agent of ['portfolio', 'execution', 'risk'] as const) procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: agent }));
-    const strategy = (instance: string) => startAgentProcess(`strategy ${instance}`, ['agent', 'strategy'], { ...env, SEXTANT_INSTANCE: instance }).then((p) => (procs.push(p), p));
-    const data = () => startAgentProcess('data', ['agent', 'data'], { ...env, SEXTANT_INSTANCE: 'data' }).then((p) => (procs.push(p), p));
+    for (const agent of ['portfolio', 'execution', 'risk'] as const)
+      procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: agent }));
+    const strategy = (instance: string) =>
+      startAgentProcess(`strategy ${instance}`, ['agent', 'strategy'], { ...env, SEXTANT_INSTANCE: instance }).then(
+        (p) => (procs.push(p), p),
+      );
+    const data = () =>
+      startAgentProcess('data', ['agent', 'data'], { ...env, SEXTANT_INSTANCE: 'data' }).then(
+        (p) => (procs.push(p), p),
+      );
     return { namespace, signals, bars: () => bars, completed: () => completed, strategy, data };
   }
 
@@ -81,7 +88,14 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
 
   async function singleProcess(file: string): Promise<Envelope[]> {
     const signals: Envelope[] = [];
-    await runBacktest({ data: ndjsonFeed({ file }), symbol: '', strategy: STRATEGY, cash: 100_000, transport: 'memory', onEnvelope: (e) => void (e.type === 'signal.generated' && signals.push(e)) });
+    await runBacktest({
+      data: ndjsonFeed({ file }),
+      symbol: '',
+      strategy: STRATEGY,
+      cash: 100_000,
+      transport: 'memory',
+      onEnvelope: (e) => void (e.type === 'signal.generated' && signals.push(e)),
+    });
     expect(signals.length).toBeGreaterThan(100);
     return signals;
   }
@@ -99,7 +113,11 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     expectSameSignals(d.signals, expected);
     // each symbol was decided by one instance only, and both instances had symbols
     const bySymbol = new Map<string, Set<string>>();
-    for (const e of d.signals) bySymbol.set((e.payload as Signal).symbol, (bySymbol.get((e.payload as Signal).symbol) ?? new Set()).add(e.source));
+    for (const e of d.signals)
+      bySymbol.set(
+        (e.payload as Signal).symbol,
+        (bySymbol.get((e.payload as Signal).symbol) ?? new Set()).add(e.source),
+      );
     for (const [symbol, sources] of bySymbol) expect(sources.size, symbol).toBe(1);
     expect(new Set(d.signals.map((e) => e.source))).toEqual(new Set(['strategy/s1', 'strategy/s2']));
   }, 120_000);
@@ -125,7 +143,13 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
       }
       if (published === 3000) await s1Gone;
     };
-    const data = await startTestSystem('nats', { agents: ['data'], feed: ndjsonFeed({ file }), paceMs: 2, gate, bus: { prefix: d.namespace, durable: false } });
+    const data = await startTestSystem('nats', {
+      agents: ['data'],
+      feed: ndjsonFeed({ file }),
+      paceMs: 2,
+      gate,
+      bus: { prefix: d.namespace, durable: false },
+    });
     try {
       await eventually(() => expect(d.completed()).toBe(true), 120_000, 50);
       await eventually(() => expect(d.signals.length).toBeGreaterThanOrEqual(expected.length), 30_000, 50);
@@ -137,7 +161,9 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     expect(s1.output()).toMatch(/handed a symbol over/);
     expect((await s2!).output()).toMatch(/took a symbol over with its state/);
     expect(d.signals.some((e) => e.source === 'strategy/s2')).toBe(true);
-    const late = d.signals.filter((e) => e.time > Math.max(...d.signals.filter((x) => x.source === 'strategy/s1').map((x) => x.time)));
+    const late = d.signals.filter(
+      (e) => e.time > Math.max(...d.signals.filter((x) => x.source === 'strategy/s1').map((x) => x.time)),
+    );
     expect(late.length).toBeGreaterThan(0);
     expect(new Set(late.map((e) => e.source))).toEqual(new Set(['strategy/s2']));
   }, 150_000);

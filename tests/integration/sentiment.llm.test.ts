@@ -7,7 +7,9 @@ import { PersistedSpend } from '../../src/infra/store/daily-spend.js';
 import type { SnapshotDoc } from '../../src/infra/store/ports.js';
 
 const DAY = 86_400_000;
-const answer = (score: unknown, confidence: unknown = 0.9, rationale: unknown = 'beat on cloud revenue') => ({ content: JSON.stringify({ score, confidence, rationale }) });
+const answer = (score: unknown, confidence: unknown = 0.9, rationale: unknown = 'beat on cloud revenue') => ({
+  content: JSON.stringify({ score, confidence, rationale }),
+});
 
 describe('LLM scorer (against a local fake OpenAI-compatible server)', () => {
   let fake: FakeOpenAI;
@@ -19,7 +21,13 @@ describe('LLM scorer (against a local fake OpenAI-compatible server)', () => {
 
   const make = (extra: Partial<ConstructorParameters<typeof LlmScorer>[0]> = {}) => {
     const fallback = stubScorer('fallback@1');
-    const scorer = new LlmScorer({ model: { apiKey: 'test-key', model: 'fake-model', baseURL: fake.baseURL, maxRetries: 0 }, fallback, tokensPerDay: 1_000_000, now: () => now, ...extra });
+    const scorer = new LlmScorer({
+      model: { apiKey: 'test-key', model: 'fake-model', baseURL: fake.baseURL, maxRetries: 0 },
+      fallback,
+      tokensPerDay: 1_000_000,
+      now: () => now,
+      ...extra,
+    });
     return { scorer, fallback };
   };
 
@@ -76,11 +84,16 @@ describe('LLM scorer (against a local fake OpenAI-compatible server)', () => {
 
   it("the day's token spend survives a restart of the scorer's process (kept in the store)", async () => {
     const docs = new Map<string, SnapshotDoc>();
-    const snapshots = { save: (d: SnapshotDoc) => Promise.resolve(void docs.set(d.key, d)), load: (k: string) => Promise.resolve(docs.get(k)) };
+    const snapshots = {
+      save: (d: SnapshotDoc) => Promise.resolve(void docs.set(d.key, d)),
+      load: (k: string) => Promise.resolve(docs.get(k)),
+    };
     const spend = () => new PersistedSpend(snapshots, 'budget:sentiment-llm:t', silentLogger);
     fake.script({ ...answer(0.5), usage: { prompt: 15, completion: 10 } });
     const before = fake.requests.length;
-    expect((await make({ tokensPerDay: 20, spend: spend() }).scorer.score('restart one')).scorer).toBe('llm:fake-model@1');
+    expect((await make({ tokensPerDay: 20, spend: spend() }).scorer.score('restart one')).scorer).toBe(
+      'llm:fake-model@1',
+    );
     await new Promise((r) => setTimeout(r, 10));
     const restarted = make({ tokensPerDay: 20, spend: spend() }).scorer;
     expect((await restarted.score('restart two')).scorer).toBe('fallback@1');

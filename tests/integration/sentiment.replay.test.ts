@@ -21,15 +21,36 @@ function newsFile(dir: string): string {
   const lines: string[] = [];
   for (let d = 3; d < BARS; d += 4) {
     const good = (d * 7) % 5 < 3;
-    lines.push(JSON.stringify({ headline: good ? `$W beats estimates, day ${d}` : `$W misses estimates, day ${d}`, time: new Date(START + d * DAY + 12 * 3_600_000).toISOString(), source: 'wire', url: `https://news.example/${d}` }));
-    if (d % 12 === 3) lines.push(JSON.stringify({ headline: `Markets quiet on day ${d}`, time: START + d * DAY + 13 * 3_600_000, source: 'wire' }));
+    lines.push(
+      JSON.stringify({
+        headline: good ? `$W beats estimates, day ${d}` : `$W misses estimates, day ${d}`,
+        time: new Date(START + d * DAY + 12 * 3_600_000).toISOString(),
+        source: 'wire',
+        url: `https://news.example/${d}`,
+      }),
+    );
+    if (d % 12 === 3)
+      lines.push(
+        JSON.stringify({
+          headline: `Markets quiet on day ${d}`,
+          time: START + d * DAY + 13 * 3_600_000,
+          source: 'wire',
+        }),
+      );
   }
   const f = join(dir, 'news.ndjson');
   writeFileSync(f, lines.join('\n') + '\n');
   return f;
 }
 
-const strategy = (sentimentMin?: number) => ({ kind: 'sma-cross' as const, id: 'sma-cross', fast: 3, slow: 9, size: 10, ...(sentimentMin !== undefined ? { sentimentMin } : {}) });
+const strategy = (sentimentMin?: number) => ({
+  kind: 'sma-cross' as const,
+  id: 'sma-cross',
+  fast: 3,
+  slow: 9,
+  size: 10,
+  ...(sentimentMin !== undefined ? { sentimentMin } : {}),
+});
 const sentiment = { halfLifeMs: 3 * DAY, recentItems: 5, symbolMap: {} };
 
 describe('sentiment in backtest and replay', () => {
@@ -39,8 +60,22 @@ describe('sentiment in backtest and replay', () => {
   const news = newsFile(dir);
 
   it('news merged with the bars by event time moves the strategy: the filter holds some buys back, and two runs fill identically', async () => {
-    const common = { data: csv, symbol: 'W', cash: 10_000, transport: 'memory' as const, news, sentiment, scorer: stubScorer() };
-    const plain = await runBacktest({ data: csv, symbol: 'W', cash: 10_000, transport: 'memory', strategy: strategy() });
+    const common = {
+      data: csv,
+      symbol: 'W',
+      cash: 10_000,
+      transport: 'memory' as const,
+      news,
+      sentiment,
+      scorer: stubScorer(),
+    };
+    const plain = await runBacktest({
+      data: csv,
+      symbol: 'W',
+      cash: 10_000,
+      transport: 'memory',
+      strategy: strategy(),
+    });
     const a = await runBacktest({ ...common, strategy: strategy(0.1) });
     const b = await runBacktest({ ...common, strategy: strategy(0.1), scorer: stubScorer() });
     expect(plain.fills.length).toBeGreaterThan(a.fills.length);
@@ -52,7 +87,17 @@ describe('sentiment in backtest and replay', () => {
   it('a recording of a backtest with news replays with zero divergences: recorded scores are fed back, never scored again', async () => {
     const file = join(dir, 'with-news.ndjson');
     const scorer = stubScorer();
-    await runBacktest({ data: csv, symbol: 'W', strategy: strategy(0.1), cash: 10_000, transport: 'memory', news, sentiment, scorer, recording: file });
+    await runBacktest({
+      data: csv,
+      symbol: 'W',
+      strategy: strategy(0.1),
+      cash: 10_000,
+      transport: 'memory',
+      news,
+      sentiment,
+      scorer,
+      recording: file,
+    });
     const scoredInRun = scorer.calls.length;
     expect(scoredInRun).toBeGreaterThan(50);
     const r = await replay({ source: fromFile(file), speed: 'max' });
@@ -62,12 +107,25 @@ describe('sentiment in backtest and replay', () => {
     expect(updates.length).toBe(scoredInRun);
     const buys = r.decisions.filter((d) => d.type === 'signal.generated' && (d.payload as Signal).side === 'buy');
     expect(buys.length).toBeGreaterThan(0);
-    for (const d of buys) expect((d.payload as Signal).reasons.at(-1)).toMatch(/^sentiment W [\d.]+ \(\d+ items?, latest [0-9A-Z]{26}\) above min 0\.1$/);
+    for (const d of buys)
+      expect((d.payload as Signal).reasons.at(-1)).toMatch(
+        /^sentiment W [\d.]+ \(\d+ items?, latest [0-9A-Z]{26}\) above min 0\.1$/,
+      );
   });
 
   it('a replay takes the recorded score even where scoring again would differ: a changed recorded score shows up as a divergence of the sentiment it fed', async () => {
     const file = join(dir, 'tampered.ndjson');
-    await runBacktest({ data: csv, symbol: 'W', strategy: strategy(0.1), cash: 10_000, transport: 'memory', news, sentiment, scorer: stubScorer(), recording: file });
+    await runBacktest({
+      data: csv,
+      symbol: 'W',
+      strategy: strategy(0.1),
+      cash: 10_000,
+      transport: 'memory',
+      news,
+      sentiment,
+      scorer: stubScorer(),
+      recording: file,
+    });
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const at = lines.findIndex((l) => l.includes('"type":"sentiment.scored"'));
     const line = JSON.parse(lines[at]!) as { env: { correlationId: string; payload: SentimentScored } };
@@ -86,17 +144,55 @@ describe('sentiment in backtest and replay', () => {
     const log = console.log;
     console.log = (m: string) => void out.push(m);
     try {
-      expect(await main(['backtest', '--data', csv, '--symbol', 'W', '--fast', '3', '--slow', '9', '--size', '10', '--cash', '10000', '--news', news, '--sentiment-min', '0', '--recording', file, '--json'])).toBe(0);
+      expect(
+        await main([
+          'backtest',
+          '--data',
+          csv,
+          '--symbol',
+          'W',
+          '--fast',
+          '3',
+          '--slow',
+          '9',
+          '--size',
+          '10',
+          '--cash',
+          '10000',
+          '--news',
+          news,
+          '--sentiment-min',
+          '0',
+          '--recording',
+          file,
+          '--json',
+        ]),
+      ).toBe(0);
       expect(await main(['replay', file, '--verify', '--json'])).toBe(0);
     } finally {
       console.log = log;
     }
-    const report = JSON.parse(out.at(-1)!) as { identical: boolean; divergent: number; decisions: number; recordedDecisions: number };
+    const report = JSON.parse(out.at(-1)!) as {
+      identical: boolean;
+      divergent: number;
+      decisions: number;
+      recordedDecisions: number;
+    };
     expect(report).toMatchObject({ identical: true, divergent: 0 });
     expect(report.recordedDecisions).toBeGreaterThan(75); // the sentiment updates are among them
   });
 
   it('--news over NATS is refused: bars and news on different subjects would not keep their order', async () => {
-    await expect(runBacktest({ data: csv, symbol: 'W', strategy: strategy(), cash: 10_000, transport: 'nats', natsUrl: 'nats://127.0.0.1:1', news })).rejects.toThrow(/--news needs the in-memory bus/);
+    await expect(
+      runBacktest({
+        data: csv,
+        symbol: 'W',
+        strategy: strategy(),
+        cash: 10_000,
+        transport: 'nats',
+        natsUrl: 'nats://127.0.0.1:1',
+        news,
+      }),
+    ).rejects.toThrow(/--news needs the in-memory bus/);
   });
 });

@@ -15,11 +15,20 @@ import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 
 const T = Date.UTC(2024, 2, 1, 14, 30);
 
-/** `sextant start` with the sentiment agent (what `sextant agent sentiment` runs), built by the composition root from configuration. */
+/**
+ * `sextant start` with the sentiment agent (what `sextant agent sentiment` runs), built by the composition root from
+ * configuration.
+ */
 describe('the sentiment agent as sextant starts it', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-sentiment-system-'));
   const news = join(dir, 'news.ndjson');
-  writeFileSync(news, [JSON.stringify({ headline: 'Oracle Corp reports record profit', time: T, source: 'wire' }), JSON.stringify({ headline: 'Weather is mild', time: T + 1, source: 'wire' })].join('\n') + '\n');
+  writeFileSync(
+    news,
+    [
+      JSON.stringify({ headline: 'Oracle Corp reports record profit', time: T, source: 'wire' }),
+      JSON.stringify({ headline: 'Weather is mild', time: T + 1, source: 'wire' }),
+    ].join('\n') + '\n',
+  );
   let fake: FakeOpenAI;
   let system: RunningSystem | undefined;
   beforeAll(async () => {
@@ -35,12 +44,20 @@ describe('the sentiment agent as sextant starts it', () => {
   });
 
   const sentimentOf = async (s: RunningSystem, symbol: string) => {
-    const reply = await s.bus.request(subjects.query('sentiment'), rootEnvelope({ ids: sequentialIds('q'), clock: new VirtualClock(0), source: 'test' }, 'query.request', { params: { symbol } }));
+    const reply = await s.bus.request(
+      subjects.query('sentiment'),
+      rootEnvelope({ ids: sequentialIds('q'), clock: new VirtualClock(0), source: 'test' }, 'query.request', {
+        params: { symbol },
+      }),
+    );
     return (reply.payload as { data: SentimentUpdated[] }).data[0];
   };
 
   it('with a news file configured, sextant start runs the sentiment agent: it publishes the file, scores what names a company and answers query.sentiment', async () => {
-    const config = loadConfig({ env: { STORE: 'off', PORT: '0', SENTIMENT_NEWS_FILE: news, SENTIMENT_SYMBOL_MAP: 'Oracle Corp=ORCL' }, file: '' });
+    const config = loadConfig({
+      env: { STORE: 'off', PORT: '0', SENTIMENT_NEWS_FILE: news, SENTIMENT_SYMBOL_MAP: 'Oracle Corp=ORCL' },
+      file: '',
+    });
     expect(config.runtime.agents).toContain('sentiment');
     system = await startSystem(config, silentLogger, ['sentiment']);
     const s = await eventually(async () => {
@@ -55,7 +72,19 @@ describe('the sentiment agent as sextant starts it', () => {
 
   it('with SENTIMENT_SCORER=llm the LLM scorer scores over OPENAI_BASE_URL', async () => {
     fake.script({ content: JSON.stringify({ score: 0.6, confidence: 0.9, rationale: 'record profit' }) });
-    const config = loadConfig({ env: { STORE: 'off', PORT: '0', SENTIMENT_NEWS_FILE: news, SENTIMENT_SYMBOL_MAP: 'Oracle Corp=ORCL', SENTIMENT_SCORER: 'llm', OPENAI_API_KEY: 'test-key', OPENAI_MODEL: 'fake-model', OPENAI_BASE_URL: fake.baseURL }, file: '' });
+    const config = loadConfig({
+      env: {
+        STORE: 'off',
+        PORT: '0',
+        SENTIMENT_NEWS_FILE: news,
+        SENTIMENT_SYMBOL_MAP: 'Oracle Corp=ORCL',
+        SENTIMENT_SCORER: 'llm',
+        OPENAI_API_KEY: 'test-key',
+        OPENAI_MODEL: 'fake-model',
+        OPENAI_BASE_URL: fake.baseURL,
+      },
+      file: '',
+    });
     system = await startSystem(config, silentLogger, ['sentiment']);
     const s = await eventually(async () => {
       const got = await sentimentOf(system!, 'ORCL');

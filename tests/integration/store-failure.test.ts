@@ -16,7 +16,12 @@ import { eventually } from '../helpers/eventually.js';
 /** `target` with some methods replaced (the rest bound to it: the stores' parts are class instances). */
 function overriding<T extends object>(target: T, patch: Partial<T>): T {
   return new Proxy(target, {
-    get: (t, k) => (k in patch ? patch[k as keyof T] : (Reflect.get(t, k, t) as unknown) instanceof Function ? (Reflect.get(t, k, t) as (...a: unknown[]) => unknown).bind(t) : Reflect.get(t, k, t)),
+    get: (t, k) =>
+      k in patch
+        ? patch[k as keyof T]
+        : (Reflect.get(t, k, t) as unknown) instanceof Function
+          ? (Reflect.get(t, k, t) as (...a: unknown[]) => unknown).bind(t)
+          : Reflect.get(t, k, t),
   });
 }
 
@@ -37,25 +42,71 @@ describe('a store that cannot persist stops trading', () => {
 
   it('failing writes halt trading with the cause and fail readiness; when writes succeed again trading resumes and nothing in between is lost', async () => {
     const { store, state } = breakable(await openEmbeddedStore({ dir, fsync: 'never' }));
-    const config = loadConfig({ env: { DATA_FEED: 'csv', DATA_FILE: randomWalkCsv(1500, 3), DATA_SYMBOLS: 'WALK', DATA_PACE_MS: '2', STORE_CHECKPOINT_MS: '50', SEXTANT_DATA_DIR: dir, PORT: '0', STRATEGY_FAST: '3', STRATEGY_SLOW: '8' } });
+    const config = loadConfig({
+      env: {
+        DATA_FEED: 'csv',
+        DATA_FILE: randomWalkCsv(1500, 3),
+        DATA_SYMBOLS: 'WALK',
+        DATA_PACE_MS: '2',
+        STORE_CHECKPOINT_MS: '50',
+        SEXTANT_DATA_DIR: dir,
+        PORT: '0',
+        STRATEGY_FAST: '3',
+        STRATEGY_SLOW: '8',
+      },
+    });
     const system = await startSystem(config, silentLogger, config.runtime.agents, { store });
     const states: RiskStateChanged[] = [];
     let bars = 0;
-    system.bus.subscribe(patterns.all, (e: Envelope) => {
-      if (e.type === 'risk.state') states.push(e.payload as RiskStateChanged);
-      if (e.type === 'market.bar') bars++;
-    }, { name: 'test' });
+    system.bus.subscribe(
+      patterns.all,
+      (e: Envelope) => {
+        if (e.type === 'risk.state') states.push(e.payload as RiskStateChanged);
+        if (e.type === 'market.bar') bars++;
+      },
+      { name: 'test' },
+    );
     try {
       await eventually(() => expect(bars).toBeGreaterThan(100), 30_000, 10);
       expect(system.writes()).toEqual({ ok: true });
       state.broken = true;
-      await eventually(() => expect(states.at(-1)).toMatchObject({ state: 'HALTED', cause: { kind: 'command', by: 'system:store', reason: expect.stringMatching(/^the embedded store is not taking writes \((checkpoint|event log): EACCES/) as unknown } }), 30_000, 10);
-      expect(system.writes()).toMatchObject({ ok: false, detail: expect.stringMatching(/^embedded store not taking writes \(.*EACCES.*\); trading is stopped until it does$/) as unknown });
+      await eventually(
+        () =>
+          expect(states.at(-1)).toMatchObject({
+            state: 'HALTED',
+            cause: {
+              kind: 'command',
+              by: 'system:store',
+              reason: expect.stringMatching(
+                /^the embedded store is not taking writes \((checkpoint|event log): EACCES/,
+              ) as unknown,
+            },
+          }),
+        30_000,
+        10,
+      );
+      expect(system.writes()).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(
+          /^embedded store not taking writes \(.*EACCES.*\); trading is stopped until it does$/,
+        ) as unknown,
+      });
       const halted = bars;
       await eventually(() => expect(bars).toBeGreaterThan(halted + 50), 30_000, 10); // the market goes on
       expect((await system.commands.handle('risk', { id: 't', role: 'viewer' })).text).toMatch(/^Trading is HALTED/);
       state.broken = false;
-      await eventually(() => expect(states.at(-1)).toMatchObject({ state: 'ACTIVE', cause: { by: 'system:store', reason: expect.stringMatching(/^the embedded store takes writes again/) as unknown } }), 30_000, 10);
+      await eventually(
+        () =>
+          expect(states.at(-1)).toMatchObject({
+            state: 'ACTIVE',
+            cause: {
+              by: 'system:store',
+              reason: expect.stringMatching(/^the embedded store takes writes again/) as unknown,
+            },
+          }),
+        30_000,
+        10,
+      );
       expect(system.writes()).toEqual({ ok: true });
       await system.feedDone();
       await system.recorder!.flush();

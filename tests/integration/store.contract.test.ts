@@ -9,7 +9,10 @@ storeContract({
   name: 'embedded',
   fresh: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sextant-store-'));
-    return { open: () => openEmbeddedStore({ dir, fsync: 'interval', fsyncIntervalMs: 50 }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+    return {
+      open: () => openEmbeddedStore({ dir, fsync: 'interval', fsyncIntervalMs: 50 }),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
   },
 });
 

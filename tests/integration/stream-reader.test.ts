@@ -24,19 +24,57 @@ describe('stream reader (worker, skipped subjects) [nats]', () => {
   const stream = `SEXTANT_${prefix}`;
   let nc: NatsConnection;
   /** Stream sequence of each kind of message published. */
-  const published = { bars: [] as number[], marks: [] as number[], earlyBadJson: 0, badJson: 0, unknownType: 0, badBar: 0 };
+  const published = {
+    bars: [] as number[],
+    marks: [] as number[],
+    earlyBadJson: 0,
+    badJson: 0,
+    unknownType: 0,
+    badBar: 0,
+  };
 
   beforeAll(async () => {
     nc = await connect({ servers: natsUrl });
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: stream, subjects: RECORDED_SUBJECTS.map((s) => withPrefix(prefix, s)), storage: StorageType.Memory });
+    await jsm.streams.add({
+      name: stream,
+      subjects: RECORDED_SUBJECTS.map((s) => withPrefix(prefix, s)),
+      storage: StorageType.Memory,
+    });
     const enc = new TextEncoder();
-    const env = (i: number, type: string, payload: unknown) => ({ id: `m-${i}`, type, v: 1, source: 'test', correlationId: `m-${i}`, time: i, payload });
+    const env = (i: number, type: string, payload: unknown) => ({
+      id: `m-${i}`,
+      type,
+      v: 1,
+      source: 'test',
+      correlationId: `m-${i}`,
+      time: i,
+      payload,
+    });
     let seq = 0;
     for (let i = 1; i <= BARS; i++) {
-      nc.publish(withPrefix(prefix, 'market.bar.ACME'), enc.encode(JSON.stringify(env(i, 'market.bar', { symbol: 'ACME', time: i, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, intervalMs: 60_000 }))));
+      nc.publish(
+        withPrefix(prefix, 'market.bar.ACME'),
+        enc.encode(
+          JSON.stringify(
+            env(i, 'market.bar', {
+              symbol: 'ACME',
+              time: i,
+              open: 1,
+              high: 2,
+              low: 0.5,
+              close: 1.5,
+              volume: 10,
+              intervalMs: 60_000,
+            }),
+          ),
+        ),
+      );
       published.bars.push(++seq);
-      nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode(JSON.stringify(env(-i, 'portfolio.updated', { any: 'payload, never decoded' }))));
+      nc.publish(
+        withPrefix(prefix, 'portfolio.updated'),
+        enc.encode(JSON.stringify(env(-i, 'portfolio.updated', { any: 'payload, never decoded' }))),
+      );
       published.marks.push(++seq);
       if (i === 5) {
         // a broken mark among the first messages, which the caller reads itself
@@ -46,7 +84,10 @@ describe('stream reader (worker, skipped subjects) [nats]', () => {
       if (i === 2000) {
         nc.publish(withPrefix(prefix, 'portfolio.updated'), enc.encode('{"id":"cut off'));
         published.badJson = ++seq;
-        nc.publish(withPrefix(prefix, 'agent.risk.health'), enc.encode(JSON.stringify({ ...env(-99_999, 'agent.vitals', {}), v: 7 })));
+        nc.publish(
+          withPrefix(prefix, 'agent.risk.health'),
+          enc.encode(JSON.stringify({ ...env(-99_999, 'agent.vitals', {}), v: 7 })),
+        );
         published.unknownType = ++seq;
       }
       if (i === 2500) {
@@ -71,7 +112,19 @@ describe('stream reader (worker, skipped subjects) [nats]', () => {
     let skipped = 0;
     let batches = 0;
     let handover = 0;
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS, handoverLead: 300, onHandover: (seq) => (handover = seq), onReader: (r) => (worker = r), onBad: (seq, reason) => bad.push({ seq, reason }) });
+    const source = readStreamRecordingBatches({
+      nc,
+      servers: natsUrl,
+      stream,
+      prefix,
+      registry: createRegistry(),
+      checkPayload: checkInputPayloads,
+      skip: UNUSED_SUBJECTS,
+      handoverLead: 300,
+      onHandover: (seq) => (handover = seq),
+      onReader: (r) => (worker = r),
+      onBad: (seq, reason) => bad.push({ seq, reason }),
+    });
     for await (const batch of source) {
       // the worker is ready before the next batch is asked for, however slow the machine is
       if (batches++ === 1 && waitForWorker) await worker!.whenReady();
@@ -92,7 +145,12 @@ describe('stream reader (worker, skipped subjects) [nats]', () => {
     expect(seqs.filter((s) => published.bars.includes(s))).toEqual(published.bars);
     expect(seqs[seqs.length - 1]).toBeGreaterThan(published.badJson);
     expect(lines.length + skipped).toBe(published.bars.length + published.marks.length + 3);
-    expect(bad.map((b) => b.seq).sort((a, b) => a - b)).toEqual([published.earlyBadJson, published.badJson, published.unknownType, published.badBar]);
+    expect(bad.map((b) => b.seq).sort((a, b) => a - b)).toEqual([
+      published.earlyBadJson,
+      published.badJson,
+      published.unknownType,
+      published.badBar,
+    ]);
     expect(bad.find((b) => b.seq === published.badBar)!.reason).toMatch(/json/i);
     expect(bad.find((b) => b.seq === published.earlyBadJson)!.reason).toMatch(/json/i);
     expect(bad.find((b) => b.seq === published.badJson)!.reason).toMatch(/json/i);
@@ -114,7 +172,15 @@ describe('stream reader (worker, skipped subjects) [nats]', () => {
   }, 30_000);
 
   it('a read stopped part-way leaves no thread behind: the next one starts a new thread', async () => {
-    const source = readStreamRecordingBatches({ nc, servers: natsUrl, stream, prefix, registry: createRegistry(), checkPayload: checkInputPayloads, skip: UNUSED_SUBJECTS });
+    const source = readStreamRecordingBatches({
+      nc,
+      servers: natsUrl,
+      stream,
+      prefix,
+      registry: createRegistry(),
+      checkPayload: checkInputPayloads,
+      skip: UNUSED_SUBJECTS,
+    });
     let batches = 0;
     for await (const batch of source) {
       void batch;

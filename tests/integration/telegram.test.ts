@@ -19,24 +19,61 @@ const TRADING_GROUP: FakeChat = { id: -100500, type: 'supergroup' };
 const OPEN_GROUP: FakeChat = { id: -100600, type: 'group' };
 const TTL_MS = 60_000;
 
-const position = (symbol: string, qty: number): Position => ({ symbol, qty, avgPrice: 100, lastPrice: 101, marketValue: qty * 101, unrealizedPnl: qty, realizedPnl: 0 });
+const position = (symbol: string, qty: number): Position => ({
+  symbol,
+  qty,
+  avgPrice: 100,
+  lastPrice: 101,
+  marketValue: qty * 101,
+  unrealizedPnl: qty,
+  realizedPnl: 0,
+});
 
 /** Command services over in-memory data; `intend` records what would reach risk. */
 function stubServices(clock: { now: number }) {
   const intents: { order: OrderRequest; caller: Caller }[] = [];
   const data = { positions: [position('ORCL', 10), position('MSFT', -5)] };
-  const portfolio: PortfolioSnapshot = { cash: 1000, equity: 2000, positions: data.positions, realizedPnl: 0, unrealizedPnl: 5, fees: 0, dayPnl: 5, dayStartEquity: 1995, pnl: { day: 5, week: 5, month: 5, all: 5 }, peakEquity: 2000, drawdown: 0, maxDrawdown: 0, asOf: null };
+  const portfolio: PortfolioSnapshot = {
+    cash: 1000,
+    equity: 2000,
+    positions: data.positions,
+    realizedPnl: 0,
+    unrealizedPnl: 5,
+    fees: 0,
+    dayPnl: 5,
+    dayStartEquity: 1995,
+    pnl: { day: 5, week: 5, month: 5, all: 5 },
+    peakEquity: 2000,
+    drawdown: 0,
+    maxDrawdown: 0,
+    asOf: null,
+  };
   const services: CommandServices = {
     ask<T>(what: QueryName): Promise<T> {
-      const answers: Partial<Record<QueryName, unknown>> = { positions: data.positions, portfolio, risk: { state: 'ACTIVE', openOrders: 0, limits: {}, counts: { approved: 0, rejected: 0 } } };
+      const answers: Partial<Record<QueryName, unknown>> = {
+        positions: data.positions,
+        portfolio,
+        risk: { state: 'ACTIVE', openOrders: 0, limits: {}, counts: { approved: 0, rejected: 0 } },
+      };
       return Promise.resolve((answers[what] ?? []) as T);
     },
     intend(order, caller) {
       intents.push({ order, caller });
-      return { clientOrderId: `cmd-${intents.length}`, correlationId: `corr-${intents.length}`, verdict: Promise.resolve({ kind: 'approved' as const }) };
+      return {
+        clientOrderId: `cmd-${intents.length}`,
+        correlationId: `corr-${intents.length}`,
+        verdict: Promise.resolve({ kind: 'approved' as const }),
+      };
     },
     precheck: () => Promise.resolve({ wouldPass: true }),
-    risk: (command) => Promise.resolve({ command, accepted: true, reason: 'ok', state: 'ACTIVE', limits: {} } satisfies RiskCommandResult),
+    risk: (command) =>
+      Promise.resolve({
+        command,
+        accepted: true,
+        reason: 'ok',
+        state: 'ACTIVE',
+        limits: {},
+      } satisfies RiskCommandResult),
     agents: () => ({}),
     now: () => clock.now,
   };
@@ -72,14 +109,19 @@ describe('telegram bot', () => {
     const clock = { now: Date.UTC(2026, 10, 2, 10) };
     const { services, intents, data } = stubServices(clock);
     let seq = 0;
-    const router = createCommandRouter(services, { now: () => clock.now, previewTtlMs: TTL_MS, newId: () => `p${++seq}` });
+    const router = createCommandRouter(services, {
+      now: () => clock.now,
+      previewTtlMs: TTL_MS,
+      newId: () => `p${++seq}`,
+    });
     const notifier = stubNotifier();
     let raw = '';
     const logs: Record<string, unknown>[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, cb) {
         raw += chunk.toString();
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          logs.push(JSON.parse(line) as Record<string, unknown>);
         cb();
       },
     });
@@ -115,7 +157,10 @@ describe('telegram bot', () => {
         const sent = fake.callsOf('sendMessage').filter((c) => c.params.chat_id === chatId);
         const last = sent.at(-1)!;
         const markup = last.params.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] };
-        return { message_id: (last.result as { message_id: number }).message_id, buttons: markup.inline_keyboard.flat() };
+        return {
+          message_id: (last.result as { message_id: number }).message_id,
+          buttons: markup.inline_keyboard.flat(),
+        };
       },
     };
     open.push(h);
@@ -127,7 +172,9 @@ describe('telegram bot', () => {
     await h.tg.start();
     const [call] = h.fake.callsOf('setMyCommands');
     const commands = call!.params.commands as { command: string; description: string }[];
-    expect(commands.map((c) => c.command)).toEqual(expect.arrayContaining(['help', 'positions', 'portfolio', 'balance', 'cash', 'buy', 'sell', 'halt', 'notify']));
+    expect(commands.map((c) => c.command)).toEqual(
+      expect.arrayContaining(['help', 'positions', 'portfolio', 'balance', 'cash', 'buy', 'sell', 'halt', 'notify']),
+    );
     for (const c of commands) {
       expect(c.command).toMatch(/^[a-z0-9_]{1,32}$/);
       expect(c.description.length).toBeGreaterThan(0);
@@ -163,14 +210,23 @@ describe('telegram bot', () => {
     await h.feed(h.fake.text(OPERATOR, '/buy ORCL 10'));
     expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Preview p1: buy 10 ORCL at market/);
     const kb = h.lastKeyboard(OPERATOR);
-    expect(kb.buttons).toEqual([{ text: 'Confirm', callback_data: 'c:p1' }, { text: 'Cancel', callback_data: 'x:p1' }]);
+    expect(kb.buttons).toEqual([
+      { text: 'Confirm', callback_data: 'c:p1' },
+      { text: 'Cancel', callback_data: 'x:p1' },
+    ]);
     expect(h.intents).toHaveLength(0); // only a preview so far
 
     await h.feed(h.fake.tap(OPERATOR, 'c:p1', kb.message_id));
     expect(h.intents).toHaveLength(1);
-    expect(h.intents[0]).toMatchObject({ order: { symbol: 'ORCL', side: 'buy', qty: 10 }, caller: { id: `telegram:${OPERATOR}`, role: 'operator' } });
+    expect(h.intents[0]).toMatchObject({
+      order: { symbol: 'ORCL', side: 'buy', qty: 10 },
+      caller: { id: `telegram:${OPERATOR}`, role: 'operator' },
+    });
     expect(h.fake.callsOf('answerCallbackQuery').at(-1)!.params).toMatchObject({ text: 'Sent' });
-    expect(h.fake.callsOf('editMessageReplyMarkup').at(-1)!.params).toMatchObject({ chat_id: OPERATOR, message_id: kb.message_id });
+    expect(h.fake.callsOf('editMessageReplyMarkup').at(-1)!.params).toMatchObject({
+      chat_id: OPERATOR,
+      message_id: kb.message_id,
+    });
     expect(h.fake.callsOf('editMessageReplyMarkup').at(-1)!.params.reply_markup).toBeUndefined(); // keyboard removed
     expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Risk approved buy 10 ORCL \(order cmd-1/);
   });
@@ -210,7 +266,12 @@ describe('telegram bot', () => {
     await h.feed(h.fake.tap(OTHER_OPERATOR, 'buy ORCL 1000', kb.message_id));
     await h.feed(h.fake.tap(STRANGER, 'c:p1', kb.message_id));
     expect(h.intents).toHaveLength(0);
-    expect(h.fake.callsOf('answerCallbackQuery').map((c) => c.params.text)).toEqual(['Nothing to confirm', 'Nothing to cancel', 'Nothing to confirm', expect.stringMatching(/not on its list/)]);
+    expect(h.fake.callsOf('answerCallbackQuery').map((c) => c.params.text)).toEqual([
+      'Nothing to confirm',
+      'Nothing to cancel',
+      'Nothing to confirm',
+      expect.stringMatching(/not on its list/),
+    ]);
     expect(h.fake.callsOf('editMessageReplyMarkup')).toHaveLength(0);
     expect(h.fake.sentTo(OTHER_OPERATOR)).toHaveLength(0);
     // the preview is still the owner's to confirm
@@ -261,11 +322,18 @@ describe('telegram bot', () => {
     h.notifier.emit({ kind: 'risk', text: 'Trading is now HALTED (was ACTIVE): halt.', data: {} });
     await eventually(() => expect(h.fake.sentTo(VIEWER).length).toBe(before.viewer + 2));
     expect(h.fake.sentTo(OPERATOR).slice(before.op)).toEqual(['Filled: buy 10 ORCL at 101.\ntrace corr-9']);
-    expect(h.fake.sentTo(VIEWER).slice(before.viewer)).toEqual(['Filled: buy 10 ORCL at 101.\ntrace corr-9', 'Trading is now HALTED (was ACTIVE): halt.']);
+    expect(h.fake.sentTo(VIEWER).slice(before.viewer)).toEqual([
+      'Filled: buy 10 ORCL at 101.\ntrace corr-9',
+      'Trading is now HALTED (was ACTIVE): halt.',
+    ]);
     expect(h.fake.sentTo(STRANGER)).toHaveLength(1); // the refusal only
 
     // a chat that blocked the bot is dropped after the first failed delivery
-    h.fake.failNext('sendMessage', { error_code: 403, description: 'Forbidden: bot was blocked by the user', chatId: VIEWER });
+    h.fake.failNext('sendMessage', {
+      error_code: 403,
+      description: 'Forbidden: bot was blocked by the user',
+      chatId: VIEWER,
+    });
     h.notifier.emit({ kind: 'fills', text: 'Filled: sell 1 ORCL at 102.', data: {} });
     await eventually(() => expect(h.fake.sentTo(VIEWER).length).toBe(before.viewer + 3)); // the attempt that failed
     h.notifier.emit({ kind: 'fills', text: 'Filled: sell 2 ORCL at 103.', data: {} });
@@ -315,7 +383,10 @@ describe('telegram bot', () => {
       expect(p.length).toBeLessThanOrEqual(4096);
       expect(p).toMatch(/^<pre>SYM\d+ [^]*<\/pre>$/);
     }
-    const lines = parts.map((p) => p.slice('<pre>'.length, -'</pre>'.length)).join('\n').split('\n');
+    const lines = parts
+      .map((p) => p.slice('<pre>'.length, -'</pre>'.length))
+      .join('\n')
+      .split('\n');
     expect(lines.map((l) => l.split(' ')[0])).toEqual(Array.from({ length: 300 }, (_, i) => `SYM${i}`));
   });
 
@@ -339,7 +410,13 @@ describe('telegram bot', () => {
     };
     const h = await harness({ chat });
     await h.feed(h.fake.text(OPERATOR, 'how is my pnl today?'));
-    expect(asked).toEqual([{ conversationId: `telegram:${OPERATOR}`, caller: { id: `telegram:${OPERATOR}`, role: 'operator' }, text: 'how is my pnl today?' }]);
+    expect(asked).toEqual([
+      {
+        conversationId: `telegram:${OPERATOR}`,
+        caller: { id: `telegram:${OPERATOR}`, role: 'operator' },
+        text: 'how is my pnl today?',
+      },
+    ]);
     expect(h.fake.sentTo(OPERATOR)).toEqual(['P&amp;L today is &lt;b&gt;5.00&lt;/b&gt;']);
     await h.feed(h.fake.text(OPERATOR, '@SextantBot what about orders?', TRADING_GROUP));
     expect(asked.at(-1)).toMatchObject({ conversationId: `telegram:${TRADING_GROUP.id}`, text: 'what about orders?' });
@@ -357,7 +434,9 @@ describe('telegram bot', () => {
     const h = await harness({ chat: { ask: () => Promise.reject(new Error('model exploded')) } });
     await h.feed(h.fake.text(OPERATOR, 'anything'));
     expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/^Something went wrong/);
-    expect(h.logs.some((l) => l.level === 'error' && (l.err as { message?: string }).message === 'model exploded')).toBe(true);
+    expect(
+      h.logs.some((l) => l.level === 'error' && (l.err as { message?: string }).message === 'model exploded'),
+    ).toBe(true);
     h.fake.failNext('sendMessage', { error_code: 400, description: 'Bad Request: chat not found' });
     await h.feed(h.fake.text(OPERATOR, '/positions')); // the reply fails; the error reply goes out instead
     await h.feed(h.fake.text(OPERATOR, '/positions'));
@@ -388,11 +467,15 @@ describe('telegram bot', () => {
   it('the webhook handler checks the secret and handles the update', async () => {
     const h = await harness();
     const handler = h.tg.webhook({ secretToken: 's3cret-path-token' });
-    const post = (secret: string) => new Request('http://sextant.local/telegram', { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify(h.fake.text(OPERATOR, '/positions')) });
+    const post = (secret: string) =>
+      new Request('http://sextant.local/telegram', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        body: JSON.stringify(h.fake.text(OPERATOR, '/positions')),
+      });
     expect((await handler(post('wrong'))).status).toBe(401);
     expect(h.fake.calls).toEqual([]);
     expect((await handler(post('s3cret-path-token'))).status).toBe(200);
     expect(h.fake.sentTo(OPERATOR).at(-1)).toMatch(/ORCL/);
   });
 });
-

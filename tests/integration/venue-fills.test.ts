@@ -25,8 +25,19 @@ describe('live venue fills (ccxt against a local fake of Binance)', () => {
   beforeEach(async () => {
     venue = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET });
     venue.setPrice('BTCUSDT', 50_000);
-    const broker = new CcxtBroker({ exchange: 'binance', apiKey: API_KEY, secret: SECRET, sandbox: false, timeoutMs: 500, symbolMap: { BTCUSDT: 'BTC/USDT' }, exchangeOverrides: { enableRateLimit: false, urls: { api: venue.ccxtApiUrls } } });
-    system = await startTestSystem('memory', { agents: ['portfolio', 'execution', 'risk'], settings: { broker, pollMs: 50, startCash: 1_000_000 } });
+    const broker = new CcxtBroker({
+      exchange: 'binance',
+      apiKey: API_KEY,
+      secret: SECRET,
+      sandbox: false,
+      timeoutMs: 500,
+      symbolMap: { BTCUSDT: 'BTC/USDT' },
+      exchangeOverrides: { enableRateLimit: false, urls: { api: venue.ccxtApiUrls } },
+    });
+    system = await startTestSystem('memory', {
+      agents: ['portfolio', 'execution', 'risk'],
+      settings: { broker, pollMs: 50, startCash: 1_000_000 },
+    });
   });
   afterEach(async () => {
     await system.stop();
@@ -34,15 +45,37 @@ describe('live venue fills (ccxt against a local fake of Binance)', () => {
   });
 
   const intend = (over: Partial<OrderIntent>) => {
-    const order: OrderIntent = { clientOrderId: 'x', symbol: 'BTCUSDT', side: 'buy', qty: 0.5, type: 'market', tif: 'GTC', origin: { kind: 'person', id: 'trader' }, refPrice: 50_000, decidedAt: 0, ...over };
-    system.bus.publish(subjects.orderIntent(), rootEnvelope({ ids, clock: system.clock, source: 'test/trader' }, 'order.intent', order));
+    const order: OrderIntent = {
+      clientOrderId: 'x',
+      symbol: 'BTCUSDT',
+      side: 'buy',
+      qty: 0.5,
+      type: 'market',
+      tif: 'GTC',
+      origin: { kind: 'person', id: 'trader' },
+      refPrice: 50_000,
+      decidedAt: 0,
+      ...over,
+    };
+    system.bus.publish(
+      subjects.orderIntent(),
+      rootEnvelope({ ids, clock: system.clock, source: 'test/trader' }, 'order.intent', order),
+    );
   };
-  const portfolio = () => system.kernel.host('portfolio')!.context as unknown as { book: { holdings: Record<string, { qty: number; avgPrice: number }> } };
+  const portfolio = () =>
+    system.kernel.host('portfolio')!.context as unknown as {
+      book: { holdings: Record<string, { qty: number; avgPrice: number }> };
+    };
 
   it('a market order placed through risk is filled by the venue and reaches the portfolio', async () => {
     intend({ clientOrderId: 'mkt-1' });
     await eventually(() => expect(system.of('order.filled')).toHaveLength(1), 5000);
-    const fill = system.of('order.filled')[0]!.payload as { qty: number; price: number; status: string; cumQty: number };
+    const fill = system.of('order.filled')[0]!.payload as {
+      qty: number;
+      price: number;
+      status: string;
+      cumQty: number;
+    };
     expect(fill).toMatchObject({ qty: 0.5, price: 50_000, status: 'filled', cumQty: 0.5 });
     expect(venue.ordersWithClientId('mkt-1')).toHaveLength(1);
     await eventually(() => expect(portfolio().book.holdings.BTCUSDT?.qty).toBe(0.5));
@@ -57,19 +90,38 @@ describe('live venue fills (ccxt against a local fake of Binance)', () => {
     await eventually(() => expect(system.of('order.filled')).toHaveLength(1), 5000);
     venue.fill('lim-1', 0.25, 48_000);
     await eventually(() => expect(system.of('order.filled')).toHaveLength(2), 5000);
-    const fills = system.of('order.filled').map((e) => e.payload as { qty: number; price: number; cumQty: number; status: string });
+    const fills = system
+      .of('order.filled')
+      .map((e) => e.payload as { qty: number; price: number; cumQty: number; status: string });
     expect(fills.map((f) => [f.qty, f.cumQty, f.status])).toEqual([
       [0.25, 0.25, 'partially_filled'],
       [0.25, 0.5, 'partially_filled'],
     ]);
     expect(fills[0]!.price).toBeCloseTo(49_000, 6);
     expect(fills[1]!.price).toBeCloseTo(48_000, 6);
-    await new CcxtBroker({ exchange: 'binance', apiKey: API_KEY, secret: SECRET, sandbox: false, timeoutMs: 500, symbolMap: { BTCUSDT: 'BTC/USDT' }, exchangeOverrides: { enableRateLimit: false, urls: { api: venue.ccxtApiUrls } } }).cancel('lim-1', 'BTCUSDT');
+    await new CcxtBroker({
+      exchange: 'binance',
+      apiKey: API_KEY,
+      secret: SECRET,
+      sandbox: false,
+      timeoutMs: 500,
+      symbolMap: { BTCUSDT: 'BTC/USDT' },
+      exchangeOverrides: { enableRateLimit: false, urls: { api: venue.ccxtApiUrls } },
+    }).cancel('lim-1', 'BTCUSDT');
     await eventually(() => expect(system.of('order.cancelled')).toHaveLength(1), 5000);
-    expect(system.of('order.cancelled')[0]!.payload).toMatchObject({ clientOrderId: 'lim-1', filledQty: 0.5, status: 'cancelled' });
+    expect(system.of('order.cancelled')[0]!.payload).toMatchObject({
+      clientOrderId: 'lim-1',
+      filledQty: 0.5,
+      status: 'cancelled',
+    });
     await eventually(() => expect(portfolio().book.holdings.BTCUSDT?.qty).toBe(0.5));
     expect(portfolio().book.holdings.BTCUSDT?.avgPrice).toBeCloseTo(48_500, 6);
-    const snapshot = (await system.bus.request(subjects.query('portfolio'), rootEnvelope({ ids, clock: system.clock, source: 'test' }, 'query.request', { params: {} }))).payload as { data: PortfolioSnapshot };
+    const snapshot = (
+      await system.bus.request(
+        subjects.query('portfolio'),
+        rootEnvelope({ ids, clock: system.clock, source: 'test' }, 'query.request', { params: {} }),
+      )
+    ).payload as { data: PortfolioSnapshot };
     expect(snapshot.data.positions[0]).toMatchObject({ symbol: 'BTCUSDT', qty: 0.5 });
   });
 });

@@ -56,7 +56,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('services', { nats: natsWhat, mongo: mongoWhat });
   } catch (err) {
     await Promise.all(started.map((s) => s.dispose()));
-    throw new Error(`the test services could not be had, so the NATS / MongoDB tiers cannot run: ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `the test services could not be had, so the NATS / MongoDB tiers cannot run: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return async () => {
     await Promise.all(started.map((s) => s.dispose()));
@@ -99,7 +102,9 @@ async function pingMongo(uri: string): Promise<void> {
   try {
     await client.db('admin').command({ ping: 1 });
   } catch (err) {
-    throw new Error(`MONGODB_URI is set (${redact(uri)}) but nothing answered a ping: ${(err as Error).message}`, { cause: err });
+    throw new Error(`MONGODB_URI is set (${redact(uri)}) but nothing answered a ping: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     await client.close().catch(() => undefined);
   }

@@ -27,7 +27,9 @@ export default class TierReport implements Reporter {
       }
     }
     const line = (name: string, t: { ran: number; passed: number }) => `${name} ${t.ran} ran (${t.passed} passed)`;
-    console.log(`\n[tiers] ${line('NATS', tiers.nats)}; ${line('MongoDB wire', tiers.mongodb)}; not run: ${notRun.length}`);
+    console.log(
+      `\n[tiers] ${line('NATS', tiers.nats)}; ${line('MongoDB wire', tiers.mongodb)}; not run: ${notRun.length}`,
+    );
     for (const n of notRun) console.log(`[tiers] NOT RUN: ${n}`);
   }
 }

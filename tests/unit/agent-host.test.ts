@@ -30,8 +30,29 @@ const countingMachine = setup({
       return {
         seen: context.seen + 1,
         outbox: [
-          out('signal.generated', { symbol: bar.symbol, strategy: 't', side: 'buy', targetQty: 1, reasons: ['test'], indicators: {}, price: bar.close }),
-          out('order.intent', { clientOrderId: `t-${event.id}`, symbol: bar.symbol, side: 'buy', qty: 1, type: 'market', tif: 'GTC', origin: { kind: 'strategy', id: 't' }, decidedAt: bar.time }, { chain: 'previous' }),
+          out('signal.generated', {
+            symbol: bar.symbol,
+            strategy: 't',
+            side: 'buy',
+            targetQty: 1,
+            reasons: ['test'],
+            indicators: {},
+            price: bar.close,
+          }),
+          out(
+            'order.intent',
+            {
+              clientOrderId: `t-${event.id}`,
+              symbol: bar.symbol,
+              side: 'buy',
+              qty: 1,
+              type: 'market',
+              tif: 'GTC',
+              origin: { kind: 'strategy', id: 't' },
+              decidedAt: bar.time,
+            },
+            { chain: 'previous' },
+          ),
         ],
       };
     }),
@@ -39,11 +60,15 @@ const countingMachine = setup({
       for (const o of context.outbox) enqueue.emit(o);
     }),
   },
-}).createMachine({ context: { seen: 0, outbox: NO_OUTPUT }, on: { 'market.bar': { actions: ['count', 'emitOutbox'] } } });
+}).createMachine({
+  context: { seen: 0, outbox: NO_OUTPUT },
+  on: { 'market.bar': { actions: ['count', 'emitOutbox'] } },
+});
 
 const clock = new VirtualClock(1_700_000_000_000);
 const deps = { ids: sequentialIds('src'), clock, source: 'test/1' };
-const bar = (volume: number, time = 1_700_000_000_000): Envelope => rootEnvelope(deps, 'market.bar', { symbol: 'ACME', time, open: 1, high: 1, low: 1, close: 1, volume }, { time });
+const bar = (volume: number, time = 1_700_000_000_000): Envelope =>
+  rootEnvelope(deps, 'market.bar', { symbol: 'ACME', time, open: 1, high: 1, low: 1, close: 1, volume }, { time });
 
 describe('agent host', () => {
   let bus: Bus;
@@ -51,12 +76,33 @@ describe('agent host', () => {
   const all: Envelope[] = [];
 
   const start = async (maxRestarts = 5) => {
-    bus = await createBus({ name: 't', registry: createRegistry(), envelopeDeps: deps, logger: silentLogger, maxPayloadBytes: 65536, requestTimeoutMs: 500 });
+    bus = await createBus({
+      name: 't',
+      registry: createRegistry(),
+      envelopeDeps: deps,
+      logger: silentLogger,
+      maxPayloadBytes: 65536,
+      requestTimeoutMs: 500,
+    });
     all.length = 0;
     bus.subscribe(patterns.all, (env) => void all.push(env));
     host = new AgentHost<CountingContext>(
-      { name: 'strategy', machine: countingMachine, inlets: [{ pattern: patterns.marketBars }], queries: [{ what: 'signals', answer: (ctx) => ({ seen: ctx.seen }) }] },
-      { bus, ids: sequentialIds('host'), clock, logger: silentLogger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0, restart: { initialMs: 5, maxMs: 20, maxRestarts, windowMs: 60_000 } },
+      {
+        name: 'strategy',
+        machine: countingMachine,
+        inlets: [{ pattern: patterns.marketBars }],
+        queries: [{ what: 'signals', answer: (ctx) => ({ seen: ctx.seen }) }],
+      },
+      {
+        bus,
+        ids: sequentialIds('host'),
+        clock,
+        logger: silentLogger,
+        market: new MarketCache(),
+        instance: 'i1',
+        heartbeatMs: 0,
+        restart: { initialMs: 5, maxMs: 20, maxRestarts, windowMs: 60_000 },
+      },
     );
     await host.start();
   };
@@ -93,7 +139,8 @@ describe('agent host', () => {
     bus.publish(subjects.marketBar('ACME'), bar(666));
     await eventually(() => expect(host.lifecycle).toBe('faulted'));
     bus.publish(subjects.marketBar('ACME'), bar(1));
-    const reasons = () => all.filter((e) => e.type === 'message.deadlettered').map((e) => (e.payload as DeadLetter).reason);
+    const reasons = () =>
+      all.filter((e) => e.type === 'message.deadlettered').map((e) => (e.payload as DeadLetter).reason);
     await eventually(() => expect(reasons().at(-1)).toMatch(/faulted after repeated crashes/));
   });
 
@@ -103,7 +150,12 @@ describe('agent host', () => {
     bus.publish(subjects.marketBar('ACME'), cause);
     const signal = all.find((e) => e.type === 'signal.generated')!;
     const intent = all.find((e) => e.type === 'order.intent')!;
-    expect(signal).toMatchObject({ correlationId: cause.id, causationId: cause.id, time: cause.time, source: 'strategy/i1' });
+    expect(signal).toMatchObject({
+      correlationId: cause.id,
+      causationId: cause.id,
+      time: cause.time,
+      source: 'strategy/i1',
+    });
     expect(intent).toMatchObject({ correlationId: cause.id, causationId: signal.id });
   });
 
@@ -133,12 +185,28 @@ describe('agent host', () => {
 
   describe('chains across a restart', () => {
     /** On `poke` (no message: a venue poll), emits a fill chained to the order registered under `o1`. */
-    const pokeMachine = setup({ types: { context: {} as WithOutbox, events: {} as { type: 'poke' }, emitted: {} as Emitted } }).createMachine({
+    const pokeMachine = setup({
+      types: { context: {} as WithOutbox, events: {} as { type: 'poke' }, emitted: {} as Emitted },
+    }).createMachine({
       context: { outbox: NO_OUTPUT },
       on: {
         poke: {
           actions: enqueueActions(({ enqueue }) => {
-            enqueue.emit(out('order.cancelled', { clientOrderId: 'o1', symbol: 'ACME', side: 'buy', filledQty: 0, reason: 'venue', status: 'cancelled', origin: { kind: 'strategy', id: 't' } }, { chain: { key: 'o1' }, time: 5, release: 'o1' }));
+            enqueue.emit(
+              out(
+                'order.cancelled',
+                {
+                  clientOrderId: 'o1',
+                  symbol: 'ACME',
+                  side: 'buy',
+                  filledQty: 0,
+                  reason: 'venue',
+                  status: 'cancelled',
+                  origin: { kind: 'strategy', id: 't' },
+                },
+                { chain: { key: 'o1' }, time: 5, release: 'o1' },
+              ),
+            );
           }),
         },
       },
@@ -149,8 +217,23 @@ describe('agent host', () => {
     });
     const startPoke = async (chains?: Record<string, { id: string; correlationId: string; time: number }>) => {
       await start();
-      pokeHost = new AgentHost<WithOutbox>({ name: 'execution', machine: pokeMachine, inlets: [] }, { bus, ids: sequentialIds('poke'), clock, logger: silentLogger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0 });
-      await pokeHost.start(pokeMachine.getPersistedSnapshot(createActor(pokeMachine).getSnapshot()) as never, undefined, chains);
+      pokeHost = new AgentHost<WithOutbox>(
+        { name: 'execution', machine: pokeMachine, inlets: [] },
+        {
+          bus,
+          ids: sequentialIds('poke'),
+          clock,
+          logger: silentLogger,
+          market: new MarketCache(),
+          instance: 'i1',
+          heartbeatMs: 0,
+        },
+      );
+      await pokeHost.start(
+        pokeMachine.getPersistedSnapshot(createActor(pokeMachine).getSnapshot()) as never,
+        undefined,
+        chains,
+      );
     };
 
     it('an output chained to an order registered before the restart keeps the chain of that order', async () => {
@@ -176,19 +259,47 @@ const forgetful = setup({
   actions: {
     count: assign(({ context, event }) => ({
       seen: context.seen + 1,
-      outbox: event.payload.volume === 7 ? [out('signal.generated', { symbol: event.payload.symbol, strategy: 't', side: 'buy', targetQty: 1, reasons: ['test'], indicators: {}, price: 1 })] : NO_OUTPUT,
+      outbox:
+        event.payload.volume === 7
+          ? [
+              out('signal.generated', {
+                symbol: event.payload.symbol,
+                strategy: 't',
+                side: 'buy',
+                targetQty: 1,
+                reasons: ['test'],
+                indicators: {},
+                price: 1,
+              }),
+            ]
+          : NO_OUTPUT,
     })),
   },
 }).createMachine({ context: { seen: 0, outbox: NO_OUTPUT }, on: { 'market.bar': { actions: ['count'] } } });
 
 describe('agent host: an outbox is paired with its emission', () => {
   it('a transition that fills the outbox but forgets emitOutbox still publishes, once, and the host says which machine forgot', async () => {
-    const bus = await createBus({ name: 't', registry: createRegistry(), envelopeDeps: deps, logger: silentLogger, maxPayloadBytes: 65536, requestTimeoutMs: 500 });
+    const bus = await createBus({
+      name: 't',
+      registry: createRegistry(),
+      envelopeDeps: deps,
+      logger: silentLogger,
+      maxPayloadBytes: 65536,
+      requestTimeoutMs: 500,
+    });
     const signals: Envelope[] = [];
     bus.subscribe(patterns.signals, (env) => void signals.push(env));
     const errors: string[] = [];
-    const logger = { ...silentLogger, child: () => logger, isLevelEnabled: () => false, error: (_o: unknown, msg: string) => void errors.push(msg) } as unknown as typeof silentLogger;
-    const host = new AgentHost<CountingContext>({ name: 'strategy', machine: forgetful, inlets: [{ pattern: patterns.marketBars }] }, { bus, ids: sequentialIds('host'), clock, logger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0 });
+    const logger = {
+      ...silentLogger,
+      child: () => logger,
+      isLevelEnabled: () => false,
+      error: (_o: unknown, msg: string) => void errors.push(msg),
+    } as unknown as typeof silentLogger;
+    const host = new AgentHost<CountingContext>(
+      { name: 'strategy', machine: forgetful, inlets: [{ pattern: patterns.marketBars }] },
+      { bus, ids: sequentialIds('host'), clock, logger, market: new MarketCache(), instance: 'i1', heartbeatMs: 0 },
+    );
     await host.start();
     bus.publish(subjects.marketBar('ACME'), bar(7));
     bus.publish(subjects.marketBar('ACME'), bar(1, 1_700_000_060_000)); // leaves the outbox empty

@@ -14,7 +14,12 @@ const settings = {
 };
 
 /** A part that notes when it starts and stops. */
-const part = (log: string[], name: string, stage: StopStage): Part => ({ name, stage, start: () => void log.push(`start ${name}`), stop: () => void log.push(`stop ${name}`) });
+const part = (log: string[], name: string, stage: StopStage): Part => ({
+  name,
+  stage,
+  start: () => void log.push(`start ${name}`),
+  stop: () => void log.push(`stop ${name}`),
+});
 
 function plan(mode: SystemMode, log: string[], extra: { failOpen?: boolean } = {}) {
   return {
@@ -24,7 +29,12 @@ function plan(mode: SystemMode, log: string[], extra: { failOpen?: boolean } = {
     logger: silentLogger,
     source: 'test/build',
     bus: { name: 'build-test', maxPayloadBytes: 65_536, requestTimeoutMs: 500 },
-    links: () => [part(log, 'store', 'store'), part(log, 'recording', 'persistence'), part(log, 'recorder', 'persistence'), part(log, 'metrics', 'observers')],
+    links: () => [
+      part(log, 'store', 'store'),
+      part(log, 'recording', 'persistence'),
+      part(log, 'recorder', 'persistence'),
+      part(log, 'metrics', 'observers'),
+    ],
     agents: () => ({ instance: 'b', heartbeatMs: 0, agents: ['portfolio', 'risk'] as const, settings }),
     interfaces: () => {
       if (extra.failOpen) return Promise.reject(new Error('port 8080 in use'));
@@ -40,13 +50,42 @@ describe('one builder for every mode (src/app/kernel/build-system.ts)', () => {
     const log: string[] = [];
     const system = await buildSystem(plan('live', log));
     await system.start();
-    expect(log).toEqual(['start store', 'start recording', 'start recorder', 'start metrics', 'start checkpointer', 'start bots']);
+    expect(log).toEqual([
+      'start store',
+      'start recording',
+      'start recorder',
+      'start metrics',
+      'start checkpointer',
+      'start bots',
+    ]);
     expect(system.kernel.hosts.map((h) => h.lifecycle)).toEqual(['running', 'running']);
-    expect(system.shutdown()).toEqual(['http', 'stop the feed', 'let the bus settle', 'checkpointer', 'bots', 'stop the agents', 'tracker', 'metrics', 'recorder', 'recording', 'store', 'drain the bus']);
+    expect(system.shutdown()).toEqual([
+      'http',
+      'stop the feed',
+      'let the bus settle',
+      'checkpointer',
+      'bots',
+      'stop the agents',
+      'tracker',
+      'metrics',
+      'recorder',
+      'recording',
+      'store',
+      'drain the bus',
+    ]);
     log.length = 0;
     await system.stop();
     await system.stop(); // idempotent
-    expect(log).toEqual(['stop http', 'stop checkpointer', 'stop bots', 'stop tracker', 'stop metrics', 'stop recorder', 'stop recording', 'stop store']);
+    expect(log).toEqual([
+      'stop http',
+      'stop checkpointer',
+      'stop bots',
+      'stop tracker',
+      'stop metrics',
+      'stop recorder',
+      'stop recording',
+      'stop store',
+    ]);
     expect(system.kernel.hosts.map((h) => h.lifecycle)).toEqual(['stopped', 'stopped']);
   });
 
@@ -54,7 +93,18 @@ describe('one builder for every mode (src/app/kernel/build-system.ts)', () => {
     for (const mode of ['backtest', 'replay', 'test'] as const) {
       const system = await buildSystem(plan(mode, []));
       await system.start();
-      expect(system.shutdown()).toEqual(['http', 'checkpointer', 'bots', 'stop the agents', 'tracker', 'metrics', 'recorder', 'recording', 'store', 'close the bus']);
+      expect(system.shutdown()).toEqual([
+        'http',
+        'checkpointer',
+        'bots',
+        'stop the agents',
+        'tracker',
+        'metrics',
+        'recorder',
+        'recording',
+        'store',
+        'close the bus',
+      ]);
       await system.stop();
     }
   });
@@ -81,7 +131,16 @@ describe('one builder for every mode (src/app/kernel/build-system.ts)', () => {
     const log: string[] = [];
     const system = await buildSystem(plan('live', log, { failOpen: true }));
     await expect(system.start()).rejects.toThrow('port 8080 in use');
-    expect(log).toEqual(['start store', 'start recording', 'start recorder', 'start metrics', 'stop metrics', 'stop recorder', 'stop recording', 'stop store']);
+    expect(log).toEqual([
+      'start store',
+      'start recording',
+      'start recorder',
+      'start metrics',
+      'stop metrics',
+      'stop recorder',
+      'stop recording',
+      'stop store',
+    ]);
     // no agent ever ran: the port was refused before anything could trade
     expect(system.kernel.hosts.some((h) => h.lifecycle === 'running')).toBe(false);
   });

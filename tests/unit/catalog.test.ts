@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { catalog, createRegistry, subjectFor, versionOf, type CatalogEntry, type MessageType } from '../../src/core/domain/messages.js';
+import {
+  catalog,
+  createRegistry,
+  subjectFor,
+  versionOf,
+  type CatalogEntry,
+  type MessageType,
+} from '../../src/core/domain/messages.js';
 import { decodeSymbol, symbolOf } from '../../src/core/messaging/subjects.js';
 
 const types = Object.keys(catalog) as MessageType[];
@@ -26,11 +33,13 @@ describe('the message catalog declares each type once: version, schema, subject'
 
   it('requests and replies have no subject of their own: asking for one is an error naming the catalog', () => {
     for (const type of ['query.request', 'query.result', 'agent.control', 'agent.synced'] as const) {
-      expect(() => subjectFor(type, {} as never)).toThrow(/has no subject of its own .* catalog in src\/core\/domain\/messages\.ts/);
+      expect(() => subjectFor(type, {} as never)).toThrow(
+        /has no subject of its own .* catalog in src\/core\/domain\/messages\.ts/,
+      );
     }
   });
 
-  it('the schema registry validates exactly the catalog (plus the bus\'s own types) at the catalog\'s versions', () => {
+  it("the schema registry validates exactly the catalog (plus the bus's own types) at the catalog's versions", () => {
     const registry = createRegistry();
     for (const type of types) {
       const v = versionOf(type);

@@ -1,7 +1,12 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CcxtBroker, type CcxtBrokerOptions } from '../../agents/execution/ccxt-broker.js';
-import { BrokerError, callResiliently, CircuitBreaker, type ResilienceDeps } from '../../agents/execution/resilience.js';
+import {
+  BrokerError,
+  callResiliently,
+  CircuitBreaker,
+  type ResilienceDeps,
+} from '../../agents/execution/resilience.js';
 import type { OrderIntent } from '../../src/core/domain/messages.js';
 import { FakeBinance } from '../helpers/fake-venue.js';
 
@@ -67,7 +72,13 @@ describe('placing orders through ccxt', () => {
     expect(venue.orders).toHaveLength(1);
     expect(ack.brokerOrderId).toBe(String(venue.orders[0]!.orderId));
     const sent = placements()[0]!.params;
-    expect(sent).toMatchObject({ symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', newClientOrderId: 'c-1' });
+    expect(sent).toMatchObject({
+      symbol: 'BTCUSDT',
+      side: 'BUY',
+      type: 'MARKET',
+      quantity: '0.01',
+      newClientOrderId: 'c-1',
+    });
     // no price (ccxt would turn it into a quote-quantity order) and no time in force (Binance refuses it on MARKET)
     expect(sent).not.toHaveProperty('price');
     expect(sent).not.toHaveProperty('quoteOrderQty');
@@ -94,7 +105,12 @@ describe('placing orders through ccxt', () => {
     expect(placements()[0]!.params).not.toHaveProperty('timeInForce');
     expect((await b.status('stop-1', 'BTCUSDT')).status).toBe('open');
     venue.setPrice('BTCUSDT', 54_900);
-    expect(await b.status('stop-1', 'BTCUSDT')).toMatchObject({ status: 'closed', filled: 0.01, average: 54_900, feeCurrency: 'USDT' });
+    expect(await b.status('stop-1', 'BTCUSDT')).toMatchObject({
+      status: 'closed',
+      filled: 0.01,
+      average: 54_900,
+      feeCurrency: 'USDT',
+    });
   });
 
   it('DAY time in force is refused before reaching the venue', async () => {
@@ -107,8 +123,12 @@ describe('placing orders through ccxt', () => {
 
   it('a stop-limit or an IOC stop is refused rather than guessed', async () => {
     const b = broker();
-    expect((await failure(b.submit(intent({ type: 'stop', stopPrice: 61_000, limitPrice: 61_100 })))).code).toBe('unsupported_order');
-    expect((await failure(b.submit(intent({ type: 'stop', stopPrice: 61_000, tif: 'IOC' })))).code).toBe('unsupported_tif');
+    expect((await failure(b.submit(intent({ type: 'stop', stopPrice: 61_000, limitPrice: 61_100 })))).code).toBe(
+      'unsupported_order',
+    );
+    expect((await failure(b.submit(intent({ type: 'stop', stopPrice: 61_000, tif: 'IOC' })))).code).toBe(
+      'unsupported_tif',
+    );
     expect(venue.requests).toHaveLength(0);
   });
 
@@ -171,7 +191,12 @@ describe('one order per client order id', () => {
 
   it('a submit answered with a 5xx after the venue took the order ("status unknown") is retried without a second order', async () => {
     const b = broker();
-    venue.inject({ method: 'POST', path: '/api/v3/order', times: 1, fault: { kind: 'status-after-processing', status: 503 } });
+    venue.inject({
+      method: 'POST',
+      path: '/api/v3/order',
+      times: 1,
+      fault: { kind: 'status-after-processing', status: 503 },
+    });
     const err = await failure(b.submit(intent()));
     expect(err).toMatchObject({ code: 'timeout', retryable: true }); // binance -1007 "execution status unknown"
     const ack = await b.submit(intent());
@@ -195,7 +220,12 @@ describe('venue errors', () => {
     const b = broker();
     venue.inject({ method: 'POST', path: '/api/v3/order', times: 1, fault: { kind: 'status', status: 500 } });
     expect(await failure(b.submit(intent()))).toMatchObject({ code: 'venue_error', retryable: true });
-    venue.inject({ method: 'POST', path: '/api/v3/order', times: 1, fault: { kind: 'status', status: 502, body: '<html><body>502 Bad Gateway</body></html>' } });
+    venue.inject({
+      method: 'POST',
+      path: '/api/v3/order',
+      times: 1,
+      fault: { kind: 'status', status: 502, body: '<html><body>502 Bad Gateway</body></html>' },
+    });
     expect(await failure(b.submit(intent()))).toMatchObject({ code: 'venue_unavailable', retryable: true });
     expect(venue.orders).toHaveLength(0);
     await b.submit(intent());
@@ -203,7 +233,17 @@ describe('venue errors', () => {
   });
 
   it('rate limiting is a retryable error', async () => {
-    venue.inject({ method: 'GET', path: '/api/v3/order', times: 1, fault: { kind: 'status', status: 429, body: { code: -1003, msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE.' }, headers: { 'retry-after': '1' } } });
+    venue.inject({
+      method: 'GET',
+      path: '/api/v3/order',
+      times: 1,
+      fault: {
+        kind: 'status',
+        status: 429,
+        body: { code: -1003, msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE.' },
+        headers: { 'retry-after': '1' },
+      },
+    });
     expect(await failure(broker().submit(intent()))).toMatchObject({ code: 'rate_limited', retryable: true });
   });
 
@@ -233,8 +273,14 @@ describe('venue errors', () => {
   });
 
   it('rejected credentials are a final auth_failed error', async () => {
-    expect(await failure(broker({ secret: 'not-the-secret-at-all' }).submit(intent()))).toMatchObject({ code: 'auth_failed', retryable: false });
-    expect(await failure(broker({ apiKey: 'not-the-key-at-all' }).submit(intent()))).toMatchObject({ code: 'auth_failed', retryable: false });
+    expect(await failure(broker({ secret: 'not-the-secret-at-all' }).submit(intent()))).toMatchObject({
+      code: 'auth_failed',
+      retryable: false,
+    });
+    expect(await failure(broker({ apiKey: 'not-the-key-at-all' }).submit(intent()))).toMatchObject({
+      code: 'auth_failed',
+      retryable: false,
+    });
     expect(venue.orders).toHaveLength(0);
   });
 
@@ -252,7 +298,12 @@ describe('venue errors', () => {
     // a timed-out GET: ccxt's message carries the signed URL
     venue.inject({ method: 'GET', path: '/api/v3/order', times: 1, fault: { kind: 'hang' } });
     errors.push(await failure(b.status('c-1', 'BTCUSDT')));
-    venue.inject({ method: 'GET', path: '/api/v3/order', times: 1, fault: { kind: 'status', status: 502, body: 'Bad Gateway' } });
+    venue.inject({
+      method: 'GET',
+      path: '/api/v3/order',
+      times: 1,
+      fault: { kind: 'status', status: 502, body: 'Bad Gateway' },
+    });
     errors.push(await failure(b.submit(intent())));
     errors.push(await failure(b.submit(intent({ qty: 100 }))));
     errors.push(await failure(broker({ secret: 'wrong-secret-value' }).submit(intent())));
@@ -275,7 +326,12 @@ describe('status and cancel', () => {
     venue.fill('p-1', 0.005, 50_000);
     venue.fill('p-1', 0.005, 49_990);
     const report = await b.status('p-1', 'BTCUSDT');
-    expect(report).toMatchObject({ brokerOrderId: ack.brokerOrderId, status: 'open', filled: 0.01, feeCurrency: 'BTC' });
+    expect(report).toMatchObject({
+      brokerOrderId: ack.brokerOrderId,
+      status: 'open',
+      filled: 0.01,
+      feeCurrency: 'BTC',
+    });
     expect(report.average).toBeCloseTo(49_995, 6);
     expect(report.fee).toBeCloseTo(0.00001, 12); // 0.1% of 0.01 BTC, charged in the asset bought
   });
@@ -283,11 +339,20 @@ describe('status and cancel', () => {
   it('status of an order with no fills has no average and no fee', async () => {
     const b = broker();
     await b.submit(intent({ type: 'limit', limitPrice: 50_000 }));
-    expect(await b.status('c-1', 'BTCUSDT')).toEqual({ brokerOrderId: String(venue.orders[0]!.orderId), status: 'open', filled: 0, average: undefined, fees: [] });
+    expect(await b.status('c-1', 'BTCUSDT')).toEqual({
+      brokerOrderId: String(venue.orders[0]!.orderId),
+      status: 'open',
+      filled: 0,
+      average: undefined,
+      fees: [],
+    });
   });
 
   it('status of an order the venue does not have is a final order_not_found', async () => {
-    expect(await failure(broker().status('nope', 'BTCUSDT'))).toMatchObject({ code: 'order_not_found', retryable: false });
+    expect(await failure(broker().status('nope', 'BTCUSDT'))).toMatchObject({
+      code: 'order_not_found',
+      retryable: false,
+    });
   });
 
   it('cancel is idempotent', async () => {
@@ -302,7 +367,12 @@ describe('status and cancel', () => {
   it('cancelling a filled order is not an error and reports it filled', async () => {
     const b = broker();
     await b.submit(intent({ side: 'sell' }));
-    expect(await b.cancel('c-1', 'BTCUSDT')).toMatchObject({ status: 'closed', filled: 0.01, average: 60_000, feeCurrency: 'USDT' });
+    expect(await b.cancel('c-1', 'BTCUSDT')).toMatchObject({
+      status: 'closed',
+      filled: 0.01,
+      average: 60_000,
+      feeCurrency: 'USDT',
+    });
   });
 
   it('cancel after a partial fill reports what was filled', async () => {
@@ -313,13 +383,19 @@ describe('status and cancel', () => {
   });
 
   it('cancelling an order the venue never had is a final order_not_found', async () => {
-    expect(await failure(broker().cancel('never', 'BTCUSDT'))).toMatchObject({ code: 'order_not_found', retryable: false });
+    expect(await failure(broker().cancel('never', 'BTCUSDT'))).toMatchObject({
+      code: 'order_not_found',
+      retryable: false,
+    });
   });
 });
 
 describe('configuration', () => {
   it('sandbox mode uses the venue testnet URLs and says so in its name', async () => {
-    const b = broker({ sandbox: true, exchangeOverrides: { enableRateLimit: false, urls: { test: venue.ccxtApiUrls } } });
+    const b = broker({
+      sandbox: true,
+      exchangeOverrides: { enableRateLimit: false, urls: { test: venue.ccxtApiUrls } },
+    });
     expect(b.name).toBe('ccxt:binance:sandbox');
     await b.submit(intent());
     expect(venue.orders).toHaveLength(1);
@@ -327,10 +403,14 @@ describe('configuration', () => {
   });
 
   it('a venue without a sandbox is refused in sandbox mode', () => {
-    expect(() => broker({ exchange: 'kraken', sandbox: true })).toThrow(expect.objectContaining({ code: 'no_sandbox' }));
+    expect(() => broker({ exchange: 'kraken', sandbox: true })).toThrow(
+      expect.objectContaining({ code: 'no_sandbox' }),
+    );
   });
 
   it('an exchange ccxt does not know is refused', () => {
-    expect(() => broker({ exchange: 'not-an-exchange' })).toThrow(expect.objectContaining({ code: 'unsupported_venue' }));
+    expect(() => broker({ exchange: 'not-an-exchange' })).toThrow(
+      expect.objectContaining({ code: 'unsupported_venue' }),
+    );
   });
 });

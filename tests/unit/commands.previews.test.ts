@@ -7,7 +7,15 @@ import type { CommandServices, OrderRequest } from '../../interfaces/commands/se
 import type { Position, RiskCommandResult } from '../../src/core/domain/messages.js';
 
 const operator: Caller = { id: 'test:op', role: 'operator' };
-const position = (symbol: string, qty: number): Position => ({ symbol, qty, avgPrice: 100, lastPrice: 101, marketValue: qty * 101, unrealizedPnl: qty, realizedPnl: 0 });
+const position = (symbol: string, qty: number): Position => ({
+  symbol,
+  qty,
+  avgPrice: 100,
+  lastPrice: 101,
+  marketValue: qty * 101,
+  unrealizedPnl: qty,
+  realizedPnl: 0,
+});
 
 /** Command services over in-memory positions; `intend` records what would reach risk. */
 function services() {
@@ -21,10 +29,21 @@ function services() {
     intend(order) {
       intents.push(order);
       n++;
-      return { clientOrderId: `cmd-${n}`, correlationId: `corr-${n}`, verdict: Promise.resolve({ kind: 'approved' as const }) };
+      return {
+        clientOrderId: `cmd-${n}`,
+        correlationId: `corr-${n}`,
+        verdict: Promise.resolve({ kind: 'approved' as const }),
+      };
     },
     precheck: () => Promise.resolve({ wouldPass: true }),
-    risk: (command) => Promise.resolve({ command, accepted: true, reason: 'ok', state: 'ACTIVE', limits: {} } satisfies RiskCommandResult),
+    risk: (command) =>
+      Promise.resolve({
+        command,
+        accepted: true,
+        reason: 'ok',
+        state: 'ACTIVE',
+        limits: {},
+      } satisfies RiskCommandResult),
     agents: () => ({}),
     now: () => 0,
   };
@@ -59,7 +78,8 @@ describe('previews that wait for a confirmation', () => {
     let seq = 0;
     const router = createCommandRouter(s, { now: () => 0, newId: () => `p${++seq}` });
     const ids: string[] = [];
-    for (let i = 0; i <= MAX_PENDING_PER_CALLER; i++) ids.push((await router.handle('buy ORCL 1', operator)).preview!.id);
+    for (let i = 0; i <= MAX_PENDING_PER_CALLER; i++)
+      ids.push((await router.handle('buy ORCL 1', operator)).preview!.id);
     expect((await router.confirm(ids[0]!, operator)).ok).toBe(false);
     expect((await router.confirm(ids[1]!, operator)).ok).toBe(true);
     expect((await router.confirm(ids.at(-1)!, operator)).ok).toBe(true);

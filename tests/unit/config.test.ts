@@ -35,29 +35,65 @@ describe('config', () => {
   });
 
   it('cross-field rules are checked', () => {
-    expect(() => loadConfig({ env: { STRATEGY_FAST: '30', STRATEGY_SLOW: '10' } })).toThrow(/STRATEGY_FAST: 30 must be less than STRATEGY_SLOW/);
+    expect(() => loadConfig({ env: { STRATEGY_FAST: '30', STRATEGY_SLOW: '10' } })).toThrow(
+      /STRATEGY_FAST: 30 must be less than STRATEGY_SLOW/,
+    );
   });
 
   it('a live broker on a synthetic or file feed stops start-up naming the keys; a drill runs only on the testnet', () => {
-    const ccxt = { BROKER: 'ccxt', CCXT_EXCHANGE: 'binance', CCXT_API_KEY: 'k', CCXT_SECRET: 's', CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT', DATA_SYMBOLS: 'BTCUSDT' };
-    expect(() => loadConfig({ env: ccxt })).toThrow(/BROKER: ccxt sends orders to binance, but DATA_FEED=synthetic prices them from a seeded random walk, not from that market; expected a live data feed, or BROKER_DRILL=true/);
-    expect(() => loadConfig({ env: { ...ccxt, DATA_FEED: 'csv', DATA_FILE: 'btc.csv' } })).toThrow(/DATA_FEED=csv prices them from the file btc.csv/);
+    const ccxt = {
+      BROKER: 'ccxt',
+      CCXT_EXCHANGE: 'binance',
+      CCXT_API_KEY: 'k',
+      CCXT_SECRET: 's',
+      CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT',
+      DATA_SYMBOLS: 'BTCUSDT',
+    };
+    expect(() => loadConfig({ env: ccxt })).toThrow(
+      /BROKER: ccxt sends orders to binance, but DATA_FEED=synthetic prices them from a seeded random walk, not from that market; expected a live data feed, or BROKER_DRILL=true/,
+    );
+    expect(() => loadConfig({ env: { ...ccxt, DATA_FEED: 'csv', DATA_FILE: 'btc.csv' } })).toThrow(
+      /DATA_FEED=csv prices them from the file btc.csv/,
+    );
     expect(loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true' } }).broker.kind).toBe('ccxt');
-    expect(() => loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true', CCXT_SANDBOX: 'false', LIVE_TRADING: 'true' } })).toThrow(/BROKER_DRILL: a drill on test data never trades real money/);
+    expect(() =>
+      loadConfig({ env: { ...ccxt, BROKER_DRILL: 'true', CCXT_SANDBOX: 'false', LIVE_TRADING: 'true' } }),
+    ).toThrow(/BROKER_DRILL: a drill on test data never trades real money/);
   });
 
   it('a misspelt key in the environment stops start-up naming it and the key it resembles; unrelated variables are left alone', () => {
-    expect(() => loadConfig({ env: { RISK_MAX_DRAWDOWM: '0.1' } })).toThrow(/RISK_MAX_DRAWDOWM: not a Sextant setting; did you mean RISK_MAX_DRAWDOWN\?/);
+    expect(() => loadConfig({ env: { RISK_MAX_DRAWDOWM: '0.1' } })).toThrow(
+      /RISK_MAX_DRAWDOWM: not a Sextant setting; did you mean RISK_MAX_DRAWDOWN\?/,
+    );
     expect(() => loadConfig({ env: { MONGODB_URL: 'mongodb://h/db' } })).toThrow(/did you mean MONGODB_URI\?/);
-    expect(loadConfig({ env: { PATH: '/bin', HOME: '/root', SEXTANT_TOOLS_DIR: '/tmp/t', DATA_SCIENCE: 'yes', RISK_MAX_DRAWDOWN: '0.1' } }).risk.maxDrawdown).toBe(0.1);
+    expect(
+      loadConfig({
+        env: {
+          PATH: '/bin',
+          HOME: '/root',
+          SEXTANT_TOOLS_DIR: '/tmp/t',
+          DATA_SCIENCE: 'yes',
+          RISK_MAX_DRAWDOWN: '0.1',
+        },
+      }).risk.maxDrawdown,
+    ).toBe(0.1);
   });
 
   it('STRATEGY_SIZE takes units or a percentage of equity', () => {
-    expect(loadConfig({ env: { STRATEGY_SIZE: '250' } }).strategy).toMatchObject({ size: 250, sizeFraction: undefined });
+    expect(loadConfig({ env: { STRATEGY_SIZE: '250' } }).strategy).toMatchObject({
+      size: 250,
+      sizeFraction: undefined,
+    });
     expect(loadConfig({ env: { STRATEGY_SIZE: '10%' } }).strategy).toMatchObject({ sizeFraction: 0.1 });
-    expect(() => loadConfig({ env: { STRATEGY_SIZE: '0%' } })).toThrow(/STRATEGY_SIZE: "0%" from the environment is invalid/);
-    expect(() => loadConfig({ env: { STRATEGY_SIZE: '150%' } })).toThrow(/STRATEGY_SIZE: .*a percentage of at most 100%/);
-    expect(() => loadConfig({ env: { STRATEGY_SIZE: 'lots' } })).toThrow(/STRATEGY_SIZE: .*expected a positive quantity \(units\), or a percentage of equity, e.g. 10%/);
+    expect(() => loadConfig({ env: { STRATEGY_SIZE: '0%' } })).toThrow(
+      /STRATEGY_SIZE: "0%" from the environment is invalid/,
+    );
+    expect(() => loadConfig({ env: { STRATEGY_SIZE: '150%' } })).toThrow(
+      /STRATEGY_SIZE: .*a percentage of at most 100%/,
+    );
+    expect(() => loadConfig({ env: { STRATEGY_SIZE: 'lots' } })).toThrow(
+      /STRATEGY_SIZE: .*expected a positive quantity \(units\), or a percentage of equity, e.g. 10%/,
+    );
   });
 
   it('reads a JSON file, environment wins, unknown file keys are errors', () => {
@@ -72,7 +108,9 @@ describe('config', () => {
   });
 
   it('redacts passwords in URLs and secret-named values', () => {
-    const c = loadConfig({ env: { NATS_URL: 'nats://svc:s3cret@nats:4222', MONGODB_URI: 'mongodb://app:pw@mongo:27017/sextant' } });
+    const c = loadConfig({
+      env: { NATS_URL: 'nats://svc:s3cret@nats:4222', MONGODB_URI: 'mongodb://app:pw@mongo:27017/sextant' },
+    });
     const shown = JSON.stringify(redactConfig({ ...c, apiToken: 'abc' }));
     expect(shown).not.toMatch(/s3cret|pw@|"abc"/);
     expect(shown).toContain('nats://svc:***@nats:4222');

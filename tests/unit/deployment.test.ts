@@ -24,7 +24,10 @@ interface Service {
 }
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
-const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 
 describe('Dockerfile', () => {
   it('lints clean (dockerfile-utils), and the linter does catch a broken one', () => {
@@ -76,16 +79,21 @@ describe('docker-compose.yml', () => {
       expect(s.depends_on?.nats?.condition, name).toBe('service_healthy');
       expect(s.depends_on?.mongo?.condition, name).toBe('service_healthy');
     }
-    expect(Object.keys(compose.services.data?.depends_on ?? {})).toEqual(expect.arrayContaining(['portfolio', 'execution', 'risk', 'strategy', 'recorder']));
+    expect(Object.keys(compose.services.data?.depends_on ?? {})).toEqual(
+      expect.arrayContaining(['portfolio', 'execution', 'risk', 'strategy', 'recorder']),
+    );
   });
 
   it('sets only configuration keys Sextant knows, with values its configuration accepts', async () => {
     const known = new Set(Object.keys(configKeys));
-    for (const [name, s] of sextant) for (const key of Object.keys(s.environment ?? {})) expect(known.has(key), `${name}: ${key}`).toBe(true);
+    for (const [name, s] of sextant)
+      for (const key of Object.keys(s.environment ?? {})) expect(known.has(key), `${name}: ${key}`).toBe(true);
     // the deployment's environment (with .env empty) passes the configuration's own validation
     const { loadConfig } = await import('../../config/load.js');
     for (const [name, s] of sextant) {
-      const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+      const env = Object.fromEntries(
+        Object.entries(s.environment ?? {}).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+      );
       expect(() => loadConfig({ env }), name).not.toThrow();
     }
   });

@@ -1,4 +1,14 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,11 +18,23 @@ import type { TornTail } from '../../src/infra/store/embedded/append-log.js';
 import { openEmbeddedStore } from '../../src/infra/store/embedded/embedded-store.js';
 import { StoreCorruptError, type RecordedEvent } from '../../src/infra/store/ports.js';
 
-const ev = (id: string): RecordedEvent => ({ subject: 'market.bar.ORCL', env: { id, type: 'market.bar', v: 1, source: 't/1', correlationId: id, time: 1, payload: { symbol: 'ORCL' } } as Envelope });
+const ev = (id: string): RecordedEvent => ({
+  subject: 'market.bar.ORCL',
+  env: {
+    id,
+    type: 'market.bar',
+    v: 1,
+    source: 't/1',
+    correlationId: id,
+    time: 1,
+    payload: { symbol: 'ORCL' },
+  } as Envelope,
+});
 
 describe('embedded store: corrupt files and crashes', () => {
   let dir: string;
-  const open = (onTorn?: (t: TornTail) => void) => openEmbeddedStore({ dir, fsync: 'always', ...(onTorn ? { onTorn } : {}) });
+  const open = (onTorn?: (t: TornTail) => void) =>
+    openEmbeddedStore({ dir, fsync: 'always', ...(onTorn ? { onTorn } : {}) });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'sextant-faults-'));
@@ -60,7 +82,10 @@ describe('embedded store: corrupt files and crashes', () => {
   });
 
   it('a document that fails its schema on read is reported with its id, not skipped', async () => {
-    writeFileSync(join(dir, 'orders.ndjson'), JSON.stringify({ clientOrderId: 'sma-cross-01ABC', symbol: 'ORCL', side: 'sideways', qty: 1 }) + '\n');
+    writeFileSync(
+      join(dir, 'orders.ndjson'),
+      JSON.stringify({ clientOrderId: 'sma-cross-01ABC', symbol: 'ORCL', side: 'sideways', qty: 1 }) + '\n',
+    );
     const err = await open().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreCorruptError);
     expect((err as StoreCorruptError).message).toContain('orders.ndjson:1');

@@ -10,7 +10,15 @@ const deps = () => ({ ids: sequentialIds('t'), clock: new VirtualClock(1000), so
 describe('envelopes', () => {
   it('a root starts its own chain with id and time from the injected ports', () => {
     const root = rootEnvelope(deps(), 'test.ping', { n: 1 });
-    expect(root).toEqual({ id: 't-00000001', type: 'test.ping', v: 1, source: 'test/1', correlationId: 't-00000001', time: 1000, payload: { n: 1 } });
+    expect(root).toEqual({
+      id: 't-00000001',
+      type: 'test.ping',
+      v: 1,
+      source: 'test/1',
+      correlationId: 't-00000001',
+      time: 1000,
+      payload: { n: 1 },
+    });
     expect('causationId' in root).toBe(false);
   });
 

@@ -1,7 +1,12 @@
 import { drive } from '../helpers/drive.js';
 import { describe, expect, it } from 'vitest';
 import { executionMachine, type ExecutionEvent } from '../../agents/execution/machine.js';
-import { InvalidOrderTransitionError, OrderStatus, isTerminal, transition } from '../../agents/execution/order-status.js';
+import {
+  InvalidOrderTransitionError,
+  OrderStatus,
+  isTerminal,
+  transition,
+} from '../../agents/execution/order-status.js';
 import type { PaperCosts } from '../../agents/execution/paper-broker.js';
 import type { Bar, OrderIntent } from '../../src/core/domain/messages.js';
 import type { Outbound } from '../../src/core/agent/outbound.js';
@@ -10,7 +15,15 @@ const NO_COSTS: PaperCosts = { feeBps: 0, feePerShare: 0, slippageBps: 0 };
 const day = (d: number, h = 0) => Date.UTC(2024, 0, d, h);
 const ORIGIN = { kind: 'strategy', id: 'sma' } as const;
 
-const bar = (time: number, o: number, h: number, l: number, c: number, symbol = 'ORCL'): Bar => ({ symbol, time, open: o, high: h, low: l, close: c, volume: 1000 });
+const bar = (time: number, o: number, h: number, l: number, c: number, symbol = 'ORCL'): Bar => ({
+  symbol,
+  time,
+  open: o,
+  high: h,
+  low: l,
+  close: c,
+  volume: 1000,
+});
 
 const order = (over: Partial<OrderIntent> = {}): OrderIntent => ({
   clientOrderId: 'sma-1',
@@ -29,12 +42,23 @@ function start(costs: PaperCosts = NO_COSTS) {
   const { actor, send } = drive<ExecutionEvent>(executionMachine, { costs });
   /** The approval asks the broker (an effect); the broker acknowledges with the bars since the decision. */
   const approve = (o: OrderIntent, barsSince: readonly Bar[] = []): Outbound[] => {
-    const asked = send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] } });
+    const asked = send({
+      type: 'order.approved',
+      id: `ap-${o.clientOrderId}`,
+      time: o.decidedAt,
+      payload: { order: o, checks: [] },
+    });
     if (!asked.some((e) => (e.type as string) === 'effect.broker-submit')) return asked;
-    return send({ type: 'broker.accepted', clientOrderId: o.clientOrderId, brokerOrderId: `paper-${o.clientOrderId}`, barsSince });
+    return send({
+      type: 'broker.accepted',
+      clientOrderId: o.clientOrderId,
+      brokerOrderId: `paper-${o.clientOrderId}`,
+      barsSince,
+    });
   };
   const onBar = (b: Bar) => send({ type: 'market.bar', id: `bar-${b.time}`, time: b.time, payload: b });
-  const onTick = (time: number, price: number, symbol = 'ORCL') => send({ type: 'market.tick', id: `tick-${time}`, time, payload: { symbol, time, price, size: 100 } });
+  const onTick = (time: number, price: number, symbol = 'ORCL') =>
+    send({ type: 'market.tick', id: `tick-${time}`, time, payload: { symbol, time, price, size: 100 } });
   const ctx = () => actor.getSnapshot().context;
   return { send, approve, onBar, onTick, ctx };
 }
@@ -48,7 +72,9 @@ describe('execution machine: market orders on bars', () => {
   it('an approval emits order.submitted keyed by the clientOrderId', () => {
     const x = start();
     const o = order();
-    expect(x.approve(o)).toEqual([{ type: 'order.submitted', payload: { order: o, brokerOrderId: 'paper-sma-1', broker: 'paper' }, key: 'sma-1' }]);
+    expect(x.approve(o)).toEqual([
+      { type: 'order.submitted', payload: { order: o, brokerOrderId: 'paper-sma-1', broker: 'paper' }, key: 'sma-1' },
+    ]);
     expect(x.ctx().orders['sma-1']).toMatchObject({ status: 'submitted', filledQty: 0 });
     expect(x.ctx().working).toEqual({ ORCL: ['sma-1'] });
   });
@@ -61,7 +87,19 @@ describe('execution machine: market orders on bars', () => {
     expect(outs).toEqual([
       {
         type: 'order.filled',
-        payload: { clientOrderId: 'sma-1', brokerOrderId: 'paper-sma-1', symbol: 'ORCL', side: 'buy', qty: 10, price: 101, fee: 0, cumQty: 10, leavesQty: 0, status: 'filled', origin: ORIGIN },
+        payload: {
+          clientOrderId: 'sma-1',
+          brokerOrderId: 'paper-sma-1',
+          symbol: 'ORCL',
+          side: 'buy',
+          qty: 10,
+          price: 101,
+          fee: 0,
+          cumQty: 10,
+          leavesQty: 0,
+          status: 'filled',
+          origin: ORIGIN,
+        },
         chain: { key: 'sma-1' },
         time: day(3),
         release: 'sma-1',
@@ -71,7 +109,11 @@ describe('execution machine: market orders on bars', () => {
 
   it('an approval that arrives after later bars fills at the first bar after decidedAt, after order.submitted', () => {
     const x = start();
-    const outs = x.approve(order(), [bar(day(2), 99, 101, 98, 100), bar(day(3), 101, 103, 100, 102), bar(day(4), 105, 106, 104, 105)]);
+    const outs = x.approve(order(), [
+      bar(day(2), 99, 101, 98, 100),
+      bar(day(3), 101, 103, 100, 102),
+      bar(day(4), 105, 106, 104, 105),
+    ]);
     expect(outs.map((o) => o.type)).toEqual(['order.submitted', 'order.filled']);
     expect(fillPrice(outs)).toBe(101);
     expect(outs[1]!.time).toBe(day(3));
@@ -84,7 +126,9 @@ describe('execution machine: market orders on bars', () => {
     x.onBar(bar(day(3), 101, 103, 100, 102));
     expect(x.ctx().working).toEqual({});
     expect(x.ctx().orders).toEqual({});
-    expect(x.ctx().recent).toEqual([expect.objectContaining({ status: 'filled', filledQty: 10, avgPrice: 101, updatedAt: day(3) })]);
+    expect(x.ctx().recent).toEqual([
+      expect.objectContaining({ status: 'filled', filledQty: 10, avgPrice: 101, updatedAt: day(3) }),
+    ]);
     expect(x.onBar(bar(day(4), 105, 106, 104, 105))).toEqual([]);
   });
 
@@ -175,7 +219,15 @@ describe('execution machine: time in force', () => {
     expect(outs).toEqual([
       {
         type: 'order.cancelled',
-        payload: { clientOrderId: 'sma-1', symbol: 'ORCL', side: 'buy', filledQty: 0, reason: expect.any(String), status: 'cancelled', origin: ORIGIN },
+        payload: {
+          clientOrderId: 'sma-1',
+          symbol: 'ORCL',
+          side: 'buy',
+          filledQty: 0,
+          reason: expect.any(String),
+          status: 'cancelled',
+          origin: ORIGIN,
+        },
         chain: { key: 'sma-1' },
         time: day(3),
         release: 'sma-1',
@@ -197,7 +249,14 @@ describe('execution machine: time in force', () => {
     expect(x.onBar(bar(day(2, 15), 100, 101, 99, 100))).toEqual([]);
     expect(x.onBar(bar(day(2, 23), 100, 101, 99, 100))).toEqual([]);
     const outs = x.onBar(bar(day(3, 14), 85, 86, 84, 85)); // would fill, but the day is over
-    expect(outs).toEqual([expect.objectContaining({ type: 'order.cancelled', payload: expect.objectContaining({ status: 'expired', filledQty: 0 }), time: day(3, 14), release: 'sma-1' })]);
+    expect(outs).toEqual([
+      expect.objectContaining({
+        type: 'order.cancelled',
+        payload: expect.objectContaining({ status: 'expired', filledQty: 0 }),
+        time: day(3, 14),
+        release: 'sma-1',
+      }),
+    ]);
     expect(x.ctx().recent.at(-1)?.status).toBe('expired');
   });
 
@@ -232,7 +291,9 @@ describe('execution machine: ticks', () => {
     const x = start();
     const t = day(2, 15);
     x.approve(order({ type: 'limit', limitPrice: 99, tif: 'IOC', decidedAt: t }));
-    expect(x.onTick(t + 1, 99.5)).toEqual([expect.objectContaining({ type: 'order.cancelled', payload: expect.objectContaining({ status: 'cancelled' }) })]);
+    expect(x.onTick(t + 1, 99.5)).toEqual([
+      expect.objectContaining({ type: 'order.cancelled', payload: expect.objectContaining({ status: 'cancelled' }) }),
+    ]);
   });
 });
 
@@ -242,7 +303,9 @@ describe('execution machine: costs', () => {
     x.approve(order({ clientOrderId: 'buy' }));
     x.approve(order({ clientOrderId: 'sell', side: 'sell' }));
     const outs = x.onBar(bar(day(3), 100, 101, 99, 100));
-    const prices = Object.fromEntries(outs.flatMap((o) => (o.type === 'order.filled' ? [[o.payload.clientOrderId, o.payload.price]] : [])));
+    const prices = Object.fromEntries(
+      outs.flatMap((o) => (o.type === 'order.filled' ? [[o.payload.clientOrderId, o.payload.price]] : [])),
+    );
     expect(prices.buy).toBeCloseTo(100.1, 10);
     expect(prices.sell).toBeCloseTo(99.9, 10);
   });
@@ -273,9 +336,12 @@ describe('order status', () => {
     expect(transition('o-1', from, to)).toBe(to);
   });
 
-  it.each(pairs.filter(([from, to]) => !valid[from].includes(to)))('%s -> %s throws InvalidOrderTransitionError', (from, to) => {
-    expect(() => transition('o-1', from, to)).toThrow(InvalidOrderTransitionError);
-  });
+  it.each(pairs.filter(([from, to]) => !valid[from].includes(to)))(
+    '%s -> %s throws InvalidOrderTransitionError',
+    (from, to) => {
+      expect(() => transition('o-1', from, to)).toThrow(InvalidOrderTransitionError);
+    },
+  );
 
   it('the error is a non-retryable bug with a stable code', () => {
     const err = (() => {
@@ -286,7 +352,11 @@ describe('order status', () => {
       }
     })();
     expect(err).toBeInstanceOf(InvalidOrderTransitionError);
-    expect(err).toMatchObject({ code: 'invalid_order_transition', retryable: false, name: 'InvalidOrderTransitionError' });
+    expect(err).toMatchObject({
+      code: 'invalid_order_transition',
+      retryable: false,
+      name: 'InvalidOrderTransitionError',
+    });
   });
 
   it('exactly filled, cancelled, rejected and expired are terminal', () => {

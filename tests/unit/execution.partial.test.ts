@@ -6,7 +6,15 @@ import type { Outbound } from '../../src/core/agent/outbound.js';
 import { drive } from '../helpers/drive.js';
 
 const day = (d: number) => Date.UTC(2024, 0, d);
-const bar = (d: number, volume: number, price = 100): Bar => ({ symbol: 'ORCL', time: day(d), open: price, high: price, low: price, close: price, volume });
+const bar = (d: number, volume: number, price = 100): Bar => ({
+  symbol: 'ORCL',
+  time: day(d),
+  open: price,
+  high: price,
+  low: price,
+  close: price,
+  volume,
+});
 let seq = 0;
 const order = (over: Partial<OrderIntent> = {}): OrderIntent => ({
   clientOrderId: `p-${++seq}`,
@@ -22,10 +30,17 @@ const order = (over: Partial<OrderIntent> = {}): OrderIntent => ({
 });
 
 function start(costs: Partial<PaperCosts>) {
-  const { actor, send } = drive<ExecutionEvent>(executionMachine, { costs: { feeBps: 0, feePerShare: 0, slippageBps: 0, ...costs } });
+  const { actor, send } = drive<ExecutionEvent>(executionMachine, {
+    costs: { feeBps: 0, feePerShare: 0, slippageBps: 0, ...costs },
+  });
   const approve = (o: OrderIntent) => {
     send({ type: 'order.approved', id: `ap-${o.clientOrderId}`, time: o.decidedAt, payload: { order: o, checks: [] } });
-    return send({ type: 'broker.accepted', clientOrderId: o.clientOrderId, brokerOrderId: `paper-${o.clientOrderId}`, barsSince: [] });
+    return send({
+      type: 'broker.accepted',
+      clientOrderId: o.clientOrderId,
+      brokerOrderId: `paper-${o.clientOrderId}`,
+      barsSince: [],
+    });
   };
   const onBar = (b: Bar) => send({ type: 'market.bar', id: `bar-${b.time}`, time: b.time, payload: b });
   return { approve, onBar, ctx: () => actor.getSnapshot().context };
@@ -39,9 +54,13 @@ describe('paper broker realism', () => {
     const o = order({ qty: 250 });
     r.approve(o);
     const first = fills(r.onBar(bar(2, 1000)));
-    expect(first).toEqual([expect.objectContaining({ qty: 100, cumQty: 100, leavesQty: 150, status: 'partially_filled' })]);
+    expect(first).toEqual([
+      expect.objectContaining({ qty: 100, cumQty: 100, leavesQty: 150, status: 'partially_filled' }),
+    ]);
     expect(r.ctx().orders[o.clientOrderId]?.status).toBe('partially_filled');
-    expect(fills(r.onBar(bar(3, 1000)))).toEqual([expect.objectContaining({ qty: 100, cumQty: 200, leavesQty: 50, status: 'partially_filled' })]);
+    expect(fills(r.onBar(bar(3, 1000)))).toEqual([
+      expect.objectContaining({ qty: 100, cumQty: 200, leavesQty: 50, status: 'partially_filled' }),
+    ]);
     const last = r.onBar(bar(4, 5000));
     expect(fills(last)).toEqual([expect.objectContaining({ qty: 50, cumQty: 250, leavesQty: 0, status: 'filled' })]);
     expect(last.at(-1)).toMatchObject({ release: o.clientOrderId });

@@ -5,7 +5,13 @@ import { sharedData } from '../helpers/test-data.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
-import { FeedFormatError, FeedOptionsError, FeedUnavailableError, type FeedItem, type MarketFeed } from '../../agents/data/feeds/feed.js';
+import {
+  FeedFormatError,
+  FeedOptionsError,
+  FeedUnavailableError,
+  type FeedItem,
+  type MarketFeed,
+} from '../../agents/data/feeds/feed.js';
 import { ndjsonFeed } from '../../agents/data/feeds/ndjson-feed.js';
 import { openFeed } from '../../agents/data/feeds/open-feed.js';
 import { decimalField, parseDecimalField } from '../../agents/data/feeds/parse-decimal.js';
@@ -37,7 +43,8 @@ function tempFile(content: string, ext = 'csv'): string {
 }
 
 const bars = (feed: Iterable<FeedItem>): Bar[] => [...feed].flatMap((item) => (item.kind === 'bar' ? [item.bar] : []));
-const ticks = (feed: Iterable<FeedItem>): Tick[] => [...feed].flatMap((item) => (item.kind === 'tick' ? [item.tick] : []));
+const ticks = (feed: Iterable<FeedItem>): Tick[] =>
+  [...feed].flatMap((item) => (item.kind === 'tick' ? [item.tick] : []));
 const utc = (iso: string) => Date.parse(iso);
 
 function take(feed: MarketFeed, n: number): FeedItem[] {
@@ -71,24 +78,59 @@ describe('csv feed: shared files', () => {
     expect(feed.endless).toBe(false);
     expect(all).toHaveLength(5036);
     expect(feed.skipped).toBe(0);
-    expect(all[0]).toEqual({ symbol: 'ORCL', time: utc('1995-01-03T00:00:00Z'), open: 2.179012, high: 2.191358, low: 2.117284, close: 2.117284, volume: 36_301_200, intervalMs: 86_400_000 });
-    expect(all.at(-1)).toEqual({ symbol: 'ORCL', time: utc('2014-12-31T00:00:00Z'), open: 45.450001, high: 45.560001, low: 44.970001, close: 44.970001, volume: 13_269_200, intervalMs: 86_400_000 });
+    expect(all[0]).toEqual({
+      symbol: 'ORCL',
+      time: utc('1995-01-03T00:00:00Z'),
+      open: 2.179012,
+      high: 2.191358,
+      low: 2.117284,
+      close: 2.117284,
+      volume: 36_301_200,
+      intervalMs: 86_400_000,
+    });
+    expect(all.at(-1)).toEqual({
+      symbol: 'ORCL',
+      time: utc('2014-12-31T00:00:00Z'),
+      open: 45.450001,
+      high: 45.560001,
+      low: 44.970001,
+      close: 44.970001,
+      volume: 13_269_200,
+      intervalMs: 86_400_000,
+    });
     for (let i = 1; i < all.length; i++) expect(all[i]!.time).toBeGreaterThan(all[i - 1]!.time);
   });
 
   it('ORCL prices are the raw Open/High/Low/Close columns bit for bit, not Adj Close', () => {
-    const rows = readFileSync(shared(ORCL), 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
+    const rows = readFileSync(shared(ORCL), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','));
     const all = bars(csvFeed({ file: shared(ORCL), symbol: 'ORCL' }));
     const mismatches = rows.filter((cols, i) => {
       const bar = all[i]!;
-      return bar.open !== Number(cols[1]) || bar.high !== Number(cols[2]) || bar.low !== Number(cols[3]) || bar.close !== Number(cols[4]) || bar.volume !== Number(cols[6]);
+      return (
+        bar.open !== Number(cols[1]) ||
+        bar.high !== Number(cols[2]) ||
+        bar.low !== Number(cols[3]) ||
+        bar.close !== Number(cols[4]) ||
+        bar.volume !== Number(cols[6])
+      );
     });
     expect(mismatches).toEqual([]);
   });
 
   it('every fill of the reference backtest is at the Open of the ORCL bar of its date', () => {
-    const reference = JSON.parse(readFileSync(shared('market/orcl-sma-10-30-reference.json'), 'utf8')) as { fills: { date: string; price: number }[] };
-    const openByDay = new Map(bars(csvFeed({ file: shared(ORCL), symbol: 'ORCL' })).map((b) => [new Date(b.time).toISOString().slice(0, 10), b.open]));
+    const reference = JSON.parse(readFileSync(shared('market/orcl-sma-10-30-reference.json'), 'utf8')) as {
+      fills: { date: string; price: number }[];
+    };
+    const openByDay = new Map(
+      bars(csvFeed({ file: shared(ORCL), symbol: 'ORCL' })).map((b) => [
+        new Date(b.time).toISOString().slice(0, 10),
+        b.open,
+      ]),
+    );
     expect(reference.fills).toHaveLength(195);
     for (const fill of reference.fills) expect(openByDay.get(fill.date), fill.date).toBeCloseTo(fill.price, 9);
   });
@@ -96,7 +138,15 @@ describe('csv feed: shared files', () => {
   it('intraday csv reads Date and Time as UTC into 2,142 five-minute bars without claiming an interval', () => {
     const all = bars(csvFeed({ file: shared(INDEX_5MIN), symbol: 'IDX' }));
     expect(all).toHaveLength(2142);
-    expect(all[0]).toEqual({ symbol: 'IDX', time: utc('2006-01-02T09:05:00Z'), open: 3578.73, high: 3587.88, low: 3578.73, close: 3582.99, volume: 0 });
+    expect(all[0]).toEqual({
+      symbol: 'IDX',
+      time: utc('2006-01-02T09:05:00Z'),
+      open: 3578.73,
+      high: 3587.88,
+      low: 3578.73,
+      close: 3582.99,
+      volume: 0,
+    });
     expect(all.every((b) => !('intervalMs' in b))).toBe(true);
     expect(all.at(-1)!.time).toBe(utc('2006-01-30T17:30:00Z'));
   });
@@ -104,7 +154,15 @@ describe('csv feed: shared files', () => {
   it('datetime csv parses 10,080 BTC/USDT one-minute bars a minute apart', () => {
     const all = bars(csvFeed({ file: shared(BTC), symbol: 'BTC/USDT' }));
     expect(all).toHaveLength(10_080);
-    expect(all[0]).toEqual({ symbol: 'BTC/USDT', time: utc('2021-02-19T00:00:00Z'), open: 51552.61, high: 51657.05, low: 51545, close: 51613.38, volume: 134.989218 });
+    expect(all[0]).toEqual({
+      symbol: 'BTC/USDT',
+      time: utc('2021-02-19T00:00:00Z'),
+      open: 51552.61,
+      high: 51657.05,
+      low: 51545,
+      close: 51613.38,
+      volume: 134.989218,
+    });
     expect(all.every((b, i) => i === 0 || b.time - all[i - 1]!.time === 60_000)).toBe(true);
   });
 
@@ -118,7 +176,13 @@ describe('csv feed: shared files', () => {
   });
 
   it('every shared market file parses strictly without a skipped row', () => {
-    for (const [file, kind] of [[ORCL, 'bars'], [INDEX_5MIN, 'bars'], [TICKS, 'bars'], [TICKS, 'ticks'], [BTC, 'bars']] as const) {
+    for (const [file, kind] of [
+      [ORCL, 'bars'],
+      [INDEX_5MIN, 'bars'],
+      [TICKS, 'bars'],
+      [TICKS, 'ticks'],
+      [BTC, 'bars'],
+    ] as const) {
       const feed = csvFeed({ file: shared(file), symbol: 'X', kind });
       expect([...feed].length, file).toBeGreaterThan(0);
       expect(feed.skipped, file).toBe(0);
@@ -128,7 +192,9 @@ describe('csv feed: shared files', () => {
   it('BRK.B and BTC/USD symbols are carried unchanged', () => {
     expect(bars(csvFeed({ file: shared(ORCL), symbol: 'BRK.B' }))[0]!.symbol).toBe('BRK.B');
     expect(ticks(csvFeed({ file: shared(TICKS), symbol: 'BTC/USD', kind: 'ticks' }))[0]!.symbol).toBe('BTC/USD');
-    const synthetic = take(syntheticFeed({ ...SYNTH, symbols: ['BRK.B', 'BTC/USD'] }), 2).map((i) => (i.kind === 'bar' ? i.bar.symbol : ''));
+    const synthetic = take(syntheticFeed({ ...SYNTH, symbols: ['BRK.B', 'BTC/USD'] }), 2).map((i) =>
+      i.kind === 'bar' ? i.bar.symbol : '',
+    );
     expect(synthetic).toEqual(['BRK.B', 'BTC/USD']);
   });
 
@@ -141,9 +207,14 @@ describe('csv feed: shared files', () => {
 
 describe('csv feed: headers and line ends', () => {
   it('header matching ignores case and tolerates a BOM, CRLF line ends and blank lines', () => {
-    const file = tempFile(`\uFEFF\r\ndate,OPEN,high,Low,close,adj close,VOLUME\r\n${GOOD_1}\r\n\r\n   \r\n${GOOD_2}\r\n`);
+    const file = tempFile(
+      `\uFEFF\r\ndate,OPEN,high,Low,close,adj close,VOLUME\r\n${GOOD_1}\r\n\r\n   \r\n${GOOD_2}\r\n`,
+    );
     const all = bars(csvFeed({ file, symbol: 'T' }));
-    expect(all.map((b) => [b.time, b.close])).toEqual([[utc('2020-01-02T00:00:00Z'), 10.5], [utc('2020-01-03T00:00:00Z'), 11]]);
+    expect(all.map((b) => [b.time, b.close])).toEqual([
+      [utc('2020-01-02T00:00:00Z'), 10.5],
+      [utc('2020-01-03T00:00:00Z'), 11],
+    ]);
   });
 
   it('intraday files take an optional OpenInterest column and HH:MM or HH:MM:SS times', () => {
@@ -151,7 +222,10 @@ describe('csv feed: headers and line ends', () => {
     const withOi = tempFile(`Date,Time,Open,High,Low,Close,Volume,OpenInterest\n${rows}`);
     const withoutOi = tempFile(`Date,Time,Open,High,Low,Close,Volume\n${rows.replaceAll(',3,0', ',3')}`);
     for (const file of [withOi, withoutOi]) {
-      expect(bars(csvFeed({ file, symbol: 'T' })).map((b) => b.time)).toEqual([utc('2006-01-02T09:05:00Z'), utc('2006-01-02T09:10:30Z')]);
+      expect(bars(csvFeed({ file, symbol: 'T' })).map((b) => b.time)).toEqual([
+        utc('2006-01-02T09:05:00Z'),
+        utc('2006-01-02T09:10:30Z'),
+      ]);
     }
   });
 
@@ -174,7 +248,9 @@ describe('csv feed: headers and line ends', () => {
   });
 
   it('ticks are refused from a daily file, which holds no trades', () => {
-    expect(() => csvFeed({ file: shared(ORCL), symbol: 'ORCL', kind: 'ticks' })).toThrow(/ticks need a Datetime,Open,High,Low,Close,Volume/);
+    expect(() => csvFeed({ file: shared(ORCL), symbol: 'ORCL', kind: 'ticks' })).toThrow(
+      /ticks need a Datetime,Open,High,Low,Close,Volume/,
+    );
   });
 
   it('a missing file is a FeedUnavailableError carrying the I/O error as cause', () => {
@@ -192,26 +268,67 @@ describe('csv feed: bad rows', () => {
     const err = thrown(() => [...feed]) as FeedFormatError;
     expect(err).toBeInstanceOf(FeedFormatError);
     expect(err.message).toBe(`${file}:4: Open "abc" is not a positive number`);
-    expect({ code: err.code, retryable: err.retryable, file: err.file, line: err.line }).toEqual({ code: 'feed_format', retryable: false, file, line: 4 });
+    expect({ code: err.code, retryable: err.retryable, file: err.file, line: err.line }).toEqual({
+      code: 'feed_format',
+      retryable: false,
+      file,
+      line: 4,
+    });
   });
 
   const badRows: readonly (readonly [string, string, string])[] = [
-    ['a row with too few columns', '2020-01-03,10.5,12,10,11,10.9', 'expected 7 columns (Date,Open,High,Low,Close,Adj Close,Volume), found 6'],
-    ['a row with too many columns', '2020-01-03,10.5,12,10,11,10.9,2000,7', 'expected 7 columns (Date,Open,High,Low,Close,Adj Close,Volume), found 8'],
-    ['a Yahoo null row', '2020-01-03,null,null,null,null,null,null', 'Open "null" is not a positive number (the value is missing; feeds never fill one in)'],
-    ['an empty price', '2020-01-03,10.5,,10,11,10.9,2000', 'High "" is not a positive number (the value is missing; feeds never fill one in)'],
+    [
+      'a row with too few columns',
+      '2020-01-03,10.5,12,10,11,10.9',
+      'expected 7 columns (Date,Open,High,Low,Close,Adj Close,Volume), found 6',
+    ],
+    [
+      'a row with too many columns',
+      '2020-01-03,10.5,12,10,11,10.9,2000,7',
+      'expected 7 columns (Date,Open,High,Low,Close,Adj Close,Volume), found 8',
+    ],
+    [
+      'a Yahoo null row',
+      '2020-01-03,null,null,null,null,null,null',
+      'Open "null" is not a positive number (the value is missing; feeds never fill one in)',
+    ],
+    [
+      'an empty price',
+      '2020-01-03,10.5,,10,11,10.9,2000',
+      'High "" is not a positive number (the value is missing; feeds never fill one in)',
+    ],
     ['a NaN price', '2020-01-03,10.5,12,NaN,11,10.9,2000', 'Low "NaN" is not a positive number'],
     ['a zero price', '2020-01-03,10.5,12,10,0,10.9,2000', 'Close "0" is not a positive number'],
     ['a negative price', '2020-01-03,-10.5,12,10,11,10.9,2000', 'Open "-10.5" is not a positive number'],
     ['a hex price', '2020-01-03,0x10,12,10,11,10.9,2000', 'Open "0x10" is not a positive number'],
     ['an infinite price', '2020-01-03,10.5,1e400,10,11,10.9,2000', 'High "1e400" is not a positive number'],
     ['a negative volume', '2020-01-03,10.5,12,10,11,10.9,-5', 'Volume "-5" is not a non-negative number'],
-    ['a missing volume', '2020-01-03,10.5,12,10,11,10.9,', 'Volume "" is not a non-negative number (the value is missing; feeds never fill one in)'],
-    ['an unparseable date', '01/03/2020,10.5,12,10,11,10.9,2000', 'Date "01/03/2020" is not a date (expected YYYY-MM-DD)'],
-    ['a date that does not exist', '2020-02-30,10.5,12,10,11,10.9,2000', 'Date "2020-02-30" is not a date (expected YYYY-MM-DD)'],
+    [
+      'a missing volume',
+      '2020-01-03,10.5,12,10,11,10.9,',
+      'Volume "" is not a non-negative number (the value is missing; feeds never fill one in)',
+    ],
+    [
+      'an unparseable date',
+      '01/03/2020,10.5,12,10,11,10.9,2000',
+      'Date "01/03/2020" is not a date (expected YYYY-MM-DD)',
+    ],
+    [
+      'a date that does not exist',
+      '2020-02-30,10.5,12,10,11,10.9,2000',
+      'Date "2020-02-30" is not a date (expected YYYY-MM-DD)',
+    ],
     ['high below low', '2020-01-03,10.5,9,10,11,10.9,2000', 'High 9 is below Low 10'],
-    ['time going backwards', '2020-01-01,10.5,12,10,11,10.9,2000', 'time 2020-01-01T00:00:00.000Z goes back before the previous row\'s 2020-01-02T00:00:00.000Z'],
-    ['a repeated daily date', '2020-01-02,10.5,12,10,11,10.9,2000', 'time 2020-01-02T00:00:00.000Z repeats the previous row\'s 2020-01-02T00:00:00.000Z'],
+    [
+      'time going backwards',
+      '2020-01-01,10.5,12,10,11,10.9,2000',
+      "time 2020-01-01T00:00:00.000Z goes back before the previous row's 2020-01-02T00:00:00.000Z",
+    ],
+    [
+      'a repeated daily date',
+      '2020-01-02,10.5,12,10,11,10.9,2000',
+      "time 2020-01-02T00:00:00.000Z repeats the previous row's 2020-01-02T00:00:00.000Z",
+    ],
   ];
 
   it.each(badRows)('strict mode rejects %s at its line', (_name, row, problem) => {
@@ -223,13 +340,19 @@ describe('csv feed: bad rows', () => {
 
   it('strict mode rejects a bad intraday time and a bad datetime', () => {
     const intraday = tempFile('Date,Time,Open,High,Low,Close,Volume\n2006-01-02,9h05,10,11,9,10.5,3\n');
-    expect(() => [...csvFeed({ file: intraday, symbol: 'T' })]).toThrow(`${intraday}:2: Time "9h05" is not a time of day (expected HH:MM[:SS])`);
+    expect(() => [...csvFeed({ file: intraday, symbol: 'T' })]).toThrow(
+      `${intraday}:2: Time "9h05" is not a time of day (expected HH:MM[:SS])`,
+    );
     const datetime = tempFile('Datetime,Open,High,Low,Close,Volume\n2021-02-19 25:00:00,10,11,9,10.5,3\n');
-    expect(() => [...csvFeed({ file: datetime, symbol: 'T' })]).toThrow(`${datetime}:2: Datetime "2021-02-19 25:00:00" is not an ISO-8601 date-time`);
+    expect(() => [...csvFeed({ file: datetime, symbol: 'T' })]).toThrow(
+      `${datetime}:2: Datetime "2021-02-19 25:00:00" is not an ISO-8601 date-time`,
+    );
   });
 
   it('lenient mode skips and counts bad rows, tells onSkip, and never invents a price', () => {
-    const file = tempFile(`${YAHOO_HEADER}\n${GOOD_1}\n2020-01-03,null,null,null,null,null,null\n${GOOD_2.replace('2020-01-03', '2020-01-04')}\n2020-01-01,1,1,1,1,1,1\n2020-01-05,10,9,11,10,10,1\n${GOOD_3}\n`);
+    const file = tempFile(
+      `${YAHOO_HEADER}\n${GOOD_1}\n2020-01-03,null,null,null,null,null,null\n${GOOD_2.replace('2020-01-03', '2020-01-04')}\n2020-01-01,1,1,1,1,1,1\n2020-01-05,10,9,11,10,10,1\n${GOOD_3}\n`,
+    );
     const seen: FeedFormatError[] = [];
     const feed = csvFeed({ file, symbol: 'T', lenient: true, onSkip: (err) => seen.push(err) });
     const all = bars(feed);
@@ -243,7 +366,11 @@ describe('csv feed: bad rows', () => {
   });
 
   it('skipped counts the current pass only', () => {
-    const feed = csvFeed({ file: tempFile(`${YAHOO_HEADER}\n${GOOD_1}\nbroken\n${GOOD_2}\n`), symbol: 'T', lenient: true });
+    const feed = csvFeed({
+      file: tempFile(`${YAHOO_HEADER}\n${GOOD_1}\nbroken\n${GOOD_2}\n`),
+      symbol: 'T',
+      lenient: true,
+    });
     expect(bars(feed)).toHaveLength(2);
     expect(bars(feed)).toHaveLength(2);
     expect(feed.skipped).toBe(1);
@@ -252,14 +379,21 @@ describe('csv feed: bad rows', () => {
 
 describe('csv field parsing', () => {
   it('decimal fields parse bit-identically to Number()', () => {
-    const decimal = fc.tuple(fc.nat({ max: 999_999_999 }), fc.nat({ max: 99_999_999 }), fc.integer({ min: 0, max: 10 })).map(([i, f, zeros]) => `${i}.${'0'.repeat(zeros)}${f}`);
+    const decimal = fc
+      .tuple(fc.nat({ max: 999_999_999 }), fc.nat({ max: 99_999_999 }), fc.integer({ min: 0, max: 10 }))
+      .map(([i, f, zeros]) => `${i}.${'0'.repeat(zeros)}${f}`);
     fc.assert(
       fc.property(decimal, (s) => {
         const line = `${s},next`;
         return parseDecimalField(line, 0, line.length) === Number(s) && decimalField.end === s.length;
       }),
     );
-    fc.assert(fc.property(fc.double({ min: 1e-9, max: 1e12, noNaN: true }), (x) => parseDecimalField(String(x), 0, String(x).length) === x));
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1e-9, max: 1e12, noNaN: true }),
+        (x) => parseDecimalField(String(x), 0, String(x).length) === x,
+      ),
+    );
   });
 
   it('timestamps without an offset are UTC, and offsets are applied', () => {
@@ -271,7 +405,8 @@ describe('csv field parsing', () => {
     expect(at('2021-02-19T00:00:00-0530')).toBe(utc('2021-02-19T05:30:00Z'));
     expect(at('2015-09-23T20:57:42.1469999')).toBe(utc('2015-09-23T20:57:42.146Z'));
     expect(at('2024-02-29T00:00:00Z')).toBe(utc('2024-02-29T00:00:00Z'));
-    for (const bad of ['2023-02-29', '2015-09-23T24:00', '2015-09-23X20:57', '2015-09-23T20:57Zz', '2015-9-23', '']) expect(at(bad), bad).toBeNaN();
+    for (const bad of ['2023-02-29', '2015-09-23T24:00', '2015-09-23X20:57', '2015-09-23T20:57Zz', '2015-9-23', ''])
+      expect(at(bad), bad).toBeNaN();
   });
 });
 
@@ -290,15 +425,33 @@ describe('ndjson feed', () => {
     const feed = ndjsonFeed({ file });
     expect(feed.name).toBe(`ndjson:case-${tmpCount}.ndjson`);
     expect([...feed]).toEqual([
-      { kind: 'bar', bar: { symbol: 'BRK.B', time: 1_700_000_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, intervalMs: 60_000 } },
-      { kind: 'bar', bar: { symbol: 'BTC/USD', time: 1_700_000_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10 } },
+      {
+        kind: 'bar',
+        bar: {
+          symbol: 'BRK.B',
+          time: 1_700_000_000_000,
+          open: 1,
+          high: 2,
+          low: 0.5,
+          close: 1.5,
+          volume: 10,
+          intervalMs: 60_000,
+        },
+      },
+      {
+        kind: 'bar',
+        bar: { symbol: 'BTC/USD', time: 1_700_000_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10 },
+      },
       { kind: 'tick', tick: { symbol: 'ES', time: 1_700_000_001_000, price: 4400.25, size: 3 } },
       { kind: 'tick', tick: { symbol: 'ES', time: 1_700_000_002_000, price: 4400.5, size: 0 } },
     ]);
   });
 
   it('strict mode names file, line and the schema issue', () => {
-    const file = tempFile('{"kind":"bar","symbol":"X","time":1,"open":1,"high":2,"low":0.5,"close":1.5,"volume":1}\n{"kind":"bar","symbol":"X","time":2,"open":1,"high":2,"low":0.5,"close":-1,"volume":1}\n', 'ndjson');
+    const file = tempFile(
+      '{"kind":"bar","symbol":"X","time":1,"open":1,"high":2,"low":0.5,"close":1.5,"volume":1}\n{"kind":"bar","symbol":"X","time":2,"open":1,"high":2,"low":0.5,"close":-1,"volume":1}\n',
+      'ndjson',
+    );
     const err = thrown(() => [...ndjsonFeed({ file })]) as FeedFormatError;
     expect(err).toBeInstanceOf(FeedFormatError);
     expect(err.line).toBe(2);
@@ -332,7 +485,15 @@ describe('ndjson feed', () => {
   });
 });
 
-const SYNTH: SyntheticFeedOptions = { symbols: ['AAA', 'BBB'], seed: 42, startPrice: 100, drift: 0.05, volatility: 0.2, barMs: 60_000, startTime: utc('2024-01-01T00:00:00Z') };
+const SYNTH: SyntheticFeedOptions = {
+  symbols: ['AAA', 'BBB'],
+  seed: 42,
+  startPrice: 100,
+  drift: 0.05,
+  volatility: 0.2,
+  barMs: 60_000,
+  startTime: utc('2024-01-01T00:00:00Z'),
+};
 
 describe('synthetic feed', () => {
   it('synthetic feed is identical for the same seed and differs for another', () => {
@@ -345,7 +506,9 @@ describe('synthetic feed', () => {
 
   it('each symbol has its own stream: adding a symbol leaves the others unchanged', () => {
     const only = bars(take(syntheticFeed({ ...SYNTH, symbols: ['AAA'] }), 100));
-    const withOthers = bars(take(syntheticFeed({ ...SYNTH, symbols: ['ZZZ', 'AAA', 'BBB'] }), 300)).filter((b) => b.symbol === 'AAA');
+    const withOthers = bars(take(syntheticFeed({ ...SYNTH, symbols: ['ZZZ', 'AAA', 'BBB'] }), 300)).filter(
+      (b) => b.symbol === 'AAA',
+    );
     expect(withOthers).toEqual(only);
   });
 
@@ -374,7 +537,9 @@ describe('synthetic feed', () => {
   });
 
   it('with zero volatility the price grows exactly at the drift', () => {
-    const all = bars(take(syntheticFeed({ ...SYNTH, symbols: ['D'], drift: 0.1, volatility: 0, barMs: 86_400_000 }), 365));
+    const all = bars(
+      take(syntheticFeed({ ...SYNTH, symbols: ['D'], drift: 0.1, volatility: 0, barMs: 86_400_000 }), 365),
+    );
     expect(all.at(-1)!.close).toBeCloseTo(100 * Math.exp(0.1), 3);
   });
 
@@ -389,7 +554,11 @@ describe('synthetic feed', () => {
 
   it('is endless and restarts from the start time on each pass', () => {
     const feed = syntheticFeed(SYNTH);
-    expect({ name: feed.name, endless: feed.endless, skipped: feed.skipped }).toEqual({ name: 'synthetic', endless: true, skipped: 0 });
+    expect({ name: feed.name, endless: feed.endless, skipped: feed.skipped }).toEqual({
+      name: 'synthetic',
+      endless: true,
+      skipped: 0,
+    });
     expect(take(feed, 100_000)).toHaveLength(100_000);
     expect(take(feed, 1)[0]).toMatchObject({ bar: { time: SYNTH.startTime } });
   });
@@ -397,7 +566,9 @@ describe('synthetic feed', () => {
   it('bad options are refused, naming each problem', () => {
     const err = thrown(() => syntheticFeed({ ...SYNTH, symbols: [], startPrice: 0, barMs: 1.5 }));
     expect(err).toBeInstanceOf(FeedOptionsError);
-    expect((err as FeedOptionsError).message).toBe('syntheticFeed: symbols is empty; startPrice 0 is not a positive number; barMs 1.5 is not a positive integer');
+    expect((err as FeedOptionsError).message).toBe(
+      'syntheticFeed: symbols is empty; startPrice 0 is not a positive number; barMs 1.5 is not a positive integer',
+    );
   });
 
   it('the seeded generator repeats per seed and key and stays in [0, 1)', () => {

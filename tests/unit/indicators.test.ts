@@ -93,7 +93,8 @@ describe('moving averages', () => {
 });
 
 describe('smaDiffSign', () => {
-  const signFor = (w: Window, fast: number, slow: number) => smaDiffSign(smaOf(w, fast)!, smaOf(w, slow)!, w, fast, slow);
+  const signFor = (w: Window, fast: number, slow: number) =>
+    smaDiffSign(smaOf(w, fast)!, smaOf(w, slow)!, w, fast, slow);
   const exactSign = (w: Window, fast: number, slow: number) => Math.sign(exactSmaOf(w, fast)! - exactSmaOf(w, slow)!);
 
   it('constant 1.1 with SMA2 vs SMA6 is a tie (0) although the plain averages differ', () => {
@@ -115,13 +116,21 @@ describe('smaDiffSign', () => {
         fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 30, maxLength: 30 }),
         fc.constantFrom<[number, number]>([2, 3], [2, 6], [5, 20], [10, 30]),
         (base, jitter, [fast, slow]) => {
-          const w = windowOf(30, jitter.map((j) => Math.max(0.01, base + j / 100)));
+          const w = windowOf(
+            30,
+            jitter.map((j) => Math.max(0.01, base + j / 100)),
+          );
           expect(signFor(w, fast, slow)).toBe(exactSign(w, fast, slow));
         },
       ),
       { numRuns: 3000 },
     );
-    for (const [price, fast, slow] of [[0.1, 2, 3], [0.7, 2, 3], [40.06, 10, 30], [40.19, 10, 30]] as const) {
+    for (const [price, fast, slow] of [
+      [0.1, 2, 3],
+      [0.7, 2, 3],
+      [40.06, 10, 30],
+      [40.19, 10, 30],
+    ] as const) {
       const w = windowOf(slow, constant(price, slow));
       expect(signFor(w, fast, slow)).toBe(exactSign(w, fast, slow));
     }

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/core/domain/messages.js';
 import { MarketCache, MarketDataGoneError } from '../../src/core/agent/market-cache.js';
 
-const bar = (time: number, close = 10 + time): Bar => ({ symbol: 'ACME', time, open: close, high: close, low: close, close, volume: 1 });
+const bar = (time: number, close = 10 + time): Bar => ({
+  symbol: 'ACME',
+  time,
+  open: close,
+  high: close,
+  low: close,
+  close,
+  volume: 1,
+});
 
 describe('market cache', () => {
   it('answers the price as of a time, not the latest one', () => {

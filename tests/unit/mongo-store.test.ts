@@ -14,11 +14,15 @@ describe('redactMongoUri', () => {
   });
 
   it('a mongodb+srv URI keeps its scheme and cluster host, never the encoded password', () => {
-    expect(redactMongoUri('mongodb+srv://app:p%40ss%2Fword@cluster0.ab1cd.mongodb.net/sextant?retryWrites=true&w=majority')).toBe('mongodb+srv://cluster0.ab1cd.mongodb.net');
+    expect(
+      redactMongoUri('mongodb+srv://app:p%40ss%2Fword@cluster0.ab1cd.mongodb.net/sextant?retryWrites=true&w=majority'),
+    ).toBe('mongodb+srv://cluster0.ab1cd.mongodb.net');
   });
 
   it('a replica set URI lists every host', () => {
-    expect(redactMongoUri('mongodb://u:pw@h1:27017,h2:27018,[::1]:27019/db?replicaSet=rs0')).toBe('mongodb://h1:27017,h2:27018,[::1]:27019');
+    expect(redactMongoUri('mongodb://u:pw@h1:27017,h2:27018,[::1]:27019/db?replicaSet=rs0')).toBe(
+      'mongodb://h1:27017,h2:27018,[::1]:27019',
+    );
   });
 
   it('a password with unescaped @ or / does not leak as a host', () => {
@@ -39,7 +43,10 @@ describe('redactMongoUri', () => {
 
 describe('openMongoStore without a reachable server', () => {
   it('an unreachable server rejects with a retryable error naming the host, never the password', async () => {
-    const err: unknown = await openMongoStore({ uri: 'mongodb://sextant:hunter2secret@127.0.0.1:1/x', serverSelectionTimeoutMS: 300 }).then(
+    const err: unknown = await openMongoStore({
+      uri: 'mongodb://sextant:hunter2secret@127.0.0.1:1/x',
+      serverSelectionTimeoutMS: 300,
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );

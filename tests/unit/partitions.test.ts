@@ -12,7 +12,10 @@ function dying(store: KeyValueStore, state: { dead: boolean }): KeyValueStore {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => (state.dead ? Promise.reject(new Error('process gone')) : (v as (...a: unknown[]) => unknown).apply(target, args));
+      return (...args: unknown[]) =>
+        state.dead
+          ? Promise.reject(new Error('process gone'))
+          : (v as (...a: unknown[]) => unknown).apply(target, args);
     },
   });
 }
@@ -21,7 +24,15 @@ describe('partition coordinator (membership, rendezvous ownership, leases)', () 
   const open: PartitionCoordinator[] = [];
   afterEach(async () => void (await Promise.all(open.splice(0).map((c) => c.stop().catch(() => undefined)))));
   const coordinator = (store: KeyValueStore, instance: string, now: () => number = Date.now) => {
-    const c = new PartitionCoordinator({ agent: 'strategy', instance, store, log: silentLogger, refreshMs: 20, ttlMs: 100, now });
+    const c = new PartitionCoordinator({
+      agent: 'strategy',
+      instance,
+      store,
+      log: silentLogger,
+      refreshMs: 20,
+      ttlMs: 100,
+      now,
+    });
     open.push(c);
     return c;
   };
@@ -113,9 +124,23 @@ describe('partition coordinator (membership, rendezvous ownership, leases)', () 
 describe('partition coordinator: names and restarts', () => {
   it('a second process under a live instance name is refused, naming SEXTANT_INSTANCE', async () => {
     const store = new MemoryKeyValueStore();
-    const a = new PartitionCoordinator({ agent: 'strategy', instance: 'same', store, log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    const a = new PartitionCoordinator({
+      agent: 'strategy',
+      instance: 'same',
+      store,
+      log: silentLogger,
+      refreshMs: 20,
+      ttlMs: 100,
+    });
     await a.join();
-    const twin = new PartitionCoordinator({ agent: 'strategy', instance: 'same', store, log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    const twin = new PartitionCoordinator({
+      agent: 'strategy',
+      instance: 'same',
+      store,
+      log: silentLogger,
+      refreshMs: 20,
+      ttlMs: 100,
+    });
     await expect(twin.join()).rejects.toThrow(/SEXTANT_INSTANCE=same is already running/);
     await a.stop();
   });
@@ -123,13 +148,27 @@ describe('partition coordinator: names and restarts', () => {
   it('an instance restarted under its name gets its own leases back as its own (its checkpoint is newer than any hand-over)', async () => {
     const store = new MemoryKeyValueStore();
     const crashed = { dead: false };
-    const before = new PartitionCoordinator({ agent: 'strategy', instance: 'x', store: dying(store, crashed), log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    const before = new PartitionCoordinator({
+      agent: 'strategy',
+      instance: 'x',
+      store: dying(store, crashed),
+      log: silentLogger,
+      refreshMs: 20,
+      ttlMs: 100,
+    });
     await before.join();
     expect(await before.acquire('ORCL')).toEqual({ kind: 'fresh' });
     crashed.dead = true; // a crash: no leave, no stop; and a stale hand-over from long ago is still in the bucket
     await store.put('slice.strategy.ORCL', JSON.stringify({ slice: 'old', seen: [], from: 'y' }));
     await new Promise((r) => setTimeout(r, 150));
-    const after = new PartitionCoordinator({ agent: 'strategy', instance: 'x', store, log: silentLogger, refreshMs: 20, ttlMs: 100 });
+    const after = new PartitionCoordinator({
+      agent: 'strategy',
+      instance: 'x',
+      store,
+      log: silentLogger,
+      refreshMs: 20,
+      ttlMs: 100,
+    });
     await after.join();
     expect(await after.leasesHeld()).toEqual(['ORCL']);
     expect(await after.acquire('ORCL')).toEqual({ kind: 'mine' });

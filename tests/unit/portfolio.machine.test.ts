@@ -26,11 +26,20 @@ const filled = (side: Side, qty: number, price: number, over: Partial<OrderFille
 });
 
 /** Applies fills at successive hours of one day, each marked at its own price. */
-const bookAfter = (...fills: OrderFilled[]): Book => fills.reduce((b, f, i) => applyFill(b, f, at(2, 10 + i), f.price), openBook(CASH));
+const bookAfter = (...fills: OrderFilled[]): Book =>
+  fills.reduce((b, f, i) => applyFill(b, f, at(2, 10 + i), f.price), openBook(CASH));
 
 const position = (b: Book, symbol = 'ORCL') => snapshotOf(b).positions.find((p) => p.symbol === symbol);
 
-const bar = (time: number, close: number, symbol = 'ORCL'): Bar => ({ symbol, time, open: close, high: close, low: close, close, volume: 100 });
+const bar = (time: number, close: number, symbol = 'ORCL'): Bar => ({
+  symbol,
+  time,
+  open: close,
+  high: close,
+  low: close,
+  close,
+  volume: 100,
+});
 
 function start() {
   const actor = createActor(portfolioMachine, { input: { startCash: CASH } });
@@ -83,13 +92,20 @@ describe('book: fills', () => {
   });
 
   it('fees are summed over fills', () => {
-    const b = bookAfter(filled('buy', 10, 100, { fee: 1.25 }), filled('buy', 10, 100, { fee: 2.5 }), filled('sell', 5, 100, { fee: 0.25 }));
+    const b = bookAfter(
+      filled('buy', 10, 100, { fee: 1.25 }),
+      filled('buy', 10, 100, { fee: 2.5 }),
+      filled('sell', 5, 100, { fee: 0.25 }),
+    );
     expect(b.fees).toBe(4);
     expect(b.cash).toBe(CASH - 1500 - 4);
   });
 
   it('a fill with no market price known marks the position at the fill price', () => {
-    const b = [filled('buy', 10, 100), filled('buy', 10, 120)].reduce((acc, f, i) => applyFill(acc, f, at(2, 10 + i), undefined), openBook(CASH));
+    const b = [filled('buy', 10, 100), filled('buy', 10, 120)].reduce(
+      (acc, f, i) => applyFill(acc, f, at(2, 10 + i), undefined),
+      openBook(CASH),
+    );
     expect(position(b)).toMatchObject({ qty: 20, avgPrice: 110, lastPrice: 120, unrealizedPnl: 200 });
   });
 });
@@ -214,7 +230,12 @@ describe('portfolio machine', () => {
   it('a tick of a held symbol marks at the trade price', () => {
     const p = start();
     p.fill(filled('buy', 10, 100), at(2), 100);
-    const outs = p.send({ type: 'market.tick', id: 'tick-1', time: at(2, 13), payload: { symbol: 'ORCL', time: at(2, 13), price: 98, size: 5 } });
+    const outs = p.send({
+      type: 'market.tick',
+      id: 'tick-1',
+      time: at(2, 13),
+      payload: { symbol: 'ORCL', time: at(2, 13), price: 98, size: 5 },
+    });
     expect(outs[0]!.payload).toMatchObject({ equity: 9_980 });
   });
 

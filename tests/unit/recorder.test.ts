@@ -15,7 +15,13 @@ import { makeBus, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 
 const deps = { ids: sequentialIds('rec'), clock: new VirtualClock(1_700_000_000_000), source: 'test/1' };
-const bar = (i: number) => rootEnvelope(deps, 'market.bar', { symbol: 'ORCL', time: 1_700_000_000_000 + i, open: 1, high: 1, low: 1, close: 1, volume: 1 }, { time: 1_700_000_000_000 + i });
+const bar = (i: number) =>
+  rootEnvelope(
+    deps,
+    'market.bar',
+    { symbol: 'ORCL', time: 1_700_000_000_000 + i, open: 1, high: 1, low: 1, close: 1, volume: 1 },
+    { time: 1_700_000_000_000 + i },
+  );
 
 /** A store whose event and order writes fail while `down` is set (a MongoDB that went away). */
 function flaky(store: Store): Store & { down: boolean; attempts: number } {
@@ -27,7 +33,9 @@ function flaky(store: Store): Store & { down: boolean; attempts: number } {
       ...store.events,
       append: (e: Parameters<Store['events']['append']>[0]) => {
         f.attempts++;
-        return f.down ? Promise.reject(new StoreUnavailableError('mongodb insertMany failed: connection refused')) : store.events.append(e);
+        return f.down
+          ? Promise.reject(new StoreUnavailableError('mongodb insertMany failed: connection refused'))
+          : store.events.append(e);
       },
       count: () => store.events.count(),
       query: (q: Parameters<Store['events']['query']>[0]) => store.events.query(q),
@@ -86,7 +94,12 @@ describe('recorder', () => {
 
   it('a full buffer under halt trips the kill switch once and keeps everything', async () => {
     const halts: string[] = [];
-    const rec = new Recorder(bus, store, silentLogger, { maxBuffered: 100, overflow: 'halt', retryMs: 5, onHalt: (r) => halts.push(r) });
+    const rec = new Recorder(bus, store, silentLogger, {
+      maxBuffered: 100,
+      overflow: 'halt',
+      retryMs: 5,
+      onHalt: (r) => halts.push(r),
+    });
     store.down = true;
     for (let i = 0; i < 300; i++) rec.record('market.bar.ORCL', bar(i));
     expect(halts).toHaveLength(1);
@@ -100,16 +113,43 @@ describe('recorder', () => {
   it('keeps one order document through its life, and a late or repeated message cannot move it back', async () => {
     const rec = new Recorder(bus, store, silentLogger, { maxBuffered: 1000, overflow: 'backpressure' });
     const root = bar(0);
-    const order: OrderIntent = { clientOrderId: 'sma-1', symbol: 'ORCL', side: 'buy', qty: 10, type: 'market', tif: 'GTC', origin: { kind: 'strategy', id: 'sma' }, decidedAt: root.time };
+    const order: OrderIntent = {
+      clientOrderId: 'sma-1',
+      symbol: 'ORCL',
+      side: 'buy',
+      qty: 10,
+      type: 'market',
+      tif: 'GTC',
+      origin: { kind: 'strategy', id: 'sma' },
+      decidedAt: root.time,
+    };
     const approved = deriveEnvelope(deps, root, 'order.approved', { order, checks: [] });
-    const submitted = deriveEnvelope(deps, approved, 'order.submitted', { order, brokerOrderId: 'p-1', broker: 'paper' });
+    const submitted = deriveEnvelope(deps, approved, 'order.submitted', {
+      order,
+      brokerOrderId: 'p-1',
+      broker: 'paper',
+    });
     const fill = (qty: number, cumQty: number, price: number): Envelope =>
-      deriveEnvelope(deps, submitted, 'order.filled', { clientOrderId: 'sma-1', brokerOrderId: 'p-1', symbol: 'ORCL', side: 'buy', qty, price, fee: 0, cumQty, leavesQty: 10 - cumQty, status: cumQty === 10 ? 'filled' : 'partially_filled', origin: order.origin });
+      deriveEnvelope(deps, submitted, 'order.filled', {
+        clientOrderId: 'sma-1',
+        brokerOrderId: 'p-1',
+        symbol: 'ORCL',
+        side: 'buy',
+        qty,
+        price,
+        fee: 0,
+        cumQty,
+        leavesQty: 10 - cumQty,
+        status: cumQty === 10 ? 'filled' : 'partially_filled',
+        origin: order.origin,
+      });
     const f1 = fill(4, 4, 10);
     const f2 = fill(6, 10, 11);
     for (const e of [approved, submitted, f1]) rec.record('order', e);
     await rec.flush();
-    expect(await store.orders.list({ status: 'open' })).toMatchObject([{ clientOrderId: 'sma-1', status: 'partially_filled', filledQty: 4 }]);
+    expect(await store.orders.list({ status: 'open' })).toMatchObject([
+      { clientOrderId: 'sma-1', status: 'partially_filled', filledQty: 4 },
+    ]);
     for (const e of [f2, f1, submitted]) rec.record('order', e); // the repeats are ignored
     await rec.flush();
     const o = await store.orders.get('sma-1');

@@ -6,22 +6,45 @@ import { readRecording, RECORDING_VERSION } from '../../src/infra/recording/reco
 import { createRegistry } from '../../src/core/domain/messages.js';
 import { matchesPattern } from '../../src/core/messaging/subjects.js';
 import { subjectFor } from '../../src/core/domain/messages.js';
-import { checkInputPayloads, compare, DECISION_PATTERNS, DECISION_TYPES, INPUT_TYPES, samePlainData, UNUSED_SUBJECTS, type Decision } from '../../src/app/replay/replay.js';
+import {
+  checkInputPayloads,
+  compare,
+  DECISION_PATTERNS,
+  DECISION_TYPES,
+  INPUT_TYPES,
+  samePlainData,
+  UNUSED_SUBJECTS,
+  type Decision,
+} from '../../src/app/replay/replay.js';
 
 /**
  * A replay checks in full what it feeds the agents (inputs) and reads the rest (the recorded
  * decisions it only compares) as envelopes: an input with a bad payload is still refused.
  */
 describe('reading a recording for a replay', () => {
-  const env = (type: string, payload: unknown) => ({ id: `id-${type}`, type, v: 1, source: 'test', correlationId: 'c1', time: 1_700_000_000_000, payload });
+  const env = (type: string, payload: unknown) => ({
+    id: `id-${type}`,
+    type,
+    v: 1,
+    source: 'test',
+    correlationId: 'c1',
+    time: 1_700_000_000_000,
+    payload,
+  });
   const file = (lines: unknown[]) => {
     const f = join(mkdtempSync(join(tmpdir(), 'sextant-rr-')), 'r.ndjson');
-    writeFileSync(f, [{ sextantRecording: RECORDING_VERSION, runId: 'r1', createdAt: '2026-01-01T00:00:00Z' }, ...lines].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(
+      f,
+      [{ sextantRecording: RECORDING_VERSION, runId: 'r1', createdAt: '2026-01-01T00:00:00Z' }, ...lines]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
     return f;
   };
   const read = async (f: string) => {
     const out = [];
-    for await (const item of readRecording(f, { registry: createRegistry(), checkPayload: checkInputPayloads })) out.push(item);
+    for await (const item of readRecording(f, { registry: createRegistry(), checkPayload: checkInputPayloads }))
+      out.push(item);
     return out;
   };
 
@@ -32,7 +55,9 @@ describe('reading a recording for a replay', () => {
   });
 
   it('an input with a bad payload stops the read naming the line and the field', async () => {
-    const f = file([{ seq: 1, subject: 'market.bar.ORCL', env: env('market.bar', { symbol: 'ORCL', time: 1, open: -5 }) }]);
+    const f = file([
+      { seq: 1, subject: 'market.bar.ORCL', env: env('market.bar', { symbol: 'ORCL', time: 1, open: -5 }) },
+    ]);
     await expect(read(f)).rejects.toThrow(/:2: .*payload/);
   });
 
@@ -46,21 +71,35 @@ describe('where a replay listens', () => {
   it('every decision type is published where the replay listens for decisions', () => {
     for (const type of DECISION_TYPES) {
       const subject = subjectFor(type as never, { symbol: 'ORCL' } as never);
-      expect(DECISION_PATTERNS.some((p) => matchesPattern(p, subject)), `${type} on ${subject}`).toBe(true);
+      expect(
+        DECISION_PATTERNS.some((p) => matchesPattern(p, subject)),
+        `${type} on ${subject}`,
+      ).toBe(true);
     }
   });
 
   it('no input or decision type is published on a subject the replay skips', () => {
     for (const type of [...INPUT_TYPES, ...DECISION_TYPES]) {
       const subject = subjectFor(type as never, { symbol: 'ORCL' } as never);
-      expect(UNUSED_SUBJECTS.some((p) => matchesPattern(p, subject)), `${type} on ${subject}`).toBe(false);
+      expect(
+        UNUSED_SUBJECTS.some((p) => matchesPattern(p, subject)),
+        `${type} on ${subject}`,
+      ).toBe(false);
     }
   });
 });
 
 describe('comparing a replayed decision with the recorded one', () => {
-  const decision = (payload: unknown): Decision => ({ key: 'c1|order.filled|0', id: 'd1', type: 'order.filled', correlationId: 'c1', time: 1, payload });
-  const differs = (recorded: unknown, replayed: unknown) => compare([decision(recorded)], [decision(replayed)], { get: () => undefined }).length > 0;
+  const decision = (payload: unknown): Decision => ({
+    key: 'c1|order.filled|0',
+    id: 'd1',
+    type: 'order.filled',
+    correlationId: 'c1',
+    time: 1,
+    payload,
+  });
+  const differs = (recorded: unknown, replayed: unknown) =>
+    compare([decision(recorded)], [decision(replayed)], { get: () => undefined }).length > 0;
 
   it('equal data is equal whatever the key order, and a key set to undefined is as good as absent', () => {
     expect(samePlainData({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 })).toBe(true);

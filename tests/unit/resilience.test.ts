@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PaperBroker } from '../../agents/execution/broker.js';
-import { backoffDelay, BrokerError, callResiliently, CircuitBreaker, type ResilienceDeps, type RetryPolicy } from '../../agents/execution/resilience.js';
+import {
+  backoffDelay,
+  BrokerError,
+  callResiliently,
+  CircuitBreaker,
+  type ResilienceDeps,
+  type RetryPolicy,
+} from '../../agents/execution/resilience.js';
 import { seededPrng } from '../../agents/data/feeds/prng.js';
 import type { OrderIntent } from '../../src/core/domain/messages.js';
 
@@ -23,7 +30,16 @@ function deps(overrides: Partial<ResilienceDeps> = {}) {
   return { d, sleeps, advance: (ms: number) => (now += ms) };
 }
 
-const order: OrderIntent = { clientOrderId: 'c1', symbol: 'ACME', side: 'buy', qty: 1, type: 'market', tif: 'GTC', origin: { kind: 'person', id: 'ann' }, decidedAt: 0 };
+const order: OrderIntent = {
+  clientOrderId: 'c1',
+  symbol: 'ACME',
+  side: 'buy',
+  qty: 1,
+  type: 'market',
+  tif: 'GTC',
+  origin: { kind: 'person', id: 'ann' },
+  decidedAt: 0,
+};
 
 describe('calling a broker resiliently', () => {
   it('a synchronous answer comes back synchronously (backtests stay in lockstep)', () => {
@@ -75,7 +91,9 @@ describe('calling a broker resiliently', () => {
   it('a call that hangs times out and is retried', async () => {
     const { d } = deps({ retry: { ...retry, attempts: 2, timeoutMs: 20 } });
     let calls = 0;
-    const err = await Promise.resolve(callResiliently(() => (calls++, new Promise<never>(() => undefined)), d)).catch((e: unknown) => e as BrokerError);
+    const err = await Promise.resolve(callResiliently(() => (calls++, new Promise<never>(() => undefined)), d)).catch(
+      (e: unknown) => e as BrokerError,
+    );
     expect(calls).toBe(2);
     expect((err as BrokerError).code).toBe('timeout');
   });

@@ -26,10 +26,22 @@ const intent = (over: Partial<OrderIntent> = {}): OrderIntent => ({
 });
 
 function start(limits: RiskLimits = LIMITS, account: { startCash?: number; costs?: PaperCosts } = {}) {
-  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits, startCash: account.startCash ?? 1e12, costs: account.costs ?? zeroCosts });
+  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, {
+    limits,
+    startCash: account.startCash ?? 1e12,
+    costs: account.costs ?? zeroCosts,
+  });
   /** Sends an intent (market price as of its decision time: `marketPrice`); returns the verdict. */
   const decide = (i: OrderIntent, marketPrice?: number): Outbound | undefined => {
-    const outs = send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: T, payload: i, marketPrice, prices: {}, account: undefined });
+    const outs = send({
+      type: 'order.intent',
+      id: `ev-${i.clientOrderId}`,
+      time: T,
+      payload: i,
+      marketPrice,
+      prices: {},
+      account: undefined,
+    });
     expect(outs.length).toBeLessThanOrEqual(1);
     return outs[0];
   };
@@ -37,13 +49,27 @@ function start(limits: RiskLimits = LIMITS, account: { startCash?: number; costs
   return { send, decide, ctx, emitted };
 }
 
-const ended = (i: OrderIntent) => ({ clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side as Side, origin: i.origin });
+const ended = (i: OrderIntent) => ({
+  clientOrderId: i.clientOrderId,
+  symbol: i.symbol,
+  side: i.side as Side,
+  origin: i.origin,
+});
 
 const filled = (i: OrderIntent, qty: number, cumQty: number, price = 100, fee = 0): RiskEvent => ({
   type: 'order.filled',
   id: `fill-${i.clientOrderId}-${cumQty}`,
   time: T + 1,
-  payload: { ...ended(i), brokerOrderId: 'paper-1', qty, price, fee, cumQty, leavesQty: i.qty - cumQty, status: cumQty === i.qty ? 'filled' : 'partially_filled' },
+  payload: {
+    ...ended(i),
+    brokerOrderId: 'paper-1',
+    qty,
+    price,
+    fee,
+    cumQty,
+    leavesQty: i.qty - cumQty,
+    status: cumQty === i.qty ? 'filled' : 'partially_filled',
+  },
 });
 
 const cancelled = (i: OrderIntent, filledQty: number): RiskEvent => ({
@@ -53,15 +79,41 @@ const cancelled = (i: OrderIntent, filledQty: number): RiskEvent => ({
   payload: { ...ended(i), filledQty, reason: 'IOC', status: 'cancelled' },
 });
 
-const failed = (i: OrderIntent): RiskEvent => ({ type: 'order.failed', id: `failed-${i.clientOrderId}`, time: T + 1, payload: { ...ended(i), code: 'broker_down', reason: 'broker down' } });
+const failed = (i: OrderIntent): RiskEvent => ({
+  type: 'order.failed',
+  id: `failed-${i.clientOrderId}`,
+  time: T + 1,
+  payload: { ...ended(i), code: 'broker_down', reason: 'broker down' },
+});
 
-const denial = (o: Outbound | undefined) => (o?.type === 'order.rejected' ? { code: o.payload.code, reason: o.payload.reason } : o);
+const denial = (o: Outbound | undefined) =>
+  o?.type === 'order.rejected' ? { code: o.payload.code, reason: o.payload.reason } : o;
 
 describe('risk machine: verdicts', () => {
   it('an order within limits is approved with every check it passed', () => {
     const r = start();
     const i = intent({ qty: 50 });
-    expect(r.decide(i)).toEqual({ type: 'order.approved', payload: { order: i, checks: ['trading_state', 'order_shape', 'allow_list', 'price_band', 'buying_power', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits'] } });
+    expect(r.decide(i)).toEqual({
+      type: 'order.approved',
+      payload: {
+        order: i,
+        checks: [
+          'trading_state',
+          'order_shape',
+          'allow_list',
+          'price_band',
+          'buying_power',
+          'max_order_notional',
+          'no_short',
+          'max_position_qty',
+          'max_position_notional',
+          'max_gross_exposure',
+          'max_open_orders',
+          'order_rate',
+          'loss_limits',
+        ],
+      },
+    });
     expect(r.ctx().positions).toEqual({ ORCL: 50 });
     expect(r.ctx().counts).toMatchObject({ approved: 1, rejected: 0, duplicates: 0 });
   });
@@ -72,7 +124,15 @@ describe('risk machine: verdicts', () => {
     const out = r.decide(i);
     expect(out).toEqual({
       type: 'order.rejected',
-      payload: { clientOrderId: i.clientOrderId, symbol: 'ORCL', side: 'buy', qty: 80, origin: ORIGIN, code: 'max_order_notional', reason: 'order notional 12,000 exceeds max 10,000 for ORCL' },
+      payload: {
+        clientOrderId: i.clientOrderId,
+        symbol: 'ORCL',
+        side: 'buy',
+        qty: 80,
+        origin: ORIGIN,
+        code: 'max_order_notional',
+        reason: 'order notional 12,000 exceeds max 10,000 for ORCL',
+      },
     });
     expect(r.ctx().positions).toEqual({});
     expect(r.ctx().counts.rejected).toBe(1);
@@ -84,7 +144,10 @@ describe('risk machine: verdicts', () => {
 
   it('a buy that would take the position over the max denies with max_position_qty', () => {
     const r = start({ ...LIMITS, maxOrderNotional: 1e9 });
-    expect(denial(r.decide(intent({ qty: 150 })))).toEqual({ code: 'max_position_qty', reason: 'position in ORCL would be 150, over the max of 100' });
+    expect(denial(r.decide(intent({ qty: 150 })))).toEqual({
+      code: 'max_position_qty',
+      reason: 'position in ORCL would be 150, over the max of 100',
+    });
   });
 
   it('a sell from flat with shorting off denies with short_not_allowed', () => {
@@ -96,27 +159,41 @@ describe('risk machine: verdicts', () => {
   });
 
   it('a sell from flat with shorting on is approved', () => {
-    expect(start({ ...LIMITS, allowShort: true }).decide(intent({ side: 'sell', qty: 10 }))?.type).toBe('order.approved');
+    expect(start({ ...LIMITS, allowShort: true }).decide(intent({ side: 'sell', qty: 10 }))?.type).toBe(
+      'order.approved',
+    );
   });
 
   it('a symbol off the allow-list denies with symbol_not_allowed', () => {
     const r = start({ ...LIMITS, allowedSymbols: ['ORCL', 'MSFT'] });
-    expect(denial(r.decide(intent({ symbol: 'AAPL' })))).toEqual({ code: 'symbol_not_allowed', reason: 'AAPL is not on the allow-list (ORCL, MSFT)' });
+    expect(denial(r.decide(intent({ symbol: 'AAPL' })))).toEqual({
+      code: 'symbol_not_allowed',
+      reason: 'AAPL is not on the allow-list (ORCL, MSFT)',
+    });
     expect(r.decide(intent({ symbol: 'MSFT' }))?.type).toBe('order.approved');
   });
 
   it('a limit order without a limit price denies with invalid_order', () => {
     const i = intent({ type: 'limit' });
-    expect(denial(start().decide(i))).toEqual({ code: 'invalid_order', reason: `limit order ${i.clientOrderId} has no limit price` });
+    expect(denial(start().decide(i))).toEqual({
+      code: 'invalid_order',
+      reason: `limit order ${i.clientOrderId} has no limit price`,
+    });
   });
 
   it('a stop order without a stop price denies with invalid_order', () => {
     const i = intent({ type: 'stop' });
-    expect(denial(start().decide(i))).toEqual({ code: 'invalid_order', reason: `stop order ${i.clientOrderId} has no stop price` });
+    expect(denial(start().decide(i))).toEqual({
+      code: 'invalid_order',
+      reason: `stop order ${i.clientOrderId} has no stop price`,
+    });
   });
 
   it('a market order with no reference price and no known market price denies with no_price', () => {
-    expect(denial(start().decide(intent({ refPrice: undefined }), undefined))).toEqual({ code: 'no_price', reason: 'no price is known for ORCL and the order carries none' });
+    expect(denial(start().decide(intent({ refPrice: undefined }), undefined))).toEqual({
+      code: 'no_price',
+      reason: 'no price is known for ORCL and the order carries none',
+    });
   });
 
   it('a market order with no reference price is valued at the market price', () => {
@@ -125,9 +202,25 @@ describe('risk machine: verdicts', () => {
 
   it('the first failing check in order wins (state before shape before allow-list before notional)', () => {
     const r = start({ ...LIMITS, allowedSymbols: ['MSFT'] });
-    expect(denial(r.decide(intent({ symbol: 'AAPL', type: 'limit', qty: 1000 })))).toMatchObject({ code: 'invalid_order' });
+    expect(denial(r.decide(intent({ symbol: 'AAPL', type: 'limit', qty: 1000 })))).toMatchObject({
+      code: 'invalid_order',
+    });
     expect(denial(r.decide(intent({ symbol: 'AAPL', qty: 1000 })))).toMatchObject({ code: 'symbol_not_allowed' });
-    expect(preTradeChecks.map((c) => c.name)).toEqual(['trading_state', 'order_shape', 'allow_list', 'price_band', 'buying_power', 'max_order_notional', 'no_short', 'max_position_qty', 'max_position_notional', 'max_gross_exposure', 'max_open_orders', 'order_rate', 'loss_limits']);
+    expect(preTradeChecks.map((c) => c.name)).toEqual([
+      'trading_state',
+      'order_shape',
+      'allow_list',
+      'price_band',
+      'buying_power',
+      'max_order_notional',
+      'no_short',
+      'max_position_qty',
+      'max_position_notional',
+      'max_gross_exposure',
+      'max_open_orders',
+      'order_rate',
+      'loss_limits',
+    ]);
   });
 });
 
@@ -138,7 +231,8 @@ describe('risk machine: buying power', () => {
     const r = start(CASH, { startCash: 100_000 });
     expect(denial(r.decide(intent({ symbol: 'SYN', qty: 5000 })))).toEqual({
       code: 'insufficient_buying_power',
-      reason: 'buy 5,000 SYN at 100 needs 500,000 (est. fees and slippage 0), but only 100,000 of buying power is available (cash 100,000, less 0 held as margin or reserved by open orders)',
+      reason:
+        'buy 5,000 SYN at 100 needs 500,000 (est. fees and slippage 0), but only 100,000 of buying power is available (cash 100,000, less 0 held as margin or reserved by open orders)',
     });
     expect(r.decide(intent({ symbol: 'SYN', qty: 1000 }))?.type).toBe('order.approved'); // exactly the cash
   });
@@ -147,7 +241,10 @@ describe('risk machine: buying power', () => {
     const r = start(CASH, { startCash: 100_000 });
     const first = intent({ qty: 600 });
     expect(r.decide(first)?.type).toBe('order.approved');
-    expect(denial(r.decide(intent({ qty: 600 })))).toMatchObject({ code: 'insufficient_buying_power', reason: expect.stringContaining('only 40,000 of buying power') as unknown });
+    expect(denial(r.decide(intent({ qty: 600 })))).toMatchObject({
+      code: 'insufficient_buying_power',
+      reason: expect.stringContaining('only 40,000 of buying power') as unknown,
+    });
     r.send(cancelled(first, 0));
     expect(r.decide(intent({ qty: 600 }))?.type).toBe('order.approved');
   });
@@ -183,35 +280,50 @@ describe('risk machine: buying power', () => {
 
   it('estimated fees and slippage count against buying power', () => {
     const r = start(CASH, { startCash: 10_000, costs: { feeBps: 10, feePerShare: 0, slippageBps: 0 } });
-    expect(denial(r.decide(intent({ qty: 100 })))).toMatchObject({ code: 'insufficient_buying_power', reason: expect.stringContaining('needs 10,010 (est. fees and slippage 10)') as unknown });
+    expect(denial(r.decide(intent({ qty: 100 })))).toMatchObject({
+      code: 'insufficient_buying_power',
+      reason: expect.stringContaining('needs 10,010 (est. fees and slippage 10)') as unknown,
+    });
     expect(r.decide(intent({ qty: 99 }))?.type).toBe('order.approved');
   });
 
   it('with maxLeverage 2 an order may use twice the equity, less what is held', () => {
     const r = start({ ...CASH, maxLeverage: 2 }, { startCash: 100_000 });
     expect(r.decide(intent({ qty: 1500 }))?.type).toBe('order.approved');
-    expect(denial(r.decide(intent({ qty: 600 })))).toMatchObject({ code: 'insufficient_buying_power', reason: expect.stringContaining('2x equity 100,000') as unknown });
+    expect(denial(r.decide(intent({ qty: 600 })))).toMatchObject({
+      code: 'insufficient_buying_power',
+      reason: expect.stringContaining('2x equity 100,000') as unknown,
+    });
   });
 });
 
 describe('risk machine: valuation price', () => {
   // qty 100 against max notional 10,000: the denial sentence names the price used
-  const valuedAt = (over: Partial<OrderIntent>, market?: number) => denial(start().decide(intent({ qty: 100, ...over }), market));
+  const valuedAt = (over: Partial<OrderIntent>, market?: number) =>
+    denial(start().decide(intent({ qty: 100, ...over }), market));
 
   it('limit beats stop, reference and market', () => {
-    expect(valuedAt({ type: 'limit', limitPrice: 120, stopPrice: 110, refPrice: 105 }, 101)).toMatchObject({ reason: 'order notional 12,000 exceeds max 10,000 for ORCL' });
+    expect(valuedAt({ type: 'limit', limitPrice: 120, stopPrice: 110, refPrice: 105 }, 101)).toMatchObject({
+      reason: 'order notional 12,000 exceeds max 10,000 for ORCL',
+    });
   });
 
   it('stop beats reference and market', () => {
-    expect(valuedAt({ type: 'stop', stopPrice: 110, refPrice: 105 }, 101)).toMatchObject({ reason: 'order notional 11,000 exceeds max 10,000 for ORCL' });
+    expect(valuedAt({ type: 'stop', stopPrice: 110, refPrice: 105 }, 101)).toMatchObject({
+      reason: 'order notional 11,000 exceeds max 10,000 for ORCL',
+    });
   });
 
   it('reference beats market', () => {
-    expect(valuedAt({ refPrice: 105 }, 101)).toMatchObject({ reason: 'order notional 10,500 exceeds max 10,000 for ORCL' });
+    expect(valuedAt({ refPrice: 105 }, 101)).toMatchObject({
+      reason: 'order notional 10,500 exceeds max 10,000 for ORCL',
+    });
   });
 
   it('market price is the last resort', () => {
-    expect(valuedAt({ refPrice: undefined }, 101.5)).toMatchObject({ reason: 'order notional 10,150 exceeds max 10,000 for ORCL' });
+    expect(valuedAt({ refPrice: undefined }, 101.5)).toMatchObject({
+      reason: 'order notional 10,150 exceeds max 10,000 for ORCL',
+    });
   });
 
   it('valuationPrice applies the same precedence', () => {
@@ -227,7 +339,10 @@ describe('risk machine: projected positions', () => {
   it('two buys each within the max but together over it: the second is rejected', () => {
     const r = start({ ...LIMITS, maxOrderNotional: 1e9 });
     expect(r.decide(intent({ qty: 60 }))?.type).toBe('order.approved');
-    expect(denial(r.decide(intent({ qty: 60 })))).toEqual({ code: 'max_position_qty', reason: 'position in ORCL would be 120, over the max of 100' });
+    expect(denial(r.decide(intent({ qty: 60 })))).toEqual({
+      code: 'max_position_qty',
+      reason: 'position in ORCL would be 120, over the max of 100',
+    });
   });
 
   it('a sell that reduces an approved-but-unfilled buy is allowed without a short', () => {

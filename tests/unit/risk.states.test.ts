@@ -39,12 +39,28 @@ const snapshot = (over: Partial<PortfolioSnapshot>): PortfolioSnapshot => ({
 });
 
 function start(limits: Partial<RiskLimits> = {}) {
-  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, { limits: { ...unboundedLimits, ...limits }, startCash: 1e12, costs: zeroCosts });
-  const decide = (i: OrderIntent, extra: { marketPrice?: number; account?: { dayPnl: number; drawdown: number } } = {}) =>
-    send({ type: 'order.intent', id: `ev-${i.clientOrderId}`, time: i.decidedAt, payload: i, marketPrice: extra.marketPrice, prices: {}, account: extra.account }).at(-1);
+  const { actor, emitted, send } = drive<RiskEvent>(riskMachine, {
+    limits: { ...unboundedLimits, ...limits },
+    startCash: 1e12,
+    costs: zeroCosts,
+  });
+  const decide = (
+    i: OrderIntent,
+    extra: { marketPrice?: number; account?: { dayPnl: number; drawdown: number } } = {},
+  ) =>
+    send({
+      type: 'order.intent',
+      id: `ev-${i.clientOrderId}`,
+      time: i.decidedAt,
+      payload: i,
+      marketPrice: extra.marketPrice,
+      prices: {},
+      account: extra.account,
+    }).at(-1);
   const command = (c: Partial<RiskCommand> & Pick<RiskCommand, 'command'>) =>
     send({ type: 'risk.command', id: `cmd-${++seq}`, time: T, payload: { reason: 'test', by: 'ann', ...c } });
-  const update = (p: Partial<PortfolioSnapshot>) => send({ type: 'portfolio.updated', id: `pu-${++seq}`, time: T, payload: snapshot(p) });
+  const update = (p: Partial<PortfolioSnapshot>) =>
+    send({ type: 'portfolio.updated', id: `pu-${++seq}`, time: T, payload: snapshot(p) });
   const state = () => actor.getSnapshot().value;
   return { decide, command, update, state, emitted, ctx: () => actor.getSnapshot().context };
 }
@@ -56,15 +72,27 @@ describe('risk trading states', () => {
   it('starts ACTIVE and says so on risk.state', () => {
     const r = start();
     expect(r.state()).toBe('ACTIVE');
-    expect(stateEvents(r.emitted)).toEqual([{ state: 'ACTIVE', previous: 'ACTIVE', cause: { kind: 'start', code: 'start', reason: 'the risk agent started' } }]);
+    expect(stateEvents(r.emitted)).toEqual([
+      {
+        state: 'ACTIVE',
+        previous: 'ACTIVE',
+        cause: { kind: 'start', code: 'start', reason: 'the risk agent started' },
+      },
+    ]);
   });
 
   it('the kill switch halts trading, publishes the change with its cause, and HALTED approves nothing', () => {
     const r = start();
     const outs = r.command({ command: 'halt', reason: 'news', by: 'ann' });
     expect(r.state()).toBe('HALTED');
-    expect(outs.find((o) => o.type === 'risk.command-result')?.payload).toMatchObject({ command: 'halt', accepted: true, state: 'HALTED' });
-    expect(stateEvents(outs)).toEqual([{ state: 'HALTED', previous: 'ACTIVE', cause: { kind: 'command', code: 'halt', reason: 'news', by: 'ann' } }]);
+    expect(outs.find((o) => o.type === 'risk.command-result')?.payload).toMatchObject({
+      command: 'halt',
+      accepted: true,
+      state: 'HALTED',
+    });
+    expect(stateEvents(outs)).toEqual([
+      { state: 'HALTED', previous: 'ACTIVE', cause: { kind: 'command', code: 'halt', reason: 'news', by: 'ann' } },
+    ]);
     expect(code(r.decide(intent()))).toBe('trading_halted');
     expect(code(r.decide(intent({ side: 'sell' })))).toBe('trading_halted');
   });
@@ -95,7 +123,13 @@ describe('risk trading states', () => {
     expect(stateEvents(r.update({ dayPnl: -999 }))).toEqual([]);
     const outs = r.update({ dayPnl: -1_000 });
     expect(r.state()).toBe('REDUCING');
-    expect(stateEvents(outs)).toEqual([{ state: 'REDUCING', previous: 'ACTIVE', cause: { kind: 'breach', code: 'max_daily_loss', reason: expect.stringContaining('1000.00') } }]);
+    expect(stateEvents(outs)).toEqual([
+      {
+        state: 'REDUCING',
+        previous: 'ACTIVE',
+        cause: { kind: 'breach', code: 'max_daily_loss', reason: expect.stringContaining('1000.00') },
+      },
+    ]);
   });
 
   it('a drawdown breach halts when the breach state is HALTED, also from REDUCING', () => {
@@ -103,7 +137,11 @@ describe('risk trading states', () => {
     r.command({ command: 'reduce' });
     r.update({ drawdown: 0.12 });
     expect(r.state()).toBe('HALTED');
-    expect(stateEvents(r.emitted).at(-1)).toMatchObject({ state: 'HALTED', previous: 'REDUCING', cause: { kind: 'breach', code: 'max_drawdown' } });
+    expect(stateEvents(r.emitted).at(-1)).toMatchObject({
+      state: 'HALTED',
+      previous: 'REDUCING',
+      cause: { kind: 'breach', code: 'max_drawdown' },
+    });
   });
 });
 
@@ -111,7 +149,10 @@ describe('risk limits at run time', () => {
   it('a valid change applies and is acknowledged with the new limits', () => {
     const r = start();
     const outs = r.command({ command: 'set-limits', limits: { maxOrderNotional: 5_000, maxOpenOrders: 2 } });
-    expect(outs[0]).toMatchObject({ type: 'risk.command-result', payload: { accepted: true, limits: { maxOrderNotional: 5_000, maxOpenOrders: 2 } } });
+    expect(outs[0]).toMatchObject({
+      type: 'risk.command-result',
+      payload: { accepted: true, limits: { maxOrderNotional: 5_000, maxOpenOrders: 2 } },
+    });
     expect(code(r.decide(intent({ qty: 60 })))).toBe('max_order_notional');
   });
 
@@ -132,7 +173,9 @@ describe('risk pre-trade checks in depth', () => {
     const r = start({ priceBand: 0.1 });
     const out = r.decide(intent({ type: 'limit', limitPrice: 150 }), { marketPrice: 100 });
     expect(code(out)).toBe('price_band');
-    expect(out?.type === 'order.rejected' && out.payload.reason).toBe('limit price 150 for ORCL is 50% from the last trade 100, outside the band of 10%');
+    expect(out?.type === 'order.rejected' && out.payload.reason).toBe(
+      'limit price 150 for ORCL is 50% from the last trade 100, outside the band of 10%',
+    );
     expect(code(r.decide(intent({ type: 'limit', limitPrice: 105 }), { marketPrice: 100 }))).toBe('order.approved');
   });
 
@@ -165,7 +208,9 @@ describe('risk pre-trade checks in depth', () => {
     const r = start({ maxDailyLoss: 500 });
     expect(code(r.decide(intent({ qty: 10 })))).toBe('order.approved');
     expect(code(r.decide(intent({ qty: 1 }), { account: { dayPnl: -600, drawdown: 0 } }))).toBe('max_daily_loss');
-    expect(code(r.decide(intent({ side: 'sell', qty: 5 }), { account: { dayPnl: -600, drawdown: 0 } }))).toBe('order.approved');
+    expect(code(r.decide(intent({ side: 'sell', qty: 5 }), { account: { dayPnl: -600, drawdown: 0 } }))).toBe(
+      'order.approved',
+    );
   });
 
   it('rejections are counted by reason code', () => {

@@ -35,8 +35,23 @@ const classOf = (text: string) => classify(scorer.score(text).score, scorer.neut
 
 describe('tokenizer on tweet noise', () => {
   it('maps links, cashtags, signed percentages, amounts, hashtags, mentions and case to stable tokens', () => {
-    expect(tokenize('$ORCL +5% and $BRK.B -3.2% on #Earnings, says @Jefferies https://t.co/x1Y2z3 (CVA) $1.6 trillion')).toEqual([
-      'TICKER', '+N%', 'and', 'TICKER', '-N%', 'on', 'earnings', '|', 'says', '@USER', 'URL', 'TICKER', '$N', 'trillion',
+    expect(
+      tokenize('$ORCL +5% and $BRK.B -3.2% on #Earnings, says @Jefferies https://t.co/x1Y2z3 (CVA) $1.6 trillion'),
+    ).toEqual([
+      'TICKER',
+      '+N%',
+      'and',
+      'TICKER',
+      '-N%',
+      'on',
+      'earnings',
+      '|',
+      'says',
+      '@USER',
+      'URL',
+      'TICKER',
+      '$N',
+      'trillion',
     ]);
   });
 
@@ -46,11 +61,31 @@ describe('tokenizer on tweet noise', () => {
   });
 
   it('splits negating contractions into a separate "not" and drops possessives', () => {
-    expect(tokenize("Oracle's results didn't impress; it won't rally")).toEqual(['oracle', 'results', 'did', 'not', 'impress', '|', 'it', 'will', 'not', 'rally']);
+    expect(tokenize("Oracle's results didn't impress; it won't rally")).toEqual([
+      'oracle',
+      'results',
+      'did',
+      'not',
+      'impress',
+      '|',
+      'it',
+      'will',
+      'not',
+      'rally',
+    ]);
   });
 
   it('tells a percentage from a plain number and an unsigned move from a signed one', () => {
-    expect(tokenize('Soared 34% in January 2020, up 12 percent')).toEqual(['soared', 'N%', 'in', 'january', 'N', '|', 'up', 'N%']);
+    expect(tokenize('Soared 34% in January 2020, up 12 percent')).toEqual([
+      'soared',
+      'N%',
+      'in',
+      'january',
+      'N',
+      '|',
+      'up',
+      'N%',
+    ]);
   });
 
   it('lower-cases words and marks a truncated tweet', () => {
@@ -141,7 +176,10 @@ describe('default scorer', () => {
 
 describe('labelled CSV (RFC 4180)', () => {
   it('reads quoted commas, doubled quotes, line breaks inside quotes, CRLF, a BOM and blank lines, giving each row its line', () => {
-    const rows = parseLabelledCsv('\ufefftext,label\r\n"a, b",1\r\n"he said ""up""",0\r\n"multi\nline text",2\r\n\r\nplain,2\r\n', 'inline.csv');
+    const rows = parseLabelledCsv(
+      '\ufefftext,label\r\n"a, b",1\r\n"he said ""up""",0\r\n"multi\nline text",2\r\n\r\nplain,2\r\n',
+      'inline.csv',
+    );
     expect(rows.map((r) => [r.text, r.label, r.line])).toEqual([
       ['a, b', 'bullish', 2],
       ['he said "up"', 'bearish', 3],
@@ -181,9 +219,21 @@ describe('evaluation', () => {
   //   predicted  bull neu  bear bull neu  neu
   // bullish P 1/2 R 1/2 F1 1/2; bearish P 1 R 1/2 F1 2/3; neutral P 2/3 R 1 F1 4/5
   // macro-F1 (1/2 + 2/3 + 4/5) / 3 = 0.6556; accuracy 4/6
-  const csv = 'text,label\n"up, a lot",1\n"up ""a little""",1\ndown,0\n"down\nbut read as up",0\nflat,2\nflat again,2\n';
-  const predicted: Record<string, number> = { 'up, a lot': 0.9, 'up "a little"': 0.05, down: -0.9, 'down\nbut read as up': 0.5, flat: 0, 'flat again': -0.1 };
-  const stub: Scorer = { name: 'stub@1', neutralBand: 0.1, score: (text) => ({ score: predicted[text]!, confidence: 1, rationale: '', scorer: 'stub@1' }) };
+  const csv =
+    'text,label\n"up, a lot",1\n"up ""a little""",1\ndown,0\n"down\nbut read as up",0\nflat,2\nflat again,2\n';
+  const predicted: Record<string, number> = {
+    'up, a lot': 0.9,
+    'up "a little"': 0.05,
+    down: -0.9,
+    'down\nbut read as up': 0.5,
+    flat: 0,
+    'flat again': -0.1,
+  };
+  const stub: Scorer = {
+    name: 'stub@1',
+    neutralBand: 0.1,
+    score: (text) => ({ score: predicted[text]!, confidence: 1, rationale: '', scorer: 'stub@1' }),
+  };
 
   it('computes accuracy and macro-F1 over the three classes by the score-and-band rule', () => {
     const e = evaluateScorer(stub, parseLabelledCsv(csv, 'inline.csv'));
@@ -213,7 +263,9 @@ describe('sextant sentiment (CLI)', () => {
   }
 
   it('eval --json prints exactly accuracy, macroF1 and n', async () => {
-    const file = tempCsv('text,label\n"$ORCL downgraded to sell, misses estimates",0\n$ORCL upgraded to buy at Goldman,1\nOracle to present at investor conference,2\n');
+    const file = tempCsv(
+      'text,label\n"$ORCL downgraded to sell, misses estimates",0\n$ORCL upgraded to buy at Goldman,1\nOracle to present at investor conference,2\n',
+    );
     const { code, out } = await run(['eval', '--data', file, '--json']);
     expect(code).toBe(0);
     const result = JSON.parse(out) as Record<string, number>;
@@ -226,7 +278,11 @@ describe('sextant sentiment (CLI)', () => {
     expect(code).toBe(0);
     const result = JSON.parse(out) as Record<string, unknown>;
     expect(Object.keys(result).sort()).toEqual(['class', 'confidence', 'rationale', 'score', 'scorer']);
-    expect(result).toMatchObject({ class: 'bullish', scorer: 'finlex-lr@1', score: scorer.score('Oracle beats estimates').score });
+    expect(result).toMatchObject({
+      class: 'bullish',
+      scorer: 'finlex-lr@1',
+      score: scorer.score('Oracle beats estimates').score,
+    });
   });
 
   it('eval on a bad file exits 1 naming the file and line; bad usage exits 2', async () => {
@@ -246,7 +302,11 @@ describe('sextant sentiment (CLI)', () => {
 const SHARED_TWEETS = sharedFile('sentiment/twitter-financial-news-train.csv');
 
 describe('default scorer on the held-out 20% of the labelled tweets', () => {
-  const training = shippedModel.training as { options: TrainOptions; crossValidation: { band: number }; heldOut: { macroF1: number; accuracy: number } };
+  const training = shippedModel.training as {
+    options: TrainOptions;
+    crossValidation: { band: number };
+    heldOut: { macroF1: number; accuracy: number };
+  };
   const load = () => {
     return holdOutSplit(readLabelledCsv(SHARED_TWEETS));
   };
@@ -255,7 +315,16 @@ describe('default scorer on the held-out 20% of the labelled tweets', () => {
     const { train, heldOut } = load();
     const band = training.crossValidation.band;
     const model = trainModel(train, training.options, band);
-    const e = evaluate(heldOut.map((r) => r.label), bandLabels(marginScores(model, heldOut.map((r) => r.text)), band));
+    const e = evaluate(
+      heldOut.map((r) => r.label),
+      bandLabels(
+        marginScores(
+          model,
+          heldOut.map((r) => r.text),
+        ),
+        band,
+      ),
+    );
     expect(e.macroF1).toBeGreaterThanOrEqual(0.7);
     expect(Math.round(e.macroF1 * 1e4) / 1e4).toBe(training.heldOut.macroF1);
     expect(Math.round(e.accuracy * 1e4) / 1e4).toBe(training.heldOut.accuracy);

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNewsFile } from '../../agents/sentiment/news/news-file.js';
-import { makeNewsItem, NewsFormatError, NewsUnavailableError, parseNewsTime } from '../../agents/sentiment/news/news-item.js';
+import {
+  makeNewsItem,
+  NewsFormatError,
+  NewsUnavailableError,
+  parseNewsTime,
+} from '../../agents/sentiment/news/news-item.js';
 import { parseNewsFeed, rssNewsSource } from '../../agents/sentiment/news/rss-feed.js';
 import { parseSymbolMap, symbolTagger } from '../../agents/sentiment/news/tagger.js';
 import { newsItemSchema, type NewsItem } from '../../src/core/domain/messages.js';
@@ -20,7 +25,14 @@ const T = Date.UTC(2024, 2, 1, 14, 30);
 describe('news files', () => {
   it('an NDJSON file becomes news items in time order, each valid against the news.item schema', () => {
     const f = file('ndjson', [
-      JSON.stringify({ headline: 'Oracle beats estimates', body: 'Cloud revenue up.', time: T + 1000, source: 'wire', url: 'https://x/1', symbols: ['ORCL'] }),
+      JSON.stringify({
+        headline: 'Oracle beats estimates',
+        body: 'Cloud revenue up.',
+        time: T + 1000,
+        source: 'wire',
+        url: 'https://x/1',
+        symbols: ['ORCL'],
+      }),
       JSON.stringify({ headline: '  Second   item ', time: new Date(T).toISOString(), source: 'wire' }),
       '',
     ]);
@@ -28,7 +40,13 @@ describe('news files', () => {
     expect(name).toMatch(/^ndjson:news-\d+\.ndjson$/);
     expect(skipped).toBe(0);
     expect(items.map((i) => i.headline)).toEqual(['Second item', 'Oracle beats estimates']);
-    expect(items[1]).toMatchObject({ body: 'Cloud revenue up.', time: T + 1000, source: 'wire', url: 'https://x/1', symbols: ['ORCL'] });
+    expect(items[1]).toMatchObject({
+      body: 'Cloud revenue up.',
+      time: T + 1000,
+      source: 'wire',
+      url: 'https://x/1',
+      symbols: ['ORCL'],
+    });
     for (const item of items) expect(newsItemSchema.safeParse(item).success).toBe(true);
   });
 
@@ -36,7 +54,8 @@ describe('news files', () => {
     const line = { headline: 'Oracle beats estimates', time: T, source: 'wire', url: 'https://x/1' };
     const a = readNewsFile(file('ndjson', [JSON.stringify(line)])).items[0]!;
     const b = readNewsFile(file('ndjson', [JSON.stringify(line)])).items[0]!;
-    const c = readNewsFile(file('ndjson', [JSON.stringify({ ...line, headline: 'Oracle misses estimates' })])).items[0]!;
+    const c = readNewsFile(file('ndjson', [JSON.stringify({ ...line, headline: 'Oracle misses estimates' })]))
+      .items[0]!;
     const d = readNewsFile(file('ndjson', [JSON.stringify({ ...line, time: T + 1 })])).items[0]!;
     expect(a.id).toBe(b.id);
     expect(c.id).not.toBe(a.id);
@@ -57,12 +76,22 @@ describe('news files', () => {
   });
 
   it('with lenient reading bad lines are skipped, counted and told, and the good ones kept', () => {
-    const f = file('ndjson', [JSON.stringify({ headline: 'ok', time: T }), '{"headline": ""}', 'garbage', JSON.stringify({ headline: 'bad time', time: 'yesterday-ish' }), JSON.stringify({ headline: 'ok 2', time: T + 1 })]);
+    const f = file('ndjson', [
+      JSON.stringify({ headline: 'ok', time: T }),
+      '{"headline": ""}',
+      'garbage',
+      JSON.stringify({ headline: 'bad time', time: 'yesterday-ish' }),
+      JSON.stringify({ headline: 'ok 2', time: T + 1 }),
+    ]);
     const told: NewsFormatError[] = [];
     const { items, skipped } = readNewsFile(f, { lenient: true, onSkip: (e) => told.push(e) });
     expect(items.map((i) => i.headline)).toEqual(['ok', 'ok 2']);
     expect(skipped).toBe(3);
-    expect(told.map((e) => [e.line, e.problem.split(':')[0]])).toEqual([[2, 'headline is missing or empty'], [3, 'not JSON'], [4, 'time "yesterday-ish" is neither epoch ms, an ISO-8601 date(-time) nor an RFC 822 date']]);
+    expect(told.map((e) => [e.line, e.problem.split(':')[0]])).toEqual([
+      [2, 'headline is missing or empty'],
+      [3, 'not JSON'],
+      [4, 'time "yesterday-ish" is neither epoch ms, an ISO-8601 date(-time) nor an RFC 822 date'],
+    ]);
   });
 
   it('a missing file is reported as unavailable, not as a format error', () => {
@@ -78,9 +107,20 @@ describe('news files', () => {
     ]);
     const { items } = readNewsFile(f);
     expect(items).toHaveLength(2);
-    expect(items[0]).toMatchObject({ headline: 'Oracle, Microsoft "team up"', body: 'line one\nline two', symbols: ['ORCL', 'MSFT'], source: 'wire', url: 'https://x/2', time: T });
+    expect(items[0]).toMatchObject({
+      headline: 'Oracle, Microsoft "team up"',
+      body: 'line one\nline two',
+      symbols: ['ORCL', 'MSFT'],
+      source: 'wire',
+      url: 'https://x/2',
+      time: T,
+    });
     // no offset: UTC, whatever the machine's time zone
-    expect(items[1]).toMatchObject({ headline: 'Plain headline', time: Date.UTC(2024, 2, 1, 15), source: expect.stringMatching(/^news-\d+\.csv$/) });
+    expect(items[1]).toMatchObject({
+      headline: 'Plain headline',
+      time: Date.UTC(2024, 2, 1, 15),
+      source: expect.stringMatching(/^news-\d+\.csv$/),
+    });
   });
 
   it('a bad CSV record names the line it starts on, counting the lines of earlier multi-line records', () => {
@@ -91,7 +131,9 @@ describe('news files', () => {
 
   it('a CSV header without a headline or time column stops the read whatever the mode', () => {
     const f = file('csv', ['text,label', 'Oracle beats,1']);
-    expect(() => readNewsFile(f, { lenient: true })).toThrow(`${f}:1: the header names no headline or time column (found: text, label)`);
+    expect(() => readNewsFile(f, { lenient: true })).toThrow(
+      `${f}:1: the header names no headline or time column (found: text, label)`,
+    );
   });
 
   it('times are epoch ms, ISO-8601 (UTC without offset) or RFC 822; anything else is refused', () => {
@@ -105,7 +147,9 @@ describe('news files', () => {
   });
 
   it('symbols in an item must look like symbols', () => {
-    expect(makeNewsItem({ headline: 'x', time: T, symbols: 'ORCL; $MSFT' }, 's')).toMatchObject({ symbols: ['ORCL', 'MSFT'] });
+    expect(makeNewsItem({ headline: 'x', time: T, symbols: 'ORCL; $MSFT' }, 's')).toMatchObject({
+      symbols: ['ORCL', 'MSFT'],
+    });
     expect(makeNewsItem({ headline: 'x', time: T, symbols: ['OR CL!'] }, 's')).toMatch(/is not a symbol/);
   });
 });
@@ -122,12 +166,19 @@ describe('RSS and Atom feeds', () => {
   it('an RSS 2.0 feed: titles, CDATA, entities and markup undone, dates read, ticker categories kept', () => {
     const items = parseNewsFeed(rss, { fallbackSource: 'm.example', seenAt: T + 5 });
     expect(items.map((i) => i.headline)).toEqual(['Oracle beats & raises', 'Undated item']);
-    expect(items[0]).toMatchObject({ body: 'Cloud revenue & margins up', url: 'https://m.example/1', time: T, source: 'Markets & More', symbols: ['ORCL'] });
+    expect(items[0]).toMatchObject({
+      body: 'Cloud revenue & margins up',
+      url: 'https://m.example/1',
+      time: T,
+      source: 'Markets & More',
+      symbols: ['ORCL'],
+    });
     expect(items[1]!.time).toBe(T + 5);
   });
 
   it('an undated item keeps its id from poll to poll (its id is made without the time it was first seen at)', () => {
-    const undated = (seenAt: number) => parseNewsFeed(rss, { fallbackSource: 'x', seenAt }).find((i) => i.headline === 'Undated item')!;
+    const undated = (seenAt: number) =>
+      parseNewsFeed(rss, { fallbackSource: 'x', seenAt }).find((i) => i.headline === 'Undated item')!;
     const a = undated(T);
     const b = undated(T + 60_000);
     expect(b.time).toBe(T + 60_000);
@@ -140,12 +191,24 @@ describe('RSS and Atom feeds', () => {
         <summary>Up 8%</summary><published>2024-03-01T14:30:00Z</published><category term="ORCL"/></entry>
     </feed>`;
     const [item] = parseNewsFeed(atom, { fallbackSource: 'w', seenAt: 0 });
-    expect(item).toMatchObject({ headline: 'Oracle shares surge', url: 'https://w/a', body: 'Up 8%', time: T, source: 'Wire', symbols: ['ORCL'] });
+    expect(item).toMatchObject({
+      headline: 'Oracle shares surge',
+      url: 'https://w/a',
+      body: 'Up 8%',
+      time: T,
+      source: 'Wire',
+      symbols: ['ORCL'],
+    });
   });
 
   it('a polled feed reads through the injected fetch; an HTTP error is a retryable unavailability', async () => {
     let status = 200;
-    const source = rssNewsSource({ url: 'https://m.example/feed', pollMs: 60_000, now: () => T, fetch: () => Promise.resolve(new Response(rss, { status })) });
+    const source = rssNewsSource({
+      url: 'https://m.example/feed',
+      pollMs: 60_000,
+      now: () => T,
+      fetch: () => Promise.resolve(new Response(rss, { status })),
+    });
     expect((await source.read()).map((i) => i.headline)).toEqual(['Oracle beats & raises', 'Undated item']);
     status = 503;
     const err = await source.read().catch((e: unknown) => e);
@@ -155,7 +218,13 @@ describe('RSS and Atom feeds', () => {
 });
 
 describe('symbol tagging', () => {
-  const tag = symbolTagger({ Oracle: 'ORCL', 'Oracle Corp': 'ORCL', Apple: 'AAPL', Target: 'TGT', 'Berkshire Hathaway': 'BRK.B' });
+  const tag = symbolTagger({
+    Oracle: 'ORCL',
+    'Oracle Corp': 'ORCL',
+    Apple: 'AAPL',
+    Target: 'TGT',
+    'Berkshire Hathaway': 'BRK.B',
+  });
   const item = (headline: string, extra: Partial<NewsItem> = {}) => ({ headline, ...extra });
 
   it('explicit tickers ($ORCL, $BRK.B) count, upper-cased, with trailing punctuation left out', () => {

@@ -15,10 +15,36 @@ const start = startStrategy;
 const intents = (outs: readonly Outbound[]) => outs.flatMap((o) => (o.type === 'order.intent' ? [o.payload] : []));
 
 const rejected = (clientOrderId: string, side: Side, qty: number) =>
-  ({ type: 'order.rejected', id: `rej-${clientOrderId}`, time: dayTime(99), payload: { clientOrderId, symbol: 'ORCL', side, qty, origin: ORIGIN, code: 'max_order_notional', reason: 'too big' } }) as const;
+  ({
+    type: 'order.rejected',
+    id: `rej-${clientOrderId}`,
+    time: dayTime(99),
+    payload: {
+      clientOrderId,
+      symbol: 'ORCL',
+      side,
+      qty,
+      origin: ORIGIN,
+      code: 'max_order_notional',
+      reason: 'too big',
+    },
+  }) as const;
 
 const cancelled = (clientOrderId: string, side: Side, filledQty: number) =>
-  ({ type: 'order.cancelled', id: `can-${clientOrderId}`, time: dayTime(99), payload: { clientOrderId, symbol: 'ORCL', side, filledQty, reason: 'cancelled', status: 'cancelled', origin: ORIGIN } }) as const;
+  ({
+    type: 'order.cancelled',
+    id: `can-${clientOrderId}`,
+    time: dayTime(99),
+    payload: {
+      clientOrderId,
+      symbol: 'ORCL',
+      side,
+      filledQty,
+      reason: 'cancelled',
+      status: 'cancelled',
+      origin: ORIGIN,
+    },
+  }) as const;
 
 // fast 2 / slow 4: [10, 9, 8, 7] sets the sign to -1 (7.5 < 8.5) without a cross (no previous sign)
 const DOWN = [10, 9, 8, 7];
@@ -74,8 +100,14 @@ describe('strategy machine: sma-cross', () => {
     s.bars([...DOWN, 12]);
     expect(s.bars([6])).toEqual([]); // [8, 7, 12, 6]: 9 > 8.25, still above
     const outs = s.bars([4]); // [7, 12, 6, 4]: SMA2 5 < SMA4 7.25
-    expect(outs[0]!.payload).toMatchObject({ side: 'sell', targetQty: 0, reasons: ['SMA2 5 crossed below SMA4 7.25', 'closing long 10'] });
-    expect(intents(outs)).toEqual([expect.objectContaining({ clientOrderId: 'sma-ORCL-7', side: 'sell', qty: 10, refPrice: 4 })]);
+    expect(outs[0]!.payload).toMatchObject({
+      side: 'sell',
+      targetQty: 0,
+      reasons: ['SMA2 5 crossed below SMA4 7.25', 'closing long 10'],
+    });
+    expect(intents(outs)).toEqual([
+      expect.objectContaining({ clientOrderId: 'sma-ORCL-7', side: 'sell', qty: 10, refPrice: 4 }),
+    ]);
     expect(s.ctx().symbols.ORCL!.position).toBe(0);
   });
 
@@ -145,10 +177,29 @@ describe('strategy machine: sma-cross', () => {
     const s = start(SMA);
     s.bars(DOWN);
     const [buy] = intents(s.bars([12]));
-    const fill = { clientOrderId: buy!.clientOrderId, brokerOrderId: 'paper-1', symbol: 'ORCL', side: 'buy', qty: 10, price: 12, fee: 0, origin: ORIGIN } as const;
-    s.send({ type: 'order.filled', id: 'f1', time: dayTime(6), payload: { ...fill, qty: 4, cumQty: 4, leavesQty: 6, status: 'partially_filled' } });
+    const fill = {
+      clientOrderId: buy!.clientOrderId,
+      brokerOrderId: 'paper-1',
+      symbol: 'ORCL',
+      side: 'buy',
+      qty: 10,
+      price: 12,
+      fee: 0,
+      origin: ORIGIN,
+    } as const;
+    s.send({
+      type: 'order.filled',
+      id: 'f1',
+      time: dayTime(6),
+      payload: { ...fill, qty: 4, cumQty: 4, leavesQty: 6, status: 'partially_filled' },
+    });
     expect(Object.keys(s.ctx().open)).toEqual([buy!.clientOrderId]);
-    s.send({ type: 'order.filled', id: 'f2', time: dayTime(6), payload: { ...fill, qty: 6, cumQty: 10, leavesQty: 0, status: 'filled' } });
+    s.send({
+      type: 'order.filled',
+      id: 'f2',
+      time: dayTime(6),
+      payload: { ...fill, qty: 6, cumQty: 10, leavesQty: 0, status: 'filled' },
+    });
     expect(s.ctx().open).toEqual({});
     expect(s.ctx().symbols.ORCL!.position).toBe(10);
     // a late rejection for a finished order changes nothing
@@ -194,8 +245,14 @@ describe('strategy machine: rsi-reversion', () => {
     const s = start(RSI);
     expect(s.bars([10, 9])).toEqual([]); // one change: warming up
     const outs = s.bars([8]); // changes -1, -1: RSI2 0
-    expect(outs[0]!.payload).toMatchObject({ side: 'buy', indicators: { rsi2: 0, close: 8 }, reasons: ['RSI2 0 below 30 (oversold)', 'no position held'] });
-    expect(intents(outs)).toEqual([expect.objectContaining({ clientOrderId: 'rsi-ORCL-3', side: 'buy', qty: 5, refPrice: 8 })]);
+    expect(outs[0]!.payload).toMatchObject({
+      side: 'buy',
+      indicators: { rsi2: 0, close: 8 },
+      reasons: ['RSI2 0 below 30 (oversold)', 'no position held'],
+    });
+    expect(intents(outs)).toEqual([
+      expect.objectContaining({ clientOrderId: 'rsi-ORCL-3', side: 'buy', qty: 5, refPrice: 8 }),
+    ]);
   });
 
   it('sells the whole position when RSI rises above overbought while long', () => {
@@ -225,8 +282,28 @@ describe('entries sized as a fraction of equity', () => {
   });
 
   it("the strategy's equity follows its own fills (once each, partial ones too) and the latest closes", () => {
-    const ctx: StrategyContext = { params: { kind: 'sma-cross', id: 's', fast: 2, slow: 3, size: 0, sizeFraction: 0.5 }, symbols: {}, open: { o1: { symbol: 'BTC', signed: 2 } }, lastSignals: {}, cash: 100_000, held: {}, outbox: [] };
-    const fill = (qty: number, cumQty: number, status: 'partially_filled' | 'filled') => ({ clientOrderId: 'o1', brokerOrderId: 'b', symbol: 'BTC', side: 'buy' as const, qty, price: 20_000, fee: 10, cumQty, leavesQty: 2 - cumQty, status, origin: { kind: 'strategy' as const, id: 's' } });
+    const ctx: StrategyContext = {
+      params: { kind: 'sma-cross', id: 's', fast: 2, slow: 3, size: 0, sizeFraction: 0.5 },
+      symbols: {},
+      open: { o1: { symbol: 'BTC', signed: 2 } },
+      lastSignals: {},
+      cash: 100_000,
+      held: {},
+      outbox: [],
+    };
+    const fill = (qty: number, cumQty: number, status: 'partially_filled' | 'filled') => ({
+      clientOrderId: 'o1',
+      brokerOrderId: 'b',
+      symbol: 'BTC',
+      side: 'buy' as const,
+      qty,
+      price: 20_000,
+      fee: 10,
+      cumQty,
+      leavesQty: 2 - cumQty,
+      status,
+      origin: { kind: 'strategy' as const, id: 's' },
+    });
     let c = { ...ctx, ...onOwnFill(ctx, fill(1, 1, 'partially_filled')) } as StrategyContext;
     c = { ...c, ...onOwnFill(c, fill(1, 1, 'partially_filled')) } as StrategyContext; // delivered again
     expect(c.cash).toBe(80_000 - 10);

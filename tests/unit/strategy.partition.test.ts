@@ -15,7 +15,12 @@ function strategy() {
   const bar = (symbol: string, n: number, close: number) => {
     const time = T0 + n * 86_400_000;
     const from = emitted.length;
-    actor.send({ type: 'market.bar', id: `${symbol}-${n}`, time, payload: { symbol, time, open: close, high: close, low: close, close, volume: 1000 } });
+    actor.send({
+      type: 'market.bar',
+      id: `${symbol}-${n}`,
+      time,
+      payload: { symbol, time, open: close, high: close, low: close, close, volume: 1000 },
+    });
     return emitted.slice(from);
   };
   return { actor, bar, ctx: () => actor.getSnapshot().context };
@@ -61,7 +66,12 @@ describe('strategy state handed between instances (scale-out)', () => {
     const orcl = sliceOf(a.ctx(), 'ORCL');
     const open = Object.entries(a.ctx().open);
     expect(open.length).toBeGreaterThan(0);
-    expect(Object.keys(orcl.open).sort()).toEqual(open.filter(([, o]) => o.symbol === 'ORCL').map(([id]) => id).sort());
+    expect(Object.keys(orcl.open).sort()).toEqual(
+      open
+        .filter(([, o]) => o.symbol === 'ORCL')
+        .map(([id]) => id)
+        .sort(),
+    );
     expect(orcl.state).toEqual(a.ctx().symbols.ORCL);
     expect(JSON.stringify(orcl)).not.toContain('MSFT');
   });

@@ -13,18 +13,65 @@ function start() {
   let d = 0;
   const bar = (close: number) => {
     d++;
-    return send({ type: 'market.bar', id: `b${d}`, time: day(d), payload: { symbol: 'ACME', time: day(d), open: close, high: close, low: close, close, volume: 1000 } });
+    return send({
+      type: 'market.bar',
+      id: `b${d}`,
+      time: day(d),
+      payload: { symbol: 'ACME', time: day(d), open: close, high: close, low: close, close, volume: 1000 },
+    });
   };
   const intents = (outs: Emitted[]) => outs.flatMap((o) => (o.type === 'order.intent' ? [o.payload] : []));
   const signals = (outs: Emitted[]) => outs.flatMap((o) => (o.type === 'signal.generated' ? [o.payload] : []));
   const ended = (i: OrderIntent, type: 'order.rejected' | 'order.failed') =>
     send(
       type === 'order.rejected'
-        ? { type, id: `r-${i.clientOrderId}`, time: i.decidedAt, payload: { clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side, qty: i.qty, origin: i.origin, code: 'x', reason: 'x' } }
-        : { type, id: `f-${i.clientOrderId}`, time: i.decidedAt, payload: { clientOrderId: i.clientOrderId, symbol: i.symbol, side: i.side, code: 'venue_unavailable', reason: 'down', origin: i.origin } },
+        ? {
+            type,
+            id: `r-${i.clientOrderId}`,
+            time: i.decidedAt,
+            payload: {
+              clientOrderId: i.clientOrderId,
+              symbol: i.symbol,
+              side: i.side,
+              qty: i.qty,
+              origin: i.origin,
+              code: 'x',
+              reason: 'x',
+            },
+          }
+        : {
+            type,
+            id: `f-${i.clientOrderId}`,
+            time: i.decidedAt,
+            payload: {
+              clientOrderId: i.clientOrderId,
+              symbol: i.symbol,
+              side: i.side,
+              code: 'venue_unavailable',
+              reason: 'down',
+              origin: i.origin,
+            },
+          },
     );
   const filled = (i: OrderIntent) =>
-    send({ type: 'order.filled', id: `x-${i.clientOrderId}`, time: i.decidedAt, payload: { clientOrderId: i.clientOrderId, brokerOrderId: 'b', symbol: i.symbol, side: i.side, qty: i.qty, price: 1, fee: 0, cumQty: i.qty, leavesQty: 0, status: 'filled', origin: i.origin } });
+    send({
+      type: 'order.filled',
+      id: `x-${i.clientOrderId}`,
+      time: i.decidedAt,
+      payload: {
+        clientOrderId: i.clientOrderId,
+        brokerOrderId: 'b',
+        symbol: i.symbol,
+        side: i.side,
+        qty: i.qty,
+        price: 1,
+        fee: 0,
+        cumQty: i.qty,
+        leavesQty: 0,
+        status: 'filled',
+        origin: i.origin,
+      },
+    });
   const sym = () => actor.getSnapshot().context.symbols.ACME!;
   return { bar, intents, signals, ended, filled, sym };
 }

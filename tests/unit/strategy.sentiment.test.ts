@@ -13,12 +13,20 @@ const FALL = [8, 5, 3];
 const start = startStrategy;
 
 const sentiment = (score: number, asOf: number, halfLifeMs = DAY, symbol = 'ORCL'): StrategyEvent => {
-  const payload: SentimentUpdated = { symbol, score, asOf, halfLifeMs, items: 2, recent: [{ itemId: 'ITEM-2', time: asOf, score, confidence: 1, scorer: 'stub@1', headline: 'h' }] };
+  const payload: SentimentUpdated = {
+    symbol,
+    score,
+    asOf,
+    halfLifeMs,
+    items: 2,
+    recent: [{ itemId: 'ITEM-2', time: asOf, score, confidence: 1, scorer: 'stub@1', headline: 'h' }],
+  };
   return { type: 'sentiment.updated', id: `s-${asOf}`, time: asOf, payload };
 };
 
 const FILTERED: StrategyParams = { kind: 'sma-cross', id: 'sma', fast: 2, slow: 4, size: 10, sentimentMin: 0.2 };
-const signals = (outs: readonly Outbound[]) => outs.flatMap((o) => (o.type === 'signal.generated' ? [o.payload as Signal] : []));
+const signals = (outs: readonly Outbound[]) =>
+  outs.flatMap((o) => (o.type === 'signal.generated' ? [o.payload as Signal] : []));
 
 describe('strategy sentiment filter', () => {
   it('a buy with no news about the symbol is held back (no news counts as 0, not above the minimum)', () => {
@@ -48,7 +56,7 @@ describe('strategy sentiment filter', () => {
     expect(signal!.indicators.sentiment).toBe(0.5);
   });
 
-  it('the sentiment is decayed to the bar\'s time: good news two half-lives old no longer clears the bar', () => {
+  it("the sentiment is decayed to the bar's time: good news two half-lives old no longer clears the bar", () => {
     const s = start(FILTERED);
     s.bars(DOWN);
     s.send(sentiment(0.6, s.nextDay() - 2 * DAY)); // 0.6 -> 0.15 at the bar

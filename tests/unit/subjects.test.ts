@@ -1,17 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeSymbol, encodeSymbol, InvalidSymbolError, isConcreteSubject, isValidPattern, matchesPattern, subjects, symbolOf } from '../../src/core/messaging/subjects.js';
+import {
+  decodeSymbol,
+  encodeSymbol,
+  InvalidSymbolError,
+  isConcreteSubject,
+  isValidPattern,
+  matchesPattern,
+  subjects,
+  symbolOf,
+} from '../../src/core/messaging/subjects.js';
 
 describe('symbol encoding', () => {
-  it.each(['BRK.B', 'BTC/USD', 'ES 12-25', 'ORCL', 'a_b', 'Ünïcødé', '*', '>', 'x.y.z'])('round-trips %s through one subject token', (sym) => {
-    const token = encodeSymbol(sym);
-    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeSymbol(token)).toBe(sym);
-    expect(symbolOf(subjects.marketBar(sym))).toBe(sym);
-  });
+  it.each(['BRK.B', 'BTC/USD', 'ES 12-25', 'ORCL', 'a_b', 'Ünïcødé', '*', '>', 'x.y.z'])(
+    'round-trips %s through one subject token',
+    (sym) => {
+      const token = encodeSymbol(sym);
+      expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(decodeSymbol(token)).toBe(sym);
+      expect(symbolOf(subjects.marketBar(sym))).toBe(sym);
+    },
+  );
 
   it('round-trips any string of 1-64 characters', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 64 }), (sym) => decodeSymbol(encodeSymbol(sym)) === sym));
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 64 }), (sym) => decodeSymbol(encodeSymbol(sym)) === sym),
+    );
   });
 
   it('keeps plain tickers readable', () => {

@@ -43,13 +43,19 @@ export function csvFeed(opts: CsvFeedOptions): MarketFeed {
   const layout = detectLayout(text.slice(header.start, header.end));
   if (layout === undefined) {
     const seen = JSON.stringify(text.slice(header.start, Math.min(header.end, header.start + 200)));
-    throw new FeedFormatError(file, header.line, `unknown header ${seen}; expected one of: ${ACCEPTED_HEADERS.join(' | ')}`);
+    throw new FeedFormatError(
+      file,
+      header.line,
+      `unknown header ${seen}; expected one of: ${ACCEPTED_HEADERS.join(' | ')}`,
+    );
   }
   if (kind === 'ticks' && layout.id !== 'datetime') {
     throw new FeedFormatError(file, header.line, `ticks need a ${ACCEPTED_HEADERS[2]} file, not ${layout.header}`);
   }
 
-  return fileFeed({ name: `csv:${basename(file)}`, file, lenient, onSkip }, (reject) => readRows(text, header.next, header.line, layout, symbol, kind, reject));
+  return fileFeed({ name: `csv:${basename(file)}`, file, lenient, onSkip }, (reject) =>
+    readRows(text, header.next, header.line, layout, symbol, kind, reject),
+  );
 }
 
 interface LineSpan {
@@ -68,7 +74,8 @@ function firstLine(text: string): LineSpan | undefined {
     if (nl === -1) nl = text.length;
     const start = pos;
     pos = nl + 1;
-    if (text.slice(start, nl).trim() !== '') return { line, start, end: text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl, next: pos };
+    if (text.slice(start, nl).trim() !== '')
+      return { line, start, end: text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl, next: pos };
   }
   return undefined;
 }
@@ -114,10 +121,27 @@ function* readRows(
       const tick: Tick = { symbol, time, price: v[ROW.close] as number, size: v[ROW.volume] as number };
       yield { kind: 'tick', tick };
     } else if (intervalMs !== undefined) {
-      const bar: Bar = { symbol, time, open: v[ROW.open] as number, high: v[ROW.high] as number, low: v[ROW.low] as number, close: v[ROW.close] as number, volume: v[ROW.volume] as number, intervalMs };
+      const bar: Bar = {
+        symbol,
+        time,
+        open: v[ROW.open] as number,
+        high: v[ROW.high] as number,
+        low: v[ROW.low] as number,
+        close: v[ROW.close] as number,
+        volume: v[ROW.volume] as number,
+        intervalMs,
+      };
       yield { kind: 'bar', bar };
     } else {
-      const bar: Bar = { symbol, time, open: v[ROW.open] as number, high: v[ROW.high] as number, low: v[ROW.low] as number, close: v[ROW.close] as number, volume: v[ROW.volume] as number };
+      const bar: Bar = {
+        symbol,
+        time,
+        open: v[ROW.open] as number,
+        high: v[ROW.high] as number,
+        low: v[ROW.low] as number,
+        close: v[ROW.close] as number,
+        volume: v[ROW.volume] as number,
+      };
       yield { kind: 'bar', bar };
     }
   }

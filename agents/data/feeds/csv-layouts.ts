@@ -7,7 +7,17 @@
  * What a column holds. Prices and volume double as their slot in the row parser's output
  * array (slot 0 is the timestamp), so the hot loop needs no lookup.
  */
-export const Column = { open: 1, high: 2, low: 3, close: 4, volume: 5, date: 6, time: 7, datetime: 8, ignored: 9 } as const;
+export const Column = {
+  open: 1,
+  high: 2,
+  low: 3,
+  close: 4,
+  volume: 5,
+  date: 6,
+  time: 7,
+  datetime: 8,
+  ignored: 9,
+} as const;
 export type Column = (typeof Column)[keyof typeof Column];
 
 /** Which columns hold what, for one accepted header. */
@@ -52,13 +62,21 @@ export const ACCEPTED_HEADERS: readonly string[] = SPECS.map(
   (s) => s.names.join(',') + (s.optionalLast ? `[,${s.optionalLast}]` : ''),
 );
 
-const normalise = (cell: string) => cell.trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase();
+const normalise = (cell: string) =>
+  cell
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .trim()
+    .toLowerCase();
 
 /** The layout whose header equals `headerLine`, or undefined when none does. */
 export function detectLayout(headerLine: string): CsvLayout | undefined {
   const cells = headerLine.split(',').map(normalise);
   for (const [n, spec] of SPECS.entries()) {
-    const names = spec.optionalLast !== undefined && cells.length === spec.names.length + 1 ? [...spec.names, spec.optionalLast] : spec.names;
+    const names =
+      spec.optionalLast !== undefined && cells.length === spec.names.length + 1
+        ? [...spec.names, spec.optionalLast]
+        : spec.names;
     if (cells.length !== names.length || !names.every((name, i) => cells[i] === name.toLowerCase())) continue;
     return {
       id: spec.id,

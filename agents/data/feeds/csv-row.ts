@@ -3,7 +3,14 @@ import { decimalField, parseDecimalField } from './parse-decimal.js';
 import { parseClockTime, parseIsoDate, parseIsoDateTime } from './parse-utc-time.js';
 
 /** Slots of the values {@link parseCsvRow} writes into its output array. */
-export const ROW = { time: 0, open: Column.open, high: Column.high, low: Column.low, close: Column.close, volume: Column.volume } as const;
+export const ROW = {
+  time: 0,
+  open: Column.open,
+  high: Column.high,
+  low: Column.low,
+  close: Column.close,
+  volume: Column.volume,
+} as const;
 
 /**
  * Parses and checks one data row, `text[start, end)` without its line break, into `out`
@@ -17,7 +24,13 @@ export const ROW = { time: 0, open: Column.open, high: Column.high, low: Column.
  * symbols do by a rounding hair after split adjustments, and rejecting those rows would lose
  * real bars (the reference backtest fills at Open). A missing value is never filled in.
  */
-export function parseCsvRow(text: string, start: number, end: number, layout: CsvLayout, out: Float64Array): string | undefined {
+export function parseCsvRow(
+  text: string,
+  start: number,
+  end: number,
+  layout: CsvLayout,
+  out: Float64Array,
+): string | undefined {
   const columns = layout.columns;
   const last = columns.length - 1;
   let at = start;
@@ -28,12 +41,14 @@ export function parseCsvRow(text: string, start: number, end: number, layout: Cs
     if (column <= Column.close) {
       const value = parseDecimalField(text, at, end);
       stop = decimalField.end;
-      if (!(value > 0 && value < Infinity)) return `${layout.names[k]} ${quote(text, at, stop)} is not a positive number${missing(text, at, stop)}`;
+      if (!(value > 0 && value < Infinity))
+        return `${layout.names[k]} ${quote(text, at, stop)} is not a positive number${missing(text, at, stop)}`;
       out[column] = value;
     } else if (column === Column.volume) {
       const value = parseDecimalField(text, at, end);
       stop = decimalField.end;
-      if (!(value >= 0 && value < Infinity)) return `${layout.names[k]} ${quote(text, at, stop)} is not a non-negative number${missing(text, at, stop)}`;
+      if (!(value >= 0 && value < Infinity))
+        return `${layout.names[k]} ${quote(text, at, stop)} is not a non-negative number${missing(text, at, stop)}`;
       out[column] = value;
     } else {
       stop = nextComma(text, at, end);
@@ -47,7 +62,8 @@ export function parseCsvRow(text: string, start: number, end: number, layout: Cs
         time += clock;
       } else if (column === Column.datetime) {
         time = parseIsoDateTime(text, at, stop);
-        if (Number.isNaN(time)) return `Datetime ${quote(text, at, stop)} is not an ISO-8601 date-time (expected YYYY-MM-DDTHH:MM:SS[.fff][Z])`;
+        if (Number.isNaN(time))
+          return `Datetime ${quote(text, at, stop)} is not an ISO-8601 date-time (expected YYYY-MM-DDTHH:MM:SS[.fff][Z])`;
       }
     }
     if (stop === end && k < last) return columnCount(text, start, end, layout);

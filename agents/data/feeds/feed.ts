@@ -39,7 +39,10 @@ export class FeedFormatError extends FileLineError {
 export class FeedUnavailableError extends Error {
   readonly code = 'feed_unavailable';
   readonly retryable = false;
-  constructor(readonly file: string, options?: ErrorOptions) {
+  constructor(
+    readonly file: string,
+    options?: ErrorOptions,
+  ) {
     const why = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? 'unknown error');
     super(`cannot read feed file ${file}: ${why}`, options);
     this.name = 'FeedUnavailableError';

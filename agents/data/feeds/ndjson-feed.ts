@@ -31,7 +31,10 @@ export function ndjsonFeed(opts: NdjsonFeedOptions): MarketFeed {
   return fileFeed({ name: `ndjson:${basename(file)}`, file, lenient, onSkip }, (reject) => readLines(text, reject));
 }
 
-function* readLines(text: string, reject: (line: number, problem: string, cause?: unknown) => void): Generator<FeedItem, void, undefined> {
+function* readLines(
+  text: string,
+  reject: (line: number, problem: string, cause?: unknown) => void,
+): Generator<FeedItem, void, undefined> {
   let previous = -Infinity;
   let pos = 0;
   let line = 0;
@@ -56,7 +59,10 @@ function* readLines(text: string, reject: (line: number, problem: string, cause?
     }
     const time = item.kind === 'bar' ? item.bar.time : item.tick.time;
     if (time < previous) {
-      reject(line, `time ${new Date(time).toISOString()} goes back before the previous line's ${new Date(previous).toISOString()}`);
+      reject(
+        line,
+        `time ${new Date(time).toISOString()} goes back before the previous line's ${new Date(previous).toISOString()}`,
+      );
       continue;
     }
     previous = time;
@@ -66,7 +72,8 @@ function* readLines(text: string, reject: (line: number, problem: string, cause?
 
 /** The feed item a parsed line describes, or what is wrong with it. */
 function toItem(value: unknown): FeedItem | string {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected a JSON object (a bar or a tick)';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'expected a JSON object (a bar or a tick)';
   const record = value as Record<string, unknown>;
   const kind = record.kind ?? ('open' in record || 'close' in record ? 'bar' : 'price' in record ? 'tick' : undefined);
   if (kind !== 'bar' && kind !== 'tick') {
@@ -89,5 +96,7 @@ function toItem(value: unknown): FeedItem | string {
 }
 
 function describe(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(object)'}: ${issue.message}`).join('; ');
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(object)'}: ${issue.message}`)
+    .join('; ');
 }

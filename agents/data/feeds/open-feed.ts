@@ -21,7 +21,9 @@ export function openFeed(opts: OpenFeedOptions): MarketFeed {
     default: {
       // Options often come from config files, so say what is wrong instead of returning undefined.
       const unknown: never = opts;
-      throw new FeedOptionsError(`unknown feed ${JSON.stringify((unknown as { feed?: unknown }).feed)}; expected csv, ndjson or synthetic`);
+      throw new FeedOptionsError(
+        `unknown feed ${JSON.stringify((unknown as { feed?: unknown }).feed)}; expected csv, ndjson or synthetic`,
+      );
     }
   }
 }

@@ -37,7 +37,15 @@ function dateAt(text: string, start: number): number {
   const year = digitsAt(text, start, 4);
   const month = digitsAt(text, start + 5, 2);
   const day = digitsAt(text, start + 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || text.charCodeAt(start + 4) !== 45 || text.charCodeAt(start + 7) !== 45) return NaN;
+  if (
+    year < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    text.charCodeAt(start + 4) !== 45 ||
+    text.charCodeAt(start + 7) !== 45
+  )
+    return NaN;
   if (day > daysInMonth(year, month)) return NaN;
   return daysFromCivil(year, month, day) * MS_PER_DAY;
 }

@@ -74,7 +74,16 @@ function* generate(opts: SyntheticFeedOptions): Generator<FeedItem, never, undef
       }
       walk.price = price;
       const volume = Math.round(1_000 * (0.5 + walk.next())) + Math.round(100_000 * Math.abs(Math.log(price / open)));
-      const bar: Bar = { symbol: walk.symbol, time, open: round4(open), high: round4(high), low: round4(low), close: round4(price), volume, intervalMs: barMs };
+      const bar: Bar = {
+        symbol: walk.symbol,
+        time,
+        open: round4(open),
+        high: round4(high),
+        low: round4(low),
+        close: round4(price),
+        volume,
+        intervalMs: barMs,
+      };
       yield { kind: 'bar', bar };
     }
   }
@@ -86,10 +95,13 @@ function check(opts: SyntheticFeedOptions): void {
   if (opts.symbols.some((s) => s.length === 0)) problems.push('a symbol is empty');
   if (new Set(opts.symbols).size !== opts.symbols.length) problems.push('symbols repeat');
   if (!Number.isFinite(opts.seed)) problems.push(`seed ${opts.seed} is not a finite number`);
-  if (!(opts.startPrice > 0 && Number.isFinite(opts.startPrice))) problems.push(`startPrice ${opts.startPrice} is not a positive number`);
+  if (!(opts.startPrice > 0 && Number.isFinite(opts.startPrice)))
+    problems.push(`startPrice ${opts.startPrice} is not a positive number`);
   if (!Number.isFinite(opts.drift)) problems.push(`drift ${opts.drift} is not a finite number`);
-  if (!(opts.volatility >= 0 && Number.isFinite(opts.volatility))) problems.push(`volatility ${opts.volatility} is not a number >= 0`);
+  if (!(opts.volatility >= 0 && Number.isFinite(opts.volatility)))
+    problems.push(`volatility ${opts.volatility} is not a number >= 0`);
   if (!(Number.isInteger(opts.barMs) && opts.barMs > 0)) problems.push(`barMs ${opts.barMs} is not a positive integer`);
-  if (!(Number.isInteger(opts.startTime) && opts.startTime >= 0)) problems.push(`startTime ${opts.startTime} is not a non-negative integer`);
+  if (!(Number.isInteger(opts.startTime) && opts.startTime >= 0))
+    problems.push(`startTime ${opts.startTime} is not a non-negative integer`);
   if (problems.length > 0) throw new FeedOptionsError(`syntheticFeed: ${problems.join('; ')}`);
 }

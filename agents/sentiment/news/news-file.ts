@@ -106,7 +106,12 @@ function readCsv(text: string, take: Take, reject: Reject, file: string): void {
       }
       // a header that lacks a required column makes every row bad: stop whatever the mode
       const missing = (['headline', 'time'] as const).filter((f) => !columns!.has(f));
-      if (missing.length > 0) throw new NewsFormatError(file, record.line, `the header names no ${missing.join(' or ')} column (found: ${names.join(', ')})`);
+      if (missing.length > 0)
+        throw new NewsFormatError(
+          file,
+          record.line,
+          `the header names no ${missing.join(' or ')} column (found: ${names.join(', ')})`,
+        );
       continue;
     }
     const raw: Record<string, string> = {};

@@ -30,7 +30,10 @@ export class NewsFormatError extends FileLineError {
 export class NewsUnavailableError extends Error {
   readonly code = 'news_unavailable';
   readonly retryable: boolean;
-  constructor(readonly where: string, options?: ErrorOptions & { retryable?: boolean }) {
+  constructor(
+    readonly where: string,
+    options?: ErrorOptions & { retryable?: boolean },
+  ) {
     const why = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? 'unknown error');
     super(`cannot read news from ${where}: ${why}`, options);
     this.name = 'NewsUnavailableError';
@@ -43,7 +46,12 @@ export class NewsUnavailableError extends Error {
  * so reading the same item again (a restart, the next poll of a feed, a replay) gives the same
  * id. An item without a time of its own hashes without one.
  */
-export function newsItemId(source: string, url: string | undefined, time: number | undefined, headline: string): string {
+export function newsItemId(
+  source: string,
+  url: string | undefined,
+  time: number | undefined,
+  headline: string,
+): string {
   return derivedId(time ?? 0, ['news', source, url ?? '', time === undefined ? '' : String(time), headline]);
 }
 
@@ -88,7 +96,8 @@ export function makeNewsItem(raw: RawNews, defaultSource: string, fallbackTime?:
   let time: number | undefined;
   if (raw.time !== undefined && raw.time !== null && raw.time !== '') {
     time = parseNewsTime(raw.time);
-    if (Number.isNaN(time)) return `time ${JSON.stringify(raw.time)} is neither epoch ms, an ISO-8601 date(-time) nor an RFC 822 date`;
+    if (Number.isNaN(time))
+      return `time ${JSON.stringify(raw.time)} is neither epoch ms, an ISO-8601 date(-time) nor an RFC 822 date`;
   } else if (fallbackTime === undefined) return 'time is missing';
   const symbols = symbolList(raw.symbols);
   if (typeof symbols === 'string') return symbols;
@@ -106,7 +115,11 @@ export function makeNewsItem(raw: RawNews, defaultSource: string, fallbackTime?:
 
 function symbolList(value: unknown): string[] | string {
   if (value === undefined || value === null || value === '') return [];
-  const parts = Array.isArray(value) ? value.map((v) => text(v) ?? '') : typeof value === 'string' ? value.split(/[,;\s]+/) : undefined;
+  const parts = Array.isArray(value)
+    ? value.map((v) => text(v) ?? '')
+    : typeof value === 'string'
+      ? value.split(/[,;\s]+/)
+      : undefined;
   if (!parts) return 'symbols must be a list or a comma-separated string';
   const out = [...new Set(parts.map((s) => s.trim().replace(/^\$/, '')).filter((s) => s.length > 0))];
   const bad = out.find((s) => !SYMBOL.test(s));
@@ -117,5 +130,8 @@ function symbolList(value: unknown): string[] | string {
 
 /** Items in publication order; items of the same time keep the order they were read in. */
 export function byTime(items: readonly NewsItem[]): NewsItem[] {
-  return items.map((item, i) => ({ item, i })).sort((a, b) => a.item.time - b.item.time || a.i - b.i).map((x) => x.item);
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => a.item.time - b.item.time || a.i - b.i)
+    .map((x) => x.item);
 }

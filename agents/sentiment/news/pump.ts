@@ -20,7 +20,12 @@ export async function pumpNews(api: AgentApi, sources: readonly NewsSource[]): P
   await Promise.all(sources.map((source) => pumpOne(api, source, seen, remember)));
 }
 
-async function pumpOne(api: AgentApi, source: NewsSource, seen: ReadonlySet<string>, remember: (id: string) => void): Promise<void> {
+async function pumpOne(
+  api: AgentApi,
+  source: NewsSource,
+  seen: ReadonlySet<string>,
+  remember: (id: string) => void,
+): Promise<void> {
   for (;;) {
     if (api.stopping) return;
     try {
@@ -36,7 +41,10 @@ async function pumpOne(api: AgentApi, source: NewsSource, seen: ReadonlySet<stri
       }
       if (published > 0) api.log.info({ source: source.name, published }, 'news published');
     } catch (err) {
-      api.log.warn({ err: (err as Error).message, source: source.name }, 'could not read news; trying again at the next poll');
+      api.log.warn(
+        { err: (err as Error).message, source: source.name },
+        'could not read news; trying again at the next poll',
+      );
     }
     if (source.pollMs === undefined) return;
     await sleepUnlessStopping(api, source.pollMs);

@@ -9,7 +9,10 @@ import type { NewsSource } from './source.js';
  * from texts. Items without a title are left out; an item without a date gets `seenAt` as its time
  * (its id is then made without a time, so it is the same item at every poll).
  */
-export function parseNewsFeed(xml: string, options: { readonly fallbackSource: string; readonly seenAt: number }): NewsItem[] {
+export function parseNewsFeed(
+  xml: string,
+  options: { readonly fallbackSource: string; readonly seenAt: number },
+): NewsItem[] {
   const atom = /<feed[\s>]/.test(xml) && !/<rss[\s>]/.test(xml);
   const head = xml.split(atom ? /<entry[\s>]/ : /<item[\s>]/)[0] ?? '';
   const channelTitle = textOf(element(head, 'title'));
@@ -19,10 +22,23 @@ export function parseNewsFeed(xml: string, options: { readonly fallbackSource: s
     const title = textOf(element(block, 'title'));
     if (!title) continue;
     const body = textOf(element(block, atom ? 'summary' : 'description') ?? element(block, 'content'));
-    const url = atom ? attribute(block, 'link', 'href') : textOf(element(block, 'link')) || textOf(element(block, 'guid'));
+    const url = atom
+      ? attribute(block, 'link', 'href')
+      : textOf(element(block, 'link')) || textOf(element(block, 'guid'));
     const when = textOf(element(block, atom ? 'published' : 'pubDate') ?? element(block, atom ? 'updated' : 'dc:date'));
     const categories = atom ? attributes(block, 'category', 'term') : elements(block, 'category').map((c) => textOf(c));
-    const item = makeNewsItem({ headline: title, body, url, time: when || undefined, source, symbols: categories.filter((c) => /^\$?[A-Z][A-Z0-9.]{0,9}$/.test(c)) }, source, options.seenAt);
+    const item = makeNewsItem(
+      {
+        headline: title,
+        body,
+        url,
+        time: when || undefined,
+        source,
+        symbols: categories.filter((c) => /^\$?[A-Z][A-Z0-9.]{0,9}$/.test(c)),
+      },
+      source,
+      options.seenAt,
+    );
     if (typeof item !== 'string') out.push(item);
   }
   return byTime(out);
@@ -39,7 +55,9 @@ export interface RssSourceOptions {
   readonly fetch?: typeof fetch;
 }
 
-/** An RSS or Atom feed polled every `pollMs` (live use). A failed read rejects; the pump tries again at the next poll. */
+/**
+ * An RSS or Atom feed polled every `pollMs` (live use). A failed read rejects; the pump tries again at the next poll.
+ */
 export function rssNewsSource(options: RssSourceOptions): NewsSource {
   const get = options.fetch ?? fetch;
   const host = safeHost(options.url);
@@ -49,11 +67,18 @@ export function rssNewsSource(options: RssSourceOptions): NewsSource {
     read: async () => {
       let res: Response;
       try {
-        res = await get(options.url, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), headers: { accept: 'application/rss+xml, application/atom+xml, application/xml, text/xml' } });
+        res = await get(options.url, {
+          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          headers: { accept: 'application/rss+xml, application/atom+xml, application/xml, text/xml' },
+        });
       } catch (cause) {
         throw new NewsUnavailableError(options.url, { cause, retryable: true });
       }
-      if (!res.ok) throw new NewsUnavailableError(options.url, { cause: new Error(`HTTP ${res.status}`), retryable: res.status >= 500 || res.status === 429 });
+      if (!res.ok)
+        throw new NewsUnavailableError(options.url, {
+          cause: new Error(`HTTP ${res.status}`),
+          retryable: res.status >= 500 || res.status === 429,
+        });
       const xml = await res.text();
       return parseNewsFeed(xml.slice(0, 5_000_000), { fallbackSource: host, seenAt: options.now() });
     },
@@ -89,7 +114,8 @@ function attributes(xml: string, name: string, attr: string): string[] {
 /** Atom: the `rel="alternate"` link (or the first one without a rel). */
 function attribute(xml: string, name: string, attr: string): string | undefined {
   const tags = [...xml.matchAll(new RegExp(`<${escapeName(name)}\\s[^>]*>`, 'g'))].map((m) => m[0]);
-  const pick = tags.find((t) => /\brel\s*=\s*["']alternate["']/.test(t)) ?? tags.find((t) => !/\brel\s*=/.test(t)) ?? tags[0];
+  const pick =
+    tags.find((t) => /\brel\s*=\s*["']alternate["']/.test(t)) ?? tags.find((t) => !/\brel\s*=/.test(t)) ?? tags[0];
   if (!pick) return undefined;
   return attributes(pick, name, attr)[0];
 }
@@ -97,7 +123,9 @@ function attribute(xml: string, name: string, attr: string): string | undefined 
 /** Text of an element: CDATA unwrapped, markup dropped, entities decoded, whitespace collapsed. */
 function textOf(inner: string | undefined): string {
   if (inner === undefined) return '';
-  let s = inner.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, (_m, cdata: string) => cdata.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+  let s = inner.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, (_m, cdata: string) =>
+    cdata.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+  );
   s = s.replace(/<[^>]*>/g, ' ');
   // an escaped HTML body (RSS descriptions usually are) holds markup and HTML entities after
   // decoding: drop the markup and decode once more
@@ -115,4 +143,5 @@ function decodeEntities(s: string): string {
   });
 }
 
-const safeChar = (code: number) => (Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : undefined);
+const safeChar = (code: number) =>
+  Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : undefined;

@@ -32,7 +32,10 @@ export function symbolTagger(names: Readonly<Record<string, string>>): SymbolTag
   }
   const alternatives = [...bySpelling.keys()].sort((a, b) => b.length - a.length).map(escape);
   // whole words: not inside another word; a possessive ('s) or any punctuation may follow
-  const pattern = alternatives.length > 0 ? new RegExp(`(?<![\\p{L}\\p{N}_])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'gu') : undefined;
+  const pattern =
+    alternatives.length > 0
+      ? new RegExp(`(?<![\\p{L}\\p{N}_])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'gu')
+      : undefined;
   return (item) => {
     const found = new Set<string>();
     for (const text of [item.headline, item.body ?? '']) {
@@ -63,7 +66,8 @@ export function parseSymbolMap(entries: readonly string[]): Record<string, strin
     const at = entry.lastIndexOf('=');
     const name = entry.slice(0, at).trim();
     const symbol = entry.slice(at + 1).trim();
-    if (at <= 0 || name.length === 0 || !/^[A-Za-z0-9][A-Za-z0-9.\-/:_]{0,63}$/.test(symbol)) return `"${entry}" is not a Name=SYMBOL entry`;
+    if (at <= 0 || name.length === 0 || !/^[A-Za-z0-9][A-Za-z0-9.\-/:_]{0,63}$/.test(symbol))
+      return `"${entry}" is not a Name=SYMBOL entry`;
     out[name] = symbol;
   }
   return out;

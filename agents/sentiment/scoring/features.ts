@@ -1,4 +1,13 @@
-import { FAILS, FINANCE_OBJECTS, INTENSIFIERS, NEGATIVE, NEGATORS, DOWN_VERBS, POSITIVE, UP_VERBS } from './finance-lexicon.js';
+import {
+  FAILS,
+  FINANCE_OBJECTS,
+  INTENSIFIERS,
+  NEGATIVE,
+  NEGATORS,
+  DOWN_VERBS,
+  POSITIVE,
+  UP_VERBS,
+} from './finance-lexicon.js';
 import { TOKEN, tokenize } from './tokenize.js';
 
 /** Which features a model uses; stored in the model file so scoring featurises as training did. */
@@ -26,10 +35,17 @@ export const CUE = { positive: 'LEX+', negative: 'LEX-', financeUp: 'FIN+', fina
  * after an intensifier; `flipped` says negation swaps it; `source` names the words a cue came
  * from (a rationale shows those; for unigrams and bigrams the name is the source).
  */
-export type FeatureSink = (first: string, second: string | undefined, value: number, flipped: boolean, source: string | undefined) => void;
+export type FeatureSink = (
+  first: string,
+  second: string | undefined,
+  value: number,
+  flipped: boolean,
+  source: string | undefined,
+) => void;
 
 /** The vocabulary name of a feature occurrence: `first` or `first second`. */
-export const featureName = (first: string, second: string | undefined): string => (second === undefined ? first : `${first} ${second}`);
+export const featureName = (first: string, second: string | undefined): string =>
+  second === undefined ? first : `${first} ${second}`;
 
 /** How many tokens after a directional verb its finance object may come ("cuts its 2020 guidance"). */
 const OBJECT_REACH = 4;
@@ -79,11 +95,23 @@ export function featurize(text: string, options: FeatureOptions, sink: FeatureSi
       if (INTENSIFIERS.has(t)) intensity = 2;
       if (object !== undefined && (UP_VERBS.has(t) || DOWN_VERBS.has(t))) {
         // object first: "price target lowered", "dividend cut"
-        sink(UP_VERBS.has(t) ? CUE.financeUp : CUE.financeDown, undefined, 1, negated && negation !== 'none', `${object} … ${t}`);
+        sink(
+          UP_VERBS.has(t) ? CUE.financeUp : CUE.financeDown,
+          undefined,
+          1,
+          negated && negation !== 'none',
+          `${object} … ${t}`,
+        );
         object = undefined;
         verb = undefined;
       } else if (verb !== undefined && FINANCE_OBJECTS.has(t)) {
-        sink(verbUp ? CUE.financeUp : CUE.financeDown, undefined, 1, verbNegated && negation !== 'none', `${verb} … ${t}`);
+        sink(
+          verbUp ? CUE.financeUp : CUE.financeDown,
+          undefined,
+          1,
+          verbNegated && negation !== 'none',
+          `${verb} … ${t}`,
+        );
         verb = undefined;
       } else if (UP_VERBS.has(t) || DOWN_VERBS.has(t)) {
         verb = t;
@@ -102,4 +130,3 @@ export function featurize(text: string, options: FeatureOptions, sink: FeatureSi
     prevFlipped = flipAll;
   }
 }
-

@@ -51,7 +51,17 @@ export const INTENSIFIERS: ReadonlySet<string> = new Set(
 );
 
 /** Words that open a negation scope over the next few tokens ("not a good quarter"). */
-export const NEGATORS: ReadonlySet<string> = new Set(['not', 'no', 'never', 'without', 'nor', 'neither', 'cannot', 'hardly', 'unable']);
+export const NEGATORS: ReadonlySet<string> = new Set([
+  'not',
+  'no',
+  'never',
+  'without',
+  'nor',
+  'neither',
+  'cannot',
+  'hardly',
+  'unable',
+]);
 
 /** Verbs that negate what follows "to" ("fails to beat"). */
 export const FAILS: ReadonlySet<string> = new Set(['fail', 'fails', 'failed', 'failing']);

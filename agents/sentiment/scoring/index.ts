@@ -4,7 +4,14 @@
  * scripts/train-sentiment.ts and tests, not for the running system.
  */
 export { createDefaultScorer, createLinearScorer, MAX_TEXT_LENGTH } from './default-scorer.js';
-export { LABELS, readLabelledCsv, parseLabelledCsv, SentimentDataError, type Label, type LabelledRow } from './labelled-csv.js';
+export {
+  LABELS,
+  readLabelledCsv,
+  parseLabelledCsv,
+  SentimentDataError,
+  type Label,
+  type LabelledRow,
+} from './labelled-csv.js';
 export { evaluate, type Evaluation, type ClassMetrics } from './metrics.js';
 export { evaluateScorer } from './evaluate-scorer.js';
 export { loadModel, ModelFormatError, type LinearModel } from './model.js';

@@ -40,14 +40,20 @@ export function parseLabelledCsv(text: string, file: string): LabelledRow[] {
   const names = header.fields.map((f) => f.trim().toLowerCase());
   const textAt = names.indexOf('text');
   const labelAt = names.indexOf('label');
-  if (textAt === -1 || labelAt === -1) throw bad(header.line, `header ${JSON.stringify(header.fields.join(','))} lacks a text and a label column; expected "text,label"`);
+  if (textAt === -1 || labelAt === -1)
+    throw bad(
+      header.line,
+      `header ${JSON.stringify(header.fields.join(','))} lacks a text and a label column; expected "text,label"`,
+    );
   const rows: LabelledRow[] = [];
   for (let i = 1; i < records.length; i++) {
     const { fields, line } = records[i]!;
-    if (fields.length !== names.length) throw bad(line, `expected ${names.length} fields (${names.join(',')}), found ${fields.length}`);
+    if (fields.length !== names.length)
+      throw bad(line, `expected ${names.length} fields (${names.join(',')}), found ${fields.length}`);
     const raw = fields[labelAt]!.trim();
     const label = raw === '0' || raw === '1' || raw === '2' ? LABELS[Number(raw)]! : undefined;
-    if (label === undefined) throw bad(line, `unknown label ${JSON.stringify(raw)}; expected 0 (bearish), 1 (bullish) or 2 (neutral)`);
+    if (label === undefined)
+      throw bad(line, `unknown label ${JSON.stringify(raw)}; expected 0 (bearish), 1 (bullish) or 2 (neutral)`);
     const body = fields[textAt]!;
     if (body.trim() === '') throw bad(line, 'the text is empty');
     rows.push({ text: body, label, line });

@@ -14,7 +14,11 @@ export interface LbfgsOptions {
  * line search. Deterministic: no randomness, a fixed order of floating-point operations.
  * Used to train the sentiment model; small enough to keep here rather than add a dependency.
  */
-export function minimizeLbfgs(f: Objective, x0: Float64Array, options: LbfgsOptions): { x: Float64Array; value: number; iterations: number } {
+export function minimizeLbfgs(
+  f: Objective,
+  x0: Float64Array,
+  options: LbfgsOptions,
+): { x: Float64Array; value: number; iterations: number } {
   const { maxIterations, memory = 10, tolerance = 1e-7 } = options;
   const n = x0.length;
   let x = Float64Array.from(x0);

@@ -26,7 +26,8 @@ export interface Evaluation {
  * both are 0 (scikit-learn's `zero_division=0`), so a missing class pulls the macro down.
  */
 export function evaluate(truth: readonly Label[], predicted: readonly Label[]): Evaluation {
-  if (truth.length !== predicted.length) throw new RangeError(`evaluate: ${truth.length} truths but ${predicted.length} predictions`);
+  if (truth.length !== predicted.length)
+    throw new RangeError(`evaluate: ${truth.length} truths but ${predicted.length} predictions`);
   const confusion = LABELS.map(() => LABELS.map(() => 0));
   for (let i = 0; i < truth.length; i++) confusion[LABELS.indexOf(truth[i]!)]![LABELS.indexOf(predicted[i]!)]!++;
   let correct = 0;

@@ -68,23 +68,34 @@ export class ModelFormatError extends Error {
 export function loadModel(file: unknown): LinearModel {
   const m = file as Partial<ModelFile> | null;
   const fail = (problem: string) => new ModelFormatError(problem);
-  if (m === null || typeof m !== 'object' || m.format !== 'sextant-sentiment-linear') throw fail('not a sextant-sentiment-linear model file');
+  if (m === null || typeof m !== 'object' || m.format !== 'sextant-sentiment-linear')
+    throw fail('not a sextant-sentiment-linear model file');
   if (typeof m.name !== 'string' || !Number.isInteger(m.version)) throw fail('name and version are required');
-  if (!Array.isArray(m.labels) || m.labels.join(',') !== LABELS.join(',')) throw fail(`labels must be ${LABELS.join(',')}`);
+  if (!Array.isArray(m.labels) || m.labels.join(',') !== LABELS.join(','))
+    throw fail(`labels must be ${LABELS.join(',')}`);
   const f = m.features;
-  if (!f || typeof f.bigrams !== 'boolean' || typeof f.lexicon !== 'boolean' || !['none', 'lexicon', 'all'].includes(f.negation) || !Number.isInteger(f.negationWindow)) {
+  if (
+    !f ||
+    typeof f.bigrams !== 'boolean' ||
+    typeof f.lexicon !== 'boolean' ||
+    !['none', 'lexicon', 'all'].includes(f.negation) ||
+    !Number.isInteger(f.negationWindow)
+  ) {
     throw fail('features must say bigrams, lexicon, negation and negationWindow');
   }
-  if (typeof m.neutralBand !== 'number' || !(m.neutralBand >= 0 && m.neutralBand < 1)) throw fail('neutralBand must be in [0, 1)');
+  if (typeof m.neutralBand !== 'number' || !(m.neutralBand >= 0 && m.neutralBand < 1))
+    throw fail('neutralBand must be in [0, 1)');
   if (typeof m.scale !== 'number' || !(m.scale > 0)) throw fail('scale must be positive');
   const vocab = m.vocab;
   const weights = m.weights;
-  if (!Array.isArray(vocab) || !Array.isArray(weights) || weights.length !== vocab.length * LABELS.length) throw fail('weights must hold three numbers per vocabulary entry');
+  if (!Array.isArray(vocab) || !Array.isArray(weights) || weights.length !== vocab.length * LABELS.length)
+    throw fail('weights must hold three numbers per vocabulary entry');
   if (!Array.isArray(m.bias) || m.bias.length !== LABELS.length) throw fail('bias must hold three numbers');
   const table = new Map<string, VocabEntry>();
   const seen = new Set<string>();
   vocab.forEach((name, i) => {
-    if (typeof name !== 'string' || name === '' || seen.has(name)) throw fail(`vocabulary entry ${i} is not a new string`);
+    if (typeof name !== 'string' || name === '' || seen.has(name))
+      throw fail(`vocabulary entry ${i} is not a new string`);
     seen.add(name);
     const space = name.indexOf(' ');
     const first = space === -1 ? name : name.slice(0, space);
@@ -97,7 +108,16 @@ export function loadModel(file: unknown): LinearModel {
   const w = Float64Array.from(weights, (x) => x / scale);
   const bias = Float64Array.from(m.bias, (x) => x / scale);
   if (!w.every(Number.isFinite) || !bias.every(Number.isFinite)) throw fail('weights must be finite numbers');
-  return { name: m.name, version: m.version!, features: f, neutralBand: m.neutralBand, size: vocab.length, table, weights: w, bias };
+  return {
+    name: m.name,
+    version: m.version!,
+    features: f,
+    neutralBand: m.neutralBand,
+    size: vocab.length,
+    table,
+    weights: w,
+    bias,
+  };
 }
 
 /** A word or phrase and how far it moved the score (positive: towards bullish). */
@@ -124,7 +144,13 @@ const TOP_CANDIDATES = 8;
 
 // Scratch space for one prediction's feature occurrences. predict() is synchronous and calls
 // no outside code, so one module-level buffer is safe and spares ~50 allocations per text.
-const scratch = { first: [] as string[], second: [] as (string | undefined)[], source: [] as (string | undefined)[], flipped: [] as boolean[], amount: [] as number[] };
+const scratch = {
+  first: [] as string[],
+  second: [] as (string | undefined)[],
+  source: [] as (string | undefined)[],
+  flipped: [] as boolean[],
+  amount: [] as number[],
+};
 
 /**
  * Class probabilities for `text` under `model` (softmax of bias plus summed feature

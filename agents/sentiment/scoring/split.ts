@@ -11,7 +11,11 @@ export interface SplitRow {
  * tweet that differ only in their short link land on the same side (no leakage).
  */
 export function splitKey(text: string): string {
-  return text.toLowerCase().replace(/https?:\/\/\S*/g, '').replace(/\s+/g, ' ').trim();
+  return text
+    .toLowerCase()
+    .replace(/https?:\/\/\S*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** FNV-1a (32-bit) of a string's UTF-16 code units, salted; stable across runs and machines. */

@@ -32,7 +32,8 @@ const PATTERN = new RegExp(
     /\$(?<cashtag>[A-Za-z]{1,6}(?:\.[A-Za-z]{1,2})?)(?![A-Za-z0-9])/.source,
     /\((?<paren>[A-Z]{1,5})\)/.source,
     // a number that starts a word may carry a sign: ` -3.2%`, `(+5%`, ` $1.6`
-    /(?<lead>^|[\s(])(?<sign>[+\-\u2212])?(?<leadMoney>\$)?\d+(?:,\d{3})*(?:\.\d+)?(?:\s?(?<leadPct>%|percent\b))?/.source,
+    /(?<lead>^|[\s(])(?<sign>[+\-\u2212])?(?<leadMoney>\$)?\d+(?:,\d{3})*(?:\.\d+)?(?:\s?(?<leadPct>%|percent\b))?/
+      .source,
     /(?<money>\$)?\d+(?:,\d{3})*(?:\.\d+)?(?<pct>%)?/.source,
     /#(?<hashtag>[A-Za-z0-9_]+)/.source,
     /@(?<mention>[A-Za-z0-9_]+)/.source,
@@ -54,7 +55,8 @@ export function tokenize(text: string): string[] {
     else if (g.url !== undefined) out.push(TOKEN.url);
     else if (g.cashtag !== undefined || g.paren !== undefined) out.push(TOKEN.ticker);
     else if (g.lead !== undefined) {
-      if (g.leadPct !== undefined) out.push(g.sign === undefined ? TOKEN.pct : g.sign === '+' ? TOKEN.pctUp : TOKEN.pctDown);
+      if (g.leadPct !== undefined)
+        out.push(g.sign === undefined ? TOKEN.pct : g.sign === '+' ? TOKEN.pctUp : TOKEN.pctDown);
       else out.push(g.leadMoney !== undefined ? TOKEN.money : TOKEN.number);
     } else if (g.hashtag !== undefined) pushWord(out, g.hashtag);
     else if (g.mention !== undefined) out.push(TOKEN.user);

@@ -68,7 +68,10 @@ export function trainWeights(rows: readonly LabelledRow[], options: TrainOptions
     });
     perDoc.push({ names, values, flips });
   }
-  const vocab = [...docFrequency].filter(([, n]) => n >= minCount).map(([name]) => name).sort();
+  const vocab = [...docFrequency]
+    .filter(([, n]) => n >= minCount)
+    .map(([name]) => name)
+    .sort();
   const index = new Map(vocab.map((name, i) => [name, i] as const));
   const docs: SparseDoc[] = perDoc.map(({ names, values, flips }, d) => {
     const keep = names.map((_, j) => j).filter((j) => index.has(names[j]!));
@@ -121,7 +124,13 @@ export function trainWeights(rows: readonly LabelledRow[], options: TrainOptions
     return loss;
   };
   const result = minimizeLbfgs(objective, new Float64Array(nWeights + K), { maxIterations });
-  return { vocab, weights: result.x.slice(0, nWeights), bias: result.x.slice(nWeights), iterations: result.iterations, loss: result.value };
+  return {
+    vocab,
+    weights: result.x.slice(0, nWeights),
+    bias: result.x.slice(nWeights),
+    iterations: result.iterations,
+    loss: result.value,
+  };
 }
 
 /** What a model file needs besides the weights. */
@@ -170,7 +179,16 @@ export function toModelFile(trained: TrainedWeights, meta: ModelMeta): ModelFile
 /** Trains and returns a scoring-ready model (band 0 unless given): the path tests and tuning use. */
 export function trainModel(rows: readonly LabelledRow[], options: TrainOptions, neutralBand = 0): LinearModel {
   const trained = trainWeights(rows, options);
-  return loadModel(toModelFile(trained, { name: 'finlex-lr', version: 0, features: options.features, neutralBand, scale: 1e4, pruneBelow: options.pruneBelow }));
+  return loadModel(
+    toModelFile(trained, {
+      name: 'finlex-lr',
+      version: 0,
+      features: options.features,
+      neutralBand,
+      scale: 1e4,
+      pruneBelow: options.pruneBelow,
+    }),
+  );
 }
 
 /** P(bullish) - P(bearish) of each text: the score the default scorer reports. */

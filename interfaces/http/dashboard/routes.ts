@@ -5,7 +5,8 @@ import { dashboardPage } from './page.js';
 import { dashboardCss } from './styles.js';
 
 /** The page may load only its own scripts and styles and talk only to its own origin. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 let built: { readonly page: string; readonly assets: ReadonlyMap<string, Asset> } | undefined;
 
@@ -25,7 +26,10 @@ function build() {
     [`uplot.${chart.css.hash}.css`, chart.css],
   ];
   const url = (i: number) => `/dashboard/assets/${named[i]![0]}`;
-  built = { page: dashboardPage({ appJs: url(0), appCss: url(1), chartJs: url(2), chartCss: url(3) }), assets: new Map(named) };
+  built = {
+    page: dashboardPage({ appJs: url(0), appCss: url(1), chartJs: url(2), chartCss: url(3) }),
+    assets: new Map(named),
+  };
   return built;
 }
 
@@ -45,7 +49,11 @@ export function dashboardRoutes(): Hono {
   });
   routes.get('/dashboard/assets/:name', (c) => {
     const a = build().assets.get(c.req.param('name'));
-    if (!a) return c.json({ error: { code: 'not_found', message: `no dashboard asset ${c.req.param('name').slice(0, 80)}` } }, 404);
+    if (!a)
+      return c.json(
+        { error: { code: 'not_found', message: `no dashboard asset ${c.req.param('name').slice(0, 80)}` } },
+        404,
+      );
     c.header('Content-Type', a.contentType);
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     c.header('X-Content-Type-Options', 'nosniff');

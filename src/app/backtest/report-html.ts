@@ -15,13 +15,15 @@ export interface ReportMeta {
   readonly generatedAt: Date;
 }
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 /** Text for inside a <script> element: it cannot close the element early. */
 const scriptText = (s: string): string => s.replace(/<\/(script|style)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 const money = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${(100 * x).toFixed(2)}%`);
 const fixed = (x: number | undefined, d = 2): string => (x === undefined ? 'n/a' : x.toFixed(d));
-const price = (x: number | undefined): string => (x === undefined ? '' : x.toLocaleString('en-US', { maximumFractionDigits: 6 }));
+const price = (x: number | undefined): string =>
+  x === undefined ? '' : x.toLocaleString('en-US', { maximumFractionDigits: 6 });
 
 function dateOf(t: number | undefined, intraday: boolean): string {
   if (t === undefined) return '';
@@ -47,7 +49,11 @@ function statsBlock(s: ReportStats): string {
     ['max-drawdown', 'Max drawdown', pct(s.maxDrawdown)],
     ['sharpe', `Sharpe (${s.sharpeBasis.returns}, √${s.sharpeBasis.periodsPerYear})`, fixed(s.sharpe)],
     ['win-rate', 'Win rate', pct(s.winRate)],
-    ['trades', 'Trades (closed round trips)', String(s.closedTrades) + (s.openTrades > 0 ? ` + ${s.openTrades} open` : '')],
+    [
+      'trades',
+      'Trades (closed round trips)',
+      String(s.closedTrades) + (s.openTrades > 0 ? ` + ${s.openTrades} open` : ''),
+    ],
     ['exposure', 'Exposure', pct(s.exposure)],
     ['final-equity', 'Final equity', money(s.finalEquity)],
     ['start-equity', 'Starting equity', money(s.startEquity)],
@@ -90,7 +96,10 @@ function riskBlock(r: RiskReport): string {
 }
 
 function fillsTable(data: ReportData, intraday: boolean): string {
-  const rows = data.fills.map((f) => `<tr><td class="l">${dateOf(f.time, intraday)}</td><td class="l">${escapeHtml(f.symbol)}</td><td class="l">${f.side}</td><td>${price(f.qty)}</td><td>${price(f.price)}</td><td>${money(f.fee)}</td></tr>`);
+  const rows = data.fills.map(
+    (f) =>
+      `<tr><td class="l">${dateOf(f.time, intraday)}</td><td class="l">${escapeHtml(f.symbol)}</td><td class="l">${f.side}</td><td>${price(f.qty)}</td><td>${price(f.price)}</td><td>${money(f.fee)}</td></tr>`,
+  );
   return `<details><summary>All fills (${data.fills.length})</summary><div class="scroll"><table id="fills"><thead><tr><th class="l">Time</th><th class="l">Symbol</th><th class="l">Side</th><th>Qty</th><th>Price</th><th>Fee</th></tr></thead><tbody>${rows.join('\n')}</tbody></table></div></details>`;
 }
 
@@ -123,7 +132,10 @@ export function renderReport(data: ReportData): string {
     d: data.curve.map((p) => -Math.round(p.drawdown * 1e6) / 1e4),
   }).replace(/</g, '\\u003c');
   const title = `Backtest ${meta.symbol}: ${meta.strategy}`;
-  const period = stats.firstTime !== undefined ? `${dateOf(stats.firstTime, intraday)} to ${dateOf(stats.lastTime, intraday)}` : 'no bars';
+  const period =
+    stats.firstTime !== undefined
+      ? `${dateOf(stats.firstTime, intraday)} to ${dateOf(stats.lastTime, intraday)}`
+      : 'no bars';
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -95,7 +95,11 @@ const YEAR = 365.25 * DAY;
  * close recovers it; this is the portfolio agent's own `maxDrawdown`. `snapshots` are in the order
  * they were published; equal times keep that order.
  */
-export function equityCurve(bars: readonly ReportBar[], snapshots: readonly ReportSnapshot[], startEquity: number): EquityPoint[] {
+export function equityCurve(
+  bars: readonly ReportBar[],
+  snapshots: readonly ReportSnapshot[],
+  startEquity: number,
+): EquityPoint[] {
   const times = [...new Set(bars.map((b) => b.time))].sort((a, b) => a - b);
   const snaps = snapshots.map((s, i) => ({ s, i })).sort((a, b) => a.s.time - b.s.time || a.i - b.i);
   const out: EquityPoint[] = [];
@@ -139,8 +143,24 @@ function barIndex(times: readonly number[], t: number): number {
  * trip and opens the next with the rest. Each fill's fee is split by quantity between the trips
  * it touches. Trips still open at the end are marked at `lastClose`.
  */
-export function roundTrips(fills: readonly ReportFill[], barTimes: readonly number[], lastClose: ReadonlyMap<string, number>): RoundTrip[] {
-  interface Open { symbol: string; dir: 1 | -1; pos: number; maxQty: number; entryQty: number; entryValue: number; exitQty: number; exitValue: number; realized: number; fees: number; entryTime: number }
+export function roundTrips(
+  fills: readonly ReportFill[],
+  barTimes: readonly number[],
+  lastClose: ReadonlyMap<string, number>,
+): RoundTrip[] {
+  interface Open {
+    symbol: string;
+    dir: 1 | -1;
+    pos: number;
+    maxQty: number;
+    entryQty: number;
+    entryValue: number;
+    exitQty: number;
+    exitValue: number;
+    realized: number;
+    fees: number;
+    entryTime: number;
+  }
   const open = new Map<string, Open>();
   const out: RoundTrip[] = [];
   const bars = (from: number, to: number) => Math.max(0, barIndex(barTimes, to) - barIndex(barTimes, from));
@@ -181,7 +201,19 @@ export function roundTrips(fills: readonly ReportFill[], barTimes: readonly numb
     }
     if (Math.abs(rest) < 1e-12) continue;
     if (!o) {
-      o = { symbol: f.symbol, dir: rest > 0 ? 1 : -1, pos: 0, maxQty: 0, entryQty: 0, entryValue: 0, exitQty: 0, exitValue: 0, realized: 0, fees: 0, entryTime: f.time };
+      o = {
+        symbol: f.symbol,
+        dir: rest > 0 ? 1 : -1,
+        pos: 0,
+        maxQty: 0,
+        entryQty: 0,
+        entryValue: 0,
+        exitQty: 0,
+        exitValue: 0,
+        realized: 0,
+        fees: 0,
+        entryTime: f.time,
+      };
       open.set(f.symbol, o);
     }
     o.pos += rest;
@@ -211,7 +243,10 @@ export function sharpeBasisOf(times: readonly number[]): SharpeBasis {
   return { returns: 'monthly', periodsPerYear: 12, intraday: false };
 }
 
-/** Sharpe ratio (risk-free rate 0) of simple returns, annualised with sqrt(periods per year); sample standard deviation. */
+/**
+ * Sharpe ratio (risk-free rate 0) of simple returns, annualised with sqrt(periods per year); sample standard
+ * deviation.
+ */
 export function sharpeRatio(returns: readonly number[], periodsPerYear: number): number | undefined {
   if (returns.length < 2) return undefined;
   const mean = returns.reduce((s, r) => s + r, 0) / returns.length;
@@ -239,7 +274,12 @@ export function periodReturns(curve: readonly EquityPoint[], basis: SharpeBasis,
 }
 
 /** The summary statistics of a run (definitions in the report and on each field). */
-export function reportStats(curve: readonly EquityPoint[], trips: readonly RoundTrip[], fills: readonly ReportFill[], startEquity: number): ReportStats {
+export function reportStats(
+  curve: readonly EquityPoint[],
+  trips: readonly RoundTrip[],
+  fills: readonly ReportFill[],
+  startEquity: number,
+): ReportStats {
   const finalEquity = curve.length > 0 ? curve[curve.length - 1]!.equity : startEquity;
   const firstTime = curve[0]?.time;
   const lastTime = curve[curve.length - 1]?.time;
@@ -251,7 +291,12 @@ export function reportStats(curve: readonly EquityPoint[], trips: readonly Round
     startEquity,
     finalEquity,
     totalReturn,
-    cagr: years * YEAR >= DAY && startEquity > 0 ? (finalEquity > 0 ? (finalEquity / startEquity) ** (1 / years) - 1 : -1) : undefined,
+    cagr:
+      years * YEAR >= DAY && startEquity > 0
+        ? finalEquity > 0
+          ? (finalEquity / startEquity) ** (1 / years) - 1
+          : -1
+        : undefined,
     maxDrawdown: curve.reduce((m, p) => Math.max(m, p.drawdown), 0),
     sharpe: sharpeRatio(periodReturns(curve, basis, startEquity), basis.periodsPerYear),
     sharpeBasis: basis,

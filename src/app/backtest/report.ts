@@ -3,7 +3,17 @@ import type { Envelope } from '../../core/messaging/envelope.js';
 import type { Bar, OrderFilled, PortfolioSnapshot } from '../../core/domain/messages.js';
 import { renderReport, type ReportMeta } from './report-html.js';
 import type { RiskReport } from './risk-log.js';
-import { equityCurve, reportStats, roundTrips, type EquityPoint, type ReportBar, type ReportFill, type ReportSnapshot, type ReportStats, type RoundTrip } from './report-stats.js';
+import {
+  equityCurve,
+  reportStats,
+  roundTrips,
+  type EquityPoint,
+  type ReportBar,
+  type ReportFill,
+  type ReportSnapshot,
+  type ReportStats,
+  type RoundTrip,
+} from './report-stats.js';
 
 /** Everything a report shows. */
 export interface ReportData {
@@ -51,8 +61,19 @@ export class ReportCollector {
     const curve = equityCurve(this.#bars, this.#snapshots, startEquity);
     const lastClose = new Map<string, number>();
     for (const b of this.#bars) lastClose.set(b.symbol, b.close);
-    const trips = roundTrips(this.#fills, curve.map((p) => p.time), lastClose);
-    return { meta, stats: reportStats(curve, trips, this.#fills, startEquity), curve, trips, fills: [...this.#fills], ...(risk ? { risk } : {}) };
+    const trips = roundTrips(
+      this.#fills,
+      curve.map((p) => p.time),
+      lastClose,
+    );
+    return {
+      meta,
+      stats: reportStats(curve, trips, this.#fills, startEquity),
+      curve,
+      trips,
+      fills: [...this.#fills],
+      ...(risk ? { risk } : {}),
+    };
   }
 }
 

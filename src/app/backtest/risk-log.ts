@@ -11,10 +11,18 @@ export interface RiskReport {
   readonly refusals: {
     readonly total: number;
     /** Per reason code: how many, and the first one (its time and sentence). */
-    readonly byCode: Readonly<Record<string, { readonly count: number; readonly firstTime: number; readonly firstReason: string }>>;
+    readonly byCode: Readonly<
+      Record<string, { readonly count: number; readonly firstTime: number; readonly firstReason: string }>
+    >;
   };
   /** Trading-state changes after the start, in order. */
-  readonly stateChanges: readonly { readonly time: number; readonly state: string; readonly previous: string; readonly code: string; readonly reason: string }[];
+  readonly stateChanges: readonly {
+    readonly time: number;
+    readonly state: string;
+    readonly previous: string;
+    readonly code: string;
+    readonly reason: string;
+  }[];
 }
 
 /** Collects a {@link RiskReport} from the bus as a run goes (`order.rejected`, `risk.state`). */
@@ -34,12 +42,23 @@ export class RiskLog {
       else this.#byCode[r.code] = { count: 1, firstTime: env.time, firstReason: r.reason };
     } else if (env.type === 'risk.state') {
       const s = env.payload as RiskStateChanged;
-      if (s.cause.kind !== 'start') this.#changes.push({ time: env.time, state: s.state, previous: s.previous, code: s.cause.code, reason: s.cause.reason });
+      if (s.cause.kind !== 'start')
+        this.#changes.push({
+          time: env.time,
+          state: s.state,
+          previous: s.previous,
+          code: s.cause.code,
+          reason: s.cause.reason,
+        });
     }
   };
 
   report(): RiskReport {
-    return { mode: this.mode, refusals: { total: this.#total, byCode: structuredClone(this.#byCode) }, stateChanges: [...this.#changes] };
+    return {
+      mode: this.mode,
+      refusals: { total: this.#total, byCode: structuredClone(this.#byCode) },
+      stateChanges: [...this.#changes],
+    };
   }
 }
 
@@ -47,7 +66,11 @@ const when = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', 
 
 /** The report as lines for a person: the limits used, refusals by reason, state changes. */
 export function riskLines(r: RiskReport): string[] {
-  const lines = [r.mode === 'paper' ? 'paper limits (the RISK_* keys, as sextant start; --risk off for none)' : 'OFF (--risk off): no limits, no buying power check'];
+  const lines = [
+    r.mode === 'paper'
+      ? 'paper limits (the RISK_* keys, as sextant start; --risk off for none)'
+      : 'OFF (--risk off): no limits, no buying power check',
+  ];
   const codes = Object.entries(r.refusals.byCode).sort((a, b) => b[1].count - a[1].count);
   if (codes.length === 0) lines.push('no order was refused');
   else {

@@ -51,7 +51,10 @@ export interface BacktestOptions {
   readonly onProgress?: (bars: number) => void;
   /** Messages on the bus are handed here as they happen (reports, tests). */
   readonly onEnvelope?: Parameters<Bus['subscribe']>[1];
-  /** Records every bus message (and the order/fill read models) into this store; flushed before the run counts as done. */
+  /**
+   * Records every bus message (and the order/fill read models) into this store; flushed before the run counts as
+   * done.
+   */
   readonly record?: Store;
   /** Writes an NDJSON recording of every bus message to this file (a replay can verify it). */
   readonly recording?: string;
@@ -87,7 +90,6 @@ export interface BacktestResult {
   readonly risk: RiskReport;
 }
 
-
 /** The limits `sextant start` runs with when no RISK_* key is set. */
 export const paperLimits = () => loadConfig({ env: {} }).risk;
 
@@ -104,15 +106,31 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const runId = `bt${process.pid.toString(36)}${Date.now().toString(36)}`;
   const clock = new VirtualClock(0);
   const ids = sequentialIds(runId);
-  if (options.transport === 'nats' && !options.natsUrl) throw new Error('--transport nats needs NATS_URL (e.g. NATS_URL=nats://127.0.0.1:4222)');
+  if (options.transport === 'nats' && !options.natsUrl)
+    throw new Error('--transport nats needs NATS_URL (e.g. NATS_URL=nats://127.0.0.1:4222)');
   // over NATS bars and news travel on different subjects, whose relative order is not kept
-  if (options.news !== undefined && options.transport !== 'memory') throw new Error('--news needs the in-memory bus (--transport memory): over NATS news and bars travel on different subjects and their order is not kept, so the run would not be reproducible');
-  const news = typeof options.news === 'string' ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items : options.news;
-  const barFeed = typeof options.data === 'string' ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false }) : options.data;
+  if (options.news !== undefined && options.transport !== 'memory')
+    throw new Error(
+      '--news needs the in-memory bus (--transport memory): over NATS news and bars travel on different subjects and their order is not kept, so the run would not be reproducible',
+    );
+  const news =
+    typeof options.news === 'string'
+      ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items
+      : options.news;
+  const barFeed =
+    typeof options.data === 'string'
+      ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false })
+      : options.data;
   const fills: BacktestFill[] = [];
   let bars = 0;
   const riskLog = new RiskLog(options.riskMode ?? 'paper');
-  const settings: TradingSettings = { strategy: options.strategy, limits: options.limits ?? paperLimits(), costs: options.costs ?? zeroCosts, startCash: options.cash, ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}) };
+  const settings: TradingSettings = {
+    strategy: options.strategy,
+    limits: options.limits ?? paperLimits(),
+    costs: options.costs ?? zeroCosts,
+    startCash: options.cash,
+    ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}),
+  };
   let recorder: Recorder | undefined;
   const system = await buildSystem({
     mode: 'backtest',
@@ -145,7 +163,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         parts.push({ name: 'close the recording', stage: 'persistence', stop: () => tap.close() });
       }
       if (options.record) {
-        const r = (recorder = new Recorder(bus, options.record, logger, { maxBuffered: 50_000, overflow: 'backpressure' }));
+        const r = (recorder = new Recorder(bus, options.record, logger, {
+          maxBuffered: 50_000,
+          overflow: 'backpressure',
+        }));
         parts.push({ name: 'stop the recorder', stage: 'persistence', start: () => r.start(), stop: () => r.stop() });
       }
       return parts;
@@ -154,16 +175,33 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       const newsDeps = { ids, clock, source: `news/${runId}` };
       const publishNews = (item: NewsItem) => {
         clock.observe(item.time);
-        bus.publish(subjects.newsItem(), rootEnvelope(newsDeps, 'news.item', item, { v: versionOf('news.item'), time: item.time, id: derivedId(item.time, [runId, 'news.item', item.id]) }));
+        bus.publish(
+          subjects.newsItem(),
+          rootEnvelope(newsDeps, 'news.item', item, {
+            v: versionOf('news.item'),
+            time: item.time,
+            id: derivedId(item.time, [runId, 'news.item', item.id]),
+          }),
+        );
       };
       const feed = news ? withNews(barFeed, news, publishNews) : barFeed;
       return {
         instance: runId,
         runId,
         heartbeatMs: 0,
-        agents: news ? ['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio'] : ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+        agents: news
+          ? ['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio']
+          : ['data', 'strategy', 'risk', 'execution', 'portfolio'],
         settings,
-        ...(news ? { sentiment: { mode: 'live' as const, scorer: options.scorer ?? (await import('../../../agents/sentiment/scoring/index.js')).createDefaultScorer() } } : {}),
+        ...(news
+          ? {
+              sentiment: {
+                mode: 'live' as const,
+                scorer:
+                  options.scorer ?? (await import('../../../agents/sentiment/scoring/index.js')).createDefaultScorer(),
+              },
+            }
+          : {}),
         feed: {
           feed,
           pump: {
@@ -186,11 +224,15 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     await system.start();
     const data = kernel.host('data')!;
     await data.whenStarted();
-    if (data.lifecycle === 'faulted') throw new Error(`the data feed failed: ${data.health().lastError ?? 'unknown error'}`);
+    if (data.lifecycle === 'faulted')
+      throw new Error(`the data feed failed: ${data.health().lastError ?? 'unknown error'}`);
     await quiesce(bus);
     await recorder?.flush();
     const elapsedMs = performance.now() - started;
-    const reply = await bus.request(subjects.query('portfolio'), rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }));
+    const reply = await bus.request(
+      subjects.query('portfolio'),
+      rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }),
+    );
     const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
     return {
       finalValue: Math.round(portfolio.equity * 100) / 100,

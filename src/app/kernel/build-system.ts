@@ -121,7 +121,10 @@ export async function buildSystem(plan: SystemPlan): Promise<BuiltSystem> {
     stage('intake');
     if (mode === 'live' && kernel) {
       const k = kernel;
-      out.push({ name: 'stop the feed', run: () => k.stopFeed() }, { name: 'let the bus settle', run: () => quiesce(bus) });
+      out.push(
+        { name: 'stop the feed', run: () => k.stopFeed() },
+        { name: 'let the bus settle', run: () => quiesce(bus) },
+      );
     }
     stage('checkpoint');
     stage('services');
@@ -129,7 +132,11 @@ export async function buildSystem(plan: SystemPlan): Promise<BuiltSystem> {
     stage('observers');
     stage('persistence');
     stage('store');
-    out.push(plan.busEnd === 'drain' ? { name: 'drain the bus', run: () => bus.drain() } : { name: 'close the bus', run: () => bus.close() });
+    out.push(
+      plan.busEnd === 'drain'
+        ? { name: 'drain the bus', run: () => bus.drain() }
+        : { name: 'close the bus', run: () => bus.close() },
+    );
     return out;
   };
 

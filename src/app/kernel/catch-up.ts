@@ -26,7 +26,10 @@ const FEED_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.tick']);
  * The plan from the event log after the checkpoint (in append order), `dataSource` being the
  * data agent's envelope source and `own` every agent source of the process.
  */
-export function catchUpPlan(tail: readonly RecordedEvent[], o: { readonly dataSource: string; readonly own: ReadonlySet<string> }): CatchUpPlan {
+export function catchUpPlan(
+  tail: readonly RecordedEvent[],
+  o: { readonly dataSource: string; readonly own: ReadonlySet<string> },
+): CatchUpPlan {
   const inject = new Map<number, RecordedEvent[]>();
   let feedItems = 0;
   let outside = 0;
@@ -34,7 +37,8 @@ export function catchUpPlan(tail: readonly RecordedEvent[], o: { readonly dataSo
     const { env } = e;
     if (env.source === o.dataSource) {
       // a bar the guard refused was counted by the feed as well
-      if (FEED_TYPES.has(env.type) || (env.type === 'message.deadlettered' && e.subject.startsWith('dlq.market.'))) feedItems++;
+      if (FEED_TYPES.has(env.type) || (env.type === 'message.deadlettered' && e.subject.startsWith('dlq.market.')))
+        feedItems++;
       continue;
     }
     if (env.causationId === undefined && !o.own.has(env.source) && OUTSIDE_TYPES.has(env.type)) {

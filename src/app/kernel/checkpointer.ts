@@ -97,7 +97,13 @@ export class Checkpointer {
       ...(this.deps.feed ? { feed: { ...this.deps.feed, published: kernel.feedCursor.published } } : {}),
       ...(this.deps.recorder?.lastId ? { log: { after: this.deps.recorder.lastId } } : {}),
     };
-    const doc: SnapshotDoc = { key: this.deps.key, seq: ++this.#seq, runId: this.deps.runId, savedAt: Date.now(), state };
+    const doc: SnapshotDoc = {
+      key: this.deps.key,
+      seq: ++this.#seq,
+      runId: this.deps.runId,
+      savedAt: Date.now(),
+      state,
+    };
     const commit = this.deps.bus?.commitPoint();
     this.#saving = (async () => {
       // the outputs the state reflects must be stored (JetStream) before the state is saved and
@@ -124,7 +130,10 @@ export class Checkpointer {
     if (!recorder) return;
     const timeout = new Promise<'late'>((r) => setTimeout(() => r('late'), RECORDER_FLUSH_WAIT_MS).unref());
     if ((await Promise.race([recorder.flush().then(() => 'ok' as const), timeout])) === 'late') {
-      this.deps.log.error({ buffered: recorder.stats.buffered }, 'checkpoint saved ahead of the event log: the store is not taking writes; the log catches up when it is back');
+      this.deps.log.error(
+        { buffered: recorder.stats.buffered },
+        'checkpoint saved ahead of the event log: the store is not taking writes; the log catches up when it is back',
+      );
     }
   }
 
@@ -135,7 +144,9 @@ export class Checkpointer {
     const until = Date.now() + waitMs;
     while (!(await this.checkpoint())) {
       if (Date.now() > until) {
-        this.deps.log.error('no consistent point to checkpoint at before stopping; the next start resumes from the previous checkpoint');
+        this.deps.log.error(
+          'no consistent point to checkpoint at before stopping; the next start resumes from the previous checkpoint',
+        );
         return;
       }
       await new Promise((r) => setTimeout(r, 10));

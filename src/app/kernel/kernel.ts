@@ -57,13 +57,28 @@ export const defaultSentimentSettings: SentimentSettings = { halfLifeMs: 86_400_
 
 export function tradingSettingsFrom(config: Config): TradingSettings {
   const s = config.strategy;
-  const extras = { ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}), ...(s.sizeFraction !== undefined ? { sizeFraction: s.sizeFraction } : {}) };
+  const extras = {
+    ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}),
+    ...(s.sizeFraction !== undefined ? { sizeFraction: s.sizeFraction } : {}),
+  };
   return {
     strategy:
       s.name === 'sma-cross'
         ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size, ...extras }
-        : { kind: 'rsi-reversion', id: 'rsi-reversion', period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought, size: s.size, ...extras },
-    sentiment: { halfLifeMs: config.sentiment.halfLifeMs, recentItems: config.sentiment.recentItems, symbolMap: config.sentiment.symbolMap },
+        : {
+            kind: 'rsi-reversion',
+            id: 'rsi-reversion',
+            period: s.rsi.period,
+            oversold: s.rsi.oversold,
+            overbought: s.rsi.overbought,
+            size: s.size,
+            ...extras,
+          },
+    sentiment: {
+      halfLifeMs: config.sentiment.halfLifeMs,
+      recentItems: config.sentiment.recentItems,
+      symbolMap: config.sentiment.symbolMap,
+    },
     limits: config.risk,
     costs: config.execution,
     startCash: config.portfolio.startCash,
@@ -108,7 +123,11 @@ export interface KernelDeps {
    * composition root makes the default or the LLM scorer) and publishes the `news` sources;
    * `replay` scores nothing and aggregates the recorded `sentiment.scored` events a replay feeds it.
    */
-  readonly sentiment?: { readonly mode?: 'live' | 'replay'; readonly scorer?: Scorer | AsyncScorer; readonly news?: readonly NewsSource[] };
+  readonly sentiment?: {
+    readonly mode?: 'live' | 'replay';
+    readonly scorer?: Scorer | AsyncScorer;
+    readonly news?: readonly NewsSource[];
+  };
   /** Agents whose symbols this process shares with other instances (scale-out), with their coordinators. */
   readonly partitions?: Partial<Record<AgentName, PartitionCoordinator>>;
 }
@@ -155,9 +174,19 @@ export class Kernel {
       case 'portfolio':
         return portfolioAgent(settings.startCash, this.market) as AgentSpec<never>;
       case 'execution':
-        return executionAgent({ costs: settings.costs, broker: settings.broker ?? new PaperBroker(), market: this.market, ...(settings.retry ? { retry: settings.retry } : {}), ...(settings.breaker ? { breaker: settings.breaker } : {}), ...(settings.pollMs ? { pollMs: settings.pollMs } : {}) }) as AgentSpec<never>;
+        return executionAgent({
+          costs: settings.costs,
+          broker: settings.broker ?? new PaperBroker(),
+          market: this.market,
+          ...(settings.retry ? { retry: settings.retry } : {}),
+          ...(settings.breaker ? { breaker: settings.breaker } : {}),
+          ...(settings.pollMs ? { pollMs: settings.pollMs } : {}),
+        }) as AgentSpec<never>;
       case 'risk':
-        return riskAgent({ limits: settings.limits, startCash: settings.startCash, costs: settings.costs }, this.market) as AgentSpec<never>;
+        return riskAgent(
+          { limits: settings.limits, startCash: settings.startCash, costs: settings.costs },
+          this.market,
+        ) as AgentSpec<never>;
       case 'strategy':
         return strategyAgent(settings.strategy, settings.startCash) as AgentSpec<never>;
       case 'data':
@@ -167,7 +196,8 @@ export class Kernel {
         const s = settings.sentiment ?? defaultSentimentSettings;
         const ports = this.deps.sentiment ?? {};
         const mode = ports.mode ?? 'live';
-        if (mode === 'live' && !ports.scorer) throw new Error('the sentiment agent needs a scorer (KernelDeps.sentiment.scorer)');
+        if (mode === 'live' && !ports.scorer)
+          throw new Error('the sentiment agent needs a scorer (KernelDeps.sentiment.scorer)');
         return sentimentAgent({
           params: { halfLifeMs: s.halfLifeMs, keep: s.recentItems },
           mode,
@@ -196,7 +226,11 @@ export class Kernel {
     );
     for (const host of this.hosts) {
       const snapshot = host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
-      await host.start(snapshot, snapshot ? this.deps.recoverSince : undefined, snapshot ? this.deps.restoreChains?.[host.name as AgentName] : undefined);
+      await host.start(
+        snapshot,
+        snapshot ? this.deps.recoverSince : undefined,
+        snapshot ? this.deps.restoreChains?.[host.name as AgentName] : undefined,
+      );
     }
   }
 

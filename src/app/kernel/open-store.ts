@@ -10,13 +10,22 @@ import type { Store } from '../../infra/store/ports.js';
  * subdirectory) when STORE=embedded (or auto without it), none when
  * STORE=off. The MongoDB adapter is loaded only when used.
  */
-export async function openStore(config: Config, log: Logger, agents: readonly string[] = []): Promise<Store | undefined> {
+export async function openStore(
+  config: Config,
+  log: Logger,
+  agents: readonly string[] = [],
+): Promise<Store | undefined> {
   const kind = config.store.kind === 'auto' ? (config.mongoUri ? 'mongodb' : 'embedded') : config.store.kind;
   if (kind === 'off') return undefined;
   if (kind === 'mongodb') {
     const { openMongoStore, redactMongoUri } = await import('../../infra/store/mongo/mongo-store.js');
     const uri = config.mongoUri!;
-    const store = await openMongoStore({ uri, writeConcern: config.store.writeConcern, appName: `sextant-${config.instance}`, ...(config.store.mongoDb ? { dbName: config.store.mongoDb } : {}) });
+    const store = await openMongoStore({
+      uri,
+      writeConcern: config.store.writeConcern,
+      appName: `sextant-${config.instance}`,
+      ...(config.store.mongoDb ? { dbName: config.store.mongoDb } : {}),
+    });
     log.info({ store: 'mongodb', at: redactMongoUri(uri) }, 'store open');
     return store;
   }
@@ -26,7 +35,11 @@ export async function openStore(config: Config, log: Logger, agents: readonly st
     dir,
     fsync: config.store.fsync,
     fsyncIntervalMs: config.store.fsyncIntervalMs,
-    onTorn: (t) => log.warn({ file: t.file, bytes: t.bytes, savedTo: t.savedTo }, 'a write cut off by a crash was found at the end of a store file; it was never acknowledged, so it was moved aside and not applied'),
+    onTorn: (t) =>
+      log.warn(
+        { file: t.file, bytes: t.bytes, savedTo: t.savedTo },
+        'a write cut off by a crash was found at the end of a store file; it was never acknowledged, so it was moved aside and not applied',
+      ),
   });
   log.info({ store: 'embedded', dir, fsync: config.store.fsync }, 'store open');
   return store;

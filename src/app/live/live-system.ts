@@ -57,7 +57,12 @@ const RECOVER_MARGIN_MS = 30_000;
  * one (and, on the in-memory bus, caught up with the event log after it). The store is open and
  * this plan closes it at stop.
  */
-export async function planLive(config: Config, logger: Logger, agents: readonly AgentName[], store: Store | undefined): Promise<LivePlan> {
+export async function planLive(
+  config: Config,
+  logger: Logger,
+  agents: readonly AgentName[],
+  store: Store | undefined,
+): Promise<LivePlan> {
   const clock = systemClock;
   const ids = ulidSource();
   const source = `sextant/${config.instance}`;
@@ -67,20 +72,32 @@ export async function planLive(config: Config, logger: Logger, agents: readonly 
   const runId = saved?.runId ?? ids.next();
   const metrics = new Metrics();
   // news files are read now: a bad line stops start-up naming file and line, before anything trades
-  const sentiment = agents.includes('sentiment') ? await sentimentPorts(config, logger, clock, store, metrics) : undefined;
-  const feedStart = resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
+  const sentiment = agents.includes('sentiment')
+    ? await sentimentPorts(config, logger, clock, store, metrics)
+    : undefined;
+  const feedStart =
+    resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
   const feed = agents.includes('data') ? openDataFeed(config, feedStart) : undefined;
   let skip = 0;
   if (feed && resume?.feed) {
     if (resume.feed.name === feed.name) skip = resume.feed.published;
-    else logger.warn({ was: resume.feed.name, now: feed.name }, 'the data feed changed since the checkpoint; it starts from its beginning');
+    else
+      logger.warn(
+        { was: resume.feed.name, now: feed.name },
+        'the data feed changed since the checkpoint; it starts from its beginning',
+      );
   }
   if (store && !saved) {
     // the run id goes to the store before anything trades: a crash before the first checkpoint
     // restarts the same run (same derived ids, the same client order ids at a venue)
     // an empty event log: whatever this run appends before its first checkpoint is caught up with after a crash
     const fromStart = (await store.events.count()) === 0 ? { log: { after: '' } } : {};
-    const initial: ProcessCheckpoint = { agents: {}, capturedAt: clock.now(), ...fromStart, ...(feed ? { feed: { name: feed.name, published: 0, startTime: feedStart } } : {}) };
+    const initial: ProcessCheckpoint = {
+      agents: {},
+      capturedAt: clock.now(),
+      ...fromStart,
+      ...(feed ? { feed: { name: feed.name, published: 0, startTime: feedStart } } : {}),
+    };
     await store.snapshots.save({ key, seq: 0, runId, savedAt: Date.now(), state: initial });
   }
   const envelope: EnvelopeDeps = { ids, clock, source };
@@ -95,9 +112,14 @@ export async function planLive(config: Config, logger: Logger, agents: readonly 
   const links = async ({ bus }: { bus: Bus }): Promise<Part[]> => {
     const parts: Part[] = [];
     if (store) parts.push({ name: 'close the store', stage: 'store', stop: () => store.close() });
-    const record = store !== undefined && (config.store.record === 'on' || (config.store.record === 'auto' && (bus.kind === 'memory' || agents.length > 1)));
+    const record =
+      store !== undefined &&
+      (config.store.record === 'on' ||
+        (config.store.record === 'auto' && (bus.kind === 'memory' || agents.length > 1)));
     // a store that cannot persist stops trading, and /ready says so (src/infra/store/write-watch.ts)
-    writeWatch = store ? new WriteWatch({ bus, envelope, log: logger, store: store.kind, failState: config.store.failureState }) : undefined;
+    writeWatch = store
+      ? new WriteWatch({ bus, envelope, log: logger, store: store.kind, failState: config.store.failureState })
+      : undefined;
     const r = (recorder = record
       ? new Recorder(bus, store, logger, {
           maxBuffered: config.store.bufferMax,
@@ -112,26 +134,55 @@ export async function planLive(config: Config, logger: Logger, agents: readonly 
       tap.attach(bus);
       parts.push({ name: 'close the recording file', stage: 'persistence', stop: () => tap.close() });
     }
-    if (r) parts.push({ name: 'stop the recorder (writes what it holds)', stage: 'persistence', start: () => r.start(), stop: () => r.stop() });
+    if (r)
+      parts.push({
+        name: 'stop the recorder (writes what it holds)',
+        stage: 'persistence',
+        start: () => r.start(),
+        stop: () => r.stop(),
+      });
     if (store) {
       let queries: ReturnType<typeof serveStoreQueries> = [];
-      parts.push({ name: 'stop the store queries', stage: 'observers', start: () => void (queries = serveStoreQueries(bus, store, envelope)), stop: () => Promise.all(queries.map((q) => q.drain().catch(() => undefined))).then(() => undefined) });
+      parts.push({
+        name: 'stop the store queries',
+        stage: 'observers',
+        start: () => void (queries = serveStoreQueries(bus, store, envelope)),
+        stop: () => Promise.all(queries.map((q) => q.drain().catch(() => undefined))).then(() => undefined),
+      });
     }
-    parts.push({ name: 'stop the metrics', stage: 'observers', start: () => metrics.attach(bus), stop: () => metrics.detach() });
+    parts.push({
+      name: 'stop the metrics',
+      stage: 'observers',
+      start: () => metrics.attach(bus),
+      stop: () => metrics.detach(),
+    });
     return parts;
   };
 
   const agentsPlan = async ({ bus }: { bus: Bus }): Promise<Omit<KernelDeps, 'bus' | 'clock' | 'ids' | 'logger'>> => {
-    const catchUp = resume?.log && store && recorder && feed && resume.feed?.name === feed.name && bus.kind === 'memory' ? await catchUpFrom(store, resume.log.after, config.instance, agents, logger) : undefined;
+    const catchUp =
+      resume?.log && store && recorder && feed && resume.feed?.name === feed.name && bus.kind === 'memory'
+        ? await catchUpFrom(store, resume.log.after, config.instance, agents, logger)
+        : undefined;
     if (!catchUp) caughtUp();
     const partitions = await partitionCoordinators(config, bus, agents, logger);
     const r = recorder;
-    logger.info({ config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId }, 'sextant starting');
+    logger.info(
+      { config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId },
+      'sextant starting',
+    );
     if (feed && config.data.feed === 'synthetic' && config.data.paceMs > 0) {
       const speed = config.data.synthetic.barMs / config.data.paceMs;
-      logger.info({ marketTimeFrom: new Date(feedStart).toISOString(), speed }, `synthetic market: one ${config.data.synthetic.barMs / 1000} s bar every ${config.data.paceMs} ms, so market time (shown on bars, orders and PnL days) runs ${speed}x the wall clock`);
+      logger.info(
+        { marketTimeFrom: new Date(feedStart).toISOString(), speed },
+        `synthetic market: one ${config.data.synthetic.barMs / 1000} s bar every ${config.data.paceMs} ms, so market time (shown on bars, orders and PnL days) runs ${speed}x the wall clock`,
+      );
     }
-    if (saved) logger.info({ runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip }, 'resuming from the last checkpoint');
+    if (saved)
+      logger.info(
+        { runId, checkpoint: saved.seq, savedAt: new Date(saved.savedAt).toISOString(), feedPosition: skip },
+        'resuming from the last checkpoint',
+      );
     return {
       instance: config.instance,
       runId,
@@ -139,18 +190,78 @@ export async function planLive(config: Config, logger: Logger, agents: readonly 
       agents,
       settings: settings!,
       // own outputs published after the capture are read back (a margin covers server clock skew)
-      ...(resume ? { restore: resume.agents, ...(resume.chains ? { restoreChains: resume.chains } : {}), recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS } : {}),
-      ...(feed ? { feed: { feed, pump: { paceMs: config.data.paceMs, guard: config.data.guard, skip, ...(catchUp ? { catchUp: { items: catchUp.feedItems, inject: (at: number) => catchUp.inject.get(at) ?? [], done: caughtUp } } : {}), ...(r ? { gate: () => r.whenWritable() } : {}) } } } : {}),
+      ...(resume
+        ? {
+            restore: resume.agents,
+            ...(resume.chains ? { restoreChains: resume.chains } : {}),
+            recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS,
+          }
+        : {}),
+      ...(feed
+        ? {
+            feed: {
+              feed,
+              pump: {
+                paceMs: config.data.paceMs,
+                guard: config.data.guard,
+                skip,
+                ...(catchUp
+                  ? {
+                      catchUp: {
+                        items: catchUp.feedItems,
+                        inject: (at: number) => catchUp.inject.get(at) ?? [],
+                        done: caughtUp,
+                      },
+                    }
+                  : {}),
+                ...(r ? { gate: () => r.whenWritable() } : {}),
+              },
+            },
+          }
+        : {}),
       ...(partitions ? { partitions } : {}),
       ...(sentiment ? { sentiment } : {}),
     };
   };
 
   const started = ({ bus, kernel }: BuiltParts): Part[] => {
-    bus.publish(subjects.runStarted(), rootEnvelope(envelope, 'run.started', { runId, instance: config.instance, agents: [...agents], settings: settingsJson(settings!), resumed: Object.keys(resume?.agents ?? {}).length > 0 }, { v: versionOf('run.started') }));
+    bus.publish(
+      subjects.runStarted(),
+      rootEnvelope(
+        envelope,
+        'run.started',
+        {
+          runId,
+          instance: config.instance,
+          agents: [...agents],
+          settings: settingsJson(settings!),
+          resumed: Object.keys(resume?.agents ?? {}).length > 0,
+        },
+        { v: versionOf('run.started') },
+      ),
+    );
     if (!store || agents.length === 0) return [];
-    const checkpointer = new Checkpointer({ kernel, bus, snapshots: store.snapshots, log: logger, key, runId, seq: saved?.seq ?? 0, intervalMs: config.store.checkpointMs, ...(writeWatch ? { watch: writeWatch } : {}), ...(recorder ? { recorder } : {}), ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}) });
-    return [{ name: 'take the last checkpoint', stage: 'checkpoint', start: () => checkpointer.start(), stop: () => checkpointer.stop() }];
+    const checkpointer = new Checkpointer({
+      kernel,
+      bus,
+      snapshots: store.snapshots,
+      log: logger,
+      key,
+      runId,
+      seq: saved?.seq ?? 0,
+      intervalMs: config.store.checkpointMs,
+      ...(writeWatch ? { watch: writeWatch } : {}),
+      ...(recorder ? { recorder } : {}),
+      ...(feed ? { feed: { name: feed.name, startTime: feedStart } } : {}),
+    });
+    return [
+      {
+        name: 'take the last checkpoint',
+        stage: 'checkpoint',
+        start: () => checkpointer.start(),
+        stop: () => checkpointer.stop(),
+      },
+    ];
   };
 
   return {
@@ -172,7 +283,9 @@ export async function planLive(config: Config, logger: Logger, agents: readonly 
         durable: orderPath(config.bus.namespace, store !== undefined, {
           throwaway: false,
           ackWaitMs: config.bus.ackWaitMs,
-          ...(config.recordingStream.on ? { record: { maxAgeMs: config.recordingStream.maxAgeMs, maxBytes: config.recordingStream.maxBytes } } : {}),
+          ...(config.recordingStream.on
+            ? { record: { maxAgeMs: config.recordingStream.maxAgeMs, maxBytes: config.recordingStream.maxBytes } }
+            : {}),
         }),
       },
       links,
@@ -206,8 +319,16 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
   if (config.broker.kind !== 'ccxt') return settings;
   const { CcxtBroker } = await import('../../../agents/execution/ccxt-broker.js');
   const c = config.broker.ccxt;
-  const broker = new CcxtBroker({ exchange: c.exchange!, apiKey: c.apiKey!, secret: c.secret!, sandbox: c.sandbox, symbolMap: c.symbols, timeoutMs: c.timeoutMs });
-  if (c.sandbox) logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
+  const broker = new CcxtBroker({
+    exchange: c.exchange!,
+    apiKey: c.apiKey!,
+    secret: c.secret!,
+    sandbox: c.sandbox,
+    symbolMap: c.symbols,
+    timeoutMs: c.timeoutMs,
+  });
+  if (c.sandbox)
+    logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
   else logger.warn({ broker: broker.name }, 'LIVE TRADING: orders go to the venue with real money (LIVE_TRADING=true)');
   return { ...settings, broker, pollMs: config.broker.pollMs };
 }
@@ -216,15 +337,31 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
  * Scale-out (PARTITIONED_AGENTS, NATS only): a coordinator per shared agent over the JetStream
  * KV bucket `sextant_partitions[_<namespace>]`. On the in-memory bus one process runs everything.
  */
-async function partitionCoordinators(config: Config, bus: Bus, agents: readonly AgentName[], logger: Logger): Promise<Partial<Record<AgentName, PartitionCoordinator>> | undefined> {
+async function partitionCoordinators(
+  config: Config,
+  bus: Bus,
+  agents: readonly AgentName[],
+  logger: Logger,
+): Promise<Partial<Record<AgentName, PartitionCoordinator>> | undefined> {
   const shared = agents.filter((a) => config.runtime.partitioned.includes(a));
   if (shared.length === 0) return undefined;
   if (!(bus instanceof NatsBus)) {
-    logger.warn({ agents: shared }, 'PARTITIONED_AGENTS needs NATS_URL; on the in-memory bus this one process handles every symbol');
+    logger.warn(
+      { agents: shared },
+      'PARTITIONED_AGENTS needs NATS_URL; on the in-memory bus this one process handles every symbol',
+    );
     return undefined;
   }
-  const kv = await NatsKeyValueStore.open(bus.connection, `sextant_partitions${config.bus.namespace ? `_${config.bus.namespace}` : ''}`);
-  return Object.fromEntries(shared.map((agent) => [agent, new PartitionCoordinator({ agent, instance: config.instance, store: kv, log: logger })]));
+  const kv = await NatsKeyValueStore.open(
+    bus.connection,
+    `sextant_partitions${config.bus.namespace ? `_${config.bus.namespace}` : ''}`,
+  );
+  return Object.fromEntries(
+    shared.map((agent) => [
+      agent,
+      new PartitionCoordinator({ agent, instance: config.instance, store: kv, log: logger }),
+    ]),
+  );
 }
 
 /**
@@ -232,11 +369,20 @@ async function partitionCoordinators(config: Config, bus: Bus, agents: readonly 
  * the default one, or with SENTIMENT_SCORER=llm the LLM scorer over OPENAI_* (LangChain is
  * loaded only then), which falls back to the default one.
  */
-async function sentimentPorts(config: Config, logger: Logger, clock: Clock, store: Store | undefined, metrics: Metrics): Promise<NonNullable<KernelDeps['sentiment']>> {
+async function sentimentPorts(
+  config: Config,
+  logger: Logger,
+  clock: Clock,
+  store: Store | undefined,
+  metrics: Metrics,
+): Promise<NonNullable<KernelDeps['sentiment']>> {
   const s = config.sentiment;
   const news: NewsSource[] = [];
   if (s.newsFile) {
-    const file = newsFileSource(s.newsFile, { lenient: config.data.lenient, onSkip: (err) => logger.warn({ err: err.message }, 'news line skipped (DATA_LENIENT)') });
+    const file = newsFileSource(s.newsFile, {
+      lenient: config.data.lenient,
+      onSkip: (err) => logger.warn({ err: err.message }, 'news line skipped (DATA_LENIENT)'),
+    });
     logger.info({ source: file.name }, 'news file read');
     news.push(file);
   }
@@ -254,7 +400,10 @@ async function sentimentPorts(config: Config, logger: Logger, clock: Clock, stor
     onUsage: (tokens) => metrics.llmUsage(tokens, 0, 'sentiment'),
     ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:sentiment-llm:${config.instance}`, logger) } : {}),
   });
-  logger.info({ scorer: scorer.name, tokensPerDay: s.llmTokensPerDay }, 'news is scored by the LLM scorer (the default scorer when over budget or failing)');
+  logger.info(
+    { scorer: scorer.name, tokensPerDay: s.llmTokensPerDay },
+    'news is scored by the LLM scorer (the default scorer when over budget or failing)',
+  );
   return { mode: 'live', news, scorer };
 }
 
@@ -265,11 +414,22 @@ function settingsJson(settings: TradingSettings): Record<string, unknown> {
 }
 
 /** A recording of this start (a new file each time: a replay starts from a fresh start's state). */
-async function openTap(config: Config, runId: string, settings: TradingSettings, logger: Logger): Promise<RecordingTap> {
+async function openTap(
+  config: Config,
+  runId: string,
+  settings: TradingSettings,
+  logger: Logger,
+): Promise<RecordingTap> {
   await mkdir(config.recordingDir!, { recursive: true });
   const file = join(config.recordingDir!, `${runId}-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson.gz`);
-  const tap = await RecordingTap.open(file, { runId, source: 'tap', instance: config.instance, settings: settingsJson(settings) }, (err, lines) =>
-    logger.error({ err, lines, file }, 'could not write to the recording; these lines are missing from it (trading goes on)'),
+  const tap = await RecordingTap.open(
+    file,
+    { runId, source: 'tap', instance: config.instance, settings: settingsJson(settings) },
+    (err, lines) =>
+      logger.error(
+        { err, lines, file },
+        'could not write to the recording; these lines are missing from it (trading goes on)',
+      ),
   );
   logger.info({ file }, 'recording every bus message');
   return tap;
@@ -277,7 +437,12 @@ async function openTap(config: Config, runId: string, settings: TradingSettings,
 
 /** Trips the risk kill switch (the store cannot keep up): the only way anything reaches risk. */
 function haltTrading(bus: Bus, deps: EnvelopeDeps, reason: string): void {
-  const env = rootEnvelope(deps, 'risk.command', { command: 'halt', reason, by: 'store' }, { v: versionOf('risk.command') });
+  const env = rootEnvelope(
+    deps,
+    'risk.command',
+    { command: 'halt', reason, by: 'store' },
+    { v: versionOf('risk.command') },
+  );
   bus.publish(subjects.riskCommand(), env);
 }
 
@@ -303,14 +468,32 @@ function openDataFeed(config: Config, startTime: number) {
   }
 }
 
-/** The catch-up plan from the event log after the checkpoint's mark, or undefined (nothing to catch up, or the mark is not in the log). */
-async function catchUpFrom(store: Store, after: string, instance: string, agents: readonly AgentName[], logger: Logger): Promise<CatchUpPlan | undefined> {
+/**
+ * The catch-up plan from the event log after the checkpoint's mark, or undefined (nothing to catch up, or the mark is
+ * not in the log).
+ */
+async function catchUpFrom(
+  store: Store,
+  after: string,
+  instance: string,
+  agents: readonly AgentName[],
+  logger: Logger,
+): Promise<CatchUpPlan | undefined> {
   const tail = await store.events.after(after);
   if (!tail) {
-    logger.warn({ after }, 'the event log does not hold the message the checkpoint was taken after; resuming from the checkpoint alone');
+    logger.warn(
+      { after },
+      'the event log does not hold the message the checkpoint was taken after; resuming from the checkpoint alone',
+    );
     return undefined;
   }
-  const plan = catchUpPlan(tail, { dataSource: `data/${instance}`, own: new Set(agents.map((a) => `${a}/${instance}`)) });
-  logger.info({ feedItems: plan.feedItems, outside: plan.outside }, 'catching up with the event log after the checkpoint before taking new input');
+  const plan = catchUpPlan(tail, {
+    dataSource: `data/${instance}`,
+    own: new Set(agents.map((a) => `${a}/${instance}`)),
+  });
+  logger.info(
+    { feedItems: plan.feedItems, outside: plan.outside },
+    'catching up with the event log after the checkpoint before taking new input',
+  );
   return plan.feedItems > 0 || plan.outside > 0 ? plan : undefined;
 }

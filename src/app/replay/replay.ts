@@ -1,6 +1,12 @@
 import type { Envelope } from '../../core/messaging/envelope.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/recording.js';
-import { matchesPattern, patterns, subjects, type Subject, type SubjectPattern } from '../../core/messaging/subjects.js';
+import {
+  matchesPattern,
+  patterns,
+  subjects,
+  type Subject,
+  type SubjectPattern,
+} from '../../core/messaging/subjects.js';
 import { unboundedLimits } from '../../../agents/risk/limits.js';
 import type { RiskStateChanged } from '../../core/domain/messages.js';
 import type { TradingSettings } from '../kernel/kernel.js';
@@ -16,7 +22,13 @@ import { sequentialIds } from '../../core/ports/ids.js';
  * the recording cannot make the replay diverge); it aggregates the recorded scores exactly as the
  * recorded run did, and its per-symbol sentiment (`sentiment.updated`) is compared as a decision.
  */
-export const INPUT_TYPES: ReadonlySet<string> = new Set(['market.bar', 'market.tick', 'news.item', 'sentiment.scored', 'risk.command']);
+export const INPUT_TYPES: ReadonlySet<string> = new Set([
+  'market.bar',
+  'market.tick',
+  'news.item',
+  'sentiment.scored',
+  'risk.command',
+]);
 
 /**
  * What a replay's reader checks in full: the inputs it feeds the agents. Everything else (the
@@ -30,7 +42,14 @@ export const checkInputPayloads = (type: string): boolean => INPUT_TYPES.has(typ
  * stream reader checks them in its worker and hands over only the rest). No input or decision
  * type is published under them (a test holds this).
  */
-export const UNUSED_SUBJECTS: readonly string[] = [patterns.portfolio, patterns.agents, patterns.queries, patterns.chat, patterns.dlq, patterns.runs];
+export const UNUSED_SUBJECTS: readonly string[] = [
+  patterns.portfolio,
+  patterns.agents,
+  patterns.queries,
+  patterns.chat,
+  patterns.dlq,
+  patterns.runs,
+];
 
 /** What a replay compares: the agents' decisions. */
 export const DECISION_TYPES: ReadonlySet<string> = new Set([
@@ -50,10 +69,18 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
  * Where decisions are published: the replay listens there only, not to every bar and mark (a
  * test holds that each decision type's subject matches one of them).
  */
-export const DECISION_PATTERNS: readonly SubjectPattern[] = [patterns.signals, patterns.orders, patterns.exact(subjects.riskState()), patterns.sentimentUpdates];
+export const DECISION_PATTERNS: readonly SubjectPattern[] = [
+  patterns.signals,
+  patterns.orders,
+  patterns.exact(subjects.riskState()),
+  patterns.sentimentUpdates,
+];
 
 export interface ReplayOptions {
-  /** The recording in batches: its header first, then its lines (see src/infra/recording/recording.ts); a batch's `skipped` counts lines read but not handed over. */
+  /**
+   * The recording in batches: its header first, then its lines (see src/infra/recording/recording.ts); a batch's
+   * `skipped` counts lines read but not handed over.
+   */
   readonly source: AsyncIterable<RecordingBatch>;
   /** `max`: as fast as the agents go; N: N times the recorded pacing (1 = as recorded). */
   readonly speed: 'max' | number;
@@ -102,13 +129,21 @@ export interface ReplayResult {
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, (v as Record<string, unknown>)[k]]),
+    );
   });
 }
 
 /** The decision log a replay writes: one canonical line per decision, byte-identical across replays. */
 export function decisionLog(decisions: readonly Decision[]): string {
-  return decisions.map((d) => canonical({ key: d.key, id: d.id, type: d.type, time: d.time, payload: d.payload })).join('\n') + (decisions.length > 0 ? '\n' : '');
+  return (
+    decisions
+      .map((d) => canonical({ key: d.key, id: d.id, type: d.type, time: d.time, payload: d.payload }))
+      .join('\n') + (decisions.length > 0 ? '\n' : '')
+  );
 }
 
 /** Places decisions by chain: `<correlationId>|<type>|<n>`, n counting that type within the chain. */
@@ -120,7 +155,14 @@ class Placer {
     if (!chain) this.#counts.set(env.correlationId, (chain = {}));
     const n = chain[env.type] ?? 0;
     chain[env.type] = n + 1;
-    return { key: `${env.correlationId}|${env.type}|${n}`, id: env.id, type: env.type, correlationId: env.correlationId, time: env.time, payload: env.payload };
+    return {
+      key: `${env.correlationId}|${env.type}|${n}`,
+      id: env.id,
+      type: env.type,
+      correlationId: env.correlationId,
+      time: env.time,
+      payload: env.payload,
+    };
   }
 }
 
@@ -155,7 +197,8 @@ class InputMemory {
   /** The feeding number of the latest input with this id, or -1. */
   #numberOf(id: string): number {
     const near = Math.min(this.#count, InputMemory.NEAR);
-    for (let n = this.#count - 1; n >= this.#count - near; n--) if (this.#ring[n % InputMemory.RECENT]!.id === id) return n;
+    for (let n = this.#count - 1; n >= this.#count - near; n--)
+      if (this.#ring[n % InputMemory.RECENT]!.id === id) return n;
     for (; this.#indexed < this.#count; this.#indexed++) this.#index.set(this.#ids[this.#indexed]!, this.#indexed);
     return this.#index.get(id) ?? -1;
   }
@@ -180,7 +223,9 @@ class InputMemory {
 }
 
 /** A risk agent's start announcement is a root with a fresh id: not a decision about the data. */
-const isDecision = (env: Envelope) => DECISION_TYPES.has(env.type) && !(env.type === 'risk.state' && (env.payload as RiskStateChanged).cause.kind === 'start');
+const isDecision = (env: Envelope) =>
+  DECISION_TYPES.has(env.type) &&
+  !(env.type === 'risk.state' && (env.payload as RiskStateChanged).cause.kind === 'start');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -204,7 +249,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const settings: TradingSettings = {
     strategy: recorded?.strategy ?? { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
     // a recording made before buying power was checked decided without it (maxLeverage absent)
-    limits: recorded?.limits ? { ...recorded.limits, maxLeverage: recorded.limits.maxLeverage ?? Number.MAX_VALUE } : unboundedLimits,
+    limits: recorded?.limits
+      ? { ...recorded.limits, maxLeverage: recorded.limits.maxLeverage ?? Number.MAX_VALUE }
+      : unboundedLimits,
     costs: recorded?.costs ?? { feeBps: 0, feePerShare: 0, slippageBps: 0 },
     startCash: recorded?.startCash ?? 100_000,
     ...(recorded?.sentiment ? { sentiment: recorded.sentiment } : {}),
@@ -234,7 +281,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     agents: () => ({
       instance: header.instance ?? 'replay',
       runId: header.runId,
-      runIds: Object.fromEntries((header.runs ?? []).filter((r) => !r.resumed).flatMap((r) => r.agents.map((a) => [a, r.runId]))),
+      runIds: Object.fromEntries(
+        (header.runs ?? []).filter((r) => !r.resumed).flatMap((r) => r.agents.map((a) => [a, r.runId])),
+      ),
       heartbeatMs: 0,
       agents: ['portfolio', 'execution', 'risk', 'strategy', 'sentiment'],
       settings,
@@ -272,7 +321,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         const env = accept(line);
         if (!env) continue;
         // at max speed there is no await in this loop: a batch is fed in one go
-        if (options.speed !== 'max' && lastTime !== undefined && env.time > lastTime) await sleep((env.time - lastTime) / options.speed);
+        if (options.speed !== 'max' && lastTime !== undefined && env.time > lastTime)
+          await sleep((env.time - lastTime) / options.speed);
         lastTime = env.time;
         clock.observe(env.time);
         inputs.fed(env);
@@ -282,7 +332,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       await new Promise((r) => setImmediate(r));
     };
     await run(Object.assign(firstLines, { skipped: (first.value as RecordingBatch).skipped ?? 0 }));
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await run(next.value as RecordingBatch<RecordedLine>);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next())
+      await run(next.value as RecordingBatch<RecordedLine>);
   } finally {
     await iterator.return?.(undefined); // a reader stopped early (an error) lets go of its file or worker
     await system.stop();
@@ -330,7 +381,11 @@ export function samePlainData(a: unknown, b: unknown): boolean {
 }
 
 /** Every recorded decision without an equal replayed one at its place, and every new one. */
-export function compare(recorded: readonly Decision[], replayed: readonly Decision[], inputs: { get(id: string): Envelope | undefined }): Divergence[] {
+export function compare(
+  recorded: readonly Decision[],
+  replayed: readonly Decision[],
+  inputs: { get(id: string): Envelope | undefined },
+): Divergence[] {
   // the replayed decisions not (yet) matched, in the order they were made (keys are unique)
   const unmatched = new Map<string, Decision>();
   for (const d of replayed) unmatched.set(d.key, d);
@@ -343,7 +398,11 @@ export function compare(recorded: readonly Decision[], replayed: readonly Decisi
     // that prints alike but is not the same data: NaN and null, a class instance)
     if (n && (samePlainData(n.payload, r.payload) || canonical(n.payload) === canonical(r.payload))) continue;
     const at = input(r);
-    out.push(n ? { kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) } : { kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) });
+    out.push(
+      n
+        ? { kind: 'different', key: r.key, recorded: r, replayed: n, ...(at ? { input: at } : {}) }
+        : { kind: 'missing', key: r.key, recorded: r, ...(at ? { input: at } : {}) },
+    );
   }
   for (const n of unmatched.values()) {
     const at = input(n);

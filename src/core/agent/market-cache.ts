@@ -8,7 +8,9 @@ export class MarketDataGoneError extends Error {
   readonly code = 'market_data_gone';
   readonly retryable = false;
   constructor(symbol: string, time: number, oldest: number) {
-    super(`bars of ${symbol} after ${new Date(time).toISOString()} are no longer cached (oldest kept: ${new Date(oldest).toISOString()}); the message arrived too late to be handled exactly`);
+    super(
+      `bars of ${symbol} after ${new Date(time).toISOString()} are no longer cached (oldest kept: ${new Date(oldest).toISOString()}); the message arrived too late to be handled exactly`,
+    );
     this.name = 'MarketDataGoneError';
   }
 }
@@ -133,11 +135,20 @@ export class MarketCache {
     if (!d || d.bars.count === 0 || d.bars.lastTime <= time) return [];
     const r = d.bars;
     const first = r.firstAfter(time);
-    if (first === 0 && r.count > CAPACITY && !options.kept) throw new MarketDataGoneError(symbol, time, r.time[r.at(0)]!);
+    if (first === 0 && r.count > CAPACITY && !options.kept)
+      throw new MarketDataGoneError(symbol, time, r.time[r.at(0)]!);
     const out: Bar[] = [];
     for (let i = first; i < r.size; i++) {
       const j = r.at(i);
-      const bar: Bar = { symbol, time: r.time[j]!, open: r.cols[O]![j]!, high: r.cols[H]![j]!, low: r.cols[L]![j]!, close: r.cols[C]![j]!, volume: r.cols[V]![j]! };
+      const bar: Bar = {
+        symbol,
+        time: r.time[j]!,
+        open: r.cols[O]![j]!,
+        high: r.cols[H]![j]!,
+        low: r.cols[L]![j]!,
+        close: r.cols[C]![j]!,
+        volume: r.cols[V]![j]!,
+      };
       if (d.intervalMs !== undefined) bar.intervalMs = d.intervalMs;
       out.push(bar);
     }

@@ -70,5 +70,8 @@ export interface OutboxEmitted {
  * cost more than the agents' own logic in a replay.
  */
 export function emitOutbox<TContext extends WithOutbox, TEvent extends EventObject>() {
-  return emit<TContext, TEvent, undefined, TEvent, OutboxEmitted>(({ context }) => ({ type: 'outbox', items: context.outbox }));
+  return emit<TContext, TEvent, undefined, TEvent, OutboxEmitted>(({ context }) => ({
+    type: 'outbox',
+    items: context.outbox,
+  }));
 }

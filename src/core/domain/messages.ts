@@ -24,27 +24,34 @@ export type Side = (typeof Side)[keyof typeof Side];
 const side = z.enum(['buy', 'sell']);
 
 /** A price bar; `time` is the bar's timestamp (its open for daily and intraday bars). */
-export const barSchema = z.object({
-  symbol,
-  time,
-  open: positive,
-  high: positive,
-  low: positive,
-  close: positive,
-  volume: nonNegative,
-  /** Bar length in ms when known (86_400_000 for daily). */
-  intervalMs: z.number().int().positive().optional(),
-}).refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
-  // refused wherever a bar is read (feeds, every subscriber): no price of such a bar is used
-  message: 'inconsistent OHLC: the low must be at or below the open and close, the high at or above them',
-});
+export const barSchema = z
+  .object({
+    symbol,
+    time,
+    open: positive,
+    high: positive,
+    low: positive,
+    close: positive,
+    volume: nonNegative,
+    /** Bar length in ms when known (86_400_000 for daily). */
+    intervalMs: z.number().int().positive().optional(),
+  })
+  .refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
+    // refused wherever a bar is read (feeds, every subscriber): no price of such a bar is used
+    message: 'inconsistent OHLC: the low must be at or below the open and close, the high at or above them',
+  });
 export type Bar = z.infer<typeof barSchema>;
 
 export const tickSchema = z.object({ symbol, time, price: positive, size: nonNegative });
 export type Tick = z.infer<typeof tickSchema>;
 
 /** The data feed has delivered everything it has (files and backtests). */
-export const feedCompletedSchema = z.object({ feed: z.string(), bars: z.number().int().nonnegative(), ticks: z.number().int().nonnegative(), skipped: z.number().int().nonnegative() });
+export const feedCompletedSchema = z.object({
+  feed: z.string(),
+  bars: z.number().int().nonnegative(),
+  ticks: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+});
 export type FeedCompleted = z.infer<typeof feedCompletedSchema>;
 
 /** A strategy's decision, with the values that produced it (explainable). */
@@ -106,7 +113,11 @@ export const orderRejectedSchema = z.object({
 });
 export type OrderRejected = z.infer<typeof orderRejectedSchema>;
 
-export const orderSubmittedSchema = z.object({ order: orderIntentSchema, brokerOrderId: z.string(), broker: z.string() });
+export const orderSubmittedSchema = z.object({
+  order: orderIntentSchema,
+  brokerOrderId: z.string(),
+  broker: z.string(),
+});
 export type OrderSubmitted = z.infer<typeof orderSubmittedSchema>;
 
 export const orderFilledSchema = z.object({
@@ -137,7 +148,14 @@ export const orderCancelledSchema = z.object({
 });
 export type OrderCancelled = z.infer<typeof orderCancelledSchema>;
 
-export const orderFailedSchema = z.object({ clientOrderId: z.string(), symbol, side, code: z.string(), reason: z.string(), origin: originSchema });
+export const orderFailedSchema = z.object({
+  clientOrderId: z.string(),
+  symbol,
+  side,
+  code: z.string(),
+  reason: z.string(),
+  origin: originSchema,
+});
 export type OrderFailed = z.infer<typeof orderFailedSchema>;
 
 export const positionSchema = z.object({
@@ -225,7 +243,12 @@ export type RiskCommandResult = z.infer<typeof riskCommandResultSchema>;
 export const riskStateSchema = z.object({
   state: tradingState,
   previous: tradingState,
-  cause: z.object({ kind: z.enum(['start', 'command', 'breach']), code: z.string(), reason: z.string(), by: z.string().optional() }),
+  cause: z.object({
+    kind: z.enum(['start', 'command', 'breach']),
+    code: z.string(),
+    reason: z.string(),
+    by: z.string().optional(),
+  }),
 });
 export type RiskStateChanged = z.infer<typeof riskStateSchema>;
 
@@ -344,7 +367,12 @@ export type SentimentUpdated = z.infer<typeof sentimentUpdatedSchema>;
 
 /** Control messages on `agent.control.<name>`. */
 export const agentControlSchema = z.object({ command: z.enum(['sync', 'snapshot']) });
-export const agentSyncedSchema = z.object({ agent: z.string(), instance: z.string(), handled: z.number().int(), published: z.number().int() });
+export const agentSyncedSchema = z.object({
+  agent: z.string(),
+  instance: z.string(),
+  handled: z.number().int(),
+  published: z.number().int(),
+});
 
 /** One message type: its payload schema's version, the schema, and where it is published. */
 export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
@@ -357,7 +385,11 @@ export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
   readonly subject?: (payload: z.infer<S>) => Subject;
 }
 
-const entry = <S extends z.ZodType>(v: number, schema: S, subject?: (payload: z.infer<S>) => Subject): CatalogEntry<S> => ({ v, schema, ...(subject ? { subject } : {}) });
+const entry = <S extends z.ZodType>(
+  v: number,
+  schema: S,
+  subject?: (payload: z.infer<S>) => Subject,
+): CatalogEntry<S> => ({ v, schema, ...(subject ? { subject } : {}) });
 
 /**
  * Every message type, declared once: version, payload schema, subject. The schema registry
@@ -400,7 +432,10 @@ export const versionOf = <T extends MessageType>(type: T): number => catalog[typ
 /** The subject a message of `type` with this payload is published on (types with a subject of their own). */
 export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>): Subject {
   const subject = (catalog[type] as CatalogEntry).subject;
-  if (!subject) throw new Error(`${type} has no subject of its own (a request or a reply goes to the service asked); see the catalog in src/core/domain/messages.ts`);
+  if (!subject)
+    throw new Error(
+      `${type} has no subject of its own (a request or a reply goes to the service asked); see the catalog in src/core/domain/messages.ts`,
+    );
   return subject(payload);
 }
 

@@ -30,7 +30,9 @@ export type RequestFailed = z.infer<typeof requestFailedPayload>;
 
 /** Registers the bus's own message types. Every registry a bus uses must include them. */
 export function registerBusSchemas(registry: SchemaRegistry): SchemaRegistry {
-  return registry.register(DEAD_LETTER_TYPE, 1, deadLetterPayload).register(REQUEST_FAILED_TYPE, 1, requestFailedPayload);
+  return registry
+    .register(DEAD_LETTER_TYPE, 1, deadLetterPayload)
+    .register(REQUEST_FAILED_TYPE, 1, requestFailedPayload);
 }
 
 export interface DeadLetterInput {

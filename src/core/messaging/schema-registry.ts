@@ -49,7 +49,8 @@ export class SchemaRegistry {
   /** Registers the payload schema for `type` at version `v`. */
   register(type: string, v: number, schema: z.ZodType): this {
     // validate() relies on this: a registered name is a valid type name, so a lookup hit needs no regex.
-    if (!envelopeSchema.shape.type.safeParse(type).success) throw new Error(`invalid message type name ${JSON.stringify(type)}`);
+    if (!envelopeSchema.shape.type.safeParse(type).success)
+      throw new Error(`invalid message type name ${JSON.stringify(type)}`);
     let versions = this.#schemas.get(type);
     if (!versions) this.#schemas.set(type, (versions = new Map()));
     versions.set(v, schema);
@@ -73,7 +74,30 @@ export class SchemaRegistry {
   validateEnvelope(value: unknown): ValidationResult {
     if (wellFormed(value) && this.#schemas.get(value.type)?.has(value.v)) {
       const env = value as Envelope;
-      return { ok: true, envelope: env.causationId === undefined ? { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, time: env.time, payload: env.payload } : { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, causationId: env.causationId, time: env.time, payload: env.payload } };
+      return {
+        ok: true,
+        envelope:
+          env.causationId === undefined
+            ? {
+                id: env.id,
+                type: env.type,
+                v: env.v,
+                source: env.source,
+                correlationId: env.correlationId,
+                time: env.time,
+                payload: env.payload,
+              }
+            : {
+                id: env.id,
+                type: env.type,
+                v: env.v,
+                source: env.source,
+                correlationId: env.correlationId,
+                causationId: env.causationId,
+                time: env.time,
+                payload: env.payload,
+              },
+      };
     }
     return this.validate(value);
   }
@@ -102,10 +126,20 @@ export class SchemaRegistry {
    * all of it (a replay's reader skipping what it never uses): unknown ones are reported, not guessed.
    */
   checkKind(type: unknown, v: unknown): { readonly ok: true } | Extract<ValidationResult, { ok: false }> {
-    if (typeof type !== 'string' || !Number.isInteger(v)) return { ok: false, code: InvalidReason.invalidEnvelope, reason: `type ${JSON.stringify(type)}, v ${JSON.stringify(v)}: not a message type and version` };
+    if (typeof type !== 'string' || !Number.isInteger(v))
+      return {
+        ok: false,
+        code: InvalidReason.invalidEnvelope,
+        reason: `type ${JSON.stringify(type)}, v ${JSON.stringify(v)}: not a message type and version`,
+      };
     const versions = this.#schemas.get(type);
     if (!versions) return { ok: false, code: InvalidReason.unknownType, reason: `unknown message type ${type}` };
-    if (!versions.has(v as number)) return { ok: false, code: InvalidReason.unknownVersion, reason: `unknown version ${String(v)} of ${type} (known: ${this.versions(type).join(', ')})` };
+    if (!versions.has(v as number))
+      return {
+        ok: false,
+        code: InvalidReason.unknownVersion,
+        reason: `unknown version ${String(v)} of ${type} (known: ${this.versions(type).join(', ')})`,
+      };
     return { ok: true };
   }
 }
@@ -141,7 +175,24 @@ function checkPayload(schema: z.ZodType, env: EnvelopeFields): ValidationResult 
   // does, and no `delete` (which turns the object into a slow dictionary-mode object).
   const envelope: Envelope =
     env.causationId === undefined
-      ? { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, time: env.time, payload: payload.data }
-      : { id: env.id, type: env.type, v: env.v, source: env.source, correlationId: env.correlationId, causationId: env.causationId, time: env.time, payload: payload.data };
+      ? {
+          id: env.id,
+          type: env.type,
+          v: env.v,
+          source: env.source,
+          correlationId: env.correlationId,
+          time: env.time,
+          payload: payload.data,
+        }
+      : {
+          id: env.id,
+          type: env.type,
+          v: env.v,
+          source: env.source,
+          correlationId: env.correlationId,
+          causationId: env.causationId,
+          time: env.time,
+          payload: payload.data,
+        };
   return { ok: true, envelope };
 }

@@ -86,7 +86,18 @@ export const AGENT_NAMES = ['data', 'sentiment', 'strategy', 'risk', 'execution'
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 /** Request/reply services answered on `query.<what>`. */
-export const QUERY_NAMES = ['portfolio', 'positions', 'orders', 'order-log', 'fills', 'signals', 'trace', 'risk', 'events', 'sentiment'] as const;
+export const QUERY_NAMES = [
+  'portfolio',
+  'positions',
+  'orders',
+  'order-log',
+  'fills',
+  'signals',
+  'trace',
+  'risk',
+  'events',
+  'sentiment',
+] as const;
 export type QueryName = (typeof QUERY_NAMES)[number];
 
 /**
@@ -130,7 +141,20 @@ export const subjects = {
  * Every Sextant subject, as stream subjects for a JetStream recording (inboxes and the JetStream
  * API are not Sextant's and are never captured).
  */
-export const RECORDED_SUBJECTS: readonly string[] = ['market.>', 'news.>', 'sentiment.>', 'signal.>', 'order.>', 'portfolio.>', 'risk.>', 'agent.>', 'run.>', 'chat.>', 'query.>', 'dlq.>'];
+export const RECORDED_SUBJECTS: readonly string[] = [
+  'market.>',
+  'news.>',
+  'sentiment.>',
+  'signal.>',
+  'order.>',
+  'portfolio.>',
+  'risk.>',
+  'agent.>',
+  'run.>',
+  'chat.>',
+  'query.>',
+  'dlq.>',
+];
 
 /** Subscription patterns. */
 export const patterns = {

@@ -114,7 +114,10 @@ function finish(time: number): string {
   return String.fromCharCode.apply(null, CODES);
 }
 
-/** The hash state after some leading parts: `derivedId(t, rest, idSeed(lead))` equals `derivedId(t, [...lead, ...rest])`. */
+/**
+ * The hash state after some leading parts: `derivedId(t, rest, idSeed(lead))` equals `derivedId(t, [...lead,
+ * ...rest])`.
+ */
 export type IdSeed = Readonly<Int32Array>;
 
 /** Hashes the parts every id of one agent shares (run, agent) once, not per message. */
@@ -128,7 +131,10 @@ function mix(state: Int32Array, parts: readonly (string | number)[]): void {
   for (let p = 0; p < parts.length; p++) mixString(state, String(parts[p]));
 }
 
-/** Three 32-bit multiply-xorshift lanes over the characters of `s`, then a separator, so ('ab','c') and ('a','bc') differ. */
+/**
+ * Three 32-bit multiply-xorshift lanes over the characters of `s`, then a separator, so ('ab','c') and ('a','bc')
+ * differ.
+ */
 function mixString(state: Int32Array, s: string): void {
   let h1 = state[0]!;
   let h2 = state[1]!;

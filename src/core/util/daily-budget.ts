@@ -64,7 +64,10 @@ export class DailyBudget {
   /** True when today's tokens or dollars are used up. */
   over(): boolean {
     this.#roll();
-    return this.#tokens >= this.options.tokensPerDay || (this.options.usdPerDay !== undefined && this.#usd >= this.options.usdPerDay);
+    return (
+      this.#tokens >= this.options.tokensPerDay ||
+      (this.options.usdPerDay !== undefined && this.#usd >= this.options.usdPerDay)
+    );
   }
 
   /** Adds the day's spend saved before a restart (read once per day; a no-op without a ledger). */

@@ -27,6 +27,9 @@ export function chartAssets(): { readonly js: Asset; readonly css: Asset } {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const read = (file: string) => readFileSync(require.resolve(`uplot/dist/${file}`), 'utf8');
-  cached = { js: asset(read('uPlot.iife.min.js'), 'text/javascript; charset=utf-8'), css: asset(read('uPlot.min.css'), 'text/css; charset=utf-8') };
+  cached = {
+    js: asset(read('uPlot.iife.min.js'), 'text/javascript; charset=utf-8'),
+    css: asset(read('uPlot.min.css'), 'text/css; charset=utf-8'),
+  };
   return cached;
 }

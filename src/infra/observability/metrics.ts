@@ -2,7 +2,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Bus, BusObserver, Subscription } from '../../core/messaging/bus.js';
 import type { Envelope } from '../../core/messaging/envelope.js';
 import { patterns, subjects } from '../../core/messaging/subjects.js';
-import type { AgentHealth, OrderFilled, OrderRejected, PortfolioSnapshot, RiskStateChanged } from '../../core/domain/messages.js';
+import type {
+  AgentHealth,
+  OrderFilled,
+  OrderRejected,
+  PortfolioSnapshot,
+  RiskStateChanged,
+} from '../../core/domain/messages.js';
 
 const TRADING_STATES = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
 const LIFECYCLES = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'faulted'] as const;
@@ -33,20 +39,87 @@ export class Metrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.#published = new Counter({ name: 'sextant_messages_published_total', help: 'Bus messages published, by type.', labelNames: ['type'], registers });
-    this.#handled = new Counter({ name: 'sextant_messages_handled_total', help: 'Bus messages handled, by handler and type.', labelNames: ['handler', 'type'], registers });
-    this.#handlerSeconds = new Histogram({ name: 'sextant_handler_seconds', help: 'Time a handler took per message.', labelNames: ['handler'], buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers });
-    this.#deadLetters = new Counter({ name: 'sextant_dead_letters_total', help: 'Messages dead-lettered, by reason code.', labelNames: ['reason'], registers });
-    this.#orders = new Counter({ name: 'sextant_orders_total', help: 'Orders by outcome (approved, rejected, submitted, filled, cancelled, failed).', labelNames: ['outcome'], registers });
-    this.#rejections = new Counter({ name: 'sextant_risk_rejections_total', help: 'Intents refused by risk, by reason code.', labelNames: ['code'], registers });
-    this.#tradingState = new Gauge({ name: 'sextant_trading_state', help: 'The trading state (1 for the current one).', labelNames: ['state'], registers });
-    this.#agentState = new Gauge({ name: 'sextant_agent_state', help: 'Each agent lifecycle state (1 for the current one).', labelNames: ['agent', 'state'], registers });
-    this.#agentHeartbeat = new Gauge({ name: 'sextant_agent_last_heartbeat_seconds', help: 'Unix time of the last health message of each agent.', labelNames: ['agent'], registers });
+    this.#published = new Counter({
+      name: 'sextant_messages_published_total',
+      help: 'Bus messages published, by type.',
+      labelNames: ['type'],
+      registers,
+    });
+    this.#handled = new Counter({
+      name: 'sextant_messages_handled_total',
+      help: 'Bus messages handled, by handler and type.',
+      labelNames: ['handler', 'type'],
+      registers,
+    });
+    this.#handlerSeconds = new Histogram({
+      name: 'sextant_handler_seconds',
+      help: 'Time a handler took per message.',
+      labelNames: ['handler'],
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+      registers,
+    });
+    this.#deadLetters = new Counter({
+      name: 'sextant_dead_letters_total',
+      help: 'Messages dead-lettered, by reason code.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#orders = new Counter({
+      name: 'sextant_orders_total',
+      help: 'Orders by outcome (approved, rejected, submitted, filled, cancelled, failed).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#rejections = new Counter({
+      name: 'sextant_risk_rejections_total',
+      help: 'Intents refused by risk, by reason code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#tradingState = new Gauge({
+      name: 'sextant_trading_state',
+      help: 'The trading state (1 for the current one).',
+      labelNames: ['state'],
+      registers,
+    });
+    this.#agentState = new Gauge({
+      name: 'sextant_agent_state',
+      help: 'Each agent lifecycle state (1 for the current one).',
+      labelNames: ['agent', 'state'],
+      registers,
+    });
+    this.#agentHeartbeat = new Gauge({
+      name: 'sextant_agent_last_heartbeat_seconds',
+      help: 'Unix time of the last health message of each agent.',
+      labelNames: ['agent'],
+      registers,
+    });
     this.#equity = new Gauge({ name: 'sextant_equity', help: 'Portfolio equity.', registers });
-    this.#pnl = new Gauge({ name: 'sextant_pnl', help: 'Portfolio PnL by kind (realized, unrealized, day).', labelNames: ['kind'], registers });
-    this.#llmTokens = new Counter({ name: 'sextant_llm_tokens_total', help: 'Tokens language models used (prompt and completion), by use: chat (the conversational agent) or sentiment (the LLM scorer).', labelNames: ['use'], registers });
-    this.#llmCost = new Counter({ name: 'sextant_llm_cost_usd_total', help: 'What the conversational agent cost, in US dollars (by use).', labelNames: ['use'], registers });
-    this.#http = new Histogram({ name: 'sextant_http_request_seconds', help: 'HTTP API requests by method, route and status.', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers });
+    this.#pnl = new Gauge({
+      name: 'sextant_pnl',
+      help: 'Portfolio PnL by kind (realized, unrealized, day).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#llmTokens = new Counter({
+      name: 'sextant_llm_tokens_total',
+      help: 'Tokens language models used (prompt and completion), by use: chat (the conversational agent) or sentiment (the LLM scorer).',
+      labelNames: ['use'],
+      registers,
+    });
+    this.#llmCost = new Counter({
+      name: 'sextant_llm_cost_usd_total',
+      help: 'What the conversational agent cost, in US dollars (by use).',
+      labelNames: ['use'],
+      registers,
+    });
+    this.#http = new Histogram({
+      name: 'sextant_http_request_seconds',
+      help: 'HTTP API requests by method, route and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
   }
 
   /** The bus observer (pass it to createBus). */
@@ -61,7 +134,8 @@ export class Metrics {
 
   /** Follows the trading figures on the bus (orders, risk, portfolio, agent health). */
   attach(bus: Bus): void {
-    const on = (pattern: Parameters<Bus['subscribe']>[0], fn: (env: Envelope) => void) => this.#subs.push(bus.subscribe(pattern, fn, { name: 'metrics' }));
+    const on = (pattern: Parameters<Bus['subscribe']>[0], fn: (env: Envelope) => void) =>
+      this.#subs.push(bus.subscribe(pattern, fn, { name: 'metrics' }));
     on(patterns.orders, (env) => this.#order(env));
     on(subjects.riskState(), (env) => {
       const s = (env.payload as RiskStateChanged).state;

@@ -36,7 +36,12 @@ export interface RecordingHeader {
    * Every process whose messages are in the recording (JetStream recordings of distributed
    * runs): each agent's ids derive from its own process's run id.
    */
-  readonly runs?: readonly { readonly runId: string; readonly agents: readonly string[]; readonly instance: string; readonly resumed: boolean }[];
+  readonly runs?: readonly {
+    readonly runId: string;
+    readonly agents: readonly string[];
+    readonly instance: string;
+    readonly resumed: boolean;
+  }[];
 }
 
 export interface RecordedLine {
@@ -89,7 +94,10 @@ export const RECORDING_BATCH = 256;
  * messages. A truncated or corrupt line, or a message whose type or version is unknown, stops the
  * read with file and line (or is skipped and counted when lenient).
  */
-export async function* readRecordingBatches(file: string, options: ReadRecordingOptions): AsyncGenerator<RecordingItem[]> {
+export async function* readRecordingBatches(
+  file: string,
+  options: ReadRecordingOptions,
+): AsyncGenerator<RecordingItem[]> {
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
   const gunzip = file.endsWith('.gz') ? createGunzip() : undefined;
   // a file that cannot be read (missing, a directory, no permission) fails the read, not the process
@@ -114,7 +122,8 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
     }
     if (n === 1) {
       const h = value as Partial<RecordingHeader>;
-      if (h.sextantRecording !== RECORDING_VERSION || typeof h.runId !== 'string') bad(`not a Sextant recording header (expected {"sextantRecording":${RECORDING_VERSION},"runId":...})`);
+      if (h.sextantRecording !== RECORDING_VERSION || typeof h.runId !== 'string')
+        bad(`not a Sextant recording header (expected {"sextantRecording":${RECORDING_VERSION},"runId":...})`);
       out.push(h as RecordingHeader);
       return;
     }
@@ -124,9 +133,14 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
       return;
     }
     const type = (line.env as { type?: unknown }).type;
-    const checked = !options.checkPayload || typeof type !== 'string' || options.checkPayload(type) ? options.registry.validate(line.env) : options.registry.validateEnvelope(line.env);
+    const checked =
+      !options.checkPayload || typeof type !== 'string' || options.checkPayload(type)
+        ? options.registry.validate(line.env)
+        : options.registry.validateEnvelope(line.env);
     if (!checked.ok) {
-      bad(`message ${String((line.env as { id?: unknown }).id)} (${String((line.env as { type?: unknown }).type)}): ${checked.reason}`);
+      bad(
+        `message ${String((line.env as { id?: unknown }).id)} (${String((line.env as { type?: unknown }).type)}): ${checked.reason}`,
+      );
       return;
     }
     out.push({ seq: line.seq, subject: line.subject, env: checked.envelope });
@@ -138,7 +152,10 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
       next = await chunks.next();
     } catch (err) {
       const sys = err as NodeJS.ErrnoException;
-      if (sys.syscall !== undefined) throw new Error(`cannot read the recording ${file}: ${sys.code === 'ENOENT' ? 'no such file' : sys.message}`, { cause: err });
+      if (sys.syscall !== undefined)
+        throw new Error(`cannot read the recording ${file}: ${sys.code === 'ENOENT' ? 'no such file' : sys.message}`, {
+          cause: err,
+        });
       // a gzip recording cut off by a crash ends early: what came before it is good
       const problem = `the gzip stream ends early (${(err as Error).message}): a recording cut off by a crash`;
       if (!options.lenient) throw new RecordingFormatError(file, n + 1, `${problem}; --lenient replays what is there`);
@@ -154,7 +171,7 @@ export async function* readRecordingBatches(file: string, options: ReadRecording
     // batches die young (all of a chunk's lines and messages made at once would live through a
     // minor GC, be copied and promoted, and die in the old generation)
     let out: RecordingItem[] = [];
-    for (let at = 0; at <= end; ) {
+    for (let at = 0; at <= end;) {
       const nl = text.indexOf('\n', at);
       parse(text.slice(at, nl), out);
       at = nl + 1;
@@ -194,7 +211,10 @@ export interface LineSink {
 
 /** Opens a new recording file (refusing one that already holds something). */
 export async function openSink(file: string): Promise<LineSink> {
-  const size = await stat(file).then((st) => st.size, () => 0);
+  const size = await stat(file).then(
+    (st) => st.size,
+    () => 0,
+  );
   if (size > 0) throw new Error(`${file} already holds a recording; record into a new file`);
   if (!file.endsWith('.gz')) {
     const { log } = await AppendLog.open({ file, fsync: 'interval' }, () => undefined);
@@ -244,9 +264,15 @@ export class RecordingTap {
     private readonly onError: (err: unknown, lines: number) => void,
   ) {}
 
-  static async open(file: string, header: Omit<RecordingHeader, 'sextantRecording' | 'createdAt'>, onError: (err: unknown, lines: number) => void = () => undefined): Promise<RecordingTap> {
+  static async open(
+    file: string,
+    header: Omit<RecordingHeader, 'sextantRecording' | 'createdAt'>,
+    onError: (err: unknown, lines: number) => void = () => undefined,
+  ): Promise<RecordingTap> {
     const sink = await openSink(file);
-    await sink.write([JSON.stringify({ sextantRecording: RECORDING_VERSION, createdAt: new Date().toISOString(), ...header })]);
+    await sink.write([
+      JSON.stringify({ sextantRecording: RECORDING_VERSION, createdAt: new Date().toISOString(), ...header }),
+    ]);
     return new RecordingTap(sink, onError);
   }
 
@@ -268,7 +294,10 @@ export class RecordingTap {
     });
   }
 
-  /** Writes the pending lines after the previous write, whatever became of it. A recording that cannot be written must not stop trading. */
+  /**
+   * Writes the pending lines after the previous write, whatever became of it. A recording that cannot be written must
+   * not stop trading.
+   */
   #writePending(): Promise<void> {
     const lines = this.#pending;
     this.#pending = [];

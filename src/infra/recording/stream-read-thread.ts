@@ -28,7 +28,8 @@ interface ReadJob {
 }
 
 /** What the caller posts: a read to do, or the credit for one more batch of a read. */
-type ToThread = { readonly go: ReadJob; readonly more?: undefined } | { readonly more: number; readonly go?: undefined };
+type ToThread =
+  { readonly go: ReadJob; readonly more?: undefined } | { readonly more: number; readonly go?: undefined };
 
 interface Kind {
   readonly seq: number;
@@ -104,10 +105,18 @@ async function run(): Promise<void> {
       const filter = go.filter;
       const info = await jsm.streams.info(go.stream, filter ? { subjects_filter: filter } : undefined);
       // a filtered read starts at the beginning (the caller hands over a start only without one)
-      const anything = filter ? Object.values(info.state.subjects || {}).some((n) => n > 0) : info.state.messages > 0 && info.state.last_seq >= go.from;
+      const anything = filter
+        ? Object.values(info.state.subjects || {}).some((n) => n > 0)
+        : info.state.messages > 0 && info.state.last_seq >= go.from;
       if (anything) {
-        const start = go.from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: go.from } : { deliver_policy: DeliverPolicy.All };
-        const consumer = await js.consumers.get(go.stream, { ...start, ...(filter ? { filter_subjects: filter } : {}) });
+        const start =
+          go.from > 1
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: go.from }
+            : { deliver_policy: DeliverPolicy.All };
+        const consumer = await js.consumers.get(go.stream, {
+          ...start,
+          ...(filter ? { filter_subjects: filter } : {}),
+        });
         const messages = await consumer.consume({ max_messages: 5000 });
         const skip = go.skip ? new RegExp(go.skip) : undefined;
         const seen = new Set<string>();
@@ -135,7 +144,10 @@ async function run(): Promise<void> {
           });
           offsets[bodies.length] = at;
           buf[at] = 0x5d;
-          parentPort.postMessage({ seqs: Float64Array.from(seqs), subjects: subjects.join('\n'), offsets, bodies: buf, skipped, kinds, bad }, [buf.buffer, offsets.buffer]);
+          parentPort.postMessage(
+            { seqs: Float64Array.from(seqs), subjects: subjects.join('\n'), offsets, bodies: buf, skipped, kinds, bad },
+            [buf.buffer, offsets.buffer],
+          );
           seqs = [];
           subjects = [];
           bodies = [];
@@ -158,7 +170,8 @@ async function run(): Promise<void> {
                 bad.push({ seq: mi.streamSequence, reason: 'invalid_json: the body is not JSON' });
               }
               if (env !== undefined) {
-                if (typeof env !== 'object' || env === null) bad.push({ seq: mi.streamSequence, reason: 'invalid_envelope: the body is not an object' });
+                if (typeof env !== 'object' || env === null)
+                  bad.push({ seq: mi.streamSequence, reason: 'invalid_envelope: the body is not an object' });
                 else {
                   const { type, v } = env as { type?: unknown; v?: unknown };
                   const kind = String(type) + '@' + String(v);

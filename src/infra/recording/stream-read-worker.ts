@@ -45,7 +45,10 @@ export function patternsRegExp(patterns: readonly string[]): string {
   return `^(?:${patterns.map(one).join('|')})$`;
 }
 
-/** What a reader thread posts: `ready` once connected, then per read its batches and its end (or error); a read's own reader is its only listener. */
+/**
+ * What a reader thread posts: `ready` once connected, then per read its batches and its end (or error); a read's own
+ * reader is its only listener.
+ */
 type FromThread = 'ready' | RawBatch | 'end' | { readonly error: string };
 
 /** What a read's batches are queued as, until taken. */
@@ -67,14 +70,21 @@ class ReaderThread {
   owner: ((m: Queued) => void) | undefined;
   idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly key: string, servers: string | string[]) {
+  constructor(
+    readonly key: string,
+    servers: string | string[],
+  ) {
     this.whenReady = new Promise((resolve) => (this.#readied = resolve));
     this.worker = new Worker(streamReadThread, {
       eval: true,
       // plain JavaScript importing installed packages: none of the parent's flags or loaders
       // (under tsx the worker would load the NATS client through its hooks: 150 ms instead of 40)
       execArgv: [],
-      workerData: { servers, transport: import.meta.resolve('@nats-io/transport-node'), jetstream: import.meta.resolve('@nats-io/jetstream') },
+      workerData: {
+        servers,
+        transport: import.meta.resolve('@nats-io/transport-node'),
+        jetstream: import.meta.resolve('@nats-io/jetstream'),
+      },
     });
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => {

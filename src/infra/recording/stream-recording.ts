@@ -1,8 +1,20 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from '../../../bus/codec.js';
 import { patternsRegExp, StreamReader, type RawBatch } from './stream-read-worker.js';
-import { RECORDING_BATCH, RECORDING_VERSION, type RecordedLine, type RecordingBatch, type RecordingHeader } from './recording.js';
+import {
+  RECORDING_BATCH,
+  RECORDING_VERSION,
+  type RecordedLine,
+  type RecordingBatch,
+  type RecordingHeader,
+} from './recording.js';
 import type { SchemaRegistry } from '../../core/messaging/schema-registry.js';
 import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from '../../core/messaging/subjects.js';
 import type { RunStarted } from '../../core/domain/messages.js';
@@ -48,7 +60,13 @@ const decoder = new TextDecoder();
  * A message on a skipped subject, read on this thread: checked as the worker checks those it
  * skips (JSON, an object, a type and version known, each kind once), reported, not handed over.
  */
-function checkSkipped(registry: SchemaRegistry, seq: number, data: Uint8Array, kinds: Set<string>, onBad?: (seq: number, reason: string) => void): void {
+function checkSkipped(
+  registry: SchemaRegistry,
+  seq: number,
+  data: Uint8Array,
+  kinds: Set<string>,
+  onBad?: (seq: number, reason: string) => void,
+): void {
   let env: unknown;
   try {
     env = JSON.parse(decoder.decode(data));
@@ -114,13 +132,22 @@ interface ReadAllOptions {
   readonly onBad?: ((seq: number, reason: string) => void) | undefined;
   readonly checkPayload?: ((type: string) => boolean) | undefined;
   readonly here?: ReadHere;
-  /** Subjects (a patternsRegExp) whose messages are counted and checked, not decoded and handed over (as the worker does). */
+  /**
+   * Subjects (a patternsRegExp) whose messages are counted and checked, not decoded and handed over (as the worker
+   * does).
+   */
   readonly skip?: RegExp | undefined;
   /** The namespace prefix, taken off the subjects handed over. */
   readonly prefix?: string;
 }
 
-async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: string, registry: SchemaRegistry, options: ReadAllOptions = {}): AsyncGenerator<RecordingBatch<StreamMessage>> {
+async function* readAll(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  registry: SchemaRegistry,
+  options: ReadAllOptions = {},
+): AsyncGenerator<RecordingBatch<StreamMessage>> {
   const { filter, onBad, checkPayload, here, skip, prefix = '' } = options;
   // nothing stored for this filter: a consumer would wait forever, so count first
   const info = await jsm.streams.info(stream, filter ? { subjects_filter: filter } : undefined);
@@ -129,7 +156,10 @@ async function* readAll(js: JetStreamClient, jsm: JetStreamManager, stream: stri
     if (here) here.done = true;
     return;
   }
-  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All, ...(filter ? { filter_subjects: filter } : {}) });
+  const consumer = await js.consumers.get(stream, {
+    deliver_policy: DeliverPolicy.All,
+    ...(filter ? { filter_subjects: filter } : {}),
+  });
   // consume keeps the next messages coming while these are handled (pipelined, unlike fetch)
   const messages = await consumer.consume({ max_messages: 5000 });
   let batch: StreamMessage[] = [];
@@ -173,7 +203,14 @@ function bodiesOf(raw: RawBatch, from: number, to: number): Uint8Array {
 }
 
 /** As `readAll`, the reading done by a worker thread (see StreamReader), from sequence `from` on. */
-async function* readAllInWorker(reader: StreamReader, from: number, registry: SchemaRegistry, prefix: string, onBad?: (seq: number, reason: string) => void, checkPayload?: (type: string) => boolean): AsyncGenerator<RecordingBatch<StreamMessage>> {
+async function* readAllInWorker(
+  reader: StreamReader,
+  from: number,
+  registry: SchemaRegistry,
+  prefix: string,
+  onBad?: (seq: number, reason: string) => void,
+  checkPayload?: (type: string) => boolean,
+): AsyncGenerator<RecordingBatch<StreamMessage>> {
   // the prefix comes off all of a batch's subjects in one replace, not one message at a time
   const prefixed = prefix ? `\n${prefix}.` : undefined;
   for await (const raw of reader.batches(from)) {
@@ -201,7 +238,9 @@ async function* readAllInWorker(reader: StreamReader, from: number, registry: Sc
       const batch: StreamMessage[] = [];
       for (let i = from; i < to; i++) {
         const r = values
-          ? checkPayload && !checkPayload(String((values[i - from] as { type?: unknown } | null)?.type)) ? registry.validateEnvelope(values[i - from]) : registry.validate(values[i - from])
+          ? checkPayload && !checkPayload(String((values[i - from] as { type?: unknown } | null)?.type))
+            ? registry.validateEnvelope(values[i - from])
+            : registry.validate(values[i - from])
           : decodeEnvelope(registry, bodiesOf(raw, i, i + 1), 64 * 1024 * 1024, checkPayload);
         if (r.ok) batch.push({ seq: raw.seqs[i]!, subject: subjects[i]!, env: r.envelope });
         else onBad?.(raw.seqs[i]!, `${r.code}: ${r.reason}`);
@@ -222,7 +261,14 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
   const filter = options.subjects?.length === 1 ? withPrefix(prefix, options.subjects[0]!) : undefined;
   // the worker loads its client and connects while the header is read and the caller gets ready
   const skip = options.skip?.map((p) => withPrefix(prefix, p));
-  const reader = options.servers ? new StreamReader({ servers: options.servers, stream: options.stream, ...(filter ? { filter } : {}), ...(skip ? { skip } : {}) }) : undefined;
+  const reader = options.servers
+    ? new StreamReader({
+        servers: options.servers,
+        stream: options.stream,
+        ...(filter ? { filter } : {}),
+        ...(skip ? { skip } : {}),
+      })
+    : undefined;
   if (reader) options.onReader?.(reader);
   try {
     const js = jetstream(options.nc);
@@ -235,7 +281,10 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       options.onHandover?.(1);
     }
     const runs: RunStarted[] = [];
-    for await (const batch of readAll(js, jsm, options.stream, options.registry, { filter: withPrefix(prefix, subjectTable.runStarted()) })) for (const m of batch) runs.push(m.env.payload as RunStarted);
+    for await (const batch of readAll(js, jsm, options.stream, options.registry, {
+      filter: withPrefix(prefix, subjectTable.runStarted()),
+    }))
+      for (const m of batch) runs.push(m.env.payload as RunStarted);
     const main = runs.find((r) => r.agents.includes('strategy')) ?? runs[0];
     yield [
       {
@@ -260,14 +309,23 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       }
       return out.length > 0 || skipped > 0 ? (skipped > 0 ? Object.assign(out, { skipped }) : out) : undefined;
     };
-    async function* linesOf(batches: AsyncIterable<RecordingBatch<StreamMessage>>): AsyncGenerator<RecordingBatch<RecordedLine>> {
+    async function* linesOf(
+      batches: AsyncIterable<RecordingBatch<StreamMessage>>,
+    ): AsyncGenerator<RecordingBatch<RecordedLine>> {
       for await (const batch of batches) {
         const out = lines(batch);
         if (out) yield out;
       }
     }
     if (!reader) {
-      yield* linesOf(readAll(js, jsm, options.stream, options.registry, { filter, prefix, onBad: options.onBad, checkPayload: options.checkPayload }));
+      yield* linesOf(
+        readAll(js, jsm, options.stream, options.registry, {
+          filter,
+          prefix,
+          onBad: options.onBad,
+          checkPayload: options.checkPayload,
+        }),
+      );
       return;
     }
     // the worker takes a moment to load its client and connect: until it has, read here (without
@@ -286,8 +344,18 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
       },
       done: false,
     };
-    if (!filter && !reader.started) yield* linesOf(readAll(js, jsm, options.stream, options.registry, { prefix, onBad: options.onBad, checkPayload: options.checkPayload, here, ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}) }));
-    if (!here.done) yield* linesOf(readAllInWorker(reader, handover, options.registry, prefix, options.onBad, options.checkPayload));
+    if (!filter && !reader.started)
+      yield* linesOf(
+        readAll(js, jsm, options.stream, options.registry, {
+          prefix,
+          onBad: options.onBad,
+          checkPayload: options.checkPayload,
+          here,
+          ...(skip ? { skip: new RegExp(patternsRegExp(skip)) } : {}),
+        }),
+      );
+    if (!here.done)
+      yield* linesOf(readAllInWorker(reader, handover, options.registry, prefix, options.onBad, options.checkPayload));
   } finally {
     await reader?.close();
   }

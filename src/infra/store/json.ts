@@ -4,7 +4,9 @@
  * other value is plain JSON, so stored files stay readable with ordinary tools.
  */
 export function toStoredJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v));
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v,
+  );
 }
 
 export function fromStoredJson(text: string): unknown {

@@ -49,7 +49,16 @@ export interface EventStore {
   after(id: string): Promise<RecordedEvent[] | undefined>;
 }
 
-export const orderStatusValues = ['new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed'] as const;
+export const orderStatusValues = [
+  'new',
+  'submitted',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'rejected',
+  'expired',
+  'failed',
+] as const;
 
 /** An order as the orders collection keeps it: one document per client order id, latest state. */
 export const orderDocSchema = z.object({

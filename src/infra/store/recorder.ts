@@ -1,10 +1,25 @@
 import type { Bus, Subscription } from '../../core/messaging/bus.js';
 import type { Envelope } from '../../core/messaging/envelope.js';
 import { tapSextantSubjects } from '../recording/recording.js';
-import type { OrderApproved, OrderCancelled, OrderFailed, OrderFilled, OrderRejected, OrderSubmitted, PortfolioSnapshot } from '../../core/domain/messages.js';
+import type {
+  OrderApproved,
+  OrderCancelled,
+  OrderFailed,
+  OrderFilled,
+  OrderRejected,
+  OrderSubmitted,
+  PortfolioSnapshot,
+} from '../../core/domain/messages.js';
 import type { Logger } from '../../core/ports/logger.js';
 import { IdWindow } from '../../core/util/id-window.js';
-import { openStatuses, type FillDoc, type OrderDoc, type PortfolioDoc, type RecordedEvent, type Store } from './ports.js';
+import {
+  openStatuses,
+  type FillDoc,
+  type OrderDoc,
+  type PortfolioDoc,
+  type RecordedEvent,
+  type Store,
+} from './ports.js';
 
 /** What to do when the store is away long enough for the buffer to fill. */
 export type OverflowPolicy = 'backpressure' | 'halt';
@@ -17,7 +32,9 @@ export interface RecorderOptions {
   readonly retryMs?: number;
   /** Called once when the buffer first overflows with `halt`: the kernel trips the kill switch. */
   readonly onHalt?: (reason: string) => void;
-  /** Told of every failed and every successful write (src/infra/store/write-watch.ts stops trading while writes fail). */
+  /**
+   * Told of every failed and every successful write (src/infra/store/write-watch.ts stops trading while writes fail).
+   */
   readonly watch?: { failed(what: string, err: unknown): void; succeeded(what: string): void };
 }
 
@@ -31,9 +48,26 @@ export interface RecorderStats {
 }
 
 /** The message types the read models are built from. */
-const PROJECTED: ReadonlySet<string> = new Set(['order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'portfolio.updated']);
+const PROJECTED: ReadonlySet<string> = new Set([
+  'order.approved',
+  'order.rejected',
+  'order.submitted',
+  'order.filled',
+  'order.cancelled',
+  'order.failed',
+  'portfolio.updated',
+]);
 
-const rank: Record<OrderDoc['status'], number> = { new: 0, submitted: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3, expired: 3, failed: 3 };
+const rank: Record<OrderDoc['status'], number> = {
+  new: 0,
+  submitted: 1,
+  partially_filled: 2,
+  filled: 3,
+  cancelled: 3,
+  rejected: 3,
+  expired: 3,
+  failed: 3,
+};
 
 /**
  * Writes every bus message to the event log and keeps the read models (orders, fills, portfolio
@@ -75,7 +109,8 @@ export class Recorder {
 
   /** Loads the open orders (to continue their documents after a restart) and taps the bus. */
   async start(): Promise<void> {
-    for (const o of await this.store.orders.list({ status: 'open', limit: 1_000_000 })) this.#orders.set(o.clientOrderId, o);
+    for (const o of await this.store.orders.list({ status: 'open', limit: 1_000_000 }))
+      this.#orders.set(o.clientOrderId, o);
     this.#subs = tapSextantSubjects(this.bus, (env, ctx) => this.record(ctx.subject, env), 'recorder');
   }
 
@@ -121,9 +156,16 @@ export class Recorder {
    */
   async stop(waitMs = 10_000): Promise<void> {
     await Promise.all(this.#subs.map((s) => s.drain().catch(() => undefined)));
-    const late = await Promise.race([this.flush().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), waitMs).unref())]);
+    const late = await Promise.race([
+      this.flush().then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), waitMs).unref()),
+    ]);
     this.#closed = true;
-    if (late) this.log.error({ unwritten: this.#events.length + this.#fills.length + this.#docs.length }, 'stopping with messages the store never took (it is unreachable); they are not in the event log');
+    if (late)
+      this.log.error(
+        { unwritten: this.#events.length + this.#fills.length + this.#docs.length },
+        'stopping with messages the store never took (it is unreachable); they are not in the event log',
+      );
   }
 
   #overflow(): void {
@@ -157,13 +199,20 @@ export class Recorder {
       try {
         // all at once: each store queues its writes in call order, and a document's version
         // decides between two writes of one order however they land
-        await Promise.all([batch.length > 0 ? this.store.events.append(batch) : undefined, fills.length > 0 ? this.store.fills.add(fills) : undefined, ...docs.map((d) => d())]);
+        await Promise.all([
+          batch.length > 0 ? this.store.events.append(batch) : undefined,
+          fills.length > 0 ? this.store.fills.add(fills) : undefined,
+          ...docs.map((d) => d()),
+        ]);
       } catch (err) {
         this.#events = batch.concat(this.#events);
         this.#fills = fills.concat(this.#fills);
         this.#docs = docs.concat(this.#docs);
         this.stats.writeFailures++;
-        this.log.warn({ err, buffered: this.#events.length, retryInMs: this.#retryMs }, 'store write failed; buffering and retrying');
+        this.log.warn(
+          { err, buffered: this.#events.length, retryInMs: this.#retryMs },
+          'store write failed; buffering and retrying',
+        );
         this.options.watch?.failed('event log', err);
         await new Promise((r) => setTimeout(r, this.#retryMs));
         this.#retryMs = Math.min(this.#retryMs * 2, 5000);
@@ -186,33 +235,98 @@ export class Recorder {
     switch (env.type) {
       case 'order.approved': {
         const { order } = env.payload as OrderApproved;
-        this.#order(order.clientOrderId, env, () => ({ clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side, qty: order.qty, type: order.type, status: 'new', filledQty: 0, avgPrice: 0, correlationId: env.correlationId, createdAt: env.time, updatedAt: env.time, version: 0 }), (o) => o);
+        this.#order(
+          order.clientOrderId,
+          env,
+          () => ({
+            clientOrderId: order.clientOrderId,
+            symbol: order.symbol,
+            side: order.side,
+            qty: order.qty,
+            type: order.type,
+            status: 'new',
+            filledQty: 0,
+            avgPrice: 0,
+            correlationId: env.correlationId,
+            createdAt: env.time,
+            updatedAt: env.time,
+            version: 0,
+          }),
+          (o) => o,
+        );
         break;
       }
       case 'order.rejected': {
         const r = env.payload as OrderRejected;
-        this.#order(r.clientOrderId, env, () => ({ clientOrderId: r.clientOrderId, symbol: r.symbol, side: r.side, qty: r.qty, type: 'market', status: 'new', filledQty: 0, avgPrice: 0, correlationId: env.correlationId, createdAt: env.time, updatedAt: env.time, version: 0 }), (o) => ({ ...o, status: 'rejected', reason: `${r.code}: ${r.reason}` }));
+        this.#order(
+          r.clientOrderId,
+          env,
+          () => ({
+            clientOrderId: r.clientOrderId,
+            symbol: r.symbol,
+            side: r.side,
+            qty: r.qty,
+            type: 'market',
+            status: 'new',
+            filledQty: 0,
+            avgPrice: 0,
+            correlationId: env.correlationId,
+            createdAt: env.time,
+            updatedAt: env.time,
+            version: 0,
+          }),
+          (o) => ({ ...o, status: 'rejected', reason: `${r.code}: ${r.reason}` }),
+        );
         break;
       }
       case 'order.submitted': {
         const s = env.payload as OrderSubmitted;
-        this.#order(s.order.clientOrderId, env, undefined, (o) => ({ ...o, status: 'submitted', brokerOrderId: s.brokerOrderId }));
+        this.#order(s.order.clientOrderId, env, undefined, (o) => ({
+          ...o,
+          status: 'submitted',
+          brokerOrderId: s.brokerOrderId,
+        }));
         break;
       }
       case 'order.filled': {
         const f = env.payload as OrderFilled;
-        this.#fills.push({ id: env.id, clientOrderId: f.clientOrderId, symbol: f.symbol, side: f.side, qty: f.qty, price: f.price, fee: f.fee, time: env.time, correlationId: env.correlationId });
-        this.#order(f.clientOrderId, env, undefined, (o) => ({ ...o, status: f.status, filledQty: f.cumQty, avgPrice: (o.avgPrice * o.filledQty + f.price * f.qty) / f.cumQty, brokerOrderId: f.brokerOrderId }));
+        this.#fills.push({
+          id: env.id,
+          clientOrderId: f.clientOrderId,
+          symbol: f.symbol,
+          side: f.side,
+          qty: f.qty,
+          price: f.price,
+          fee: f.fee,
+          time: env.time,
+          correlationId: env.correlationId,
+        });
+        this.#order(f.clientOrderId, env, undefined, (o) => ({
+          ...o,
+          status: f.status,
+          filledQty: f.cumQty,
+          avgPrice: (o.avgPrice * o.filledQty + f.price * f.qty) / f.cumQty,
+          brokerOrderId: f.brokerOrderId,
+        }));
         break;
       }
       case 'order.cancelled': {
         const c = env.payload as OrderCancelled;
-        this.#order(c.clientOrderId, env, undefined, (o) => ({ ...o, status: c.status, filledQty: c.filledQty, reason: c.reason }));
+        this.#order(c.clientOrderId, env, undefined, (o) => ({
+          ...o,
+          status: c.status,
+          filledQty: c.filledQty,
+          reason: c.reason,
+        }));
         break;
       }
       case 'order.failed': {
         const f = env.payload as OrderFailed;
-        this.#order(f.clientOrderId, env, undefined, (o) => ({ ...o, status: 'failed', reason: `${f.code}: ${f.reason}` }));
+        this.#order(f.clientOrderId, env, undefined, (o) => ({
+          ...o,
+          status: 'failed',
+          reason: `${f.code}: ${f.reason}`,
+        }));
         break;
       }
       case 'portfolio.updated':
@@ -229,7 +343,10 @@ export class Recorder {
   #order(id: string, env: Envelope, create: (() => OrderDoc) | undefined, next: (o: OrderDoc) => OrderDoc): void {
     const known = this.#orders.get(id) ?? create?.();
     if (!known) {
-      this.log.warn({ clientOrderId: id, type: env.type }, 'order event for an order this recorder has not seen approved; not projected (it is in the event log)');
+      this.log.warn(
+        { clientOrderId: id, type: env.type },
+        'order event for an order this recorder has not seen approved; not projected (it is in the event log)',
+      );
       return;
     }
     const after = next(known);
@@ -256,7 +373,12 @@ export class Recorder {
       unrealizedPnl: p.unrealizedPnl,
       dayPnl: p.dayPnl,
       drawdown: p.drawdown,
-      positions: p.positions.map((x) => ({ symbol: x.symbol, qty: x.qty, avgPrice: x.avgPrice, lastPrice: x.lastPrice })),
+      positions: p.positions.map((x) => ({
+        symbol: x.symbol,
+        qty: x.qty,
+        avgPrice: x.avgPrice,
+        lastPrice: x.lastPrice,
+      })),
     };
     this.#docs.push(() => this.store.portfolio.add(doc));
   }

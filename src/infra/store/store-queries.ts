@@ -17,9 +17,24 @@ export class QueryParamsError extends Error {
 const time = z.coerce.number().finite();
 const limit = z.coerce.number().int().min(1).max(10_000);
 const traceParams = z.object({ correlationId: z.string().min(1).max(200) });
-const eventParams = z.object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional(), correlationId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional(), offset: z.coerce.number().int().min(0).optional(), newest: z.boolean().optional() });
+const eventParams = z.object({
+  type: z.string().max(100).optional(),
+  symbol: z.string().max(64).optional(),
+  correlationId: z.string().max(200).optional(),
+  from: time.optional(),
+  to: time.optional(),
+  limit: limit.optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+  newest: z.boolean().optional(),
+});
 const orderLogParams = z.object({ symbol: z.string().max(64).optional(), limit: limit.optional() });
-const fillParams = z.object({ symbol: z.string().max(64).optional(), clientOrderId: z.string().max(200).optional(), from: time.optional(), to: time.optional(), limit: limit.optional() });
+const fillParams = z.object({
+  symbol: z.string().max(64).optional(),
+  clientOrderId: z.string().max(200).optional(),
+  from: time.optional(),
+  to: time.optional(),
+  limit: limit.optional(),
+});
 
 function parse<S extends z.ZodType>(what: string, schema: S, req: Envelope): z.infer<S> {
   const parsed = schema.safeParse((req.payload as { params?: unknown }).params ?? {});
@@ -93,7 +108,10 @@ export function serveStoreQueries(bus: Bus, store: Store, deps: EnvelopeDeps): S
       subjects.query('order-log'),
       async (req) => {
         const q = parse('order-log', orderLogParams, req);
-        return answer(req, await store.orders.list({ limit: q.limit ?? 20, ...(q.symbol ? { symbol: q.symbol } : {}) }));
+        return answer(
+          req,
+          await store.orders.list({ limit: q.limit ?? 20, ...(q.symbol ? { symbol: q.symbol } : {}) }),
+        );
       },
       { name: 'store.query.order-log', queue: 'query.order-log' },
     ),

@@ -38,13 +38,20 @@ export class WriteWatch {
   #current: RiskStateChanged | undefined;
 
   constructor(private readonly deps: WriteWatchDeps) {
-    deps.bus.subscribe(subjects.riskState(), (env) => void (this.#current = env.payload as RiskStateChanged), { name: 'store-watch' });
+    deps.bus.subscribe(subjects.riskState(), (env) => void (this.#current = env.payload as RiskStateChanged), {
+      name: 'store-watch',
+    });
   }
 
   health(): WriteHealth {
     if (this.#failing.size === 0) return { ok: true };
-    const parts = [...this.#failing].map(([what, f]) => `${what} failing since ${new Date(f.since).toISOString()}: ${f.error}`);
-    return { ok: false, detail: `${this.deps.store} store not taking writes (${parts.join('; ')}); trading is stopped until it does` };
+    const parts = [...this.#failing].map(
+      ([what, f]) => `${what} failing since ${new Date(f.since).toISOString()}: ${f.error}`,
+    );
+    return {
+      ok: false,
+      detail: `${this.deps.store} store not taking writes (${parts.join('; ')}); trading is stopped until it does`,
+    };
   }
 
   /** A write (`what`: 'checkpoint', 'event log') failed. */
@@ -71,7 +78,12 @@ export class WriteWatch {
   }
 
   #command(command: 'halt' | 'reduce' | 'resume', reason: string): void {
-    const env = rootEnvelope(this.deps.envelope, 'risk.command', { command, reason, by: STORE_WATCH }, { v: versionOf('risk.command') });
+    const env = rootEnvelope(
+      this.deps.envelope,
+      'risk.command',
+      { command, reason, by: STORE_WATCH },
+      { v: versionOf('risk.command') },
+    );
     this.deps.bus.publish(subjects.riskCommand(), env);
   }
 }

@@ -27,7 +27,12 @@ export function bindInlets<TContext extends WithOutbox>(
 }
 
 /** Answers the agent's `query.<what>` services from its machine's context. */
-export function serveQueries<TContext extends WithOutbox>(bus: Bus, spec: AgentSpec<TContext>, env: EnvelopeDeps, context: () => TContext): Subscription[] {
+export function serveQueries<TContext extends WithOutbox>(
+  bus: Bus,
+  spec: AgentSpec<TContext>,
+  env: EnvelopeDeps,
+  context: () => TContext,
+): Subscription[] {
   return (spec.queries ?? []).map((q) =>
     bus.serve(
       subjects.query(q.what),
@@ -41,7 +46,13 @@ export function serveQueries<TContext extends WithOutbox>(bus: Bus, spec: AgentS
 }
 
 /** Answers `agent.control.<name>` (a multi-process sync: how much this instance has handled and published). */
-export function serveControl(bus: Bus, agent: string, instance: string, env: EnvelopeDeps, handled: () => number): Subscription {
+export function serveControl(
+  bus: Bus,
+  agent: string,
+  instance: string,
+  env: EnvelopeDeps,
+  handled: () => number,
+): Subscription {
   return bus.serve(subjects.agentControl(agent), (req) =>
     deriveEnvelope(env, req, 'agent.synced', { agent, instance, handled: handled(), published: bus.stats.published }),
   );

@@ -20,7 +20,9 @@ export class OutboxCollector {
     this.#emitted = outbox;
   }
 
-  /** A fresh or restored actor: its context's outbox was dealt with before (published, or replayed from a checkpoint). */
+  /**
+   * A fresh or restored actor: its context's outbox was dealt with before (published, or replayed from a checkpoint).
+   */
   reset(context: Partial<WithOutbox> | undefined): void {
     this.#pending = [];
     this.#seen = context?.outbox;
@@ -36,13 +38,17 @@ export class OutboxCollector {
    * After a step (its snapshot in place): the outboxes to publish, in order, and, if the step
    * changed the outbox without emitting it, that outbox (`forgotten`, already among them).
    */
-  settle(context: Partial<WithOutbox> | undefined): { outboxes: (readonly Emitted[])[]; forgotten?: readonly Emitted[] } {
+  settle(context: Partial<WithOutbox> | undefined): {
+    outboxes: (readonly Emitted[])[];
+    forgotten?: readonly Emitted[];
+  } {
     const outboxes = this.#pending;
     this.#pending = [];
     const now = context?.outbox;
     const seen = this.#seen;
     this.#seen = now;
-    if (now && now !== seen && now !== this.#emitted && now.length > 0) return { outboxes: [...outboxes, now], forgotten: now };
+    if (now && now !== seen && now !== this.#emitted && now.length > 0)
+      return { outboxes: [...outboxes, now], forgotten: now };
     return { outboxes };
   }
 }

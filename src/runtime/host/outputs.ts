@@ -1,5 +1,11 @@
 import type { Bus } from '../../core/messaging/bus.js';
-import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../../core/messaging/envelope.js';
+import {
+  deriveEnvelope,
+  messageLogFields,
+  rootEnvelope,
+  type Envelope,
+  type EnvelopeDeps,
+} from '../../core/messaging/envelope.js';
 import { subjectFor, versionOf, type MessageType, type PayloadOf } from '../../core/domain/messages.js';
 import { derivedId, derivedId3, type IdSeed } from '../../core/ports/ids.js';
 import type { Logger } from '../../core/ports/logger.js';
@@ -9,7 +15,20 @@ import type { Outbound } from '../../core/agent/outbound.js';
 export type ChainRef = Pick<Envelope, 'id' | 'correlationId' | 'time'>;
 
 /** Outputs worth a line at info level: decisions and order outcomes, not market data or marks. */
-const NOTABLE: ReadonlySet<string> = new Set(['signal.generated', 'order.intent', 'order.approved', 'order.rejected', 'order.submitted', 'order.filled', 'order.cancelled', 'order.failed', 'market.feed-completed', 'risk.state', 'risk.command-result', 'sentiment.scored']);
+const NOTABLE: ReadonlySet<string> = new Set([
+  'signal.generated',
+  'order.intent',
+  'order.approved',
+  'order.rejected',
+  'order.submitted',
+  'order.filled',
+  'order.cancelled',
+  'order.failed',
+  'market.feed-completed',
+  'risk.state',
+  'risk.command-result',
+  'sentiment.scored',
+]);
 
 export interface OutputPublisherDeps {
   readonly bus: Bus;
@@ -79,26 +98,41 @@ export class OutputPublisher {
   publish(o: Outbound): void {
     let env: Envelope;
     if (o.root || (!this.#current && !o.chain)) {
-      env = rootEnvelope(this.deps.env, o.type, o.payload, { v: versionOf(o.type), ...(o.time !== undefined ? { time: o.time } : {}) });
+      env = rootEnvelope(this.deps.env, o.type, o.payload, {
+        v: versionOf(o.type),
+        ...(o.time !== undefined ? { time: o.time } : {}),
+      });
     } else {
       const parent: ChainRef | undefined =
-        o.chain === 'previous' ? (this.#previous ?? this.#current)
-        : o.chain ? (this.chains.get(o.chain.key) ?? this.#current)
-        : this.#current;
+        o.chain === 'previous'
+          ? (this.#previous ?? this.#current)
+          : o.chain
+            ? (this.chains.get(o.chain.key) ?? this.#current)
+            : this.#current;
       if (!parent) {
         // a chain lost (it cannot happen with checkpoints, which keep chains): publish it as a root rather than lose it
-        this.deps.log.warn({ type: o.type, chain: o.chain }, 'output has no cause to derive from; published as the root of a chain of its own');
+        this.deps.log.warn(
+          { type: o.type, chain: o.chain },
+          'output has no cause to derive from; published as the root of a chain of its own',
+        );
         this.publish({ ...o, root: true } as Outbound);
         return;
       }
       const time = o.time ?? parent.time;
       // the step's cause (not the chain parent) plus the position in the step names the output
-      const id = this.#current ? derivedId3(this.deps.idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++) : undefined;
-      env = deriveEnvelope(this.deps.env, parent, o.type, o.payload, { v: versionOf(o.type), time, ...(id ? { id } : {}) });
+      const id = this.#current
+        ? derivedId3(this.deps.idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++)
+        : undefined;
+      env = deriveEnvelope(this.deps.env, parent, o.type, o.payload, {
+        v: versionOf(o.type),
+        time,
+        ...(id ? { id } : {}),
+      });
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
     this.#capture?.push(env);
-    if (this.#info && NOTABLE.has(o.type)) this.deps.log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
+    if (this.#info && NOTABLE.has(o.type))
+      this.deps.log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
     else if (this.#debug) this.deps.log.debug(messageLogFields(env), o.type);
     this.#previous = env;
     if (o.key) this.chains.set(o.key, { id: env.id, correlationId: env.correlationId, time: env.time });

@@ -9,7 +9,11 @@ import { $ } from './dom.js';
 export const TOKEN_KEY = 'sextant.token';
 
 /** The session: the API token, the open stream, the stream's next retry delay. */
-export const S: { token: string; stream: AbortController | null; retryMs: number } = { token: '', stream: null, retryMs: 1000 };
+export const S: { token: string; stream: AbortController | null; retryMs: number } = {
+  token: '',
+  stream: null,
+  retryMs: 1000,
+};
 
 /** What the page does when the API refuses the token (set by main.ts: show the token form). */
 export const hooks: { askForToken: (message?: string) => void } = { askForToken: () => undefined };
@@ -40,8 +44,14 @@ export class ApiFailure extends Error {
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { authorization: 'Bearer ' + S.token };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch('/api/v1' + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const json = (await res.json().catch(() => null)) as { error?: { code: string; message: string; details?: unknown } } | null;
+  const res = await fetch('/api/v1' + path, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json().catch(() => null)) as {
+    error?: { code: string; message: string; details?: unknown };
+  } | null;
   if (res.ok) return json as T;
   const err = json?.error ?? { code: 'http_' + res.status, message: 'HTTP ' + res.status };
   if (res.status === 401) hooks.askForToken('That token was not accepted: ' + err.message);
@@ -64,7 +74,10 @@ export function openStream(types: readonly string[], onEvent: (m: Message) => vo
   S.stream = ctrl;
   setConn('connecting');
   const read = async () => {
-    const res = await fetch('/api/v1/stream?type=' + encodeURIComponent(types.join(',')), { headers: { authorization: 'Bearer ' + S.token, accept: 'text/event-stream' }, signal: ctrl.signal });
+    const res = await fetch('/api/v1/stream?type=' + encodeURIComponent(types.join(',')), {
+      headers: { authorization: 'Bearer ' + S.token, accept: 'text/event-stream' },
+      signal: ctrl.signal,
+    });
     if (res.status === 401) {
       hooks.askForToken('That token was not accepted.');
       throw new Error('unauthorized');

@@ -25,7 +25,8 @@ export function h(tag: string, props?: Props | null, children?: readonly Child[]
     else if (k.startsWith('data-')) e.setAttribute(k, String(v));
     else (e as unknown as Record<string, unknown>)[k] = v;
   }
-  for (const c of children ?? []) if (c !== null && c !== undefined) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+  for (const c of children ?? [])
+    if (c !== null && c !== undefined) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
   return e;
 }
 
@@ -42,9 +43,11 @@ export function num(x: unknown, digits = 2): string {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-export const qty = (x: unknown): string => (typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 6 }) : '–');
+export const qty = (x: unknown): string =>
+  typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 6 }) : '–';
 export const pct = (x: unknown): string => (typeof x === 'number' && isFinite(x) ? (100 * x).toFixed(2) + '%' : '–');
-export const signClass = (x: unknown): string => (typeof x === 'number' && x > 0 ? 'n pos' : typeof x === 'number' && x < 0 ? 'n neg' : 'n');
+export const signClass = (x: unknown): string =>
+  typeof x === 'number' && x > 0 ? 'n pos' : typeof x === 'number' && x < 0 ? 'n neg' : 'n';
 
 export function clock(t: unknown): string {
   if (typeof t !== 'number') return '–';

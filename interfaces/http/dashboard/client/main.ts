@@ -1,7 +1,22 @@
 import type { OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '../../../../src/core/domain/messages.js';
 import { api, hooks, openStream, S, setConn, TOKEN_KEY, type Message } from './api.js';
 import { $, clear, clock, h, num, qty } from './dom.js';
-import { addPoint, addSentiment, agentHealth, agents, drawCharts, fills, orders, P, panelHooks, showSnapshot, signals, tradingState, type AgentRow, type OrderRow } from './panels.js';
+import {
+  addPoint,
+  addSentiment,
+  agentHealth,
+  agents,
+  drawCharts,
+  fills,
+  orders,
+  P,
+  panelHooks,
+  showSnapshot,
+  signals,
+  tradingState,
+  type AgentRow,
+  type OrderRow,
+} from './panels.js';
 
 /**
  * The dashboard script: loading, the live stream's dispatch, Halt/Resume through the command
@@ -10,7 +25,15 @@ import { addPoint, addSentiment, agentHealth, agents, drawCharts, fills, orders,
  * serves.
  */
 
-const STREAM_TYPES = ['portfolio.updated', 'market.bar', 'order.*', 'signal.generated', 'sentiment.*', 'risk.state', 'agent.health'];
+const STREAM_TYPES = [
+  'portfolio.updated',
+  'market.bar',
+  'order.*',
+  'signal.generated',
+  'sentiment.*',
+  'risk.state',
+  'agent.health',
+];
 const MAX_ROWS = 25;
 
 /** A preview of a dangerous command, as the command layer returns it. */
@@ -33,7 +56,8 @@ const notice = (text?: string) => void ($('notice').textContent = text || '');
 const failed = (err: unknown) => notice(err instanceof Error ? err.message : String(err));
 
 /** The newest messages of a type (needs a store; without one the caller falls back or shows none). */
-const newest = <P>(type: string, limit: number) => api<Message<P>[]>('GET', '/events?type=' + encodeURIComponent(type) + '&newest=true&limit=' + limit);
+const newest = <P>(type: string, limit: number) =>
+  api<Message<P>[]>('GET', '/events?type=' + encodeURIComponent(type) + '&newest=true&limit=' + limit);
 
 async function loadEquity(): Promise<void> {
   const live = { xs: P.xs, eq: P.eq, dd: P.dd };
@@ -105,7 +129,15 @@ const loadRisk = () => api<{ state: string }>('GET', '/risk').then((r) => tradin
 
 function loadAll(): Promise<unknown> {
   notice('');
-  return Promise.all([loadEquity(), loadOrders(), loadFills(), loadSignals(), loadAgents(), loadRisk(), loadSentiment()]).catch(failed);
+  return Promise.all([
+    loadEquity(),
+    loadOrders(),
+    loadFills(),
+    loadSignals(),
+    loadAgents(),
+    loadRisk(),
+    loadSentiment(),
+  ]).catch(failed);
 }
 
 function onEvent(e: Message): void {
@@ -143,10 +175,20 @@ function riskAction(name: 'halt' | 'resume'): void {
 function openConfirm(preview: Preview): void {
   const dlg = $<HTMLDialogElement>('confirm-dialog');
   const ok = $<HTMLButtonElement>('confirm-ok');
-  const check = preview.check ? (preview.check.wouldPass ? 'Risk pre-check: would pass.' : 'Risk pre-check: would be refused (' + preview.check.code + ': ' + preview.check.reason + ').') : '';
+  const check = preview.check
+    ? preview.check.wouldPass
+      ? 'Risk pre-check: would pass.'
+      : 'Risk pre-check: would be refused (' + preview.check.code + ': ' + preview.check.reason + ').'
+    : '';
   const secs = Math.max(0, Math.round((preview.expiresAt - Date.now()) / 1000));
   $('confirm-title').textContent = 'Confirm ' + preview.command + '?';
-  $('confirm-text').textContent = [preview.summary, check, 'Preview ' + preview.id + ' expires in about ' + secs + ' s.'].filter(Boolean).join('\n');
+  $('confirm-text').textContent = [
+    preview.summary,
+    check,
+    'Preview ' + preview.id + ' expires in about ' + secs + ' s.',
+  ]
+    .filter(Boolean)
+    .join('\n');
   $('confirm-error').textContent = '';
   ok.textContent = 'Confirm ' + preview.command;
   ok.disabled = false;
@@ -168,7 +210,12 @@ function openConfirm(preview: Preview): void {
   dlg.showModal();
 }
 
-type Loose = Record<string, unknown> & { order?: Loose; origin?: { kind: string; id: string }; reasons?: string[]; checks?: string[] };
+type Loose = Record<string, unknown> & {
+  order?: Loose;
+  origin?: { kind: string; id: string };
+  reasons?: string[];
+  checks?: string[];
+};
 
 /** One line about a message of a chain. */
 function describe(m: Message): string {
@@ -176,19 +223,65 @@ function describe(m: Message): string {
   const o = p.order || p;
   switch (m.type) {
     case 'market.bar':
-      return p.symbol + ' close ' + num(p.close) + ' (open ' + num(p.open) + ', high ' + num(p.high) + ', low ' + num(p.low) + ')';
+      return (
+        p.symbol +
+        ' close ' +
+        num(p.close) +
+        ' (open ' +
+        num(p.open) +
+        ', high ' +
+        num(p.high) +
+        ', low ' +
+        num(p.low) +
+        ')'
+      );
     case 'signal.generated':
-      return p.side + ' ' + p.symbol + ' to ' + qty(p.targetQty) + ' @ ' + num(p.price) + (p.reasons && p.reasons.length ? ': ' + p.reasons.join('; ') : '');
+      return (
+        p.side +
+        ' ' +
+        p.symbol +
+        ' to ' +
+        qty(p.targetQty) +
+        ' @ ' +
+        num(p.price) +
+        (p.reasons && p.reasons.length ? ': ' + p.reasons.join('; ') : '')
+      );
     case 'order.intent':
-      return o.side + ' ' + qty(o.qty) + ' ' + o.symbol + ' ' + o.type + ' (' + (o.origin ? o.origin.kind + ' ' + o.origin.id : '') + ')';
+      return (
+        o.side +
+        ' ' +
+        qty(o.qty) +
+        ' ' +
+        o.symbol +
+        ' ' +
+        o.type +
+        ' (' +
+        (o.origin ? o.origin.kind + ' ' + o.origin.id : '') +
+        ')'
+      );
     case 'order.approved':
-      return 'approved ' + o.side + ' ' + qty(o.qty) + ' ' + o.symbol + (p.checks ? ' (' + p.checks.join(', ') + ')' : '');
+      return (
+        'approved ' + o.side + ' ' + qty(o.qty) + ' ' + o.symbol + (p.checks ? ' (' + p.checks.join(', ') + ')' : '')
+      );
     case 'order.rejected':
       return p.code + ': ' + p.reason;
     case 'order.submitted':
       return 'to ' + p.broker + ' as ' + p.brokerOrderId;
     case 'order.filled':
-      return p.side + ' ' + qty(p.qty) + ' ' + p.symbol + ' @ ' + num(p.price) + ' (' + p.status + ', fee ' + num(p.fee) + ')';
+      return (
+        p.side +
+        ' ' +
+        qty(p.qty) +
+        ' ' +
+        p.symbol +
+        ' @ ' +
+        num(p.price) +
+        ' (' +
+        p.status +
+        ', fee ' +
+        num(p.fee) +
+        ')'
+      );
     case 'order.cancelled':
     case 'order.failed':
       return String(p.reason);
@@ -208,7 +301,9 @@ function showTrace(id: string): void {
   api<{ messages?: Message[] }>('GET', '/trace/' + encodeURIComponent(id)).then(
     (t) => {
       const msgs = t.messages || [];
-      $('trace-status').textContent = msgs.length ? msgs.length + ' messages in chain ' + id : 'Nothing recorded for ' + id + '.';
+      $('trace-status').textContent = msgs.length
+        ? msgs.length + ' messages in chain ' + id
+        : 'Nothing recorded for ' + id + '.';
       const t0 = msgs.length ? msgs[0]!.time : 0;
       for (const m of msgs) {
         const dt = m.time - t0;
@@ -216,7 +311,18 @@ function showTrace(id: string): void {
           h('li', { 'data-type': m.type }, [
             h('div', { class: 'type', text: m.type }),
             h('div', { class: 'what', text: describe(m) }),
-            h('div', { class: 'meta', text: (dt >= 0 ? '+' : '') + (dt / 1000).toFixed(3) + ' s · ' + clock(m.time) + ' · ' + m.source + ' · ' + m.id }),
+            h('div', {
+              class: 'meta',
+              text:
+                (dt >= 0 ? '+' : '') +
+                (dt / 1000).toFixed(3) +
+                ' s · ' +
+                clock(m.time) +
+                ' · ' +
+                m.source +
+                ' · ' +
+                m.id,
+            }),
           ]),
         );
       }
@@ -245,7 +351,10 @@ function chatSend(text: string): Promise<void> {
         row.remove();
         void chatSend(word + ' ' + id);
       };
-      const row = h('div', { class: 'row' }, [h('button', { type: 'button', class: 'danger', text: 'Confirm ' + id, onclick: act('confirm') }), h('button', { type: 'button', class: 'quiet', text: 'Cancel', onclick: act('cancel') })]);
+      const row = h('div', { class: 'row' }, [
+        h('button', { type: 'button', class: 'danger', text: 'Confirm ' + id, onclick: act('confirm') }),
+        h('button', { type: 'button', class: 'quiet', text: 'Cancel', onclick: act('cancel') }),
+      ]);
       line.appendChild(row);
     },
     (err: Error) => void chatLine('bot failed', err.message),

@@ -1,5 +1,12 @@
 import type uPlotType from 'uplot';
-import type { AgentHealth, OrderFilled, PortfolioSnapshot, Position, Signal, SentimentUpdated } from '../../../../src/core/domain/messages.js';
+import type {
+  AgentHealth,
+  OrderFilled,
+  PortfolioSnapshot,
+  Position,
+  Signal,
+  SentimentUpdated,
+} from '../../../../src/core/domain/messages.js';
 import type { Message } from './api.js';
 import { $, clear, clock, h, num, pct, qty, short, signClass, tbody } from './dom.js';
 
@@ -58,7 +65,13 @@ export const P = {
 /** What a trace button does (set by main.ts: show the chain). */
 export const panelHooks: { showTrace: (correlationId: string) => void } = { showTrace: () => undefined };
 
-function chartOpts(title: 'equity' | 'drawdown', label: string, color: string, fill: string, width: number): uPlotType.Options {
+function chartOpts(
+  title: 'equity' | 'drawdown',
+  label: string,
+  color: string,
+  fill: string,
+  width: number,
+): uPlotType.Options {
   return {
     width,
     height: title === 'equity' ? 220 : 110,
@@ -67,7 +80,15 @@ function chartOpts(title: 'equity' | 'drawdown', label: string, color: string, f
     scales: { x: { time: true } },
     axes: [
       { stroke: '#667', grid: { stroke: '#eee' } },
-      { stroke: '#667', grid: { stroke: '#eee' }, size: 64, values: (_u, v) => v.map((x) => (title === 'equity' ? x.toLocaleString('en-US', { maximumFractionDigits: 0 }) : x.toFixed(1) + '%')) },
+      {
+        stroke: '#667',
+        grid: { stroke: '#eee' },
+        size: 64,
+        values: (_u, v) =>
+          v.map((x) =>
+            title === 'equity' ? x.toLocaleString('en-US', { maximumFractionDigits: 0 }) : x.toFixed(1) + '%',
+          ),
+      },
     ],
     series: [{}, { label, stroke: color, width: 1.5, fill }],
   };
@@ -149,7 +170,15 @@ function positions(list: readonly Position[]): void {
   const rows = list.filter((p) => p.qty !== 0);
   const body = clear(tbody('positions'));
   for (const p of rows) {
-    body.appendChild(h('tr', { 'data-symbol': p.symbol }, [h('td', { text: p.symbol }), h('td', { class: 'n', text: qty(p.qty) }), h('td', { class: 'n', text: num(p.avgPrice) }), h('td', { class: 'n', text: num(p.lastPrice) }), h('td', { class: signClass(p.unrealizedPnl), text: num(p.unrealizedPnl) })]));
+    body.appendChild(
+      h('tr', { 'data-symbol': p.symbol }, [
+        h('td', { text: p.symbol }),
+        h('td', { class: 'n', text: qty(p.qty) }),
+        h('td', { class: 'n', text: num(p.avgPrice) }),
+        h('td', { class: 'n', text: num(p.lastPrice) }),
+        h('td', { class: signClass(p.unrealizedPnl), text: num(p.unrealizedPnl) }),
+      ]),
+    );
   }
   $('positions-empty').hidden = rows.length > 0;
 }
@@ -157,14 +186,29 @@ function positions(list: readonly Position[]): void {
 export function orders(list: readonly OrderRow[]): void {
   const body = clear(tbody('orders'));
   for (const o of list) {
-    body.appendChild(h('tr', null, [h('td', { text: o.symbol }), h('td', { text: o.side }), h('td', { class: 'n', text: qty(o.qty) }), h('td', { text: o.type }), h('td', { text: o.status }), h('td', { class: 'n', text: qty(o.filledQty) })]));
+    body.appendChild(
+      h('tr', null, [
+        h('td', { text: o.symbol }),
+        h('td', { text: o.side }),
+        h('td', { class: 'n', text: qty(o.qty) }),
+        h('td', { text: o.type }),
+        h('td', { text: o.status }),
+        h('td', { class: 'n', text: qty(o.filledQty) }),
+      ]),
+    );
   }
   $('orders-empty').hidden = list.length > 0;
 }
 
 function traceButton(correlationId: string | undefined): HTMLElement | null {
   if (!correlationId) return null;
-  return h('button', { type: 'button', class: 'link', text: 'trace', title: 'Show the chain ' + correlationId, onclick: () => panelHooks.showTrace(correlationId) });
+  return h('button', {
+    type: 'button',
+    class: 'link',
+    text: 'trace',
+    title: 'Show the chain ' + correlationId,
+    onclick: () => panelHooks.showTrace(correlationId),
+  });
 }
 
 /** Recent fills, newest first: each a fill message (payload, time, correlation id). */
@@ -172,7 +216,16 @@ export function fills(): void {
   const body = clear(tbody('fills'));
   for (const e of P.fills) {
     const f = e.payload;
-    body.appendChild(h('tr', null, [h('td', { text: short(e.time) }), h('td', { text: f.symbol }), h('td', { text: f.side }), h('td', { class: 'n', text: qty(f.qty) }), h('td', { class: 'n', text: num(f.price) }), h('td', null, [traceButton(e.correlationId)])]));
+    body.appendChild(
+      h('tr', null, [
+        h('td', { text: short(e.time) }),
+        h('td', { text: f.symbol }),
+        h('td', { text: f.side }),
+        h('td', { class: 'n', text: qty(f.qty) }),
+        h('td', { class: 'n', text: num(f.price) }),
+        h('td', null, [traceButton(e.correlationId)]),
+      ]),
+    );
   }
   $('fills-empty').hidden = P.fills.length > 0;
 }
@@ -181,11 +234,22 @@ export function signals(): void {
   const list = clear($('signals'));
   for (const e of P.signals) {
     const s = e.payload;
-    const ind = Object.keys(s.indicators || {}).map((k) => k + '=' + num(s.indicators[k], 4)).join('  ');
+    const ind = Object.keys(s.indicators || {})
+      .map((k) => k + '=' + num(s.indicators[k], 4))
+      .join('  ');
     list.appendChild(
       h('li', null, [
-        h('div', { class: 'row' }, [h('strong', { text: s.side + ' ' + s.symbol }), h('span', { text: '→ ' + qty(s.targetQty) + ' @ ' + num(s.price) }), h('span', { class: 'muted', text: clock(e.time) + ' · ' + s.strategy }), traceButton(e.correlationId)]),
-        h('ul', { class: 'reasons' }, (s.reasons || []).map((r) => h('li', { text: r }))),
+        h('div', { class: 'row' }, [
+          h('strong', { text: s.side + ' ' + s.symbol }),
+          h('span', { text: '→ ' + qty(s.targetQty) + ' @ ' + num(s.price) }),
+          h('span', { class: 'muted', text: clock(e.time) + ' · ' + s.strategy }),
+          traceButton(e.correlationId),
+        ]),
+        h(
+          'ul',
+          { class: 'reasons' },
+          (s.reasons || []).map((r) => h('li', { text: r })),
+        ),
         ind ? h('div', { class: 'ind', text: ind }) : null,
       ]),
     );
@@ -203,7 +267,14 @@ export function addSentiment(e: Message<Partial<SentimentUpdated>>): void {
   const body = clear(tbody('sentiment'));
   for (const sym of Object.keys(P.sentiment).sort()) {
     const s = P.sentiment[sym]!;
-    body.appendChild(h('tr', { 'data-symbol': sym }, [h('td', { text: sym }), h('td', { class: signClass(s.score), text: num(s.score, 3) }), h('td', { text: clock(s.time) }), h('td', { class: 'headline', text: s.headline, title: s.headline })]));
+    body.appendChild(
+      h('tr', { 'data-symbol': sym }, [
+        h('td', { text: sym }),
+        h('td', { class: signClass(s.score), text: num(s.score, 3) }),
+        h('td', { text: clock(s.time) }),
+        h('td', { class: 'headline', text: s.headline, title: s.headline }),
+      ]),
+    );
   }
   $('sentiment-empty').hidden = true;
 }
@@ -217,9 +288,18 @@ export function agents(report?: Record<string, AgentRow>): void {
   const since = Date.now() - P.agentsAt;
   for (const name of Object.keys(P.agents).sort()) {
     const a = P.agents[name]!;
-    const age = typeof a.heartbeatAgeMs === 'number' ? ((a.heartbeatAgeMs + since) / 1000).toFixed(0) + ' s ago' : 'never';
+    const age =
+      typeof a.heartbeatAgeMs === 'number' ? ((a.heartbeatAgeMs + since) / 1000).toFixed(0) + ' s ago' : 'never';
     const machine = typeof a.machineState === 'string' ? a.machineState : JSON.stringify(a.machineState);
-    body.appendChild(h('tr', { 'data-agent': name }, [h('td', { text: name }), h('td', null, [h('span', { class: 'badge', 'data-state': a.state, text: a.state, title: a.lastError || '' })]), h('td', { text: machine === undefined ? '' : String(machine).slice(0, 60) }), h('td', { class: 'n', text: age }), h('td', { class: 'n', text: qty(a.handled) })]));
+    body.appendChild(
+      h('tr', { 'data-agent': name }, [
+        h('td', { text: name }),
+        h('td', null, [h('span', { class: 'badge', 'data-state': a.state, text: a.state, title: a.lastError || '' })]),
+        h('td', { text: machine === undefined ? '' : String(machine).slice(0, 60) }),
+        h('td', { class: 'n', text: age }),
+        h('td', { class: 'n', text: qty(a.handled) }),
+      ]),
+    );
   }
 }
 
@@ -229,7 +309,15 @@ export function agentHealth(e: Message<Partial<AgentHealth>>): void {
   if (typeof hth.agent !== 'string') return;
   const since = Date.now() - P.agentsAt;
   const prev = P.agents[hth.agent];
-  P.agents[hth.agent] = { state: hth.state ?? '', machineState: hth.machineState, ...(hth.handled !== undefined ? { handled: hth.handled } : {}), ...(hth.restarts !== undefined ? { restarts: hth.restarts } : {}), ...(hth.lastError !== undefined ? { lastError: hth.lastError } : {}), heartbeatAgeMs: -since, ...(prev?.ok !== undefined ? { ok: prev.ok } : {}) };
+  P.agents[hth.agent] = {
+    state: hth.state ?? '',
+    machineState: hth.machineState,
+    ...(hth.handled !== undefined ? { handled: hth.handled } : {}),
+    ...(hth.restarts !== undefined ? { restarts: hth.restarts } : {}),
+    ...(hth.lastError !== undefined ? { lastError: hth.lastError } : {}),
+    heartbeatAgeMs: -since,
+    ...(prev?.ok !== undefined ? { ok: prev.ok } : {}),
+  };
   agents();
 }
 

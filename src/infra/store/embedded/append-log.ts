@@ -59,7 +59,10 @@ export class AppendLog {
    * numbers). A line `onLine` throws on is reported as StoreCorruptError naming file and line.
    * A torn last line is saved to `<file>.torn-<time>` and cut off.
    */
-  static async open(options: AppendLogOptions, onLine: (text: string, line: number) => void): Promise<{ log: AppendLog; torn?: TornTail }> {
+  static async open(
+    options: AppendLogOptions,
+    onLine: (text: string, line: number) => void,
+  ): Promise<{ log: AppendLog; torn?: TornTail }> {
     const { file } = options;
     await mkdir(dirOf(file), { recursive: true });
     await writeFile(file, '', { flag: 'a' });
@@ -69,7 +72,11 @@ export class AppendLog {
       } catch (err) {
         const problem = err instanceof StoreCorruptError ? err.problem : (err as Error).message;
         const id = err instanceof StoreCorruptError ? (err.docId ?? idIn(text)) : idIn(text);
-        throw new StoreCorruptError(`${file}:${line}`, id, `${problem}; run \`sextant store repair\` to move bad lines aside (nothing is deleted)`);
+        throw new StoreCorruptError(
+          `${file}:${line}`,
+          id,
+          `${problem}; run \`sextant store repair\` to move bad lines aside (nothing is deleted)`,
+        );
       }
     });
     let torn: TornTail | undefined;
@@ -197,7 +204,10 @@ export class AppendLog {
  * Reads complete lines of a file in order. Returns how many, the byte length of the complete
  * lines, and the file size (larger when the last line has no newline).
  */
-export async function readLines(file: string, onLine: (text: string, line: number) => void): Promise<{ lines: number; goodBytes: number; size: number }> {
+export async function readLines(
+  file: string,
+  onLine: (text: string, line: number) => void,
+): Promise<{ lines: number; goodBytes: number; size: number }> {
   const size = (await stat(file)).size;
   let line = 0;
   let goodBytes = 0;
@@ -228,7 +238,10 @@ export async function readLines(file: string, onLine: (text: string, line: numbe
  * rewrites the file without them (write to a temporary file, fsync, rename): nothing is deleted.
  * A torn last line is moved too. Returns the quarantine file and the count moved.
  */
-export async function quarantineLines(file: string, isBad: (text: string) => boolean): Promise<{ moved: number; quarantine?: string }> {
+export async function quarantineLines(
+  file: string,
+  isBad: (text: string) => boolean,
+): Promise<{ moved: number; quarantine?: string }> {
   const good: string[] = [];
   const bad: string[] = [];
   const { goodBytes, size } = await readLines(file, (text) => (isBad(text) ? bad : good).push(text));

@@ -37,7 +37,10 @@ export interface EmbeddedStoreOptions {
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs?: number;
-  /** How many recent event ids are remembered to drop a re-appended event; default 32,768 (a restart re-makes only the events after the last checkpoint). */
+  /**
+   * How many recent event ids are remembered to drop a re-appended event; default 32,768 (a restart re-makes only the
+   * events after the last checkpoint).
+   */
   readonly dedupeWindow?: number;
   /** Told about torn tails cut off on open (the caller logs them loudly). */
   readonly onTorn?: (torn: TornTail) => void;
@@ -64,7 +67,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   await takeLock(dir);
   const opened: AppendLog[] = [];
   try {
-    const logOptions = (name: string) => ({ file: join(dir, name), fsync: options.fsync, ...(options.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}) });
+    const logOptions = (name: string) => ({
+      file: join(dir, name),
+      fsync: options.fsync,
+      ...(options.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}),
+    });
     const openLog = async (name: string, onLine: (text: string, line: number) => void) => {
       const { log, torn } = await AppendLog.open(logOptions(name), onLine);
       opened.push(log);
@@ -81,7 +88,9 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const portfolio = new EmbeddedPortfolio();
     portfolio.log = await openLog('portfolio.ndjson', (text) => portfolio.load(parseDoc(text, portfolioDocSchema)));
     const conversations = new EmbeddedConversations();
-    conversations.log = await openLog('conversations.ndjson', (text) => conversations.load(parseDoc(text, conversationDocSchema)));
+    conversations.log = await openLog('conversations.ndjson', (text) =>
+      conversations.load(parseDoc(text, conversationDocSchema)),
+    );
     const snapshots = new EmbeddedSnapshots(join(dir, 'snapshots'));
     await snapshots.loadAll();
 
@@ -99,13 +108,24 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       );
     return {
       kind: 'embedded',
-      events: { append: (e) => track(events.append(e)), query: (q) => events.query(q), get: (id) => events.get(id), count: () => events.count(), after: (id) => events.after(id) },
+      events: {
+        append: (e) => track(events.append(e)),
+        query: (q) => events.query(q),
+        get: (id) => events.get(id),
+        count: () => events.count(),
+        after: (id) => events.after(id),
+      },
       orders,
       fills,
       portfolio,
       snapshots,
       conversations,
-      health: (): Promise<StoreHealth> => Promise.resolve({ ok: lastError === undefined, kind: 'embedded', detail: lastError ?? `embedded store at ${dir}` }),
+      health: (): Promise<StoreHealth> =>
+        Promise.resolve({
+          ok: lastError === undefined,
+          kind: 'embedded',
+          detail: lastError ?? `embedded store at ${dir}`,
+        }),
       flush: async () => {
         await Promise.all(opened.map((l) => l.flush()));
       },
@@ -132,7 +152,11 @@ function parseDoc<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new StoreCorruptError('document', idIn(text), `fails its schema at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new StoreCorruptError(
+      'document',
+      idIn(text),
+      `fails its schema at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
   }
   return parsed.data;
 }
@@ -142,7 +166,9 @@ async function takeLock(dir: string): Promise<void> {
   const lock = join(dir, 'LOCK');
   const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
   if (holder && holder !== process.pid && isAlive(holder)) {
-    throw new Error(`the data directory ${dir} is in use by process ${holder}; stop it or set SEXTANT_DATA_DIR to another directory`);
+    throw new Error(
+      `the data directory ${dir} is in use by process ${holder}; stop it or set SEXTANT_DATA_DIR to another directory`,
+    );
   }
   await writeFile(lock, String(process.pid));
 }
@@ -191,7 +217,13 @@ class EmbeddedEvents implements EventStore {
     return this.log.append(lines);
   }
 
-  async #scan(needle: string | undefined, keep: (e: RecordedEvent) => boolean, limit: number, offset = 0, newest = false): Promise<RecordedEvent[]> {
+  async #scan(
+    needle: string | undefined,
+    keep: (e: RecordedEvent) => boolean,
+    limit: number,
+    offset = 0,
+    newest = false,
+  ): Promise<RecordedEvent[]> {
     await this.log.flush();
     const found: RecordedEvent[] = [];
     await readLines(this.log.file, (text, line) => {
@@ -213,7 +245,14 @@ class EmbeddedEvents implements EventStore {
   }
 
   query(q: EventQuery): Promise<RecordedEvent[]> {
-    const needle = q.correlationId !== undefined ? `"correlationId":"${q.correlationId}"` : q.type !== undefined ? `"type":"${q.type}"` : q.symbol !== undefined ? `"symbol":${JSON.stringify(q.symbol)}` : undefined;
+    const needle =
+      q.correlationId !== undefined
+        ? `"correlationId":"${q.correlationId}"`
+        : q.type !== undefined
+          ? `"type":"${q.type}"`
+          : q.symbol !== undefined
+            ? `"symbol":${JSON.stringify(q.symbol)}`
+            : undefined;
     return this.#scan(
       needle,
       (e) =>
@@ -264,7 +303,8 @@ class EmbeddedOrders implements OrderStore {
 
   put(order: OrderDoc): Promise<void> {
     const known = this.#byId.get(order.clientOrderId);
-    if (known && known.version >= order.version) return this.log.flush(); // stored, or still queued after a failed write
+    // stored, or still queued after a failed write
+    if (known && known.version >= order.version) return this.log.flush();
     this.#byId.set(order.clientOrderId, order);
     return this.log.append([toStoredJson(order)]);
   }
@@ -339,7 +379,9 @@ class EmbeddedPortfolio extends UniqueDocs<PortfolioDoc> implements PortfolioSto
   }
 
   history(q: { from?: number; to?: number; limit?: number } = {}): Promise<PortfolioDoc[]> {
-    const out = this.all.filter((p) => (q.from === undefined || p.time >= q.from) && (q.to === undefined || p.time <= q.to));
+    const out = this.all.filter(
+      (p) => (q.from === undefined || p.time >= q.from) && (q.to === undefined || p.time <= q.to),
+    );
     return Promise.resolve(out.sort((a, b) => a.time - b.time).slice(0, q.limit ?? 1000));
   }
 }
@@ -437,6 +479,10 @@ async function readSnapshot(file: string): Promise<SnapshotDoc> {
     return parseDoc(text, snapshotDocSchema);
   } catch (err) {
     const problem = err instanceof StoreCorruptError ? err.problem : (err as Error).message;
-    throw new StoreCorruptError(file, undefined, `${problem}; the previous snapshot is kept as ${file}.prev: move it over this file to recover from it`);
+    throw new StoreCorruptError(
+      file,
+      undefined,
+      `${problem}; the previous snapshot is kept as ${file}.prev: move it over this file to recover from it`,
+    );
   }
 }

@@ -1,4 +1,14 @@
-import { MongoBulkWriteError, MongoClient, MongoServerError, MongoWriteConcernError, type Collection, type Document, type Filter, type IndexDescription, type WriteError } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoClient,
+  MongoServerError,
+  MongoWriteConcernError,
+  type Collection,
+  type Document,
+  type Filter,
+  type IndexDescription,
+  type WriteError,
+} from 'mongodb';
 import type { z } from 'zod';
 import type { Envelope } from '../../../core/messaging/envelope.js';
 import { fromStoredJson, toStoredJson } from '../json.js';
@@ -77,10 +87,12 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
   const where = redactMongoUri(options.uri);
   const scrub = scrubber(options.uri);
   const batchSize = options.eventBatchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`eventBatchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`eventBatchSize must be a positive integer, got ${batchSize}`);
   const w = options.writeConcern ?? 'majority';
   // w: 0 is unacknowledged: no write could be confirmed, and duplicates would go unnoticed.
-  if (w !== 'majority' && (!Number.isInteger(w) || w < 1)) throw new RangeError(`writeConcern must be 'majority' or an integer >= 1, got ${w}`);
+  if (w !== 'majority' && (!Number.isInteger(w) || w < 1))
+    throw new RangeError(`writeConcern must be 'majority' or an integer >= 1, got ${w}`);
   const dbName = options.dbName ?? dbNameIn(options.uri) ?? 'sextant';
 
   let client: MongoClient;
@@ -115,17 +127,29 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     // collection that has them already (every reopen), or when the collections of a new database
     // are created concurrently. MongoDB takes either; ten round trips at open cost nothing.
     const wanted: (readonly [Collection<Row>, IndexDescription])[] = [
-      ...indexes([{ correlationId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }, { type: 1, time: 1, _seq: 1 }, { 'payload.symbol': 1, time: 1, _seq: 1 }, { _seq: 1 }]).map((d) => [col.events, d] as const),
+      ...indexes([
+        { correlationId: 1, time: 1, _seq: 1 },
+        { time: 1, _seq: 1 },
+        { type: 1, time: 1, _seq: 1 },
+        { 'payload.symbol': 1, time: 1, _seq: 1 },
+        { _seq: 1 },
+      ]).map((d) => [col.events, d] as const),
       [col.orders, { key: { clientOrderId: 1 }, unique: true }],
       ...indexes([{ status: 1 }, { updatedAt: -1, clientOrderId: 1 }]).map((d) => [col.orders, d] as const),
-      ...indexes([{ clientOrderId: 1, time: 1, _seq: 1 }, { time: 1, _seq: 1 }]).map((d) => [col.fills, d] as const),
+      ...indexes([
+        { clientOrderId: 1, time: 1, _seq: 1 },
+        { time: 1, _seq: 1 },
+      ]).map((d) => [col.fills, d] as const),
       [col.portfolio, { key: { time: 1, _seq: 1 } }],
       [col.conversations, { key: { conversationId: 1, time: 1, _seq: 1 } }],
     ];
     for (const [c, d] of wanted) await c.createIndexes([d]);
   } catch (err) {
     await client.close().catch(() => undefined);
-    throw new StoreUnavailableError(`could not open the MongoDB store at ${where} (database ${dbName}): ${scrub(messageOf(err))}`, { cause: err });
+    throw new StoreUnavailableError(
+      `could not open the MongoDB store at ${where} (database ${dbName}): ${scrub(messageOf(err))}`,
+      { cause: err },
+    );
   }
 
   let closed = false;
@@ -170,7 +194,13 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
    * snapshot or the order), so ordering within the process is all that is needed.
    */
   const lanes = new Map<string, Promise<void>>();
-  const replaceIfNewer = (c: Collection<Row>, _id: string, field: string, value: number, doc: Document): Promise<void> => {
+  const replaceIfNewer = (
+    c: Collection<Row>,
+    _id: string,
+    field: string,
+    value: number,
+    doc: Document,
+  ): Promise<void> => {
     const lane = `${c.collectionName}\u0000${_id}`;
     const replace = async () => {
       const filter: Filter<Row> = { _id, [field]: { $lt: value } };
@@ -216,7 +246,12 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
           if (q.symbol !== undefined) filter['payload.symbol'] = q.symbol;
           if (q.from !== undefined || q.to !== undefined) filter.time = range(q.from, q.to);
           const direction = q.newest ? -1 : 1;
-          const docs = await col.events.find(filter).sort({ time: direction, _seq: direction }).skip(Math.max(0, Math.floor(q.offset ?? 0))).limit(limit).toArray();
+          const docs = await col.events
+            .find(filter)
+            .sort({ time: direction, _seq: direction })
+            .skip(Math.max(0, Math.floor(q.offset ?? 0)))
+            .limit(limit)
+            .toArray();
           return docs.map(toRecordedEvent);
         }),
       get: (id) =>
@@ -224,19 +259,24 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
           const doc = await col.events.findOne({ _id: id });
           return doc ? toRecordedEvent(doc) : undefined;
         }),
-      // Exact (the audit log's size), at the cost of a scan; estimatedDocumentCount can be off after an unclean shutdown.
+      // Exact (the audit log's size), at the cost of a scan; estimatedDocumentCount can be off after an unclean
+      // shutdown.
       count: () => run('events.count', () => col.events.countDocuments({})),
       after: (id) =>
         run('events.after', async () => {
           // _seq is the append order (strictly increasing per process, above the previous run's)
           const mark = id === '' ? { _seq: -1 } : await col.events.findOne({ _id: id }, { projection: { _seq: 1 } });
           if (!mark) return undefined;
-          const docs = await col.events.find({ _seq: { $gt: mark._seq as number } }).sort({ _seq: 1 }).toArray();
+          const docs = await col.events
+            .find({ _seq: { $gt: mark._seq as number } })
+            .sort({ _seq: 1 })
+            .toArray();
           return docs.map(toRecordedEvent);
         }),
     },
     orders: {
-      put: (order) => write('orders.put', () => replaceIfNewer(col.orders, order.clientOrderId, 'version', order.version, order)),
+      put: (order) =>
+        write('orders.put', () => replaceIfNewer(col.orders, order.clientOrderId, 'version', order.version, order)),
       get: (clientOrderId) =>
         run('orders.get', async () => {
           const doc = await col.orders.findOne({ clientOrderId });
@@ -293,7 +333,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
         }),
     },
     snapshots: {
-      save: (doc) => write('snapshots.save', () => replaceIfNewer(col.snapshots, doc.key, 'seq', doc.seq, toStoredSnapshot(doc))),
+      save: (doc) =>
+        write('snapshots.save', () => replaceIfNewer(col.snapshots, doc.key, 'seq', doc.seq, toStoredSnapshot(doc))),
       load: (key) =>
         run('snapshots.load', async () => {
           const doc = await col.snapshots.findOne({ _id: key });
@@ -379,7 +420,9 @@ function scrubber(uri: string): (text: string, alsoUser?: boolean) => string {
   const user = colon < 0 ? userInfo : userInfo.slice(0, colon);
   const password = colon < 0 ? '' : userInfo.slice(colon + 1);
   const secrets = (alsoUser: boolean) =>
-    [uri, userInfo, password, safeDecode(password), ...(alsoUser ? [user, safeDecode(user)] : [])].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+    [uri, userInfo, password, safeDecode(password), ...(alsoUser ? [user, safeDecode(user)] : [])]
+      .filter((s) => s.length >= 3)
+      .sort((a, b) => b.length - a.length);
   return (text, alsoUser = false) => secrets(alsoUser).reduce((t, s) => t.split(s).join('***'), text);
 }
 
@@ -429,8 +472,15 @@ function sequence(): () => number {
  */
 function isDuplicateKeyOnly(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) {
-    const errors: readonly WriteError[] = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors as WriteError];
-    return errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY) && !err.err && !err.result.getWriteConcernError();
+    const errors: readonly WriteError[] = Array.isArray(err.writeErrors)
+      ? err.writeErrors
+      : [err.writeErrors as WriteError];
+    return (
+      errors.length > 0 &&
+      errors.every((e) => e.code === DUPLICATE_KEY) &&
+      !err.err &&
+      !err.result.getWriteConcernError()
+    );
   }
   if (err instanceof MongoWriteConcernError) return false;
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY && !err.writeConcernError;
@@ -446,7 +496,11 @@ function parseStored<S extends z.ZodType>(collection: string, doc: Document, sch
   const parsed = schema.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new StoreCorruptError(`mongodb collection ${collection}`, String(_id), `fails its schema at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new StoreCorruptError(
+      `mongodb collection ${collection}`,
+      String(_id),
+      `fails its schema at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
   }
   return parsed.data;
 }
@@ -454,8 +508,18 @@ function parseStored<S extends z.ZodType>(collection: string, doc: Document, sch
 /** An events document back to what was appended: the envelope fields are stored top-level, as written. */
 function toRecordedEvent(doc: Document): RecordedEvent {
   const { _id, _seq: _ignored, subject, ...env } = doc;
-  if (typeof subject !== 'string' || typeof env.id !== 'string' || typeof env.type !== 'string' || typeof env.time !== 'number' || typeof env.correlationId !== 'string') {
-    throw new StoreCorruptError('mongodb collection events', String(_id), 'is not a recorded envelope (needs subject, id, type, correlationId and a numeric time)');
+  if (
+    typeof subject !== 'string' ||
+    typeof env.id !== 'string' ||
+    typeof env.type !== 'string' ||
+    typeof env.time !== 'number' ||
+    typeof env.correlationId !== 'string'
+  ) {
+    throw new StoreCorruptError(
+      'mongodb collection events',
+      String(_id),
+      'is not a recorded envelope (needs subject, id, type, correlationId and a numeric time)',
+    );
   }
   return { subject, env: env as Envelope };
 }
@@ -470,14 +534,21 @@ function toRecordedEvent(doc: Document): RecordedEvent {
  */
 function toStoredSnapshot(doc: SnapshotDoc): Document {
   const state = toStoredJson(doc.state);
-  return { key: doc.key, seq: doc.seq, runId: doc.runId, savedAt: doc.savedAt, ...(state !== undefined ? { state } : {}) };
+  return {
+    key: doc.key,
+    seq: doc.seq,
+    runId: doc.runId,
+    savedAt: doc.savedAt,
+    ...(state !== undefined ? { state } : {}),
+  };
 }
 
 function fromStoredSnapshot(doc: Document): SnapshotDoc {
   const { state, ...rest } = doc;
   let decoded: unknown;
   if (state !== undefined) {
-    if (typeof state !== 'string') throw new StoreCorruptError('mongodb collection snapshots', String(doc._id), 'state is not a stored JSON string');
+    if (typeof state !== 'string')
+      throw new StoreCorruptError('mongodb collection snapshots', String(doc._id), 'state is not a stored JSON string');
     try {
       decoded = fromStoredJson(state);
     } catch {
