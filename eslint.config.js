@@ -44,6 +44,8 @@ export default tseslint.config(
     plugins: { boundaries },
     settings: {
       'boundaries/elements': layerElements,
+      // dynamic imports too: a module loaded on demand is checked like any other
+      'boundaries/dependency-nodes': ['import', 'export', 'dynamic-import'],
       'import/resolver': { typescript: { alwaysTryTypes: true } },
     },
     rules: {

@@ -1,5 +1,5 @@
-import type { Envelope } from '../src/core/messaging/envelope.js';
-import { InvalidReason, type SchemaRegistry, type ValidationResult } from '../src/core/messaging/schema-registry.js';
+import type { Envelope } from '../src/core/index.js';
+import { InvalidReason, type SchemaRegistry, type ValidationResult } from '../src/core/index.js';
 
 const decoder = new TextDecoder();
 

@@ -1,12 +1,12 @@
-import type { Bus, BusObserver } from '../src/core/messaging/bus.js';
-import { registerBusSchemas } from '../src/core/messaging/dead-letter.js';
-import type { EnvelopeDeps } from '../src/core/messaging/envelope.js';
+import type { Bus, BusObserver } from '../src/core/index.js';
+import { registerBusSchemas } from '../src/core/index.js';
+import type { EnvelopeDeps } from '../src/core/index.js';
 import { MemoryBus } from './memory-bus.js';
 import { connectNatsBus, type DurableBusOptions } from './nats-bus.js';
-import { RECORDED_SUBJECTS } from '../src/core/messaging/subjects.js';
+import { RECORDED_SUBJECTS } from '../src/core/index.js';
 import { recordingStreamOf } from './jetstream-path.js';
-import type { SchemaRegistry } from '../src/core/messaging/schema-registry.js';
-import type { Logger } from '../src/core/ports/logger.js';
+import type { SchemaRegistry } from '../src/core/index.js';
+import type { Logger } from '../src/core/index.js';
 
 export interface CreateBusOptions {
   /** NATS server(s); unset means the in-memory bus. */

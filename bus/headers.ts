@@ -1,4 +1,4 @@
-import type { Envelope } from '../src/core/messaging/envelope.js';
+import type { Envelope } from '../src/core/index.js';
 
 /** Header names; correlation ids travel as headers so plain NATS tools can follow a chain. */
 export const Header = {

@@ -1,9 +1,9 @@
-import type { BusObserver, BusStats, Handler, MessageContext } from '../src/core/messaging/bus.js';
-import { deadLetterEnvelope } from '../src/core/messaging/dead-letter.js';
-import { messageLogFields, type Envelope, type EnvelopeDeps } from '../src/core/messaging/envelope.js';
-import { InvalidReason } from '../src/core/messaging/schema-registry.js';
-import { subjects, type Subject } from '../src/core/messaging/subjects.js';
-import type { Logger } from '../src/core/ports/logger.js';
+import type { BusObserver, BusStats, Handler, MessageContext } from '../src/core/index.js';
+import { deadLetterEnvelope } from '../src/core/index.js';
+import { messageLogFields, type Envelope, type EnvelopeDeps } from '../src/core/index.js';
+import { InvalidReason } from '../src/core/index.js';
+import { subjects, type Subject } from '../src/core/index.js';
+import type { Logger } from '../src/core/index.js';
 
 export interface InboundDeps {
   readonly envelopeDeps: EnvelopeDeps;

@@ -13,7 +13,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../src/core/ports/logger.js';
+import type { Logger } from '../src/core/index.js';
 
 /** Where the durable part of the bus lives: one stream per namespace, holding the order path. */
 export interface DurablePathOptions {

@@ -8,9 +8,9 @@ import type {
   Responder,
   SubscribeOptions,
   Subscription,
-} from '../src/core/messaging/bus.js';
+} from '../src/core/index.js';
 import { encodeEnvelope, decodeEnvelope } from './codec.js';
-import type { Envelope, EnvelopeDeps } from '../src/core/messaging/envelope.js';
+import type { Envelope, EnvelopeDeps } from '../src/core/index.js';
 import {
   BusClosedError,
   InvalidSubjectError,
@@ -22,7 +22,7 @@ import {
 import { envelopeHeaders } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry, ValidationResult } from '../src/core/messaging/schema-registry.js';
+import type { SchemaRegistry, ValidationResult } from '../src/core/index.js';
 import {
   isConcreteSubject,
   isValidPattern,
@@ -30,8 +30,8 @@ import {
   withPrefix,
   type Subject,
   type SubjectPattern,
-} from '../src/core/messaging/subjects.js';
-import type { Logger } from '../src/core/ports/logger.js';
+} from '../src/core/index.js';
+import type { Logger } from '../src/core/index.js';
 
 export interface MemoryBusOptions {
   readonly registry: SchemaRegistry;

@@ -18,9 +18,9 @@ import type {
   Responder,
   SubscribeOptions,
   Subscription,
-} from '../src/core/messaging/bus.js';
+} from '../src/core/index.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
-import type { Envelope, EnvelopeDeps } from '../src/core/messaging/envelope.js';
+import type { Envelope, EnvelopeDeps } from '../src/core/index.js';
 import {
   BusClosedError,
   InvalidSubjectError,
@@ -33,7 +33,7 @@ import {
 import { Header } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry, ValidationResult } from '../src/core/messaging/schema-registry.js';
+import type { SchemaRegistry, ValidationResult } from '../src/core/index.js';
 import {
   isConcreteSubject,
   isValidPattern,
@@ -42,11 +42,11 @@ import {
   withoutPrefix,
   type Subject,
   type SubjectPattern,
-} from '../src/core/messaging/subjects.js';
+} from '../src/core/index.js';
 import { DurablePath } from './jetstream-path.js';
 import type { JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '../src/core/ports/logger.js';
-import { redactUrlCredentials } from '../src/core/util/redact.js';
+import type { Logger } from '../src/core/index.js';
+import { redactUrlCredentials } from '../src/core/index.js';
 
 export interface NatsBusOptions {
   readonly registry: SchemaRegistry;

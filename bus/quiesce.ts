@@ -1,4 +1,4 @@
-import type { Bus } from '../src/core/messaging/bus.js';
+import type { Bus } from '../src/core/index.js';
 
 /**
  * Resolves once the bus is quiet: everything published has been delivered and handled, and

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import type { AgentName } from '../src/core/messaging/subjects.js';
-import type { RiskLimits } from '../agents/risk/limits.js';
+import type { AgentName } from '../src/core/index.js';
+import type { RiskLimits } from '../agents/risk/index.js';
 import type { KeyValues } from './keys.js';
 
 /** An allow-list entry: a chat user, group or Discord role id and the Sextant role it gets. */

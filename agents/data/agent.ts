@@ -1,4 +1,4 @@
-import type { AgentSpec } from '../../src/core/agent/agent-spec.js';
+import type { AgentSpec } from '../../src/core/index.js';
 import type { MarketFeed } from './feeds/feed.js';
 import { dataMachine, type DataContext } from './machine.js';
 import { pumpFeed, type PumpOptions } from './pump.js';

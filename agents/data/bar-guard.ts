@@ -1,4 +1,4 @@
-import type { Bar } from '../../src/core/domain/messages.js';
+import type { Bar } from '../../src/core/index.js';
 
 /**
  * What the data agent checks before a bar reaches anyone who trades on it. Inconsistent OHLC

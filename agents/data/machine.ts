@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type WithOutbox } from '../../src/core/agent/outbound.js';
+import { emitOutbox, NO_OUTPUT, out, type OutboxEmitted, type WithOutbox } from '../../src/core/index.js';
 
 export interface DataContext extends WithOutbox {
   readonly feed: string;

@@ -1,12 +1,12 @@
-import type { AgentApi } from '../../src/core/agent/agent-spec.js';
-import { quiesce } from '../../bus/quiesce.js';
+import type { AgentApi } from '../../src/core/index.js';
+import { quiesce } from '../../bus/index.js';
 import type { MarketFeed } from './feeds/feed.js';
 import type { DataEvent } from './machine.js';
 import { defaultBarGuard, guardBar, type BarGuardOptions, type SymbolGuard } from './bar-guard.js';
-import { subjects } from '../../src/core/messaging/subjects.js';
-import type { Bar } from '../../src/core/domain/messages.js';
-import type { Envelope } from '../../src/core/messaging/envelope.js';
-import type { Subject } from '../../src/core/messaging/subjects.js';
+import { subjects } from '../../src/core/index.js';
+import type { Bar } from '../../src/core/index.js';
+import type { Envelope } from '../../src/core/index.js';
+import type { Subject } from '../../src/core/index.js';
 
 export interface PumpOptions {
   /** Wall-clock pause between items (real-time pacing); 0 = as fast as the agents go. */

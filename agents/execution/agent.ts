@@ -1,8 +1,8 @@
 import type { EventObject } from 'xstate';
-import { patterns, subjects } from '../../src/core/messaging/subjects.js';
-import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
-import type { AgentApi, AgentSpec } from '../../src/core/agent/agent-spec.js';
-import type { MarketCache } from '../../src/core/agent/market-cache.js';
+import { patterns, subjects } from '../../src/core/index.js';
+import type { Bar, OrderIntent, Tick } from '../../src/core/index.js';
+import type { AgentApi, AgentSpec } from '../../src/core/index.js';
+import type { MarketCache } from '../../src/core/index.js';
 import type { BrokerPort } from './broker.js';
 import {
   executionMachine,

@@ -1,4 +1,4 @@
-import type { OrderIntent } from '../../src/core/domain/messages.js';
+import type { OrderIntent } from '../../src/core/index.js';
 import { BrokerError } from './resilience.js';
 
 /** The venue's acknowledgement of an order. */

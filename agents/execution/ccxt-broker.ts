@@ -60,7 +60,7 @@ import ccxt, {
   type Fee,
   type Order,
 } from 'ccxt';
-import type { OrderIntent } from '../../src/core/domain/messages.js';
+import type { OrderIntent } from '../../src/core/index.js';
 import type { BrokerAck, BrokerPort, VenueReport } from './broker.js';
 import { BrokerError } from './resilience.js';
 

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
-import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
-import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import type { Bar, OrderIntent, Tick } from '../../src/core/index.js';
+import type { MessageEvent } from '../../src/core/index.js';
 import {
   emitOutbox,
   NO_OUTPUT,
@@ -8,8 +8,8 @@ import {
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
-} from '../../src/core/agent/outbound.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
+} from '../../src/core/index.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/index.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import type { VenueReport } from './broker.js';
 import {

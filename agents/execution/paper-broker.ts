@@ -1,7 +1,7 @@
-import type { Bar, OrderIntent, Tick } from '../../src/core/domain/messages.js';
-import type { PaperCosts } from '../../src/core/domain/costs.js';
+import type { Bar, OrderIntent, Tick } from '../../src/core/index.js';
+import type { PaperCosts } from '../../src/core/index.js';
 
-export { feeFor, withSlippage, type PaperCosts } from '../../src/core/domain/costs.js';
+export { feeFor, withSlippage, type PaperCosts } from '../../src/core/index.js';
 
 const DAY_MS = 86_400_000;
 const utcDay = (t: number) => Math.floor(t / DAY_MS);

@@ -1,8 +1,8 @@
-import { patterns, subjects } from '../../src/core/messaging/subjects.js';
-import type { Bar, OrderFilled, Tick } from '../../src/core/domain/messages.js';
-import type { AgentSpec } from '../../src/core/agent/agent-spec.js';
-import { messageEvent } from '../../src/core/agent/agent-spec.js';
-import type { MarketCache } from '../../src/core/agent/market-cache.js';
+import { patterns, subjects } from '../../src/core/index.js';
+import type { Bar, OrderFilled, Tick } from '../../src/core/index.js';
+import type { AgentSpec } from '../../src/core/index.js';
+import { messageEvent } from '../../src/core/index.js';
+import type { MarketCache } from '../../src/core/index.js';
 import { holds, snapshotOf } from './book.js';
 import { portfolioMachine, type FillEvent, type PortfolioContext } from './machine.js';
 

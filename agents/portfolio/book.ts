@@ -1,4 +1,4 @@
-import type { OrderFilled, PortfolioSnapshot, Position } from '../../src/core/domain/messages.js';
+import type { OrderFilled, PortfolioSnapshot, Position } from '../../src/core/index.js';
 
 /** One symbol's holding. `qty` is signed (negative = short). */
 export interface Holding {

@@ -1,9 +1,9 @@
-import type { Envelope } from '../../src/core/messaging/envelope.js';
-import { subjects } from '../../src/core/messaging/subjects.js';
-import { orderIntentSchema, type OrderIntent, type PortfolioSnapshot } from '../../src/core/domain/messages.js';
-import type { AgentSpec } from '../../src/core/agent/agent-spec.js';
-import { messageEvent } from '../../src/core/agent/agent-spec.js';
-import type { MarketCache } from '../../src/core/agent/market-cache.js';
+import type { Envelope } from '../../src/core/index.js';
+import { subjects } from '../../src/core/index.js';
+import { orderIntentSchema, type OrderIntent, type PortfolioSnapshot } from '../../src/core/index.js';
+import type { AgentSpec } from '../../src/core/index.js';
+import { messageEvent } from '../../src/core/index.js';
+import type { MarketCache } from '../../src/core/index.js';
 import { breachOf, decide, riskMachine, type IntentEvent, type RiskContext, type RiskInput } from './machine.js';
 
 /** True when a portfolio update would move trading to a stricter state than it is in. */

@@ -1,4 +1,4 @@
-import type { OrderIntent } from '../../src/core/domain/messages.js';
+import type { OrderIntent } from '../../src/core/index.js';
 import type { RiskLimits } from './limits.js';
 
 export type { RiskLimits } from './limits.js';

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
-import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/core/domain/messages.js';
-import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/core/index.js';
+import type { MessageEvent } from '../../src/core/index.js';
 import {
   emitOutbox,
   NO_OUTPUT,
@@ -8,8 +8,8 @@ import {
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
-} from '../../src/core/agent/outbound.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/util/recent-ids.js';
+} from '../../src/core/index.js';
+import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/index.js';
 import {
   addedExposure,
   increasesRisk,
@@ -20,8 +20,8 @@ import {
   type Denial,
 } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
-import { describeIssues } from '../../src/core/messaging/schema-registry.js';
-import { feeFor, withSlippage, type PaperCosts } from '../../src/core/domain/costs.js';
+import { describeIssues } from '../../src/core/index.js';
+import { feeFor, withSlippage, type PaperCosts } from '../../src/core/index.js';
 
 export { TradingState } from './checks.js';
 

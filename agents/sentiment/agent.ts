@@ -1,10 +1,10 @@
 import type { EventObject } from 'xstate';
-import type { Envelope } from '../../src/core/messaging/envelope.js';
-import { patterns, subjects } from '../../src/core/messaging/subjects.js';
-import type { NewsItem } from '../../src/core/domain/messages.js';
-import { decayedScore } from '../../src/core/domain/sentiment.js';
-import type { Logger } from '../../src/core/ports/logger.js';
-import { messageEvent, type AgentSpec } from '../../src/core/agent/agent-spec.js';
+import type { Envelope } from '../../src/core/index.js';
+import { patterns, subjects } from '../../src/core/index.js';
+import type { NewsItem } from '../../src/core/index.js';
+import { decayedScore } from '../../src/core/index.js';
+import type { Logger } from '../../src/core/index.js';
+import { messageEvent, type AgentSpec } from '../../src/core/index.js';
 import {
   sentimentMachine,
   type NewsEvent,

@@ -1,5 +1,5 @@
-import type { SentimentItemRef, SentimentScored, SentimentUpdated } from '../../src/core/domain/messages.js';
-import { decay } from '../../src/core/domain/sentiment.js';
+import type { SentimentItemRef, SentimentScored, SentimentUpdated } from '../../src/core/index.js';
+import { decay } from '../../src/core/index.js';
 
 /** How a symbol's sentiment is kept. */
 export interface AggregateParams {

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
-import type { NewsItem, SentimentScored } from '../../src/core/domain/messages.js';
-import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import type { NewsItem, SentimentScored } from '../../src/core/index.js';
+import type { MessageEvent } from '../../src/core/index.js';
 import {
   emitOutbox,
   NO_OUTPUT,
@@ -8,7 +8,7 @@ import {
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
-} from '../../src/core/agent/outbound.js';
+} from '../../src/core/index.js';
 import { addItem, type AggregateParams, type SymbolSentiment } from './aggregate.js';
 import type { SentimentScore } from './scorer.js';
 

@@ -1,7 +1,7 @@
-import type { Envelope } from '../../src/core/messaging/envelope.js';
-import { patterns, subjects } from '../../src/core/messaging/subjects.js';
-import type { Origin } from '../../src/core/domain/messages.js';
-import type { AgentSpec } from '../../src/core/agent/agent-spec.js';
+import type { Envelope } from '../../src/core/index.js';
+import { patterns, subjects } from '../../src/core/index.js';
+import type { Origin } from '../../src/core/index.js';
+import type { AgentSpec } from '../../src/core/index.js';
 import { sliceOf, strategyMachine, type StrategyContext, type StrategySlice } from './machine.js';
 import type { StrategyParams } from './strategies.js';
 

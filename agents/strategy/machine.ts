@@ -1,7 +1,7 @@
 import { assign, setup } from 'xstate';
-import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/core/domain/messages.js';
-import { decayedScore } from '../../src/core/domain/sentiment.js';
-import type { MessageEvent } from '../../src/core/agent/agent-spec.js';
+import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/core/index.js';
+import { decayedScore } from '../../src/core/index.js';
+import type { MessageEvent } from '../../src/core/index.js';
 import {
   emitOutbox,
   NO_OUTPUT,
@@ -9,7 +9,7 @@ import {
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
-} from '../../src/core/agent/outbound.js';
+} from '../../src/core/index.js';
 import {
   initialSymbolState,
   reconcileStep,

@@ -1,4 +1,4 @@
-import type { Bar, Side } from '../../src/core/domain/messages.js';
+import type { Bar, Side } from '../../src/core/index.js';
 import { pushRsi, pushWindow, rsi, smaDiffSign, smaOf, window, type Rsi, type Window } from './indicators.js';
 
 /**

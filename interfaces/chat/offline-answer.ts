@@ -1,4 +1,4 @@
-import type { Caller, CommandRouter, Reply } from '../commands/registry.js';
+import type { Caller, CommandRouter, Reply } from '../commands/index.js';
 import { parseIntent } from './offline-parser.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Reply } from '../commands/registry.js';
+import type { Reply } from '../commands/index.js';
 
 /**
  * The terminal chat (`sextant chat`, `sextant start --chat`): one line in, the reply out, until

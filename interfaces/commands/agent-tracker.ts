@@ -1,6 +1,6 @@
-import type { Bus, Subscription } from '../../src/core/messaging/bus.js';
-import { patterns } from '../../src/core/messaging/subjects.js';
-import type { AgentHealth } from '../../src/core/domain/messages.js';
+import type { Bus, Subscription } from '../../src/core/index.js';
+import { patterns } from '../../src/core/index.js';
+import type { AgentHealth } from '../../src/core/index.js';
 
 export interface AgentReport {
   readonly state: AgentHealth['state'] | 'unknown';

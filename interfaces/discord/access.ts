@@ -1,4 +1,4 @@
-import { ROLE_RANK, type Caller, type Role } from '../commands/registry.js';
+import { ROLE_RANK, type Caller, type Role } from '../commands/index.js';
 
 /** A Discord user id or role id and the Sextant role it grants. */
 export interface IdRole {

@@ -13,9 +13,9 @@ import {
   type InteractionUpdateOptions,
   type WebhookMessageEditOptions,
 } from 'discord.js';
-import type { Logger } from '../../src/core/ports/logger.js';
-import { ROLE_RANK, type Caller, type CommandRouter, type Reply, type Role } from '../commands/registry.js';
-import { NOTIFICATION_KINDS, type Notification, type NotificationKind } from '../notify/notifier.js';
+import type { Logger } from '../../src/core/index.js';
+import { ROLE_RANK, type Caller, type CommandRouter, type Reply, type Role } from '../commands/index.js';
+import { NOTIFICATION_KINDS, type Notification, type NotificationKind } from '../notify/index.js';
 import { memberRoleIds, resolveCaller, type IdRole } from './access.js';
 import {
   parseButtonId,

@@ -1,5 +1,5 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
-import type { PreviewInfo, Reply } from '../commands/registry.js';
+import type { PreviewInfo, Reply } from '../commands/index.js';
 
 /** Discord refuses a message content longer than this. */
 export const DISCORD_MESSAGE_LIMIT = 2000;

@@ -4,8 +4,8 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { z } from 'zod';
-import type { CommandSpec } from '../commands/registry.js';
-import { NOTIFICATION_KINDS } from '../notify/notifier.js';
+import type { CommandSpec } from '../commands/index.js';
+import { NOTIFICATION_KINDS } from '../notify/index.js';
 
 /** Discord's limits on application commands (https://discord.com/developers/docs/interactions/application-commands). */
 const NAME_MAX = 32;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { riskLimitsPatchSchema } from '../../agents/risk/limits.js';
+import { riskLimitsPatchSchema } from '../../agents/risk/index.js';
 
 /** What the HTTP API accepts: the handlers validate with these and the OpenAPI document is made from them. */
 

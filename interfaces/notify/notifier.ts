@@ -1,12 +1,7 @@
-import type { Bus, Subscription } from '../../src/core/messaging/bus.js';
-import type { Envelope } from '../../src/core/messaging/envelope.js';
-import { subjects } from '../../src/core/messaging/subjects.js';
-import type {
-  OrderFilled,
-  OrderRejected,
-  PortfolioSnapshot,
-  RiskStateChanged,
-} from '../../src/core/domain/messages.js';
+import type { Bus, Subscription } from '../../src/core/index.js';
+import type { Envelope } from '../../src/core/index.js';
+import { subjects } from '../../src/core/index.js';
+import type { OrderFilled, OrderRejected, PortfolioSnapshot, RiskStateChanged } from '../../src/core/index.js';
 
 /** What people can be told, each switchable per chat (`/notify`). */
 export const NOTIFICATION_KINDS = ['fills', 'rejections', 'risk', 'digest'] as const;

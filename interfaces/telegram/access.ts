@@ -1,4 +1,4 @@
-import { ROLE_RANK, type Role } from '../commands/registry.js';
+import { ROLE_RANK, type Role } from '../commands/index.js';
 
 /** A Telegram user or group chat and the role it is given (ids as numbers or as config strings). */
 export interface TelegramGrant {

@@ -1,4 +1,4 @@
-import { NOTIFICATION_KINDS, type NotificationKind } from '../notify/notifier.js';
+import { NOTIFICATION_KINDS, type NotificationKind } from '../notify/index.js';
 
 const USAGE = 'Usage: /notify [fills|rejections|risk|digest|all] [on|off], e.g. /notify fills on or /notify all off.';
 

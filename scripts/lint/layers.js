@@ -18,29 +18,61 @@ export const layerElements = [
 /** The layers in order: each may import itself and those before it (with the exceptions below). */
 export const LAYERS = ['core', 'bus', 'runtime', 'agent', 'infra', 'config', 'app', 'interface', 'entry'];
 
+/**
+ * Modules loaded only on demand (a dynamic import: ccxt, LangChain, the bots, the MongoDB
+ * driver), which a public entry must not pull in: they are public entries of their own.
+ */
+export const LAZY_ENTRIES = [
+  'agents/execution/ccxt-broker.ts',
+  'agents/sentiment/llm-scorer.ts',
+  'agents/sentiment/scoring/index.ts',
+  'interfaces/chat/chat-agent.ts',
+  'interfaces/discord/bot.ts',
+  'interfaces/telegram/bot.ts',
+  'src/infra/store/mongo/mongo-store.ts',
+];
+
+/** What another element may import of an element: its index.ts, or a lazy entry. */
+const PUBLIC = [
+  'index.ts',
+  'ccxt-broker.ts',
+  'llm-scorer.ts',
+  'scoring/index.ts',
+  'chat-agent.ts',
+  'bot.ts',
+  'mongo/mongo-store.ts',
+];
+
 const below = (type) => LAYERS.slice(0, LAYERS.indexOf(type));
+/** Each layer's elements and what names one element of it (a captured folder). */
+const CAPTURE = { agent: 'agent', infra: 'area', app: 'area', interface: 'adapter' };
+const own = (type) =>
+  CAPTURE[type] ? { type, captured: { [CAPTURE[type]]: `{{ from.element.captured.${CAPTURE[type]} }}` } } : { type };
 
 export const layerPolicies = [
-  ...LAYERS.filter((t) => t !== 'agent' && t !== 'interface').map((type) => ({
+  // within an element, any file; another element only through its public entry
+  ...LAYERS.map((type) => ({ from: { element: { type } }, allow: { to: { element: own(type) } } })),
+  ...LAYERS.map((type) => ({
     from: { element: { type } },
-    allow: { to: { element: { type: [type, ...below(type)] } } },
+    allow: { to: { element: { type: below(type), fileInternalPath: PUBLIC } } },
   })),
-  // an agent knows no other agent: they meet only on the bus
-  { from: { element: { type: 'agent' } }, allow: { to: { element: { type: below('agent') } } } },
-  {
-    from: { element: { type: 'agent' } },
-    allow: { to: { element: { type: 'agent', captured: { agent: '{{ from.element.captured.agent }}' } } } },
-  },
+  // elements of one layer that may use each other: infrastructure areas, application areas
+  ...['infra', 'app'].map((type) => ({
+    from: { element: { type } },
+    allow: { to: { element: { type, fileInternalPath: PUBLIC } } },
+  })),
+  // the composition root may use the other entry-layer files
+  { from: { element: { type: 'entry' } }, allow: { to: { element: { type: 'entry' } } } },
+  // an agent knows no other agent: they meet only on the bus (no policy lets agent reach agent)
   // an interface adapts the command layer (interfaces/commands), which knows none of them; the
   // adapters share the notifier and the conversational agent, and know no other adapter
-  { from: { element: { type: 'interface' } }, allow: { to: { element: { type: below('interface') } } } },
-  {
-    from: { element: { type: 'interface' } },
-    allow: { to: { element: { type: 'interface', captured: { adapter: '{{ from.element.captured.adapter }}' } } } },
-  },
   {
     from: { element: { type: 'interface', captured: { adapter: '!commands' } } },
-    allow: { to: { element: { type: 'interface', captured: { adapter: ['commands', 'notify', 'chat'] } } } },
+    allow: {
+      to: {
+        element: { type: 'interface', captured: { adapter: ['commands', 'notify', 'chat'] }, fileInternalPath: PUBLIC },
+      },
+    },
   },
 ];
 

@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
-import type { StrategyParams } from '../../agents/strategy/strategies.js';
-import { loadConfig } from '../../config/load.js';
-import { sizeOf } from '../../config/config.js';
+import type { StrategyParams } from '../../agents/strategy/index.js';
+import { loadConfig } from '../../config/index.js';
+import { sizeOf } from '../../config/index.js';
 import { basename } from 'node:path';
-import { ReportCollector, writeReport } from '../app/backtest/report.js';
-import { runBacktest, type BacktestResult } from '../app/backtest/run-backtest.js';
-import { riskLines } from '../app/backtest/risk-log.js';
-import { unboundedLimits } from '../../agents/risk/limits.js';
-import { openEmbeddedStore } from '../infra/store/embedded/embedded-store.js';
-import type { Store } from '../infra/store/ports.js';
+import { ReportCollector, writeReport } from '../app/backtest/index.js';
+import { runBacktest, type BacktestResult } from '../app/backtest/index.js';
+import { riskLines } from '../app/backtest/index.js';
+import { unboundedLimits } from '../../agents/risk/index.js';
+import { openEmbeddedStore } from '../infra/store/index.js';
+import type { Store } from '../infra/store/index.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 

@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util';
-import { AGENT_NAMES, type AgentName } from '../core/messaging/subjects.js';
-import { ConfigError, loadConfig } from '../../config/load.js';
-import { redactConfig } from '../core/util/redact.js';
-import { renderEnvExample } from '../../config/env-example.js';
-import { createLogger } from '../core/ports/logger.js';
+import { AGENT_NAMES, type AgentName } from '../core/index.js';
+import { ConfigError, loadConfig } from '../../config/index.js';
+import { redactConfig } from '../core/index.js';
+import { renderEnvExample } from '../../config/index.js';
+import { createLogger } from '../core/index.js';
 import { startSystem } from './start-system.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
 import { sentimentCommand } from './sentiment-command.js';
 import { storeCommand } from './store-command.js';
-import { runRepl } from '../../interfaces/chat/repl.js';
+import { runRepl } from '../../interfaces/chat/index.js';
 
 const HELP = `sextant — an actor-based multi-agent trading system
 

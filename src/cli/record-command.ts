@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { openSink } from '../infra/recording/recording.js';
-import { readStreamRecording } from '../infra/recording/stream-recording.js';
-import { loadConfig } from '../../config/load.js';
-import { redactUrlCredentials } from '../core/util/redact.js';
-import { ConfigError } from '../../config/load.js';
-import { createRegistry } from '../core/domain/messages.js';
+import { openSink } from '../infra/recording/index.js';
+import { readStreamRecording } from '../infra/recording/index.js';
+import { loadConfig } from '../../config/index.js';
+import { redactUrlCredentials } from '../core/index.js';
+import { ConfigError } from '../../config/index.js';
+import { createRegistry } from '../core/index.js';
 
 const HELP = `Usage: sextant record export --stream <name> --out <file.ndjson[.gz]> [options]
 

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { readRecordingBatches, RecordingFormatError, type RecordingBatch } from '../infra/recording/recording.js';
-import { readStreamRecordingBatches } from '../infra/recording/stream-recording.js';
-import { ConfigError, loadConfig } from '../../config/load.js';
+import { readRecordingBatches, RecordingFormatError, type RecordingBatch } from '../infra/recording/index.js';
+import { readStreamRecordingBatches } from '../infra/recording/index.js';
+import { ConfigError, loadConfig } from '../../config/index.js';
 import { parseTime } from './record-command.js';
-import { createRegistry } from '../core/domain/messages.js';
+import { createRegistry } from '../core/index.js';
 import {
   checkInputPayloads,
   decisionLog,
@@ -14,7 +14,7 @@ import {
   type Decision,
   type Divergence,
   type ReplayResult,
-} from '../app/replay/replay.js';
+} from '../app/replay/index.js';
 
 const HELP = `Usage: sextant replay <recording.ndjson[.gz] | stream:<name>> [options]
 

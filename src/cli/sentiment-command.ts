@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { classify } from '../../agents/sentiment/scorer.js';
+import { classify } from '../../agents/sentiment/index.js';
 
 const HELP = `Usage: sextant sentiment <eval|score> [options]
 

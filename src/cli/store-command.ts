@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load.js';
-import { quarantineLines } from '../infra/store/embedded/append-log.js';
+import { loadConfig } from '../../config/index.js';
+import { quarantineLines } from '../infra/files/index.js';
 
 const HELP = `Usage: sextant store repair [--data-dir DIR]
 

@@ -1,7 +1,7 @@
 import type { EventObject } from 'xstate';
-import type { Envelope } from '../core/messaging/envelope.js';
-import type { Logger } from '../core/ports/logger.js';
-import type { AgentSpec } from '../core/agent/agent-spec.js';
+import type { Envelope } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { AgentSpec } from '../core/index.js';
 import type { PartitionCoordinator } from './partitions.js';
 
 /** Ids of the latest messages handled per key, handed to the key's next owner. */

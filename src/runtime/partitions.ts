@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { KeyExistsError, type KeyValueStore } from '../../bus/key-value.js';
-import type { Logger } from '../core/ports/logger.js';
+import { KeyExistsError, type KeyValueStore } from '../../bus/index.js';
+import type { Logger } from '../core/index.js';
 
 /** What a key's previous owner handed over: the machine's slice and the ids it handled last. */
 export interface HandOver {

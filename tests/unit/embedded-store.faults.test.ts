@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { main } from '../../src/cli/main.js';
-import type { TornTail } from '../../src/infra/store/embedded/append-log.js';
+import type { TornTail } from '../../src/infra/files/append-log.js';
 import { openEmbeddedStore } from '../../src/infra/store/embedded/embedded-store.js';
 import { StoreCorruptError, type RecordedEvent } from '../../src/infra/store/ports.js';
 

@@ -55,7 +55,7 @@ describe('the layers are enforced by npm run lint (ARCHITECTURE.md)', () => {
       boundaryErrors(
         await lint(
           'agents/risk/probe.ts',
-          "import { riskAgent } from './agent.js';\nimport { subjects } from '../../src/core/messaging/subjects.js';\nexport const x = [riskAgent, subjects];\n",
+          "import { riskAgent } from './agent.js';\nimport { subjects } from '../../src/core/index.js';\nexport const x = [riskAgent, subjects];\n",
         ),
       ),
     ).toEqual([]);
@@ -66,7 +66,7 @@ describe('the layers are enforced by npm run lint (ARCHITECTURE.md)', () => {
     expect(
       boundaryErrors(await lint('src/app/backtest/probe.ts', code('../../../interfaces/http/app.js'))),
     ).toHaveLength(1);
-    expect(boundaryErrors(await lint('src/cli/probe.ts', code('../../interfaces/http/app.js')))).toEqual([]);
+    expect(boundaryErrors(await lint('src/cli/probe.ts', code('../../interfaces/http/index.js')))).toEqual([]);
   });
 
   it('the command layer knows no adapter; an adapter knows the command layer but no other adapter', async () => {
@@ -98,7 +98,7 @@ describe('the layers are enforced by npm run lint (ARCHITECTURE.md)', () => {
       boundaryErrors(
         await lint(
           'interfaces/telegram/probe.ts',
-          "import { createCommandRouter } from '../commands/router.js';\nexport const x = createCommandRouter;\n",
+          "import { createCommandRouter } from '../commands/index.js';\nexport const x = createCommandRouter;\n",
         ),
       ),
     ).toEqual([]);
@@ -129,5 +129,20 @@ describe('the layers are enforced by npm run lint (ARCHITECTURE.md)', () => {
     ).toEqual([]);
     // a binding is where the real clock is plugged in
     expect(await lint('agents/risk/agent.ts', 'export const now = Date.now;\n')).toEqual([]);
+  });
+
+  it('another folder is reached through its public entry (index.ts) or a lazily loaded module, never a file inside', async () => {
+    const probe = (from: string) => `import { Recorder } from '${from}';\nexport const x = Recorder;\n`;
+    expect(
+      boundaryErrors(await lint('src/app/backtest/probe.ts', probe('../../infra/store/recorder.js'))),
+    ).toHaveLength(1);
+    expect(boundaryErrors(await lint('src/app/backtest/probe.ts', probe('../../infra/store/index.js')))).toEqual([]);
+    // its own folder's files are its own
+    expect(boundaryErrors(await lint('src/infra/store/probe.ts', probe('./recorder.js')))).toEqual([]);
+    // ccxt is loaded only when BROKER=ccxt: its adapter is an entry of its own
+    const ccxt = "export const load = () => import('../../../agents/execution/ccxt-broker.js');\n";
+    expect(boundaryErrors(await lint('src/app/live/probe.ts', ccxt))).toEqual([]);
+    const inside = "export const load = () => import('../../infra/store/recorder.js');\n";
+    expect(boundaryErrors(await lint('src/app/live/probe.ts', inside))).toHaveLength(1);
   });
 });

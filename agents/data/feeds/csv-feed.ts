@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Bar, Tick } from '../../../src/core/domain/messages.js';
+import type { Bar, Tick } from '../../../src/core/index.js';
 import { ACCEPTED_HEADERS, detectLayout, type CsvLayout } from './csv-layouts.js';
 import { parseCsvRow, ROW } from './csv-row.js';
 import { FeedFormatError, FeedOptionsError, fileFeed, type FeedItem, type MarketFeed } from './feed.js';

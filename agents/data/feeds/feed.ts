@@ -1,5 +1,5 @@
-import { FileLineError } from '../../../src/core/domain/file-line-error.js';
-import type { Bar, Tick } from '../../../src/core/domain/messages.js';
+import { FileLineError } from '../../../src/core/index.js';
+import type { Bar, Tick } from '../../../src/core/index.js';
 
 /**
  * The market-data port of the data agent: every source (CSV, NDJSON, synthetic) is read

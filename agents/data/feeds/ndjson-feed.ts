@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { z } from 'zod';
-import { barSchema, tickSchema } from '../../../src/core/domain/messages.js';
+import { barSchema, tickSchema } from '../../../src/core/index.js';
 import { type FeedFormatError, fileFeed, type FeedItem, type MarketFeed } from './feed.js';
 import { parseIsoDateTime } from './parse-utc-time.js';
 import { readFeedFile } from './read-feed-file.js';

@@ -1,4 +1,4 @@
-import type { Bar } from '../../../src/core/domain/messages.js';
+import type { Bar } from '../../../src/core/index.js';
 import { FeedOptionsError, type FeedItem, type MarketFeed } from './feed.js';
 import { seededPrng, standardNormal, type Prng } from './prng.js';
 

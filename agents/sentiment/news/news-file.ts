@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import type { NewsItem } from '../../../src/core/domain/messages.js';
+import type { NewsItem } from '../../../src/core/index.js';
 import { byTime, makeNewsItem, NewsFormatError, NewsUnavailableError, type RawNews } from './news-item.js';
 import { csvRecords } from './csv-records.js';
 import { staticNewsSource, type NewsSource } from './source.js';

@@ -1,6 +1,6 @@
-import { FileLineError } from '../../../src/core/domain/file-line-error.js';
-import type { NewsItem } from '../../../src/core/domain/messages.js';
-import { derivedId } from '../../../src/core/ports/ids.js';
+import { FileLineError } from '../../../src/core/index.js';
+import type { NewsItem } from '../../../src/core/index.js';
+import { derivedId } from '../../../src/core/index.js';
 
 /**
  * A news item as a source found it, before it is checked: every field a string (or a number for

@@ -1,4 +1,4 @@
-import type { AgentApi } from '../../../src/core/agent/agent-spec.js';
+import type { AgentApi } from '../../../src/core/index.js';
 import type { NewsSource } from './source.js';
 
 /** Item ids the pump remembers, to publish each item of a polled feed once. */

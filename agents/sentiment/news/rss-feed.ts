@@ -1,4 +1,4 @@
-import type { NewsItem } from '../../../src/core/domain/messages.js';
+import type { NewsItem } from '../../../src/core/index.js';
 import { byTime, makeNewsItem, NewsUnavailableError } from './news-item.js';
 import type { NewsSource } from './source.js';
 

@@ -1,4 +1,4 @@
-import type { NewsItem } from '../../../src/core/domain/messages.js';
+import type { NewsItem } from '../../../src/core/index.js';
 
 /**
  * The news port of the sentiment agent: every source (a news file, an RSS/Atom feed) is read

@@ -1,4 +1,4 @@
-import type { NewsItem } from '../../../src/core/domain/messages.js';
+import type { NewsItem } from '../../../src/core/index.js';
 
 /** Tags a news item with the symbols it is about. */
 export type SymbolTagger = (item: Pick<NewsItem, 'headline' | 'body' | 'symbols'>) => string[];

@@ -1,4 +1,4 @@
-import { FileLineError } from '../../../src/core/domain/file-line-error.js';
+import { FileLineError } from '../../../src/core/index.js';
 import { readFileSync } from 'node:fs';
 import { csvRecords } from '../news/csv-records.js';
 

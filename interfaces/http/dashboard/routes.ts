@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { asset, chartAssets, type Asset } from '../../../src/infra/charts/chart-assets.js';
+import { asset, chartAssets, type Asset } from '../../../src/infra/charts/index.js';
 import { dashboardScript } from './client.generated.js';
 import { dashboardPage } from './page.js';
 import { dashboardCss } from './styles.js';

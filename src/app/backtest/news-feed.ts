@@ -1,5 +1,5 @@
-import type { FeedItem, MarketFeed } from '../../../agents/data/feeds/feed.js';
-import type { NewsItem } from '../../core/domain/messages.js';
+import type { FeedItem, MarketFeed } from '../../../agents/data/index.js';
+import type { NewsItem } from '../../core/index.js';
 
 const timeOf = (item: FeedItem) => (item.kind === 'bar' ? item.bar.time : item.tick.time);
 

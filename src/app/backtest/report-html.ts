@@ -1,4 +1,4 @@
-import { chartAssets } from '../../infra/charts/chart-assets.js';
+import { chartAssets } from '../../infra/charts/index.js';
 import type { ReportData } from './report.js';
 import type { ReportStats, RoundTrip } from './report-stats.js';
 import { riskLines, type RiskReport } from './risk-log.js';

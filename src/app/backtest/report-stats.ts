@@ -1,4 +1,4 @@
-import type { Side } from '../../core/domain/messages.js';
+import type { Side } from '../../core/index.js';
 
 /** A bar's close as the report needs it. */
 export interface ReportBar {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import type { Envelope } from '../../core/messaging/envelope.js';
-import type { Bar, OrderFilled, PortfolioSnapshot } from '../../core/domain/messages.js';
+import type { Envelope } from '../../core/index.js';
+import type { Bar, OrderFilled, PortfolioSnapshot } from '../../core/index.js';
 import { renderReport, type ReportMeta } from './report-html.js';
 import type { RiskReport } from './risk-log.js';
 import {

@@ -1,5 +1,5 @@
-import type { Envelope } from '../../core/messaging/envelope.js';
-import type { OrderRejected, RiskStateChanged } from '../../core/domain/messages.js';
+import type { Envelope } from '../../core/index.js';
+import type { OrderRejected, RiskStateChanged } from '../../core/index.js';
 
 /** Under which limits a backtest ran. */
 export type RiskMode = 'paper' | 'off';

@@ -1,13 +1,13 @@
-import { createBus, type CreateBusOptions } from '../../../bus/create-bus.js';
-import { quiesce } from '../../../bus/quiesce.js';
-import type { Bus } from '../../core/messaging/bus.js';
-import type { EnvelopeDeps } from '../../core/messaging/envelope.js';
-import { createRegistry } from '../../core/domain/messages.js';
-import type { SchemaRegistry } from '../../core/messaging/schema-registry.js';
-import type { Clock } from '../../core/ports/clock.js';
-import type { IdSource } from '../../core/ports/ids.js';
-import type { Logger } from '../../core/ports/logger.js';
-import type { Store } from '../../infra/store/ports.js';
+import { createBus, type CreateBusOptions } from '../../../bus/index.js';
+import { quiesce } from '../../../bus/index.js';
+import type { Bus } from '../../core/index.js';
+import type { EnvelopeDeps } from '../../core/index.js';
+import { createRegistry } from '../../core/index.js';
+import type { SchemaRegistry } from '../../core/index.js';
+import type { Clock } from '../../core/index.js';
+import type { IdSource } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import type { Store } from '../../infra/store/index.js';
 import { Kernel, type KernelDeps } from './kernel.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../infra/store/ports.js';
+import type { RecordedEvent } from '../../infra/store/index.js';
 
 /**
  * How a restarted single-process system catches up with what it had done after its last

@@ -1,11 +1,11 @@
 import type { Snapshot } from 'xstate';
-import type { AgentName } from '../../core/messaging/subjects.js';
-import type { Bus } from '../../core/messaging/bus.js';
+import type { AgentName } from '../../core/index.js';
+import type { Bus } from '../../core/index.js';
 import type { Kernel } from './kernel.js';
-import type { ChainRef } from '../../runtime/agent-host.js';
-import type { Logger } from '../../core/ports/logger.js';
-import type { Recorder } from '../../infra/store/recorder.js';
-import type { SnapshotDoc, SnapshotStore } from '../../infra/store/ports.js';
+import type { ChainRef } from '../../runtime/index.js';
+import type { Logger } from '../../core/index.js';
+import type { Recorder } from '../../infra/store/index.js';
+import type { SnapshotDoc, SnapshotStore } from '../../infra/store/index.js';
 
 /** What one process saves to resume from: its agents' machines and its feed's position. */
 export interface ProcessCheckpoint {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { Config } from '../../../config/config.js';
-import type { Logger } from '../../core/ports/logger.js';
-import { openEmbeddedStore } from '../../infra/store/embedded/embedded-store.js';
-import type { Store } from '../../infra/store/ports.js';
+import type { Config } from '../../../config/index.js';
+import type { Logger } from '../../core/index.js';
+import { openEmbeddedStore } from '../../infra/store/index.js';
+import type { Store } from '../../infra/store/index.js';
 
 /**
  * The store the configuration asks for: MongoDB when STORE=mongodb (or auto with MONGODB_URI),

@@ -1,19 +1,13 @@
-import type { Envelope } from '../../core/messaging/envelope.js';
-import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/recording.js';
-import {
-  matchesPattern,
-  patterns,
-  subjects,
-  type Subject,
-  type SubjectPattern,
-} from '../../core/messaging/subjects.js';
-import { unboundedLimits } from '../../../agents/risk/limits.js';
-import type { RiskStateChanged } from '../../core/domain/messages.js';
-import type { TradingSettings } from '../kernel/kernel.js';
-import { buildSystem } from '../kernel/build-system.js';
-import { silentLogger, type Logger } from '../../core/ports/logger.js';
-import { VirtualClock } from '../../core/ports/clock.js';
-import { sequentialIds } from '../../core/ports/ids.js';
+import type { Envelope } from '../../core/index.js';
+import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/index.js';
+import { matchesPattern, patterns, subjects, type Subject, type SubjectPattern } from '../../core/index.js';
+import { unboundedLimits } from '../../../agents/risk/index.js';
+import type { RiskStateChanged } from '../../core/index.js';
+import type { TradingSettings } from '../kernel/index.js';
+import { buildSystem } from '../kernel/index.js';
+import { silentLogger, type Logger } from '../../core/index.js';
+import { VirtualClock } from '../../core/index.js';
+import { sequentialIds } from '../../core/index.js';
 
 /**
  * What a replay feeds the agents: facts from outside (market data, news, people's commands) and

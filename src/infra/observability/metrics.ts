@@ -1,14 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Bus, BusObserver, Subscription } from '../../core/messaging/bus.js';
-import type { Envelope } from '../../core/messaging/envelope.js';
-import { patterns, subjects } from '../../core/messaging/subjects.js';
-import type {
-  AgentHealth,
-  OrderFilled,
-  OrderRejected,
-  PortfolioSnapshot,
-  RiskStateChanged,
-} from '../../core/domain/messages.js';
+import type { Bus, BusObserver, Subscription } from '../../core/index.js';
+import type { Envelope } from '../../core/index.js';
+import { patterns, subjects } from '../../core/index.js';
+import type { AgentHealth, OrderFilled, OrderRejected, PortfolioSnapshot, RiskStateChanged } from '../../core/index.js';
 
 const TRADING_STATES = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
 const LIFECYCLES = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'faulted'] as const;

@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { Bus, Handler, Subscription } from '../../core/messaging/bus.js';
-import type { Envelope } from '../../core/messaging/envelope.js';
-import type { SchemaRegistry } from '../../core/messaging/schema-registry.js';
-import { RECORDED_SUBJECTS, type SubjectPattern } from '../../core/messaging/subjects.js';
-import { AppendLog } from '../store/embedded/append-log.js';
+import type { Bus, Handler, Subscription } from '../../core/index.js';
+import type { Envelope } from '../../core/index.js';
+import type { SchemaRegistry } from '../../core/index.js';
+import { RECORDED_SUBJECTS, type SubjectPattern } from '../../core/index.js';
+import { AppendLog } from '../files/index.js';
 
 /**
  * The recording format: NDJSON, one line per bus message in the order they were recorded,

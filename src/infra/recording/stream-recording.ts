@@ -6,7 +6,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeEnvelope } from '../../../bus/codec.js';
+import { decodeEnvelope } from '../../../bus/index.js';
 import { patternsRegExp, StreamReader, type RawBatch } from './stream-read-worker.js';
 import {
   RECORDING_BATCH,
@@ -15,9 +15,9 @@ import {
   type RecordingBatch,
   type RecordingHeader,
 } from './recording.js';
-import type { SchemaRegistry } from '../../core/messaging/schema-registry.js';
-import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from '../../core/messaging/subjects.js';
-import type { RunStarted } from '../../core/domain/messages.js';
+import type { SchemaRegistry } from '../../core/index.js';
+import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from '../../core/index.js';
+import type { RunStarted } from '../../core/index.js';
 
 export interface StreamReadOptions {
   readonly nc: NatsConnection;

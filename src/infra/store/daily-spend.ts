@@ -1,5 +1,5 @@
-import type { Logger } from '../../core/ports/logger.js';
-import type { DailySpend, SpendLedger } from '../../core/util/daily-budget.js';
+import type { Logger } from '../../core/index.js';
+import type { DailySpend, SpendLedger } from '../../core/index.js';
 import type { SnapshotStore } from './ports.js';
 
 /**

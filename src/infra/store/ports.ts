@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Envelope } from '../../core/messaging/envelope.js';
+import type { Envelope } from '../../core/index.js';
 
 /**
  * The storage ports. Agents never see these: the recorder writes the event log and its read

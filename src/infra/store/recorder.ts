@@ -1,6 +1,6 @@
-import type { Bus, Subscription } from '../../core/messaging/bus.js';
-import type { Envelope } from '../../core/messaging/envelope.js';
-import { tapSextantSubjects } from '../recording/recording.js';
+import type { Bus, Subscription } from '../../core/index.js';
+import type { Envelope } from '../../core/index.js';
+import { tapSextantSubjects } from '../recording/index.js';
 import type {
   OrderApproved,
   OrderCancelled,
@@ -9,9 +9,9 @@ import type {
   OrderRejected,
   OrderSubmitted,
   PortfolioSnapshot,
-} from '../../core/domain/messages.js';
-import type { Logger } from '../../core/ports/logger.js';
-import { IdWindow } from '../../core/util/id-window.js';
+} from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { IdWindow } from '../../core/index.js';
 import {
   openStatuses,
   type FillDoc,

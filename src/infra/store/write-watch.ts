@@ -1,8 +1,8 @@
-import type { Bus } from '../../core/messaging/bus.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../core/messaging/envelope.js';
-import { subjects } from '../../core/messaging/subjects.js';
-import { versionOf, type RiskStateChanged } from '../../core/domain/messages.js';
-import type { Logger } from '../../core/ports/logger.js';
+import type { Bus } from '../../core/index.js';
+import { rootEnvelope, type EnvelopeDeps } from '../../core/index.js';
+import { subjects } from '../../core/index.js';
+import { versionOf, type RiskStateChanged } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 
 /** Who the trading-state commands of the watch are from (and how its own halt is recognised). */
 export const STORE_WATCH = 'system:store';

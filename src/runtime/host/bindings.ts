@@ -1,8 +1,8 @@
-import type { AgentSpec, Inlet } from '../../core/agent/agent-spec.js';
-import type { Bus, MessageContext, Subscription } from '../../core/messaging/bus.js';
-import { deriveEnvelope, type Envelope, type EnvelopeDeps } from '../../core/messaging/envelope.js';
-import { subjects } from '../../core/messaging/subjects.js';
-import type { WithOutbox } from '../../core/agent/outbound.js';
+import type { AgentSpec, Inlet } from '../../core/index.js';
+import type { Bus, MessageContext, Subscription } from '../../core/index.js';
+import { deriveEnvelope, type Envelope, type EnvelopeDeps } from '../../core/index.js';
+import { subjects } from '../../core/index.js';
+import type { WithOutbox } from '../../core/index.js';
 
 /**
  * Subscribes an agent's inlets: on the bus's durable path (orders over JetStream) each inlet has

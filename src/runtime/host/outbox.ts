@@ -1,4 +1,4 @@
-import type { Emitted, WithOutbox } from '../../core/agent/outbound.js';
+import type { Emitted, WithOutbox } from '../../core/index.js';
 
 /**
  * The pairing of a machine's outbox with its emission. A publishing machine puts a step's

@@ -1,15 +1,9 @@
-import type { Bus } from '../../core/messaging/bus.js';
-import {
-  deriveEnvelope,
-  messageLogFields,
-  rootEnvelope,
-  type Envelope,
-  type EnvelopeDeps,
-} from '../../core/messaging/envelope.js';
-import { subjectFor, versionOf, type MessageType, type PayloadOf } from '../../core/domain/messages.js';
-import { derivedId, derivedId3, type IdSeed } from '../../core/ports/ids.js';
-import type { Logger } from '../../core/ports/logger.js';
-import type { Outbound } from '../../core/agent/outbound.js';
+import type { Bus } from '../../core/index.js';
+import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../../core/index.js';
+import { subjectFor, versionOf, type MessageType, type PayloadOf } from '../../core/index.js';
+import { derivedId, derivedId3, type IdSeed } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import type { Outbound } from '../../core/index.js';
 
 /** What a chained output needs of its parent; kept in checkpoints so chains survive a restart. */
 export type ChainRef = Pick<Envelope, 'id' | 'correlationId' | 'time'>;

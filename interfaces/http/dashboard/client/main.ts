@@ -1,4 +1,4 @@
-import type { OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '../../../../src/core/domain/messages.js';
+import type { OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '../../../../src/core/index.js';
 import { api, hooks, openStream, S, setConn, TOKEN_KEY, type Message } from './api.js';
 import { $, clear, clock, h, num, qty } from './dom.js';
 import {

@@ -6,7 +6,7 @@ import type {
   Position,
   Signal,
   SentimentUpdated,
-} from '../../../../src/core/domain/messages.js';
+} from '../../../../src/core/index.js';
 import type { Message } from './api.js';
 import { $, clear, clock, h, num, pct, qty, short, signClass, tbody } from './dom.js';
 

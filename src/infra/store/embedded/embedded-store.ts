@@ -29,8 +29,8 @@ import {
   type Store,
   type StoreHealth,
 } from '../ports.js';
-import { IdWindow } from '../../../core/util/id-window.js';
-import { AppendLog, idIn, readLines, writeDurably, type FsyncPolicy, type TornTail } from './append-log.js';
+import { IdWindow } from '../../../core/index.js';
+import { AppendLog, idIn, readLines, writeDurably, type FsyncPolicy, type TornTail } from '../../files/index.js';
 
 export interface EmbeddedStoreOptions {
   /** The data directory (SEXTANT_DATA_DIR). */

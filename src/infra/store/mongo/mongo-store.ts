@@ -10,7 +10,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import type { z } from 'zod';
-import type { Envelope } from '../../../core/messaging/envelope.js';
+import type { Envelope } from '../../../core/index.js';
 import { fromStoredJson, toStoredJson } from '../json.js';
 import {
   conversationDocSchema,

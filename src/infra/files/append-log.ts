@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
-import { StoreCorruptError } from '../ports.js';
+import { StoreCorruptError } from '../store/index.js';
 
 /**
  * When appended lines reach the disk itself (not just the OS page cache):

@@ -1,0 +1,7 @@
+/** The public entry of agents/data: what other folders may import from it (ARCHITECTURE.md). */
+export * from './agent.js';
+export * from './bar-guard.js';
+export * from './feeds/csv-feed.js';
+export * from './feeds/feed.js';
+export * from './feeds/open-feed.js';
+export * from './pump.js';

@@ -1,0 +1,2 @@
+/** The public entry of agents/portfolio: what other folders may import from it (ARCHITECTURE.md). */
+export * from './agent.js';

@@ -1,0 +1,7 @@
+/** The public entry of bus: what other folders may import from it (ARCHITECTURE.md). */
+export * from './codec.js';
+export * from './create-bus.js';
+export * from './errors.js';
+export * from './key-value.js';
+export * from './nats-bus.js';
+export * from './quiesce.js';

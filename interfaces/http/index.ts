@@ -1,0 +1,2 @@
+/** The public entry of interfaces/http: what other folders may import from it (ARCHITECTURE.md). */
+export * from './app.js';

@@ -1,0 +1,4 @@
+/** The public entry of src/app/backtest: what other folders may import from it (ARCHITECTURE.md). */
+export * from './report.js';
+export * from './risk-log.js';
+export * from './run-backtest.js';

@@ -1,0 +1,2 @@
+/** The public entry of src/app/replay: what other folders may import from it (ARCHITECTURE.md). */
+export * from './replay.js';

@@ -1,0 +1,7 @@
+/** The public entry of src/infra/store: what other folders may import from it (ARCHITECTURE.md). */
+export * from './daily-spend.js';
+export * from './embedded/embedded-store.js';
+export * from './ports.js';
+export * from './recorder.js';
+export * from './store-queries.js';
+export * from './write-watch.js';
