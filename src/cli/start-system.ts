@@ -1,14 +1,10 @@
-import { Hono } from 'hono';
-import { createHash } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
 import { AgentTracker } from '../../interfaces/commands/index.js';
-import { createApi, type ApiDeps } from '../../interfaces/http/index.js';
+import { serveApi, serveBotsHttp } from '../../interfaces/http/index.js';
 import type { CommandRouter } from '../../interfaces/commands/index.js';
 import { createCommandRouter } from '../../interfaces/commands/index.js';
 import { busServices, type CommandServices } from '../../interfaces/commands/index.js';
 import { MarketClock } from '../../interfaces/commands/index.js';
 import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
-import { Notifier } from '../../interfaces/notify/index.js';
 import type { Bus } from '../core/index.js';
 import type { AgentName } from '../core/index.js';
 import type { Config } from '../../config/index.js';
@@ -20,6 +16,7 @@ import { feedDone, planLive } from '../app/live/index.js';
 import type { Store } from '../infra/store/index.js';
 import type { Recorder } from '../infra/store/index.js';
 import { PersistedSpend } from '../infra/store/index.js';
+import { startBots } from './bots.js';
 
 export interface RunningSystem {
   readonly bus: Bus;
@@ -201,159 +198,4 @@ export async function startSystem(
     shutdown: () => system.shutdown(),
     stop: () => (stopping ??= system.stop().then(() => logger.info('sextant stopped'))),
   };
-}
-
-/**
- * The chat bots the configuration enables (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN), with a notifier
- * for both; each is loaded only when enabled. Returned in the order to stop them.
- */
-async function startBots(
-  config: Config,
-  deps: {
-    bus: Bus;
-    commands: CommandRouter<CommandServices>;
-    chat: ChatAgent | undefined;
-    log: Logger;
-    telegramHook: { handler?: (req: Request) => Promise<Response> };
-  },
-): Promise<{ stop(): Promise<void> }[]> {
-  if (!config.telegram.token && !config.discord.token) return [];
-  const notifier = new Notifier(deps.bus);
-  notifier.start();
-  const started: { stop(): Promise<void> }[] = [];
-  if (config.telegram.token) {
-    const { createTelegramBot } = await import('../../interfaces/telegram/bot.js');
-    const telegram = createTelegramBot({
-      token: config.telegram.token,
-      ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
-      router: deps.commands,
-      ...(deps.chat ? { chat: deps.chat } : {}),
-      notifier,
-      users: config.telegram.users,
-      groups: config.telegram.groups,
-      rateLimitPerMinute: config.telegram.rateLimitPerMinute,
-      log: deps.log.child({ component: 'telegram' }),
-      polling: config.telegram.webhook === undefined,
-      ...(config.telegram.webhook
-        ? { webhook: { url: config.telegram.webhook.url, secretToken: config.telegram.webhook.secret } }
-        : {}),
-    });
-    // a bot that cannot start (a bad token, no network) is said loudly; trading goes on without it
-    try {
-      await telegram.start();
-      if (config.telegram.webhook)
-        deps.telegramHook.handler = telegram.webhook({ secretToken: config.telegram.webhook.secret });
-      deps.log.info(
-        {
-          users: config.telegram.users.length,
-          groups: config.telegram.groups.length,
-          mode: config.telegram.webhook ? 'webhook' : 'polling',
-        },
-        'Telegram bot started',
-      );
-      started.push(telegram);
-    } catch (err) {
-      deps.log.error({ err: (err as Error).message }, 'the Telegram bot could not start; running without it');
-    }
-  }
-  if (config.discord.token) {
-    const { createDiscordBot } = await import('../../interfaces/discord/bot.js');
-    const discord = createDiscordBot({
-      token: config.discord.token,
-      applicationId: config.discord.applicationId!, // the config requires it with DISCORD_TOKEN
-      ...(config.discord.guildId ? { guildId: config.discord.guildId } : {}),
-      router: deps.commands,
-      ...(deps.chat ? { chat: deps.chat } : {}),
-      notifier,
-      ...(config.discord.notifyChannelId ? { notifyChannelId: config.discord.notifyChannelId } : {}),
-      users: config.discord.users,
-      roles: config.discord.roles,
-      log: deps.log.child({ component: 'discord' }),
-    });
-    try {
-      await discord.start();
-      deps.log.info(
-        {
-          users: config.discord.users.length,
-          roles: config.discord.roles.length,
-          scope: config.discord.guildId ? 'guild' : 'global',
-        },
-        'Discord bot connected',
-      );
-      started.push(discord);
-    } catch (err) {
-      deps.log.error({ err: (err as Error).message }, 'the Discord bot could not start; running without it');
-    }
-  }
-  started.push({ stop: () => notifier.stop() });
-  return started;
-}
-
-/** Listens on `port` with a fetch handler; `close` also drops open connections. */
-async function listen(
-  fetch: (req: Request) => Response | Promise<Response>,
-  port: number,
-): Promise<{ close(): Promise<void> }> {
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch, port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // idle keep-alive connections and open event streams would hold the close for seconds
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  };
-}
-
-/** What `sextant bots` serves: `/health` (the container's health check) and the Telegram webhook, nothing else. */
-async function serveBotsHttp(
-  port: number,
-  webhooks: ReadonlyMap<string, (req: Request) => Promise<Response>> | undefined,
-  logger: Logger,
-): Promise<{ close(): Promise<void> }> {
-  const app = new Hono();
-  app.get('/health', (c) => c.json({ status: 'ok' }));
-  for (const [path, handler] of webhooks ?? []) app.post(path, (c) => handler(c.req.raw));
-  const server = await listen(app.fetch, port);
-  logger.info({ port, webhooks: [...(webhooks?.keys() ?? [])] }, 'bots HTTP (health, webhooks) listening');
-  return server;
-}
-
-/** Serves the HTTP API on PORT until stopped. */
-async function serveApi(
-  config: Config,
-  deps: Pick<
-    ApiDeps,
-    | 'bus'
-    | 'store'
-    | 'metrics'
-    | 'agents'
-    | 'chat'
-    | 'commands'
-    | 'envelope'
-    | 'decisionClock'
-    | 'accepting'
-    | 'writes'
-    | 'log'
-    | 'webhooks'
-  >,
-): Promise<{ close(): Promise<void> }> {
-  const app = createApi({
-    ...deps,
-    // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered
-    tokens: config.api.tokens.map((t) => ({
-      ...t,
-      name: `${t.role}-${createHash('sha256').update(t.token).digest('hex').slice(0, 8)}`,
-    })),
-    metricsOpen: config.api.metricsOpen,
-    rateLimitPerMinute: config.api.rateLimitPerMinute,
-    corsOrigins: config.api.corsOrigins,
-    requestTimeoutMs: config.bus.requestTimeoutMs,
-  });
-  const server = await listen(app.fetch, config.port);
-  deps.log.info({ port: config.port, tokens: config.api.tokens.length }, 'HTTP API listening');
-  return server;
 }

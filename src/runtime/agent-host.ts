@@ -273,12 +273,15 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   #publishOutboxes(context: Partial<WithOutbox> | undefined): void {
-    const { outboxes, forgotten } = this.#outbox.settle(context);
-    if (forgotten)
+    const outboxes = this.#outbox.settle(context);
+    if (outboxes.length === 0) return;
+    const forgotten = this.#outbox.forgotten;
+    if (forgotten) {
       this.#log.error(
         { event: this.#outputs.current?.type, outputs: forgotten.map((e) => e.type) },
         `a transition of the ${this.spec.name} machine changed its outbox without emitOutbox; published anyway (add emitOutbox to its actions)`,
       );
+    }
     for (const outbox of outboxes) for (const e of outbox) this.#emitted(e);
   }
 

@@ -34,21 +34,28 @@ export class OutboxCollector {
     this.#pending = [];
   }
 
+  /** The outbox the last `settle` found changed but never emitted (a transition that forgot emitOutbox). */
+  forgotten: readonly Emitted[] | undefined;
+
   /**
-   * After a step (its snapshot in place): the outboxes to publish, in order, and, if the step
-   * changed the outbox without emitting it, that outbox (`forgotten`, already among them).
+   * After a step (its snapshot in place): the outboxes to publish, in order, including one the
+   * step changed without emitting (then also in `forgotten`). Allocates nothing for a step that
+   * published nothing: this runs once per message.
    */
-  settle(context: Partial<WithOutbox> | undefined): {
-    outboxes: (readonly Emitted[])[];
-    forgotten?: readonly Emitted[];
-  } {
-    const outboxes = this.#pending;
-    this.#pending = [];
+  settle(context: Partial<WithOutbox> | undefined): readonly (readonly Emitted[])[] {
     const now = context?.outbox;
     const seen = this.#seen;
     this.#seen = now;
-    if (now && now !== seen && now !== this.#emitted && now.length > 0)
-      return { outboxes: [...outboxes, now], forgotten: now };
-    return { outboxes };
+    this.forgotten = undefined;
+    if (now && now !== seen && now !== this.#emitted && now.length > 0) {
+      this.forgotten = now;
+      this.#pending.push(now);
+    }
+    if (this.#pending.length === 0) return NONE;
+    const out = this.#pending;
+    this.#pending = [];
+    return out;
   }
 }
+
+const NONE: readonly (readonly Emitted[])[] = Object.freeze([]);

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { Config } from '../../config/index.js';
+import type { Logger } from '../../src/core/index.js';
+import { createApi, type ApiDeps } from './app.js';
+
+/** Listens on `port` with a fetch handler; `close` also drops open connections. */
+export async function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  port: number,
+): Promise<{ close(): Promise<void> }> {
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch, port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // idle keep-alive connections and open event streams would hold the close for seconds
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+/** What `sextant bots` serves: `/health` (the container's health check) and the Telegram webhook, nothing else. */
+export async function serveBotsHttp(
+  port: number,
+  webhooks: ReadonlyMap<string, (req: Request) => Promise<Response>> | undefined,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const app = new Hono();
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  for (const [path, handler] of webhooks ?? []) app.post(path, (c) => handler(c.req.raw));
+  const server = await listen(app.fetch, port);
+  logger.info({ port, webhooks: [...(webhooks?.keys() ?? [])] }, 'bots HTTP (health, webhooks) listening');
+  return server;
+}
+
+/** Serves the HTTP API on PORT until stopped. */
+export async function serveApi(
+  config: Config,
+  deps: Pick<
+    ApiDeps,
+    | 'bus'
+    | 'store'
+    | 'metrics'
+    | 'agents'
+    | 'chat'
+    | 'commands'
+    | 'envelope'
+    | 'decisionClock'
+    | 'accepting'
+    | 'writes'
+    | 'log'
+    | 'webhooks'
+  >,
+): Promise<{ close(): Promise<void> }> {
+  const app = createApi({
+    ...deps,
+    // a token's name (logs, origins, idempotency keys) comes from its hash: stable when the list is reordered
+    tokens: config.api.tokens.map((t) => ({
+      ...t,
+      name: `${t.role}-${createHash('sha256').update(t.token).digest('hex').slice(0, 8)}`,
+    })),
+    metricsOpen: config.api.metricsOpen,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
+    corsOrigins: config.api.corsOrigins,
+    requestTimeoutMs: config.bus.requestTimeoutMs,
+  });
+  const server = await listen(app.fetch, config.port);
+  deps.log.info({ port: config.port, tokens: config.api.tokens.length }, 'HTTP API listening');
+  return server;
+}
