@@ -27,6 +27,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
       // Prettier formats to 120 columns; what it cannot break (strings, messages, test names) may run longer
       'max-len': [
         'error',

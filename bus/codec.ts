@@ -1,5 +1,4 @@
-import type { Envelope } from '../src/core/index.js';
-import { InvalidReason, type SchemaRegistry, type ValidationResult } from '../src/core/index.js';
+import { type Envelope, InvalidReason, type SchemaRegistry, type ValidationResult } from '../src/core/index.js';
 
 const decoder = new TextDecoder();
 

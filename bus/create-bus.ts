@@ -1,12 +1,15 @@
-import type { Bus, BusObserver } from '../src/core/index.js';
-import { registerBusSchemas } from '../src/core/index.js';
-import type { EnvelopeDeps } from '../src/core/index.js';
+import {
+  type Bus,
+  type BusObserver,
+  registerBusSchemas,
+  type EnvelopeDeps,
+  RECORDED_SUBJECTS,
+  type SchemaRegistry,
+  type Logger,
+} from '../src/core/index.js';
 import { MemoryBus } from './memory-bus.js';
 import { connectNatsBus, type DurableBusOptions } from './nats-bus.js';
-import { RECORDED_SUBJECTS } from '../src/core/index.js';
 import { recordingStreamOf } from './jetstream-path.js';
-import type { SchemaRegistry } from '../src/core/index.js';
-import type { Logger } from '../src/core/index.js';
 
 export interface CreateBusOptions {
   /** NATS server(s); unset means the in-memory bus. */

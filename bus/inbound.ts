@@ -1,9 +1,17 @@
-import type { BusObserver, BusStats, Handler, MessageContext } from '../src/core/index.js';
-import { deadLetterEnvelope } from '../src/core/index.js';
-import { messageLogFields, type Envelope, type EnvelopeDeps } from '../src/core/index.js';
-import { InvalidReason } from '../src/core/index.js';
-import { subjects, type Subject } from '../src/core/index.js';
-import type { Logger } from '../src/core/index.js';
+import {
+  type BusObserver,
+  type BusStats,
+  type Handler,
+  type MessageContext,
+  deadLetterEnvelope,
+  messageLogFields,
+  type Envelope,
+  type EnvelopeDeps,
+  InvalidReason,
+  subjects,
+  type Subject,
+  type Logger,
+} from '../src/core/index.js';
 
 export interface InboundDeps {
   readonly envelopeDeps: EnvelopeDeps;

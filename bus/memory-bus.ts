@@ -1,16 +1,26 @@
-import type {
-  Bus,
-  BusObserver,
-  BusStats,
-  Handler,
-  MessageContext,
-  RequestOptions,
-  Responder,
-  SubscribeOptions,
-  Subscription,
+import {
+  type Bus,
+  type BusObserver,
+  type BusStats,
+  type Handler,
+  type MessageContext,
+  type RequestOptions,
+  type Responder,
+  type SubscribeOptions,
+  type Subscription,
+  type Envelope,
+  type EnvelopeDeps,
+  type SchemaRegistry,
+  type ValidationResult,
+  isConcreteSubject,
+  isValidPattern,
+  matchesPattern,
+  withPrefix,
+  type Subject,
+  type SubjectPattern,
+  type Logger,
 } from '../src/core/index.js';
 import { encodeEnvelope, decodeEnvelope } from './codec.js';
-import type { Envelope, EnvelopeDeps } from '../src/core/index.js';
 import {
   BusClosedError,
   InvalidSubjectError,
@@ -22,16 +32,6 @@ import {
 import { envelopeHeaders } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry, ValidationResult } from '../src/core/index.js';
-import {
-  isConcreteSubject,
-  isValidPattern,
-  matchesPattern,
-  withPrefix,
-  type Subject,
-  type SubjectPattern,
-} from '../src/core/index.js';
-import type { Logger } from '../src/core/index.js';
 
 export interface MemoryBusOptions {
   readonly registry: SchemaRegistry;

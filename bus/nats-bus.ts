@@ -8,19 +8,31 @@ import {
   type NatsConnection,
   type Subscription as NatsSubscription,
 } from '@nats-io/transport-node';
-import type {
-  Bus,
-  BusObserver,
-  BusStats,
-  Handler,
-  MessageContext,
-  RequestOptions,
-  Responder,
-  SubscribeOptions,
-  Subscription,
+import {
+  type Bus,
+  type BusObserver,
+  type BusStats,
+  type Handler,
+  type MessageContext,
+  type RequestOptions,
+  type Responder,
+  type SubscribeOptions,
+  type Subscription,
+  type Envelope,
+  type EnvelopeDeps,
+  type SchemaRegistry,
+  type ValidationResult,
+  isConcreteSubject,
+  isValidPattern,
+  matchesPattern,
+  withPrefix,
+  withoutPrefix,
+  type Subject,
+  type SubjectPattern,
+  type Logger,
+  redactUrlCredentials,
 } from '../src/core/index.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
-import type { Envelope, EnvelopeDeps } from '../src/core/index.js';
 import {
   BusClosedError,
   InvalidSubjectError,
@@ -33,20 +45,8 @@ import {
 import { Header } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
-import type { SchemaRegistry, ValidationResult } from '../src/core/index.js';
-import {
-  isConcreteSubject,
-  isValidPattern,
-  matchesPattern,
-  withPrefix,
-  withoutPrefix,
-  type Subject,
-  type SubjectPattern,
-} from '../src/core/index.js';
 import { DurablePath } from './jetstream-path.js';
 import type { JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '../src/core/index.js';
-import { redactUrlCredentials } from '../src/core/index.js';
 
 export interface NatsBusOptions {
   readonly registry: SchemaRegistry;

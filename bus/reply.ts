@@ -1,6 +1,13 @@
-import type { Handler, MessageContext, Responder } from '../src/core/index.js';
-import { REQUEST_FAILED_TYPE, type RequestFailed } from '../src/core/index.js';
-import { deriveEnvelope, type Envelope, type EnvelopeDeps } from '../src/core/index.js';
+import {
+  type Handler,
+  type MessageContext,
+  type Responder,
+  REQUEST_FAILED_TYPE,
+  type RequestFailed,
+  deriveEnvelope,
+  type Envelope,
+  type EnvelopeDeps,
+} from '../src/core/index.js';
 import { RemoteRequestError } from './errors.js';
 
 /** Resolves a request with its reply, or rejects it when the responder reported a failure. */

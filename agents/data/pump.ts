@@ -1,12 +1,8 @@
-import type { AgentApi } from '../../src/core/index.js';
+import { type AgentApi, subjects, type Bar, type Envelope, type Subject } from '../../src/core/index.js';
 import { quiesce } from '../../bus/index.js';
 import type { MarketFeed } from './feeds/feed.js';
 import type { DataEvent } from './machine.js';
 import { defaultBarGuard, guardBar, type BarGuardOptions, type SymbolGuard } from './bar-guard.js';
-import { subjects } from '../../src/core/index.js';
-import type { Bar } from '../../src/core/index.js';
-import type { Envelope } from '../../src/core/index.js';
-import type { Subject } from '../../src/core/index.js';
 
 export interface PumpOptions {
   /** Wall-clock pause between items (real-time pacing); 0 = as fast as the agents go. */

@@ -1,8 +1,14 @@
 import type { EventObject } from 'xstate';
-import { patterns, subjects } from '../../src/core/index.js';
-import type { Bar, OrderIntent, Tick } from '../../src/core/index.js';
-import type { AgentApi, AgentSpec } from '../../src/core/index.js';
-import type { MarketCache } from '../../src/core/index.js';
+import {
+  patterns,
+  subjects,
+  type Bar,
+  type OrderIntent,
+  type Tick,
+  type AgentApi,
+  type AgentSpec,
+  type MarketCache,
+} from '../../src/core/index.js';
 import type { BrokerPort } from './broker.js';
 import {
   executionMachine,

@@ -1,15 +1,20 @@
 import { assign, setup } from 'xstate';
-import type { Bar, OrderIntent, Tick } from '../../src/core/index.js';
-import type { MessageEvent } from '../../src/core/index.js';
 import {
+  type Bar,
+  type OrderIntent,
+  type Tick,
+  type MessageEvent,
   emitOutbox,
   NO_OUTPUT,
   out,
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
+  addRecentId,
+  emptyRecentIds,
+  hasRecentId,
+  type RecentIds,
 } from '../../src/core/index.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/index.js';
 import { isTerminal, transition, type OrderStatus } from './order-status.js';
 import type { VenueReport } from './broker.js';
 import {

@@ -1,5 +1,4 @@
-import type { Bar, OrderIntent, Tick } from '../../src/core/index.js';
-import type { PaperCosts } from '../../src/core/index.js';
+import type { Bar, OrderIntent, Tick, PaperCosts } from '../../src/core/index.js';
 
 export { feeFor, withSlippage, type PaperCosts } from '../../src/core/index.js';
 

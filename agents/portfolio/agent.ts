@@ -1,8 +1,13 @@
-import { patterns, subjects } from '../../src/core/index.js';
-import type { Bar, OrderFilled, Tick } from '../../src/core/index.js';
-import type { AgentSpec } from '../../src/core/index.js';
-import { messageEvent } from '../../src/core/index.js';
-import type { MarketCache } from '../../src/core/index.js';
+import {
+  patterns,
+  subjects,
+  type Bar,
+  type OrderFilled,
+  type Tick,
+  type AgentSpec,
+  messageEvent,
+  type MarketCache,
+} from '../../src/core/index.js';
 import { holds, snapshotOf } from './book.js';
 import { portfolioMachine, type FillEvent, type PortfolioContext } from './machine.js';
 

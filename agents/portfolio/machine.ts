@@ -1,15 +1,18 @@
 import { assign, setup } from 'xstate';
-import type { Bar } from '../../src/core/index.js';
-import type { MessageEvent } from '../../src/core/index.js';
 import {
+  type Bar,
+  type MessageEvent,
   emitOutbox,
   NO_OUTPUT,
   out,
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
+  addRecentId,
+  emptyRecentIds,
+  hasRecentId,
+  type RecentIds,
 } from '../../src/core/index.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/index.js';
 import { applyFill, mark, openBook, snapshotOf, type Book } from './book.js';
 
 export interface PortfolioContext extends WithOutbox {

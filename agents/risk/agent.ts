@@ -1,9 +1,13 @@
-import type { Envelope } from '../../src/core/index.js';
-import { subjects } from '../../src/core/index.js';
-import { orderIntentSchema, type OrderIntent, type PortfolioSnapshot } from '../../src/core/index.js';
-import type { AgentSpec } from '../../src/core/index.js';
-import { messageEvent } from '../../src/core/index.js';
-import type { MarketCache } from '../../src/core/index.js';
+import {
+  type Envelope,
+  subjects,
+  orderIntentSchema,
+  type OrderIntent,
+  type PortfolioSnapshot,
+  type AgentSpec,
+  messageEvent,
+  type MarketCache,
+} from '../../src/core/index.js';
 import { breachOf, decide, riskMachine, type IntentEvent, type RiskContext, type RiskInput } from './machine.js';
 
 /** True when a portfolio update would move trading to a stricter state than it is in. */

@@ -1,15 +1,25 @@
 import { assign, setup } from 'xstate';
-import type { OrderFilled, OrderIntent, PortfolioSnapshot, RiskCommand } from '../../src/core/index.js';
-import type { MessageEvent } from '../../src/core/index.js';
 import {
+  type OrderFilled,
+  type OrderIntent,
+  type PortfolioSnapshot,
+  type RiskCommand,
+  type MessageEvent,
   emitOutbox,
   NO_OUTPUT,
   out,
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
+  addRecentId,
+  emptyRecentIds,
+  hasRecentId,
+  type RecentIds,
+  describeIssues,
+  feeFor,
+  withSlippage,
+  type PaperCosts,
 } from '../../src/core/index.js';
-import { addRecentId, emptyRecentIds, hasRecentId, type RecentIds } from '../../src/core/index.js';
 import {
   addedExposure,
   increasesRisk,
@@ -20,8 +30,6 @@ import {
   type Denial,
 } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
-import { describeIssues } from '../../src/core/index.js';
-import { feeFor, withSlippage, type PaperCosts } from '../../src/core/index.js';
 
 export { TradingState } from './checks.js';
 

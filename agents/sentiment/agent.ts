@@ -1,10 +1,14 @@
 import type { EventObject } from 'xstate';
-import type { Envelope } from '../../src/core/index.js';
-import { patterns, subjects } from '../../src/core/index.js';
-import type { NewsItem } from '../../src/core/index.js';
-import { decayedScore } from '../../src/core/index.js';
-import type { Logger } from '../../src/core/index.js';
-import { messageEvent, type AgentSpec } from '../../src/core/index.js';
+import {
+  type Envelope,
+  patterns,
+  subjects,
+  type NewsItem,
+  decayedScore,
+  type Logger,
+  messageEvent,
+  type AgentSpec,
+} from '../../src/core/index.js';
 import {
   sentimentMachine,
   type NewsEvent,

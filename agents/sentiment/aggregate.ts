@@ -1,5 +1,4 @@
-import type { SentimentItemRef, SentimentScored, SentimentUpdated } from '../../src/core/index.js';
-import { decay } from '../../src/core/index.js';
+import { type SentimentItemRef, type SentimentScored, type SentimentUpdated, decay } from '../../src/core/index.js';
 
 /** How a symbol's sentiment is kept. */
 export interface AggregateParams {

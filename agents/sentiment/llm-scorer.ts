@@ -1,9 +1,8 @@
-import { DailyBudget, type SpendLedger } from '../../src/core/index.js';
+import { DailyBudget, type SpendLedger, type Logger } from '../../src/core/index.js';
 import { createHash } from 'node:crypto';
 import { HumanMessage, SystemMessage, type AIMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
-import type { Logger } from '../../src/core/index.js';
 import type { AsyncScorer, Scorer, SentimentScore } from './scorer.js';
 
 export interface LlmScorerModel {

@@ -1,7 +1,8 @@
 import { assign, setup } from 'xstate';
-import type { NewsItem, SentimentScored } from '../../src/core/index.js';
-import type { MessageEvent } from '../../src/core/index.js';
 import {
+  type NewsItem,
+  type SentimentScored,
+  type MessageEvent,
   emitOutbox,
   NO_OUTPUT,
   out,

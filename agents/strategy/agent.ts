@@ -1,7 +1,4 @@
-import type { Envelope } from '../../src/core/index.js';
-import { patterns, subjects } from '../../src/core/index.js';
-import type { Origin } from '../../src/core/index.js';
-import type { AgentSpec } from '../../src/core/index.js';
+import { type Envelope, patterns, subjects, type Origin, type AgentSpec } from '../../src/core/index.js';
 import { sliceOf, strategyMachine, type StrategyContext, type StrategySlice } from './machine.js';
 import type { StrategyParams } from './strategies.js';
 

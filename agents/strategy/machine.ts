@@ -1,8 +1,11 @@
 import { assign, setup } from 'xstate';
-import type { OrderFilled, OrderIntent, SentimentUpdated, Signal } from '../../src/core/index.js';
-import { decayedScore } from '../../src/core/index.js';
-import type { MessageEvent } from '../../src/core/index.js';
 import {
+  type OrderFilled,
+  type OrderIntent,
+  type SentimentUpdated,
+  type Signal,
+  decayedScore,
+  type MessageEvent,
   emitOutbox,
   NO_OUTPUT,
   out,

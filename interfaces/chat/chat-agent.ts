@@ -1,13 +1,19 @@
-import { DailyBudget, type Spend, type SpendLedger } from '../../src/core/index.js';
+import {
+  DailyBudget,
+  type Spend,
+  type SpendLedger,
+  type Bus,
+  rootEnvelope,
+  type EnvelopeDeps,
+  subjects,
+  versionOf,
+  type ChatExchange,
+  type Logger,
+} from '../../src/core/index.js';
 import { randomBytes } from 'node:crypto';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
-import type { Bus } from '../../src/core/index.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../src/core/index.js';
-import { subjects } from '../../src/core/index.js';
-import { versionOf, type ChatExchange } from '../../src/core/index.js';
-import type { Logger } from '../../src/core/index.js';
 import type { ConversationDoc, ConversationStore } from '../../src/infra/store/index.js';
 import type { Caller, CommandRouter, PreviewInfo, Reply, ToolSpec } from '../commands/index.js';
 import { offlineAnswer } from './offline-answer.js';

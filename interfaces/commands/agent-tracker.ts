@@ -1,6 +1,4 @@
-import type { Bus, Subscription } from '../../src/core/index.js';
-import { patterns } from '../../src/core/index.js';
-import type { AgentHealth } from '../../src/core/index.js';
+import { type Bus, type Subscription, patterns, type AgentHealth } from '../../src/core/index.js';
 
 export interface AgentReport {
   readonly state: AgentHealth['state'] | 'unknown';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Envelope } from '../../src/core/index.js';
-import type { PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
+import type { Envelope, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
 import { defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';

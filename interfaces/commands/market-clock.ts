@@ -1,6 +1,4 @@
-import type { Bus, Subscription } from '../../src/core/index.js';
-import { patterns } from '../../src/core/index.js';
-import type { Clock } from '../../src/core/index.js';
+import { type Bus, type Subscription, patterns, type Clock } from '../../src/core/index.js';
 
 /**
  * The time people's orders are decided at: the market's own event time, the time of the latest

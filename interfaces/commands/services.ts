@@ -1,16 +1,18 @@
-import type { Bus } from '../../src/core/index.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../src/core/index.js';
-import { subjects, type QueryName } from '../../src/core/index.js';
 import {
+  type Bus,
+  rootEnvelope,
+  type EnvelopeDeps,
+  subjects,
+  type QueryName,
   versionOf,
   type OrderApproved,
   type OrderIntent,
   type OrderRejected,
   type RiskCommandResult,
+  type Clock,
 } from '../../src/core/index.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
-import type { Clock } from '../../src/core/index.js';
 
 /** An order as a person asks for it; the rest (id, origin, decision time) is added on the way. */
 export type OrderRequest = Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif'> &

@@ -1,21 +1,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../../src/core/index.js';
+import {
+  type Clock,
+  type Bus,
+  rootEnvelope,
+  type Envelope,
+  type EnvelopeDeps,
+  subjects,
+  type QueryName,
+  versionOf,
+  type OrderIntent,
+  type RiskCommandResult,
+  type Logger,
+} from '../../src/core/index.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import type { Bus } from '../../src/core/index.js';
 import { tapSextantSubjects } from '../../src/infra/recording/index.js';
-import { rootEnvelope, type Envelope, type EnvelopeDeps } from '../../src/core/index.js';
 import { BusClosedError, NoRespondersError, RemoteRequestError, RequestTimeoutError } from '../../bus/index.js';
-import { subjects, type QueryName } from '../../src/core/index.js';
-import { versionOf, type OrderIntent, type RiskCommandResult } from '../../src/core/index.js';
-import type { Logger } from '../../src/core/index.js';
 import type { Metrics } from '../../src/infra/observability/index.js';
 import type { Store } from '../../src/infra/store/index.js';
-import type { Caller, Reply } from '../commands/index.js';
-import type { AgentTracker } from '../commands/index.js';
+import type { Caller, Reply, AgentTracker } from '../commands/index.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import {

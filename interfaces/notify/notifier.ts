@@ -1,7 +1,13 @@
-import type { Bus, Subscription } from '../../src/core/index.js';
-import type { Envelope } from '../../src/core/index.js';
-import { subjects } from '../../src/core/index.js';
-import type { OrderFilled, OrderRejected, PortfolioSnapshot, RiskStateChanged } from '../../src/core/index.js';
+import {
+  type Bus,
+  type Subscription,
+  type Envelope,
+  subjects,
+  type OrderFilled,
+  type OrderRejected,
+  type PortfolioSnapshot,
+  type RiskStateChanged,
+} from '../../src/core/index.js';
 
 /** What people can be told, each switchable per chat (`/notify`). */
 export const NOTIFICATION_KINDS = ['fills', 'rejections', 'risk', 'digest'] as const;

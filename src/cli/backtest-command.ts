@@ -1,14 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { StrategyParams } from '../../agents/strategy/index.js';
-import { loadConfig } from '../../config/index.js';
-import { sizeOf } from '../../config/index.js';
+import { loadConfig, sizeOf } from '../../config/index.js';
 import { basename } from 'node:path';
-import { ReportCollector, writeReport } from '../app/backtest/index.js';
-import { runBacktest, type BacktestResult } from '../app/backtest/index.js';
-import { riskLines } from '../app/backtest/index.js';
+import { ReportCollector, writeReport, runBacktest, type BacktestResult, riskLines } from '../app/backtest/index.js';
 import { unboundedLimits } from '../../agents/risk/index.js';
-import { openEmbeddedStore } from '../infra/store/index.js';
-import type { Store } from '../infra/store/index.js';
+import { openEmbeddedStore, type Store } from '../infra/store/index.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 

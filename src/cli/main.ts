@@ -1,9 +1,6 @@
 import { parseArgs } from 'node:util';
-import { AGENT_NAMES, type AgentName } from '../core/index.js';
-import { ConfigError, loadConfig } from '../../config/index.js';
-import { redactConfig } from '../core/index.js';
-import { renderEnvExample } from '../../config/index.js';
-import { createLogger } from '../core/index.js';
+import { AGENT_NAMES, type AgentName, redactConfig, createLogger } from '../core/index.js';
+import { ConfigError, loadConfig, renderEnvExample } from '../../config/index.js';
 import { startSystem } from './start-system.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';

@@ -1,11 +1,8 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { openSink } from '../infra/recording/index.js';
-import { readStreamRecording } from '../infra/recording/index.js';
-import { loadConfig } from '../../config/index.js';
-import { redactUrlCredentials } from '../core/index.js';
-import { ConfigError } from '../../config/index.js';
-import { createRegistry } from '../core/index.js';
+import { openSink, readStreamRecording } from '../infra/recording/index.js';
+import { loadConfig, ConfigError } from '../../config/index.js';
+import { redactUrlCredentials, createRegistry } from '../core/index.js';
 
 const HELP = `Usage: sextant record export --stream <name> --out <file.ndjson[.gz]> [options]
 

@@ -1,8 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { readRecordingBatches, RecordingFormatError, type RecordingBatch } from '../infra/recording/index.js';
-import { readStreamRecordingBatches } from '../infra/recording/index.js';
+import {
+  readRecordingBatches,
+  RecordingFormatError,
+  type RecordingBatch,
+  readStreamRecordingBatches,
+} from '../infra/recording/index.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import { parseTime } from './record-command.js';
 import { createRegistry } from '../core/index.js';

@@ -1,21 +1,18 @@
-import { AgentTracker } from '../../interfaces/commands/index.js';
+import {
+  AgentTracker,
+  type CommandRouter,
+  createCommandRouter,
+  busServices,
+  type CommandServices,
+  MarketClock,
+} from '../../interfaces/commands/index.js';
 import { serveApi, serveBotsHttp } from '../../interfaces/http/index.js';
-import type { CommandRouter } from '../../interfaces/commands/index.js';
-import { createCommandRouter } from '../../interfaces/commands/index.js';
-import { busServices, type CommandServices } from '../../interfaces/commands/index.js';
-import { MarketClock } from '../../interfaces/commands/index.js';
 import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
-import type { Bus } from '../core/index.js';
-import type { AgentName } from '../core/index.js';
+import type { Bus, AgentName, Logger } from '../core/index.js';
 import type { Config } from '../../config/index.js';
-import type { Logger } from '../core/index.js';
-import { buildSystem, type BuiltParts, type Part } from '../app/kernel/index.js';
-import type { Kernel } from '../app/kernel/index.js';
-import { openStore } from '../app/kernel/index.js';
+import { buildSystem, type BuiltParts, type Part, type Kernel, openStore } from '../app/kernel/index.js';
 import { feedDone, planLive } from '../app/live/index.js';
-import type { Store } from '../infra/store/index.js';
-import type { Recorder } from '../infra/store/index.js';
-import { PersistedSpend } from '../infra/store/index.js';
+import { type Store, type Recorder, PersistedSpend } from '../infra/store/index.js';
 import { startBots } from './bots.js';
 
 export interface RunningSystem {

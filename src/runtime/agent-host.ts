@@ -1,18 +1,31 @@
 import { createActor, type Actor, type AnyStateMachine, type EventObject, type Snapshot } from 'xstate';
-import type { Bus, MessageContext, Subscription } from '../core/index.js';
-import { messageLogFields, type Envelope, type EnvelopeDeps } from '../core/index.js';
-import { subjects } from '../core/index.js';
-import { deadLetterEnvelope } from '../core/index.js';
-import type { AgentHealth, LifecycleState } from '../core/index.js';
-import type { Logger } from '../core/index.js';
-import type { AgentApi, AgentSpec, Inlet } from '../core/index.js';
-import { messageEvent } from '../core/index.js';
-import type { Clock } from '../core/index.js';
-import { idSeed, type IdSource } from '../core/index.js';
-import type { MarketCache } from '../core/index.js';
+import {
+  type Bus,
+  type MessageContext,
+  type Subscription,
+  messageLogFields,
+  type Envelope,
+  type EnvelopeDeps,
+  subjects,
+  deadLetterEnvelope,
+  type AgentHealth,
+  type LifecycleState,
+  type Logger,
+  type AgentApi,
+  type AgentSpec,
+  type Inlet,
+  messageEvent,
+  type Clock,
+  idSeed,
+  type IdSource,
+  type MarketCache,
+  isEffect,
+  type Emitted,
+  type OutboxEmitted,
+  type WithOutbox,
+} from '../core/index.js';
 import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
-import { isEffect, type Emitted, type OutboxEmitted, type WithOutbox } from '../core/index.js';
 import { bindInlets, serveControl, serveQueries } from './host/bindings.js';
 import { EffectRunner } from './host/effects.js';
 import { OutboxCollector } from './host/outbox.js';

@@ -1,7 +1,5 @@
 import type { EventObject } from 'xstate';
-import type { Envelope } from '../core/index.js';
-import type { Logger } from '../core/index.js';
-import type { AgentSpec } from '../core/index.js';
+import type { Envelope, Logger, AgentSpec } from '../core/index.js';
 import type { PartitionCoordinator } from './partitions.js';
 
 /** Ids of the latest messages handled per key, handed to the key's next owner. */

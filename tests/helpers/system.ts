@@ -1,7 +1,6 @@
 import type { Bus } from '../../src/core/messaging/bus.js';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
-import { patterns } from '../../src/core/messaging/subjects.js';
-import type { AgentName } from '../../src/core/messaging/subjects.js';
+import { patterns, type AgentName } from '../../src/core/messaging/subjects.js';
 import type { MarketFeed } from '../../agents/data/feeds/feed.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import { createRegistry } from '../../src/core/domain/messages.js';

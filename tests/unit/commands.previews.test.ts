@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QueryName } from '../../src/core/messaging/subjects.js';
-import type { Caller } from '../../interfaces/commands/registry.js';
-import { MAX_PENDING_PER_CALLER } from '../../interfaces/commands/registry.js';
+import { type Caller, MAX_PENDING_PER_CALLER } from '../../interfaces/commands/registry.js';
 import { createCommandRouter } from '../../interfaces/commands/router.js';
 import type { CommandServices, OrderRequest } from '../../interfaces/commands/services.js';
 import type { Position, RiskCommandResult } from '../../src/core/domain/messages.js';

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecording, RECORDING_VERSION } from '../../src/infra/recording/recording.js';
-import { createRegistry } from '../../src/core/domain/messages.js';
+import { createRegistry, subjectFor } from '../../src/core/domain/messages.js';
 import { matchesPattern } from '../../src/core/messaging/subjects.js';
-import { subjectFor } from '../../src/core/domain/messages.js';
 import {
   checkInputPayloads,
   compare,

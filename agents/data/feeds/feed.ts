@@ -1,5 +1,4 @@
-import { FileLineError } from '../../../src/core/index.js';
-import type { Bar, Tick } from '../../../src/core/index.js';
+import { FileLineError, type Bar, type Tick } from '../../../src/core/index.js';
 
 /**
  * The market-data port of the data agent: every source (CSV, NDJSON, synthetic) is read

@@ -1,6 +1,4 @@
-import { FileLineError } from '../../../src/core/index.js';
-import type { NewsItem } from '../../../src/core/index.js';
-import { derivedId } from '../../../src/core/index.js';
+import { FileLineError, type NewsItem, derivedId } from '../../../src/core/index.js';
 
 /**
  * A news item as a source found it, before it is checked: every field a string (or a number for

@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { Envelope } from '../../core/index.js';
-import type { Bar, OrderFilled, PortfolioSnapshot } from '../../core/index.js';
+import type { Envelope, Bar, OrderFilled, PortfolioSnapshot } from '../../core/index.js';
 import { renderReport, type ReportMeta } from './report-html.js';
 import type { RiskReport } from './risk-log.js';
 import {

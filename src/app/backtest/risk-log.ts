@@ -1,5 +1,4 @@
-import type { Envelope } from '../../core/index.js';
-import type { OrderRejected, RiskStateChanged } from '../../core/index.js';
+import type { Envelope, OrderRejected, RiskStateChanged } from '../../core/index.js';
 
 /** Under which limits a backtest ran. */
 export type RiskMode = 'paper' | 'off';

@@ -1,30 +1,34 @@
-import { orderPath } from '../../../bus/index.js';
-import type { Bus } from '../../core/index.js';
-import { rootEnvelope } from '../../core/index.js';
-import { subjects } from '../../core/index.js';
-import { csvFeed } from '../../../agents/data/index.js';
-import type { MarketFeed } from '../../../agents/data/index.js';
+import { orderPath, quiesce } from '../../../bus/index.js';
+import {
+  type Bus,
+  rootEnvelope,
+  subjects,
+  type OrderFilled,
+  type PortfolioSnapshot,
+  silentLogger,
+  type Logger,
+  VirtualClock,
+  sequentialIds,
+  versionOf,
+  type NewsItem,
+  derivedId,
+  zeroCosts,
+} from '../../core/index.js';
+import { csvFeed, type MarketFeed, type BarGuardOptions } from '../../../agents/data/index.js';
 import type { StrategyParams } from '../../../agents/strategy/index.js';
-import type { OrderFilled, PortfolioSnapshot } from '../../core/index.js';
-import type { TradingSettings } from '../kernel/index.js';
-import { buildSystem, type Part } from '../kernel/index.js';
-import { silentLogger, type Logger } from '../../core/index.js';
-import { VirtualClock } from '../../core/index.js';
-import { sequentialIds } from '../../core/index.js';
-import { quiesce } from '../../../bus/index.js';
-import type { Store } from '../../infra/store/index.js';
-import { Recorder } from '../../infra/store/index.js';
+import {
+  type TradingSettings,
+  buildSystem,
+  type Part,
+  defaultSentimentSettings,
+  type SentimentSettings,
+} from '../kernel/index.js';
+import { type Store, Recorder } from '../../infra/store/index.js';
 import { RecordingTap } from '../../infra/recording/index.js';
-import { readNewsFile } from '../../../agents/sentiment/index.js';
-import type { Scorer } from '../../../agents/sentiment/index.js';
-import { versionOf, type NewsItem } from '../../core/index.js';
-import { defaultSentimentSettings, type SentimentSettings } from '../kernel/index.js';
-import { derivedId } from '../../core/index.js';
+import { readNewsFile, type Scorer } from '../../../agents/sentiment/index.js';
 import { withNews } from './news-feed.js';
-import type { BarGuardOptions } from '../../../agents/data/index.js';
 import { RiskLog, type RiskReport } from './risk-log.js';
 import { loadConfig } from '../../../config/index.js';
-import { zeroCosts } from '../../core/index.js';
 
 export interface BacktestOptions {
   /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */

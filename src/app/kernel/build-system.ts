@@ -1,12 +1,13 @@
-import { createBus, type CreateBusOptions } from '../../../bus/index.js';
-import { quiesce } from '../../../bus/index.js';
-import type { Bus } from '../../core/index.js';
-import type { EnvelopeDeps } from '../../core/index.js';
-import { createRegistry } from '../../core/index.js';
-import type { SchemaRegistry } from '../../core/index.js';
-import type { Clock } from '../../core/index.js';
-import type { IdSource } from '../../core/index.js';
-import type { Logger } from '../../core/index.js';
+import { createBus, type CreateBusOptions, quiesce } from '../../../bus/index.js';
+import {
+  type Bus,
+  type EnvelopeDeps,
+  createRegistry,
+  type SchemaRegistry,
+  type Clock,
+  type IdSource,
+  type Logger,
+} from '../../core/index.js';
 import type { Store } from '../../infra/store/index.js';
 import { Kernel, type KernelDeps } from './kernel.js';
 

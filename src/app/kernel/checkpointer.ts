@@ -1,11 +1,8 @@
 import type { Snapshot } from 'xstate';
-import type { AgentName } from '../../core/index.js';
-import type { Bus } from '../../core/index.js';
+import type { AgentName, Bus, Logger } from '../../core/index.js';
 import type { Kernel } from './kernel.js';
 import type { ChainRef } from '../../runtime/index.js';
-import type { Logger } from '../../core/index.js';
-import type { Recorder } from '../../infra/store/index.js';
-import type { SnapshotDoc, SnapshotStore } from '../../infra/store/index.js';
+import type { Recorder, SnapshotDoc, SnapshotStore } from '../../infra/store/index.js';
 
 /** What one process saves to resume from: its agents' machines and its feed's position. */
 export interface ProcessCheckpoint {

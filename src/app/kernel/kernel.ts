@@ -1,32 +1,33 @@
-import type { Bus, Subscription } from '../../core/index.js';
-import type { PartitionCoordinator } from '../../runtime/index.js';
-import { patterns } from '../../core/index.js';
-import type { Bar, Tick } from '../../core/index.js';
-import type { AgentName } from '../../core/index.js';
-import { dataAgent } from '../../../agents/data/index.js';
-import type { MarketFeed } from '../../../agents/data/index.js';
-import type { FeedCursor, PumpOptions } from '../../../agents/data/index.js';
-import { executionAgent } from '../../../agents/execution/index.js';
-import type { PaperCosts } from '../../../agents/execution/index.js';
-import { PaperBroker, type BrokerPort } from '../../../agents/execution/index.js';
-import type { BreakerPolicy, RetryPolicy } from '../../../agents/execution/index.js';
+import {
+  type Bus,
+  type Subscription,
+  patterns,
+  type Bar,
+  type Tick,
+  type AgentName,
+  type Logger,
+  type AgentSpec,
+  type Clock,
+  type IdSource,
+  MarketCache,
+  type WithOutbox,
+} from '../../core/index.js';
+import { type PartitionCoordinator, AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/index.js';
+import { dataAgent, type MarketFeed, type FeedCursor, type PumpOptions } from '../../../agents/data/index.js';
+import {
+  executionAgent,
+  type PaperCosts,
+  PaperBroker,
+  type BrokerPort,
+  type BreakerPolicy,
+  type RetryPolicy,
+} from '../../../agents/execution/index.js';
 import { portfolioAgent } from '../../../agents/portfolio/index.js';
-import type { RiskLimits } from '../../../agents/risk/index.js';
-import { riskAgent } from '../../../agents/risk/index.js';
-import { strategyAgent } from '../../../agents/strategy/index.js';
-import { sentimentAgent } from '../../../agents/sentiment/index.js';
-import type { NewsSource } from '../../../agents/sentiment/index.js';
-import type { AsyncScorer, Scorer } from '../../../agents/sentiment/index.js';
-import type { StrategyParams } from '../../../agents/strategy/index.js';
+import { type RiskLimits, riskAgent } from '../../../agents/risk/index.js';
+import { strategyAgent, type StrategyParams } from '../../../agents/strategy/index.js';
+import { sentimentAgent, type NewsSource, type AsyncScorer, type Scorer } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
-import type { Logger } from '../../core/index.js';
-import { AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/index.js';
 import type { Snapshot } from 'xstate';
-import type { AgentSpec } from '../../core/index.js';
-import type { Clock } from '../../core/index.js';
-import type { IdSource } from '../../core/index.js';
-import { MarketCache } from '../../core/index.js';
-import type { WithOutbox } from '../../core/index.js';
 
 /** What the trading agents need to know, independent of where it came from (config, CLI flags). */
 export interface TradingSettings {

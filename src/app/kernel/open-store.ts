@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../../../config/index.js';
 import type { Logger } from '../../core/index.js';
-import { openEmbeddedStore } from '../../infra/store/index.js';
-import type { Store } from '../../infra/store/index.js';
+import { openEmbeddedStore, type Store } from '../../infra/store/index.js';
 
 /**
  * The store the configuration asks for: MongoDB when STORE=mongodb (or auto with MONGODB_URI),

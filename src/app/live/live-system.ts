@@ -1,35 +1,40 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { orderPath } from '../../../bus/index.js';
-import { NatsKeyValueStore } from '../../../bus/index.js';
-import { NatsBus } from '../../../bus/index.js';
-import { quiesce } from '../../../bus/index.js';
+import { orderPath, NatsKeyValueStore, NatsBus, quiesce } from '../../../bus/index.js';
 import { openFeed } from '../../../agents/data/index.js';
-import { newsFileSource } from '../../../agents/sentiment/index.js';
-import { rssNewsSource } from '../../../agents/sentiment/index.js';
-import type { NewsSource } from '../../../agents/sentiment/index.js';
+import { newsFileSource, rssNewsSource, type NewsSource } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
-import { versionOf } from '../../core/index.js';
-import type { Bus } from '../../core/index.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../core/index.js';
-import { subjects, type AgentName } from '../../core/index.js';
-import { systemClock, type Clock } from '../../core/index.js';
-import { ulidSource } from '../../core/index.js';
-import type { Logger } from '../../core/index.js';
-import { redactConfig } from '../../core/index.js';
+import {
+  versionOf,
+  type Bus,
+  rootEnvelope,
+  type EnvelopeDeps,
+  subjects,
+  type AgentName,
+  systemClock,
+  type Clock,
+  ulidSource,
+  type Logger,
+  redactConfig,
+} from '../../core/index.js';
 import { Metrics } from '../../infra/observability/index.js';
 import { RecordingTap } from '../../infra/recording/index.js';
-import { PersistedSpend } from '../../infra/store/index.js';
-import type { Store } from '../../infra/store/index.js';
-import { Recorder } from '../../infra/store/index.js';
-import { serveStoreQueries } from '../../infra/store/index.js';
-import { WriteWatch } from '../../infra/store/index.js';
+import { PersistedSpend, type Store, Recorder, serveStoreQueries, WriteWatch } from '../../infra/store/index.js';
 import { PartitionCoordinator } from '../../runtime/index.js';
-import type { BuiltParts, Part, SystemPlan } from '../kernel/index.js';
-import { catchUpPlan, type CatchUpPlan } from '../kernel/index.js';
-import { Checkpointer, processKey, type ProcessCheckpoint } from '../kernel/index.js';
-import { tradingSettingsFrom, type KernelDeps, type TradingSettings } from '../kernel/index.js';
+import {
+  type BuiltParts,
+  type Part,
+  type SystemPlan,
+  catchUpPlan,
+  type CatchUpPlan,
+  Checkpointer,
+  processKey,
+  type ProcessCheckpoint,
+  tradingSettingsFrom,
+  type KernelDeps,
+  type TradingSettings,
+} from '../kernel/index.js';
 
 /** A live system's plan and the handles its interfaces need. */
 export interface LivePlan {

@@ -1,13 +1,19 @@
-import type { Envelope } from '../../core/index.js';
+import {
+  type Envelope,
+  matchesPattern,
+  patterns,
+  subjects,
+  type Subject,
+  type SubjectPattern,
+  type RiskStateChanged,
+  silentLogger,
+  type Logger,
+  VirtualClock,
+  sequentialIds,
+} from '../../core/index.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/index.js';
-import { matchesPattern, patterns, subjects, type Subject, type SubjectPattern } from '../../core/index.js';
 import { unboundedLimits } from '../../../agents/risk/index.js';
-import type { RiskStateChanged } from '../../core/index.js';
-import type { TradingSettings } from '../kernel/index.js';
-import { buildSystem } from '../kernel/index.js';
-import { silentLogger, type Logger } from '../../core/index.js';
-import { VirtualClock } from '../../core/index.js';
-import { sequentialIds } from '../../core/index.js';
+import { type TradingSettings, buildSystem } from '../kernel/index.js';
 
 /**
  * What a replay feeds the agents: facts from outside (market data, news, people's commands) and

@@ -1,8 +1,17 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Bus, BusObserver, Subscription } from '../../core/index.js';
-import type { Envelope } from '../../core/index.js';
-import { patterns, subjects } from '../../core/index.js';
-import type { AgentHealth, OrderFilled, OrderRejected, PortfolioSnapshot, RiskStateChanged } from '../../core/index.js';
+import {
+  type Bus,
+  type BusObserver,
+  type Subscription,
+  type Envelope,
+  patterns,
+  subjects,
+  type AgentHealth,
+  type OrderFilled,
+  type OrderRejected,
+  type PortfolioSnapshot,
+  type RiskStateChanged,
+} from '../../core/index.js';
 
 const TRADING_STATES = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
 const LIFECYCLES = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'faulted'] as const;

@@ -1,10 +1,15 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { Bus, Handler, Subscription } from '../../core/index.js';
-import type { Envelope } from '../../core/index.js';
-import type { SchemaRegistry } from '../../core/index.js';
-import { RECORDED_SUBJECTS, type SubjectPattern } from '../../core/index.js';
+import {
+  type Bus,
+  type Handler,
+  type Subscription,
+  type Envelope,
+  type SchemaRegistry,
+  RECORDED_SUBJECTS,
+  type SubjectPattern,
+} from '../../core/index.js';
 import { AppendLog } from '../files/index.js';
 
 /**

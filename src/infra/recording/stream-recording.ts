@@ -15,9 +15,14 @@ import {
   type RecordingBatch,
   type RecordingHeader,
 } from './recording.js';
-import type { SchemaRegistry } from '../../core/index.js';
-import { matchesPattern, subjects as subjectTable, withPrefix, withoutPrefix } from '../../core/index.js';
-import type { RunStarted } from '../../core/index.js';
+import {
+  type SchemaRegistry,
+  matchesPattern,
+  subjects as subjectTable,
+  withPrefix,
+  withoutPrefix,
+  type RunStarted,
+} from '../../core/index.js';
 
 export interface StreamReadOptions {
   readonly nc: NatsConnection;

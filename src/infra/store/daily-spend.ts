@@ -1,5 +1,4 @@
-import type { Logger } from '../../core/index.js';
-import type { DailySpend, SpendLedger } from '../../core/index.js';
+import type { Logger, DailySpend, SpendLedger } from '../../core/index.js';
 import type { SnapshotStore } from './ports.js';
 
 /**

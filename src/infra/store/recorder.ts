@@ -1,17 +1,18 @@
-import type { Bus, Subscription } from '../../core/index.js';
-import type { Envelope } from '../../core/index.js';
-import { tapSextantSubjects } from '../recording/index.js';
-import type {
-  OrderApproved,
-  OrderCancelled,
-  OrderFailed,
-  OrderFilled,
-  OrderRejected,
-  OrderSubmitted,
-  PortfolioSnapshot,
+import {
+  type Bus,
+  type Subscription,
+  type Envelope,
+  type OrderApproved,
+  type OrderCancelled,
+  type OrderFailed,
+  type OrderFilled,
+  type OrderRejected,
+  type OrderSubmitted,
+  type PortfolioSnapshot,
+  type Logger,
+  IdWindow,
 } from '../../core/index.js';
-import type { Logger } from '../../core/index.js';
-import { IdWindow } from '../../core/index.js';
+import { tapSextantSubjects } from '../recording/index.js';
 import {
   openStatuses,
   type FillDoc,

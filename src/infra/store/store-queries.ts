@@ -1,7 +1,12 @@
 import { z } from 'zod';
-import type { Bus, Subscription } from '../../core/index.js';
-import { deriveEnvelope, type Envelope, type EnvelopeDeps } from '../../core/index.js';
-import { subjects } from '../../core/index.js';
+import {
+  type Bus,
+  type Subscription,
+  deriveEnvelope,
+  type Envelope,
+  type EnvelopeDeps,
+  subjects,
+} from '../../core/index.js';
 import type { RecordedEvent, Store } from './ports.js';
 
 /** A query's parameters were not understood: the requester gets this message, not a timeout. */

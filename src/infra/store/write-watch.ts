@@ -1,8 +1,12 @@
-import type { Bus } from '../../core/index.js';
-import { rootEnvelope, type EnvelopeDeps } from '../../core/index.js';
-import { subjects } from '../../core/index.js';
-import { versionOf, type RiskStateChanged } from '../../core/index.js';
-import type { Logger } from '../../core/index.js';
+import {
+  type Bus,
+  rootEnvelope,
+  type EnvelopeDeps,
+  subjects,
+  versionOf,
+  type RiskStateChanged,
+  type Logger,
+} from '../../core/index.js';
 
 /** Who the trading-state commands of the watch are from (and how its own halt is recognised). */
 export const STORE_WATCH = 'system:store';

@@ -1,8 +1,15 @@
-import type { AgentSpec, Inlet } from '../../core/index.js';
-import type { Bus, MessageContext, Subscription } from '../../core/index.js';
-import { deriveEnvelope, type Envelope, type EnvelopeDeps } from '../../core/index.js';
-import { subjects } from '../../core/index.js';
-import type { WithOutbox } from '../../core/index.js';
+import {
+  type AgentSpec,
+  type Inlet,
+  type Bus,
+  type MessageContext,
+  type Subscription,
+  deriveEnvelope,
+  type Envelope,
+  type EnvelopeDeps,
+  subjects,
+  type WithOutbox,
+} from '../../core/index.js';
 
 /**
  * Subscribes an agent's inlets: on the bus's durable path (orders over JetStream) each inlet has

@@ -1,6 +1,5 @@
 import type { EventObject } from 'xstate';
-import type { AgentSpec } from '../../core/index.js';
-import type { Envelope } from '../../core/index.js';
+import type { AgentSpec, Envelope } from '../../core/index.js';
 
 /** Where an effect's result goes: the machine, as an event caused by the message that asked for it. */
 export type EffectResult = (event: EventObject, cause: Envelope | undefined) => void;

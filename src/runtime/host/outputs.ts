@@ -1,9 +1,20 @@
-import type { Bus } from '../../core/index.js';
-import { deriveEnvelope, messageLogFields, rootEnvelope, type Envelope, type EnvelopeDeps } from '../../core/index.js';
-import { subjectFor, versionOf, type MessageType, type PayloadOf } from '../../core/index.js';
-import { derivedId, derivedId3, type IdSeed } from '../../core/index.js';
-import type { Logger } from '../../core/index.js';
-import type { Outbound } from '../../core/index.js';
+import {
+  type Bus,
+  deriveEnvelope,
+  messageLogFields,
+  rootEnvelope,
+  type Envelope,
+  type EnvelopeDeps,
+  subjectFor,
+  versionOf,
+  type MessageType,
+  type PayloadOf,
+  derivedId,
+  derivedId3,
+  type IdSeed,
+  type Logger,
+  type Outbound,
+} from '../../core/index.js';
 
 /** What a chained output needs of its parent; kept in checkpoints so chains survive a restart. */
 export type ChainRef = Pick<Envelope, 'id' | 'correlationId' | 'time'>;
