@@ -41,6 +41,8 @@ export interface Config {
     readonly notifyChannelId: string | undefined;
   };
   readonly api: {
+    /** Where the API listens; unset: see API_HOST. */
+    readonly host: string | undefined;
     readonly tokens: readonly { readonly token: string; readonly role: 'viewer' | 'operator' | 'admin' }[];
     readonly metricsOpen: boolean;
     readonly rateLimitPerMinute: number;
@@ -195,6 +197,7 @@ export function buildConfig(v: KeyValues): Config {
       notifyChannelId: v.DISCORD_NOTIFY_CHANNEL_ID,
     },
     api: {
+      host: v.API_HOST,
       tokens: v.SEXTANT_API_TOKENS,
       metricsOpen: v.API_METRICS_OPEN,
       rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE,

@@ -91,6 +91,14 @@ export const configKeys = {
     doc: 'HTTP API port of sextant start; 0 serves no API (batch runs, tests).',
     default: 3000,
   }),
+  API_HOST: def({
+    schema: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or an IP address'),
+    expected: 'a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0',
+    doc: 'Address the HTTP API listens on. Unset: 127.0.0.1 when the API uses the local admin token a first start makes (no SEXTANT_API_TOKENS), every interface otherwise.',
+  }),
   SEXTANT_API_TOKENS: def<{ token: string; role: 'viewer' | 'operator' | 'admin' }[]>({
     schema: list
       .pipe(
@@ -110,7 +118,7 @@ export const configKeys = {
         })),
       ),
     expected: 'comma-separated token:role entries (role viewer, operator or admin; tokens of 16+ characters)',
-    doc: 'HTTP API bearer tokens. Viewers read, operators trade and halt, admins change limits. Empty: only /health, /ready (and /metrics when open) answer.',
+    doc: 'HTTP API bearer tokens. Viewers read, operators trade and halt, admins change limits. Empty: sextant start and sextant api make one local admin token (SEXTANT_DATA_DIR/api-token, owner-only) and listen on 127.0.0.1 unless API_HOST is set.',
     secret: 'value',
     default: [],
   }),

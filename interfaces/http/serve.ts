@@ -9,9 +9,10 @@ import { createApi, type ApiDeps } from './app.js';
 export async function listen(
   fetch: (req: Request) => Response | Promise<Response>,
   port: number,
+  hostname?: string,
 ): Promise<{ close(): Promise<void> }> {
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch, port }, () => resolve(s));
+    const s = serve({ fetch, port, ...(hostname ? { hostname } : {}) }, () => resolve(s));
     s.once('error', reject);
   });
   return {
@@ -69,7 +70,10 @@ export async function serveApi(
     corsOrigins: config.api.corsOrigins,
     requestTimeoutMs: config.bus.requestTimeoutMs,
   });
-  const server = await listen(app.fetch, config.port);
-  deps.log.info({ port: config.port, tokens: config.api.tokens.length }, 'HTTP API listening');
+  const server = await listen(app.fetch, config.port, config.api.host);
+  deps.log.info(
+    { port: config.port, host: config.api.host ?? 'every interface', tokens: config.api.tokens.length },
+    'HTTP API listening',
+  );
   return server;
 }

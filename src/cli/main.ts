@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AGENT_NAMES, type AgentName, redactConfig, createLogger } from '../core/index.js';
 import { ConfigError, loadConfig, renderEnvExample } from '../../config/index.js';
 import { startSystem } from './start-system.js';
+import { dashboardLine, localAccess } from './local-token.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
@@ -136,11 +137,23 @@ async function runAgents(
   const chat = only === 'chat' || values.chat;
   // a terminal chat keeps the log off the screen it talks on (errors only)
   const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
+  const api = (!only || only === 'api') && config.port > 0;
+  // a first start opens: without SEXTANT_API_TOKENS the API gets a local admin token (src/cli/local-token.ts)
+  const access = api ? await localAccess(config) : undefined;
+  if (access) config = access.config;
+  if (access?.local?.created) {
+    logger.info(
+      { file: access.local.file },
+      'made a local admin token for the dashboard and API (owner-only file; reused on later starts)',
+    );
+  }
   const system = await startSystem(config, logger, interfaceOnly ? [] : only ? [only] : config.runtime.agents, {
     api: !only || only === 'api',
     chat,
     bots: !only || only === 'bots',
   });
+  // printed, not logged: with the local token on a terminal the line carries it (never in a log line)
+  if (access) console.log(dashboardLine(config, access.local, process.stdout.isTTY === true));
   if (chat) {
     const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
     // Ctrl-C or a stop signal ends the chat like "exit": the system still drains and checkpoints

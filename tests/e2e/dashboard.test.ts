@@ -264,4 +264,19 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await p.screenshot({ path: join(shots, 'dashboard-sentiment.png') });
     await ctx.close();
   });
+
+  it('a link with the token in its fragment signs in, keeps the token and clears it from the address bar', async () => {
+    const ctx = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    const p = await ctx.newPage();
+    const requested: string[] = [];
+    p.on('request', (r) => void requested.push(r.url()));
+    await p.goto(`${base}/#token=${VIEWER}`);
+    await p.locator('#conn[data-state=live]').waitFor();
+    expect(await p.locator('#token-form').isVisible()).toBe(false);
+    expect(await p.evaluate<string>('location.href')).toBe(`${base}/`);
+    expect(await p.evaluate<string | null>("localStorage.getItem('sextant.token')")).toBe(VIEWER);
+    // the fragment is never sent: no request the page made carries the token
+    expect(requested.filter((u) => u.includes(VIEWER))).toEqual([]);
+    await ctx.close();
+  });
 });

@@ -379,10 +379,24 @@ function start(): void {
   }, 5000);
 }
 
+/**
+ * A token handed over in the URL's fragment (`/#token=...`, the link a first start prints; a
+ * browser never sends the fragment to the server): kept like a typed one, and removed from the
+ * address bar and the history at once.
+ */
+function fromFragment(): string | undefined {
+  const m = /^#token=([^&]+)$/.exec(location.hash);
+  if (!m) return undefined;
+  const token = decodeURIComponent(m[1]!);
+  localStorage.setItem(TOKEN_KEY, token);
+  history.replaceState(null, '', location.pathname + location.search);
+  return token;
+}
+
 function boot(): void {
   hooks.askForToken = askForToken;
   panelHooks.showTrace = showTrace;
-  S.token = localStorage.getItem(TOKEN_KEY) || '';
+  S.token = fromFragment() ?? (localStorage.getItem(TOKEN_KEY) || '');
   const tokenInput = $<HTMLInputElement>('token-input');
   const chatInput = $<HTMLInputElement>('chat-input');
   $('token-form').addEventListener('submit', (ev) => {
