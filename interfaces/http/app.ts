@@ -214,6 +214,15 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return parse(schema, raw, 'body');
   };
 
+  /** A body that may be left out: none (no content) is `{}`; one that is sent must be JSON. */
+  const optionalBody = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> => {
+    const length = c.req.header('content-length');
+    const chunked = c.req.header('transfer-encoding');
+    if (!c.req.header('content-type') && (length === undefined || length === '0') && !chunked)
+      return parse(schema, {}, 'body');
+    return body(c, schema);
+  };
+
   const command = async (
     c: Context<Env>,
     cmd: 'halt' | 'resume' | 'set-limits',
@@ -327,7 +336,11 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       c.req.param('correlationId'),
       'correlationId',
     );
-    return c.json(await ask(c, 'trace', { correlationId }));
+    const trace = (await ask(c, 'trace', { correlationId })) as { messages?: unknown[] };
+    // an id nothing was recorded under is not a chain: a person mistyped it, or the log lost it
+    if ((trace.messages?.length ?? 0) === 0)
+      throw new ApiError(404, 'not_found', `no message of chain ${correlationId} is recorded`);
+    return c.json(trace);
   });
 
   // live bus events as server-sent events, filtered by type and symbol; a slow reader is cut off
@@ -490,10 +503,10 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return routerReply(c, await router().invoke(name, (await body(c, commandBodySchema)).args, caller(c)));
   });
   api.post('/risk/halt', requireRole('operator'), async (c) =>
-    command(c, 'halt', (await body(c, reasonBodySchema)).reason),
+    command(c, 'halt', (await optionalBody(c, reasonBodySchema)).reason ?? 'halted through the API'),
   );
   api.post('/risk/resume', requireRole('operator'), async (c) =>
-    command(c, 'resume', (await body(c, reasonBodySchema)).reason),
+    command(c, 'resume', (await optionalBody(c, reasonBodySchema)).reason ?? 'resumed through the API'),
   );
   api.put('/risk/limits', requireRole('admin'), async (c) => {
     const b = await body(c, limitsBodySchema);

@@ -23,7 +23,21 @@ export const orderBodySchema = z
 export const limitsBodySchema = z
   .object({ limits: riskLimitsPatchSchema, reason: z.string().min(1).max(500).default('changed through the API') })
   .strict();
-export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500) }).strict();
+/** Halt and resume: a reason is welcome, never required (a kill switch must not wait for one). */
+export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
+/** A time in a query: epoch milliseconds, or ISO-8601 (`2026-12-07T00:00:00Z`, `2026-12-07`). */
+export const timeQuery = z.string().transform((v, ctx) => {
+  const t = /^-?\d+$/.test(v.trim()) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(t)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a time: epoch milliseconds or ISO-8601, e.g. 2026-12-07T00:00:00Z',
+    });
+    return z.NEVER;
+  }
+  return t;
+});
 const pageSchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 export const ordersQuerySchema = z
   .object({
@@ -31,8 +45,8 @@ export const ordersQuerySchema = z
       .enum(['open', 'new', 'submitted', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'failed'])
       .optional(),
     symbol: z.string().max(64).optional(),
-    from: z.coerce.number().optional(),
-    to: z.coerce.number().optional(),
+    from: timeQuery.optional(),
+    to: timeQuery.optional(),
   })
   .extend(pageSchema.shape)
   .strict();
@@ -40,8 +54,8 @@ export const fillsQuerySchema = z
   .object({
     symbol: z.string().max(64).optional(),
     clientOrderId: z.string().max(200).optional(),
-    from: z.coerce.number().optional(),
-    to: z.coerce.number().optional(),
+    from: timeQuery.optional(),
+    to: timeQuery.optional(),
   })
   .extend(pageSchema.shape)
   .strict();
@@ -49,8 +63,8 @@ export const eventsQuerySchema = z
   .object({
     type: z.string().max(100).optional(),
     symbol: z.string().max(64).optional(),
-    from: z.coerce.number().optional(),
-    to: z.coerce.number().optional(),
+    from: timeQuery.optional(),
+    to: timeQuery.optional(),
     offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
     newest: z.stringbool().optional(),
   })

@@ -254,6 +254,36 @@ describe('HTTP API', () => {
     expect(text).toMatch(/process_cpu_seconds_total/);
   });
 
+  it('the kill switch needs no reason: halt with no body or {} halts; resume likewise', async () => {
+    const halted = await call('/api/v1/risk/halt', { method: 'POST', token: OPERATOR });
+    expect(halted.status).toBe(200);
+    expect(await halted.json()).toMatchObject({ accepted: true, state: 'HALTED' });
+    const resumed = await call('/api/v1/risk/resume', { method: 'POST', token: OPERATOR, body: {} });
+    expect(await resumed.json()).toMatchObject({ accepted: true, state: 'ACTIVE' });
+    const risk = (await (
+      await call('/api/v1/events?type=risk.state&newest=true&limit=2', { token: VIEWER })
+    ).json()) as {
+      payload: { cause: { reason?: string } };
+    }[];
+    expect(risk.map((e) => e.payload.cause.reason)).toEqual(['resumed through the API', 'halted through the API']);
+  });
+
+  it('times in queries are epoch ms or ISO-8601; anything else is a 400 naming the field', async () => {
+    const iso = await call('/api/v1/events?type=market.bar&from=2000-01-01T00:00:00Z&limit=1', { token: VIEWER });
+    expect(iso.status).toBe(200);
+    const bad = await call('/api/v1/events?from=yesterday-ish', { token: VIEWER });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('expected a time: epoch milliseconds or ISO-8601');
+  });
+
+  it('an unknown trace id is a 404, not an empty chain', async () => {
+    const r = await call('/api/v1/trace/no-such-chain', { token: VIEWER });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({
+      error: { code: 'not_found', message: 'no message of chain no-such-chain is recorded' },
+    });
+  });
+
   it('operators halt and resume; only admins change limits, and a bad change is refused with the reason', async () => {
     expect(
       await (
