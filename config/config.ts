@@ -13,6 +13,7 @@ export interface IdRole {
 export interface Config {
   readonly instance: string;
   readonly logLevel: KeyValues['LOG_LEVEL'];
+  readonly logFormat: KeyValues['LOG_FORMAT'];
   readonly port: number;
   readonly chat: {
     readonly model: { readonly apiKey: string; readonly model: string; readonly baseURL?: string } | undefined;
@@ -160,6 +161,7 @@ export function buildConfig(v: KeyValues): Config {
             .slice(0, 40)
         : v.SEXTANT_INSTANCE,
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
     port: v.PORT,
     chat: {
       model: v.OPENAI_API_KEY

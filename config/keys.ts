@@ -85,6 +85,12 @@ export const configKeys = {
     doc: 'pino log level.',
     default: 'info',
   }),
+  LOG_FORMAT: def<'auto' | 'json' | 'pretty'>({
+    schema: z.enum(['auto', 'json', 'pretty']),
+    expected: 'auto | json | pretty',
+    doc: 'How sextant start writes to the terminal. auto: pretty on a terminal (a banner, one line per decision, readable log lines), JSON lines otherwise (a log collector).',
+    default: 'auto',
+  }),
   PORT: def({
     schema: int(0, 65535),
     expected: 'an integer from 0 to 65535',

@@ -3,6 +3,8 @@ import { AGENT_NAMES, type AgentName, redactConfig, createLogger } from '../core
 import { ConfigError, loadConfig, renderEnvExample } from '../../config/index.js';
 import { startSystem } from './start-system.js';
 import { dashboardLine, localAccess } from './local-token.js';
+import { banner, isPretty, prettyLogger } from './terminal.js';
+import { Narrator } from '../../interfaces/terminal/index.js';
 import { backtestCommand } from './backtest-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
@@ -136,7 +138,14 @@ async function runAgents(
   }
   const chat = only === 'chat' || values.chat;
   // a terminal chat keeps the log off the screen it talks on (errors only)
-  const logger = createLogger({ level: chat ? 'error' : config.logLevel, instance: config.instance });
+  const tty = process.stdout.isTTY === true;
+  // a person at a terminal reads a banner and one line per decision; a log collector gets JSON lines
+  const pretty = !chat && isPretty(config, tty);
+  const logger = createLogger({
+    level: chat ? 'error' : config.logLevel,
+    instance: config.instance,
+    ...(pretty ? prettyLogger(config, tty) : {}),
+  });
   const api = (!only || only === 'api') && config.port > 0;
   // a first start opens: without SEXTANT_API_TOKENS the API gets a local admin token (src/cli/local-token.ts)
   const access = api ? await localAccess(config) : undefined;
@@ -151,9 +160,19 @@ async function runAgents(
     api: !only || only === 'api',
     chat,
     bots: !only || only === 'bots',
+    ...(pretty && !interfaceOnly ? { narrator: new Narrator({ write: (line) => console.log(line), color: tty }) } : {}),
   });
   // printed, not logged: with the local token on a terminal the line carries it (never in a log line)
-  if (access) console.log(dashboardLine(config, access.local, process.stdout.isTTY === true));
+  const dashboard = access ? dashboardLine(config, access.local, tty) : undefined;
+  if (pretty)
+    console.log(
+      banner(
+        config,
+        system.kernel.hosts.map((h) => h.name as AgentName),
+        dashboard,
+      ),
+    );
+  else if (dashboard) console.log(dashboard);
   if (chat) {
     const caller = { id: 'repl:local', role: 'admin' } as const; // the person at the terminal owns the process
     // Ctrl-C or a stop signal ends the chat like "exit": the system still drains and checkpoints
@@ -170,17 +189,22 @@ async function runAgents(
     return 0;
   }
   logger.info({ agents: system.kernel.hosts.map((h) => h.name) }, 'sextant running; Ctrl-C to stop');
+  /** The account and trading state now: what a person who ran this wants to know at the end. */
+  const result = async () => {
+    const viewer = { id: 'cli:local', role: 'viewer' } as const;
+    const [status, pnl] = await Promise.all([
+      system.commands.handle('status', viewer),
+      system.commands.handle('pnl all', viewer),
+    ]);
+    console.log(`${status.text}\n${pnl.text}`);
+  };
   return new Promise<number>((resolve) => {
     if (values['until-feed-end']) {
       void system.feedDone().then(async () => {
         // the result, for the person who ran it: the account and trading state at the end
-        const viewer = { id: 'cli:local', role: 'viewer' } as const;
-        const [status, pnl] = await Promise.all([
-          system.commands.handle('status', viewer),
-          system.commands.handle('pnl all', viewer),
-        ]);
         logger.info('the feed has ended; stopping');
-        console.log(`The feed has ended.\n${status.text}\n${pnl.text}`);
+        console.log('The feed has ended.');
+        await result();
         await system.stop();
         resolve(0);
       });
@@ -193,13 +217,17 @@ async function runAgents(
         return;
       }
       logger.info({ signal }, 'stopping: draining subscriptions');
-      system.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'stop failed');
-          resolve(1);
-        },
-      );
+      // a person watching gets the result before the process goes
+      const told = pretty && system.kernel.hosts.length > 0 ? result().catch(() => undefined) : Promise.resolve();
+      void told
+        .then(() => system.stop())
+        .then(
+          () => resolve(0),
+          (err: unknown) => {
+            logger.error({ err }, 'stop failed');
+            resolve(1);
+          },
+        );
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -50,6 +50,8 @@ export interface StartOptions {
   readonly bots?: boolean;
   /** An open store to use instead of the configured one (tests: one that fails on demand). */
   readonly store?: Store;
+  /** A terminal that narrates the decisions (interfaces/terminal): the agents then log them at debug, not info. */
+  readonly narrator?: { attach(bus: Bus): void; detach(): Promise<void> };
 }
 
 /**
@@ -69,7 +71,7 @@ export async function startSystem(
   const store = options.store ?? (await openStore(config, logger, agents));
   let live;
   try {
-    live = await planLive(config, logger, agents, store);
+    live = await planLive(config, logger, agents, store, options.narrator ? { notableLevel: 'debug' } : {});
   } catch (err) {
     await store?.close().catch(() => undefined);
     throw err;
@@ -82,6 +84,12 @@ export async function startSystem(
 
   const interfaces = async ({ bus, clock, ids }: BuiltParts): Promise<Part[]> => {
     const parts: Part[] = [];
+    const narrator = options.narrator;
+    if (narrator) {
+      // attached before the agents start: the first decision is told too
+      narrator.attach(bus);
+      parts.push({ name: 'stop narrating', stage: 'observers', stop: () => narrator.detach() });
+    }
     // an API process runs no agents: readiness expects the deployment's (AGENTS)
     const t = new AgentTracker(agents.length > 0 ? agents : config.runtime.agents, config.runtime.heartbeatMs);
     t.attach(bus);

@@ -52,6 +52,8 @@ export interface AgentHostDeps {
   readonly runId?: string;
   /** Shares the agent's keys with its other instances (spec.partition); unset: this instance handles every key. */
   readonly partitions?: PartitionCoordinator;
+  /** The level decisions and order outcomes are logged at (default info). */
+  readonly notableLevel?: 'info' | 'debug';
 }
 
 /**
@@ -105,6 +107,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       env: this.#env,
       idSeed: idSeed([deps.runId ?? '', spec.name]),
       log: this.#log,
+      ...(deps.notableLevel ? { notableLevel: deps.notableLevel } : {}),
     });
     this.#effects = new EffectRunner(spec.name, spec.effects);
     this.#gate =

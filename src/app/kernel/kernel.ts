@@ -129,6 +129,8 @@ export interface KernelDeps {
     readonly scorer?: Scorer | AsyncScorer;
     readonly news?: readonly NewsSource[];
   };
+  /** The level decisions and order outcomes are logged at (debug when a terminal narrates them). */
+  readonly notableLevel?: 'info' | 'debug';
   /** Agents whose symbols this process shares with other instances (scale-out), with their coordinators. */
   readonly partitions?: Partial<Record<AgentName, PartitionCoordinator>>;
 }
@@ -162,6 +164,7 @@ export class Kernel {
           instance: deps.instance,
           heartbeatMs: deps.heartbeatMs,
           ...(deps.restart ? { restart: deps.restart } : {}),
+          ...(deps.notableLevel ? { notableLevel: deps.notableLevel } : {}),
           ...(deps.partitions?.[name] ? { partitions: deps.partitions[name] } : {}),
           ...((deps.runIds?.[name] ?? deps.runId) !== undefined ? { runId: deps.runIds?.[name] ?? deps.runId } : {}),
         }),

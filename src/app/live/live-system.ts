@@ -67,6 +67,7 @@ export async function planLive(
   logger: Logger,
   agents: readonly AgentName[],
   store: Store | undefined,
+  options: { readonly notableLevel?: 'info' | 'debug' } = {},
 ): Promise<LivePlan> {
   const clock = systemClock;
   const ids = ulidSource();
@@ -192,6 +193,7 @@ export async function planLive(
       instance: config.instance,
       runId,
       heartbeatMs: config.runtime.heartbeatMs,
+      ...(options.notableLevel ? { notableLevel: options.notableLevel } : {}),
       agents,
       settings: settings!,
       // own outputs published after the capture are read back (a margin covers server clock skew)

@@ -41,6 +41,8 @@ export interface OutputPublisherDeps {
   /** The hash of run and agent, which every derived id of this agent starts with. */
   readonly idSeed: IdSeed;
   readonly log: Logger;
+  /** The level decisions and order outcomes are logged at (default info; a terminal narrating them says debug). */
+  readonly notableLevel?: 'info' | 'debug';
 }
 
 /**
@@ -62,12 +64,14 @@ export class OutputPublisher {
   #capture: Envelope[] | undefined;
   /** Debug lines are per message; the level is checked once, not per message. */
   readonly #debug: boolean;
-  /** Notable outputs (orders, fills) are logged at info: their fields are gathered only when it is on. */
-  readonly #info: boolean;
+  /** Notable outputs (orders, fills) are logged at `notableLevel`: their fields are gathered only when it is on. */
+  readonly #notable: boolean;
+  readonly #notableLevel: 'info' | 'debug';
 
   constructor(private readonly deps: OutputPublisherDeps) {
     this.#debug = deps.log.isLevelEnabled('debug');
-    this.#info = deps.log.isLevelEnabled('info');
+    this.#notableLevel = deps.notableLevel ?? 'info';
+    this.#notable = deps.log.isLevelEnabled(this.#notableLevel);
   }
 
   /** The message the current step handles (undefined between steps and for events sent directly). */
@@ -136,8 +140,8 @@ export class OutputPublisher {
     }
     this.deps.bus.publish(subjectFor(o.type, o.payload as never), env);
     this.#capture?.push(env);
-    if (this.#info && NOTABLE.has(o.type))
-      this.deps.log.info({ ...messageLogFields(env), payload: env.payload }, o.type);
+    if (this.#notable && NOTABLE.has(o.type))
+      this.deps.log[this.#notableLevel]({ ...messageLogFields(env), payload: env.payload }, o.type);
     else if (this.#debug) this.deps.log.debug(messageLogFields(env), o.type);
     this.#previous = env;
     if (o.key) this.chains.set(o.key, { id: env.id, correlationId: env.correlationId, time: env.time });
