@@ -366,6 +366,12 @@ export const configKeys = {
     doc: 'When the store buffer fills: pause the data feed until it drains, or trip the risk kill switch. Nothing is dropped either way.',
     default: 'backpressure',
   }),
+  SEXTANT_ALLOW_UNKNOWN_ENV: def({
+    schema: bool,
+    expected: 'true or false',
+    doc: 'Let environment variables with a Sextant prefix (RISK_, EXEC_, DATA_, STRATEGY_, SEXTANT_, ...) that are no Sextant key pass (a shared environment); by default they stop start-up as likely typos.',
+    default: false,
+  }),
   SEXTANT_NAMESPACE: def({
     schema: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/),
     expected: 'a letter, then letters, digits, - or _ (1-40)',

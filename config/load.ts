@@ -57,12 +57,20 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const file = filePath ? readFile(filePath) : {};
   const problems: string[] = [];
   // a misspelt key in the environment would otherwise be ignored silently and its default used
+  const allowUnknown =
+    configKeys.SEXTANT_ALLOW_UNKNOWN_ENV.schema.safeParse(env.SEXTANT_ALLOW_UNKNOWN_ENV).data === true;
   for (const name of Object.keys(env)) {
     const meant = nearKey(name);
     if (meant)
       problems.push(
         `${name}: not a Sextant setting; did you mean ${meant}? (it was ignored, so ${meant} would have its default)`,
       );
+    else if (!allowUnknown && ownedUnknown(name)) {
+      const closest = closestKey(name);
+      problems.push(
+        `${name}: unknown key${closest ? `; did you mean ${closest}?` : ''} (${name.split('_')[0]}_ variables are Sextant's; SEXTANT_ALLOW_UNKNOWN_ENV=true lets unknown ones pass)`,
+      );
+    }
   }
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(configKeys) as [ConfigKey, KeySpec<unknown>][]) {
@@ -149,6 +157,51 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/**
+ * Prefixes of Sextant's own variables: one that is not a key there is a typo or a setting that
+ * no longer exists. Prefixes other software shares (API_, LOG_, NATS_, MONGODB_, OPENAI_,
+ * TELEGRAM_, DISCORD_, BUS_) are not claimed; only near misses of their keys are refused.
+ */
+export const OWNED_PREFIXES = [
+  'SEXTANT',
+  'RISK',
+  'EXEC',
+  'DATA',
+  'STRATEGY',
+  'SENTIMENT',
+  'STORE',
+  'SYNTHETIC',
+  'RECORDING',
+  'RSI',
+  'PAPER',
+  'BROKER',
+  'PORTFOLIO',
+  'CCXT',
+  'CHAT',
+];
+
+/** Variables of an owned prefix that the project itself uses outside the configuration (its test tooling). */
+const NOT_CONFIG = new Set(['SEXTANT_TOOLS_DIR']);
+
+/** `name` has an owned prefix and is no key. */
+function ownedUnknown(name: string): boolean {
+  return (
+    !(name in configKeys) && !NOT_CONFIG.has(name) && OWNED_PREFIXES.includes(name.split('_')[0]!) && name.includes('_')
+  );
+}
+
+/** The key of the same prefix closest to `name` (within half its length), if any. */
+function closestKey(name: string): ConfigKey | undefined {
+  const prefix = name.split('_')[0]!;
+  let best: { key: ConfigKey; d: number } | undefined;
+  for (const key of Object.keys(configKeys) as ConfigKey[]) {
+    if (key.split('_')[0] !== prefix) continue;
+    const d = editDistance(name, key);
+    if (d <= Math.ceil(name.length / 2) && (!best || d < best.d)) best = { key, d };
+  }
+  return best?.key;
 }
 
 /**

@@ -68,15 +68,17 @@ describe('config', () => {
     expect(() => loadConfig({ env: { MONGODB_URL: 'mongodb://h/db' } })).toThrow(/did you mean MONGODB_URI\?/);
     expect(
       loadConfig({
-        env: {
-          PATH: '/bin',
-          HOME: '/root',
-          SEXTANT_TOOLS_DIR: '/tmp/t',
-          DATA_SCIENCE: 'yes',
-          RISK_MAX_DRAWDOWN: '0.1',
-        },
+        env: { PATH: '/bin', HOME: '/root', SEXTANT_TOOLS_DIR: '/tmp/t', API_KEY: 'x', RISK_MAX_DRAWDOWN: '0.1' },
       }).risk.maxDrawdown,
     ).toBe(0.1);
+  });
+
+  it("an unknown variable with one of Sextant's prefixes stops start-up too, naming the closest key; an escape hatch lets it pass", () => {
+    expect(() => loadConfig({ env: { RISK_MAX_POSITON_NOTIONAL_USD: '5000' } })).toThrow(
+      /RISK_MAX_POSITON_NOTIONAL_USD: unknown key; did you mean RISK_MAX_POSITION_NOTIONAL\? \(RISK_ variables are Sextant's; SEXTANT_ALLOW_UNKNOWN_ENV=true lets unknown ones pass\)/,
+    );
+    expect(() => loadConfig({ env: { DATA_SCIENCE: 'yes' } })).toThrow(/DATA_SCIENCE: unknown key/);
+    expect(loadConfig({ env: { DATA_SCIENCE: 'yes', SEXTANT_ALLOW_UNKNOWN_ENV: 'true' } }).data.feed).toBe('synthetic');
   });
 
   it('STRATEGY_SIZE takes units or a percentage of equity', () => {
