@@ -24,6 +24,7 @@ import type { Store } from '../../src/infra/store/index.js';
 import type { Caller, Reply, AgentTracker } from '../commands/index.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { docsPage, openApiDocument } from './openapi.js';
+import { roundMoney } from './money.js';
 import {
   chatBodySchema,
   commandBodySchema,
@@ -275,8 +276,9 @@ export function createApi(deps: ApiDeps): Hono<Env> {
 
   const api = new Hono<Env>();
   api.use('*', requireRole('viewer'));
-  api.get('/portfolio', async (c) => c.json(await ask(c, 'portfolio')));
-  api.get('/positions', async (c) => c.json(await ask(c, 'positions')));
+  // money to the cent (interfaces/http/money.ts); the books keep full precision
+  api.get('/portfolio', async (c) => c.json(roundMoney(await ask(c, 'portfolio'))));
+  api.get('/positions', async (c) => c.json(roundMoney(await ask(c, 'positions'))));
   api.get('/signals', async (c) => c.json(await ask(c, 'signals')));
   api.get('/risk', async (c) => c.json(await ask(c, 'risk')));
   api.get('/agents', (c) => c.json(deps.agents.report()));
@@ -320,7 +322,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   });
   api.get('/fills', async (c) => {
     const q = parse(fillsQuerySchema, c.req.query(), 'query');
-    return c.json(await ask(c, 'fills', q));
+    return c.json(roundMoney(await ask(c, 'fills', q)));
   });
   api.get('/events', async (c) => {
     const q = parse(eventsQuerySchema, c.req.query(), 'query');

@@ -260,12 +260,13 @@ describe('HTTP API', () => {
     expect(await halted.json()).toMatchObject({ accepted: true, state: 'HALTED' });
     const resumed = await call('/api/v1/risk/resume', { method: 'POST', token: OPERATOR, body: {} });
     expect(await resumed.json()).toMatchObject({ accepted: true, state: 'ACTIVE' });
-    const risk = (await (
-      await call('/api/v1/events?type=risk.state&newest=true&limit=2', { token: VIEWER })
-    ).json()) as {
-      payload: { cause: { reason?: string } };
-    }[];
-    expect(risk.map((e) => e.payload.cause.reason)).toEqual(['resumed through the API', 'halted through the API']);
+    // the event log is written behind the bus: wait for it, not for time
+    await eventually(async () => {
+      const risk = (await (
+        await call('/api/v1/events?type=risk.state&newest=true&limit=2', { token: VIEWER })
+      ).json()) as { payload: { cause: { reason?: string } } }[];
+      expect(risk.map((e) => e.payload.cause.reason)).toEqual(['resumed through the API', 'halted through the API']);
+    });
   });
 
   it('times in queries are epoch ms or ISO-8601; anything else is a 400 naming the field', async () => {
