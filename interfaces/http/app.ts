@@ -282,6 +282,11 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   api.get('/signals', async (c) => c.json(await ask(c, 'signals')));
   api.get('/risk', async (c) => c.json(await ask(c, 'risk')));
   api.get('/agents', (c) => c.json(deps.agents.report()));
+  // what the calling token may do: a client shows the controls of its role only
+  api.get('/whoami', (c) => {
+    const token = c.get('token')!;
+    return c.json({ role: token.role, name: token.name });
+  });
   api.get('/orders', async (c) => {
     const q = parse(ordersQuerySchema, c.req.query(), 'query');
     if (deps.store) return c.json(await deps.store.orders.list(q));

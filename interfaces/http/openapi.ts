@@ -68,6 +68,12 @@ const ROUTES: readonly Route[] = [
   { method: 'get', path: '/api/v1/risk', summary: 'Trading state, limits, counts.', role: 'viewer' },
   {
     method: 'get',
+    path: '/api/v1/whoami',
+    summary: "The calling token's role and name (what a client may offer).",
+    role: 'viewer',
+  },
+  {
+    method: 'get',
     path: '/api/v1/agents',
     summary: 'Each agent: state, machine state, heartbeat age.',
     role: 'viewer',

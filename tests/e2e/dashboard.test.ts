@@ -207,9 +207,15 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     expect(
       await p.evaluate<number>("document.querySelector('#equity-chart canvas').getBoundingClientRect().right"),
     ).toBeLessThanOrEqual(390);
-    // a viewer watches but cannot halt: the API says why
-    await p.click('#halt');
-    await p.locator('#notice', { hasText: 'needs the operator role' }).waitFor();
+    // a viewer watches but cannot halt: its controls are disabled, saying why (and the API refuses it anyway)
+    await until(p, "document.getElementById('halt').title === 'needs an operator token'");
+    expect(await p.locator('#halt').isDisabled()).toBe(true);
+    expect(await p.locator('#resume').isDisabled()).toBe(true);
+    const refused = await fetch(`${base}/api/v1/risk/halt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${VIEWER}` },
+    });
+    expect(refused.status).toBe(403);
     await shot(p, join(shots, 'dashboard-phone.png'));
     await phone.close();
   });

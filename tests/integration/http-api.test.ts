@@ -277,6 +277,12 @@ describe('HTTP API', () => {
     expect(JSON.stringify(await bad.json())).toContain('expected a time: epoch milliseconds or ISO-8601');
   });
 
+  it('whoami tells a client what its token may do', async () => {
+    expect(await (await call('/api/v1/whoami', { token: VIEWER })).json()).toMatchObject({ role: 'viewer' });
+    expect(await (await call('/api/v1/whoami', { token: OPERATOR })).json()).toMatchObject({ role: 'operator' });
+    expect((await call('/api/v1/whoami')).status).toBe(401);
+  });
+
   it('an unknown trace id is a 404, not an empty chain', async () => {
     const r = await call('/api/v1/trace/no-such-chain', { token: VIEWER });
     expect(r.status).toBe(404);

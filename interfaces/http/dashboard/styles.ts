@@ -19,7 +19,7 @@ input { font:inherit; padding:.35rem .5rem; border:1px solid var(--line); border
 .badge[data-state=REDUCING], .badge[data-state=degraded], .badge[data-state=connecting], .badge[data-state=starting] { background:#fef3e0; color:var(--warn); }
 .badge[data-state=HALTED], .badge[data-state=offline], .badge[data-state=faulted], .badge[data-state=stopped] { background:#fce8e6; color:var(--bad); }
 .grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(min(100%, 24rem), 1fr)); gap:.8rem; padding:.8rem; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:.8rem; min-width:0; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:.8rem; min-width:0; overflow-x:auto; }
 form.card { margin:.8rem; }
 .wide { grid-column:1 / -1; }
 .row { display:flex; gap:.5rem; align-items:center; flex-wrap:wrap; }

@@ -9,10 +9,11 @@ import { $ } from './dom.js';
 export const TOKEN_KEY = 'sextant.token';
 
 /** The session: the API token, the open stream, the stream's next retry delay. */
-export const S: { token: string; stream: AbortController | null; retryMs: number } = {
+export const S: { token: string; stream: AbortController | null; retryMs: number; role: string | undefined } = {
   token: '',
   stream: null,
   retryMs: 1000,
+  role: undefined,
 };
 
 /** What the page does when the API refuses the token (set by main.ts: show the token form). */

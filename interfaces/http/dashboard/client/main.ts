@@ -2,6 +2,7 @@ import type { OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '.
 import { api, hooks, openStream, S, setConn, TOKEN_KEY, type Message } from './api.js';
 import { $, clear, clock, h, num, qty } from './dom.js';
 import {
+  access,
   addPoint,
   addSentiment,
   agentHealth,
@@ -125,7 +126,14 @@ const loadSentiment = () =>
   );
 
 const loadAgents = () => api<Record<string, AgentRow>>('GET', '/agents').then(agents);
-const loadRisk = () => api<{ state: string }>('GET', '/risk').then((r) => tradingState(r.state));
+const loadRisk = () =>
+  api<{ role: string }>('GET', '/whoami')
+    .then((me) => {
+      S.role = me.role;
+      access.operate = me.role === 'operator' || me.role === 'admin';
+    })
+    .then(() => api<{ state: string }>('GET', '/risk'))
+    .then((r) => tradingState(r.state));
 
 function loadAll(): Promise<unknown> {
   notice('');

@@ -321,11 +321,20 @@ export function agentHealth(e: Message<Partial<AgentHealth>>): void {
   agents();
 }
 
+/** Whether the token may halt and resume (operator or admin); unknown until the API said. */
+export const access = { operate: false };
+
 export function tradingState(state: string): void {
   P.trading = state;
   const b = $('trading-state');
   b.textContent = state;
   b.dataset.state = state;
-  $<HTMLButtonElement>('halt').disabled = state === 'HALTED';
-  $<HTMLButtonElement>('resume').disabled = state === 'ACTIVE';
+  const halt = $<HTMLButtonElement>('halt');
+  const resume = $<HTMLButtonElement>('resume');
+  // a viewer watches: the controls it may not use are shown disabled, saying why
+  halt.disabled = !access.operate || state === 'HALTED';
+  resume.disabled = !access.operate || state === 'ACTIVE';
+  const why = access.operate ? '' : 'needs an operator token';
+  halt.title = why;
+  resume.title = why;
 }
