@@ -11,18 +11,25 @@ import { type Bus, type Subscription, patterns, type Clock } from '../../src/cor
  */
 export class MarketClock implements Clock {
   #latest: number | undefined;
+  readonly #symbols = new Set<string>();
   readonly #subs: Subscription[];
 
   constructor(
     bus: Bus,
     private readonly wall: Clock,
   ) {
-    const seen = (time: number) => {
+    const seen = (time: number, symbol: unknown) => {
       if (this.#latest === undefined || time > this.#latest) this.#latest = time;
+      if (typeof symbol === 'string') this.#symbols.add(symbol);
     };
     this.#subs = [patterns.marketBars, patterns.marketTicks].map((p) =>
-      bus.subscribe(p, (e) => seen(e.time), { name: 'market-clock' }),
+      bus.subscribe(p, (e) => seen(e.time, (e.payload as { symbol?: unknown }).symbol), { name: 'market-clock' }),
     );
+  }
+
+  /** The symbols market data has been seen for (empty before the first bar: nothing is known yet). */
+  symbols(): ReadonlySet<string> {
+    return this.#symbols;
   }
 
   now(): number {

@@ -65,6 +65,11 @@ export interface ApiDeps {
   readonly envelope: EnvelopeDeps;
   /** The time people's orders are decided at (default: the envelope clock); see MarketClock. */
   readonly decisionClock?: Clock;
+  /**
+   * The symbols the market has data for (MarketClock.symbols); an order for another is refused at
+   * once (422) rather than accepted and refused by risk later. Empty or unset: not known yet.
+   */
+  readonly knownSymbols?: () => ReadonlySet<string>;
   /** Resolves when the system takes new input (after a restart has caught up); orders wait for it. */
   readonly accepting?: () => Promise<void>;
   readonly log: Logger;
@@ -87,7 +92,7 @@ const MAX_STREAMS_PER_TOKEN = 4;
 /** The one error shape: `{ error: { code, message, details? } }` with its status. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504,
     readonly code: string,
     message: string,
     readonly details?: unknown,
@@ -420,6 +425,15 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       throw new ApiError(400, 'bad_request', 'a stop order needs stopPrice', {
         fields: { stopPrice: 'required for type stop' },
       });
+    const known = deps.knownSymbols?.();
+    if (known && known.size > 0 && !known.has(b.symbol)) {
+      const like = [...known].find((k) => k.toLowerCase() === b.symbol.toLowerCase());
+      throw new ApiError(
+        422,
+        'unknown_symbol',
+        `no market data for ${b.symbol}${like ? `; did you mean ${like}? (symbols are case-sensitive)` : `; the market has ${[...known].slice(0, 10).join(', ')}`}`,
+      );
+    }
     const token = c.get('token')!;
     const key = c.req.header('idempotency-key');
     if (key !== undefined && !/^[\w.:-]{1,100}$/.test(key))

@@ -52,6 +52,7 @@ export async function serveApi(
     | 'commands'
     | 'envelope'
     | 'decisionClock'
+    | 'knownSymbols'
     | 'accepting'
     | 'writes'
     | 'log'

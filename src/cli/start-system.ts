@@ -152,6 +152,7 @@ export async function startSystem(
               ...(webhooks ? { webhooks } : {}),
               envelope: { ids, clock, source: `api/${config.instance}` },
               decisionClock: marketClock,
+              knownSymbols: () => marketClock.symbols(),
               accepting: () => accepting,
               ...(writeWatch ? { writes: () => writeWatch.health() } : {}),
               log: logger.child({ component: 'api' }),

@@ -56,6 +56,7 @@ describe('HTTP API', () => {
     app = createApi({
       bus: system.bus,
       store: system.store,
+      knownSymbols: () => new Set(['WALK']), // what a MarketClock saw (tests/unit/market-clock.test.ts)
       metrics,
       agents: tracker,
       envelope: { ids: ulidSource(), clock: systemClock, source: 'api/test' },
@@ -275,6 +276,30 @@ describe('HTTP API', () => {
     const bad = await call('/api/v1/events?from=yesterday-ish', { token: VIEWER });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain('expected a time: epoch milliseconds or ISO-8601');
+  });
+
+  it('an order for a symbol the market has no data for is refused at once (422), with the one meant', async () => {
+    const listed = 'WALK';
+    const lower = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: listed.toLowerCase(), side: 'buy', qty: 1 },
+    });
+    expect(lower.status).toBe(422);
+    expect(await lower.json()).toEqual({
+      error: {
+        code: 'unknown_symbol',
+        message: `no market data for ${listed.toLowerCase()}; did you mean ${listed}? (symbols are case-sensitive)`,
+      },
+    });
+    const other = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'NOPE', side: 'buy', qty: 1 },
+    });
+    expect(((await other.json()) as { error: { message: string } }).error.message).toContain(
+      `the market has ${listed}`,
+    );
   });
 
   it('whoami tells a client what its token may do', async () => {
