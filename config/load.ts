@@ -1,3 +1,4 @@
+import { editDistance } from '../src/core/index.js';
 import { readFileSync } from 'node:fs';
 import { configKeys, type ConfigKey, type KeySpec, type KeyValues } from './keys.js';
 import { buildConfig, type Config } from './config.js';
@@ -219,15 +220,4 @@ export function nearKey(name: string): ConfigKey | undefined {
     if (d <= 2 && (!best || d < best.d)) best = { key, d };
   }
   return best?.key;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }

@@ -5,6 +5,8 @@
  * goes through the same roles, validation and previews as a typed command.
  */
 
+import { editDistance } from '../../src/core/index.js';
+
 const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
 const SYMBOL = String.raw`\$?([a-z][a-z0-9._/-]{0,15})`;
 
@@ -70,10 +72,33 @@ const RULES: readonly Rule[] = [
 /** The rules that act (orders, closes, halt/resume/reduce): never taken from a hedged message. */
 const ACTIONS: ReadonlySet<RegExp> = new Set(RULES.slice(0, 7).map(([re]) => re));
 
+/**
+ * A number as people write it: `20%` (0.2), `1k` (1000), `2.5m`, `$5,000` (5000); undefined
+ * when it is not one.
+ */
+export function amount(text: string): number | undefined {
+  const m = /^\$?(-?\d[\d,]*(?:\.\d+)?)\s*(%|k|m)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]!.replace(/,/g, ''));
+  if (!Number.isFinite(n)) return undefined;
+  const unit = m[2]?.toLowerCase();
+  return unit === '%' ? Math.round(n * 1e6) / 1e8 : unit === 'k' ? n * 1_000 : unit === 'm' ? n * 1_000_000 : n;
+}
+
+/** `limits set maxDrawdown 20%` -> `limits set maxDrawdown 0.2` (keys keep their case; units become numbers). */
+function limitChange(text: string): string | undefined {
+  const m = /^\s*(?:limits?|limit) set ([A-Za-z]+)(?: to| =)? (\S+)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const value = amount(m[2]!);
+  return value === undefined ? undefined : `limits set ${m[1]} ${value}`;
+}
+
 /** The command a plain-language message means, or undefined when it is not one of the known forms. */
 export function parseIntent(text: string): string | undefined {
   if (text.length > 500) return undefined;
   if (/^\s*(help|what can you do|what do you do|commands)\s*\??\s*$/i.test(text)) return 'help';
+  const limits = limitChange(text);
+  if (limits) return limits;
   const t = normalise(text);
   if (t.length === 0) return undefined;
   // "don't stop trading", "should we resume trading?": not orders to act on
@@ -85,4 +110,12 @@ export function parseIntent(text: string): string | undefined {
     if (m) return make(m);
   }
   return undefined;
+}
+
+/** The `n` command names nearest to what was typed (its words against each name), for "did you mean". */
+export function closestCommands(text: string, names: readonly string[], n: number): string[] {
+  const words = normalise(text).split(' ').filter(Boolean);
+  const score = (name: string) =>
+    Math.min(...(words.length ? words : ['']).map((w) => editDistance(w, name) / Math.max(name.length, 1)));
+  return [...names].sort((a, b) => score(a) - score(b) || a.localeCompare(b)).slice(0, n);
 }

@@ -18,3 +18,4 @@ export * from './util/daily-budget.js';
 export * from './util/id-window.js';
 export * from './util/recent-ids.js';
 export * from './util/redact.js';
+export * from './util/edit-distance.js';

@@ -252,6 +252,24 @@ for (const store of ['embedded', 'mongodb'] as const)
       expect(await system.commands.handle('why NOPE', viewer)).toMatchObject({ ok: false, code: 'not_found' });
     });
 
+    it('plain language that starts like a command is read as meant; what cannot be read gets the closest commands', async () => {
+      const answer = offlineAnswer(system.commands, operator);
+      // "why" is a command, but "did" is no symbol: the plain reading wins
+      const why = await answer('why did we buy WALK');
+      expect(why.text).toMatch(/^\(I read that as `why WALK`\.\)/);
+      // "trading" is filler, not the reason of the halt
+      const halt = await answer('halt trading');
+      expect(halt.text).toMatch(/^\(I read that as `halt`\.\)/);
+      expect(halt.preview?.summary).toBe('halt trading');
+      await system.commands.handle(`cancel ${halt.preview!.id}`, operator);
+      const lost = await answer('sing a song');
+      expect(lost).toMatchObject({ ok: false, code: 'not_understood' });
+      expect(lost.text).toMatch(
+        /^I could not read that as a command\. Did you mean `\w[\w-]*`, `\w[\w-]*`, `\w[\w-]*`\?/,
+      );
+      expect(lost.text.split('\n')).toHaveLength(1); // one line, not the whole help
+    });
+
     it('the terminal chat answers commands and plain questions line by line through stdin', async () => {
       const input = new PassThrough();
       const output = new PassThrough();

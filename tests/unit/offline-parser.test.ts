@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIntent } from '../../interfaces/chat/offline-parser.js';
+import { amount, closestCommands, parseIntent } from '../../interfaces/chat/offline-parser.js';
 
 /** The offline intent parser: plain language to commands, deterministically, misspellings included. */
 describe('offline intent parser', () => {
@@ -27,6 +27,10 @@ describe('offline intent parser', () => {
     ['close ORCL', 'close ORCL'],
     ['close all', 'close all'],
     ['stop trading', 'halt'],
+    ['halt trading', 'halt'],
+    ['limits set maxDrawdown 20%', 'limits set maxDrawdown 0.2'],
+    ['limit set maxOrderNotional to $5,000', 'limits set maxOrderNotional 5000'],
+    ['limits set maxPositionNotional 1k', 'limits set maxPositionNotional 1000'],
     ['STOP', 'halt'],
     ['kill switch', 'halt'],
     ['resume trading', 'resume'],
@@ -50,5 +54,23 @@ describe('offline intent parser', () => {
   it('is deterministic and bounded: a huge message is not parsed at all', () => {
     expect(parseIntent(`buy 10 ORCL ${'x'.repeat(600)}`)).toBeUndefined();
     for (let i = 0; i < 3; i++) expect(parseIntent('buy 10 shares of ORCL')).toBe('buy ORCL 10');
+  });
+
+  it('reads amounts as people write them: percentages, k and m, dollar signs and thousands separators', () => {
+    expect([amount('20%'), amount('1k'), amount('2.5m'), amount('$5,000'), amount('0.25'), amount('lots')]).toEqual([
+      0.2,
+      1000,
+      2_500_000,
+      5000,
+      0.25,
+      undefined,
+    ]);
+  });
+
+  it('offers the three nearest commands for what it cannot read', () => {
+    const names = ['status', 'portfolio', 'positions', 'orders', 'pnl', 'signals', 'halt', 'resume', 'risk', 'why'];
+    expect(closestCommands('postiions please', names, 3)[0]).toBe('positions');
+    expect(closestCommands('stauts', names, 3)[0]).toBe('status');
+    expect(closestCommands('sing a song', names, 3)).toHaveLength(3);
   });
 });
