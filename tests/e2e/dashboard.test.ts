@@ -285,4 +285,20 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     expect(requested.filter((u) => u.includes(VIEWER))).toEqual([]);
     await ctx.close();
   });
+
+  it('charts the price of a symbol with markers where fills bought and sold', async () => {
+    const ctx = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.addInitScript(`localStorage.setItem('sextant.token', ${JSON.stringify(VIEWER)})`);
+    const p = await ctx.newPage();
+    await p.goto(base);
+    await until(p, "document.getElementById('price-symbol').value === 'SYN'");
+    await until(p, "Number(document.getElementById('price-chart').dataset.points) >= 10");
+    // the fast SMA cross trades within seconds: a buy and a sell land on the chart
+    await until(p, "Number(document.getElementById('price-chart').dataset.buys) >= 1", 20_000);
+    await until(p, "Number(document.getElementById('price-chart').dataset.sells) >= 1", 20_000);
+    expect(await drawnPixels(p, '#price-chart canvas')).toBeGreaterThan(100);
+    expect(await p.locator('#price-empty').isVisible()).toBe(false);
+    await p.locator('#price-card').screenshot({ path: join(shots, 'dashboard-price.png') });
+    await ctx.close();
+  });
 });

@@ -55,6 +55,12 @@ export function dashboardPage(a: PageAssets): string {
     <div id="drawdown-chart" class="chart" data-points="0"></div>
   </section>
 
+  <section class="card wide" id="price-card">
+    <h2>Price <select id="price-symbol" aria-label="Symbol"></select></h2>
+    <div id="price-chart" class="chart" data-points="0" data-buys="0" data-sells="0"></div>
+    <p class="empty" id="price-empty">No market data yet.</p>
+  </section>
+
   <section class="card"><h2>Positions</h2>
     <div class="scroll"><table id="positions"><thead><tr><th>Symbol</th><th class="n">Qty</th><th class="n">Avg</th><th class="n">Last</th><th class="n">Unrealised</th></tr></thead><tbody></tbody></table></div>
     <p class="empty" id="positions-empty">No positions.</p>

@@ -1,9 +1,14 @@
-import type { OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '../../../../src/core/index.js';
+import type { Bar, OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '../../../../src/core/index.js';
 import { api, hooks, openStream, S, setConn, TOKEN_KEY, type Message } from './api.js';
 import { $, clear, clock, h, num, qty } from './dom.js';
 import {
   access,
   addPoint,
+  addPriceBar,
+  addPriceFill,
+  offerSymbol,
+  PRICE,
+  resetPrice,
   addSentiment,
   agentHealth,
   agents,
@@ -135,6 +140,33 @@ const loadRisk = () =>
     .then(() => api<{ state: string }>('GET', '/risk'))
     .then((r) => tradingState(r.state));
 
+/** The charted symbol's recent bars and fills (a store keeps them; without one the chart starts now). */
+async function loadPrice(): Promise<void> {
+  const symbol = PRICE.symbol;
+  if (!symbol) return;
+  const q = (type: string, limit: number) =>
+    api<Message<Bar | OrderFilled>[]>(
+      'GET',
+      `/events?type=${type}&symbol=${encodeURIComponent(symbol)}&newest=true&limit=${limit}`,
+    );
+  try {
+    const [bars, fills] = await Promise.all([q('market.bar', 1000), q('order.filled', 200)]);
+    if (PRICE.symbol !== symbol) return; // another symbol was chosen meanwhile
+    resetPrice(symbol);
+    for (const f of fills) addPriceFill(f.time, (f.payload as OrderFilled).side, (f.payload as OrderFilled).price);
+    for (const b of bars.slice().reverse()) addPriceBar(b.time, (b.payload as Bar).close);
+  } catch {
+    // no store: the chart fills from the stream
+  }
+}
+
+/** A symbol seen on the stream: offered in the chart's list, and charted when it is the first. */
+function seeSymbol(symbol: string): void {
+  if (!offerSymbol(symbol)) return;
+  resetPrice(symbol);
+  void loadPrice();
+}
+
 function loadAll(): Promise<unknown> {
   notice('');
   return Promise.all([
@@ -155,6 +187,9 @@ function onEvent(e: Message): void {
     addPoint(e.time, e.payload);
   } else if (t === 'market.bar') {
     if (P.last) addPoint(e.time, P.last);
+    const bar = e.payload as unknown as Bar;
+    seeSymbol(bar.symbol);
+    if (bar.symbol === PRICE.symbol) addPriceBar(e.time, bar.close);
   } else if (t === 'signal.generated') {
     P.signals.unshift(e as unknown as Message<Signal>);
     P.signals.length = Math.min(P.signals.length, MAX_ROWS);
@@ -164,6 +199,8 @@ function onEvent(e: Message): void {
   else if (t.startsWith('sentiment.')) addSentiment(e);
   else if (t.startsWith('order.')) {
     if (t === 'order.filled') {
+      const f = e.payload as unknown as OrderFilled;
+      if (f.symbol === PRICE.symbol) addPriceFill(e.time, f.side, f.price);
       P.fills.unshift(e as unknown as Message<OrderFilled>);
       P.fills.length = Math.min(P.fills.length, MAX_ROWS);
       fills();
@@ -422,6 +459,10 @@ function boot(): void {
     askForToken();
   });
   $('token-button').addEventListener('click', () => askForToken());
+  $('price-symbol').addEventListener('change', (ev) => {
+    resetPrice((ev.target as HTMLSelectElement).value);
+    void loadPrice();
+  });
   $('halt').addEventListener('click', () => riskAction('halt'));
   $('resume').addEventListener('click', () => riskAction('resume'));
   $('trace-form').addEventListener('submit', (ev) => {

@@ -62,6 +62,122 @@ export const P = {
   trading: null as string | null,
 };
 
+/**
+ * The price chart of one symbol: its closes (at most MAX_POINTS bars), with a marker where a
+ * fill bought (green) or sold (red), at the fill's bar.
+ */
+export const PRICE = {
+  symbol: undefined as string | undefined,
+  symbols: new Set<string>(),
+  xs: [] as number[],
+  close: [] as number[],
+  buys: [] as (number | null)[],
+  sells: [] as (number | null)[],
+  /** Fills of the symbol by bar time (seconds), kept for bars that arrive after them. */
+  fills: new Map<number, { side: string; price: number }>(),
+  chart: null as uPlotType | null,
+  pending: false,
+};
+
+/** The symbol chosen to chart changed: its history is loaded by main.ts. */
+export function resetPrice(symbol: string): void {
+  PRICE.symbol = symbol;
+  PRICE.xs = [];
+  PRICE.close = [];
+  PRICE.buys = [];
+  PRICE.sells = [];
+  PRICE.fills.clear();
+  drawPrice();
+}
+
+/** A symbol seen in market data: offered in the chart's list; the first one is charted. */
+export function offerSymbol(symbol: string): boolean {
+  if (PRICE.symbols.has(symbol)) return false;
+  PRICE.symbols.add(symbol);
+  const select = $<HTMLSelectElement>('price-symbol');
+  select.appendChild(h('option', { value: symbol, text: symbol }));
+  return PRICE.symbol === undefined;
+}
+
+/** A bar of the charted symbol (time in ms). */
+export function addPriceBar(time: number, close: number): void {
+  const x = time / 1000;
+  const n = PRICE.xs.length;
+  if (n > 0 && x < PRICE.xs[n - 1]!) return;
+  const fill = PRICE.fills.get(x);
+  if (n > 0 && x === PRICE.xs[n - 1]) PRICE.close[n - 1] = close;
+  else {
+    PRICE.xs.push(x);
+    PRICE.close.push(close);
+    PRICE.buys.push(fill?.side === 'buy' ? fill.price : null);
+    PRICE.sells.push(fill?.side === 'sell' ? fill.price : null);
+  }
+  if (PRICE.xs.length > MAX_POINTS) {
+    const cut = PRICE.xs.length - MAX_POINTS;
+    for (const a of [PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells]) a.splice(0, cut);
+  }
+  drawPrice();
+}
+
+/** A fill of the charted symbol: a marker at its bar (now, or when the bar arrives). */
+export function addPriceFill(time: number, side: string, price: number): void {
+  const x = time / 1000;
+  PRICE.fills.set(x, { side, price });
+  if (PRICE.fills.size > MAX_POINTS) PRICE.fills.delete(PRICE.fills.keys().next().value!);
+  const i = PRICE.xs.lastIndexOf(x);
+  if (i >= 0) {
+    (side === 'buy' ? PRICE.buys : PRICE.sells)[i] = price;
+    drawPrice();
+  }
+}
+
+function drawPrice(): void {
+  if (PRICE.pending) return;
+  PRICE.pending = true;
+  requestAnimationFrame(() => {
+    PRICE.pending = false;
+    const el = $('price-chart');
+    $('price-empty').hidden = PRICE.xs.length > 0;
+    if (!PRICE.chart && typeof uPlot !== 'undefined' && PRICE.xs.length > 0) {
+      const width = Math.max(el.clientWidth, 200);
+      const marker = (color: string) => ({
+        stroke: color,
+        fill: color,
+        width: 0,
+        points: { show: true, size: 9, fill: color },
+      });
+      PRICE.chart = new uPlot(
+        {
+          width,
+          height: 220,
+          legend: { show: false },
+          scales: { x: { time: true } },
+          axes: [
+            { stroke: '#667', grid: { stroke: '#eee' } },
+            { stroke: '#667', grid: { stroke: '#eee' }, size: 64 },
+          ],
+          series: [
+            {},
+            { label: 'Close', stroke: '#444', width: 1.25, points: { show: false } },
+            { label: 'Buy', ...marker('#1a7f37') },
+            { label: 'Sell', ...marker('#b3261e') },
+          ],
+        },
+        [PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells],
+        el,
+      );
+      if (typeof ResizeObserver !== 'undefined')
+        new ResizeObserver(() => PRICE.chart?.setSize({ width: Math.max(el.clientWidth, 200), height: 220 })).observe(
+          el,
+        );
+    }
+    PRICE.chart?.setData([PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells]);
+    el.dataset.points = String(PRICE.xs.length);
+    el.dataset.buys = String(PRICE.buys.filter((v) => v !== null).length);
+    el.dataset.sells = String(PRICE.sells.filter((v) => v !== null).length);
+  });
+}
+
 /** What a trace button does (set by main.ts: show the chain). */
 export const panelHooks: { showTrace: (correlationId: string) => void } = { showTrace: () => undefined };
 
