@@ -6,6 +6,9 @@
  */
 
 import { editDistance } from '../../src/core/index.js';
+import { amount } from '../commands/index.js';
+
+export { amount };
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
 const SYMBOL = String.raw`\$?([a-z][a-z0-9._/-]{0,15})`;
@@ -37,6 +40,12 @@ type Rule = readonly [RegExp, (m: RegExpMatchArray) => string];
 /** First match wins; orders before questions so "buy 10 ORCL" is never read as a question about ORCL. */
 const RULES: readonly Rule[] = [
   [
+    new RegExp(
+      String.raw`^(?:sell|close|exit|trim) (half|a half|quarter|a quarter|third|a third|\d+(?:\.\d+)?%) ${SYMBOL}(?: position)?$`,
+    ),
+    (m) => `close ${m[2]!.toUpperCase()} ${m[1]!.replace(/^a /, '')}`,
+  ],
+  [
     new RegExp(String.raw`^(buy|sell) ${NUMBER} ${SYMBOL}(?: (?:at|limit|@) ${NUMBER})?$`),
     (m) => `${m[1]} ${m[3]!.toUpperCase()} ${m[2]}${m[4] ? ` limit ${m[4]}` : ''}`,
   ],
@@ -53,9 +62,17 @@ const RULES: readonly Rule[] = [
   [/\b(resume|restart|start) trading\b|^resume$/, () => 'resume'],
   [/\b(only|just) (reduce|reducing)\b|^reduce$/, () => 'reduce'],
   [
-    new RegExp(String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}$`),
+    new RegExp(
+      String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}(?: (?:yesterday|today|earlier|this morning|last week|just now|recently))?$`,
+    ),
     (m) => `why ${m[1]!.toUpperCase()}`,
   ],
+  // how the money went, by period: "how much did I make this week", "how did the strategy do this month"
+  [
+    /\b(?:how much|what)(?: portfolio)? (?:did|have) (?:i|we|you|it)? ?(?:make|made|earn|earned|lose|lost|gain|gained)\b.*\b(today|week|month)\b|\bhow (?:did|has|is) (?:strategy|it|trading) (?:do|done|doing)\b.*\b(today|week|month)\b/,
+    (m) => `pnl ${m[1] ?? m[2]}`,
+  ],
+  [/\b(?:since (?:start|beginning|inception)|all time|overall|in total|total return)\b/, () => 'pnl all'],
   [/\bpnl\b.*\b(today|week|month|all)\b|\b(today|week|month)\b.*\bpnl\b/, (m) => `pnl ${m[1] ?? m[2]}`],
   [/\bpnl\b/, () => 'pnl today'],
   [/\bpositions\b/, () => 'positions'],
@@ -66,24 +83,17 @@ const RULES: readonly Rule[] = [
   [/\bsignals?\b/, () => 'signals'],
   [/\bagents?\b|\bhealth\b/, () => 'agents'],
   [/\b(status|how are we|how is it going|what'?s going on)\b/, () => 'status'],
+  [/\b(drawdown|exposure|equity curve)\b/, () => 'portfolio'],
+  [
+    /\b(running|alive|up and running|working|online)\b|\b(?:everything|all|things) (?:ok|okay|fine|good|healthy)\b/,
+    () => 'status',
+  ],
+  [/\b(fills|trades|executions)\b/, () => 'orders all'],
   [new RegExp(String.raw`^how (?:is|are|s) ${SYMBOL}(?: doing)?$`), (m) => `signals ${m[1]!.toUpperCase()}`],
 ];
 
 /** The rules that act (orders, closes, halt/resume/reduce): never taken from a hedged message. */
-const ACTIONS: ReadonlySet<RegExp> = new Set(RULES.slice(0, 7).map(([re]) => re));
-
-/**
- * A number as people write it: `20%` (0.2), `1k` (1000), `2.5m`, `$5,000` (5000); undefined
- * when it is not one.
- */
-export function amount(text: string): number | undefined {
-  const m = /^\$?(-?\d[\d,]*(?:\.\d+)?)\s*(%|k|m)?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]!.replace(/,/g, ''));
-  if (!Number.isFinite(n)) return undefined;
-  const unit = m[2]?.toLowerCase();
-  return unit === '%' ? Math.round(n * 1e6) / 1e8 : unit === 'k' ? n * 1_000 : unit === 'm' ? n * 1_000_000 : n;
-}
+const ACTIONS: ReadonlySet<RegExp> = new Set(RULES.slice(0, 8).map(([re]) => re));
 
 /** `limits set maxDrawdown 20%` -> `limits set maxDrawdown 0.2` (keys keep their case; units become numbers). */
 function limitChange(text: string): string | undefined {

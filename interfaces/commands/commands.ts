@@ -1,3 +1,4 @@
+import { amount } from './amount.js';
 import { z } from 'zod';
 import type { Envelope, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
@@ -120,6 +121,16 @@ function riskCommand(name: 'halt' | 'reduce' | 'resume', what: string): Spec {
         },
       }),
   });
+}
+
+/**
+ * `part` of a position of `held` units: whole units when the position is whole (rounded down, so
+ * a close never flips it), else to 6 decimals (a coin).
+ */
+function partOf(held: number, part: number): number {
+  if (part >= 1) return held;
+  const q = held * part;
+  return Number.isInteger(held) ? Math.floor(q) : Math.floor(q * 1e6) / 1e6;
 }
 
 /** Every command of the router, in help order. */
@@ -301,13 +312,19 @@ export const commands: readonly Spec[] = [
   }),
   orderCommand('buy'),
   orderCommand('sell'),
-  defineCommand<{ target: string }, CommandServices>({
+  defineCommand<{ target: string; part?: number | undefined }, CommandServices>({
     name: 'close',
-    summary: 'Preview closing a position (or all) at market.',
-    usage: 'close SYM|all',
+    summary: 'Preview closing a position (or all, or a part: 50%, half) at market.',
+    usage: 'close SYM|all [PART]',
     role: 'operator',
-    args: z.object({ target: z.string().min(1).max(32) }).strict(),
-    fromWords: (w) => ({ target: w[0] }),
+    args: z
+      .object({
+        target: z.string().min(1).max(32),
+        /** The share of the position to close, 0..1 (`50%`, `half`); default all of it. */
+        part: z.number().positive('a share above 0').max(1, 'at most the whole position (100%)').optional(),
+      })
+      .strict(),
+    fromWords: (w) => ({ target: w[0], ...(w[1] !== undefined ? { part: amount(w[1]) ?? Number.NaN } : {}) }),
     prepare: async (s, a, caller) => {
       const ps = (await s.ask<Position[]>('positions')).filter(
         (p) => p.qty !== 0 && (a.target.toLowerCase() === 'all' || p.symbol === a.target.toUpperCase()),
@@ -316,10 +333,11 @@ export const commands: readonly Spec[] = [
       const orders: OrderRequest[] = ps.map((p) => ({
         symbol: p.symbol,
         side: p.qty > 0 ? 'sell' : 'buy',
-        qty: Math.abs(p.qty),
+        qty: partOf(Math.abs(p.qty), a.part ?? 1),
         type: 'market',
         tif: 'GTC',
       }));
+      if (orders.some((o) => o.qty <= 0)) throw new Error(`${a.part} of the position is less than one unit`);
       const checks = await Promise.all(orders.map((o) => s.precheck(o, caller)));
       const refused = checks.find((c) => !c.wouldPass);
       return {

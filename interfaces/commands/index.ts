@@ -4,3 +4,4 @@ export * from './market-clock.js';
 export * from './registry.js';
 export * from './router.js';
 export * from './services.js';
+export * from './amount.js';

@@ -194,8 +194,7 @@ export class CommandRouter<S> {
       return fail('forbidden', `${spec.name} needs the ${spec.role} role; you have ${caller.role}.`);
     const parsed = spec.args.safeParse(raw);
     if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
-      return fail('bad_arguments', `${why}. Usage: ${spec.usage}`);
+      return fail('bad_arguments', `${forPeople(parsed.error.issues)}. Usage: ${spec.usage}`);
     }
     try {
       if (spec.run) return await spec.run(this.services, parsed.data, caller);
@@ -243,3 +242,20 @@ export function defineCommand<A, S>(spec: CommandSpec<A, S>): CommandSpec<unknow
 
 /** An empty argument object (commands without arguments). */
 export const noArgs = z.object({}).strict();
+
+/** What is wrong with a command's arguments, said for a person (not a schema's words). */
+function forPeople(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const field = i.path.map(String).join('.') || 'arguments';
+      if (i.code === 'unrecognized_keys') return 'too many words';
+      const missing = (x: z.core.$ZodIssue): boolean =>
+        (x.code === 'invalid_type' && /received undefined/.test(x.message)) ||
+        (x.code === 'invalid_union' && x.errors.every((branch) => branch.some(missing)));
+      if (missing(i)) return `${field}: missing`;
+      if ((i.code === 'invalid_type' && i.expected === 'number') || i.code === 'invalid_union')
+        return `${field}: not a number`;
+      return `${field}: ${i.message}`;
+    })
+    .join('; ');
+}

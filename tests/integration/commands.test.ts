@@ -106,6 +106,14 @@ for (const store of ['embedded', 'mongodb'] as const)
         text: expect.stringMatching(/qty: .*Usage: buy SYM QTY/) as unknown,
       });
       expect(await system.commands.handle('buy WALK -5', operator)).toMatchObject({ ok: false, code: 'bad_arguments' });
+      // said for a person: no schema words ("Invalid input", "Unrecognized key")
+      const extra = await system.commands.handle('sell WALK half extra words', operator);
+      expect(extra).toMatchObject({ ok: false, code: 'bad_arguments' });
+      expect(extra.text).not.toMatch(/Invalid input|Unrecognized key/);
+      expect(extra.text).toMatch(/Usage: sell SYM QTY/);
+      expect((await system.commands.handle('close WALK 150%', operator)).text).toMatch(
+        /^part: at most the whole position \(100%\)\. Usage: close SYM\|all \[PART\]/,
+      );
       expect(await system.commands.handle('buy WALK 10 limit', operator)).toMatchObject({
         ok: false,
         code: 'bad_arguments',

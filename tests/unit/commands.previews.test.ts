@@ -72,6 +72,28 @@ describe('previews that wait for a confirmation', () => {
     expect(intents).toMatchObject([{ symbol: 'ORCL', side: 'sell', qty: 10, type: 'market' }]);
   });
 
+  it('close takes a part of the position (50%, half, a quarter): whole units, rounded down', async () => {
+    const { s, held, intents } = services();
+    let seq = 0;
+    const router = createCommandRouter(s, { now: () => 0, newId: () => `p${++seq}` });
+    for (const [part, qty] of [
+      ['50%', 5],
+      ['half', 5],
+      ['quarter', 2],
+      ['33%', 3],
+    ] as const) {
+      const preview = await router.handle(`close ORCL ${part}`, operator);
+      expect(preview.preview?.summary).toBe(`sell ${qty} ORCL at market`);
+      await router.handle(`confirm ${preview.preview!.id}`, operator);
+    }
+    expect(intents.map((o) => o.qty)).toEqual([5, 5, 2, 3]);
+    held.positions = [position('BTC', 0.5)];
+    expect((await router.handle('close BTC 33%', operator)).preview?.summary).toBe('sell 0.165 BTC at market');
+    expect((await router.handle('close ORCL lots', operator)).text).toMatch(
+      /^part: not a number\. Usage: close SYM\|all \[PART\]/,
+    );
+  });
+
   it(`one person keeps at most ${MAX_PENDING_PER_CALLER} previews waiting: the oldest gives way`, async () => {
     const { s, intents } = services();
     let seq = 0;

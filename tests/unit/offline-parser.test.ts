@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { amount, closestCommands, parseIntent } from '../../interfaces/chat/offline-parser.js';
 
 /** The offline intent parser: plain language to commands, deterministically, misspellings included. */
-describe('offline intent parser', () => {
+describe('offline intent parser (the chat corpus)', () => {
   const table: readonly [string, string | undefined][] = [
     ["what's my pnl today", 'pnl today'],
     ['Whats my PnL today?', 'pnl today'],
@@ -29,6 +29,26 @@ describe('offline intent parser', () => {
     ['stop trading', 'halt'],
     ['halt trading', 'halt'],
     ['limits set maxDrawdown 20%', 'limits set maxDrawdown 0.2'],
+    ['sell half my SYN', 'close SYN half'],
+    ['close 25% of SYN', 'close SYN 25%'],
+    ['trim a third of orcl', 'close ORCL third'],
+    ['is the bot running?', 'status'],
+    ['is everything ok', 'status'],
+    ["what's the max drawdown", 'portfolio'],
+    ['how is my exposure', 'portfolio'],
+    ['how much did I make this week', 'pnl week'],
+    ['how much money did we lose today', 'pnl today'],
+    ['how did the strategy do this month?', 'pnl month'],
+    ['pnl since the start', 'pnl all'],
+    ['what is my total return', 'pnl all'],
+    ['show me my recent trades', 'orders all'],
+    ['any fills?', 'orders all'],
+    ['why did you sell SYN yesterday', 'why SYN'],
+    ['why did we buy ORCL earlier?', 'why ORCL'],
+    ['are the agents up', 'agents'],
+    ['resume trading please', 'resume'],
+    ['flatten everything', 'close all'],
+    ['what are the risk limits', 'risk'],
     ['limit set maxOrderNotional to $5,000', 'limits set maxOrderNotional 5000'],
     ['limits set maxPositionNotional 1k', 'limits set maxPositionNotional 1000'],
     ['STOP', 'halt'],
@@ -65,6 +85,10 @@ describe('offline intent parser', () => {
       0.25,
       undefined,
     ]);
+  });
+
+  it('the corpus holds at least 60 phrasings', () => {
+    expect(table.length).toBeGreaterThanOrEqual(60);
   });
 
   it('offers the three nearest commands for what it cannot read', () => {
