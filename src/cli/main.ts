@@ -41,11 +41,13 @@ Commands:
   help                  This text
 
 Configuration comes from environment variables (see .env.example) and an optional JSON file
-named by SEXTANT_CONFIG_FILE.`;
+named by SEXTANT_CONFIG_FILE. An error is one line; --debug adds its stack.`;
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  // --debug (anywhere) adds the stack to an error; a person's mistake is otherwise one line
+  const debug = argv.includes('--debug');
+  const [command, ...rest] = argv.filter((a) => a !== '--debug');
   try {
     switch (command) {
       case 'start':
@@ -96,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`sextant ${command}: ${(err as Error).message}`);
+    if (debug && err instanceof Error && err.stack) console.error(err.stack);
     return 1;
   }
 }

@@ -182,6 +182,23 @@ describe('sextant replay (command)', () => {
     }
   };
 
+  it('a mistake is one line on stderr; --debug adds the stack', async () => {
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (m: string) => void errors.push(m);
+    try {
+      const missing = join(dir, 'missing.ndjson.gz');
+      expect(await main(['replay', missing])).toBe(1);
+      expect(errors).toEqual([`sextant replay: cannot read the recording ${missing}: no such file`]);
+      errors.length = 0;
+      expect(await main(['replay', missing, '--debug'])).toBe(1);
+      expect(errors).toHaveLength(2);
+      expect(errors[1]).toMatch(/^Error: cannot read the recording .*\n\s+at /);
+    } finally {
+      console.error = error;
+    }
+  });
+
   it('--verify --json on the fixture reports identical decisions and exits 0', async () => {
     const { code, out } = await capture(['replay', FIXTURE, '--verify', '--json']);
     expect(code).toBe(0);
