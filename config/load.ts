@@ -67,7 +67,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
         `${name}: not a Sextant setting; did you mean ${meant}? (it was ignored, so ${meant} would have its default)`,
       );
     else if (!allowUnknown && ownedUnknown(name)) {
-      const closest = closestKey(name);
+      const closest = closestKey(name, Math.ceil(name.length / 2));
       problems.push(
         `${name}: unknown key${closest ? `; did you mean ${closest}?` : ''} (${name.split('_')[0]}_ variables are Sextant's; SEXTANT_ALLOW_UNKNOWN_ENV=true lets unknown ones pass)`,
       );
@@ -193,14 +193,18 @@ function ownedUnknown(name: string): boolean {
   );
 }
 
-/** The key of the same prefix closest to `name` (within half its length), if any. */
-function closestKey(name: string): ConfigKey | undefined {
+/**
+ * The key of the same prefix closest to `name`, at most `max` edits away (an insertion, deletion or
+ * change of one letter each); undefined when there is none.
+ */
+function closestKey(name: string, max: number): ConfigKey | undefined {
   const prefix = name.split('_')[0]!;
   let best: { key: ConfigKey; d: number } | undefined;
   for (const key of Object.keys(configKeys) as ConfigKey[]) {
-    if (key.split('_')[0] !== prefix) continue;
+    // the lengths alone rule most keys out: the distance is at least their difference
+    if (key.split('_')[0] !== prefix || Math.abs(key.length - name.length) > max) continue;
     const d = editDistance(name, key);
-    if (d <= Math.ceil(name.length / 2) && (!best || d < best.d)) best = { key, d };
+    if (d <= max && (!best || d < best.d)) best = { key, d };
   }
   return best?.key;
 }
@@ -211,13 +215,5 @@ function closestKey(name: string): ConfigKey | undefined {
  * looked at, so unrelated variables of the environment are left alone.
  */
 export function nearKey(name: string): ConfigKey | undefined {
-  if (name in configKeys) return undefined;
-  const prefix = name.split('_')[0]!;
-  let best: { key: ConfigKey; d: number } | undefined;
-  for (const key of Object.keys(configKeys) as ConfigKey[]) {
-    if (key.split('_')[0] !== prefix || Math.abs(key.length - name.length) > 2) continue;
-    const d = editDistance(name, key);
-    if (d <= 2 && (!best || d < best.d)) best = { key, d };
-  }
-  return best?.key;
+  return name in configKeys ? undefined : closestKey(name, 2);
 }

@@ -8,8 +8,6 @@
 import { editDistance } from '../../src/core/index.js';
 import { amount } from '../commands/index.js';
 
-export { amount };
-
 const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
 const SYMBOL = String.raw`\$?([a-z][a-z0-9._/-]{0,15})`;
 

@@ -44,7 +44,7 @@ export function banner(config: Config, agents: readonly AgentName[], dashboard: 
         ? 'MongoDB'
         : `kept in ${config.dataDir}`;
   const lines = [
-    `Sextant: ${agents.length === 6 || agents.length === 5 ? 'every agent' : agents.join(', ')} in this process, ${config.natsUrl ? 'over NATS' : 'in-memory bus'}, ${config.broker.kind === 'paper' ? 'paper broker' : `broker ${config.broker.kind}`}`,
+    `Sextant: ${agents.length === config.runtime.agents.length ? 'every agent' : agents.join(', ')} in this process, ${config.natsUrl ? 'over NATS' : 'in-memory bus'}, ${config.broker.kind === 'paper' ? 'paper broker' : `broker ${config.broker.kind}`}`,
     `Market: ${market}; strategy ${strategy}; ${store}`,
     ...(dashboard ? [dashboard] : []),
     'One line per decision below (LOG_FORMAT=json for log lines); Ctrl-C stops after a checkpoint.',

@@ -70,20 +70,24 @@ const deps = { ids: sequentialIds('src'), clock, source: 'test/1' };
 const bar = (volume: number, time = 1_700_000_000_000): Envelope =>
   rootEnvelope(deps, 'market.bar', { symbol: 'ACME', time, open: 1, high: 1, low: 1, close: 1, volume }, { time });
 
+/** An in-memory bus on the test's envelope ports. */
+const testBus = () =>
+  createBus({
+    name: 't',
+    registry: createRegistry(),
+    envelopeDeps: deps,
+    logger: silentLogger,
+    maxPayloadBytes: 65536,
+    requestTimeoutMs: 500,
+  });
+
 describe('agent host', () => {
   let bus: Bus;
   let host: AgentHost<CountingContext>;
   const all: Envelope[] = [];
 
   const start = async (maxRestarts = 5) => {
-    bus = await createBus({
-      name: 't',
-      registry: createRegistry(),
-      envelopeDeps: deps,
-      logger: silentLogger,
-      maxPayloadBytes: 65536,
-      requestTimeoutMs: 500,
-    });
+    bus = await testBus();
     all.length = 0;
     bus.subscribe(patterns.all, (env) => void all.push(env));
     host = new AgentHost<CountingContext>(
@@ -279,14 +283,7 @@ const forgetful = setup({
 
 describe('agent host: an outbox is paired with its emission', () => {
   it('a transition that fills the outbox but forgets emitOutbox still publishes, once, and the host says which machine forgot', async () => {
-    const bus = await createBus({
-      name: 't',
-      registry: createRegistry(),
-      envelopeDeps: deps,
-      logger: silentLogger,
-      maxPayloadBytes: 65536,
-      requestTimeoutMs: 500,
-    });
+    const bus = await testBus();
     const signals: Envelope[] = [];
     bus.subscribe(patterns.signals, (env) => void signals.push(env));
     const errors: string[] = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { amount, closestCommands, parseIntent } from '../../interfaces/chat/offline-parser.js';
+import { amount } from '../../interfaces/commands/amount.js';
+import { closestCommands, parseIntent } from '../../interfaces/chat/offline-parser.js';
 
 /** The offline intent parser: plain language to commands, deterministically, misspellings included. */
 describe('offline intent parser (the chat corpus)', () => {
