@@ -106,6 +106,8 @@ export interface Config {
     readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
     /** Buy only while the symbol's sentiment is above this; unset: no filter. */
     readonly sentimentMin: number | undefined;
+    /** STRATEGY_PARAMS as written (values are coerced and checked against the strategy's schema at start). */
+    readonly params: Readonly<Record<string, string>>;
   };
   readonly sentiment: {
     readonly scorer: KeyValues['SENTIMENT_SCORER'];
@@ -255,6 +257,7 @@ export function buildConfig(v: KeyValues): Config {
       ...sizeOf(v.STRATEGY_SIZE),
       rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
       sentimentMin: v.STRATEGY_SENTIMENT_MIN,
+      params: v.STRATEGY_PARAMS,
     },
     sentiment: {
       scorer: v.SENTIMENT_SCORER,

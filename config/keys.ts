@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { builtinStrategies } from '../agents/strategy/index.js';
+
+/** A built-in strategy's name, or something that names a file (a path). */
+const isStrategyRef = (v: string) => v in builtinStrategies || /[\\/]/.test(v) || /\.(c|m)?(t|j)s$/.test(v);
 
 /**
  * Every configuration key Sextant reads, in one table: the environment variable name (also
@@ -492,10 +496,26 @@ export const configKeys = {
   }),
 
   STRATEGY: def({
-    schema: z.enum(['sma-cross', 'rsi-reversion']),
-    expected: 'sma-cross | rsi-reversion',
-    doc: 'Strategy run by the strategy agent.',
+    schema: z
+      .string()
+      .trim()
+      .min(1)
+      .refine((v) => isStrategyRef(v), {
+        message: `a built-in (${Object.keys(builtinStrategies).join(', ')}) or the path of a strategy file (./strategies/my-strategy.ts)`,
+      }),
+    expected: `${Object.keys(builtinStrategies).join(' | ')} | a path to a strategy file`,
+    doc: 'Strategy run by the strategy agent: a built-in by name, or a strategy file by path (see docs/strategies.md). `sextant strategy list` shows each with its parameters.',
     default: 'sma-cross',
+  }),
+  STRATEGY_PARAMS: def<Record<string, string>>({
+    schema: list.pipe(
+      z
+        .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*=.+$/, 'each entry is name=value'))
+        .transform((a) => Object.fromEntries(a.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))),
+    ),
+    expected: 'comma-separated name=value entries, e.g. fast=12,slow=26,stopLoss=0.05',
+    doc: "The strategy's parameters (checked against its schema at start; `sextant strategy list` names them). They override STRATEGY_FAST, STRATEGY_SLOW, STRATEGY_SIZE and the RSI_* keys, which still set sma-cross and rsi-reversion.",
+    default: {},
   }),
   STRATEGY_FAST: def({
     schema: int(1, 10_000),

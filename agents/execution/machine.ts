@@ -8,7 +8,7 @@ import {
   NO_OUTPUT,
   out,
   type OutboxEmitted,
-  type Outbound,
+  type Emitted,
   type WithOutbox,
   addRecentId,
   emptyRecentIds,
@@ -37,6 +37,8 @@ export interface OrderRecord {
   readonly updatedAt: number;
   /** Fees reported so far by a venue (venue fills only). */
   readonly feePaid?: number;
+  /** A trailing stop's current stop price (it moves with the best price since the order was placed). */
+  readonly stop?: number;
 }
 
 /** How many finished orders stay in context for queries (the store keeps them all). */
@@ -107,13 +109,15 @@ export type ExecutionEvent =
 
 type Draft = {
   orders: Record<string, OrderRecord>;
+  accepted: RecentIds;
   working: Record<string, readonly string[]>;
   recent: readonly OrderRecord[];
-  outbox: Outbound[];
+  outbox: Emitted[];
 };
 
 const draftOf = (ctx: ExecutionContext): Draft => ({
   orders: { ...ctx.orders },
+  accepted: ctx.accepted,
   working: { ...ctx.working },
   recent: ctx.recent,
   outbox: [],
@@ -177,9 +181,96 @@ function fill(
       { chain: { key: id }, time, ...(done ? { release: id } : {}) },
     ),
   );
-  if (done) finish(d, next);
-  else d.orders[id] = next;
+  if (done) {
+    finish(d, next);
+    afterFinal(d, next, time);
+  } else d.orders[id] = next;
   return next;
+}
+
+/**
+ * What an order's end sets off: an entry with a bracket gets its protective orders for what it
+ * filled; a bracket leg that filled cancels its sibling (one-cancels-other).
+ */
+function afterFinal(d: Draft, rec: OrderRecord, time: number): void {
+  const o = rec.order;
+  if (o.bracket && rec.filledQty > 0) placeBracket(d, rec, time);
+  if (o.parent && o.leg && rec.status === 'filled') {
+    const sibling = d.orders[`${o.parent}.${o.leg === 'stop-loss' ? 'tp' : 'sl'}`];
+    if (sibling && !isTerminal(sibling.status))
+      end(d, sibling, 'cancelled', `one-cancels-other: ${o.clientOrderId} (${o.leg}) filled`, time);
+  }
+}
+
+/**
+ * The bracket of a filled entry: a stop-loss and/or take-profit for the filled quantity, placed
+ * now (the fill's time), so they work from the following bar. Each goes to the broker like any
+ * order (\`effect.broker-submit\`); they passed risk with their entry and only reduce what it opened.
+ */
+function placeBracket(d: Draft, rec: OrderRecord, time: number): void {
+  const o = rec.order;
+  const b = o.bracket!;
+  const long = o.side === 'buy';
+  const px = rec.avgPrice;
+  const base = {
+    symbol: o.symbol,
+    side: long ? ('sell' as const) : ('buy' as const),
+    qty: rec.filledQty,
+    tif: 'GTC' as const,
+    origin: o.origin,
+    refPrice: px,
+    decidedAt: time,
+    parent: o.clientOrderId,
+  };
+  const legs: OrderIntent[] = [];
+  const stop =
+    b.stopLossPrice ?? (b.stopLoss !== undefined ? px * (long ? 1 - b.stopLoss : 1 + b.stopLoss) : undefined);
+  if (stop !== undefined)
+    legs.push({
+      ...base,
+      clientOrderId: `${o.clientOrderId}.sl`,
+      type: 'stop',
+      stopPrice: stop,
+      leg: 'stop-loss',
+      ...(b.trailing ? { trail: Math.abs(stop - px) / px } : {}),
+    });
+  const take =
+    b.takeProfitPrice ?? (b.takeProfit !== undefined ? px * (long ? 1 + b.takeProfit : 1 - b.takeProfit) : undefined);
+  if (take !== undefined)
+    legs.push({ ...base, clientOrderId: `${o.clientOrderId}.tp`, type: 'limit', limitPrice: take, leg: 'take-profit' });
+  for (const leg of legs) {
+    d.orders[leg.clientOrderId] = {
+      order: leg,
+      brokerOrderId: '',
+      status: 'new',
+      filledQty: 0,
+      avgPrice: 0,
+      updatedAt: time,
+    };
+    d.accepted = addRecentId(d.accepted, leg.clientOrderId);
+    d.outbox.push({ type: 'effect.broker-submit', payload: { order: leg } });
+  }
+}
+
+/**
+ * An order that replaces working orders (\`cancels\`): those still unfilled are cancelled; when
+ * one has filled, wholly or in part, the new order is the one cancelled (it would close twice).
+ * Returns false when the new order must not go to the broker.
+ */
+function replaceWorking(d: Draft, rec: OrderRecord, time: number): boolean {
+  const o = rec.order;
+  const mine = (r: OrderRecord) => r.order.symbol === o.symbol && r.order.origin.id === o.origin.id;
+  const filledFirst = o.cancels!.find((id) => {
+    const r = d.orders[id] ?? d.recent.find((x) => x.order.clientOrderId === id);
+    return r !== undefined && mine(r) && r.filledQty > 0;
+  });
+  for (const id of o.cancels!) {
+    const r = d.orders[id];
+    if (r && mine(r) && !isTerminal(r.status)) end(d, r, 'cancelled', `replaced by ${o.clientOrderId}`, time);
+  }
+  if (filledFirst === undefined) return true;
+  end(d, rec, 'cancelled', `${filledFirst}, which this order replaces, filled first`, time);
+  return false;
 }
 
 function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: string, time: number): void {
@@ -201,6 +292,7 @@ function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: st
     ),
   );
   finish(d, next);
+  if (next.filledQty > 0) afterFinal(d, next, time);
 }
 
 /** Matches one working order against one bar: expire, fill, or (IOC) cancel. */
@@ -208,7 +300,7 @@ function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void
   if (isTerminal(rec.status) || bar.time <= rec.order.decidedAt) return;
   if (dayOrderExpired(rec.order, bar.time))
     return end(d, rec, 'expired', 'DAY order not filled by the end of its day', bar.time);
-  const price = barFillPrice(rec.order, bar);
+  const price = barFillPrice(rec.stop === undefined ? rec.order : { ...rec.order, stopPrice: rec.stop }, bar);
   const after =
     price === undefined
       ? rec
@@ -222,13 +314,22 @@ function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void
         );
   if (rec.order.tif === 'IOC' && !isTerminal(after.status))
     end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first bar after it', bar.time);
+  else if (rec.order.trail !== undefined && !isTerminal(after.status)) trailStop(d, after, bar.high, bar.low);
+}
+
+/** A trailing stop moves after each bar toward the best price seen, never back. */
+function trailStop(d: Draft, rec: OrderRecord, high: number, low: number): void {
+  const o = rec.order;
+  const current = rec.stop ?? o.stopPrice!;
+  const next = o.side === 'sell' ? Math.max(current, high * (1 - o.trail!)) : Math.min(current, low * (1 + o.trail!));
+  if (next !== current) d.orders[o.clientOrderId] = { ...rec, stop: next };
 }
 
 function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): void {
   if (isTerminal(rec.status) || tick.time <= rec.order.decidedAt) return;
   if (dayOrderExpired(rec.order, tick.time))
     return end(d, rec, 'expired', 'DAY order not filled by the end of its day', tick.time);
-  const price = tickFillPrice(rec.order, tick);
+  const price = tickFillPrice(rec.stop === undefined ? rec.order : { ...rec.order, stopPrice: rec.stop }, tick);
   const after =
     price === undefined
       ? rec
@@ -242,6 +343,7 @@ function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): v
         );
   if (rec.order.tif === 'IOC' && !isTerminal(after.status))
     end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first trade after it', tick.time);
+  else if (rec.order.trail !== undefined && !isTerminal(after.status)) trailStop(d, after, tick.price, tick.price);
 }
 
 /** An approved order: record it as new and ask the broker to take it (an effect). */
@@ -250,9 +352,17 @@ export function onApproved(ctx: ExecutionContext, ev: ApprovedEvent): Partial<Ex
   const id = order.clientOrderId;
   if (hasRecentId(ctx.accepted, id)) return { duplicates: ctx.duplicates + 1, outbox: NO_OUTPUT };
   const rec: OrderRecord = { order, brokerOrderId: '', status: 'new', filledQty: 0, avgPrice: 0, updatedAt: ev.time };
+  const accepted = addRecentId(ctx.accepted, id);
+  if (order.cancels?.length) {
+    const d = draftOf(ctx);
+    d.orders[id] = rec;
+    d.accepted = accepted;
+    if (replaceWorking(d, rec, ev.time)) d.outbox.push({ type: 'effect.broker-submit', payload: { order } });
+    return d;
+  }
   return {
     orders: { ...ctx.orders, [id]: rec },
-    accepted: addRecentId(ctx.accepted, id),
+    accepted,
     outbox: [{ type: 'effect.broker-submit', payload: { order } }],
   };
 }
@@ -328,8 +438,10 @@ export function onBrokerReport(ctx: ExecutionContext, ev: BrokerReportEvent): Pa
         { chain: { key: id }, time: ev.time, ...(done ? { release: id } : {}) },
       ),
     );
-    if (done) finish(d, current);
-    else d.orders[id] = current;
+    if (done) {
+      finish(d, current);
+      afterFinal(d, current, ev.time);
+    } else d.orders[id] = current;
   }
   if (!isTerminal(current.status) && ev.status !== 'open') {
     // closed short of the quantity: the venue rounded it to its lot size, or filled what it could

@@ -11,7 +11,7 @@ export const OrderStatus = {
 export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
 
 const allowed: Record<OrderStatus, readonly OrderStatus[]> = {
-  new: ['submitted', 'rejected'],
+  new: ['submitted', 'rejected', 'cancelled'],
   submitted: ['partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
   partially_filled: ['partially_filled', 'filled', 'cancelled', 'expired'],
   filled: [],

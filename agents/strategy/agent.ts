@@ -1,36 +1,45 @@
 import { type Envelope, patterns, subjects, type Origin, type AgentSpec } from '../../src/core/index.js';
-import { sliceOf, strategyMachine, type StrategyContext, type StrategySlice } from './machine.js';
-import type { StrategyParams } from './strategies.js';
+import {
+  isOwnOrder,
+  sliceOf,
+  strategyMachine,
+  usesSentiment,
+  type StrategyContext,
+  type StrategySlice,
+} from './machine.js';
+import { resolveInstance, type StrategyParams } from './strategies.js';
 
 /** True for order events about this strategy's own orders. */
 const ours = (ctx: StrategyContext, env: Envelope) => {
   const origin = (env.payload as { origin?: Origin }).origin;
   return (
     origin?.kind === 'strategy' &&
-    origin.id === ctx.params.id &&
-    (env.payload as { clientOrderId: string }).clientOrderId in ctx.open
+    origin.id === ctx.instance.id &&
+    isOwnOrder(ctx, (env.payload as { clientOrderId: string }).clientOrderId)
   );
 };
 
 /**
  * The strategy agent. Reads `market.bar.*` and its own orders' outcomes (`order.rejected`,
- * `order.filled`, `order.cancelled`, `order.failed`) and, with a sentiment filter,
+ * `order.filled`, `order.cancelled`, `order.failed`) and, when the strategy uses sentiment,
  * `sentiment.updated.*`; writes `signal.generated.<sym>` and `order.intent`. Answers `query.signals`.
- * `capital` is what entries sized as a fraction of equity start from (the account's start cash).
+ * `capital` is what the instance's equity starts from (the account's start cash unless the
+ * instance has its own). The parameters are validated here: a bad one stops start-up, named.
  */
 export function strategyAgent(params: StrategyParams, capital = 0): AgentSpec<StrategyContext> {
+  const instance = resolveInstance(params);
   return {
     name: 'strategy',
     machine: strategyMachine,
-    input: { params, capital },
+    input: { params: instance, capital },
     inlets: [
       { pattern: patterns.marketBars },
       { pattern: subjects.orderRejected(), wants: ours },
       { pattern: subjects.orderFilled(), wants: ours },
       { pattern: subjects.orderCancelled(), wants: ours },
       { pattern: subjects.orderFailed(), wants: ours },
-      // the sentiment filter (STRATEGY_SENTIMENT_MIN) keeps each symbol's latest sentiment
-      ...(params.sentimentMin !== undefined ? [{ pattern: patterns.sentimentUpdates }] : []),
+      // the sentiment filter (STRATEGY_SENTIMENT_MIN) or the strategy's onSentiment: each symbol's latest sentiment
+      ...(usesSentiment(instance) ? [{ pattern: patterns.sentimentUpdates }] : []),
     ],
     // several instances share the symbols (PARTITIONED_AGENTS): a symbol's indicators, open orders and last signal
     // move together

@@ -1,13 +1,32 @@
-import type { Bar, Side } from '../../src/core/index.js';
-import { pushRsi, pushWindow, rsi, smaDiffSign, smaOf, window, type Rsi, type Window } from './indicators.js';
+import type { Side } from '../../src/core/index.js';
+import { builtinStrategies } from './builtins/index.js';
+import type { AnyStrategy } from './sdk/index.js';
 
 /**
- * Parameters of the strategy an agent runs. `id` names it in orders and signals. With
- * `sentimentMin` the strategy only buys while the symbol's sentiment (decayed to the bar's time;
- * 0 without news) is above it; sells are never held back. Entries buy `size` units, or, with
- * `sizeFraction`, that fraction of the strategy's equity at the bar's close (see `entrySize`).
+ * One strategy instance the agent runs: which strategy (a built-in's name, or the path of a
+ * strategy file the loader registered), its id (on every order, fill and position it makes) and
+ * its parameters (validated against the strategy's schema by {@link resolveInstance}).
+ * `symbols` limits it to those symbols (all by default). With `sentimentMin` its buys only go
+ * while the symbol's sentiment (decayed to the bar's time; 0 without news) is above it; sells are
+ * never held back. With `sizeFraction` its entries (buys from flat) are sized to that fraction of
+ * its equity at the bar's close, whatever size the strategy asked for. `capital` is what its
+ * equity starts from (default: the account's start cash). `lotSizes` round sizes per symbol.
  */
-export type StrategyParams = (
+export interface StrategyInstance {
+  readonly id: string;
+  readonly strategy: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly symbols?: readonly string[];
+  readonly sentimentMin?: number;
+  readonly sizeFraction?: number;
+  readonly capital?: number;
+  readonly lotSizes?: Readonly<Record<string, number>>;
+}
+
+type Extras = { readonly sentimentMin?: number; readonly sizeFraction?: number };
+
+/** The one-strategy form of earlier versions (STRATEGY=sma-cross|rsi-reversion and its keys); still accepted. */
+export type LegacyStrategyParams = (
   | {
       readonly kind: 'sma-cross';
       readonly id: string;
@@ -23,7 +42,79 @@ export type StrategyParams = (
       readonly overbought: number;
       readonly size: number;
     }
-) & { readonly sentimentMin?: number; readonly sizeFraction?: number };
+) &
+  Extras;
+
+/** What the strategy agent accepts: an instance, or the legacy one-strategy form. */
+export type StrategyParams = StrategyInstance | LegacyStrategyParams;
+
+/** The instance form of either. */
+export function instanceOf(p: StrategyParams): StrategyInstance {
+  if (!('kind' in p)) return p;
+  const { kind, id, sentimentMin, sizeFraction, ...rest } = p;
+  // a size of 0 meant "sized by the fraction" (the strategy's own default stands in)
+  const params: Record<string, unknown> = { ...rest };
+  if (params.size === 0 && sizeFraction !== undefined) delete params.size;
+  return {
+    id,
+    strategy: kind,
+    params,
+    ...(sentimentMin !== undefined ? { sentimentMin } : {}),
+    ...(sizeFraction !== undefined ? { sizeFraction } : {}),
+  };
+}
+
+/** A parameter value as written on a command line or in an env var: a number, true/false, else the text. */
+export function parseParamValue(raw: string): unknown {
+  const v = raw.trim();
+  if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v)) return Number(v);
+  if (v === 'true' || v === 'false') return v === 'true';
+  return v;
+}
+
+/** `name=value` texts as parameters. */
+export const paramsFrom = (raw: Readonly<Record<string, string>>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, parseParamValue(v)]));
+
+/** Strategies loaded from files, by the key they were registered under (their resolved path). */
+const loaded = new Map<string, AnyStrategy>();
+
+/** Makes a loaded strategy file available to instances under `key` (the loader does this). */
+export function registerStrategy(key: string, definition: AnyStrategy): void {
+  loaded.set(key, definition);
+}
+
+/** The definition of a built-in name or a registered file; an error naming what exists otherwise. */
+export function strategyDefinition(key: string): AnyStrategy {
+  const d = builtinStrategies[key] ?? loaded.get(key);
+  if (d) return d;
+  throw new Error(
+    `unknown strategy "${key}": the built-ins are ${Object.keys(builtinStrategies).join(', ')}; a strategy file is given by its path (./strategies/my-strategy.ts)`,
+  );
+}
+
+/** A strategy's parameters did not validate. */
+export class StrategyParamsError extends Error {
+  readonly code = 'invalid_strategy_params';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StrategyParamsError';
+  }
+}
+
+/** The instance with its parameters validated and defaulted by its strategy's schema. */
+export function resolveInstance(p: StrategyParams): StrategyInstance {
+  const inst = instanceOf(p);
+  const def = strategyDefinition(inst.strategy);
+  const parsed = def.params.safeParse(inst.params);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.length ? i.path.join('.') : 'params'}: ${i.message}`)
+      .join('; ');
+    throw new StrategyParamsError(`strategy ${inst.id} (${def.name}): invalid parameters: ${problems}`);
+  }
+  return { ...inst, params: parsed.data as Record<string, unknown> };
+}
 
 /**
  * Units an entry buys with `amount` to spend at `price`: whole units when the amount buys at
@@ -35,19 +126,22 @@ export function unitsFor(amount: number, price: number): number {
   return units >= 1 ? Math.floor(units) : Math.floor(units * 1e6) / 1e6;
 }
 
-/** Per-symbol strategy state: indicators plus the position the strategy believes it holds. */
+/** Per-symbol state of an instance: the strategy's own state plus what the runtime keeps. */
 export interface SymbolState {
-  readonly closes: Window;
-  /** sma-cross: sign of the last non-zero (fast - slow); 0 until there was one. */
-  readonly lastSign: -1 | 0 | 1;
-  readonly rsi: Rsi | undefined;
-  /** Signed quantity: filled plus in flight, minus what risk or the broker turned down. */
+  /** The strategy's state (plain data, what its `init` and callbacks return). */
+  readonly user: unknown;
+  /**
+   * Signed quantity: filled plus market orders in flight, minus what risk or the broker turned
+   * down (resting orders and bracket legs only once they fill).
+   */
   readonly position: number;
   /**
    * The position the last decision wanted. Equal to `position` unless an order failed after a
    * later one was sent; a flat target with a position left over is closed (reconciled).
    */
   readonly target?: number;
+  /** The last price seen (a bar's close): values what the instance holds. */
+  readonly last?: number;
 }
 
 /** A decision with the values behind it. */
@@ -59,114 +153,13 @@ export interface Decision {
   readonly indicators: Record<string, number>;
 }
 
-export function initialSymbolState(params: StrategyParams): SymbolState {
-  if (params.kind === 'sma-cross') return { closes: window(params.slow), lastSign: 0, rsi: undefined, position: 0 };
-  return { closes: window(1), lastSign: 0, rsi: rsi(params.period), position: 0 };
-}
-
-const round = (x: number) => Math.round(x * 1e6) / 1e6;
-
-/**
- * SMA crossover. Cross up at bar t: the last non-zero (fast - slow) before t was negative and
- * fast > slow at t (equal values keep the previous sign). Flat + cross up: buy `size`.
- * Long + cross down: sell the whole position. Never shorts.
- */
-export function smaCrossStep(
-  p: Extract<StrategyParams, { kind: 'sma-cross' }>,
-  s: SymbolState,
-  bar: Bar,
-  entry: number = p.size,
-): { state: SymbolState; decision: Decision | undefined } {
-  const closes = pushWindow(s.closes, bar.close);
-  const fast = smaOf(closes, p.fast);
-  const slow = smaOf(closes, p.slow);
-  if (fast === undefined || slow === undefined)
-    return {
-      state: { closes, lastSign: s.lastSign, rsi: s.rsi, position: s.position, target: s.target },
-      decision: undefined,
-    };
-  const sign = smaDiffSign(fast, slow, closes, p.fast, p.slow);
-  const crossUp = s.lastSign < 0 && sign > 0;
-  const crossDown = s.lastSign > 0 && sign < 0;
-  const state: SymbolState = {
-    closes,
-    lastSign: sign === 0 ? s.lastSign : sign,
-    rsi: s.rsi,
-    position: s.position,
-    target: s.target,
-  };
-  if (!(crossUp && s.position === 0) && !(crossDown && s.position > 0)) return { state, decision: undefined };
-  const indicators = { [`sma${p.fast}`]: round(fast), [`sma${p.slow}`]: round(slow), close: bar.close };
-  if (crossUp) {
-    if (entry <= 0) return { state, decision: undefined };
-    return {
-      state: { ...state, position: entry, target: entry },
-      decision: {
-        side: 'buy',
-        qty: entry,
-        targetQty: entry,
-        indicators,
-        reasons: [`SMA${p.fast} ${round(fast)} crossed above SMA${p.slow} ${round(slow)}`, 'no position held'],
-      },
-    };
-  }
-  return {
-    state: { ...state, position: 0, target: 0 },
-    decision: {
-      side: 'sell',
-      qty: s.position,
-      targetQty: 0,
-      indicators,
-      reasons: [`SMA${p.fast} ${round(fast)} crossed below SMA${p.slow} ${round(slow)}`, `closing long ${s.position}`],
-    },
-  };
-}
-
-/** RSI mean reversion: flat and RSI below `oversold` buys; long and RSI above `overbought` sells all. */
-export function rsiReversionStep(
-  p: Extract<StrategyParams, { kind: 'rsi-reversion' }>,
-  s: SymbolState,
-  bar: Bar,
-  entry: number = p.size,
-): { state: SymbolState; decision: Decision | undefined } {
-  const r = pushRsi(s.rsi ?? rsi(p.period), bar.close);
-  const state: SymbolState = { ...s, rsi: r };
-  if (r.value === undefined) return { state, decision: undefined };
-  const indicators = { [`rsi${p.period}`]: round(r.value), close: bar.close };
-  if (r.value < p.oversold && s.position === 0 && entry > 0) {
-    return {
-      state: { ...state, position: entry, target: entry },
-      decision: {
-        side: 'buy',
-        qty: entry,
-        targetQty: entry,
-        indicators,
-        reasons: [`RSI${p.period} ${round(r.value)} below ${p.oversold} (oversold)`, 'no position held'],
-      },
-    };
-  }
-  if (r.value > p.overbought && s.position > 0) {
-    return {
-      state: { ...state, position: 0, target: 0 },
-      decision: {
-        side: 'sell',
-        qty: s.position,
-        targetQty: 0,
-        indicators,
-        reasons: [`RSI${p.period} ${round(r.value)} above ${p.overbought} (overbought)`, `closing long ${s.position}`],
-      },
-    };
-  }
-  return { state, decision: undefined };
-}
-
 /**
  * A position the strategy did not mean to hold (its target is flat, yet an order failed after a
  * later one was sent) is closed once nothing of ours is in flight in the symbol.
  */
 export function reconcileStep(
   s: SymbolState,
-  bar: Bar,
+  price: number,
   inFlight: boolean,
 ): { state: SymbolState; decision: Decision | undefined } {
   if ((s.target ?? s.position) !== 0 || s.position === 0 || inFlight) return { state: s, decision: undefined };
@@ -177,15 +170,10 @@ export function reconcileStep(
       side,
       qty: Math.abs(s.position),
       targetQty: 0,
-      indicators: { close: bar.close },
+      indicators: { close: price },
       reasons: [
         `reconcile: closing an unintended position of ${s.position} left by an order that failed after a later one was sent`,
       ],
     },
   };
-}
-
-/** One bar through the configured strategy; an entry buys `entry` units (default `size`). */
-export function strategyStep(p: StrategyParams, s: SymbolState, bar: Bar, entry: number = p.size) {
-  return p.kind === 'sma-cross' ? smaCrossStep(p, s, bar, entry) : rsiReversionStep(p, s, bar, entry);
 }

@@ -91,6 +91,7 @@ export const AGENT_PORTS = [
   'agents/execution/broker.ts',
   'agents/execution/ccxt-broker.ts',
   'agents/execution/resilience.ts',
+  'agents/strategy/sdk/guard.ts',
   'agents/sentiment/llm-scorer.ts',
   'agents/sentiment/news/news-file.ts',
   'agents/sentiment/news/pump.ts',

@@ -1,5 +1,11 @@
 import { parseArgs } from 'node:util';
-import type { StrategyParams } from '../../agents/strategy/index.js';
+import {
+  parseParamValue,
+  resolveInstance,
+  strategyDefinition,
+  type StrategyParams,
+} from '../../agents/strategy/index.js';
+import { loadStrategyOf } from '../app/kernel/index.js';
 import { loadConfig, sizeOf } from '../../config/index.js';
 import { basename } from 'node:path';
 import { ReportCollector, writeReport, runBacktest, type BacktestResult, riskLines } from '../app/backtest/index.js';
@@ -11,11 +17,15 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
   --data <file>          CSV of bars: Yahoo daily (Date,Open,High,Low,Close,Adj Close,Volume),
                          intraday (Date,Time,...) or Datetime,Open,High,Low,Close,Volume
   --symbol <SYM>         Symbol the bars belong to
-  --strategy <name>      sma-cross (default) | rsi-reversion
-  --fast <n> --slow <n>  sma-cross periods (default 10, 30)
-  --period <n> --oversold <x> --overbought <x>   rsi-reversion (default 14, 30, 70)
-  --size <qty|N%>        Entry size: units (default 100), or a percentage of equity, e.g.
-                         10% (whole units when that buys one or more, else a fraction)
+  --strategy <name|path> A built-in (sma-cross, the default; rsi-reversion, ema-cross,
+                         bollinger, donchian-breakout, macd) or a strategy file
+                         (./strategies/my-strategy.ts); sextant strategy list shows them all
+  --param <name=value>   A strategy parameter (repeat it), e.g. --param fast=12 --param stopLoss=0.05
+  --fast <n> --slow <n> --period <n> --oversold <x> --overbought <x>
+                         Shorthands for --param fast=<n> ... (sma-cross 10, 30; rsi-reversion 14, 30, 70)
+  --size <qty|N%>        Entry size: units (the strategy's size parameter, default 100), or a
+                         percentage of equity, e.g. 10% (whole units when that buys one or more,
+                         else a fraction)
   --cash <amount>        Starting cash (default PORTFOLIO_START_CASH, 100000)
   --fee-bps <x> --slippage-bps <x>               Paper broker costs (default EXEC_FEE_BPS,
                          EXEC_SLIPPAGE_BPS: 0)
@@ -49,6 +59,7 @@ const OPTIONS = {
   data: { type: 'string' },
   symbol: { type: 'string' },
   strategy: { type: 'string', default: 'sma-cross' },
+  param: { type: 'string', multiple: true },
   fast: { type: 'string' },
   slow: { type: 'string' },
   period: { type: 'string' },
@@ -97,27 +108,26 @@ export async function backtestCommand(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const { size } = sizing;
-  let strategy: StrategyParams;
-  if (values.strategy === 'sma-cross') {
-    const fast = num('fast', values.fast, 10);
-    const slow = num('slow', values.slow, 30);
-    if (!Number.isInteger(fast) || !Number.isInteger(slow) || fast < 1 || fast >= slow) {
-      console.error(`sextant backtest: need whole numbers 1 <= --fast < --slow, got ${fast} and ${slow}`);
+  const params: Record<string, unknown> = {};
+  for (const k of ['fast', 'slow', 'period', 'oversold', 'overbought'] as const)
+    if (values[k] !== undefined) params[k] = num(k, values[k], 0);
+  if (sizing.sizeFraction === undefined && values.size !== undefined) params.size = sizing.size;
+  for (const p of values.param ?? []) {
+    const eq = p.indexOf('=');
+    if (eq < 1) {
+      console.error(`sextant backtest: --param takes name=value, got "${p}"`);
       return 2;
     }
-    strategy = { kind: 'sma-cross', id: 'sma-cross', fast, slow, size };
-  } else if (values.strategy === 'rsi-reversion') {
-    strategy = {
-      kind: 'rsi-reversion',
-      id: 'rsi-reversion',
-      period: num('period', values.period, 14),
-      oversold: num('oversold', values.oversold, 30),
-      overbought: num('overbought', values.overbought, 70),
-      size,
-    };
-  } else {
-    console.error(`sextant backtest: --strategy must be sma-cross or rsi-reversion, got "${values.strategy}"`);
+    params[p.slice(0, eq).trim()] = parseParamValue(p.slice(eq + 1));
+  }
+  const ref = values.strategy!;
+  const id = ref.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, '');
+  let strategy: StrategyParams = { id, strategy: ref, params };
+  try {
+    strategy = await loadStrategyOf(strategy, { warn: (m) => console.error(`sextant backtest: ${m}`) });
+    resolveInstance(strategy); // parameters checked before the run starts
+  } catch (err) {
+    console.error(`sextant backtest: ${(err as Error).message}`);
     return 2;
   }
   if (sizing.sizeFraction !== undefined) strategy = { ...strategy, sizeFraction: sizing.sizeFraction };
@@ -180,15 +190,16 @@ async function run(
   });
   progress?.done();
   if (report) {
-    const params =
-      strategy.kind === 'sma-cross'
-        ? `fast ${strategy.fast}, slow ${strategy.slow}`
-        : `period ${strategy.period}, oversold ${strategy.oversold}, overbought ${strategy.overbought}`;
+    const inst = resolveInstance(strategy);
+    const shown = Object.entries(inst.params)
+      .filter(([k, v]) => v !== undefined && !(k === 'size' && inst.sizeFraction !== undefined))
+      .map(([k, v]) => `${k} ${String(v)}`);
+    if (inst.sizeFraction !== undefined) shown.push(`size ${inst.sizeFraction * 100}% of equity`);
     const data = report.data(
       cash,
       {
         symbol: values.symbol!,
-        strategy: `${strategy.kind} (${params}, size ${strategy.sizeFraction !== undefined ? `${strategy.sizeFraction * 100}% of equity` : strategy.size})`,
+        strategy: `${strategyDefinition(inst.strategy).name} (${shown.join(', ')})`,
         data: basename(values.data!),
         costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`,
         generatedAt: new Date(),

@@ -20,6 +20,10 @@ import {
   type IdSource,
   type MarketCache,
   isEffect,
+  type Subject,
+  DEAD_LETTER_EFFECT,
+  type DeadLetterRequest,
+  type Effect,
   type Emitted,
   type OutboxEmitted,
   type WithOutbox,
@@ -378,7 +382,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     }
     // nothing may escape into XState's emit: it would rethrow from a timer and end the process
     try {
-      if (isEffect(e))
+      if (e.type === DEAD_LETTER_EFFECT) {
+        const r = (e as Effect).payload as DeadLetterRequest;
+        this.#api().deadLetter(r.subject as Subject, r.code, r.reason, r.payload);
+      } else if (isEffect(e))
         this.#effects.run(e.type, e.payload, this.#outputs.current, (event, cause) =>
           this.#effectResult(e.type, event, cause),
         );

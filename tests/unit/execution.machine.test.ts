@@ -322,7 +322,7 @@ describe('execution machine: costs', () => {
 describe('order status', () => {
   const statuses = Object.values(OrderStatus);
   const valid: Record<OrderStatus, readonly OrderStatus[]> = {
-    new: ['submitted', 'rejected'],
+    new: ['submitted', 'rejected', 'cancelled'], // cancelled: replaced before it reached the broker
     submitted: ['partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
     partially_filled: ['partially_filled', 'filled', 'cancelled', 'expired'],
     filled: [],

@@ -1,13 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { EMA, RSI } from '../../agents/strategy/sdk/index.js';
 import {
-  ema,
   exactSmaOf,
   fsum,
-  pushEma,
-  pushRsi,
   pushWindow,
-  rsi,
   smaDiffSign,
   smaOf,
   window,
@@ -22,8 +19,10 @@ const windowOf = (size: number, values: readonly number[]): Window => values.red
 
 const constant = (x: number, n: number) => Array.from({ length: n }, () => x);
 
-const feedEma = (period: number, xs: readonly number[]) => xs.reduce(pushEma, ema(period));
-const feedRsi = (period: number, xs: readonly number[]) => xs.reduce(pushRsi, rsi(period));
+const pushEma = EMA.next;
+const pushRsi = RSI.next;
+const feedEma = (period: number, xs: readonly number[]) => xs.reduce(pushEma, EMA.init(period));
+const feedRsi = (period: number, xs: readonly number[]) => xs.reduce(pushRsi, RSI.init(period));
 
 describe('fsum', () => {
   it('ten 0.1s sum to exactly 1 where a running sum gives 0.9999999999999999', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { windowValues } from '../../agents/strategy/indicators.js';
+import type { RsiState, SmaState } from '../../agents/strategy/sdk/index.js';
 import { unitsFor, type StrategyParams } from '../../agents/strategy/strategies.js';
 import { entrySize, onOwnFill, type StrategyContext } from '../../agents/strategy/machine.js';
 import type { OrderIntent, Side } from '../../src/core/domain/messages.js';
@@ -114,18 +115,18 @@ describe('strategy machine: sma-cross', () => {
   it('no signal while warming up, and none on the first sign after warm-up', () => {
     const s = start(SMA);
     expect(s.bars([1, 2, 3])).toEqual([]);
-    expect(s.ctx().symbols.ORCL!.lastSign).toBe(0);
+    expect((s.ctx().symbols.ORCL!.user as { lastSign: number }).lastSign).toBe(0);
     expect(s.bars([4])).toEqual([]); // rising: sign +1, but there was no previous sign to cross
-    expect(s.ctx().symbols.ORCL!.lastSign).toBe(1);
+    expect((s.ctx().symbols.ORCL!.user as { lastSign: number }).lastSign).toBe(1);
   });
 
   it('equal SMA values keep the previous sign: a tie is not a cross', () => {
     const s = start(SMA);
     s.bars(DOWN);
     expect(s.bars([10])).toEqual([]); // [9, 8, 7, 10]: SMA2 8.5 == SMA4 8.5
-    expect(s.ctx().symbols.ORCL!.lastSign).toBe(-1);
+    expect((s.ctx().symbols.ORCL!.user as { lastSign: number }).lastSign).toBe(-1);
     expect(s.bars([4])).toEqual([]); // [8, 7, 10, 4]: SMA2 7 < SMA4 7.25: below again, no cross from a tie
-    expect(s.ctx().symbols.ORCL!.lastSign).toBe(-1);
+    expect((s.ctx().symbols.ORCL!.user as { lastSign: number }).lastSign).toBe(-1);
   });
 
   it('a tie between two downs followed by a rise crosses up once', () => {
@@ -139,7 +140,7 @@ describe('strategy machine: sma-cross', () => {
     // backtester divides the correctly rounded sum once, so it crosses up here, and so do we.
     const s = start({ kind: 'sma-cross', id: 'sma', fast: 2, slow: 3, size: 10 });
     s.bars([1, 0.9, 0.8, 0.7, 0.7]);
-    expect(s.ctx().symbols.ORCL!.lastSign).toBe(-1);
+    expect((s.ctx().symbols.ORCL!.user as { lastSign: number }).lastSign).toBe(-1);
     expect(intents(s.bars([0.7]))).toEqual([expect.objectContaining({ side: 'buy', qty: 10 })]);
   });
 
@@ -214,8 +215,8 @@ describe('strategy machine: sma-cross', () => {
     expect(s.actor.getSnapshot().value).toBe('paused');
     expect(s.bars([12])).toEqual([]); // would have crossed up
     const sym = s.ctx().symbols.ORCL!;
-    expect(windowValues(sym.closes)).toEqual([9, 8, 7, 12]);
-    expect(sym.lastSign).toBe(1);
+    expect(windowValues((sym.user as { slow: SmaState }).slow.window)).toEqual([9, 8, 7, 12]);
+    expect((sym.user as { lastSign: number }).lastSign).toBe(1);
     expect(sym.position).toBe(0);
     expect(s.ctx().open).toEqual({});
     s.send({ type: 'strategy.resume' });
@@ -233,10 +234,10 @@ describe('strategy machine: sma-cross', () => {
     const outs: Outbound[] = [];
     for (let i = 0; i < orcl.length; i++) outs.push(...bar('ORCL', orcl[i]!), ...bar('MSFT', msft[i]!));
     expect(intents(outs)).toEqual([expect.objectContaining({ symbol: 'ORCL', side: 'buy' })]);
-    expect(windowValues(s.ctx().symbols.ORCL!.closes)).toEqual([9, 8, 7, 12]);
-    expect(windowValues(s.ctx().symbols.MSFT!.closes)).toEqual([51, 52, 53, 54]);
+    expect(windowValues((s.ctx().symbols.ORCL!.user as { slow: SmaState }).slow.window)).toEqual([9, 8, 7, 12]);
+    expect(windowValues((s.ctx().symbols.MSFT!.user as { slow: SmaState }).slow.window)).toEqual([51, 52, 53, 54]);
     expect(s.ctx().symbols.ORCL!.position).toBe(10);
-    expect(s.ctx().symbols.MSFT!).toMatchObject({ position: 0, lastSign: 1 });
+    expect(s.ctx().symbols.MSFT!).toMatchObject({ position: 0, user: { lastSign: 1 } });
   });
 });
 
@@ -268,7 +269,7 @@ describe('strategy machine: rsi-reversion', () => {
   it('does not sell above overbought while flat', () => {
     const s = start(RSI);
     expect(s.bars([10, 11, 12, 13])).toEqual([]);
-    expect(s.ctx().symbols.ORCL!.rsi!.value).toBe(100);
+    expect((s.ctx().symbols.ORCL!.user as RsiState).value).toBe(100);
   });
 });
 
@@ -283,7 +284,7 @@ describe('entries sized as a fraction of equity', () => {
 
   it("the strategy's equity follows its own fills (once each, partial ones too) and the latest closes", () => {
     const ctx: StrategyContext = {
-      params: { kind: 'sma-cross', id: 's', fast: 2, slow: 3, size: 0, sizeFraction: 0.5 },
+      instance: { id: 's', strategy: 'sma-cross', params: { fast: 2, slow: 3, size: 1 }, sizeFraction: 0.5 },
       symbols: {},
       open: { o1: { symbol: 'BTC', signed: 2 } },
       lastSignals: {},
@@ -292,17 +293,22 @@ describe('entries sized as a fraction of equity', () => {
       outbox: [],
     };
     const fill = (qty: number, cumQty: number, status: 'partially_filled' | 'filled') => ({
-      clientOrderId: 'o1',
-      brokerOrderId: 'b',
-      symbol: 'BTC',
-      side: 'buy' as const,
-      qty,
-      price: 20_000,
-      fee: 10,
-      cumQty,
-      leavesQty: 2 - cumQty,
-      status,
-      origin: { kind: 'strategy' as const, id: 's' },
+      type: 'order.filled' as const,
+      id: `f${cumQty}`,
+      time: 0,
+      payload: {
+        clientOrderId: 'o1',
+        brokerOrderId: 'b',
+        symbol: 'BTC',
+        side: 'buy' as const,
+        qty,
+        price: 20_000,
+        fee: 10,
+        cumQty,
+        leavesQty: 2 - cumQty,
+        status,
+        origin: { kind: 'strategy' as const, id: 's' },
+      },
     });
     let c = { ...ctx, ...onOwnFill(ctx, fill(1, 1, 'partially_filled')) } as StrategyContext;
     c = { ...c, ...onOwnFill(c, fill(1, 1, 'partially_filled')) } as StrategyContext; // delivered again

@@ -4,6 +4,8 @@ import {
   rootEnvelope,
   subjects,
   type OrderFilled,
+  type OrderSubmitted,
+  type OrderType,
   type PortfolioSnapshot,
   silentLogger,
   type Logger,
@@ -22,6 +24,7 @@ import {
   type Part,
   defaultSentimentSettings,
   type SentimentSettings,
+  loadStrategyOf,
 } from '../kernel/index.js';
 import { type Store, Recorder } from '../../infra/store/index.js';
 import { RecordingTap } from '../../infra/recording/index.js';
@@ -78,6 +81,8 @@ export interface BacktestFill {
   readonly side: 'buy' | 'sell';
   readonly size: number;
   readonly price: number;
+  /** The order's type: market, limit, or stop (a stop-loss that triggered is a stop). */
+  readonly kind: OrderType;
 }
 
 export interface BacktestResult {
@@ -129,7 +134,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   let bars = 0;
   const riskLog = new RiskLog(options.riskMode ?? 'paper');
   const settings: TradingSettings = {
-    strategy: options.strategy,
+    strategy: await loadStrategyOf(options.strategy),
     limits: options.limits ?? paperLimits(),
     costs: options.costs ?? zeroCosts,
     startCash: options.cash,
@@ -153,9 +158,16 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     },
     ...(options.record ? { store: options.record } : {}),
     links: async ({ bus }) => {
+      const types = new Map<string, OrderType>();
+      bus.subscribe(subjects.orderSubmitted(), (env) => {
+        const { order } = env.payload as OrderSubmitted;
+        types.set(order.clientOrderId, order.type);
+      });
       bus.subscribe(subjects.orderFilled(), (env) => {
         const f = env.payload as OrderFilled;
-        fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price });
+        const kind = types.get(f.clientOrderId) ?? 'market';
+        if (f.status === 'filled') types.delete(f.clientOrderId);
+        fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price, kind });
       });
       if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
       bus.subscribe(subjects.orderRejected(), riskLog.onEnvelope);

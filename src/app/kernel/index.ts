@@ -4,3 +4,4 @@ export * from './catch-up.js';
 export * from './checkpointer.js';
 export * from './kernel.js';
 export * from './open-store.js';
+export * from './strategy-files.js';

@@ -24,7 +24,7 @@ import {
 } from '../../../agents/execution/index.js';
 import { portfolioAgent } from '../../../agents/portfolio/index.js';
 import { type RiskLimits, riskAgent } from '../../../agents/risk/index.js';
-import { strategyAgent, type StrategyParams } from '../../../agents/strategy/index.js';
+import { paramsFrom, strategyAgent, type StrategyParams } from '../../../agents/strategy/index.js';
 import { sentimentAgent, type NewsSource, type AsyncScorer, type Scorer } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import type { Snapshot } from 'xstate';
@@ -62,19 +62,17 @@ export function tradingSettingsFrom(config: Config): TradingSettings {
     ...(s.sentimentMin !== undefined ? { sentimentMin: s.sentimentMin } : {}),
     ...(s.sizeFraction !== undefined ? { sizeFraction: s.sizeFraction } : {}),
   };
+  // the keys of the first two built-ins still set them; STRATEGY_PARAMS overrides
+  const legacy =
+    s.name === 'sma-cross'
+      ? { fast: s.fast, slow: s.slow }
+      : s.name === 'rsi-reversion'
+        ? { period: s.rsi.period, oversold: s.rsi.oversold, overbought: s.rsi.overbought }
+        : {};
+  const params = { ...legacy, ...(s.sizeFraction === undefined ? { size: s.size } : {}), ...paramsFrom(s.params) };
   return {
-    strategy:
-      s.name === 'sma-cross'
-        ? { kind: 'sma-cross', id: 'sma-cross', fast: s.fast, slow: s.slow, size: s.size, ...extras }
-        : {
-            kind: 'rsi-reversion',
-            id: 'rsi-reversion',
-            period: s.rsi.period,
-            oversold: s.rsi.oversold,
-            overbought: s.rsi.overbought,
-            size: s.size,
-            ...extras,
-          },
+    // a strategy file's id is its file name until it is loaded (loadStrategies names it after the strategy)
+    strategy: { id: s.name.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, ''), strategy: s.name, params, ...extras },
     sentiment: {
       halfLifeMs: config.sentiment.halfLifeMs,
       recentItems: config.sentiment.recentItems,

@@ -32,6 +32,7 @@ import {
   processKey,
   type ProcessCheckpoint,
   tradingSettingsFrom,
+  loadStrategyOf,
   type KernelDeps,
   type TradingSettings,
 } from '../kernel/index.js';
@@ -322,7 +323,11 @@ export async function feedDone(system: BuiltParts): Promise<void> {
  * already refused real money without LIVE_TRADING=true). ccxt is loaded only then.
  */
 async function tradingSettingsWithBroker(config: Config, logger: Logger): Promise<TradingSettings> {
-  const settings = tradingSettingsFrom(config);
+  const configured = tradingSettingsFrom(config);
+  const settings = {
+    ...configured,
+    strategy: await loadStrategyOf(configured.strategy, { warn: (m) => logger.warn(m) }),
+  };
   if (config.broker.kind !== 'ccxt') return settings;
   const { CcxtBroker } = await import('../../../agents/execution/ccxt-broker.js');
   const c = config.broker.ccxt;

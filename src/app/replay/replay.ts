@@ -13,7 +13,7 @@ import {
 } from '../../core/index.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/index.js';
 import { unboundedLimits } from '../../../agents/risk/index.js';
-import { type TradingSettings, buildSystem } from '../kernel/index.js';
+import { type TradingSettings, buildSystem, loadStrategyOf } from '../kernel/index.js';
 
 /**
  * What a replay feeds the agents: facts from outside (market data, news, people's commands) and
@@ -247,7 +247,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   // never a live broker: whatever the recording used, the paper broker fills
   const { broker: _ignored, ...override } = options.settings ?? {};
   const settings: TradingSettings = {
-    strategy: recorded?.strategy ?? { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
+    // a strategy file is loaded again from where it was recorded (the code under test)
+    strategy: await loadStrategyOf(
+      recorded?.strategy ?? { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
+    ),
     // a recording made before buying power was checked decided without it (maxLeverage absent)
     limits: recorded?.limits
       ? { ...recorded.limits, maxLeverage: recorded.limits.maxLeverage ?? Number.MAX_VALUE }

@@ -34,6 +34,22 @@ export interface Effect {
   readonly payload: unknown;
 }
 
+/**
+ * The effect every agent host performs itself: dead-letter something the machine could not use
+ * (a strategy that threw, an invalid order it asked for) on `dlq.<subject>`, with the reason.
+ */
+export const DEAD_LETTER_EFFECT = 'effect.dead-letter';
+export interface DeadLetterRequest {
+  readonly subject: string;
+  readonly code: string;
+  readonly reason: string;
+  readonly payload: unknown;
+}
+export const deadLetterEffect = (request: DeadLetterRequest): Effect => ({
+  type: DEAD_LETTER_EFFECT,
+  payload: request,
+});
+
 /** Everything a machine emits: messages to publish and effects to perform. */
 export type Emitted = Outbound | Effect;
 

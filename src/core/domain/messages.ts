@@ -95,6 +95,40 @@ export const orderIntentSchema = z.object({
   refPrice: positive.optional(),
   /** Event time of the decision; a market order fills on the first bar after it. */
   decidedAt: time,
+  /**
+   * Protective orders attached to an entry (a bracket). When the entry has filled, execution
+   * places a stop-loss and/or a take-profit for the filled quantity, from the following bar; the
+   * two are one-cancels-other. Distances are fractions of the entry's fill price (0.05: 5 %
+   * below a long entry), or absolute prices; `trailing` makes the stop follow the best price since.
+   */
+  bracket: z
+    .object({
+      stopLoss: positive.lt(1).optional(),
+      stopLossPrice: positive.optional(),
+      takeProfit: positive.optional(),
+      takeProfitPrice: positive.optional(),
+      trailing: z.boolean().optional(),
+    })
+    .refine(
+      (b) =>
+        b.stopLoss !== undefined ||
+        b.stopLossPrice !== undefined ||
+        b.takeProfit !== undefined ||
+        b.takeProfitPrice !== undefined,
+      { message: 'a bracket needs a stop-loss or a take-profit' },
+    )
+    .optional(),
+  /** A trailing stop: the stop price follows the best price since the order was placed at this fraction. */
+  trail: positive.lt(1).optional(),
+  /**
+   * Working orders of the same requester and symbol this order replaces: execution cancels them
+   * before it takes this order; when one of them has already filled (a stop hit first), this
+   * order is cancelled instead, so an exit never sells twice.
+   */
+  cancels: z.array(z.string().min(1).max(160)).max(16).optional(),
+  /** For the orders of a bracket: the entry they protect and which leg they are. */
+  parent: z.string().min(1).max(128).optional(),
+  leg: z.enum(['stop-loss', 'take-profit']).optional(),
 });
 export type OrderIntent = z.infer<typeof orderIntentSchema>;
 

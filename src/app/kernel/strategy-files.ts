@@ -1,0 +1,15 @@
+import { instanceOf, type StrategyParams } from '../../../agents/strategy/index.js';
+import { isStrategyPath, loadStrategyFile, type LoadOptions } from '../../infra/strategies/index.js';
+
+/**
+ * The instance with its strategy file (if it names one) loaded and registered: `strategy`
+ * becomes the file's absolute path (the key instances run it by) and, unless the instance was
+ * given an id of its own, the id is the strategy's name. Built-ins pass through unchanged.
+ */
+export async function loadStrategyOf(params: StrategyParams, options: LoadOptions = {}): Promise<StrategyParams> {
+  if ('kind' in params || !isStrategyPath(params.strategy)) return params;
+  const inst = instanceOf(params);
+  const { key, definition } = await loadStrategyFile(inst.strategy, options);
+  const stem = inst.strategy.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, '');
+  return { ...inst, strategy: key, id: inst.id === stem ? definition.name : inst.id };
+}

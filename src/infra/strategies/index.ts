@@ -1,0 +1,2 @@
+/** The public entry of src/infra/strategies: what other folders may import from it (ARCHITECTURE.md). */
+export * from './load.js';
