@@ -171,7 +171,7 @@ const describeError = (err: unknown) => {
   // the first frame names the file and line (strategy files load with source maps)
   const at = err.stack
     ?.split('\n')
-    .find((l) => l.trim().startsWith('at '))
+    .find((l) => l.trim().startsWith('at ') && !/agents[\\/]strategy[\\/](sdk|machine)/.test(l))
     ?.trim();
   return at ? `${err.message} (${at})` : err.message;
 };

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { build, type Message, type Plugin } from 'esbuild';
 import type TypeScript from 'typescript';
 import { registerStrategy, sdk, type AnyStrategy } from '../../../agents/strategy/index.js';
@@ -146,22 +148,27 @@ export async function loadStrategyFile(
     if (errors === 'unavailable') options.warn?.(`${path}: not type-checked (typescript is not installed)`);
     else if (errors.length > 0) throw new StrategyLoadError(`${path} does not type-check:\n  ${errors.join('\n  ')}`);
   }
-  let code: string;
+  // written next to nothing of the user's: a per-process cache in the OS temp dir, so stack traces map back to the file
+  const outfile = join(
+    tmpdir(),
+    'sextant-strategies',
+    `${basename(file).replace(/\.[^.]+$/, '')}-${createHash('sha256').update(`${file}:${stamp}`).digest('hex').slice(0, 12)}.mjs`,
+  );
   try {
-    const out = await build({
+    await build({
       entryPoints: [file],
+      outfile,
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      write: false,
+      write: true,
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
       nodePaths: [join(repoRoot(), 'node_modules')],
       plugins: [sdkPlugin],
     });
-    code = out.outputFiles[0]!.text;
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors;
     throw new StrategyLoadError(
@@ -172,10 +179,7 @@ export async function loadStrategyFile(
   process.setSourceMapsEnabled(true);
   let mod: { default?: unknown };
   try {
-    // a file: URL keeps the source map's paths relative to the strategy file
-    mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as {
-      default?: unknown;
-    };
+    mod = (await import(pathToFileURL(outfile).href)) as { default?: unknown };
   } catch (err) {
     throw new StrategyLoadError(`${path} threw while loading: ${(err as Error).stack ?? String(err)}`);
   }
