@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { builtinStrategies } from '../agents/strategy/index.js';
-
-/** A built-in strategy's name, or something that names a file (a path). */
-const isStrategyRef = (v: string) => v in builtinStrategies || /[\\/]/.test(v) || /\.(c|m)?(t|j)s$/.test(v);
+import { builtinStrategies, isStrategyPath } from '../agents/strategy/index.js';
 
 /**
  * Every configuration key Sextant reads, in one table: the environment variable name (also
@@ -500,7 +497,7 @@ export const configKeys = {
       .string()
       .trim()
       .min(1)
-      .refine((v) => isStrategyRef(v), {
+      .refine((v) => v in builtinStrategies || isStrategyPath(v), {
         message: `a built-in (${Object.keys(builtinStrategies).join(', ')}) or the path of a strategy file (./strategies/my-strategy.ts)`,
       }),
     expected: `${Object.keys(builtinStrategies).join(' | ')} | a path to a strategy file`,

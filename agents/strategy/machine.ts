@@ -25,7 +25,7 @@ import { CallContext, orderIdFor, type Request } from './sdk/context.js';
 import type { AnyStrategy } from './sdk/index.js';
 import { guarded } from './sdk/guard.js';
 import {
-  reconcileStep,
+  reconcileDecision,
   resolveInstance,
   strategyDefinition,
   unitsFor,
@@ -434,9 +434,9 @@ export function onBar(
   if (!call.requests) {
     if ((before.target ?? before.position) === before.position)
       return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
-    const rec = reconcileStep(after, bar.close, inFlight(ctx.open, bar.symbol));
-    if (!rec.decision || !trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
-    return reconcile(ctx, rec.decision, after, bar, ev.id);
+    const close = reconcileDecision(after, bar.close, inFlight(ctx.open, bar.symbol));
+    if (!close || !trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
+    return reconcile(ctx, close, after, bar, ev.id);
   }
   if (!trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
   const d = draftOf(ctx);
@@ -457,14 +457,14 @@ function reconcile(
   evId: string,
 ): Partial<StrategyContext> {
   const d = draftOf(ctx);
+  // a close of the position: neither the sentiment filter nor entry sizing applies to it
   const req: Request = {
     side: decision.side,
     qty: decision.qty,
-    closes: false,
+    closes: true,
     options: { reasons: decision.reasons, indicators: decision.indicators },
   };
-  const noFilter = { ...ctx, instance: { ...ctx.instance, sentimentMin: undefined, sizeFraction: undefined } };
-  d.symbols[bar.symbol] = send(noFilter, d, state, [req], {
+  d.symbols[bar.symbol] = send(ctx, d, state, [req], {
     symbol: bar.symbol,
     price: bar.close,
     time: bar.time,

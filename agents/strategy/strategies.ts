@@ -1,6 +1,6 @@
 import type { Side } from '../../src/core/index.js';
 import { builtinStrategies } from './builtins/index.js';
-import type { AnyStrategy } from './sdk/index.js';
+import { roundQty, type AnyStrategy } from './sdk/index.js';
 
 /**
  * One strategy instance the agent runs: which strategy (a built-in's name, or the path of a
@@ -24,6 +24,12 @@ export interface StrategyInstance {
 }
 
 type Extras = { readonly sentimentMin?: number; readonly sizeFraction?: number };
+
+/** True when a strategy reference names a file (a path) rather than a built-in. */
+export const isStrategyPath = (ref: string) => /[\\/]/.test(ref) || /\.[cm]?[tj]s$/.test(ref);
+
+/** The id an instance of a strategy reference gets by default: the built-in's name, or the file's name without extension. */
+export const strategyStem = (ref: string) => ref.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, '');
 
 /** The one-strategy form of earlier versions (STRATEGY=sma-cross|rsi-reversion and its keys); still accepted. */
 export type LegacyStrategyParams = (
@@ -121,9 +127,7 @@ export function resolveInstance(p: StrategyParams): StrategyInstance {
  * least one, else a fraction to 6 decimals (a coin); 0 when nothing can be bought.
  */
 export function unitsFor(amount: number, price: number): number {
-  if (!(amount > 0 && price > 0)) return 0;
-  const units = amount / price;
-  return units >= 1 ? Math.floor(units) : Math.floor(units * 1e6) / 1e6;
+  return amount > 0 && price > 0 ? roundQty(amount / price, undefined) : 0;
 }
 
 /** Per-symbol state of an instance: the strategy's own state plus what the runtime keeps. */
@@ -155,25 +159,18 @@ export interface Decision {
 
 /**
  * A position the strategy did not mean to hold (its target is flat, yet an order failed after a
- * later one was sent) is closed once nothing of ours is in flight in the symbol.
+ * later one was sent) is closed once nothing of ours is in flight in the symbol: the close, or
+ * undefined.
  */
-export function reconcileStep(
-  s: SymbolState,
-  price: number,
-  inFlight: boolean,
-): { state: SymbolState; decision: Decision | undefined } {
-  if ((s.target ?? s.position) !== 0 || s.position === 0 || inFlight) return { state: s, decision: undefined };
-  const side: Side = s.position > 0 ? 'sell' : 'buy';
+export function reconcileDecision(s: SymbolState, price: number, inFlight: boolean): Decision | undefined {
+  if ((s.target ?? s.position) !== 0 || s.position === 0 || inFlight) return undefined;
   return {
-    state: { ...s, position: 0 },
-    decision: {
-      side,
-      qty: Math.abs(s.position),
-      targetQty: 0,
-      indicators: { close: price },
-      reasons: [
-        `reconcile: closing an unintended position of ${s.position} left by an order that failed after a later one was sent`,
-      ],
-    },
+    side: s.position > 0 ? 'sell' : 'buy',
+    qty: Math.abs(s.position),
+    targetQty: 0,
+    indicators: { close: price },
+    reasons: [
+      `reconcile: closing an unintended position of ${s.position} left by an order that failed after a later one was sent`,
+    ],
   };
 }

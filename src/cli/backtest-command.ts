@@ -3,6 +3,7 @@ import {
   parseParamValue,
   resolveInstance,
   strategyDefinition,
+  strategyStem,
   type StrategyParams,
 } from '../../agents/strategy/index.js';
 import { loadStrategyOf } from '../app/kernel/index.js';
@@ -121,8 +122,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
     params[p.slice(0, eq).trim()] = parseParamValue(p.slice(eq + 1));
   }
   const ref = values.strategy!;
-  const id = ref.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, '');
-  let strategy: StrategyParams = { id, strategy: ref, params };
+  let strategy: StrategyParams = { id: strategyStem(ref), strategy: ref, params };
   try {
     strategy = await loadStrategyOf(strategy, { warn: (m) => console.error(`sextant backtest: ${m}`) });
     resolveInstance(strategy); // parameters checked before the run starts

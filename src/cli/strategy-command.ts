@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { z } from 'zod';
-import { builtinStrategies, type AnyStrategy } from '../../agents/strategy/index.js';
-import { isStrategyPath, loadStrategyFile } from '../infra/strategies/index.js';
+import { builtinStrategies, isStrategyPath, type AnyStrategy } from '../../agents/strategy/index.js';
+import { loadStrategyFile } from '../infra/strategies/index.js';
 
 const HELP = `Usage: sextant strategy <list|new> ...
 
@@ -124,8 +124,9 @@ export async function strategyCommand(args: string[]): Promise<number> {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, template(name));
     writeFileSync(test, testTemplate(name).replace("'../src/", `'${relative(dir, 'src').replace(/\\/g, '/')}/`));
+    const ref = isAbsolute(file) ? file : `./${file}`;
     console.log(
-      `wrote ${file} and ${test}\n  backtest: sextant backtest --strategy ./${file} --data tests/fixtures/data/market/orcl-1995-2014.csv --symbol ORCL\n  paper:    STRATEGY=./${file} npm start`,
+      `wrote ${file} and ${test}\n  backtest: sextant backtest --strategy ${ref} --data tests/fixtures/data/market/orcl-1995-2014.csv --symbol ORCL\n  paper:    STRATEGY=${ref} npm start`,
     );
     return 0;
   }

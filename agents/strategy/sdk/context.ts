@@ -1,5 +1,5 @@
 import type { Bar, Side } from '../../../src/core/index.js';
-import type { BarContext, FillContext, OrderOptions, SentimentContext, Sizing } from './define.js';
+import type { BarContext, FillContext, OrderOptions, SentimentContext, Sizing, StrategyContext } from './define.js';
 
 /** An order a callback asked for, before the runtime turns it into an `order.intent`. */
 export interface Request {
@@ -24,20 +24,13 @@ export function roundQty(qty: number, lotSize: number | undefined): number {
 export const orderIdFor = (prefix: string, k: number) => (k === 0 ? prefix : `${prefix}-${k + 1}`);
 
 /** What the runtime knows when a callback runs. */
-export interface CallInput<P> {
+export type CallInput<P> = Pick<
+  StrategyContext<P>,
+  'params' | 'instance' | 'symbol' | 'time' | 'price' | 'position' | 'cash' | 'equity' | 'sentiment' | 'lotSize'
+> & {
   /** The instance id and the id of the message being handled: order ids derive from it. */
   readonly orderIdPrefix: string;
-  readonly params: P;
-  readonly instance: string;
-  readonly symbol: string;
-  readonly time: number;
-  readonly price: number;
-  readonly position: number;
-  readonly cash: number;
-  readonly equity: number;
-  readonly sentiment: number | undefined;
-  readonly lotSize: number | undefined;
-}
+};
 
 /**
  * The context handed to a callback: the facts of the moment and the order methods, which only

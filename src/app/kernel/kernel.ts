@@ -24,7 +24,7 @@ import {
 } from '../../../agents/execution/index.js';
 import { portfolioAgent } from '../../../agents/portfolio/index.js';
 import { type RiskLimits, riskAgent } from '../../../agents/risk/index.js';
-import { paramsFrom, strategyAgent, type StrategyParams } from '../../../agents/strategy/index.js';
+import { paramsFrom, strategyAgent, strategyStem, type StrategyParams } from '../../../agents/strategy/index.js';
 import { sentimentAgent, type NewsSource, type AsyncScorer, type Scorer } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import type { Snapshot } from 'xstate';
@@ -72,7 +72,7 @@ export function tradingSettingsFrom(config: Config): TradingSettings {
   const params = { ...legacy, ...(s.sizeFraction === undefined ? { size: s.size } : {}), ...paramsFrom(s.params) };
   return {
     // a strategy file's id is its file name until it is loaded (loadStrategies names it after the strategy)
-    strategy: { id: s.name.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, ''), strategy: s.name, params, ...extras },
+    strategy: { id: strategyStem(s.name), strategy: s.name, params, ...extras },
     sentiment: {
       halfLifeMs: config.sentiment.halfLifeMs,
       recentItems: config.sentiment.recentItems,

@@ -1,5 +1,5 @@
-import { instanceOf, type StrategyParams } from '../../../agents/strategy/index.js';
-import { isStrategyPath, loadStrategyFile, type LoadOptions } from '../../infra/strategies/index.js';
+import { instanceOf, isStrategyPath, strategyStem, type StrategyParams } from '../../../agents/strategy/index.js';
+import { loadStrategyFile, type LoadOptions } from '../../infra/strategies/index.js';
 
 /**
  * The instance with its strategy file (if it names one) loaded and registered: `strategy`
@@ -10,6 +10,5 @@ export async function loadStrategyOf(params: StrategyParams, options: LoadOption
   if ('kind' in params || !isStrategyPath(params.strategy)) return params;
   const inst = instanceOf(params);
   const { key, definition } = await loadStrategyFile(inst.strategy, options);
-  const stem = inst.strategy.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, '');
-  return { ...inst, strategy: key, id: inst.id === stem ? definition.name : inst.id };
+  return { ...inst, strategy: key, id: inst.id === strategyStem(inst.strategy) ? definition.name : inst.id };
 }

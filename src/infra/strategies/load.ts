@@ -20,9 +20,6 @@ export class StrategyLoadError extends Error {
 export const SDK_SPECIFIER = 'sextant/strategy';
 const SDK_GLOBAL = Symbol.for('sextant.strategy-sdk');
 
-/** True when `--strategy` names a file rather than a built-in. */
-export const isStrategyPath = (s: string) => /[\\/]/.test(s) || /\.(c|m)?(t|j)s$/.test(s);
-
 /** The repository root (where package.json says sextant), found from this module. */
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +33,7 @@ function repoRoot(): string {
 }
 
 /** The SDK's source, for the type checker. */
-export const sdkSourcePath = () => join(repoRoot(), 'agents/strategy/sdk/index.ts');
+const sdkSourcePath = () => join(repoRoot(), 'agents/strategy/sdk/index.ts');
 
 const where = (m: Message) =>
   m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text;
@@ -187,10 +184,4 @@ export async function loadStrategyFile(
   cache.set(file, { stamp, definition });
   registerStrategy(file, definition);
   return { key: file, definition };
-}
-
-/** The strategy files a process will run, loaded: built-in names pass through, paths become keys. */
-export async function resolveStrategyRef(ref: string, options: LoadOptions = {}): Promise<string> {
-  if (!isStrategyPath(ref)) return ref;
-  return (await loadStrategyFile(ref, options)).key;
 }
