@@ -28,7 +28,7 @@ type Extras = { readonly sentimentMin?: number; readonly sizeFraction?: number }
 /** True when a strategy reference names a file (a path) rather than a built-in. */
 export const isStrategyPath = (ref: string) => /[\\/]/.test(ref) || /\.[cm]?[tj]s$/.test(ref);
 
-/** The id an instance of a strategy reference gets by default: the built-in's name, or the file's name without extension. */
+/** The default id of an instance: the built-in's name, or the file's name without its extension. */
 export const strategyStem = (ref: string) => ref.replace(/^.*[\\/]/, '').replace(/\.[cm]?[tj]s$/, '');
 
 /** The one-strategy form of earlier versions (STRATEGY=sma-cross|rsi-reversion and its keys); still accepted. */
