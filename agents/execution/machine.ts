@@ -57,6 +57,12 @@ export interface ExecutionContext extends WithOutbox {
   readonly recent: readonly OrderRecord[];
   /** Client order ids accepted so far, to recognise a re-delivered approval. */
   readonly accepted: RecentIds;
+  /**
+   * The account's net position per symbol from every fill this agent made (all requesters): a
+   * bracket leg never sells more than is held (a person may have closed the position since).
+   * Optional: snapshots from before brackets lack it.
+   */
+  readonly positions?: Readonly<Record<string, number>>;
   readonly duplicates: number;
 }
 
@@ -110,6 +116,7 @@ export type ExecutionEvent =
 type Draft = {
   orders: Record<string, OrderRecord>;
   accepted: RecentIds;
+  positions: Record<string, number>;
   working: Record<string, readonly string[]>;
   recent: readonly OrderRecord[];
   outbox: Emitted[];
@@ -118,6 +125,7 @@ type Draft = {
 const draftOf = (ctx: ExecutionContext): Draft => ({
   orders: { ...ctx.orders },
   accepted: ctx.accepted,
+  positions: { ...ctx.positions },
   working: { ...ctx.working },
   recent: ctx.recent,
   outbox: [],
@@ -155,6 +163,7 @@ function fill(
   const cumQty = done ? o.qty : rec.filledQty + qty; // exact at the end, whatever the floats did
   const price = withSlippage(rawPrice, o.side, costs);
   const status = transition(id, rec.status, done ? 'filled' : 'partially_filled');
+  book(d, o, qty);
   const next: OrderRecord = {
     ...rec,
     status,
@@ -186,6 +195,21 @@ function fill(
     afterFinal(d, next, time);
   } else d.orders[id] = next;
   return next;
+}
+
+/** A fill moves the account's net position in the symbol. */
+function book(d: Draft, o: OrderIntent, qty: number): void {
+  d.positions[o.symbol] = (d.positions[o.symbol] ?? 0) + (o.side === 'buy' ? qty : -qty);
+}
+
+/**
+ * What a bracket leg may fill: no more than the position it protects still holds (0 when a
+ * person or another order has closed it). Other orders: everything.
+ */
+function legRoom(d: Draft, o: OrderIntent): number {
+  if (!o.leg) return Infinity;
+  const held = d.positions[o.symbol] ?? 0;
+  return Math.max(0, o.side === 'sell' ? held : -held);
 }
 
 /**
@@ -295,12 +319,34 @@ function end(d: Draft, rec: OrderRecord, to: 'cancelled' | 'expired', reason: st
   if (next.filledQty > 0) afterFinal(d, next, time);
 }
 
-/** Matches one working order against one bar: expire, fill, or (IOC) cancel. */
-function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void {
-  if (isTerminal(rec.status) || bar.time <= rec.order.decidedAt) return;
-  if (dayOrderExpired(rec.order, bar.time))
-    return end(d, rec, 'expired', 'DAY order not filled by the end of its day', bar.time);
-  const price = barFillPrice(rec.stop === undefined ? rec.order : { ...rec.order, stopPrice: rec.stop }, bar);
+/** A piece of market data an order is matched against: a bar, or a trade (a tick). */
+interface Print {
+  readonly time: number;
+  readonly volume: number;
+  readonly high: number;
+  readonly low: number;
+}
+
+/**
+ * Matches one working order against one bar or trade: expire, fill (a bracket leg no more than
+ * its position still holds; cancelled when that is nothing), or (IOC) cancel; a trailing stop
+ * then moves.
+ */
+function match(
+  d: Draft,
+  rec: OrderRecord,
+  p: Print,
+  what: 'bar' | 'trade',
+  fillPrice: (o: OrderIntent) => number | undefined,
+  costs: PaperCosts,
+) {
+  const o = rec.order;
+  if (isTerminal(rec.status) || p.time <= o.decidedAt) return;
+  if (dayOrderExpired(o, p.time)) return end(d, rec, 'expired', 'DAY order not filled by the end of its day', p.time);
+  const price = fillPrice(rec.stop === undefined ? o : { ...o, stopPrice: rec.stop });
+  const room = legRoom(d, o);
+  if (price !== undefined && room === 0)
+    return end(d, rec, 'cancelled', 'the position this bracket leg protects is already closed', p.time);
   const after =
     price === undefined
       ? rec
@@ -308,42 +354,34 @@ function matchBar(d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts): void
           d,
           rec,
           price,
-          fillableQty(rec.order.qty - rec.filledQty, bar.volume, Number.isInteger(rec.order.qty), costs),
-          bar.time,
+          Math.min(room, fillableQty(o.qty - rec.filledQty, p.volume, Number.isInteger(o.qty), costs)),
+          p.time,
           costs,
         );
-  if (rec.order.tif === 'IOC' && !isTerminal(after.status))
-    end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first bar after it', bar.time);
-  else if (rec.order.trail !== undefined && !isTerminal(after.status)) trailStop(d, after, bar.high, bar.low);
+  if (o.tif === 'IOC' && !isTerminal(after.status))
+    end(d, after, 'cancelled', `IOC order not (fully) fillable on the first ${what} after it`, p.time);
+  else if (o.trail !== undefined && !isTerminal(after.status)) trailStop(d, after, p.high, p.low);
 }
 
-/** A trailing stop moves after each bar toward the best price seen, never back. */
+const matchBar = (d: Draft, rec: OrderRecord, bar: Bar, costs: PaperCosts) =>
+  match(d, rec, bar, 'bar', (o) => barFillPrice(o, bar), costs);
+
+const matchTick = (d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts) =>
+  match(
+    d,
+    rec,
+    { time: tick.time, volume: tick.size, high: tick.price, low: tick.price },
+    'trade',
+    (o) => tickFillPrice(o, tick),
+    costs,
+  );
+
+/** A trailing stop moves after each bar or trade toward the best price seen, never back. */
 function trailStop(d: Draft, rec: OrderRecord, high: number, low: number): void {
   const o = rec.order;
   const current = rec.stop ?? o.stopPrice!;
   const next = o.side === 'sell' ? Math.max(current, high * (1 - o.trail!)) : Math.min(current, low * (1 + o.trail!));
   if (next !== current) d.orders[o.clientOrderId] = { ...rec, stop: next };
-}
-
-function matchTick(d: Draft, rec: OrderRecord, tick: Tick, costs: PaperCosts): void {
-  if (isTerminal(rec.status) || tick.time <= rec.order.decidedAt) return;
-  if (dayOrderExpired(rec.order, tick.time))
-    return end(d, rec, 'expired', 'DAY order not filled by the end of its day', tick.time);
-  const price = tickFillPrice(rec.stop === undefined ? rec.order : { ...rec.order, stopPrice: rec.stop }, tick);
-  const after =
-    price === undefined
-      ? rec
-      : fill(
-          d,
-          rec,
-          price,
-          fillableQty(rec.order.qty - rec.filledQty, tick.size, Number.isInteger(rec.order.qty), costs),
-          tick.time,
-          costs,
-        );
-  if (rec.order.tif === 'IOC' && !isTerminal(after.status))
-    end(d, after, 'cancelled', 'IOC order not (fully) fillable on the first trade after it', tick.time);
-  else if (rec.order.trail !== undefined && !isTerminal(after.status)) trailStop(d, after, tick.price, tick.price);
 }
 
 /** An approved order: record it as new and ask the broker to take it (an effect). */
@@ -407,6 +445,7 @@ export function onBrokerReport(ctx: ExecutionContext, ev: BrokerReportEvent): Pa
   const filled = Math.min(ev.filled, o.qty);
   if (filled > rec.filledQty && ev.average !== undefined) {
     const qty = filled - rec.filledQty;
+    book(d, o, qty);
     const price = (ev.average * filled - rec.avgPrice * rec.filledQty) / qty;
     const done = filled >= o.qty;
     const feePaid = ev.fee ?? rec.feePaid ?? 0;
@@ -485,7 +524,8 @@ export function onMarket(
   if (!ids || ids.length === 0 || ctx.venueFills) return { outbox: NO_OUTPUT };
   const d = draftOf(ctx);
   for (const id of ids) {
-    const rec = d.orders[id]!;
+    const rec = d.orders[id];
+    if (!rec) continue; // ended by an earlier order on this bar (one-cancels-other)
     if (ev.type === 'market.bar') matchBar(d, rec, ev.payload, ctx.costs);
     else matchTick(d, rec, ev.payload, ctx.costs);
   }
@@ -525,6 +565,7 @@ export function onOwnOutput(ctx: ExecutionContext, ev: OwnOutputEvent): Partial<
     case 'order.filled': {
       const f = out.payload;
       if (!rec || f.cumQty <= rec.filledQty) return { outbox: NO_OUTPUT };
+      book(d, rec.order, f.cumQty - rec.filledQty);
       const next: OrderRecord = {
         ...rec,
         status: f.status,

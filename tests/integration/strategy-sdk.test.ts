@@ -123,4 +123,22 @@ describe('strategy files', () => {
     expect(letters[1]!.reason).toMatch(/a limit order needs options.limit/);
     expect(r.fills.map((f) => [f.side, f.size])).toEqual([['buy', 7]]);
   });
+
+  it('ema-cross with a stop-loss and a take-profit: both legs fill at times, each cancels the other, never a short', async () => {
+    const r = await runBacktest({
+      data: ORCL(),
+      symbol: 'ORCL',
+      strategy: { id: 'e', strategy: 'ema-cross', params: { stopLoss: 0.05, takeProfit: 0.08 } },
+      cash: 100_000,
+      transport: 'memory',
+    });
+    const kinds = new Set(r.fills.map((f) => f.kind));
+    expect(kinds).toEqual(new Set(['market', 'stop', 'limit']));
+    let position = 0;
+    for (const f of r.fills) {
+      position += f.side === 'buy' ? f.size : -f.size;
+      expect(position === 0 || position === 100).toBe(true);
+    }
+    expect(r.risk.refusals.total).toBe(0);
+  });
 });
