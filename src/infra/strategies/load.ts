@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { build, type Message, type Plugin } from 'esbuild';
+import type { Message, Plugin } from 'esbuild';
 import type TypeScript from 'typescript';
 import { registerStrategy, sdk, type AnyStrategy } from '../../../agents/strategy/index.js';
 
@@ -151,6 +151,8 @@ export async function loadStrategyFile(
     'sextant-strategies',
     `${basename(file).replace(/\.[^.]+$/, '')}-${createHash('sha256').update(`${file}:${stamp}`).digest('hex').slice(0, 12)}.mjs`,
   );
+  // esbuild loads only when a strategy file does (every other command starts without it)
+  const { build } = await import('esbuild');
   try {
     await build({
       entryPoints: [file],
