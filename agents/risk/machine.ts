@@ -125,7 +125,13 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
     return { counts: { ...ctx.counts, duplicates: ctx.counts.duplicates + 1 }, outbox: NO_OUTPUT };
   }
   const { limits } = ctx;
-  const position = ctx.positions[intent.symbol] ?? 0;
+  // working orders this one replaces (execution cancels them before taking it) no longer count
+  const replaced = (intent.cancels ?? []).flatMap((id) => {
+    const w = ctx.working[id];
+    return w && w.symbol === intent.symbol ? [w] : [];
+  });
+  let position = ctx.positions[intent.symbol] ?? 0;
+  for (const w of replaced) position -= Math.sign(w.signed) * (Math.abs(w.signed) - w.filled);
   const price = valuationPrice(intent, ev.marketPrice);
   const now = intent.decidedAt;
   const approvals = within(ctx.approvals, now, limits.rateWindowMs);
@@ -150,6 +156,7 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
     }
     let reserved = 0;
     for (const id in ctx.working) reserved += reserveLeft(ctx.working[id]!);
+    for (const w of replaced) reserved -= reserveLeft(w);
     result = runChecks({
       intent,
       price,

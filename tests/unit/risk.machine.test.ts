@@ -249,6 +249,28 @@ describe('risk machine: buying power', () => {
     expect(r.decide(intent({ qty: 600 }))?.type).toBe('order.approved');
   });
 
+  it('an order that replaces a working one is checked without it: a new limit buy in place of an old one, an exit in place of a resting stop', () => {
+    const r = start(CASH, { startCash: 100_000 });
+    const old = intent({ qty: 600, type: 'limit', limitPrice: 100 });
+    expect(r.decide(old)?.type).toBe('order.approved');
+    // beside the old one the new buy is beyond buying power; in its place it fits
+    expect(denial(r.decide(intent({ qty: 600, type: 'limit', limitPrice: 100 })))).toMatchObject({
+      code: 'insufficient_buying_power',
+    });
+    expect(r.decide(intent({ qty: 600, type: 'limit', limitPrice: 100, cancels: [old.clientOrderId] }))?.type).toBe(
+      'order.approved',
+    );
+
+    const s = start({ ...LIMITS, allowShort: false });
+    const entry = intent({ qty: 10 });
+    s.decide(entry);
+    s.send(filled(entry, 10, 10));
+    const stop = intent({ side: 'sell', qty: 10, type: 'stop', stopPrice: 95 });
+    expect(s.decide(stop)?.type).toBe('order.approved');
+    expect(denial(s.decide(intent({ side: 'sell', qty: 10 })))).toMatchObject({ code: 'short_not_allowed' });
+    expect(s.decide(intent({ side: 'sell', qty: 10, cancels: [stop.clientOrderId] }))?.type).toBe('order.approved');
+  });
+
   it('fills move cash: a filled buy spends it, a sell frees it only when it fills, a partial fill keeps the rest reserved', () => {
     const r = start(CASH, { startCash: 10_000 });
     const buy = intent({ qty: 80 });
