@@ -1,59 +1,65 @@
 import { type Envelope, patterns, subjects, type Origin, type AgentSpec } from '../../src/core/index.js';
 import {
+  instancesOf,
   isOwnOrder,
+  lastSignals,
   sliceOf,
   strategyMachine,
   usesSentiment,
-  type StrategyContext,
-  type StrategySlice,
+  type AgentSlice,
+  type StrategyAgentContext,
 } from './machine.js';
-import { resolveInstance, type StrategyParams } from './strategies.js';
+import type { StrategyParams } from './strategies.js';
+import { upgradeStrategyContext } from './upgrade.js';
 
-/** True for order events about this strategy's own orders. */
-const ours = (ctx: StrategyContext, env: Envelope) => {
+/** True for order events about the orders of one of this agent's instances. */
+const ours = (ctx: StrategyAgentContext, env: Envelope) => {
   const origin = (env.payload as { origin?: Origin }).origin;
-  return (
-    origin?.kind === 'strategy' &&
-    origin.id === ctx.instance.id &&
-    isOwnOrder(ctx, (env.payload as { clientOrderId: string }).clientOrderId)
-  );
+  const inst = origin?.kind === 'strategy' ? ctx.instances[origin.id] : undefined;
+  return inst !== undefined && isOwnOrder(inst, (env.payload as { clientOrderId: string }).clientOrderId);
 };
 
 /**
- * The strategy agent. Reads `market.bar.*` and its own orders' outcomes (`order.rejected`,
- * `order.filled`, `order.cancelled`, `order.failed`) and, when the strategy uses sentiment,
- * `sentiment.updated.*`; writes `signal.generated.<sym>` and `order.intent`. Answers `query.signals`.
- * `capital` is what the instance's equity starts from (the account's start cash unless the
- * instance has its own). The parameters are validated here: a bad one stops start-up, named.
+ * The strategy agent: runs one strategy instance, or several (a strategies file), each over the
+ * symbols it trades. Reads `market.bar.*` and its instances' orders' outcomes (`order.rejected`,
+ * `order.filled`, `order.cancelled`, `order.failed`) and, when a strategy uses sentiment,
+ * `sentiment.updated.*`; writes `signal.generated.<sym>` and `order.intent`. Answers
+ * `query.signals`. `capital` is the account's start cash, what instances without a capital of
+ * their own share. Parameters are validated here: a bad one stops start-up, named.
  */
-export function strategyAgent(params: StrategyParams, capital = 0): AgentSpec<StrategyContext> {
-  const instance = resolveInstance(params);
+export function strategyAgent(
+  params: StrategyParams | readonly StrategyParams[],
+  capital = 0,
+): AgentSpec<StrategyAgentContext> {
+  const instances = instancesOf({ params, capital });
   return {
     name: 'strategy',
     machine: strategyMachine,
-    input: { params: instance, capital },
+    input: { params: instances, capital },
+    // a checkpoint of an earlier version, or of other instances or parameters, in today's shape
+    upgrade: (context) => upgradeStrategyContext(context, instances),
     inlets: [
       { pattern: patterns.marketBars },
       { pattern: subjects.orderRejected(), wants: ours },
       { pattern: subjects.orderFilled(), wants: ours },
       { pattern: subjects.orderCancelled(), wants: ours },
       { pattern: subjects.orderFailed(), wants: ours },
-      // the sentiment filter (STRATEGY_SENTIMENT_MIN) or the strategy's onSentiment: each symbol's latest sentiment
-      ...(usesSentiment(instance) ? [{ pattern: patterns.sentimentUpdates }] : []),
+      // a sentiment filter (STRATEGY_SENTIMENT_MIN) or a strategy's onSentiment: each symbol's latest sentiment
+      ...(instances.some(usesSentiment) ? [{ pattern: patterns.sentimentUpdates }] : []),
     ],
-    // several instances share the symbols (PARTITIONED_AGENTS): a symbol's indicators, open orders and last signal
-    // move together
+    // several processes share the symbols (PARTITIONED_AGENTS): a symbol's part of every instance
+    // (indicators, open orders, last signal) moves together, so (instance, symbol) pairs go by symbol
     partition: {
       key: (env) => (env.payload as { symbol?: string }).symbol,
       slice: sliceOf,
-      adopt: (key, slice) => ({ type: 'partition.adopt', key, slice: slice as StrategySlice }),
+      adopt: (key, slice) => ({ type: 'partition.adopt', key, slice: slice as AgentSlice }),
       drop: (key) => ({ type: 'partition.drop', key }),
     },
     queries: [
       {
         what: 'signals',
         answer: (ctx, params) => {
-          const all = Object.values(ctx.lastSignals);
+          const all = lastSignals(ctx);
           return typeof params.symbol === 'string' ? all.filter((s) => s.symbol === params.symbol) : all;
         },
       },

@@ -1,678 +1,168 @@
 import { assign, setup } from 'xstate';
 import {
-  type Bar,
-  type OrderFilled,
-  type OrderIntent,
-  type SentimentUpdated,
-  type Signal,
-  addRecentId,
-  decayedScore,
-  deadLetterEffect,
-  emptyRecentIds,
-  hasRecentId,
-  type RecentIds,
+  emitOutbox,
   type Emitted,
   type MessageEvent,
-  emitOutbox,
   NO_OUTPUT,
-  orderIntentSchema,
-  out,
   type OutboxEmitted,
-  subjects,
+  type Signal,
   type WithOutbox,
 } from '../../src/core/index.js';
-import { CallContext, orderIdFor, type Request } from './sdk/context.js';
-import type { AnyStrategy } from './sdk/index.js';
-import { guarded } from './sdk/guard.js';
 import {
-  reconcileDecision,
-  resolveInstance,
-  strategyDefinition,
-  unitsFor,
-  type Decision,
-  type StrategyInstance,
-  type StrategyParams,
-  type SymbolState,
-} from './strategies.js';
+  instanceSliceOf,
+  instanceWithSlice,
+  onBar,
+  onOrderEnded,
+  onOwnFill,
+  onSentiment,
+  usesSentiment,
+  type StrategyContext,
+  type StrategyEvent,
+  type StrategySlice,
+} from './instance.js';
+import { resolveInstance, type StrategyInstance, type StrategyParams } from './strategies.js';
 
-/** An order this strategy sent and has not yet seen finish. */
-export interface OpenOrder {
-  readonly symbol: string;
-  /** +qty for buys, -qty for sells. */
-  readonly signed: number;
-  /** Filled so far (partial fills); absent: nothing yet. */
-  readonly filled?: number;
-  /** An entry with a bracket: which legs execution places once it has filled. */
-  readonly bracket?: { readonly sl: boolean; readonly tp: boolean };
-  /** A bracket leg: not counted in the position until it fills. */
-  readonly leg?: 'stop-loss' | 'take-profit';
-  /** A limit or stop order: it rests until the market reaches it, so it counts in the position only as it fills. */
-  readonly resting?: boolean;
-}
-
-/** Orders that count in the position only as they fill: bracket legs and resting (limit, stop) orders. */
-const contingent = (o: OpenOrder) => o.leg !== undefined || o.resting === true;
-
-export interface StrategyContext extends WithOutbox {
-  /** The instance run (params validated and defaulted). */
-  readonly instance: StrategyInstance;
-  readonly symbols: Readonly<Record<string, SymbolState>>;
-  readonly open: Readonly<Record<string, OpenOrder>>;
-  /** The latest signal per symbol, with its event time (answers `signals` queries). */
-  readonly lastSignals: Readonly<Record<string, Signal & { time: number }>>;
-  /** The latest sentiment per symbol (`sentiment.updated.<sym>`), kept when the instance uses sentiment. */
-  readonly sentiment?: Readonly<Record<string, StrategySentiment>>;
-  /**
-   * The instance's own account: its capital, less what its fills bought, plus what they sold
-   * (`cash`), and the units they left (`held`).
-   */
-  readonly cash?: number;
-  readonly held?: Readonly<Record<string, number>>;
-  /** Bracket legs that have ended (a leg's news can overtake its entry's fill over NATS). */
-  readonly legsDone?: RecentIds;
-}
-
-/** The entry a bracket leg's id belongs to (`<entry>.sl`, `<entry>.tp`), or undefined. */
-export const entryOfLeg = (id: string) => (/\.(sl|tp)$/.test(id) ? id.slice(0, -3) : undefined);
+export * from './instance.js';
 
 /**
- * The open order `id` names: the order itself, or a leg of an open bracket entry whose fill has
- * not reached us yet (execution placed the leg when the entry filled; its news came first).
+ * The strategy agent's context: every instance it runs, by id, each with its own symbols, open
+ * orders, signals and account (see instance.ts). Plain data, snapshotted whole.
  */
-function openOrder(ctx: StrategyContext, id: string): OpenOrder | undefined {
-  const known = ctx.open[id];
-  if (known) return known;
-  const entry = entryOfLeg(id);
-  const parent = entry === undefined ? undefined : ctx.open[entry];
-  if (!parent?.bracket || (ctx.legsDone && hasRecentId(ctx.legsDone, id))) return undefined;
-  const sl = id.endsWith('.sl');
-  if (!(sl ? parent.bracket.sl : parent.bracket.tp)) return undefined;
-  return { symbol: parent.symbol, signed: -parent.signed, leg: sl ? 'stop-loss' : 'take-profit' };
+export interface StrategyAgentContext extends WithOutbox {
+  readonly instances: Readonly<Record<string, StrategyContext>>;
 }
 
-/** True when an order event is about one of this instance's open orders (or a leg of one). */
-export const isOwnOrder = (ctx: StrategyContext, clientOrderId: string) => openOrder(ctx, clientOrderId) !== undefined;
+/** What belongs to one symbol, for every instance (scale-out hands it from process to process). */
+export type AgentSlice = Readonly<Record<string, StrategySlice>>;
 
-/** What the strategy keeps of a symbol's sentiment: enough to decay it to a bar's time and name its latest item. */
-export interface StrategySentiment {
-  readonly score: number;
-  readonly asOf: number;
-  readonly halfLifeMs: number;
-  readonly items: number;
-  readonly latestItemId: string | undefined;
-}
-
-export type StrategyEvent =
-  | MessageEvent<'market.bar'>
-  | MessageEvent<'order.rejected'>
-  | MessageEvent<'order.filled'>
-  | MessageEvent<'order.cancelled'>
-  | MessageEvent<'order.failed'>
-  | MessageEvent<'sentiment.updated'>
-  | { type: 'strategy.pause' }
-  | { type: 'strategy.resume' }
-  | { type: 'partition.adopt'; key: string; slice: StrategySlice }
-  | { type: 'partition.drop'; key: string };
-
-/** What belongs to one symbol (scale-out hands it from instance to instance). */
-export interface StrategySlice {
-  readonly state?: SymbolState;
-  readonly open: Readonly<Record<string, OpenOrder>>;
-  readonly lastSignal?: Signal & { time: number };
-  readonly sentiment?: StrategySentiment;
-}
-
-/** The symbol's slice of the context. */
-export function sliceOf(ctx: StrategyContext, symbol: string): StrategySlice {
-  const open: Record<string, OpenOrder> = {};
-  for (const [id, o] of Object.entries(ctx.open)) if (o.symbol === symbol) open[id] = o;
-  const sentiment = ctx.sentiment?.[symbol];
-  return {
-    ...(ctx.symbols[symbol] ? { state: ctx.symbols[symbol] } : {}),
-    open,
-    ...(ctx.lastSignals[symbol] ? { lastSignal: ctx.lastSignals[symbol] } : {}),
-    ...(sentiment ? { sentiment } : {}),
-  };
-}
-
-/** The context without the symbol (handed away) or with the slice taken in. */
-export function withSlice(
-  ctx: StrategyContext,
-  symbol: string,
-  slice: StrategySlice | undefined,
-): Partial<StrategyContext> {
-  const { [symbol]: _s, ...symbols } = ctx.symbols;
-  const { [symbol]: _l, ...lastSignals } = ctx.lastSignals;
-  const { [symbol]: _m, ...sentiment } = ctx.sentiment ?? {};
-  const open: Record<string, OpenOrder> = {};
-  for (const [id, o] of Object.entries(ctx.open)) if (o.symbol !== symbol) open[id] = o;
-  if (!slice) return { symbols, lastSignals, open, sentiment, outbox: NO_OUTPUT };
-  return {
-    symbols: slice.state ? { ...symbols, [symbol]: slice.state } : symbols,
-    sentiment: slice.sentiment ? { ...sentiment, [symbol]: slice.sentiment } : sentiment,
-    lastSignals: slice.lastSignal ? { ...lastSignals, [symbol]: slice.lastSignal } : lastSignals,
-    open: { ...open, ...slice.open },
-    outbox: NO_OUTPUT,
-  };
-}
-
-/** True when the instance reads sentiment (a filter, or its own `onSentiment`). */
-export const usesSentiment = (inst: StrategyInstance) =>
-  inst.sentimentMin !== undefined || strategyDefinition(inst.strategy).onSentiment !== undefined;
-
-const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
-
-/** A strategy callback threw or asked for something invalid: dead-lettered, with the reason; the agent goes on. */
-const deadLetter = (subject: string, code: string, reason: string, payload: unknown): Emitted =>
-  deadLetterEffect({ subject, code, reason, payload });
-
-const describeError = (err: unknown) => {
-  if (!(err instanceof Error)) return String(err);
-  // the first frame names the file and line (strategy files load with source maps)
-  const at = err.stack
-    ?.split('\n')
-    .find((l) => l.trim().startsWith('at ') && !/agents[\\/]strategy[\\/](sdk|machine)/.test(l))
-    ?.trim();
-  return at ? `${err.message} (${at})` : err.message;
-};
-
-/** The instance's equity at the latest prices it saw (`price` for `symbol`). */
-function equityOf(ctx: StrategyContext, symbol: string, price: number): number {
-  let equity = ctx.cash ?? 0;
-  for (const sym in ctx.held) {
-    const p = sym === symbol ? price : (ctx.symbols[sym]?.last ?? 0);
-    equity += ctx.held[sym]! * p;
-  }
-  return equity;
-}
-
-/**
- * Units an entry buys on this bar with `sizeFraction`: that fraction of the instance's equity
- * (its cash and what it holds, at the latest closes it saw) at the bar's close.
- */
-export function entrySize(ctx: StrategyContext, bar: { symbol: string; close: number }): number {
-  const f = ctx.instance.sizeFraction;
-  return f === undefined ? 0 : unitsFor(f * equityOf(ctx, bar.symbol, bar.close), bar.close);
-}
-
-function sentimentAt(ctx: StrategyContext, symbol: string, time: number): number | undefined {
-  if (!usesSentiment(ctx.instance)) return undefined;
-  const s = ctx.sentiment?.[symbol];
-  return s ? round6(decayedScore(s, time)) : 0;
-}
-
-/** The context a callback gets for `symbol` at `time`/`price`. */
-function callContext(
-  ctx: StrategyContext,
-  state: SymbolState,
-  symbol: string,
-  time: number,
-  price: number,
-  evId: string,
-) {
-  const inst = ctx.instance;
-  return new CallContext<Record<string, unknown>>({
-    orderIdPrefix: `${inst.id}-${evId}`,
-    params: inst.params,
-    instance: inst.id,
-    symbol,
-    time,
-    price,
-    position: state.position,
-    cash: ctx.cash ?? 0,
-    equity: equityOf(ctx, symbol, price),
-    sentiment: sentimentAt(ctx, symbol, time),
-    lotSize: inst.lotSizes?.[symbol],
-  });
-}
-
-/** Runs one strategy callback under the determinism guard; a throw becomes a dead letter. */
-function run<S>(
-  def: AnyStrategy,
-  what: string,
-  subject: () => string,
-  payload: unknown,
-  fn: () => S,
-): { ok: true; value: S } | { ok: false; letter: Emitted } {
-  try {
-    return { ok: true, value: guarded(fn) };
-  } catch (err) {
-    const code =
-      (err as { code?: string }).code === 'strategy_not_deterministic'
-        ? 'strategy_not_deterministic'
-        : 'strategy_error';
-    return {
-      ok: false,
-      letter: deadLetter(subject(), code, `strategy ${def.name} threw in ${what}: ${describeError(err)}`, payload),
-    };
-  }
-}
-
-/** A request as an order intent, or why it is not one. */
-function toIntent(
-  req: Request,
-  inst: StrategyInstance,
-  clientOrderId: string,
-  symbol: string,
-  price: number,
-  time: number,
-  cancels: readonly string[],
-): { intent: OrderIntent } | { invalid: string } {
-  const o = req.options;
-  const type = o.type ?? 'market';
-  const bracket = {
-    ...(o.stopLoss !== undefined ? { stopLoss: o.stopLoss } : {}),
-    ...(o.stopLossPrice !== undefined ? { stopLossPrice: o.stopLossPrice } : {}),
-    ...(o.takeProfit !== undefined ? { takeProfit: o.takeProfit } : {}),
-    ...(o.takeProfitPrice !== undefined ? { takeProfitPrice: o.takeProfitPrice } : {}),
-    ...(o.trailing ? { trailing: true } : {}),
-  };
-  const candidate = {
-    clientOrderId,
-    symbol,
-    side: req.side,
-    qty: req.qty,
-    type,
-    ...(o.limit !== undefined ? { limitPrice: o.limit } : {}),
-    ...(o.stop !== undefined ? { stopPrice: o.stop } : {}),
-    ...(o.trail !== undefined ? { trail: o.trail } : {}),
-    tif: o.tif ?? 'GTC',
-    origin: { kind: 'strategy' as const, id: inst.id },
-    refPrice: price,
-    decidedAt: time,
-    ...(Object.keys(bracket).length > (o.trailing ? 1 : 0) ? { bracket } : {}),
-    ...(cancels.length > 0 ? { cancels: [...cancels] } : {}),
-  };
-  if (type === 'limit' && o.limit === undefined) return { invalid: 'a limit order needs options.limit' };
-  if (type === 'stop' && o.stop === undefined) return { invalid: 'a stop order needs options.stop' };
-  const parsed = orderIntentSchema.safeParse(candidate);
-  if (!parsed.success)
-    return {
-      invalid: parsed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '),
-    };
-  return { intent: parsed.data };
-}
-
-type Draft = {
-  symbols: Record<string, SymbolState>;
-  open: Record<string, OpenOrder>;
-  lastSignals: Record<string, Signal & { time: number }>;
-  outbox: Emitted[];
-};
-
-/**
- * Turns a callback's requests into orders: each is checked (a bad one is dead-lettered with the
- * reason, the others go), filtered by sentiment (buys only), sized by `sizeFraction` (entries
- * only), and sent as `signal.generated` then `order.intent`. An order against the position
- * cancels the position's working bracket legs (execution does it before taking the order).
- */
-function send(
-  ctx: StrategyContext,
-  d: Draft,
-  before: SymbolState,
-  requests: readonly Request[],
-  at: { symbol: string; price: number; time: number; evId: string },
-): SymbolState {
-  const inst = ctx.instance;
-  let state = before;
-  requests.forEach((req, k) => {
-    const clientOrderId = orderIdFor(`${inst.id}-${at.evId}`, k);
-    let qty = req.qty;
-    let reasons = [...(req.options.reasons ?? [])];
-    let indicators = { ...(req.options.indicators ?? {}) };
-    const position = state.position;
-    if (req.closes) {
-      // a target computed from the position: what earlier requests already moved is not ordered again
-      qty = Math.min(qty, Math.abs(position));
-      if (!(qty > 0)) return;
-    }
-    if (req.side === 'buy' && position >= 0 && inst.sentimentMin !== undefined) {
-      const s = ctx.sentiment?.[at.symbol];
-      const value = s ? round6(decayedScore(s, at.time)) : 0;
-      const about = s
-        ? `sentiment ${at.symbol} ${value} (${s.items} item${s.items === 1 ? '' : 's'}, latest ${s.latestItemId ?? 'none'})`
-        : `sentiment ${at.symbol} 0 (no news)`;
-      if (!(value > inst.sentimentMin)) return; // held back: the position (and target) stay where they were
-      reasons = [...reasons, `${about} above min ${inst.sentimentMin}`];
-      indicators = { ...indicators, sentiment: value };
-    }
-    if (inst.sizeFraction !== undefined && req.side === 'buy' && position === 0 && !req.closes) {
-      qty = entrySize(ctx, { symbol: at.symbol, close: at.price });
-      if (!(qty > 0)) return;
-    }
-    const against = position !== 0 && Math.sign(position) !== (req.side === 'buy' ? 1 : -1);
-    // the position's bracket legs go with it: those known, and those of entries whose fill has not reached us yet
-    const legs: string[] = [];
-    if (against)
-      for (const id in d.open) {
-        const o = d.open[id]!;
-        if (o.symbol !== at.symbol) continue;
-        if (o.leg !== undefined) legs.push(id);
-        else if (o.bracket) legs.push(...(o.bracket.sl ? [`${id}.sl`] : []), ...(o.bracket.tp ? [`${id}.tp`] : []));
-      }
-    const cancels = [...legs, ...(req.options.cancels ?? []).filter((id) => d.open[id] && !legs.includes(id))];
-    const made = toIntent({ ...req, qty }, inst, clientOrderId, at.symbol, at.price, at.time, cancels);
-    if ('invalid' in made) {
-      d.outbox.push(
-        deadLetter(
-          subjects.orderIntent(),
-          'invalid_intent',
-          `strategy ${inst.id} asked for an invalid order (${made.invalid}); it was not sent`,
-          { request: { side: req.side, qty, options: req.options }, symbol: at.symbol, time: at.time },
-        ),
-      );
-      return;
-    }
-    const { intent } = made;
-    const signed = intent.side === 'buy' ? intent.qty : -intent.qty;
-    const resting = intent.type !== 'market';
-    const targetQty = position + signed;
-    if (!resting) state = { ...state, position: targetQty, target: targetQty };
-    const signal: Signal = {
-      symbol: at.symbol,
-      strategy: inst.id,
-      side: intent.side,
-      targetQty,
-      reasons: reasons.length > 0 ? reasons : [`${inst.id} ${intent.side} ${intent.qty}`],
-      indicators,
-      price: at.price,
-    };
-    const b = intent.bracket;
-    d.open[clientOrderId] = {
-      symbol: at.symbol,
-      signed,
-      ...(resting ? { resting } : {}),
-      ...(b
-        ? {
-            bracket: {
-              sl: b.stopLoss !== undefined || b.stopLossPrice !== undefined,
-              tp: b.takeProfit !== undefined || b.takeProfitPrice !== undefined,
-            },
-          }
-        : {}),
-    };
-    d.lastSignals[at.symbol] = { ...signal, time: at.time };
-    d.outbox.push(out('signal.generated', signal), out('order.intent', intent, { chain: 'previous' }));
-  });
-  return state;
-}
-
-const draftOf = (ctx: StrategyContext): Draft => ({
-  symbols: { ...ctx.symbols },
-  open: { ...ctx.open },
-  lastSignals: { ...ctx.lastSignals },
-  outbox: [],
-});
-
-const inFlight = (open: Readonly<Record<string, OpenOrder>>, symbol: string) => {
-  for (const id in open) if (open[id]!.symbol === symbol && !contingent(open[id]!)) return true;
-  return false;
-};
-
-/** One bar: the strategy's `onBar`; what it asks for goes out as `signal.generated` then `order.intent`. */
-export function onBar(
-  ctx: StrategyContext,
-  ev: MessageEvent<'market.bar'>,
-  trading: boolean,
-): Partial<StrategyContext> {
-  const bar: Bar = ev.payload;
-  const inst = ctx.instance;
-  if (inst.symbols && !inst.symbols.includes(bar.symbol)) return { outbox: NO_OUTPUT };
-  const def = strategyDefinition(inst.strategy);
-  const subject = () => subjects.marketBar(bar.symbol);
-  let before = ctx.symbols[bar.symbol];
-  if (!before) {
-    const init = run(def, 'init', subject, bar, () => def.init(inst.params, bar.symbol));
-    if (!init.ok) return { outbox: [init.letter] };
-    before = { user: init.value, position: 0 };
-  }
-  const call = callContext(ctx, before, bar.symbol, bar.time, bar.close, ev.id);
-  call.bar = bar;
-  const stepped = run(def, 'onBar', subject, bar, () => def.onBar(call, before.user));
-  if (!stepped.ok) return { outbox: [stepped.letter] };
-  const after: SymbolState = { user: stepped.value, position: before.position, target: before.target, last: bar.close };
-  if (!call.requests) {
-    if ((before.target ?? before.position) === before.position)
-      return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
-    const close = reconcileDecision(after, bar.close, inFlight(ctx.open, bar.symbol));
-    if (!close || !trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
-    return reconcile(ctx, close, after, bar, ev.id);
-  }
-  if (!trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
-  const d = draftOf(ctx);
-  d.symbols[bar.symbol] = send(ctx, d, after, call.requests, {
-    symbol: bar.symbol,
-    price: bar.close,
-    time: bar.time,
-    evId: ev.id,
-  });
-  return d.outbox.length === 0 ? { symbols: d.symbols, outbox: NO_OUTPUT } : d;
-}
-
-function reconcile(
-  ctx: StrategyContext,
-  decision: Decision,
-  state: SymbolState,
-  bar: Bar,
-  evId: string,
-): Partial<StrategyContext> {
-  const d = draftOf(ctx);
-  // a close of the position: neither the sentiment filter nor entry sizing applies to it
-  const req: Request = {
-    side: decision.side,
-    qty: decision.qty,
-    closes: true,
-    options: { reasons: decision.reasons, indicators: decision.indicators },
-  };
-  d.symbols[bar.symbol] = send(ctx, d, state, [req], {
-    symbol: bar.symbol,
-    price: bar.close,
-    time: bar.time,
-    evId,
-  });
-  return d;
-}
-
-/** The latest sentiment of a symbol (and the strategy's `onSentiment`, when it has one). */
-export function onSentiment(ctx: StrategyContext, ev: MessageEvent<'sentiment.updated'>): Partial<StrategyContext> {
-  const s: SentimentUpdated = ev.payload;
-  const kept: StrategySentiment = {
-    score: s.score,
-    asOf: s.asOf,
-    halfLifeMs: s.halfLifeMs,
-    items: s.items,
-    latestItemId: s.recent[0]?.itemId,
-  };
-  const next: StrategyContext = { ...ctx, sentiment: { ...ctx.sentiment, [s.symbol]: kept } };
-  const inst = ctx.instance;
-  const def = strategyDefinition(inst.strategy);
-  const state = ctx.symbols[s.symbol];
-  if (!def.onSentiment || !state || (inst.symbols && !inst.symbols.includes(s.symbol)))
-    return { sentiment: next.sentiment, outbox: NO_OUTPUT };
-  const call = callContext(next, state, s.symbol, ev.time, state.last ?? 0, ev.id);
-  call.score = s.score;
-  const stepped = run(
-    def,
-    'onSentiment',
-    () => subjects.sentimentUpdated(s.symbol),
-    s,
-    () => def.onSentiment!(call, state.user),
-  );
-  if (!stepped.ok) return { sentiment: next.sentiment, outbox: [stepped.letter] };
-  const d = draftOf(next);
-  const after = { ...state, user: stepped.value };
-  d.symbols[s.symbol] = call.requests
-    ? send(next, d, after, call.requests, {
-        symbol: s.symbol,
-        price: state.last ?? 0,
-        time: ev.time,
-        evId: ev.id,
-      })
-    : after;
-  return { ...d, sentiment: next.sentiment };
-}
-
-/** The bracket legs a filled (or partly filled, then ended) entry gets from execution. */
-function legsOf(
-  open: Record<string, OpenOrder>,
-  id: string,
-  order: OpenOrder,
-  filled: number,
-  done: RecentIds | undefined,
-): void {
-  if (!order.bracket || !(filled > 0)) return;
-  const signed = -Math.sign(order.signed) * filled;
-  const over = (leg: string) => done !== undefined && hasRecentId(done, leg);
-  if (order.bracket.sl && !over(`${id}.sl`)) open[`${id}.sl`] ??= { symbol: order.symbol, signed, leg: 'stop-loss' };
-  if (order.bracket.tp && !over(`${id}.tp`)) open[`${id}.tp`] ??= { symbol: order.symbol, signed, leg: 'take-profit' };
-}
-
-/**
- * A fill of ours moves the instance's cash and holdings by what it adds to the order's filled
- * quantity (a fill delivered again adds nothing); a bracket leg's fill moves the position too;
- * the last fill ends the order. Then the strategy's `onFill`, when it has one.
- */
-export function onOwnFill(ctx: StrategyContext, ev: MessageEvent<'order.filled'>): Partial<StrategyContext> {
-  const f: OrderFilled = ev.payload;
-  const order = openOrder(ctx, f.clientOrderId);
-  if (!order) return { outbox: NO_OUTPUT };
-  const added = f.cumQty - (order.filled ?? 0);
-  const signedAdded = f.side === 'buy' ? added : -added;
-  let next: StrategyContext = ctx;
-  if (added > 0) {
-    next = {
-      ...next,
-      cash: (ctx.cash ?? 0) - signedAdded * f.price - f.fee,
-      held: { ...ctx.held, [f.symbol]: (ctx.held?.[f.symbol] ?? 0) + signedAdded },
-    };
-    const sym = ctx.symbols[f.symbol];
-    if (contingent(order) && sym) {
-      const position = sym.position + signedAdded;
-      next = { ...next, symbols: { ...next.symbols, [f.symbol]: { ...sym, position, target: position } } };
-    }
-  }
-  const ended =
-    f.status === 'filled'
-      ? onOrderEnded({ ...next, open: { ...next.open, [f.clientOrderId]: order } }, f.clientOrderId, 'all')
-      : { open: { ...next.open, [f.clientOrderId]: { ...order, filled: Math.max(order.filled ?? 0, f.cumQty) } } };
-  next = { ...next, ...ended, outbox: NO_OUTPUT };
-  const def = strategyDefinition(ctx.instance.strategy);
-  const state = next.symbols[f.symbol];
-  if (!def.onFill || !state || !(added > 0)) return next;
-  const call = callContext(next, state, f.symbol, ev.time, f.price, ev.id);
-  call.fill = {
-    clientOrderId: f.clientOrderId,
-    side: f.side,
-    qty: added,
-    price: f.price,
-    leg: order.leg ?? 'entry',
-    done: f.status === 'filled',
-  };
-  const stepped = run(
-    def,
-    'onFill',
-    () => subjects.orderFilled(),
-    f,
-    () => def.onFill!(call, state.user),
-  );
-  if (!stepped.ok) return { ...next, outbox: [stepped.letter] };
-  const d = draftOf(next);
-  const after = { ...state, user: stepped.value };
-  d.symbols[f.symbol] = call.requests
-    ? send(next, d, after, call.requests, {
-        symbol: f.symbol,
-        price: f.price,
-        time: ev.time,
-        evId: ev.id,
-      })
-    : after;
-  return { ...next, ...d };
-}
-
-/**
- * An order of ours ended with `filledQty` filled: undo the part that will never fill. Quantities
- * are subtracted, never scaled, so the position stays exact. A risk rejection is accepted (the
- * target follows the position, so a refused order is not sent again); a broker failure or a
- * cancel keeps the decided target, so an unintended leftover gets closed. A bracket leg that
- * ends unfilled changes nothing (it never counted); an entry with a bracket gets its legs.
- */
-export function onOrderEnded(
-  ctx: StrategyContext,
-  clientOrderId: string,
-  filledQty: number | 'all',
-  verdict: 'rejected' | 'ended' = 'ended',
-): Partial<StrategyContext> {
-  const order = openOrder(ctx, clientOrderId);
-  if (!order) return { outbox: NO_OUTPUT };
-  const { [clientOrderId]: _gone, ...open } = ctx.open;
-  const qty = Math.abs(order.signed);
-  legsOf(open, clientOrderId, order, filledQty === 'all' ? qty : filledQty, ctx.legsDone);
-  const legsDone = order.leg ? { legsDone: addRecentId(ctx.legsDone ?? emptyRecentIds(), clientOrderId) } : {};
-  const sym = ctx.symbols[order.symbol];
-  const unfilled = filledQty === 'all' ? 0 : qty - filledQty;
-  if (contingent(order) || !sym || unfilled === 0) return { open, ...legsDone, outbox: NO_OUTPUT };
-  const position = sym.position - Math.sign(order.signed) * unfilled;
-  const symbols = {
-    ...ctx.symbols,
-    [order.symbol]: { ...sym, position, target: verdict === 'rejected' ? position : (sym.target ?? sym.position) },
-  };
-  return { open, symbols, outbox: NO_OUTPUT };
-}
-
-/** The machine's input: the instance (params validated here) and the capital it starts from. */
+/** The machine's input: the instances (params validated here) and the account's capital. */
 export interface StrategyInput {
-  readonly params: StrategyParams;
+  /** One instance, or several (a strategies file). */
+  readonly params: StrategyParams | readonly StrategyParams[];
+  /**
+   * The account's start cash: an instance without a `capital` of its own starts from it when it
+   * runs alone, or from an equal share of what the instances with one leave, when there are several.
+   */
   readonly capital?: number;
 }
 
+/** The instances with their starting cash: their own capital, or an equal share of the rest. */
+export function instancesOf(input: StrategyInput): StrategyInstance[] {
+  const list = (Array.isArray(input.params) ? input.params : [input.params]) as readonly StrategyParams[];
+  const instances = list.map(resolveInstance);
+  const seen = new Set<string>();
+  for (const i of instances) {
+    if (seen.has(i.id)) throw new Error(`two strategy instances share the id "${i.id}"; each needs its own`);
+    seen.add(i.id);
+  }
+  const budgeted = instances.reduce((sum, i) => sum + (i.capital ?? 0), 0);
+  const unbudgeted = instances.filter((i) => i.capital === undefined).length;
+  const share = unbudgeted > 0 ? Math.max(0, (input.capital ?? 0) - budgeted) / unbudgeted : 0;
+  return instances.map((i) => (i.capital === undefined ? { ...i, capital: share } : i));
+}
+
+/** A fresh instance: no symbols, no orders, its capital as cash. */
+export const instanceContext = (instance: StrategyInstance): StrategyContext => ({
+  instance,
+  symbols: {},
+  open: {},
+  lastSignals: {},
+  sentiment: {},
+  cash: instance.capital ?? 0,
+  held: {},
+  outbox: NO_OUTPUT,
+});
+
+/** Runs `step` on each instance (in their order), keeping what changed and collecting outputs in order. */
+function each(
+  ctx: StrategyAgentContext,
+  step: (inst: StrategyContext) => Partial<StrategyContext> | undefined,
+): Partial<StrategyAgentContext> {
+  let instances: Record<string, StrategyContext> | undefined;
+  let outbox: Emitted[] | undefined;
+  for (const id in ctx.instances) {
+    const before = ctx.instances[id]!;
+    const patch = step(before);
+    if (!patch) continue;
+    const { outbox: out, ...rest } = patch;
+    if (out && out.length > 0) (outbox ??= []).push(...out);
+    if (Object.keys(rest).length > 0)
+      (instances ??= { ...ctx.instances })[id] = { ...before, ...rest, outbox: NO_OUTPUT };
+  }
+  return { ...(instances ? { instances } : {}), outbox: outbox ?? NO_OUTPUT };
+}
+
+/** An order event goes to the instance that sent the order. */
+function toOwner(ctx: StrategyAgentContext, id: string, step: (inst: StrategyContext) => Partial<StrategyContext>) {
+  return each(ctx, (inst) => (inst.instance.id === id ? step(inst) : undefined));
+}
+
+const originOf = (ev: StrategyEvent) => (ev as { payload?: { origin?: { id?: string } } }).payload?.origin?.id ?? '';
+
+/** The symbol's slice of every instance. */
+export function sliceOf(ctx: StrategyAgentContext, symbol: string): AgentSlice {
+  const slice: Record<string, StrategySlice> = {};
+  for (const id in ctx.instances) slice[id] = instanceSliceOf(ctx.instances[id]!, symbol);
+  return slice;
+}
+
+/** Every instance without the symbol (handed away) or with its part of the slice taken in. */
+export function withSlice(ctx: StrategyAgentContext, symbol: string, slice: AgentSlice | undefined) {
+  return each(ctx, (inst) => instanceWithSlice(inst, symbol, slice?.[inst.instance.id]));
+}
+
+/** The latest signal of every instance, per symbol (answers `signals`). */
+export function lastSignals(ctx: StrategyAgentContext): (Signal & { time: number })[] {
+  return Object.values(ctx.instances).flatMap((i) => Object.values(i.lastSignals));
+}
+
+/** True when any instance reads sentiment. */
+export const anyUsesSentiment = (ctx: { instances: Readonly<Record<string, StrategyContext>> }) =>
+  Object.values(ctx.instances).some((i) => usesSentiment(i.instance));
+
 /**
- * The strategy agent's machine: runs one strategy instance over every symbol it trades.
- * `active` turns bars into signals and order intents; `paused` keeps the strategy's state
+ * The strategy agent's machine: runs every strategy instance over the symbols each trades.
+ * `active` turns bars into signals and order intents; `paused` keeps the strategies' state
  * current but sends nothing. Pure: time and ids come from events; strategy callbacks run under
  * the determinism guard.
  */
 export const strategyMachine = setup({
   types: {
-    context: {} as StrategyContext,
+    context: {} as StrategyAgentContext,
     events: {} as StrategyEvent,
     input: {} as StrategyInput,
     emitted: {} as OutboxEmitted,
   },
   actions: {
-    trade: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, true)),
-    watch: assign(({ context, event }) => onBar(context, event as MessageEvent<'market.bar'>, false)),
-    sentiment: assign(({ context, event }) => onSentiment(context, event as MessageEvent<'sentiment.updated'>)),
-    ended: assign(({ context, event }) => {
-      switch (event.type) {
-        case 'order.rejected':
-          return onOrderEnded(context, event.payload.clientOrderId, 0, 'rejected');
-        case 'order.failed':
-          return onOrderEnded(context, event.payload.clientOrderId, 0);
-        case 'order.cancelled':
-          return onOrderEnded(context, event.payload.clientOrderId, event.payload.filledQty);
-        case 'order.filled':
-          return onOwnFill(context, event);
-        default:
-          return { outbox: NO_OUTPUT };
-      }
-    }),
-    emitOutbox: emitOutbox<StrategyContext, StrategyEvent>(),
+    trade: assign(({ context, event }) => each(context, (i) => onBar(i, event as MessageEvent<'market.bar'>, true))),
+    watch: assign(({ context, event }) => each(context, (i) => onBar(i, event as MessageEvent<'market.bar'>, false))),
+    sentiment: assign(({ context, event }) =>
+      each(context, (i) => onSentiment(i, event as MessageEvent<'sentiment.updated'>)),
+    ),
+    ended: assign(({ context, event }) =>
+      toOwner(context, originOf(event), (i) => {
+        switch (event.type) {
+          case 'order.rejected':
+            return onOrderEnded(i, event.payload.clientOrderId, 0, 'rejected');
+          case 'order.failed':
+            return onOrderEnded(i, event.payload.clientOrderId, 0);
+          case 'order.cancelled':
+            return onOrderEnded(i, event.payload.clientOrderId, event.payload.filledQty);
+          case 'order.filled':
+            return onOwnFill(i, event);
+          default:
+            return { outbox: NO_OUTPUT };
+        }
+      }),
+    ),
+    emitOutbox: emitOutbox<StrategyAgentContext, StrategyEvent>(),
   },
 }).createMachine({
   id: 'strategy',
-  context: ({ input }) => {
-    const instance = resolveInstance(input.params);
-    return {
-      instance,
-      symbols: {},
-      open: {},
-      lastSignals: {},
-      sentiment: {},
-      cash: instance.capital ?? input.capital ?? 0,
-      held: {},
-      outbox: NO_OUTPUT,
-    };
-  },
+  context: ({ input }) => ({
+    instances: Object.fromEntries(instancesOf(input).map((i) => [i.id, instanceContext(i)])),
+    outbox: NO_OUTPUT,
+  }),
   initial: 'active',
   on: {
     'partition.adopt': { actions: assign(({ context, event }) => withSlice(context, event.key, event.slice)) },

@@ -132,7 +132,7 @@ export function unitsFor(amount: number, price: number): number {
 
 /** Per-symbol state of an instance: the strategy's own state plus what the runtime keeps. */
 export interface SymbolState {
-  /** The strategy's state (plain data, what its `init` and callbacks return). */
+  /** The strategy's state (plain data, what its `init` and callbacks return); undefined: starts again from `init`. */
   readonly user: unknown;
   /**
    * Signed quantity: filled plus market orders in flight, minus what risk or the broker turned

@@ -172,7 +172,11 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     chains?: Readonly<Record<string, ChainRef>>,
   ): Promise<void> {
     this.#setLifecycle('starting');
-    this.#spawn(snapshot);
+    const upgrade = this.spec.upgrade;
+    const context = (snapshot as { context?: unknown } | undefined)?.context;
+    this.#spawn(
+      snapshot && upgrade ? ({ ...snapshot, context: upgrade(context) } as unknown as Snapshot<unknown>) : snapshot,
+    );
     for (const [key, ref] of Object.entries(chains ?? {})) this.#outputs.chains.set(key, ref);
     const { bus } = this.deps;
     if (snapshot && recoverSince !== undefined) await this.#recover(recoverSince);

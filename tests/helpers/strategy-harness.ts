@@ -34,7 +34,8 @@ export function startStrategy(params: StrategyParams) {
     actor.send(ev);
     return emitted.slice(from);
   };
-  const ctx = () => actor.getSnapshot().context;
+  /** The (only) instance's context. */
+  const ctx = () => Object.values(actor.getSnapshot().context.instances)[0]!;
   /** The next bar's time (what an event stamped just before it uses). */
   const nextDay = () => dayTime(n + 1);
   return { actor, emitted, bars, send, ctx, day: () => n, nextDay };

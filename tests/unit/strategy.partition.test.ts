@@ -23,7 +23,7 @@ function strategy() {
     });
     return emitted.slice(from);
   };
-  return { actor, bar, ctx: () => actor.getSnapshot().context };
+  return { actor, bar, ctx: () => actor.getSnapshot().context, sma: () => actor.getSnapshot().context.instances.sma! };
 }
 
 /**
@@ -47,8 +47,8 @@ describe('strategy state handed between instances (scale-out)', () => {
         const slice = JSON.parse(JSON.stringify(sliceOf(a.ctx(), 'ORCL'))) as ReturnType<typeof sliceOf>;
         a.actor.send({ type: 'partition.drop', key: 'ORCL' });
         b.actor.send({ type: 'partition.adopt', key: 'ORCL', slice });
-        expect(a.ctx().symbols.ORCL).toBeUndefined();
-        expect(a.ctx().symbols.MSFT).toBeDefined();
+        expect(a.sma().symbols.ORCL).toBeUndefined();
+        expect(a.sma().symbols.MSFT).toBeDefined();
       }
       got.push(...(n < 6 ? a.bar('ORCL', n, c) : b.bar('ORCL', n, c)), ...a.bar('MSFT', n, 20 - c));
     });
@@ -63,8 +63,8 @@ describe('strategy state handed between instances (scale-out)', () => {
       a.bar('ORCL', n, c);
       a.bar('MSFT', n, 20 - c);
     });
-    const orcl = sliceOf(a.ctx(), 'ORCL');
-    const open = Object.entries(a.ctx().open);
+    const orcl = sliceOf(a.ctx(), 'ORCL').sma!;
+    const open = Object.entries(a.sma().open);
     expect(open.length).toBeGreaterThan(0);
     expect(Object.keys(orcl.open).sort()).toEqual(
       open
@@ -72,7 +72,7 @@ describe('strategy state handed between instances (scale-out)', () => {
         .map(([id]) => id)
         .sort(),
     );
-    expect(orcl.state).toEqual(a.ctx().symbols.ORCL);
+    expect(orcl.state).toEqual(a.sma().symbols.ORCL);
     expect(JSON.stringify(orcl)).not.toContain('MSFT');
   });
 });

@@ -72,7 +72,7 @@ function start() {
         origin: i.origin,
       },
     });
-  const sym = () => actor.getSnapshot().context.symbols.ACME!;
+  const sym = () => actor.getSnapshot().context.instances.sma.symbols.ACME!;
   return { bar, intents, signals, ended, filled, sym };
 }
 

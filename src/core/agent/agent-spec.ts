@@ -67,6 +67,12 @@ export interface AgentSpec<TContext = unknown> {
    */
   readonly effects?: Readonly<Record<string, (payload: unknown, complete: (event: EventObject) => void) => void>>;
   /**
+   * Brings a checkpointed context saved by an earlier version into today's shape (the machine's
+   * context changed); applied to the snapshot an agent resumes from. Pure; returns the context as
+   * is when it is current.
+   */
+  readonly upgrade?: (context: unknown) => unknown;
+  /**
    * Catching up after a restart: the agent's own outputs on `pattern` published after its
    * checkpoint are read back from the durable path (if the bus keeps one) and handed to the
    * machine as `toEvent` makes them, before any live message, so it does not redo what it had
