@@ -108,6 +108,8 @@ export interface Config {
     readonly sentimentMin: number | undefined;
     /** STRATEGY_PARAMS as written (values are coerced and checked against the strategy's schema at start). */
     readonly params: Readonly<Record<string, string>>;
+    /** STRATEGIES_FILE: several instances; the keys above are then not used. */
+    readonly file: string | undefined;
   };
   readonly sentiment: {
     readonly scorer: KeyValues['SENTIMENT_SCORER'];
@@ -258,6 +260,7 @@ export function buildConfig(v: KeyValues): Config {
       rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
       sentimentMin: v.STRATEGY_SENTIMENT_MIN,
       params: v.STRATEGY_PARAMS,
+      file: v.STRATEGIES_FILE,
     },
     sentiment: {
       scorer: v.SENTIMENT_SCORER,

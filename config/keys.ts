@@ -504,6 +504,11 @@ export const configKeys = {
     doc: 'Strategy run by the strategy agent: a built-in by name, or a strategy file by path (see docs/strategies.md). `sextant strategy list` shows each with its parameters.',
     default: 'sma-cross',
   }),
+  STRATEGIES_FILE: def({
+    schema: z.string().trim().min(1),
+    expected: 'a YAML or JSON file path',
+    doc: 'Several strategy instances in one strategy agent: a file of entries with id, strategy (a built-in or a file path, relative to this file), symbols, params and optional capital (docs/strategies.md). When set, the STRATEGY* keys are not used.',
+  }),
   STRATEGY_PARAMS: def<Record<string, string>>({
     schema: list.pipe(
       z

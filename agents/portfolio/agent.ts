@@ -11,9 +11,17 @@ import {
 import { holds, snapshotOf } from './book.js';
 import { portfolioMachine, type FillEvent, type PortfolioContext } from './machine.js';
 
+/** True when the account, or one of its books by origin (two strategies can net to flat), holds the symbol. */
+const holdsAny = (ctx: PortfolioContext, symbol: string) => {
+  if (holds(ctx.book, symbol)) return true;
+  for (const k in ctx.byOrigin) if (holds(ctx.byOrigin[k]!, symbol)) return true;
+  return false;
+};
+
 /**
  * The portfolio agent: reads `order.filled` and market data (for held symbols); writes
- * `portfolio.updated`. Answers `query.portfolio` and `query.positions`.
+ * `portfolio.updated`. Answers `query.portfolio`, `query.positions` and `query.strategies` (the
+ * account by who traded).
  *
  * Determinism: on the in-memory bus a fill always arrives before the next bar, so every run
  * goes through the same states. Over NATS bars and fills travel on different subjects: bars
@@ -34,12 +42,12 @@ export function portfolioAgent(startCash: number, market: MarketCache): AgentSpe
         // the cache learns the bar through this subscription too: a fill handled after a bar this
         // inlet skipped (nothing held yet) still finds that bar to mark with (subscriptions run at their own pace)
         observe: (env) => market.onBar(env.payload as Bar),
-        wants: (ctx, env) => holds(ctx.book, (env.payload as Bar).symbol),
+        wants: (ctx, env) => holdsAny(ctx, (env.payload as Bar).symbol),
       },
       {
         pattern: patterns.marketTicks,
         observe: (env) => market.onTick(env.payload as Tick),
-        wants: (ctx, env) => holds(ctx.book, (env.payload as Tick).symbol),
+        wants: (ctx, env) => holdsAny(ctx, (env.payload as Tick).symbol),
       },
       {
         pattern: subjects.orderFilled(),
@@ -58,6 +66,15 @@ export function portfolioAgent(startCash: number, market: MarketCache): AgentSpe
     queries: [
       { what: 'portfolio', answer: (ctx) => snapshotOf(ctx.book) },
       { what: 'positions', answer: (ctx) => snapshotOf(ctx.book).positions },
+      {
+        // the account by who traded: each strategy instance (and person) with its own positions and PnL
+        what: 'strategies',
+        answer: (ctx) =>
+          Object.entries(ctx.byOrigin ?? {}).map(([key, book]) => {
+            const at = key.indexOf(':');
+            return { origin: { kind: key.slice(0, at), id: key.slice(at + 1) }, ...snapshotOf(book) };
+          }),
+      },
     ],
   };
 }

@@ -4,3 +4,4 @@ export * from './strategies.js';
 export { builtinStrategies } from './builtins/index.js';
 export * as sdk from './sdk/index.js';
 export type { AnyStrategy, StrategyDefinition } from './sdk/index.js';
+export { instancesOf } from './machine.js';

@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import {
+  instancesOf,
   parseParamValue,
   resolveInstance,
   strategyDefinition,
   strategyStem,
   type StrategyParams,
 } from '../../agents/strategy/index.js';
-import { loadStrategyOf } from '../app/kernel/index.js';
+import { loadStrategies, loadStrategyOf } from '../app/kernel/index.js';
+import { readStrategiesFile } from '../infra/strategies/index.js';
 import { loadConfig, sizeOf } from '../../config/index.js';
 import { basename } from 'node:path';
 import { ReportCollector, writeReport, runBacktest, type BacktestResult, riskLines } from '../app/backtest/index.js';
@@ -22,6 +24,8 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
                          bollinger, donchian-breakout, macd) or a strategy file
                          (./strategies/my-strategy.ts); sextant strategy list shows them all
   --param <name=value>   A strategy parameter (repeat it), e.g. --param fast=12 --param stopLoss=0.05
+  --strategies <file>    Several strategy instances at once (YAML or JSON: id, strategy, symbols,
+                         params, capital; docs/strategies.md); the summary adds each one's PnL
   --fast <n> --slow <n> --period <n> --oversold <x> --overbought <x>
                          Shorthands for --param fast=<n> ... (sma-cross 10, 30; rsi-reversion 14, 30, 70)
   --size <qty|N%>        Entry size: units (the strategy's size parameter, default 100), or a
@@ -61,6 +65,7 @@ const OPTIONS = {
   symbol: { type: 'string' },
   strategy: { type: 'string', default: 'sma-cross' },
   param: { type: 'string', multiple: true },
+  strategies: { type: 'string' },
   fast: { type: 'string' },
   slow: { type: 'string' },
   period: { type: 'string' },
@@ -123,9 +128,16 @@ export async function backtestCommand(args: string[]): Promise<number> {
   }
   const ref = values.strategy!;
   let strategy: StrategyParams = { id: strategyStem(ref), strategy: ref, params };
+  let instances: StrategyParams[] | undefined;
   try {
-    strategy = await loadStrategyOf(strategy, { warn: (m) => console.error(`sextant backtest: ${m}`) });
-    resolveInstance(strategy); // parameters checked before the run starts
+    const warn = (m: string) => console.error(`sextant backtest: ${m}`);
+    if (values.strategies) {
+      instances = (await loadStrategies(readStrategiesFile(values.strategies), { warn })) as StrategyParams[];
+      instancesOf({ params: instances }); // parameters and ids checked before the run starts
+    } else {
+      strategy = await loadStrategyOf(strategy, { warn });
+      resolveInstance(strategy); // parameters checked before the run starts
+    }
   } catch (err) {
     console.error(`sextant backtest: ${(err as Error).message}`);
     return 2;
@@ -147,7 +159,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
   const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
   const record = values.record ? await openEmbeddedStore({ dir: values.record, fsync: 'interval' }) : undefined;
   try {
-    return await run(values, strategy, natsUrl, progress, record);
+    return await run(values, instances ?? strategy, natsUrl, progress, record);
   } finally {
     await record?.close();
   }
@@ -155,7 +167,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
 
 async function run(
   values: Values,
-  strategy: StrategyParams,
+  strategy: StrategyParams | StrategyParams[],
   natsUrl: string | undefined,
   progress: ReturnType<typeof progressBar> | undefined,
   record: Store | undefined,
@@ -190,16 +202,11 @@ async function run(
   });
   progress?.done();
   if (report) {
-    const inst = resolveInstance(strategy);
-    const shown = Object.entries(inst.params)
-      .filter(([k, v]) => v !== undefined && !(k === 'size' && inst.sizeFraction !== undefined))
-      .map(([k, v]) => `${k} ${String(v)}`);
-    if (inst.sizeFraction !== undefined) shown.push(`size ${inst.sizeFraction * 100}% of equity`);
     const data = report.data(
       cash,
       {
         symbol: values.symbol!,
-        strategy: `${strategyDefinition(inst.strategy).name} (${shown.join(', ')})`,
+        strategy: (Array.isArray(strategy) ? strategy : [strategy]).map(describe).join('; '),
         data: basename(values.data!),
         costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`,
         generatedAt: new Date(),
@@ -211,13 +218,29 @@ async function run(
   if (values.json) {
     const { finalValue, fills, bars, elapsedMs, barsPerSecond, risk } = result;
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
-    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk }));
+    const strategies = result.strategies.map((b) => ({
+      id: b.origin.id,
+      pnl: b.pnl?.all ?? b.equity,
+      positions: b.positions,
+    }));
+    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk, strategies }));
   } else {
     console.log(summary(result, values.symbol!));
   }
   // after the summary; on stderr with --json, which keeps stdout one JSON document
   if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
   return 0;
+}
+
+/** An instance as the report names it: strategy (parameters, size), with its id when that differs. */
+function describe(p: StrategyParams): string {
+  const inst = resolveInstance(p);
+  const shown = Object.entries(inst.params)
+    .filter(([k, v]) => v !== undefined && !(k === 'size' && inst.sizeFraction !== undefined))
+    .map(([k, v]) => `${k} ${String(v)}`);
+  if (inst.sizeFraction !== undefined) shown.push(`size ${inst.sizeFraction * 100}% of equity`);
+  const name = strategyDefinition(inst.strategy).name;
+  return `${inst.id === name ? '' : `${inst.id}: `}${name} (${shown.join(', ')})`;
 }
 
 /** The sentiment agent's settings from the configuration (SENTIMENT_*). */
@@ -240,6 +263,11 @@ function summary(r: BacktestResult, symbol: string): string {
   const [limits, ...risk] = riskLines(r.risk);
   const fills = lines.pop()!;
   lines.push(`  risk          ${limits}`, ...risk.map((l) => `                ${l}`), fills);
+  if (r.strategies.length > 1)
+    lines.push(
+      '  by strategy',
+      ...r.strategies.map((b) => `    ${b.origin.id.padEnd(20)} PnL ${money(b.pnl?.all ?? b.equity)}`),
+    );
   for (const f of r.fills.slice(-5)) lines.push(`    ${f.date} ${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
   if (r.fills.length > 5) lines.splice(lines.length - 5, 0, `    ... (last 5 of ${r.fills.length})`);
   return lines.join('\n');

@@ -33,10 +33,14 @@ export function banner(config: Config, agents: readonly AgentName[], dashboard: 
       ? `synthetic ${d.symbols.join(', ')}, one ${d.synthetic.barMs / 1000} s bar every ${d.paceMs} ms of wall time`
       : `${d.feed} file ${d.file} (${d.symbols.join(', ')})`;
   const s = config.strategy;
-  const strategy =
-    s.name === 'sma-cross'
-      ? `sma-cross ${s.fast}/${s.slow}`
-      : `rsi-reversion ${s.rsi.period} (${s.rsi.oversold}/${s.rsi.overbought})`;
+  const params = Object.entries(s.params).map(([k, v]) => `${k}=${v}`);
+  const strategy = s.file
+    ? `instances from ${s.file}`
+    : s.name === 'sma-cross'
+      ? `sma-cross ${s.params.fast ?? s.fast}/${s.params.slow ?? s.slow}`
+      : s.name === 'rsi-reversion'
+        ? `rsi-reversion ${s.rsi.period} (${s.rsi.oversold}/${s.rsi.overbought})`
+        : `${s.name}${params.length ? ` (${params.join(', ')})` : ''}`;
   const store =
     config.store.kind === 'off'
       ? 'nothing kept (STORE=off)'

@@ -10,6 +10,14 @@ import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { multiSymbolNdjson } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestSystem } from '../helpers/system.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Strategies } from '../../src/app/kernel/index.js';
+import { rootEnvelope } from '../../src/core/messaging/envelope.js';
+import { VirtualClock } from '../../src/core/ports/clock.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
+import type { PortfolioSnapshot } from '../../src/core/domain/messages.js';
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
 const STRATEGY = { kind: 'sma-cross' as const, id: 'sma-cross', fast: 3, slow: 8, size: 1 };
@@ -39,7 +47,7 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
   });
 
   /** The other agents as processes, strategy instances as asked, then the data agent; signals collected. */
-  async function deployment(file: string, paceMs: number) {
+  async function deployment(file: string, paceMs: number, extra: Record<string, string> = {}) {
     const namespace = testPrefix();
     namespaces.push(namespace);
     const env = {
@@ -58,6 +66,7 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
       DATA_FILE: file,
       DATA_PACE_MS: String(paceMs),
       ...OPEN_LIMITS,
+      ...extra,
     };
     observer = await makeBus('nats', { registry: createRegistry(), prefix: namespace, durable: false });
     const signals: Envelope[] = [];
@@ -86,12 +95,12 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     expect([...facts].sort()).toEqual(expected.map(factOf).sort());
   }
 
-  async function singleProcess(file: string): Promise<Envelope[]> {
+  async function singleProcess(file: string, strategy: Strategies = STRATEGY): Promise<Envelope[]> {
     const signals: Envelope[] = [];
     await runBacktest({
       data: ndjsonFeed({ file }),
       symbol: '',
-      strategy: STRATEGY,
+      strategy,
       cash: 100_000,
       transport: 'memory',
       onEnvelope: (e) => void (e.type === 'signal.generated' && signals.push(e)),
@@ -167,4 +176,52 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     expect(late.length).toBeGreaterThan(0);
     expect(new Set(late.map((e) => e.source))).toEqual(new Set(['strategy/s2']));
   }, 150_000);
+
+  it('a strategies file of two instances on overlapping symbols, over two processes: the signals of one process, and per-strategy PnL that adds up to the account', async () => {
+    const file = multiSymbolNdjson(SYMBOLS, 250, 13);
+    const instances = [
+      { id: 'fast', strategy: 'sma-cross', params: { fast: 3, slow: 8, size: 1 } },
+      { id: 'slow', strategy: 'sma-cross', params: { fast: 5, slow: 13, size: 2 }, symbols: SYMBOLS.slice(0, 4) },
+    ];
+    const expected = await singleProcess(file, instances);
+    const strategiesFile = join(mkdtempSync(join(tmpdir(), 'sextant-strategies-')), 'strategies.json');
+    writeFileSync(strategiesFile, JSON.stringify({ strategies: instances }));
+    const d = await deployment(file, 1, { STRATEGIES_FILE: strategiesFile });
+    await d.strategy('s1');
+    await d.strategy('s2');
+    await d.data();
+    await eventually(() => expect(d.completed()).toBe(true), 60_000, 50);
+    await eventually(() => expect(d.signals.length).toBeGreaterThanOrEqual(expected.length), 30_000, 50);
+    expectSameSignals(d.signals, expected);
+    expect(new Set(d.signals.map((e) => (e.payload as Signal).strategy))).toEqual(new Set(['fast', 'slow']));
+    expect(new Set(d.signals.map((e) => e.source))).toEqual(new Set(['strategy/s1', 'strategy/s2']));
+    const ask = async <T>(what: 'portfolio' | 'strategies') =>
+      (
+        (
+          await observer!.request(
+            subjects.query(what),
+            rootEnvelope(
+              { ids: sequentialIds(`q-${what}`), clock: new VirtualClock(0), source: 'test/1' },
+              'query.request',
+              {
+                params: {},
+              },
+            ),
+          )
+        ).payload as { data: T }
+      ).data;
+    // every order filled: the account's PnL is the sum of the instances'
+    await eventually(
+      async () => {
+        const account = await ask<PortfolioSnapshot>('portfolio');
+        const books = await ask<(PortfolioSnapshot & { origin: { id: string } })[]>('strategies');
+        expect(books.map((b) => b.origin.id).sort()).toEqual(['fast', 'slow']);
+        const sum = books.reduce((t, b) => t + b.pnl!.all, 0);
+        expect(Math.abs(sum - account.pnl!.all)).toBeLessThan(0.01);
+        expect(books.every((b) => b.positions.length > 0 || b.realizedPnl !== 0)).toBe(true);
+      },
+      30_000,
+      100,
+    );
+  }, 120_000);
 });

@@ -86,3 +86,28 @@ for (const { name } of transports) {
     }
   });
 }
+
+for (const { name } of transports) {
+  describe(`two strategies on one symbol [${name}]`, () => {
+    it('sma-cross and bollinger on ORCL in one run: each book is its reference run, and they add up to the account', async () => {
+      const r = await runBacktest({
+        data: sharedFile('market/orcl-1995-2014.csv'),
+        symbol: 'ORCL',
+        strategy: [
+          { id: 'sma', strategy: 'sma-cross', params: { fast: 10, slow: 30, size: 100 } },
+          { id: 'bb', strategy: 'bollinger', params: { period: 20, stddev: 2, size: 100 } },
+        ],
+        cash: 100_000,
+        transport: name,
+        natsUrl,
+      });
+      const pnl = Object.fromEntries(r.strategies.map((b) => [b.origin.id, Math.round(b.pnl!.all * 100) / 100]));
+      // each instance trades exactly as it does alone (the references), netting at the account
+      expect(pnl).toEqual({ sma: 2_646.07, bb: 3_828.04 });
+      const sum = r.strategies.reduce((t, b) => t + b.pnl!.all, 0);
+      expect(Math.abs(r.portfolio.pnl!.all - sum)).toBeLessThan(1e-6);
+      expect(r.fills.length).toBe(195 + 186);
+      expect(r.risk.refusals.total).toBe(0);
+    });
+  });
+}

@@ -17,14 +17,14 @@ import {
   zeroCosts,
 } from '../../core/index.js';
 import { csvFeed, type MarketFeed, type BarGuardOptions } from '../../../agents/data/index.js';
-import type { StrategyParams } from '../../../agents/strategy/index.js';
 import {
   type TradingSettings,
   buildSystem,
   type Part,
   defaultSentimentSettings,
   type SentimentSettings,
-  loadStrategyOf,
+  loadStrategies,
+  type Strategies,
 } from '../kernel/index.js';
 import { type Store, Recorder } from '../../infra/store/index.js';
 import { RecordingTap } from '../../infra/recording/index.js';
@@ -37,7 +37,8 @@ export interface BacktestOptions {
   /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
   readonly data: string | MarketFeed;
   readonly symbol: string;
-  readonly strategy: StrategyParams;
+  /** One strategy instance, or several. */
+  readonly strategy: Strategies;
   readonly cash: number;
   readonly transport: 'memory' | 'nats';
   readonly natsUrl?: string;
@@ -75,6 +76,9 @@ export interface BacktestOptions {
   readonly scorer?: Scorer;
 }
 
+/** One strategy instance's part of the account (a book opened with no cash: its equity is its PnL). */
+export type StrategyResult = PortfolioSnapshot & { readonly origin: { readonly kind: string; readonly id: string } };
+
 /** One fill as the backtest reports it. */
 export interface BacktestFill {
   readonly date: string;
@@ -92,6 +96,8 @@ export interface BacktestResult {
   readonly elapsedMs: number;
   readonly barsPerSecond: number;
   readonly portfolio: PortfolioSnapshot;
+  /** The account by strategy instance: each one's positions and PnL (`pnl.all`); they add up to the account's. */
+  readonly strategies: StrategyResult[];
   /** Largest peak-to-trough fall of equity seen during the run, 0..1. */
   readonly maxDrawdown: number;
   readonly transport: 'memory' | 'nats';
@@ -134,7 +140,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   let bars = 0;
   const riskLog = new RiskLog(options.riskMode ?? 'paper');
   const settings: TradingSettings = {
-    strategy: await loadStrategyOf(options.strategy),
+    strategy: await loadStrategies(options.strategy),
     limits: options.limits ?? paperLimits(),
     costs: options.costs ?? zeroCosts,
     startCash: options.cash,
@@ -250,6 +256,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }),
     );
     const portfolio = (reply.payload as { data: PortfolioSnapshot }).data;
+    const split = await bus.request(
+      subjects.query('strategies'),
+      rootEnvelope({ ids, clock, source: `backtest/${runId}` }, 'query.request', { params: {} }),
+    );
+    const strategies = (split.payload as { data: StrategyResult[] }).data.filter((b) => b.origin.kind === 'strategy');
     return {
       finalValue: Math.round(portfolio.equity * 100) / 100,
       fills,
@@ -257,6 +268,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       elapsedMs: Math.round(elapsedMs),
       barsPerSecond: Math.round(bars / (elapsedMs / 1000)),
       portfolio,
+      strategies,
       maxDrawdown: portfolio.maxDrawdown,
       transport: options.transport,
       risk: riskLog.report(),

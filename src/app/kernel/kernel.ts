@@ -24,14 +24,16 @@ import {
 } from '../../../agents/execution/index.js';
 import { portfolioAgent } from '../../../agents/portfolio/index.js';
 import { type RiskLimits, riskAgent } from '../../../agents/risk/index.js';
-import { paramsFrom, strategyAgent, strategyStem, type StrategyParams } from '../../../agents/strategy/index.js';
+import { paramsFrom, strategyAgent, strategyStem } from '../../../agents/strategy/index.js';
 import { sentimentAgent, type NewsSource, type AsyncScorer, type Scorer } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import type { Snapshot } from 'xstate';
+import type { Strategies } from './strategy-files.js';
 
 /** What the trading agents need to know, independent of where it came from (config, CLI flags). */
 export interface TradingSettings {
-  readonly strategy: StrategyParams;
+  /** The strategy agent's instances: one, or several (STRATEGIES_FILE). */
+  readonly strategy: Strategies;
   readonly limits: RiskLimits;
   readonly costs: PaperCosts;
   readonly startCash: number;

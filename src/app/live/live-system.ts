@@ -20,6 +20,7 @@ import {
 } from '../../core/index.js';
 import { Metrics } from '../../infra/observability/index.js';
 import { RecordingTap } from '../../infra/recording/index.js';
+import { readStrategiesFile } from '../../infra/strategies/index.js';
 import { PersistedSpend, type Store, Recorder, serveStoreQueries, WriteWatch } from '../../infra/store/index.js';
 import { PartitionCoordinator } from '../../runtime/index.js';
 import {
@@ -32,7 +33,7 @@ import {
   processKey,
   type ProcessCheckpoint,
   tradingSettingsFrom,
-  loadStrategyOf,
+  loadStrategies,
   type KernelDeps,
   type TradingSettings,
 } from '../kernel/index.js';
@@ -324,9 +325,11 @@ export async function feedDone(system: BuiltParts): Promise<void> {
  */
 async function tradingSettingsWithBroker(config: Config, logger: Logger): Promise<TradingSettings> {
   const configured = tradingSettingsFrom(config);
+  const file = config.strategy.file;
+  const instances = file ? readStrategiesFile(file) : configured.strategy;
   const settings = {
     ...configured,
-    strategy: await loadStrategyOf(configured.strategy, { warn: (m) => logger.warn(m) }),
+    strategy: await loadStrategies(instances, { warn: (m) => logger.warn(m) }),
   };
   if (config.broker.kind !== 'ccxt') return settings;
   const { CcxtBroker } = await import('../../../agents/execution/ccxt-broker.js');

@@ -13,7 +13,7 @@ import {
 } from '../../core/index.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/index.js';
 import { unboundedLimits } from '../../../agents/risk/index.js';
-import { type TradingSettings, buildSystem, loadStrategyOf } from '../kernel/index.js';
+import { type TradingSettings, buildSystem, loadStrategies } from '../kernel/index.js';
 
 /**
  * What a replay feeds the agents: facts from outside (market data, news, people's commands) and
@@ -248,7 +248,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const { broker: _ignored, ...override } = options.settings ?? {};
   const settings: TradingSettings = {
     // a strategy file is loaded again from where it was recorded (the code under test)
-    strategy: await loadStrategyOf(
+    strategy: await loadStrategies(
       recorded?.strategy ?? { kind: 'sma-cross', id: 'sma-cross', fast: 10, slow: 30, size: 100 },
     ),
     // a recording made before buying power was checked decided without it (maxLeverage absent)

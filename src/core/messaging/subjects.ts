@@ -89,6 +89,7 @@ export type AgentName = (typeof AGENT_NAMES)[number];
 export const QUERY_NAMES = [
   'portfolio',
   'positions',
+  'strategies',
   'orders',
   'order-log',
   'fills',
