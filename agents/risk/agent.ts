@@ -74,6 +74,8 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
             cash: ctx.cash,
             held: ctx.held,
             openOrders: Object.keys(ctx.working).length,
+            // intents waiting for an opposite market order to fill or end before they are decided
+            waiting: Object.values(ctx.parked ?? {}).reduce((n, q) => n + q.length, 0),
             counts: ctx.counts,
           };
           // `check`: the verdict this intent would get now, computed by the same pure decision

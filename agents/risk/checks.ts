@@ -21,6 +21,12 @@ export interface CheckInput {
   readonly marketPrice: number | undefined;
   /** Projected position in the symbol before this order (filled plus approved and working). */
   readonly position: number;
+  /**
+   * The position this order's buying power is measured from: filled, plus the working orders on
+   * the same side only (they may fill; the opposite ones may be cancelled). A buy against a
+   * short made only of a working sell still needs the cash.
+   */
+  readonly exposurePosition: number;
   /** Sum over symbols of |projected position x price|, before this order. */
   readonly grossExposure: number;
   /** Cash after every fill so far (start cash, less buys and fees, plus sells). */
@@ -42,6 +48,15 @@ export interface CheckInput {
   readonly drawdown: number | undefined;
   readonly state: TradingState;
   readonly limits: RiskLimits;
+  /** A strategy instance's order with a capital budget: what its own book holds and has reserved. */
+  readonly strategy?: {
+    readonly id: string;
+    readonly budget: number;
+    /** Its filled positions at the latest prices plus what its open orders reserve. */
+    readonly used: number;
+    /** Its own projected position in the symbol (filled plus working). */
+    readonly position: number;
+  };
 }
 
 const fmt = (x: number) =>
@@ -71,7 +86,12 @@ export const addedExposure = (position: number, intent: Pick<OrderIntent, 'side'
 export const buyingPower = (a: { equity: number; heldExposure: number; reserved: number; maxLeverage: number }) =>
   a.maxLeverage * a.equity - a.heldExposure - a.reserved;
 
-type Check = { readonly name: string; readonly check: (i: CheckInput) => Denial | undefined };
+type Check = {
+  readonly name: string;
+  readonly check: (i: CheckInput) => Denial | undefined;
+  /** When set, the check is run (and named among those passed) only for orders it applies to. */
+  readonly appliesTo?: (i: CheckInput) => boolean;
+};
 
 /** Named pre-trade checks, run in this order; the first denial wins. */
 export const preTradeChecks: readonly Check[] = [
@@ -128,10 +148,10 @@ export const preTradeChecks: readonly Check[] = [
   },
   {
     name: 'buying_power',
-    check: ({ intent, position, price, cash, equity, heldExposure, reserved, orderCosts, limits }) => {
+    check: ({ intent, exposurePosition, price, cash, equity, heldExposure, reserved, orderCosts, limits }) => {
       // Number.MAX_VALUE is "unbounded" (`--risk off`): there is then no buying power to check.
-      if (limits.maxLeverage >= Number.MAX_VALUE || !increasesRisk(position, intent)) return undefined;
-      const need = addedExposure(position, intent, price) + orderCosts;
+      if (limits.maxLeverage >= Number.MAX_VALUE || !increasesRisk(exposurePosition, intent)) return undefined;
+      const need = addedExposure(exposurePosition, intent, price) + orderCosts;
       const available = buyingPower({ equity, heldExposure, reserved, maxLeverage: limits.maxLeverage });
       if (need <= available + 1e-9 * Math.max(1, need)) return undefined;
       const account =
@@ -141,6 +161,19 @@ export const preTradeChecks: readonly Check[] = [
       return {
         code: 'insufficient_buying_power',
         reason: `${intent.side} ${fmt(intent.qty)} ${intent.symbol} at ${fmt(price)} needs ${fmt(need)} (est. fees and slippage ${fmt(orderCosts)}), but only ${fmt(Math.max(0, available))} of buying power is available (${account})`,
+      };
+    },
+  },
+  {
+    name: 'strategy_budget',
+    appliesTo: (i) => i.strategy !== undefined,
+    check: ({ intent, price, orderCosts, strategy }) => {
+      if (!strategy || !increasesRisk(strategy.position, intent)) return undefined;
+      const need = addedExposure(strategy.position, intent, price) + orderCosts;
+      if (strategy.used + need <= strategy.budget + 1e-9 * Math.max(1, need)) return undefined;
+      return {
+        code: 'strategy_budget',
+        reason: `${intent.side} ${fmt(intent.qty)} ${intent.symbol} at ${fmt(price)} needs ${fmt(need)}, but strategy ${strategy.id} has ${fmt(Math.max(0, strategy.budget - strategy.used))} of its budget of ${fmt(strategy.budget)} left (${fmt(strategy.used)} held or reserved)`,
       };
     },
   },
@@ -160,7 +193,8 @@ export const preTradeChecks: readonly Check[] = [
     name: 'no_short',
     check: ({ intent, position, limits }) => {
       const after = position + signedQty(intent);
-      return !limits.allowShort && after < 0
+      // only a sell opens or grows a short; a buy that covers part of one is not refused here
+      return !limits.allowShort && intent.side === 'sell' && after < 0
         ? {
             code: 'short_not_allowed',
             reason: `selling ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} would open a short of ${fmt(-after)}, and shorting is off`,
@@ -260,9 +294,12 @@ export function valuationPrice(intent: OrderIntent, market: number | undefined):
 
 /** Runs every check; the first denial, or the names of the checks passed. */
 export function runChecks(input: CheckInput): { denial: Denial } | { passed: string[] } {
+  const passed: string[] = [];
   for (const c of preTradeChecks) {
+    if (c.appliesTo && !c.appliesTo(input)) continue;
     const denial = c.check(input);
     if (denial) return { denial };
+    passed.push(c.name);
   }
-  return { passed: preTradeChecks.map((c) => c.name) };
+  return { passed };
 }

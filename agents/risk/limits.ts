@@ -43,6 +43,11 @@ export const riskLimitsSchema = z
     allowedSymbols: z.array(z.string().min(1)).optional(),
     /** Where a daily-loss or drawdown breach takes trading: REDUCING (close only) or HALTED. */
     breachState: z.enum(['REDUCING', 'HALTED']),
+    /**
+     * Capital each strategy instance (by id) may have at work: what its fills hold at the latest
+     * prices plus what its open orders reserve. From the strategies file's `capital`.
+     */
+    strategyBudgets: z.record(z.string(), amount).optional(),
   })
   .strict();
 

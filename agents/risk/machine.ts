@@ -8,6 +8,7 @@ import {
   emitOutbox,
   NO_OUTPUT,
   out,
+  type Emitted,
   type OutboxEmitted,
   type Outbound,
   type WithOutbox,
@@ -27,6 +28,7 @@ import {
   signedQty,
   type TradingState,
   valuationPrice,
+  type CheckInput,
   type Denial,
 } from './checks.js';
 import { riskLimitsPatchSchema, type RiskLimits } from './limits.js';
@@ -35,7 +37,11 @@ export { TradingState } from './checks.js';
 
 interface WorkingOrder {
   readonly symbol: string;
+  /** The strategy instance that sent it (strategy orders only). */
+  readonly by?: string;
   readonly signed: number;
+  /** A market order: it fills on the next print unless it fails, so an order against it waits for it. */
+  readonly market?: boolean;
   /** Buying power reserved at approval (the exposure it adds, its fees and slippage); released as it fills or ends. */
   readonly reserve: number;
   /** Filled so far. */
@@ -58,6 +64,8 @@ export interface RiskContext extends WithOutbox {
   readonly cash: number;
   /** Filled positions per symbol (`positions` adds the approved orders still working). */
   readonly held: Readonly<Record<string, number>>;
+  /** Filled positions per strategy instance and symbol (for budgets). Optional: older snapshots lack it. */
+  readonly heldBy?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** What fills are estimated to cost beyond their notional (fees, slippage). */
   readonly costs: PaperCosts;
   /** Fills already applied to cash (`clientOrderId#cumQty`), to ignore a re-delivered one. */
@@ -67,6 +75,11 @@ export interface RiskContext extends WithOutbox {
   readonly approvalsBySymbol: Readonly<Record<string, readonly number[]>>;
   /** Client order ids already decided, to recognise a re-delivered intent. */
   readonly decided: RecentIds;
+  /**
+   * Intents waiting, per symbol in arrival order, for an opposite-side market order to fill or end:
+   * what they need depends on it (see `waitsOnOrder`). Optional: older snapshots lack it.
+   */
+  readonly parked?: Readonly<Record<string, readonly IntentEvent[]>>;
   readonly counts: {
     readonly approved: number;
     readonly rejected: number;
@@ -118,20 +131,89 @@ export function breachOf(limits: RiskLimits, p: Pick<PortfolioSnapshot, 'dayPnl'
   return undefined;
 }
 
-/** Decides one intent in the given trading state: approve (and project it) or reject with a reason. */
-export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> {
+/** Working orders an intent replaces (execution cancels them before taking it): they no longer count. */
+function replacedBy(ctx: RiskContext, intent: OrderIntent): WorkingOrder[] {
+  return (intent.cancels ?? []).flatMap((id) => {
+    const w = ctx.working[id];
+    return w && w.symbol === intent.symbol ? [w] : [];
+  });
+}
+
+/**
+ * Whether an intent must wait before it is decided: buying power is measured from the filled
+ * position plus same-side working orders (an opposite one may not fill), so while a market order
+ * on the other side is still working, what this intent needs depends on whether that order fills,
+ * which it does on the next print unless it fails. Deciding before would make the verdict depend
+ * on which message arrived first (a sell sent while its entry's fill is on the way would be
+ * refused over NATS and approved in a replay), so it waits for that order to fill or end. Intents
+ * behind a waiting one in the same symbol wait too (decisions keep their order). An opposite
+ * limit or stop order may never fill: an intent is decided against it at once, conservatively.
+ */
+function waitsOnOrder(ctx: RiskContext, intent: OrderIntent): boolean {
+  if (ctx.limits.maxLeverage >= Number.MAX_VALUE) return false;
+  const replaced = replacedBy(ctx, intent);
+  if (!increasesRisk(sameSidePosition(ctx, intent, replaced), intent)) return false;
+  const side = intent.side === 'buy' ? 1 : -1;
+  for (const id in ctx.working) {
+    const w = ctx.working[id]!;
+    if (w.market && w.symbol === intent.symbol && Math.sign(w.signed) === -side && !replaced.includes(w)) return true;
+  }
+  return false;
+}
+
+/**
+ * An intent arrives: a re-delivered one is counted and ignored, one that must wait (behind a
+ * parked one in its symbol, or `waitsOnOrder`) is parked, any other is decided now.
+ */
+export function onIntent(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> {
+  const { clientOrderId, symbol } = ev.payload;
+  const queue = ctx.parked?.[symbol] ?? [];
+  if (hasRecentId(ctx.decided, clientOrderId) || queue.some((p) => p.payload.clientOrderId === clientOrderId))
+    return { counts: { ...ctx.counts, duplicates: ctx.counts.duplicates + 1 }, outbox: NO_OUTPUT };
+  if (queue.length > 0 || waitsOnOrder(ctx, ev.payload))
+    return { parked: { ...ctx.parked, [symbol]: [...queue, ev] }, outbox: NO_OUTPUT };
+  return decide(ctx, ev);
+}
+
+/** Decides the parked intents that need wait no longer, in arrival order per symbol. */
+function releaseParked(ctx: RiskContext): Partial<RiskContext> {
+  if (!ctx.parked) return ctx;
+  let next = ctx;
+  const outbox: Emitted[] = [];
+  for (const symbol in ctx.parked) {
+    for (;;) {
+      const [head, ...rest] = next.parked![symbol] ?? [];
+      if (!head || waitsOnOrder(next, head.payload)) break;
+      const without: RiskContext = { ...next, parked: { ...next.parked, [symbol]: rest } };
+      next = { ...without, ...decide(without, head, true) };
+      outbox.push(...next.outbox);
+    }
+    if (next.parked![symbol]!.length === 0) {
+      const { [symbol]: _released, ...others } = next.parked!;
+      next = { ...next, parked: others };
+    }
+  }
+  return { ...next, outbox };
+}
+
+/**
+ * Decides one intent in the given trading state: approve (and project it) or reject with a reason.
+ * A `deferred` decision (a parked intent, decided while handling a later message) stays in the
+ * intent's chain.
+ */
+export function decide(ctx: RiskContext, ev: IntentEvent, deferred = false): Partial<RiskContext> {
+  const chain = deferred
+    ? { cause: { id: ev.id, correlationId: ev.correlationId ?? ev.id, time: ev.time, event: ev.type } }
+    : {};
   const intent: OrderIntent = ev.payload;
   if (hasRecentId(ctx.decided, intent.clientOrderId)) {
     return { counts: { ...ctx.counts, duplicates: ctx.counts.duplicates + 1 }, outbox: NO_OUTPUT };
   }
   const { limits } = ctx;
-  // working orders this one replaces (execution cancels them before taking it) no longer count
-  const replaced = (intent.cancels ?? []).flatMap((id) => {
-    const w = ctx.working[id];
-    return w && w.symbol === intent.symbol ? [w] : [];
-  });
+  const replaced = replacedBy(ctx, intent);
   let position = ctx.positions[intent.symbol] ?? 0;
   for (const w of replaced) position -= Math.sign(w.signed) * (Math.abs(w.signed) - w.filled);
+  const exposurePosition = sameSidePosition(ctx, intent, replaced);
   const price = valuationPrice(intent, ev.marketPrice);
   const now = intent.decidedAt;
   const approvals = within(ctx.approvals, now, limits.rateWindowMs);
@@ -157,11 +239,14 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
     let reserved = 0;
     for (const id in ctx.working) reserved += reserveLeft(ctx.working[id]!);
     for (const w of replaced) reserved -= reserveLeft(w);
+    const mark = (sym: string) => (sym === intent.symbol ? price : (ev.prices[sym] ?? ctx.marks[sym] ?? 0));
+    const strategy = strategyBook(ctx, intent, replaced, mark);
     result = runChecks({
       intent,
       price,
       marketPrice: ev.marketPrice,
       position,
+      exposurePosition,
       grossExposure,
       cash: ctx.cash,
       equity,
@@ -175,6 +260,7 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
       drawdown: ev.account?.drawdown,
       state: ctx.tradingState,
       limits,
+      ...(strategy ? { strategy } : {}),
     });
   }
   const decided = addRecentId(ctx.decided, intent.clientOrderId);
@@ -188,15 +274,19 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
         byCode: { ...ctx.counts.byCode, [code]: (ctx.counts.byCode[code] ?? 0) + 1 },
       },
       outbox: [
-        out('order.rejected', {
-          clientOrderId: intent.clientOrderId,
-          symbol: intent.symbol,
-          side: intent.side,
-          qty: intent.qty,
-          origin: intent.origin,
-          code,
-          reason,
-        }),
+        out(
+          'order.rejected',
+          {
+            clientOrderId: intent.clientOrderId,
+            symbol: intent.symbol,
+            side: intent.side,
+            qty: intent.qty,
+            origin: intent.origin,
+            code,
+            reason,
+          },
+          chain,
+        ),
       ],
     };
   }
@@ -209,18 +299,62 @@ export function decide(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext> 
       ...ctx.working,
       [intent.clientOrderId]: {
         symbol: intent.symbol,
+        ...(intent.origin.kind === 'strategy' ? { by: intent.origin.id } : {}),
+        ...(intent.type === 'market' ? { market: true } : {}),
         signed,
         filled: 0,
-        reserve: increasesRisk(position, intent)
-          ? addedExposure(position, intent, price!) + orderCosts(intent, price!, ctx.costs)
+        reserve: increasesRisk(exposurePosition, intent)
+          ? addedExposure(exposurePosition, intent, price!) + orderCosts(intent, price!, ctx.costs)
           : 0,
       },
     },
     approvals: [...approvals, now],
     approvalsBySymbol: { ...ctx.approvalsBySymbol, [intent.symbol]: [...forSymbol, now] },
     counts: { ...ctx.counts, approved: ctx.counts.approved + 1 },
-    outbox: [out('order.approved', { order: intent, checks: result.passed })],
+    outbox: [out('order.approved', { order: intent, checks: result.passed }, chain)],
   };
+}
+
+/**
+ * The filled position in the intent's symbol plus the unfilled part of working orders on the
+ * intent's side (those the intent replaces left out): what its buying power is measured from.
+ */
+function sameSidePosition(ctx: RiskContext, intent: OrderIntent, replaced: readonly WorkingOrder[]): number {
+  const side = intent.side === 'buy' ? 1 : -1;
+  let p = ctx.held[intent.symbol] ?? 0;
+  for (const id in ctx.working) {
+    const w = ctx.working[id]!;
+    if (w.symbol === intent.symbol && Math.sign(w.signed) === side && !replaced.includes(w))
+      p += side * (Math.abs(w.signed) - w.filled);
+  }
+  return p;
+}
+
+/**
+ * What a strategy instance with a capital budget has at work: its filled positions at `mark`
+ * prices plus what its open orders reserve, and its own projected position in the intent's
+ * symbol (orders the intent replaces left out). Undefined for other requesters.
+ */
+function strategyBook(
+  ctx: RiskContext,
+  intent: OrderIntent,
+  replaced: readonly WorkingOrder[],
+  mark: (symbol: string) => number,
+): CheckInput['strategy'] {
+  const id = intent.origin.id;
+  const budget = intent.origin.kind === 'strategy' ? ctx.limits.strategyBudgets?.[id] : undefined;
+  if (budget === undefined) return undefined;
+  const held = ctx.heldBy?.[id] ?? {};
+  let used = 0;
+  for (const sym in held) used += Math.abs(held[sym]!) * mark(sym);
+  let position = held[intent.symbol] ?? 0;
+  for (const oid in ctx.working) {
+    const w = ctx.working[oid]!;
+    if (w.by !== id || replaced.includes(w)) continue;
+    used += reserveLeft(w);
+    if (w.symbol === intent.symbol) position += Math.sign(w.signed) * (Math.abs(w.signed) - w.filled);
+  }
+  return { id, budget, used, position };
 }
 
 /** Estimated fees and slippage of an order valued at `price`. */
@@ -245,6 +379,16 @@ export function applyFill(ctx: RiskContext, f: OrderFilled): Partial<RiskContext
     fillsSeen: addRecentId(ctx.fillsSeen, key),
     cash: ctx.cash - signed * f.price - f.fee,
     held: { ...ctx.held, [f.symbol]: (ctx.held[f.symbol] ?? 0) + signed },
+    heldBy:
+      f.origin.kind === 'strategy'
+        ? {
+            ...ctx.heldBy,
+            [f.origin.id]: {
+              ...ctx.heldBy?.[f.origin.id],
+              [f.symbol]: (ctx.heldBy?.[f.origin.id]?.[f.symbol] ?? 0) + signed,
+            },
+          }
+        : ctx.heldBy,
     working:
       order && f.status !== 'filled'
         ? { ...ctx.working, [f.clientOrderId]: { ...order, filled: Math.min(Math.abs(order.signed), f.cumQty) } }
@@ -255,6 +399,7 @@ export function applyFill(ctx: RiskContext, f: OrderFilled): Partial<RiskContext
     fillsSeen: next.fillsSeen,
     cash: next.cash,
     held: next.held,
+    heldBy: next.heldBy,
     working: next.working,
     ...ended,
     outbox: NO_OUTPUT,
@@ -349,15 +494,16 @@ export const riskMachine = setup({
     emitted: {} as OutboxEmitted,
   },
   actions: {
-    decide: assign(({ context, event }) => decide(context, event as IntentEvent)),
+    decide: assign(({ context, event }) => onIntent(context, event as IntentEvent)),
     ended: assign(({ context, event }) => {
+      const after = (change: Partial<RiskContext>) => releaseParked({ ...context, ...change } as RiskContext);
       switch (event.type) {
         case 'order.filled':
-          return applyFill(context, event.payload);
+          return after(applyFill(context, event.payload));
         case 'order.cancelled':
-          return orderEnded(context, event.payload.clientOrderId, event.payload.filledQty);
+          return after(orderEnded(context, event.payload.clientOrderId, event.payload.filledQty));
         case 'order.failed':
-          return orderEnded(context, event.payload.clientOrderId, 0);
+          return after(orderEnded(context, event.payload.clientOrderId, 0));
         default:
           return { outbox: NO_OUTPUT };
       }
@@ -411,9 +557,9 @@ export const riskMachine = setup({
   initial: 'ACTIVE',
   on: {
     'order.intent': { actions: ['decide', 'emitOutbox'] },
-    'order.filled': { actions: 'ended' },
-    'order.cancelled': { actions: 'ended' },
-    'order.failed': { actions: 'ended' },
+    'order.filled': { actions: ['ended', 'emitOutbox'] },
+    'order.cancelled': { actions: ['ended', 'emitOutbox'] },
+    'order.failed': { actions: ['ended', 'emitOutbox'] },
     'risk.command': [
       { guard: 'isSetLimits', actions: ['setLimits', 'emitOutbox'] },
       { guard: 'halts', target: '.HALTED', actions: ['acknowledge', 'emitOutbox'] },

@@ -70,6 +70,12 @@ const RULES: readonly Rule[] = [
     /\b(?:how much|what)(?: portfolio)? (?:did|have) (?:i|we|you|it)? ?(?:make|made|earn|earned|lose|lost|gain|gained)\b.*\b(today|week|month)\b|\bhow (?:did|has|is) (?:strategy|it|trading) (?:do|done|doing)\b.*\b(today|week|month)\b/,
     (m) => `pnl ${m[1] ?? m[2]}`,
   ],
+  // "pnl by strategy", "how is each strategy doing", "strategies"
+  [
+    /\b(?:by|per|each|every) strateg(?:y|ies)\b.*\b(today|week|month)\b|\b(today|week|month)\b.*\b(?:by|per|each|every) strateg(?:y|ies)\b/,
+    (m) => `strategies ${m[1] ?? m[2]}`,
+  ],
+  [/\b(?:by|per|each|every) strateg(?:y|ies)\b|\bstrategies\b/, () => 'strategies'],
   [/\b(?:since (?:start|beginning|inception)|all time|overall|in total|total return)\b/, () => 'pnl all'],
   [/\bpnl\b.*\b(today|week|month|all)\b|\b(today|week|month)\b.*\bpnl\b/, (m) => `pnl ${m[1] ?? m[2]}`],
   [/\bpnl\b/, () => 'pnl today'],

@@ -1,6 +1,6 @@
 import { amount } from './amount.js';
 import { z } from 'zod';
-import type { Envelope, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
+import type { Envelope, OriginBook, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
 import { defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
@@ -36,6 +36,30 @@ const positionsText = (ps: readonly Position[]) =>
             `${p.symbol.padEnd(10)} ${String(p.qty).padStart(10)} @ ${money(p.avgPrice)}  last ${money(p.lastPrice)}  unrealised ${money(p.unrealizedPnl)}`,
         )
         .join('\n');
+
+type Period = 'today' | 'week' | 'month' | 'all';
+const periodKey = (p: Period) => (p === 'today' ? 'day' : p);
+const signed = (x: number) => (x > 0 ? '+' : '') + money(x);
+
+/** Who a book is: a strategy instance by its id, a person as `person NAME`. */
+const bookName = (b: OriginBook) => (b.origin.kind === 'strategy' ? b.origin.id : `${b.origin.kind} ${b.origin.id}`);
+const holdingText = (b: OriginBook) => {
+  const held = b.positions.filter((p) => p.qty !== 0);
+  return held.length === 0 ? 'flat' : held.map((p) => `${p.symbol} ${p.qty}`).join(', ');
+};
+
+/** One line per book: who, what it holds, its PnL for the period (and since the start). */
+const booksText = (books: readonly OriginBook[], period: Period) =>
+  books
+    .slice()
+    .sort((a, b) => bookName(a).localeCompare(bookName(b)))
+    .map((b) => {
+      const pnl = b.pnl?.[periodKey(period)] ?? (period === 'today' ? b.dayPnl : undefined);
+      const since =
+        period === 'all' ? '' : `, since the start ${signed(b.pnl?.all ?? b.realizedPnl + b.unrealizedPnl)}`;
+      return `  ${bookName(b)}: ${pnl === undefined ? 'n/a' : signed(pnl)} (${holdingText(b)}${since})`;
+    })
+    .join('\n');
 
 const riskText = (r: RiskCommandResult) => `${r.accepted ? 'Done' : 'Refused'}: ${r.reason}. Trading is ${r.state}.`;
 
@@ -252,7 +276,7 @@ export const commands: readonly Spec[] = [
       );
     },
   }),
-  defineCommand<{ period: 'today' | 'week' | 'month' | 'all' }, CommandServices>({
+  defineCommand<{ period: Period }, CommandServices>({
     name: 'pnl',
     summary: 'Profit and loss today, this week, this month or since the start.',
     usage: 'pnl [today|week|month|all]',
@@ -263,7 +287,7 @@ export const commands: readonly Spec[] = [
       // one definition everywhere (chat, API, dashboard): equity now less equity when the UTC
       // period began, kept by the portfolio agent (agents/portfolio/book.ts)
       const p = await s.ask<PortfolioSnapshot>('portfolio');
-      const key = a.period === 'today' ? 'day' : a.period;
+      const key = periodKey(a.period);
       if (!p.pnl)
         return {
           ok: false,
@@ -287,7 +311,28 @@ export const commands: readonly Spec[] = [
         a.period === 'all'
           ? `realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}`
           : `equity ${money(then)} -> ${money(p.equity)}`;
-      return ok(`${label}: ${money(pnl)} (${detail}; ${asOf}).`, { period: a.period, pnl, from: then, to: p.equity });
+      // each strategy's (and person's) share, when more than one traded: they add up to the account
+      const books = await s.ask<OriginBook[]>('strategies').catch(() => []);
+      const split = books.length > 1 || books.some((b) => b.origin.kind === 'strategy');
+      return ok(
+        `${label}: ${money(pnl)} (${detail}; ${asOf}).` +
+          (split ? `\nBy strategy:\n${booksText(books, a.period)}` : ''),
+        { period: a.period, pnl, from: then, to: p.equity, ...(split ? { books } : {}) },
+      );
+    },
+  }),
+  defineCommand<{ period: Period }, CommandServices>({
+    name: 'strategies',
+    summary: "Each strategy instance's own positions and PnL (and each person's); they add up to the account.",
+    usage: 'strategies [today|week|month|all]',
+    role: 'viewer',
+    args: z.object({ period: z.enum(['today', 'week', 'month', 'all']).default('all') }).strict(),
+    fromWords: (w) => (w[0] ? { period: w[0].toLowerCase() } : {}),
+    run: async (s, a) => {
+      const books = await s.ask<OriginBook[]>('strategies');
+      if (books.length === 0) return ok('Nothing traded yet: no strategy or person has a book.', books);
+      const label = { today: 'today', week: 'this week', month: 'this month', all: 'since the start' }[a.period];
+      return ok(`PnL ${label}, by who traded:\n${booksText(books, a.period)}`, books);
     },
   }),
   defineCommand<{ symbol?: string | undefined }, CommandServices>({

@@ -284,6 +284,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   // money to the cent (interfaces/http/money.ts); the books keep full precision
   api.get('/portfolio', async (c) => c.json(roundMoney(await ask(c, 'portfolio'))));
   api.get('/positions', async (c) => c.json(roundMoney(await ask(c, 'positions'))));
+  // the account by who traded: each strategy instance's (and person's) own positions and PnL
+  api.get('/strategies', async (c) => c.json(roundMoney(await ask(c, 'strategies'))));
   api.get('/signals', async (c) => c.json(await ask(c, 'signals')));
   api.get('/risk', async (c) => c.json(await ask(c, 'risk')));
   api.get('/agents', (c) => c.json(deps.agents.report()));

@@ -51,6 +51,12 @@ const ROUTES: readonly Route[] = [
   },
   { method: 'get', path: '/api/v1/portfolio', summary: 'Cash, equity, PnL, drawdown, positions.', role: 'viewer' },
   { method: 'get', path: '/api/v1/positions', summary: 'Positions.', role: 'viewer' },
+  {
+    method: 'get',
+    path: '/api/v1/strategies',
+    summary: "Each strategy instance's (and person's) own book: positions and PnL; they add up to the account.",
+    role: 'viewer',
+  },
   { method: 'get', path: '/api/v1/orders', summary: 'Orders, newest first.', role: 'viewer', query: ordersQuerySchema },
   {
     method: 'get',

@@ -112,6 +112,12 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
       30_000,
     );
     await until(page, "document.querySelectorAll('#fills tbody tr').length > 0");
+    // the person's 5 are their own book, apart from the strategy's, in the By strategy table
+    await until(
+      page,
+      "[...document.querySelectorAll('#books tbody tr')].some((r) => r.dataset.origin.startsWith('person:') && r.children[1].textContent === 'SYN 5')",
+      30_000,
+    );
     await shot(page, join(shots, 'dashboard-position.png'));
   });
 

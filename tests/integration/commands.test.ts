@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
+import type { OriginBook, PortfolioSnapshot } from '../../src/core/domain/messages.js';
 import { patterns } from '../../src/core/messaging/subjects.js';
 import { loadConfig } from '../../config/load.js';
 import { offlineAnswer } from '../../interfaces/chat/offline-answer.js';
@@ -147,6 +148,20 @@ for (const store of ['embedded', 'mongodb'] as const)
       expect((await system.commands.handle('orders all', viewer)).ok).toBe(true);
       expect((await system.commands.handle('risk', viewer)).text).toMatch(/approved/);
       expect((await system.commands.handle('signals WALK', viewer)).text).toMatch(/WALK: (buy|sell)/);
+    });
+
+    it('strategies: each book by who traded, with its PnL; the books add up to the account, and pnl splits by them', async () => {
+      const reply = await system.commands.handle('strategies', viewer);
+      const books = reply.data as OriginBook[];
+      expect(books.map((b) => b.origin)).toContainEqual({ kind: 'strategy', id: 'sma-cross' });
+      expect(reply.text).toMatch(
+        /^PnL since the start, by who traded:\n {2}sma-cross: [+-]?[\d,.]+ \((flat|WALK -?\d+)\)/,
+      );
+      const account = (await system.commands.handle('portfolio', viewer)).data as PortfolioSnapshot;
+      const sum = books.reduce((t, b) => t + b.pnl!.all, 0);
+      expect(Math.abs(sum - account.pnl!.all)).toBeLessThan(1e-6);
+      const pnl = await system.commands.handle('pnl week', viewer);
+      expect(pnl.text).toMatch(/\nBy strategy:\n {2}sma-cross: .*, since the start /);
     });
 
     it('an order is only a preview (with the risk pre-check) until the same person confirms it, once', async () => {

@@ -126,7 +126,16 @@ describe('HTTP API', () => {
   it('reads portfolio, agents, orders and risk for a viewer', async () => {
     const portfolio = (await (await call('/api/v1/portfolio', { token: VIEWER })).json()) as { cash: number };
     expect(portfolio.cash).toEqual(expect.any(Number));
-    expect(await (await call('/api/v1/risk', { token: VIEWER })).json()).toMatchObject({ state: 'ACTIVE' });
+    expect(await (await call('/api/v1/risk', { token: VIEWER })).json()).toMatchObject({ state: 'ACTIVE', waiting: 0 });
+    // each strategy's own book; with every book's PnL they add up to the account's
+    const books = (await (await call('/api/v1/strategies', { token: VIEWER })).json()) as {
+      origin: { kind: string; id: string };
+      pnl: { all: number };
+    }[];
+    const account = (await (await call('/api/v1/portfolio', { token: VIEWER })).json()) as { pnl: { all: number } };
+    expect(Math.abs(books.reduce((t, b) => t + b.pnl.all, 0) - account.pnl.all)).toBeLessThan(
+      0.01 * (books.length + 1),
+    );
     expect((await call('/api/v1/orders?status=open&limit=5', { token: VIEWER })).status).toBe(200);
     expect((await call('/api/v1/orders?limit=5000', { token: VIEWER })).status).toBe(400); // page sizes are bounded
   });

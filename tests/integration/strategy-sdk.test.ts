@@ -141,4 +141,23 @@ describe('strategy files', () => {
     }
     expect(r.risk.refusals.total).toBe(0);
   });
+
+  it("a strategy instance's capital is a budget risk keeps: beyond it its buys are refused, named; the other instance trades", async () => {
+    const r = await runBacktest({
+      data: ORCL(),
+      symbol: 'ORCL',
+      strategy: [
+        { id: 'small', strategy: 'sma-cross', params: { size: 100 }, capital: 150 },
+        { id: 'free', strategy: 'bollinger', params: {} },
+      ],
+      cash: 100_000,
+      transport: 'memory',
+    });
+    const refused = r.risk.refusals.byCode.strategy_budget!;
+    expect(refused.count).toBeGreaterThan(10);
+    expect(refused.firstReason).toMatch(/strategy small has [\d,.]+ of its budget of 150 left/);
+    // ORCL traded below 1.50 a share never: not one of small's entries fits, all of free's do
+    const pnl = Object.fromEntries(r.strategies.map((b) => [b.origin.id, Math.round(b.pnl!.all * 100) / 100]));
+    expect(pnl).toEqual({ free: 3_828.04 });
+  });
 });

@@ -2,7 +2,7 @@ import { drive } from '../helpers/drive.js';
 import { zeroCosts, type PaperCosts } from '../../src/core/domain/costs.js';
 import { describe, expect, it } from 'vitest';
 import { preTradeChecks, valuationPrice, type RiskLimits } from '../../agents/risk/checks.js';
-import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
+import { riskMachine, type RiskContext, type RiskEvent } from '../../agents/risk/machine.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import type { OrderIntent, Side } from '../../src/core/domain/messages.js';
 import type { Outbound } from '../../src/core/agent/outbound.js';
@@ -45,7 +45,7 @@ function start(limits: RiskLimits = LIMITS, account: { startCash?: number; costs
     expect(outs.length).toBeLessThanOrEqual(1);
     return outs[0];
   };
-  const ctx = () => actor.getSnapshot().context;
+  const ctx = (): RiskContext => actor.getSnapshot().context as RiskContext;
   return { send, decide, ctx, emitted };
 }
 
@@ -212,6 +212,7 @@ describe('risk machine: verdicts', () => {
       'allow_list',
       'price_band',
       'buying_power',
+      'strategy_budget',
       'max_order_notional',
       'no_short',
       'max_position_qty',
@@ -269,6 +270,94 @@ describe('risk machine: buying power', () => {
     expect(s.decide(stop)?.type).toBe('order.approved');
     expect(denial(s.decide(intent({ side: 'sell', qty: 10 })))).toMatchObject({ code: 'short_not_allowed' });
     expect(s.decide(intent({ side: 'sell', qty: 10, cancels: [stop.clientOrderId] }))?.type).toBe('order.approved');
+  });
+
+  it('a strategy instance with a capital budget may not have more at work than it: its holdings at the latest prices and its open orders count, other requesters are not limited', () => {
+    const r = start({ ...CASH, strategyBudgets: { sma: 20_000 } }, { startCash: 100_000 });
+    const first = intent({ qty: 150 }); // 15,000 of 20,000
+    const approved = r.decide(first);
+    expect(approved?.type === 'order.approved' && approved.payload.checks).toContain('strategy_budget');
+    expect(denial(r.decide(intent({ qty: 60 })))).toEqual({
+      code: 'strategy_budget',
+      reason:
+        'buy 60 ORCL at 100 needs 6,000, but strategy sma has 5,000 of its budget of 20,000 left (15,000 held or reserved)',
+    });
+    expect(r.decide(intent({ qty: 50 }))?.type).toBe('order.approved');
+    r.send(filled(first, 150, 150));
+    // a person is not bound by the strategy's budget; a sell by the strategy always fits
+    expect(r.decide(intent({ qty: 100, origin: { kind: 'person', id: 'ann' } }))?.type).toBe('order.approved');
+    expect(r.decide(intent({ side: 'sell', qty: 150 }))?.type).toBe('order.approved');
+    // another strategy without a budget is not limited either, and its approval names no budget check
+    const other = r.decide(intent({ qty: 10, origin: { kind: 'strategy', id: 'other' } }));
+    expect(other?.type === 'order.approved' && other.payload.checks).not.toContain('strategy_budget');
+  });
+
+  it('a buy against a short made only of a working sell still needs the cash: the sell may be cancelled (found by the property test)', () => {
+    const r = start(CASH, { startCash: 1_000 });
+    const buy = intent({ symbol: 'BBB', qty: 10, type: 'limit', limitPrice: 50, refPrice: 50 });
+    expect(r.decide(buy)?.type).toBe('order.approved');
+    // against a resting buy that may never fill, a sell is a short: 500 of the 1,000 buying power
+    const sell = { symbol: 'BBB', side: 'sell', qty: 10, type: 'limit', limitPrice: 50, refPrice: 50 } as const;
+    expect(r.decide(intent(sell))?.type).toBe('order.approved');
+    r.send(cancelled(buy, 0)); // the projected position is now -10, made only of the working sell
+    const buyAt101 = { symbol: 'BBB', qty: 10, type: 'limit', limitPrice: 101, refPrice: 101 } as const;
+    expect(denial(r.decide(intent(buyAt101)))).toMatchObject({
+      code: 'insufficient_buying_power',
+      reason: expect.stringContaining('needs 1,010') as unknown,
+    });
+    // the working sell is measured the same way: should it fill alone, it is a short of 500 to carry
+    expect(denial(r.decide(intent({ ...buyAt101, qty: 5 })))).toMatchObject({
+      reason: expect.stringContaining('only 500 of buying power') as unknown,
+    });
+    expect(r.decide(intent({ ...buyAt101, qty: 4 }))?.type).toBe('order.approved');
+  });
+
+  it("a sell sent while its market buy is still working waits for the fill, then is approved as a close in the sell's own chain", () => {
+    const r = start(CASH, { startCash: 1_000 });
+    const buy = intent({ symbol: 'BBB', qty: 10, refPrice: 90 });
+    expect(r.decide(buy)?.type).toBe('order.approved');
+    // what the sell needs depends on the buy: filled, it closes; cancelled, it opens a short of 900
+    // that 100 of buying power cannot carry. Over NATS the sell can arrive before the buy's fill,
+    // in a replay after it: deciding now would make the verdict depend on the order of arrival.
+    const sell = intent({ symbol: 'BBB', side: 'sell', qty: 10, refPrice: 90 });
+    expect(r.decide(sell)).toBeUndefined();
+    const later = intent({ symbol: 'BBB', qty: 1, type: 'limit', limitPrice: 90, refPrice: 90 });
+    expect(r.decide(later)).toBeUndefined(); // decisions in a symbol keep their order: it waits behind
+    expect(r.ctx().parked?.BBB?.map((e) => e.payload.clientOrderId)).toEqual([sell.clientOrderId, later.clientOrderId]);
+    expect(r.decide(sell)).toBeUndefined(); // a re-delivered waiting intent is a duplicate
+    expect(r.ctx().counts.duplicates).toBe(1);
+    const outs = r.send(filled(buy, 10, 10, 90));
+    expect(outs).toEqual([
+      expect.objectContaining({
+        type: 'order.approved',
+        payload: expect.objectContaining({ order: sell }) as unknown,
+        cause: {
+          id: `ev-${sell.clientOrderId}`,
+          correlationId: `ev-${sell.clientOrderId}`,
+          time: T,
+          event: 'order.intent',
+        },
+      }),
+    ]);
+    // the later buy now waits on the working market sell in turn
+    expect(r.ctx().parked?.BBB?.map((e) => e.payload.clientOrderId)).toEqual([later.clientOrderId]);
+    expect(r.send(filled(sell, 10, 10, 90)).map((o) => o.type === 'order.approved' && o.payload.order)).toEqual([
+      later,
+    ]);
+    expect(r.ctx().parked).toEqual({});
+  });
+
+  it('when the market buy is cancelled instead, the waiting sell is decided as the short it now is', () => {
+    const r = start(CASH, { startCash: 1_000 });
+    const buy = intent({ symbol: 'BBB', qty: 10, refPrice: 90 });
+    r.decide(buy);
+    expect(r.decide(intent({ symbol: 'BBB', side: 'sell', qty: 10, refPrice: 90 }))).toBeUndefined();
+    const outs = r.send(cancelled(buy, 0));
+    expect(outs).toHaveLength(1);
+    expect(denial(outs[0])).toMatchObject({
+      code: 'short_not_allowed',
+      reason: 'selling 10 BBB against a position of 0 would open a short of 10, and shorting is off',
+    });
   });
 
   it('fills move cash: a filled buy spends it, a sell frees it only when it fills, a partial fill keeps the rest reserved', () => {

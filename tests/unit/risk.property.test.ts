@@ -4,6 +4,7 @@ import { increasesRisk, reducesOnly, signedQty, valuationPrice } from '../../age
 import { unboundedLimits, type RiskLimits } from '../../agents/risk/limits.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
 import type { OrderIntent } from '../../src/core/domain/messages.js';
+import type { Outbound } from '../../src/core/agent/outbound.js';
 import { drive } from '../helpers/drive.js';
 import { zeroCosts } from '../../src/core/domain/costs.js';
 
@@ -261,29 +262,41 @@ describe('risk properties', () => {
             open.reduce((sum, o) => sum + (o.intent.side === 'buy' ? (o.intent.qty - o.filled) * o.price : 0), 0);
           let now = T0;
           let n = 0;
+          // an intent waiting on an opposite market order is decided when that order fills or ends
+          const admit = (outs: readonly Outbound[]) => {
+            for (const o of outs)
+              if (o.type === 'order.approved') {
+                approvals++;
+                const i = o.payload.order;
+                open.push({ intent: i, price: valuationPrice(i, i.refPrice)!, filled: 0 });
+                expect(cash - reserved()).toBeGreaterThanOrEqual(-1e-6);
+              } else if (o.type === 'order.rejected') refusals++;
+          };
           const fill = (o: (typeof open)[number], qty: number) => {
             const i = o.intent;
             o.filled += qty;
             const signed = i.side === 'buy' ? qty : -qty;
             cash -= signed * o.price;
-            send({
-              type: 'order.filled',
-              id: `f-${i.clientOrderId}-${o.filled}`,
-              time: now,
-              payload: {
-                clientOrderId: i.clientOrderId,
-                brokerOrderId: 'b',
-                symbol: i.symbol,
-                side: i.side,
-                qty,
-                price: o.price,
-                fee: 0,
-                cumQty: o.filled,
-                leavesQty: i.qty - o.filled,
-                status: o.filled === i.qty ? 'filled' : 'partially_filled',
-                origin: i.origin,
-              },
-            });
+            admit(
+              send({
+                type: 'order.filled',
+                id: `f-${i.clientOrderId}-${o.filled}`,
+                time: now,
+                payload: {
+                  clientOrderId: i.clientOrderId,
+                  brokerOrderId: 'b',
+                  symbol: i.symbol,
+                  side: i.side,
+                  qty,
+                  price: o.price,
+                  fee: 0,
+                  cumQty: o.filled,
+                  leavesQty: i.qty - o.filled,
+                  status: o.filled === i.qty ? 'filled' : 'partially_filled',
+                  origin: i.origin,
+                },
+              }),
+            );
           };
           for (const s of steps) {
             if (s.kind === 'intent') {
@@ -298,13 +311,7 @@ describe('risk properties', () => {
                 prices: {},
                 account: undefined,
               });
-              if (outs[0]?.type !== 'order.approved') {
-                refusals++;
-                continue;
-              }
-              approvals++;
-              open.push({ intent: i, price: valuationPrice(i, s.ref)!, filled: 0 });
-              expect(cash - reserved()).toBeGreaterThanOrEqual(-1e-6);
+              admit(outs); // nothing yet when it waits
             } else if (s.kind === 'fill' && open.length > 0) {
               const [o] = open.splice(s.pick % open.length, 1);
               fill(o!, o!.intent.qty - o!.filled);
@@ -314,20 +321,22 @@ describe('risk properties', () => {
               const part = Math.floor(i.qty * s.filledFraction);
               if (part > 0 && part < i.qty) fill(o!, part);
               if (o!.filled < i.qty)
-                send({
-                  type: 'order.cancelled',
-                  id: `x-${i.clientOrderId}`,
-                  time: now,
-                  payload: {
-                    clientOrderId: i.clientOrderId,
-                    symbol: i.symbol,
-                    side: i.side,
-                    filledQty: o!.filled,
-                    reason: 'test',
-                    status: 'cancelled',
-                    origin: i.origin,
-                  },
-                });
+                admit(
+                  send({
+                    type: 'order.cancelled',
+                    id: `x-${i.clientOrderId}`,
+                    time: now,
+                    payload: {
+                      clientOrderId: i.clientOrderId,
+                      symbol: i.symbol,
+                      side: i.side,
+                      filledQty: o!.filled,
+                      reason: 'test',
+                      status: 'cancelled',
+                      origin: i.origin,
+                    },
+                  }),
+                );
             }
             expect(cash).toBeGreaterThanOrEqual(-1e-6);
           }
@@ -336,7 +345,7 @@ describe('risk properties', () => {
       { numRuns: 1000 },
     );
     console.info(`buying power property: ${approvals} approvals and ${refusals} refusals checked`);
-    expect(approvals).toBeGreaterThan(500);
+    expect(approvals).toBeGreaterThan(400); // about 570 (520..620 seen); some intents wait for a fill that never comes
     expect(refusals).toBeGreaterThan(500);
   });
 });

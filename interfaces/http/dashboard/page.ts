@@ -66,6 +66,11 @@ export function dashboardPage(a: PageAssets): string {
     <p class="empty" id="positions-empty">No positions.</p>
   </section>
 
+  <section class="card"><h2>By strategy</h2>
+    <div class="scroll"><table id="books"><thead><tr><th>Strategy</th><th>Holds</th><th class="n">Today</th><th class="n">Since start</th></tr></thead><tbody></tbody></table></div>
+    <p class="empty" id="books-empty">No strategy has traded yet.</p>
+  </section>
+
   <section class="card"><h2>Open orders</h2>
     <div class="scroll"><table id="orders"><thead><tr><th>Symbol</th><th>Side</th><th class="n">Qty</th><th>Type</th><th>Status</th><th class="n">Filled</th></tr></thead><tbody></tbody></table></div>
     <p class="empty" id="orders-empty">No open orders.</p>

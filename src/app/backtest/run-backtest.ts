@@ -6,6 +6,7 @@ import {
   type OrderFilled,
   type OrderSubmitted,
   type OrderType,
+  type OriginBook,
   type PortfolioSnapshot,
   silentLogger,
   type Logger,
@@ -77,7 +78,8 @@ export interface BacktestOptions {
 }
 
 /** One strategy instance's part of the account (a book opened with no cash: its equity is its PnL). */
-export type StrategyResult = PortfolioSnapshot & { readonly origin: { readonly kind: string; readonly id: string } };
+/** A strategy instance's own book at the end of the run. */
+export type StrategyResult = OriginBook;
 
 /** One fill as the backtest reports it. */
 export interface BacktestFill {

@@ -24,7 +24,7 @@ import {
 } from '../../../agents/execution/index.js';
 import { portfolioAgent } from '../../../agents/portfolio/index.js';
 import { type RiskLimits, riskAgent } from '../../../agents/risk/index.js';
-import { paramsFrom, strategyAgent, strategyStem } from '../../../agents/strategy/index.js';
+import { paramsFrom, strategyAgent, strategyStem, type StrategyParams } from '../../../agents/strategy/index.js';
 import { sentimentAgent, type NewsSource, type AsyncScorer, type Scorer } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import type { Snapshot } from 'xstate';
@@ -94,6 +94,18 @@ function paperBrokerFrom(config: Config): PaperBroker {
   const f = config.broker.paperFaults;
   if (f.failRate === 0 && f.maxLatencyMs === 0) return new PaperBroker();
   return new PaperBroker({ failRate: f.failRate, minLatencyMs: 0, maxLatencyMs: f.maxLatencyMs, random: Math.random });
+}
+
+/** The limits with each strategy instance's own `capital` as its budget (instances given one). */
+export function withBudgets(settings: Pick<TradingSettings, 'limits' | 'strategy'>): RiskLimits {
+  const list = (
+    Array.isArray(settings.strategy) ? settings.strategy : [settings.strategy]
+  ) as readonly StrategyParams[];
+  const budgets = Object.fromEntries(
+    list.flatMap((p) => (!('kind' in p) && p.capital !== undefined ? [[p.id, p.capital] as const] : [])),
+  );
+  if (Object.keys(budgets).length === 0) return settings.limits;
+  return { ...settings.limits, strategyBudgets: { ...budgets, ...settings.limits.strategyBudgets } };
 }
 
 export interface KernelDeps {
@@ -188,7 +200,7 @@ export class Kernel {
         }) as AgentSpec<never>;
       case 'risk':
         return riskAgent(
-          { limits: settings.limits, startCash: settings.startCash, costs: settings.costs },
+          { limits: withBudgets(settings), startCash: settings.startCash, costs: settings.costs },
           this.market,
         ) as AgentSpec<never>;
       case 'strategy':

@@ -106,6 +106,8 @@ export interface MessageEvent<T extends MessageType = MessageType> {
   readonly id: string;
   readonly time: number;
   readonly payload: PayloadOf<T>;
+  /** The chain it belongs to (present when the event is a message's envelope, as the host sends them). */
+  readonly correlationId?: string;
 }
 
 /** An envelope already is a MessageEvent (it has type, id, time, payload): no copy on the hot path. */

@@ -10,6 +10,9 @@ import type { MessageType, PayloadOf } from '../domain/messages.js';
  * `chain: { key }` from the output last registered under `key` (an order's `order.submitted`,
  * so a fill on a later bar still belongs to the order's chain). `key` registers this output;
  * `release` forgets a key once its chain is over. `root` starts a new chain (data feeds).
+ * `cause` derives it from an earlier message the machine kept (a decision it deferred until a
+ * later message, as the `event` it was handled as): it stays in that message's chain, with the id
+ * it would have had as the first output of a step handling it.
  */
 export type Outbound = {
   [T in MessageType]: {
@@ -21,6 +24,12 @@ export type Outbound = {
     readonly key?: string;
     readonly release?: string;
     readonly root?: boolean;
+    readonly cause?: {
+      readonly id: string;
+      readonly correlationId: string;
+      readonly time: number;
+      readonly event: string;
+    };
   };
 }[MessageType];
 
@@ -63,7 +72,7 @@ export interface WithOutbox {
 
 export const isEffect = (e: Emitted): e is Effect => e.type.startsWith('effect.');
 
-export type OutboundOptions = Pick<Outbound, 'time' | 'chain' | 'key' | 'release' | 'root'>;
+export type OutboundOptions = Pick<Outbound, 'time' | 'chain' | 'key' | 'release' | 'root' | 'cause'>;
 
 /** Builds one output with its payload type checked against the catalog. */
 export function out<T extends MessageType>(type: T, payload: PayloadOf<T>, extra: OutboundOptions = {}): Outbound {

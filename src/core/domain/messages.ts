@@ -229,6 +229,13 @@ export const portfolioSnapshotSchema = z.object({
 });
 export type PortfolioSnapshot = z.infer<typeof portfolioSnapshotSchema>;
 
+/**
+ * The part of the account one requester traded (`query.strategies`): a strategy instance's or a
+ * person's own book, opened with no cash, so its `pnl` is what it made. The books add up to the
+ * account; two strategies on one symbol net there but keep their own positions here.
+ */
+export type OriginBook = PortfolioSnapshot & { readonly origin: Origin };
+
 export const lifecycleStates = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'faulted'] as const;
 export type LifecycleState = (typeof lifecycleStates)[number];
 

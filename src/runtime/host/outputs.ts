@@ -106,14 +106,15 @@ export class OutputPublisher {
 
   publish(o: Outbound): void {
     let env: Envelope;
-    if (o.root || (!this.#current && !o.chain)) {
+    if (o.root || (!this.#current && !o.chain && !o.cause)) {
       env = rootEnvelope(this.deps.env, o.type, o.payload, {
         v: versionOf(o.type),
         ...(o.time !== undefined ? { time: o.time } : {}),
       });
     } else {
-      const parent: ChainRef | undefined =
-        o.chain === 'previous'
+      const parent: ChainRef | undefined = o.cause
+        ? { id: o.cause.id, correlationId: o.cause.correlationId, time: o.cause.time }
+        : o.chain === 'previous'
           ? (this.#previous ?? this.#current)
           : o.chain
             ? (this.chains.get(o.chain.key) ?? this.#current)
@@ -129,9 +130,12 @@ export class OutputPublisher {
       }
       const time = o.time ?? parent.time;
       // the step's cause (not the chain parent) plus the position in the step names the output
-      const id = this.#current
-        ? derivedId3(this.deps.idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++)
-        : undefined;
+      // a deferred output: the id it would have had as the first output of a step handling its cause
+      const id = o.cause
+        ? derivedId3(this.deps.idSeed, time, o.cause.id, o.cause.event, 0)
+        : this.#current
+          ? derivedId3(this.deps.idSeed, time, this.#current.id, this.#stepEvent, this.#stepOutputs++)
+          : undefined;
       env = deriveEnvelope(this.deps.env, parent, o.type, o.payload, {
         v: versionOf(o.type),
         time,

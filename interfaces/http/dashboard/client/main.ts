@@ -1,4 +1,11 @@
-import type { Bar, OrderFilled, PortfolioSnapshot, SentimentUpdated, Signal } from '../../../../src/core/index.js';
+import type {
+  Bar,
+  OrderFilled,
+  OriginBook,
+  PortfolioSnapshot,
+  SentimentUpdated,
+  Signal,
+} from '../../../../src/core/index.js';
 import { api, hooks, openStream, S, setConn, TOKEN_KEY, type Message } from './api.js';
 import { $, clear, clock, h, num, qty } from './dom.js';
 import {
@@ -12,6 +19,7 @@ import {
   addSentiment,
   agentHealth,
   agents,
+  books,
   drawCharts,
   fills,
   orders,
@@ -101,6 +109,17 @@ function scheduleOrders(): void {
   }, 300);
 }
 
+/** The books by strategy: loaded with the rest, then again at most once a second while fills and marks come. */
+let booksTimer: ReturnType<typeof setTimeout> | null = null;
+const loadBooks = () => api<OriginBook[]>('GET', '/strategies').then(books);
+function scheduleBooks(): void {
+  if (booksTimer) return;
+  booksTimer = setTimeout(() => {
+    booksTimer = null;
+    loadBooks().catch(failed);
+  }, 1000);
+}
+
 const loadFills = () =>
   newest<OrderFilled>('order.filled', MAX_ROWS).then(
     (list) => {
@@ -172,6 +191,7 @@ function loadAll(): Promise<unknown> {
   return Promise.all([
     loadEquity(),
     loadOrders(),
+    loadBooks(),
     loadFills(),
     loadSignals(),
     loadAgents(),
@@ -185,6 +205,7 @@ function onEvent(e: Message): void {
   if (t === 'portfolio.updated') {
     showSnapshot(e.payload as unknown as PortfolioSnapshot);
     addPoint(e.time, e.payload);
+    scheduleBooks();
   } else if (t === 'market.bar') {
     if (P.last) addPoint(e.time, P.last);
     const bar = e.payload as unknown as Bar;

@@ -2,6 +2,7 @@ import type uPlotType from 'uplot';
 import type {
   AgentHealth,
   OrderFilled,
+  OriginBook,
   PortfolioSnapshot,
   Position,
   Signal,
@@ -297,6 +298,27 @@ function positions(list: readonly Position[]): void {
     );
   }
   $('positions-empty').hidden = rows.length > 0;
+}
+
+/** Each strategy instance's (and person's) own book: what it holds and its PnL; they add up to the account. */
+export function books(list: readonly OriginBook[]): void {
+  const body = clear(tbody('books'));
+  // a person's id already says where they came from (api:NAME, telegram:ID)
+  const name = (b: OriginBook) => b.origin.id;
+  for (const b of list.slice().sort((x, y) => name(x).localeCompare(name(y)))) {
+    const held = b.positions.filter((p) => p.qty !== 0);
+    const day = b.pnl ? b.pnl.day : b.dayPnl;
+    const all = b.pnl ? b.pnl.all : b.realizedPnl + b.unrealizedPnl;
+    body.appendChild(
+      h('tr', { 'data-origin': b.origin.kind + ':' + b.origin.id }, [
+        h('td', { text: name(b), title: b.origin.kind }),
+        h('td', { text: held.length ? held.map((p) => p.symbol + ' ' + qty(p.qty)).join(', ') : 'flat' }),
+        h('td', { class: signClass(day), text: num(day) }),
+        h('td', { class: signClass(all), text: num(all) }),
+      ]),
+    );
+  }
+  $('books-empty').hidden = list.length > 0;
 }
 
 export function orders(list: readonly OrderRow[]): void {
