@@ -49,9 +49,16 @@ export const openBook = (cash: number): Book => ({
 
 /** Epoch days to the UTC week (weeks start on Monday; epoch day 0 was a Thursday) and month. */
 const weekOf = (day: number) => Math.floor((day + 3) / 7);
-const monthOf = (day: number) => {
-  const d = new Date(day * DAY_MS);
-  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+/** year x 12 + month (0-based) of an epoch day, by the civil calendar (H. Hinnant's days_from_civil, inverted): no Date per bar. */
+export const monthOf = (day: number) => {
+  const z = day + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153); // months from March
+  const year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+  return year * 12 + (mp < 10 ? mp + 2 : mp - 10);
 };
 
 type PeriodStarts = Pick<Book, 'dayStartEquity' | 'weekStartEquity' | 'monthStartEquity'>;
@@ -105,13 +112,17 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
   };
   const equity = equityOf({ cash: book.cash, holdings });
   const peakEquity = equity > book.peakEquity ? equity : book.peakEquity;
+  // (field by field, no spread: this runs on every bar of a held symbol, for each book)
+  const periods = periodStarts(book, day);
   return {
     cash: book.cash,
     holdings,
     realizedPnl: book.realizedPnl,
     fees: book.fees,
     day,
-    ...periodStarts(book, day),
+    dayStartEquity: periods.dayStartEquity,
+    weekStartEquity: periods.weekStartEquity,
+    monthStartEquity: periods.monthStartEquity,
     startEquity: book.startEquity,
     peakEquity,
     maxDrawdown: Math.max(book.maxDrawdown, drawdownOf(equity, peakEquity)),

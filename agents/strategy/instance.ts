@@ -21,7 +21,7 @@ import {
 import type { AgentSlice } from './machine.js';
 import { CallContext, orderIdFor, type Request } from './sdk/context.js';
 import type { AnyStrategy } from './sdk/index.js';
-import { guarded } from './sdk/guard.js';
+import { guarded, guardedCall } from './sdk/guard.js';
 import {
   reconcileDecision,
   strategyDefinition,
@@ -209,7 +209,8 @@ function callContext(
 ) {
   const inst = ctx.instance;
   return new CallContext<Record<string, unknown>>({
-    orderIdPrefix: `${inst.id}-${evId}`,
+    instanceId: inst.id,
+    eventId: evId,
     params: inst.params,
     instance: inst.id,
     symbol,
@@ -223,6 +224,13 @@ function callContext(
   });
 }
 
+/** The dead letter of a callback that threw (a determinism breach has its own code). */
+function thrown(def: AnyStrategy, what: string, subject: string, payload: unknown, err: unknown): Emitted {
+  const code =
+    (err as { code?: string }).code === 'strategy_not_deterministic' ? 'strategy_not_deterministic' : 'strategy_error';
+  return deadLetter(subject, code, `strategy ${def.name} threw in ${what}: ${describeError(err)}`, payload);
+}
+
 /** Runs one strategy callback under the determinism guard; a throw becomes a dead letter. */
 function run<S>(
   def: AnyStrategy,
@@ -234,14 +242,7 @@ function run<S>(
   try {
     return { ok: true, value: guarded(fn) };
   } catch (err) {
-    const code =
-      (err as { code?: string }).code === 'strategy_not_deterministic'
-        ? 'strategy_not_deterministic'
-        : 'strategy_error';
-    return {
-      ok: false,
-      letter: deadLetter(subject(), code, `strategy ${def.name} threw in ${what}: ${describeError(err)}`, payload),
-    };
+    return { ok: false, letter: thrown(def, what, subject(), payload, err) };
   }
 }
 
@@ -416,19 +417,29 @@ export function onBar(
   const inst = ctx.instance;
   if (inst.symbols && !inst.symbols.includes(bar.symbol)) return { outbox: NO_OUTPUT };
   const def = strategyDefinition(inst.strategy);
-  const subject = () => subjects.marketBar(bar.symbol);
   let before = ctx.symbols[bar.symbol];
   if (before?.user === undefined) {
     // a new symbol, or one whose strategy state starts again (its parameters changed): its position stays
-    const init = run(def, 'init', subject, bar, () => def.init(inst.params, bar.symbol));
+    const init = run(
+      def,
+      'init',
+      () => subjects.marketBar(bar.symbol),
+      bar,
+      () => def.init(inst.params, bar.symbol),
+    );
     if (!init.ok) return { outbox: [init.letter] };
     before = { position: 0, ...before, user: init.value };
   }
   const call = callContext(ctx, before, bar.symbol, bar.time, bar.close, ev.id);
   call.bar = bar;
-  const stepped = run(def, 'onBar', subject, bar, () => def.onBar(call, before.user));
-  if (!stepped.ok) return { outbox: [stepped.letter] };
-  const after: SymbolState = { user: stepped.value, position: before.position, target: before.target, last: bar.close };
+  // the hot path (every bar): no closure made for it
+  let user: unknown;
+  try {
+    user = guardedCall(def.onBar, def, call, before.user);
+  } catch (err) {
+    return { outbox: [thrown(def, 'onBar', subjects.marketBar(bar.symbol), bar, err)] };
+  }
+  const after: SymbolState = { user, position: before.position, target: before.target, last: bar.close };
   if (!call.requests) {
     if ((before.target ?? before.position) === before.position)
       return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };

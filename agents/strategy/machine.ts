@@ -73,6 +73,36 @@ export const instanceContext = (instance: StrategyInstance): StrategyContext => 
   outbox: NO_OUTPUT,
 });
 
+/**
+ * `before` with what `patch` sets (its outbox dropped), or `before` itself when it sets nothing.
+ * Built field by field: spreading both, once per instance per bar, was the strategy agent's
+ * hottest line. `satisfies` makes a field added to StrategyContext and missed here a type error.
+ */
+function applyPatch(before: StrategyContext, patch: Partial<StrategyContext>): StrategyContext {
+  if (
+    patch.symbols === undefined &&
+    patch.open === undefined &&
+    patch.lastSignals === undefined &&
+    patch.sentiment === undefined &&
+    patch.cash === undefined &&
+    patch.held === undefined &&
+    patch.legsDone === undefined &&
+    patch.instance === undefined
+  )
+    return before;
+  return {
+    instance: patch.instance ?? before.instance,
+    symbols: patch.symbols ?? before.symbols,
+    open: patch.open ?? before.open,
+    lastSignals: patch.lastSignals ?? before.lastSignals,
+    sentiment: patch.sentiment ?? before.sentiment,
+    cash: patch.cash ?? before.cash,
+    held: patch.held ?? before.held,
+    legsDone: patch.legsDone ?? before.legsDone,
+    outbox: NO_OUTPUT,
+  } satisfies Record<keyof StrategyContext, unknown>;
+}
+
 /** Runs `step` on each instance (in their order), keeping what changed and collecting outputs in order. */
 function each(
   ctx: StrategyAgentContext,
@@ -80,16 +110,24 @@ function each(
 ): Partial<StrategyAgentContext> {
   let instances: Record<string, StrategyContext> | undefined;
   let outbox: Emitted[] | undefined;
-  for (const id in ctx.instances) {
-    const before = ctx.instances[id]!;
+  const all = ctx.instances;
+  const ids = Object.keys(all);
+  for (let n = 0; n < ids.length; n++) {
+    const id = ids[n]!;
+    const before = all[id]!;
     const patch = step(before);
     if (!patch) continue;
-    const { outbox: out, ...rest } = patch;
+    const out = patch.outbox;
     if (out && out.length > 0) (outbox ??= []).push(...out);
-    if (Object.keys(rest).length > 0)
-      (instances ??= { ...ctx.instances })[id] = { ...before, ...rest, outbox: NO_OUTPUT };
+    const next = applyPatch(before, patch);
+    if (next === before) continue;
+    if (!instances) {
+      instances = {};
+      for (let m = 0; m < ids.length; m++) instances[ids[m]!] = all[ids[m]!]!;
+    }
+    instances[id] = next;
   }
-  return { ...(instances ? { instances } : {}), outbox: outbox ?? NO_OUTPUT };
+  return instances ? { instances, outbox: outbox ?? NO_OUTPUT } : { outbox: outbox ?? NO_OUTPUT };
 }
 
 /** An order event goes to the instance that sent the order. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import { applyFill, mark, openBook, snapshotOf, type Book } from '../../agents/portfolio/book.js';
+import { applyFill, mark, monthOf, openBook, snapshotOf, type Book } from '../../agents/portfolio/book.js';
 import { portfolioMachine, type PortfolioEvent } from '../../agents/portfolio/machine.js';
 import type { Bar, OrderFilled, Side } from '../../src/core/domain/messages.js';
 import type { Outbound } from '../../src/core/agent/outbound.js';
@@ -173,6 +173,15 @@ describe('book: day rollover', () => {
 });
 
 describe('book: PnL periods (UTC day, week from Monday, month, all)', () => {
+  it('the month of an epoch day is the calendar month, every day from 1600 to 2400 (checked against Date)', () => {
+    let wrong = 0;
+    for (let day = -135_140; day <= 157_000; day++) {
+      const d = new Date(day * 86_400_000);
+      if (monthOf(day) !== d.getUTCFullYear() * 12 + d.getUTCMonth()) wrong++;
+    }
+    expect(wrong).toBe(0);
+  });
+
   // 2024-01-02 is a Tuesday; the account opens with 10,000
   it('on the first day today, this week, this month and since the start are the same amount', () => {
     let b = applyFill(openBook(CASH), filled('buy', 10, 100), at(2, 10), 100);

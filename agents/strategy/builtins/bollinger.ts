@@ -22,16 +22,17 @@ export default defineStrategy({
     const band = bb.value;
     if (!band) return bb;
     const close = ctx.bar.close;
-    const indicators = { upper: r6(band.upper), middle: r6(band.middle), lower: r6(band.lower), close };
+    // built only when an order goes out (most bars send none)
+    const indicators = () => ({ upper: r6(band.upper), middle: r6(band.middle), lower: r6(band.lower), close });
     if (ctx.position === 0 && close < band.lower)
       ctx.buy(ctx.params.size, {
         reasons: [`close ${close} below the lower band ${r6(band.lower)}`, 'no position held'],
-        indicators,
+        indicators: indicators(),
       });
     else if (ctx.position > 0 && close > band.middle)
       ctx.close({
         reasons: [`close ${close} above the middle band ${r6(band.middle)}`, `closing long ${ctx.position}`],
-        indicators,
+        indicators: indicators(),
       });
     return bb;
   },

@@ -32,16 +32,23 @@ export default defineStrategy({
     const fast = EMA.next(s.fast, ctx.bar.close);
     const slow = EMA.next(s.slow, ctx.bar.close);
     if (fast.value === undefined || slow.value === undefined) return { fast, slow, lastSign: s.lastSign };
-    const diff = fast.value - slow.value;
+    const f = fast.value;
+    const sl = slow.value;
+    const diff = f - sl;
     const sign = diff > 0 ? 1 : diff < 0 ? -1 : 0;
     const p = ctx.params;
-    const indicators = { [`ema${p.fast}`]: r6(fast.value), [`ema${p.slow}`]: r6(slow.value), close: ctx.bar.close };
+    // built only when an order goes out (most bars send none)
+    const indicators = () => ({
+      [`ema${p.fast}`]: r6(f),
+      [`ema${p.slow}`]: r6(sl),
+      close: ctx.bar.close,
+    });
     if (s.lastSign < 0 && sign > 0 && ctx.position === 0)
       ctx.buy(p.size, {
         ...(p.stopLoss !== undefined ? { stopLoss: p.stopLoss, trailing: p.trailing } : {}),
         ...(p.takeProfit !== undefined ? { takeProfit: p.takeProfit } : {}),
         reasons: [`EMA${p.fast} ${r6(fast.value)} crossed above EMA${p.slow} ${r6(slow.value)}`, 'no position held'],
-        indicators,
+        indicators: indicators(),
       });
     else if (s.lastSign > 0 && sign < 0 && ctx.position > 0)
       ctx.close({
@@ -49,7 +56,7 @@ export default defineStrategy({
           `EMA${p.fast} ${r6(fast.value)} crossed below EMA${p.slow} ${r6(slow.value)}`,
           `closing long ${ctx.position}`,
         ],
-        indicators,
+        indicators: indicators(),
       });
     return { fast, slow, lastSign: sign === 0 ? s.lastSign : sign };
   },

@@ -23,16 +23,17 @@ export default defineStrategy({
     const v = macd.value;
     if (!v) return { macd, lastSign: s.lastSign };
     const sign = v.histogram > 0 ? 1 : v.histogram < 0 ? -1 : 0;
-    const indicators = { macd: r6(v.macd), signal: r6(v.signal), close: ctx.bar.close };
+    // built only when an order goes out (most bars send none)
+    const indicators = () => ({ macd: r6(v.macd), signal: r6(v.signal), close: ctx.bar.close });
     if (s.lastSign < 0 && sign > 0 && ctx.position === 0)
       ctx.buy(ctx.params.size, {
         reasons: [`MACD ${r6(v.macd)} crossed above its signal ${r6(v.signal)}`, 'no position held'],
-        indicators,
+        indicators: indicators(),
       });
     else if (s.lastSign > 0 && sign < 0 && ctx.position > 0)
       ctx.close({
         reasons: [`MACD ${r6(v.macd)} crossed below its signal ${r6(v.signal)}`, `closing long ${ctx.position}`],
-        indicators,
+        indicators: indicators(),
       });
     return { macd, lastSign: sign === 0 ? s.lastSign : sign };
   },

@@ -19,17 +19,19 @@ export default defineStrategy({
   onBar(ctx, s) {
     const rsi = RSI.next(s, ctx.bar.close);
     if (rsi.value === undefined) return rsi;
+    const value = rsi.value;
     const { period, oversold, overbought, size } = ctx.params;
-    const indicators = { [`rsi${period}`]: r6(rsi.value), close: ctx.bar.close };
+    // built only when an order goes out (most bars send none)
+    const indicators = () => ({ [`rsi${period}`]: r6(value), close: ctx.bar.close });
     if (rsi.value < oversold && ctx.position === 0)
       ctx.buy(size, {
         reasons: [`RSI${period} ${r6(rsi.value)} below ${oversold} (oversold)`, 'no position held'],
-        indicators,
+        indicators: indicators(),
       });
     else if (rsi.value > overbought && ctx.position > 0)
       ctx.close({
         reasons: [`RSI${period} ${r6(rsi.value)} above ${overbought} (overbought)`, `closing long ${ctx.position}`],
-        indicators,
+        indicators: indicators(),
       });
     return rsi;
   },

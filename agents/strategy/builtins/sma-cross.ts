@@ -24,16 +24,19 @@ export default defineStrategy({
     if (fast.value === undefined || slow.value === undefined) return { fast, slow, lastSign: s.lastSign };
     const sign = compareSma(fast, slow);
     const { fast: f, slow: sl, size } = ctx.params;
-    const indicators = { [`sma${f}`]: r6(fast.value), [`sma${sl}`]: r6(slow.value), close: ctx.bar.close };
+    // built only when an order goes out (most bars send none)
+    const fv = fast.value;
+    const sv = slow.value;
+    const indicators = () => ({ [`sma${f}`]: r6(fv), [`sma${sl}`]: r6(sv), close: ctx.bar.close });
     if (s.lastSign < 0 && sign > 0 && ctx.position === 0)
       ctx.buy(size, {
         reasons: [`SMA${f} ${r6(fast.value)} crossed above SMA${sl} ${r6(slow.value)}`, 'no position held'],
-        indicators,
+        indicators: indicators(),
       });
     else if (s.lastSign > 0 && sign < 0 && ctx.position > 0)
       ctx.close({
         reasons: [`SMA${f} ${r6(fast.value)} crossed below SMA${sl} ${r6(slow.value)}`, `closing long ${ctx.position}`],
-        indicators,
+        indicators: indicators(),
       });
     return { fast, slow, lastSign: sign === 0 ? s.lastSign : sign };
   },

@@ -29,7 +29,9 @@ export type CallInput<P> = Pick<
   'params' | 'instance' | 'symbol' | 'time' | 'price' | 'position' | 'cash' | 'equity' | 'sentiment' | 'lotSize'
 > & {
   /** The instance id and the id of the message being handled: order ids derive from it. */
-  readonly orderIdPrefix: string;
+  /** Order ids are `<instanceId>-<eventId>-<n>`. */
+  readonly instanceId: string;
+  readonly eventId: string;
 };
 
 /**
@@ -64,7 +66,8 @@ export class CallContext<P> implements BarContext<P>, FillContext<P>, SentimentC
     this.equity = input.equity;
     this.sentiment = input.sentiment;
     this.lotSize = input.lotSize;
-    this.#prefix = input.orderIdPrefix;
+    this.#instanceId = input.instanceId;
+    this.#eventId = input.eventId;
   }
 
   get size(): Sizing {
@@ -76,7 +79,8 @@ export class CallContext<P> implements BarContext<P>, FillContext<P>, SentimentC
     };
   }
 
-  readonly #prefix: string;
+  readonly #instanceId: string;
+  readonly #eventId: string;
 
   #push(side: Side, qty: number, options: OrderOptions, closes: boolean): string {
     const requests = (this.requests ??= []);
@@ -84,7 +88,8 @@ export class CallContext<P> implements BarContext<P>, FillContext<P>, SentimentC
     // resting orders (limit, stop) count only as they fill
     if (Number.isFinite(qty) && qty > 0 && (options.type ?? 'market') === 'market')
       this.position += side === 'buy' ? qty : -qty;
-    return orderIdFor(this.#prefix, requests.length - 1);
+    // (the prefix is made only when an order is: most bars send none)
+    return orderIdFor(`${this.#instanceId}-${this.#eventId}`, requests.length - 1);
   }
 
   buy(qty: number, options: OrderOptions = {}): string {
