@@ -247,7 +247,7 @@ function run<S>(
 }
 
 /** A request as an order intent, or why it is not one. */
-function toIntent(
+export function toIntent(
   req: Request,
   inst: StrategyInstance,
   clientOrderId: string,
@@ -258,6 +258,37 @@ function toIntent(
 ): { intent: OrderIntent } | { invalid: string } {
   const o = req.options;
   const type = o.type ?? 'market';
+  if (
+    type === 'market' &&
+    cancels.length === 0 &&
+    o.limit === undefined &&
+    o.stop === undefined &&
+    o.trail === undefined &&
+    o.tif === undefined &&
+    o.stopLoss === undefined &&
+    o.stopLossPrice === undefined &&
+    o.takeProfit === undefined &&
+    o.takeProfitPrice === undefined &&
+    Number.isFinite(req.qty) &&
+    req.qty > 0
+  )
+    // A plain market order, most of them: the quantity (checked here) is the only part the
+    // strategy chose; symbol, price and time come from a bar the bus has validated, and the id
+    // and origin are made here. The schema check below is for the rest (tests/unit/
+    // strategy.instances.test.ts holds that both agree).
+    return {
+      intent: {
+        clientOrderId,
+        symbol,
+        side: req.side,
+        qty: req.qty,
+        type,
+        tif: 'GTC',
+        origin: { kind: 'strategy', id: inst.id },
+        refPrice: price,
+        decidedAt: time,
+      },
+    };
   const bracket = {
     ...(o.stopLoss !== undefined ? { stopLoss: o.stopLoss } : {}),
     ...(o.stopLossPrice !== undefined ? { stopLossPrice: o.stopLossPrice } : {}),

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { strategyAgent } from '../../agents/strategy/agent.js';
 import { instancesOf, strategyMachine } from '../../agents/strategy/machine.js';
-import type { OrderIntent } from '../../src/core/domain/messages.js';
+import { orderIntentSchema, type OrderIntent } from '../../src/core/domain/messages.js';
+import { toIntent } from '../../agents/strategy/instance.js';
 import type { Outbound } from '../../src/core/agent/outbound.js';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -87,5 +89,34 @@ describe('several strategy instances in one agent', () => {
         ],
       }),
     ).toThrow(/two strategy instances share the id "a"/);
+  });
+});
+
+describe('a plain market order skips the schema check', () => {
+  it('and is exactly what the schema makes of it, or is refused as the schema refuses it, for any quantity', () => {
+    const inst = { id: 'trend', strategy: 'sma-cross', params: {} };
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -1, 1e-12, Number.MAX_VALUE, NaN, Infinity)),
+        fc.constantFrom('buy' as const, 'sell' as const),
+        (qty, side) => {
+          const made = toIntent({ side, qty, options: {}, closes: false }, inst, 'trend-e1-0', 'ORCL', 45.5, 1e12, []);
+          const checked = orderIntentSchema.safeParse({
+            clientOrderId: 'trend-e1-0',
+            symbol: 'ORCL',
+            side,
+            qty,
+            type: 'market',
+            tif: 'GTC',
+            origin: { kind: 'strategy', id: 'trend' },
+            refPrice: 45.5,
+            decidedAt: 1e12,
+          });
+          if (checked.success) expect(made).toEqual({ intent: checked.data });
+          else expect(made).toHaveProperty('invalid');
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
