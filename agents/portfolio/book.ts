@@ -49,7 +49,10 @@ export const openBook = (cash: number): Book => ({
 
 /** Epoch days to the UTC week (weeks start on Monday; epoch day 0 was a Thursday) and month. */
 const weekOf = (day: number) => Math.floor((day + 3) / 7);
-/** year x 12 + month (0-based) of an epoch day, by the civil calendar (H. Hinnant's days_from_civil, inverted): no Date per bar. */
+/**
+ * year x 12 + month (0-based) of an epoch day, by the civil calendar (H. Hinnant's
+ * civil_from_days): no Date per bar.
+ */
 export const monthOf = (day: number) => {
   const z = day + 719_468;
   const era = Math.floor(z / 146_097);
