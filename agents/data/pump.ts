@@ -1,6 +1,6 @@
 import { type AgentApi, subjects, type Bar, type Envelope, type Subject } from '../../src/core/index.js';
 import { quiesce } from '../../bus/index.js';
-import type { MarketFeed } from './feeds/feed.js';
+import { isLiveFeed, type AnyFeed, type FeedItem } from './feeds/feed.js';
 import type { DataEvent } from './machine.js';
 import { defaultBarGuard, guardBar, type BarGuardOptions, type SymbolGuard } from './bar-guard.js';
 
@@ -49,7 +49,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * subscriber that falls far behind is cut off as a slow consumer, and a decision must not fall
  * further behind the bars than the market cache remembers.
  */
-export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOptions): Promise<void> {
+export async function pumpFeed(api: AgentApi, feed: AnyFeed, options: PumpOptions): Promise<void> {
   const batch = options.batch ?? 1000;
   const send = (event: DataEvent) => api.send(event);
   send({ type: 'feed.started', feed: feed.name });
@@ -91,57 +91,73 @@ export async function pumpFeed(api: AgentApi, feed: MarketFeed, options: PumpOpt
     catchUp!.done();
   };
   if (catchUp && catchUp.items === 0) await caughtUp();
-  try {
-    for (const item of feed) {
-      if (api.stopping) break;
-      let key: string;
-      if (item.kind === 'bar') key = `${item.bar.symbol}@${item.bar.time}`;
-      else {
-        const at = `${item.tick.symbol}@${item.tick.time}`;
-        tickSeq = at === tickKey ? tickSeq + 1 : 0;
-        tickKey = at;
-        key = `${at}#${tickSeq}`;
-      }
-      cursor.published++;
-      if (skip > 0) {
-        skip--;
-        if (item.kind === 'bar') {
-          if (passes(item.bar, true)) api.market.onBar(item.bar);
-        } else api.market.onTick(item.tick);
-        continue;
-      }
-      const catching = catchUp !== undefined && caught < catchUp.items;
-      if (catching) injectAt(caught);
+  /** One item: published (or skipped, refused); a promise only when the loop must wait (batch end, pacing). */
+  const handle = (item: FeedItem): Promise<void> | undefined => {
+    let key: string;
+    if (item.kind === 'bar') key = `${item.bar.symbol}@${item.bar.time}`;
+    else {
+      const at = `${item.tick.symbol}@${item.tick.time}`;
+      tickSeq = at === tickKey ? tickSeq + 1 : 0;
+      tickKey = at;
+      key = `${at}#${tickSeq}`;
+    }
+    cursor.published++;
+    if (skip > 0) {
+      skip--;
       if (item.kind === 'bar') {
-        if (!passes(item.bar, false)) {
-          if (catching && ++caught === catchUp.items) await caughtUp();
-          continue;
-        }
-        api.clock.observe(item.bar.time);
-        api.publishRoot('market.bar', item.bar, item.bar.time, key);
-        bars++;
-        last = item.bar.time;
-      } else {
-        api.clock.observe(item.tick.time);
-        api.publishRoot('market.tick', item.tick, item.tick.time, key);
-        ticks++;
-        last = item.tick.time;
+        if (passes(item.bar, true)) api.market.onBar(item.bar);
+      } else api.market.onTick(item.tick);
+      return undefined;
+    }
+    const catching = catchUp !== undefined && caught < catchUp.items;
+    if (catching) injectAt(caught);
+    if (item.kind === 'bar') {
+      if (!passes(item.bar, false)) {
+        if (catching && ++caught === catchUp.items) return caughtUp();
+        return undefined;
       }
-      if (catching) {
-        // each item's consequences (broker calls included) as they were before the next one
+      api.clock.observe(item.bar.time);
+      api.publishRoot('market.bar', item.bar, item.bar.time, key);
+      bars++;
+      last = item.bar.time;
+    } else {
+      api.clock.observe(item.tick.time);
+      api.publishRoot('market.tick', item.tick, item.tick.time, key);
+      ticks++;
+      last = item.tick.time;
+    }
+    if (catching)
+      // each item's consequences (broker calls included) as they were before the next one
+      return (async () => {
         await quiesce(api.bus);
         if (++caught === catchUp.items) await caughtUp();
-        continue;
-      }
-      const atBatchEnd = (bars + ticks) % batch === 0;
+      })();
+    const atBatchEnd = (bars + ticks) % batch === 0;
+    if (options.paceMs === 0 && !atBatchEnd) return undefined;
+    return (async () => {
       if (options.paceMs > 0) await sleep(options.paceMs);
-      else if (atBatchEnd) await quiesce(api.bus);
-      if (options.paceMs > 0 || atBatchEnd) await options.gate?.();
+      else await quiesce(api.bus);
+      await options.gate?.();
       if (atBatchEnd) {
         send({ type: 'feed.progress', bars, ticks, skipped: feed.skipped });
         options.onProgress?.(bars + ticks);
       }
-    }
+    })();
+  };
+  try {
+    if (isLiveFeed(feed))
+      // a live feed: each item when it happens; close() (the agent stopping) ends the iteration
+      for await (const item of feed) {
+        if (api.stopping) break;
+        const wait = handle(item);
+        if (wait) await wait;
+      }
+    else
+      for (const item of feed) {
+        if (api.stopping) break;
+        const wait = handle(item);
+        if (wait) await wait;
+      }
   } catch (err) {
     send({ type: 'feed.failed', error: (err as Error).message });
     throw err;

@@ -447,6 +447,8 @@ export function onBar(
   const bar: Bar = ev.payload;
   const inst = ctx.instance;
   if (inst.symbols && !inst.symbols.includes(bar.symbol)) return { outbox: NO_OUTPUT };
+  // a live feed's warm-up bar: the strategy reads it, no order is decided on it
+  if (bar.history) trading = false;
   const def = strategyDefinition(inst.strategy);
   let before = ctx.symbols[bar.symbol];
   if (before?.user === undefined) {

@@ -85,6 +85,7 @@ export const layerPolicies = [
 export const AGENT_PORTS = [
   'agents/*/agent.ts',
   'agents/data/pump.ts',
+  'agents/data/feeds/ccxt-feed.ts',
   'agents/data/feeds/csv-feed.ts',
   'agents/data/feeds/ndjson-feed.ts',
   'agents/data/feeds/read-feed-file.ts',

@@ -246,6 +246,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     this.#stopping = true;
     this.#setLifecycle('stopping');
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    await Promise.resolve(this.spec.onStop?.()).catch((err: unknown) => this.#log.warn({ err }, 'stop hook failed'));
     await this.#startTask;
     const partitions = this.#gate ? this.deps.partitions! : undefined;
     if (partitions) {

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 /**
  * A local fake of Binance's spot REST API (`/api/v3`), just enough for ccxt's `binance` class to
@@ -21,6 +22,13 @@ import type { AddressInfo } from 'node:net';
  * is 0.1%, charged in the asset received (base on buys, quote on sells), as Binance does without
  * BNB. Balances are checked when an order is placed and moved on fills; open orders do not lock
  * balance (a simplification).
+ *
+ * Market data: GET /api/v3/klines (REST candles, as arrays, the forming one included as Binance
+ * does) and the websocket market streams (any path: ccxt connects to `<ws>/<n>`), where a client
+ * sends `{"method":"SUBSCRIBE","params":["btcusdt@kline_1m"],"id":1}`, is answered
+ * `{"result":null,"id":1}` and then gets `kline` events (`k.x` true on the last update of a
+ * closed candle). Tests add candles with `kline` (stored for REST, pushed to subscribers) and drop
+ * every socket with `dropSockets`.
  *
  * Faults are injected per request (`inject`): an HTTP error instead of an answer, an answer that
  * never comes, or either of those AFTER the request was processed (Binance: a 5xx means the
@@ -132,8 +140,34 @@ const defaultSymbols: readonly FakeSymbol[] = [
   { symbol: 'ETHUSDT', baseAsset: 'ETH', quoteAsset: 'USDT', lastPrice: 3_000 },
 ];
 
+/** A candle as the fake venue keeps it (open time, prices, volume). */
+export interface FakeKline {
+  readonly t: number;
+  readonly o: number;
+  readonly h: number;
+  readonly l: number;
+  readonly c: number;
+  readonly v: number;
+}
+
+const INTERVAL_MS: Readonly<Record<string, number>> = {
+  '1m': 60_000,
+  '3m': 180_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+};
+
 export class FakeBinance {
   readonly requests: RecordedRequest[] = [];
+  /** Candles by `SYMBOL@interval`, by open time. */
+  readonly #klines = new Map<string, Map<number, FakeKline>>();
+  readonly #ws: WebSocketServer;
+  /** Open sockets and the streams each subscribed to. */
+  readonly #sockets = new Map<WebSocket, Set<string>>();
+  /** Every SUBSCRIBE a socket sent (stream names), in order. */
+  readonly subscriptions: string[] = [];
   readonly #orders: VenueOrder[] = [];
   readonly #symbols = new Map<string, FakeSymbol & { last: number }>();
   readonly #balances = new Map<string, number>();
@@ -147,6 +181,27 @@ export class FakeBinance {
     private readonly opts: FakeVenueOptions,
   ) {
     for (const s of opts.symbols ?? defaultSymbols) this.#symbols.set(s.symbol, { ...s, last: s.lastPrice });
+    this.#ws = new WebSocketServer({ server });
+    this.#ws.on('connection', (socket) => {
+      this.#sockets.set(socket, new Set());
+      socket.on('close', () => this.#sockets.delete(socket));
+      socket.on('message', (data) => {
+        let msg: { method?: string; params?: string[]; id?: number };
+        try {
+          msg = JSON.parse(String(data)) as typeof msg;
+        } catch {
+          return void socket.send(JSON.stringify({ error: { code: 3, msg: 'Invalid JSON' } }));
+        }
+        const streams = this.#sockets.get(socket);
+        if (msg.method === 'SUBSCRIBE' && streams) {
+          for (const p of msg.params ?? []) {
+            streams.add(p);
+            this.subscriptions.push(p);
+          }
+        } else if (msg.method === 'UNSUBSCRIBE' && streams) for (const p of msg.params ?? []) streams.delete(p);
+        socket.send(JSON.stringify({ result: null, id: msg.id ?? null }));
+      });
+    });
     for (const [asset, qty] of Object.entries(opts.balances ?? { USDT: 1_000_000, BTC: 10, ETH: 100 }))
       this.#balances.set(asset, qty);
   }
@@ -161,6 +216,64 @@ export class FakeBinance {
 
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** The websocket market-stream base (ccxt's `urls.api.ws.spot`). */
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/ws`;
+  }
+
+  /** Sockets subscribed to a stream (e.g. `btcusdt@kline_1m`) right now. */
+  subscribers(stream: string): number {
+    let n = 0;
+    for (const streams of this.#sockets.values()) if (streams.has(stream)) n++;
+    return n;
+  }
+
+  /**
+   * A candle update: stored (REST answers with it) and, unless `push` is false, sent to the
+   * sockets subscribed to `<symbol>@kline_<interval>`, as closed (`x`) when `closed`.
+   */
+  kline(symbol: string, interval: string, k: FakeKline, opts: { closed?: boolean; push?: boolean } = {}): void {
+    const ms = INTERVAL_MS[interval];
+    if (ms === undefined) throw new Error(`fake venue: unknown interval ${interval}`);
+    const key = `${symbol}@${interval}`;
+    const book = this.#klines.get(key) ?? new Map<number, FakeKline>();
+    this.#klines.set(key, book);
+    book.set(k.t, k);
+    if (opts.push === false) return;
+    const stream = `${symbol.toLowerCase()}@kline_${interval}`;
+    const event = JSON.stringify({
+      e: 'kline',
+      E: k.t + ms - 1,
+      s: symbol,
+      k: {
+        t: k.t,
+        T: k.t + ms - 1,
+        s: symbol,
+        i: interval,
+        f: 1,
+        L: 2,
+        o: d8(k.o),
+        c: d8(k.c),
+        h: d8(k.h),
+        l: d8(k.l),
+        v: d8(k.v),
+        n: 2,
+        x: opts.closed ?? false,
+        q: d8(k.v * k.c),
+        V: '0',
+        Q: '0',
+        B: '0',
+      },
+    });
+    for (const [socket, streams] of this.#sockets) if (streams.has(stream)) socket.send(event);
+  }
+
+  /** Closes every market-data socket, as a venue restart or a network drop does. */
+  dropSockets(): void {
+    for (const socket of this.#sockets.keys()) socket.terminate();
+    this.#sockets.clear();
   }
 
   /** ccxt `urls.api` entries for binance spot pointing at this fake. */
@@ -215,6 +328,8 @@ export class FakeBinance {
   }
 
   async close(): Promise<void> {
+    this.dropSockets();
+    this.#ws.close();
     for (const res of this.#pending) res.destroy();
     this.#pending.clear();
     this.server.closeAllConnections();
@@ -295,6 +410,34 @@ export class FakeBinance {
     res.end(text);
   }
 
+  /** Candles as Binance answers them: arrays, oldest first, from startTime, at most `limit` (500, max 1000). */
+  #klinesView(p: Record<string, string>): unknown[] {
+    const ms = INTERVAL_MS[p.interval ?? ''];
+    if (!p.symbol || ms === undefined) throw new VenueReject(400, -1120, 'Invalid interval.');
+    const limit = Math.min(1000, Number(p.limit ?? 500));
+    const from = p.startTime === undefined ? -Infinity : Number(p.startTime);
+    const to = p.endTime === undefined ? Infinity : Number(p.endTime);
+    const all = [...(this.#klines.get(`${p.symbol}@${p.interval}`)?.values() ?? [])]
+      .filter((k) => k.t >= from && k.t <= to)
+      .sort((a, b) => a.t - b.t);
+    // without startTime Binance answers the most recent `limit`
+    const picked = p.startTime === undefined ? all.slice(-limit) : all.slice(0, limit);
+    return picked.map((k) => [
+      k.t,
+      d8(k.o),
+      d8(k.h),
+      d8(k.l),
+      d8(k.c),
+      d8(k.v),
+      k.t + ms - 1,
+      d8(k.v * k.c),
+      2,
+      '0',
+      '0',
+      '0',
+    ]);
+  }
+
   #route(
     method: string,
     path: string,
@@ -311,6 +454,8 @@ export class FakeBinance {
         return { serverTime: Date.now() };
       case 'GET /api/v3/exchangeInfo':
         return this.#exchangeInfo();
+      case 'GET /api/v3/klines':
+        return this.#klinesView(p);
       case 'POST /api/v3/order':
         this.#authenticate(apiKey, p, query, body);
         return this.#newOrder(p);

@@ -23,6 +23,51 @@ export interface MarketFeed extends Iterable<FeedItem> {
   readonly skipped: number;
 }
 
+/** What a live feed reports about one symbol (the data agent's health, `/ready`, metrics). */
+export interface LiveSymbolStats {
+  /** Open time of the last closed candle published, undefined before the first. */
+  readonly lastBarTime: number | undefined;
+  /** Candles fetched by REST to fill a gap (after a dropped socket, a jump in time). */
+  readonly gapsRepaired: number;
+  /** Candle updates for a candle already published (re-sent, replayed after a reconnect). */
+  readonly duplicates: number;
+  /** Updates for a candle older than the one forming. */
+  readonly outOfOrder: number;
+  /** Invalid candles from the venue (a price not positive, an inconsistent high/low), skipped. */
+  readonly invalid: number;
+}
+
+export interface LiveFeedStats {
+  readonly connected: boolean;
+  readonly reconnects: number;
+  /** Venue errors seen (rate limits, maintenance, network), the last one's message. */
+  readonly errors: number;
+  readonly rateLimited: number;
+  readonly lastError: string | undefined;
+  /** The bar length in ms. */
+  readonly timeframeMs: number;
+  readonly symbols: Readonly<Record<string, LiveSymbolStats>>;
+}
+
+/**
+ * A live source: closed bars as they happen, asynchronously, without end. The data agent's pump
+ * reads it like a file feed (one port), awaiting each item; `close` ends the iteration (the
+ * agent stops) and releases the venue's connections.
+ */
+export interface LiveFeed extends AsyncIterable<FeedItem> {
+  readonly name: string;
+  readonly endless: true;
+  /** Items dropped as invalid since the start. */
+  readonly skipped: number;
+  stats(): LiveFeedStats;
+  close(): Promise<void>;
+}
+
+/** Any feed the data agent reads: a file or synthetic one (synchronous), or a live one. */
+export type AnyFeed = MarketFeed | LiveFeed;
+
+export const isLiveFeed = (feed: AnyFeed): feed is LiveFeed => Symbol.asyncIterator in feed;
+
 /**
  * A row or header of a data file is malformed. The message reads `<file>:<line>: <problem>`
  * so it can be pasted into an editor. Not retryable: the same file fails the same way.

@@ -98,6 +98,8 @@ export interface AgentSpec<TContext = unknown> {
   };
   /** Called once the agent is running. May run until the agent stops (feeds). */
   readonly onStart?: (api: AgentApi) => void | Promise<void>;
+  /** Called when the agent starts stopping, before it waits for `onStart` to end (a live feed's close). */
+  readonly onStop?: () => void | Promise<void>;
 }
 
 /** The default machine event for an envelope: machine event types equal envelope types. */

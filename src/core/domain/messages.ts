@@ -35,6 +35,11 @@ export const barSchema = z
     volume: nonNegative,
     /** Bar length in ms when known (86_400_000 for daily). */
     intervalMs: z.number().int().positive().optional(),
+    /**
+     * A past bar a live feed publishes at start so indicators warm up: strategies read it but
+     * decide no order on it. Absent on every other bar.
+     */
+    history: z.literal(true).optional(),
   })
   .refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
     // refused wherever a bar is read (feeds, every subscriber): no price of such a bar is used
