@@ -87,6 +87,8 @@ export interface Config {
     readonly paceMs: number;
     /** What a bar must pass before it is published (agents/data/bar-guard.ts). */
     readonly guard: { readonly maxGapMs: number; readonly priceBand: number; readonly confirmBars: number };
+    /** DATA_FEED=ccxt: the venue is broker.ccxt's (exchange, symbols, URLs). */
+    readonly live: { readonly timeframe: string; readonly warmupBars: number; readonly graceMs: number };
     readonly synthetic: {
       readonly seed: number;
       readonly startPrice: number;
@@ -140,6 +142,7 @@ export interface Config {
       readonly sandbox: boolean;
       readonly symbols: Readonly<Record<string, string>>;
       readonly timeoutMs: number;
+      readonly urls: { readonly rest: string | undefined; readonly ws: string | undefined };
     };
     readonly live: boolean;
     readonly pollMs: number;
@@ -244,6 +247,7 @@ export function buildConfig(v: KeyValues): Config {
       lenient: v.DATA_LENIENT,
       paceMs: v.DATA_PACE_MS,
       guard: { maxGapMs: v.DATA_MAX_GAP_MS, priceBand: v.DATA_PRICE_BAND, confirmBars: v.DATA_CONFIRM_BARS },
+      live: { timeframe: v.DATA_TIMEFRAME, warmupBars: v.DATA_WARMUP_BARS, graceMs: v.DATA_GRACE_MS },
       synthetic: {
         seed: v.SYNTHETIC_SEED,
         startPrice: v.SYNTHETIC_START_PRICE,
@@ -313,6 +317,7 @@ export function buildConfig(v: KeyValues): Config {
           v.CCXT_SYMBOLS.map((pair) => pair.split('=').map((x) => x.trim()) as [string, string]),
         ),
         timeoutMs: v.CCXT_TIMEOUT_MS,
+        urls: { rest: v.CCXT_REST_URL, ws: v.CCXT_WS_URL },
       },
       live: v.LIVE_TRADING,
       pollMs: v.EXEC_POLL_MS,

@@ -415,10 +415,28 @@ export const configKeys = {
   }),
 
   DATA_FEED: def({
-    schema: z.enum(['synthetic', 'csv', 'ndjson']),
-    expected: 'synthetic | csv | ndjson',
-    doc: 'Market data source for the data agent.',
+    schema: z.enum(['synthetic', 'csv', 'ndjson', 'ccxt']),
+    expected: 'synthetic | csv | ndjson | ccxt',
+    doc: "Market data source for the data agent. ccxt: live closed candles from CCXT_EXCHANGE's public market data (no API key) for the CCXT_SYMBOLS pairs, warmed up by REST (DATA_WARMUP_BARS).",
     default: 'synthetic',
+  }),
+  DATA_TIMEFRAME: def({
+    schema: z.string().regex(/^[1-9][0-9]*[smhdwM]$/),
+    expected: 'a ccxt timeframe, e.g. 1m, 5m, 1h, 1d',
+    doc: 'DATA_FEED=ccxt: the candle length, one for every symbol.',
+    default: '1m',
+  }),
+  DATA_WARMUP_BARS: def({
+    schema: int(0, 1000),
+    expected: 'a whole number of candles, 0..1000',
+    doc: 'DATA_FEED=ccxt: closed candles fetched by REST at start, per symbol, and published as history: strategies warm up on them and decide no order.',
+    default: 200,
+  }),
+  DATA_GRACE_MS: def({
+    schema: int(0, 3_600_000),
+    expected: 'milliseconds',
+    doc: "DATA_FEED=ccxt: after a candle's end, how long to wait for the next candle before asking REST whether it closed (a quiet market).",
+    default: 5000,
   }),
   DATA_FILE: def({
     schema: z.string().min(1),
@@ -785,7 +803,7 @@ export const configKeys = {
   CCXT_EXCHANGE: def({
     schema: z.string().regex(/^[a-z0-9]{2,40}$/),
     expected: 'a ccxt exchange id, e.g. binance',
-    doc: 'BROKER=ccxt: the venue. Only binance spot has been exercised (against a local fake of its API).',
+    doc: 'BROKER=ccxt and DATA_FEED=ccxt: the venue. Only binance spot has been exercised (against a local fake of its API).',
   }),
   CCXT_API_KEY: def({
     schema: z.string().min(1),
@@ -810,6 +828,16 @@ export const configKeys = {
     expected: 'comma-separated SEXTANT=VENUE pairs, e.g. BTCUSDT=BTC/USDT',
     doc: 'BROKER=ccxt: Sextant symbol to venue symbol.',
     default: [],
+  }),
+  CCXT_REST_URL: def({
+    schema: z.string().url(),
+    expected: 'a URL, e.g. https://gateway.example/api/v3',
+    doc: "Points ccxt's REST API (urls.api.public and .private, the binance layout) elsewhere: a proxy, a self-hosted gateway, a test double. Used by DATA_FEED=ccxt and BROKER=ccxt.",
+  }),
+  CCXT_WS_URL: def({
+    schema: z.string().regex(/^wss?:\/\/\S+$/),
+    expected: 'a ws:// or wss:// URL',
+    doc: "Points ccxt's websocket market streams (urls.api.ws.spot, the binance layout) elsewhere. DATA_FEED=ccxt.",
   }),
   CCXT_TIMEOUT_MS: def({
     schema: int(100, 60_000),

@@ -74,6 +74,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }
   }
   const values: Record<string, unknown> = {};
+  /** Keys set somewhere (not left to their default). */
+  const given = new Set<string>();
   for (const [key, spec] of Object.entries(configKeys) as [ConfigKey, KeySpec<unknown>][]) {
     const fromEnv = env[key];
     const [raw, origin] =
@@ -88,6 +90,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       values[key] = spec.default;
       continue;
     }
+    given.add(key);
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) values[key] = parsed.data;
     else {
@@ -108,6 +111,26 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if ((v.DATA_FEED === 'csv' || v.DATA_FEED === 'ndjson') && !v.DATA_FILE) {
       problems.push(`DATA_FILE: required when DATA_FEED=${v.DATA_FEED}; expected a file path`);
     }
+    for (const pair of v.CCXT_SYMBOLS)
+      if (!/^[^=\s]+=[^=\s]+$/.test(pair))
+        problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
+    if (v.DATA_FEED === 'ccxt') {
+      if (!v.CCXT_EXCHANGE)
+        problems.push(`CCXT_EXCHANGE: required when DATA_FEED=ccxt; expected ${configKeys.CCXT_EXCHANGE.expected}`);
+      const mapped = new Set(v.CCXT_SYMBOLS.map((pair) => pair.split('=')[0]!.trim()));
+      if (mapped.size === 0)
+        problems.push(
+          'CCXT_SYMBOLS: required when DATA_FEED=ccxt (which venue market each symbol is); expected e.g. BTCUSDT=BTC/USDT',
+        );
+      else if (!given.has('DATA_SYMBOLS'))
+        values.DATA_SYMBOLS = [...mapped]; // the symbols are the pairs'
+      else
+        for (const sym of v.DATA_SYMBOLS)
+          if (!mapped.has(sym))
+            problems.push(
+              `DATA_SYMBOLS: ${sym} has no venue market in CCXT_SYMBOLS; expected one of ${[...mapped].join(', ')} (or leave DATA_SYMBOLS unset for all of them)`,
+            );
+    }
     if (v.BROKER === 'ccxt') {
       for (const k of ['CCXT_EXCHANGE', 'CCXT_API_KEY', 'CCXT_SECRET'] as const)
         if (!v[k]) problems.push(`${k}: required when BROKER=ccxt; expected ${configKeys[k].expected}`);
@@ -115,13 +138,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
         problems.push(
           'LIVE_TRADING: must be true to trade real money (BROKER=ccxt with CCXT_SANDBOX=false); expected true, or set CCXT_SANDBOX=true for the testnet',
         );
-      for (const pair of v.CCXT_SYMBOLS)
-        if (!/^[^=\s]+=[^=\s]+$/.test(pair))
-          problems.push(`CCXT_SYMBOLS: "${pair}" is not a SEXTANT=VENUE pair; expected e.g. BTCUSDT=BTC/USDT`);
-      // A venue must never get orders decided on prices that are not the market's. Every feed
-      // there is so far is synthetic or a file; a live feed (ccxt, Alpaca) is what BROKER=ccxt needs.
+      // A venue must never get orders decided on prices that are not the market's: BROKER=ccxt
+      // needs the live feed (DATA_FEED=ccxt), or an explicit drill on the testnet.
       const fake = v.DATA_FEED === 'synthetic' ? 'a seeded random walk' : `the file ${v.DATA_FILE ?? '(DATA_FILE)'}`;
-      if (!v.BROKER_DRILL) {
+      if (v.DATA_FEED === 'ccxt') {
+        // live prices from the same venue the orders go to
+      } else if (!v.BROKER_DRILL) {
         problems.push(
           `BROKER: ccxt sends orders to ${v.CCXT_EXCHANGE ?? 'a venue'}, but DATA_FEED=${v.DATA_FEED} prices them from ${fake}, not from that market; expected a live data feed, or BROKER_DRILL=true to drill the order path on the venue testnet`,
         );

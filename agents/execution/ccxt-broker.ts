@@ -80,6 +80,8 @@ export interface CcxtBrokerOptions {
   readonly timeoutMs: number;
   /** Merged into the ccxt constructor config (tests point `urls.api` at a fake; `enableRateLimit`). */
   readonly exchangeOverrides?: Readonly<Record<string, unknown>>;
+  /** CCXT_REST_URL: the REST API (urls.api.public, .private) elsewhere (a gateway, a proxy); set after sandbox mode. */
+  readonly restUrl?: string | undefined;
 }
 
 export type VenueOrderStatus = 'open' | 'closed' | 'canceled' | 'expired' | 'rejected';
@@ -201,6 +203,11 @@ export class CcxtBroker implements BrokerPort {
           false,
         );
       this.#ex.setSandboxMode(true);
+    }
+    if (opts.restUrl) {
+      const api = this.#ex.urls.api as Record<string, unknown>;
+      api.public = opts.restUrl;
+      api.private = opts.restUrl;
     }
   }
 

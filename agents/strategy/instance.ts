@@ -451,6 +451,8 @@ export function onBar(
   if (bar.history) trading = false;
   const def = strategyDefinition(inst.strategy);
   let before = ctx.symbols[bar.symbol];
+  // read once: indicators must not count a bar twice
+  if (before?.at !== undefined && bar.time <= before.at) return { outbox: NO_OUTPUT };
   if (before?.user === undefined) {
     // a new symbol, or one whose strategy state starts again (its parameters changed): its position stays
     const init = run(
@@ -472,7 +474,13 @@ export function onBar(
   } catch (err) {
     return { outbox: [thrown(def, 'onBar', subjects.marketBar(bar.symbol), bar, err)] };
   }
-  const after: SymbolState = { user, position: before.position, target: before.target, last: bar.close };
+  const after: SymbolState = {
+    user,
+    position: before.position,
+    target: before.target,
+    last: bar.close,
+    at: bar.time,
+  };
   if (!call.requests) {
     if ((before.target ?? before.position) === before.position)
       return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };

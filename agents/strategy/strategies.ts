@@ -146,6 +146,11 @@ export interface SymbolState {
   readonly target?: number;
   /** The last price seen (a bar's close): values what the instance holds. */
   readonly last?: number;
+  /**
+   * The time of the last bar read: a bar at or before it is not read again (a live feed warming
+   * up again after a restart, a bar delivered twice). Optional: older snapshots lack it.
+   */
+  readonly at?: number;
 }
 
 /** A decision with the values behind it. */

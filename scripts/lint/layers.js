@@ -23,6 +23,7 @@ export const LAYERS = ['core', 'bus', 'runtime', 'agent', 'infra', 'config', 'ap
  * driver), which a public entry must not pull in: they are public entries of their own.
  */
 export const LAZY_ENTRIES = [
+  'agents/data/feeds/ccxt-feed.ts',
   'agents/execution/ccxt-broker.ts',
   'agents/sentiment/llm-scorer.ts',
   'agents/sentiment/scoring/index.ts',
@@ -36,6 +37,7 @@ export const LAZY_ENTRIES = [
 const PUBLIC = [
   'index.ts',
   'ccxt-broker.ts',
+  'feeds/ccxt-feed.ts',
   'llm-scorer.ts',
   'scoring/index.ts',
   'chat-agent.ts',

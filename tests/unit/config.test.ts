@@ -61,6 +61,31 @@ describe('config', () => {
     ).toThrow(/BROKER_DRILL: a drill on test data never trades real money/);
   });
 
+  it('DATA_FEED=ccxt: live candles of the CCXT_SYMBOLS pairs; a live broker may then trade them (the testnet unless LIVE_TRADING)', () => {
+    const feed = { DATA_FEED: 'ccxt', CCXT_EXCHANGE: 'binance', CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT,ETHUSDT=ETH/USDT' };
+    const c = loadConfig({ env: feed });
+    expect(c.data.symbols).toEqual(['BTCUSDT', 'ETHUSDT']);
+    expect(c.data.live).toEqual({ timeframe: '1m', warmupBars: 200, graceMs: 5000 });
+    expect(loadConfig({ env: { ...feed, DATA_SYMBOLS: 'ETHUSDT' } }).data.symbols).toEqual(['ETHUSDT']);
+    expect(() => loadConfig({ env: { ...feed, DATA_SYMBOLS: 'SOLUSDT' } })).toThrow(
+      /DATA_SYMBOLS: SOLUSDT has no venue market in CCXT_SYMBOLS; expected one of BTCUSDT, ETHUSDT/,
+    );
+    expect(() => loadConfig({ env: { DATA_FEED: 'ccxt', CCXT_EXCHANGE: 'binance' } })).toThrow(
+      /CCXT_SYMBOLS: required when DATA_FEED=ccxt/,
+    );
+    expect(() => loadConfig({ env: { DATA_FEED: 'ccxt', CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT' } })).toThrow(
+      /CCXT_EXCHANGE: required when DATA_FEED=ccxt/,
+    );
+    expect(() => loadConfig({ env: { ...feed, DATA_TIMEFRAME: 'minute' } })).toThrow(/DATA_TIMEFRAME: .*minute/);
+    const broker = { ...feed, BROKER: 'ccxt', CCXT_API_KEY: 'k', CCXT_SECRET: 's' };
+    expect(loadConfig({ env: broker }).broker.kind).toBe('ccxt');
+    expect(() => loadConfig({ env: { ...broker, CCXT_SANDBOX: 'false' } })).toThrow(/LIVE_TRADING: must be true/);
+    expect(loadConfig({ env: { ...feed, CCXT_WS_URL: 'ws://127.0.0.1:9/ws' } }).broker.ccxt.urls.ws).toBe(
+      'ws://127.0.0.1:9/ws',
+    );
+    expect(() => loadConfig({ env: { ...feed, CCXT_WS_URL: 'http://x' } })).toThrow(/CCXT_WS_URL/);
+  });
+
   it('a misspelt key in the environment stops start-up naming it and the key it resembles; unrelated variables are left alone', () => {
     expect(() => loadConfig({ env: { RISK_MAX_DRAWDOWM: '0.1' } })).toThrow(
       /RISK_MAX_DRAWDOWM: not a Sextant setting; did you mean RISK_MAX_DRAWDOWN\?/,

@@ -120,3 +120,48 @@ describe('a plain market order skips the schema check', () => {
     );
   });
 });
+
+describe('a bar is read once', () => {
+  it('a history bar warms the indicators and decides nothing; a bar at or before the last one read is not read again', () => {
+    const spec = strategyAgent([{ id: 'sma', strategy: 'sma-cross', params: { fast: 2, slow: 3, size: 1 } }], 100_000);
+    const actor = createActor(strategyMachine, { input: spec.input as never });
+    const out: Outbound[] = [];
+    actor.on('outbox', (e) => out.push(...(e.items as Outbound[])));
+    actor.start();
+    const bar = (n: number, close: number, history?: true) => {
+      const time = T0 + n * 60_000;
+      actor.send({
+        type: 'market.bar',
+        id: `b-${n}-${close}`,
+        time,
+        payload: {
+          symbol: 'X',
+          time,
+          open: close,
+          high: close,
+          low: close,
+          close,
+          volume: 1,
+          ...(history ? { history } : {}),
+        },
+      });
+    };
+    // down then up: a cross up inside the history
+    [10, 9, 8, 9, 10, 11].forEach((c, n) => bar(n, c, true));
+    expect(out.filter((o) => o.type === 'order.intent')).toEqual([]);
+    const state = () =>
+      (actor.getSnapshot().context as { instances: Record<string, { symbols: Record<string, unknown> }> }).instances
+        .sma!.symbols.X;
+    const warmed = state();
+    expect(warmed).toMatchObject({ at: T0 + 5 * 60_000, last: 11 });
+    // the same bars again (a restart warming up again): nothing changes
+    [10, 9, 8, 9, 10, 11].forEach((c, n) => bar(n, c, true));
+    bar(5, 11);
+    expect(state()).toBe(warmed);
+    // live bars go on from there: a cross down, then up, trades
+    [9, 8, 9, 10].forEach((c, n) => bar(6 + n, c));
+    expect(out.filter((o) => o.type === 'order.intent').map((o) => o.payload)).toMatchObject([
+      { side: 'buy', qty: 1, decidedAt: T0 + 9 * 60_000 },
+    ]);
+  });
+});

@@ -13,7 +13,7 @@ import {
   type WithOutbox,
 } from '../../core/index.js';
 import { type PartitionCoordinator, AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/index.js';
-import { dataAgent, type MarketFeed, type FeedCursor, type PumpOptions } from '../../../agents/data/index.js';
+import { dataAgent, type AnyFeed, type FeedCursor, type PumpOptions } from '../../../agents/data/index.js';
 import {
   executionAgent,
   type PaperCosts,
@@ -119,7 +119,7 @@ export interface KernelDeps {
   /** Agents to run in this process. */
   readonly agents: readonly AgentName[];
   /** Required when the data agent runs. */
-  readonly feed?: { readonly feed: MarketFeed; readonly pump: PumpOptions };
+  readonly feed?: { readonly feed: AnyFeed; readonly pump: PumpOptions };
   readonly restart?: RestartPolicy;
   /** The run id message ids are derived from (see AgentHostDeps.runId). */
   readonly runId?: string;

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { orderPath, NatsKeyValueStore, NatsBus, quiesce } from '../../../bus/index.js';
-import { openFeed } from '../../../agents/data/index.js';
+import { isLiveFeed, openFeed, type AnyFeed } from '../../../agents/data/index.js';
 import { newsFileSource, rssNewsSource, type NewsSource } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import {
@@ -85,9 +85,11 @@ export async function planLive(
     : undefined;
   const feedStart =
     resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
-  const feed = agents.includes('data') ? openDataFeed(config, feedStart) : undefined;
+  const feed = agents.includes('data') ? await openDataFeed(config, feedStart, clock, logger) : undefined;
+  const live = feed !== undefined && isLiveFeed(feed);
   let skip = 0;
-  if (feed && resume?.feed) {
+  // a live feed is not replayable: a restart warms up again from the venue (no skip, no catch-up)
+  if (feed && resume?.feed && !live) {
     if (resume.feed.name === feed.name) skip = resume.feed.published;
     else
       logger.warn(
@@ -169,7 +171,7 @@ export async function planLive(
 
   const agentsPlan = async ({ bus }: { bus: Bus }): Promise<Omit<KernelDeps, 'bus' | 'clock' | 'ids' | 'logger'>> => {
     const catchUp =
-      resume?.log && store && recorder && feed && resume.feed?.name === feed.name && bus.kind === 'memory'
+      resume?.log && store && recorder && feed && !live && resume.feed?.name === feed.name && bus.kind === 'memory'
         ? await catchUpFrom(store, resume.log.after, config.instance, agents, logger)
         : undefined;
     if (!catchUp) caughtUp();
@@ -211,7 +213,8 @@ export async function planLive(
             feed: {
               feed,
               pump: {
-                paceMs: config.data.paceMs,
+                // a live feed is paced by the market
+                paceMs: live ? 0 : config.data.paceMs,
                 guard: config.data.guard,
                 skip,
                 ...(catchUp
@@ -341,6 +344,7 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
     sandbox: c.sandbox,
     symbolMap: c.symbols,
     timeoutMs: c.timeoutMs,
+    restUrl: c.urls.rest,
   });
   if (c.sandbox)
     logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
@@ -461,9 +465,26 @@ function haltTrading(bus: Bus, deps: EnvelopeDeps, reason: string): void {
   bus.publish(subjects.riskCommand(), env);
 }
 
-function openDataFeed(config: Config, startTime: number) {
+async function openDataFeed(config: Config, startTime: number, clock: Clock, logger: Logger): Promise<AnyFeed> {
   const d = config.data;
   switch (d.feed) {
+    case 'ccxt': {
+      // ccxt is loaded only for a live feed
+      const { CcxtFeed } = await import('../../../agents/data/feeds/ccxt-feed.js');
+      const c = config.broker.ccxt;
+      return new CcxtFeed({
+        exchange: c.exchange!,
+        symbols: Object.fromEntries(d.symbols.map((sym) => [sym, c.symbols[sym]!])),
+        timeframe: d.live.timeframe,
+        warmupBars: d.live.warmupBars,
+        urls: c.urls,
+        now: () => clock.now(),
+        graceMs: d.live.graceMs,
+        backoff: { baseMs: config.broker.retry.baseDelayMs * 10, maxMs: config.broker.retry.maxDelayMs },
+        timeoutMs: c.timeoutMs,
+        log: logger.child({ component: 'ccxt-feed' }),
+      });
+    }
     case 'synthetic':
       return openFeed({
         feed: 'synthetic',
@@ -480,6 +501,8 @@ function openDataFeed(config: Config, startTime: number) {
       return openFeed({ feed: 'csv', file: d.file!, symbol: d.symbols[0]!, lenient: d.lenient });
     case 'ndjson':
       return openFeed({ feed: 'ndjson', file: d.file!, lenient: d.lenient });
+    default:
+      throw new Error(`DATA_FEED: ${String(d.feed)} is not a feed`);
   }
 }
 
