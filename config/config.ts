@@ -295,6 +295,8 @@ export function buildConfig(v: KeyValues): Config {
       priceBand: v.RISK_PRICE_BAND,
       maxLeverage: v.RISK_MAX_LEVERAGE,
       allowShort: v.RISK_ALLOW_SHORT,
+      // a live feed can go quiet; file and synthetic bars are as old as they are
+      maxBarAgeBars: v.RISK_MAX_BAR_AGE_BARS ?? (v.DATA_FEED === 'ccxt' ? 3 : 0),
       ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
       breachState: v.RISK_BREACH_STATE,
     },

@@ -714,6 +714,11 @@ export const configKeys = {
     doc: 'Buying power as a multiple of equity: an order that grows exposure needs maxLeverage x equity, less exposure held or reserved by open orders and their fees. 1 refuses a buy the cash (after open orders) does not cover.',
     default: 1,
   }),
+  RISK_MAX_BAR_AGE_BARS: def({
+    schema: int(0, 100_000),
+    expected: 'a whole number of bar lengths, 0 = off',
+    doc: "Stale market data: an order that grows a position is refused (stale_market_data) when its symbol's last bar closed more than this many bar lengths before it was decided. Unset: 3 with a live feed (DATA_FEED=ccxt), off otherwise.",
+  }),
   RISK_ALLOW_SHORT: def({
     schema: bool,
     expected: 'true | false',

@@ -1,5 +1,5 @@
-import type { AgentSpec } from '../../src/core/index.js';
-import { isLiveFeed, type AnyFeed } from './feeds/feed.js';
+import { duration, type AgentSpec } from '../../src/core/index.js';
+import { isLiveFeed, type AnyFeed, type LiveFeed } from './feeds/feed.js';
 import { dataMachine, type DataContext } from './machine.js';
 import { pumpFeed, type PumpOptions } from './pump.js';
 
@@ -15,6 +15,53 @@ export function dataAgent(feed: AnyFeed, pump: PumpOptions): AgentSpec<DataConte
     inlets: [],
     onStart: (api) => pumpFeed(api, feed, pump),
     // a live feed waits for the market: closing it ends the pump's wait
-    ...(isLiveFeed(feed) ? { onStop: () => feed.close() } : {}),
+    ...(isLiveFeed(feed)
+      ? { onStop: () => feed.close(), status: liveStatus(feed, pump.staleAfterBars ?? DEFAULT_STALE_BARS) }
+      : {}),
+  };
+}
+
+/** Closed candles a live symbol may miss before the data agent reports itself degraded. */
+export const DEFAULT_STALE_BARS = 3;
+
+/**
+ * A live feed's part of the data agent's health: per symbol the last closed candle, its age (how
+ * long since it closed), reconnects, gaps repaired, duplicates dropped; degraded when a symbol
+ * has had no closed candle for more than `staleBars` candle lengths (or none since the start).
+ */
+export function liveStatus(feed: LiveFeed, staleBars: number) {
+  let since: number | undefined;
+  return (now: number) => {
+    since ??= now;
+    const st = feed.stats();
+    const limit = staleBars * st.timeframeMs;
+    const symbols: Record<string, unknown> = {};
+    const late: string[] = [];
+    for (const [symbol, s] of Object.entries(st.symbols)) {
+      const closedAt = s.lastBarTime === undefined ? undefined : s.lastBarTime + st.timeframeMs;
+      const age = Math.max(0, now - (closedAt ?? since));
+      symbols[symbol] = { ...s, lastBarAgeMs: closedAt === undefined ? null : age };
+      if (age > limit) late.push(`${symbol} ${closedAt === undefined ? 'none yet' : `for ${duration(age)}`}`);
+    }
+    const degraded =
+      late.length === 0
+        ? undefined
+        : `no closed candle: ${late.join(', ')} (at most ${staleBars} x ${duration(st.timeframeMs)})` +
+          `${st.connected ? '' : '; disconnected'}${st.lastError ? `; last error: ${st.lastError}` : ''}`;
+    return {
+      detail: {
+        feed: {
+          name: feed.name,
+          connected: st.connected,
+          reconnects: st.reconnects,
+          errors: st.errors,
+          rateLimited: st.rateLimited,
+          ...(st.lastError ? { lastError: st.lastError } : {}),
+          timeframeMs: st.timeframeMs,
+          symbols,
+        },
+      },
+      ...(degraded ? { degraded } : {}),
+    };
   };
 }

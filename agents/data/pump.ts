@@ -20,6 +20,8 @@ export interface PumpOptions {
   readonly cursor?: FeedCursor;
   /** Awaited before each batch (paced: each item): the store's back-pressure. */
   readonly gate?: () => Promise<void>;
+  /** A live feed: closed candles a symbol may miss before the agent reports itself degraded (default 3). */
+  readonly staleAfterBars?: number;
   /** What a bar must pass to be published (default: defaultBarGuard). */
   readonly guard?: BarGuardOptions;
   /**

@@ -55,6 +55,7 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
             marketPrice: market.priceAt(intent.symbol, intent.decidedAt),
             prices,
             account,
+            lastBar: market.lastBar(intent.symbol),
           };
         },
       },

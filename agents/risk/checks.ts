@@ -1,4 +1,4 @@
-import type { OrderIntent } from '../../src/core/index.js';
+import { duration, type OrderIntent } from '../../src/core/index.js';
 import type { RiskLimits } from './limits.js';
 
 export type { RiskLimits } from './limits.js';
@@ -27,6 +27,8 @@ export interface CheckInput {
    * short made only of a working sell still needs the cash.
    */
   readonly exposurePosition: number;
+  /** The symbol's last bar as risk's market cache knows it when the intent arrives. */
+  readonly lastBar?: { readonly time: number; readonly intervalMs: number | undefined } | undefined;
   /** Sum over symbols of |projected position x price|, before this order. */
   readonly grossExposure: number;
   /** Cash after every fill so far (start cash, less buys and fees, plus sells). */
@@ -144,6 +146,21 @@ export const preTradeChecks: readonly Check[] = [
             reason: `${intent.type} price ${fmt(own)} for ${intent.symbol} is ${pct(off)} from the last trade ${fmt(marketPrice)}, outside the band of ${pct(limits.priceBand)}`,
           }
         : undefined;
+    },
+  },
+  {
+    name: 'stale_market_data',
+    appliesTo: ({ limits, lastBar }) => (limits.maxBarAgeBars ?? 0) > 0 && lastBar?.intervalMs !== undefined,
+    check: ({ intent, position, lastBar, limits }) => {
+      if (!increasesRisk(position, intent)) return undefined; // closing on old prices stays possible
+      const length = lastBar!.intervalMs!;
+      const age = intent.decidedAt - (lastBar!.time + length);
+      const limit = limits.maxBarAgeBars! * length;
+      if (age <= limit) return undefined;
+      return {
+        code: 'stale_market_data',
+        reason: `${intent.symbol}'s last bar closed ${duration(age)} before this order, more than ${limits.maxBarAgeBars} bars of ${duration(length)} (${duration(limit)}): the market data may be down; orders that only reduce a position still pass`,
+      };
     },
   },
   {

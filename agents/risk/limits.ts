@@ -48,6 +48,12 @@ export const riskLimitsSchema = z
      * prices plus what its open orders reserve. From the strategies file's `capital`.
      */
     strategyBudgets: z.record(z.string(), amount).optional(),
+    /**
+     * Stale market data: an order that grows a position is refused when its symbol's last bar
+     * closed more than this many bar lengths before the order was decided (the feed may be down).
+     * 0 or unset: off.
+     */
+    maxBarAgeBars: z.number().int().min(0).optional(),
   })
   .strict();
 

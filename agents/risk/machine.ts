@@ -97,6 +97,8 @@ export type IntentEvent = MessageEvent<'order.intent'> & {
   readonly marketPrice: number | undefined;
   readonly prices: Readonly<Record<string, number>>;
   readonly account: { readonly dayPnl: number; readonly drawdown: number } | undefined;
+  /** The symbol's last bar when the intent arrived (the staleness check); absent in old recordings' events. */
+  readonly lastBar?: { readonly time: number; readonly intervalMs: number | undefined } | undefined;
 };
 
 export type RiskEvent =
@@ -247,6 +249,7 @@ export function decide(ctx: RiskContext, ev: IntentEvent, deferred = false): Par
       marketPrice: ev.marketPrice,
       position,
       exposurePosition,
+      lastBar: ev.lastBar,
       grossExposure,
       cash: ctx.cash,
       equity,

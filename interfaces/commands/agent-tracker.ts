@@ -7,6 +7,10 @@ export interface AgentReport {
   readonly handled: number;
   readonly restarts: number;
   readonly lastError?: string;
+  /** Why it reports itself degraded (the data agent: a symbol without closed candles). */
+  readonly degraded?: string;
+  /** What it reports of itself (the data agent: its live feed per symbol). */
+  readonly detail?: Record<string, unknown>;
   /** Milliseconds since its last health message; null before the first. */
   readonly heartbeatAgeMs: number | null;
   readonly ok: boolean;
@@ -71,6 +75,8 @@ export class AgentTracker {
         handled: h.handled,
         restarts: h.restarts,
         ...(h.lastError ? { lastError: h.lastError } : {}),
+        ...(h.degraded ? { degraded: h.degraded } : {}),
+        ...(h.detail ? { detail: h.detail } : {}),
         heartbeatAgeMs: age,
         ok: alive && age <= 3 * this.heartbeatMs + 1000,
       };

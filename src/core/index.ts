@@ -18,4 +18,6 @@ export * from './util/daily-budget.js';
 export * from './util/id-window.js';
 export * from './util/recent-ids.js';
 export * from './util/redact.js';
+export * from './util/duration.js';
+export * from './util/duration.js';
 export * from './util/edit-distance.js';

@@ -472,6 +472,12 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       restarts: this.#restarts,
     };
     if (this.#lastError) h.lastError = this.#lastError;
+    const status = this.spec.status?.(this.deps.clock.now());
+    if (status?.detail) h.detail = status.detail;
+    if (status?.degraded && this.#lifecycle === 'running') {
+      h.state = 'degraded';
+      h.degraded = status.degraded;
+    }
     return h;
   }
 

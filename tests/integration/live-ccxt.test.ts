@@ -99,6 +99,9 @@ describe('paper trading on a live ccxt feed (fake Binance)', () => {
     // the data agent's view of the feed
     const health = system!.kernel.host('data')!.health();
     expect(health.state).toBe('running');
+    expect(health.detail).toMatchObject({
+      feed: { name: 'ccxt:binance:1m', symbols: { BTCUSDT: { lastBarTime: T0 + 26 * MIN, duplicates: 0 } } },
+    });
 
     await system!.stop();
     system = undefined;

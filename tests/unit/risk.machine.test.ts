@@ -211,6 +211,7 @@ describe('risk machine: verdicts', () => {
       'order_shape',
       'allow_list',
       'price_band',
+      'stale_market_data',
       'buying_power',
       'strategy_budget',
       'max_order_notional',
@@ -530,5 +531,47 @@ describe('risk machine: projected positions', () => {
     r.decide(intent({ qty: 100 }));
     expect(r.decide(intent({ symbol: 'MSFT', qty: 100, refPrice: 50 }))?.type).toBe('order.approved');
     expect(r.ctx().positions).toEqual({ ORCL: 100, MSFT: 100 });
+  });
+});
+
+describe('risk machine: stale market data', () => {
+  const MIN = 60_000;
+  const limits = { ...LIMITS, maxBarAgeBars: 3 };
+  const intentAt = (r: ReturnType<typeof start>, i: OrderIntent, lastBar?: { time: number; intervalMs?: number }) =>
+    r.send({
+      type: 'order.intent',
+      id: `ev-${i.clientOrderId}`,
+      time: i.decidedAt,
+      payload: i,
+      marketPrice: 100,
+      prices: {},
+      account: undefined,
+      ...(lastBar ? { lastBar: { time: lastBar.time, intervalMs: lastBar.intervalMs } } : {}),
+    })[0];
+
+  it('an order that grows a position is refused when the last 1m bar closed more than 3 minutes before it; within, it passes', () => {
+    const r = start(limits);
+    const bar = { time: T, intervalMs: MIN }; // closed at T + 1m
+    const fresh = intentAt(r, intent({ decidedAt: T + MIN + 3 * MIN }), bar);
+    expect(fresh?.type === 'order.approved' && fresh.payload.checks).toContain('stale_market_data');
+    expect(denial(intentAt(r, intent({ decidedAt: T + MIN + 4 * MIN + 10_000 }), bar))).toEqual({
+      code: 'stale_market_data',
+      reason:
+        "ORCL's last bar closed 4m 10s before this order, more than 3 bars of 1m 0s (3m 0s): the market data may be down; orders that only reduce a position still pass",
+    });
+  });
+
+  it('an order that only reduces the position still passes on old data; without the limit, or without a bar length, nothing is checked', () => {
+    const r = start(limits);
+    const buy = intent({ qty: 10, decidedAt: T });
+    expect(intentAt(r, buy, { time: T - MIN, intervalMs: MIN })?.type).toBe('order.approved');
+    const late = { time: T, intervalMs: MIN };
+    const sell = intentAt(r, intent({ side: 'sell', qty: 10, decidedAt: T + 60 * MIN }), late);
+    expect(sell?.type).toBe('order.approved');
+    const off = start(LIMITS);
+    const unchecked = intentAt(off, intent({ decidedAt: T + 60 * MIN }), late);
+    expect(unchecked?.type === 'order.approved' && unchecked.payload.checks).not.toContain('stale_market_data');
+    const noLength = intentAt(start(limits), intent({ decidedAt: T + 60 * MIN }), { time: T });
+    expect(noLength?.type).toBe('order.approved');
   });
 });

@@ -100,6 +100,11 @@ export interface AgentSpec<TContext = unknown> {
   readonly onStart?: (api: AgentApi) => void | Promise<void>;
   /** Called when the agent starts stopping, before it waits for `onStart` to end (a live feed's close). */
   readonly onStop?: () => void | Promise<void>;
+  /**
+   * What the agent reports in its health (heartbeats, `agents` queries, /ready) beyond its
+   * lifecycle: `detail` as it is, and `degraded`, a reason that shows a running agent as degraded.
+   */
+  readonly status?: (now: number) => { readonly detail?: Record<string, unknown>; readonly degraded?: string };
 }
 
 /** The default machine event for an envelope: machine event types equal envelope types. */

@@ -110,6 +110,12 @@ export class MarketCache {
     q.push(time, [price]);
   }
 
+  /** The time and length of the symbol's last bar (its length when the feed says it). */
+  lastBar(symbol: string): { readonly time: number; readonly intervalMs: number | undefined } | undefined {
+    const d = this.#symbols.get(symbol);
+    return d && d.bars.count > 0 ? { time: d.bars.lastTime, intervalMs: d.intervalMs } : undefined;
+  }
+
   /** The latest known price. */
   lastPrice(symbol: string): number | undefined {
     const q = this.#symbols.get(symbol)?.quotes;

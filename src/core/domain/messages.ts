@@ -255,6 +255,10 @@ export const agentHealthSchema = z.object({
   handled: z.number().int().nonnegative(),
   restarts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
+  /** Why a running agent reports itself degraded (its feed is down, say). */
+  degraded: z.string().optional(),
+  /** What the agent reports of itself (the data agent: its live feed, per symbol). */
+  detail: z.record(z.string(), z.unknown()).optional(),
 });
 export type AgentHealth = z.infer<typeof agentHealthSchema>;
 

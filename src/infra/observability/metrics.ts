@@ -21,6 +21,26 @@ const LIFECYCLES = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'f
  * process metrics. Bus counters come through the bus observer (cheap, synchronous); trading
  * figures from the messages themselves (orders, risk, portfolio, agent health).
  */
+/** What the data agent's health says of a live feed (the parts metrics read). */
+interface FeedDetail {
+  readonly connected?: boolean;
+  readonly reconnects?: number;
+  readonly errors?: number;
+  readonly rateLimited?: number;
+  readonly symbols?: Readonly<
+    Record<
+      string,
+      {
+        readonly lastBarAgeMs?: number | null;
+        readonly gapsRepaired?: number;
+        readonly duplicates?: number;
+        readonly outOfOrder?: number;
+        readonly invalid?: number;
+      }
+    >
+  >;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #published: Counter<'type'>;
@@ -32,6 +52,8 @@ export class Metrics {
   readonly #tradingState: Gauge<'state'>;
   readonly #agentState: Gauge<'agent' | 'state'>;
   readonly #agentHeartbeat: Gauge<'agent'>;
+  readonly #feedSymbol: Gauge<'symbol' | 'figure'>;
+  readonly #feed: Gauge<'figure'>;
   readonly #equity: Gauge;
   readonly #pnl: Gauge<'kind'>;
   readonly #http: Histogram<'method' | 'route' | 'status'>;
@@ -97,6 +119,18 @@ export class Metrics {
       labelNames: ['agent'],
       registers,
     });
+    this.#feedSymbol = new Gauge({
+      name: 'sextant_feed_symbol',
+      help: 'A live feed per symbol: last_bar_age_seconds (since its last closed candle closed), gaps_repaired, duplicates, out_of_order, invalid (counts since the start).',
+      labelNames: ['symbol', 'figure'],
+      registers,
+    });
+    this.#feed = new Gauge({
+      name: 'sextant_feed',
+      help: 'A live feed: connected (1/0), reconnects, errors, rate_limited (counts since the start).',
+      labelNames: ['figure'],
+      registers,
+    });
     this.#equity = new Gauge({ name: 'sextant_equity', help: 'Portfolio equity.', registers });
     this.#pnl = new Gauge({
       name: 'sextant_pnl',
@@ -155,7 +189,26 @@ export class Metrics {
       const h = env.payload as AgentHealth;
       for (const s of LIFECYCLES) this.#agentState.set({ agent: h.agent, state: s }, s === h.state ? 1 : 0);
       this.#agentHeartbeat.set({ agent: h.agent }, Date.now() / 1000);
+      if (h.detail?.feed) this.#feedFigures(h.detail.feed as FeedDetail);
     });
+  }
+
+  /** The data agent's live feed, from its health (agents/data/agent.ts liveStatus). */
+  #feedFigures(f: FeedDetail): void {
+    this.#feed.set({ figure: 'connected' }, f.connected ? 1 : 0);
+    for (const k of ['reconnects', 'errors', 'rateLimited'] as const)
+      if (typeof f[k] === 'number') this.#feed.set({ figure: k === 'rateLimited' ? 'rate_limited' : k }, f[k]);
+    for (const [symbol, s] of Object.entries(f.symbols ?? {})) {
+      if (typeof s.lastBarAgeMs === 'number')
+        this.#feedSymbol.set({ symbol, figure: 'last_bar_age_seconds' }, s.lastBarAgeMs / 1000);
+      for (const [k, name] of [
+        ['gapsRepaired', 'gaps_repaired'],
+        ['duplicates', 'duplicates'],
+        ['outOfOrder', 'out_of_order'],
+        ['invalid', 'invalid'],
+      ] as const)
+        if (typeof s[k] === 'number') this.#feedSymbol.set({ symbol, figure: name }, s[k]);
+    }
   }
 
   #order(env: Envelope): void {

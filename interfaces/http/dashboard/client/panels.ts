@@ -27,6 +27,7 @@ export interface AgentRow {
   readonly handled?: number;
   readonly restarts?: number;
   readonly lastError?: string;
+  readonly degraded?: string;
   readonly heartbeatAgeMs?: number;
   readonly ok?: boolean;
 }
@@ -432,8 +433,11 @@ export function agents(report?: Record<string, AgentRow>): void {
     body.appendChild(
       h('tr', { 'data-agent': name }, [
         h('td', { text: name }),
-        h('td', null, [h('span', { class: 'badge', 'data-state': a.state, text: a.state, title: a.lastError || '' })]),
-        h('td', { text: machine === undefined ? '' : String(machine).slice(0, 60) }),
+        h('td', null, [
+          h('span', { class: 'badge', 'data-state': a.state, text: a.state, title: a.degraded || a.lastError || '' }),
+        ]),
+        // a degraded agent says why (the data agent: which symbol has no closed candle, for how long)
+        h('td', { text: a.degraded || (machine === undefined ? '' : String(machine).slice(0, 60)) }),
         h('td', { class: 'n', text: age }),
         h('td', { class: 'n', text: qty(a.handled) }),
       ]),
@@ -453,6 +457,7 @@ export function agentHealth(e: Message<Partial<AgentHealth>>): void {
     ...(hth.handled !== undefined ? { handled: hth.handled } : {}),
     ...(hth.restarts !== undefined ? { restarts: hth.restarts } : {}),
     ...(hth.lastError !== undefined ? { lastError: hth.lastError } : {}),
+    ...(hth.degraded !== undefined ? { degraded: hth.degraded } : {}),
     heartbeatAgeMs: -since,
     ...(prev?.ok !== undefined ? { ok: prev.ok } : {}),
   };
