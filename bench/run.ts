@@ -5,6 +5,7 @@ import { writeResults } from './harness.js';
 import { runStoreBench } from './store.bench.js';
 import { runReplayBench } from './replay.bench.js';
 import { runApiBench } from './api.bench.js';
+import { runLiveBench } from './live.bench.js';
 import { runSentimentBench } from './sentiment.bench.js';
 import { startFerretDb, startNatsServer, type OwnServer } from '../scripts/services/servers.js';
 import { ensureNatsServer, ensureTool, tools } from '../scripts/services/tools.js';
@@ -135,6 +136,25 @@ export const benches: BenchEntry[] = [
         `  POST /api/v1/orders -> order.approved: p50 ${r.orderToApproval.p50Ms} ms, p99 ${r.orderToApproval.p99Ms} ms over ${r.orderToApproval.orders} orders`,
       ].join('\n');
       return { result: r, summary, warnings: [] };
+    },
+  },
+  {
+    name: 'live',
+    async run({ natsUrl }) {
+      const reachable = await natsReachable(natsUrl);
+      const r = await runLiveBench({ natsUrl: reachable ? natsUrl : undefined });
+      const summary = [
+        'live candles (fake Binance websocket, real ccxt) -> order.submitted on the paper broker, in this process:',
+        ...r.rows.map(
+          (x) =>
+            `  ${x.transport.padEnd(7)} p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms over ${x.candles} candles${x.transport === 'memory' ? ` (goal p99 <= ${r.goals.memoryP99Ms} ms)` : ''}`,
+        ),
+      ].join('\n');
+      return {
+        result: r,
+        summary,
+        warnings: r.natsSkipped ? [`live latency over NATS NOT MEASURED: ${r.natsSkipped}`] : [],
+      };
     },
   },
   {
