@@ -40,6 +40,8 @@ export interface PumpOptions {
 /** The position of a feed: how many of its items have been published, over all runs. */
 export interface FeedCursor {
   published: number;
+  /** A live feed: the time of the last bar published per symbol (where a restart resumes). */
+  lastBars?: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -120,6 +122,7 @@ export async function pumpFeed(api: AgentApi, feed: AnyFeed, options: PumpOption
       }
       api.clock.observe(item.bar.time);
       api.publishRoot('market.bar', item.bar, item.bar.time, key);
+      if (lastBars) lastBars[item.bar.symbol] = item.bar.time;
       bars++;
       last = item.bar.time;
     } else {
@@ -146,6 +149,11 @@ export async function pumpFeed(api: AgentApi, feed: AnyFeed, options: PumpOption
       }
     })();
   };
+  // a live feed resumes after these (the feed knows them from the checkpoint it was opened with)
+  const lastBars = isLiveFeed(feed) ? (cursor.lastBars ??= {}) : undefined;
+  if (lastBars && isLiveFeed(feed))
+    for (const [symbol, s] of Object.entries(feed.stats().symbols))
+      if (s.lastBarTime !== undefined) lastBars[symbol] = s.lastBarTime;
   try {
     if (isLiveFeed(feed))
       // a live feed: each item when it happens; close() (the agent stopping) ends the iteration

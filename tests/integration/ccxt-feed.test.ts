@@ -32,8 +32,9 @@ let reading: Promise<void>;
 const STREAM = 'btcusdt@kline_1m';
 const times = (list: readonly Bar[]) => list.map((b) => (b.time - T0) / MIN);
 
-function open(warmupBars = 5): void {
+function open(warmupBars = 5, resume?: { name: string; lastBars: Record<string, number> }): void {
   feed = new CcxtFeed({
+    ...(resume ? { resume } : {}),
     exchange: 'binance',
     symbols: { BTCUSDT: 'BTC/USDT' },
     timeframe: '1m',
@@ -167,6 +168,38 @@ describe('ccxt live feed against a fake Binance (REST klines and kline websocket
     venue.kline('BTCUSDT', '1m', candle(15));
     await eventually(() => expect(times(bars)).toEqual([10, 11, 12, 13, 14]));
     expect(feed.stats().lastError).toMatch(/429|Too many requests/);
+  });
+
+  it('a restart resumes after the last candle published: what closed while it was down comes as history, nothing again', async () => {
+    open(3);
+    await eventually(() => expect(venue.subscribers(STREAM)).toBe(1));
+    venue.kline('BTCUSDT', '1m', candle(10));
+    now = at(11) + 1_000;
+    venue.kline('BTCUSDT', '1m', candle(11));
+    await eventually(() => expect(times(bars)).toEqual([7, 8, 9, 10]));
+    const last = feed.stats().symbols.BTCUSDT!.lastBarTime!;
+    await feed.close();
+    await reading;
+    // down for a while: 11..14 close, 15 forms
+    for (let n = 11; n <= 15; n++) venue.kline('BTCUSDT', '1m', candle(n), { push: false });
+    now = at(15) + 10_000;
+    open(3, { name: 'ccxt:binance:1m', lastBars: { BTCUSDT: last } });
+    await eventually(() => expect(venue.subscribers(STREAM)).toBe(1));
+    await eventually(() => expect(times(bars)).toEqual([11, 12, 13, 14]));
+    expect(bars.every((b) => b.history === true)).toBe(true);
+    expect(feed.stats().symbols.BTCUSDT!.duplicates).toBe(0);
+    venue.kline('BTCUSDT', '1m', candle(15));
+    now = at(16) + 1_000;
+    venue.kline('BTCUSDT', '1m', candle(16));
+    await eventually(() => expect(times(bars)).toEqual([11, 12, 13, 14, 15]));
+    expect(bars[4]!.history).toBeUndefined();
+  });
+
+  it('a checkpoint of another feed (another venue or timeframe) is not resumed from: a plain warm-up', async () => {
+    now = at(15) + 10_000;
+    for (let n = 11; n <= 15; n++) venue.kline('BTCUSDT', '1m', candle(n), { push: false });
+    open(3, { name: 'ccxt:binance:5m', lastBars: { BTCUSDT: at(10) } });
+    await eventually(() => expect(times(bars)).toEqual([12, 13, 14]));
   });
 
   it('a symbol the venue does not list stops the feed with a clear error', async () => {

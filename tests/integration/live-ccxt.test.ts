@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,18 @@ describe('paper trading on a live ccxt feed (fake Binance)', () => {
 
     await system!.stop();
     system = undefined;
+    // the checkpoint says where a restart resumes: after the last candle published
+    const snapshots = join(dir, 'data', 'snapshots');
+    const saved = JSON.parse(
+      readFileSync(
+        join(
+          snapshots,
+          readdirSync(snapshots).find((f) => f.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as { state: { feed?: { name: string; lastBars?: Record<string, number> } } };
+    expect(saved.state.feed).toMatchObject({ name: 'ccxt:binance:1m', lastBars: { BTCUSDT: T0 + 26 * MIN } });
     const files = readdirSync(join(dir, 'rec'));
     expect(files).toHaveLength(1);
     const replayed = await replay({

@@ -26,6 +26,12 @@ export interface CcxtFeedOptions {
   /** One REST call's timeout. */
   readonly timeoutMs: number;
   readonly log: Logger;
+  /**
+   * Where a restart resumes: the feed that ran before (its name) and the last candle it published
+   * per symbol. Nothing at or before those is published again; what closed since comes as
+   * history. Ignored when the feed was another (another venue or timeframe).
+   */
+  readonly resume?: { readonly name: string; readonly lastBars?: Readonly<Record<string, number>> | undefined };
   /** Extra ccxt constructor options (tests). */
   readonly ccxtOptions?: Readonly<Record<string, unknown>>;
 }
@@ -116,7 +122,7 @@ export class CcxtFeed implements LiveFeed {
     this.#states = entries.map(([symbol, venue]) => ({
       symbol,
       venue,
-      last: undefined,
+      last: opts.resume?.name === this.name ? opts.resume.lastBars?.[symbol] : undefined,
       forming: undefined,
       chain: Promise.resolve(),
       stats: { gapsRepaired: 0, duplicates: 0, outOfOrder: 0, invalid: 0 },
@@ -252,15 +258,26 @@ export class CcxtFeed implements LiveFeed {
     }
   }
 
+  /**
+   * The last `warmupBars` closed candles as history; after a restart, the candles closed since
+   * the last one published (at most 1000 back), as history too.
+   */
   async #warmUp(s: SymbolState): Promise<void> {
     const n = this.#opts.warmupBars;
-    if (n <= 0) return;
+    if (n <= 0 && s.last === undefined) return;
     for (let attempt = 0; !this.#closed; attempt++) {
       try {
         const now = this.#opts.now();
-        const since = (Math.floor(now / this.#tf) - n) * this.#tf;
-        const got = await this.#ex.fetchOHLCV(s.venue, this.#opts.timeframe, since, n + 1);
-        for (const c of got) if (c[0]! + this.#tf <= now) this.#emit(s, c, true);
+        const current = Math.floor(now / this.#tf) * this.#tf;
+        let since =
+          s.last === undefined ? current - n * this.#tf : Math.max(s.last + this.#tf, current - 1000 * this.#tf);
+        while (since < current) {
+          const got = await this.#ex.fetchOHLCV(s.venue, this.#opts.timeframe, since, 1000);
+          const closed = got.filter((c) => c[0]! >= since && c[0]! + this.#tf <= now);
+          if (closed.length === 0) break;
+          for (const c of closed) this.#emit(s, c, true);
+          since = closed[closed.length - 1]![0]! + this.#tf;
+        }
         return;
       } catch (err) {
         if (this.#closed) return;

@@ -11,7 +11,13 @@ export interface ProcessCheckpoint {
   readonly capturedAt?: number;
   /** Each agent's open chains, so an order's later fills still belong to its chain after a restart. */
   readonly chains?: Partial<Record<AgentName, Record<string, ChainRef>>>;
-  readonly feed?: { readonly name: string; readonly published: number; readonly startTime?: number };
+  readonly feed?: {
+    readonly name: string;
+    readonly published: number;
+    readonly startTime?: number;
+    /** A live feed: the last bar published per symbol (a restart publishes only what came after). */
+    readonly lastBars?: Readonly<Record<string, number>>;
+  };
   /**
    * The last message the event log had taken when the state was captured: what came after it is
    * fed through the agents again on a restart (src/app/kernel/catch-up.ts). Absent without a recorder.
@@ -91,7 +97,15 @@ export class Checkpointer {
       agents: kernel.persisted(),
       chains: kernel.persistedChains(),
       capturedAt: Date.now(),
-      ...(this.deps.feed ? { feed: { ...this.deps.feed, published: kernel.feedCursor.published } } : {}),
+      ...(this.deps.feed
+        ? {
+            feed: {
+              ...this.deps.feed,
+              published: kernel.feedCursor.published,
+              ...(kernel.feedCursor.lastBars ? { lastBars: { ...kernel.feedCursor.lastBars } } : {}),
+            },
+          }
+        : {}),
       ...(this.deps.recorder?.lastId ? { log: { after: this.deps.recorder.lastId } } : {}),
     };
     const doc: SnapshotDoc = {

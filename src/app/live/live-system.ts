@@ -85,7 +85,7 @@ export async function planLive(
     : undefined;
   const feedStart =
     resume?.feed?.startTime ?? Math.floor(clock.now() / config.data.synthetic.barMs) * config.data.synthetic.barMs;
-  const feed = agents.includes('data') ? await openDataFeed(config, feedStart, clock, logger) : undefined;
+  const feed = agents.includes('data') ? await openDataFeed(config, feedStart, clock, logger, resume?.feed) : undefined;
   const live = feed !== undefined && isLiveFeed(feed);
   let skip = 0;
   // a live feed is not replayable: a restart warms up again from the venue (no skip, no catch-up)
@@ -465,7 +465,14 @@ function haltTrading(bus: Bus, deps: EnvelopeDeps, reason: string): void {
   bus.publish(subjects.riskCommand(), env);
 }
 
-async function openDataFeed(config: Config, startTime: number, clock: Clock, logger: Logger): Promise<AnyFeed> {
+async function openDataFeed(
+  config: Config,
+  startTime: number,
+  clock: Clock,
+  logger: Logger,
+  /** The feed of the checkpoint (a live feed resumes after its last bars). */
+  resume?: { readonly name: string; readonly lastBars?: Readonly<Record<string, number>> },
+): Promise<AnyFeed> {
   const d = config.data;
   switch (d.feed) {
     case 'ccxt': {
@@ -483,6 +490,7 @@ async function openDataFeed(config: Config, startTime: number, clock: Clock, log
         backoff: { baseMs: config.broker.retry.baseDelayMs * 10, maxMs: config.broker.retry.maxDelayMs },
         timeoutMs: c.timeoutMs,
         log: logger.child({ component: 'ccxt-feed' }),
+        ...(resume ? { resume } : {}),
       });
     }
     case 'synthetic':
