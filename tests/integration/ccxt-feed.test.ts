@@ -32,7 +32,11 @@ let reading: Promise<void>;
 const STREAM = 'btcusdt@kline_1m';
 const times = (list: readonly Bar[]) => list.map((b) => (b.time - T0) / MIN);
 
-function open(warmupBars = 5, resume?: { name: string; lastBars: Record<string, number> }): void {
+function open(
+  warmupBars = 5,
+  resume?: { name: string; lastBars: Record<string, number> },
+  more: Partial<ConstructorParameters<typeof CcxtFeed>[0]> = {},
+): void {
   feed = new CcxtFeed({
     ...(resume ? { resume } : {}),
     exchange: 'binance',
@@ -45,6 +49,7 @@ function open(warmupBars = 5, resume?: { name: string; lastBars: Record<string, 
     backoff: { baseMs: 20, maxMs: 200 },
     timeoutMs: 1_000,
     log: silentLogger,
+    ...more,
   });
   bars = [];
   reading = (async () => {
@@ -200,6 +205,16 @@ describe('ccxt live feed against a fake Binance (REST klines and kline websocket
     for (let n = 11; n <= 15; n++) venue.kline('BTCUSDT', '1m', candle(n), { push: false });
     open(3, { name: 'ccxt:binance:5m', lastBars: { BTCUSDT: at(10) } });
     await eventually(() => expect(times(bars)).toEqual([12, 13, 14]));
+  });
+
+  it('a venue without websocket candles is polled by REST once per candle, just after it closes', async () => {
+    now = at(11) - 200;
+    open(3, undefined, { graceMs: 50, ccxtOptions: { has: { watchOHLCV: false } } });
+    await eventually(() => expect(times(bars)).toEqual([7, 8, 9]));
+    expect(venue.subscribers(STREAM)).toBe(0); // no socket
+    venue.kline('BTCUSDT', '1m', candle(11), { push: false });
+    now = at(12) + 100; // candles 10 and 11 have closed
+    await eventually(() => expect(times(bars)).toEqual([7, 8, 9, 10, 11]));
   });
 
   it('a symbol the venue does not list stops the feed with a clear error', async () => {
