@@ -303,6 +303,11 @@ export class FakeBinance {
     this.#rules.push({ rule, left: rule.times });
   }
 
+  /** Drops every fault rule not used up yet (the venue is back). */
+  clearFaults(): void {
+    this.#rules.length = 0;
+  }
+
   /** The matching engine fills `qty` of an open order at `price` (a partial fill when less than what is left). */
   fill(clientOrderId: string, qty: number, price: number): void {
     const order = this.#orders.find((o) => o.clientOrderId === clientOrderId && OPEN.includes(o.status));

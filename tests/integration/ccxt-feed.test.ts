@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { liveStatus } from '../../agents/data/agent.js';
 import { CcxtFeed } from '../../agents/data/feeds/ccxt-feed.js';
 import type { FeedItem } from '../../agents/data/feeds/feed.js';
 import type { Bar } from '../../src/core/domain/messages.js';
@@ -215,6 +216,26 @@ describe('ccxt live feed against a fake Binance (REST klines and kline websocket
     venue.kline('BTCUSDT', '1m', candle(11), { push: false });
     now = at(12) + 100; // candles 10 and 11 have closed
     await eventually(() => expect(times(bars)).toEqual([7, 8, 9, 10, 11]));
+  });
+
+  it('a venue down longer than the staleness limit: the data agent is degraded, saying why, and recovers when candles come back', async () => {
+    open(3);
+    const status = liveStatus(feed, 3);
+    await eventually(() => expect(venue.subscribers(STREAM)).toBe(1));
+    await eventually(() => expect(times(bars)).toEqual([7, 8, 9]));
+    expect(status(now).degraded).toBeUndefined();
+    // the venue goes away: sockets dropped, REST answering 503 for a while
+    venue.inject({ method: 'GET', path: '/api/v3/klines', times: 1_000, fault: { kind: 'status', status: 503 } });
+    venue.dropSockets();
+    now = at(14) + 5_000; // candle 9 closed at 10:00; 4 minutes without one
+    await eventually(() => expect(feed.stats().errors).toBeGreaterThan(0));
+    expect(status(now).degraded).toMatch(/^no closed candle: BTCUSDT for 4m 5s \(at most 3 x 1m 0s\).*last error/);
+    // back: REST answers again, the socket is re-subscribed, the missed candles are repaired
+    venue.clearFaults();
+    for (let n = 10; n <= 14; n++) venue.kline('BTCUSDT', '1m', candle(n), { push: false });
+    await eventually(() => expect(venue.subscribers(STREAM)).toBe(1));
+    await eventually(() => expect(times(bars)).toEqual([7, 8, 9, 10, 11, 12, 13]));
+    expect(status(now).degraded).toBeUndefined();
   });
 
   it('a symbol the venue does not list stops the feed with a clear error', async () => {
