@@ -48,11 +48,7 @@ async function measure(transport: 'memory' | 'nats', candles: number, natsUrl?: 
   venue.kline('BTCUSDT', '1m', kline(5), { push: false });
   const config = loadConfig({
     env: {
-      DATA_FEED: 'ccxt',
-      CCXT_EXCHANGE: 'binance',
-      CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT',
-      CCXT_REST_URL: `${venue.url}/api/v3`,
-      CCXT_WS_URL: venue.wsUrl,
+      ...venue.liveFeedEnv(),
       DATA_WARMUP_BARS: '5',
       DATA_GRACE_MS: '3600000',
       STRATEGY_FAST: '1',

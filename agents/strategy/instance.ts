@@ -246,6 +246,12 @@ function run<S>(
   }
 }
 
+/** Options that say nothing about the order itself (an option added to the SDK later is not plain). */
+function plainOptions(o: object): boolean {
+  for (const k in o) if (k !== 'reasons' && k !== 'indicators' && k !== 'type') return false;
+  return true;
+}
+
 /** A request as an order intent, or why it is not one. */
 export function toIntent(
   req: Request,
@@ -258,20 +264,7 @@ export function toIntent(
 ): { intent: OrderIntent } | { invalid: string } {
   const o = req.options;
   const type = o.type ?? 'market';
-  if (
-    type === 'market' &&
-    cancels.length === 0 &&
-    o.limit === undefined &&
-    o.stop === undefined &&
-    o.trail === undefined &&
-    o.tif === undefined &&
-    o.stopLoss === undefined &&
-    o.stopLossPrice === undefined &&
-    o.takeProfit === undefined &&
-    o.takeProfitPrice === undefined &&
-    Number.isFinite(req.qty) &&
-    req.qty > 0
-  )
+  if (type === 'market' && cancels.length === 0 && plainOptions(o) && Number.isFinite(req.qty) && req.qty > 0)
     // A plain market order, most of them: the quantity (checked here) is the only part the
     // strategy chose; symbol, price and time come from a bar the bus has validated, and the id
     // and origin are made here. The schema check below is for the rest (tests/unit/

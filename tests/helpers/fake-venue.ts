@@ -276,6 +276,17 @@ export class FakeBinance {
     this.#sockets.clear();
   }
 
+  /** The settings of `sextant start` on this fake's live candles of BTCUSDT (DATA_FEED=ccxt). */
+  liveFeedEnv(): Record<string, string> {
+    return {
+      DATA_FEED: 'ccxt',
+      CCXT_EXCHANGE: 'binance',
+      CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT',
+      CCXT_REST_URL: `${this.url}/api/v3`,
+      CCXT_WS_URL: this.wsUrl,
+    };
+  }
+
   /** ccxt `urls.api` entries for binance spot pointing at this fake. */
   get ccxtApiUrls(): { public: string; private: string } {
     return { public: `${this.url}/api/v3`, private: `${this.url}/api/v3` };

@@ -33,25 +33,29 @@ let reading: Promise<void>;
 const STREAM = 'btcusdt@kline_1m';
 const times = (list: readonly Bar[]) => list.map((b) => (b.time - T0) / MIN);
 
+type FeedOptions = ConstructorParameters<typeof CcxtFeed>[0];
+
+/** The feed's options against the fake, on the test clock. */
+const options = (more: Partial<FeedOptions> = {}): FeedOptions => ({
+  exchange: 'binance',
+  symbols: { BTCUSDT: 'BTC/USDT' },
+  timeframe: '1m',
+  warmupBars: 5,
+  urls: { rest: `${venue.url}/api/v3`, ws: venue.wsUrl },
+  now: () => now,
+  graceMs: 2_000,
+  backoff: { baseMs: 20, maxMs: 200 },
+  timeoutMs: 1_000,
+  log: silentLogger,
+  ...more,
+});
+
 function open(
   warmupBars = 5,
   resume?: { name: string; lastBars: Record<string, number> },
-  more: Partial<ConstructorParameters<typeof CcxtFeed>[0]> = {},
+  more: Partial<FeedOptions> = {},
 ): void {
-  feed = new CcxtFeed({
-    ...(resume ? { resume } : {}),
-    exchange: 'binance',
-    symbols: { BTCUSDT: 'BTC/USDT' },
-    timeframe: '1m',
-    warmupBars,
-    urls: { rest: `${venue.url}/api/v3`, ws: venue.wsUrl },
-    now: () => now,
-    graceMs: 2_000,
-    backoff: { baseMs: 20, maxMs: 200 },
-    timeoutMs: 1_000,
-    log: silentLogger,
-    ...more,
-  });
+  feed = new CcxtFeed(options({ warmupBars, ...(resume ? { resume } : {}), ...more }));
   bars = [];
   reading = (async () => {
     for await (const item of feed as AsyncIterable<FeedItem>) if (item.kind === 'bar') bars.push(item.bar);
@@ -239,18 +243,7 @@ describe('ccxt live feed against a fake Binance (REST klines and kline websocket
   });
 
   it('a symbol the venue does not list stops the feed with a clear error', async () => {
-    feed = new CcxtFeed({
-      exchange: 'binance',
-      symbols: { DOGE: 'DOGE/USDT' },
-      timeframe: '1m',
-      warmupBars: 0,
-      urls: { rest: `${venue.url}/api/v3`, ws: venue.wsUrl },
-      now: () => now,
-      graceMs: 2_000,
-      backoff: { baseMs: 20, maxMs: 200 },
-      timeoutMs: 1_000,
-      log: silentLogger,
-    });
+    feed = new CcxtFeed(options({ symbols: { DOGE: 'DOGE/USDT' }, warmupBars: 0 }));
     reading = Promise.resolve();
     const it = feed[Symbol.asyncIterator]();
     await expect(it.next()).rejects.toThrow(/CCXT_SYMBOLS: binance has no market DOGE\/USDT/);

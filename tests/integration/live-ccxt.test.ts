@@ -57,11 +57,7 @@ for (const { name: transport } of transports)
       venue.kline('BTCUSDT', '1m', k(20, live[0]!), { push: false }); // forming now
       const config = loadConfig({
         env: {
-          DATA_FEED: 'ccxt',
-          CCXT_EXCHANGE: 'binance',
-          CCXT_SYMBOLS: 'BTCUSDT=BTC/USDT',
-          CCXT_REST_URL: `${venue.url}/api/v3`,
-          CCXT_WS_URL: venue.wsUrl,
+          ...venue.liveFeedEnv(),
           DATA_WARMUP_BARS: '20',
           DATA_GRACE_MS: '600000',
           STRATEGY_FAST: '2',

@@ -269,15 +269,9 @@ export class CcxtFeed implements LiveFeed {
       try {
         const now = this.#opts.now();
         const current = Math.floor(now / this.#tf) * this.#tf;
-        let since =
+        const from =
           s.last === undefined ? current - n * this.#tf : Math.max(s.last + this.#tf, current - 1000 * this.#tf);
-        while (since < current) {
-          const got = await this.#ex.fetchOHLCV(s.venue, this.#opts.timeframe, since, 1000);
-          const closed = got.filter((c) => c[0]! >= since && c[0]! + this.#tf <= now);
-          if (closed.length === 0) break;
-          for (const c of closed) this.#emit(s, c, true);
-          since = closed[closed.length - 1]![0]! + this.#tf;
-        }
+        await this.#fetchClosed(s, from, current, true);
         return;
       } catch (err) {
         if (this.#closed) return;
@@ -310,17 +304,21 @@ export class CcxtFeed implements LiveFeed {
   }
 
   /** The closed candles after the last published and before `before`, by REST, in order. */
-  async #repair(s: SymbolState, before: number): Promise<void> {
-    if (s.last === undefined) return; // nothing published yet: nothing can be missing
-    for (;;) {
-      const since = s.last + this.#tf;
-      if (since >= before) return;
+  async #repair(s: SymbolState, before: number, from = s.last === undefined ? undefined : s.last + this.#tf) {
+    if (from === undefined) return; // nothing published yet: nothing can be missing
+    await this.#fetchClosed(s, from, before, false);
+    if (s.forming && s.last !== undefined && s.forming[0]! <= s.last) s.forming = undefined;
+  }
+
+  /** Publishes, in order, the closed candles from `from` and before `before` that REST has (as history, or repairs). */
+  async #fetchClosed(s: SymbolState, from: number, before: number, history: boolean): Promise<void> {
+    for (let since = from; since < before;) {
       const now = this.#opts.now();
       const got = await this.#ex.fetchOHLCV(s.venue, this.#opts.timeframe, since, 1000);
       const closed = got.filter((c) => c[0]! >= since && c[0]! < before && c[0]! + this.#tf <= now);
       if (closed.length === 0) return;
-      for (const c of closed) if (this.#emit(s, c, false)) s.stats.gapsRepaired++;
-      if (s.forming && s.last !== undefined && s.forming[0]! <= s.last) s.forming = undefined;
+      for (const c of closed) if (this.#emit(s, c, history) && !history) s.stats.gapsRepaired++;
+      since = closed[closed.length - 1]![0]! + this.#tf;
     }
   }
 
@@ -332,8 +330,8 @@ export class CcxtFeed implements LiveFeed {
       if (!f || f[0]! + this.#tf + this.#opts.graceMs > now) continue;
       void this.#serial(s, async () => {
         if (s.forming !== f) return; // the next candle came meanwhile
-        if (s.last === undefined) s.last = f[0]! - this.#tf; // nothing before it is missing
-        await this.#repair(s, this.#opts.now());
+        // the first candle seen: nothing before it is missing
+        await this.#repair(s, this.#opts.now(), s.last === undefined ? f[0]! : undefined);
       }).catch((err: unknown) => this.#noteError(err, `confirming ${s.venue}'s closed candle`));
     }
   }
