@@ -5,3 +5,5 @@ export * from './feeds/csv-feed.js';
 export * from './feeds/feed.js';
 export * from './feeds/open-feed.js';
 export * from './pump.js';
+export * from './feeds/memory-feed.js';
+export { seededPrng, type Prng } from './feeds/prng.js';

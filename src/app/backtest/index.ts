@@ -2,3 +2,5 @@
 export * from './report.js';
 export * from './risk-log.js';
 export * from './run-backtest.js';
+export * from './report-stats.js';
+export type { ReportMeta } from './report-html.js';

@@ -57,8 +57,11 @@ export interface RoundTrip {
 export interface SharpeBasis {
   /** What a return is: a bar's (daily, weekly, monthly bars) or a UTC day's (intraday bars). */
   readonly returns: 'daily' | 'weekly' | 'monthly';
+  /** 252 trading days for data that skips weekends (equities), 365 for 24/7 data (crypto); 52; 12. */
   readonly periodsPerYear: number;
   readonly intraday: boolean;
+  /** 'weekdays' when the data has (almost) no weekend bars, '24/7' when it trades every day. */
+  readonly calendar: 'weekdays' | '24/7';
 }
 
 export interface ReportStats {
@@ -71,8 +74,25 @@ export interface ReportStats {
   /** Undefined with fewer than two returns or no variation. */
   readonly sharpe: number | undefined;
   readonly sharpeBasis: SharpeBasis;
+  /** Annualised standard deviation of the Sharpe returns (sample), undefined with fewer than two. */
+  readonly volatility: number | undefined;
+  /** Mean return over downside deviation (target 0, over all periods), annualised like Sharpe. */
+  readonly sortino: number | undefined;
+  /** CAGR over max drawdown; undefined without a drawdown or a CAGR. */
+  readonly calmar: number | undefined;
+  /** Longest time from an equity peak to its recovery (or to the end, if never recovered), ms. */
+  readonly maxDrawdownDurationMs: number;
   /** Undefined without a closed round trip. */
   readonly winRate: number | undefined;
+  /** Gross profit over gross loss of closed trips; Infinity with no loss, undefined with no trip. */
+  readonly profitFactor: number | undefined;
+  /** Mean PnL of a closed trip (net of fees). */
+  readonly expectancy: number | undefined;
+  readonly averageWin: number | undefined;
+  /** Mean PnL of a losing closed trip (a negative number). */
+  readonly averageLoss: number | undefined;
+  /** Most losing closed trips in a row. */
+  readonly longestLosingStreak: number;
   readonly closedTrades: number;
   readonly openTrades: number;
   readonly fills: number;
@@ -237,10 +257,89 @@ export function sharpeBasisOf(times: readonly number[]): SharpeBasis {
   for (let i = 1; i < times.length; i++) gaps.push(times[i]! - times[i - 1]!);
   gaps.sort((a, b) => a - b);
   const median = gaps.length > 0 ? gaps[gaps.length >> 1]! : DAY;
-  if (median < 0.8 * DAY) return { returns: 'daily', periodsPerYear: 252, intraday: true };
-  if (median < 4 * DAY) return { returns: 'daily', periodsPerYear: 252, intraday: false };
-  if (median < 20 * DAY) return { returns: 'weekly', periodsPerYear: 52, intraday: false };
-  return { returns: 'monthly', periodsPerYear: 12, intraday: false };
+  // 24/7 data (crypto) has bars on Saturdays and Sundays; equities have next to none
+  let weekend = 0;
+  for (const t of times) {
+    const day = new Date(t).getUTCDay();
+    if (day === 0 || day === 6) weekend++;
+  }
+  const calendar = times.length > 0 && weekend / times.length > 0.1 ? '24/7' : 'weekdays';
+  const days = calendar === '24/7' ? 365 : 252;
+  if (median < 0.8 * DAY) return { returns: 'daily', periodsPerYear: days, intraday: true, calendar };
+  if (median < 4 * DAY) return { returns: 'daily', periodsPerYear: days, intraday: false, calendar };
+  if (median < 20 * DAY) return { returns: 'weekly', periodsPerYear: 52, intraday: false, calendar };
+  return { returns: 'monthly', periodsPerYear: 12, intraday: false, calendar };
+}
+
+/** Mean over downside deviation (sqrt of the mean of min(r, 0)^2 over all returns), annualised. */
+export function sortinoRatio(returns: readonly number[], periodsPerYear: number): number | undefined {
+  if (returns.length < 2) return undefined;
+  const mean = returns.reduce((s, r) => s + r, 0) / returns.length;
+  const downside = Math.sqrt(returns.reduce((s, r) => s + Math.min(r, 0) ** 2, 0) / returns.length);
+  if (!(downside > 1e-15)) return undefined;
+  return (mean / downside) * Math.sqrt(periodsPerYear);
+}
+
+/** Longest stretch from a peak of the curve to the first point back at or above it (or the end). */
+export function longestDrawdownMs(curve: readonly EquityPoint[]): number {
+  let peak = -Infinity;
+  let peakTime = 0;
+  let longest = 0;
+  for (const p of curve) {
+    if (p.equity >= peak) {
+      longest = Math.max(longest, p.time - peakTime);
+      peak = p.equity;
+      peakTime = p.time;
+    }
+  }
+  const last = curve[curve.length - 1];
+  if (last && last.equity < peak) longest = Math.max(longest, last.time - peakTime);
+  return longest;
+}
+
+/** Returns by calendar period (UTC): each from the last equity of the previous period (or the start). */
+export function calendarReturns(
+  curve: readonly EquityPoint[],
+  startEquity: number,
+  period: 'month' | 'year',
+): { period: string; return: number }[] {
+  const out: { period: string; return: number }[] = [];
+  let base = startEquity;
+  let key: string | undefined;
+  let last = startEquity;
+  for (const p of curve) {
+    const iso = new Date(p.time).toISOString();
+    const k = period === 'month' ? iso.slice(0, 7) : iso.slice(0, 4);
+    if (key !== undefined && k !== key) {
+      out.push({ period: key, return: base !== 0 ? last / base - 1 : 0 });
+      base = last;
+    }
+    key = k;
+    last = p.equity;
+  }
+  if (key !== undefined) out.push({ period: key, return: base !== 0 ? last / base - 1 : 0 });
+  return out;
+}
+
+/**
+ * Buy and hold as the benchmark: the start equity in the first symbol's first close, split equally
+ * when there are several symbols, marked at every bar time's closes (fractional units, no costs).
+ */
+export function buyAndHold(bars: readonly ReportBar[], startEquity: number): { time: number; equity: number }[] {
+  const first = new Map<string, number>();
+  for (const b of bars) if (!first.has(b.symbol)) first.set(b.symbol, b.close);
+  const share = first.size > 0 ? startEquity / first.size : 0;
+  const units = new Map([...first].map(([s, c]) => [s, share / c]));
+  const last = new Map(first);
+  const out: { time: number; equity: number }[] = [];
+  for (const b of bars) {
+    last.set(b.symbol, b.close);
+    let equity = 0;
+    for (const [s, u] of units) equity += u * last.get(s)!;
+    if (out.length > 0 && out[out.length - 1]!.time === b.time) out[out.length - 1] = { time: b.time, equity };
+    else out.push({ time: b.time, equity });
+  }
+  return out;
 }
 
 /**
@@ -287,20 +386,50 @@ export function reportStats(
   const basis = sharpeBasisOf(curve.map((p) => p.time));
   const closed = trips.filter((t) => !t.open);
   const totalReturn = startEquity !== 0 ? finalEquity / startEquity - 1 : 0;
+  const returns = periodReturns(curve, basis, startEquity);
+  const sharpe = sharpeRatio(returns, basis.periodsPerYear);
+  const meanReturn = returns.reduce((s, r) => s + r, 0) / (returns.length || 1);
+  const volatility =
+    returns.length >= 2
+      ? Math.sqrt(
+          (returns.reduce((s, r) => s + (r - meanReturn) ** 2, 0) / (returns.length - 1)) * basis.periodsPerYear,
+        )
+      : undefined;
+  const cagr =
+    years * YEAR >= DAY && startEquity > 0
+      ? finalEquity > 0
+        ? (finalEquity / startEquity) ** (1 / years) - 1
+        : -1
+      : undefined;
+  const maxDrawdown = curve.reduce((m, p) => Math.max(m, p.drawdown), 0);
+  const wins = closed.filter((t) => t.pnl > 0);
+  const losses = closed.filter((t) => t.pnl < 0);
+  const grossWin = wins.reduce((s, t) => s + t.pnl, 0);
+  const grossLoss = -losses.reduce((s, t) => s + t.pnl, 0);
+  let streak = 0;
+  let longestLosingStreak = 0;
+  for (const t of [...closed].sort((a, b) => a.exitTime! - b.exitTime!)) {
+    streak = t.pnl < 0 ? streak + 1 : 0;
+    longestLosingStreak = Math.max(longestLosingStreak, streak);
+  }
   return {
     startEquity,
     finalEquity,
     totalReturn,
-    cagr:
-      years * YEAR >= DAY && startEquity > 0
-        ? finalEquity > 0
-          ? (finalEquity / startEquity) ** (1 / years) - 1
-          : -1
-        : undefined,
-    maxDrawdown: curve.reduce((m, p) => Math.max(m, p.drawdown), 0),
-    sharpe: sharpeRatio(periodReturns(curve, basis, startEquity), basis.periodsPerYear),
+    cagr,
+    maxDrawdown,
+    sharpe,
     sharpeBasis: basis,
-    winRate: closed.length > 0 ? closed.filter((t) => t.pnl > 0).length / closed.length : undefined,
+    volatility,
+    sortino: sortinoRatio(returns, basis.periodsPerYear),
+    calmar: cagr !== undefined && maxDrawdown > 0 ? cagr / maxDrawdown : undefined,
+    maxDrawdownDurationMs: longestDrawdownMs(curve),
+    winRate: closed.length > 0 ? wins.length / closed.length : undefined,
+    profitFactor: closed.length === 0 ? undefined : grossLoss > 0 ? grossWin / grossLoss : Infinity,
+    expectancy: closed.length > 0 ? closed.reduce((s, t) => s + t.pnl, 0) / closed.length : undefined,
+    averageWin: wins.length > 0 ? grossWin / wins.length : undefined,
+    averageLoss: losses.length > 0 ? -grossLoss / losses.length : undefined,
+    longestLosingStreak,
     closedTrades: closed.length,
     openTrades: trips.length - closed.length,
     fills: fills.length,

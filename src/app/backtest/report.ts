@@ -39,6 +39,7 @@ export class ReportCollector {
     switch (env.type) {
       case 'market.bar': {
         const b = env.payload as Bar;
+        if (b.history) break; // a warm-up bar (walk-forward windows): before the period measured
         this.#bars.push({ symbol: b.symbol, time: b.time, close: b.close });
         break;
       }
@@ -54,6 +55,11 @@ export class ReportCollector {
       }
     }
   };
+
+  /** The bars seen (not history), in order. */
+  get bars(): readonly ReportBar[] {
+    return this.#bars;
+  }
 
   /** The report's data for a run that started with `startEquity`. */
   data(startEquity: number, meta: ReportMeta, risk?: RiskReport): ReportData {

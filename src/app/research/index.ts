@@ -1,0 +1,6 @@
+/** The public entry of src/app/research: parameter studies, walk-forward, Monte Carlo (ARCHITECTURE.md). */
+export * from './objective.js';
+export * from './optimize.js';
+export * from './pool.js';
+export * from './space.js';
+export * from './trial.js';
