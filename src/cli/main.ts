@@ -6,6 +6,7 @@ import { dashboardLine, localAccess } from './local-token.js';
 import { banner, isPretty, prettyLogger } from './terminal.js';
 import { Narrator } from '../../interfaces/terminal/index.js';
 import { backtestCommand } from './backtest-command.js';
+import { optimizeCommand } from './optimize-command.js';
 import { strategyCommand } from './strategy-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
@@ -36,6 +37,8 @@ Commands:
                         \`sextant start --chat\` chats with the embedded system instead
   agent <name>          Run one agent (${AGENT_NAMES.join(', ')}) against NATS_URL
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
+  optimize [options]    Sweep strategy parameters (grid or seeded random), each trial a backtest
+                        in worker threads, ranked by an objective (sextant optimize --help)
   strategy list|new     The strategies and their parameters; scaffold a strategy file
                         (sextant strategy --help, docs/strategies.md)
   sentiment eval|score  Evaluate the default sentiment scorer on a labelled CSV, or score a text
@@ -79,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'backtest':
         return await backtestCommand(rest);
+      case 'optimize':
+        return await optimizeCommand(rest);
       case 'strategy':
         return await strategyCommand(rest);
       case 'sentiment':

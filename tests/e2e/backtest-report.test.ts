@@ -56,7 +56,7 @@ describe('backtest report', () => {
       bars: 5036,
     });
     expect(trips.reduce((s, t) => s + t.pnl, 0)).toBeCloseTo(result.portfolio.equity - 100_000, 6);
-    expect(stats.sharpeBasis).toEqual({ returns: 'daily', periodsPerYear: 252, intraday: false });
+    expect(stats.sharpeBasis).toEqual({ returns: 'daily', periodsPerYear: 252, intraday: false, calendar: 'weekdays' });
     expect(stats.exposure).toBeGreaterThan(0.3);
     expect(stats.exposure).toBeLessThan(0.8);
     expect(curve.filter((p) => p.exposed).length).toBe(Math.round(stats.exposure * stats.bars));

@@ -66,5 +66,4 @@ export function mergeByTime(streams: readonly (readonly FeedItem[])[]): FeedItem
 }
 
 /** The bars of `items`, in order. */
-export const barsOf = (items: readonly FeedItem[]): Bar[] =>
-  items.flatMap((it) => (it.kind === 'bar' ? [it.bar] : []));
+export const barsOf = (items: readonly FeedItem[]): Bar[] => items.flatMap((it) => (it.kind === 'bar' ? [it.bar] : []));

@@ -4,3 +4,4 @@ export * from './risk-log.js';
 export * from './run-backtest.js';
 export * from './report-stats.js';
 export type { ReportMeta } from './report-html.js';
+export * from './html.js';

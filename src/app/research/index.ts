@@ -4,3 +4,5 @@ export * from './optimize.js';
 export * from './pool.js';
 export * from './space.js';
 export * from './trial.js';
+export * from './research-html.js';
+export * from './robustness.js';

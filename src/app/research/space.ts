@@ -136,6 +136,8 @@ export function randomPoints(dims: readonly Dimension[], n: number, next: Prng):
 
 /** A point's identity (resume files, de-duplication): its values by name, sorted. */
 export const pointKey = (p: Readonly<Record<string, unknown>>): string =>
-  JSON.stringify(Object.keys(p)
-    .sort()
-    .map((k) => [k, p[k]]));
+  JSON.stringify(
+    Object.keys(p)
+      .sort()
+      .map((k) => [k, p[k]]),
+  );
