@@ -7,6 +7,7 @@ import { banner, isPretty, prettyLogger } from './terminal.js';
 import { Narrator } from '../../interfaces/terminal/index.js';
 import { backtestCommand } from './backtest-command.js';
 import { optimizeCommand } from './optimize-command.js';
+import { montecarloCommand } from './montecarlo-command.js';
 import { strategyCommand } from './strategy-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
@@ -39,6 +40,8 @@ Commands:
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
   optimize [options]    Sweep strategy parameters (grid or seeded random), each trial a backtest
                         in worker threads, ranked by an objective (sextant optimize --help)
+  montecarlo [options]  Resample a backtest's trades: percentiles of return and drawdown, and
+                        the probability of ruin (sextant montecarlo --help)
   strategy list|new     The strategies and their parameters; scaffold a strategy file
                         (sextant strategy --help, docs/strategies.md)
   sentiment eval|score  Evaluate the default sentiment scorer on a labelled CSV, or score a text
@@ -84,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
         return await backtestCommand(rest);
       case 'optimize':
         return await optimizeCommand(rest);
+      case 'montecarlo':
+        return await montecarloCommand(rest);
       case 'strategy':
         return await strategyCommand(rest);
       case 'sentiment':

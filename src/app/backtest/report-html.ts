@@ -102,7 +102,7 @@ const CHART_SCRIPT = `(function () {
  * security policy forbids any fetch): summary statistics with their definitions, the equity and
  * drawdown curves, the round trips, and every fill.
  */
-export function renderReport(data: ReportData): string {
+export function renderReport(data: ReportData, extraHtml = ''): string {
   const { meta, stats } = data;
   const chart = chartAssets();
   const intraday = stats.sharpeBasis.intraday;
@@ -129,6 +129,7 @@ ${data.risk ? `<h2>Risk</h2>\n${riskBlock(data.risk)}` : ''}
 <h2>Trades (round trips)</h2>
 ${tradesTable(data.trips, intraday)}
 ${fillsTable(data, intraday)}
+${extraHtml}
 <h2>Definitions</h2>
 ${definitions(stats)}
 <script type="application/json" id="report-data">${points}</script>

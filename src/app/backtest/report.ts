@@ -83,6 +83,6 @@ export class ReportCollector {
 }
 
 /** Writes the report as one self-contained HTML file (chart library and data inline). */
-export async function writeReport(file: string, data: ReportData): Promise<void> {
-  await writeFile(file, renderReport(data));
+export async function writeReport(file: string, data: ReportData, extraHtml?: string): Promise<void> {
+  await writeFile(file, renderReport(data, extraHtml));
 }

@@ -6,3 +6,4 @@ export * from './space.js';
 export * from './trial.js';
 export * from './research-html.js';
 export * from './robustness.js';
+export * from './montecarlo.js';

@@ -1,7 +1,7 @@
 import type { StrategyInstance } from '../../../agents/strategy/index.js';
 import { memoryFeed, type FeedItem, type BarGuardOptions } from '../../../agents/data/index.js';
 import { ReportCollector, runBacktest, type BacktestFill } from '../backtest/index.js';
-import type { ReportStats, RiskReport } from '../backtest/index.js';
+import type { ReportData, ReportMeta, ReportStats, RiskReport } from '../backtest/index.js';
 import type { TradingSettings } from '../kernel/index.js';
 
 /** What every trial of a study shares (plain data: it is sent to worker threads as it is). */
@@ -49,6 +49,8 @@ export interface TrialResult {
   readonly elapsedMs: number;
   /** The equity at the end of each bar time (walk-forward stitches these). */
   readonly curve?: readonly { time: number; equity: number }[];
+  /** Everything the backtest report shows (with `keepReport`; in this thread only: it is large). */
+  readonly report?: ReportData;
 }
 
 const timeOf = (it: FeedItem) => (it.kind === 'bar' ? it.bar.time : it.tick.time);
@@ -69,7 +71,7 @@ export async function runTrial(
   items: readonly FeedItem[],
   setup: TrialSetup,
   spec: TrialSpec,
-  options: { readonly keepCurve?: boolean; readonly name?: string } = {},
+  options: { readonly keepCurve?: boolean; readonly keepReport?: ReportMeta; readonly name?: string } = {},
 ): Promise<TrialResult> {
   const collector = new ReportCollector();
   const cash = spec.cash ?? setup.cash;
@@ -89,13 +91,11 @@ export async function runTrial(
     ...(setup.guard ? { guard: setup.guard } : {}),
     onEnvelope: collector.onEnvelope,
   });
-  const data = collector.data(cash, {
-    symbol: '',
-    strategy: '',
-    data: '',
-    costs: '',
-    generatedAt: new Date(0),
-  });
+  const data = collector.data(
+    cash,
+    options.keepReport ?? { symbol: '', strategy: '', data: '', costs: '', generatedAt: new Date(0) },
+    result.risk,
+  );
   return {
     params: spec.params,
     finalValue: result.finalValue,
@@ -105,5 +105,6 @@ export async function runTrial(
     bars: collector.bars.length,
     elapsedMs: result.elapsedMs,
     ...(options.keepCurve ? { curve: data.curve.map((p) => ({ time: p.time, equity: p.equity })) } : {}),
+    ...(options.keepReport ? { report: data } : {}),
   };
 }
