@@ -15,6 +15,8 @@ export interface Config {
   readonly logLevel: KeyValues['LOG_LEVEL'];
   readonly logFormat: KeyValues['LOG_FORMAT'];
   readonly port: number;
+  /** Where a process without the API serves /metrics and /health; 0: nowhere. */
+  readonly metricsPort: number;
   readonly chat: {
     readonly model: { readonly apiKey: string; readonly model: string; readonly baseURL?: string } | undefined;
     readonly budget: {
@@ -170,6 +172,7 @@ export function buildConfig(v: KeyValues): Config {
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     port: v.PORT,
+    metricsPort: v.METRICS_PORT,
     chat: {
       model: v.OPENAI_API_KEY
         ? {

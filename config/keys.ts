@@ -135,6 +135,12 @@ export const configKeys = {
     doc: 'Serve /metrics without a token (Prometheus scraping inside the deployment).',
     default: true,
   }),
+  METRICS_PORT: def({
+    schema: int(0, 65535),
+    expected: 'an integer from 0 to 65535; 0 = off',
+    doc: 'A process that serves no HTTP API (sextant agent, recorder, bots; start with PORT=0) serves Prometheus /metrics and /health on this port, on every interface, without a token: its own handler latencies, bus counters and dead letters. Keep the port inside the deployment. The API process has /metrics on PORT.',
+    default: 0,
+  }),
   API_RATE_LIMIT_PER_MINUTE: def({
     schema: int(0),
     expected: 'requests per minute per token; 0 = unlimited',

@@ -161,6 +161,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
       problems.push(
         'PORT: 0 serves no HTTP, but TELEGRAM_WEBHOOK_URL needs the HTTP API to receive updates; expected a port, or unset TELEGRAM_WEBHOOK_URL for long polling',
       );
+    if (v.METRICS_PORT > 0 && v.METRICS_PORT === v.PORT)
+      problems.push(
+        `METRICS_PORT: ${v.METRICS_PORT} is PORT too; the API process serves /metrics on PORT already, other processes need a port of their own; expected another port, or 0`,
+      );
     if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID)
       problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN; expected the application (client) id');
     if (v.SENTIMENT_SCORER === 'llm' && !v.OPENAI_API_KEY)

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../src/core/index.js';
 import { createApi, type ApiDeps } from './app.js';
+import type { Metrics } from '../../src/infra/observability/index.js';
 
 /** Listens on `port` with a fetch handler; `close` also drops open connections. */
 export async function listen(
@@ -36,6 +37,27 @@ export async function serveBotsHttp(
   for (const [path, handler] of webhooks ?? []) app.post(path, (c) => handler(c.req.raw));
   const server = await listen(app.fetch, port);
   logger.info({ port, webhooks: [...(webhooks?.keys() ?? [])] }, 'bots HTTP (health, webhooks) listening');
+  return server;
+}
+
+/**
+ * What a process without the API serves on METRICS_PORT (`sextant agent`, `recorder`, `bots`): its
+ * own Prometheus registry (handler latencies, bus counters, dead letters of the handlers it runs)
+ * and `/health` (a liveness probe), nothing else. No token: the port stays inside the deployment.
+ */
+export async function serveMetricsHttp(
+  port: number,
+  metrics: Pick<Metrics, 'registry'>,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const app = new Hono();
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+  const server = await listen(app.fetch, port);
+  logger.info({ port }, 'metrics HTTP (/metrics, /health) listening');
   return server;
 }
 

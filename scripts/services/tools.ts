@@ -20,7 +20,7 @@ import { join } from 'node:path';
  */
 export interface GoTool {
   /** The binary's name. */
-  readonly name: 'nats-server' | 'ferretdb';
+  readonly name: 'nats-server' | 'ferretdb' | 'kubeconform' | 'helm';
   /** The Go module that holds the command. */
   readonly module: string;
   /** The command's package inside the module ('.' for the module root). */
@@ -51,6 +51,21 @@ export const tools = {
     version: 'v1.24.2',
     what: 'FerretDB, a MongoDB wire-protocol server on SQLite',
     files: { 'build/version/version.txt': 'v1.24.2\n' },
+  },
+  // the deployment checks (scripts/check-deploy.ts): render the Helm chart, validate what it renders
+  kubeconform: {
+    name: 'kubeconform',
+    module: 'github.com/yannh/kubeconform',
+    cmd: './cmd/kubeconform',
+    version: 'v0.7.0',
+    what: 'kubeconform, a Kubernetes manifest validator',
+  },
+  helm: {
+    name: 'helm',
+    module: 'helm.sh/helm/v3',
+    cmd: './cmd/helm',
+    version: 'v3.21.4',
+    what: 'Helm, to render the chart under deploy/helm',
   },
 } as const satisfies Record<string, GoTool>;
 

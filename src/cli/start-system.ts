@@ -6,7 +6,7 @@ import {
   type CommandServices,
   MarketClock,
 } from '../../interfaces/commands/index.js';
-import { serveApi, serveBotsHttp } from '../../interfaces/http/index.js';
+import { serveApi, serveBotsHttp, serveMetricsHttp } from '../../interfaces/http/index.js';
 import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
 import type { Bus, AgentName, Logger } from '../core/index.js';
 import type { Config } from '../../config/index.js';
@@ -164,6 +164,22 @@ export async function startSystem(
           : undefined;
     // first at stop: no order may come in after the last checkpoint
     if (server) parts.push({ name: 'close the HTTP server', stage: 'intake', stop: () => server.close() });
+    // a process without the API shows its own registry (its handlers' latencies, its dead letters) on METRICS_PORT
+    const servesApi = p.api && config.port > 0;
+    const metricsServer =
+      !servesApi && config.metricsPort > 0
+        ? await serveMetricsHttp(config.metricsPort, metrics, logger).catch(async (err: unknown) => {
+            await server?.close();
+            throw new Error(
+              `cannot serve /metrics on port ${config.metricsPort} (METRICS_PORT): ${(err as Error).message}`,
+              {
+                cause: err,
+              },
+            );
+          })
+        : undefined;
+    if (metricsServer)
+      parts.push({ name: 'close the metrics HTTP server', stage: 'observers', stop: () => metricsServer.close() });
     return parts;
   };
 

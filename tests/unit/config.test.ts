@@ -40,6 +40,12 @@ describe('config', () => {
     );
   });
 
+  it('METRICS_PORT on the port of the API stops start-up naming both; a port of its own or 0 passes', () => {
+    expect(() => loadConfig({ env: { PORT: '3000', METRICS_PORT: '3000' } })).toThrow(/METRICS_PORT: 3000 is PORT too/);
+    expect(loadConfig({ env: { PORT: '0', METRICS_PORT: '9464' } }).metricsPort).toBe(9464);
+    expect(loadConfig({ env: {} }).metricsPort).toBe(0);
+  });
+
   it('a live broker on a synthetic or file feed stops start-up naming the keys; a drill runs only on the testnet', () => {
     const ccxt = {
       BROKER: 'ccxt',

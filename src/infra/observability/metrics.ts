@@ -55,6 +55,7 @@ export class Metrics {
   readonly #feedSymbol: Gauge<'symbol' | 'figure'>;
   readonly #feed: Gauge<'figure'>;
   readonly #equity: Gauge;
+  readonly #drawdown: Gauge;
   readonly #pnl: Gauge<'kind'>;
   readonly #http: Histogram<'method' | 'route' | 'status'>;
   readonly #llmTokens: Counter;
@@ -132,6 +133,11 @@ export class Metrics {
       registers,
     });
     this.#equity = new Gauge({ name: 'sextant_equity', help: 'Portfolio equity.', registers });
+    this.#drawdown = new Gauge({
+      name: 'sextant_drawdown',
+      help: 'Portfolio drawdown from its peak equity, 0..1: (peak - equity) / peak.',
+      registers,
+    });
     this.#pnl = new Gauge({
       name: 'sextant_pnl',
       help: 'Portfolio PnL by kind (realized, unrealized, day).',
@@ -181,6 +187,7 @@ export class Metrics {
     on(subjects.portfolioUpdated(), (env) => {
       const p = env.payload as PortfolioSnapshot;
       this.#equity.set(p.equity);
+      this.#drawdown.set(p.drawdown);
       this.#pnl.set({ kind: 'realized' }, p.realizedPnl);
       this.#pnl.set({ kind: 'unrealized' }, p.unrealizedPnl);
       this.#pnl.set({ kind: 'day' }, p.dayPnl);
