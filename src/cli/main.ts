@@ -8,6 +8,7 @@ import { Narrator } from '../../interfaces/terminal/index.js';
 import { backtestCommand } from './backtest-command.js';
 import { optimizeCommand } from './optimize-command.js';
 import { montecarloCommand } from './montecarlo-command.js';
+import { walkForwardCommand } from './walk-forward-command.js';
 import { strategyCommand } from './strategy-command.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay-command.js';
@@ -40,6 +41,8 @@ Commands:
   backtest [options]    Backtest a CSV of bars through the agents (sextant backtest --help)
   optimize [options]    Sweep strategy parameters (grid or seeded random), each trial a backtest
                         in worker threads, ranked by an objective (sextant optimize --help)
+  walk-forward [options]  Optimize in-sample, trade the winner out-of-sample, window after
+                        window; joined equity, efficiency, parameter stability (--help)
   montecarlo [options]  Resample a backtest's trades: percentiles of return and drawdown, and
                         the probability of ruin (sextant montecarlo --help)
   strategy list|new     The strategies and their parameters; scaffold a strategy file
@@ -89,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
         return await optimizeCommand(rest);
       case 'montecarlo':
         return await montecarloCommand(rest);
+      case 'walk-forward':
+        return await walkForwardCommand(rest);
       case 'strategy':
         return await strategyCommand(rest);
       case 'sentiment':

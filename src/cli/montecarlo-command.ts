@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { seededPrng } from '../../agents/data/index.js';
 import { escapeHtml, pct, writeReport } from '../app/backtest/index.js';
 import { monteCarlo, runTrial, tradeReturns, type MonteCarloResult } from '../app/research/index.js';
-import { STUDY_HELP, STUDY_OPTIONS, studyInput, UsageError } from './study-input.js';
+import { STUDY_HELP, STUDY_OPTIONS, studyCommand, studyInput, UsageError } from './study-input.js';
 
 const HELP = `Usage: sextant montecarlo --data <csv> --symbol <SYM> [options]
 
@@ -40,18 +39,7 @@ function share(name: string, text: string): number {
 
 /** `sextant montecarlo`. Resolves to the exit code. */
 export async function montecarloCommand(args: string[]): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>>['values'];
-  try {
-    values = parseArgs({ args, options: OPTIONS, strict: true }).values;
-  } catch (err) {
-    console.error(`sextant montecarlo: ${(err as Error).message}\n(sextant montecarlo --help lists the options)`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+  return studyCommand('montecarlo', OPTIONS, HELP, args, async (values) => {
     const runs = Number(values.runs);
     const seed = Number(values.seed);
     if (!Number.isInteger(runs) || runs < 1)
@@ -91,13 +79,7 @@ export async function montecarloCommand(args: string[]): Promise<number> {
     } else console.log(monteCarloText(mc, seed, input.strategyName, input.dataLabel, trial.finalValue));
     if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'invalid_strategy_params') {
-      console.error(`sextant montecarlo: ${(err as Error).message}`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }
 
 function monteCarloText(

@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { seededPrng } from '../../agents/data/index.js';
 import { strategyDefinition } from '../../agents/strategy/index.js';
 import { pct } from '../app/backtest/index.js';
@@ -23,7 +22,15 @@ import {
   type Objective,
   type OptimizeResult,
 } from '../app/research/index.js';
-import { progressLine, STUDY_HELP, STUDY_OPTIONS, studyInput, UsageError, type StudyInput } from './study-input.js';
+import {
+  progressLine,
+  STUDY_HELP,
+  STUDY_OPTIONS,
+  studyCommand,
+  studyInput,
+  UsageError,
+  type StudyInput,
+} from './study-input.js';
 
 const HELP = `Usage: sextant optimize --data <csv> --symbol <SYM> --grid <name=spec> [--grid ...] [options]
 
@@ -50,7 +57,8 @@ Example:
   sextant optimize --data tests/fixtures/data/market/orcl-1995-2014.csv --symbol ORCL \\
     --grid fast=5..20:5 --grid slow=30..60:10 --objective sharpe --report sweep.html`;
 
-const OPTIONS = {
+/** The flags of a parameter search (sextant optimize, walk-forward). */
+export const SWEEP_OPTIONS = {
   ...STUDY_OPTIONS,
   grid: { type: 'string', multiple: true },
   random: { type: 'string' },
@@ -58,6 +66,10 @@ const OPTIONS = {
   objective: { type: 'string', default: 'return' },
   'min-trades': { type: 'string', default: '0' },
   workers: { type: 'string' },
+} as const;
+
+const OPTIONS = {
+  ...SWEEP_OPTIONS,
   resume: { type: 'string' },
   top: { type: 'string', default: '10' },
   report: { type: 'string' },
@@ -102,18 +114,7 @@ export function studyPoints(
 
 /** `sextant optimize`. Resolves to the exit code. */
 export async function optimizeCommand(args: string[]): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>>['values'];
-  try {
-    values = parseArgs({ args, options: OPTIONS, strict: true }).values;
-  } catch (err) {
-    console.error(`sextant optimize: ${(err as Error).message}\n(sextant optimize --help lists the options)`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+  return studyCommand('optimize', OPTIONS, HELP, args, async (values) => {
     const input = await studyInput(values, (m) => console.error(`sextant optimize: ${m}`));
     const { dims, points } = studyPoints(input, values.grid, values.random, values.seed);
     let objective: Objective;
@@ -141,13 +142,7 @@ export async function optimizeCommand(args: string[]): Promise<number> {
     else console.log(optimizeText(input, result, params, objective, int('top', values.top, 1)!));
     if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'invalid_strategy_params') {
-      console.error(`sextant optimize: ${(err as Error).message}`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }
 
 export function optimizeJson(input: StudyInput, r: OptimizeResult, objective: Objective) {

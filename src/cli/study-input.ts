@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { csvFeed, mergeByTime, readAll, type FeedItem } from '../../agents/data/index.js';
 import {
   isStrategyPath,
@@ -179,4 +180,41 @@ export function progressLine(label: string) {
     },
     done: () => process.stderr.write('\r\x1b[K'),
   };
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values'];
+
+/**
+ * Runs a research command: parses its flags (a wrong flag: one line and exit 2), prints `help` on
+ * --help, and turns a user's mistake (UsageError, parameters the strategy refuses) into one line
+ * `sextant <name>: ...` with exit 2. Anything else is our fault and propagates (main prints it).
+ */
+export async function studyCommand<O extends Options>(
+  name: string,
+  options: O,
+  help: string,
+  args: string[],
+  body: (values: Values<O>) => Promise<number>,
+): Promise<number> {
+  let values: Values<O>;
+  try {
+    values = parseArgs({ args, options, strict: true }).values as Values<O>;
+  } catch (err) {
+    console.error(`sextant ${name}: ${(err as Error).message}\n(sextant ${name} --help lists the options)`);
+    return 2;
+  }
+  if ((values as { help?: boolean }).help) {
+    console.log(help);
+    return 0;
+  }
+  try {
+    return await body(values);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'invalid_strategy_params') {
+      console.error(`sextant ${name}: ${(err as Error).message}`);
+      return 2;
+    }
+    throw err;
+  }
 }

@@ -2,27 +2,20 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { csvFeed, readAll } from '../../agents/data/index.js';
 import { strategyCommand } from '../../src/cli/strategy-command.js';
 import { backtestCommand } from '../../src/cli/backtest-command.js';
 import { optimizeCommand } from '../../src/cli/optimize-command.js';
-import { paperLimits, ReportCollector, runBacktest } from '../../src/app/backtest/index.js';
+import { ReportCollector, runBacktest } from '../../src/app/backtest/index.js';
 import { gridPoints, optimize, paramFields, parseDimension, type TrialSetup } from '../../src/app/research/index.js';
 import { strategyDefinition } from '../../agents/strategy/index.js';
 import { loadStrategyOf } from '../../src/app/kernel/index.js';
-import { zeroCosts } from '../../src/core/index.js';
 import { sharedFile } from '../helpers/test-data.js';
+import { orclItems, smaSetup } from '../helpers/research.js';
 
 const ORCL = () => sharedFile('market/orcl-1995-2014.csv');
 const dir = mkdtempSync(join(tmpdir(), 'sextant-optimize-'));
-const items = readAll(csvFeed({ file: ORCL(), symbol: 'ORCL' }));
-const setup: TrialSetup = {
-  strategy: { id: 'sma-cross', strategy: 'sma-cross', params: { size: 100 } },
-  cash: 100_000,
-  costs: zeroCosts,
-  limits: paperLimits(),
-  riskMode: 'paper',
-};
+const items = orclItems();
+const setup = smaSetup;
 const grid = (...specs: string[]) => {
   const fields = paramFields(strategyDefinition('sma-cross').params);
   return gridPoints(specs.map((s) => parseDimension(s, fields, 'sma-cross')));

@@ -7,3 +7,4 @@ export * from './trial.js';
 export * from './research-html.js';
 export * from './robustness.js';
 export * from './montecarlo.js';
+export * from './walk-forward.js';
