@@ -7,6 +7,7 @@ import { runReplayBench } from './replay.bench.js';
 import { runApiBench } from './api.bench.js';
 import { runLiveBench } from './live.bench.js';
 import { runSentimentBench } from './sentiment.bench.js';
+import { runOptimizeBench } from './optimize.bench.js';
 import { startFerretDb, startNatsServer, type OwnServer } from '../scripts/services/servers.js';
 import { ensureNatsServer, ensureTool, tools } from '../scripts/services/tools.js';
 
@@ -42,6 +43,30 @@ export interface BenchEntry {
 }
 
 export const benches: BenchEntry[] = [
+  {
+    name: 'optimize',
+    async run({ log }) {
+      const r = await runOptimizeBench({ log });
+      const summary = [
+        `optimize ${r.trials} SMA-cross trials over ${r.data} (${r.bars} bars), ${r.workers} workers:`,
+        `  sextant    median ${r.sextant.medianWallMs} ms wall (start-up included), ${r.sextant.medianElapsedMs} ms in-process`,
+        r.peer
+          ? `  ${r.peer.peer}  median ${r.peer.medianWallMs} ms wall, ${r.peer.medianElapsedMs} ms in-process`
+          : '  backtrader not measured',
+        r.peer
+          ? `  speed-up ${r.speedup}x wall, ${r.speedupInProcess}x in-process (goal >= ${r.goal}x); final values ${r.sameFinalValues ? 'identical for every combination' : `DIFFER: ${r.mismatches!.join('; ')}`}`
+          : '',
+      ].join('\n');
+      const warnings = [
+        ...(r.peerSkipped ? [`backtrader peer NOT MEASURED: ${r.peerSkipped}`] : []),
+        ...(r.speedup !== undefined && r.speedup < r.goal
+          ? [`optimize speed-up ${r.speedup}x is BELOW the goal of ${r.goal}x`]
+          : []),
+        ...(r.sameFinalValues === false ? ['optimize final values differ from backtrader'] : []),
+      ];
+      return { result: r, summary, warnings };
+    },
+  },
   {
     name: 'bus',
     async run({ natsUrl, messages, log }) {
