@@ -2,7 +2,7 @@ import { amount } from './amount.js';
 import { z } from 'zod';
 import type { Envelope, OriginBook, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
-import { defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
+import { CommandRefusal, defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
 
 type Spec = CommandSpec<unknown, CommandServices>;
@@ -374,7 +374,7 @@ export const commands: readonly Spec[] = [
       const ps = (await s.ask<Position[]>('positions')).filter(
         (p) => p.qty !== 0 && (a.target.toLowerCase() === 'all' || p.symbol === a.target.toUpperCase()),
       );
-      if (ps.length === 0) throw new Error(`there is no open position in ${a.target}`);
+      if (ps.length === 0) throw new CommandRefusal('no_position', `there is no open position in ${a.target}`);
       const orders: OrderRequest[] = ps.map((p) => ({
         symbol: p.symbol,
         side: p.qty > 0 ? 'sell' : 'buy',
@@ -382,7 +382,8 @@ export const commands: readonly Spec[] = [
         type: 'market',
         tif: 'GTC',
       }));
-      if (orders.some((o) => o.qty <= 0)) throw new Error(`${a.part} of the position is less than one unit`);
+      if (orders.some((o) => o.qty <= 0))
+        throw new CommandRefusal('too_small', `${a.part} of the position is less than one unit`);
       const checks = await Promise.all(orders.map((o) => s.precheck(o, caller)));
       const refused = checks.find((c) => !c.wouldPass);
       return {

@@ -221,7 +221,7 @@ describe('HTTP API', () => {
     expect(intents()).toBe(before);
   });
 
-  it('an order placed by an operator goes through risk, keeps the request id as its chain, and can be traced; the same Idempotency-Key is the same order', async () => {
+  it('an order placed by an operator goes through risk as a chain of its own (the request id), and can be traced; the same Idempotency-Key is the same order', async () => {
     const placed = await call('/api/v1/orders', {
       method: 'POST',
       token: OPERATOR,
@@ -229,16 +229,23 @@ describe('HTTP API', () => {
       headers: { 'x-request-id': 'req-order-1', 'idempotency-key': 'k-1' },
     });
     expect(placed.status).toBe(202);
-    expect(placed.headers.get('x-request-id')).toBe('req-order-1');
-    const { clientOrderId, correlationId } = (await placed.json()) as { clientOrderId: string; correlationId: string };
-    expect(correlationId).toBe('req-order-1');
+    const requestId = placed.headers.get('x-request-id')!;
+    expect(requestId).not.toBe('req-order-1'); // the client's id is a reference, not the chain
+    expect(placed.headers.get('x-client-request-id')).toBe('req-order-1');
+    const { clientOrderId, correlationId, clientRequestId } = (await placed.json()) as {
+      clientOrderId: string;
+      correlationId: string;
+      clientRequestId: string;
+    };
+    expect(correlationId).toBe(requestId);
+    expect(clientRequestId).toBe('req-order-1');
     const again = await call('/api/v1/orders', {
       method: 'POST',
       token: OPERATOR,
       body: { symbol: 'WALK', side: 'buy', qty: 3 },
       headers: { 'idempotency-key': 'k-1' },
     });
-    expect(await again.json()).toMatchObject({ clientOrderId, correlationId: 'req-order-1' }); // the first answer, again
+    expect(await again.json()).toMatchObject({ clientOrderId, correlationId }); // the first answer, again
     const reused = await call('/api/v1/orders', {
       method: 'POST',
       token: OPERATOR,
@@ -248,7 +255,7 @@ describe('HTTP API', () => {
     expect(reused.status).toBe(409);
     const trace = await eventually(async () => {
       await system.recorder!.flush();
-      const t = (await (await call('/api/v1/trace/req-order-1', { token: VIEWER })).json()) as {
+      const t = (await (await call(`/api/v1/trace/${correlationId}`, { token: VIEWER })).json()) as {
         messages: { type: string; payload: { order?: { clientOrderId: string } } }[];
       };
       expect(t.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
@@ -323,6 +330,41 @@ describe('HTTP API', () => {
     expect(await r.json()).toEqual({
       error: { code: 'not_found', message: 'no message of chain no-such-chain is recorded' },
     });
+  });
+
+  it("a client's X-Request-Id naming another chain writes nothing into that chain: each request starts its own", async () => {
+    await system.recorder!.flush();
+    const [signal] = (await (await call('/api/v1/events?type=signal.generated&limit=1', { token: VIEWER })).json()) as {
+      correlationId: string;
+    }[];
+    const chain = signal!.correlationId;
+    const traceOf = async (id: string) =>
+      ((await (await call(`/api/v1/trace/${id}`, { token: VIEWER })).json()) as { messages: { id: string }[] })
+        .messages;
+    const before = (await traceOf(chain)).map((m) => m.id);
+    // an operator's order and a viewer's read, both naming the strategy's chain
+    const placed = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'buy', qty: 1_000_000 },
+      headers: { 'x-request-id': chain },
+    });
+    expect(placed.status).toBe(202);
+    const own = ((await placed.json()) as { correlationId: string }).correlationId;
+    expect(own).not.toBe(chain);
+    expect(placed.headers.get('x-client-request-id')).toBe(chain);
+    const read = await call('/api/v1/portfolio', { token: VIEWER, headers: { 'x-request-id': chain } });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-request-id')).not.toBe(chain);
+    // the order's verdict is in its own chain; the strategy's chain is as it was
+    await eventually(async () => {
+      await system.recorder!.flush();
+      const types = (
+        (await (await call(`/api/v1/trace/${own}`, { token: VIEWER })).json()) as { messages?: { type: string }[] }
+      ).messages?.map((m) => m.type);
+      expect(types).toEqual(['order.intent', 'order.rejected']);
+    });
+    expect((await traceOf(chain)).map((m) => m.id)).toEqual(before);
   });
 
   it('operators halt and resume; only admins change limits, and a bad change is refused with the reason', async () => {
@@ -549,9 +591,11 @@ describe('HTTP API over a listening server', () => {
       body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }),
     });
     expect(placed.status).toBe(202);
+    const requestId = placed.headers.get('x-request-id')!;
+    expect(placed.headers.get('x-client-request-id')).toBe('live-1');
     await eventually(async () => {
       await system!.recorder!.flush();
-      const trace = (await (await fetch(`${base}/api/v1/trace/live-1`, { headers: auth })).json()) as {
+      const trace = (await (await fetch(`${base}/api/v1/trace/${requestId}`, { headers: auth })).json()) as {
         messages: { type: string }[];
       };
       expect(trace.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
