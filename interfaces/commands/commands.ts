@@ -1,6 +1,15 @@
 import { amount } from './amount.js';
 import { z } from 'zod';
-import type { Envelope, OriginBook, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
+import {
+  boundedPrice,
+  boundedQty,
+  refuseUnsafeNumbers,
+  type Envelope,
+  type OriginBook,
+  type PortfolioSnapshot,
+  type Position,
+  type RiskCommandResult,
+} from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
 import { CommandRefusal, defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
@@ -22,8 +31,9 @@ const decimal = z.union([
     .regex(/^-?\d+(\.\d+)?$/, 'a number')
     .transform(Number),
 ]);
-const qty = decimal.pipe(z.number().positive('a positive quantity').finite());
-const price = decimal.pipe(z.number().positive('a positive price').finite());
+// the API's bounds (src/core/domain/bounds.ts); the symbol's lot, minimum and tick are risk's verdict
+const qty = decimal.pipe(boundedQty);
+const price = decimal.pipe(boundedPrice);
 const ok = (text: string, data?: unknown): Reply => ({ ok: true, text, ...(data !== undefined ? { data } : {}) });
 const fail = (code: string, text: string): Reply => ({ ok: false, code, text });
 
@@ -448,7 +458,7 @@ export const commands: readonly Spec[] = [
     args: z
       .object({
         key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'),
-        value: decimal.pipe(z.number().finite()),
+        value: decimal.pipe(z.number().superRefine((v, ctx) => refuseUnsafeNumbers(v, ctx))),
       })
       .strict(),
     fromWords: (w) => (w[0]?.toLowerCase() === 'set' ? { key: w[1], value: w[2] } : { key: undefined }),

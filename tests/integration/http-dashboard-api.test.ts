@@ -173,6 +173,16 @@ describe('HTTP API for the dashboard', () => {
       body: { args: { symbol: 'NOPE' } },
     });
     expect(why.status).toBe(404);
+    // a number nobody can trade is a bad argument, named, at once
+    const buy = await call('/api/v1/commands/buy', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { symbol: 'WALK', qty: 5e-324 } },
+    });
+    expect(buy.status).toBe(400);
+    expect(await buy.json()).toMatchObject({
+      error: { code: 'bad_arguments', message: expect.stringContaining('qty:') },
+    });
   });
 
   it('gives the newest events first on request', async () => {
