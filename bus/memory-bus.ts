@@ -89,6 +89,8 @@ class MemorySubscription implements Subscription {
     readonly queue: string | undefined,
     readonly handler: Handler,
     private readonly bus: MemoryBus,
+    /** It answers requests (SubscribeOptions.responds). */
+    readonly responds = false,
   ) {}
 
   get pending(): number {
@@ -201,7 +203,15 @@ export class MemoryBus implements Bus {
     this.#assertOpen('subscribe');
     if (!isValidPattern(pattern)) throw new InvalidSubjectError(pattern, 'not a valid subject pattern');
     const wire = withPrefix(this.#prefix, pattern);
-    const sub = new MemorySubscription(pattern, wire, options.name ?? pattern, options.queue, handler, this);
+    const sub = new MemorySubscription(
+      pattern,
+      wire,
+      options.name ?? pattern,
+      options.queue,
+      handler,
+      this,
+      options.responds ?? false,
+    );
     this.#subs.add(sub);
     this.#routes.clear();
     return sub;
@@ -213,7 +223,7 @@ export class MemoryBus implements Bus {
   }
 
   serve(subject: Subject, responder: Responder, options: SubscribeOptions = {}): Subscription {
-    return this.subscribe(subject, serveHandler(this.options.envelopeDeps, responder), options);
+    return this.subscribe(subject, serveHandler(responder), { ...options, responds: true });
   }
 
   request(subject: Subject, env: Envelope, options: RequestOptions = {}): Promise<Envelope> {
@@ -362,14 +372,16 @@ export class MemoryBus implements Bus {
   }
 
   #deliver(sub: MemorySubscription, item: Item): void | Promise<void> {
+    const { inbox } = item;
     if (item.invalid || !item.env) {
       const invalid = item.invalid!;
-      this.#inbound.reject(item.subject, sub.name, item.data ?? new Uint8Array(), invalid.code, invalid.reason);
+      const answer = sub.responds && inbox !== undefined ? (reply: Envelope) => this.respond(inbox, reply) : undefined;
+      this.#inbound.reject(item.subject, sub.name, item.data ?? new Uint8Array(), invalid.code, invalid.reason, answer);
       return;
     }
     const env = item.env;
     const ctx = new MemoryContext(this, item, env);
-    return this.#inbound.invoke(sub.name, sub.handler, env, ctx, () => item.data ?? encodeEnvelope(env));
+    return this.#inbound.invoke(sub.name, sub.handler, env, ctx, () => item.data ?? encodeEnvelope(env), sub.responds);
   }
 
   /** Delivers a reply to the request waiting on `inbox` (used by MemoryContext). */

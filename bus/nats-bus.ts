@@ -319,7 +319,7 @@ export class NatsBus implements Bus {
     const sub = new NatsBusSubscription(
       pattern,
       wire,
-      (r) => this.#process(name, handler, r),
+      (r) => this.#process(name, handler, r, options.responds ?? false),
       (s) => this.#detach(wire, s),
     );
     wire.handlers.add(sub);
@@ -419,7 +419,7 @@ export class NatsBus implements Bus {
   }
 
   serve(subject: Subject, responder: Responder, options: SubscribeOptions = {}): Subscription {
-    return this.subscribe(subject, serveHandler(this.options.envelopeDeps, responder), options);
+    return this.subscribe(subject, serveHandler(responder), { ...options, responds: true });
   }
 
   async request(subject: Subject, env: Envelope, options: RequestOptions = {}): Promise<Envelope> {
@@ -494,15 +494,16 @@ export class NatsBus implements Bus {
     };
   }
 
-  #process(name: string, handler: Handler, r: Received): void | Promise<void> {
-    const { subject, result } = r;
-    const data = (r.jsMsg ?? r.msg)!.data;
+  #process(name: string, handler: Handler, r: Received, responds = false): void | Promise<void> {
+    const { subject, result, msg } = r;
+    const data = (r.jsMsg ?? msg)!.data;
     if (!result.ok) {
-      this.#inbound.reject(subject, name, data, result.code, result.reason);
+      const answer = responds && msg?.reply ? (reply: Envelope) => this.reply(msg, reply) : undefined;
+      this.#inbound.reject(subject, name, data, result.code, result.reason, answer);
       return;
     }
-    const ctx = r.jsMsg ? new DurableContext(subject, r.jsMsg) : new NatsContext(this, subject, r.msg!);
-    return this.#inbound.invoke(name, handler, result.envelope, ctx, () => data);
+    const ctx = r.jsMsg ? new DurableContext(subject, r.jsMsg) : new NatsContext(this, subject, msg!);
+    return this.#inbound.invoke(name, handler, result.envelope, ctx, () => data, responds);
   }
 
   /** Encodes and size-checks an envelope for publishing. */

@@ -1,12 +1,11 @@
 import {
+  DeadLetterError,
   type Handler,
-  type MessageContext,
+  InvalidReason,
   type Responder,
   REQUEST_FAILED_TYPE,
   type RequestFailed,
-  deriveEnvelope,
   type Envelope,
-  type EnvelopeDeps,
 } from '../src/core/index.js';
 import { RemoteRequestError } from './errors.js';
 
@@ -22,35 +21,20 @@ export function settleReply(
 }
 
 /**
- * Wraps a responder as a handler: its result is the reply; when it throws, the requester gets
- * a `request.failed` reply at once (no waiting for a timeout) and the error is rethrown so the
- * request is dead-lettered with the reason.
+ * Wraps a responder as a handler: its result is the reply. A request without a reply inbox is
+ * not answered but dead-lettered (`no_reply_inbox`): nobody could read the answer. When the
+ * responder throws, the error is rethrown: the bus answers `request.failed` at once (the
+ * subscription `responds`) and dead-letters the request with the reason.
  */
-export function serveHandler(deps: EnvelopeDeps, responder: Responder): Handler {
-  const fail = (env: Envelope, ctx: MessageContext, err: unknown): never => {
-    const e = err as { code?: unknown; message?: unknown };
-    const payload: RequestFailed = {
-      code: typeof e?.code === 'string' ? e.code : 'responder_error',
-      message: typeof e?.message === 'string' ? e.message : String(err),
-    };
-    if (ctx.expectsReply) ctx.respond(deriveEnvelope(deps, env, REQUEST_FAILED_TYPE, payload));
-    throw err;
-  };
+export function serveHandler(responder: Responder): Handler {
   return (env, ctx) => {
-    let result: Envelope | Promise<Envelope>;
-    try {
-      result = responder(env, ctx);
-    } catch (err) {
-      return fail(env, ctx, err);
-    }
-    if (result instanceof Promise) {
-      return result.then(
-        (reply) => {
-          if (ctx.expectsReply) ctx.respond(reply);
-        },
-        (err: unknown) => fail(env, ctx, err),
+    if (!ctx.expectsReply)
+      throw new DeadLetterError(
+        InvalidReason.noReplyInbox,
+        `${env.type} on ${ctx.subject} came without a reply inbox: it is a request (send it with request), and an answer would have nowhere to go`,
       );
-    }
-    if (ctx.expectsReply) ctx.respond(result);
+    const result = responder(env, ctx);
+    if (result instanceof Promise) return result.then((reply) => ctx.respond(reply));
+    ctx.respond(result);
   };
 }

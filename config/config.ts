@@ -302,6 +302,10 @@ export function buildConfig(v: KeyValues): Config {
       maxBarAgeBars: v.RISK_MAX_BAR_AGE_BARS ?? (v.DATA_FEED === 'ccxt' ? 3 : 0),
       ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
       breachState: v.RISK_BREACH_STATE,
+      lotSize: v.RISK_LOT_SIZE,
+      minQty: v.RISK_MIN_QTY,
+      ...(v.RISK_TICK_SIZE !== undefined ? { tickSize: v.RISK_TICK_SIZE } : {}),
+      ...(Object.keys(v.RISK_SYMBOL_RULES).length > 0 ? { symbolRules: v.RISK_SYMBOL_RULES } : {}),
     },
     execution: {
       feeBps: v.EXEC_FEE_BPS,

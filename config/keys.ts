@@ -71,6 +71,36 @@ const idRoles = (what: string) =>
       })),
     );
 
+const RULE_PART = /^(lot|min|tick)=(\d+(\.\d+)?([eE][-+]?\d+)?)$/;
+/** `SYMBOL:lot=1:min=1:tick=0.01` entries: each symbol's lot size, minimum quantity and tick size. */
+const symbolRules = list.transform((entries, ctx) => {
+  const rules: Record<string, { lotSize?: number; minQty?: number; tickSize?: number }> = {};
+  for (const entry of entries) {
+    const [symbol, ...parts] = entry.split(':');
+    const rule: { lotSize?: number; minQty?: number; tickSize?: number } = {};
+    for (const part of parts) {
+      const m = RULE_PART.exec(part.trim());
+      const value = m ? Number(m[2]) : Number.NaN;
+      if (!m || !(value <= 1e12) || (m[1] !== 'min' && !(value >= 1e-12))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${entry}: "${part}" is not lot=STEP, min=QTY or tick=STEP (a step from 1e-12 to 1e12)`,
+        });
+        return z.NEVER;
+      }
+      if (m[1] === 'lot') rule.lotSize = value;
+      else if (m[1] === 'min') rule.minQty = value;
+      else rule.tickSize = value;
+    }
+    if (!symbol || !/^[A-Za-z0-9._/-]{1,64}$/.test(symbol.trim()) || parts.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `${entry}: expected SYMBOL:lot=STEP:min=QTY:tick=STEP` });
+      return z.NEVER;
+    }
+    rules[symbol.trim()] = rule;
+  }
+  return rules;
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configKeys = {
@@ -730,6 +760,30 @@ export const configKeys = {
     expected: 'true | false',
     doc: 'Whether sells may open or grow a short position.',
     default: false,
+  }),
+  RISK_LOT_SIZE: def({
+    schema: dec(1e-12, 1e12),
+    expected: 'a quantity step, e.g. 0.00001',
+    doc: 'Quantity step of a symbol without a rule in RISK_SYMBOL_RULES: risk refuses an order that is not a whole number of lots (lot_size), unless it closes a whole position.',
+    default: 1e-8,
+  }),
+  RISK_MIN_QTY: def({
+    schema: dec(0, 1e12),
+    expected: 'a quantity',
+    doc: 'Smallest quantity of one order for a symbol without a rule in RISK_SYMBOL_RULES (below_min_qty), unless it closes a whole position.',
+    default: 1e-6,
+  }),
+  RISK_TICK_SIZE: def({
+    schema: dec(1e-12, 1e12),
+    expected: 'a price step, e.g. 0.01',
+    doc: 'Price step of limit and stop prices for a symbol without a rule in RISK_SYMBOL_RULES (tick_size). Unset: any price.',
+  }),
+  RISK_SYMBOL_RULES: def<Record<string, { lotSize?: number; minQty?: number; tickSize?: number }>>({
+    schema: symbolRules,
+    expected:
+      'comma-separated SYMBOL:lot=STEP:min=QTY:tick=STEP entries (each part optional), e.g. ORCL:lot=1:tick=0.01',
+    doc: "Each symbol's lot size, minimum order quantity and tick size (what is left out takes RISK_LOT_SIZE, RISK_MIN_QTY, RISK_TICK_SIZE). With BROKER=ccxt the venue's market precision and limits are used where the venue gives them. A strategy without its own lotSizes rounds its sizes to these lots.",
+    default: {},
   }),
 
   EXEC_FEE_BPS: def({

@@ -22,6 +22,18 @@ export interface BrokerPort {
   submit(order: OrderIntent): BrokerAck | Promise<BrokerAck>;
   /** A venue's view of an order (venue fills only). */
   report?(order: OrderIntent, brokerOrderId: string): Promise<VenueReport>;
+  /**
+   * How the venue trades each of `symbols`, as far as it says (its market precision and limits):
+   * what risk's lot, minimum and tick rules take (a live venue only).
+   */
+  symbolRules?(symbols: readonly string[]): Promise<Record<string, VenueSymbolRule>>;
+}
+
+/** A venue's rule for one symbol: quantity step, smallest order quantity, price step (each when known). */
+export interface VenueSymbolRule {
+  readonly lotSize?: number;
+  readonly minQty?: number;
+  readonly tickSize?: number;
 }
 
 /** What a venue says about one order: cumulative fill, average price, total fee, status. */

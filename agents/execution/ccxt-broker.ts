@@ -61,7 +61,7 @@ import ccxt, {
   type Order,
 } from 'ccxt';
 import type { OrderIntent } from '../../src/core/index.js';
-import type { BrokerAck, BrokerPort, VenueReport } from './broker.js';
+import type { BrokerAck, BrokerPort, VenueReport, VenueSymbolRule } from './broker.js';
 import { BrokerError } from './resilience.js';
 
 export interface CcxtBrokerOptions {
@@ -233,6 +233,31 @@ export class CcxtBroker implements BrokerPort {
       this.#inFlight.set(order.clientOrderId, pending);
     }
     return pending;
+  }
+
+  /**
+   * Each symbol's quantity step, smallest order quantity and price step, from the venue's
+   * markets (ccxt's `precision` and `limits`; a precision in decimal places becomes a step).
+   */
+  async symbolRules(symbols: readonly string[]): Promise<Record<string, VenueSymbolRule>> {
+    const rules: Record<string, VenueSymbolRule> = {};
+    // ccxt's precision modes: 2 decimal places, 3 significant digits (no fixed step), 4 the step itself
+    const mode = this.#ex.precisionMode;
+    const stepOf = (p: number | undefined) =>
+      p === undefined || !Number.isFinite(p) ? undefined : mode === 4 ? p : mode === 2 ? 10 ** -p : undefined;
+    for (const symbol of symbols) {
+      const venueSymbol = await this.#market(symbol, 'markets', `the market rules of ${symbol}`);
+      const m = this.#ex.market(venueSymbol);
+      const lotSize = stepOf(m.precision?.amount);
+      const tickSize = stepOf(m.precision?.price);
+      const minQty = m.limits?.amount?.min;
+      rules[symbol] = {
+        ...(lotSize !== undefined && lotSize > 0 ? { lotSize } : {}),
+        ...(minQty !== undefined && Number.isFinite(minQty) && minQty >= 0 ? { minQty } : {}),
+        ...(tickSize !== undefined && tickSize > 0 ? { tickSize } : {}),
+      };
+    }
+    return rules;
   }
 
   /** The order's state at the venue (fills, average price, fees). */

@@ -33,6 +33,19 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
     name: 'risk',
     machine: riskMachine,
     input,
+    // the symbols' lot, minimum and tick are market facts: those of this start (config, the venue)
+    // replace the ones in the checkpoint the agent resumes from
+    upgrade: (context) => {
+      const ctx = context as RiskContext;
+      const { lotSize, minQty, tickSize, symbolRules } = input.limits;
+      const rules = {
+        ...(lotSize !== undefined ? { lotSize } : {}),
+        ...(minQty !== undefined ? { minQty } : {}),
+        ...(tickSize !== undefined ? { tickSize } : {}),
+        ...(symbolRules !== undefined ? { symbolRules } : {}),
+      };
+      return Object.keys(rules).length === 0 ? ctx : { ...ctx, limits: { ...ctx.limits, ...rules } };
+    },
     inlets: [
       {
         pattern: subjects.portfolioUpdated(),

@@ -1,5 +1,5 @@
 import { duration, type OrderIntent } from '../../src/core/index.js';
-import type { RiskLimits } from './limits.js';
+import { isMultipleOf, symbolRule, type RiskLimits } from './limits.js';
 
 export type { RiskLimits } from './limits.js';
 
@@ -72,6 +72,10 @@ export const signedQty = (intent: Pick<OrderIntent, 'side' | 'qty'>) =>
 export const increasesRisk = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
   Math.abs(position + signedQty(intent)) > Math.abs(position);
 
+/** True when the order closes the whole position, exactly (whatever odd quantity fills left it at). */
+export const closesPosition = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
+  reducesOnly(position, intent) && Math.abs(intent.qty - Math.abs(position)) <= 1e-9 * Math.abs(position);
+
 /** True when the order only shrinks the position, without flipping it. */
 export const reducesOnly = (position: number, intent: Pick<OrderIntent, 'side' | 'qty'>) =>
   position !== 0 && Math.sign(signedQty(intent)) === -Math.sign(position) && intent.qty <= Math.abs(position);
@@ -87,6 +91,40 @@ export const addedExposure = (position: number, intent: Pick<OrderIntent, 'side'
  */
 export const buyingPower = (a: { equity: number; heldExposure: number; reserved: number; maxLeverage: number }) =>
   a.maxLeverage * a.equity - a.heldExposure - a.reserved;
+
+/** The symbol's rule (limits.ts `symbolRule`): minimum quantity, whole lots, whole ticks. */
+function lotAndTick(intent: OrderIntent, position: number, limits: RiskLimits): Denial | undefined {
+  const { lotSize, minQty, tickSize } = symbolRule(limits, intent.symbol);
+  const what = `${intent.side} ${String(intent.qty)} ${intent.symbol}`;
+  // closing a whole position stays possible, whatever quantity partial fills left it at
+  if (!closesPosition(position, intent)) {
+    if (intent.qty < minQty)
+      return {
+        code: 'below_min_qty',
+        reason: `${what}: the quantity is below the minimum order quantity of ${String(minQty)} for ${intent.symbol}`,
+      };
+    if (!isMultipleOf(intent.qty, lotSize)) {
+      const lots = Math.floor(intent.qty / lotSize);
+      const at = (n: number) => String(Number((n * lotSize).toPrecision(12)));
+      return {
+        code: 'lot_size',
+        reason: `${what}: the quantity is not a whole number of lots of ${String(lotSize)} for ${intent.symbol} (nearest: ${at(lots)} or ${at(lots + 1)})`,
+      };
+    }
+  }
+  if (tickSize === undefined) return undefined;
+  for (const [name, price] of [
+    ['limit', intent.limitPrice],
+    ['stop', intent.stopPrice],
+  ] as const) {
+    if (price !== undefined && !isMultipleOf(price, tickSize))
+      return {
+        code: 'tick_size',
+        reason: `${what}: the ${name} price ${String(price)} is not a whole number of ticks of ${String(tickSize)} for ${intent.symbol}`,
+      };
+  }
+  return undefined;
+}
 
 type Check = {
   readonly name: string;
@@ -115,13 +153,14 @@ export const preTradeChecks: readonly Check[] = [
     },
   },
   {
+    // an order a venue can take: its prices, a quantity of whole lots not below the minimum, prices of whole ticks
     name: 'order_shape',
-    check: ({ intent }) => {
+    check: ({ intent, position, limits }) => {
       if (intent.type === 'limit' && intent.limitPrice === undefined)
         return { code: 'invalid_order', reason: `limit order ${intent.clientOrderId} has no limit price` };
       if (intent.type === 'stop' && intent.stopPrice === undefined)
         return { code: 'invalid_order', reason: `stop order ${intent.clientOrderId} has no stop price` };
-      return undefined;
+      return lotAndTick(intent, position, limits);
     },
   },
   {

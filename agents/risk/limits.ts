@@ -2,6 +2,20 @@ import { z } from 'zod';
 
 const amount = z.number().finite().nonnegative();
 const count = z.number().int().nonnegative();
+const step = z.number().finite().positive();
+
+/** The lot size (quantity step) of a symbol without a rule of its own: 1e-8, the finest a venue uses. */
+export const DEFAULT_LOT_SIZE = 1e-8;
+/** The smallest quantity of one order for a symbol without a rule of its own (a strategy rounds to 6 decimals). */
+export const DEFAULT_MIN_QTY = 1e-6;
+
+/**
+ * How one symbol trades: the quantity step (`lotSize`), the smallest quantity of one order
+ * (`minQty`) and the price step of limit and stop prices (`tickSize`). A field left out takes
+ * the limits' default.
+ */
+export const symbolRuleSchema = z.object({ lotSize: step, minQty: amount, tickSize: step }).partial().strict();
+export type SymbolRule = z.infer<typeof symbolRuleSchema>;
 
 /**
  * Every limit the risk agent enforces. From config at start; changeable at run time by the
@@ -54,6 +68,14 @@ export const riskLimitsSchema = z
      * 0 or unset: off.
      */
     maxBarAgeBars: z.number().int().min(0).optional(),
+    /** Quantity step of symbols without a rule of their own (unset: DEFAULT_LOT_SIZE). */
+    lotSize: step.optional(),
+    /** Smallest quantity of one order for symbols without a rule of their own (unset: DEFAULT_MIN_QTY). */
+    minQty: amount.optional(),
+    /** Price step of limit and stop prices for symbols without a rule of their own (unset: any price). */
+    tickSize: step.optional(),
+    /** Per-symbol lot, minimum and tick (RISK_SYMBOL_RULES; with BROKER=ccxt, the venue's precision and limits). */
+    symbolRules: z.record(z.string(), symbolRuleSchema).optional(),
   })
   .strict();
 
@@ -80,3 +102,25 @@ export const unboundedLimits: RiskLimits = {
   allowShort: false,
   breachState: 'REDUCING',
 };
+
+/** The rule an order in `symbol` must obey: its own, else the limits' defaults. */
+export function symbolRule(
+  limits: Pick<RiskLimits, 'lotSize' | 'minQty' | 'tickSize' | 'symbolRules'>,
+  symbol: string,
+): { lotSize: number; minQty: number; tickSize: number | undefined } {
+  const own = limits.symbolRules?.[symbol];
+  return {
+    lotSize: own?.lotSize ?? limits.lotSize ?? DEFAULT_LOT_SIZE,
+    minQty: own?.minQty ?? limits.minQty ?? DEFAULT_MIN_QTY,
+    tickSize: own?.tickSize ?? limits.tickSize,
+  };
+}
+
+/**
+ * True when `x` is a whole number of `step`s, allowing for binary rounding (0.3 is three lots of
+ * 0.1): within a billionth of a step, or the double's own resolution when that is coarser.
+ */
+export function isMultipleOf(x: number, step: number): boolean {
+  const n = x / step;
+  return Math.abs(n - Math.round(n)) <= Math.max(1e-9, Math.abs(n) * 4 * Number.EPSILON);
+}

@@ -1,8 +1,17 @@
 import { amount } from './amount.js';
 import { z } from 'zod';
-import type { Envelope, OriginBook, PortfolioSnapshot, Position, RiskCommandResult } from '../../src/core/index.js';
+import {
+  boundedPrice,
+  boundedQty,
+  refuseUnsafeNumbers,
+  type Envelope,
+  type OriginBook,
+  type PortfolioSnapshot,
+  type Position,
+  type RiskCommandResult,
+} from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
-import { defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
+import { CommandRefusal, defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
 
 type Spec = CommandSpec<unknown, CommandServices>;
@@ -22,8 +31,9 @@ const decimal = z.union([
     .regex(/^-?\d+(\.\d+)?$/, 'a number')
     .transform(Number),
 ]);
-const qty = decimal.pipe(z.number().positive('a positive quantity').finite());
-const price = decimal.pipe(z.number().positive('a positive price').finite());
+// the API's bounds (src/core/domain/bounds.ts); the symbol's lot, minimum and tick are risk's verdict
+const qty = decimal.pipe(boundedQty);
+const price = decimal.pipe(boundedPrice);
 const ok = (text: string, data?: unknown): Reply => ({ ok: true, text, ...(data !== undefined ? { data } : {}) });
 const fail = (code: string, text: string): Reply => ({ ok: false, code, text });
 
@@ -374,7 +384,7 @@ export const commands: readonly Spec[] = [
       const ps = (await s.ask<Position[]>('positions')).filter(
         (p) => p.qty !== 0 && (a.target.toLowerCase() === 'all' || p.symbol === a.target.toUpperCase()),
       );
-      if (ps.length === 0) throw new Error(`there is no open position in ${a.target}`);
+      if (ps.length === 0) throw new CommandRefusal('no_position', `there is no open position in ${a.target}`);
       const orders: OrderRequest[] = ps.map((p) => ({
         symbol: p.symbol,
         side: p.qty > 0 ? 'sell' : 'buy',
@@ -382,7 +392,8 @@ export const commands: readonly Spec[] = [
         type: 'market',
         tif: 'GTC',
       }));
-      if (orders.some((o) => o.qty <= 0)) throw new Error(`${a.part} of the position is less than one unit`);
+      if (orders.some((o) => o.qty <= 0))
+        throw new CommandRefusal('too_small', `${a.part} of the position is less than one unit`);
       const checks = await Promise.all(orders.map((o) => s.precheck(o, caller)));
       const refused = checks.find((c) => !c.wouldPass);
       return {
@@ -447,7 +458,7 @@ export const commands: readonly Spec[] = [
     args: z
       .object({
         key: z.string().regex(/^[a-zA-Z]{2,40}$/, 'a limit name, e.g. maxOpenOrders'),
-        value: decimal.pipe(z.number().finite()),
+        value: decimal.pipe(z.number().superRefine((v, ctx) => refuseUnsafeNumbers(v, ctx))),
       })
       .strict(),
     fromWords: (w) => (w[0]?.toLowerCase() === 'set' ? { key: w[1], value: w[2] } : { key: undefined }),

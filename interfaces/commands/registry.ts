@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NoRespondersError, RequestTimeoutError } from '../../bus/index.js';
 
 /** Who may do what: viewers read, operators trade and halt, admins change limits. */
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -74,6 +75,32 @@ export interface ToolSpec {
 }
 
 const fail = (code: string, text: string): Reply => ({ ok: false, code, text });
+
+/**
+ * A person's mistake a command finds while it prepares or runs (closing a position that is not
+ * held, a part too small to trade): answered with its code, as a refusal, never as a failure of
+ * ours. Anything else a command throws is a fault (`failed`).
+ */
+export class CommandRefusal extends Error {
+  constructor(
+    /** Stable code: `no_position`, `too_small`, ... */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandRefusal';
+  }
+}
+
+/** A thrown error as a reply: a person's mistake keeps its code; our faults say which part failed. */
+function failure(command: string, err: unknown): Reply {
+  if (err instanceof CommandRefusal) return fail(err.code, err.message);
+  if (err instanceof NoRespondersError)
+    return fail('unavailable', `${command} failed: no agent answers (is it running?)`);
+  if (err instanceof RequestTimeoutError)
+    return fail('timeout', `${command} failed: the agents did not answer in time`);
+  return fail('failed', `${command} failed: ${(err as Error).message}`);
+}
 
 /** Previews one caller may have waiting at once. */
 export const MAX_PENDING_PER_CALLER = 20;
@@ -160,7 +187,7 @@ export class CommandRouter<S> {
     try {
       return await p.prepared.execute();
     } catch (err) {
-      return fail('failed', `${p.command} failed: ${(err as Error).message}`);
+      return failure(p.command, err);
     }
   }
 
@@ -224,7 +251,7 @@ export class CommandRouter<S> {
         preview: { id, command: spec.name, summary: prepared.summary, ...(check ? { check } : {}), expiresAt },
       };
     } catch (err) {
-      return fail('failed', `${spec.name} failed: ${(err as Error).message}`);
+      return failure(spec.name, err);
     }
   }
 

@@ -89,6 +89,26 @@ export interface ApiDeps {
 
 const MAX_STREAMS_PER_TOKEN = 4;
 
+/**
+ * The status of a command router reply that is not ok, by its code. Codes not listed are a
+ * person's mistake the command found (`no_position`, `too_small`, ...): 422.
+ */
+const COMMAND_STATUS: Readonly<Record<string, ApiError['status']>> = {
+  bad_arguments: 400,
+  empty: 400,
+  too_long: 400,
+  forbidden: 403,
+  unknown_command: 404,
+  no_preview: 404,
+  not_found: 404,
+  expired: 409,
+  refused: 409,
+  changed: 409,
+  failed: 502,
+  unavailable: 503,
+  timeout: 504,
+};
+
 /** The one error shape: `{ error: { code, message, details? } }` with its status. */
 export class ApiError extends Error {
   constructor(
@@ -102,7 +122,7 @@ export class ApiError extends Error {
   }
 }
 
-type Env = { Variables: { requestId: string; token: ApiToken | undefined } };
+type Env = { Variables: { requestId: string; clientRequestId?: string; token: ApiToken | undefined } };
 
 const hash = (s: string) => createHash('sha256').update(s).digest();
 
@@ -126,12 +146,19 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   /** Idempotency keys seen (per token), with the first answer and the body it was for; bounded. */
   const idempotent = new Map<
     string,
-    { bodyHash: string; answer: { clientOrderId: string; correlationId: string; status: string } }
+    {
+      bodyHash: string;
+      answer: { clientOrderId: string; correlationId: string; status: string; clientRequestId?: string };
+    }
   >();
 
   app.onError((err, c) => {
     const e = toApiError(err);
-    if (e.status >= 500) deps.log.error({ err, requestId: c.get('requestId') }, 'API request failed');
+    if (e.status >= 500)
+      deps.log.error(
+        { err, requestId: c.get('requestId'), clientRequestId: c.get('clientRequestId') },
+        'API request failed',
+      );
     return c.json(
       { error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } },
       e.status,
@@ -139,11 +166,17 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
+  // Every request starts a chain of its own: the id is made here, never taken from the client (a
+  // client's X-Request-Id naming another chain would write into that chain's trace). The client's
+  // id is kept as a reference: echoed as X-Client-Request-Id and logged with ours.
   app.use('*', async (c, next) => {
     const given = c.req.header('x-request-id');
-    const requestId = given && /^[\w.:-]{1,100}$/.test(given) ? given : deps.envelope.ids.next();
+    const clientRequestId = given && /^[\w.:-]{1,100}$/.test(given) ? given : undefined;
+    const requestId = deps.envelope.ids.next();
     c.set('requestId', requestId);
+    if (clientRequestId) c.set('clientRequestId', clientRequestId);
     c.header('X-Request-Id', requestId);
+    if (clientRequestId) c.header('X-Client-Request-Id', clientRequestId);
     const started = performance.now();
     await next();
     const seconds = (performance.now() - started) / 1000;
@@ -151,6 +184,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     deps.log.debug(
       {
         requestId,
+        ...(clientRequestId ? { clientRequestId } : {}),
         method: c.req.method,
         route: c.req.routePath,
         status: c.res.status,
@@ -471,7 +505,22 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       correlationId: c.get('requestId'),
     });
     deps.bus.publish(subjects.orderIntent(), env);
-    const answer = { clientOrderId, correlationId: env.correlationId, status: 'submitted to risk' };
+    const clientRequestId = c.get('clientRequestId');
+    const answer = {
+      clientOrderId,
+      correlationId: env.correlationId,
+      status: 'submitted to risk',
+      ...(clientRequestId ? { clientRequestId } : {}),
+    };
+    deps.log.info(
+      {
+        requestId: env.correlationId,
+        ...(clientRequestId ? { clientRequestId } : {}),
+        clientOrderId,
+        token: token.name,
+      },
+      'order submitted to risk',
+    );
     if (key) {
       idempotent.set(`${token.name}\n${key}`, { bodyHash, answer });
       if (idempotent.size > 100_000) idempotent.delete(idempotent.keys().next().value!);
@@ -498,20 +547,12 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return deps.commands;
   };
   const caller = (c: Context<Env>): Caller => ({ id: `api:${c.get('token')!.name}`, role: c.get('token')!.role });
+  // a person's mistake is a 4xx; 5xx only when a part of ours failed (an agent's error, none answering, too slow)
   const routerReply = (c: Context<Env>, reply: Reply) => {
     if (reply.ok) return c.json(reply);
-    const status =
-      (
-        {
-          forbidden: 403,
-          unknown_command: 404,
-          no_preview: 404,
-          bad_arguments: 400,
-          expired: 409,
-          refused: 409,
-        } as const
-      )[reply.code ?? ''] ?? 502;
-    throw new ApiError(status, reply.code ?? 'failed', reply.text, { reply });
+    const code = reply.code ?? 'failed';
+    const status = COMMAND_STATUS[code] ?? 422;
+    throw new ApiError(status, code, reply.text, { reply });
   };
   const previewId = (c: Context<Env>) =>
     parse(z.string().regex(/^[\w-]{1,40}$/), c.req.param('previewId'), 'previewId');

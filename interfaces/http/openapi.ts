@@ -108,7 +108,8 @@ const ROUTES: readonly Route[] = [
   {
     method: 'post',
     path: '/api/v1/orders',
-    summary: 'An order intent; risk decides. Honours Idempotency-Key.',
+    summary:
+      "An order intent; risk decides, and its verdict (approved, or refused with a code: below_min_qty, lot_size, tick_size, a limit...) is on the order's trace. qty, limitPrice and stopPrice are numbers from 1e-12 to 1e12 (anything else is a 400 naming the field). Honours Idempotency-Key.",
     role: 'operator',
     body: orderBodySchema,
     ok: 202,
@@ -162,7 +163,8 @@ const ROUTES: readonly Route[] = [
   {
     method: 'put',
     path: '/api/v1/risk/limits',
-    summary: 'New risk limits, validated whole or refused (409) with the reason.',
+    summary:
+      'New risk limits, validated whole or refused (409) with the reason; an unsafe number (a denormal, beyond 2^53) is a 400 naming the limit.',
     role: 'admin',
     body: limitsBodySchema,
   },

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { riskLimitsPatchSchema } from '../../agents/risk/index.js';
+import { boundedPrice, boundedQty, refuseUnsafeNumbers } from '../../src/core/index.js';
 
 /** What the HTTP API accepts: the handlers validate with these and the OpenAPI document is made from them. */
 
-// JSON bodies carry numbers as numbers: no coercion (true, [5] or "0x10" are not quantities)
-const positive = z.number().positive().finite();
+// JSON bodies carry numbers as numbers: no coercion (true, [5] or "0x10" are not quantities). Quantities
+// and prices are normal doubles from 1e-12 to 1e12 (src/core/domain/bounds.ts); the symbol's lot, minimum
+// and tick are risk's to check, with a verdict
 export const orderBodySchema = z
   .object({
     symbol: z
@@ -13,15 +15,19 @@ export const orderBodySchema = z
       .max(64)
       .regex(/^[A-Za-z0-9._/:-]+$/, 'letters, digits and . _ / : - only'),
     side: z.enum(['buy', 'sell']),
-    qty: positive,
+    qty: boundedQty,
     type: z.enum(['market', 'limit', 'stop']).default('market'),
-    limitPrice: positive.optional(),
-    stopPrice: positive.optional(),
+    limitPrice: boundedPrice.optional(),
+    stopPrice: boundedPrice.optional(),
     tif: z.enum(['GTC', 'DAY', 'IOC']).default('GTC'),
   })
   .strict();
 export const limitsBodySchema = z
-  .object({ limits: riskLimitsPatchSchema, reason: z.string().min(1).max(500).default('changed through the API') })
+  .object({
+    // no denormals, nothing beyond 2^53: a limit is a number risk compares exactly
+    limits: riskLimitsPatchSchema.superRefine((limits, ctx) => refuseUnsafeNumbers(limits, ctx)),
+    reason: z.string().min(1).max(500).default('changed through the API'),
+  })
   .strict();
 /** Halt and resume: a reason is welcome, never required (a kill switch must not wait for one). */
 export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
@@ -29,7 +35,8 @@ export const reasonBodySchema = z.object({ reason: z.string().min(1).max(500).op
 /** A time in a query: epoch milliseconds, or ISO-8601 (`2026-12-07T00:00:00Z`, `2026-12-07`). */
 export const timeQuery = z.string().transform((v, ctx) => {
   const t = /^-?\d+$/.test(v.trim()) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) {
+  // a Date's own range (±8.64e15 ms): every such time is an exact whole number
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) {
     ctx.addIssue({
       code: 'custom',
       message: 'expected a time: epoch milliseconds or ISO-8601, e.g. 2026-12-07T00:00:00Z',

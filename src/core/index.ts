@@ -2,6 +2,7 @@
 export * from './agent/agent-spec.js';
 export * from './agent/market-cache.js';
 export * from './agent/outbound.js';
+export * from './domain/bounds.js';
 export * from './domain/costs.js';
 export * from './domain/file-line-error.js';
 export * from './domain/messages.js';

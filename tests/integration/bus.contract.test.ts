@@ -146,6 +146,48 @@ for (const { name } of transports) {
       await eventually(() => expect(dlq.map((d) => (d.env.payload as DeadLetter).handler)).toEqual(['broken-service']));
     });
 
+    it('a request that fails validation is answered request.failed with the reason at once, and dead-lettered', async () => {
+      const dlq = deadLetters(pub);
+      let asked = 0;
+      rx.serve(sub('test.strict'), () => (asked++, pingEnv(0)), { name: 'strict-service' });
+      rx.subscribe(pat('test.strict'), () => undefined, { name: 'a-tap' }); // a plain subscriber never answers
+      await rx.flush();
+      await pub.flush();
+      const started = Date.now();
+      const bad = { ...pingEnv(1), payload: { n: 'one' } } as Envelope;
+      const err = await pub.request(sub('test.strict'), bad, { timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(2000); // not the timeout
+      expect(err).toBeInstanceOf(RemoteRequestError);
+      expect((err as RemoteRequestError).remoteCode).toBe('invalid_payload');
+      expect((err as Error).message).toContain('payload.n');
+      expect(asked).toBe(0);
+      await eventually(() =>
+        expect(
+          dlq.map((d) => [(d.env.payload as DeadLetter).handler, (d.env.payload as DeadLetter).code]).sort(),
+        ).toEqual([
+          ['a-tap', 'invalid_payload'],
+          ['strict-service', 'invalid_payload'],
+        ]),
+      );
+    });
+
+    it('a message without a reply inbox to a served subject is dead-lettered as no_reply_inbox, not dropped', async () => {
+      const dlq = deadLetters(pub);
+      let asked = 0;
+      rx.serve(sub('test.query'), () => (asked++, pingEnv(0)), { name: 'query-service' });
+      await rx.flush();
+      await pub.flush();
+      pub.publish(sub('test.query'), pingEnv(7));
+      await settle();
+      const letter = await eventually(() => {
+        expect(dlq).toHaveLength(1);
+        return dlq[0]!.env.payload as DeadLetter;
+      });
+      expect(letter).toMatchObject({ subject: 'test.query', code: 'no_reply_inbox', handler: 'query-service' });
+      expect(letter.reason).toMatch(/without a reply inbox/);
+      expect(asked).toBe(0);
+    });
+
     it('messages on one subject arrive in publish order, also with an async handler', async () => {
       const order: number[] = [];
       rx.subscribe(pat('test.ordered'), async (env) => {

@@ -221,7 +221,46 @@ describe('HTTP API', () => {
     expect(intents()).toBe(before);
   });
 
-  it('an order placed by an operator goes through risk, keeps the request id as its chain, and can be traced; the same Idempotency-Key is the same order', async () => {
+  it('unsafe numbers are refused with a 400 naming the field; an order too small for its symbol gets a verdict, never a fill', async () => {
+    const order = (body: Record<string, unknown>) =>
+      call('/api/v1/orders', { method: 'POST', token: OPERATOR, body: { symbol: 'WALK', side: 'buy', ...body } });
+    const fieldsOf = async (r: Response) => {
+      expect(r.status).toBe(400);
+      return Object.keys(((await r.json()) as { error: { details: { fields: object } } }).error.details.fields);
+    };
+    expect(await fieldsOf(await order({ qty: 5e-324 }))).toEqual(['qty']); // a denormal
+    expect(await fieldsOf(await order({ qty: 2 ** 53 + 2 }))).toEqual(['qty']); // beyond 2^53
+    expect(await fieldsOf(await order({ qty: 1e13 }))).toEqual(['qty']); // beyond the documented 1e12
+    expect(await fieldsOf(await order({ qty: 1, type: 'limit', limitPrice: 1e-320 }))).toEqual(['limitPrice']);
+    expect(await fieldsOf(await order({ qty: 1, type: 'stop', stopPrice: 1e300 }))).toEqual(['stopPrice']);
+    const limits = await call('/api/v1/risk/limits', {
+      method: 'PUT',
+      token: ADMIN,
+      body: { limits: { maxOrderNotional: 5e-324, maxPositionQty: 2 ** 60 } },
+    });
+    expect((await fieldsOf(limits)).sort()).toEqual(['limits.maxOrderNotional', 'limits.maxPositionQty']);
+    expect(await fieldsOf(await call('/api/v1/events?from=100000000000000000000', { token: VIEWER }))).toEqual([
+      'from',
+    ]);
+    // 1e-7 is a number the API takes; risk refuses it for WALK (below the minimum), and says so in its chain
+    const tiny = await order({ qty: 1e-7 });
+    expect(tiny.status).toBe(202);
+    const { correlationId, clientOrderId } = (await tiny.json()) as { correlationId: string; clientOrderId: string };
+    const refusal = await eventually(async () => {
+      await system.recorder!.flush();
+      const t = (await (await call(`/api/v1/trace/${correlationId}`, { token: VIEWER })).json()) as {
+        messages?: { type: string; payload: { code?: string; reason?: string } }[];
+      };
+      expect(t.messages?.map((m) => m.type)).toEqual(['order.intent', 'order.rejected']);
+      return t.messages![1]!.payload;
+    });
+    expect(refusal).toMatchObject({ code: 'below_min_qty' });
+    expect(refusal.reason).toContain('minimum order quantity');
+    const fills = (await (await call(`/api/v1/fills?clientOrderId=${clientOrderId}`, { token: VIEWER })).json()) as [];
+    expect(fills).toEqual([]);
+  });
+
+  it('an order placed by an operator goes through risk as a chain of its own (the request id), and can be traced; the same Idempotency-Key is the same order', async () => {
     const placed = await call('/api/v1/orders', {
       method: 'POST',
       token: OPERATOR,
@@ -229,16 +268,23 @@ describe('HTTP API', () => {
       headers: { 'x-request-id': 'req-order-1', 'idempotency-key': 'k-1' },
     });
     expect(placed.status).toBe(202);
-    expect(placed.headers.get('x-request-id')).toBe('req-order-1');
-    const { clientOrderId, correlationId } = (await placed.json()) as { clientOrderId: string; correlationId: string };
-    expect(correlationId).toBe('req-order-1');
+    const requestId = placed.headers.get('x-request-id')!;
+    expect(requestId).not.toBe('req-order-1'); // the client's id is a reference, not the chain
+    expect(placed.headers.get('x-client-request-id')).toBe('req-order-1');
+    const { clientOrderId, correlationId, clientRequestId } = (await placed.json()) as {
+      clientOrderId: string;
+      correlationId: string;
+      clientRequestId: string;
+    };
+    expect(correlationId).toBe(requestId);
+    expect(clientRequestId).toBe('req-order-1');
     const again = await call('/api/v1/orders', {
       method: 'POST',
       token: OPERATOR,
       body: { symbol: 'WALK', side: 'buy', qty: 3 },
       headers: { 'idempotency-key': 'k-1' },
     });
-    expect(await again.json()).toMatchObject({ clientOrderId, correlationId: 'req-order-1' }); // the first answer, again
+    expect(await again.json()).toMatchObject({ clientOrderId, correlationId }); // the first answer, again
     const reused = await call('/api/v1/orders', {
       method: 'POST',
       token: OPERATOR,
@@ -248,7 +294,7 @@ describe('HTTP API', () => {
     expect(reused.status).toBe(409);
     const trace = await eventually(async () => {
       await system.recorder!.flush();
-      const t = (await (await call('/api/v1/trace/req-order-1', { token: VIEWER })).json()) as {
+      const t = (await (await call(`/api/v1/trace/${correlationId}`, { token: VIEWER })).json()) as {
         messages: { type: string; payload: { order?: { clientOrderId: string } } }[];
       };
       expect(t.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
@@ -323,6 +369,41 @@ describe('HTTP API', () => {
     expect(await r.json()).toEqual({
       error: { code: 'not_found', message: 'no message of chain no-such-chain is recorded' },
     });
+  });
+
+  it("a client's X-Request-Id naming another chain writes nothing into that chain: each request starts its own", async () => {
+    await system.recorder!.flush();
+    const [signal] = (await (await call('/api/v1/events?type=signal.generated&limit=1', { token: VIEWER })).json()) as {
+      correlationId: string;
+    }[];
+    const chain = signal!.correlationId;
+    const traceOf = async (id: string) =>
+      ((await (await call(`/api/v1/trace/${id}`, { token: VIEWER })).json()) as { messages: { id: string }[] })
+        .messages;
+    const before = (await traceOf(chain)).map((m) => m.id);
+    // an operator's order and a viewer's read, both naming the strategy's chain
+    const placed = await call('/api/v1/orders', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { symbol: 'WALK', side: 'buy', qty: 1_000_000 },
+      headers: { 'x-request-id': chain },
+    });
+    expect(placed.status).toBe(202);
+    const own = ((await placed.json()) as { correlationId: string }).correlationId;
+    expect(own).not.toBe(chain);
+    expect(placed.headers.get('x-client-request-id')).toBe(chain);
+    const read = await call('/api/v1/portfolio', { token: VIEWER, headers: { 'x-request-id': chain } });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-request-id')).not.toBe(chain);
+    // the order's verdict is in its own chain; the strategy's chain is as it was
+    await eventually(async () => {
+      await system.recorder!.flush();
+      const types = (
+        (await (await call(`/api/v1/trace/${own}`, { token: VIEWER })).json()) as { messages?: { type: string }[] }
+      ).messages?.map((m) => m.type);
+      expect(types).toEqual(['order.intent', 'order.rejected']);
+    });
+    expect((await traceOf(chain)).map((m) => m.id)).toEqual(before);
   });
 
   it('operators halt and resume; only admins change limits, and a bad change is refused with the reason', async () => {
@@ -549,9 +630,11 @@ describe('HTTP API over a listening server', () => {
       body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }),
     });
     expect(placed.status).toBe(202);
+    const requestId = placed.headers.get('x-request-id')!;
+    expect(placed.headers.get('x-client-request-id')).toBe('live-1');
     await eventually(async () => {
       await system!.recorder!.flush();
-      const trace = (await (await fetch(`${base}/api/v1/trace/live-1`, { headers: auth })).json()) as {
+      const trace = (await (await fetch(`${base}/api/v1/trace/${requestId}`, { headers: auth })).json()) as {
         messages: { type: string }[];
       };
       expect(trace.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);

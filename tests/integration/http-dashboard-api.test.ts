@@ -150,6 +150,41 @@ describe('HTTP API for the dashboard', () => {
     ).toBe(400);
   });
 
+  it("a person's mistake in a command is a 4xx, never a 5xx: closing what is not held is 422, an unknown trace 404", async () => {
+    const close = await call('/api/v1/commands/close', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { target: 'NOPE' } },
+    });
+    expect(close.status).toBe(422);
+    expect(await close.json()).toMatchObject({
+      error: { code: 'no_position', message: 'there is no open position in NOPE' },
+    });
+    const trace = await call('/api/v1/commands/trace', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { id: 'no-such-chain' } },
+    });
+    expect(trace.status).toBe(404);
+    expect(await trace.json()).toMatchObject({ error: { code: 'not_found' } });
+    const why = await call('/api/v1/commands/why', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { symbol: 'NOPE' } },
+    });
+    expect(why.status).toBe(404);
+    // a number nobody can trade is a bad argument, named, at once
+    const buy = await call('/api/v1/commands/buy', {
+      method: 'POST',
+      token: OPERATOR,
+      body: { args: { symbol: 'WALK', qty: 5e-324 } },
+    });
+    expect(buy.status).toBe(400);
+    expect(await buy.json()).toMatchObject({
+      error: { code: 'bad_arguments', message: expect.stringContaining('qty:') },
+    });
+  });
+
   it('gives the newest events first on request', async () => {
     const oldest = (await (await call('/api/v1/events?type=market.bar&limit=3', { token: VIEWER })).json()) as {
       time: number;

@@ -3,6 +3,8 @@ import { rootEnvelope } from '../../src/core/messaging/envelope.js';
 import { subjects } from '../../src/core/messaging/subjects.js';
 import type { OrderIntent, RiskCommand, RiskCommandResult } from '../../src/core/domain/messages.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
+import type { DeadLetter } from '../../src/core/messaging/dead-letter.js';
+import { RemoteRequestError } from '../../bus/errors.js';
 import { transports } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
@@ -90,6 +92,40 @@ for (const { name } of transports) {
         state: 'ACTIVE',
         positions: { ACME: 3 },
       });
+    });
+
+    it('an invalid risk.command request is answered at once with the reason; query and control messages without a reply inbox are dead-lettered', async () => {
+      system = await startTestSystem(name, { agents: ['risk'], clockStart: T });
+      const { bus, seen, prefix, clock } = system;
+      const deps = { ids: sequentialIds(`${prefix}-op`), clock, source: 'operator/1' };
+      const started = Date.now();
+      const err = await bus
+        .request(
+          subjects.riskCommand(),
+          rootEnvelope(deps, 'risk.command', { command: 'explode', reason: 'test', by: 'ann' }),
+          { timeoutMs: 5000 },
+        )
+        .catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(2000); // answered, not timed out
+      expect(err).toBeInstanceOf(RemoteRequestError);
+      expect((err as RemoteRequestError).remoteCode).toBe('invalid_payload');
+      expect((err as Error).message).toContain('payload.command');
+      bus.publish(subjects.query('risk'), rootEnvelope(deps, 'query.request', { params: {} }));
+      bus.publish(subjects.agentControl('risk'), rootEnvelope(deps, 'agent.control', { command: 'sync' }));
+      const letters = await eventually(() => {
+        const l = seen
+          .filter((e) => e.type === 'message.deadlettered')
+          .map((e) => e.payload as DeadLetter)
+          .filter((d) => d.handler !== undefined && d.handler.startsWith('risk'));
+        expect(l.map((d) => `${d.subject} ${d.code}`).sort()).toEqual([
+          'agent.control.risk no_reply_inbox',
+          'query.risk no_reply_inbox',
+          'risk.command invalid_payload',
+        ]);
+        return l;
+      });
+      expect(letters.every((d) => d.reason.length > 0)).toBe(true);
+      expect(seen.filter((e) => e.type === 'risk.command-result')).toEqual([]); // nothing was obeyed
     });
   });
 }

@@ -390,6 +390,15 @@ describe('status and cancel', () => {
   });
 });
 
+describe("the venue's market rules", () => {
+  it("each symbol's lot size, minimum quantity and tick size come from the venue's filters, for risk to check", async () => {
+    expect(await broker().symbolRules(['BTCUSDT', 'ETHUSDT'])).toEqual({
+      BTCUSDT: { lotSize: 0.00001, minQty: 0.00001, tickSize: 0.01 },
+      ETHUSDT: { lotSize: 0.00001, minQty: 0.00001, tickSize: 0.01 },
+    });
+  });
+});
+
 describe('configuration', () => {
   it('sandbox mode uses the venue testnet URLs and says so in its name', async () => {
     const b = broker({

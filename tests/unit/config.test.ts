@@ -29,6 +29,20 @@ describe('config', () => {
     expect(message).toMatch(/LOG_LEVEL: "loud"/);
   });
 
+  it("each symbol's lot, minimum and tick come from RISK_SYMBOL_RULES over the defaults; a malformed rule names the key", () => {
+    const c = loadConfig({ env: { RISK_SYMBOL_RULES: 'ORCL:lot=1:tick=0.01, BTCUSDT:lot=0.00001:min=0.0001' } });
+    expect(c.risk).toMatchObject({
+      lotSize: 1e-8,
+      minQty: 1e-6,
+      symbolRules: { ORCL: { lotSize: 1, tickSize: 0.01 }, BTCUSDT: { lotSize: 0.00001, minQty: 0.0001 } },
+    });
+    expect(c.risk.tickSize).toBeUndefined();
+    expect(loadConfig({ env: { RISK_TICK_SIZE: '0.01' } }).risk.tickSize).toBe(0.01);
+    expect(() => loadConfig({ env: { RISK_SYMBOL_RULES: 'ORCL:lot=0' } })).toThrow(/RISK_SYMBOL_RULES: .*lot=0/);
+    expect(() => loadConfig({ env: { RISK_SYMBOL_RULES: 'ORCL:size=1' } })).toThrow(/RISK_SYMBOL_RULES/);
+    expect(() => loadConfig({ env: { RISK_SYMBOL_RULES: 'ORCL' } })).toThrow(/RISK_SYMBOL_RULES/);
+  });
+
   it('never prints a secret value in an error', () => {
     expect(() => loadConfig({ env: { NATS_URL: 'http://u:hunter2@x' } })).toThrow(/NATS_URL: \(hidden\)/);
     expect(() => loadConfig({ env: { NATS_URL: 'http://u:hunter2@x' } })).not.toThrow(/hunter2/);

@@ -189,6 +189,55 @@ describe('risk machine: verdicts', () => {
     });
   });
 
+  it('a quantity below the minimum (5e-324, 1e-7) denies with below_min_qty, whoever sends it', () => {
+    const r = start();
+    for (const qty of [5e-324, 1e-7]) {
+      const d = denial(r.decide(intent({ qty })));
+      expect(d).toMatchObject({ code: 'below_min_qty' });
+      expect((d as { reason: string }).reason).toBe(
+        `buy ${String(qty)} ORCL: the quantity is below the minimum order quantity of 0.000001 for ORCL`,
+      );
+    }
+    expect(denial(r.decide(intent({ qty: 1e-6, origin: { kind: 'person', id: 'chat:ann' } })))).toMatchObject({
+      type: 'order.approved',
+    });
+    expect(r.ctx().positions).toEqual({ ORCL: 1e-6 });
+  });
+
+  it("a quantity that is not a whole number of the symbol's lots denies with lot_size, naming the nearest", () => {
+    const r = start({ ...LIMITS, symbolRules: { ORCL: { lotSize: 1 } }, lotSize: 1e-8 });
+    expect(denial(r.decide(intent({ qty: 10.5 })))).toEqual({
+      code: 'lot_size',
+      reason: 'buy 10.5 ORCL: the quantity is not a whole number of lots of 1 for ORCL (nearest: 10 or 11)',
+    });
+    expect(denial(r.decide(intent({ qty: 15.0000001, symbol: 'OTHER' })))).toMatchObject({ type: 'order.approved' });
+    expect(denial(r.decide(intent({ qty: 15.000000099, symbol: 'OTHER' })))).toMatchObject({ code: 'lot_size' });
+    expect(denial(r.decide(intent({ qty: 100 })))).toMatchObject({ type: 'order.approved' }); // the ORCL size 100
+  });
+
+  it('closing a whole position passes whatever odd quantity it is; a part of it must still be whole lots', () => {
+    const r = start({ ...LIMITS, symbolRules: { ORCL: { lotSize: 1, minQty: 1 } } });
+    const buy = intent({ qty: 10 });
+    r.decide(buy);
+    r.send(filled(buy, 9.75, 9.75)); // a venue filled an odd part
+    r.send(cancelled(buy, 9.75));
+    expect(denial(r.decide(intent({ side: 'sell', qty: 0.75 })))).toMatchObject({ code: 'below_min_qty' });
+    expect(denial(r.decide(intent({ side: 'sell', qty: 9.75 })))).toMatchObject({ type: 'order.approved' });
+  });
+
+  it("a limit or stop price off the symbol's tick denies with tick_size; without a tick any price passes", () => {
+    const r = start({ ...LIMITS, symbolRules: { ORCL: { tickSize: 0.01 } } });
+    expect(denial(r.decide(intent({ type: 'limit', limitPrice: 100.005 })))).toEqual({
+      code: 'tick_size',
+      reason: 'buy 10 ORCL: the limit price 100.005 is not a whole number of ticks of 0.01 for ORCL',
+    });
+    expect(denial(r.decide(intent({ type: 'limit', limitPrice: 100.01 })))).toMatchObject({ type: 'order.approved' });
+    expect(denial(r.decide(intent({ type: 'stop', stopPrice: 99.999 })))).toMatchObject({ code: 'tick_size' });
+    expect(denial(r.decide(intent({ symbol: 'OTHER', type: 'limit', limitPrice: 100.005 })))).toMatchObject({
+      type: 'order.approved',
+    });
+  });
+
   it('a market order with no reference price and no known market price denies with no_price', () => {
     expect(denial(start().decide(intent({ refPrice: undefined }), undefined))).toEqual({
       code: 'no_price',

@@ -24,7 +24,13 @@ import {
 } from '../../../agents/execution/index.js';
 import { portfolioAgent } from '../../../agents/portfolio/index.js';
 import { type RiskLimits, riskAgent } from '../../../agents/risk/index.js';
-import { paramsFrom, strategyAgent, strategyStem, type StrategyParams } from '../../../agents/strategy/index.js';
+import {
+  instanceOf,
+  paramsFrom,
+  strategyAgent,
+  strategyStem,
+  type StrategyParams,
+} from '../../../agents/strategy/index.js';
 import { sentimentAgent, type NewsSource, type AsyncScorer, type Scorer } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import type { Snapshot } from 'xstate';
@@ -94,6 +100,23 @@ function paperBrokerFrom(config: Config): PaperBroker {
   const f = config.broker.paperFaults;
   if (f.failRate === 0 && f.maxLatencyMs === 0) return new PaperBroker();
   return new PaperBroker({ failRate: f.failRate, minLatencyMs: 0, maxLatencyMs: f.maxLatencyMs, random: Math.random });
+}
+
+/**
+ * Each strategy instance with the symbols' lot sizes risk enforces (RISK_SYMBOL_RULES, or the
+ * venue's) where it has none of its own, so its sizes are rounded down to whole lots rather than
+ * refused. Without per-symbol rules the instances are as given (sizes of whole units or 6 decimals).
+ */
+export function withLots(strategy: Strategies, limits: RiskLimits): Strategies {
+  const lots: Record<string, number> = {};
+  for (const [symbol, rule] of Object.entries(limits.symbolRules ?? {}))
+    if (rule.lotSize !== undefined) lots[symbol] = rule.lotSize;
+  if (Object.keys(lots).length === 0) return strategy;
+  const add = (p: StrategyParams): StrategyParams => {
+    const inst = instanceOf(p);
+    return { ...inst, lotSizes: { ...lots, ...inst.lotSizes } };
+  };
+  return Array.isArray(strategy) ? (strategy as readonly StrategyParams[]).map(add) : add(strategy as StrategyParams);
 }
 
 /** The limits with each strategy instance's own `capital` as its budget (instances given one). */
@@ -204,7 +227,7 @@ export class Kernel {
           this.market,
         ) as AgentSpec<never>;
       case 'strategy':
-        return strategyAgent(settings.strategy, settings.startCash) as AgentSpec<never>;
+        return strategyAgent(withLots(settings.strategy, settings.limits), settings.startCash) as AgentSpec<never>;
       case 'data':
         if (!this.deps.feed) throw new Error('the data agent needs a feed');
         return dataAgent(this.deps.feed.feed, { ...this.deps.feed.pump, cursor: this.feedCursor }) as AgentSpec<never>;

@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { orderPath, NatsKeyValueStore, NatsBus, quiesce } from '../../../bus/index.js';
 import { isLiveFeed, openFeed, type AnyFeed } from '../../../agents/data/index.js';
+import type { RiskLimits, SymbolRule } from '../../../agents/risk/index.js';
+import type { VenueSymbolRule } from '../../../agents/execution/index.js';
 import { newsFileSource, rssNewsSource, type NewsSource } from '../../../agents/sentiment/index.js';
 import type { Config } from '../../../config/index.js';
 import {
@@ -349,7 +351,27 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
   if (c.sandbox)
     logger.warn({ broker: broker.name }, 'orders go to the venue testnet (BROKER=ccxt, CCXT_SANDBOX=true)');
   else logger.warn({ broker: broker.name }, 'LIVE TRADING: orders go to the venue with real money (LIVE_TRADING=true)');
-  return { ...settings, broker, pollMs: config.broker.pollMs };
+  // risk checks lots, minimums and ticks by the venue's own market rules where it gives them
+  const symbols = Object.keys(c.symbols);
+  const venue = await broker.symbolRules(symbols).catch((err: unknown) => {
+    logger.warn(
+      { err, broker: broker.name },
+      "the venue's market rules could not be read; risk checks lots and ticks by RISK_SYMBOL_RULES and its defaults",
+    );
+    return {};
+  });
+  const limits = { ...settings.limits, symbolRules: venueRules(settings.limits.symbolRules, venue) };
+  return { ...settings, limits, broker, pollMs: config.broker.pollMs };
+}
+
+/** The venue's rules over the configured ones: a field the venue gives wins; the rest stays as configured. */
+export function venueRules(
+  configured: RiskLimits['symbolRules'],
+  venue: Readonly<Record<string, VenueSymbolRule>>,
+): NonNullable<RiskLimits['symbolRules']> {
+  const rules: Record<string, SymbolRule> = { ...configured };
+  for (const [symbol, rule] of Object.entries(venue)) rules[symbol] = { ...rules[symbol], ...rule };
+  return rules;
 }
 
 /**

@@ -34,6 +34,13 @@ export interface SubscribeOptions {
    * this long without a reader, so instances gone for good leave nothing behind.
    */
   durableInactiveMs?: number;
+  /**
+   * This subscription answers requests (`serve` sets it; an agent inlet with a reply too): a
+   * request it receives that fails validation, or whose handler throws, gets a `request.failed`
+   * reply with the reason at once (the requester does not wait for a timeout), besides the dead
+   * letter. Other subscribers of the subject (taps, recorders) never answer.
+   */
+  responds?: boolean;
 }
 
 export interface RequestOptions {

@@ -35,6 +35,32 @@ export function registerBusSchemas(registry: SchemaRegistry): SchemaRegistry {
     .register(REQUEST_FAILED_TYPE, 1, requestFailedPayload);
 }
 
+/**
+ * Thrown by a handler to dead-letter the message it was given with a code of its own: the
+ * message cannot be handled as sent (a request without a reply inbox), which is no fault of the
+ * handler (logged as a dead letter, not as a failure).
+ */
+export class DeadLetterError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeadLetterError';
+  }
+}
+
+/** The `request.failed` reply to a request that could not be answered (invalid, or its handler failed). */
+export function requestFailedEnvelope(
+  deps: EnvelopeDeps,
+  failure: RequestFailed,
+  request?: Envelope,
+): Envelope<RequestFailed> {
+  return request
+    ? deriveEnvelope(deps, request, REQUEST_FAILED_TYPE, failure)
+    : rootEnvelope(deps, REQUEST_FAILED_TYPE, failure);
+}
+
 export interface DeadLetterInput {
   subject: string;
   code: string;

@@ -10,6 +10,8 @@ export const InvalidReason = {
   invalidPayload: 'invalid_payload',
   payloadTooLarge: 'payload_too_large',
   handlerError: 'handler_error',
+  /** A request (query, control) that came without a reply inbox: there is nobody to answer. */
+  noReplyInbox: 'no_reply_inbox',
 } as const;
 export type InvalidReason = (typeof InvalidReason)[keyof typeof InvalidReason];
 

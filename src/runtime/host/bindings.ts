@@ -29,6 +29,8 @@ export function bindInlets<TContext extends WithOutbox>(
       durable: partitioned ? `${spec.name}-${instance}.${inlet.pattern}` : `${spec.name}.${inlet.pattern}`,
       ...(partitioned ? { durableInactiveMs: 86_400_000 } : {}),
       ...(inlet.shared ? { queue: spec.name } : {}),
+      // an inlet that answers requests (risk.command): an invalid request or a failed step is answered at once
+      ...(inlet.reply ? { responds: true } : {}),
     }),
   );
 }
@@ -60,7 +62,10 @@ export function serveControl(
   env: EnvelopeDeps,
   handled: () => number,
 ): Subscription {
-  return bus.serve(subjects.agentControl(agent), (req) =>
-    deriveEnvelope(env, req, 'agent.synced', { agent, instance, handled: handled(), published: bus.stats.published }),
+  return bus.serve(
+    subjects.agentControl(agent),
+    (req) =>
+      deriveEnvelope(env, req, 'agent.synced', { agent, instance, handled: handled(), published: bus.stats.published }),
+    { name: `${agent}.control` },
   );
 }
