@@ -2,3 +2,4 @@
 export * from './report.js';
 export * from './risk-log.js';
 export * from './run-backtest.js';
+export * from './skipped-rows.js';
