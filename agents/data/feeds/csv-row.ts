@@ -43,18 +43,16 @@ export function parseCsvRow(
       let value = parseDecimalField(text, at, end, sep);
       stop = decimalField.end;
       if (!(value > 0 && value < Infinity)) {
-        if (layout.decimalComma) value = parseCommaDecimal(text, at, stop);
-        if (!(value > 0 && value < Infinity))
-          return `${layout.names[k]} ${quote(text, at, stop)} is not a positive number${hint(text, at, stop, layout)}`;
+        value = layout.decimalComma ? parseCommaDecimal(text, at, stop) : NaN;
+        if (!(value > 0 && value < Infinity)) return notNumber(text, at, stop, layout, k, 'a positive');
       }
       out[column] = value;
     } else if (column === Column.volume) {
       let value = parseDecimalField(text, at, end, sep);
       stop = decimalField.end;
       if (!(value >= 0 && value < Infinity)) {
-        if (layout.decimalComma) value = parseCommaDecimal(text, at, stop);
-        if (!(value >= 0 && value < Infinity))
-          return `${layout.names[k]} ${quote(text, at, stop)} is not a non-negative number${hint(text, at, stop, layout)}`;
+        value = layout.decimalComma ? parseCommaDecimal(text, at, stop) : NaN;
+        if (!(value >= 0 && value < Infinity)) return notNumber(text, at, stop, layout, k, 'a non-negative');
       }
       out[column] = value;
     } else {
@@ -72,12 +70,9 @@ export function parseCsvRow(
         time = parseIsoDateTime(text, at, stop);
         if (Number.isNaN(time))
           return `Datetime ${quote(text, at, stop)} is not an ISO-8601 date-time (expected YYYY-MM-DDTHH:MM:SS[.fff][Z])`;
-      } else if (column === Column.stamp || column === Column.clock) {
-        const format = (column === Column.stamp ? layout.stamp : layout.clock)!;
-        unquoteField(text, at, stop);
-        const value = format.parse(text, inner.start, inner.end);
-        if (Number.isNaN(value))
-          return `${layout.names[k]} ${quote(text, at, stop)} is not ${format.expected}${hint(text, at, stop, layout)}`;
+      } else if (column !== Column.ignored) {
+        const value = formattedTime(text, at, stop, layout, column);
+        if (Number.isNaN(value)) return notTime(text, at, stop, layout, k, column);
         time += value;
       }
     }
@@ -96,15 +91,28 @@ function nextSeparator(text: string, from: number, end: number, sep: number): nu
   return i;
 }
 
-/** Where a field starts and ends without surrounding spaces and a pair of double quotes. */
-const inner = { start: 0, end: 0 };
-
-function unquoteField(text: string, at: number, stop: number): void {
+/**
+ * A `stamp` or `clock` field in the layout's format, without surrounding spaces and a pair of
+ * double quotes; NaN when it does not match. Kept out of parseCsvRow, whose size decides what
+ * the JIT inlines into the fixed layouts' hot loop.
+ */
+function formattedTime(text: string, at: number, stop: number, layout: CsvLayout, column: Column): number {
   while (at < stop && text.charCodeAt(at) === 32) at++;
   while (stop > at && text.charCodeAt(stop - 1) === 32) stop--;
-  const quoted = stop - at >= 2 && text.charCodeAt(at) === 34 /* " */ && text.charCodeAt(stop - 1) === 34;
-  inner.start = quoted ? at + 1 : at;
-  inner.end = quoted ? stop - 1 : stop;
+  if (stop - at >= 2 && text.charCodeAt(at) === 34 /* " */ && text.charCodeAt(stop - 1) === 34) {
+    at++;
+    stop--;
+  }
+  return (column === Column.stamp ? layout.stamp : layout.clock)!.parse(text, at, stop);
+}
+
+function notTime(text: string, at: number, stop: number, layout: CsvLayout, k: number, column: Column): string {
+  const format = (column === Column.stamp ? layout.stamp : layout.clock)!;
+  return `${layout.names[k]} ${quote(text, at, stop)} is not ${format.expected}${hint(text, at, stop, layout)}`;
+}
+
+function notNumber(text: string, at: number, stop: number, layout: CsvLayout, k: number, what: string): string {
+  return `${layout.names[k]} ${quote(text, at, stop)} is not ${what} number${hint(text, at, stop, layout)}`;
 }
 
 function columnCount(text: string, start: number, end: number, layout: CsvLayout): string {
