@@ -155,6 +155,15 @@ describe('csv input: explicit mappings', () => {
     ]);
   });
 
+  it('without a date column, time is the timestamp: --csv-columns time=0,open=1,... on a headerless epoch file', () => {
+    const content = '1577923200000,10,11,9,10.5,1000\n1578009600000,10.5,12,10,11,2000\n';
+    const mapping = checkCsvMapping(
+      { header: false, columns: { time: 0, open: 1, high: 2, low: 3, close: 4, volume: 5 } },
+      'test',
+    );
+    expect(rows(read(content, { mapping }))).toEqual(TWO_DAYS);
+  });
+
   it('a partial mapping completes the header: only the odd column is named', () => {
     const content = 'ts,open,high,low,close,volume\n1577923200,10,11,9,10.5,1000\n1578009600,10.5,12,10,11,2000\n';
     expect(rows(read(content, { mapping: { columns: { datetime: 'ts' } } }))).toEqual(TWO_DAYS);
@@ -357,7 +366,7 @@ describe('csv input: layouts and the backtest flags', () => {
   it('a mapping file that does not exist is named', () => {
     const file = tempFile('date,open,high,low,close,volume\n2020-01-02,10,11,9,10.5,1\n');
     expect(() => csvFeed({ file, symbol: 'T', mapFile: join(tmp, 'nope.yaml') })).toThrow(
-      /cannot read feed file .*nope\.yaml/,
+      /^CSV mapping file .*nope\.yaml cannot be read: ENOENT/,
     );
     expect(() => csvFeed({ file, symbol: 'T', mapFile: tempFile('colums: {}', 'yaml') })).toThrow(FeedOptionsError);
   });

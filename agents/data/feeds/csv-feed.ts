@@ -46,7 +46,7 @@ export interface CsvFeedOptions {
 export function csvFeed(opts: CsvFeedOptions): MarketFeed {
   const { file, symbol, lenient = false, kind = 'bars', onSkip } = opts;
   if (symbol.length === 0) throw new FeedOptionsError(`csvFeed(${file}) needs a non-empty symbol`);
-  const fromFile = opts.mapFile === undefined ? undefined : parseCsvMapText(readFeedFile(opts.mapFile), opts.mapFile);
+  const fromFile = opts.mapFile === undefined ? undefined : readMapFile(opts.mapFile);
   const mapping = mergeCsvMappings(fromFile, opts.mapping);
   const text = readFeedFile(file);
   const header = firstLine(text, 0, 1);
@@ -72,6 +72,17 @@ export function csvFeed(opts: CsvFeedOptions): MarketFeed {
     readRows(text, from, fromLine, layout, symbol, kind, reject, file),
   );
 }
+function readMapFile(mapFile: string): CsvMapping {
+  let text: string;
+  try {
+    text = readFeedFile(mapFile);
+  } catch (err) {
+    const why = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new FeedOptionsError(`CSV mapping file ${mapFile} cannot be read: ${why}`);
+  }
+  return parseCsvMapText(text, mapFile);
+}
+
 interface LineSpan {
   readonly line: number;
   readonly start: number;
