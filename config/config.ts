@@ -84,6 +84,8 @@ export interface Config {
   readonly data: {
     readonly feed: KeyValues['DATA_FEED'];
     readonly file: string | undefined;
+    /** DATA_FEED=csv: the mapping file of the CSV's columns and formats (DATA_CSV_MAP). */
+    readonly csvMap: string | undefined;
     readonly symbols: readonly string[];
     readonly lenient: boolean;
     readonly paceMs: number;
@@ -246,6 +248,7 @@ export function buildConfig(v: KeyValues): Config {
     data: {
       feed: v.DATA_FEED,
       file: v.DATA_FILE,
+      csvMap: v.DATA_CSV_MAP,
       symbols: v.DATA_SYMBOLS,
       lenient: v.DATA_LENIENT,
       paceMs: v.DATA_PACE_MS,

@@ -479,6 +479,11 @@ export const configKeys = {
     expected: 'a file path',
     doc: 'CSV or NDJSON file for DATA_FEED=csv|ndjson.',
   }),
+  DATA_CSV_MAP: def({
+    schema: z.string().min(1),
+    expected: 'a file path',
+    doc: "DATA_FEED=csv: a mapping file (YAML or JSON: separator, header, columns, timeFormat, clockFormat, decimal) for a CSV whose header is not recognised by itself; the same as sextant backtest's --csv-map (README, CSV input).",
+  }),
   DATA_SYMBOLS: def({
     schema: list.pipe(z.array(z.string().min(1).max(64)).min(1)),
     expected: 'comma-separated symbols, e.g. SYN,ACME',

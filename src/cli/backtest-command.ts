@@ -14,11 +14,14 @@ import { basename } from 'node:path';
 import { ReportCollector, writeReport, runBacktest, type BacktestResult, riskLines } from '../app/backtest/index.js';
 import { unboundedLimits } from '../../agents/risk/index.js';
 import { openEmbeddedStore, type Store } from '../infra/store/index.js';
+import { CSV_HELP, CSV_OPTIONS, csvInputOf, skippedLines } from './csv-flags.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 
   --data <file>          CSV of bars: Yahoo daily (Date,Open,High,Low,Close,Adj Close,Volume),
-                         intraday (Date,Time,...) or Datetime,Open,High,Low,Close,Volume
+                         intraday (Date,Time,...), Datetime,Open,High,Low,Close,Volume, or
+                         date|timestamp,open,high,low,close,volume in any order and case,
+                         separated by , ; or tab, times ISO-8601 or epoch s/ms (else --csv-*)
   --symbol <SYM>         Symbol the bars belong to
   --strategy <name|path> A built-in (sma-cross, the default; rsi-reversion, ema-cross,
                          bollinger, donchian-breakout, macd) or a strategy file
@@ -38,7 +41,9 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
                          (buying power, position and loss limits, ...); off: none at all. The
                          output lists refused orders by reason and every trading-state change
   --transport <t>        memory (default) | nats (uses NATS_URL)
-  --lenient              Skip and count bad rows instead of stopping
+  --lenient              Skip bad rows instead of stopping; the output counts them and names
+                         the first few (line and problem)
+${CSV_HELP}
   --news <file>          News (NDJSON, or .csv: headline,time[,body,source,url,symbols]) merged
                          with the bars by event time and scored by the sentiment agent (default
                          scorer; SENTIMENT_HALF_LIFE_MS, SENTIMENT_SYMBOL_MAP and
@@ -85,6 +90,7 @@ const OPTIONS = {
   report: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
+  ...CSV_OPTIONS,
 } as const;
 
 const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, strict: true });
@@ -193,6 +199,7 @@ async function run(
     transport: values.transport as 'memory' | 'nats', // checked by backtestCommand
     ...(natsUrl ? { natsUrl } : {}),
     lenient: values.lenient,
+    ...csvInputOf(values),
     ...(values.news ? { news: values.news, sentiment: sentimentSettings() } : {}),
     costs,
     limits: riskMode === 'off' ? unboundedLimits : config.risk,
@@ -216,14 +223,16 @@ async function run(
     await writeReport(values.report!, data);
   }
   if (values.json) {
-    const { finalValue, fills, bars, elapsedMs, barsPerSecond, risk } = result;
+    const { finalValue, fills, bars, elapsedMs, barsPerSecond, risk, skipped } = result;
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
     const strategies = result.strategies.map((b) => ({
       id: b.origin.id,
       pnl: b.pnl?.all ?? b.equity,
       positions: b.positions,
     }));
-    console.log(JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk, strategies }));
+    console.log(
+      JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk, skipped, strategies }),
+    );
   } else {
     console.log(summary(result, values.symbol!));
   }
@@ -263,6 +272,7 @@ function summary(r: BacktestResult, symbol: string): string {
   const [limits, ...risk] = riskLines(r.risk);
   const fills = lines.pop()!;
   lines.push(`  risk          ${limits}`, ...risk.map((l) => `                ${l}`), fills);
+  lines.splice(lines.length - 1, 0, ...skippedLines(r.skipped));
   if (r.strategies.length > 1)
     lines.push(
       '  by strategy',

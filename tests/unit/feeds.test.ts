@@ -229,16 +229,21 @@ describe('csv feed: headers and line ends', () => {
     }
   });
 
-  it('an unknown header fails at line 1 listing the accepted headers, even in lenient mode', () => {
+  it('an unknown header fails at line 1 naming what is missing, what is accepted and the mapping flags, even in lenient mode', () => {
     const file = tempFile('Timestamp,Price\n1,2\n');
     const err = thrown(() => csvFeed({ file, symbol: 'T', lenient: true }));
     expect(err).toBeInstanceOf(FeedFormatError);
     const e = err as FeedFormatError;
     expect(e.line).toBe(1);
-    expect(e.message.startsWith(`${file}:1: unknown header "Timestamp,Price"`)).toBe(true);
-    expect(e.message).toContain('Date,Open,High,Low,Close,Adj Close,Volume');
-    expect(e.message).toContain('Date,Time,Open,High,Low,Close,Volume[,OpenInterest]');
-    expect(e.message).toContain('Datetime,Open,High,Low,Close,Volume[,OpenInterest]');
+    expect(
+      e.message.startsWith(`${file}:1: unknown header "Timestamp,Price": no column for open, high, low, close, volume`),
+    ).toBe(true);
+    expect(e.message).toContain('unknown column "Price"');
+    expect(e.message).toContain(
+      'accepted: the columns date (or datetime, timestamp or time; or date and time), open, high, low, close and volume',
+    );
+    expect(e.message).toContain('--csv-columns datetime=0,open=1');
+    expect(e.message).toContain('--csv-map');
   });
 
   it('an empty file fails at line 1', () => {

@@ -2,10 +2,13 @@
  * The CSV header layouts the CSV feed understands, and detection from a header row.
  * Matching ignores case, surrounding spaces and double quotes around column names.
  */
+import type { TimeFormat } from './csv-time-format.js';
 
 /**
  * What a column holds. Prices and volume double as their slot in the row parser's output
- * array (slot 0 is the timestamp), so the hot loop needs no lookup.
+ * array (slot 0 is the timestamp), so the hot loop needs no lookup. `date`, `time` and
+ * `datetime` are ISO-8601 (the fixed layouts' columns, parsed inline); `stamp` and `clock` are
+ * a date(-time) and a time of day in the layout's {@link TimeFormat}s.
  */
 export const Column = {
   open: 1,
@@ -17,24 +20,37 @@ export const Column = {
   time: 7,
   datetime: 8,
   ignored: 9,
+  stamp: 10,
+  clock: 11,
 } as const;
 export type Column = (typeof Column)[keyof typeof Column];
 
-/** Which columns hold what, for one accepted header. */
+/** Which columns hold what, for one accepted header (or one mapping). */
 export interface CsvLayout {
-  readonly id: 'yahoo-daily' | 'intraday' | 'datetime';
-  /** The header as documented, for error messages. */
+  /** A fixed layout, or `mapped`: detected by column names in any order, or mapped explicitly. */
+  readonly id: 'yahoo-daily' | 'intraday' | 'datetime' | 'mapped';
+  /** The header as documented (or as found, for `mapped`), for error messages. */
   readonly header: string;
-  /** One entry per column of the file's header, in order. */
+  /** One entry per column of the file, in order. */
   readonly columns: readonly Column[];
   /** Display names of the columns, for error messages. */
   readonly names: readonly string[];
   /** Bar length when the layout implies one (daily); undefined when not certain. */
   readonly intervalMs: number | undefined;
+  /** Character code of the field separator. */
+  readonly separator: number;
+  /** False when the file has no header row: data starts on the first line. */
+  readonly headerRow: boolean;
+  /** True when numbers are written with a decimal comma (`10,5`; the separator is then not `,`). */
+  readonly decimalComma?: boolean;
+  /** The format of the `stamp` column, when there is one. */
+  readonly stamp?: TimeFormat | undefined;
+  /** The format of the `clock` column, when there is one. */
+  readonly clock?: TimeFormat | undefined;
 }
 
 interface LayoutSpec {
-  readonly id: CsvLayout['id'];
+  readonly id: 'yahoo-daily' | 'intraday' | 'datetime';
   readonly names: readonly string[];
   readonly optionalLast?: string;
   readonly intervalMs?: number;
@@ -57,21 +73,31 @@ const ROLES: Readonly<Record<string, Column>> = {
   Volume: Column.volume,
 };
 
-/** The accepted headers, for the unknown-header error. */
+/** The accepted fixed headers, for the unknown-header error. */
 export const ACCEPTED_HEADERS: readonly string[] = SPECS.map(
   (s) => s.names.join(',') + (s.optionalLast ? `[,${s.optionalLast}]` : ''),
 );
 
-const normalise = (cell: string) =>
+/** A cell without surrounding spaces and double quotes. */
+export const unquote = (cell: string) =>
   cell
     .trim()
     .replace(/^"(.*)"$/, '$1')
-    .trim()
-    .toLowerCase();
+    .trim();
 
-/** The layout whose header equals `headerLine`, or undefined when none does. */
-export function detectLayout(headerLine: string): CsvLayout | undefined {
-  const cells = headerLine.split(',').map(normalise);
+const normalise = (cell: string) => unquote(cell).toLowerCase();
+
+/**
+ * The separator of a line: a tab if it has one, else `;` if it has one, else `,`. Headers hold
+ * no numbers, so a `;` file's decimal commas never mislead this on a header row.
+ */
+export function detectSeparator(line: string): string {
+  return line.includes('\t') ? '\t' : line.includes(';') ? ';' : ',';
+}
+
+/** The fixed layout whose header equals `headerLine` (split at `separator`), or undefined. */
+export function detectLayout(headerLine: string, separator = ','): CsvLayout | undefined {
+  const cells = headerLine.split(separator).map(normalise);
   for (const [n, spec] of SPECS.entries()) {
     const names =
       spec.optionalLast !== undefined && cells.length === spec.names.length + 1
@@ -84,6 +110,8 @@ export function detectLayout(headerLine: string): CsvLayout | undefined {
       columns: names.map((name) => ROLES[name] ?? Column.ignored),
       names,
       intervalMs: spec.intervalMs,
+      separator: separator.charCodeAt(0),
+      headerRow: true,
     };
   }
   return undefined;

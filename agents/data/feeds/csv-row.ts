@@ -32,6 +32,7 @@ export function parseCsvRow(
   out: Float64Array,
 ): string | undefined {
   const columns = layout.columns;
+  const sep = layout.separator;
   const last = columns.length - 1;
   let at = start;
   let time = 0;
@@ -39,31 +40,40 @@ export function parseCsvRow(
     const column = columns[k] as Column;
     let stop: number;
     if (column <= Column.close) {
-      const value = parseDecimalField(text, at, end);
+      let value = parseDecimalField(text, at, end, sep);
       stop = decimalField.end;
-      if (!(value > 0 && value < Infinity))
-        return `${layout.names[k]} ${quote(text, at, stop)} is not a positive number${missing(text, at, stop)}`;
+      if (!(value > 0 && value < Infinity)) {
+        value = layout.decimalComma ? parseCommaDecimal(text, at, stop) : NaN;
+        if (!(value > 0 && value < Infinity)) return notNumber(text, at, stop, layout, k, 'a positive');
+      }
       out[column] = value;
     } else if (column === Column.volume) {
-      const value = parseDecimalField(text, at, end);
+      let value = parseDecimalField(text, at, end, sep);
       stop = decimalField.end;
-      if (!(value >= 0 && value < Infinity))
-        return `${layout.names[k]} ${quote(text, at, stop)} is not a non-negative number${missing(text, at, stop)}`;
+      if (!(value >= 0 && value < Infinity)) {
+        value = layout.decimalComma ? parseCommaDecimal(text, at, stop) : NaN;
+        if (!(value >= 0 && value < Infinity)) return notNumber(text, at, stop, layout, k, 'a non-negative');
+      }
       out[column] = value;
     } else {
-      stop = nextComma(text, at, end);
+      stop = nextSeparator(text, at, end, sep);
       if (column === Column.date) {
         const day = parseIsoDate(text, at, stop);
-        if (Number.isNaN(day)) return `Date ${quote(text, at, stop)} is not a date (expected YYYY-MM-DD)`;
+        if (Number.isNaN(day)) return `${layout.names[k]} ${quote(text, at, stop)} is not a date (expected YYYY-MM-DD)`;
         time += day;
       } else if (column === Column.time) {
         const clock = parseClockTime(text, at, stop);
-        if (Number.isNaN(clock)) return `Time ${quote(text, at, stop)} is not a time of day (expected HH:MM[:SS])`;
+        if (Number.isNaN(clock))
+          return `${layout.names[k]} ${quote(text, at, stop)} is not a time of day (expected HH:MM[:SS])`;
         time += clock;
       } else if (column === Column.datetime) {
         time = parseIsoDateTime(text, at, stop);
         if (Number.isNaN(time))
           return `Datetime ${quote(text, at, stop)} is not an ISO-8601 date-time (expected YYYY-MM-DDTHH:MM:SS[.fff][Z])`;
+      } else if (column !== Column.ignored) {
+        const value = formattedTime(text, at, stop, layout, column);
+        if (Number.isNaN(value)) return notTime(text, at, stop, layout, k, column);
+        time += value;
       }
     }
     if (stop === end && k < last) return columnCount(text, start, end, layout);
@@ -75,21 +85,59 @@ export function parseCsvRow(
   return undefined;
 }
 
-function nextComma(text: string, from: number, end: number): number {
+function nextSeparator(text: string, from: number, end: number, sep: number): number {
   let i = from;
-  while (i < end && text.charCodeAt(i) !== 44 /* , */) i++;
+  while (i < end && text.charCodeAt(i) !== sep) i++;
   return i;
+}
+
+/**
+ * A `stamp` or `clock` field in the layout's format, without surrounding spaces and a pair of
+ * double quotes; NaN when it does not match. Kept out of parseCsvRow, whose size decides what
+ * the JIT inlines into the fixed layouts' hot loop.
+ */
+function formattedTime(text: string, at: number, stop: number, layout: CsvLayout, column: Column): number {
+  while (at < stop && text.charCodeAt(at) === 32) at++;
+  while (stop > at && text.charCodeAt(stop - 1) === 32) stop--;
+  if (stop - at >= 2 && text.charCodeAt(at) === 34 /* " */ && text.charCodeAt(stop - 1) === 34) {
+    at++;
+    stop--;
+  }
+  return (column === Column.stamp ? layout.stamp : layout.clock)!.parse(text, at, stop);
+}
+
+function notTime(text: string, at: number, stop: number, layout: CsvLayout, k: number, column: Column): string {
+  const format = (column === Column.stamp ? layout.stamp : layout.clock)!;
+  return `${layout.names[k]} ${quote(text, at, stop)} is not ${format.expected}${hint(text, at, stop, layout)}`;
+}
+
+function notNumber(text: string, at: number, stop: number, layout: CsvLayout, k: number, what: string): string {
+  return `${layout.names[k]} ${quote(text, at, stop)} is not ${what} number${hint(text, at, stop, layout)}`;
 }
 
 function columnCount(text: string, start: number, end: number, layout: CsvLayout): string {
   let found = 1;
-  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 44) found++;
-  return `expected ${layout.columns.length} columns (${layout.names.join(',')}), found ${found}`;
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === layout.separator) found++;
+  const sep = String.fromCharCode(layout.separator);
+  return `expected ${layout.columns.length} columns (${layout.names.join(sep)}), found ${found}`;
 }
 
 const quote = (text: string, start: number, stop: number) => JSON.stringify(text.slice(start, stop));
 
-function missing(text: string, start: number, stop: number): string {
+/** Why a value may have failed, when a likely reason shows: a missing value, a decimal comma. */
+function hint(text: string, start: number, stop: number, layout: CsvLayout): string {
   const raw = text.slice(start, stop).trim().toLowerCase();
-  return raw === 'null' || raw === '' ? ' (the value is missing; feeds never fill one in)' : '';
+  if (raw === 'null' || raw === '' || raw === '""') return ' (the value is missing; feeds never fill one in)';
+  if (!layout.decimalComma && layout.separator !== 44 && /^"?[-+]?\d*,\d+"?$/.test(raw))
+    return ' (a decimal comma? set the decimal separator: --csv-decimal , or decimal: "," in the mapping)';
+  return '';
+}
+
+const COMMA_NUMBER = /^[+-]?(?:\d+,?\d*|,\d+)$/;
+
+/** A decimal with a comma for its point (`10,5`), for files that say so; NaN for anything else. */
+function parseCommaDecimal(text: string, start: number, stop: number): number {
+  let s = text.slice(start, stop).trim();
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1).trim();
+  return COMMA_NUMBER.test(s) ? Number(s.replace(',', '.')) : NaN;
 }

@@ -12,12 +12,13 @@ const MAX_EXACT_DIGITS = 15;
 
 const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** Where the last {@link parseDecimalField} stopped: the comma after the field, or `end`. */
+/** Where the last {@link parseDecimalField} stopped: the separator after the field, or `end`. */
 export const decimalField = { end: 0 };
 
 /**
- * Parses the field starting at `text[start]` and ending at the next comma (or `end`) as a
- * plain decimal (`123`, `-4.5`, `.25`, `1e-3`, surrounding spaces allowed), sets
+ * Parses the field starting at `text[start]` and ending at the next `separator` (a character
+ * code, default `,`; or `end`) as a plain decimal (`123`, `-4.5`, `.25`, `1e-3`, surrounding
+ * spaces and double quotes allowed), sets
  * `decimalField.end` to the field's end and returns NaN for anything else (empty, `null`,
  * `abc`, `0x10`, `Infinity`).
  *
@@ -25,7 +26,7 @@ export const decimalField = { end: 0 };
  * fraction digits, mantissa and 10^k are exact doubles, and one IEEE division of exact
  * operands is correctly rounded (Clinger's fast path). Anything longer falls back to `Number`.
  */
-export function parseDecimalField(text: string, start: number, end: number): number {
+export function parseDecimalField(text: string, start: number, end: number, separator = 44): number {
   let i = start;
   let negative = false;
   let c = text.charCodeAt(i);
@@ -47,7 +48,7 @@ export function parseDecimalField(text: string, start: number, end: number): num
       if (fraction >= 0) fraction++;
     } else if (c === 46 /* . */ && fraction < 0) {
       fraction = 0;
-    } else if (c === 44 /* , */) {
+    } else if (c === separator) {
       break;
     } else {
       plain = false;
@@ -61,6 +62,7 @@ export function parseDecimalField(text: string, start: number, end: number): num
 }
 
 function slowParse(field: string): number {
-  const s = field.trim();
+  let s = field.trim();
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1).trim();
   return PLAIN_NUMBER.test(s) ? Number(s) : NaN;
 }

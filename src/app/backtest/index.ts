@@ -5,3 +5,4 @@ export * from './run-backtest.js';
 export * from './report-stats.js';
 export type { ReportMeta } from './report-html.js';
 export * from './html.js';
+export * from './skipped-rows.js';

@@ -17,7 +17,7 @@ import {
   derivedId,
   zeroCosts,
 } from '../../core/index.js';
-import { csvFeed, type MarketFeed, type BarGuardOptions } from '../../../agents/data/index.js';
+import { csvFeed, type MarketFeed, type BarGuardOptions, type CsvMapping } from '../../../agents/data/index.js';
 import {
   type TradingSettings,
   buildSystem,
@@ -32,6 +32,7 @@ import { RecordingTap } from '../../infra/recording/index.js';
 import { readNewsFile, type Scorer } from '../../../agents/sentiment/index.js';
 import { withNews } from './news-feed.js';
 import { RiskLog, type RiskReport } from './risk-log.js';
+import { SkippedRowLog, type SkippedRows } from './skipped-rows.js';
 import { loadConfig } from '../../../config/index.js';
 
 export interface BacktestOptions {
@@ -43,7 +44,13 @@ export interface BacktestOptions {
   readonly cash: number;
   readonly transport: 'memory' | 'nats';
   readonly natsUrl?: string;
+  /** Skip bad rows of `data` (and news lines) instead of stopping; the result names the rows skipped. */
   readonly lenient?: boolean;
+  /**
+   * How to read `data` when it is a path: a mapping file (YAML or JSON) and a mapping whose keys
+   * win over the file's (columns, separator, time formats: `CsvMapping`).
+   */
+  readonly csv?: { readonly mapFile?: string | undefined; readonly mapping?: CsvMapping | undefined };
   readonly costs?: TradingSettings['costs'];
   /**
    * Risk limits. Unset: the paper limits, the defaults of the RISK_* keys that `sextant start`
@@ -105,6 +112,8 @@ export interface BacktestResult {
   readonly transport: 'memory' | 'nats';
   /** The limits used, the orders risk refused (by reason) and every trading-state change. */
   readonly risk: RiskReport;
+  /** Rows of the data file skipped in lenient mode (always 0 otherwise: a bad row stops the run). */
+  readonly skipped: SkippedRows;
 }
 
 /** The limits `sextant start` runs with when no RISK_* key is set. */
@@ -134,9 +143,17 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     typeof options.news === 'string'
       ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items
       : options.news;
+  const skippedRows = new SkippedRowLog();
   const barFeed =
     typeof options.data === 'string'
-      ? csvFeed({ file: options.data, symbol: options.symbol, lenient: options.lenient ?? false })
+      ? csvFeed({
+          file: options.data,
+          symbol: options.symbol,
+          lenient: options.lenient ?? false,
+          onSkip: skippedRows.onSkip,
+          ...(options.csv?.mapFile !== undefined ? { mapFile: options.csv.mapFile } : {}),
+          ...(options.csv?.mapping !== undefined ? { mapping: options.csv.mapping } : {}),
+        })
       : options.data;
   const fills: BacktestFill[] = [];
   let bars = 0;
@@ -274,6 +291,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       maxDrawdown: portfolio.maxDrawdown,
       transport: options.transport,
       risk: riskLog.report(),
+      skipped: skippedRows.report(barFeed.skipped),
     };
   } finally {
     await system.stop();

@@ -528,7 +528,13 @@ async function openDataFeed(
         startTime,
       });
     case 'csv':
-      return openFeed({ feed: 'csv', file: d.file!, symbol: d.symbols[0]!, lenient: d.lenient });
+      return openFeed({
+        feed: 'csv',
+        file: d.file!,
+        symbol: d.symbols[0]!,
+        lenient: d.lenient,
+        ...(d.csvMap !== undefined ? { mapFile: d.csvMap } : {}),
+      });
     case 'ndjson':
       return openFeed({ feed: 'ndjson', file: d.file!, lenient: d.lenient });
     default:
