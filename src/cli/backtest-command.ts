@@ -15,6 +15,7 @@ import { ReportCollector, writeReport, runBacktest, type BacktestResult, riskLin
 import { unboundedLimits } from '../../agents/risk/index.js';
 import { openEmbeddedStore, type Store } from '../infra/store/index.js';
 import { CSV_HELP, CSV_OPTIONS, csvInputOf, skippedLines } from './csv-flags.js';
+import { dataPairs } from './study-input.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 
@@ -22,7 +23,9 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
                          intraday (Date,Time,...), Datetime,Open,High,Low,Close,Volume, or
                          date|timestamp,open,high,low,close,volume in any order and case,
                          separated by , ; or tab, times ISO-8601 or epoch s/ms (else --csv-*)
-  --symbol <SYM>         Symbol the bars belong to
+  --symbol <SYM>         Symbol the bars belong to. Several symbols in one account: repeat
+                         --data and --symbol in the same order (or write --data SYM=file); the
+                         files are merged by time and the strategy trades each symbol
   --strategy <name|path> A built-in (sma-cross, the default; rsi-reversion, ema-cross,
                          bollinger, donchian-breakout, macd) or a strategy file
                          (./strategies/my-strategy.ts); sextant strategy list shows them all
@@ -66,8 +69,8 @@ const num = (name: string, value: string | undefined, fallback: number): number 
 };
 
 const OPTIONS = {
-  data: { type: 'string' },
-  symbol: { type: 'string' },
+  data: { type: 'string', multiple: true },
+  symbol: { type: 'string', multiple: true },
   strategy: { type: 'string', default: 'sma-cross' },
   param: { type: 'string', multiple: true },
   strategies: { type: 'string' },
@@ -103,8 +106,14 @@ export async function backtestCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!values.data || !values.symbol) {
-    console.error(`sextant backtest: --data and --symbol are required\n\n${HELP}`);
+  if (!values.data) {
+    console.error(`sextant backtest: --data (with --symbol) is required\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    dataPairs(values); // every file has its symbol
+  } catch (err) {
+    console.error(`sextant backtest: ${(err as Error).message}`);
     return 2;
   }
   if (values.transport !== 'memory' && values.transport !== 'nats') {
@@ -179,6 +188,8 @@ async function run(
   record: Store | undefined,
 ): Promise<number> {
   const report = values.report ? new ReportCollector() : undefined;
+  const pairs = dataPairs(values);
+  const symbols = pairs.map((p) => p.symbol).join(', ');
   // the paper configuration (env, SEXTANT_CONFIG_FILE), as sextant start reads it
   const config = loadConfig();
   const cash = num('cash', values.cash, config.portfolio.startCash);
@@ -192,8 +203,8 @@ async function run(
     ...(report ? { onEnvelope: report.onEnvelope } : {}),
     ...(record ? { record } : {}),
     ...(values.recording ? { recording: values.recording } : {}),
-    data: values.data!,
-    symbol: values.symbol!,
+    data: pairs.length === 1 ? pairs[0]!.file : pairs,
+    symbol: pairs[0]!.symbol,
     strategy,
     cash,
     transport: values.transport as 'memory' | 'nats', // checked by backtestCommand
@@ -212,9 +223,9 @@ async function run(
     const data = report.data(
       cash,
       {
-        symbol: values.symbol!,
+        symbol: symbols,
         strategy: (Array.isArray(strategy) ? strategy : [strategy]).map(describe).join('; '),
-        data: basename(values.data!),
+        data: pairs.map((p) => basename(p.file)).join(' + '),
         costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`,
         generatedAt: new Date(),
       },
@@ -234,7 +245,7 @@ async function run(
       JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk, skipped, strategies }),
     );
   } else {
-    console.log(summary(result, values.symbol!));
+    console.log(summary(result, symbols));
   }
   // after the summary; on stderr with --json, which keeps stdout one JSON document
   if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
@@ -273,12 +284,25 @@ function summary(r: BacktestResult, symbol: string): string {
   const fills = lines.pop()!;
   lines.push(`  risk          ${limits}`, ...risk.map((l) => `                ${l}`), fills);
   lines.splice(lines.length - 1, 0, ...skippedLines(r.skipped));
+  const bySymbol = [...new Set(r.fills.map((f) => f.symbol))];
+  if (bySymbol.length > 1)
+    lines.push(
+      '  by symbol',
+      ...bySymbol.map((sym) => {
+        const pos = p.positions.find((x) => x.symbol === sym);
+        const fees = r.fills.filter((f) => f.symbol === sym).reduce((s, f) => s + f.fee, 0);
+        const pnl = (pos?.realizedPnl ?? 0) + (pos?.unrealizedPnl ?? 0);
+        const n = r.fills.filter((f) => f.symbol === sym).length;
+        return `    ${sym.padEnd(20)} PnL ${money(pnl)} (fees ${money(fees)}), ${n} fills, holding ${pos?.qty ?? 0}`;
+      }),
+    );
   if (r.strategies.length > 1)
     lines.push(
       '  by strategy',
       ...r.strategies.map((b) => `    ${b.origin.id.padEnd(20)} PnL ${money(b.pnl?.all ?? b.equity)}`),
     );
-  for (const f of r.fills.slice(-5)) lines.push(`    ${f.date} ${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
+  for (const f of r.fills.slice(-5))
+    lines.push(`    ${f.date} ${bySymbol.length > 1 ? `${f.symbol} ` : ''}${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
   if (r.fills.length > 5) lines.splice(lines.length - 5, 0, `    ... (last 5 of ${r.fills.length})`);
   return lines.join('\n');
 }

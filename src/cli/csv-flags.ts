@@ -33,7 +33,7 @@ export const CSV_HELP = `  --csv-columns <map>    Where the values are, for othe
   --csv-map <file>       The same as a YAML or JSON file: separator, header, columns {...},
                          timeFormat, clockFormat, decimal (the flags above win over it)`;
 
-interface CsvFlagValues {
+export interface CsvFlagValues {
   readonly 'csv-map'?: string | undefined;
   readonly 'csv-columns'?: string | undefined;
   readonly 'csv-separator'?: string | undefined;

@@ -13,9 +13,11 @@ import { unboundedLimits } from '../../agents/risk/index.js';
 import { loadStrategyOf } from '../app/kernel/index.js';
 import type { TrialSetup } from '../app/research/index.js';
 import { loadConfig, sizeOf } from '../../config/index.js';
+import { CSV_HELP, CSV_OPTIONS, csvInputOf, type CsvFlagValues } from './csv-flags.js';
 
 /** The flags every research command shares with `sextant backtest` (data, strategy, account). */
 export const STUDY_OPTIONS = {
+  ...CSV_OPTIONS,
   data: { type: 'string', multiple: true },
   symbol: { type: 'string', multiple: true },
   strategy: { type: 'string', default: 'sma-cross' },
@@ -40,9 +42,10 @@ export const STUDY_HELP = `  --data <file>          CSV of bars (as sextant back
   --fee-bps <x> --slippage-bps <x>   Paper broker costs (default EXEC_FEE_BPS, EXEC_SLIPPAGE_BPS)
   --risk <paper|off>     paper (default): the limits sextant start uses (RISK_* keys); off: none
   --lenient              Skip and count bad CSV rows instead of stopping
+${CSV_HELP}
   --json                 Print one JSON document`;
 
-type StudyValues = {
+type StudyValues = CsvFlagValues & {
   data?: string[];
   symbol?: string[];
   strategy?: string;
@@ -106,8 +109,20 @@ export function dataPairs(values: StudyValues): { symbol: string; file: string }
 export async function studyInput(values: StudyValues, warn: (m: string) => void): Promise<StudyInput> {
   const pairs = dataPairs(values);
   let skippedRows = 0;
+  let csv: ReturnType<typeof csvInputOf>['csv'];
+  try {
+    csv = csvInputOf(values).csv;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const streams = pairs.map((p) => {
-    const feed = csvFeed({ file: p.file, symbol: p.symbol, lenient: values.lenient ?? false });
+    const feed = csvFeed({
+      file: p.file,
+      symbol: p.symbol,
+      lenient: values.lenient ?? false,
+      ...(csv?.mapFile !== undefined ? { mapFile: csv.mapFile } : {}),
+      ...(csv?.mapping !== undefined ? { mapping: csv.mapping } : {}),
+    });
     const items = readAll(feed);
     skippedRows += feed.skipped;
     if (items.length === 0) throw new UsageError(`${p.file} holds no bars`);

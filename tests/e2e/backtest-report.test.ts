@@ -111,7 +111,7 @@ describe('backtest report', () => {
         await page.locator('body[data-charts=ready]').waitFor();
         expect(requests).toEqual([pathToFileURL(file).href]); // everything is inline
         expect(errors).toEqual([]);
-        for (const chart of ['#equity', '#drawdown']) {
+        for (const chart of ['#equity', '#drawdown', '#price-0']) {
           const pixels = await page.evaluate<number>(
             `(() => { const c = document.querySelector('${chart} canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`,
           );
@@ -121,8 +121,29 @@ describe('backtest report', () => {
         expect(rows).toBeGreaterThan(0);
         expect(rows - (await page.locator('#trades tbody tr.open').count())).toBe(closed);
         if (trades !== undefined) expect(rows).toBe(trades);
-        for (const label of ['Total return', 'CAGR', 'Max drawdown', 'Sharpe', 'Win rate', 'Trades', 'Exposure'])
+        for (const label of [
+          'Total return',
+          'CAGR',
+          'Max drawdown',
+          'Sharpe',
+          'Sortino',
+          'Calmar',
+          'Volatility',
+          'Longest drawdown',
+          'Profit factor',
+          'Expectancy',
+          'Average win',
+          'Average loss',
+          'Longest losing streak',
+          'Win rate',
+          'Trades',
+          'Exposure',
+        ])
           await page.locator('#summary dt', { hasText: label }).first().waitFor();
+        // the equity chart carries the buy-and-hold benchmark; the price chart, buy and sell markers
+        await page.locator('#equity .u-legend', { hasText: 'Buy and hold' }).waitFor();
+        await page.locator('#price-0 .u-legend', { hasText: 'Sell' }).waitFor();
+        expect(await page.locator('#periods tbody tr').count()).toBeGreaterThan(0);
         expect(await page.locator('#summary [data-stat=total-return] dd').textContent()).toMatch(/^-?\d+\.\d\d%$/);
         await page.screenshot({
           path: join(artifactDir('e2e'), `backtest-report-${name}.png`),

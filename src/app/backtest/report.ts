@@ -3,6 +3,8 @@ import type { Envelope, Bar, OrderFilled, PortfolioSnapshot } from '../../core/i
 import { renderReport, type ReportMeta } from './report-html.js';
 import type { RiskReport } from './risk-log.js';
 import {
+  buyAndHold,
+  calendarReturns,
   equityCurve,
   reportStats,
   roundTrips,
@@ -23,7 +25,19 @@ export interface ReportData {
   readonly fills: readonly ReportFill[];
   /** The limits used, refusals by reason and trading-state changes (absent in older callers). */
   readonly risk?: RiskReport;
+  /** Buy and hold of the symbols traded (equal split, no costs), at each bar time of `curve`. */
+  readonly benchmark?: readonly { time: number; equity: number }[];
+  /** Closes per symbol (the first few symbols), for the price charts with entries and exits. */
+  readonly prices?: readonly { symbol: string; times: number[]; closes: number[] }[];
+  /** Returns per UTC calendar month and year. */
+  readonly periods?: {
+    readonly months: readonly { period: string; return: number }[];
+    readonly years: readonly { period: string; return: number }[];
+  };
 }
+
+/** Symbols drawn as price charts in a report (more would make the file heavy to open). */
+const PRICE_CHARTS = 4;
 
 /**
  * Collects what a backtest report needs from the bus while a backtest runs (pass `onEnvelope` to
@@ -71,6 +85,16 @@ export class ReportCollector {
       curve.map((p) => p.time),
       lastClose,
     );
+    const prices = new Map<string, { symbol: string; times: number[]; closes: number[] }>();
+    for (const b of this.#bars) {
+      let p = prices.get(b.symbol);
+      if (!p) {
+        if (prices.size >= PRICE_CHARTS) continue;
+        prices.set(b.symbol, (p = { symbol: b.symbol, times: [], closes: [] }));
+      }
+      p.times.push(b.time);
+      p.closes.push(b.close);
+    }
     return {
       meta,
       stats: reportStats(curve, trips, this.#fills, startEquity),
@@ -78,6 +102,12 @@ export class ReportCollector {
       trips,
       fills: [...this.#fills],
       ...(risk ? { risk } : {}),
+      benchmark: buyAndHold(this.#bars, startEquity),
+      prices: [...prices.values()],
+      periods: {
+        months: calendarReturns(curve, startEquity, 'month'),
+        years: calendarReturns(curve, startEquity, 'year'),
+      },
     };
   }
 }

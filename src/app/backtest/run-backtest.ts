@@ -17,7 +17,16 @@ import {
   derivedId,
   zeroCosts,
 } from '../../core/index.js';
-import { csvFeed, type MarketFeed, type BarGuardOptions, type CsvMapping } from '../../../agents/data/index.js';
+import {
+  csvFeed,
+  memoryFeed,
+  mergeByTime,
+  readAll,
+  type MarketFeed,
+  type BarGuardOptions,
+  type CsvMapping,
+} from '../../../agents/data/index.js';
+import { basename } from 'node:path';
 import {
   type TradingSettings,
   buildSystem,
@@ -36,8 +45,11 @@ import { SkippedRowLog, type SkippedRows } from './skipped-rows.js';
 import { loadConfig } from '../../../config/index.js';
 
 export interface BacktestOptions {
-  /** A CSV of bars (Yahoo daily, intraday, Datetime) or a ready feed. */
-  readonly data: string | MarketFeed;
+  /**
+   * A CSV of bars (Yahoo daily, intraday, Datetime, or mapped), several CSVs each of its own symbol
+   * (read once and merged by time into one run: one account), or a ready feed.
+   */
+  readonly data: string | MarketFeed | readonly { readonly file: string; readonly symbol: string }[];
   readonly symbol: string;
   /** One strategy instance, or several. */
   readonly strategy: Strategies;
@@ -91,11 +103,13 @@ export type StrategyResult = OriginBook;
 /** One fill as the backtest reports it. */
 export interface BacktestFill {
   readonly date: string;
+  readonly symbol: string;
   readonly side: 'buy' | 'sell';
   readonly size: number;
   readonly price: number;
   /** The order's type: market, limit, or stop (a stop-loss that triggered is a stop). */
   readonly kind: OrderType;
+  readonly fee: number;
 }
 
 export interface BacktestResult {
@@ -144,17 +158,23 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       ? readNewsFile(options.news, { lenient: options.lenient ?? false }).items
       : options.news;
   const skippedRows = new SkippedRowLog();
-  const barFeed =
+  const open = (file: string, symbol: string) =>
+    csvFeed({
+      file,
+      symbol,
+      lenient: options.lenient ?? false,
+      onSkip: skippedRows.onSkip,
+      ...(options.csv?.mapFile !== undefined ? { mapFile: options.csv.mapFile } : {}),
+      ...(options.csv?.mapping !== undefined ? { mapping: options.csv.mapping } : {}),
+    });
+  const barFeed: MarketFeed =
     typeof options.data === 'string'
-      ? csvFeed({
-          file: options.data,
-          symbol: options.symbol,
-          lenient: options.lenient ?? false,
-          onSkip: skippedRows.onSkip,
-          ...(options.csv?.mapFile !== undefined ? { mapFile: options.csv.mapFile } : {}),
-          ...(options.csv?.mapping !== undefined ? { mapping: options.csv.mapping } : {}),
-        })
-      : options.data;
+      ? open(options.data, options.symbol)
+      : Array.isArray(options.data)
+        ? memoryFeed(mergeByTime(options.data.map((d) => readAll(open(d.file, d.symbol)))), {
+            name: options.data.map((d) => `csv:${basename(d.file)}`).join('+'),
+          })
+        : (options.data as MarketFeed);
   const fills: BacktestFill[] = [];
   let bars = 0;
   const riskLog = new RiskLog(options.riskMode ?? 'paper');
@@ -192,7 +212,15 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         const f = env.payload as OrderFilled;
         const kind = types.get(f.clientOrderId) ?? 'market';
         if (f.status === 'filled') types.delete(f.clientOrderId);
-        fills.push({ date: isoDate(env.time), side: f.side, size: f.qty, price: f.price, kind });
+        fills.push({
+          date: isoDate(env.time),
+          symbol: f.symbol,
+          side: f.side,
+          size: f.qty,
+          price: f.price,
+          kind,
+          fee: f.fee,
+        });
       });
       if (options.onEnvelope) bus.subscribe('>' as never, options.onEnvelope);
       bus.subscribe(subjects.orderRejected(), riskLog.onEnvelope);
