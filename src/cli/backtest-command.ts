@@ -11,7 +11,16 @@ import { loadStrategies, loadStrategyOf } from '../app/kernel/index.js';
 import { readStrategiesFile } from '../infra/strategies/index.js';
 import { loadConfig, sizeOf } from '../../config/index.js';
 import { basename } from 'node:path';
-import { ReportCollector, writeReport, runBacktest, type BacktestResult, riskLines } from '../app/backtest/index.js';
+import {
+  ReportCollector,
+  writeReport,
+  runBacktest,
+  type BacktestResult,
+  riskLines,
+  fixed,
+  pct,
+  type ReportStats,
+} from '../app/backtest/index.js';
 import { unboundedLimits } from '../../agents/risk/index.js';
 import { openEmbeddedStore, type Store } from '../infra/store/index.js';
 import { CSV_HELP, CSV_OPTIONS, csvInputOf, skippedLines } from './csv-flags.js';
@@ -187,7 +196,8 @@ async function run(
   progress: ReturnType<typeof progressBar> | undefined,
   record: Store | undefined,
 ): Promise<number> {
-  const report = values.report ? new ReportCollector() : undefined;
+  // the statistics (summary, --json, report) come from what the run published
+  const report = new ReportCollector();
   const pairs = dataPairs(values);
   const symbols = pairs.map((p) => p.symbol).join(', ');
   // the paper configuration (env, SEXTANT_CONFIG_FILE), as sextant start reads it
@@ -200,7 +210,7 @@ async function run(
   };
   const riskMode = values.risk as 'paper' | 'off'; // checked by backtestCommand
   const result = await runBacktest({
-    ...(report ? { onEnvelope: report.onEnvelope } : {}),
+    onEnvelope: report.onEnvelope,
     ...(record ? { record } : {}),
     ...(values.recording ? { recording: values.recording } : {}),
     data: pairs.length === 1 ? pairs[0]!.file : pairs,
@@ -219,20 +229,19 @@ async function run(
     ...(progress ? { onProgress: progress.update } : {}),
   });
   progress?.done();
-  if (report) {
-    const data = report.data(
-      cash,
-      {
-        symbol: symbols,
-        strategy: (Array.isArray(strategy) ? strategy : [strategy]).map(describe).join('; '),
-        data: pairs.map((p) => basename(p.file)).join(' + '),
-        costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`,
-        generatedAt: new Date(),
-      },
-      result.risk,
-    );
-    await writeReport(values.report!, data);
-  }
+  const data = report.data(
+    cash,
+    {
+      symbol: symbols,
+      strategy: (Array.isArray(strategy) ? strategy : [strategy]).map(describe).join('; '),
+      data: pairs.map((p) => basename(p.file)).join(' + '),
+      costs: `fees ${costs.feeBps} bps, slippage ${costs.slippageBps} bps`,
+      generatedAt: new Date(),
+    },
+    result.risk,
+  );
+  if (values.report) await writeReport(values.report, data);
+  const metrics = data.stats;
   if (values.json) {
     const { finalValue, fills, bars, elapsedMs, barsPerSecond, risk, skipped } = result;
     const peakRssMB = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
@@ -242,10 +251,21 @@ async function run(
       positions: b.positions,
     }));
     console.log(
-      JSON.stringify({ finalValue, fills, bars, elapsedMs, barsPerSecond, peakRssMB, risk, skipped, strategies }),
+      JSON.stringify({
+        finalValue,
+        metrics,
+        fills,
+        bars,
+        elapsedMs,
+        barsPerSecond,
+        peakRssMB,
+        risk,
+        skipped,
+        strategies,
+      }),
     );
   } else {
-    console.log(summary(result, symbols));
+    console.log(summary(result, symbols, metrics));
   }
   // after the summary; on stderr with --json, which keeps stdout one JSON document
   if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
@@ -269,7 +289,7 @@ function sentimentSettings() {
   return { halfLifeMs: s.halfLifeMs, recentItems: s.recentItems, symbolMap: s.symbolMap };
 }
 
-function summary(r: BacktestResult, symbol: string): string {
+function summary(r: BacktestResult, symbol: string, m: ReportStats): string {
   const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const p = r.portfolio;
   const lines = [
@@ -277,7 +297,10 @@ function summary(r: BacktestResult, symbol: string): string {
     `  final value   ${money(r.finalValue)}`,
     `  cash          ${money(p.cash)}`,
     `  realised PnL  ${money(p.realizedPnl)}   unrealised ${money(p.unrealizedPnl)}   fees ${money(p.fees)}`,
-    `  max drawdown  ${(100 * r.maxDrawdown).toFixed(2)}%   peak equity ${money(p.peakEquity)}`,
+    `  max drawdown  ${(100 * r.maxDrawdown).toFixed(2)}%   peak equity ${money(p.peakEquity)}   longest ${Math.round(m.maxDrawdownDurationMs / 86_400_000)} days`,
+    `  return        ${pct(m.totalReturn)}   CAGR ${pct(m.cagr)}   volatility ${pct(m.volatility)}   (annualised over ${m.sharpeBasis.periodsPerYear}, ${m.sharpeBasis.calendar === '24/7' ? '24/7 data' : 'weekday data'})`,
+    `  ratios        Sharpe ${fixed(m.sharpe)}   Sortino ${fixed(m.sortino)}   Calmar ${fixed(m.calmar)}`,
+    `  trades        ${m.closedTrades} closed${m.openTrades ? ` + ${m.openTrades} open` : ''}   win rate ${pct(m.winRate)}   profit factor ${m.profitFactor === Infinity ? '∞' : fixed(m.profitFactor)}   expectancy ${m.expectancy === undefined ? 'n/a' : money(m.expectancy)}   exposure ${pct(m.exposure)}`,
     `  fills         ${r.fills.length}`,
   ];
   const [limits, ...risk] = riskLines(r.risk);

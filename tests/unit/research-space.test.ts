@@ -101,6 +101,8 @@ describe('report statistics', () => {
       5 * DAY,
     );
     expect(longestDrawdownMs([point(0, 100), point(2, 120), point(3, 90), point(20, 95)])).toBe(18 * DAY);
+    // measured from the curve's own start, not from the epoch
+    expect(longestDrawdownMs([point(1000, 100), point(1001, 101), point(1002, 102)])).toBe(DAY);
   });
 
   it('calendar returns compound to the total return', () => {

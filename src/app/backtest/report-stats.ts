@@ -283,7 +283,7 @@ export function sortinoRatio(returns: readonly number[], periodsPerYear: number)
 /** Longest stretch from a peak of the curve to the first point back at or above it (or the end). */
 export function longestDrawdownMs(curve: readonly EquityPoint[]): number {
   let peak = -Infinity;
-  let peakTime = 0;
+  let peakTime = curve[0]?.time ?? 0;
   let longest = 0;
   for (const p of curve) {
     if (p.equity >= peak) {
