@@ -74,9 +74,12 @@ export async function trialRunner(
   }
   const slots: Slot[] = [];
   for (let i = 0; i < threads; i++) {
+    // the agents allocate many short-lived objects per message: a young generation as large as the
+    // CLI's (--max-semi-space-size=64: three semi-spaces) keeps them from being promoted
+    const limits = { resourceLimits: { maxYoungGenerationSizeMb: 192 } };
     const worker = script.eval
-      ? new Worker(script.code, { eval: true, workerData: { items, setup } })
-      : new Worker(script.url, { workerData: { items, setup } });
+      ? new Worker(script.code, { eval: true, workerData: { items, setup }, ...limits })
+      : new Worker(script.url, { workerData: { items, setup }, ...limits });
     const slot: Slot = { worker, inFlight: new Map() };
     const fail = (err: Error) => {
       slot.dead = err;
