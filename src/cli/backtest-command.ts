@@ -250,10 +250,12 @@ async function run(
       pnl: b.pnl?.all ?? b.equity,
       positions: b.positions,
     }));
+    const symbols = bySymbol(result);
     console.log(
       JSON.stringify({
         finalValue,
         metrics,
+        symbols,
         fills,
         bars,
         elapsedMs,
@@ -289,6 +291,21 @@ function sentimentSettings() {
   return { halfLifeMs: s.halfLifeMs, recentItems: s.recentItems, symbolMap: s.symbolMap };
 }
 
+/** Each traded symbol's part of the account: realised + unrealised PnL (before fees), fees, fills, holding. */
+function bySymbol(r: BacktestResult) {
+  return [...new Set(r.fills.map((f) => f.symbol))].map((symbol) => {
+    const pos = r.portfolio.positions.find((x) => x.symbol === symbol);
+    const own = r.fills.filter((f) => f.symbol === symbol);
+    return {
+      symbol,
+      pnl: (pos?.realizedPnl ?? 0) + (pos?.unrealizedPnl ?? 0),
+      fees: own.reduce((s, f) => s + f.fee, 0),
+      fills: own.length,
+      qty: pos?.qty ?? 0,
+    };
+  });
+}
+
 function summary(r: BacktestResult, symbol: string, m: ReportStats): string {
   const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const p = r.portfolio;
@@ -307,17 +324,14 @@ function summary(r: BacktestResult, symbol: string, m: ReportStats): string {
   const fills = lines.pop()!;
   lines.push(`  risk          ${limits}`, ...risk.map((l) => `                ${l}`), fills);
   lines.splice(lines.length - 1, 0, ...skippedLines(r.skipped));
-  const bySymbol = [...new Set(r.fills.map((f) => f.symbol))];
-  if (bySymbol.length > 1)
+  const symbols = bySymbol(r);
+  if (symbols.length > 1)
     lines.push(
       '  by symbol',
-      ...bySymbol.map((sym) => {
-        const pos = p.positions.find((x) => x.symbol === sym);
-        const fees = r.fills.filter((f) => f.symbol === sym).reduce((s, f) => s + f.fee, 0);
-        const pnl = (pos?.realizedPnl ?? 0) + (pos?.unrealizedPnl ?? 0);
-        const n = r.fills.filter((f) => f.symbol === sym).length;
-        return `    ${sym.padEnd(20)} PnL ${money(pnl)} (fees ${money(fees)}), ${n} fills, holding ${pos?.qty ?? 0}`;
-      }),
+      ...symbols.map(
+        (x) =>
+          `    ${x.symbol.padEnd(20)} PnL ${money(x.pnl)} (fees ${money(x.fees)}), ${x.fills} fills, holding ${x.qty}`,
+      ),
     );
   if (r.strategies.length > 1)
     lines.push(
@@ -325,7 +339,7 @@ function summary(r: BacktestResult, symbol: string, m: ReportStats): string {
       ...r.strategies.map((b) => `    ${b.origin.id.padEnd(20)} PnL ${money(b.pnl?.all ?? b.equity)}`),
     );
   for (const f of r.fills.slice(-5))
-    lines.push(`    ${f.date} ${bySymbol.length > 1 ? `${f.symbol} ` : ''}${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
+    lines.push(`    ${f.date} ${symbols.length > 1 ? `${f.symbol} ` : ''}${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
   if (r.fills.length > 5) lines.splice(lines.length - 5, 0, `    ... (last 5 of ${r.fills.length})`);
   return lines.join('\n');
 }

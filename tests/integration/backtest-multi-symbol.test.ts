@@ -65,6 +65,20 @@ describe('multi-symbol backtests', () => {
     const text = out.join('\n');
     expect(text).toMatch(/^Backtest ORCL, X2: 7,554 bars/);
     expect(text).toMatch(/by symbol\n {4}ORCL {17}PnL [\d,.-]+ \(fees 0\.00\), \d+ fills, holding \d+\n {4}X2 {19}PnL/);
+    out.length = 0;
+    const json = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    try {
+      expect(await backtestCommand(['--data', `ORCL=${ORCL}`, '--data', `X2=${secondSeries()}`, '--json'])).toBe(0);
+    } finally {
+      json.mockRestore();
+    }
+    const doc = JSON.parse(out.join('')) as {
+      symbols: { symbol: string; fills: number }[];
+      metrics: { sharpe: number };
+    };
+    expect(doc.symbols.map((x) => x.symbol)).toEqual(['ORCL', 'X2']);
+    expect(doc.symbols.every((x) => x.fills > 0)).toBe(true);
+    expect(typeof doc.metrics.sharpe).toBe('number');
   });
 
   it('a file without a symbol is refused, naming it', async () => {
