@@ -302,7 +302,7 @@ export function buildConfig(v: KeyValues): Config {
       maxLeverage: v.RISK_MAX_LEVERAGE,
       allowShort: v.RISK_ALLOW_SHORT,
       // a live feed can go quiet; file and synthetic bars are as old as they are
-      maxBarAgeBars: v.RISK_MAX_BAR_AGE_BARS ?? (v.DATA_FEED === 'ccxt' ? 3 : 0),
+      maxBarAgeBars: v.RISK_MAX_BAR_AGE_BARS ?? (isLiveFeedName(v.DATA_FEED) ? 3 : 0),
       ...(v.RISK_ALLOWED_SYMBOLS.length > 0 ? { allowedSymbols: v.RISK_ALLOWED_SYMBOLS } : {}),
       breachState: v.RISK_BREACH_STATE,
       lotSize: v.RISK_LOT_SIZE,
@@ -356,3 +356,6 @@ export function sizeOf(raw: number | string): { size: number; sizeFraction: numb
   if (typeof raw === 'string' && raw.endsWith('%')) return { size: 0, sizeFraction: Number(raw.slice(0, -1)) / 100 };
   return { size: Number(raw), sizeFraction: undefined };
 }
+
+/** The DATA_FEED values that follow a venue in real time (their bars' age means something). */
+export const isLiveFeedName = (feed: string): boolean => feed === 'ccxt';

@@ -6,8 +6,9 @@ import { type Bus, type Subscription, patterns, type Clock } from '../../src/cor
  * pre-check and the fill all use the current price whatever pace the feed runs at. A synthetic
  * feed runs far ahead of the wall clock and a file feed far behind it; with either, a wall-clock
  * decision time would value the order at an old bar, or at none. Before the first bar it is the
- * wall clock. On a live feed the latest bar's time trails the wall clock by up to a bar, and an
- * order decided then fills at the next bar's open, as a strategy's does.
+ * wall clock. On a live feed (`live`) it is the wall clock itself: the market runs in real time,
+ * and a feed that went quiet must show in the age of its last bar, so risk's staleness guard
+ * (`stale_market_data`) holds people's orders as it holds strategies'.
  */
 export class MarketClock implements Clock {
   #latest: number | undefined;
@@ -17,6 +18,7 @@ export class MarketClock implements Clock {
   constructor(
     bus: Bus,
     private readonly wall: Clock,
+    private readonly live = false,
   ) {
     const seen = (time: number, symbol: unknown) => {
       if (this.#latest === undefined || time > this.#latest) this.#latest = time;
@@ -33,7 +35,7 @@ export class MarketClock implements Clock {
   }
 
   now(): number {
-    return this.#latest ?? this.wall.now();
+    return this.live ? this.wall.now() : (this.#latest ?? this.wall.now());
   }
 
   observe(): void {}

@@ -9,7 +9,7 @@ import {
 import { serveApi, serveBotsHttp, serveMetricsHttp } from '../../interfaces/http/index.js';
 import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
 import type { Bus, AgentName, Logger } from '../core/index.js';
-import type { Config } from '../../config/index.js';
+import { isLiveFeedName, type Config } from '../../config/index.js';
 import { buildSystem, type BuiltParts, type Part, type Kernel, openStore } from '../app/kernel/index.js';
 import { feedDone, planLive } from '../app/live/index.js';
 import { type Store, type Recorder, PersistedSpend } from '../infra/store/index.js';
@@ -94,8 +94,9 @@ export async function startSystem(
     const t = new AgentTracker(agents.length > 0 ? agents : config.runtime.agents, config.runtime.heartbeatMs);
     t.attach(bus);
     parts.push({ name: 'stop the agent tracker', stage: 'observers', stop: () => t.detach() });
-    // people's orders are decided at the market's event time, whatever pace the feed runs at
-    const marketClock = new MarketClock(bus, clock);
+    // people's orders are decided at the market's event time, whatever pace the feed runs at (the
+    // wall clock on a live feed: a stale feed must look stale to risk)
+    const marketClock = new MarketClock(bus, clock, isLiveFeedName(config.data.feed));
     commands = createCommandRouter(
       busServices({
         bus,

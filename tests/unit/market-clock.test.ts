@@ -35,6 +35,15 @@ describe("the market's clock and symbols (interfaces/commands/market-clock.ts)",
     await bus.flush();
     expect(market.now()).toBe(5_000);
     expect([...market.symbols()].sort()).toEqual(['BRK.B', 'SYN']);
+    // on a live feed people's orders are decided at the wall clock: a quiet feed shows its age
+    const live = new MarketClock(bus, wall, true);
+    bar('SYN', 6_000);
+    await bus.flush();
+    wall.observe(200_000);
+    expect(live.now()).toBe(200_000);
+    expect([...live.symbols()]).toEqual(['SYN']);
+    expect(market.now()).toBe(6_000);
+    live.stop();
     market.stop();
     await bus.close();
   });
