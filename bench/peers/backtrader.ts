@@ -1,8 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toolsDir } from '../../scripts/services/tools.js';
+import { ensureVenv } from '../../scripts/services/python.js';
 import type { BacktestBenchRow } from '../backtest.bench.js';
 
 /**
@@ -20,22 +19,7 @@ const VERSION = '1.9.78.123';
 
 /** The virtualenv's python, made and filled when missing. Throws when Python or pip cannot. */
 export function ensureBacktrader(say: (line: string) => void): string {
-  const venv = join(toolsDir(), `backtrader-venv-${VERSION}`);
-  const python = join(venv, 'bin', 'python');
-  if (existsSync(join(venv, '.complete'))) return python;
-  rmSync(venv, { recursive: true, force: true });
-  say(`installing backtrader ${VERSION} from PyPI into ${venv} (once per machine)`);
-  const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.status !== 0)
-      throw new Error(
-        `${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().slice(-500)}`,
-      );
-  };
-  run('python3', ['-m', 'venv', venv]);
-  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
-  run('touch', [join(venv, '.complete')]);
-  return python;
+  return join(ensureVenv('backtrader', VERSION, ['-r', requirements], say), 'python');
 }
 
 /** The SMA(fast, slow) cross of `size` over the Yahoo-layout CSV, in backtrader. */

@@ -219,7 +219,35 @@ export function openApiDocument(): object {
                       403: errRef('the token lacks the role'),
                       429: errRef('over the rate limit'),
                     }),
-                ...(r.body || r.query ? { 400: errRef('invalid body or query; details.fields names them') } : {}),
+                ...(r.body || r.query || r.params
+                  ? { 400: errRef('invalid body, query or path; details.fields names them') }
+                  : {}),
+                ...(r.body
+                  ? {
+                      413: errRef('the body is larger than the limit'),
+                      415: errRef('the body is not application/json'),
+                    }
+                  : {}),
+                ...(r.params ? { 404: errRef('no such item (a trace, a preview, a command)') } : {}),
+                ...(r.method !== 'get'
+                  ? {
+                      409: errRef(
+                        'refused in the current state (an expired or used preview, a key reused, nothing to change)',
+                      ),
+                      422: errRef(
+                        'understood but refused: a person’s mistake (no such position, no market data for the symbol)',
+                      ),
+                    }
+                  : {}),
+                ...(r.role === 'open'
+                  ? {}
+                  : {
+                      502: errRef('an agent failed the request'),
+                      503: errRef(
+                        'the system is not accepting requests yet (starting, recovering) or an agent is missing',
+                      ),
+                      504: errRef('an agent did not answer in time'),
+                    }),
               },
             },
           ]),
