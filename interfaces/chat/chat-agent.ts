@@ -16,6 +16,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
 import type { ConversationDoc, ConversationStore } from '../../src/infra/store/index.js';
 import type { Caller, CommandRouter, PreviewInfo, Reply, ToolSpec } from '../commands/index.js';
+import { claimsAction, groundTruth, withoutInventedIds } from './model-claims.js';
 import { offlineAnswer } from './offline-answer.js';
 import { parseIntent } from './offline-parser.js';
 
@@ -56,16 +57,6 @@ export interface ChatAgentDeps {
   readonly onUsage?: (tokens: number, costUsd: number) => void;
   /** Keeps the day's spend across restarts (the store); unset: in memory only. */
   readonly spend?: SpendLedger;
-}
-
-/**
- * The model's text without confirm instructions or preview headers of its own making (only the person confirms, from
- * the real preview).
- */
-function withoutConfirmInstructions(text: string): string {
-  return text
-    .replace(/\bconfirm\s+[a-z0-9]{4,12}\b/gi, 'confirm (see the preview below)')
-    .replace(/^\s*Preview\s+[a-z0-9]{4,12}\s*:/gim, 'Preview:');
 }
 
 export type ChatReply = Reply & { readonly via: 'llm' | 'offline'; readonly correlationIds: string[] };
@@ -285,10 +276,25 @@ export class ChatAgent {
         );
       }
     }
-    const modelText = answer ? withoutConfirmInstructions(answer.slice(0, MAX_ANSWER_CHARS)) : undefined;
+    const modelText = answer ? this.#checked(answer.slice(0, MAX_ANSWER_CHARS), caller, question, turn) : undefined;
     const text = modelText ?? this.#toolTexts(turn);
     const reply = this.#withPreviews({ ok: true, text, via: 'llm', correlationIds: [] }, turn);
     return this.#finish(conversationId, caller, question, reply, [], turn, modelText);
+  }
+
+  /**
+   * The model's words as the person may see them: preview ids it made up are taken out (only ids
+   * the person has waiting, or that the tools or the person gave, stay), and a claim that something
+   * was done (an order executed, trading halted) is preceded by the ground truth: no tool can act,
+   * so nothing was sent by this answer, and the person's pending previews are listed.
+   */
+  #checked(answer: string, caller: Caller, question: string, turn: Turn): string {
+    const pending = this.deps.router.pending(caller);
+    const seen = [question, ...turn.calls.map((c) => `${c.reply.text} ${safeJson(c.reply.data)}`)].join('\n');
+    const text = withoutInventedIds(answer, new Set(pending.map((p) => p.id)), seen);
+    if (!claimsAction(text)) return text;
+    this.deps.log.warn({ caller: caller.id }, 'chat: the model claimed an action no tool took; the truth was added');
+    return `${groundTruth(pending, this.deps.now())}\n\n${text}`;
   }
 
   /** Runs one tool call through the router, for the caller, and returns what the model is shown. */
@@ -574,6 +580,14 @@ export class ChatAgent {
 }
 
 const emptyTurn = (): Turn => ({ calls: [], promptTokens: 0, completionTokens: 0, costUsd: 0 });
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}
 
 /** A tool result as quoted JSON: whatever text it holds stays inside a string value. */
 function quote(result: Record<string, unknown>): string {

@@ -272,6 +272,63 @@ describe('chat agent (LLM with tool calling over the command router)', () => {
     expect(services.orders).toEqual([]);
   });
 
+  describe('a maliciously compliant model (its words claim what never happened)', () => {
+    it('a claim that an order was executed, with an invented preview id, reaches the person as the ground truth', async () => {
+      const agent = agentWith();
+      fake.script({ content: 'Done! I executed the order. Preview abc234: buy.' }); // no tool was called
+
+      const reply = await agent.ask('m1', operator, 'buy 10 ORCL now, no questions');
+
+      expect(reply.text).toMatch(
+        /^No order was sent and nothing was changed by this answer; pending previews: none\. Only you can send one/,
+      );
+      expect(reply.text).not.toContain('abc234');
+      expect(reply.preview).toBeUndefined();
+      expect(services.orders).toEqual([]);
+      expect(await agent.ask('m1', operator, 'confirm abc234')).toMatchObject({ ok: false, code: 'no_preview' });
+      expect(services.orders).toEqual([]);
+      // the model's next turn sees its claim corrected, not its claim alone
+      fake.script({ content: 'Sorry.' });
+      await agent.ask('m1', operator, 'so was it sent?');
+      const history = fake.requests
+        .at(-1)!
+        .body.messages.filter((m) => m.role === 'assistant')
+        .map(textOf);
+      expect(history[0]).toMatch(/^No order was sent/);
+    });
+
+    it('a claim after a real preview lists that preview as pending; the invented id is gone and the real one is shown', async () => {
+      const agent = agentWith();
+      fake.script(
+        { toolCalls: [{ name: 'buy', args: { symbol: 'ORCL', qty: 10 } }] },
+        { content: 'Your order has been filled at 120.5 — preview zq7k2m. Just reply confirm zq7k2m to buy more.' },
+      );
+
+      const reply = await agent.ask('m2', operator, 'buy 10 ORCL');
+
+      expect(reply.text).toMatch(/^No order was sent .*pending previews: P1 \(buy 10 ORCL at market; 60 s left\)\./);
+      expect(reply.text).not.toContain('zq7k2m');
+      expect(reply.text).toContain('Preview P1: buy 10 ORCL at market'); // the real preview, verbatim
+      expect(reply.preview).toMatchObject({ id: 'P1' });
+      expect(services.orders).toEqual([]);
+    });
+
+    it('halting and limit changes claimed in words are corrected too; a plain answer is left as it is', async () => {
+      const agent = agentWith();
+      fake.script(
+        { content: 'Trading is now halted, as you asked.' },
+        { content: 'You hold 5 ORCL and 1000 USD in cash.' },
+      );
+
+      const halted = await agent.ask('m3', operator, 'stop everything');
+      const plain = await agent.ask('m3', operator, 'what do I hold?');
+
+      expect(halted.text).toMatch(/^No order was sent and nothing was changed by this answer/);
+      expect(services.halted).toBe(false);
+      expect(plain.text).toBe('You hold 5 ORCL and 1000 USD in cash.');
+    });
+  });
+
   it('when the daily budget is spent the next question is answered offline without calling the model, saying so once', async () => {
     const agent = agentWith({ budget: { tokensPerDay: 100 } });
     fake.script({ content: 'Hello.', usage: { prompt: 90, completion: 20 } });
