@@ -24,6 +24,10 @@ export interface Config {
       readonly usdPerDay: number;
       readonly usdPerMillionPrompt: number;
       readonly usdPerMillionCompletion: number;
+      /** Tokens one person of a role may spend a day; a role not named has no own limit. */
+      readonly tokensPerPersonPerDay: Readonly<Partial<Record<'viewer' | 'operator' | 'admin', number>>>;
+      /** Tokens all people of a role together may spend a day. */
+      readonly tokensPerRolePerDay: Readonly<Partial<Record<'viewer' | 'operator' | 'admin', number>>>;
     };
     readonly memoryMessages: number;
   };
@@ -188,6 +192,8 @@ export function buildConfig(v: KeyValues): Config {
         usdPerDay: v.CHAT_USD_PER_DAY,
         usdPerMillionPrompt: v.CHAT_USD_PER_MILLION_PROMPT,
         usdPerMillionCompletion: v.CHAT_USD_PER_MILLION_COMPLETION,
+        tokensPerPersonPerDay: v.CHAT_TOKENS_PER_PERSON_PER_DAY,
+        tokensPerRolePerDay: v.CHAT_TOKENS_PER_ROLE_PER_DAY,
       },
       memoryMessages: v.CHAT_MEMORY_MESSAGES,
     },

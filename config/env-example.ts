@@ -1,5 +1,19 @@
 import { configKeys, type KeySpec } from './keys.js';
 
+/**
+ * A default as it would be written in the environment: lists comma-separated, maps of plain values as `key=value`
+ * entries (an empty map as nothing: unset), so a copied `.env.example` loads.
+ */
+function defaultText(value: unknown): string {
+  if (value === undefined) return '';
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value)
+      .map(([k, v]) => (typeof v === 'object' && v !== null ? `${k}=${JSON.stringify(v)}` : `${k}=${String(v)}`))
+      .join(',');
+  return String(value);
+}
+
 /** Renders `.env.example` from the key table: every variable, its default and what it is for. */
 export function renderEnvExample(): string {
   const lines = [
@@ -10,8 +24,7 @@ export function renderEnvExample(): string {
   ];
   for (const [key, spec] of Object.entries(configKeys) as [string, KeySpec<unknown>][]) {
     lines.push(`# ${spec.doc} Expected: ${spec.expected}.${spec.secret ? ' Secret: redacted in logs.' : ''}`);
-    const value =
-      spec.default === undefined ? '' : Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
+    const value = defaultText(spec.default);
     lines.push(`${spec.default === undefined ? '# ' : ''}${key}=${value}`, '');
   }
   return lines.join('\n');
@@ -28,8 +41,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 export function renderConfigReference(): string {
   const rows = ['| variable | default | expected | meaning |', '|---|---|---|---|'];
   for (const [key, spec] of Object.entries(configKeys) as [string, KeySpec<unknown>][]) {
-    const value =
-      spec.default === undefined ? '' : Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
+    const value = defaultText(spec.default);
     rows.push(
       `| \`${key}\` | ${value === '' ? '' : `\`${cell(value)}\``} | ${cell(spec.expected)} | ${cell(spec.doc)}${spec.secret ? ' (secret: redacted in logs)' : ''} |`,
     );

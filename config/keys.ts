@@ -71,6 +71,32 @@ const idRoles = (what: string) =>
       })),
     );
 
+type Role = 'viewer' | 'operator' | 'admin';
+/** `role=amount` entries (`viewer=20000,operator=50000`), or one bare amount for every role. */
+const roleAmounts = list.transform((entries, ctx) => {
+  const out: Partial<Record<Role, number>> = {};
+  if (entries.length === 1 && /^\d+$/.test(entries[0]!)) {
+    const n = Number(entries[0]);
+    return { viewer: n, operator: n, admin: n };
+  }
+  for (const entry of entries) {
+    const m = /^(viewer|operator|admin)=(\d+)$/.exec(entry);
+    if (!m) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not role=tokens (role viewer, operator or admin; tokens a whole number)`,
+      });
+      return z.NEVER;
+    }
+    if (out[m[1] as Role] !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${m[1]} is given twice` });
+      return z.NEVER;
+    }
+    out[m[1] as Role] = Number(m[2]);
+  }
+  return out;
+});
+
 const RULE_PART = /^(lot|min|tick)=(\d+(\.\d+)?([eE][-+]?\d+)?)$/;
 /** `SYMBOL:lot=1:min=1:tick=0.01` entries: each symbol's lot size, minimum quantity and tick size. */
 const symbolRules = list.transform((entries, ctx) => {
@@ -205,6 +231,18 @@ export const configKeys = {
     expected: 'tokens per UTC day',
     doc: "The conversational agent's daily token budget (over all conversations); past it the offline parser answers.",
     default: 200_000,
+  }),
+  CHAT_TOKENS_PER_PERSON_PER_DAY: def<Partial<Record<Role, number>>>({
+    schema: roleAmounts,
+    expected: 'role=tokens entries (viewer, operator, admin), or one number for every role',
+    doc: "Tokens one person may spend on the conversational agent per UTC day, by their role (0: that role gets the offline parser only; a role not named: only the shared budgets limit it). Past it that person's questions go to the offline parser; others still get answers.",
+    default: { viewer: 20_000, operator: 50_000, admin: 100_000 },
+  }),
+  CHAT_TOKENS_PER_ROLE_PER_DAY: def<Partial<Record<Role, number>>>({
+    schema: roleAmounts,
+    expected: 'role=tokens entries (viewer, operator, admin), or one number for every role',
+    doc: 'Tokens all people of a role together may spend per UTC day (a role not named: only CHAT_TOKENS_PER_DAY), so that many viewers cannot spend the day for the operators either.',
+    default: { viewer: 100_000 },
   }),
   CHAT_USD_PER_DAY: def({
     schema: dec(0),

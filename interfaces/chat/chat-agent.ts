@@ -1,5 +1,4 @@
 import {
-  DailyBudget,
   type Spend,
   type SpendLedger,
   type Bus,
@@ -16,6 +15,8 @@ import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
 import type { ConversationDoc, ConversationStore } from '../../src/infra/store/index.js';
 import type { Caller, CommandRouter, PreviewInfo, Reply, ToolSpec } from '../commands/index.js';
+import { ChatBudgets, type ChatBudget, type SpentBudget } from './chat-budgets.js';
+import { claimsAction, groundTruth, withoutInventedIds } from './model-claims.js';
 import { offlineAnswer } from './offline-answer.js';
 import { parseIntent } from './offline-parser.js';
 
@@ -28,14 +29,6 @@ export interface ChatModelConfig {
   readonly timeoutMs?: number;
   /** Retries of a failed model call (LangChain backs off ~1 s, 2 s, ...); default 1. */
   readonly maxRetries?: number;
-}
-
-/** Spending limits per UTC day, summed over all conversations; prices per million tokens. */
-export interface ChatBudget {
-  readonly tokensPerDay: number;
-  readonly usdPerDay: number;
-  readonly usdPerMillionPrompt: number;
-  readonly usdPerMillionCompletion: number;
 }
 
 export interface ChatAgentDeps {
@@ -56,17 +49,11 @@ export interface ChatAgentDeps {
   readonly onUsage?: (tokens: number, costUsd: number) => void;
   /** Keeps the day's spend across restarts (the store); unset: in memory only. */
   readonly spend?: SpendLedger;
+  /** Keeps a person's (`person:<id>`) or a role's (`role:<role>`) spend across restarts; unset: in memory only. */
+  readonly spendOf?: (key: string) => SpendLedger;
 }
 
-/**
- * The model's text without confirm instructions or preview headers of its own making (only the person confirms, from
- * the real preview).
- */
-function withoutConfirmInstructions(text: string): string {
-  return text
-    .replace(/\bconfirm\s+[a-z0-9]{4,12}\b/gi, 'confirm (see the preview below)')
-    .replace(/^\s*Preview\s+[a-z0-9]{4,12}\s*:/gim, 'Preview:');
-}
+export type { ChatBudget } from './chat-budgets.js';
 
 export type ChatReply = Reply & { readonly via: 'llm' | 'offline'; readonly correlationIds: string[] };
 
@@ -91,8 +78,6 @@ export const CHAT_SYSTEM_PROMPT = [
 
 /** Tokens counted for a model answer before the call is made (settled with the real count after). */
 const RESERVED_COMPLETION_TOKENS = 512;
-const BUDGET_NOTICE =
-  "The assistant's daily budget is spent; simple commands still work (for example `status`, `portfolio`, `pnl today`, `buy ORCL 10`) until it resets at 00:00 UTC.";
 const MODEL_DOWN_NOTICE = 'The assistant model is not answering right now, so I used the simple command reader.';
 
 interface ToolCallRecord {
@@ -124,7 +109,7 @@ interface Turn {
  */
 export class ChatAgent {
   readonly #model: ChatOpenAI | undefined;
-  readonly #budget: DailyBudget;
+  readonly #budgets: ChatBudgets;
   readonly #byConversation = new Map<string, { tokens: number; costUsd: number }>();
   readonly #notified = new Set<string>();
   readonly #memory = new Map<string, ConversationDoc[]>();
@@ -132,11 +117,11 @@ export class ChatAgent {
   #seq = 0;
 
   constructor(private readonly deps: ChatAgentDeps) {
-    this.#budget = new DailyBudget({
-      tokensPerDay: deps.budget.tokensPerDay,
-      usdPerDay: deps.budget.usdPerDay,
+    this.#budgets = new ChatBudgets({
+      budget: deps.budget,
       now: deps.now,
-      ...(deps.spend ? { ledger: deps.spend } : {}),
+      ...(deps.spend ? { spend: deps.spend } : {}),
+      ...(deps.spendOf ? { spendOf: deps.spendOf } : {}),
       onNewDay: () => {
         this.#byConversation.clear();
         this.#notified.clear();
@@ -156,7 +141,7 @@ export class ChatAgent {
 
   /** Today's (UTC) spending, overall or for one conversation. */
   usage(conversationId?: string): { tokens: number; costUsd: number } {
-    const spent = this.#budget.spent();
+    const spent = this.#budgets.spent();
     if (conversationId === undefined) return { tokens: spent.tokens, costUsd: spent.usd };
     return { ...(this.#byConversation.get(conversationId) ?? { tokens: 0, costUsd: 0 }) };
   }
@@ -210,10 +195,12 @@ export class ChatAgent {
       );
     }
     if (!this.#model) return this.#offline(conversationId, caller, question, undefined);
-    await this.#budget.restore();
-    if (this.#budget.over()) {
-      const key = conversationId;
-      const notice = this.#notified.has(key) ? undefined : BUDGET_NOTICE;
+    await this.#budgets.restore(caller);
+    const spent = this.#budgets.over(caller);
+    if (spent) {
+      // said once per conversation and budget; the offline reader answers meanwhile
+      const key = `${spent}\n${conversationId}`;
+      const notice = this.#notified.has(key) ? undefined : this.#budgets.notice(spent, caller);
       this.#notified.add(key);
       return this.#offline(conversationId, caller, question, notice);
     }
@@ -243,17 +230,20 @@ export class ChatAgent {
     ];
     let answer: string | undefined;
     for (let round = 0; round < MAX_ROUNDS && answer === undefined; round++) {
-      if (this.#budget.over())
-        return this.#finish(conversationId, caller, question, this.#fromTools(turn, BUDGET_NOTICE), [], turn);
+      const spent: SpentBudget | undefined = this.#budgets.over(caller);
+      if (spent) {
+        const notice = this.#budgets.notice(spent, caller);
+        return this.#finish(conversationId, caller, question, this.#fromTools(turn, notice), [], turn);
+      }
       const last = round === MAX_ROUNDS - 1;
       // The last round may not call tools: the model has to answer with what it has.
       const bound =
         definitions.length === 0 ? model : model.bindTools(definitions, last ? { tool_choice: 'none' } : {});
       // the call's likely cost is counted before it is made (concurrent questions cannot all slip under the budget; a
       // failed call still cost)
-      const reserved = this.#reserve(messages);
+      const reserved = this.#reserve(caller, messages);
       const ai = await bound.invoke(messages);
-      this.#account(conversationId, ai, messages, turn, reserved);
+      this.#account(conversationId, caller, ai, messages, turn, reserved);
       messages.push(ai);
       const calls = ai.tool_calls ?? [];
       const invalid = ai.invalid_tool_calls ?? [];
@@ -285,10 +275,25 @@ export class ChatAgent {
         );
       }
     }
-    const modelText = answer ? withoutConfirmInstructions(answer.slice(0, MAX_ANSWER_CHARS)) : undefined;
+    const modelText = answer ? this.#checked(answer.slice(0, MAX_ANSWER_CHARS), caller, question, turn) : undefined;
     const text = modelText ?? this.#toolTexts(turn);
     const reply = this.#withPreviews({ ok: true, text, via: 'llm', correlationIds: [] }, turn);
     return this.#finish(conversationId, caller, question, reply, [], turn, modelText);
+  }
+
+  /**
+   * The model's words as the person may see them: preview ids it made up are taken out (only ids
+   * the person has waiting, or that the tools or the person gave, stay), and a claim that something
+   * was done (an order executed, trading halted) is preceded by the ground truth: no tool can act,
+   * so nothing was sent by this answer, and the person's pending previews are listed.
+   */
+  #checked(answer: string, caller: Caller, question: string, turn: Turn): string {
+    const pending = this.deps.router.pending(caller);
+    const seen = [question, ...turn.calls.map((c) => `${c.reply.text} ${safeJson(c.reply.data)}`)].join('\n');
+    const text = withoutInventedIds(answer, new Set(pending.map((p) => p.id)), seen);
+    if (!claimsAction(text)) return text;
+    this.deps.log.warn({ caller: caller.id }, 'chat: the model claimed an action no tool took; the truth was added');
+    return `${groundTruth(pending, this.deps.now())}\n\n${text}`;
   }
 
   /** Runs one tool call through the router, for the caller, and returns what the model is shown. */
@@ -539,16 +544,23 @@ export class ChatAgent {
   }
 
   /** Counts an estimate of a call against today's budget before it is made; settled by #account. */
-  #reserve(sent: readonly BaseMessage[]): Spend {
+  #reserve(caller: Caller, sent: readonly BaseMessage[]): Spend {
     const prompt = Math.ceil(sent.reduce((n, m) => n + m.text.length, 0) / 4);
     const { usdPerMillionPrompt, usdPerMillionCompletion } = this.deps.budget;
-    return this.#budget.reserve({
+    return this.#budgets.reserve(caller, {
       tokens: prompt + RESERVED_COMPLETION_TOKENS,
       usd: (prompt * usdPerMillionPrompt + RESERVED_COMPLETION_TOKENS * usdPerMillionCompletion) / 1_000_000,
     });
   }
 
-  #account(conversationId: string, ai: AIMessage, sent: readonly BaseMessage[], turn: Turn, reserved: Spend): void {
+  #account(
+    conversationId: string,
+    caller: Caller,
+    ai: AIMessage,
+    sent: readonly BaseMessage[],
+    turn: Turn,
+    reserved: Spend,
+  ): void {
     const meta = ai.usage_metadata;
     const legacy = (
       ai.response_metadata as { tokenUsage?: { promptTokens?: number; completionTokens?: number } } | undefined
@@ -559,7 +571,7 @@ export class ChatAgent {
     const completion = meta?.output_tokens ?? legacy?.completionTokens ?? Math.ceil(ai.text.length / 4);
     const { usdPerMillionPrompt, usdPerMillionCompletion } = this.deps.budget;
     const cost = (prompt * usdPerMillionPrompt + completion * usdPerMillionCompletion) / 1_000_000;
-    this.#budget.settle(reserved, { tokens: prompt + completion, usd: cost });
+    this.#budgets.settle(caller, reserved, { tokens: prompt + completion, usd: cost });
     const c = this.#byConversation.get(conversationId) ?? { tokens: 0, costUsd: 0 };
     this.#byConversation.set(conversationId, { tokens: c.tokens + prompt + completion, costUsd: c.costUsd + cost });
     turn.promptTokens += prompt;
@@ -574,6 +586,14 @@ export class ChatAgent {
 }
 
 const emptyTurn = (): Turn => ({ calls: [], promptTokens: 0, completionTokens: 0, costUsd: 0 });
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}
 
 /** A tool result as quoted JSON: whatever text it holds stays inside a string value. */
 function quote(result: Record<string, unknown>): string {

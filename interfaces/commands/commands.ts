@@ -11,7 +11,7 @@ import {
   type RiskCommandResult,
 } from '../../src/core/index.js';
 import type { OrderDoc } from '../../src/infra/store/index.js';
-import { CommandRefusal, defineCommand, noArgs, type CommandSpec, type Reply } from './registry.js';
+import { CommandRefusal, defineCommand, noArgs, type Caller, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
 
 type Spec = CommandSpec<unknown, CommandServices>;
@@ -486,8 +486,11 @@ export const commands: readonly Spec[] = [
       })
       .strict(),
     fromWords: (w) => ({ id: w[0] }),
-    run: async (s, a) => {
-      const t = await s.ask<{ messages: (Envelope & { subject: string })[] }>('trace', { correlationId: a.id });
+    run: async (s, a, caller) => {
+      const t = await s.ask<{ messages: (Envelope & { subject: string })[] }>('trace', {
+        correlationId: a.id,
+        ...onlyOwn(caller),
+      });
       if (t.messages.length === 0) return { ok: false, code: 'not_found', text: `Nothing recorded for ${a.id}.` };
       return ok(t.messages.map((m) => `${new Date(m.time).toISOString()} ${m.type.padEnd(18)} ${m.id}`).join('\n'), t);
     },
@@ -500,16 +503,24 @@ export const commands: readonly Spec[] = [
     role: 'viewer',
     args: z.object({ symbol: sym }).strict(),
     fromWords: (w) => ({ symbol: w[0] }),
-    run: async (s, a) => {
+    run: async (s, a, caller) => {
       const last = (
         await s.ask<Envelope[]>('events', { type: 'signal.generated', symbol: a.symbol, limit: 1, newest: true })
       )[0];
       if (!last) return { ok: false, code: 'not_found', text: `No decision on ${a.symbol} is recorded.` };
-      const { messages } = await s.ask<{ messages: Envelope[] }>('trace', { correlationId: last.correlationId });
+      const { messages } = await s.ask<{ messages: Envelope[] }>('trace', {
+        correlationId: last.correlationId,
+        ...onlyOwn(caller),
+      });
       return ok(explain(a.symbol, messages), { correlationId: last.correlationId, messages });
     },
   }),
 ];
+
+/** A person reads the account's messages and their own conversations; an admin reads everyone's (core `visibleTo`). */
+function onlyOwn(caller: Caller): { visibleTo?: string } {
+  return caller.role === 'admin' ? {} : { visibleTo: caller.id };
+}
 
 /** The story of one chain in sentences: what the bar was, why the strategy acted, what risk and the broker did. */
 function explain(symbol: string, chain: readonly Envelope[]): string {

@@ -174,6 +174,20 @@ export class CommandRouter<S> {
       }));
   }
 
+  /** The caller's previews waiting for their confirm (not expired), oldest first. */
+  pending(caller: Caller): PreviewInfo[] {
+    this.#sweep();
+    return [...this.#pending]
+      .filter(([, p]) => p.caller === caller.id)
+      .map(([id, p]) => ({
+        id,
+        command: p.command,
+        summary: p.prepared.summary,
+        ...(p.prepared.check ? { check: p.prepared.check } : {}),
+        expiresAt: p.expiresAt,
+      }));
+  }
+
   /** Executes a preview, once, for the person it was shown to, within its TTL. */
   async confirm(id: string, caller: Caller): Promise<Reply> {
     const p = this.#pending.get(id);

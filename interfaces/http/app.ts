@@ -11,6 +11,7 @@ import {
   type OrderIntent,
   type RiskCommandResult,
   type Logger,
+  visibleTo,
 } from '../../src/core/index.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -125,6 +126,9 @@ export class ApiError extends Error {
 type Env = { Variables: { requestId: string; clientRequestId?: string; token: ApiToken | undefined } };
 
 const hash = (s: string) => createHash('sha256').update(s).digest();
+
+/** Who the token is, as a caller id: what its chat exchanges are recorded under (`chat.exchange` `user`). */
+const personId = (c: Context<Env>): string => `api:${c.get('token')!.name}`;
 
 /** Finds the token: compares digests in constant time, so neither content nor length leaks. */
 function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | undefined {
@@ -370,9 +374,12 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const q = parse(fillsQuerySchema, c.req.query(), 'query');
     return c.json(roundMoney(await ask(c, 'fills', q)));
   });
+  // a person reads the account's events and their own conversations; an admin reads everyone's
+  const onlyOwn = (c: Context<Env>): { visibleTo?: string } =>
+    c.get('token')!.role === 'admin' ? {} : { visibleTo: personId(c) };
   api.get('/events', async (c) => {
     const q = parse(eventsQuerySchema, c.req.query(), 'query');
-    return c.json(await ask(c, 'events', q));
+    return c.json(await ask(c, 'events', { ...q, ...onlyOwn(c) }));
   });
   api.get('/trace/:correlationId', async (c) => {
     const correlationId = parse(
@@ -384,7 +391,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       c.req.param('correlationId'),
       'correlationId',
     );
-    const trace = (await ask(c, 'trace', { correlationId })) as { messages?: unknown[] };
+    const trace = (await ask(c, 'trace', { correlationId, ...onlyOwn(c) })) as { messages?: unknown[] };
     // an id nothing was recorded under is not a chain: a person mistyped it, or the log lost it
     if ((trace.messages?.length ?? 0) === 0)
       throw new ApiError(404, 'not_found', `no message of chain ${correlationId} is recorded`);
@@ -401,6 +408,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       throw new ApiError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_TOKEN} open event streams per token`);
     streams.set(tokenName, (streams.get(tokenName) ?? 0) + 1);
     const types = q.type?.split(',').map((t) => t.trim());
+    const { visibleTo: viewer } = onlyOwn(c);
     return streamSSE(c, async (stream) => {
       const pending: Envelope[] = [];
       let wake: (() => void) | undefined;
@@ -412,6 +420,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
           if (types && !types.some((t) => (t.endsWith('.*') ? env.type.startsWith(t.slice(0, -1)) : t === env.type)))
             return;
           if (q.symbol !== undefined && (env.payload as { symbol?: unknown } | null)?.symbol !== q.symbol) return;
+          if (viewer !== undefined && !visibleTo(env, viewer)) return; // other people's conversations
           if (pending.length >= 10_000) overflow = true;
           else pending.push(env);
           wake?.();
@@ -535,7 +544,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return c.json(
       await deps.chat.ask(
         `http:${token.name}:${b.conversationId ?? 'default'}`,
-        { id: `api:${token.name}`, role: token.role },
+        { id: personId(c), role: token.role },
         b.message,
       ),
     );
@@ -546,7 +555,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     if (!deps.commands) throw new ApiError(503, 'no_commands', 'the command router is not running in this process');
     return deps.commands;
   };
-  const caller = (c: Context<Env>): Caller => ({ id: `api:${c.get('token')!.name}`, role: c.get('token')!.role });
+  const caller = (c: Context<Env>): Caller => ({ id: personId(c), role: c.get('token')!.role });
   // a person's mistake is a 4xx; 5xx only when a part of ours failed (an agent's error, none answering, too slow)
   const routerReply = (c: Context<Env>, reply: Reply) => {
     if (reply.ok) return c.json(reply);

@@ -87,21 +87,24 @@ const ROUTES: readonly Route[] = [
   {
     method: 'get',
     path: '/api/v1/trace/{correlationId}',
-    summary: 'A whole chain in causal order (needs a store).',
+    summary:
+      "A whole chain in causal order (needs a store); other people's conversations are not shown except to an admin.",
     role: 'viewer',
     params: ['correlationId'],
   },
   {
     method: 'get',
     path: '/api/v1/events',
-    summary: 'The event log by type, symbol and time (needs a store).',
+    summary:
+      "The event log by type, symbol and time (needs a store); other people's conversations (chat.exchange) are left out except for an admin.",
     role: 'viewer',
     query: eventsQuerySchema,
   },
   {
     method: 'get',
     path: '/api/v1/stream',
-    summary: 'Live bus events as server-sent events; type is a comma-separated list, order.* names every order type.',
+    summary:
+      "Live bus events as server-sent events; type is a comma-separated list, order.* names every order type. Other people's conversations are not sent except to an admin.",
     role: 'viewer',
     query: streamQuerySchema,
   },

@@ -124,7 +124,14 @@ export async function startSystem(
         log: logger.child({ component: 'chat' }),
         onUsage: (tokens, cost) => metrics.llmUsage(tokens, cost),
         // the day's spend survives a restart (a crash loop must not spend the budget again)
-        ...(store ? { spend: new PersistedSpend(store.snapshots, `budget:chat:${config.instance}`, logger) } : {}),
+        ...(store
+          ? {
+              spend: new PersistedSpend(store.snapshots, `budget:chat:${config.instance}`, logger),
+              // each person's and each role's spend too (CHAT_TOKENS_PER_PERSON_PER_DAY, CHAT_TOKENS_PER_ROLE_PER_DAY)
+              spendOf: (key: string) =>
+                new PersistedSpend(store.snapshots, `budget:chat:${config.instance}:${key}`, logger),
+            }
+          : {}),
       });
     const webhooks =
       p.bots && config.telegram.token && config.telegram.webhook

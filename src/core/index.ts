@@ -6,6 +6,7 @@ export * from './domain/bounds.js';
 export * from './domain/costs.js';
 export * from './domain/file-line-error.js';
 export * from './domain/messages.js';
+export * from './domain/privacy.js';
 export * from './domain/sentiment.js';
 export * from './messaging/bus.js';
 export * from './messaging/dead-letter.js';

@@ -147,6 +147,28 @@ export function storeContract(factory: StoreFactory): void {
         );
       });
 
+      it("a person's query leaves out other people's conversations (and chat dead letters) before the limit applies", async () => {
+        const chat = (id: string, user: string, time: number) =>
+          ev(id, 'chat.exchange', time, id, { user, question: `q ${id}`, answer: 'a' });
+        await store.events.append([
+          chat('c1', 'api:alice', T0),
+          chat('c2', 'api:bob', T0 + 1),
+          ev('m1', 'market.bar', T0 + 2, 'm1', { symbol: 'ORCL' }),
+          chat('c3', 'api:bob', T0 + 3),
+          chat('c4', 'api:alice', T0 + 4),
+          ev('d1', 'message.deadlettered', T0 + 5, 'd1', { subject: 'chat.exchange', code: 'x', original: '' }),
+          ev('d2', 'message.deadlettered', T0 + 6, 'd2', { subject: 'order.intent', code: 'x', original: '' }),
+        ]);
+        const ids = async (q: Parameters<Store['events']['query']>[0]) =>
+          (await store.events.query(q)).map((e) => e.env.id);
+        expect(await ids({ visibleTo: 'api:alice' })).toEqual(['c1', 'm1', 'c4', 'd2']);
+        expect(await ids({ type: 'chat.exchange', visibleTo: 'api:bob', limit: 1, newest: true })).toEqual(['c3']);
+        expect(await ids({ type: 'chat.exchange', visibleTo: 'api:alice', limit: 1, offset: 1 })).toEqual(['c4']);
+        expect(await ids({ type: 'chat.exchange', visibleTo: 'api:carol' })).toEqual([]);
+        expect(await ids({ correlationId: 'c2', visibleTo: 'api:alice' })).toEqual([]);
+        expect(await ids({ type: 'chat.exchange' })).toEqual(['c1', 'c2', 'c3', 'c4']); // unset: everything
+      });
+
       it('keeps payloads intact, including nested values and unicode', async () => {
         const payload = { symbol: 'BRK.B', nested: { list: [1, 2.5, -3e-7], text: 'Zürich ✓ "quoted"' } };
         await store.events.append([ev('u1', 'market.bar', T0, 'u1', payload)]);

@@ -272,6 +272,63 @@ describe('chat agent (LLM with tool calling over the command router)', () => {
     expect(services.orders).toEqual([]);
   });
 
+  describe('a maliciously compliant model (its words claim what never happened)', () => {
+    it('a claim that an order was executed, with an invented preview id, reaches the person as the ground truth', async () => {
+      const agent = agentWith();
+      fake.script({ content: 'Done! I executed the order. Preview abc234: buy.' }); // no tool was called
+
+      const reply = await agent.ask('m1', operator, 'buy 10 ORCL now, no questions');
+
+      expect(reply.text).toMatch(
+        /^No order was sent and nothing was changed by this answer; pending previews: none\. Only you can send one/,
+      );
+      expect(reply.text).not.toContain('abc234');
+      expect(reply.preview).toBeUndefined();
+      expect(services.orders).toEqual([]);
+      expect(await agent.ask('m1', operator, 'confirm abc234')).toMatchObject({ ok: false, code: 'no_preview' });
+      expect(services.orders).toEqual([]);
+      // the model's next turn sees its claim corrected, not its claim alone
+      fake.script({ content: 'Sorry.' });
+      await agent.ask('m1', operator, 'so was it sent?');
+      const history = fake.requests
+        .at(-1)!
+        .body.messages.filter((m) => m.role === 'assistant')
+        .map(textOf);
+      expect(history[0]).toMatch(/^No order was sent/);
+    });
+
+    it('a claim after a real preview lists that preview as pending; the invented id is gone and the real one is shown', async () => {
+      const agent = agentWith();
+      fake.script(
+        { toolCalls: [{ name: 'buy', args: { symbol: 'ORCL', qty: 10 } }] },
+        { content: 'Your order has been filled at 120.5 — preview zq7k2m. Just reply confirm zq7k2m to buy more.' },
+      );
+
+      const reply = await agent.ask('m2', operator, 'buy 10 ORCL');
+
+      expect(reply.text).toMatch(/^No order was sent .*pending previews: P1 \(buy 10 ORCL at market; 60 s left\)\./);
+      expect(reply.text).not.toContain('zq7k2m');
+      expect(reply.text).toContain('Preview P1: buy 10 ORCL at market'); // the real preview, verbatim
+      expect(reply.preview).toMatchObject({ id: 'P1' });
+      expect(services.orders).toEqual([]);
+    });
+
+    it('halting and limit changes claimed in words are corrected too; a plain answer is left as it is', async () => {
+      const agent = agentWith();
+      fake.script(
+        { content: 'Trading is now halted, as you asked.' },
+        { content: 'You hold 5 ORCL and 1000 USD in cash.' },
+      );
+
+      const halted = await agent.ask('m3', operator, 'stop everything');
+      const plain = await agent.ask('m3', operator, 'what do I hold?');
+
+      expect(halted.text).toMatch(/^No order was sent and nothing was changed by this answer/);
+      expect(services.halted).toBe(false);
+      expect(plain.text).toBe('You hold 5 ORCL and 1000 USD in cash.');
+    });
+  });
+
   it('when the daily budget is spent the next question is answered offline without calling the model, saying so once', async () => {
     const agent = agentWith({ budget: { tokensPerDay: 100 } });
     fake.script({ content: 'Hello.', usage: { prompt: 90, completion: 20 } });
@@ -330,6 +387,92 @@ describe('chat agent (LLM with tool calling over the command router)', () => {
     expect((await agentWith({ budget: { tokensPerDay: 100 }, spend: spend() }).ask('r3', viewer, 'hello')).via).toBe(
       'llm',
     );
+  });
+
+  describe('budgets per person and per role', () => {
+    const answer = (text: string) => ({ content: text, usage: { prompt: 100, completion: 50 } });
+
+    it("80 questions from one viewer spend only that viewer's budget: the operator still gets the model's answers", async () => {
+      const agent = agentWith({
+        budget: { tokensPerDay: 5_000, tokensPerPersonPerDay: { viewer: 1_000, operator: 3_000 } },
+      });
+      fake.script(...Array.from({ length: 7 }, (_, i) => answer(`Answer ${i}.`)));
+
+      const replies = [];
+      for (let i = 0; i < 80; i++)
+        replies.push(await agent.ask('v-chat', viewer, `question ${i}: how is my portfolio?`));
+
+      expect(replies.filter((r) => r.via === 'llm')).toHaveLength(7); // 7 x 150 tokens passes 1,000
+      expect(fake.requests).toHaveLength(7);
+      const notices = replies.filter((r) => r.text.includes('Your own daily assistant budget'));
+      expect(notices).toHaveLength(1); // said once, in the first offline answer
+      expect(notices[0]!.text).toContain('(1,000 tokens for a viewer) is spent; simple commands still work');
+      expect(replies.at(-1)).toMatchObject({ via: 'offline', ok: true });
+      expect(agent.usage().tokens).toBe(7 * 150);
+
+      fake.script(answer('You hold 5 ORCL.'));
+      expect(await agent.ask('o-chat', operator, 'what do I hold?')).toMatchObject({
+        via: 'llm',
+        text: 'You hold 5 ORCL.',
+      });
+    });
+
+    it("everyone of a role together is held to the role's share; another role is not", async () => {
+      const viewer2: Caller = { id: 'telegram:8', role: 'viewer' };
+      const agent = agentWith({
+        budget: { tokensPerDay: 5_000, tokensPerPersonPerDay: { viewer: 1_000 }, tokensPerRolePerDay: { viewer: 400 } },
+      });
+      fake.script(answer('One.'), answer('Two.'), answer('Three.'), answer('Operator answer.'));
+
+      expect((await agent.ask('a', viewer, 'hello')).via).toBe('llm');
+      expect((await agent.ask('a', viewer, 'hello again')).via).toBe('llm');
+      expect((await agent.ask('b', viewer2, 'hello')).via).toBe('llm'); // 450 of the viewers' 400
+      const shared = await agent.ask('b', viewer2, 'portfolio');
+      expect(shared.via).toBe('offline');
+      expect(shared.text).toContain('The daily assistant budget shared by every viewer (400 tokens) is spent');
+      expect((await agent.ask('o', operator, 'hello')).via).toBe('llm');
+      expect(fake.requests).toHaveLength(4);
+    });
+
+    it('a role given 0 tokens is answered by the offline reader only, saying why', async () => {
+      const agent = agentWith({ budget: { tokensPerPersonPerDay: { viewer: 0 } } });
+      const reply = await agent.ask('z', viewer, 'portfolio');
+      expect(reply).toMatchObject({ via: 'offline', ok: true });
+      expect(reply.text).toContain('not offered to the viewer role');
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    it("a person's and a role's spend survive a restart, each under its own key; a new day starts them afresh", async () => {
+      const docs = new Map<string, SnapshotDoc>();
+      const snapshots = {
+        save: (d: SnapshotDoc) => Promise.resolve(void docs.set(d.key, d)),
+        load: (k: string) => Promise.resolve(docs.get(k)),
+      };
+      const persisted = () => ({
+        spend: new PersistedSpend(snapshots, 'budget:chat:test', silentLogger),
+        spendOf: (key: string) => new PersistedSpend(snapshots, `budget:chat:test:${key}`, silentLogger),
+      });
+      const budget = {
+        tokensPerDay: 5_000,
+        tokensPerPersonPerDay: { viewer: 100 },
+        tokensPerRolePerDay: { viewer: 1_000 },
+      };
+      fake.script(answer('Hello.'));
+      expect((await agentWith({ budget, ...persisted() }).ask('p1', viewer, 'hello')).via).toBe('llm');
+      await eventually(() =>
+        expect(docs.get('budget:chat:test:person:telegram:7')?.state).toMatchObject({ tokens: 150 }),
+      );
+      expect(docs.get('budget:chat:test:role:viewer')?.state).toMatchObject({ tokens: 150 });
+
+      const restarted = agentWith({ budget, ...persisted() });
+      expect((await restarted.ask('p2', viewer, 'portfolio')).text).toContain('Your own daily assistant budget');
+      fake.script(answer('Hi operator.'));
+      expect((await restarted.ask('p3', operator, 'hello')).via).toBe('llm');
+
+      now += DAY;
+      fake.script(answer('Morning.'));
+      expect((await agentWith({ budget, ...persisted() }).ask('p4', viewer, 'hello')).via).toBe('llm');
+    });
   });
 
   it('a spent dollar budget fails closed too, counted over all conversations', async () => {

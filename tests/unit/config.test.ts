@@ -43,6 +43,30 @@ describe('config', () => {
     expect(() => loadConfig({ env: { RISK_SYMBOL_RULES: 'ORCL' } })).toThrow(/RISK_SYMBOL_RULES/);
   });
 
+  it('chat budgets per person and per role come from role=tokens entries or one number; a bad entry names the key', () => {
+    expect(loadConfig({ env: {} }).chat.budget).toMatchObject({
+      tokensPerDay: 200_000,
+      tokensPerPersonPerDay: { viewer: 20_000, operator: 50_000, admin: 100_000 },
+      tokensPerRolePerDay: { viewer: 100_000 },
+    });
+    const c = loadConfig({
+      env: { CHAT_TOKENS_PER_PERSON_PER_DAY: 'viewer=0, operator=9000', CHAT_TOKENS_PER_ROLE_PER_DAY: '40000' },
+    });
+    expect(c.chat.budget.tokensPerPersonPerDay).toEqual({ viewer: 0, operator: 9000 });
+    expect(c.chat.budget.tokensPerRolePerDay).toEqual({ viewer: 40_000, operator: 40_000, admin: 40_000 });
+    expect(() => loadConfig({ env: { CHAT_TOKENS_PER_PERSON_PER_DAY: 'guest=10' } })).toThrow(
+      /CHAT_TOKENS_PER_PERSON_PER_DAY: .*"guest=10" is not role=tokens/,
+    );
+    expect(() => loadConfig({ env: { CHAT_TOKENS_PER_ROLE_PER_DAY: 'viewer=1,viewer=2' } })).toThrow(
+      /CHAT_TOKENS_PER_ROLE_PER_DAY: .*viewer is given twice/,
+    );
+    // the .env.example line of a map default loads as that default
+    expect(
+      loadConfig({ env: { CHAT_TOKENS_PER_PERSON_PER_DAY: 'viewer=20000,operator=50000,admin=100000' } }).chat.budget
+        .tokensPerPersonPerDay,
+    ).toEqual({ viewer: 20_000, operator: 50_000, admin: 100_000 });
+  });
+
   it('never prints a secret value in an error', () => {
     expect(() => loadConfig({ env: { NATS_URL: 'http://u:hunter2@x' } })).toThrow(/NATS_URL: \(hidden\)/);
     expect(() => loadConfig({ env: { NATS_URL: 'http://u:hunter2@x' } })).not.toThrow(/hunter2/);

@@ -29,6 +29,12 @@ export interface EventQuery {
   readonly offset?: number;
   /** Newest first instead (the latest decisions). */
   readonly newest?: boolean;
+  /**
+   * Only what this person (a caller id) may read: other people's messages (PERSONAL_TYPES, such as
+   * their conversations, and dead letters of chat subjects: `visibleTo` in src/core) are left out,
+   * before the limit and offset apply. Unset: everything (admins, the system).
+   */
+  readonly visibleTo?: string;
 }
 
 /**

@@ -21,7 +21,9 @@ export class QueryParamsError extends Error {
 
 const time = z.coerce.number().finite();
 const limit = z.coerce.number().int().min(1).max(10_000);
-const traceParams = z.object({ correlationId: z.string().min(1).max(200) });
+/** A person's caller id: the answer leaves out what is not theirs to read (EventQuery.visibleTo). */
+const viewer = z.string().min(1).max(200);
+const traceParams = z.object({ correlationId: z.string().min(1).max(200), visibleTo: viewer.optional() });
 const eventParams = z.object({
   type: z.string().max(100).optional(),
   symbol: z.string().max(64).optional(),
@@ -31,6 +33,7 @@ const eventParams = z.object({
   limit: limit.optional(),
   offset: z.coerce.number().int().min(0).optional(),
   newest: z.boolean().optional(),
+  visibleTo: viewer.optional(),
 });
 const orderLogParams = z.object({ symbol: z.string().max(64).optional(), limit: limit.optional() });
 const fillParams = z.object({
@@ -81,8 +84,9 @@ export function causalOrder(events: readonly RecordedEvent[]): RecordedEvent[] {
 /**
  * Serves the store's read side on the bus, so every interface asks the same way (`query.<what>`
  * request/reply, one answering instance per queue group):
- * - `query.trace` `{ correlationId }`: the whole chain, in causal order (why did we sell ORCL?);
- * - `query.events` `{ type?, symbol?, correlationId?, from?, to?, limit? }`: the audit log;
+ * - `query.trace` `{ correlationId, visibleTo? }`: the whole chain, in causal order (why did we sell ORCL?);
+ * - `query.events` `{ type?, symbol?, correlationId?, from?, to?, limit?, visibleTo? }`: the audit log;
+ * with `visibleTo` (a person's caller id) other people's messages (their conversations) are left out.
  * - `query.fills` `{ symbol?, clientOrderId?, from?, to?, limit? }`: fills, oldest first;
  * - `query.order-log` `{ symbol?, limit? }`: every order's latest state, newest first, refused
  *   ones included with risk's reason (execution's `query.orders` knows only what risk approved).
@@ -95,8 +99,10 @@ export function serveStoreQueries(bus: Bus, store: Store, deps: EnvelopeDeps): S
     bus.serve(
       subjects.query('trace'),
       async (req) => {
-        const { correlationId } = parse('trace', traceParams, req);
-        const chain = causalOrder(await store.events.query({ correlationId, limit: 10_000 }));
+        const { correlationId, visibleTo } = parse('trace', traceParams, req);
+        const chain = causalOrder(
+          await store.events.query({ correlationId, limit: 10_000, ...(visibleTo !== undefined ? { visibleTo } : {}) }),
+        );
         return answer(req, { correlationId, messages: chain.map(view) });
       },
       { name: 'store.query.trace', queue: 'query.trace' },

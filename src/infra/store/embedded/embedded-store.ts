@@ -29,7 +29,7 @@ import {
   type Store,
   type StoreHealth,
 } from '../ports.js';
-import { IdWindow } from '../../../core/index.js';
+import { IdWindow, visibleTo } from '../../../core/index.js';
 import { AppendLog, idIn, readLines, writeDurably, type FsyncPolicy, type TornTail } from '../../files/index.js';
 
 export interface EmbeddedStoreOptions {
@@ -260,7 +260,8 @@ class EmbeddedEvents implements EventStore {
         (q.type === undefined || e.env.type === q.type) &&
         (q.symbol === undefined || (e.env.payload as { symbol?: unknown } | null)?.symbol === q.symbol) &&
         (q.from === undefined || e.env.time >= q.from) &&
-        (q.to === undefined || e.env.time <= q.to),
+        (q.to === undefined || e.env.time <= q.to) &&
+        (q.visibleTo === undefined || visibleTo(e.env, q.visibleTo)),
       q.limit ?? 1000,
       q.offset ?? 0,
       q.newest ?? false,

@@ -10,7 +10,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import type { z } from 'zod';
-import type { Envelope } from '../../../core/index.js';
+import { DEAD_LETTER_TYPE, PERSONAL_SUBJECT_PREFIX, PERSONAL_TYPES, type Envelope } from '../../../core/index.js';
 import { fromStoredJson, toStoredJson } from '../json.js';
 import {
   conversationDocSchema,
@@ -245,6 +245,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
           if (q.type !== undefined) filter.type = q.type;
           if (q.symbol !== undefined) filter['payload.symbol'] = q.symbol;
           if (q.from !== undefined || q.to !== undefined) filter.time = range(q.from, q.to);
+          if (q.visibleTo !== undefined) filter.$nor = othersOnly(q.visibleTo);
           const direction = q.newest ? -1 : 1;
           const docs = await col.events
             .find(filter)
@@ -503,6 +504,17 @@ function parseStored<S extends z.ZodType>(collection: string, doc: Document, sch
     );
   }
   return parsed.data;
+}
+
+/** What a person may not read, as a filter (the same rule as `visibleTo` in src/core): other people's messages. */
+function othersOnly(viewer: string): Filter<Row>[] {
+  return [
+    ...Object.entries(PERSONAL_TYPES).map(([type, field]) => ({ type, [`payload.${field}`]: { $ne: viewer } })),
+    {
+      type: DEAD_LETTER_TYPE,
+      'payload.subject': { $regex: `^${PERSONAL_SUBJECT_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` },
+    },
+  ];
 }
 
 /** An events document back to what was appended: the envelope fields are stored top-level, as written. */
