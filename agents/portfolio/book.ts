@@ -28,7 +28,23 @@ export interface Book {
   readonly maxDrawdown: number;
   /** Event time of the last change; null before the first. */
   readonly asOf: number | null;
+  /**
+   * The PnL of the last day, week and month the book saw end (epoch day, week and month numbers):
+   * "yesterday", "last week". Absent from books saved before it was kept (unknown then).
+   */
+  readonly previous?: PreviousPeriods;
 }
+
+export interface PreviousPeriods {
+  readonly day: number | null;
+  readonly dayPnl: number;
+  readonly week: number | null;
+  readonly weekPnl: number;
+  readonly month: number | null;
+  readonly monthPnl: number;
+}
+
+const NO_PREVIOUS: PreviousPeriods = { day: null, dayPnl: 0, week: null, weekPnl: 0, month: null, monthPnl: 0 };
 
 const DAY_MS = 86_400_000;
 
@@ -45,6 +61,7 @@ export const openBook = (cash: number): Book => ({
   peakEquity: cash,
   maxDrawdown: 0,
   asOf: null,
+  previous: NO_PREVIOUS,
 });
 
 /** Epoch days to the UTC week (weeks start on Monday; epoch day 0 was a Thursday) and month. */
@@ -64,7 +81,7 @@ export const monthOf = (day: number) => {
   return year * 12 + (mp < 10 ? mp + 2 : mp - 10);
 };
 
-type PeriodStarts = Pick<Book, 'dayStartEquity' | 'weekStartEquity' | 'monthStartEquity'>;
+type PeriodStarts = Pick<Book, 'dayStartEquity' | 'weekStartEquity' | 'monthStartEquity' | 'previous'>;
 
 /**
  * The period start equities once the book moves to `day`: a period that begins then starts from
@@ -76,12 +93,46 @@ function periodStarts(book: Book, day: number): PeriodStarts {
   const week = book.weekStartEquity ?? book.dayStartEquity;
   const month = book.monthStartEquity ?? book.dayStartEquity;
   if (book.day === null || day === book.day)
-    return { dayStartEquity: book.dayStartEquity, weekStartEquity: week, monthStartEquity: month };
+    return {
+      dayStartEquity: book.dayStartEquity,
+      weekStartEquity: week,
+      monthStartEquity: month,
+      ...(book.previous ? { previous: book.previous } : {}),
+    };
   const equity = equityOf(book);
+  const newWeek = weekOf(day) !== weekOf(book.day);
+  const newMonth = monthOf(day) !== monthOf(book.day);
+  // the periods that end here: what they made, from their start to the equity before this event
+  const p = book.previous;
+  const previous: PreviousPeriods | undefined = p && {
+    day: book.day,
+    dayPnl: equity - book.dayStartEquity,
+    week: newWeek ? weekOf(book.day) : p.week,
+    weekPnl: newWeek ? equity - week : p.weekPnl,
+    month: newMonth ? monthOf(book.day) : p.month,
+    monthPnl: newMonth ? equity - month : p.monthPnl,
+  };
   return {
     dayStartEquity: equity,
-    weekStartEquity: weekOf(day) !== weekOf(book.day) ? equity : week,
-    monthStartEquity: monthOf(day) !== monthOf(book.day) ? equity : month,
+    weekStartEquity: newWeek ? equity : week,
+    monthStartEquity: newMonth ? equity : month,
+    ...(previous ? { previous } : {}),
+  };
+}
+
+/**
+ * The PnL of the day, week and month before the book's current ones (0 when nothing happened
+ * then); undefined for a book saved before they were kept.
+ */
+function previousPnl(book: Book): { yesterday: number; lastWeek: number; lastMonth: number } | undefined {
+  const p = book.previous;
+  if (!p) return undefined;
+  if (book.day === null) return { yesterday: 0, lastWeek: 0, lastMonth: 0 };
+  const d = book.day;
+  return {
+    yesterday: p.day === d - 1 ? p.dayPnl : 0,
+    lastWeek: p.week === weekOf(d) - 1 ? p.weekPnl : 0,
+    lastMonth: p.month === monthOf(d) - 1 ? p.monthPnl : 0,
   };
 }
 
@@ -126,6 +177,7 @@ export function mark(book: Book, symbol: string, price: number, time: number): B
     dayStartEquity: periods.dayStartEquity,
     weekStartEquity: periods.weekStartEquity,
     monthStartEquity: periods.monthStartEquity,
+    ...(periods.previous ? { previous: periods.previous } : {}),
     startEquity: book.startEquity,
     peakEquity,
     maxDrawdown: Math.max(book.maxDrawdown, drawdownOf(equity, peakEquity)),
@@ -229,6 +281,7 @@ export function snapshotOf(book: Book): PortfolioSnapshot {
       week: equity - (book.weekStartEquity ?? book.dayStartEquity),
       month: equity - (book.monthStartEquity ?? book.dayStartEquity),
       all: equity - (book.startEquity ?? book.dayStartEquity),
+      ...previousPnl(book),
     },
     peakEquity: book.peakEquity,
     drawdown: drawdownOf(equity, book.peakEquity),

@@ -23,6 +23,10 @@ const SPELLING: readonly [RegExp, string][] = [
   [/\bbalance\b|\bcash\b|\bequity\b|\bmoney\b/g, 'portfolio'],
   [/\bordes\b|\boders\b|\border\b/g, 'orders'],
   [/\btoday'?s\b|\btodays\b|\btody\b/g, 'today'],
+  [/\byesterday'?s\b|\byesterdays\b|\bprevious day\b/g, 'yesterday'],
+  [/\blast week'?s\b|\bprevious week\b|\blast week\b/g, 'lastweek'],
+  [/\blast month'?s\b|\bprevious month\b|\blast month\b/g, 'lastmonth'],
+  [/\b(?:win|hit|success|winning) ?(?:rate|ratio|percentage)\b/g, 'winrate'],
   [/\bsel\b/g, 'sell'],
   [/\bbuyy\b|\bbuey\b/g, 'buy'],
 ];
@@ -61,13 +65,22 @@ const RULES: readonly Rule[] = [
   [/\b(only|just) (reduce|reducing)\b|^reduce$/, () => 'reduce'],
   [
     new RegExp(
-      String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}(?: (?:yesterday|today|earlier|this morning|last week|just now|recently))?$`,
+      String.raw`\bwhy (?:did|do|have)? ?(?:we|you|it)? ?(?:buy|sell|bought|sold|trade|traded)? ?${SYMBOL}(?: (?:yesterday|today|earlier|this morning|lastweek|just now|recently))?$`,
     ),
     (m) => `why ${m[1]!.toUpperCase()}`,
   ],
+  // the price of a symbol: "what is the current price of SYN", "SYN price", "quote ORCL"
+  [
+    new RegExp(
+      String.raw`\b(?:current |latest |last )?price (?:is |for |on )?${SYMBOL}(?: now| today)?$|^(?:quote|px) ${SYMBOL}$|^${SYMBOL} (?:price|quote)$|^how much is ${SYMBOL}(?: trading| worth)?(?: at)?(?: now)?$|^(?:where|what) is ${SYMBOL} trading$`,
+    ),
+    (m) => `price ${(m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5])!.toUpperCase()}`,
+  ],
+  [new RegExp(String.raw`\bwinrate (?:in |on )?${SYMBOL}$`), (m) => `winrate ${m[1]!.toUpperCase()}`],
+  [/\bwinrate\b/, () => 'winrate'],
   // how the money went, by period: "how much did I make this week", "how did the strategy do this month"
   [
-    /\b(?:how much|what)(?: portfolio)? (?:did|have) (?:i|we|you|it)? ?(?:make|made|earn|earned|lose|lost|gain|gained)\b.*\b(today|week|month)\b|\bhow (?:did|has|is) (?:strategy|it|trading) (?:do|done|doing)\b.*\b(today|week|month)\b/,
+    /\b(?:how much|what)(?: portfolio)? (?:did|have) (?:i|we|you|it)? ?(?:make|made|earn|earned|lose|lost|gain|gained)\b.*\b(today|yesterday|lastweek|week|lastmonth|month)\b|\bhow (?:did|has|is) (?:strategy|it|trading|we) (?:do|done|doing)\b.*\b(today|yesterday|lastweek|week|lastmonth|month)\b/,
     (m) => `pnl ${m[1] ?? m[2]}`,
   ],
   // "pnl by strategy", "how is each strategy doing", "strategies"
@@ -77,7 +90,10 @@ const RULES: readonly Rule[] = [
   ],
   [/\b(?:by|per|each|every) strateg(?:y|ies)\b|\bstrategies\b/, () => 'strategies'],
   [/\b(?:since (?:start|beginning|inception)|all time|overall|in total|total return)\b/, () => 'pnl all'],
-  [/\bpnl\b.*\b(today|week|month|all)\b|\b(today|week|month)\b.*\bpnl\b/, (m) => `pnl ${m[1] ?? m[2]}`],
+  [
+    /\bpnl\b.*\b(today|yesterday|lastweek|week|lastmonth|month|all)\b|\b(today|yesterday|lastweek|week|lastmonth|month)\b.*\bpnl\b/,
+    (m) => `pnl ${m[1] ?? m[2]}`,
+  ],
   [/\bpnl\b/, () => 'pnl today'],
   [/\bpositions\b/, () => 'positions'],
   [/\bopen orders\b|\bworking orders\b/, () => 'orders open'],

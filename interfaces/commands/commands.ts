@@ -10,11 +10,38 @@ import {
   type Position,
   type RiskCommandResult,
 } from '../../src/core/index.js';
-import type { OrderDoc } from '../../src/infra/store/index.js';
+import type { FillDoc, OrderDoc } from '../../src/infra/store/index.js';
+import { roundTrips } from '../../src/app/backtest/index.js';
 import { CommandRefusal, defineCommand, noArgs, type Caller, type CommandSpec, type Reply } from './registry.js';
 import type { CommandServices, OrderRequest, SentOrder, Verdict } from './services.js';
 
 type Spec = CommandSpec<unknown, CommandServices>;
+
+const priceText = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 6 });
+
+/** Every fill in the store (oldest first), paged by time; the same fill is never counted twice. */
+async function allFills(s: CommandServices, symbol: string | undefined): Promise<FillDoc[]> {
+  const out: FillDoc[] = [];
+  const seen = new Set<string>();
+  let from: number | undefined;
+  for (let page = 0; page < 100; page++) {
+    const batch = await s.ask<FillDoc[]>('fills', {
+      limit: 1000,
+      ...(symbol ? { symbol } : {}),
+      ...(from !== undefined ? { from } : {}),
+    });
+    let added = 0;
+    for (const f of batch)
+      if (!seen.has(f.id)) {
+        seen.add(f.id);
+        out.push(f);
+        added++;
+      }
+    if (batch.length < 1000 || added === 0) break;
+    from = batch[batch.length - 1]!.time;
+  }
+  return out;
+}
 
 const money = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const sym = z
@@ -47,8 +74,23 @@ const positionsText = (ps: readonly Position[]) =>
         )
         .join('\n');
 
-type Period = 'today' | 'week' | 'month' | 'all';
-const periodKey = (p: Period) => (p === 'today' ? 'day' : p);
+type Period = 'today' | 'yesterday' | 'week' | 'lastweek' | 'month' | 'lastmonth' | 'all';
+const PERIODS = ['today', 'yesterday', 'week', 'lastweek', 'month', 'lastmonth', 'all'] as const;
+const periodKey = (p: Period) =>
+  ({
+    today: 'day',
+    yesterday: 'yesterday',
+    week: 'week',
+    lastweek: 'lastWeek',
+    month: 'month',
+    lastmonth: 'lastMonth',
+    all: 'all',
+  })[p] as 'day' | 'yesterday' | 'week' | 'lastWeek' | 'month' | 'lastMonth' | 'all';
+/** `last week`, `last-week` and `lastweek` are one period. */
+const periodWords = (w: readonly string[]) => {
+  const text = w.join('').toLowerCase().replace(/[-_]/g, '');
+  return text ? { period: text } : {};
+};
 const signed = (x: number) => (x > 0 ? '+' : '') + money(x);
 
 /** Who a book is: a strategy instance by its id, a person as `person NAME`. */
@@ -289,10 +331,10 @@ export const commands: readonly Spec[] = [
   defineCommand<{ period: Period }, CommandServices>({
     name: 'pnl',
     summary: 'Profit and loss today, this week, this month or since the start.',
-    usage: 'pnl [today|week|month|all]',
+    usage: 'pnl [today|yesterday|week|lastweek|month|lastmonth|all]',
     role: 'viewer',
-    args: z.object({ period: z.enum(['today', 'week', 'month', 'all']).default('today') }).strict(),
-    fromWords: (w) => (w[0] ? { period: w[0].toLowerCase() } : {}),
+    args: z.object({ period: z.enum(PERIODS).default('today') }).strict(),
+    fromWords: periodWords,
     run: async (s, a) => {
       // one definition everywhere (chat, API, dashboard): equity now less equity when the UTC
       // period began, kept by the portfolio agent (agents/portfolio/book.ts)
@@ -306,6 +348,13 @@ export const commands: readonly Spec[] = [
             'The portfolio agent answering is older than PnL by period; only today is known: ' + money(p.dayPnl) + '.',
         };
       const pnl = p.pnl[key];
+      if (pnl === undefined)
+        return {
+          ok: false,
+          code: 'unavailable',
+          text: `The portfolio agent answering does not keep ${a.period === 'yesterday' ? "yesterday's" : `${a.period.replace('last', 'last ')}'s`} PnL yet (it started from a book saved before it did); it will from the next ${a.period === 'yesterday' ? 'day' : a.period.replace('last', '')} on.`,
+        };
+      const closed = a.period === 'yesterday' || a.period === 'lastweek' || a.period === 'lastmonth';
       const then = p.equity - pnl;
       const asOf =
         p.asOf === null
@@ -313,35 +362,53 @@ export const commands: readonly Spec[] = [
           : `as of ${new Date(p.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC, market time`;
       const label = {
         today: 'Today',
+        yesterday: 'Yesterday (UTC, market time)',
         week: 'This week (from Monday 00:00 UTC)',
+        lastweek: 'Last week (Monday to Sunday, UTC)',
         month: 'This month',
+        lastmonth: 'Last month',
         all: 'Since the start',
       }[a.period];
       const detail =
         a.period === 'all'
           ? `realised ${money(p.realizedPnl)}, unrealised ${money(p.unrealizedPnl)}, fees ${money(p.fees)}`
-          : `equity ${money(then)} -> ${money(p.equity)}`;
+          : closed
+            ? 'from its first equity to its last'
+            : `equity ${money(then)} -> ${money(p.equity)}`;
       // each strategy's (and person's) share, when more than one traded: they add up to the account
       const books = await s.ask<OriginBook[]>('strategies').catch(() => []);
       const split = books.length > 1 || books.some((b) => b.origin.kind === 'strategy');
       return ok(
         `${label}: ${money(pnl)} (${detail}; ${asOf}).` +
           (split ? `\nBy strategy:\n${booksText(books, a.period)}` : ''),
-        { period: a.period, pnl, from: then, to: p.equity, ...(split ? { books } : {}) },
+        {
+          period: a.period,
+          pnl,
+          ...(closed ? {} : { from: then, to: p.equity }),
+          ...(split ? { books } : {}),
+        },
       );
     },
   }),
   defineCommand<{ period: Period }, CommandServices>({
     name: 'strategies',
     summary: "Each strategy instance's own positions and PnL (and each person's); they add up to the account.",
-    usage: 'strategies [today|week|month|all]',
+    usage: 'strategies [today|yesterday|week|lastweek|month|lastmonth|all]',
     role: 'viewer',
-    args: z.object({ period: z.enum(['today', 'week', 'month', 'all']).default('all') }).strict(),
-    fromWords: (w) => (w[0] ? { period: w[0].toLowerCase() } : {}),
+    args: z.object({ period: z.enum(PERIODS).default('all') }).strict(),
+    fromWords: periodWords,
     run: async (s, a) => {
       const books = await s.ask<OriginBook[]>('strategies');
       if (books.length === 0) return ok('Nothing traded yet: no strategy or person has a book.', books);
-      const label = { today: 'today', week: 'this week', month: 'this month', all: 'since the start' }[a.period];
+      const label = {
+        today: 'today',
+        yesterday: 'yesterday',
+        week: 'this week',
+        lastweek: 'last week',
+        month: 'this month',
+        lastmonth: 'last month',
+        all: 'since the start',
+      }[a.period];
       return ok(`PnL ${label}, by who traded:\n${booksText(books, a.period)}`, books);
     },
   }),
@@ -362,6 +429,61 @@ export const commands: readonly Spec[] = [
           ? `No signals${a.symbol ? ` for ${a.symbol}` : ''} yet.`
           : signals.map((x) => `${x.symbol}: ${x.side} (${x.reasons.join('; ')})`).join('\n'),
         signals,
+      );
+    },
+  }),
+  defineCommand<{ symbol: string }, CommandServices>({
+    name: 'price',
+    summary: 'The latest bar of a symbol: close, open, high, low, volume and its time (market time).',
+    usage: 'price SYM',
+    role: 'viewer',
+    args: z.object({ symbol: sym }).strict(),
+    fromWords: (w) => (w[0] ? { symbol: w[0] } : {}),
+    run: async (s, a) => {
+      const bar = s.lastBar?.(a.symbol);
+      if (!bar)
+        throw new CommandRefusal(
+          'unknown_symbol',
+          `No price for ${a.symbol}: no bar of it has been seen here (symbols are case-sensitive; positions lists what is held).`,
+        );
+      const when = new Date(bar.time).toISOString().slice(0, 16).replace('T', ' ');
+      return ok(
+        `${bar.symbol} ${priceText(bar.close)} (bar of ${when} UTC${bar.history ? ', history' : ''}: open ${priceText(bar.open)}, high ${priceText(bar.high)}, low ${priceText(bar.low)}, volume ${bar.volume.toLocaleString('en-US')}).`,
+        bar,
+      );
+    },
+  }),
+  defineCommand<{ symbol?: string | undefined }, CommandServices>({
+    name: 'winrate',
+    summary: 'Closed round trips (flat to flat) from the fills: win rate, profit factor, average win and loss.',
+    usage: 'winrate [SYM]',
+    role: 'viewer',
+    args: z.object({ symbol: sym.optional() }).strict(),
+    fromWords: (w) => (w[0] ? { symbol: w[0] } : {}),
+    run: async (s, a) => {
+      const fills = await allFills(s, a.symbol);
+      const trips = roundTrips(
+        fills.map((f) => ({ time: f.time, symbol: f.symbol, side: f.side, qty: f.qty, price: f.price, fee: f.fee })),
+        [],
+        new Map(),
+      ).filter((t) => !t.open);
+      const of = a.symbol ? ` in ${a.symbol}` : '';
+      if (trips.length === 0)
+        return ok(
+          `No closed round trip${of} yet (${fills.length} fills): a win rate needs a position opened and closed.`,
+          {
+            trips: 0,
+          },
+        );
+      const wins = trips.filter((t) => t.pnl > 0);
+      const losses = trips.filter((t) => t.pnl < 0);
+      const gross = (ts: typeof trips) => ts.reduce((x, t) => x + t.pnl, 0);
+      const factor = losses.length > 0 ? gross(wins) / -gross(losses) : Infinity;
+      const rate = wins.length / trips.length;
+      return ok(
+        `Win rate${of}: ${(100 * rate).toFixed(1)}% (${wins.length} of ${trips.length} closed round trips won, net of fees). ` +
+          `Profit factor ${factor === Infinity ? '∞ (no loss)' : factor.toFixed(2)}; average win ${wins.length ? money(gross(wins) / wins.length) : 'n/a'}, average loss ${losses.length ? money(gross(losses) / losses.length) : 'n/a'}.`,
+        { trips: trips.length, wins: wins.length, losses: losses.length, winRate: rate, profitFactor: factor },
       );
     },
   }),

@@ -1,4 +1,4 @@
-import { type Bus, type Subscription, patterns, type Clock } from '../../src/core/index.js';
+import { type Bar, type Bus, type Subscription, patterns, type Clock } from '../../src/core/index.js';
 
 /**
  * The time people's orders are decided at: the market's own event time, the time of the latest
@@ -13,6 +13,7 @@ import { type Bus, type Subscription, patterns, type Clock } from '../../src/cor
 export class MarketClock implements Clock {
   #latest: number | undefined;
   readonly #symbols = new Set<string>();
+  readonly #bars = new Map<string, Bar>();
   readonly #subs: Subscription[];
 
   constructor(
@@ -24,14 +25,31 @@ export class MarketClock implements Clock {
       if (this.#latest === undefined || time > this.#latest) this.#latest = time;
       if (typeof symbol === 'string') this.#symbols.add(symbol);
     };
-    this.#subs = [patterns.marketBars, patterns.marketTicks].map((p) =>
-      bus.subscribe(p, (e) => seen(e.time, (e.payload as { symbol?: unknown }).symbol), { name: 'market-clock' }),
-    );
+    this.#subs = [
+      bus.subscribe(
+        patterns.marketBars,
+        (e) => {
+          const bar = e.payload as Bar;
+          seen(e.time, bar.symbol);
+          const last = this.#bars.get(bar.symbol);
+          if (!last || bar.time >= last.time) this.#bars.set(bar.symbol, bar);
+        },
+        { name: 'market-clock' },
+      ),
+      bus.subscribe(patterns.marketTicks, (e) => seen(e.time, (e.payload as { symbol?: unknown }).symbol), {
+        name: 'market-clock',
+      }),
+    ];
   }
 
   /** The symbols market data has been seen for (empty before the first bar: nothing is known yet). */
   symbols(): ReadonlySet<string> {
     return this.#symbols;
+  }
+
+  /** The latest bar of `symbol` seen on the bus (history bars included: they are the last known prices). */
+  lastBar(symbol: string): Bar | undefined {
+    return this.#bars.get(symbol);
   }
 
   now(): number {

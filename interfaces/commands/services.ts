@@ -10,6 +10,7 @@ import {
   type OrderRejected,
   type RiskCommandResult,
   type Clock,
+  type Bar,
 } from '../../src/core/index.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
@@ -55,6 +56,8 @@ export interface CommandServices {
   ): Promise<RiskCommandResult>;
   agents(): Record<string, AgentReport>;
   now(): number;
+  /** The latest bar seen of a symbol (the market as the bus shows it); undefined when none or not followed. */
+  lastBar?(symbol: string): Bar | undefined;
 }
 
 export interface BusServicesDeps {
@@ -66,6 +69,8 @@ export interface BusServicesDeps {
   readonly decisionClock?: Clock;
   /** Resolves when the system takes new input (after a restart has caught up); orders and risk commands wait for it. */
   readonly accepting?: () => Promise<void>;
+  /** The latest bar per symbol (MarketClock), for `price`. */
+  readonly market?: { lastBar(symbol: string): Bar | undefined };
 }
 
 /**
@@ -153,5 +158,6 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     },
     agents: deps.agents,
     now: () => envelope.clock.now(),
+    ...(deps.market ? { lastBar: (symbol: string) => deps.market!.lastBar(symbol) } : {}),
   };
 }

@@ -102,6 +102,7 @@ export async function startSystem(
         bus,
         envelope: { ids, clock, source: `commands/${config.instance}` },
         decisionClock: marketClock,
+        market: marketClock,
         accepting: () => accepting,
         agents: () => t.report(),
         timeoutMs: config.bus.requestTimeoutMs,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -37,6 +37,7 @@ for (const store of ['embedded', 'mongodb'] as const)
     const storeEnv =
       store === 'mongodb' ? { STORE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DB: mongoDb } : { STORE: 'embedded' };
     let system: RunningSystem;
+    const walkFile = randomWalkCsv(400, 12);
     const seen: Envelope[] = [];
     const intents = () =>
       seen.filter(
@@ -47,7 +48,7 @@ for (const store of ['embedded', 'mongodb'] as const)
       const config = loadConfig({
         env: {
           DATA_FEED: 'csv',
-          DATA_FILE: randomWalkCsv(400, 12),
+          DATA_FILE: walkFile,
           DATA_SYMBOLS: 'WALK',
           DATA_PACE_MS: '0',
           SEXTANT_DATA_DIR: join(dir, 'data'),
@@ -148,6 +149,30 @@ for (const store of ['embedded', 'mongodb'] as const)
       expect((await system.commands.handle('orders all', viewer)).ok).toBe(true);
       expect((await system.commands.handle('risk', viewer)).text).toMatch(/approved/);
       expect((await system.commands.handle('signals WALK', viewer)).text).toMatch(/WALK: (buy|sell)/);
+    });
+
+    it("price, win rate and yesterday's PnL: the latest bar, round trips from the stored fills, the day before", async () => {
+      const price = await system.commands.handle('price WALK', viewer);
+      const last = price.data as { symbol: string; close: number; time: number };
+      expect(price.text).toMatch(/^WALK [\d,.]+ \(bar of \d{4}-\d\d-\d\d \d\d:\d\d UTC: open /);
+      // the file's last row: its date and close
+      const [date, , , , close] = readFileSync(walkFile, 'utf8').trim().split('\n').at(-1)!.split(',');
+      expect(last.time).toBe(Date.parse(`${date}T00:00:00Z`));
+      expect(last.close).toBe(Number(close));
+      const account = (await system.commands.handle('portfolio', viewer)).data as PortfolioSnapshot;
+      expect(await system.commands.handle('price NOPE', viewer)).toMatchObject({ ok: false, code: 'unknown_symbol' });
+      // the SMA cross goes all in and all out: every sell closes one round trip
+      const fills = await system.store!.fills.list({ limit: 10_000 });
+      const rate = await system.commands.handle('winrate', viewer);
+      const data = rate.data as { trips: number; wins: number };
+      expect(data.trips).toBe(fills.filter((f) => f.side === 'sell').length);
+      expect(rate.text).toMatch(
+        new RegExp(`^Win rate: [\\d.]+% \\(${data.wins} of ${data.trips} closed round trips won`),
+      );
+      const yesterday = await system.commands.handle('pnl yesterday', viewer);
+      expect(yesterday.text).toMatch(/^Yesterday \(UTC, market time\): /);
+      expect((yesterday.data as { pnl: number }).pnl).toBe(account.pnl!.yesterday);
+      expect((await system.commands.handle('pnl last week', viewer)).text).toMatch(/^Last week/);
     });
 
     it('strategies: each book by who traded, with its PnL; the books add up to the account, and pnl splits by them', async () => {

@@ -186,7 +186,15 @@ describe('book: PnL periods (UTC day, week from Monday, month, all)', () => {
   it('on the first day today, this week, this month and since the start are the same amount', () => {
     let b = applyFill(openBook(CASH), filled('buy', 10, 100), at(2, 10), 100);
     b = mark(b, 'ORCL', 103, at(2, 15));
-    expect(snapshotOf(b).pnl).toEqual({ day: 30, week: 30, month: 30, all: 30 });
+    expect(snapshotOf(b).pnl).toEqual({
+      day: 30,
+      week: 30,
+      month: 30,
+      all: 30,
+      yesterday: 0,
+      lastWeek: 0,
+      lastMonth: 0,
+    });
     expect(snapshotOf(b).dayPnl).toBe(30);
   });
 
@@ -194,11 +202,47 @@ describe('book: PnL periods (UTC day, week from Monday, month, all)', () => {
     let b = applyFill(openBook(CASH), filled('buy', 10, 100), at(2, 10), 100);
     b = mark(b, 'ORCL', 103, at(2, 15)); // +30 on Tue 2nd
     b = mark(b, 'ORCL', 101, at(5, 15)); // Fri 5th: day -20
-    expect(snapshotOf(b).pnl).toEqual({ day: -20, week: 10, month: 10, all: 10 });
+    expect(snapshotOf(b).pnl).toEqual({
+      day: -20,
+      week: 10,
+      month: 10,
+      all: 10,
+      yesterday: 0,
+      lastWeek: 0,
+      lastMonth: 0,
+    });
     b = mark(b, 'ORCL', 104, at(8, 15)); // Mon 8th: a new week from 10,010
-    expect(snapshotOf(b).pnl).toEqual({ day: 30, week: 30, month: 40, all: 40 });
+    // last week (Tue 2nd to Fri 5th) made 10; yesterday (Sunday) nothing happened
+    expect(snapshotOf(b).pnl).toEqual({
+      day: 30,
+      week: 30,
+      month: 40,
+      all: 40,
+      yesterday: 0,
+      lastWeek: 10,
+      lastMonth: 0,
+    });
     b = mark(b, 'ORCL', 105, Date.UTC(2024, 1, 1, 15)); // Thu 1 Feb: a new month from 10,040
-    expect(snapshotOf(b).pnl).toEqual({ day: 10, week: 10, month: 10, all: 50 });
+    // January made 40; the week before this one (22-28 Jan) saw no event
+    expect(snapshotOf(b).pnl).toEqual({
+      day: 10,
+      week: 10,
+      month: 10,
+      all: 50,
+      yesterday: 0,
+      lastWeek: 0,
+      lastMonth: 40,
+    });
+  });
+
+  it('yesterday is the PnL of the day before, from its start to its last equity', () => {
+    let b = applyFill(openBook(CASH), filled('buy', 10, 100), at(2, 10), 100);
+    b = mark(b, 'ORCL', 103, at(2, 15)); // Tue 2nd: +30
+    b = mark(b, 'ORCL', 102, at(3, 15)); // Wed 3rd: -10
+    expect(snapshotOf(b).pnl).toMatchObject({ day: -10, yesterday: 30 });
+    // a book saved before previous periods were kept does not make them up
+    const { previous: _previous, ...old } = b;
+    expect(snapshotOf(old).pnl).toEqual({ day: -10, week: 20, month: 20, all: 20 });
   });
 });
 

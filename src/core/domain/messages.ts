@@ -223,7 +223,18 @@ export const portfolioSnapshotSchema = z.object({
    * start (the last equity before the period, or the opening cash when the account began inside it).
    * Absent from messages recorded before it existed.
    */
-  pnl: z.object({ day: finite, week: finite, month: finite, all: finite }).optional(),
+  pnl: z
+    .object({
+      day: finite,
+      week: finite,
+      month: finite,
+      all: finite,
+      /** The UTC day, week and month before the current ones (absent from older messages). */
+      yesterday: finite.optional(),
+      lastWeek: finite.optional(),
+      lastMonth: finite.optional(),
+    })
+    .optional(),
   peakEquity: finite,
   /** (peak - equity) / peak, 0..1. */
   drawdown: nonNegative,
