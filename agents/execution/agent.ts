@@ -59,6 +59,19 @@ export interface ExecutionOptions {
  * end. A failed poll is logged and asked again next time.
  */
 async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number): Promise<void> {
+  // a venue that pushes order updates (Alpaca's trade_updates): each one as soon as it comes
+  const unsubscribe = broker.updates?.((clientOrderId, report) => {
+    const event: BrokerReportEvent = { type: 'broker.report', clientOrderId, ...report, time: api.clock.now() };
+    api.send(event);
+  });
+  try {
+    await pollWorking(api, broker, pollMs);
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+async function pollWorking(api: AgentApi, broker: BrokerPort, pollMs: number): Promise<void> {
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   while (!api.stopping) {
     await sleep(pollMs);
@@ -93,6 +106,8 @@ const OWN_OUTPUTS: ReadonlySet<string> = new Set([
 
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
   const { market, broker } = options;
+  /** The agent's clock (the host's, once started): the time of a venue's report. */
+  let eventNow: () => number = options.now ?? Date.now;
   const breaker = new CircuitBreaker(options.breaker ?? defaultBreakerPolicy, options.now ?? Date.now);
   const resilience = {
     breaker,
@@ -122,7 +137,14 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
     name: 'execution',
     machine: executionMachine,
     input: { costs: options.costs, broker: broker.name, venueFills: broker.fills === 'venue' },
-    ...(broker.fills === 'venue' ? { onStart: (api: AgentApi) => pollVenue(api, broker, options.pollMs ?? 1000) } : {}),
+    ...(broker.fills === 'venue'
+      ? {
+          onStart: (api: AgentApi) => {
+            eventNow = () => api.clock.now();
+            return pollVenue(api, broker, options.pollMs ?? 1000);
+          },
+        }
+      : {}),
     inlets: [
       {
         pattern: patterns.marketBars,
@@ -157,7 +179,20 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
         const result = callResiliently(() => broker.submit(order), resilience);
         if (result instanceof Promise) {
           result.then(
-            (ack) => complete(accepted(order, ack.brokerOrderId)),
+            (ack) => {
+              complete(accepted(order, ack.brokerOrderId));
+              // what a pushing venue told before the acknowledgement was handled (a fast fill)
+              const pushed = broker.lastReport?.(order.clientOrderId);
+              if (pushed) {
+                const event: BrokerReportEvent = {
+                  type: 'broker.report',
+                  clientOrderId: order.clientOrderId,
+                  ...pushed,
+                  time: eventNow(),
+                };
+                complete(event);
+              }
+            },
             (err: unknown) => complete(failed(order, err)),
           );
         } else complete(accepted(order, result.brokerOrderId));
