@@ -58,21 +58,33 @@ export interface ExecutionOptions {
  * and handed to the machine (`broker.report`), which turns what is new into `order.filled` or an
  * end. A failed poll is logged and asked again next time.
  */
-async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number): Promise<void> {
+async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number, wake: Wake): Promise<void> {
   // a venue that pushes order updates (Alpaca's trade_updates): each one as soon as it comes
   const unsubscribe = broker.updates?.((clientOrderId, report) => {
     const event: BrokerReportEvent = { type: 'broker.report', clientOrderId, ...report, time: api.clock.now() };
     api.send(event);
   });
   try {
-    await pollWorking(api, broker, pollMs);
+    await pollWorking(api, broker, pollMs, wake);
   } finally {
     unsubscribe?.();
   }
 }
 
-async function pollWorking(api: AgentApi, broker: BrokerPort, pollMs: number): Promise<void> {
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Ends the poll loop's wait at once (the agent stops: it must not wait out a long EXEC_POLL_MS). */
+interface Wake {
+  now?: () => void;
+}
+
+async function pollWorking(api: AgentApi, broker: BrokerPort, pollMs: number, wake: Wake): Promise<void> {
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      wake.now = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
   while (!api.stopping) {
     await sleep(pollMs);
     const working = Object.values((api.context() as ExecutionContext).orders).filter((r) => r.status !== 'new');
@@ -108,6 +120,7 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
   const { market, broker } = options;
   /** The agent's clock (the host's, once started): the time of a venue's report. */
   let eventNow: () => number = options.now ?? Date.now;
+  const wake: Wake = {};
   const breaker = new CircuitBreaker(options.breaker ?? defaultBreakerPolicy, options.now ?? Date.now);
   const resilience = {
     breaker,
@@ -141,8 +154,9 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
       ? {
           onStart: (api: AgentApi) => {
             eventNow = () => api.clock.now();
-            return pollVenue(api, broker, options.pollMs ?? 1000);
+            return pollVenue(api, broker, options.pollMs ?? 1000, wake);
           },
+          onStop: () => wake.now?.(),
         }
       : {}),
     inlets: [

@@ -223,6 +223,15 @@ export class FakeAlpaca {
     for (let i = 0; i < deliveries; i++) this.#push(update);
   }
 
+  /** Sends an order's last fill update again, `deliveries` times (a re-sent message). */
+  resend(clientOrderId: string, deliveries = 1): void {
+    const o = this.#orders.find((x) => x.clientOrderId === clientOrderId);
+    if (!o) throw new Error(`fake alpaca: no order ${clientOrderId}`);
+    const event = o.status === 'filled' ? 'fill' : o.status === 'partially_filled' ? 'partial_fill' : o.status;
+    for (let i = 0; i < deliveries; i++)
+      this.#push({ event, execution_id: randomUUID(), order: this.#json(o), timestamp: iso(o.updatedAt) });
+  }
+
   /** The venue cancels (or rejects) an open order on its own, and says so on the stream. */
   end(clientOrderId: string, status: 'canceled' | 'rejected'): void {
     const o = this.#orders.find((x) => x.clientOrderId === clientOrderId);
