@@ -225,6 +225,12 @@ export class AlpacaFeed implements LiveFeed {
     const sessions = sessionsOf(
       days.map((d) => ({ date: d.date.toISOString().slice(0, 10), open: d.open, close: d.close })),
     );
+    if (sessions.length === 0) {
+      // three weeks without a market day is no calendar: wait for bars as a 24/7 feed does
+      this.#opts.log.warn({ feed: this.name }, "Alpaca's calendar has no market day around now; market hours unknown");
+      this.#market = undefined;
+      return;
+    }
     // complete up to the end of the last day asked for
     this.#market = { sessions, knownUntil: Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), end.getUTCDate()) };
   }
