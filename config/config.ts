@@ -142,7 +142,7 @@ export interface Config {
   };
   readonly portfolio: { readonly startCash: number };
   readonly broker: {
-    readonly kind: 'paper' | 'ccxt';
+    readonly kind: 'paper' | 'ccxt' | 'alpaca';
     readonly ccxt: {
       readonly exchange: string | undefined;
       readonly apiKey: string | undefined;
@@ -151,6 +151,23 @@ export interface Config {
       readonly symbols: Readonly<Record<string, string>>;
       readonly timeoutMs: number;
       readonly urls: { readonly rest: string | undefined; readonly ws: string | undefined };
+    };
+    /** Alpaca (US equities): DATA_FEED=alpaca and BROKER=alpaca share it. */
+    readonly alpaca: {
+      readonly apiKeyId: string | undefined;
+      readonly secretKey: string | undefined;
+      /** Sextant symbol -> Alpaca symbol. */
+      readonly symbols: Readonly<Record<string, string>>;
+      readonly dataFeed: 'iex' | 'sip';
+      /** The paper account (true) or real money (false; the loader demands LIVE_TRADING=true). */
+      readonly paper: boolean;
+      readonly timeoutMs: number;
+      /** Overrides of Alpaca's hosts (unset: Alpaca's own). */
+      readonly urls: {
+        readonly data: string | undefined;
+        readonly stream: string | undefined;
+        readonly trading: string | undefined;
+      };
     };
     readonly live: boolean;
     readonly pollMs: number;
@@ -163,6 +180,16 @@ export interface Config {
     readonly breaker: { readonly failureThreshold: number; readonly coolDownMs: number };
     readonly paperFaults: { readonly failRate: number; readonly maxLatencyMs: number };
   };
+}
+
+/** ALPACA_SYMBOLS entries (`AAPL`, or `BRKB=BRK.B`) as Sextant symbol -> Alpaca symbol. */
+export function alpacaSymbols(entries: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    entries.map((e) => {
+      const [sym, venue] = e.split('=').map((x) => x.trim());
+      return [sym!, venue ?? sym!];
+    }),
+  );
 }
 
 /** Shapes validated key values into the nested Config. */
@@ -337,6 +364,15 @@ export function buildConfig(v: KeyValues): Config {
         timeoutMs: v.CCXT_TIMEOUT_MS,
         urls: { rest: v.CCXT_REST_URL, ws: v.CCXT_WS_URL },
       },
+      alpaca: {
+        apiKeyId: v.ALPACA_KEY_ID,
+        secretKey: v.ALPACA_SECRET_KEY,
+        symbols: alpacaSymbols(v.ALPACA_SYMBOLS),
+        dataFeed: v.ALPACA_DATA_FEED,
+        paper: v.ALPACA_PAPER,
+        timeoutMs: v.ALPACA_TIMEOUT_MS,
+        urls: { data: v.ALPACA_DATA_URL, stream: v.ALPACA_STREAM_URL, trading: v.ALPACA_TRADING_URL },
+      },
       live: v.LIVE_TRADING,
       pollMs: v.EXEC_POLL_MS,
       retry: {
@@ -364,4 +400,4 @@ export function sizeOf(raw: number | string): { size: number; sizeFraction: numb
 }
 
 /** The DATA_FEED values that follow a venue in real time (their bars' age means something). */
-export const isLiveFeedName = (feed: string): boolean => feed === 'ccxt';
+export const isLiveFeedName = (feed: string): boolean => feed === 'ccxt' || feed === 'alpaca';

@@ -489,21 +489,21 @@ export const configKeys = {
   }),
 
   DATA_FEED: def({
-    schema: z.enum(['synthetic', 'csv', 'ndjson', 'ccxt']),
-    expected: 'synthetic | csv | ndjson | ccxt',
-    doc: "Market data source for the data agent. ccxt: live closed candles from CCXT_EXCHANGE's public market data (no API key) for the CCXT_SYMBOLS pairs, warmed up by REST (DATA_WARMUP_BARS).",
+    schema: z.enum(['synthetic', 'csv', 'ndjson', 'ccxt', 'alpaca']),
+    expected: 'synthetic | csv | ndjson | ccxt | alpaca',
+    doc: "Market data source for the data agent. ccxt: live closed candles from CCXT_EXCHANGE's public market data (no API key) for the CCXT_SYMBOLS pairs, warmed up by REST (DATA_WARMUP_BARS). alpaca: live minute bars of US equities (ALPACA_SYMBOLS) from Alpaca's market-data stream (ALPACA_DATA_FEED), warmed up by REST; needs ALPACA_KEY_ID and ALPACA_SECRET_KEY.",
     default: 'synthetic',
   }),
   DATA_TIMEFRAME: def({
     schema: z.string().regex(/^[1-9][0-9]*[smhdwM]$/),
     expected: 'a ccxt timeframe, e.g. 1m, 5m, 1h, 1d',
-    doc: 'DATA_FEED=ccxt: the candle length, one for every symbol.',
+    doc: 'DATA_FEED=ccxt: the candle length, one for every symbol. DATA_FEED=alpaca: 1m only (the stream sends minute bars).',
     default: '1m',
   }),
   DATA_WARMUP_BARS: def({
     schema: int(0, 1000),
     expected: 'a whole number of candles, 0..1000',
-    doc: 'DATA_FEED=ccxt: closed candles fetched by REST at start, per symbol, and published as history: strategies warm up on them and decide no order.',
+    doc: 'DATA_FEED=ccxt|alpaca: closed candles fetched by REST at start, per symbol, and published as history: strategies warm up on them and decide no order.',
     default: 200,
   }),
   DATA_GRACE_MS: def({
@@ -796,7 +796,7 @@ export const configKeys = {
   RISK_MAX_BAR_AGE_BARS: def({
     schema: int(0, 100_000),
     expected: 'a whole number of bar lengths, 0 = off',
-    doc: "Stale market data: an order that grows a position is refused (stale_market_data) when its symbol's last bar closed more than this many bar lengths before it was decided. Unset: 3 with a live feed (DATA_FEED=ccxt), off otherwise.",
+    doc: "Stale market data: an order that grows a position is refused (stale_market_data) when its symbol's last bar closed more than this many bar lengths before it was decided. Unset: 3 with a live feed (DATA_FEED=ccxt or alpaca), off otherwise.",
   }),
   RISK_ALLOW_SHORT: def({
     schema: bool,
@@ -902,10 +902,10 @@ export const configKeys = {
     doc: 'Paper broker fault mode: most latency added to a submit call (random 0..N).',
     default: 0,
   }),
-  BROKER: def<'paper' | 'ccxt'>({
-    schema: z.enum(['paper', 'ccxt']),
-    expected: 'paper | ccxt',
-    doc: 'Who takes orders: the paper broker (default), or a crypto venue through ccxt (testnet unless LIVE_TRADING=true and CCXT_SANDBOX=false).',
+  BROKER: def<'paper' | 'ccxt' | 'alpaca'>({
+    schema: z.enum(['paper', 'ccxt', 'alpaca']),
+    expected: 'paper | ccxt | alpaca',
+    doc: "Who takes orders: the paper broker (default), a crypto venue through ccxt (testnet unless LIVE_TRADING=true and CCXT_SANDBOX=false), or Alpaca (US equities; Alpaca's paper account unless LIVE_TRADING=true and ALPACA_PAPER=false).",
     default: 'paper',
   }),
   CCXT_EXCHANGE: def({
@@ -953,16 +953,67 @@ export const configKeys = {
     doc: 'BROKER=ccxt: timeout of one HTTP call to the venue (keep EXEC_CALL_TIMEOUT_MS above 3x this).',
     default: 1500,
   }),
+  ALPACA_KEY_ID: def({
+    schema: z.string().min(1),
+    expected: 'the Alpaca API key id',
+    doc: 'DATA_FEED=alpaca and BROKER=alpaca: API key id (a paper key for the paper account).',
+    secret: 'value',
+  }),
+  ALPACA_SECRET_KEY: def({
+    schema: z.string().min(1),
+    expected: 'the Alpaca API secret key',
+    doc: 'DATA_FEED=alpaca and BROKER=alpaca: API secret key.',
+    secret: 'value',
+  }),
+  ALPACA_SYMBOLS: def<string[]>({
+    schema: list,
+    expected: 'comma-separated symbols, or SEXTANT=VENUE pairs, e.g. AAPL,MSFT or BRKB=BRK.B',
+    doc: 'DATA_FEED=alpaca and BROKER=alpaca: the US equities traded, each a Sextant symbol that is the Alpaca symbol or a SEXTANT=VENUE pair.',
+    default: [],
+  }),
+  ALPACA_DATA_FEED: def<'iex' | 'sip'>({
+    schema: z.enum(['iex', 'sip']),
+    expected: 'iex | sip',
+    doc: "DATA_FEED=alpaca: Alpaca's data feed. iex (free: the IEX exchange only, so minutes without an IEX trade have no bar) or sip (every US exchange; a paid subscription).",
+    default: 'iex',
+  }),
+  ALPACA_PAPER: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: "BROKER=alpaca: trade Alpaca's paper account (paper-api.alpaca.markets). false trades real money at api.alpaca.markets and needs LIVE_TRADING=true.",
+    default: true,
+  }),
+  ALPACA_DATA_URL: def({
+    schema: url(['http:', 'https:']),
+    expected: 'an http(s) URL, e.g. https://data.alpaca.markets',
+    doc: "DATA_FEED=alpaca: Alpaca's market-data REST API (bars) elsewhere: a proxy, a gateway, a test double. Unset: https://data.alpaca.markets.",
+  }),
+  ALPACA_STREAM_URL: def({
+    schema: z.string().regex(/^wss?:\/\/\S+$/),
+    expected: 'a ws:// or wss:// URL, e.g. wss://stream.data.alpaca.markets',
+    doc: "DATA_FEED=alpaca: Alpaca's market-data websocket elsewhere; /v2/<ALPACA_DATA_FEED> is appended. Unset: wss://stream.data.alpaca.markets.",
+  }),
+  ALPACA_TRADING_URL: def({
+    schema: url(['http:', 'https:']),
+    expected: 'an http(s) URL, e.g. https://paper-api.alpaca.markets',
+    doc: "Alpaca's trading API elsewhere (orders, and the market calendar DATA_FEED=alpaca reads); its trade-updates websocket is the same host at /stream (ws:// or wss://). Unset: the paper or live host by ALPACA_PAPER.",
+  }),
+  ALPACA_TIMEOUT_MS: def({
+    schema: int(100, 60_000),
+    expected: 'milliseconds',
+    doc: 'DATA_FEED=alpaca and BROKER=alpaca: timeout of one HTTP call to Alpaca (keep EXEC_CALL_TIMEOUT_MS above it).',
+    default: 3000,
+  }),
   BROKER_DRILL: def({
     schema: bool,
     expected: 'true | false',
-    doc: 'Lets BROKER=ccxt run on a synthetic or file feed, against the venue testnet only (CCXT_SANDBOX=true): a drill of the order path. Without it a live broker needs live market data.',
+    doc: "Lets BROKER=ccxt or BROKER=alpaca run on a synthetic or file feed, against the venue testnet or Alpaca's paper account only: a drill of the order path. Without it a live broker needs live market data from its own venue.",
     default: false,
   }),
   LIVE_TRADING: def({
     schema: bool,
     expected: 'true | false',
-    doc: 'Explicit opt-in to real-money trading (BROKER=ccxt with CCXT_SANDBOX=false).',
+    doc: 'Explicit opt-in to real-money trading (BROKER=ccxt with CCXT_SANDBOX=false, BROKER=alpaca with ALPACA_PAPER=false).',
     default: false,
   }),
   EXEC_POLL_MS: def({

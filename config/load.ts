@@ -1,7 +1,7 @@
 import { editDistance } from '../src/core/index.js';
 import { readFileSync } from 'node:fs';
 import { configKeys, type ConfigKey, type KeySpec, type KeyValues } from './keys.js';
-import { buildConfig, type Config } from './config.js';
+import { alpacaSymbols, buildConfig, type Config } from './config.js';
 
 /** Start-up failed because of configuration; the message names every bad key. */
 export class ConfigError extends Error {
@@ -131,6 +131,59 @@ export function loadConfig(options: LoadOptions = {}): Config {
               `DATA_SYMBOLS: ${sym} has no venue market in CCXT_SYMBOLS; expected one of ${[...mapped].join(', ')} (or leave DATA_SYMBOLS unset for all of them)`,
             );
     }
+    for (const entry of v.ALPACA_SYMBOLS)
+      if (!/^[^=\s]+(=[^=\s]+)?$/.test(entry))
+        problems.push(
+          `ALPACA_SYMBOLS: "${entry}" is not a symbol or a SEXTANT=VENUE pair; expected e.g. AAPL or BRKB=BRK.B`,
+        );
+    const alpacaKeys = (why: string) => {
+      for (const k of ['ALPACA_KEY_ID', 'ALPACA_SECRET_KEY'] as const)
+        if (!v[k]) problems.push(`${k}: required when ${why}; expected ${configKeys[k].expected}`);
+    };
+    if (v.DATA_FEED === 'alpaca') {
+      alpacaKeys('DATA_FEED=alpaca');
+      if (v.DATA_TIMEFRAME !== '1m')
+        problems.push(
+          `DATA_TIMEFRAME: ${v.DATA_TIMEFRAME} is not served by Alpaca's bar stream, which sends minute bars; expected 1m with DATA_FEED=alpaca`,
+        );
+      const mapped = new Set(Object.keys(alpacaSymbols(v.ALPACA_SYMBOLS)));
+      if (mapped.size === 0)
+        problems.push(
+          'ALPACA_SYMBOLS: required when DATA_FEED=alpaca (the US equities to follow); expected e.g. AAPL,MSFT',
+        );
+      else if (!given.has('DATA_SYMBOLS')) values.DATA_SYMBOLS = [...mapped];
+      else
+        for (const sym of v.DATA_SYMBOLS)
+          if (!mapped.has(sym))
+            problems.push(
+              `DATA_SYMBOLS: ${sym} is not in ALPACA_SYMBOLS; expected one of ${[...mapped].join(', ')} (or leave DATA_SYMBOLS unset for all of them)`,
+            );
+    }
+    if (v.BROKER === 'alpaca') {
+      alpacaKeys('BROKER=alpaca');
+      if (!v.ALPACA_PAPER && !v.LIVE_TRADING)
+        problems.push(
+          'LIVE_TRADING: must be true to trade real money (BROKER=alpaca with ALPACA_PAPER=false); expected true, or ALPACA_PAPER=true for the paper account',
+        );
+      // orders priced from anything but Alpaca's own market data would not be the market's
+      const fake =
+        v.DATA_FEED === 'synthetic'
+          ? 'a seeded random walk'
+          : v.DATA_FEED === 'ccxt'
+            ? `${v.CCXT_EXCHANGE ?? 'a crypto venue'} (ccxt)`
+            : `the file ${v.DATA_FILE ?? '(DATA_FILE)'}`;
+      if (v.DATA_FEED === 'alpaca') {
+        // live prices from the market the orders go to
+      } else if (!v.BROKER_DRILL) {
+        problems.push(
+          `BROKER: alpaca sends orders to Alpaca, but DATA_FEED=${v.DATA_FEED} prices them from ${fake}, not from that market; expected DATA_FEED=alpaca, or BROKER_DRILL=true to drill the order path on the paper account`,
+        );
+      } else if (!v.ALPACA_PAPER || v.LIVE_TRADING) {
+        problems.push(
+          'BROKER_DRILL: a drill on test data never trades real money; expected ALPACA_PAPER=true and LIVE_TRADING unset',
+        );
+      }
+    }
     if (v.BROKER === 'ccxt') {
       for (const k of ['CCXT_EXCHANGE', 'CCXT_API_KEY', 'CCXT_SECRET'] as const)
         if (!v[k]) problems.push(`${k}: required when BROKER=ccxt; expected ${configKeys[k].expected}`);
@@ -140,7 +193,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
         );
       // A venue must never get orders decided on prices that are not the market's: BROKER=ccxt
       // needs the live feed (DATA_FEED=ccxt), or an explicit drill on the testnet.
-      const fake = v.DATA_FEED === 'synthetic' ? 'a seeded random walk' : `the file ${v.DATA_FILE ?? '(DATA_FILE)'}`;
+      const fake =
+        v.DATA_FEED === 'synthetic'
+          ? 'a seeded random walk'
+          : v.DATA_FEED === 'alpaca'
+            ? "Alpaca's US equities"
+            : `the file ${v.DATA_FILE ?? '(DATA_FILE)'}`;
       if (v.DATA_FEED === 'ccxt') {
         // live prices from the same venue the orders go to
       } else if (!v.BROKER_DRILL) {
@@ -206,6 +264,7 @@ export const OWNED_PREFIXES = [
   'BROKER',
   'PORTFOLIO',
   'CCXT',
+  'ALPACA',
   'CHAT',
 ];
 

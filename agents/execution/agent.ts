@@ -58,8 +58,33 @@ export interface ExecutionOptions {
  * and handed to the machine (`broker.report`), which turns what is new into `order.filled` or an
  * end. A failed poll is logged and asked again next time.
  */
-async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number): Promise<void> {
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+async function pollVenue(api: AgentApi, broker: BrokerPort, pollMs: number, wake: Wake): Promise<void> {
+  // a venue that pushes order updates (Alpaca's trade_updates): each one as soon as it comes
+  const unsubscribe = broker.updates?.((clientOrderId, report) => {
+    const event: BrokerReportEvent = { type: 'broker.report', clientOrderId, ...report, time: api.clock.now() };
+    api.send(event);
+  });
+  try {
+    await pollWorking(api, broker, pollMs, wake);
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+/** Ends the poll loop's wait at once (the agent stops: it must not wait out a long EXEC_POLL_MS). */
+interface Wake {
+  now?: () => void;
+}
+
+async function pollWorking(api: AgentApi, broker: BrokerPort, pollMs: number, wake: Wake): Promise<void> {
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      wake.now = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
   while (!api.stopping) {
     await sleep(pollMs);
     const working = Object.values((api.context() as ExecutionContext).orders).filter((r) => r.status !== 'new');
@@ -93,6 +118,9 @@ const OWN_OUTPUTS: ReadonlySet<string> = new Set([
 
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
   const { market, broker } = options;
+  /** The agent's clock (the host's, once started): the time of a venue's report. */
+  let eventNow: () => number = options.now ?? Date.now;
+  const wake: Wake = {};
   const breaker = new CircuitBreaker(options.breaker ?? defaultBreakerPolicy, options.now ?? Date.now);
   const resilience = {
     breaker,
@@ -122,7 +150,15 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
     name: 'execution',
     machine: executionMachine,
     input: { costs: options.costs, broker: broker.name, venueFills: broker.fills === 'venue' },
-    ...(broker.fills === 'venue' ? { onStart: (api: AgentApi) => pollVenue(api, broker, options.pollMs ?? 1000) } : {}),
+    ...(broker.fills === 'venue'
+      ? {
+          onStart: (api: AgentApi) => {
+            eventNow = () => api.clock.now();
+            return pollVenue(api, broker, options.pollMs ?? 1000, wake);
+          },
+          onStop: () => wake.now?.(),
+        }
+      : {}),
     inlets: [
       {
         pattern: patterns.marketBars,
@@ -157,7 +193,20 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
         const result = callResiliently(() => broker.submit(order), resilience);
         if (result instanceof Promise) {
           result.then(
-            (ack) => complete(accepted(order, ack.brokerOrderId)),
+            (ack) => {
+              complete(accepted(order, ack.brokerOrderId));
+              // what a pushing venue told before the acknowledgement was handled (a fast fill)
+              const pushed = broker.lastReport?.(order.clientOrderId);
+              if (pushed) {
+                const event: BrokerReportEvent = {
+                  type: 'broker.report',
+                  clientOrderId: order.clientOrderId,
+                  ...pushed,
+                  time: eventNow(),
+                };
+                complete(event);
+              }
+            },
             (err: unknown) => complete(failed(order, err)),
           );
         } else complete(accepted(order, result.brokerOrderId));

@@ -23,6 +23,15 @@ export interface BrokerPort {
   /** A venue's view of an order (venue fills only). */
   report?(order: OrderIntent, brokerOrderId: string): Promise<VenueReport>;
   /**
+   * A venue that pushes order updates (Alpaca's trade-updates stream): `listener` gets an order's
+   * cumulative state each time the venue tells it, by client order id; returns the unsubscribe.
+   * Execution hands them to its machine like polled reports, so an update delivered twice, or
+   * again after a reconnect, changes nothing.
+   */
+  updates?(listener: (clientOrderId: string, report: VenueReport) => void): () => void;
+  /** The latest pushed state of an order: what arrived before its acknowledgement was handled. */
+  lastReport?(clientOrderId: string): VenueReport | undefined;
+  /**
    * How the venue trades each of `symbols`, as far as it says (its market precision and limits):
    * what risk's lot, minimum and tick rules take (a live venue only).
    */

@@ -23,7 +23,9 @@ export const LAYERS = ['core', 'bus', 'runtime', 'agent', 'infra', 'config', 'ap
  * driver), which a public entry must not pull in: they are public entries of their own.
  */
 export const LAZY_ENTRIES = [
+  'agents/data/feeds/alpaca-feed.ts',
   'agents/data/feeds/ccxt-feed.ts',
+  'agents/execution/alpaca-broker.ts',
   'agents/execution/ccxt-broker.ts',
   'agents/sentiment/llm-scorer.ts',
   'agents/sentiment/scoring/index.ts',
@@ -36,7 +38,9 @@ export const LAZY_ENTRIES = [
 /** What another element may import of an element: its index.ts, or a lazy entry. */
 const PUBLIC = [
   'index.ts',
+  'alpaca-broker.ts',
   'ccxt-broker.ts',
+  'feeds/alpaca-feed.ts',
   'feeds/ccxt-feed.ts',
   'llm-scorer.ts',
   'scoring/index.ts',
@@ -87,10 +91,12 @@ export const layerPolicies = [
 export const AGENT_PORTS = [
   'agents/*/agent.ts',
   'agents/data/pump.ts',
+  'agents/data/feeds/alpaca-feed.ts',
   'agents/data/feeds/ccxt-feed.ts',
   'agents/data/feeds/csv-feed.ts',
   'agents/data/feeds/ndjson-feed.ts',
   'agents/data/feeds/read-feed-file.ts',
+  'agents/execution/alpaca-broker.ts',
   'agents/execution/broker.ts',
   'agents/execution/ccxt-broker.ts',
   'agents/execution/resilience.ts',

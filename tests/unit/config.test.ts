@@ -130,6 +130,68 @@ describe('config', () => {
     expect(() => loadConfig({ env: { ...feed, CCXT_WS_URL: 'http://x' } })).toThrow(/CCXT_WS_URL/);
   });
 
+  it('DATA_FEED=alpaca: minute bars of the ALPACA_SYMBOLS equities, IEX by default; the keys are required and never shown', () => {
+    const feed = {
+      DATA_FEED: 'alpaca',
+      ALPACA_KEY_ID: 'PKKEYID123',
+      ALPACA_SECRET_KEY: 'the-secret-value',
+      ALPACA_SYMBOLS: 'AAPL,BRKB=BRK.B',
+    };
+    const c = loadConfig({ env: feed });
+    expect(c.data.symbols).toEqual(['AAPL', 'BRKB']);
+    expect(c.broker.alpaca).toMatchObject({ symbols: { AAPL: 'AAPL', BRKB: 'BRK.B' }, dataFeed: 'iex', paper: true });
+    expect(c.risk.maxBarAgeBars).toBe(3);
+    expect(loadConfig({ env: { ...feed, ALPACA_DATA_FEED: 'sip' } }).broker.alpaca.dataFeed).toBe('sip');
+    expect(() => loadConfig({ env: { ...feed, ALPACA_DATA_FEED: 'otc' } })).toThrow(/ALPACA_DATA_FEED: .*iex \| sip/);
+    const shown = JSON.stringify(redactConfig(c));
+    expect(shown).not.toContain('PKKEYID123');
+    expect(shown).not.toContain('the-secret-value');
+    expect(() => loadConfig({ env: { ...feed, ALPACA_SECRET_KEY: '' } })).toThrow(
+      /ALPACA_SECRET_KEY: required when DATA_FEED=alpaca/,
+    );
+    expect(() => loadConfig({ env: { DATA_FEED: 'alpaca', ALPACA_SYMBOLS: 'AAPL' } })).toThrow(
+      /ALPACA_KEY_ID: required when DATA_FEED=alpaca/,
+    );
+    expect(() => loadConfig({ env: { ...feed, ALPACA_SYMBOLS: '' } })).toThrow(/ALPACA_SYMBOLS: required/);
+    expect(() => loadConfig({ env: { ...feed, DATA_TIMEFRAME: '5m' } })).toThrow(
+      /DATA_TIMEFRAME: 5m is not served by Alpaca's bar stream.*expected 1m/,
+    );
+    expect(() => loadConfig({ env: { ...feed, DATA_SYMBOLS: 'MSFT' } })).toThrow(
+      /DATA_SYMBOLS: MSFT is not in ALPACA_SYMBOLS/,
+    );
+    expect(() => loadConfig({ env: { ...feed, ALPACA_STREAM_URL: 'http://x' } })).toThrow(/ALPACA_STREAM_URL/);
+  });
+
+  it("BROKER=alpaca: the paper account unless LIVE_TRADING; refused on a feed that is not Alpaca's, but as a paper drill", () => {
+    const keys = { ALPACA_KEY_ID: 'PKKEYID123', ALPACA_SECRET_KEY: 'the-secret-value', ALPACA_SYMBOLS: 'AAPL' };
+    const live = { ...keys, DATA_FEED: 'alpaca', BROKER: 'alpaca' };
+    expect(loadConfig({ env: live }).broker).toMatchObject({ kind: 'alpaca', live: false, alpaca: { paper: true } });
+    expect(() => loadConfig({ env: { ...live, ALPACA_PAPER: 'false' } })).toThrow(
+      /LIVE_TRADING: must be true to trade real money \(BROKER=alpaca with ALPACA_PAPER=false\)/,
+    );
+    expect(loadConfig({ env: { ...live, ALPACA_PAPER: 'false', LIVE_TRADING: 'true' } }).broker.alpaca.paper).toBe(
+      false,
+    );
+    // a live broker on a feed that is not the market it trades
+    expect(() => loadConfig({ env: { ...keys, BROKER: 'alpaca', DATA_SYMBOLS: 'AAPL' } })).toThrow(
+      /BROKER: alpaca sends orders to Alpaca, but DATA_FEED=synthetic prices them from a seeded random walk, not from that market; expected DATA_FEED=alpaca, or BROKER_DRILL=true/,
+    );
+    expect(() =>
+      loadConfig({
+        env: { ...keys, BROKER: 'alpaca', DATA_FEED: 'ccxt', CCXT_EXCHANGE: 'binance', CCXT_SYMBOLS: 'AAPL=BTC/USDT' },
+      }),
+    ).toThrow(/DATA_FEED=ccxt prices them from binance \(ccxt\)/);
+    const drill = { ...keys, BROKER: 'alpaca', DATA_SYMBOLS: 'AAPL', BROKER_DRILL: 'true' };
+    expect(loadConfig({ env: drill }).broker.kind).toBe('alpaca');
+    expect(() => loadConfig({ env: { ...drill, ALPACA_PAPER: 'false', LIVE_TRADING: 'true' } })).toThrow(
+      /BROKER_DRILL: a drill on test data never trades real money; expected ALPACA_PAPER=true/,
+    );
+    expect(() => loadConfig({ env: { ...live, ALPACA_KEY_ID: '' } })).toThrow(
+      /ALPACA_KEY_ID: required when BROKER=alpaca/,
+    );
+    expect(() => loadConfig({ env: { ...keys, ALPACA_PAPR: 'false' } })).toThrow(/ALPACA_PAPR: .*ALPACA_PAPER/);
+  });
+
   it('a misspelt key in the environment stops start-up naming it and the key it resembles; unrelated variables are left alone', () => {
     expect(() => loadConfig({ env: { RISK_MAX_DRAWDOWM: '0.1' } })).toThrow(
       /RISK_MAX_DRAWDOWM: not a Sextant setting; did you mean RISK_MAX_DRAWDOWN\?/,

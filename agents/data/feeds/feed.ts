@@ -1,4 +1,5 @@
 import { FileLineError, type Bar, type Tick } from '../../../src/core/index.js';
+import type { MarketHours } from './market-sessions.js';
 
 /**
  * The market-data port of the data agent: every source (CSV, NDJSON, synthetic) is read
@@ -47,6 +48,11 @@ export interface LiveFeedStats {
   /** The bar length in ms. */
   readonly timeframeMs: number;
   readonly symbols: Readonly<Record<string, LiveSymbolStats>>;
+  /**
+   * A market with trading hours (US equities): its sessions. Outside them no bar is expected, so
+   * none is late; a 24/7 venue (crypto) leaves this out.
+   */
+  readonly market?: MarketHours;
 }
 
 /**

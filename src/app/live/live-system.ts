@@ -325,8 +325,9 @@ export async function feedDone(system: BuiltParts): Promise<void> {
 }
 
 /**
- * The trading settings, with the live broker when configured (BROKER=ccxt; the config loader has
- * already refused real money without LIVE_TRADING=true). ccxt is loaded only then.
+ * The trading settings, with the live broker when configured (BROKER=ccxt or alpaca; the config
+ * loader has already refused real money without LIVE_TRADING=true). ccxt or the Alpaca SDK is
+ * loaded only then.
  */
 async function tradingSettingsWithBroker(config: Config, logger: Logger): Promise<TradingSettings> {
   const configured = tradingSettingsFrom(config);
@@ -336,6 +337,23 @@ async function tradingSettingsWithBroker(config: Config, logger: Logger): Promis
     ...configured,
     strategy: await loadStrategies(instances, { warn: (m) => logger.warn(m) }),
   };
+  if (config.broker.kind === 'alpaca') {
+    // the SDK is loaded only for an Alpaca broker
+    const { AlpacaBroker } = await import('../../../agents/execution/alpaca-broker.js');
+    const a = config.broker.alpaca;
+    const broker = new AlpacaBroker({
+      keyId: a.apiKeyId!,
+      secret: a.secretKey!,
+      paper: a.paper,
+      symbolMap: a.symbols,
+      tradingUrl: a.urls.trading,
+      timeoutMs: a.timeoutMs,
+      log: logger.child({ component: 'alpaca-broker' }),
+    });
+    if (a.paper) logger.warn({ broker: broker.name }, "orders go to Alpaca's paper account (BROKER=alpaca)");
+    else logger.warn({ broker: broker.name }, 'LIVE TRADING: orders go to Alpaca with real money (LIVE_TRADING=true)');
+    return { ...settings, broker, pollMs: config.broker.pollMs };
+  }
   if (config.broker.kind !== 'ccxt') return settings;
   const { CcxtBroker } = await import('../../../agents/execution/ccxt-broker.js');
   const c = config.broker.ccxt;
@@ -512,6 +530,24 @@ async function openDataFeed(
         backoff: { baseMs: config.broker.retry.baseDelayMs * 10, maxMs: config.broker.retry.maxDelayMs },
         timeoutMs: c.timeoutMs,
         log: logger.child({ component: 'ccxt-feed' }),
+        ...(resume ? { resume } : {}),
+      });
+    }
+    case 'alpaca': {
+      // the Alpaca SDK is loaded only for its live feed
+      const { AlpacaFeed } = await import('../../../agents/data/feeds/alpaca-feed.js');
+      const a = config.broker.alpaca;
+      return new AlpacaFeed({
+        keyId: a.apiKeyId!,
+        secret: a.secretKey!,
+        symbols: Object.fromEntries(d.symbols.map((sym) => [sym, a.symbols[sym]!])),
+        feed: a.dataFeed,
+        warmupBars: d.live.warmupBars,
+        urls: a.urls,
+        now: () => clock.now(),
+        backoff: { baseMs: config.broker.retry.baseDelayMs * 10, maxMs: config.broker.retry.maxDelayMs },
+        timeoutMs: a.timeoutMs,
+        log: logger.child({ component: 'alpaca-feed' }),
         ...(resume ? { resume } : {}),
       });
     }
