@@ -22,7 +22,7 @@ for (const { name } of transports) {
       const deps = { ids: sequentialIds(`${prefix}-op`), clock, source: 'operator/1' };
       const command = async (c: Omit<RiskCommand, 'by' | 'reason'> & Partial<RiskCommand>) => {
         const reply = await bus.request(
-          subjects.riskCommand(),
+          subjects.riskCommand(c.command),
           rootEnvelope(deps, 'risk.command', { by: 'ann', reason: 'test', ...c }),
         );
         expect(reply.type).toBe('risk.command-result');
@@ -101,7 +101,8 @@ for (const { name } of transports) {
       const started = Date.now();
       const err = await bus
         .request(
-          subjects.riskCommand(),
+          // a command no one knows, on the subject of one
+          subjects.riskCommand('halt'),
           rootEnvelope(deps, 'risk.command', { command: 'explode', reason: 'test', by: 'ann' }),
           { timeoutMs: 5000 },
         )
@@ -120,7 +121,7 @@ for (const { name } of transports) {
         expect(l.map((d) => `${d.subject} ${d.code}`).sort()).toEqual([
           'agent.control.risk no_reply_inbox',
           'query.risk no_reply_inbox',
-          'risk.command invalid_payload',
+          'risk.command.halt invalid_payload',
         ]);
         return l;
       });
