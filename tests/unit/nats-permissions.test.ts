@@ -17,8 +17,9 @@ const sample = (role: BusRole, type: MessageType) =>
     : { symbol: 'SYN', agent: role, command: 'halt', by: 'x' };
 
 describe('NATS permissions derived from the message catalog', () => {
-  it('the committed deploy/nats/nats.conf is the generated one (run npm run nats:config)', () => {
+  it("the committed deploy/nats/nats.conf and the Helm chart's copy are the generated one (run npm run nats:config)", () => {
     expect(readFileSync('deploy/nats/nats.conf', 'utf8')).toBe(renderNatsConfig());
+    expect(readFileSync('deploy/helm/sextant/files/nats-auth.conf', 'utf8')).toBe(renderNatsConfig());
   });
 
   it('every message type with a subject of its own may be published by the roles its catalog entry names, and by no other', () => {
