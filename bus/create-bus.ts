@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '../src/core/index.js';
 import { MemoryBus } from './memory-bus.js';
-import { connectNatsBus, type DurableBusOptions } from './nats-bus.js';
+import { connectNatsBus, type DurableBusOptions, type NatsAuth } from './nats-bus.js';
 import { recordingStreamOf } from './jetstream-path.js';
 
 export interface CreateBusOptions {
@@ -16,6 +16,10 @@ export interface CreateBusOptions {
   readonly natsUrl?: string | undefined;
   /** Connection name (NATS). */
   readonly name: string;
+  /** NATS only: how to sign in (a deployment's role user; bus/nats-permissions.ts). */
+  readonly natsAuth?: NatsAuth;
+  /** NATS only: the role's reply inbox (`_INBOX.<role>`). */
+  readonly inboxPrefix?: string;
   readonly registry: SchemaRegistry;
   readonly envelopeDeps: EnvelopeDeps;
   readonly logger: Logger;
@@ -87,7 +91,7 @@ export async function createBus(options: CreateBusOptions): Promise<Bus> {
   };
   if (options.natsUrl)
     return connectNatsBus(
-      { url: options.natsUrl, name: options.name },
+      { url: options.natsUrl, name: options.name, auth: options.natsAuth, inboxPrefix: options.inboxPrefix },
       { ...common, ...(options.durable ? { durable: options.durable } : {}) },
     );
   return new MemoryBus({ ...common, trustLocal: options.trustLocal ?? false });

@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './key-value.js';
 export * from './nats-bus.js';
 export * from './quiesce.js';
+export * from './nats-permissions.js';

@@ -43,15 +43,50 @@ const NS_PER_MS = 1_000_000;
 /** The recording stream of an order stream. */
 export const recordingStreamOf = (stream: string) => `${stream}_RECORDING`;
 
-/** Creates the stream, or brings an existing one to this configuration. */
-async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+/**
+ * Creates the stream, or brings an existing one to this configuration when it differs. A role's NATS
+ * user may create the namespace's streams but never change them (bus/nats-permissions.ts: a stream's
+ * configuration could redirect subjects); a stream that differs and cannot be changed is used as it is,
+ * with a warning saying what differs.
+ */
+async function upsertStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+  logger: Logger,
+): Promise<void> {
+  let existing: StreamConfig;
   try {
-    await jsm.streams.info(config.name);
+    existing = (await jsm.streams.info(config.name)).config;
   } catch {
     await jsm.streams.add(config);
     return;
   }
-  await jsm.streams.update(config.name, config);
+  const differs = differences(existing, config);
+  if (differs.length === 0) return;
+  try {
+    await jsm.streams.update(config.name, config);
+  } catch (err) {
+    logger.warn(
+      { stream: config.name, differs, err: (err as Error).message },
+      `stream ${config.name} differs from this process's settings (${differs.join(', ')}) and this NATS user may not change it; it is used as it is (an operator changes it with the admin user)`,
+    );
+  }
+}
+
+/** The settings of `wanted` an existing stream does not have (subjects and sources in any order). */
+function differences(existing: StreamConfig, wanted: Partial<StreamConfig>): string[] {
+  const norm = (k: string, v: unknown): unknown => {
+    if (k === 'subjects') return [...((v as string[] | undefined) ?? [])].sort().join(',');
+    if (k === 'sources')
+      return ((v as { name: string }[] | undefined) ?? [])
+        .map((x) => x.name)
+        .sort()
+        .join(',');
+    return v ?? null;
+  };
+  return Object.entries(wanted)
+    .filter(([k, v]) => norm(k, v) !== norm(k, (existing as unknown as Record<string, unknown>)[k]))
+    .map(([k]) => k);
 }
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -99,20 +134,24 @@ export class DurablePath {
         duplicate_window: this.options.duplicateWindowMs * NS_PER_MS,
         max_age: this.options.maxAgeMs * NS_PER_MS,
       };
-      await upsertStream(jsm, config);
+      await upsertStream(jsm, config, this.options.logger);
       const rec = this.options.recording;
       if (rec) {
-        await upsertStream(jsm, {
-          name: recordingStreamOf(this.options.stream),
-          subjects: rec.subjects.filter((x) => !this.options.subjects.includes(x)),
-          sources: [{ name: this.options.stream }],
-          no_ack: true,
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-          discard: DiscardPolicy.Old,
-          max_age: rec.maxAgeMs * NS_PER_MS,
-          max_bytes: rec.maxBytes,
-        });
+        await upsertStream(
+          jsm,
+          {
+            name: recordingStreamOf(this.options.stream),
+            subjects: rec.subjects.filter((x) => !this.options.subjects.includes(x)),
+            sources: [{ name: this.options.stream }],
+            no_ack: true,
+            storage: StorageType.File,
+            retention: RetentionPolicy.Limits,
+            discard: DiscardPolicy.Old,
+            max_age: rec.maxAgeMs * NS_PER_MS,
+            max_bytes: rec.maxBytes,
+          },
+          this.options.logger,
+        );
       }
     })();
     return this.#ready;

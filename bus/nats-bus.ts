@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
 import {
+  AuthorizationError,
   connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  UserAuthenticationExpiredError,
+  type ConnectionOptions,
   MsgHdrsImpl,
   RequestError,
   TimeoutError,
@@ -82,12 +88,57 @@ export interface DurableBusOptions {
   readonly ackWaitMs?: number;
 }
 
+/**
+ * How a process signs in (NATS_USER and NATS_PASSWORD, NATS_CREDS, NATS_NKEY_SEED_FILE): in a deployment
+ * each role is a user of its own, whose permissions the server enforces (bus/nats-permissions.ts).
+ */
+export type NatsAuth =
+  | { readonly kind: 'password'; readonly user: string; readonly password: string }
+  | { readonly kind: 'creds'; readonly file: string }
+  | { readonly kind: 'nkey'; readonly seedFile: string };
+
 export interface NatsConnectOptions {
   /** One URL or a comma-separated list; credentials in the URL are honoured. */
   readonly url: string;
   /** Connection name shown by the server (`nats server report connections`). */
   readonly name: string;
+  readonly auth?: NatsAuth | undefined;
+  /**
+   * Where replies and JetStream deliveries arrive (`_INBOX.<role>`, which only that role may read);
+   * the client's default `_INBOX` otherwise.
+   */
+  readonly inboxPrefix?: string | undefined;
 }
+
+/** The part of nats.js connect options that says who signs in (and where its replies go). */
+export function natsSignIn(
+  auth: NatsAuth | undefined,
+  inboxPrefix?: string,
+): Pick<ConnectionOptions, 'user' | 'pass' | 'authenticator' | 'inboxPrefix'> {
+  const inbox = inboxPrefix ? { inboxPrefix } : {};
+  if (!auth) return inbox;
+  switch (auth.kind) {
+    case 'password':
+      return { user: auth.user, pass: auth.password, ...inbox };
+    case 'creds':
+      return { authenticator: credsAuthenticator(readFileSync(auth.file)), ...inbox };
+    case 'nkey':
+      return {
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(auth.seedFile, 'utf8').trim())),
+        ...inbox,
+      };
+  }
+}
+
+/** Which configuration key to look at when the server refuses a sign-in. */
+const authKey = (auth: NatsAuth | undefined): string =>
+  auth === undefined
+    ? 'NATS_USER'
+    : auth.kind === 'password'
+      ? 'NATS_USER/NATS_PASSWORD'
+      : auth.kind === 'creds'
+        ? 'NATS_CREDS'
+        : 'NATS_NKEY_SEED_FILE';
 
 /** Connects to NATS and returns a Bus over the connection. */
 export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusOptions): Promise<NatsBus> {
@@ -100,13 +151,25 @@ export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusO
       reconnectTimeWait: 1000,
       // an async stack trace per request (every JetStream publish is one) cost ~20 µs each
       noAsyncTraces: true,
+      ...natsSignIn(conn.auth, conn.inboxPrefix),
     });
   } catch (err) {
+    if (isAuthError(err))
+      throw new TransportError(
+        `${authKey(conn.auth)}: the NATS server at ${redactUrlCredentials(conn.url)} refused to sign this process in (${(err as Error).message})${conn.auth ? '' : '; it asks for credentials'}`,
+        { cause: err },
+      );
     throw new TransportError(`cannot connect to NATS at ${redactUrlCredentials(conn.url)}: ${(err as Error).message}`, {
       cause: err,
     });
   }
   return new NatsBus(nc, options);
+}
+
+/** The server refused the credentials (or asked for some). */
+function isAuthError(err: unknown): boolean {
+  if (err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError) return true;
+  return /authorization violation|authentication/i.test((err as Error | undefined)?.message ?? '');
 }
 
 const isThenable = (v: unknown): v is Promise<void> => typeof (v as Promise<void> | undefined)?.then === 'function';

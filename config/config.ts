@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { AgentName } from '../src/core/index.js';
 import type { RiskLimits } from '../agents/risk/index.js';
 import type { KeyValues } from './keys.js';
+import type { NatsAuth } from '../bus/index.js';
 
 /** An allow-list entry: a chat user, group or Discord role id and the Sextant role it gets. */
 export interface IdRole {
@@ -56,6 +57,8 @@ export interface Config {
     readonly corsOrigins: readonly string[];
   };
   readonly natsUrl: string | undefined;
+  /** How this process signs in to NATS (NATS_USER/NATS_PASSWORD, NATS_CREDS, NATS_NKEY_SEED_FILE); none: anonymous. */
+  readonly natsAuth: NatsAuth | undefined;
   readonly mongoUri: string | undefined;
   readonly dataDir: string;
   /** Where `sextant start` writes NDJSON recordings; unset: none. */
@@ -251,6 +254,13 @@ export function buildConfig(v: KeyValues): Config {
       corsOrigins: v.API_CORS_ORIGINS,
     },
     natsUrl: v.NATS_URL,
+    natsAuth: v.NATS_USER
+      ? { kind: 'password', user: v.NATS_USER, password: v.NATS_PASSWORD! }
+      : v.NATS_CREDS
+        ? { kind: 'creds', file: v.NATS_CREDS }
+        : v.NATS_NKEY_SEED_FILE
+          ? { kind: 'nkey', seedFile: v.NATS_NKEY_SEED_FILE }
+          : undefined,
     mongoUri: v.MONGODB_URI,
     dataDir: v.SEXTANT_DATA_DIR,
     recordingDir: v.RECORDING_DIR,

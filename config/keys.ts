@@ -347,6 +347,32 @@ export const configKeys = {
     doc: 'NATS server(s). Unset: the in-memory bus (single process).',
     secret: 'url',
   }),
+  NATS_USER: def({
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    expected: 'a NATS user name (letters, digits, - or _), e.g. risk',
+    doc: "The NATS user this process connects as: in a deployment, its role's (deploy/nats/nats.conf: data, sentiment, strategy, risk, execution, portfolio, recorder, api, bots; admin for tools). Needs NATS_PASSWORD or NATS_PASSWORD_FILE. Unset: no user (a server without authorization, tests).",
+  }),
+  NATS_PASSWORD: def({
+    schema: z.string().min(1).max(1024),
+    expected: "the NATS user's password",
+    doc: 'Password of NATS_USER (or NATS_PASSWORD_FILE: the password in a file, such as a mounted secret).',
+    secret: 'value',
+  }),
+  NATS_PASSWORD_FILE: def({
+    schema: z.string().min(1),
+    expected: 'a file path (e.g. /run/secrets/nats-password)',
+    doc: 'A file holding the password of NATS_USER (a Docker or Kubernetes secret); read at start-up, surrounding whitespace ignored.',
+  }),
+  NATS_CREDS: def({
+    schema: z.string().min(1),
+    expected: 'a .creds file path',
+    doc: 'A NATS credentials file (user JWT and nkey seed, made with nsc) for a server run in operator mode; instead of NATS_USER.',
+  }),
+  NATS_NKEY_SEED_FILE: def({
+    schema: z.string().min(1),
+    expected: 'a file path holding an nkey user seed (SU...)',
+    doc: 'A file holding the nkey seed this process signs in with (the server lists its public key); instead of NATS_USER.',
+  }),
   MONGODB_URI: def({
     schema: url(['mongodb:', 'mongodb+srv:']),
     expected: 'mongodb://user:pass@host:27017/db',

@@ -229,6 +229,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       problems.push(
         'OPENAI_API_KEY: required when SENTIMENT_SCORER=llm; expected an API key (or SENTIMENT_SCORER=default)',
       );
+    problems.push(...natsAuthProblems(v, values));
     if (v.STORE === 'mongodb' && !v.MONGODB_URI)
       problems.push('MONGODB_URI: required when STORE=mongodb; expected mongodb://user:pass@host:27017/db');
   }
@@ -301,4 +302,65 @@ function closestKey(name: string, max: number): ConfigKey | undefined {
  */
 export function nearKey(name: string): ConfigKey | undefined {
   return name in configKeys ? undefined : closestKey(name, 2);
+}
+
+/** Reads a secret file named by `key`: its content without surrounding whitespace, or a problem naming the key. */
+function readSecretFile(key: ConfigKey, path: string): { value?: string; problem?: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    return { problem: `${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+  if (text.length === 0) return { problem: `${key}: ${path} is empty; expected ${configKeys[key].expected}` };
+  return { value: text };
+}
+
+/**
+ * The NATS credentials: one way to sign in at most (a user and password, a creds file, an nkey seed),
+ * whole (a user needs its password and a password its user), with the files they name readable.
+ * The password read from NATS_PASSWORD_FILE becomes NATS_PASSWORD; the seed replaces its file's path.
+ */
+function natsAuthProblems(v: KeyValues, values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const ways = [
+    v.NATS_USER || v.NATS_PASSWORD || v.NATS_PASSWORD_FILE ? 'NATS_USER' : undefined,
+    v.NATS_CREDS ? 'NATS_CREDS' : undefined,
+    v.NATS_NKEY_SEED_FILE ? 'NATS_NKEY_SEED_FILE' : undefined,
+  ].filter((w) => w !== undefined);
+  if (ways.length > 1) problems.push(`${ways[1]}: set together with ${ways[0]}; expected one way to sign in to NATS`);
+  if (v.NATS_PASSWORD && v.NATS_PASSWORD_FILE)
+    problems.push('NATS_PASSWORD_FILE: set together with NATS_PASSWORD; expected one of them');
+  else if (v.NATS_PASSWORD_FILE) {
+    const read = readSecretFile('NATS_PASSWORD_FILE', v.NATS_PASSWORD_FILE);
+    if (read.problem) problems.push(read.problem);
+    else values.NATS_PASSWORD = read.value;
+  }
+  if (v.NATS_USER && !v.NATS_PASSWORD && !v.NATS_PASSWORD_FILE)
+    problems.push(
+      `NATS_PASSWORD: required with NATS_USER (${v.NATS_USER}); expected its password, or NATS_PASSWORD_FILE`,
+    );
+  if (!v.NATS_USER && (v.NATS_PASSWORD || v.NATS_PASSWORD_FILE))
+    problems.push(
+      `NATS_USER: required with ${v.NATS_PASSWORD ? 'NATS_PASSWORD' : 'NATS_PASSWORD_FILE'}; expected ${configKeys.NATS_USER.expected}`,
+    );
+  if (v.NATS_CREDS) {
+    const read = readSecretFile('NATS_CREDS', v.NATS_CREDS);
+    if (read.problem) problems.push(read.problem);
+    else if (!/-----BEGIN NATS USER JWT-----/.test(read.value!) || !/-----BEGIN USER NKEY SEED-----/.test(read.value!))
+      problems.push(
+        `NATS_CREDS: ${v.NATS_CREDS} is not a NATS credentials file (a user JWT and an nkey seed); expected ${configKeys.NATS_CREDS.expected}`,
+      );
+  }
+  if (v.NATS_NKEY_SEED_FILE) {
+    const read = readSecretFile('NATS_NKEY_SEED_FILE', v.NATS_NKEY_SEED_FILE);
+    if (read.problem) problems.push(read.problem);
+    else if (!/^SU[A-Z2-7]{56}$/.test(read.value!))
+      problems.push(
+        `NATS_NKEY_SEED_FILE: ${v.NATS_NKEY_SEED_FILE} does not hold an nkey user seed (SU followed by 56 characters)`,
+      );
+  }
+  const auth = ways.length > 0;
+  if (auth && !v.NATS_URL) problems.push(`${ways[0]}: NATS credentials without NATS_URL; expected NATS_URL too`);
+  return problems;
 }

@@ -1,6 +1,8 @@
 import {
   type Envelope,
   subjects,
+  patterns,
+  type RiskCommand,
   orderIntentSchema,
   type OrderIntent,
   type PortfolioSnapshot,
@@ -8,7 +10,15 @@ import {
   messageEvent,
   type MarketCache,
 } from '../../src/core/index.js';
-import { breachOf, decide, riskMachine, type IntentEvent, type RiskContext, type RiskInput } from './machine.js';
+import {
+  SYSTEM_BY,
+  breachOf,
+  decide,
+  riskMachine,
+  type IntentEvent,
+  type RiskContext,
+  type RiskInput,
+} from './machine.js';
 
 /** True when a portfolio update would move trading to a stricter state than it is in. */
 function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
@@ -72,7 +82,18 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
           };
         },
       },
-      { pattern: subjects.riskCommand(), reply: 'risk.command-result' },
+      // people's commands (the interfaces' users only may publish them)
+      { pattern: patterns.riskCommands, reply: 'risk.command-result' },
+      // a Sextant process's (every role may): whatever its `by` says, it is taken as a system process's
+      {
+        pattern: patterns.systemRiskCommands,
+        reply: 'risk.command-result',
+        toEvent: (env) => {
+          const cmd = env.payload as RiskCommand;
+          if (cmd.by.startsWith(SYSTEM_BY)) return messageEvent(env);
+          return { ...messageEvent(env), payload: { ...cmd, by: `${SYSTEM_BY}${cmd.by}` } };
+        },
+      },
       { pattern: subjects.orderFilled() },
       { pattern: subjects.orderCancelled() },
       { pattern: subjects.orderFailed() },

@@ -66,6 +66,11 @@ export interface RiskContext extends WithOutbox {
   readonly held: Readonly<Record<string, number>>;
   /** Filled positions per strategy instance and symbol (for budgets). Optional: older snapshots lack it. */
   readonly heldBy?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /**
+   * Who set the trading state in force by a command (`by`); absent after a breach, at start, and in
+   * older snapshots. A system process (`system:...`) may lift only a stop of its own.
+   */
+  readonly stateBy?: string;
   /** What fills are estimated to cost beyond their notional (fees, slippage). */
   readonly costs: PaperCosts;
   /** Fills already applied to cash (`clientOrderId#cumQty`), to ignore a re-delivered one. */
@@ -472,12 +477,40 @@ const targetOf: Record<'halt' | 'reduce' | 'resume', TradingState> = {
 /** Entering a trading state: mirror it in context and publish `risk.state` with its cause. */
 function enter(ctx: RiskContext, ev: RiskEvent, state: TradingState): Partial<RiskContext> {
   let cause: { kind: 'start' | 'command' | 'breach'; code: string; reason: string; by?: string };
-  if (ev.type === 'risk.command')
+  if (ev.type === 'risk.command') {
     cause = { kind: 'command', code: ev.payload.command, reason: ev.payload.reason, by: ev.payload.by };
-  else if (ev.type === 'portfolio.updated')
+    return {
+      tradingState: state,
+      stateBy: ev.payload.by,
+      outbox: [out('risk.state', { state, previous: ctx.tradingState, cause })],
+    };
+  } else if (ev.type === 'portfolio.updated')
     cause = { kind: 'breach', ...(breachOf(ctx.limits, ev.payload) ?? { code: 'breach', reason: 'limits breached' }) };
   else cause = { kind: 'start', code: 'start', reason: 'the risk agent started' };
-  return { tradingState: state, outbox: [out('risk.state', { state, previous: ctx.tradingState, cause })] };
+  return {
+    tradingState: state,
+    stateBy: undefined,
+    outbox: [out('risk.state', { state, previous: ctx.tradingState, cause })],
+  };
+}
+
+/** Commands from a Sextant process rather than a person (`by` is `system:<what>`, e.g. the store watch). */
+export const SYSTEM_BY = 'system:';
+
+/**
+ * Why a system process's command is refused, or undefined: a system process (the store watch, on
+ * `risk.command.system.*`, which every role may publish) may halt and reduce, and resume only a stop
+ * it made itself; limits and other stops are people's (`risk.command.*`, the interfaces only).
+ */
+export function systemRefusal(
+  ctx: Pick<RiskContext, 'tradingState' | 'stateBy'>,
+  cmd: RiskCommand,
+): string | undefined {
+  if (!cmd.by.startsWith(SYSTEM_BY)) return undefined;
+  if (cmd.command === 'set-limits') return `${cmd.by} may not change limits; only people may (risk.command.set-limits)`;
+  if (cmd.command === 'resume' && ctx.tradingState !== 'ACTIVE' && ctx.stateBy !== cmd.by)
+    return `${cmd.by} may lift only a stop of its own; trading is ${ctx.tradingState} by ${ctx.stateBy ?? 'a limit breach or the start'}`;
+  return undefined;
 }
 
 const command = (ev: RiskEvent) => (ev.type === 'risk.command' ? ev.payload : undefined);
@@ -512,6 +545,10 @@ export const riskMachine = setup({
       }
     }),
     setLimits: assign(({ context, event }) => setLimits(context, command(event)!)),
+    refuseSystem: assign(({ context, event }) => {
+      const cmd = command(event)!;
+      return { outbox: [commandResult(context, cmd, false, systemRefusal(context, cmd)!)] };
+    }),
     acknowledge: assign(({ context, event }) => {
       const cmd = command(event)!;
       const target = targetOf[cmd.command as keyof typeof targetOf];
@@ -529,6 +566,7 @@ export const riskMachine = setup({
     reduces: ({ context, event }) => command(event)?.command === 'reduce' && context.tradingState !== 'REDUCING',
     resumes: ({ context, event }) => command(event)?.command === 'resume' && context.tradingState !== 'ACTIVE',
     isSetLimits: ({ event }) => command(event)?.command === 'set-limits',
+    systemMayNot: ({ context, event }) => systemRefusal(context, command(event)!) !== undefined,
     /** A breach whose configured state is stricter than where trading is now. */
     breachReduces: ({ context, event }) =>
       event.type === 'portfolio.updated' &&
@@ -564,6 +602,7 @@ export const riskMachine = setup({
     'order.cancelled': { actions: ['ended', 'emitOutbox'] },
     'order.failed': { actions: ['ended', 'emitOutbox'] },
     'risk.command': [
+      { guard: 'systemMayNot', actions: ['refuseSystem', 'emitOutbox'] },
       { guard: 'isSetLimits', actions: ['setLimits', 'emitOutbox'] },
       { guard: 'halts', target: '.HALTED', actions: ['acknowledge', 'emitOutbox'] },
       { guard: 'reduces', target: '.REDUCING', actions: ['acknowledge', 'emitOutbox'] },

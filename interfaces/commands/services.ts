@@ -153,7 +153,7 @@ export function busServices(deps: BusServicesDeps): CommandServices {
         { command, reason, by: caller.id, ...(limits ? { limits } : {}) },
         { v: versionOf('risk.command') },
       );
-      const reply = await bus.request(subjects.riskCommand(), env, { timeoutMs: deps.timeoutMs });
+      const reply = await bus.request(subjects.riskCommand(command), env, { timeoutMs: deps.timeoutMs });
       return reply.payload as RiskCommandResult;
     },
     agents: deps.agents,

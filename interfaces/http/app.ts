@@ -280,7 +280,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       { command: cmd, reason, by: `api:${token.name}`, ...(limits ? { limits } : {}) },
       { v: versionOf('risk.command'), correlationId: c.get('requestId') },
     );
-    const reply = await deps.bus.request(subjects.riskCommand(), env, { timeoutMs: deps.requestTimeoutMs });
+    const reply = await deps.bus.request(subjects.riskCommand(cmd), env, { timeoutMs: deps.requestTimeoutMs });
     const result = reply.payload as RiskCommandResult;
     if (!result.accepted) throw new ApiError(409, 'refused', result.reason, { state: result.state });
     return c.json(result);

@@ -108,12 +108,31 @@ async function startOwnServer(bin: string, spec: ServerSpec): Promise<OwnServer>
   };
 }
 
-/** nats-server with JetStream (file store in its folder), on a free port. */
-export function startNatsServer(bin: string): Promise<OwnServer> {
+/**
+ * nats-server with JetStream (file store in its folder), on a free port; with `config`, that
+ * configuration file too (users and permissions: deploy/nats/nats.conf), the variables it reads
+ * (passwords) in `env`.
+ */
+export function startNatsServer(
+  bin: string,
+  options: { readonly config?: string; readonly env?: Record<string, string> } = {},
+): Promise<OwnServer> {
   return startOwnServer(bin, {
     scheme: 'nats',
     label: 'nats',
-    args: (port, dir) => ['-js', '-a', '127.0.0.1', '-p', String(port || -1), '-sd', join(dir, 'js'), '-l', '{log}'],
+    ...(options.env ? { env: options.env } : {}),
+    args: (port, dir) => [
+      ...(options.config ? ['-c', options.config] : []),
+      '-js',
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port || -1),
+      '-sd',
+      join(dir, 'js'),
+      '-l',
+      '{log}',
+    ],
     readyPort: (log) => {
       const m = /Listening for client connections on [^ ]*:(\d+)/.exec(log);
       return m && /Server is ready/.test(log) ? Number(m[1]) : undefined;

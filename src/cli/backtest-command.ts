@@ -218,7 +218,8 @@ async function run(
     strategy,
     cash,
     transport: values.transport as 'memory' | 'nats', // checked by backtestCommand
-    ...(natsUrl ? { natsUrl } : {}),
+    // over NATS it signs in as the configured user (in a deployment: the BACKTEST account's; README "Security model")
+    ...(natsUrl ? { natsUrl, ...(config.natsAuth ? { natsAuth: config.natsAuth } : {}) } : {}),
     lenient: values.lenient,
     ...csvInputOf(values),
     ...(values.news ? { news: values.news, sentiment: sentimentSettings() } : {}),

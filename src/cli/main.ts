@@ -183,6 +183,8 @@ async function runAgents(
     api: !only || only === 'api',
     chat,
     bots: !only || only === 'bots',
+    // each process of a deployment signs in as its role (a terminal chat as the API: an interface)
+    ...(only ? { role: only === 'chat' ? 'api' : only } : {}),
     ...(pretty && !interfaceOnly ? { narrator: new Narrator({ write: (line) => console.log(line), color: tty }) } : {}),
   });
   // printed, not logged: with the local token on a terminal the line carries it (never in a log line)

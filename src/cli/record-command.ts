@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { natsSignIn } from '../../bus/index.js';
 import { openSink, readStreamRecording } from '../infra/recording/index.js';
 import { loadConfig, ConfigError } from '../../config/index.js';
 import { redactUrlCredentials, createRegistry } from '../core/index.js';
@@ -49,6 +50,7 @@ export async function recordCommand(args: string[]): Promise<number> {
   const nc = await connect({
     servers: config.natsUrl.split(',').map((s) => s.trim()),
     name: 'sextant-record-export',
+    ...natsSignIn(config.natsAuth),
   }).catch((err: unknown) => {
     throw new Error(`cannot connect to NATS at ${redactUrlCredentials(config.natsUrl!)}: ${(err as Error).message}`);
   });

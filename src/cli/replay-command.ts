@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { natsSignIn } from '../../bus/index.js';
 import {
   readRecordingBatches,
   RecordingFormatError,
@@ -96,7 +97,7 @@ async function openStream(name: string, lenient: boolean, skipped: RecordingForm
   const config = loadConfig();
   if (!config.natsUrl) throw new ConfigError([`NATS_URL: required to replay stream:${name}`]);
   const servers = config.natsUrl.split(',').map((s) => s.trim());
-  const nc = await connect({ servers, name: 'sextant-replay' });
+  const nc = await connect({ servers, name: 'sextant-replay', ...natsSignIn(config.natsAuth) });
   const onBad = (seq: number, reason: string) => {
     const err = new RecordingFormatError(`stream:${name}`, seq, reason);
     if (!lenient) throw err;

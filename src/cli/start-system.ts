@@ -8,7 +8,7 @@ import {
 } from '../../interfaces/commands/index.js';
 import { serveApi, serveBotsHttp, serveMetricsHttp } from '../../interfaces/http/index.js';
 import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
-import type { Bus, AgentName, Logger } from '../core/index.js';
+import type { Bus, AgentName, BusRole, Logger } from '../core/index.js';
 import { isLiveFeedName, type Config } from '../../config/index.js';
 import { buildSystem, type BuiltParts, type Part, type Kernel, openStore } from '../app/kernel/index.js';
 import { feedDone, planLive } from '../app/live/index.js';
@@ -48,6 +48,8 @@ export interface StartOptions {
    * `api`.
    */
   readonly bots?: boolean;
+  /** The process's role on the bus (its NATS inbox; see planLive). */
+  readonly role?: BusRole;
   /** An open store to use instead of the configured one (tests: one that fails on demand). */
   readonly store?: Store;
   /** A terminal that narrates the decisions (interfaces/terminal): the agents then log them at debug, not info. */
@@ -71,7 +73,10 @@ export async function startSystem(
   const store = options.store ?? (await openStore(config, logger, agents));
   let live;
   try {
-    live = await planLive(config, logger, agents, store, options.narrator ? { notableLevel: 'debug' } : {});
+    live = await planLive(config, logger, agents, store, {
+      ...(options.narrator ? { notableLevel: 'debug' as const } : {}),
+      ...(options.role ? { role: options.role } : {}),
+    });
   } catch (err) {
     await store?.close().catch(() => undefined);
     throw err;

@@ -23,3 +23,4 @@ export * from './util/redact.js';
 export * from './util/duration.js';
 export * from './util/duration.js';
 export * from './util/edit-distance.js';
+export * from './messaging/bus-roles.js';

@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { streamName } from '../../bus/create-bus.js';
 import { join, resolve } from 'node:path';
+import { sharedFile } from './test-data.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -89,6 +90,31 @@ export const OPEN_LIMITS = {
   RISK_MAX_DRAWDOWN: '1',
   RISK_PRICE_BAND: '1000',
 };
+
+/**
+ * The settings of the ORCL SMA(10,30) reference run through agent processes (tests/integration:
+ * multi-process, nats-permissions): the CSV feed paced at about 1,000 bars/s (across processes nothing
+ * holds the feed back for the slowest consumer), limits that never bind, no store.
+ */
+export function orclRunEnv(natsUrl: string): Record<string, string> {
+  return {
+    NATS_URL: natsUrl,
+    STORE: 'off',
+    PORT: '0',
+    HEARTBEAT_INTERVAL_MS: '60000',
+    BUS_REQUEST_TIMEOUT_MS: '20000',
+    STRATEGY: 'sma-cross',
+    STRATEGY_FAST: '10',
+    STRATEGY_SLOW: '30',
+    STRATEGY_SIZE: '100',
+    PORTFOLIO_START_CASH: '100000',
+    DATA_FEED: 'csv',
+    DATA_FILE: sharedFile('market/orcl-1995-2014.csv'),
+    DATA_SYMBOLS: 'ORCL',
+    DATA_PACE_MS: '1',
+    ...OPEN_LIMITS,
+  };
+}
 
 /**
  * What a deployment test leaves on the shared NATS server, removed: each namespace's order

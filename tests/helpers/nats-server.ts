@@ -9,7 +9,12 @@ export function natsServerBinary(): string {
   return ensureNatsServer();
 }
 
-/** Starts nats-server -js on a free port (the first start picks it; restarts reuse it). */
-export function startOwnNatsServer(): Promise<OwnNatsServer> {
-  return startNatsServer(natsServerBinary());
+/**
+ * Starts nats-server -js on a free port (the first start picks it; restarts reuse it); with a
+ * configuration file (users and permissions) and the environment it reads.
+ */
+export function startOwnNatsServer(
+  options: { readonly config?: string; readonly env?: Record<string, string> } = {},
+): Promise<OwnNatsServer> {
+  return startNatsServer(natsServerBinary(), options);
 }

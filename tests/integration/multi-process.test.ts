@@ -11,7 +11,7 @@ import { patterns, subjects } from '../../src/core/messaging/subjects.js';
 import { createRegistry, versionOf, type OrderFilled, type PortfolioSnapshot } from '../../src/core/domain/messages.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
-import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { orclRunEnv, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/test-data.js';
@@ -48,26 +48,7 @@ describe('one process per agent over NATS [nats]', () => {
 
   it('the ORCL SMA(10,30) reference run through five agent processes gives the reference fills and final value; the recorder process keeps every chain in MongoDB', async () => {
     const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as Reference;
-    const env = {
-      NATS_URL: natsUrl,
-      SEXTANT_NAMESPACE: namespace,
-      STORE: 'off',
-      PORT: '0',
-      HEARTBEAT_INTERVAL_MS: '60000',
-      BUS_REQUEST_TIMEOUT_MS: '20000',
-      STRATEGY: 'sma-cross',
-      STRATEGY_FAST: '10',
-      STRATEGY_SLOW: '30',
-      STRATEGY_SIZE: '100',
-      PORTFOLIO_START_CASH: '100000',
-      DATA_FEED: 'csv',
-      DATA_FILE: sharedFile('market/orcl-1995-2014.csv'),
-      DATA_SYMBOLS: 'ORCL',
-      // paced (about 1,000 bars/s): across processes nothing holds the feed back for the slowest
-      // consumer, and an unpaced file feed can run thousands of bars ahead of the order path
-      DATA_PACE_MS: '1',
-      ...OPEN_LIMITS,
-    };
+    const env = { ...orclRunEnv(natsUrl), SEXTANT_NAMESPACE: namespace };
     observer = await makeBus('nats', {
       registry: createRegistry(),
       prefix: namespace,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rootEnvelope } from '../../src/core/messaging/envelope.js';
-import { subjects } from '../../src/core/messaging/subjects.js';
+import { subjects, type Subject } from '../../src/core/messaging/subjects.js';
 import type { OrderIntent, RiskCommand, RiskCommandResult } from '../../src/core/domain/messages.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
 import type { DeadLetter } from '../../src/core/messaging/dead-letter.js';
@@ -22,7 +22,7 @@ for (const { name } of transports) {
       const deps = { ids: sequentialIds(`${prefix}-op`), clock, source: 'operator/1' };
       const command = async (c: Omit<RiskCommand, 'by' | 'reason'> & Partial<RiskCommand>) => {
         const reply = await bus.request(
-          subjects.riskCommand(),
+          subjects.riskCommand(c.command),
           rootEnvelope(deps, 'risk.command', { by: 'ann', reason: 'test', ...c }),
         );
         expect(reply.type).toBe('risk.command-result');
@@ -94,6 +94,28 @@ for (const { name } of transports) {
       });
     });
 
+    it("a command on the system subject (which every role may publish) is a system process's whatever its by says: it cannot lift a person's halt", async () => {
+      system = await startTestSystem(name, { agents: ['risk'], clockStart: T });
+      const { bus, prefix, clock } = system;
+      const deps = { ids: sequentialIds(`${prefix}-op`), clock, source: 'operator/1' };
+      const ask = async (subject: Subject, c: Pick<RiskCommand, 'command' | 'by'>) =>
+        (await bus.request(subject, rootEnvelope(deps, 'risk.command', { reason: 'test', ...c })))
+          .payload as RiskCommandResult;
+      expect(await ask(subjects.riskCommand('halt'), { command: 'halt', by: 'api:ann' })).toMatchObject({
+        state: 'HALTED',
+      });
+      // a forger with a role's credentials, claiming to be a person
+      const forged = await ask(subjects.systemRiskCommand('resume'), { command: 'resume', by: 'api:ann' });
+      expect(forged).toMatchObject({ accepted: false, state: 'HALTED' });
+      expect(forged.reason).toMatch(/system:api:ann may lift only a stop of its own/);
+      const limits = await ask(subjects.systemRiskCommand('set-limits'), { command: 'set-limits', by: 'system:store' });
+      expect(limits).toMatchObject({ accepted: false });
+      expect(await ask(subjects.riskCommand('resume'), { command: 'resume', by: 'api:ann' })).toMatchObject({
+        accepted: true,
+        state: 'ACTIVE',
+      });
+    });
+
     it('an invalid risk.command request is answered at once with the reason; query and control messages without a reply inbox are dead-lettered', async () => {
       system = await startTestSystem(name, { agents: ['risk'], clockStart: T });
       const { bus, seen, prefix, clock } = system;
@@ -101,7 +123,8 @@ for (const { name } of transports) {
       const started = Date.now();
       const err = await bus
         .request(
-          subjects.riskCommand(),
+          // a command no one knows, on the subject of one
+          subjects.riskCommand('halt'),
           rootEnvelope(deps, 'risk.command', { command: 'explode', reason: 'test', by: 'ann' }),
           { timeoutMs: 5000 },
         )
@@ -120,7 +143,7 @@ for (const { name } of transports) {
         expect(l.map((d) => `${d.subject} ${d.code}`).sort()).toEqual([
           'agent.control.risk no_reply_inbox',
           'query.risk no_reply_inbox',
-          'risk.command invalid_payload',
+          'risk.command.halt invalid_payload',
         ]);
         return l;
       });

@@ -11,10 +11,10 @@ import { decodeSymbol, symbolOf } from '../../src/core/messaging/subjects.js';
 
 const types = Object.keys(catalog) as MessageType[];
 /** The fields a subject may be keyed by, as any payload of a keyed type carries them. */
-const keyed = { symbol: 'BRK.B', agent: 'risk' };
+const keyed = { symbol: 'BRK.B', agent: 'risk', command: 'halt' };
 
 describe('the message catalog declares each type once: version, schema, subject', () => {
-  it('a message is published on its type, with its key (symbol or agent) as the last token when it has one', () => {
+  it('a message is published on its type, with its key (symbol, agent, command) as the last token when it has one', () => {
     const subjects: Record<string, string> = {};
     for (const type of types) {
       if (!(catalog[type] as CatalogEntry).subject) continue;
@@ -22,12 +22,17 @@ describe('the message catalog declares each type once: version, schema, subject'
       subjects[type] = subject;
       expect(subject === type || subject.startsWith(`${type}.`), `${type} is published on ${subject}`).toBe(true);
       const rest = subject.slice(type.length + 1);
-      if (rest) expect([keyed.symbol, keyed.agent]).toContain(decodeSymbol(rest));
+      if (rest) expect([keyed.symbol, keyed.agent, keyed.command]).toContain(decodeSymbol(rest));
     }
     expect(subjects['signal.generated']).toBe('signal.generated.BRK_002EB');
     expect(subjects['sentiment.updated']).toBe('sentiment.updated.BRK_002EB');
     expect(subjects['market.feed-completed']).toBe('market.feed-completed');
     expect(subjects['agent.health']).toBe('agent.health.risk');
+    expect(subjects['risk.command']).toBe('risk.command.halt');
+    // a Sextant process's command (the store watch) goes where every role may publish
+    expect(subjectFor('risk.command', { command: 'halt', by: 'system:store', reason: 'x' })).toBe(
+      'risk.command.system.halt',
+    );
     expect(symbolOf(subjects['signal.generated']!)).toBe('BRK.B');
   });
 

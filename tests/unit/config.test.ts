@@ -240,6 +240,45 @@ describe('config', () => {
     expect(() => loadConfig({ env: {}, file })).toThrow(/PROT \(in .*\): unknown key/);
   });
 
+  it('NATS credentials: a user with its password (or a password file), whole, one way only; a bad one names the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-nats-auth-'));
+    const url = { NATS_URL: 'nats://127.0.0.1:4222' };
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env: { ...url, ...env } });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const file = join(dir, 'risk.password');
+    writeFileSync(file, '  s3cret-from-a-secret\n');
+    const c = loadConfig({ env: { ...url, NATS_USER: 'risk', NATS_PASSWORD_FILE: file } });
+    expect(c.natsAuth).toEqual({ kind: 'password', user: 'risk', password: 's3cret-from-a-secret' });
+    expect(JSON.stringify(redactConfig(c))).not.toContain('s3cret');
+    expect(loadConfig({ env: { ...url, NATS_USER: 'api', NATS_PASSWORD: 'pw' } }).natsAuth).toMatchObject({
+      user: 'api',
+    });
+    expect(problems({ NATS_USER: 'risk' })).toMatch(/NATS_PASSWORD: required with NATS_USER \(risk\)/);
+    expect(problems({ NATS_PASSWORD: 'pw-only' })).toMatch(/NATS_USER: required with NATS_PASSWORD/);
+    expect(problems({ NATS_PASSWORD: 'pw-only' })).not.toContain('pw-only');
+    expect(problems({ NATS_USER: 'risk', NATS_PASSWORD_FILE: join(dir, 'missing') })).toMatch(
+      /NATS_PASSWORD_FILE: cannot read .*missing: ENOENT/,
+    );
+    writeFileSync(join(dir, 'empty'), '\n');
+    expect(problems({ NATS_USER: 'risk', NATS_PASSWORD_FILE: join(dir, 'empty') })).toMatch(
+      /NATS_PASSWORD_FILE: .*empty is empty/,
+    );
+    expect(problems({ NATS_USER: 'risk', NATS_PASSWORD: 'pw', NATS_CREDS: file })).toMatch(
+      /NATS_CREDS: set together with NATS_USER; expected one way to sign in to NATS/,
+    );
+    expect(problems({ NATS_CREDS: file })).toMatch(/NATS_CREDS: .* is not a NATS credentials file/);
+    expect(problems({ NATS_NKEY_SEED_FILE: file })).toMatch(/NATS_NKEY_SEED_FILE: .* does not hold an nkey user seed/);
+    expect(() => loadConfig({ env: { NATS_USER: 'risk', NATS_PASSWORD: 'pw' } })).toThrow(
+      /NATS_USER: NATS credentials without NATS_URL/,
+    );
+  });
+
   it('redacts passwords in URLs and secret-named values', () => {
     const c = loadConfig({
       env: { NATS_URL: 'nats://svc:s3cret@nats:4222', MONGODB_URI: 'mongodb://app:pw@mongo:27017/sextant' },

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -21,6 +23,8 @@ interface Service {
   healthcheck?: { test?: string[]; disable?: boolean };
   profiles?: string[];
   volumes?: string[];
+  secrets?: string[];
+  ports?: string[];
 }
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
@@ -51,12 +55,37 @@ describe('docker-compose.yml', () => {
 
   it('runs NATS with JetStream and MongoDB, each on a volume with a health check', () => {
     const { nats, mongo } = compose.services;
-    expect(nats?.command).toContain('-js');
+    expect(nats?.command?.join(' ')).toMatch(/exec nats-server -c \/etc\/nats\/nats\.conf -js /);
     expect(nats?.volumes?.[0]).toMatch(/^nats-data:/);
     expect(mongo?.volumes?.[0]).toMatch(/^mongo-data:/);
     expect(nats?.healthcheck?.test?.join(' ')).toMatch(/healthz/);
     expect(mongo?.healthcheck?.test?.join(' ')).toMatch(/ping/);
     expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['nats-data', 'mongo-data']));
+  });
+
+  it('runs NATS with the generated users (deploy/nats/nats.conf), reachable from the host loopback only; each Sextant service signs in as its role with its own password', () => {
+    const nats = compose.services.nats!;
+    expect(nats.volumes).toContain('./deploy/nats/nats.conf:/etc/nats/nats.conf:ro');
+    expect(nats.ports).toEqual(['127.0.0.1:${NATS_PORT:-4222}:4222']);
+    const roles: Record<string, string> = {};
+    for (const [name, s] of sextant) {
+      const user = s.environment?.NATS_USER;
+      expect(user, name).toBeDefined();
+      roles[name] = user!;
+      expect(s.environment?.NATS_PASSWORD_FILE, name).toBe(`/run/secrets/nats-${user}`);
+      // its own password only: no other role's secret is mounted in its container
+      expect(s.secrets, name).toEqual([`nats-${user}`]);
+    }
+    expect(roles).toMatchObject({
+      risk: 'risk',
+      execution: 'execution',
+      data: 'data',
+      strategy: 'strategy',
+      recorder: 'recorder',
+      api: 'api',
+      bots: 'bots',
+    });
+    expect(nats.secrets).toEqual(expect.arrayContaining(Object.values(roles).map((r) => `nats-${r}`)));
   });
 
   it('runs the NATS server version the test suite builds and runs, as the GitHub workflow does', () => {
@@ -90,9 +119,15 @@ describe('docker-compose.yml', () => {
       for (const key of Object.keys(s.environment ?? {})) expect(known.has(key), `${name}: ${key}`).toBe(true);
     // the deployment's environment (with .env empty) passes the configuration's own validation
     const { loadConfig } = await import('../../config/load.js');
+    // the mounted secret a container reads its NATS password from, here a file of the test's own
+    const secret = join(mkdtempSync(join(tmpdir(), 'sextant-compose-')), 'nats-password');
+    writeFileSync(secret, 'a-password\n');
     for (const [name, s] of sextant) {
       const env = Object.fromEntries(
-        Object.entries(s.environment ?? {}).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+        Object.entries(s.environment ?? {}).map(([k, v]) => [
+          k,
+          k === 'NATS_PASSWORD_FILE' ? secret : v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1'),
+        ]),
       );
       expect(() => loadConfig({ env }), name).not.toThrow();
     }

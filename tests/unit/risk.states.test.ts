@@ -97,6 +97,27 @@ describe('risk trading states', () => {
     expect(code(r.decide(intent({ side: 'sell' })))).toBe('trading_halted');
   });
 
+  it("a system process may halt and lift its own stop, but not a person's halt, and never change limits", () => {
+    const r = start();
+    const result = (outs: Outbound[]) => outs.find((o) => o.type === 'risk.command-result')?.payload;
+    r.command({ command: 'halt', by: 'system:store' });
+    expect(r.state()).toBe('HALTED');
+    expect(result(r.command({ command: 'resume', by: 'system:store' }))).toMatchObject({ accepted: true });
+    expect(r.state()).toBe('ACTIVE');
+    // a person's halt stands against the store watch (or a forger on risk.command.system.*)
+    r.command({ command: 'halt', by: 'api:ann' });
+    const refused = r.command({ command: 'resume', by: 'system:store' });
+    expect(result(refused)).toMatchObject({ accepted: false, state: 'HALTED' });
+    expect(result(refused)?.reason).toMatch(/may lift only a stop of its own; trading is HALTED by api:ann/);
+    expect(stateEvents(refused)).toEqual([]);
+    expect(r.state()).toBe('HALTED');
+    const limits = r.command({ command: 'set-limits', by: 'system:store', limits: { maxOrderQty: 1 } });
+    expect(result(limits)).toMatchObject({ accepted: false });
+    expect(result(limits)?.reason).toMatch(/may not change limits/);
+    r.command({ command: 'resume', by: 'api:ann' });
+    expect(r.state()).toBe('ACTIVE');
+  });
+
   it('resume after halt brings trading back, and halting twice changes nothing the second time', () => {
     const r = start();
     r.command({ command: 'halt' });

@@ -1,4 +1,4 @@
-import { orderPath, quiesce } from '../../../bus/index.js';
+import { orderPath, quiesce, type NatsAuth } from '../../../bus/index.js';
 import {
   type Bus,
   rootEnvelope,
@@ -56,6 +56,8 @@ export interface BacktestOptions {
   readonly cash: number;
   readonly transport: 'memory' | 'nats';
   readonly natsUrl?: string;
+  /** How to sign in to NATS (NATS_USER and NATS_PASSWORD, ...); none: anonymous. */
+  readonly natsAuth?: NatsAuth;
   /** Skip bad rows of `data` (and news lines) instead of stopping; the result names the rows skipped. */
   readonly lenient?: boolean;
   /**
@@ -194,6 +196,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     source: `backtest/${runId}`,
     bus: {
       natsUrl: options.transport === 'nats' ? options.natsUrl : undefined,
+      ...(options.transport === 'nats' && options.natsAuth ? { natsAuth: options.natsAuth } : {}),
       name: `sextant-backtest-${runId}`,
       maxPayloadBytes: 1024 * 1024,
       requestTimeoutMs: 30_000,

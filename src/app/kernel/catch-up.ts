@@ -1,3 +1,4 @@
+import { subjectFor, type MessageType } from '../../core/index.js';
 import type { RecordedEvent } from '../../infra/store/index.js';
 
 /**
@@ -42,9 +43,12 @@ export function catchUpPlan(
       continue;
     }
     if (env.causationId === undefined && !o.own.has(env.source) && OUTSIDE_TYPES.has(env.type)) {
+      // fed again on the subject the catalog gives it today (a risk command logged on `risk.command`
+      // before the command was part of its subject goes where risk reads it)
+      const again = { ...e, subject: subjectFor(env.type as MessageType, env.payload as never) };
       const at = inject.get(feedItems);
-      if (at) at.push(e);
-      else inject.set(feedItems, [e]);
+      if (at) at.push(again);
+      else inject.set(feedItems, [again]);
       outside++;
     }
   }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { orderPath, NatsKeyValueStore, NatsBus, quiesce } from '../../../bus/index.js';
+import { inboxPrefix, orderPath, NatsKeyValueStore, NatsBus, quiesce } from '../../../bus/index.js';
 import { isLiveFeed, openFeed, type AnyFeed } from '../../../agents/data/index.js';
 import type { RiskLimits, SymbolRule } from '../../../agents/risk/index.js';
 import type { VenueSymbolRule } from '../../../agents/execution/index.js';
@@ -14,6 +14,7 @@ import {
   type EnvelopeDeps,
   subjects,
   type AgentName,
+  type BusRole,
   systemClock,
   type Clock,
   ulidSource,
@@ -71,7 +72,15 @@ export async function planLive(
   logger: Logger,
   agents: readonly AgentName[],
   store: Store | undefined,
-  options: { readonly notableLevel?: 'info' | 'debug' } = {},
+  options: {
+    readonly notableLevel?: 'info' | 'debug';
+    /**
+     * The process's role on the bus (an agent, `recorder`, `api`, `bots`): its replies arrive on
+     * `_INBOX.<role>`, which the role's NATS user may read (bus/nats-permissions.ts). None for
+     * `sextant start` (every agent: the admin user, or a server without authorization).
+     */
+    readonly role?: BusRole;
+  } = {},
 ): Promise<LivePlan> {
   const clock = systemClock;
   const ids = ulidSource();
@@ -153,7 +162,9 @@ export async function planLive(
         start: () => r.start(),
         stop: () => r.stop(),
       });
-    if (store) {
+    // the event log's writer answers from it (trace, events, fills, order log): in a deployment the
+    // recorder, the only role allowed to serve these (bus/nats-permissions.ts)
+    if (store && r) {
       let queries: ReturnType<typeof serveStoreQueries> = [];
       parts.push({
         name: 'stop the store queries',
@@ -289,6 +300,8 @@ export async function planLive(
       bus: {
         observer: metrics.observer,
         natsUrl: config.natsUrl,
+        ...(config.natsAuth ? { natsAuth: config.natsAuth } : {}),
+        ...(options.role ? { inboxPrefix: inboxPrefix(options.role) } : {}),
         name: `sextant-${agents.length === 1 ? agents[0] : 'all'}-${hostname()}-${config.instance}`,
         maxPayloadBytes: config.bus.maxPayloadBytes,
         requestTimeoutMs: config.bus.requestTimeoutMs,
@@ -499,10 +512,10 @@ function haltTrading(bus: Bus, deps: EnvelopeDeps, reason: string): void {
   const env = rootEnvelope(
     deps,
     'risk.command',
-    { command: 'halt', reason, by: 'store' },
+    { command: 'halt', reason, by: 'system:store-overflow' },
     { v: versionOf('risk.command') },
   );
-  bus.publish(subjects.riskCommand(), env);
+  bus.publish(subjects.systemRiskCommand('halt'), env);
 }
 
 async function openDataFeed(

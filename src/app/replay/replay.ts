@@ -3,13 +3,14 @@ import {
   matchesPattern,
   patterns,
   subjects,
-  type Subject,
   type SubjectPattern,
   type RiskStateChanged,
   silentLogger,
   type Logger,
   VirtualClock,
   sequentialIds,
+  subjectFor,
+  type MessageType,
 } from '../../core/index.js';
 import type { RecordedLine, RecordingBatch, RecordingHeader } from '../../infra/recording/index.js';
 import { unboundedLimits } from '../../../agents/risk/index.js';
@@ -329,7 +330,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         lastTime = env.time;
         clock.observe(env.time);
         inputs.fed(env);
-        bus.publish(line.subject as Subject, env); // the in-memory bus handles the whole chain before returning
+        // on the subject the catalog gives it today (a risk command recorded on `risk.command` before the
+        // command was part of its subject goes where risk reads it); the in-memory bus handles the whole chain
+        // before returning
+        bus.publish(subjectFor(env.type as MessageType, env.payload as never), env);
         fed++;
       }
       await new Promise((r) => setImmediate(r));

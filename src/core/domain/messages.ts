@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { SchemaRegistry } from '../messaging/schema-registry.js';
 import { registerBusSchemas } from '../messaging/dead-letter.js';
-import { subjects, type Subject } from '../messaging/subjects.js';
+import { AGENT_NAMES, patterns, subjects, type Subject, type SubjectPattern } from '../messaging/subjects.js';
+import { PEOPLE_ROLES, type BusRole } from '../messaging/bus-roles.js';
 
 /**
  * The message catalog: every envelope type Sextant publishes, its payload schema and current
@@ -435,7 +436,14 @@ export const agentSyncedSchema = z.object({
   published: z.number().int(),
 });
 
-/** One message type: its payload schema's version, the schema, and where it is published. */
+/**
+ * Who may publish a message type: the roles whose processes send it. `every role` for what every
+ * process sends about itself (`run.started`). Replies go to the asker's inbox and are published by
+ * no one (a responder may answer only a request it received).
+ */
+export type Publishers = readonly BusRole[] | 'every role';
+
+/** One message type: its payload schema's version, the schema, where it is published and by whom. */
 export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
   readonly v: number;
   readonly schema: S;
@@ -444,46 +452,79 @@ export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
    * key when it has one. Absent for requests and replies, which go to the service asked.
    */
   readonly subject?: (payload: z.infer<S>) => Subject;
+  /** Every subject `subject` can give (a keyed type: `market.bar.*`). */
+  readonly pattern?: SubjectPattern;
+  /**
+   * The roles that may publish it; on NATS the server refuses it from any other user
+   * (bus/nats-permissions.ts derives each role's permissions from this). Requests: who may ask.
+   */
+  readonly by: Publishers;
 }
 
 const entry = <S extends z.ZodType>(
   v: number,
   schema: S,
+  by: Publishers,
   subject?: (payload: z.infer<S>) => Subject,
-): CatalogEntry<S> => ({ v, schema, ...(subject ? { subject } : {}) });
+  pattern?: SubjectPattern,
+): CatalogEntry<S> => ({ v, schema, by, ...(subject ? { subject, pattern: pattern ?? subject({} as never) } : {}) });
+
+const REPLY: Publishers = [];
+const PEOPLE = PEOPLE_ROLES;
 
 /**
- * Every message type, declared once: version, payload schema, subject. The schema registry
- * (validation on receipt), the TypeScript payload types and the subject an agent's output goes
- * to (`subjectFor`) all derive from it.
+ * Every message type, declared once: version, payload schema, who publishes it, subject. The schema
+ * registry (validation on receipt), the TypeScript payload types, the subject an agent's output goes
+ * to (`subjectFor`) and the NATS permissions of each role all derive from it.
  */
 export const catalog = {
-  'market.bar': entry(1, barSchema, (p) => subjects.marketBar(p.symbol)),
-  'market.tick': entry(1, tickSchema, (p) => subjects.marketTick(p.symbol)),
-  'market.feed-completed': entry(1, feedCompletedSchema, () => subjects.feedCompleted()),
-  'signal.generated': entry(1, signalSchema, (p) => subjects.signal(p.symbol)),
-  'order.intent': entry(1, orderIntentSchema, () => subjects.orderIntent()),
-  'order.approved': entry(1, orderApprovedSchema, () => subjects.orderApproved()),
-  'order.rejected': entry(1, orderRejectedSchema, () => subjects.orderRejected()),
-  'order.submitted': entry(1, orderSubmittedSchema, () => subjects.orderSubmitted()),
-  'order.filled': entry(1, orderFilledSchema, () => subjects.orderFilled()),
-  'order.cancelled': entry(1, orderCancelledSchema, () => subjects.orderCancelled()),
-  'order.failed': entry(1, orderFailedSchema, () => subjects.orderFailed()),
-  'portfolio.updated': entry(1, portfolioSnapshotSchema, () => subjects.portfolioUpdated()),
-  'risk.command': entry(1, riskCommandSchema, () => subjects.riskCommand()),
-  'risk.command-result': entry(1, riskCommandResultSchema, () => subjects.riskCommandResult()),
-  'risk.state': entry(1, riskStateSchema, () => subjects.riskState()),
-  'agent.health': entry(1, agentHealthSchema, (p) => subjects.agentHealth(p.agent)),
-  'run.started': entry(1, runStartedSchema, () => subjects.runStarted()),
-  'chat.exchange': entry(1, chatExchangeSchema, () => subjects.chatExchange()),
-  'news.item': entry(1, newsItemSchema, () => subjects.newsItem()),
-  'sentiment.scored': entry(1, sentimentScoredSchema, () => subjects.sentimentScored()),
-  'sentiment.updated': entry(1, sentimentUpdatedSchema, (p) => subjects.sentimentUpdated(p.symbol)),
-  // requests and replies: to `agent.control.<name>` and `query.<what>`, answered on the asker's inbox
-  'agent.control': entry(1, agentControlSchema),
-  'agent.synced': entry(1, agentSyncedSchema),
-  'query.request': entry(1, queryRequestSchema),
-  'query.result': entry(1, queryResultSchema),
+  'market.bar': entry(1, barSchema, ['data'], (p) => subjects.marketBar(p.symbol), patterns.marketBars),
+  'market.tick': entry(1, tickSchema, ['data'], (p) => subjects.marketTick(p.symbol), patterns.marketTicks),
+  'market.feed-completed': entry(1, feedCompletedSchema, ['data'], () => subjects.feedCompleted()),
+  'signal.generated': entry(1, signalSchema, ['strategy'], (p) => subjects.signal(p.symbol), patterns.signals),
+  // strategies decide orders; people's orders come through the interfaces; all of them go to risk first
+  'order.intent': entry(1, orderIntentSchema, ['strategy', ...PEOPLE], () => subjects.orderIntent()),
+  'order.approved': entry(1, orderApprovedSchema, ['risk'], () => subjects.orderApproved()),
+  'order.rejected': entry(1, orderRejectedSchema, ['risk'], () => subjects.orderRejected()),
+  'order.submitted': entry(1, orderSubmittedSchema, ['execution'], () => subjects.orderSubmitted()),
+  'order.filled': entry(1, orderFilledSchema, ['execution'], () => subjects.orderFilled()),
+  'order.cancelled': entry(1, orderCancelledSchema, ['execution'], () => subjects.orderCancelled()),
+  'order.failed': entry(1, orderFailedSchema, ['execution'], () => subjects.orderFailed()),
+  'portfolio.updated': entry(1, portfolioSnapshotSchema, ['portfolio'], () => subjects.portfolioUpdated()),
+  // people's commands on risk.command.<command>; a Sextant process's (`by: system:...`, the store watch
+  // halting trading when its store takes no writes) on risk.command.system.<command>, which every role may
+  // publish (bus/nats-permissions.ts) and the risk agent obeys only so far (agents/risk/machine.ts systemRefusal)
+  'risk.command': entry(
+    1,
+    riskCommandSchema,
+    PEOPLE,
+    (p) =>
+      typeof p.by === 'string' && p.by.startsWith('system:')
+        ? subjects.systemRiskCommand(p.command)
+        : subjects.riskCommand(p.command),
+    patterns.riskCommands,
+  ),
+  'risk.command-result': entry(1, riskCommandResultSchema, ['risk'], () => subjects.riskCommandResult()),
+  'risk.state': entry(1, riskStateSchema, ['risk'], () => subjects.riskState()),
+  // each agent reports its own health only: the subject's last token is the role (bus/nats-permissions.ts)
+  'agent.health': entry(1, agentHealthSchema, AGENT_NAMES, (p) => subjects.agentHealth(p.agent), patterns.agentHealth),
+  'run.started': entry(1, runStartedSchema, 'every role', () => subjects.runStarted()),
+  'chat.exchange': entry(1, chatExchangeSchema, PEOPLE, () => subjects.chatExchange()),
+  'news.item': entry(1, newsItemSchema, ['sentiment'], () => subjects.newsItem()),
+  'sentiment.scored': entry(1, sentimentScoredSchema, ['sentiment'], () => subjects.sentimentScored()),
+  'sentiment.updated': entry(
+    1,
+    sentimentUpdatedSchema,
+    ['sentiment'],
+    (p) => subjects.sentimentUpdated(p.symbol),
+    patterns.sentimentUpdates,
+  ),
+  // requests and replies: to `agent.control.<name>` and `query.<what>`, answered on the asker's inbox;
+  // agent.control is for operators' tools (the admin user)
+  'agent.control': entry(1, agentControlSchema, []),
+  'agent.synced': entry(1, agentSyncedSchema, REPLY),
+  'query.request': entry(1, queryRequestSchema, PEOPLE),
+  'query.result': entry(1, queryResultSchema, REPLY),
 } as const;
 
 export type MessageType = keyof typeof catalog;
@@ -503,6 +544,7 @@ export function subjectFor<T extends MessageType>(type: T, payload: PayloadOf<T>
 /** A registry holding every catalog schema and the bus's own types. */
 export function createRegistry(): SchemaRegistry {
   const registry = registerBusSchemas(new SchemaRegistry());
-  for (const [type, { v, schema }] of Object.entries(catalog)) registry.register(type, v, schema);
+  for (const [type, { v, schema }] of Object.entries(catalog) as [string, CatalogEntry][])
+    registry.register(type, v, schema);
   return registry;
 }

@@ -125,7 +125,13 @@ export const subjects = {
   orderFailed: () => s('order.failed'),
   portfolioUpdated: () => s('portfolio.updated'),
   riskState: () => s('risk.state'),
-  riskCommand: () => s('risk.command'),
+  /**
+   * A command to the risk agent, the command as the last token (`risk.command.halt`): NATS permissions are
+   * per subject, so the kill switch, which every process may pull, is apart from resume and limit changes.
+   */
+  riskCommand: (command: 'halt' | 'reduce' | 'resume' | 'set-limits') => s(`risk.command.${command}`),
+  /** A command from a Sextant process (`by: system:...`: the store watch): every role may send these. */
+  systemRiskCommand: (command: 'halt' | 'reduce' | 'resume' | 'set-limits') => s(`risk.command.system.${command}`),
   riskCommandResult: () => s('risk.command-result'),
   agentHealth: (agent: string) => s(`agent.health.${agent}`),
   runStarted: () => s('run.started'),
@@ -166,6 +172,8 @@ export const patterns = {
   sentimentUpdates: p('sentiment.updated.*'),
   signals: p('signal.generated.*'),
   orders: p('order.*'),
+  riskCommands: p('risk.command.*'),
+  systemRiskCommands: p('risk.command.system.*'),
   agentHealth: p('agent.health.*'),
   dlq: p('dlq.>'),
   portfolio: p('portfolio.>'),

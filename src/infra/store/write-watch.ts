@@ -88,6 +88,6 @@ export class WriteWatch {
       { command, reason, by: STORE_WATCH },
       { v: versionOf('risk.command') },
     );
-    this.deps.bus.publish(subjects.riskCommand(), env);
+    this.deps.bus.publish(subjects.systemRiskCommand(command), env);
   }
 }

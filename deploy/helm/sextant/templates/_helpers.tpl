@@ -33,6 +33,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{- define "sextant.natsUsersSecret" -}}
+{{- .Values.nats.auth.existingSecret | default (printf "%s-nats-users" (include "sextant.fullname" .)) -}}
+{{- end -}}
+
+{{/* Every NATS user of files/nats-auth.conf. */}}
+{{- define "sextant.natsUsers" -}}
+data sentiment strategy risk execution portfolio recorder api bots admin backtest
+{{- end -}}
+
 {{/* The in-chart replica set: every member, so the driver finds the primary. */}}
 {{- define "sextant.mongoUri" -}}
 {{- $name := printf "%s-mongodb" (include "sextant.fullname" .) -}}
@@ -65,6 +74,14 @@ ready (the readiness path), resources.
     # the API serves on PORT; every other role serves no API, only /metrics and /health on METRICS_PORT
     - name: PORT
       value: {{ .apiPort | default 0 | quote }}
+    {{- if .root.Values.nats.auth.enabled }}
+    # signed in to NATS as its role, with that role's password only
+    - name: NATS_USER
+      value: {{ .component | quote }}
+    - name: NATS_PASSWORD
+      valueFrom:
+        secretKeyRef: { name: {{ include "sextant.natsUsersSecret" .root }}, key: {{ .component }} }
+    {{- end }}
   ports:
     - name: {{ .portName }}
       containerPort: {{ .port }}
