@@ -25,6 +25,7 @@ import { unboundedLimits } from '../../agents/risk/index.js';
 import { openEmbeddedStore, type Store } from '../infra/store/index.js';
 import { CSV_HELP, CSV_OPTIONS, csvInputOf, skippedLines } from './csv-flags.js';
 import { dataPairs } from './study-input.js';
+import { progressLine } from './progress.js';
 
 const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
 
@@ -180,7 +181,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
     return 2;
   }
   const natsUrl = values.transport === 'nats' ? loadConfig().natsUrl : undefined;
-  const progress = !values.json && process.stderr.isTTY ? progressBar() : undefined;
+  const progress = values.json ? undefined : progressLine('backtest', 'bars');
   const record = values.record ? await openEmbeddedStore({ dir: values.record, fsync: 'interval' }) : undefined;
   try {
     return await run(values, instances ?? strategy, natsUrl, progress, record);
@@ -193,7 +194,7 @@ async function run(
   values: Values,
   strategy: StrategyParams | StrategyParams[],
   natsUrl: string | undefined,
-  progress: ReturnType<typeof progressBar> | undefined,
+  progress: ReturnType<typeof progressLine>,
   record: Store | undefined,
 ): Promise<number> {
   // the statistics (summary, --json, report) come from what the run published
@@ -227,7 +228,7 @@ async function run(
     limits: riskMode === 'off' ? unboundedLimits : config.risk,
     guard: config.data.guard,
     riskMode,
-    ...(progress ? { onProgress: progress.update } : {}),
+    ...(progress ? { onProgress: (n: number) => progress.update(n) } : {}),
   });
   progress?.done();
   const data = report.data(
@@ -343,18 +344,4 @@ function summary(r: BacktestResult, symbol: string, m: ReportStats): string {
     lines.push(`    ${f.date} ${symbols.length > 1 ? `${f.symbol} ` : ''}${f.side.padEnd(4)} ${f.size} @ ${f.price}`);
   if (r.fills.length > 5) lines.splice(lines.length - 5, 0, `    ... (last 5 of ${r.fills.length})`);
   return lines.join('\n');
-}
-
-/** A one-line progress display on stderr (TTY only). */
-function progressBar() {
-  let last = 0;
-  return {
-    update: (n: number) => {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      process.stderr.write(`\r  ${n.toLocaleString('en-US')} bars...`);
-    },
-    done: () => process.stderr.write('\r\x1b[K'),
-  };
 }

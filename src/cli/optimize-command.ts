@@ -124,7 +124,7 @@ export async function optimizeCommand(args: string[]): Promise<number> {
       throw new UsageError((err as Error).message);
     }
     const threads = int('workers', values.workers, 0) ?? defaultThreads();
-    const progress = !values.json && process.stderr.isTTY ? progressLine('trials') : undefined;
+    const progress = values.json ? undefined : progressLine('trials');
     const result = await optimize({
       items: input.items,
       setup: input.setup,

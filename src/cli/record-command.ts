@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { progressLine } from './progress.js';
 import { connect } from '@nats-io/transport-node';
 import { natsSignIn } from '../../bus/index.js';
 import { openSink, readStreamRecording } from '../infra/recording/index.js';
@@ -57,6 +58,7 @@ export async function recordCommand(args: string[]): Promise<number> {
   const sink = await openSink(values.out);
   let lines = 0;
   let bad = 0;
+  const progress = progressLine('exported', 'messages');
   try {
     const from = parseTime('from', values.from);
     const to = parseTime('to', values.to);
@@ -76,11 +78,15 @@ export async function recordCommand(args: string[]): Promise<number> {
       },
     })) {
       batch.push(JSON.stringify(item));
-      if ('seq' in item) lines++;
+      if ('seq' in item) {
+        lines++;
+        progress?.update(lines);
+      }
       if (batch.length >= 5000) await sink.write(batch.splice(0));
     }
     await sink.write(batch);
   } finally {
+    progress?.done();
     await sink.close();
     await nc.close();
   }

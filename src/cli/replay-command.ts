@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { progressLine } from './progress.js';
 import { connect } from '@nats-io/transport-node';
 import { natsSignIn } from '../../bus/index.js';
 import {
@@ -126,13 +127,23 @@ async function run(
   to: number | undefined,
   skipped: RecordingFormatError[],
 ): Promise<number> {
+  const progress = values.json ? undefined : progressLine('replayed', 'messages');
+  let read = 0;
+  async function* counted(): AsyncGenerator<RecordingBatch> {
+    for await (const batch of source) {
+      read += batch.length;
+      progress?.update(read);
+      yield batch;
+    }
+  }
   const result = await replay({
-    source,
+    source: progress ? counted() : source,
     speed,
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
     ...(values.subjects ? { subjects: values.subjects.split(',').map((x) => x.trim()) } : {}),
   });
+  progress?.done();
   if (values.decisions) await writeFile(values.decisions, decisionLog(result.decisions));
   const diverged = values.verify && result.divergences.length > 0;
   if (values.json) {

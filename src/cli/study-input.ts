@@ -175,27 +175,7 @@ export async function studyInput(values: StudyValues, warn: (m: string) => void)
 export const checkParams = (setup: TrialSetup, params: Record<string, unknown>) =>
   resolveInstance({ ...setup.strategy, params: { ...setup.strategy.params, ...params } });
 
-/** A one-line progress display on stderr (TTY only): `label done/total`, and the ETA. */
-export function progressLine(label: string) {
-  const started = Date.now();
-  let last = 0;
-  return {
-    update: (done: number, total: number) => {
-      const now = Date.now();
-      if (now - last < 100 && done < total) return;
-      last = now;
-      const eta = done > 0 ? ((now - started) / done) * (total - done) : undefined;
-      const width = 24;
-      const filled = total > 0 ? Math.round((width * done) / total) : width;
-      process.stderr.write(
-        `\r  ${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}` +
-          (eta !== undefined && done < total ? `  ~${Math.ceil(eta / 1000)} s left` : '') +
-          '\x1b[K',
-      );
-    },
-    done: () => process.stderr.write('\r\x1b[K'),
-  };
-}
+export { progressLine } from './progress.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values'];

@@ -67,7 +67,7 @@ export async function walkForwardCommand(args: string[]): Promise<number> {
       throw new UsageError(`--workers must be a whole number, got "${values.workers}"`);
     const input = await studyInput(values, (m) => console.error(`sextant walk-forward: ${m}`));
     const { dims, points } = studyPoints(input, values.grid, values.random, values.seed);
-    const progress = !values.json && process.stderr.isTTY ? progressLine('runs') : undefined;
+    const progress = values.json ? undefined : progressLine('backtests');
     let result: WalkForwardResult;
     try {
       result = await walkForward({
