@@ -58,8 +58,10 @@ export default tseslint.config(
     // Agent domain code is pure (machines, checks, indicators, books, parsers): no clock reads, no
     // randomness, no timers, no I/O. Time and ids come from events and injected ports, so a replay
     // decides the same. The files listed in AGENT_PORTS are the agents' doors to the outside world.
-    files: ['agents/**/*.ts'],
-    ignores: AGENT_PORTS,
+    // Strategy files a user keeps here (`sextant strategy new` writes strategies/<name>.ts) follow the
+    // same rules; their tests may do as they like. At run time the SDK's guard holds them too.
+    files: ['agents/**/*.ts', 'strategies/**/*.ts', 'strategies/**/*.js'],
+    ignores: [...AGENT_PORTS, 'strategies/**/*.test.ts', 'strategies/**/*.test.js'],
     rules: {
       'no-restricted-properties': [
         'error',

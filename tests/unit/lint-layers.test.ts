@@ -131,6 +131,15 @@ describe('the layers are enforced by npm run lint (ARCHITECTURE.md)', () => {
     expect(await lint('agents/risk/agent.ts', 'export const now = Date.now;\n')).toEqual([]);
   });
 
+  it("a user's strategy file (strategies/) is held to the same rules; its test is not", async () => {
+    const code = 'export const a = Date.now();\nexport const b = Math.random();\n';
+    expect((await lint('strategies/my-breakout.ts', code)).map((m) => m.split(':')[0])).toEqual([
+      'no-restricted-properties',
+      'no-restricted-properties',
+    ]);
+    expect(await lint('strategies/my-breakout.test.ts', code)).toEqual([]);
+  });
+
   it('another folder is reached through its public entry (index.ts) or a lazily loaded module, never a file inside', async () => {
     const probe = (from: string) => `import { Recorder } from '${from}';\nexport const x = Recorder;\n`;
     expect(
