@@ -307,4 +307,23 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await p.locator('#price-card').screenshot({ path: join(shots, 'dashboard-price.png') });
     await ctx.close();
   });
+
+  it('lists stay bounded at 25 rows; More loads the next older ones from the store', async () => {
+    const ctx = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.addInitScript(`localStorage.setItem('sextant.token', ${JSON.stringify(VIEWER)})`);
+    const p = await ctx.newPage();
+    // the fast SMA cross signals every few bars: wait until the store holds more than a page
+    await eventually(
+      async () => expect((await api<unknown[]>('/events?type=signal.generated&limit=30', VIEWER)).length).toBe(30),
+      30_000,
+      200,
+    );
+    await p.goto(base);
+    await until(p, "document.querySelectorAll('#signals > li').length >= 25");
+    await until(p, "!document.getElementById('signals-more').hidden");
+    expect(await p.locator('#signals > li').count()).toBe(25);
+    await p.click('#signals-more');
+    await until(p, "document.querySelectorAll('#signals > li').length > 25");
+    await ctx.close();
+  });
 });

@@ -79,11 +79,13 @@ export function dashboardPage(a: PageAssets): string {
   <section class="card"><h2>Recent fills</h2>
     <div class="scroll"><table id="fills"><thead><tr><th>Time</th><th>Symbol</th><th>Side</th><th class="n">Qty</th><th class="n">Price</th><th></th></tr></thead><tbody></tbody></table></div>
     <p class="empty" id="fills-empty">No fills yet.</p>
+    <button type="button" id="fills-more" class="more" hidden>More</button>
   </section>
 
   <section class="card"><h2>Latest signals</h2>
     <ol id="signals" class="list"></ol>
     <p class="empty" id="signals-empty">No signals yet.</p>
+    <button type="button" id="signals-more" class="more" hidden>More</button>
   </section>
 
   <section class="card"><h2>Sentiment</h2>

@@ -10,6 +10,7 @@ button { font:inherit; padding:.35rem .8rem; border:1px solid var(--line); borde
 button:disabled { opacity:.45; cursor:default; }
 button.danger { background:var(--bad); border-color:var(--bad); color:#fff; }
 button.quiet { background:transparent; }
+button.more { margin-top:.4rem; background:transparent; }
 button.link { border:0; background:none; color:var(--accent); padding:0 .2rem; min-height:0; text-decoration:underline; }
 input { font:inherit; padding:.35rem .5rem; border:1px solid var(--line); border-radius:6px; min-width:0; flex:1; min-height:2rem; }
 .top { display:flex; flex-wrap:wrap; align-items:center; gap:.5rem; padding:.6rem .8rem; background:var(--card); border-bottom:1px solid var(--line); position:sticky; top:0; z-index:5; }

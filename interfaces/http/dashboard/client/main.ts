@@ -48,7 +48,10 @@ const STREAM_TYPES = [
   'risk.state',
   'agent.health',
 ];
+/** Rows a list shows at first; each "More" adds as many older ones (bounded lists: the page stays short). */
 const MAX_ROWS = 25;
+/** How many rows each list keeps as new ones arrive: MAX_ROWS, plus what "More" loaded. */
+const SHOWN = { fills: MAX_ROWS, signals: MAX_ROWS };
 
 /** A preview of a dangerous command, as the command layer returns it. */
 interface Preview {
@@ -70,8 +73,32 @@ const notice = (text?: string) => void ($('notice').textContent = text || '');
 const failed = (err: unknown) => notice(err instanceof Error ? err.message : String(err));
 
 /** The newest messages of a type (needs a store; without one the caller falls back or shows none). */
-const newest = <P>(type: string, limit: number) =>
-  api<Message<P>[]>('GET', '/events?type=' + encodeURIComponent(type) + '&newest=true&limit=' + limit);
+const newest = <P>(type: string, limit: number, offset = 0) =>
+  api<Message<P>[]>(
+    'GET',
+    '/events?type=' + encodeURIComponent(type) + '&newest=true&limit=' + limit + (offset ? '&offset=' + offset : ''),
+  );
+
+/**
+ * "More" under a list: the next MAX_ROWS older messages, appended; the button hides when a page
+ * comes back short (nothing older) and shows only where a store answers.
+ */
+function moreButton(which: 'fills' | 'signals', type: string, render: () => void): void {
+  const button = $<HTMLButtonElement>(which + '-more');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    const list = P[which] as { id?: string }[];
+    newest<unknown>(type, MAX_ROWS, list.length)
+      .then((older) => {
+        const seen = new Set(list.map((m) => m.id));
+        for (const m of older) if (!seen.has(m.id)) list.push(m as never);
+        SHOWN[which] = Math.max(SHOWN[which], list.length);
+        button.hidden = older.length < MAX_ROWS;
+        render();
+      }, failed)
+      .finally(() => (button.disabled = false));
+  });
+}
 
 async function loadEquity(): Promise<void> {
   const live = { xs: P.xs, eq: P.eq, dd: P.dd };
@@ -124,6 +151,7 @@ const loadFills = () =>
   newest<OrderFilled>('order.filled', MAX_ROWS).then(
     (list) => {
       P.fills = list;
+      $('fills-more').hidden = list.length < MAX_ROWS;
       fills();
     },
     () => undefined, // no store: fills from now on
@@ -133,6 +161,7 @@ const loadSignals = () =>
   newest<Signal>('signal.generated', MAX_ROWS).then(
     (list) => {
       P.signals = list;
+      $('signals-more').hidden = list.length < MAX_ROWS;
       signals();
     },
     () =>
@@ -213,7 +242,7 @@ function onEvent(e: Message): void {
     if (bar.symbol === PRICE.symbol) addPriceBar(e.time, bar.close);
   } else if (t === 'signal.generated') {
     P.signals.unshift(e as unknown as Message<Signal>);
-    P.signals.length = Math.min(P.signals.length, MAX_ROWS);
+    P.signals.length = Math.min(P.signals.length, SHOWN.signals);
     signals();
   } else if (t === 'risk.state') tradingState(String(e.payload.state));
   else if (t === 'agent.health') agentHealth(e);
@@ -223,7 +252,7 @@ function onEvent(e: Message): void {
       const f = e.payload as unknown as OrderFilled;
       if (f.symbol === PRICE.symbol) addPriceFill(e.time, f.side, f.price);
       P.fills.unshift(e as unknown as Message<OrderFilled>);
-      P.fills.length = Math.min(P.fills.length, MAX_ROWS);
+      P.fills.length = Math.min(P.fills.length, SHOWN.fills);
       fills();
     }
     scheduleOrders();
@@ -484,6 +513,8 @@ function boot(): void {
     resetPrice((ev.target as HTMLSelectElement).value);
     void loadPrice();
   });
+  moreButton('fills', 'order.filled', fills);
+  moreButton('signals', 'signal.generated', signals);
   $('halt').addEventListener('click', () => riskAction('halt'));
   $('resume').addEventListener('click', () => riskAction('resume'));
   $('trace-form').addEventListener('submit', (ev) => {
