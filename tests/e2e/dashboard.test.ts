@@ -303,6 +303,8 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await until(p, "Number(document.getElementById('price-chart').dataset.buys) >= 1", 20_000);
     await until(p, "Number(document.getElementById('price-chart').dataset.sells) >= 1", 20_000);
     expect(await drawnPixels(p, '#price-chart canvas')).toBeGreaterThan(100);
+    // every bar in view is drawn as a candle (or its wick, when they are too many for bodies)
+    await until(p, "Number(document.querySelector('#price-chart .uplot').dataset.candles) >= 10");
     expect(await p.locator('#price-empty').isVisible()).toBe(false);
     await p.locator('#price-card').screenshot({ path: join(shots, 'dashboard-price.png') });
     await ctx.close();

@@ -202,7 +202,7 @@ async function loadPrice(): Promise<void> {
     if (PRICE.symbol !== symbol) return; // another symbol was chosen meanwhile
     resetPrice(symbol);
     for (const f of fills) addPriceFill(f.time, (f.payload as OrderFilled).side, (f.payload as OrderFilled).price);
-    for (const b of bars.slice().reverse()) addPriceBar(b.time, (b.payload as Bar).close);
+    for (const b of bars.slice().reverse()) addPriceBar(b.time, b.payload as Bar);
   } catch {
     // no store: the chart fills from the stream
   }
@@ -239,7 +239,7 @@ function onEvent(e: Message): void {
     if (P.last) addPoint(e.time, P.last);
     const bar = e.payload as unknown as Bar;
     seeSymbol(bar.symbol);
-    if (bar.symbol === PRICE.symbol) addPriceBar(e.time, bar.close);
+    if (bar.symbol === PRICE.symbol) addPriceBar(e.time, bar);
   } else if (t === 'signal.generated') {
     P.signals.unshift(e as unknown as Message<Signal>);
     P.signals.length = Math.min(P.signals.length, SHOWN.signals);

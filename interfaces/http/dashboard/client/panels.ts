@@ -65,13 +65,17 @@ export const P = {
 };
 
 /**
- * The price chart of one symbol: its closes (at most MAX_POINTS bars), with a marker where a
- * fill bought (green) or sold (red), at the fill's bar.
+ * The price chart of one symbol: its bars as candles (at most MAX_POINTS; when too many are in
+ * view to draw bodies, the closes as a line), with a marker where a fill bought (green) or sold
+ * (red), at the fill's bar.
  */
 export const PRICE = {
   symbol: undefined as string | undefined,
   symbols: new Set<string>(),
   xs: [] as number[],
+  open: [] as number[],
+  high: [] as number[],
+  low: [] as number[],
   close: [] as number[],
   buys: [] as (number | null)[],
   sells: [] as (number | null)[],
@@ -85,6 +89,9 @@ export const PRICE = {
 export function resetPrice(symbol: string): void {
   PRICE.symbol = symbol;
   PRICE.xs = [];
+  PRICE.open = [];
+  PRICE.high = [];
+  PRICE.low = [];
   PRICE.close = [];
   PRICE.buys = [];
   PRICE.sells = [];
@@ -102,21 +109,29 @@ export function offerSymbol(symbol: string): boolean {
 }
 
 /** A bar of the charted symbol (time in ms). */
-export function addPriceBar(time: number, close: number): void {
+export function addPriceBar(time: number, bar: { open: number; high: number; low: number; close: number }): void {
   const x = time / 1000;
   const n = PRICE.xs.length;
   if (n > 0 && x < PRICE.xs[n - 1]!) return;
   const fill = PRICE.fills.get(x);
-  if (n > 0 && x === PRICE.xs[n - 1]) PRICE.close[n - 1] = close;
-  else {
+  if (n > 0 && x === PRICE.xs[n - 1]) {
+    PRICE.open[n - 1] = bar.open;
+    PRICE.high[n - 1] = bar.high;
+    PRICE.low[n - 1] = bar.low;
+    PRICE.close[n - 1] = bar.close;
+  } else {
     PRICE.xs.push(x);
-    PRICE.close.push(close);
+    PRICE.open.push(bar.open);
+    PRICE.high.push(bar.high);
+    PRICE.low.push(bar.low);
+    PRICE.close.push(bar.close);
     PRICE.buys.push(fill?.side === 'buy' ? fill.price : null);
     PRICE.sells.push(fill?.side === 'sell' ? fill.price : null);
   }
   if (PRICE.xs.length > MAX_POINTS) {
     const cut = PRICE.xs.length - MAX_POINTS;
-    for (const a of [PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells]) a.splice(0, cut);
+    for (const a of [PRICE.xs, PRICE.open, PRICE.high, PRICE.low, PRICE.close, PRICE.buys, PRICE.sells])
+      a.splice(0, cut);
   }
   drawPrice();
 }
@@ -160,12 +175,16 @@ function drawPrice(): void {
           ],
           series: [
             {},
-            { label: 'Close', stroke: '#444', width: 1.25, points: { show: false } },
+            { label: 'Close', stroke: 'rgba(68,68,68,0.35)', width: 1, points: { show: false } },
             { label: 'Buy', ...marker('#1a7f37') },
             { label: 'Sell', ...marker('#b3261e') },
+            // invisible: they only make the price scale hold every high and low
+            { label: 'High', stroke: 'transparent', width: 0, points: { show: false } },
+            { label: 'Low', stroke: 'transparent', width: 0, points: { show: false } },
           ],
+          hooks: { draw: [drawCandles] },
         },
-        [PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells],
+        priceData(),
         el,
       );
       if (typeof ResizeObserver !== 'undefined')
@@ -173,11 +192,46 @@ function drawPrice(): void {
           el,
         );
     }
-    PRICE.chart?.setData([PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells]);
+    PRICE.chart?.setData(priceData());
     el.dataset.points = String(PRICE.xs.length);
     el.dataset.buys = String(PRICE.buys.filter((v) => v !== null).length);
     el.dataset.sells = String(PRICE.sells.filter((v) => v !== null).length);
   });
+}
+
+const priceData = (): uPlotType.AlignedData => [PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells, PRICE.high, PRICE.low];
+
+/**
+ * Candles over the close line: a wick from low to high and a body from open to close, green when
+ * the bar closed up, red when down. With more bars in view than fit bodies (under 3 px each) it
+ * draws the wicks only: the range of each bar, coloured by its direction.
+ */
+function drawCandles(u: uPlotType): void {
+  const [i0, i1] = [u.series[0]!.idxs?.[0] ?? 0, u.series[0]!.idxs?.[1] ?? PRICE.xs.length - 1];
+  const shown = i1 - i0 + 1;
+  const slot = u.bbox.width / Math.max(shown, 1);
+  const bodies = slot >= 3;
+  const body = Math.max(1, Math.min(12, slot * 0.6));
+  const ctx = u.ctx;
+  ctx.save();
+  for (let i = i0; i <= i1; i++) {
+    const x = u.valToPos(PRICE.xs[i]!, 'x', true);
+    const [o, hi, lo, c] = [PRICE.open[i]!, PRICE.high[i]!, PRICE.low[i]!, PRICE.close[i]!];
+    const color = c >= o ? '#1a7f37' : '#b3261e';
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x) + 0.5, u.valToPos(hi, 'y', true));
+    ctx.lineTo(Math.round(x) + 0.5, u.valToPos(lo, 'y', true));
+    ctx.stroke();
+    if (!bodies) continue;
+    const top = u.valToPos(Math.max(o, c), 'y', true);
+    const bottom = u.valToPos(Math.min(o, c), 'y', true);
+    ctx.fillRect(Math.round(x - body / 2), top, body, Math.max(1, bottom - top));
+  }
+  ctx.restore();
+  u.root.dataset.candles = String(shown);
 }
 
 /** What a trace button does (set by main.ts: show the chain). */
