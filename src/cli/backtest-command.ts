@@ -241,6 +241,7 @@ async function run(
       generatedAt: new Date(),
     },
     result.risk,
+    values.report !== undefined,
   );
   if (values.report) await writeReport(values.report, data);
   const metrics = data.stats;

@@ -120,8 +120,44 @@ export function equityCurve(
   snapshots: readonly ReportSnapshot[],
   startEquity: number,
 ): EquityPoint[] {
-  const times = [...new Set(bars.map((b) => b.time))].sort((a, b) => a - b);
-  const snaps = snapshots.map((s, i) => ({ s, i })).sort((a, b) => a.s.time - b.s.time || a.i - b.i);
+  return equityCurveOf(
+    bars.map((b) => b.time),
+    {
+      times: snapshots.map((s) => s.time),
+      equity: snapshots.map((s) => s.equity),
+      exposed: snapshots.map((s) => (s.exposed ? 1 : 0)),
+    },
+    startEquity,
+  );
+}
+
+/** Snapshots as columns, in publication order (what a collector keeps: no object per snapshot). */
+export interface SnapshotColumns {
+  readonly times: readonly number[];
+  readonly equity: readonly number[];
+  /** 1 when a non-zero position is held. */
+  readonly exposed: readonly number[];
+}
+
+/** {@link equityCurve} over columns: bar times in publication order and the snapshots' columns. */
+export function equityCurveOf(barTimes: readonly number[], snaps: SnapshotColumns, startEquity: number): EquityPoint[] {
+  // bars and snapshots come in time order from a file or a live feed: sort only when they do not
+  let times: number[] = [];
+  let ordered = true;
+  for (const t of barTimes) {
+    const last = times[times.length - 1];
+    if (last === undefined || t > last) times.push(t);
+    else if (t < last) ordered = false;
+  }
+  if (!ordered) times = [...new Set(barTimes)].sort((a, b) => a - b);
+  let order: number[] | undefined;
+  for (let i = 1; i < snaps.times.length; i++)
+    if (snaps.times[i]! < snaps.times[i - 1]!) {
+      // equal times keep their publication order
+      order = snaps.times.map((_, k) => k).sort((x, y) => snaps.times[x]! - snaps.times[y]! || x - y);
+      break;
+    }
+  const at = (k: number) => (order ? order[k]! : k);
   const out: EquityPoint[] = [];
   let j = 0;
   let equity = startEquity;
@@ -130,9 +166,9 @@ export function equityCurve(
   const fall = () => (peak > 0 ? (peak - equity) / peak : 0);
   for (const time of times) {
     let worst = fall();
-    while (j < snaps.length && snaps[j]!.s.time <= time) {
-      equity = snaps[j]!.s.equity;
-      exposed = snaps[j]!.s.exposed;
+    while (j < snaps.times.length && snaps.times[at(j)]! <= time) {
+      equity = snaps.equity[at(j)]!;
+      exposed = snaps.exposed[at(j)] === 1;
       peak = Math.max(peak, equity);
       worst = Math.max(worst, fall());
       j++;
@@ -260,7 +296,8 @@ export function sharpeBasisOf(times: readonly number[]): SharpeBasis {
   // 24/7 data (crypto) has bars on Saturdays and Sundays; equities have next to none
   let weekend = 0;
   for (const t of times) {
-    const day = new Date(t).getUTCDay();
+    // the UTC weekday without a Date per bar: epoch day 0 (1970-01-01) was a Thursday (4)
+    const day = (((Math.floor(t / DAY) + 4) % 7) + 7) % 7;
     if (day === 0 || day === 6) weekend++;
   }
   const calendar = times.length > 0 && weekend / times.length > 0.1 ? '24/7' : 'weekdays';

@@ -5,13 +5,12 @@ import type { RiskReport } from './risk-log.js';
 import {
   buyAndHold,
   calendarReturns,
-  equityCurve,
+  equityCurveOf,
   reportStats,
   roundTrips,
   type EquityPoint,
   type ReportBar,
   type ReportFill,
-  type ReportSnapshot,
   type ReportStats,
   type RoundTrip,
 } from './report-stats.js';
@@ -45,8 +44,14 @@ const PRICE_CHARTS = 4;
  * (`order.filled`), in the order they were published.
  */
 export class ReportCollector {
-  readonly #bars: ReportBar[] = [];
-  readonly #snapshots: ReportSnapshot[] = [];
+  // kept as columns of numbers (a long backtest sees hundreds of thousands of bars and snapshots;
+  // an object each would double the run's memory); made into records once, in data()
+  readonly #barTimes: number[] = [];
+  readonly #barCloses: number[] = [];
+  readonly #barSymbols: string[] = [];
+  readonly #snapTimes: number[] = [];
+  readonly #snapEquity: number[] = [];
+  readonly #snapExposed: number[] = [];
   readonly #fills: ReportFill[] = [];
 
   readonly onEnvelope = (env: Envelope): void => {
@@ -54,12 +59,18 @@ export class ReportCollector {
       case 'market.bar': {
         const b = env.payload as Bar;
         if (b.history) break; // a warm-up bar (walk-forward windows): before the period measured
-        this.#bars.push({ symbol: b.symbol, time: b.time, close: b.close });
+        this.#barTimes.push(b.time);
+        this.#barCloses.push(b.close);
+        this.#barSymbols.push(b.symbol);
         break;
       }
       case 'portfolio.updated': {
         const p = env.payload as PortfolioSnapshot;
-        this.#snapshots.push({ time: env.time, equity: p.equity, exposed: p.positions.some((x) => x.qty !== 0) });
+        let exposed = 0;
+        for (const x of p.positions) if (x.qty !== 0) exposed = 1;
+        this.#snapTimes.push(env.time);
+        this.#snapEquity.push(p.equity);
+        this.#snapExposed.push(exposed);
         break;
       }
       case 'order.filled': {
@@ -70,23 +81,39 @@ export class ReportCollector {
     }
   };
 
+  /** How many bars were seen (not history). */
+  get barCount(): number {
+    return this.#barTimes.length;
+  }
+
   /** The bars seen (not history), in order. */
-  get bars(): readonly ReportBar[] {
-    return this.#bars;
+  get bars(): ReportBar[] {
+    return this.#barTimes.map((time, i) => ({ symbol: this.#barSymbols[i]!, time, close: this.#barCloses[i]! }));
   }
 
   /** The report's data for a run that started with `startEquity`. */
-  data(startEquity: number, meta: ReportMeta, risk?: RiskReport): ReportData {
-    const curve = equityCurve(this.#bars, this.#snapshots, startEquity);
+  /**
+   * `charts`: also the parts only the HTML report draws (buy and hold, price series, monthly and
+   * yearly returns); the statistics alone (summaries, --json, sweeps) skip them.
+   */
+  data(startEquity: number, meta: ReportMeta, risk?: RiskReport, charts = true): ReportData {
+    const curve = equityCurveOf(
+      this.#barTimes,
+      { times: this.#snapTimes, equity: this.#snapEquity, exposed: this.#snapExposed },
+      startEquity,
+    );
     const lastClose = new Map<string, number>();
-    for (const b of this.#bars) lastClose.set(b.symbol, b.close);
+    for (let i = 0; i < this.#barTimes.length; i++) lastClose.set(this.#barSymbols[i]!, this.#barCloses[i]!);
     const trips = roundTrips(
       this.#fills,
       curve.map((p) => p.time),
       lastClose,
     );
+    const stats = reportStats(curve, trips, this.#fills, startEquity);
+    if (!charts) return { meta, stats, curve, trips, fills: [...this.#fills], ...(risk ? { risk } : {}) };
+    const bars = this.bars;
     const prices = new Map<string, { symbol: string; times: number[]; closes: number[] }>();
-    for (const b of this.#bars) {
+    for (const b of bars) {
       let p = prices.get(b.symbol);
       if (!p) {
         if (prices.size >= PRICE_CHARTS) continue;
@@ -97,12 +124,12 @@ export class ReportCollector {
     }
     return {
       meta,
-      stats: reportStats(curve, trips, this.#fills, startEquity),
+      stats,
       curve,
       trips,
       fills: [...this.#fills],
       ...(risk ? { risk } : {}),
-      benchmark: buyAndHold(this.#bars, startEquity),
+      benchmark: buyAndHold(bars, startEquity),
       prices: [...prices.values()],
       periods: {
         months: calendarReturns(curve, startEquity, 'month'),

@@ -95,6 +95,7 @@ export async function runTrial(
     cash,
     options.keepReport ?? { symbol: '', strategy: '', data: '', costs: '', generatedAt: new Date(0) },
     result.risk,
+    options.keepReport !== undefined,
   );
   return {
     params: spec.params,
@@ -102,7 +103,7 @@ export async function runTrial(
     fills: result.fills,
     metrics: data.stats,
     refused: result.risk.refusals.total,
-    bars: collector.bars.length,
+    bars: collector.barCount,
     elapsedMs: result.elapsedMs,
     ...(options.keepCurve ? { curve: data.curve.map((p) => ({ time: p.time, equity: p.equity })) } : {}),
     ...(options.keepReport ? { report: data } : {}),
