@@ -86,6 +86,10 @@ export const streamQuerySchema = z
  * own schema).
  */
 export const commandBodySchema = z.object({ args: z.record(z.string(), z.unknown()).default({}) }).strict();
+/** A command's name in a path (`/commands/buy`) or a GraphQL argument. */
+export const commandNameSchema = z.string().regex(/^[a-z][a-z-]{0,39}$/, 'a command name: lower-case letters and -');
+/** A preview's id, as the router made it. */
+export const previewIdSchema = z.string().regex(/^[\w-]{1,40}$/, 'a preview id: letters, digits, _ and -');
 export const chatBodySchema = z
   .object({
     message: z.string().min(1).max(4000),
