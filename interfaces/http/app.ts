@@ -29,6 +29,7 @@ import {
   chatBodySchema,
   commandBodySchema,
   commandNameSchema,
+  graphqlQuerySchema,
   limitsBodySchema,
   orderBodySchema,
   previewIdSchema,
@@ -218,7 +219,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   };
 
   const body = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> => {
-    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json')
+    if (!isJson(c.req.header('content-type')))
       throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
     let raw: unknown;
     try {
@@ -481,11 +482,23 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     );
   app.use(GRAPHQL_PATH, requireRole('viewer'));
   app.on(['GET', 'POST'], GRAPHQL_PATH, async (c) => {
+    // a body is JSON, as everywhere in the API (no forms, no multipart uploads)
+    if (c.req.method === 'POST' && !isJson(c.req.header('content-type')))
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    if (c.req.method === 'GET') parse(graphqlQuerySchema, c.req.query(), 'query');
     graphql ??= loadGraphql().catch((err: unknown) => {
       graphql = undefined; // the next request tries again
       throw err;
     });
-    return (await graphql)(c.req.raw, { token: c.get('token')!, requestId: c.get('requestId') });
+    const res = await (await graphql)(c.req.raw, { token: c.get('token')!, requestId: c.get('requestId') });
+    // yoga refuses an Accept it cannot answer without a body: say it in the one error shape
+    if (res.status === 406)
+      throw new ApiError(
+        406,
+        'not_acceptable',
+        'accept application/json or application/graphql-response+json (text/event-stream for a subscription)',
+      );
+    return res;
   });
   app.all(GRAPHQL_PATH, () => {
     throw new ApiError(405, 'method_not_allowed', 'GraphQL answers GET (queries) and POST');
@@ -493,3 +506,6 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   app.route('/', dashboardRoutes());
   return app;
 }
+
+const isJson = (contentType: string | undefined) =>
+  (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';

@@ -99,3 +99,43 @@ export const chatBodySchema = z
       .optional(),
   })
   .strict();
+
+/**
+ * `POST /graphql`: a GraphQL request (GraphQL over HTTP). graphql-yoga reads it; this schema is
+ * what the OpenAPI document shows (yoga refuses the same mistakes: no query, other parameters).
+ */
+export const graphqlBodySchema = z
+  .object({
+    query: z.string().min(1).max(60_000),
+    variables: z.record(z.string(), z.unknown()).optional(),
+    operationName: z.string().max(200).optional(),
+    extensions: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .meta({ examples: [{ query: '{ portfolio { equity cash } positions { symbol qty } }' }] });
+/** A JSON object in a URL (GraphQL's `variables`, `extensions`): anything else is a 400 naming the parameter. */
+const jsonObjectText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => {
+      try {
+        const parsed: unknown = JSON.parse(v);
+        return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+      } catch {
+        return false;
+      }
+    }, 'expected a JSON object');
+/**
+ * `GET /graphql`: a query (not a mutation) in the URL, variables and extensions as JSON objects.
+ * Bounded so that a URL, each character percent-encoded at worst (9 bytes), stays under Node's
+ * 16 KiB limit of a request's head: anything longer goes by POST.
+ */
+export const graphqlQuerySchema = z
+  .object({
+    query: z.string().min(1).max(1000),
+    variables: jsonObjectText(300).optional(),
+    operationName: z.string().max(100).optional(),
+    extensions: jsonObjectText(100).optional(),
+  })
+  .strict();

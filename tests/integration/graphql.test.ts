@@ -357,6 +357,39 @@ describe('GraphQL API', () => {
     ]);
   });
 
+  it('GET answers queries only; a body must be JSON; a subscription needs text/event-stream; 20 top-level fields at most', async () => {
+    const get = (query: string) =>
+      app.request(`/graphql?query=${encodeURIComponent(query)}`, { headers: { authorization: `Bearer ${VIEWER}` } });
+    expect(await (await get('{ whoami { role } }')).json()).toEqual({ data: { whoami: { role: 'viewer' } } });
+    const badVariables = await app.request('/graphql?query={whoami{role}}&variables=5', {
+      headers: { authorization: `Bearer ${VIEWER}` },
+    });
+    expect(badVariables.status).toBe(400);
+    expect(((await badVariables.json()) as GraphqlAnswer).errors?.[0]?.extensions).toMatchObject({
+      code: 'bad_request',
+      details: { fields: { variables: 'expected a JSON object' } },
+    });
+    const mutationOverGet = await get('mutation { cancel(previewId: "abc") { ok } }');
+    expect(mutationOverGet.status).toBe(405);
+    expect(mutationOverGet.headers.get('allow')).toBe('POST');
+    const form = await post('query={whoami{role}}', VIEWER, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    expect(codeOf((await form.json()) as GraphqlAnswer)).toEqual([['unsupported_media_type', 415]]);
+    const put = await app.request('/graphql', { method: 'PUT', headers: { authorization: `Bearer ${VIEWER}` } });
+    expect(put.status).toBe(405);
+    const notStreaming = await post({ query: 'subscription { fills { id } }' }, VIEWER, { accept: 'application/json' });
+    expect(notStreaming.status).toBe(406);
+    expect(codeOf((await notStreaming.json()) as GraphqlAnswer)).toEqual([['not_acceptable', 406]]);
+    // every top-level field asks an agent: a thousand aliases are not one request's worth
+    const many = Array.from({ length: 21 }, (_, i) => `p${i}: portfolio { equity }`).join(' ');
+    const greedy = await gql(`{ ${many} }`, VIEWER);
+    expect(greedy.status).toBe(400);
+    expect(greedy.body.errors?.[0]?.message).toBe(
+      'at most 20 top-level fields in one request (this one asks for 21): each asks an agent',
+    );
+    expect((await gql(`{ ${many.split(' p20:')[0]} }`, VIEWER)).status).toBe(200);
+  });
+
   it('subscriptions and event streams share the cap of open streams per token, and give their slots back', async () => {
     const subscribe = () =>
       post({ query: 'subscription { events(types: ["order.*"]) { type correlationId } }' }, ADMIN, {

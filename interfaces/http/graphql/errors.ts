@@ -24,30 +24,44 @@ export function refusal(e: ApiError, located?: GraphQLError): GraphQLError {
 }
 
 /**
- * graphql-yoga's error mask: what a resolver threw becomes the refusal it is (toApiError: a bus
- * failure says which part failed), and anything unexpected a 500 `internal`, logged here with the
- * error (the client sees no internals). The document's own mistakes (syntax, unknown fields) keep
- * graphql's words; yoga answers them with 400.
+ * What a resolver threw, as the refusal it is (toApiError: a bus failure says which part failed);
+ * anything unexpected is a 500 `internal`, logged with the error and the request id (the client
+ * sees no internals). The root fields' resolvers go through this with their request's id.
+ */
+export function asRefusal(err: unknown, log: Logger, requestId?: string, located?: GraphQLError): GraphQLError {
+  if (err instanceof GraphQLError) return err;
+  const e = toApiError(err);
+  if (e.status >= 500 && !(err instanceof ApiError))
+    log.error(
+      { err, ...(requestId ? { requestId } : {}), ...(located?.path ? { path: located.path.join('.') } : {}) },
+      'GraphQL request failed',
+    );
+  return refusal(e, located);
+}
+
+/**
+ * graphql-yoga's error mask: refusals pass as they are; what a field below the root threw becomes
+ * a refusal (asRefusal); the request's own mistakes (syntax, unknown fields) keep graphql's words,
+ * with a 4xx.
  */
 export function maskError(log: Logger) {
   return (error: unknown): Error => {
     const located = error instanceof GraphQLError ? error : undefined;
     const original: unknown = located ? located.originalError : error;
     if (located && original instanceof GraphQLError) return located;
-    // the document's own mistake (syntax, an unknown field, a variable of the wrong type): a 400
-    // whatever the client accepts, as a bad REST request is
-    if (located && (original === undefined || original === null))
+    // the request's own mistake (syntax, an unknown field, a variable of the wrong type, a mutation
+    // over GET): a 4xx whatever the client accepts, as a bad REST request is; yoga's status is kept
+    if (located && (original === undefined || original === null)) {
+      const http = located.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
       return new GraphQLError(located.message, {
         nodes: located.nodes,
         source: located.source,
         positions: located.positions,
         path: located.path,
-        extensions: documentMistake(),
+        extensions: documentMistake(http?.status, http?.headers),
       });
-    const e = toApiError(original);
-    if (e.status >= 500 && !(original instanceof ApiError))
-      log.error({ err: original, path: located?.path?.join('.') }, 'GraphQL request failed');
-    return refusal(e, located);
+    }
+    return asRefusal(original, log, undefined, located);
   };
 }
 
@@ -55,7 +69,11 @@ export function maskError(log: Logger) {
  * What a document's mistake says: a 400 with the REST API's code, whatever the client accepts
  * (`spec: false`: not only for clients that accept `application/graphql-response+json`).
  */
-const documentMistake = () => ({ code: 'bad_request', status: 400, http: { status: 400, spec: false } });
+function documentMistake(given?: number, headers?: Record<string, string>) {
+  const status = given !== undefined && given >= 400 && given < 500 ? given : 400;
+  const code = { 405: 'method_not_allowed', 413: 'body_too_large', 415: 'unsupported_media_type' }[status];
+  return { code: code ?? 'bad_request', status, http: { status, spec: false, ...(headers ? { headers } : {}) } };
+}
 
 /**
  * Validation errors (an unknown field, a missing argument) as the 400 `bad_request` they are; yoga

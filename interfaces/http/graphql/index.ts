@@ -1,6 +1,6 @@
 import { createYoga } from 'graphql-yoga';
-import type { Logger } from '../../../src/core/index.js';
 import { documentMistakesAre400, maskError } from './errors.js';
+import { limitRootFields } from './limits.js';
 import { buildSchema, type GraphqlContext, type GraphqlSchemaDeps } from './schema.js';
 
 /**
@@ -13,9 +13,7 @@ import { buildSchema, type GraphqlContext, type GraphqlSchemaDeps } from './sche
 
 export type { GraphqlContext } from './schema.js';
 
-export interface GraphqlDeps extends GraphqlSchemaDeps {
-  readonly log: Logger;
-}
+export type GraphqlDeps = GraphqlSchemaDeps;
 
 /** Answers one GraphQL request for a token the app has accepted. */
 export type GraphqlHandler = (request: Request, context: GraphqlContext) => Promise<Response>;
@@ -32,7 +30,7 @@ export function createGraphqlHandler(deps: GraphqlDeps): GraphqlHandler {
     // the app's body limit, enforced again while yoga reads
     maxRequestBodySize: 64 * 1024,
     maskedErrors: { maskError: maskError(deps.log) },
-    plugins: [documentMistakesAre400],
+    plugins: [limitRootFields, documentMistakesAre400],
     // refusals are answers, not faults: maskError logs what failed on our side, with the error
     logging: {
       debug: (...args: unknown[]) => deps.log.debug({ args }, 'graphql-yoga'),

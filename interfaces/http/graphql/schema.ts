@@ -18,6 +18,7 @@ import { z } from 'zod';
 import {
   type Bus,
   type Envelope,
+  type Logger,
   orderFilledSchema,
   originSchema,
   portfolioSnapshotSchema,
@@ -40,6 +41,7 @@ import {
   previewIdSchema,
   streamQuerySchema,
 } from '../schemas.js';
+import { asRefusal } from './errors.js';
 import { JSONScalar, queryStrings, ZodGraphqlTypes } from './zod-types.js';
 
 /** Who is asking: the token the API's middleware accepted, and the request id (each request's own chain). */
@@ -50,6 +52,7 @@ export interface GraphqlContext {
 
 export interface GraphqlSchemaDeps {
   readonly reads: Reads;
+  readonly log: Logger;
   readonly agents: Pick<AgentTracker, 'report'>;
   readonly bus: Bus;
   readonly slots: StreamSlots;
@@ -64,7 +67,36 @@ export interface GraphqlSchemaDeps {
 type Field = GraphQLFieldConfig<unknown, GraphqlContext, Record<string, unknown>>;
 const nonNull = <T extends GraphQLNullableType>(t: T) => new GraphQLNonNull(t);
 const listOf = <T extends GraphQLNullableType>(t: T) => nonNull(new GraphQLList(nonNull(t)));
-const fields = (f: Record<string, Field>) => f as GraphQLFieldConfigMap<unknown, GraphqlContext>;
+
+/**
+ * A root type's fields, each resolver's failure turned into its refusal with the request's id in
+ * the log (only root fields ask agents or the router: below them everything is already in hand).
+ */
+function rootFields(f: Record<string, Field>, log: Logger): GraphQLFieldConfigMap<unknown, GraphqlContext> {
+  type Fn = NonNullable<Field['resolve']>;
+  const guard =
+    (fn: Fn): Fn =>
+    async (root, args, ctx, info) => {
+      try {
+        return (await fn(root, args, ctx, info)) as unknown;
+      } catch (err) {
+        throw asRefusal(err, log, ctx.requestId);
+      }
+    };
+  return Object.fromEntries(
+    Object.entries(f).map(([name, field]) => [
+      name,
+      {
+        ...field,
+        ...(field.subscribe
+          ? { subscribe: guard(field.subscribe) }
+          : field.resolve
+            ? { resolve: guard(field.resolve) }
+            : {}),
+      },
+    ]),
+  ) as GraphQLFieldConfigMap<unknown, GraphqlContext>;
+}
 
 /** The caller the command router knows: the same id as the REST API's, so a preview made there confirms here. */
 const callerOf = (ctx: GraphqlContext): Caller => ({ id: `api:${ctx.token.name}`, role: ctx.token.role });
@@ -262,83 +294,92 @@ export function buildSchema(deps: GraphqlSchemaDeps): GraphQLSchema {
 
   const query = new GraphQLObjectType<unknown, GraphqlContext>({
     name: 'Query',
-    fields: fields({
-      portfolio: { type: nonNull(Portfolio), resolve: (_r, _a, ctx) => deps.reads.portfolio(ctx.requestId) },
-      positions: { type: listOf(Position), resolve: (_r, _a, ctx) => deps.reads.positions(ctx.requestId) },
-      strategies: { type: listOf(StrategyBook), resolve: (_r, _a, ctx) => deps.reads.strategies(ctx.requestId) },
-      signals: {
-        type: listOf(Signal),
-        args: { symbol: { type: GraphQLString } },
-        resolve: (_r, a, ctx) => deps.reads.signals(ctx.requestId, typeof a.symbol === 'string' ? a.symbol : undefined),
+    fields: rootFields(
+      {
+        portfolio: { type: nonNull(Portfolio), resolve: (_r, _a, ctx) => deps.reads.portfolio(ctx.requestId) },
+        positions: { type: listOf(Position), resolve: (_r, _a, ctx) => deps.reads.positions(ctx.requestId) },
+        strategies: { type: listOf(StrategyBook), resolve: (_r, _a, ctx) => deps.reads.strategies(ctx.requestId) },
+        signals: {
+          type: listOf(Signal),
+          args: { symbol: { type: GraphQLString } },
+          resolve: (_r, a, ctx) =>
+            deps.reads.signals(ctx.requestId, typeof a.symbol === 'string' ? a.symbol : undefined),
+        },
+        risk: { type: nonNull(Risk), resolve: (_r, _a, ctx) => deps.reads.risk(ctx.requestId) },
+        orders: {
+          type: listOf(Order),
+          description: 'Orders, newest first: GET /api/v1/orders.',
+          args: types.args(ordersQuerySchema, 'Orders'),
+          resolve: (_r, a, ctx) => deps.reads.orders(ctx.requestId, queryStrings(a)),
+        },
+        fills: {
+          type: listOf(Fill),
+          description: 'Fills, oldest first (needs a store): GET /api/v1/fills.',
+          args: types.args(fillsQuerySchema, 'Fills'),
+          resolve: (_r, a, ctx) => deps.reads.fills(ctx.requestId, queryStrings(a)),
+        },
+        events: {
+          type: listOf(Event),
+          description: 'The event log by type, symbol and time (needs a store): GET /api/v1/events.',
+          args: types.args(eventsQuerySchema, 'Events'),
+          resolve: (_r, a, ctx) => deps.reads.events(ctx.requestId, queryStrings(a)),
+        },
+        trace: {
+          type: nonNull(Trace),
+          description: 'A whole chain in causal order (needs a store); not_found (404) when nothing of it is recorded.',
+          args: { correlationId: { type: nonNull(GraphQLID) } },
+          resolve: (_r, a, ctx) => deps.reads.trace(ctx.requestId, String(a.correlationId)),
+        },
+        agents: {
+          type: listOf(Agent),
+          resolve: () => Object.entries(deps.agents.report()).map(([name, report]) => ({ name, ...report })),
+        },
+        whoami: {
+          type: nonNull(Whoami),
+          description: "The calling token's role and name (what a client may offer).",
+          resolve: (_r, _a, ctx) => ({ role: ctx.token.role, name: ctx.token.name }),
+        },
       },
-      risk: { type: nonNull(Risk), resolve: (_r, _a, ctx) => deps.reads.risk(ctx.requestId) },
-      orders: {
-        type: listOf(Order),
-        description: 'Orders, newest first: GET /api/v1/orders.',
-        args: types.args(ordersQuerySchema, 'Orders'),
-        resolve: (_r, a, ctx) => deps.reads.orders(ctx.requestId, queryStrings(a)),
-      },
-      fills: {
-        type: listOf(Fill),
-        description: 'Fills, oldest first (needs a store): GET /api/v1/fills.',
-        args: types.args(fillsQuerySchema, 'Fills'),
-        resolve: (_r, a, ctx) => deps.reads.fills(ctx.requestId, queryStrings(a)),
-      },
-      events: {
-        type: listOf(Event),
-        description: 'The event log by type, symbol and time (needs a store): GET /api/v1/events.',
-        args: types.args(eventsQuerySchema, 'Events'),
-        resolve: (_r, a, ctx) => deps.reads.events(ctx.requestId, queryStrings(a)),
-      },
-      trace: {
-        type: nonNull(Trace),
-        description: 'A whole chain in causal order (needs a store); not_found (404) when nothing of it is recorded.',
-        args: { correlationId: { type: nonNull(GraphQLID) } },
-        resolve: (_r, a, ctx) => deps.reads.trace(ctx.requestId, String(a.correlationId)),
-      },
-      agents: {
-        type: listOf(Agent),
-        resolve: () => Object.entries(deps.agents.report()).map(([name, report]) => ({ name, ...report })),
-      },
-      whoami: {
-        type: nonNull(Whoami),
-        description: "The calling token's role and name (what a client may offer).",
-        resolve: (_r, _a, ctx) => ({ role: ctx.token.role, name: ctx.token.name }),
-      },
-    }),
+      deps.log,
+    ),
   });
 
   const mutations = new GraphQLObjectType<unknown, GraphqlContext>({
     name: 'Mutation',
     description: 'Everything goes through the command router, as POST /api/v1/commands does (operator and up).',
-    fields: fields({
-      previewOrder: mutation(
-        'Previews a buy or sell (risk pre-checks it); nothing is sent until confirm.',
-        { order: { type: nonNull(OrderInput) } },
-        (a, caller) => {
-          const { side, ...args } = a.order as { side: string } & Record<string, unknown>;
-          return router().invoke(side, Object.fromEntries(Object.entries(args).filter(([, v]) => v != null)), caller);
-        },
-      ),
-      command: mutation(
-        'One command of the router by name with its arguments; a dangerous one (halt, resume, buy, close, limits) answers with a preview.',
-        { name: { type: nonNull(GraphQLString) }, args: { type: JSONScalar } },
-        (a, caller) =>
-          router().invoke(
-            parse(commandNameSchema, a.name, 'name'),
-            parse(commandBodySchema.shape.args, a.args ?? {}, 'args'),
-            caller,
-          ),
-      ),
-      confirm: mutation(
-        'Executes a preview made for the same token, once, within its time limit.',
-        { previewId: { type: nonNull(GraphQLID) } },
-        (a, caller) => router().confirm(parse(previewIdSchema, a.previewId, 'previewId'), caller),
-      ),
-      cancel: mutation('Drops a preview; nothing is sent.', { previewId: { type: nonNull(GraphQLID) } }, (a, caller) =>
-        router().cancel(parse(previewIdSchema, a.previewId, 'previewId'), caller),
-      ),
-    }),
+    fields: rootFields(
+      {
+        previewOrder: mutation(
+          'Previews a buy or sell (risk pre-checks it); nothing is sent until confirm.',
+          { order: { type: nonNull(OrderInput) } },
+          (a, caller) => {
+            const { side, ...args } = a.order as { side: string } & Record<string, unknown>;
+            return router().invoke(side, Object.fromEntries(Object.entries(args).filter(([, v]) => v != null)), caller);
+          },
+        ),
+        command: mutation(
+          'One command of the router by name with its arguments; a dangerous one (halt, resume, buy, close, limits) answers with a preview.',
+          { name: { type: nonNull(GraphQLString) }, args: { type: JSONScalar } },
+          (a, caller) =>
+            router().invoke(
+              parse(commandNameSchema, a.name, 'name'),
+              parse(commandBodySchema.shape.args, a.args ?? {}, 'args'),
+              caller,
+            ),
+        ),
+        confirm: mutation(
+          'Executes a preview made for the same token, once, within its time limit.',
+          { previewId: { type: nonNull(GraphQLID) } },
+          (a, caller) => router().confirm(parse(previewIdSchema, a.previewId, 'previewId'), caller),
+        ),
+        cancel: mutation(
+          'Drops a preview; nothing is sent.',
+          { previewId: { type: nonNull(GraphQLID) } },
+          (a, caller) => router().cancel(parse(previewIdSchema, a.previewId, 'previewId'), caller),
+        ),
+      },
+      deps.log,
+    ),
   });
 
   const streamArgs = (a: Record<string, unknown>): StreamFilter => {
@@ -355,30 +396,33 @@ export function buildSchema(deps: GraphqlSchemaDeps): GraphQLSchema {
   const subscription = new GraphQLObjectType<unknown, GraphqlContext>({
     name: 'Subscription',
     description: 'The live bus, as GET /api/v1/stream (server-sent events; at most 4 open streams per token).',
-    fields: fields({
-      events: live(
-        nonNull(Event),
-        'Live messages by type (`order.*` names every order type) and symbol.',
-        { types: { type: new GraphQLList(nonNull(GraphQLString)) }, symbol: { type: GraphQLString } },
-        streamArgs,
-        (env) => env,
-      ),
-      fills: live(
-        nonNull(FillEvent),
-        'Each fill as it happens.',
-        { symbol: { type: GraphQLString } },
-        (a) => streamArgs({ types: ['order.filled'], symbol: a.symbol }),
-        (env) =>
-          roundMoney({ ...(env.payload as object), id: env.id, time: env.time, correlationId: env.correlationId }),
-      ),
-      portfolio: live(
-        nonNull(Portfolio),
-        'The account after each change.',
-        {},
-        () => ({ types: ['portfolio.updated'] }),
-        (env) => roundMoney(env.payload),
-      ),
-    }),
+    fields: rootFields(
+      {
+        events: live(
+          nonNull(Event),
+          'Live messages by type (`order.*` names every order type) and symbol.',
+          { types: { type: new GraphQLList(nonNull(GraphQLString)) }, symbol: { type: GraphQLString } },
+          streamArgs,
+          (env) => env,
+        ),
+        fills: live(
+          nonNull(FillEvent),
+          'Each fill as it happens.',
+          { symbol: { type: GraphQLString } },
+          (a) => streamArgs({ types: ['order.filled'], symbol: a.symbol }),
+          (env) =>
+            roundMoney({ ...(env.payload as object), id: env.id, time: env.time, correlationId: env.correlationId }),
+        ),
+        portfolio: live(
+          nonNull(Portfolio),
+          'The account after each change.',
+          {},
+          () => ({ types: ['portfolio.updated'] }),
+          (env) => roundMoney(env.payload),
+        ),
+      },
+      deps.log,
+    ),
   });
 
   return new GraphQLSchema({ query, mutation: mutations, subscription });
