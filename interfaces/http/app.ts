@@ -6,40 +6,43 @@ import {
   type Envelope,
   type EnvelopeDeps,
   subjects,
-  type QueryName,
   versionOf,
   type OrderIntent,
   type RiskCommandResult,
   type Logger,
-  visibleTo,
 } from '../../src/core/index.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
-import { tapSextantSubjects } from '../../src/infra/recording/index.js';
-import { BusClosedError, NoRespondersError, RemoteRequestError, RequestTimeoutError } from '../../bus/index.js';
+import type { z } from 'zod';
 import type { Metrics } from '../../src/infra/observability/index.js';
 import type { Store } from '../../src/infra/store/index.js';
 import type { Caller, Reply, AgentTracker } from '../commands/index.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { ApiError, parse, replyError, requireRank, toApiError } from './errors.js';
+import type { GraphqlHandler } from './graphql/index.js';
+import { LiveEvents, StreamSlots, StreamTooSlowError, typeList } from './live-stream.js';
 import { docsPage, openApiDocument } from './openapi.js';
-import { roundMoney } from './money.js';
+import { createReads } from './reads.js';
 import {
   chatBodySchema,
   commandBodySchema,
-  eventsQuerySchema,
-  fillsQuerySchema,
+  commandNameSchema,
+  graphqlQuerySchema,
   limitsBodySchema,
   orderBodySchema,
-  ordersQuerySchema,
+  previewIdSchema,
   reasonBodySchema,
   streamQuerySchema,
 } from './schemas.js';
 
+export { ApiError } from './errors.js';
+
+/** Where the GraphQL endpoint answers (interfaces/http/graphql/). */
+export const GRAPHQL_PATH = '/graphql';
+
 export type Role = 'viewer' | 'operator' | 'admin';
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** An API token from config (`SEXTANT_API_TOKENS`: `token:role` entries; the name is for logs and origins). */
 export interface ApiToken {
@@ -88,47 +91,14 @@ export interface ApiDeps {
   readonly webhooks?: ReadonlyMap<string, (req: Request) => Promise<Response>>;
 }
 
-const MAX_STREAMS_PER_TOKEN = 4;
-
-/**
- * The status of a command router reply that is not ok, by its code. Codes not listed are a
- * person's mistake the command found (`no_position`, `too_small`, ...): 422.
- */
-const COMMAND_STATUS: Readonly<Record<string, ApiError['status']>> = {
-  bad_arguments: 400,
-  empty: 400,
-  too_long: 400,
-  forbidden: 403,
-  unknown_command: 404,
-  no_preview: 404,
-  not_found: 404,
-  expired: 409,
-  refused: 409,
-  changed: 409,
-  failed: 502,
-  unavailable: 503,
-  timeout: 504,
-};
-
-/** The one error shape: `{ error: { code, message, details? } }` with its status. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
 type Env = { Variables: { requestId: string; clientRequestId?: string; token: ApiToken | undefined } };
 
 const hash = (s: string) => createHash('sha256').update(s).digest();
 
 /** Who the token is, as a caller id: what its chat exchanges are recorded under (`chat.exchange` `user`). */
 const personId = (c: Context<Env>): string => `api:${c.get('token')!.name}`;
+/** Whose conversations a request may read: its own person's, or everyone's for an admin (undefined). */
+const viewerOf = (c: Context<Env>): string | undefined => (c.get('token')!.role === 'admin' ? undefined : personId(c));
 
 /** Finds the token: compares digests in constant time, so neither content nor length leaks. */
 function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | undefined {
@@ -146,7 +116,9 @@ function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | u
 export function createApi(deps: ApiDeps): Hono<Env> {
   const app = new Hono<Env>();
   const windows = new Map<string, { start: number; count: number }>();
-  const streams = new Map<string, number>();
+  // event streams and GraphQL subscriptions, capped together per token
+  const slots = new StreamSlots();
+  const reads = createReads(deps);
   /** Idempotency keys seen (per token), with the first answer and the body it was for; bounded. */
   const idempotent = new Map<
     string,
@@ -162,6 +134,23 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       deps.log.error(
         { err, requestId: c.get('requestId'), clientRequestId: c.get('clientRequestId') },
         'API request failed',
+      );
+    // a GraphQL client reads GraphQL errors, with the same code and status (graphql/errors.ts)
+    if (c.req.path === GRAPHQL_PATH)
+      return c.json(
+        {
+          errors: [
+            {
+              message: e.message,
+              extensions: {
+                code: e.code,
+                status: e.status,
+                ...(e.details !== undefined ? { details: e.details } : {}),
+              },
+            },
+          ],
+        },
+        e.status,
       );
     return c.json(
       { error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } },
@@ -216,8 +205,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const m = /^Bearer\s+(.+)$/i.exec(header);
     const token = known ?? (m ? findToken(deps.tokens, m[1]!.trim()) : undefined);
     if (!token) throw new ApiError(401, 'unauthorized', 'a valid bearer token is required (SEXTANT_API_TOKENS)');
-    if (RANK[token.role] < RANK[role])
-      throw new ApiError(403, 'forbidden', `this needs the ${role} role; the token has ${token.role}`);
+    requireRank(token.role, role);
     if (!known && deps.rateLimitPerMinute > 0) {
       const now = Date.now();
       const w = windows.get(token.name);
@@ -235,19 +223,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     await next();
   };
 
-  const ask = async (c: Context<Env>, what: QueryName, params: Record<string, unknown> = {}) => {
-    const req = rootEnvelope(
-      deps.envelope,
-      'query.request',
-      { params },
-      { v: versionOf('query.request'), correlationId: c.get('requestId') },
-    );
-    const reply = await deps.bus.request(subjects.query(what), req, { timeoutMs: deps.requestTimeoutMs });
-    return (reply.payload as { data: unknown }).data;
-  };
-
   const body = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> => {
-    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json')
+    if (!isJson(c.req.header('content-type')))
       throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
     let raw: unknown;
     try {
@@ -319,142 +296,54 @@ export function createApi(deps: ApiDeps): Hono<Env> {
 
   const api = new Hono<Env>();
   api.use('*', requireRole('viewer'));
-  // money to the cent (interfaces/http/money.ts); the books keep full precision
-  api.get('/portfolio', async (c) => c.json(roundMoney(await ask(c, 'portfolio'))));
-  api.get('/positions', async (c) => c.json(roundMoney(await ask(c, 'positions'))));
+  // the read side (reads.ts), shared with GraphQL; the request id is the query's correlation id
+  api.get('/portfolio', async (c) => c.json(await reads.portfolio(c.get('requestId'))));
+  api.get('/positions', async (c) => c.json(await reads.positions(c.get('requestId'))));
   // the account by who traded: each strategy instance's (and person's) own positions and PnL
-  api.get('/strategies', async (c) => c.json(roundMoney(await ask(c, 'strategies'))));
-  api.get('/signals', async (c) => c.json(await ask(c, 'signals')));
-  api.get('/risk', async (c) => c.json(await ask(c, 'risk')));
+  api.get('/strategies', async (c) => c.json(await reads.strategies(c.get('requestId'))));
+  api.get('/signals', async (c) => c.json(await reads.signals(c.get('requestId'))));
+  api.get('/risk', async (c) => c.json(await reads.risk(c.get('requestId'))));
   api.get('/agents', (c) => c.json(deps.agents.report()));
   // what the calling token may do: a client shows the controls of its role only
   api.get('/whoami', (c) => {
     const token = c.get('token')!;
     return c.json({ role: token.role, name: token.name });
   });
-  api.get('/orders', async (c) => {
-    const q = parse(ordersQuerySchema, c.req.query(), 'query');
-    if (deps.store) return c.json(await deps.store.orders.list(q));
-    // without a store: the execution agent's recent and working orders, filtered and shaped here
-    const records = (await ask(c, 'orders', {})) as {
-      order: OrderIntent;
-      brokerOrderId: string;
-      status: string;
-      filledQty: number;
-      avgPrice: number;
-      updatedAt: number;
-    }[];
-    const open = new Set(['new', 'submitted', 'partially_filled']);
-    return c.json(
-      records
-        .filter(
-          (r) =>
-            (q.status === undefined ? true : q.status === 'open' ? open.has(r.status) : r.status === q.status) &&
-            (q.symbol === undefined || r.order.symbol === q.symbol) &&
-            (q.from === undefined || r.updatedAt >= q.from) &&
-            (q.to === undefined || r.updatedAt <= q.to),
-        )
-        .sort((a, b) => b.updatedAt - a.updatedAt)
-        .slice(0, q.limit)
-        .map((r) => ({
-          clientOrderId: r.order.clientOrderId,
-          symbol: r.order.symbol,
-          side: r.order.side,
-          qty: r.order.qty,
-          type: r.order.type,
-          status: r.status,
-          filledQty: r.filledQty,
-          avgPrice: r.avgPrice,
-          brokerOrderId: r.brokerOrderId,
-          updatedAt: r.updatedAt,
-        })),
-    );
-  });
-  api.get('/fills', async (c) => {
-    const q = parse(fillsQuerySchema, c.req.query(), 'query');
-    return c.json(roundMoney(await ask(c, 'fills', q)));
-  });
+  api.get('/orders', async (c) => c.json(await reads.orders(c.get('requestId'), c.req.query())));
+  api.get('/fills', async (c) => c.json(await reads.fills(c.get('requestId'), c.req.query())));
   // a person reads the account's events and their own conversations; an admin reads everyone's
-  const onlyOwn = (c: Context<Env>): { visibleTo?: string } =>
-    c.get('token')!.role === 'admin' ? {} : { visibleTo: personId(c) };
-  api.get('/events', async (c) => {
-    const q = parse(eventsQuerySchema, c.req.query(), 'query');
-    return c.json(await ask(c, 'events', { ...q, ...onlyOwn(c) }));
-  });
-  api.get('/trace/:correlationId', async (c) => {
-    const correlationId = parse(
-      z
-        .string()
-        .min(1)
-        .max(200)
-        .regex(/^[\w.:-]+$/),
-      c.req.param('correlationId'),
-      'correlationId',
-    );
-    const trace = (await ask(c, 'trace', { correlationId, ...onlyOwn(c) })) as { messages?: unknown[] };
-    // an id nothing was recorded under is not a chain: a person mistyped it, or the log lost it
-    if ((trace.messages?.length ?? 0) === 0)
-      throw new ApiError(404, 'not_found', `no message of chain ${correlationId} is recorded`);
-    return c.json(trace);
-  });
+  api.get('/events', async (c) => c.json(await reads.events(c.get('requestId'), c.req.query(), viewerOf(c))));
+  api.get('/trace/:correlationId', async (c) =>
+    c.json(await reads.trace(c.get('requestId'), c.req.param('correlationId'), viewerOf(c))),
+  );
 
   // live bus events as server-sent events, filtered by type and symbol; a slow reader is cut off
-  // rather than buffered without bound
+  // rather than buffered without bound (live-stream.ts)
   api.get('/stream', (c) => {
     if (c.req.method !== 'GET') throw new ApiError(405, 'method_not_allowed', 'the event stream answers GET only');
     const q = parse(streamQuerySchema, c.req.query(), 'query');
-    const tokenName = c.get('token')!.name;
-    if ((streams.get(tokenName) ?? 0) >= MAX_STREAMS_PER_TOKEN)
-      throw new ApiError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_TOKEN} open event streams per token`);
-    streams.set(tokenName, (streams.get(tokenName) ?? 0) + 1);
-    const types = q.type?.split(',').map((t) => t.trim());
-    const { visibleTo: viewer } = onlyOwn(c);
+    const release = slots.take(c.get('token')!.name);
+    const live = new LiveEvents(
+      deps.bus,
+      {
+        ...(q.type !== undefined ? { types: typeList(q.type) } : {}),
+        ...(q.symbol !== undefined ? { symbol: q.symbol } : {}),
+        ...(viewerOf(c) !== undefined ? { visibleTo: viewerOf(c)! } : {}),
+      },
+      { name: 'api-stream', onClose: release },
+    );
     return streamSSE(c, async (stream) => {
-      const pending: Envelope[] = [];
-      let wake: (() => void) | undefined;
-      let overflow = false;
-      const subs = tapSextantSubjects(
-        deps.bus,
-        (env) => {
-          // `order.*` names every type that starts with `order.`
-          if (types && !types.some((t) => (t.endsWith('.*') ? env.type.startsWith(t.slice(0, -1)) : t === env.type)))
-            return;
-          if (q.symbol !== undefined && (env.payload as { symbol?: unknown } | null)?.symbol !== q.symbol) return;
-          if (viewer !== undefined && !visibleTo(env, viewer)) return; // other people's conversations
-          if (pending.length >= 10_000) overflow = true;
-          else pending.push(env);
-          wake?.();
-        },
-        'api-stream',
-      );
-      let open = true;
-      stream.onAbort(() => {
-        open = false;
-        wake?.();
-      });
+      stream.onAbort(() => void live.return());
       try {
-        while (open) {
-          if (pending.length === 0) await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-          if (overflow) {
-            // a reader this far behind may not be reading at all: say why without waiting on it, and close
-            void stream
-              .writeSSE({
-                event: 'error',
-                data: JSON.stringify({
-                  code: 'too_slow',
-                  message: 'the stream fell more than 10,000 events behind; reconnect',
-                }),
-              })
-              .catch(() => undefined);
-            break;
-          }
-          for (const env of pending.splice(0))
-            await stream.writeSSE({ id: env.id, event: env.type, data: JSON.stringify(env) });
-        }
+        for await (const env of live) await stream.writeSSE({ id: env.id, event: env.type, data: JSON.stringify(env) });
+      } catch (err) {
+        if (!(err instanceof StreamTooSlowError)) throw err;
+        // a reader this far behind may not be reading at all: say why without waiting on it, and close
+        void stream
+          .writeSSE({ event: 'error', data: JSON.stringify({ code: err.code, message: err.message }) })
+          .catch(() => undefined);
       } finally {
-        streams.set(tokenName, (streams.get(tokenName) ?? 1) - 1);
-        await Promise.all(subs.map((sub) => sub.drain().catch(() => undefined)));
+        await live.return();
         stream.abort();
       }
     });
@@ -559,12 +448,9 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   // a person's mistake is a 4xx; 5xx only when a part of ours failed (an agent's error, none answering, too slow)
   const routerReply = (c: Context<Env>, reply: Reply) => {
     if (reply.ok) return c.json(reply);
-    const code = reply.code ?? 'failed';
-    const status = COMMAND_STATUS[code] ?? 422;
-    throw new ApiError(status, code, reply.text, { reply });
+    throw replyError(reply);
   };
-  const previewId = (c: Context<Env>) =>
-    parse(z.string().regex(/^[\w-]{1,40}$/), c.req.param('previewId'), 'previewId');
+  const previewId = (c: Context<Env>) => parse(previewIdSchema, c.req.param('previewId'), 'previewId');
   api.post('/commands/confirm/:previewId', requireRole('operator'), async (c) =>
     routerReply(c, await router().confirm(previewId(c), caller(c))),
   );
@@ -572,7 +458,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     routerReply(c, router().cancel(previewId(c), caller(c))),
   );
   api.post('/commands/:name', requireRole('operator'), async (c) => {
-    const name = parse(z.string().regex(/^[a-z][a-z-]{0,39}$/), c.req.param('name'), 'name');
+    const name = parse(commandNameSchema, c.req.param('name'), 'name');
     return routerReply(c, await router().invoke(name, (await body(c, commandBodySchema)).args, caller(c)));
   });
   api.post('/risk/halt', requireRole('operator'), async (c) =>
@@ -586,28 +472,47 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return command(c, 'set-limits', b.reason, b.limits);
   });
   app.route('/api/v1', api);
+
+  // GraphQL (graphql/): the same tokens, reads, commands and live stream; graphql-yoga and graphql
+  // load on the first request (about half a second), so a process that never serves one never pays
+  let graphql: Promise<GraphqlHandler> | undefined;
+  const loadGraphql = () =>
+    import('./graphql/index.js').then(({ createGraphqlHandler }) =>
+      createGraphqlHandler({
+        reads,
+        agents: deps.agents,
+        bus: deps.bus,
+        slots,
+        log: deps.log,
+        ...(deps.commands ? { commands: deps.commands } : {}),
+      }),
+    );
+  app.use(GRAPHQL_PATH, requireRole('viewer'));
+  app.on(['GET', 'POST'], GRAPHQL_PATH, async (c) => {
+    // a body is JSON, as everywhere in the API (no forms, no multipart uploads)
+    if (c.req.method === 'POST' && !isJson(c.req.header('content-type')))
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    if (c.req.method === 'GET') parse(graphqlQuerySchema, c.req.query(), 'query');
+    graphql ??= loadGraphql().catch((err: unknown) => {
+      graphql = undefined; // the next request tries again
+      throw err;
+    });
+    const res = await (await graphql)(c.req.raw, { token: c.get('token')!, requestId: c.get('requestId') });
+    // yoga refuses an Accept it cannot answer without a body: say it in the one error shape
+    if (res.status === 406)
+      throw new ApiError(
+        406,
+        'not_acceptable',
+        'accept application/json or application/graphql-response+json (text/event-stream for a subscription)',
+      );
+    return res;
+  });
+  app.all(GRAPHQL_PATH, () => {
+    throw new ApiError(405, 'method_not_allowed', 'GraphQL answers GET (queries) and POST');
+  });
   app.route('/', dashboardRoutes());
   return app;
 }
 
-/** Validates with zod; a failure is a 400 naming every offending field. */
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const fields: Record<string, string> = {};
-  for (const issue of r.error.issues) fields[issue.path.join('.') || where] = issue.message;
-  throw new ApiError(400, 'bad_request', `invalid ${where}: ${Object.keys(fields).join(', ')}`, { fields });
-}
-
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof NoRespondersError)
-    return new ApiError(503, 'agent_unavailable', 'no agent answers this (is it running?)');
-  if (err instanceof RequestTimeoutError) return new ApiError(504, 'timeout', 'the agents did not answer in time');
-  if (err instanceof RemoteRequestError)
-    return err.remoteCode === 'bad_query'
-      ? new ApiError(400, 'bad_query', err.message)
-      : new ApiError(502, 'agent_error', err.message);
-  if (err instanceof BusClosedError) return new ApiError(503, 'shutting_down', 'the system is stopping');
-  return new ApiError(500, 'internal', 'the request failed; see the server log with its request id');
-}
+const isJson = (contentType: string | undefined) =>
+  (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';

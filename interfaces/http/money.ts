@@ -16,6 +16,9 @@ const MONEY = new Set([
   'marketValue',
   'day',
   'week',
+  'yesterday',
+  'lastWeek',
+  'lastMonth',
   'month',
   'all',
 ]);

@@ -4,6 +4,8 @@ import {
   commandBodySchema,
   eventsQuerySchema,
   fillsQuerySchema,
+  graphqlBodySchema,
+  graphqlQuerySchema,
   limitsBodySchema,
   orderBodySchema,
   ordersQuerySchema,
@@ -26,7 +28,26 @@ interface Route {
   readonly body?: z.ZodType;
   readonly params?: readonly string[];
   readonly ok?: number;
+  /** A GraphQL route: its answers are GraphQL responses (`{ data, errors }`), refusals included. */
+  readonly graphql?: true;
 }
+
+/** A GraphQL response; a refusal carries the REST API's code and status in each error's extensions. */
+const graphqlResponseSchema = z.object({
+  data: z.unknown().optional(),
+  errors: z
+    .array(
+      z.object({
+        message: z.string(),
+        locations: z.array(z.object({ line: z.number(), column: z.number() })).optional(),
+        path: z.array(z.union([z.string(), z.number()])).optional(),
+        extensions: z
+          .object({ code: z.string().optional(), status: z.number().optional(), details: z.unknown().optional() })
+          .optional(),
+      }),
+    )
+    .optional(),
+});
 
 /** The routes of interfaces/http/app.ts; the schemas are the ones the handlers validate with. */
 const ROUTES: readonly Route[] = [
@@ -164,6 +185,24 @@ const ROUTES: readonly Route[] = [
     body: reasonBodySchema,
   },
   {
+    method: 'get',
+    path: '/graphql',
+    summary:
+      'GraphQL: a query in the URL (?query=...); mutations need POST. The same reads as /api/v1; refusals are GraphQL errors with the REST code and status.',
+    role: 'viewer',
+    query: graphqlQuerySchema,
+    graphql: true,
+  },
+  {
+    method: 'post',
+    path: '/graphql',
+    summary:
+      'GraphQL: queries (viewer), mutations through the command router (previewOrder, command, confirm, cancel: operator; limits: admin), subscriptions (events, fills, portfolio) as server-sent events with Accept: text/event-stream. The schema: introspection, or the README.',
+    role: 'viewer',
+    body: graphqlBodySchema,
+    graphql: true,
+  },
+  {
     method: 'put',
     path: '/api/v1/risk/limits',
     summary:
@@ -188,7 +227,7 @@ export function openApiDocument(): object {
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: { Error: json(errorSchema) },
+      schemas: { Error: json(errorSchema), GraphqlResponse: json(graphqlResponseSchema) },
     },
     paths: Object.fromEntries(
       [...new Set(ROUTES.map((r) => r.path))].map((path) => [
@@ -202,9 +241,7 @@ export function openApiDocument(): object {
               ...(r.role === 'open' ? {} : { security: [{ bearer: [] }] }),
               parameters: [
                 ...(r.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-                ...Object.entries(
-                  (r.query ? (json(r.query) as { properties?: Record<string, unknown> }).properties : undefined) ?? {},
-                ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+                ...queryParameters(r.query),
                 { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' } },
                 ...(r.method === 'post' && r.path === '/api/v1/orders'
                   ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }]
@@ -213,45 +250,47 @@ export function openApiDocument(): object {
               ...(r.body
                 ? { requestBody: { required: true, content: { 'application/json': { schema: json(r.body) } } } }
                 : {}),
-              responses: {
-                [String(r.ok ?? 200)]: { description: 'OK' },
-                ...(r.role === 'open'
-                  ? {}
-                  : {
-                      401: errRef('no valid token'),
-                      403: errRef('the token lacks the role'),
-                      429: errRef('over the rate limit'),
-                    }),
-                ...(r.body || r.query || r.params
-                  ? { 400: errRef('invalid body, query or path; details.fields names them') }
-                  : {}),
-                ...(r.body
-                  ? {
-                      413: errRef('the body is larger than the limit'),
-                      415: errRef('the body is not application/json'),
-                    }
-                  : {}),
-                ...(r.params ? { 404: errRef('no such item (a trace, a preview, a command)') } : {}),
-                ...(r.method !== 'get'
-                  ? {
-                      409: errRef(
-                        'refused in the current state (an expired or used preview, a key reused, nothing to change)',
-                      ),
-                      422: errRef(
-                        'understood but refused: a person’s mistake (no such position, no market data for the symbol)',
-                      ),
-                    }
-                  : {}),
-                ...(r.role === 'open'
-                  ? {}
-                  : {
-                      502: errRef('an agent failed the request'),
-                      503: errRef(
-                        'the system is not accepting requests yet (starting, recovering) or an agent is missing',
-                      ),
-                      504: errRef('an agent did not answer in time'),
-                    }),
-              },
+              responses: r.graphql
+                ? graphqlResponses
+                : {
+                    [String(r.ok ?? 200)]: { description: 'OK' },
+                    ...(r.role === 'open'
+                      ? {}
+                      : {
+                          401: errRef('no valid token'),
+                          403: errRef('the token lacks the role'),
+                          429: errRef('over the rate limit'),
+                        }),
+                    ...(r.body || r.query || r.params
+                      ? { 400: errRef('invalid body, query or path; details.fields names them') }
+                      : {}),
+                    ...(r.body
+                      ? {
+                          413: errRef('the body is larger than the limit'),
+                          415: errRef('the body is not application/json'),
+                        }
+                      : {}),
+                    ...(r.params ? { 404: errRef('no such item (a trace, a preview, a command)') } : {}),
+                    ...(r.method !== 'get'
+                      ? {
+                          409: errRef(
+                            'refused in the current state (an expired or used preview, a key reused, nothing to change)',
+                          ),
+                          422: errRef(
+                            'understood but refused: a person’s mistake (no such position, no market data for the symbol)',
+                          ),
+                        }
+                      : {}),
+                    ...(r.role === 'open'
+                      ? {}
+                      : {
+                          502: errRef('an agent failed the request'),
+                          503: errRef(
+                            'the system is not accepting requests yet (starting, recovering) or an agent is missing',
+                          ),
+                          504: errRef('an agent did not answer in time'),
+                        }),
+                  },
             },
           ]),
         ),
@@ -260,6 +299,51 @@ export function openApiDocument(): object {
   };
   return cached;
 }
+
+/** A route's query parameters, from its zod schema (required where the schema requires them). */
+function queryParameters(query: z.ZodObject | undefined) {
+  if (!query) return [];
+  const schema = json(query) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: schema.required?.includes(name) ?? false,
+    schema: s,
+  }));
+}
+
+const GRAPHQL_TYPES = ['application/json', 'application/graphql-response+json'];
+const graphqlRef = (description: string) => ({
+  description,
+  content: Object.fromEntries(
+    GRAPHQL_TYPES.map((t) => [t, { schema: { $ref: '#/components/schemas/GraphqlResponse' } }]),
+  ),
+});
+/** What /graphql answers: a GraphQL response, with the status the REST API would give a refusal. */
+const graphqlResponses = {
+  200: {
+    description: 'A GraphQL response (a subscription: server-sent events, `event: next` with each response)',
+    content: {
+      ...graphqlRef('').content,
+      'text/event-stream': { schema: { type: 'string' } },
+      'multipart/mixed': { schema: { type: 'string' } },
+    },
+  },
+  400: graphqlRef('a broken document, an unknown field, invalid arguments (details.fields names them)'),
+  401: graphqlRef('no valid token'),
+  403: graphqlRef('the token lacks the role (a viewer mutating, an operator changing limits)'),
+  404: graphqlRef('no such item (a trace, a preview, a command)'),
+  405: graphqlRef('a method other than GET and POST, or a mutation over GET'),
+  406: graphqlRef('an Accept header GraphQL cannot answer (a subscription needs text/event-stream)'),
+  409: graphqlRef('refused in the current state (an expired or used preview, risk refused the order)'),
+  413: graphqlRef('the body is larger than the limit'),
+  415: graphqlRef('the body is not application/json'),
+  422: graphqlRef('understood but refused: a person’s mistake (no such position)'),
+  429: graphqlRef('over the rate limit, or too many open streams'),
+  502: graphqlRef('an agent failed the request'),
+  503: graphqlRef('an agent is missing, or the system is stopping'),
+  504: graphqlRef('an agent did not answer in time'),
+};
 
 const errRef = (description: string) => ({
   description,

@@ -86,6 +86,10 @@ export const streamQuerySchema = z
  * own schema).
  */
 export const commandBodySchema = z.object({ args: z.record(z.string(), z.unknown()).default({}) }).strict();
+/** A command's name in a path (`/commands/buy`) or a GraphQL argument. */
+export const commandNameSchema = z.string().regex(/^[a-z][a-z-]{0,39}$/, 'a command name: lower-case letters and -');
+/** A preview's id, as the router made it. */
+export const previewIdSchema = z.string().regex(/^[\w-]{1,40}$/, 'a preview id: letters, digits, _ and -');
 export const chatBodySchema = z
   .object({
     message: z.string().min(1).max(4000),
@@ -93,5 +97,45 @@ export const chatBodySchema = z
       .string()
       .regex(/^[\w.:-]{1,60}$/)
       .optional(),
+  })
+  .strict();
+
+/**
+ * `POST /graphql`: a GraphQL request (GraphQL over HTTP). graphql-yoga reads it; this schema is
+ * what the OpenAPI document shows (yoga refuses the same mistakes: no query, other parameters).
+ */
+export const graphqlBodySchema = z
+  .object({
+    query: z.string().min(1).max(60_000),
+    variables: z.record(z.string(), z.unknown()).optional(),
+    operationName: z.string().max(200).optional(),
+    extensions: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .meta({ examples: [{ query: '{ portfolio { equity cash } positions { symbol qty } }' }] });
+/** A JSON object in a URL (GraphQL's `variables`, `extensions`): anything else is a 400 naming the parameter. */
+const jsonObjectText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => {
+      try {
+        const parsed: unknown = JSON.parse(v);
+        return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+      } catch {
+        return false;
+      }
+    }, 'expected a JSON object');
+/**
+ * `GET /graphql`: a query (not a mutation) in the URL, variables and extensions as JSON objects.
+ * Bounded so that a URL, each character percent-encoded at worst (9 bytes), stays under Node's
+ * 16 KiB limit of a request's head: anything longer goes by POST.
+ */
+export const graphqlQuerySchema = z
+  .object({
+    query: z.string().min(1).max(1000),
+    variables: jsonObjectText(300).optional(),
+    operationName: z.string().max(100).optional(),
+    extensions: jsonObjectText(100).optional(),
   })
   .strict();
