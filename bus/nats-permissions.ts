@@ -48,7 +48,7 @@ const EVERY_PROCESS_READS: readonly SubjectPattern[] = [
  * answers; the recorder and the API read every Sextant subject (the event log; the API's live stream).
  */
 const READS: Readonly<Record<BusRole, readonly SubjectPattern[]>> = {
-  data: [],
+  data: [patterns.dataAcceptPrice],
   sentiment: [
     patterns.exact(subjects.newsItem()),
     patterns.exact(subjects.sentimentScored()),

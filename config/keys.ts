@@ -575,7 +575,7 @@ export const configKeys = {
   DATA_PRICE_BAND: def({
     schema: dec(0.000001),
     expected: 'a fraction, e.g. 0.5 for 50%',
-    doc: 'Price band: a bar moving further than this from the last close is held back (dead-lettered) until DATA_CONFIRM_BARS bars in a row confirm the new level.',
+    doc: 'Price band: a bar moving further than this from the last close is held back (dead-lettered) until DATA_CONFIRM_BARS bars in a row confirm the new level, or an operator accepts it (the accept-price command: the next bar beyond the band is published).',
     default: 0.5,
   }),
   DATA_CONFIRM_BARS: def({

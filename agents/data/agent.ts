@@ -1,4 +1,4 @@
-import { duration, type AgentSpec } from '../../src/core/index.js';
+import { duration, patterns, type AgentSpec, type DataAcceptPrice } from '../../src/core/index.js';
 import { isLiveFeed, type AnyFeed, type LiveFeed } from './feeds/feed.js';
 import { marketAt } from './feeds/market-sessions.js';
 import { dataMachine, type DataContext } from './machine.js';
@@ -13,7 +13,14 @@ export function dataAgent(feed: AnyFeed, pump: PumpOptions): AgentSpec<DataConte
   return {
     name: 'data',
     machine: dataMachine,
-    inlets: [],
+    inlets: [
+      {
+        // an operator accepting a held-back price jump (the command layer's accept-price)
+        pattern: patterns.dataAcceptPrice,
+        reply: 'data.accept-price-result',
+        toEvent: (env) => ({ type: 'price.accept', ...(env.payload as DataAcceptPrice) }),
+      },
+    ],
     onStart: (api) => pumpFeed(api, feed, pump),
     // a live feed waits for the market: closing it ends the pump's wait
     ...(isLiveFeed(feed)

@@ -35,7 +35,7 @@ export interface SymbolGuard {
 }
 
 export type GuardVerdict =
-  | { readonly ok: true; readonly next: SymbolGuard; readonly note?: string }
+  | { readonly ok: true; readonly next: SymbolGuard; readonly note?: string; readonly operator?: true }
   | {
       readonly ok: false;
       readonly next: SymbolGuard;
@@ -58,7 +58,13 @@ function moveFrom(ref: number, bar: Bar): number {
  * Decides one bar given its symbol's guard (undefined before its first bar): published, or
  * refused with a code and a sentence; either way with the symbol's guard after it. Pure.
  */
-export function guardBar(prev: SymbolGuard | undefined, bar: Bar, o: BarGuardOptions): GuardVerdict {
+export function guardBar(
+  prev: SymbolGuard | undefined,
+  bar: Bar,
+  o: BarGuardOptions,
+  /** An operator accepted a jump of this symbol: a bar beyond the band is published (who and why). */
+  accepted?: { readonly by: string; readonly reason: string },
+): GuardVerdict {
   const accept = (note?: string): GuardVerdict => ({
     ok: true,
     next: { lastTime: bar.time, lastClose: bar.close },
@@ -83,6 +89,13 @@ export function guardBar(prev: SymbolGuard | undefined, bar: Bar, o: BarGuardOpt
   }
   const move = moveFrom(prev.lastClose, bar);
   if (move <= o.priceBand) return accept();
+  if (accepted)
+    return {
+      ok: true,
+      next: { lastTime: bar.time, lastClose: bar.close },
+      note: `${bar.symbol} moved ${pct(move)} from ${prev.lastClose}; accepted by ${accepted.by} (${accepted.reason}), the new level is the reference`,
+      operator: true,
+    };
   // beyond the band: a jump confirmed by bars in a row that agree with each other
   const follows = prev.jump !== undefined && moveFrom(prev.jump.close, bar) <= o.priceBand;
   const bars = follows ? prev.jump!.bars + 1 : 1;

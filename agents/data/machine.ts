@@ -9,6 +9,11 @@ export interface DataContext extends WithOutbox {
   /** Bars refused before publication (agents/data/bar-guard.ts), by reason code. */
   readonly refused?: Readonly<Record<string, number>>;
   readonly error: string | undefined;
+  /**
+   * Price jumps an operator accepted, by symbol: the next bar of the symbol beyond the band is
+   * published (and the entry cleared) instead of held back for confirming bars.
+   */
+  readonly acceptJumps?: Readonly<Record<string, { readonly by: string; readonly reason: string }>>;
 }
 
 export type DataEvent =
@@ -17,7 +22,9 @@ export type DataEvent =
   | { type: 'feed.completed'; bars: number; ticks: number; skipped: number; time: number }
   | { type: 'feed.failed'; error: string }
   | { type: 'feed.refused'; code: string }
-  | { type: 'feed.stopped'; bars: number; ticks: number; skipped: number };
+  | { type: 'feed.stopped'; bars: number; ticks: number; skipped: number }
+  | { type: 'price.accept'; symbol: string; by: string; reason: string }
+  | { type: 'price.accepted'; symbol: string };
 
 /**
  * The data agent's machine: the feed's lifecycle (idle -> streaming -> completed | stopped |
@@ -59,12 +66,35 @@ export const dataMachine = setup({
       const { code } = event as Extract<DataEvent, { type: 'feed.refused' }>;
       return { refused: { ...context.refused, [code]: (context.refused?.[code] ?? 0) + 1 }, outbox: NO_OUTPUT };
     }),
+    acceptJump: assign(({ context, event }) => {
+      const e = event as Extract<DataEvent, { type: 'price.accept' }>;
+      return {
+        acceptJumps: { ...context.acceptJumps, [e.symbol]: { by: e.by, reason: e.reason } },
+        outbox: [
+          out('data.accept-price-result', {
+            symbol: e.symbol,
+            accepted: true,
+            reason: `the next ${e.symbol} bar beyond the price band will be published, not held back (accepted by ${e.by}: ${e.reason})`,
+          }),
+        ],
+      };
+    }),
+    jumpTaken: assign(({ context, event }) => {
+      const { symbol } = event as Extract<DataEvent, { type: 'price.accepted' }>;
+      const { [symbol]: _taken, ...rest } = context.acceptJumps ?? {};
+      return { acceptJumps: rest, outbox: NO_OUTPUT };
+    }),
     emitOutbox: emitOutbox<DataContext, DataEvent>(),
   },
 }).createMachine({
   id: 'data',
   context: { feed: '', bars: 0, ticks: 0, skipped: 0, error: undefined, outbox: NO_OUTPUT },
   initial: 'idle',
+  // an operator's acceptance is taken before and while the feed runs (a finished feed answers no more)
+  on: {
+    'price.accept': { actions: ['acceptJump', 'emitOutbox'] },
+    'price.accepted': { actions: 'jumpTaken' },
+  },
   states: {
     idle: { on: { 'feed.started': { target: 'streaming', actions: 'started' } } },
     streaming: {

@@ -1,7 +1,7 @@
 import { type AgentApi, subjects, type Bar, type Envelope, type Subject } from '../../src/core/index.js';
 import { quiesce } from '../../bus/index.js';
 import { isLiveFeed, type AnyFeed, type FeedItem } from './feeds/feed.js';
-import type { DataEvent } from './machine.js';
+import type { DataContext, DataEvent } from './machine.js';
 import { defaultBarGuard, guardBar, type BarGuardOptions, type SymbolGuard } from './bar-guard.js';
 
 export interface PumpOptions {
@@ -69,10 +69,13 @@ export async function pumpFeed(api: AgentApi, feed: AnyFeed, options: PumpOption
   const guards = new Map<string, SymbolGuard>();
   /** True when the bar may be published; a refused one is dead-lettered, counted and logged. */
   const passes = (bar: Bar, quiet: boolean): boolean => {
-    const v = guardBar(guards.get(bar.symbol), bar, guardOptions);
+    // an operator's acceptance of a jump (data.accept-price) is in the machine's context until used
+    const accepted = (api.context() as DataContext).acceptJumps?.[bar.symbol];
+    const v = guardBar(guards.get(bar.symbol), bar, guardOptions, accepted);
     guards.set(bar.symbol, v.next);
     if (v.ok) {
       if (v.note && !quiet) api.log.warn({ symbol: bar.symbol }, v.note);
+      if (v.operator) send({ type: 'price.accepted', symbol: bar.symbol });
       return true;
     }
     // on a resumed run the refusals before the restart were reported then

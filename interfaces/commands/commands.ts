@@ -432,6 +432,24 @@ export const commands: readonly Spec[] = [
       );
     },
   }),
+  defineCommand<{ symbol: string; reason?: string | undefined }, CommandServices>({
+    name: 'accept-price',
+    summary:
+      'Accept a price jump the data agent holds back (beyond DATA_PRICE_BAND): the next bar of the symbol beyond the band is published.',
+    usage: 'accept-price SYM [reason]',
+    role: 'operator',
+    args: z.object({ symbol: sym, reason: z.string().max(300).optional() }).strict(),
+    fromWords: (w) => (w[0] ? { symbol: w[0], ...(w.length > 1 ? { reason: w.slice(1).join(' ') } : {}) } : {}),
+    prepare: (s, a, caller) =>
+      Promise.resolve({
+        summary: `accept the next ${a.symbol} price beyond the band${a.reason ? ` (${a.reason})` : ''}`,
+        execute: async () => {
+          if (!s.acceptPrice) return fail('unavailable', 'No data agent is reachable from here to accept a price.');
+          const r = await s.acceptPrice(a.symbol, a.reason ?? `accepted by ${caller.id}`, caller);
+          return { ok: r.accepted, text: `${r.accepted ? 'Done' : 'Refused'}: ${r.reason}.`, data: r };
+        },
+      }),
+  }),
   defineCommand<{ symbol: string }, CommandServices>({
     name: 'price',
     summary: 'The latest bar of a symbol: close, open, high, low, volume and its time (market time).',

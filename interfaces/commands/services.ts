@@ -11,6 +11,7 @@ import {
   type RiskCommandResult,
   type Clock,
   type Bar,
+  type DataAcceptPriceResult,
 } from '../../src/core/index.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
@@ -58,6 +59,8 @@ export interface CommandServices {
   now(): number;
   /** The latest bar seen of a symbol (the market as the bus shows it); undefined when none or not followed. */
   lastBar?(symbol: string): Bar | undefined;
+  /** Asks the data agent to publish the symbol's next bar beyond the price band (an operator's acceptance). */
+  acceptPrice?(symbol: string, reason: string, caller: Caller): Promise<DataAcceptPriceResult>;
 }
 
 export interface BusServicesDeps {
@@ -155,6 +158,17 @@ export function busServices(deps: BusServicesDeps): CommandServices {
       );
       const reply = await bus.request(subjects.riskCommand(command), env, { timeoutMs: deps.timeoutMs });
       return reply.payload as RiskCommandResult;
+    },
+    async acceptPrice(symbol, reason, caller) {
+      await deps.accepting?.();
+      const env = rootEnvelope(
+        envelope,
+        'data.accept-price',
+        { symbol, reason, by: caller.id },
+        { v: versionOf('data.accept-price') },
+      );
+      const reply = await bus.request(subjects.dataAcceptPrice(symbol), env, { timeoutMs: deps.timeoutMs });
+      return reply.payload as DataAcceptPriceResult;
     },
     agents: deps.agents,
     now: () => envelope.clock.now(),

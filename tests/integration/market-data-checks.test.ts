@@ -3,6 +3,11 @@ import type { MarketFeed } from '../../agents/data/feeds/feed.js';
 import type { DeadLetter } from '../../src/core/messaging/dead-letter.js';
 import type { Bar, OrderFilled, PortfolioSnapshot } from '../../src/core/domain/messages.js';
 import { startTestSystem } from '../helpers/system.js';
+import type { DataContext } from '../../agents/data/machine.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
+import { rootEnvelope } from '../../src/core/messaging/envelope.js';
+import { versionOf } from '../../src/core/domain/messages.js';
+import { sequentialIds } from '../../src/core/ports/ids.js';
 import { eventually } from '../helpers/eventually.js';
 
 const DAY = 86_400_000;
@@ -65,6 +70,61 @@ describe('market data is checked before anyone trades on it', () => {
       expect(new Date(last.asOf!).getUTCFullYear()).toBe(2026);
       expect(sys.kernel.host('data')!.context).toMatchObject({ refused: { far_future: 1 } });
     } finally {
+      await sys.stop();
+    }
+  });
+
+  it('a jump held back by the price band is published once an operator accepts it (data.accept-price)', async () => {
+    // 200 after eight bars at 100 is beyond the band: held back; the market goes back to 100; the
+    // operator accepts; then 200 goes out on their word, and 450 and 1000 (beyond the band of 200 and
+    // of each other) are held back again
+    const closes = [...Array.from({ length: 8 }, () => 100), 200, 100, 200, 450, 1000];
+    const feed: MarketFeed = {
+      name: 'jump',
+      endless: false,
+      skipped: 0,
+      [Symbol.iterator]: () => closes.map((c, i) => ({ kind: 'bar' as const, bar: bar(i, c) }))[Symbol.iterator](),
+    };
+    let published = 0;
+    let released: () => void = () => undefined;
+    const sys = await startTestSystem('memory', {
+      agents: ['data', 'strategy', 'risk', 'execution', 'portfolio'],
+      feed,
+      paceMs: 1,
+      // the pump waits after each published bar: after the ninth (the 100 after the refused 200) the
+      // market holds until the operator has answered
+      gate: () => (++published === 9 ? new Promise<void>((r) => (released = () => r())) : Promise.resolve()),
+      settings: { strategy: { kind: 'sma-cross', id: 'sma', fast: 3, slow: 6, size: 10 } },
+    });
+    try {
+      // held: the 200 was refused, the 100 after it published, and the market waits
+      await eventually(() => expect(published).toBe(9), 10_000);
+      await eventually(() => expect(sys.seen.some((e) => e.type === 'message.deadlettered')).toBe(true), 10_000);
+      const refused = sys.seen.find((e) => e.type === 'message.deadlettered')!.payload as DeadLetter;
+      expect(refused).toMatchObject({ subject: 'market.bar.SYN', code: 'price_band' });
+      const reply = await sys.bus.request(
+        subjects.dataAcceptPrice('SYN'),
+        rootEnvelope(
+          { ids: sequentialIds('op'), clock: sys.clock, source: 'test' },
+          'data.accept-price',
+          { symbol: 'SYN', reason: 'a genuine repricing', by: 'api:ops' },
+          { v: versionOf('data.accept-price') },
+        ),
+        { timeoutMs: 5_000 },
+      );
+      expect(reply.payload).toMatchObject({ symbol: 'SYN', accepted: true });
+      expect((sys.kernel.host('data')!.context as DataContext).acceptJumps).toEqual({
+        SYN: { by: 'api:ops', reason: 'a genuine repricing' },
+      });
+      released();
+      await eventually(() => expect(sys.of('market.feed-completed')).toHaveLength(1), 10_000);
+      // 200 went out on the operator's word (the acceptance is used up); 450 and 1000 are beyond the
+      // band of the new level and of each other: held back again
+      expect(sys.of('market.bar').map((e) => (e.payload as Bar).close)).toEqual([...Array(9).fill(100), 200]);
+      expect((sys.kernel.host('data')!.context as DataContext).acceptJumps).toEqual({});
+      expect(sys.seen.filter((e) => e.type === 'message.deadlettered')).toHaveLength(3);
+    } finally {
+      released();
       await sys.stop();
     }
   });

@@ -50,6 +50,28 @@ function services() {
 }
 
 describe('previews that wait for a confirmation', () => {
+  it('accept-price asks the data agent only when confirmed, with who and why; a viewer may not', async () => {
+    const { s } = services();
+    const asked: [string, string, string][] = [];
+    s.acceptPrice = (symbol, reason, caller) => {
+      asked.push([symbol, reason, caller.id]);
+      return Promise.resolve({
+        symbol,
+        accepted: true,
+        reason: `the next ${symbol} bar beyond the price band will be published`,
+      });
+    };
+    let seq = 0;
+    const router = createCommandRouter(s, { now: () => 0, newId: () => `p${++seq}` });
+    const preview = await router.handle('accept-price SYN split 2:1', operator);
+    expect(preview.preview?.summary).toBe('accept the next SYN price beyond the band (split 2:1)');
+    expect(asked).toEqual([]);
+    const done = await router.confirm(preview.preview!.id, operator);
+    expect(done).toMatchObject({ ok: true, text: 'Done: the next SYN bar beyond the price band will be published.' });
+    expect(asked).toEqual([['SYN', 'split 2:1', 'test:op']]);
+    expect(await router.handle('accept-price SYN', { id: 'test:viewer', role: 'viewer' })).toMatchObject({ ok: false });
+  });
+
   it('close sends nothing when the position changed between preview and confirm, and says what changed', async () => {
     const { s, held, intents } = services();
     let seq = 0;

@@ -301,6 +301,20 @@ export const riskCommandResultSchema = z.object({
 });
 export type RiskCommandResult = z.infer<typeof riskCommandResultSchema>;
 
+/**
+ * An operator accepting a price jump: the data agent publishes the next bar of the symbol that moves
+ * beyond the price band instead of holding it back for confirming bars (agents/data/bar-guard.ts).
+ */
+export const dataAcceptPriceSchema = z.object({
+  symbol,
+  reason: z.string().min(1).max(500),
+  /** Who asked (API token name, user id). */
+  by: z.string().min(1).max(200),
+});
+export type DataAcceptPrice = z.infer<typeof dataAcceptPriceSchema>;
+export const dataAcceptPriceResultSchema = z.object({ symbol, accepted: z.boolean(), reason: z.string() });
+export type DataAcceptPriceResult = z.infer<typeof dataAcceptPriceResultSchema>;
+
 /** A trading-state change on `risk.state`, with its cause. */
 export const riskStateSchema = z.object({
   state: tradingState,
@@ -505,6 +519,15 @@ export const catalog = {
     patterns.riskCommands,
   ),
   'risk.command-result': entry(1, riskCommandResultSchema, ['risk'], () => subjects.riskCommandResult()),
+  // an operator's acceptance of a held-back price jump, answered by the data agent on the asker's inbox
+  'data.accept-price': entry(
+    1,
+    dataAcceptPriceSchema,
+    PEOPLE,
+    (p) => subjects.dataAcceptPrice(p.symbol),
+    patterns.dataAcceptPrice,
+  ),
+  'data.accept-price-result': entry(1, dataAcceptPriceResultSchema, ['data'], () => subjects.dataAcceptPriceResult()),
   'risk.state': entry(1, riskStateSchema, ['risk'], () => subjects.riskState()),
   // each agent reports its own health only: the subject's last token is the role (bus/nats-permissions.ts)
   'agent.health': entry(1, agentHealthSchema, AGENT_NAMES, (p) => subjects.agentHealth(p.agent), patterns.agentHealth),

@@ -133,6 +133,10 @@ export const subjects = {
   /** A command from a Sextant process (`by: system:...`: the store watch): every role may send these. */
   systemRiskCommand: (command: 'halt' | 'reduce' | 'resume' | 'set-limits') => s(`risk.command.system.${command}`),
   riskCommandResult: () => s('risk.command-result'),
+  /** An operator accepting a price jump the data agent holds back (its symbol the last token). */
+  dataAcceptPrice: (symbol: string) => s(`data.accept-price.${symbol}`),
+  /** The data agent's answer (also published here for the audit trail). */
+  dataAcceptPriceResult: () => s('data.accept-price-result'),
   agentHealth: (agent: string) => s(`agent.health.${agent}`),
   runStarted: () => s('run.started'),
   chatExchange: () => s('chat.exchange'),
@@ -150,6 +154,7 @@ export const subjects = {
  */
 export const RECORDED_SUBJECTS: readonly string[] = [
   'market.>',
+  'data.>',
   'news.>',
   'sentiment.>',
   'signal.>',
@@ -173,6 +178,7 @@ export const patterns = {
   signals: p('signal.generated.*'),
   orders: p('order.*'),
   riskCommands: p('risk.command.*'),
+  dataAcceptPrice: p('data.accept-price.*'),
   systemRiskCommands: p('risk.command.system.*'),
   agentHealth: p('agent.health.*'),
   dlq: p('dlq.>'),
