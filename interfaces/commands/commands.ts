@@ -445,7 +445,15 @@ export const commands: readonly Spec[] = [
         summary: `accept the next ${a.symbol} price beyond the band${a.reason ? ` (${a.reason})` : ''}`,
         execute: async () => {
           if (!s.acceptPrice) return fail('unavailable', 'No data agent is reachable from here to accept a price.');
-          const r = await s.acceptPrice(a.symbol, a.reason ?? `accepted by ${caller.id}`, caller);
+          // a data agent whose file feed has ended takes nothing more: say so rather than the bus's words
+          const r = await s
+            .acceptPrice(a.symbol, a.reason ?? `accepted by ${caller.id}`, caller)
+            .catch((err: Error) => err);
+          if (r instanceof Error)
+            return fail(
+              'unavailable',
+              `The data agent did not take it (a file feed that has ended, or no data agent running): ${r.message}`,
+            );
           return { ok: r.accepted, text: `${r.accepted ? 'Done' : 'Refused'}: ${r.reason}.`, data: r };
         },
       }),

@@ -70,6 +70,14 @@ describe('previews that wait for a confirmation', () => {
     expect(done).toMatchObject({ ok: true, text: 'Done: the next SYN bar beyond the price band will be published.' });
     expect(asked).toEqual([['SYN', 'split 2:1', 'test:op']]);
     expect(await router.handle('accept-price SYN', { id: 'test:viewer', role: 'viewer' })).toMatchObject({ ok: false });
+    // no data agent takes it (a file feed that ended): a clear reply, not the bus's words alone
+    s.acceptPrice = () => Promise.reject(new Error('request on data.accept-price.SYN timed out'));
+    const again = await router.handle('accept-price SYN', operator);
+    expect(await router.confirm(again.preview!.id, operator)).toMatchObject({
+      ok: false,
+      code: 'unavailable',
+      text: expect.stringMatching(/^The data agent did not take it/) as unknown,
+    });
   });
 
   it('close sends nothing when the position changed between preview and confirm, and says what changed', async () => {
