@@ -94,6 +94,7 @@ export const AGENT_PORTS = [
   'agents/data/feeds/alpaca-feed.ts',
   'agents/data/feeds/ccxt-feed.ts',
   'agents/data/feeds/csv-feed.ts',
+  'agents/data/feeds/live-outlet.ts',
   'agents/data/feeds/ndjson-feed.ts',
   'agents/data/feeds/read-feed-file.ts',
   'agents/execution/alpaca-broker.ts',

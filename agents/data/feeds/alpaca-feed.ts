@@ -12,6 +12,7 @@
  */
 import { marketData, streaming, trading, ApiError, RateLimitError } from '@alpacahq/alpaca-trade-api';
 import type { Bar, Logger } from '../../../src/core/index.js';
+import { LiveOutlet } from './live-outlet.js';
 import { FeedOptionsError, type FeedItem, type LiveFeed, type LiveFeedStats, type LiveSymbolStats } from './feed.js';
 import { sessionsOf, type MarketHours } from './market-sessions.js';
 
@@ -105,15 +106,10 @@ export class AlpacaFeed implements LiveFeed {
   readonly #calendar: trading.CalendarApi;
   readonly #streamUrl: string;
   readonly #states: SymbolState[];
+  readonly #out: LiveOutlet;
   readonly #byVenue = new Map<string, SymbolState>();
-  readonly #queue: FeedItem[] = [];
   #stream: streaming.StockDataStream | undefined;
-  #wake: (() => void) | undefined;
-  #closed = false;
-  #failure: Error | undefined;
-  #started = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #sleepers = new Set<() => void>();
   #market: MarketHours | undefined;
   #connected = false;
   #reconnects = 0;
@@ -143,6 +139,7 @@ export class AlpacaFeed implements LiveFeed {
     );
     this.#streamUrl = `${(opts.urls?.stream ?? ALPACA_HOSTS.stream).replace(/\/+$/, '')}/v2/${opts.feed}`;
     this.name = `alpaca:${opts.feed}:1m`;
+    this.#out = new LiveOutlet(this.name);
     this.#states = entries.map(([symbol, venue]) => ({
       symbol,
       venue,
@@ -172,41 +169,25 @@ export class AlpacaFeed implements LiveFeed {
     };
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<FeedItem> {
-    if (this.#started) throw new FeedOptionsError(`${this.name}: a live feed is read once`);
-    this.#started = true;
-    await this.#start();
-    for (;;) {
-      const item = this.#queue.shift();
-      if (item) {
-        yield item;
-        continue;
-      }
-      if (this.#failure) throw this.#failure;
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<FeedItem> {
+    return this.#out.read(() => this.#start());
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#out.close()) return;
     if (this.#timer) clearInterval(this.#timer);
-    for (const wake of this.#sleepers) wake();
     this.#stream?.disconnect();
     this.#connected = false;
-    this.#wake?.();
     await Promise.allSettled(this.#states.map((s) => s.chain));
   }
 
   async #start(): Promise<void> {
     await this.#retrying('reading the market calendar', () => this.#readCalendar());
     for (const s of this.#states) {
-      if (this.#closed) return;
+      if (this.#out.closed) return;
       await this.#retrying(`warming up ${s.venue}`, () => this.#warmUp(s));
     }
-    if (this.#closed) return;
+    if (this.#out.closed) return;
     const refresh = this.#opts.calendarRefreshMs ?? 6 * 3_600_000;
     this.#timer = setInterval(
       () => void this.#readCalendar().catch((err: unknown) => this.#noteError(err, 'reading the market calendar')),
@@ -255,7 +236,7 @@ export class AlpacaFeed implements LiveFeed {
         );
     });
     stream.onDisconnect(() => {
-      if (this.#closed) return;
+      if (this.#out.closed) return;
       this.#connected = false;
       this.#reconnects++;
     });
@@ -313,7 +294,7 @@ export class AlpacaFeed implements LiveFeed {
 
   /** The closed bars after the last published, by REST, in order (every page). */
   async #repair(s: SymbolState): Promise<void> {
-    if (s.last === undefined || this.#closed) return; // nothing published yet: nothing can be missing
+    if (s.last === undefined || this.#out.closed) return; // nothing published yet: nothing can be missing
     const now = this.#opts.now();
     let pageToken: string | undefined;
     do {
@@ -329,7 +310,7 @@ export class AlpacaFeed implements LiveFeed {
       });
       for (const b of got.bars.map(raw)) if (b.t + MIN <= now && this.#emit(s, b, false)) s.stats.gapsRepaired++;
       pageToken = got.nextPageToken ?? undefined;
-    } while (pageToken && !this.#closed);
+    } while (pageToken && !this.#out.closed);
   }
 
   /** Publishes one closed bar unless it was already; false when dropped. */
@@ -363,8 +344,7 @@ export class AlpacaFeed implements LiveFeed {
       intervalMs: MIN,
       ...(history ? { history: true as const } : {}),
     };
-    this.#queue.push({ kind: 'bar', bar });
-    this.#wake?.();
+    this.#out.push({ kind: 'bar', bar });
     return true;
   }
 
@@ -375,14 +355,12 @@ export class AlpacaFeed implements LiveFeed {
   }
 
   #fail(err: Error): void {
-    if (this.#closed) return;
-    this.#failure = err;
-    this.#wake?.();
+    this.#out.fail(err);
   }
 
   /** Runs a start-up step until it succeeds; a refused key or request stops the feed naming it. */
   async #retrying(doing: string, step: () => Promise<void>): Promise<void> {
-    for (let attempt = 0; !this.#closed; attempt++) {
+    for (let attempt = 0; !this.#out.closed; attempt++) {
       try {
         await step();
         return;
@@ -397,7 +375,7 @@ export class AlpacaFeed implements LiveFeed {
         const { baseMs, maxMs } = this.#opts.backoff;
         const delay = Math.min(maxMs, baseMs * 2 ** (attempt + (err instanceof RateLimitError ? 4 : 0)));
         this.#opts.log.warn({ err: this.#lastError, attempt, delayMs: delay }, `${this.name}: ${doing} failed`);
-        await this.#sleep(delay);
+        await this.#out.sleep(delay);
       }
     }
   }
@@ -407,19 +385,6 @@ export class AlpacaFeed implements LiveFeed {
     if (err instanceof RateLimitError) this.#rateLimited++;
     const status = err instanceof ApiError ? ` ${err.status}` : '';
     this.#lastError = `${doing}:${status} ${(err as Error).message ?? String(err)}`.slice(0, 300);
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.#sleepers.add(done);
-    });
   }
 }
 

@@ -1,5 +1,6 @@
 import ccxt, { DDoSProtection, RateLimitExceeded, type Exchange, type OHLCV } from 'ccxt';
 import type { Bar, Logger } from '../../../src/core/index.js';
+import { LiveOutlet } from './live-outlet.js';
 import { FeedOptionsError, type FeedItem, type LiveFeed, type LiveFeedStats, type LiveSymbolStats } from './feed.js';
 
 export interface CcxtFeedOptions {
@@ -77,14 +78,9 @@ export class CcxtFeed implements LiveFeed {
   readonly #ex: Exchange;
   readonly #tf: number;
   readonly #states: SymbolState[];
-  readonly #queue: FeedItem[] = [];
-  #wake: (() => void) | undefined;
-  #closed = false;
-  #failure: Error | undefined;
-  #started = false;
+  readonly #out: LiveOutlet;
   #tasks: Promise<void>[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #sleepers = new Set<() => void>();
   #connected = false;
   #reconnects = 0;
   #errors = 0;
@@ -119,6 +115,7 @@ export class CcxtFeed implements LiveFeed {
     if (!(seconds > 0)) throw new FeedOptionsError(`DATA_TIMEFRAME: '${opts.timeframe}' is not a timeframe`);
     this.#tf = seconds * 1000;
     this.name = `ccxt:${opts.exchange}:${opts.timeframe}`;
+    this.#out = new LiveOutlet(this.name);
     this.#states = entries.map(([symbol, venue]) => ({
       symbol,
       venue,
@@ -147,29 +144,13 @@ export class CcxtFeed implements LiveFeed {
     };
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<FeedItem> {
-    if (this.#started) throw new FeedOptionsError(`${this.name}: a live feed is read once`);
-    this.#started = true;
-    await this.#start();
-    for (;;) {
-      const item = this.#queue.shift();
-      if (item) {
-        yield item;
-        continue;
-      }
-      if (this.#failure) throw this.#failure;
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<FeedItem> {
+    return this.#out.read(() => this.#start());
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#out.close()) return;
     if (this.#timer) clearInterval(this.#timer);
-    for (const wake of this.#sleepers) wake();
-    this.#wake?.();
     await (this.#ex as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     await Promise.allSettled(this.#tasks);
   }
@@ -183,7 +164,7 @@ export class CcxtFeed implements LiveFeed {
         await this.#ex.loadMarkets();
         break;
       } catch (err) {
-        if (this.#closed) return;
+        if (this.#out.closed) return;
         if (!this.#retryable(err)) throw err;
         await this.#pause(err, attempt, 'loading the markets');
       }
@@ -205,9 +186,7 @@ export class CcxtFeed implements LiveFeed {
   }
 
   #fail(err: unknown): void {
-    if (this.#closed) return;
-    this.#failure = err instanceof Error ? err : new Error(String(err));
-    this.#wake?.();
+    this.#out.fail(err);
   }
 
   /** Runs `step` after whatever this symbol is doing. */
@@ -219,7 +198,7 @@ export class CcxtFeed implements LiveFeed {
 
   async #follow(s: SymbolState): Promise<void> {
     await this.#warmUp(s);
-    for (let attempt = 0; !this.#closed;) {
+    for (let attempt = 0; !this.#out.closed;) {
       try {
         const candles = await this.#ex.watchOHLCV(s.venue, this.#opts.timeframe);
         this.#connected = true;
@@ -228,7 +207,7 @@ export class CcxtFeed implements LiveFeed {
           for (const c of candles) await this.#onCandle(s, c);
         });
       } catch (err) {
-        if (this.#closed) return;
+        if (this.#out.closed) return;
         this.#connected = false;
         this.#reconnects++;
         await this.#pause(err, attempt++, `watching ${s.venue}`);
@@ -244,11 +223,11 @@ export class CcxtFeed implements LiveFeed {
   async #poll(s: SymbolState): Promise<void> {
     await this.#warmUp(s);
     this.#connected = true;
-    for (let attempt = 0; !this.#closed;) {
+    for (let attempt = 0; !this.#out.closed;) {
       const now = this.#opts.now();
       const nextClose = (Math.floor(now / this.#tf) + 1) * this.#tf;
-      await this.#sleep(nextClose + this.#opts.graceMs - now);
-      if (this.#closed) return;
+      await this.#out.sleep(nextClose + this.#opts.graceMs - now);
+      if (this.#out.closed) return;
       try {
         await this.#serial(s, () => this.#repair(s, this.#opts.now()));
         attempt = 0;
@@ -265,7 +244,7 @@ export class CcxtFeed implements LiveFeed {
   async #warmUp(s: SymbolState): Promise<void> {
     const n = this.#opts.warmupBars;
     if (n <= 0 && s.last === undefined) return;
-    for (let attempt = 0; !this.#closed; attempt++) {
+    for (let attempt = 0; !this.#out.closed; attempt++) {
       try {
         const now = this.#opts.now();
         const current = Math.floor(now / this.#tf) * this.#tf;
@@ -274,7 +253,7 @@ export class CcxtFeed implements LiveFeed {
         await this.#fetchClosed(s, from, current, true);
         return;
       } catch (err) {
-        if (this.#closed) return;
+        if (this.#out.closed) return;
         await this.#pause(err, attempt, `warming up ${s.venue}`);
       }
     }
@@ -366,8 +345,7 @@ export class CcxtFeed implements LiveFeed {
       intervalMs: this.#tf,
       ...(history ? { history: true as const } : {}),
     };
-    this.#queue.push({ kind: 'bar', bar });
-    this.#wake?.();
+    this.#out.push({ kind: 'bar', bar });
     return true;
   }
 
@@ -388,19 +366,6 @@ export class CcxtFeed implements LiveFeed {
     const { baseMs, maxMs } = this.#opts.backoff;
     const delay = Math.min(maxMs, baseMs * 2 ** (attempt + (limited ? 4 : 0)));
     this.#opts.log.warn({ err: (err as Error).message, attempt, delayMs: delay }, `${this.name}: ${doing} failed`);
-    await this.#sleep(delay);
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.#sleepers.add(done);
-    });
+    await this.#out.sleep(delay);
   }
 }
