@@ -69,9 +69,14 @@ export async function pumpFeed(api: AgentApi, feed: AnyFeed, options: PumpOption
   const guards = new Map<string, SymbolGuard>();
   /** True when the bar may be published; a refused one is dead-lettered, counted and logged. */
   const passes = (bar: Bar, quiet: boolean): boolean => {
-    // an operator's acceptance of a jump (data.accept-price) is in the machine's context until used
-    const accepted = (api.context() as DataContext).acceptJumps?.[bar.symbol];
-    const v = guardBar(guards.get(bar.symbol), bar, guardOptions, accepted);
+    const prev = guards.get(bar.symbol);
+    let v = guardBar(prev, bar, guardOptions);
+    // beyond the band: an operator's acceptance (data.accept-price) waits in the machine's context
+    // (read only then: the context is not looked at for every bar)
+    if (!v.ok && v.code === 'price_band') {
+      const accepted = (api.context() as DataContext).acceptJumps?.[bar.symbol];
+      if (accepted) v = guardBar(prev, bar, guardOptions, accepted);
+    }
     guards.set(bar.symbol, v.next);
     if (v.ok) {
       if (v.note && !quiet) api.log.warn({ symbol: bar.symbol }, v.note);
