@@ -108,6 +108,13 @@ function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | u
   return found;
 }
 
+/** What makes two orders under one Idempotency-Key the same order. */
+function orderFingerprint(
+  o: Pick<OrderIntent, 'symbol' | 'side' | 'qty' | 'type' | 'tif' | 'limitPrice' | 'stopPrice'>,
+) {
+  return JSON.stringify([o.symbol, o.side, o.qty, o.type, o.tif, o.limitPrice ?? null, o.stopPrice ?? null]);
+}
+
 /**
  * The HTTP API (Hono): health, readiness, Prometheus metrics, and `/api/v1` over the bus's query
  * services and commands. Everything a person does goes on the bus as any other message (an order
@@ -119,14 +126,16 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   // event streams and GraphQL subscriptions, capped together per token
   const slots = new StreamSlots();
   const reads = createReads(deps);
-  /** Idempotency keys seen (per token), with the first answer and the body it was for; bounded. */
-  const idempotent = new Map<
-    string,
-    {
-      bodyHash: string;
-      answer: { clientOrderId: string; correlationId: string; status: string; clientRequestId?: string };
-    }
-  >();
+  /** The intents of the Idempotency-Keys this process took (by their key-derived id); bounded. */
+  const idempotent = new Map<string, Envelope>();
+  /** An intent of a key taken before this process started (the event log keeps it). */
+  const recordedIntent = async (id: string): Promise<Envelope | undefined> => {
+    if (!deps.store) return undefined;
+    const e = await deps.store.events.get(id).catch((err: unknown) => {
+      throw new ApiError(503, 'store_unavailable', `the event log cannot be read to check the key (${String(err)})`);
+    });
+    return e?.env.type === 'order.intent' ? e.env : undefined;
+  };
 
   app.onError((err, c) => {
     const e = toApiError(err);
@@ -372,22 +381,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const key = c.req.header('idempotency-key');
     if (key !== undefined && !/^[\w.:-]{1,100}$/.test(key))
       throw new ApiError(400, 'bad_request', 'Idempotency-Key: 1-100 letters, digits, . _ : -');
-    // the same key from the same token is the same order: the first answer is given again (and
-    // risk would recognise the repeated intent by its id); the same key with another body is a mistake
-    const bodyHash = createHash('sha256').update(JSON.stringify(b)).digest('hex');
-    const remembered = key ? idempotent.get(`${token.name}\n${key}`) : undefined;
-    if (remembered) {
-      if (remembered.bodyHash !== bodyHash)
-        throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
-      return c.json(remembered.answer, 202);
-    }
-    // after a restart, a retried order is recognised only once the system has caught up
-    await deps.accepting?.();
-    const clientOrderId = key
-      ? `api-${createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24)}`
-      : `api-${deps.envelope.ids.next()}`;
-    const order: OrderIntent = {
-      clientOrderId,
+    const order: Omit<OrderIntent, 'clientOrderId' | 'decidedAt' | 'origin'> = {
       symbol: b.symbol,
       side: b.side,
       qty: b.qty,
@@ -395,32 +389,68 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       tif: b.tif,
       ...(b.limitPrice !== undefined ? { limitPrice: b.limitPrice } : {}),
       ...(b.stopPrice !== undefined ? { stopPrice: b.stopPrice } : {}),
-      origin: { kind: 'person', id: `api:${token.name}` },
-      decidedAt: (deps.decisionClock ?? deps.envelope.clock).now(),
     };
-    const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', order, {
-      v: versionOf('order.intent'),
-      correlationId: c.get('requestId'),
-    });
-    deps.bus.publish(subjects.orderIntent(), env);
     const clientRequestId = c.get('clientRequestId');
-    const answer = {
-      clientOrderId,
+    const answerFor = (env: Envelope) => ({
+      clientOrderId: (env.payload as OrderIntent).clientOrderId,
       correlationId: env.correlationId,
       status: 'submitted to risk',
       ...(clientRequestId ? { clientRequestId } : {}),
+    });
+    // the same key from the same token is the same order: the first answer is given again; the same
+    // key with another order is a mistake. The key's record is the intent itself, written to the event
+    // log before it is published and before the 202, so it outlives a crash of this process
+    const keyHash = key ? createHash('sha256').update(`${token.name}\n${key}`).digest('hex').slice(0, 24) : undefined;
+    const intentId = keyHash ? `api-intent-${keyHash}` : undefined;
+    if (intentId) {
+      const remembered = idempotent.get(intentId) ?? (await recordedIntent(intentId));
+      if (remembered) {
+        if (orderFingerprint(remembered.payload as OrderIntent) !== orderFingerprint(order))
+          throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
+        // published again with its own id: whoever handled it drops the copy, whoever missed it
+        // (this process died between the log and the bus) handles it now
+        await deps.accepting?.();
+        if (!idempotent.has(intentId)) deps.bus.publish(subjects.orderIntent(), remembered);
+        return c.json(answerFor(remembered), 202);
+      }
+    }
+    // after a restart, a retried order is recognised only once the system has caught up
+    await deps.accepting?.();
+    const intent: OrderIntent = {
+      clientOrderId: keyHash ? `api-${keyHash}` : `api-${deps.envelope.ids.next()}`,
+      ...order,
+      origin: { kind: 'person', id: `api:${token.name}` },
+      decidedAt: (deps.decisionClock ?? deps.envelope.clock).now(),
     };
+    const env: Envelope = rootEnvelope(deps.envelope, 'order.intent', intent, {
+      v: versionOf('order.intent'),
+      correlationId: c.get('requestId'),
+      ...(intentId ? { id: intentId } : {}),
+    });
+    if (intentId && deps.store) {
+      try {
+        await deps.store.events.append([{ subject: subjects.orderIntent(), env }]);
+      } catch (err) {
+        throw new ApiError(
+          503,
+          'store_unavailable',
+          `the order was not sent: the event log did not take it (${String(err)})`,
+        );
+      }
+    }
+    deps.bus.publish(subjects.orderIntent(), env);
+    const answer = answerFor(env);
     deps.log.info(
       {
         requestId: env.correlationId,
         ...(clientRequestId ? { clientRequestId } : {}),
-        clientOrderId,
+        clientOrderId: intent.clientOrderId,
         token: token.name,
       },
       'order submitted to risk',
     );
-    if (key) {
-      idempotent.set(`${token.name}\n${key}`, { bodyHash, answer });
+    if (intentId) {
+      idempotent.set(intentId, env);
       if (idempotent.size > 100_000) idempotent.delete(idempotent.keys().next().value!);
     }
     return c.json(answer, 202);

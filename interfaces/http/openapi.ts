@@ -286,7 +286,7 @@ export function openApiDocument(): object {
                       : {
                           502: errRef('an agent failed the request'),
                           503: errRef(
-                            'the system is not accepting requests yet (starting, recovering) or an agent is missing',
+                            'the system is not accepting requests yet (starting, recovering), an agent is missing, or the store cannot be written',
                           ),
                           504: errRef('an agent did not answer in time'),
                         }),

@@ -24,6 +24,7 @@ describe('HTTP API', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sextant-api-'));
   let system: RunningSystem;
   let app: ReturnType<typeof createApi>;
+  let apiDeps: Parameters<typeof createApi>[0];
   let metrics: Metrics;
 
   beforeAll(async () => {
@@ -53,7 +54,7 @@ describe('HTTP API', () => {
         time: 0,
         payload: h.health(),
       });
-    app = createApi({
+    apiDeps = {
       bus: system.bus,
       store: system.store,
       knownSymbols: () => new Set(['WALK']), // what a MarketClock saw (tests/unit/market-clock.test.ts)
@@ -70,7 +71,8 @@ describe('HTTP API', () => {
       rateLimitPerMinute: 0,
       corsOrigins: [],
       requestTimeoutMs: 2000,
-    });
+    };
+    app = createApi(apiDeps);
   });
   afterAll(async () => {
     await metrics?.detach();
@@ -292,6 +294,19 @@ describe('HTTP API', () => {
       headers: { 'idempotency-key': 'k-1' },
     });
     expect(reused.status).toBe(409);
+    // the key outlives the process: a new API over the same store (a restart) gives the first answer again
+    const restarted = createApi(apiDeps);
+    const orderAfterRestart = (qty: number) =>
+      restarted.request('/api/v1/orders', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json', 'idempotency-key': 'k-1' },
+        body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty }),
+      });
+    const retried = await orderAfterRestart(3);
+    expect(retried.status).toBe(202);
+    expect(await retried.json()).toMatchObject({ clientOrderId, correlationId });
+    const reusedAfter = await orderAfterRestart(4);
+    expect(reusedAfter.status).toBe(409);
     const trace = await eventually(async () => {
       await system.recorder!.flush();
       const t = (await (await call(`/api/v1/trace/${correlationId}`, { token: VIEWER })).json()) as {

@@ -90,14 +90,24 @@ describe("crash recovery of people's orders (SIGKILL, retried with the same Idem
       for (const [i, delay] of DELAYS_MS.entries()) {
         const first = await order(`dbl-${i}`);
         expect(first.status).toBe(202);
-        const { clientOrderId } = (await first.json()) as { clientOrderId: string };
+        const { clientOrderId, correlationId } = (await first.json()) as {
+          clientOrderId: string;
+          correlationId: string;
+        };
         ids.push(clientOrderId);
         await new Promise((r) => setTimeout(r, delay)); // the crash lands 0-500 ms after the order
         await kill(child, 'SIGKILL');
         child = await start();
         const retry = await order(`dbl-${i}`);
         expect(retry.status).toBe(202);
-        expect(((await retry.json()) as { clientOrderId: string }).clientOrderId).toBe(clientOrderId);
+        // the original order, not a second one: the key was written to the event log before the 202
+        expect(await retry.json()).toMatchObject({ clientOrderId, correlationId });
+        const other = await api('/orders', {
+          method: 'POST',
+          headers: { 'idempotency-key': `dbl-${i}` },
+          body: JSON.stringify({ symbol: 'WALK', side: 'sell', qty: 2 }),
+        });
+        expect(other.status).toBe(409); // the same key for another order is still a mistake after the crash
         // filled once: never more than its quantity, and it does fill
         await eventually(async () => expect(await filledQty(clientOrderId)).toBe(1), 30_000, 50);
       }
