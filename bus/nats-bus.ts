@@ -347,6 +347,10 @@ export class NatsBus implements Bus {
         logger: options.logger,
       });
     }
+    if (this.durable?.recording) {
+      this.readRecorded = (p, since) => this.#readRecorded(p, since);
+      this.consumeRecorded = (d, deliver) => this.#consumeRecorded(d, deliver);
+    }
     void this.#watchStatus();
   }
 
@@ -485,7 +489,15 @@ export class NatsBus implements Bus {
     return out;
   }
 
-  async readRecorded(patterns: readonly SubjectPattern[], sinceMs: number): Promise<RecordedMessage[]> {
+  /** Set only with a recording stream (see Bus.readRecorded). */
+  readonly readRecorded?: (patterns: readonly SubjectPattern[], sinceMs: number) => Promise<RecordedMessage[]>;
+  /** Set only with a recording stream (see Bus.consumeRecorded). */
+  readonly consumeRecorded?: (
+    durable: string,
+    deliver: (d: RecordedDelivery) => void,
+  ) => Promise<{ stop(): Promise<void> }>;
+
+  async #readRecorded(patterns: readonly SubjectPattern[], sinceMs: number): Promise<RecordedMessage[]> {
     if (!this.durable?.recording) return [];
     const msgs = await this.durable.readRecording(
       patterns.map((p) => withPrefix(this.#prefix, p)),
@@ -504,7 +516,7 @@ export class NatsBus implements Bus {
     return out;
   }
 
-  async consumeRecorded(durable: string, deliver: (d: RecordedDelivery) => void): Promise<{ stop(): Promise<void> }> {
+  async #consumeRecorded(durable: string, deliver: (d: RecordedDelivery) => void): Promise<{ stop(): Promise<void> }> {
     if (!this.durable?.recording) throw new Error('consumeRecorded: this bus keeps no recording stream');
     const messages = await this.durable.consumeRecording(durableName(durable), (m) => {
       const r = decodeEnvelope(this.options.registry, m.data, this.#maxBytes);
