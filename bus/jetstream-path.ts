@@ -123,6 +123,7 @@ export class DurablePath {
 
   /** Creates or updates the stream (idempotent); every other call waits for it. */
   ready(): Promise<void> {
+    // a failed attempt (the server away, no permission yet) is not kept: the next call tries again
     this.#ready ??= (async () => {
       const jsm = (this.#jsm = await jetstreamManager(this.nc));
       const config = {
@@ -153,8 +154,81 @@ export class DurablePath {
           this.options.logger,
         );
       }
-    })();
+    })().catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    });
     return this.#ready;
+  }
+
+  /** True when this path keeps a recording stream (every Sextant subject). */
+  get recording(): boolean {
+    return this.options.recording !== undefined;
+  }
+
+  /**
+   * Reads the recording stream from `sinceMs` (server time) up to the message that was last when
+   * the read began, one ordered consumer per filter (each filter a subject the reader may read, so
+   * NATS permissions stay per subject), merged into stream order; a message matching two filters
+   * comes once. What a restarted agent replays (src/app/kernel/replay.ts).
+   */
+  async readRecording(filters: readonly string[], sinceMs: number): Promise<JsMsg[]> {
+    await this.ready();
+    const stream = recordingStreamOf(this.options.stream);
+    const last = (await this.#jsm!.streams.info(stream)).state.last_seq;
+    const reads = await Promise.all(filters.map((f) => this.#readUpTo(stream, f, sinceMs, last)));
+    const bySeq = new Map<number, JsMsg>();
+    for (const read of reads) for (const m of read) bySeq.set(m.seq, m);
+    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  async #readUpTo(stream: string, filter: string, sinceMs: number, last: number): Promise<JsMsg[]> {
+    const out: JsMsg[] = [];
+    if (last === 0) return out;
+    const consumer = await this.#js.consumers.get(stream, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(Math.max(0, sinceMs)).toISOString(),
+    });
+    for (;;) {
+      let got = 0;
+      const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+      for await (const m of batch) {
+        got++;
+        if (m.seq > last) return out;
+        out.push(m);
+        if (m.info.pending === 0 || m.seq === last) return out;
+      }
+      if (got === 0) return out;
+    }
+  }
+
+  /**
+   * Consumes the whole recording stream through a durable consumer (created if missing: from the
+   * stream's first message, explicit acknowledgement), in stream order: the event log's source. An
+   * unacknowledged message comes again after `ackWaitMs` and after a restart.
+   */
+  async consumeRecording(durable: string, deliver: (msg: JsMsg) => void): Promise<ConsumerMessages> {
+    await this.ready();
+    const stream = recordingStreamOf(this.options.stream);
+    const jsm = this.#jsm!;
+    try {
+      await jsm.consumers.info(stream, durable);
+    } catch {
+      await jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: this.options.ackWaitMs * NS_PER_MS,
+        // the recorder acknowledges a batch once the store has it: room for a few batches in flight
+        max_ack_pending: 20_000,
+        max_deliver: -1,
+      });
+    }
+    const consumer = await this.#js.consumers.get(stream, durable);
+    const messages = await consumer.consume({ max_messages: 1000, callback: deliver });
+    this.#consumers.set(`${stream}:${durable}`, messages);
+    return messages;
   }
 
   /**

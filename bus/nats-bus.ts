@@ -28,6 +28,8 @@ import {
   type EnvelopeDeps,
   type SchemaRegistry,
   type ValidationResult,
+  type RecordedMessage,
+  type RecordedDelivery,
   isConcreteSubject,
   isValidPattern,
   matchesPattern,
@@ -163,7 +165,18 @@ export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusO
       cause: err,
     });
   }
-  return new NatsBus(nc, options);
+  const bus = new NatsBus(nc, options);
+  // the recording stream must exist before anything is published, or the first messages are not in it
+  if (bus.durable?.recording)
+    await bus.durable
+      .ready()
+      .catch((err: unknown) =>
+        options.logger.warn(
+          { err: (err as Error).message },
+          'the JetStream streams could not be looked up or created by this process; another process (with the permission) creates them',
+        ),
+      );
+  return bus;
 }
 
 /** The server refused the credentials (or asked for some). */
@@ -334,6 +347,10 @@ export class NatsBus implements Bus {
         logger: options.logger,
       });
     }
+    if (this.durable?.recording) {
+      this.readRecorded = (p, since) => this.#readRecorded(p, since);
+      this.consumeRecorded = (d, deliver) => this.#consumeRecorded(d, deliver);
+    }
     void this.#watchStatus();
   }
 
@@ -470,6 +487,52 @@ export class NatsBus implements Bus {
         );
     }
     return out;
+  }
+
+  /** Set only with a recording stream (see Bus.readRecorded). */
+  readonly readRecorded?: (patterns: readonly SubjectPattern[], sinceMs: number) => Promise<RecordedMessage[]>;
+  /** Set only with a recording stream (see Bus.consumeRecorded). */
+  readonly consumeRecorded?: (
+    durable: string,
+    deliver: (d: RecordedDelivery) => void,
+  ) => Promise<{ stop(): Promise<void> }>;
+
+  async #readRecorded(patterns: readonly SubjectPattern[], sinceMs: number): Promise<RecordedMessage[]> {
+    if (!this.durable?.recording) return [];
+    const msgs = await this.durable.readRecording(
+      patterns.map((p) => withPrefix(this.#prefix, p)),
+      sinceMs,
+    );
+    const out: RecordedMessage[] = [];
+    for (const m of msgs) {
+      const r = decodeEnvelope(this.options.registry, m.data, this.#maxBytes);
+      if (r.ok) out.push({ subject: withoutPrefix(this.#prefix, m.subject), env: r.envelope, seq: m.seq });
+      else
+        this.options.logger.warn(
+          { subject: m.subject, seq: m.seq, code: r.code, reason: r.reason },
+          'a recorded message does not decode; not replayed (it was dead-lettered when it was published)',
+        );
+    }
+    return out;
+  }
+
+  async #consumeRecorded(durable: string, deliver: (d: RecordedDelivery) => void): Promise<{ stop(): Promise<void> }> {
+    if (!this.durable?.recording) throw new Error('consumeRecorded: this bus keeps no recording stream');
+    const messages = await this.durable.consumeRecording(durableName(durable), (m) => {
+      const r = decodeEnvelope(this.options.registry, m.data, this.#maxBytes);
+      deliver({
+        subject: withoutPrefix(this.#prefix, m.subject),
+        result: r.ok ? { ok: true, env: r.envelope } : { ok: false, reason: `${r.code}: ${r.reason}` },
+        seq: m.seq,
+        redelivered: m.redelivered,
+        ack: () => m.ack(),
+      });
+    });
+    return {
+      stop: async () => {
+        await messages.close();
+      },
+    };
   }
 
   commitPoint(): () => Promise<void> {

@@ -126,7 +126,11 @@ export function natsPermissions(role: BusRole, options: { readonly namespace?: s
   // would have published (a feed's refused bar)
   for (const s of [...sub, ...pub, ...DURABLE_READS[role]]) if (!s.startsWith('dlq.')) pub.add(withPrefix('dlq', s));
   return {
-    publish: unique([...[...pub].map((s) => withPrefix(ns, s)), ...jetStreamApi(role, ns)]),
+    publish: unique([
+      ...[...pub].map((s) => withPrefix(ns, s)),
+      ...jetStreamApi(role, ns),
+      ...recordingApi(role, ns, [...sub, ...DURABLE_READS[role]]),
+    ]),
     subscribe: unique([...[...sub].map((s) => withPrefix(ns, s)), `${inboxPrefix(role)}.>`]),
     allowResponses: ANSWERS.has(role),
   };
@@ -180,6 +184,39 @@ function jetStreamApi(role: BusRole, ns: string): string[] {
   }
   return out;
 }
+
+/**
+ * The recording stream (RECORDING_JETSTREAM): the recorder reads all of it through its durable consumer
+ * (the event log); an agent reads back, after a restart, what it may subscribe to (ordered consumers,
+ * one per subject it reads, so a role never reads a subject it could not subscribe to).
+ */
+function recordingApi(role: BusRole, ns: string, reads: readonly string[]): string[] {
+  const recording = recordingStreamName(ns || undefined);
+  const base = [
+    '$JS.API.INFO',
+    `$JS.API.STREAM.INFO.${streamName(ns || undefined)}`,
+    `$JS.API.STREAM.CREATE.${streamName(ns || undefined)}`,
+    `$JS.API.STREAM.INFO.${recording}`,
+    `$JS.API.STREAM.CREATE.${recording}`,
+  ];
+  if (role === 'recorder') {
+    const c = `${recording}.${EVENT_LOG_DURABLE}`;
+    return [...base, `$JS.API.CONSUMER.CREATE.${c}`, `$JS.API.CONSUMER.INFO.${c}`, `$JS.API.CONSUMER.MSG.NEXT.${c}`];
+  }
+  if (!isAgent(role)) return [];
+  return [
+    ...base,
+    `$JS.API.CONSUMER.INFO.${recording}.*`,
+    `$JS.API.CONSUMER.MSG.NEXT.${recording}.*`,
+    `$JS.API.CONSUMER.DELETE.${recording}.*`,
+    ...reads
+      .filter((r) => !r.startsWith('query.') && !r.startsWith('agent.control.'))
+      .map((r) => `$JS.API.CONSUMER.CREATE.${recording}.*.${withPrefix(ns, r)}`),
+  ];
+}
+
+/** The event log's durable consumer on the recording stream (src/infra/store/recorder.ts). */
+export const EVENT_LOG_DURABLE = 'event-log';
 
 const unique = (xs: readonly string[]) => [...new Set(xs)];
 

@@ -405,7 +405,7 @@ export const configKeys = {
   RECORDING_JETSTREAM: def({
     schema: bool,
     expected: 'true | false',
-    doc: 'On NATS: a SEXTANT_RECORDING stream captures every Sextant subject (export with `sextant record export`, replay with `sextant replay stream:SEXTANT_RECORDING`).',
+    doc: 'On NATS: a SEXTANT_RECORDING stream captures every Sextant subject (export with `sextant record export`, replay with `sextant replay stream:SEXTANT_RECORDING`). The recorder then reads the event log from it through a durable consumer (nothing lost across its restarts), and a restarted risk, portfolio or strategy agent replays its input after its checkpoint from it. The compose file and the Helm chart set it.',
     default: false,
   }),
   RECORDING_MAX_AGE_MS: def({

@@ -27,6 +27,9 @@ import {
   type Emitted,
   type OutboxEmitted,
   type WithOutbox,
+  type RecordedMessage,
+  matchesPattern,
+  type SubjectPattern,
 } from '../core/index.js';
 import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
@@ -98,6 +101,14 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #effects: EffectRunner;
   /** Scale-out: which messages this instance handles (spec.partition with a coordinator). */
   readonly #gate: PartitionGate | undefined;
+  /** Per inlet pattern, the id of the last message handled: where a checkpoint cuts its input. */
+  readonly #lastIn = new Map<string, string>();
+  /** Replaying after a restart: live messages wait until the replay is done. */
+  #hold: { promise: Promise<void>; release: () => void } | undefined;
+  /** Per inlet pattern: true once the replay has passed the checkpoint's cut. */
+  #cutPassed: Map<string, boolean> | undefined;
+  /** Ids replayed after a restart: the same message arriving live (or redelivered) is not handled twice. */
+  #replayed: Set<string> | undefined;
 
   constructor(
     readonly spec: AgentSpec<TContext>,
@@ -157,6 +168,28 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     return out;
   }
 
+  /**
+   * Per inlet pattern, the id of the last message handled (call when `idle`): the cut a checkpoint
+   * records, after which a restart replays the recording stream (`replay`).
+   */
+  persistedInputs(): Record<string, string> {
+    return Object.fromEntries(this.#lastIn);
+  }
+
+  /**
+   * Whether this agent can be brought back exactly by replaying its input after a checkpoint: its
+   * steps have no effects outside the bus (execution's broker calls, the sentiment scorer), it
+   * does not read back its own outputs instead, and it holds all its keys (no partitions).
+   */
+  get replayable(): boolean {
+    return this.spec.effects === undefined && this.spec.recover === undefined && this.#gate === undefined;
+  }
+
+  /** The subjects a replay reads for this agent: its inlets (shared ones are a queue group's, not its own). */
+  get replayPatterns(): SubjectPattern[] {
+    return this.spec.inlets.filter((i) => !i.shared).map((i) => i.pattern);
+  }
+
   /** The machine's persisted snapshot (XState), JSON-able; what `start(snapshot)` resumes from. */
   persistedSnapshot(): Snapshot<unknown> {
     return this.spec.machine.getPersistedSnapshot(this.#actor.getSnapshot() as never) as Snapshot<unknown>;
@@ -170,8 +203,20 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     snapshot?: Snapshot<unknown>,
     recoverSince?: number,
     chains?: Readonly<Record<string, ChainRef>>,
+    resume: {
+      /** The checkpoint's cut (see persistedInputs). */
+      readonly inputs?: Readonly<Record<string, string>>;
+      /** Hold live input after subscribing: the caller replays (`replay`) then calls `release`. */
+      readonly replay?: boolean;
+    } = {},
   ): Promise<void> {
     this.#setLifecycle('starting');
+    for (const [pattern, id] of Object.entries(resume.inputs ?? {})) this.#lastIn.set(pattern, id);
+    if (resume.replay) {
+      let release!: () => void;
+      const promise = new Promise<void>((r) => (release = r));
+      this.#hold = { promise, release };
+    }
     const upgrade = this.spec.upgrade;
     const context = (snapshot as { context?: unknown } | undefined)?.context;
     this.#spawn(
@@ -190,6 +235,64 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     await bus.flush();
     // subscribed first, then a member: what arrives for a key it comes to own is parked, not lost
     await this.#gate?.start();
+    if (!this.#hold) this.#begin();
+  }
+
+  /**
+   * Prepares a replay of `messages` (the recording stream since before the checkpoint, in stream
+   * order): per inlet, what it had handled up to the checkpoint's cut is skipped; an inlet whose cut
+   * is not among them (it had handled nothing in the window) takes all of its messages.
+   */
+  prepareReplay(messages: readonly RecordedMessage[]): void {
+    const cuts = new Set(this.#lastIn.values());
+    const present = new Set<string>();
+    for (const m of messages) if (cuts.has(m.env.id)) present.add(m.env.id);
+    this.#cutPassed = new Map(
+      this.replayPatterns.map((p) => [p, !this.#lastIn.has(p) || !present.has(this.#lastIn.get(p)!)]),
+    );
+    this.#replayed = new Set();
+  }
+
+  /**
+   * Replays one recorded message through the inlets it matches, past their cut, as if it had
+   * arrived live: the machine steps and its outputs are published again, with the ids they had (each
+   * is derived from its cause), so what was already published before the crash is recognised by id
+   * downstream (JetStream's dedupe, the machines' id windows, the event log) and counted once.
+   * Returns how many inlets took it.
+   */
+  async replayOne(m: RecordedMessage): Promise<number> {
+    const passed = this.#cutPassed;
+    if (!passed) throw new Error(`${this.spec.name}: replayOne before prepareReplay`);
+    let took = 0;
+    for (const inlet of this.spec.inlets) {
+      if (inlet.shared || !matchesPattern(inlet.pattern, m.subject)) continue;
+      if (!passed.get(inlet.pattern)) {
+        if (this.#lastIn.get(inlet.pattern) === m.env.id) passed.set(inlet.pattern, true);
+        continue;
+      }
+      this.#replayed!.add(m.env.id);
+      took++;
+      try {
+        await this.#handle(inlet, m.env, replayContext(m.subject));
+      } catch (err) {
+        this.#log.warn({ err, ...messageLogFields(m.env) }, 'a replayed message failed again (dead-lettered before)');
+      }
+    }
+    return took;
+  }
+
+  /** Ends the hold of a replay: live messages are handled (those replayed are skipped), then the agent runs. */
+  release(): void {
+    const hold = this.#hold;
+    if (!hold) return;
+    this.#hold = undefined;
+    this.#cutPassed = undefined;
+    hold.release();
+    this.#begin();
+  }
+
+  /** Running: heartbeats and the start hook. */
+  #begin(): void {
     this.#setLifecycle('running');
     if (this.deps.heartbeatMs > 0) {
       this.#heartbeat = setInterval(() => this.#publishHealth(), this.deps.heartbeatMs);
@@ -311,11 +414,18 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   #onMessage(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
-    if (this.#restarting) return this.#restarting.then(() => this.#onMessage(inlet, env, ctx));
+    if (this.#hold) return this.#hold.promise.then(() => this.#onMessage(inlet, env, ctx));
+    if (this.#replayed?.has(env.id)) return;
+    return this.#handle(inlet, env, ctx);
+  }
+
+  #handle(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
+    if (this.#restarting) return this.#restarting.then(() => this.#handle(inlet, env, ctx));
+    this.#lastIn.set(inlet.pattern, env.id);
     if (this.#lifecycle === 'faulted') throw new AgentFaultedError(this.spec.name, this.#lastError);
     inlet.observe?.(env);
     if (this.#gate) {
-      const admitted = this.#gate.admit(env, () => this.#onMessage(inlet, env, ctx));
+      const admitted = this.#gate.admit(env, () => this.#handle(inlet, env, ctx));
       if (admitted === 'skip') return;
       if (admitted) return admitted;
     }
@@ -488,4 +598,16 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       this.#log.warn({ err }, 'could not publish health');
     }
   }
+}
+
+/** The context of a replayed message: never a request (its requester had its answer, or gave up). */
+function replayContext(subject: Subject): MessageContext {
+  return {
+    subject,
+    headers: {},
+    expectsReply: false,
+    respond: () => {
+      throw new Error(`message on ${subject} is replayed; nothing to respond to`);
+    },
+  };
 }

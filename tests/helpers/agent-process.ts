@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { streamName } from '../../bus/create-bus.js';
+import { recordingStreamName, streamName } from '../../bus/create-bus.js';
 import { join, resolve } from 'node:path';
 import { sharedFile } from './test-data.js';
 
@@ -77,6 +77,14 @@ export function startAgentProcess(
   });
 }
 
+/** SIGKILL: the process dies at once (no drain, no last checkpoint); resolves once it has exited. */
+export async function killHard(proc: AgentProcess): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = new Promise((r) => proc.child.once('exit', r));
+  proc.child.kill('SIGKILL');
+  await exited;
+}
+
 /** Limits that never bind (as the backtest's): this run checks the pipeline, not risk. */
 export const OPEN_LIMITS = {
   RISK_MAX_POSITION_QTY: '1000000000',
@@ -126,6 +134,7 @@ export async function removeNamespaces(natsUrl: string, namespaces: readonly str
     const jsm = await jetstreamManager(nc);
     for (const ns of namespaces) {
       await jsm.streams.delete(streamName(ns)).catch(() => undefined);
+      await jsm.streams.delete(recordingStreamName(ns)).catch(() => undefined);
       // a KV bucket is the stream KV_<bucket>
       await jsm.streams.delete(`KV_sextant_partitions_${ns}`).catch(() => undefined);
     }

@@ -15,7 +15,7 @@ import { createRegistry, versionOf, type MessageType, type OrderFilled } from '.
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
-import { orclRunEnv, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { killHard, orclRunEnv, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/free-port.js';
 import { startOwnNatsServer, type OwnNatsServer } from '../helpers/nats-server.js';
@@ -270,6 +270,8 @@ describe('the whole system over that server, one process per agent, each signed 
       ...orclRunEnv(server.url),
       // the strategy shares its symbols through the key-value bucket, as in the compose file
       PARTITIONED_AGENTS: 'strategy',
+      // the recording stream, as in the compose file: the recorder's event log and the portfolio's replay read it
+      RECORDING_JETSTREAM: 'true',
     };
     const as = (role: BusRole) => ({ NATS_USER: role, NATS_PASSWORD: password[role]! });
     observer = await adminBus('perm-observer');
@@ -290,7 +292,18 @@ describe('the whole system over that server, one process per agent, each signed 
         SEXTANT_INSTANCE: 'recorder',
       }),
     );
-    for (const agent of ['portfolio', 'execution', 'risk', 'strategy'] as const)
+    // the portfolio keeps checkpoints: killed mid-run, it replays the recording stream with its role's permissions
+    const portfolioEnv = {
+      ...env,
+      ...as('portfolio'),
+      SEXTANT_INSTANCE: 'portfolio-1',
+      STORE: 'embedded',
+      SEXTANT_DATA_DIR: join(dir, 'portfolio'),
+      STORE_CHECKPOINT_MS: '100',
+    };
+    const portfolioProc = await startAgentProcess('portfolio', ['agent', 'portfolio'], portfolioEnv);
+    procs.push(portfolioProc);
+    for (const agent of ['execution', 'risk', 'strategy'] as const)
       procs.push(
         await startAgentProcess(agent, ['agent', agent], { ...env, ...as(agent), SEXTANT_INSTANCE: `${agent}-1` }),
       );
@@ -309,6 +322,10 @@ describe('the whole system over that server, one process per agent, each signed 
 
     // a person's order through the API, once the market has ORCL
     await eventually(() => expect(fills.length).toBeGreaterThan(0), 60_000, 50);
+    await killHard(portfolioProc);
+    const portfolioAgain = await startAgentProcess('portfolio again', ['agent', 'portfolio'], portfolioEnv);
+    procs.push(portfolioAgain);
+    expect(portfolioAgain.output()).toContain('replayed the recording stream after the checkpoint');
     const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'perm-1' },

@@ -9,6 +9,11 @@ export interface ProcessCheckpoint {
   readonly agents: Partial<Record<AgentName, Snapshot<unknown>>>;
   /** Wall time the state was captured: a restart reads back own outputs published since then. */
   readonly capturedAt?: number;
+  /**
+   * Each agent's cut: per inlet, the id of the last message it had handled. Over NATS with the
+   * recording stream a restart replays what came after it (src/app/kernel/kernel.ts).
+   */
+  readonly inputs?: Partial<Record<AgentName, Record<string, string>>>;
   /** Each agent's open chains, so an order's later fills still belong to its chain after a restart. */
   readonly chains?: Partial<Record<AgentName, Record<string, ChainRef>>>;
   readonly feed?: {
@@ -96,6 +101,7 @@ export class Checkpointer {
     const state: ProcessCheckpoint = {
       agents: kernel.persisted(),
       chains: kernel.persistedChains(),
+      inputs: kernel.persistedInputs(),
       capturedAt: Date.now(),
       ...(this.deps.feed
         ? {

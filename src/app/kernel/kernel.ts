@@ -11,6 +11,8 @@ import {
   type IdSource,
   MarketCache,
   type WithOutbox,
+  type Envelope,
+  type SubjectPattern,
 } from '../../core/index.js';
 import { type PartitionCoordinator, AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/index.js';
 import { dataAgent, type AnyFeed, type FeedCursor, type PumpOptions } from '../../../agents/data/index.js';
@@ -152,6 +154,12 @@ export interface KernelDeps {
   readonly restore?: Partial<Record<AgentName, Snapshot<unknown>>>;
   /** When resuming: agents read back their own outputs published since then (epoch ms). */
   readonly recoverSince?: number;
+  /**
+   * When resuming: each agent's cut, the last message each inlet had handled at the checkpoint. On a
+   * bus that records every subject (NATS with RECORDING_JETSTREAM) the agents that can (AgentHost.replayable)
+   * replay what came after it from `recoverSince` on, before live input (see `start`).
+   */
+  readonly restoreInputs?: Partial<Record<AgentName, Readonly<Record<string, string>>>>;
   /** When resuming: each agent's open chains (an order's submission, which its fills chain to). */
   readonly restoreChains?: Partial<Record<AgentName, Readonly<Record<string, ChainRef>>>>;
   /**
@@ -259,18 +267,78 @@ export class Kernel {
    */
   async start(): Promise<void> {
     const { bus } = this.deps;
-    this.#cacheFeeds.push(
-      bus.subscribe(patterns.marketBars, (env) => this.market.onBar(env.payload as Bar), { name: 'market-cache' }),
-      bus.subscribe(patterns.marketTicks, (env) => this.market.onTick(env.payload as Tick), { name: 'market-cache' }),
+    const since = this.deps.recoverSince;
+    const snapshotOf = (host: AgentHost) =>
+      host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
+    // agents that come back by replaying their input after the checkpoint (a bus that records everything)
+    const replaying = new Set(
+      bus.readRecorded && since !== undefined ? this.hosts.filter((h) => snapshotOf(h) && h.replayable) : [],
     );
+    // while they replay, the market cache waits too: the replay fills it in stream order first
+    let hold: Promise<void> | undefined;
+    let release = () => undefined as void;
+    if (replaying.size > 0) hold = new Promise<void>((r) => (release = r));
+    const onBar = (env: Envelope): void | Promise<void> =>
+      hold ? hold.then(() => onBar(env)) : this.market.onBar(env.payload as Bar);
+    const onTick = (env: Envelope): void | Promise<void> =>
+      hold ? hold.then(() => onTick(env)) : this.market.onTick(env.payload as Tick);
+    this.#cacheFeeds.push(
+      bus.subscribe(patterns.marketBars, onBar, { name: 'market-cache' }),
+      bus.subscribe(patterns.marketTicks, onTick, { name: 'market-cache' }),
+    );
+    let replayed = replaying.size === 0;
+    const replay = async () => {
+      if (replayed) return;
+      replayed = true;
+      try {
+        await this.#replay([...replaying], since!);
+      } finally {
+        hold = undefined;
+        release();
+        for (const h of replaying) h.release();
+      }
+    };
     for (const host of this.hosts) {
-      const snapshot = host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
+      // the feed starts once the others have caught up
+      if (host.name === 'data') await replay();
+      const snapshot = snapshotOf(host);
       await host.start(
         snapshot,
-        snapshot ? this.deps.recoverSince : undefined,
+        snapshot ? since : undefined,
         snapshot ? this.deps.restoreChains?.[host.name as AgentName] : undefined,
+        {
+          ...(this.deps.restoreInputs?.[host.name as AgentName]
+            ? { inputs: this.deps.restoreInputs[host.name as AgentName] }
+            : {}),
+          replay: replaying.has(host),
+        },
       );
     }
+    await replay();
+  }
+
+  /**
+   * Replays the recording stream from `since` through the agents that resume by replay (each past
+   * its own cut), in stream order, bars and ticks into the market cache first; their live input
+   * waits meanwhile (subscribed before the read, so nothing falls between the two).
+   */
+  async #replay(hosts: readonly AgentHost[], since: number): Promise<void> {
+    const { bus, logger } = this.deps;
+    const wanted = new Set<string>([patterns.marketBars, patterns.marketTicks]);
+    for (const h of hosts) for (const p of h.replayPatterns) wanted.add(p);
+    await bus.flush();
+    const messages = await bus.readRecorded!([...wanted] as SubjectPattern[], since);
+    for (const h of hosts) h.prepareReplay(messages);
+    const took: Record<string, number> = Object.fromEntries(hosts.map((h) => [h.name, 0]));
+    for (const m of messages) {
+      if (m.env.type === 'market.bar') this.market.onBar(m.env.payload as Bar);
+      else if (m.env.type === 'market.tick') this.market.onTick(m.env.payload as Tick);
+      for (const h of hosts) took[h.name]! += await h.replayOne(m);
+    }
+    logger.info(
+      { read: messages.length, replayed: took, since: new Date(since).toISOString() },
+      'replayed the recording stream after the checkpoint before taking new input',
+    );
   }
 
   /** True when no agent is inside a step or waiting for an effect: a consistent cut. */
@@ -282,6 +350,13 @@ export class Kernel {
   persisted(): Partial<Record<AgentName, Snapshot<unknown>>> {
     const out: Partial<Record<AgentName, Snapshot<unknown>>> = {};
     for (const h of this.hosts) out[h.name as AgentName] = h.persistedSnapshot();
+    return out;
+  }
+
+  /** Every agent's cut: the last message each inlet handled (see AgentHost.persistedInputs). */
+  persistedInputs(): Partial<Record<AgentName, Record<string, string>>> {
+    const out: Partial<Record<AgentName, Record<string, string>>> = {};
+    for (const h of this.hosts) out[h.name as AgentName] = h.persistedInputs();
     return out;
   }
 

@@ -147,6 +147,8 @@ export async function planLive(
           overflow: config.store.overflow,
           ...(writeWatch ? { watch: writeWatch } : {}),
           onHalt: (reason) => haltTrading(bus, envelope, reason),
+          // over NATS with the recording stream the event log reads it (durable: nothing lost across restarts)
+          fromStream: bus.kind === 'nats' && config.recordingStream.on,
         })
       : undefined);
     settings = await tradingSettingsWithBroker(config, logger);
@@ -218,6 +220,7 @@ export async function planLive(
         ? {
             restore: resume.agents,
             ...(resume.chains ? { restoreChains: resume.chains } : {}),
+            ...(resume.inputs ? { restoreInputs: resume.inputs } : {}),
             recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS,
           }
         : {}),

@@ -56,6 +56,26 @@ export interface Subscription {
   drain(): Promise<void>;
 }
 
+/** A message read back from the recording stream. */
+export interface RecordedMessage {
+  /** Without the namespace prefix. */
+  readonly subject: Subject;
+  readonly env: Envelope;
+  /** Its sequence in the recording stream. */
+  readonly seq: number;
+}
+
+/** A message from the recording stream's durable consumer, with its acknowledgement. */
+export interface RecordedDelivery {
+  readonly subject: Subject;
+  /** The envelope, or why the stored bytes are not a valid envelope of a known type. */
+  readonly result: { ok: true; env: Envelope } | { ok: false; reason: string };
+  readonly seq: number;
+  /** True when delivered before (not acknowledged in time, or a restart). */
+  readonly redelivered: boolean;
+  ack(): void;
+}
+
 /** Counters every transport keeps; cheap enough for the hot path. */
 export interface BusStats {
   published: number;
@@ -105,6 +125,19 @@ export interface Bus {
    * last checkpoint. Only the NATS transport keeps them; the in-memory bus has none to give.
    */
   readBack?(pattern: SubjectPattern, sinceMs: number): Promise<Envelope[]>;
+  /**
+   * The recorded messages (every Sextant subject, NATS with a recording stream) on subjects matching
+   * `patterns`, stored since `sinceMs` (epoch ms) up to the last one stored when the read began, in
+   * stream order: what a restarted agent replays through its machine before it takes new input.
+   * Undefined where nothing is recorded (the in-memory bus, NATS without the recording stream).
+   */
+  readRecorded?(patterns: readonly SubjectPattern[], sinceMs: number): Promise<RecordedMessage[]>;
+  /**
+   * Every recorded message, through a durable consumer named `durable`, in stream order, each to be
+   * acknowledged once the reader has made it safe (the event log: once the store has it); what is
+   * not acknowledged comes again, also after a restart. Undefined where nothing is recorded.
+   */
+  consumeRecorded?(durable: string, deliver: (d: RecordedDelivery) => void): Promise<{ stop(): Promise<void> }>;
   /** Stops subscriptions, handles what was received, flushes, then closes. */
   drain(): Promise<void>;
   /** Closes at once. */

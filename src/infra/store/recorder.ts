@@ -12,6 +12,7 @@ import {
   type Logger,
   IdWindow,
 } from '../../core/index.js';
+import { EVENT_LOG_DURABLE } from '../../../bus/index.js';
 import { tapSextantSubjects } from '../recording/index.js';
 import {
   openStatuses,
@@ -37,7 +38,16 @@ export interface RecorderOptions {
    * Told of every failed and every successful write (src/infra/store/write-watch.ts stops trading while writes fail).
    */
   readonly watch?: { failed(what: string, err: unknown): void; succeeded(what: string): void };
+  /**
+   * Read the bus's recording stream (NATS with RECORDING_JETSTREAM) through the durable consumer
+   * `event-log` instead of tapping core NATS: each message is acknowledged once the store has it, so a
+   * recorder that restarts (or falls behind) continues where the log stands and loses nothing.
+   */
+  readonly fromStream?: boolean;
 }
+
+/** The event log's durable consumer on the recording stream (its NATS permissions name it). */
+export const EVENT_LOG_CONSUMER = EVENT_LOG_DURABLE;
 
 export interface RecorderStats {
   recorded: number;
@@ -84,6 +94,11 @@ const rank: Record<OrderDoc['status'], number> = {
 export class Recorder {
   readonly stats: RecorderStats = { recorded: 0, buffered: 0, writeFailures: 0, overflows: 0, dropped: 0 };
   #events: RecordedEvent[] = [];
+  /** Reading the recording stream: the stream sequence of each buffered event, in `#events` order (0: tapped). */
+  #seqs: number[] = [];
+  /** Reading the recording stream: messages recorded and not yet acknowledged, by stream sequence. */
+  readonly #unacked = new Map<number, () => void>();
+  #stream: { stop(): Promise<void> } | undefined;
   #fills: FillDoc[] = [];
   #docs: (() => Promise<void>)[] = [];
   readonly #orders = new Map<string, OrderDoc>();
@@ -112,6 +127,29 @@ export class Recorder {
   async start(): Promise<void> {
     for (const o of await this.store.orders.list({ status: 'open', limit: 1_000_000 }))
       this.#orders.set(o.clientOrderId, o);
+    if (this.options.fromStream && this.bus.consumeRecorded) {
+      this.#stream = await this.bus.consumeRecorded(EVENT_LOG_CONSUMER, (d) => {
+        if (this.#closed) return;
+        if (this.#unacked.has(d.seq)) {
+          // delivered again before its batch was written: the newer delivery is the one to acknowledge
+          this.#unacked.set(d.seq, d.ack);
+          return;
+        }
+        if (!d.result.ok) {
+          // not an envelope: its subscribers dead-lettered it when it was published (the dead letter is recorded)
+          this.log.warn(
+            { subject: d.subject, seq: d.seq, reason: d.result.reason },
+            'a recorded message is not a valid envelope; not in the event log (its dead letter is)',
+          );
+          d.ack();
+          return;
+        }
+        this.#unacked.set(d.seq, d.ack);
+        this.record(d.subject, d.result.env, d.seq);
+      });
+      this.log.info({ consumer: EVENT_LOG_CONSUMER }, 'the event log reads the JetStream recording stream');
+      return;
+    }
     this.#subs = tapSextantSubjects(this.bus, (env, ctx) => this.record(ctx.subject, env), 'recorder');
   }
 
@@ -121,10 +159,11 @@ export class Recorder {
   }
   #lastId: string | undefined;
 
-  /** Records one message (the bus tap calls this; replays and tests may too). */
-  record(subject: string, env: Envelope): void {
+  /** Records one message (the bus tap or the stream calls this; replays and tests may too). */
+  record(subject: string, env: Envelope, seq = 0): void {
     this.#lastId = env.id;
     this.#events.push({ subject, env }); // a repeat here is harmless: the event store keys on the id
+    this.#seqs.push(seq);
     if (PROJECTED.has(env.type) && this.#seen.add(env.id)) this.#project(env);
     this.stats.buffered = this.#events.length;
     if (this.#events.length > this.options.maxBuffered) this.#overflow();
@@ -157,6 +196,8 @@ export class Recorder {
    */
   async stop(waitMs = 10_000): Promise<void> {
     await Promise.all(this.#subs.map((s) => s.drain().catch(() => undefined)));
+    // what the stream delivers after this is not acknowledged: the next start gets it
+    await this.#stream?.stop().catch(() => undefined);
     const late = await Promise.race([
       this.flush().then(() => false),
       new Promise<boolean>((r) => setTimeout(() => r(true), waitMs).unref()),
@@ -192,9 +233,11 @@ export class Recorder {
     while (!this.#closed && (this.#events.length > 0 || this.#docs.length > 0 || this.#fills.length > 0)) {
       // take everything pending (the store batches its writes); what is recorded meanwhile queues behind
       const batch = this.#events;
+      const seqs = this.#seqs;
       const fills = this.#fills;
       const docs = this.#docs;
       this.#events = [];
+      this.#seqs = [];
       this.#fills = [];
       this.#docs = [];
       try {
@@ -207,6 +250,7 @@ export class Recorder {
         ]);
       } catch (err) {
         this.#events = batch.concat(this.#events);
+        this.#seqs = seqs.concat(this.#seqs);
         this.#fills = fills.concat(this.#fills);
         this.#docs = docs.concat(this.#docs);
         this.stats.writeFailures++;
@@ -220,6 +264,12 @@ export class Recorder {
         continue; // the same writes again: the store keys on ids and versions, so a half-done batch is harmless
       }
       this.#retryMs = this.options.retryMs ?? 100;
+      // the store has them (and what they projected): acknowledged, never delivered again
+      for (const seq of seqs) {
+        if (seq === 0) continue;
+        this.#unacked.get(seq)?.();
+        this.#unacked.delete(seq);
+      }
       this.options.watch?.succeeded('event log');
       this.stats.recorded += batch.length;
       this.stats.buffered = this.#events.length;
@@ -291,6 +341,9 @@ export class Recorder {
       }
       case 'order.filled': {
         const f = env.payload as OrderFilled;
+        // a fill delivered again after a restart of the recorder (its order document already has it)
+        const known = this.#orders.get(f.clientOrderId);
+        if (known && known.filledQty >= f.cumQty) return;
         this.#fills.push({
           id: env.id,
           clientOrderId: f.clientOrderId,

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { fromStoredJson, toStoredJson } from '../json.js';
@@ -414,7 +414,7 @@ class EmbeddedConversations implements ConversationStore {
 
 /**
  * One file per key, replaced atomically: write `<key>.json.tmp`, fsync, keep the old file as
- * `<key>.json.prev`, rename. Saves are serialised per key, and one with a lower or equal seq
+ * `<key>.json.prev` (a hard link), rename over it. Saves are serialised per key, and one with a lower or equal seq
  * than the stored one is ignored, so snapshots are kept in the order they were taken.
  */
 class EmbeddedSnapshots implements SnapshotStore {
@@ -450,7 +450,11 @@ class EmbeddedSnapshots implements SnapshotStore {
       if (this.#byKey.get(doc.key) !== doc) return; // a newer save replaced it before its turn
       try {
         await writeDurably(`${file}.tmp`, toStoredJson(doc));
-        await rename(file, `${file}.prev`).catch((err: NodeJS.ErrnoException) => {
+        // the previous one is kept as a second name of its file, and the new one renamed over it: at no
+        // point is there no `<key>.json` (renaming it away first left none to a SIGKILL in between, and
+        // the process started afresh)
+        await rm(`${file}.prev`, { force: true });
+        await link(file, `${file}.prev`).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });
         await rename(`${file}.tmp`, file);
