@@ -8,7 +8,8 @@ export const DB_FILE = 'sextant.db';
 /**
  * The schema. Events keep their envelope as JSON text plus the columns queries filter on, each
  * with an index ordered by (time, seq) so a query reads its page straight off the index:
- * correlation id (`trace`, `why`), type, symbol, time, and the payload's client order id. `seq`
+ * correlation id (`trace`, `why`), type, symbol, symbol and type (`why`: the latest signal of a
+ * symbol, found at once however long ago it was), time, and the payload's client order id. `seq`
  * is the append order (the rowid), so "ties in append order" and `after(id)` are exact.
  * `personal`/`owner` carry `ownerOf` (src/core privacy) so a person's query filters in SQL,
  * before limit and offset.
@@ -31,6 +32,7 @@ CREATE INDEX IF NOT EXISTS events_time ON events (time, seq);
 CREATE INDEX IF NOT EXISTS events_correlation ON events (correlation_id, time, seq);
 CREATE INDEX IF NOT EXISTS events_type ON events (type, time, seq);
 CREATE INDEX IF NOT EXISTS events_symbol ON events (symbol, time, seq) WHERE symbol IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_symbol_type ON events (symbol, type, time, seq) WHERE symbol IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_client_order ON events (client_order_id) WHERE client_order_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS orders (
   client_order_id TEXT PRIMARY KEY,
