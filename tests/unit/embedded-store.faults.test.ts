@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { main } from '../../src/cli/main.js';
@@ -211,6 +212,42 @@ describe('embedded store: corrupt files and crashes', () => {
     expect(await s.events.count()).toBe(0); // nothing half-written
     await s.close().catch(() => undefined);
   });
+
+  // chattr +i makes a file immutable even for root: the disk refusing writes, as a read-only mount
+  // does. It needs root (CAP_LINUX_IMMUTABLE) and a file system with attributes; skipped without.
+  const canFreeze = (() => {
+    const probe = join(tmpdir(), `sextant-chattr-${process.pid}`);
+    writeFileSync(probe, '');
+    try {
+      return spawnSync('chattr', ['+i', probe]).status === 0 && spawnSync('chattr', ['-i', probe]).status === 0;
+    } finally {
+      rmSync(probe, { force: true });
+    }
+  })();
+  it.skipIf(!canFreeze)(
+    'a database file the disk stops taking writes to fails the writes and health; once it takes them again the same writes succeed and nothing is lost',
+    async () => {
+      const s = await openEmbeddedStore({ dir, fsync: 'interval', fsyncIntervalMs: 50 });
+      await s.events.append([ev('a')]);
+      const wal = join(dir, 'sextant.db-wal');
+      spawnSync('chattr', ['+i', wal]);
+      try {
+        const failed = s.events.append([ev('b'), ev('c')]);
+        await expect(failed).rejects.toThrow(StoreUnavailableError);
+        await expect(failed).rejects.toThrow(/SQLITE_(IOERR|READONLY|CANTOPEN)/);
+        expect((await s.health()).ok).toBe(false);
+        expect((await s.health()).detail).toMatch(/SQLITE_/);
+      } finally {
+        spawnSync('chattr', ['-i', wal]);
+      }
+      await s.events.append([ev('b'), ev('c')]); // the recorder's retry
+      expect((await s.health()).ok).toBe(true);
+      await s.close();
+      const again = await open();
+      expect((await again.events.query({})).map((e) => e.env.id)).toEqual(['a', 'b', 'c']);
+      await again.close();
+    },
+  );
 
   it('a snapshot save that fails does not stop later saves, and load answers what is on disk', async () => {
     const s = await open();
