@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { main } from '../../src/cli/main.js';
@@ -188,6 +189,32 @@ describe('embedded store: corrupt files and crashes', () => {
     const err = await open().catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/risk\.json.*previous snapshot is kept as .*risk\.json\.prev/);
     expect(existsSync(join(dir, 'snapshots', 'risk.json.prev'))).toBe(true);
+  });
+
+  it('an append acknowledged with STORE_FSYNC=interval survives kill -9 of the process at once, before any checkpoint', async () => {
+    const store = fileURLToPath(new URL('../../src/infra/store/embedded/embedded-store.ts', import.meta.url));
+    const code = `
+      const { openEmbeddedStore } = await import(${JSON.stringify(store)});
+      const s = await openEmbeddedStore({ dir: ${JSON.stringify(dir)}, fsync: 'interval', fsyncIntervalMs: 600000 });
+      const ev = (id) => ({ subject: 'market.bar.ORCL', env: { id, type: 'market.bar', v: 1, source: 't/1', correlationId: id, time: 1, payload: { symbol: 'ORCL' } } });
+      await s.events.append([ev('a'), ev('b')]);
+      await s.orders.put(${JSON.stringify(order(1, 'submitted'))});
+      console.log('acked');
+      setInterval(() => undefined, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('acked') && resolve());
+      child.on('exit', (c) => reject(new Error(`the writer exited ${c} before acknowledging`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    const again = await open(); // its lock names a dead process: taken over
+    expect((await again.events.query({})).map((e) => e.env.id)).toEqual(['a', 'b']);
+    expect((await again.orders.get('sma-cross-01ABC'))?.status).toBe('submitted');
+    await again.close();
   });
 
   it('a second process cannot open a data directory in use', async () => {
