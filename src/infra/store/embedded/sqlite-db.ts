@@ -99,9 +99,12 @@ export function openDatabase(file: string, fsync: FsyncPolicy): Database.Databas
     return db;
   } catch (err) {
     db?.close();
+    const code = (err as { code?: string }).code ?? '';
+    const advice = /NOTADB|CORRUPT/.test(code)
+      ? 'The file is damaged or not a database: move it aside (keep it: `sqlite3 FILE .recover` reads what is left) and start again'
+      : 'Check that the data directory exists and this user may write to it (SEXTANT_DATA_DIR)';
     throw new StoreUnavailableError(
-      `the embedded store's database ${file} cannot be opened: ${(err as Error).message}. ` +
-        'If the file is damaged, move it aside (keep it: `sqlite3 FILE .recover` can read what is left) and start again',
+      `the embedded store's database ${file} cannot be opened: ${code ? `${code}: ` : ''}${(err as Error).message}. ${advice}`,
       { cause: err },
     );
   }
