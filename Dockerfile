@@ -18,8 +18,12 @@ RUN npm run build
 
 FROM node:20-bookworm-slim AS prod-deps
 WORKDIR /app
+# better-sqlite3 (the embedded store) is a native module: its install script fetches a prebuilt
+# binary for this Node, or compiles it with node-gyp (python3, make, g++: this stage only)
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 \
+  && node -e "new (require('better-sqlite3'))(':memory:').close()" && npm cache clean --force
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -3,6 +3,7 @@ import { runBacktestBench } from './backtest.bench.js';
 import { formatBusBench, runBusBench } from './bus.bench.js';
 import { writeResults } from './harness.js';
 import { runStoreBench } from './store.bench.js';
+import { runStoreSoakBench } from './store-soak.bench.js';
 import { runReplayBench } from './replay.bench.js';
 import { runApiBench } from './api.bench.js';
 import { runLiveBench } from './live.bench.js';
@@ -118,6 +119,24 @@ export const benches: BenchEntry[] = [
         summary,
         warnings: result.mongoSkipped ? [`MongoDB append NOT MEASURED: ${result.mongoSkipped}`] : [],
       };
+    },
+  },
+  {
+    // `npm run bench -- soak --soak-events=5000000` for the full soak (README: store limits)
+    name: 'soak',
+    async run({ log }) {
+      const arg = process.argv.find((a) => a.startsWith('--soak-events='));
+      const events = arg ? Number(arg.slice('--soak-events='.length)) : 200_000;
+      if (!(Number.isInteger(events) && events >= 20_000))
+        throw new Error(`--soak-events must be a whole number >= 20000, got ${arg}`);
+      const r = await runStoreSoakBench({ events, log });
+      const q = r.queries;
+      const summary = [
+        `embedded store soak: ${r.events.toLocaleString('en-US')} events (${r.minutes.toLocaleString('en-US')} minutes of ${r.symbols.length} symbols with their chains), appended at ${r.appendEventsPerSecond.toLocaleString('en-US')} events/s; file ${r.fileMB} MB`,
+        `  p50/p99 ms: trace ${q.trace.p50Ms}/${q.trace.p99Ms}, why ${q.why.p50Ms}/${q.why.p99Ms}, events ${q.events.p50Ms}/${q.events.p99Ms} (goal p99 < ${r.goalP99Ms} ms)`,
+        `  RSS ${r.rssMB.first} MB at ${r.points[0]!.events.toLocaleString('en-US')} events, ${r.rssMB.last} MB at the end, max ${r.rssMB.max} MB`,
+      ].join('\n');
+      return { result: r, summary, warnings: r.met ? [] : [`store soak p99 NOT under ${r.goalP99Ms} ms`] };
     },
   },
   {

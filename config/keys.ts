@@ -382,7 +382,7 @@ export const configKeys = {
   SEXTANT_DATA_DIR: def({
     schema: z.string().min(1),
     expected: 'a directory path',
-    doc: 'Where the embedded store lives (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).',
+    doc: 'Where the embedded store lives: sextant.db (SQLite) and snapshots/ (a single-agent process, sextant agent <name>, uses its agent-<name> subdirectory).',
     default: './data',
   }),
   STORE: def<'auto' | 'embedded' | 'mongodb' | 'off'>({
@@ -434,7 +434,7 @@ export const configKeys = {
   STORE_FSYNC: def<'always' | 'interval' | 'never'>({
     schema: z.enum(['always', 'interval', 'never']),
     expected: 'always | interval | never',
-    doc: 'Embedded store: fsync every write, at most every STORE_FSYNC_INTERVAL_MS (writes survive a process crash at once, a power loss after the interval), or leave it to the OS.',
+    doc: 'Embedded store (SQLite, WAL): always = synchronous FULL (every commit fsynced); interval = NORMAL plus a checkpoint at most STORE_FSYNC_INTERVAL_MS after a write (writes survive a process crash at once, a power loss after the interval); never = OFF (the OS decides).',
     default: 'interval',
   }),
   STORE_FSYNC_INTERVAL_MS: def({

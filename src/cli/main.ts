@@ -25,7 +25,8 @@ Commands:
                         Run every agent in this process (in-memory bus unless NATS_URL is set);
                         resumes from the last checkpoint in the store. --until-feed-end stops
                         (checkpointed) once a file feed is done.
-  store repair          Move corrupt lines of the embedded store aside (nothing is deleted)
+  store check|repair    Check the embedded store's database (integrity, row counts); repair moves
+                        corrupt lines of append-log files awaiting import aside (nothing is deleted)
   replay <file|stream:NAME> [--verify]
                         Replay a recording through fresh agents; compare decisions (sextant replay --help)
   record export         Write a JetStream recording as NDJSON (sextant record --help)

@@ -147,6 +147,27 @@ export function storeContract(factory: StoreFactory): void {
         );
       });
 
+      it("answers a symbol's latest signal (type and symbol, newest first) however many later messages it has", async () => {
+        const signal = (id: string, symbol: string, time: number) =>
+          ev(id, 'signal.generated', time, `c-${id}`, { symbol, side: 'buy' });
+        await store.events.append([
+          signal('s1', 'ORCL', T0),
+          signal('s2', 'MSFT', T0 + 10),
+          signal('s3', 'ORCL', T0 + 20),
+        ]);
+        await store.events.append(
+          Array.from({ length: 300 }, (_, i) =>
+            ev(`late${i}`, 'market.bar', T0 + 100 + i, `late${i}`, { symbol: 'ORCL' }),
+          ),
+        );
+        await store.events.append([signal('s4', 'MSFT', T0 + 1000)]);
+        const latest = await store.events.query({ type: 'signal.generated', symbol: 'ORCL', limit: 1, newest: true });
+        expect(latest.map((e) => [e.env.id, e.env.correlationId])).toEqual([['s3', 'c-s3']]);
+        expect(await store.events.query({ type: 'signal.generated', symbol: 'NONE', limit: 1, newest: true })).toEqual(
+          [],
+        );
+      });
+
       it("a person's query leaves out other people's conversations (and chat dead letters) before the limit applies", async () => {
         const chat = (id: string, user: string, time: number) =>
           ev(id, 'chat.exchange', time, id, { user, question: `q ${id}`, answer: 'a' });

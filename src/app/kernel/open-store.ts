@@ -5,7 +5,7 @@ import { openEmbeddedStore, type Store } from '../../infra/store/index.js';
 
 /**
  * The store the configuration asks for: MongoDB when STORE=mongodb (or auto with MONGODB_URI),
- * the embedded files under SEXTANT_DATA_DIR (a single-agent process: its `agent-<name>`
+ * the embedded SQLite store under SEXTANT_DATA_DIR (a single-agent process: its `agent-<name>`
  * subdirectory) when STORE=embedded (or auto without it), none when
  * STORE=off. The MongoDB adapter is loaded only when used.
  */
@@ -37,7 +37,12 @@ export async function openStore(
     onTorn: (t) =>
       log.warn(
         { file: t.file, bytes: t.bytes, savedTo: t.savedTo },
-        'a write cut off by a crash was found at the end of a store file; it was never acknowledged, so it was moved aside and not applied',
+        'a write cut off by a crash was found at the end of an append-log file being imported; it was never acknowledged, so it was not imported (it stays in the moved file)',
+      ),
+    onImported: (i) =>
+      log.warn(
+        { lines: i.lines, movedTo: i.movedTo },
+        'imported the append-log files of this data directory into the SQLite store (once); the old files were moved aside',
       ),
   });
   log.info({ store: 'embedded', dir, fsync: config.store.fsync }, 'store open');

@@ -70,13 +70,7 @@ export class AppendLog {
       try {
         onLine(text, line);
       } catch (err) {
-        const problem = err instanceof StoreCorruptError ? err.problem : (err as Error).message;
-        const id = err instanceof StoreCorruptError ? (err.docId ?? idIn(text)) : idIn(text);
-        throw new StoreCorruptError(
-          `${file}:${line}`,
-          id,
-          `${problem}; run \`sextant store repair\` to move bad lines aside (nothing is deleted)`,
-        );
+        throw corruptLine(file, line, text, err, '');
       }
     });
     let torn: TornTail | undefined;
@@ -277,6 +271,20 @@ export async function writeDurably(file: string, text: string): Promise<void> {
 function dirOf(file: string): string {
   const i = file.lastIndexOf('/');
   return i <= 0 ? '.' : file.slice(0, i);
+}
+
+/**
+ * A line that failed its check, as the error to report: file, line, the document's id and the way
+ * out (`sextant store repair`), with `more` after it.
+ */
+export function corruptLine(file: string, line: number, text: string, err: unknown, more: string): StoreCorruptError {
+  const problem = err instanceof StoreCorruptError ? err.problem : (err as Error).message;
+  const id = err instanceof StoreCorruptError ? (err.docId ?? idIn(text)) : idIn(text);
+  return new StoreCorruptError(
+    `${file}:${line}`,
+    id,
+    `${problem}; run \`sextant store repair\` to move bad lines aside (nothing is deleted)${more}`,
+  );
 }
 
 /** The document's id (`id`, `clientOrderId` or `key`) from its text, to name it even when it does not parse. */
