@@ -28,14 +28,14 @@ function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
 }
 
 /**
- * The risk agent: the only consumer of `order.intent`; writes `order.approved` or
- * `order.rejected`, `risk.state` on every trading-state change, and answers `risk.command`
- * (halt, reduce, resume, set-limits) with `risk.command-result`. Prices as of an intent's
- * decision time come from the process's market cache; buying power from its own cash ledger
- * (the start cash and every `order.filled`, so it never waits for a portfolio update); it
- * reads portfolio updates (daily PnL and drawdown for the loss limits; a breach reaches the
- * machine, ordinary updates only the account view), and order outcomes to keep projected
- * positions right. Answers `query.risk`.
+ * The risk agent: the only consumer of `order.intent` and `order.cancel`; writes `order.approved`
+ * or `order.rejected`, `order.cancel-approved` (every cancel, unconditionally), `risk.state` on
+ * every trading-state change, and answers `risk.command` (halt, reduce, resume, set-limits) with
+ * `risk.command-result`. Prices as of an intent's decision time come from the process's market
+ * cache; buying power from its own cash ledger (the start cash and every `order.filled`, so it
+ * never waits for a portfolio update); it reads portfolio updates (daily PnL and drawdown for the
+ * loss limits; a breach reaches the machine, ordinary updates only the account view), and order
+ * outcomes to keep projected positions right. Answers `query.risk`.
  */
 export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<RiskContext> {
   let account: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'> | undefined;
@@ -82,6 +82,8 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
           };
         },
       },
+      // cancels are passed on unconditionally (onCancel)
+      { pattern: subjects.orderCancel() },
       // people's commands (the interfaces' users only may publish them)
       { pattern: patterns.riskCommands, reply: 'risk.command-result' },
       // a Sextant process's (every role may): whatever its `by` says, it is taken as a system process's

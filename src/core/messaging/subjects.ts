@@ -123,6 +123,12 @@ export const subjects = {
   orderFilled: () => s('order.filled'),
   orderCancelled: () => s('order.cancelled'),
   orderFailed: () => s('order.failed'),
+  /** A request to cancel a working order (a strategy's or a person's): risk reads it first. */
+  orderCancel: () => s('order.cancel'),
+  /** A cancel risk has passed on to execution. */
+  orderCancelApproved: () => s('order.cancel-approved'),
+  /** Execution could not cancel: the order is unknown, already final, not the requester's, or the broker cannot. */
+  orderCancelRejected: () => s('order.cancel-rejected'),
   portfolioUpdated: () => s('portfolio.updated'),
   riskState: () => s('risk.state'),
   /**
