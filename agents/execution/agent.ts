@@ -176,8 +176,8 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
         pattern: patterns.marketTicks,
         wants: (ctx, env) => hasWorking(ctx, (env.payload as Tick).symbol),
       },
+      // approvals, and the cancels risk passes on (on the same subject, so in order with them)
       { pattern: subjects.orderApproved() },
-      { pattern: subjects.orderCancelApproved() },
     ],
     // after a restart: what it submitted, filled, cancelled or failed after its checkpoint
     recover: {

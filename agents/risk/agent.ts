@@ -8,6 +8,7 @@ import {
   type PortfolioSnapshot,
   type AgentSpec,
   messageEvent,
+  type MessageEvent,
   type MarketCache,
 } from '../../src/core/index.js';
 import {
@@ -66,7 +67,9 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
       },
       {
         pattern: subjects.orderIntent(),
-        toEvent: (env, ctx): IntentEvent => {
+        // cancels come on the intents' subject (in order with them) and are passed on unconditionally (onCancel)
+        toEvent: (env, ctx): IntentEvent | MessageEvent<'order.cancel'> => {
+          if (env.type === 'order.cancel') return messageEvent(env) as MessageEvent<'order.cancel'>;
           const intent = env.payload as OrderIntent;
           const prices: Record<string, number> = {};
           for (const sym in ctx.positions) {
@@ -82,8 +85,6 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
           };
         },
       },
-      // cancels are passed on unconditionally (onCancel)
-      { pattern: subjects.orderCancel() },
       // people's commands (the interfaces' users only may publish them)
       { pattern: patterns.riskCommands, reply: 'risk.command-result' },
       // a Sextant process's (every role may): whatever its `by` says, it is taken as a system process's

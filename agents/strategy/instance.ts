@@ -445,7 +445,7 @@ function sendCancels(
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'cancel'}: ${i.message}`).join('; ');
       d.outbox.push(
         deadLetter(
-          subjects.orderCancel(),
+          subjects.orderIntent(),
           'invalid_cancel',
           `strategy ${inst.id} asked for an invalid cancel (${why}); it was not sent`,
           { request: c, symbol: at.symbol, time: at.time },

@@ -90,7 +90,13 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
     };
     const approved = bus.subscribe(
       subjects.orderApproved(),
-      (e) => void ((e.payload as OrderApproved).order.clientOrderId === clientOrderId && done({ kind: 'approved' })),
+      // (cancels risk passes on travel on this subject too)
+      (e) =>
+        void (
+          e.type === 'order.approved' &&
+          (e.payload as OrderApproved).order.clientOrderId === clientOrderId &&
+          done({ kind: 'approved' })
+        ),
       { name: 'command.verdict' },
     );
     const rejected = bus.subscribe(

@@ -545,9 +545,11 @@ export const catalog = {
   'order.filled': entry(1, orderFilledSchema, ['execution'], () => subjects.orderFilled()),
   'order.cancelled': entry(1, orderCancelledSchema, ['execution'], () => subjects.orderCancelled()),
   'order.failed': entry(1, orderFailedSchema, ['execution'], () => subjects.orderFailed()),
-  // cancels take the orders' way: requested by strategies and people, passed on by risk, done by execution
-  'order.cancel': entry(1, orderCancelSchema, ['strategy', ...PEOPLE], () => subjects.orderCancel()),
-  'order.cancel-approved': entry(1, orderCancelApprovedSchema, ['risk'], () => subjects.orderCancelApproved()),
+  // Cancels take the orders' way (requested by strategies and people, passed on by risk, done by
+  // execution) on the SAME subjects as intents and approvals: NATS (and a JetStream consumer) keeps
+  // order only within a subject, and a cancel must never overtake the order it names.
+  'order.cancel': entry(1, orderCancelSchema, ['strategy', ...PEOPLE], () => subjects.orderIntent()),
+  'order.cancel-approved': entry(1, orderCancelApprovedSchema, ['risk'], () => subjects.orderApproved()),
   'order.cancel-rejected': entry(1, orderCancelRejectedSchema, ['execution'], () => subjects.orderCancelRejected()),
   'portfolio.updated': entry(1, portfolioSnapshotSchema, ['portfolio'], () => subjects.portfolioUpdated()),
   // people's commands on risk.command.<command>; a Sextant process's (`by: system:...`, the store watch
