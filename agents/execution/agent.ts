@@ -121,6 +121,7 @@ const OWN_OUTPUTS: ReadonlySet<string> = new Set([
 
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
   const { market, broker } = options;
+  const canCancel = broker.fills === 'simulated' || broker.cancelOrder !== undefined;
   /** The agent's clock (the host's, once started): the time of a venue's report. */
   let eventNow: () => number = options.now ?? Date.now;
   const wake: Wake = {};
@@ -152,12 +153,9 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
   return {
     name: 'execution',
     machine: executionMachine,
-    input: {
-      costs: options.costs,
-      broker: broker.name,
-      venueFills: broker.fills === 'venue',
-      canCancel: broker.fills === 'simulated' || broker.cancelOrder !== undefined,
-    },
+    input: { costs: options.costs, broker: broker.name, venueFills: broker.fills === 'venue', canCancel },
+    // whether the broker can cancel is a fact of this start (the broker configured now), not of the checkpoint
+    upgrade: (context) => ({ ...(context as ExecutionContext), canCancel }),
     ...(broker.fills === 'venue'
       ? {
           onStart: (api: AgentApi) => {
