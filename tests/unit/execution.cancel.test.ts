@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { executionMachine, type ExecutionEvent } from '../../agents/execution/machine.js';
+import { executionMachine, type ExecutionContext, type ExecutionEvent } from '../../agents/execution/machine.js';
+import { executionAgent } from '../../agents/execution/agent.js';
+import type { BrokerPort } from '../../agents/execution/broker.js';
+import type { MarketCache } from '../../src/core/agent/market-cache.js';
 import { riskMachine, type RiskEvent } from '../../agents/risk/machine.js';
 import { unboundedLimits } from '../../agents/risk/limits.js';
 import { zeroCosts } from '../../src/core/domain/costs.js';
@@ -219,6 +222,26 @@ describe('order.cancel at execution (a venue)', () => {
     expect(x.refused()).toEqual([
       'e1 unsupported: cannot cancel e1: the broker venue cannot cancel orders from Sextant (its port has no cancel)',
     ]);
+  });
+});
+
+describe('a checkpoint from before cancels', () => {
+  it('resumed from it, execution takes whether it can cancel from the broker configured now', () => {
+    const venue = (cancel: boolean): BrokerPort => ({
+      name: 'venue',
+      fills: 'venue',
+      submit: () => ({ brokerOrderId: 'b' }),
+      ...(cancel
+        ? { cancelOrder: () => Promise.resolve({ status: 'canceled' as const, filled: 0, average: undefined }) }
+        : {}),
+    });
+    const old = { venueFills: true, broker: 'venue' } as unknown as ExecutionContext; // no canCancel
+    const upgraded = (cancel: boolean) =>
+      executionAgent({ costs: zeroCosts, broker: venue(cancel), market: {} as MarketCache }).upgrade!(
+        old,
+      ) as ExecutionContext;
+    expect(upgraded(true).canCancel).toBe(true);
+    expect(upgraded(false).canCancel).toBe(false);
   });
 });
 
