@@ -20,6 +20,14 @@ export interface PumpOptions {
   readonly cursor?: FeedCursor;
   /** Awaited before each batch (paced: each item): the store's back-pressure. */
   readonly gate?: () => Promise<void>;
+  /**
+   * Every item's consequences handled (the bus quiet) before the next item goes out, as the
+   * in-memory bus does by itself: a NATS backtest whose orders rest (brackets, limits, stops), where
+   * execution must not match a resting order against a bar before the strategy's reaction to the
+   * bar before it (an exit that cancels it) has arrived, nor the strategy decide on a bar before
+   * that bar's fills have reached it. Costs a bus round trip or two per item.
+   */
+  readonly lockstep?: boolean;
   /** A live feed: closed candles a symbol may miss before the agent reports itself degraded (default 3). */
   readonly staleAfterBars?: number;
   /** What a bar must pass to be published (default: defaultBarGuard). */
@@ -146,7 +154,7 @@ export async function pumpFeed(api: AgentApi, feed: AnyFeed, options: PumpOption
         if (++caught === catchUp.items) await caughtUp();
       })();
     const atBatchEnd = (bars + ticks) % batch === 0;
-    if (options.paceMs === 0 && !atBatchEnd) return undefined;
+    if (options.paceMs === 0 && !atBatchEnd && !options.lockstep) return undefined;
     return (async () => {
       if (options.paceMs > 0) await sleep(options.paceMs);
       else await quiesce(api.bus);

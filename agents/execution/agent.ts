@@ -3,6 +3,7 @@ import {
   patterns,
   subjects,
   type Bar,
+  type OrderCancel,
   type OrderIntent,
   type Tick,
   type AgentApi,
@@ -13,6 +14,7 @@ import type { BrokerPort } from './broker.js';
 import {
   executionMachine,
   type BrokerAcceptedEvent,
+  type BrokerCancelFailedEvent,
   type BrokerFailedEvent,
   type BrokerReportEvent,
   type ExecutionContext,
@@ -45,8 +47,9 @@ export interface ExecutionOptions {
 }
 
 /**
- * The execution agent: reads `order.approved` (only risk writes it) and market data; writes
- * `order.submitted`, `order.filled`, `order.cancelled`, `order.failed`. Orders go to the broker
+ * The execution agent: reads `order.approved` and `order.cancel-approved` (only risk writes them)
+ * and market data; writes `order.submitted`, `order.filled`, `order.cancelled`, `order.failed`,
+ * `order.cancel-rejected`. Orders go to the broker
  * port through a timeout, bounded retries with jittered backoff and a circuit breaker; when all
  * fail the order ends `order.failed` with the reason. Market data reaches the machine only for
  * symbols with working orders; the market cache keeps recent bars so an order accepted after
@@ -118,6 +121,7 @@ const OWN_OUTPUTS: ReadonlySet<string> = new Set([
 
 export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionContext> {
   const { market, broker } = options;
+  const canCancel = broker.fills === 'simulated' || broker.cancelOrder !== undefined;
   /** The agent's clock (the host's, once started): the time of a venue's report. */
   let eventNow: () => number = options.now ?? Date.now;
   const wake: Wake = {};
@@ -149,7 +153,9 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
   return {
     name: 'execution',
     machine: executionMachine,
-    input: { costs: options.costs, broker: broker.name, venueFills: broker.fills === 'venue' },
+    input: { costs: options.costs, broker: broker.name, venueFills: broker.fills === 'venue', canCancel },
+    // whether the broker can cancel is a fact of this start (the broker configured now), not of the checkpoint
+    upgrade: (context) => ({ ...(context as ExecutionContext), canCancel }),
     ...(broker.fills === 'venue'
       ? {
           onStart: (api: AgentApi) => {
@@ -168,6 +174,7 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
         pattern: patterns.marketTicks,
         wants: (ctx, env) => hasWorking(ctx, (env.payload as Tick).symbol),
       },
+      // approvals, and the cancels risk passes on (on the same subject, so in order with them)
       { pattern: subjects.orderApproved() },
     ],
     // after a restart: what it submitted, filled, cancelled or failed after its checkpoint
@@ -188,6 +195,36 @@ export function executionAgent(options: ExecutionOptions): AgentSpec<ExecutionCo
       },
     },
     effects: {
+      // a venue's cancel: its report (what the venue says after) ends the order like a polled one
+      'effect.broker-cancel': (payload, complete: (event: EventObject) => void) => {
+        const { order, brokerOrderId, cancel } = payload as {
+          order: OrderIntent;
+          brokerOrderId: string;
+          cancel: OrderCancel;
+        };
+        Promise.resolve()
+          .then(() => callResiliently(() => broker.cancelOrder!(order, brokerOrderId), resilience))
+          .then(
+            (report) => {
+              const event: BrokerReportEvent = {
+                type: 'broker.report',
+                clientOrderId: order.clientOrderId,
+                ...report,
+                time: eventNow(),
+              };
+              complete(event);
+            },
+            (err: unknown) => {
+              const event: BrokerCancelFailedEvent = {
+                type: 'broker.cancel-failed',
+                cancel,
+                code: err instanceof BrokerError ? err.code : 'broker_error',
+                reason: `broker ${broker.name} did not cancel ${order.clientOrderId}: ${err instanceof Error ? err.message : String(err)}`,
+              };
+              complete(event);
+            },
+          );
+      },
       'effect.broker-submit': (payload, complete: (event: EventObject) => void) => {
         const { order } = payload as { order: OrderIntent };
         const result = callResiliently(() => broker.submit(order), resilience);

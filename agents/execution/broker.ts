@@ -20,6 +20,13 @@ export interface BrokerPort {
    */
   readonly fills: 'simulated' | 'venue';
   submit(order: OrderIntent): BrokerAck | Promise<BrokerAck>;
+  /**
+   * Cancels a working order at the venue and reports its state after (venue fills only; the paper
+   * broker's orders are cancelled by the execution machine itself). Idempotent: an order already
+   * over is not an error, its final state is reported. A broker without it cannot cancel: a cancel
+   * request is then refused (`unsupported`).
+   */
+  cancelOrder?(order: OrderIntent, brokerOrderId: string): Promise<VenueReport>;
   /** A venue's view of an order (venue fills only). */
   report?(order: OrderIntent, brokerOrderId: string): Promise<VenueReport>;
   /**

@@ -270,13 +270,17 @@ export class CcxtBroker implements BrokerPort {
     return this.#report(found, venueSymbol, what);
   }
 
-  /**
-   * Cancels the order and reports its final state. Idempotent: an order already cancelled,
-   * filled or expired is not an error, its state is returned.
-   */
+  /** The broker port's cancel: `cancel`, reported as `report` does. */
+  async cancelOrder(order: OrderIntent): Promise<VenueReport> {
+    return this.#portReport(order, await this.cancel(order.clientOrderId, order.symbol));
+  }
+
   /** The broker port's fill polling: the venue's view of the order (fee only when in one currency). */
   async report(order: OrderIntent): Promise<VenueReport> {
-    const r = await this.status(order.clientOrderId, order.symbol);
+    return this.#portReport(order, await this.status(order.clientOrderId, order.symbol));
+  }
+
+  #portReport(order: OrderIntent, r: VenueOrderReport): VenueReport {
     // the portfolio books fees in the quote currency: a fee charged in the base asset (Binance
     // does on buys) or in BNB is not passed as one (it would be booked at the wrong scale)
     const quote = (this.#symbolMap[order.symbol] ?? order.symbol).split('/')[1]?.split(':')[0];
@@ -284,6 +288,10 @@ export class CcxtBroker implements BrokerPort {
     return { status: r.status, filled: r.filled, average: r.average, ...(fee !== undefined ? { fee } : {}) };
   }
 
+  /**
+   * Cancels the order and reports its final state. Idempotent: an order already cancelled,
+   * filled or expired is not an error, its state is returned.
+   */
   async cancel(clientOrderId: string, symbol: string): Promise<VenueOrderReport> {
     const what = `order ${clientOrderId} on ${symbol}`;
     const venueSymbol = await this.#market(symbol, 'cancel', what);

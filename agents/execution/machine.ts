@@ -1,6 +1,7 @@
 import { assign, setup } from 'xstate';
 import {
   type Bar,
+  type OrderCancel,
   type OrderIntent,
   type Tick,
   type MessageEvent,
@@ -64,9 +65,22 @@ export interface ExecutionContext extends WithOutbox {
    */
   readonly positions?: Readonly<Record<string, number>>;
   readonly duplicates: number;
+  /** The broker can cancel at the venue (`BrokerPort.cancelOrder`); the paper rules always can. Optional. */
+  readonly canCancel?: boolean;
+  /** Cancel requests handled (`cancelId`), to recognise a re-delivered one. Optional: older snapshots lack it. */
+  readonly cancelsSeen?: RecentIds;
 }
 
 export type ApprovedEvent = MessageEvent<'order.approved'>;
+export type CancelApprovedEvent = MessageEvent<'order.cancel-approved'>;
+
+/** The venue refused a cancel, or could not be reached (retries exhausted). */
+export interface BrokerCancelFailedEvent {
+  readonly type: 'broker.cancel-failed';
+  readonly cancel: OrderCancel;
+  readonly code: string;
+  readonly reason: string;
+}
 
 /** The broker acknowledged an order; with the bars that came after its decision time (to match now). */
 export interface BrokerAcceptedEvent {
@@ -106,6 +120,8 @@ export interface BrokerReportEvent extends VenueReport {
 
 export type ExecutionEvent =
   | ApprovedEvent
+  | CancelApprovedEvent
+  | BrokerCancelFailedEvent
   | BrokerAcceptedEvent
   | BrokerFailedEvent
   | BrokerReportEvent
@@ -405,6 +421,68 @@ export function onApproved(ctx: ExecutionContext, ev: ApprovedEvent): Partial<Ex
   };
 }
 
+const requester = (c: OrderCancel) => (c.origin.kind === 'person' ? `person ${c.origin.id}` : c.origin.id);
+
+const cancelRefusal = (c: OrderCancel, code: string, reason: string, time: number) =>
+  out(
+    'order.cancel-rejected',
+    { cancelId: c.cancelId, clientOrderId: c.clientOrderId, origin: c.origin, code, reason },
+    { time },
+  );
+
+/**
+ * A cancel risk passed on: the working order ends `order.cancelled` (on a venue: execution asks
+ * the broker to cancel, and the venue's report ends it), or `order.cancel-rejected` says why not.
+ * A strategy cancels only its own orders; a person (the operator role) any. A filled part stays
+ * filled (an entry's bracket then protects it). Idempotent by `cancelId`; a second request for an
+ * order already cancelled is answered `already_final`, never cancelled twice.
+ */
+export function onCancelApproved(ctx: ExecutionContext, ev: CancelApprovedEvent): Partial<ExecutionContext> {
+  const c = ev.payload.cancel;
+  const seen = ctx.cancelsSeen ?? emptyRecentIds();
+  if (hasRecentId(seen, c.cancelId)) return { duplicates: ctx.duplicates + 1, outbox: NO_OUTPUT };
+  const cancelsSeen = addRecentId(seen, c.cancelId);
+  const id = c.clientOrderId;
+  const refuse = (code: string, reason: string) => ({
+    cancelsSeen,
+    outbox: [cancelRefusal(c, code, `cannot cancel ${id}: ${reason}`, ev.time)],
+  });
+  const rec = ctx.orders[id];
+  if (!rec) {
+    const done = ctx.recent.findLast((r) => r.order.clientOrderId === id);
+    if (done) return refuse('already_final', `it is already ${done.status}`);
+    if (hasRecentId(ctx.accepted, id)) return refuse('already_final', 'it has already ended');
+    return refuse('unknown_order', 'execution has no order of that id (never approved, or a typo)');
+  }
+  const o = rec.order.origin;
+  if (c.origin.kind === 'strategy' && (o.kind !== 'strategy' || o.id !== c.origin.id))
+    return refuse('not_owner', `it is ${o.kind} ${o.id}'s order, not ${c.origin.id}'s`);
+  if (rec.status === 'new')
+    return refuse('not_working_yet', `the broker has not acknowledged it yet; ask again once it is submitted`);
+  if (ctx.venueFills) {
+    if (!ctx.canCancel)
+      return refuse(
+        'unsupported',
+        `the broker ${ctx.broker} cannot cancel orders from Sextant (its port has no cancel)`,
+      );
+    return {
+      cancelsSeen,
+      outbox: [
+        { type: 'effect.broker-cancel', payload: { order: rec.order, brokerOrderId: rec.brokerOrderId, cancel: c } },
+      ],
+    };
+  }
+  const d = draftOf(ctx);
+  end(d, rec, 'cancelled', `cancelled on request of ${requester(c)}: ${c.reason}`, ev.time);
+  return { ...d, cancelsSeen };
+}
+
+/** The venue did not cancel: `order.cancel-rejected` with its reason (the order works on, or its report ends it). */
+export function onBrokerCancelFailed(ctx: ExecutionContext, ev: BrokerCancelFailedEvent): Partial<ExecutionContext> {
+  const rec = ctx.orders[ev.cancel.clientOrderId];
+  return { outbox: [cancelRefusal(ev.cancel, ev.code, ev.reason, rec?.updatedAt ?? ev.cancel.requestedAt)] };
+}
+
 /** The broker took the order: it is submitted and works against market data, starting with bars it missed. */
 export function onBrokerAccepted(ctx: ExecutionContext, ev: BrokerAcceptedEvent): Partial<ExecutionContext> {
   const rec = ctx.orders[ev.clientOrderId];
@@ -592,7 +670,8 @@ export function onOwnOutput(ctx: ExecutionContext, ev: OwnOutputEvent): Partial<
 
 /**
  * The execution agent's machine: the order lifecycle (new -> submitted -> partially filled ->
- * filled | cancelled | rejected | expired), idempotent by client order id. Submitting is an
+ * filled | cancelled | rejected | expired), idempotent by client order id; cancels on request
+ * (`order.cancel-approved`) end a working order or are refused with the reason. Submitting is an
  * effect (the broker call, with retries and a circuit breaker, lives in the binding); fills are
  * simulated from market data by the paper broker's rules.
  */
@@ -600,11 +679,13 @@ export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
     events: {} as ExecutionEvent,
-    input: {} as { costs: PaperCosts; broker?: string; venueFills?: boolean },
+    input: {} as { costs: PaperCosts; broker?: string; venueFills?: boolean; canCancel?: boolean },
     emitted: {} as OutboxEmitted,
   },
   actions: {
     approved: assign(({ context, event }) => onApproved(context, event as ApprovedEvent)),
+    cancelApproved: assign(({ context, event }) => onCancelApproved(context, event as CancelApprovedEvent)),
+    brokerCancelFailed: assign(({ context, event }) => onBrokerCancelFailed(context, event as BrokerCancelFailedEvent)),
     brokerAccepted: assign(({ context, event }) => onBrokerAccepted(context, event as BrokerAcceptedEvent)),
     brokerFailed: assign(({ context, event }) => onBrokerFailed(context, event as BrokerFailedEvent)),
     market: assign(({ context, event }) =>
@@ -620,6 +701,7 @@ export const executionMachine = setup({
     costs: input.costs,
     broker: input.broker ?? 'paper',
     venueFills: input.venueFills ?? false,
+    canCancel: input.canCancel ?? !(input.venueFills ?? false),
     orders: {},
     working: {},
     recent: [],
@@ -632,6 +714,8 @@ export const executionMachine = setup({
     connected: {
       on: {
         'order.approved': { actions: ['approved', 'emitOutbox'] },
+        'order.cancel-approved': { actions: ['cancelApproved', 'emitOutbox'] },
+        'broker.cancel-failed': { actions: ['brokerCancelFailed', 'emitOutbox'] },
         'broker.accepted': { actions: ['brokerAccepted', 'emitOutbox'] },
         'broker.failed': { actions: ['brokerFailed', 'emitOutbox'] },
         'market.bar': { actions: ['market', 'emitOutbox'] },

@@ -8,6 +8,7 @@ import {
   type PortfolioSnapshot,
   type AgentSpec,
   messageEvent,
+  type MessageEvent,
   type MarketCache,
 } from '../../src/core/index.js';
 import {
@@ -28,14 +29,14 @@ function tripsBreach(ctx: RiskContext, env: Envelope): boolean {
 }
 
 /**
- * The risk agent: the only consumer of `order.intent`; writes `order.approved` or
- * `order.rejected`, `risk.state` on every trading-state change, and answers `risk.command`
- * (halt, reduce, resume, set-limits) with `risk.command-result`. Prices as of an intent's
- * decision time come from the process's market cache; buying power from its own cash ledger
- * (the start cash and every `order.filled`, so it never waits for a portfolio update); it
- * reads portfolio updates (daily PnL and drawdown for the loss limits; a breach reaches the
- * machine, ordinary updates only the account view), and order outcomes to keep projected
- * positions right. Answers `query.risk`.
+ * The risk agent: the only consumer of `order.intent` and `order.cancel`; writes `order.approved`
+ * or `order.rejected`, `order.cancel-approved` (every cancel, unconditionally), `risk.state` on
+ * every trading-state change, and answers `risk.command` (halt, reduce, resume, set-limits) with
+ * `risk.command-result`. Prices as of an intent's decision time come from the process's market
+ * cache; buying power from its own cash ledger (the start cash and every `order.filled`, so it
+ * never waits for a portfolio update); it reads portfolio updates (daily PnL and drawdown for the
+ * loss limits; a breach reaches the machine, ordinary updates only the account view), and order
+ * outcomes to keep projected positions right. Answers `query.risk`.
  */
 export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<RiskContext> {
   let account: Pick<PortfolioSnapshot, 'dayPnl' | 'drawdown'> | undefined;
@@ -66,7 +67,9 @@ export function riskAgent(input: RiskInput, market: MarketCache): AgentSpec<Risk
       },
       {
         pattern: subjects.orderIntent(),
-        toEvent: (env, ctx): IntentEvent => {
+        // cancels come on the intents' subject (in order with them) and are passed on unconditionally (onCancel)
+        toEvent: (env, ctx): IntentEvent | MessageEvent<'order.cancel'> => {
+          if (env.type === 'order.cancel') return messageEvent(env) as MessageEvent<'order.cancel'>;
           const intent = env.payload as OrderIntent;
           const prices: Record<string, number> = {};
           for (const sym in ctx.positions) {

@@ -85,7 +85,11 @@ export interface RiskContext extends WithOutbox {
    * what they need depends on it (see `waitsOnOrder`). Optional: older snapshots lack it.
    */
   readonly parked?: Readonly<Record<string, readonly IntentEvent[]>>;
+  /** Cancel requests already passed on (`cancelId`), to recognise a re-delivered one. Optional (older snapshots). */
+  readonly cancelsSeen?: RecentIds;
   readonly counts: {
+    /** Cancel requests passed on to execution (absent in older snapshots). */
+    readonly cancels?: number;
     readonly approved: number;
     readonly rejected: number;
     readonly duplicates: number;
@@ -108,6 +112,7 @@ export type IntentEvent = MessageEvent<'order.intent'> & {
 
 export type RiskEvent =
   | IntentEvent
+  | MessageEvent<'order.cancel'>
   | MessageEvent<'order.filled'>
   | MessageEvent<'order.cancelled'>
   | MessageEvent<'order.failed'>
@@ -180,6 +185,25 @@ export function onIntent(ctx: RiskContext, ev: IntentEvent): Partial<RiskContext
   if (queue.length > 0 || waitsOnOrder(ctx, ev.payload))
     return { parked: { ...ctx.parked, [symbol]: [...queue, ev] }, outbox: NO_OUTPUT };
   return decide(ctx, ev);
+}
+
+/**
+ * A request to cancel a working order: passed on to execution unconditionally, in every trading
+ * state (HALTED too: a cancel only ever takes risk away, and a person halting trading must still
+ * be able to pull a resting order). The forwarded `order.cancel-approved` is the audit record, with
+ * the trading state it passed in; the order's reserve is released when execution reports it ended.
+ * A re-delivered request (same `cancelId`) is counted as a duplicate and not passed on again.
+ */
+export function onCancel(ctx: RiskContext, ev: MessageEvent<'order.cancel'>): Partial<RiskContext> {
+  const cancel = ev.payload;
+  const seen = ctx.cancelsSeen ?? emptyRecentIds();
+  if (hasRecentId(seen, cancel.cancelId))
+    return { counts: { ...ctx.counts, duplicates: ctx.counts.duplicates + 1 }, outbox: NO_OUTPUT };
+  return {
+    cancelsSeen: addRecentId(seen, cancel.cancelId),
+    counts: { ...ctx.counts, cancels: (ctx.counts.cancels ?? 0) + 1 },
+    outbox: [out('order.cancel-approved', { cancel, state: ctx.tradingState })],
+  };
 }
 
 /** Decides the parked intents that need wait no longer, in arrival order per symbol. */
@@ -531,6 +555,7 @@ export const riskMachine = setup({
   },
   actions: {
     decide: assign(({ context, event }) => onIntent(context, event as IntentEvent)),
+    cancel: assign(({ context, event }) => onCancel(context, event as MessageEvent<'order.cancel'>)),
     ended: assign(({ context, event }) => {
       const after = (change: Partial<RiskContext>) => releaseParked({ ...context, ...change } as RiskContext);
       switch (event.type) {
@@ -598,6 +623,7 @@ export const riskMachine = setup({
   initial: 'ACTIVE',
   on: {
     'order.intent': { actions: ['decide', 'emitOutbox'] },
+    'order.cancel': { actions: ['cancel', 'emitOutbox'] },
     'order.filled': { actions: ['ended', 'emitOutbox'] },
     'order.cancelled': { actions: ['ended', 'emitOutbox'] },
     'order.failed': { actions: ['ended', 'emitOutbox'] },

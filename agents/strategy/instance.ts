@@ -13,13 +13,14 @@ import {
   type Emitted,
   type MessageEvent,
   NO_OUTPUT,
+  orderCancelSchema,
   orderIntentSchema,
   out,
   subjects,
   type WithOutbox,
 } from '../../src/core/index.js';
 import type { AgentSlice } from './machine.js';
-import { CallContext, orderIdFor, type Request } from './sdk/context.js';
+import { CallContext, cancelIdFor, orderIdFor, type CancelRequest, type Request } from './sdk/context.js';
 import type { AnyStrategy } from './sdk/index.js';
 import { guarded, guardedCall } from './sdk/guard.js';
 import {
@@ -419,6 +420,43 @@ function send(
   return state;
 }
 
+/**
+ * A callback's cancels as `order.cancel` requests (before its new orders, so a limit moved to a
+ * new price is pulled first). An invalid one (an empty or overlong id) is dead-lettered with the
+ * reason; an id that is not a working order of ours still goes: execution answers why it cannot.
+ */
+function sendCancels(
+  ctx: StrategyContext,
+  d: Draft,
+  cancels: readonly CancelRequest[],
+  at: { symbol: string; time: number; evId: string },
+): void {
+  const inst = ctx.instance;
+  cancels.forEach((c, k) => {
+    const candidate = {
+      cancelId: cancelIdFor(`${inst.id}-${at.evId}`, k),
+      clientOrderId: c.clientOrderId,
+      origin: { kind: 'strategy' as const, id: inst.id },
+      reason: c.reason ?? `strategy ${inst.id} cancelled it`,
+      requestedAt: at.time,
+    };
+    const parsed = orderCancelSchema.safeParse(candidate);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'cancel'}: ${i.message}`).join('; ');
+      d.outbox.push(
+        deadLetter(
+          subjects.orderIntent(),
+          'invalid_cancel',
+          `strategy ${inst.id} asked for an invalid cancel (${why}); it was not sent`,
+          { request: c, symbol: at.symbol, time: at.time },
+        ),
+      );
+      return;
+    }
+    d.outbox.push(out('order.cancel', parsed.data));
+  });
+}
+
 const draftOf = (ctx: StrategyContext): Draft => ({
   symbols: { ...ctx.symbols },
   open: { ...ctx.open },
@@ -474,7 +512,7 @@ export function onBar(
     last: bar.close,
     at: bar.time,
   };
-  if (!call.requests) {
+  if (!call.requests && !call.cancels) {
     if ((before.target ?? before.position) === before.position)
       return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
     const close = reconcileDecision(after, bar.close, inFlight(ctx.open, bar.symbol));
@@ -483,12 +521,15 @@ export function onBar(
   }
   if (!trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
   const d = draftOf(ctx);
-  d.symbols[bar.symbol] = send(ctx, d, after, call.requests, {
-    symbol: bar.symbol,
-    price: bar.close,
-    time: bar.time,
-    evId: ev.id,
-  });
+  if (call.cancels) sendCancels(ctx, d, call.cancels, { symbol: bar.symbol, time: bar.time, evId: ev.id });
+  d.symbols[bar.symbol] = call.requests
+    ? send(ctx, d, after, call.requests, {
+        symbol: bar.symbol,
+        price: bar.close,
+        time: bar.time,
+        evId: ev.id,
+      })
+    : after;
   return d.outbox.length === 0 ? { symbols: d.symbols, outbox: NO_OUTPUT } : d;
 }
 
@@ -544,6 +585,7 @@ export function onSentiment(ctx: StrategyContext, ev: MessageEvent<'sentiment.up
   if (!stepped.ok) return { sentiment: next.sentiment, outbox: [stepped.letter] };
   const d = draftOf(next);
   const after = { ...state, user: stepped.value };
+  if (call.cancels) sendCancels(next, d, call.cancels, { symbol: s.symbol, time: ev.time, evId: ev.id });
   d.symbols[s.symbol] = call.requests
     ? send(next, d, after, call.requests, {
         symbol: s.symbol,
@@ -621,6 +663,7 @@ export function onOwnFill(ctx: StrategyContext, ev: MessageEvent<'order.filled'>
   if (!stepped.ok) return { ...next, outbox: [stepped.letter] };
   const d = draftOf(next);
   const after = { ...state, user: stepped.value };
+  if (call.cancels) sendCancels(next, d, call.cancels, { symbol: f.symbol, time: ev.time, evId: ev.id });
   d.symbols[f.symbol] = call.requests
     ? send(next, d, after, call.requests, {
         symbol: f.symbol,

@@ -180,6 +180,75 @@ function verdictReply(what: string, sent: SentOrder, verdict: Verdict): Reply {
   }
 }
 
+/** A working order as execution's `orders` query shows it. */
+interface WorkingOrder {
+  readonly order: {
+    clientOrderId: string;
+    side: string;
+    qty: number;
+    symbol: string;
+    type: string;
+    limitPrice?: number;
+    stopPrice?: number;
+    origin: { kind: string; id: string };
+  };
+  readonly status: string;
+  readonly filledQty: number;
+}
+
+/**
+ * `cancel-order ID [reason]`: pulls one working order (a resting limit or stop, a bracket leg) by
+ * its client order id. Not `cancel`, which drops a pending preview. The preview shows the order as
+ * execution has it; confirming sends `order.cancel` through risk to execution.
+ */
+function cancelOrderCommand(): Spec {
+  return defineCommand<{ clientOrderId: string; reason?: string | undefined }, CommandServices>({
+    name: 'cancel-order',
+    summary: 'Preview cancelling a working order (a resting limit or stop, a bracket leg) by its order id.',
+    usage: 'cancel-order ORDER-ID [reason]',
+    role: 'operator',
+    args: z.object({ clientOrderId: z.string().min(1).max(160), reason: z.string().max(300).optional() }).strict(),
+    fromWords: (w) => ({
+      ...(w[0] !== undefined ? { clientOrderId: w[0] } : {}),
+      ...(w.length > 1 ? { reason: w.slice(1).join(' ') } : {}),
+    }),
+    prepare: async (s, a, caller) => {
+      if (!s.cancelOrder) throw new CommandRefusal('unavailable', 'orders cannot be cancelled from here (no bus)');
+      const open = await s.ask<WorkingOrder[]>('orders', { status: 'open' });
+      const w = open.find((o) => o.order.clientOrderId === a.clientOrderId);
+      if (!w)
+        throw new CommandRefusal(
+          'no_such_order',
+          `${a.clientOrderId} is not a working order (\`orders\` lists them; \`orders all\` shows what became of the others)`,
+        );
+      const o = w.order;
+      const at =
+        o.limitPrice !== undefined
+          ? `limit ${o.limitPrice}`
+          : o.stopPrice !== undefined
+            ? `stop ${o.stopPrice}`
+            : o.type;
+      const reason = a.reason ?? `cancelled by ${caller.id}`;
+      return {
+        summary: `cancel ${o.clientOrderId}: ${o.side} ${o.qty} ${o.symbol} ${at} (${w.filledQty} filled, ${o.origin.kind} ${o.origin.id})`,
+        execute: async () => {
+          const sent = s.cancelOrder!(a.clientOrderId, reason, caller);
+          const r = await sent.outcome;
+          const data = { cancelId: sent.cancelId, clientOrderId: sent.clientOrderId, outcome: r };
+          switch (r.kind) {
+            case 'cancelled':
+              return ok(`Cancelled ${a.clientOrderId} (${r.filledQty} had filled): ${r.reason}.`, data);
+            case 'refused':
+              return { ok: false, code: 'refused', text: `Not cancelled: ${r.reason} (${r.code}).`, data };
+            case 'pending':
+              return ok(`Sent the cancel of ${a.clientOrderId}; no answer yet. \`orders all\` will show it.`, data);
+          }
+        },
+      };
+    },
+  });
+}
+
 function riskCommand(name: 'halt' | 'reduce' | 'resume', what: string): Spec {
   return defineCommand<{ reason?: string | undefined }, CommandServices>({
     name,
@@ -515,6 +584,7 @@ export const commands: readonly Spec[] = [
   }),
   orderCommand('buy'),
   orderCommand('sell'),
+  cancelOrderCommand(),
   defineCommand<{ target: string; part?: number | undefined }, CommandServices>({
     name: 'close',
     summary: 'Preview closing a position (or all, or a part: 50%, half) at market.',

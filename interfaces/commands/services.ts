@@ -12,6 +12,8 @@ import {
   type Clock,
   type Bar,
   type DataAcceptPriceResult,
+  type OrderCancelled,
+  type OrderCancelRejected,
 } from '../../src/core/index.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
@@ -25,6 +27,20 @@ export type Verdict =
   | { readonly kind: 'approved' }
   | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
   | { readonly kind: 'pending' };
+
+/** What became of a person's cancel: the order ended, execution refused (why), or no word in time. */
+export type CancelOutcome =
+  | { readonly kind: 'cancelled'; readonly filledQty: number; readonly reason: string }
+  | { readonly kind: 'refused'; readonly code: string; readonly reason: string }
+  | { readonly kind: 'pending' };
+
+/** A cancel request on its way to risk (then execution). */
+export interface SentCancel {
+  readonly cancelId: string;
+  readonly clientOrderId: string;
+  readonly correlationId: string;
+  readonly outcome: Promise<CancelOutcome>;
+}
 
 /** An intent on its way to risk. */
 export interface SentOrder {
@@ -59,6 +75,8 @@ export interface CommandServices {
   now(): number;
   /** The latest bar seen of a symbol (the market as the bus shows it); undefined when none or not followed. */
   lastBar?(symbol: string): Bar | undefined;
+  /** Asks to cancel a working order (`order.cancel`, through risk to execution); absent where no bus is. */
+  cancelOrder?(clientOrderId: string, reason: string, caller: Caller): SentCancel;
   /** Asks the data agent to publish the symbol's next bar beyond the price band (an operator's acceptance). */
   acceptPrice?(symbol: string, reason: string, caller: Caller): Promise<DataAcceptPriceResult>;
 }
@@ -90,7 +108,13 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
     };
     const approved = bus.subscribe(
       subjects.orderApproved(),
-      (e) => void ((e.payload as OrderApproved).order.clientOrderId === clientOrderId && done({ kind: 'approved' })),
+      // (cancels risk passes on travel on this subject too)
+      (e) =>
+        void (
+          e.type === 'order.approved' &&
+          (e.payload as OrderApproved).order.clientOrderId === clientOrderId &&
+          done({ kind: 'approved' })
+        ),
       { name: 'command.verdict' },
     );
     const rejected = bus.subscribe(
@@ -100,6 +124,39 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
         if (r.clientOrderId === clientOrderId) done({ kind: 'refused', code: r.code, reason: r.reason });
       },
       { name: 'command.verdict' },
+    );
+    const timer = setTimeout(() => done({ kind: 'pending' }), timeoutMs);
+    timer.unref();
+  });
+}
+
+/**
+ * What became of a cancel: the `order.cancelled` of its order, or the `order.cancel-rejected`
+ * naming it (by `cancelId`), or 'pending' after `timeoutMs`.
+ */
+function cancelOutcomeOf(bus: Bus, cancelId: string, clientOrderId: string, timeoutMs: number) {
+  return new Promise<CancelOutcome>((resolve) => {
+    const done = (v: CancelOutcome) => {
+      clearTimeout(timer);
+      ended.unsubscribe();
+      refused.unsubscribe();
+      resolve(v);
+    };
+    const ended = bus.subscribe(
+      subjects.orderCancelled(),
+      (e) => {
+        const c = e.payload as OrderCancelled;
+        if (c.clientOrderId === clientOrderId) done({ kind: 'cancelled', filledQty: c.filledQty, reason: c.reason });
+      },
+      { name: 'command.cancel' },
+    );
+    const refused = bus.subscribe(
+      subjects.orderCancelRejected(),
+      (e) => {
+        const r = e.payload as OrderCancelRejected;
+        if (r.cancelId === cancelId) done({ kind: 'refused', code: r.code, reason: r.reason });
+      },
+      { name: 'command.cancel' },
     );
     const timer = setTimeout(() => done({ kind: 'pending' }), timeoutMs);
     timer.unref();
@@ -143,6 +200,30 @@ export function busServices(deps: BusServicesDeps): CommandServices {
       if (deps.accepting) void deps.accepting().then(send);
       else send();
       return { clientOrderId, correlationId: id, verdict };
+    },
+    cancelOrder(clientOrderId, reason, caller) {
+      const cancelId = `cmd-cancel-${envelope.ids.next()}`;
+      const id = envelope.ids.next();
+      const send = () =>
+        bus.publish(
+          subjects.orderIntent(), // the intents' subject: a cancel never overtakes an order (see the catalog)
+          rootEnvelope(
+            envelope,
+            'order.cancel',
+            {
+              cancelId,
+              clientOrderId,
+              origin: { kind: 'person', id: caller.id },
+              reason,
+              requestedAt: decisions.now(),
+            },
+            { v: versionOf('order.cancel'), id },
+          ),
+        );
+      const outcome = cancelOutcomeOf(bus, cancelId, clientOrderId, deps.timeoutMs);
+      if (deps.accepting) void deps.accepting().then(send);
+      else send();
+      return { cancelId, clientOrderId, correlationId: id, outcome };
     },
     async precheck(order, caller) {
       const data = await this.ask<{ check?: RiskCheck }>('risk', { check: toIntent(order, caller, 'precheck') });

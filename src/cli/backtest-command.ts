@@ -54,6 +54,9 @@ const HELP = `Usage: sextant backtest --data <csv> --symbol <SYM> [options]
                          (buying power, position and loss limits, ...); off: none at all. The
                          output lists refused orders by reason and every trading-state change
   --transport <t>        memory (default) | nats (uses NATS_URL)
+  --lockstep             nats: each bar's consequences handled before the next bar, so resting
+                         orders (limits, stops) match as in memory; on by itself for bracket
+                         params (stopLoss, takeProfit); about a bus round trip per bar
   --lenient              Skip bad rows instead of stopping; the output counts them and names
                          the first few (line and problem)
 ${CSV_HELP}
@@ -96,6 +99,7 @@ const OPTIONS = {
   risk: { type: 'string', default: 'paper' },
   transport: { type: 'string', default: 'memory' },
   lenient: { type: 'boolean', default: false },
+  lockstep: { type: 'boolean' },
   news: { type: 'string' },
   'sentiment-min': { type: 'string' },
   record: { type: 'string' },
@@ -222,6 +226,7 @@ async function run(
     // over NATS it signs in as the configured user (in a deployment: the BACKTEST account's; README "Security model")
     ...(natsUrl ? { natsUrl, ...(config.natsAuth ? { natsAuth: config.natsAuth } : {}) } : {}),
     lenient: values.lenient,
+    ...(values.lockstep !== undefined ? { lockstep: values.lockstep } : {}),
     ...csvInputOf(values),
     ...(values.news ? { news: values.news, sentiment: sentimentSettings() } : {}),
     costs,

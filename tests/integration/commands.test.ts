@@ -222,6 +222,35 @@ for (const store of ['embedded', 'mongodb'] as const)
       expect(intents().length).toBe(before + 1);
     });
 
+    it('cancel-order previews a working limit and, once confirmed, cancels it through risk and execution; again it is refused with the reason', async () => {
+      // within risk's price band (10%), below the last close: it rests (the feed has ended)
+      const close = Number(readFileSync(walkFile, 'utf8').trim().split('\n').at(-1)!.split(',')[4]);
+      const limit = Math.floor(close * 95) / 100;
+      const placed = await system.commands.handle(`buy WALK 3 limit ${limit}`, operator);
+      const sent = await system.commands.handle(`confirm ${placed.preview!.id}`, operator);
+      expect(sent.text).toMatch(/^Risk approved/);
+      const id = (sent.data as { clientOrderId: string }).clientOrderId;
+      await eventually(async () =>
+        expect((await system.commands.handle('orders', viewer)).text).toContain(`${id}  buy 3 WALK  submitted`),
+      );
+      const preview = await system.commands.handle(`cancel-order ${id} too far below`, operator);
+      expect(preview.preview).toMatchObject({
+        command: 'cancel-order',
+        summary: `cancel ${id}: buy 3 WALK limit ${limit} (0 filled, person test:operator)`,
+      });
+      expect(seen.some((e) => e.type === 'order.cancel')).toBe(false); // a preview sends nothing
+      const done = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
+      expect(done).toMatchObject({
+        ok: true,
+        text: `Cancelled ${id} (0 had filled): cancelled on request of person test:operator: too far below.`,
+      });
+      expect(seen.filter((e) => e.type === 'order.cancel-approved')).toHaveLength(1);
+      expect((await system.commands.handle(`cancel-order ${id}`, operator)).text).toMatch(
+        new RegExp(`^${id} is not a working order`),
+      );
+      expect(await system.commands.handle('cancel-order WALK', viewer)).toMatchObject({ ok: false });
+    });
+
     it('a confirmed order that risk refuses is reported as refused with the reason, and orders all lists it', async () => {
       const preview = await system.commands.handle('buy WALK 100000', operator);
       expect(preview.preview?.check).toMatchObject({ wouldPass: false, code: 'insufficient_buying_power' });
@@ -233,6 +262,7 @@ for (const store of ['embedded', 'mongodb'] as const)
           /^Risk refused buy 100000 WALK: buy 100,000 WALK at [\d.,]+ needs .* of buying power is available .*\(insufficient_buying_power\)\. Nothing was sent to the broker/,
         ) as unknown,
       });
+      expect(sent.text).toMatch(/^Risk approved/);
       const id = (sent.data as { clientOrderId: string }).clientOrderId;
       await system.recorder!.flush();
       const all = await system.commands.handle('orders all', viewer);

@@ -124,4 +124,34 @@ describe('live venue fills (ccxt against a local fake of Binance)', () => {
     ).payload as { data: PortfolioSnapshot };
     expect(snapshot.data.positions[0]).toMatchObject({ symbol: 'BTCUSDT', qty: 0.5 });
   });
+
+  it('a person cancels a resting limit through risk: execution cancels it at the venue, and asking again is refused as already final', async () => {
+    intend({ clientOrderId: 'lim-2', type: 'limit', limitPrice: 45_000, qty: 1 });
+    await eventually(() => expect(system.of('order.submitted')).toHaveLength(1), 5000);
+    venue.fill('lim-2', 0.25, 45_000);
+    await eventually(() => expect(system.of('order.filled')).toHaveLength(1), 5000);
+    const cancel = (cancelId: string) =>
+      system.bus.publish(
+        subjects.orderIntent(),
+        rootEnvelope({ ids, clock: system.clock, source: 'test/trader' }, 'order.cancel', {
+          cancelId,
+          clientOrderId: 'lim-2',
+          origin: { kind: 'person', id: 'trader' },
+          reason: 'too far from the market',
+          requestedAt: 0,
+        }),
+      );
+    cancel('c-1');
+    await eventually(() => expect(system.of('order.cancelled')).toHaveLength(1), 5000);
+    expect(system.of('order.cancelled')[0]!.payload).toMatchObject({
+      clientOrderId: 'lim-2',
+      filledQty: 0.25,
+      status: 'cancelled',
+      reason: 'the venue reports the order canceled',
+    });
+    expect(venue.ordersWithClientId('lim-2')).toEqual([expect.objectContaining({ status: 'CANCELED' })]);
+    cancel('c-2');
+    await eventually(() => expect(system.of('order.cancel-rejected')).toHaveLength(1), 5000);
+    expect(system.of('order.cancel-rejected')[0]!.payload).toMatchObject({ cancelId: 'c-2', code: 'already_final' });
+  });
 });

@@ -10,6 +10,15 @@ export interface Request {
   readonly closes: boolean;
 }
 
+/** A cancel a callback asked for, before the runtime turns it into an `order.cancel`. */
+export interface CancelRequest {
+  readonly clientOrderId: string;
+  readonly reason: string | undefined;
+}
+
+/** The id of the k-th cancel (from 0) a callback asks for. */
+export const cancelIdFor = (prefix: string, k: number) => `${prefix}-x${k + 1}`;
+
 /** Rounds a quantity down to the lot size, or whole units when it buys one or more, else 6 decimals. */
 export function roundQty(qty: number, lotSize: number | undefined): number {
   if (!(qty > 0) || !Number.isFinite(qty)) return 0;
@@ -51,6 +60,7 @@ export class CallContext<P> implements BarContext<P>, FillContext<P>, SentimentC
   /** The position as the callback's own orders leave it. */
   position: number;
   requests: Request[] | undefined;
+  cancels: CancelRequest[] | undefined;
   bar!: Bar;
   fill!: FillContext<P>['fill'];
   score!: number;
@@ -108,5 +118,11 @@ export class CallContext<P> implements BarContext<P>, FillContext<P>, SentimentC
 
   close(options: OrderOptions = {}): string | undefined {
     return this.target(0, options);
+  }
+
+  cancel(clientOrderId: string, reason?: string): string {
+    const cancels = (this.cancels ??= []);
+    cancels.push({ clientOrderId, reason });
+    return cancelIdFor(`${this.#instanceId}-${this.#eventId}`, cancels.length - 1);
   }
 }

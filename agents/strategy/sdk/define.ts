@@ -73,6 +73,14 @@ export interface StrategyContext<P> {
   target(qty: number, options?: OrderOptions): string | undefined;
   /** Closes the position (and cancels its bracket orders). */
   close(options?: OrderOptions): string | undefined;
+  /**
+   * Asks to cancel one of this strategy's working orders (a resting limit or stop, or a bracket
+   * leg: `<entry id>.sl` / `.tp`) by the client order id buy/sell returned. It goes to risk, then
+   * execution, which ends the order (`onFill` is not called; the order just stops counting) or
+   * refuses with the reason (`order.cancel-rejected`: already filled, unknown, not this
+   * strategy's). Returns the cancel request's id.
+   */
+  cancel(clientOrderId: string, reason?: string): string;
 
   /** Sizing: a quantity rounded down to the lot size (whole units when it buys one or more, else 6 decimals). */
   readonly size: Sizing;

@@ -43,6 +43,7 @@ import { withNews } from './news-feed.js';
 import { RiskLog, type RiskReport } from './risk-log.js';
 import { SkippedRowLog, type SkippedRows } from './skipped-rows.js';
 import { loadConfig } from '../../../config/index.js';
+import { instanceOf, type StrategyParams } from '../../../agents/strategy/index.js';
 
 export interface BacktestOptions {
   /**
@@ -96,6 +97,24 @@ export interface BacktestOptions {
   /** The sentiment agent's settings (half-life, items named, company names); defaults when unset. */
   readonly sentiment?: SentimentSettings;
   readonly scorer?: Scorer;
+  /**
+   * NATS only: each bar's consequences handled before the next bar goes out (see `PumpOptions.lockstep`),
+   * so resting orders match as in memory. Default: on over NATS when an instance's params ask for a
+   * bracket (`stopLoss`, `takeProfit`, or their absolute prices); give it for a strategy that rests
+   * limits or stops by itself. Costs a round trip or two per bar.
+   */
+  readonly lockstep?: boolean;
+}
+
+const BRACKET_PARAMS = ['stopLoss', 'takeProfit', 'stopLossPrice', 'takeProfitPrice'] as const;
+
+/** True when an instance's params ask for a bracket (its legs rest at execution). */
+export function wantsBrackets(strategies: Strategies): boolean {
+  const list = Array.isArray(strategies) ? (strategies as readonly StrategyParams[]) : [strategies as StrategyParams];
+  return list.some((p) => {
+    const params = instanceOf(p).params;
+    return BRACKET_PARAMS.some((k) => params[k] !== undefined && params[k] !== 0);
+  });
 }
 
 /** One strategy instance's part of the account (a book opened with no cash: its equity is its PnL). */
@@ -188,6 +207,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}),
   };
   let recorder: Recorder | undefined;
+  const lockstep = options.transport === 'nats' && (options.lockstep ?? wantsBrackets(settings.strategy));
   const system = await buildSystem({
     mode: 'backtest',
     clock,
@@ -279,6 +299,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
           pump: {
             paceMs: 0,
             batch: options.transport === 'nats' ? 250 : 2000,
+            ...(lockstep ? { lockstep: true } : {}),
             ...(options.guard ? { guard: options.guard } : {}),
             ...(recorder ? { gate: () => recorder!.whenWritable() } : {}),
             onProgress: (n) => {

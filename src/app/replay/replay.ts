@@ -62,6 +62,9 @@ export const DECISION_TYPES: ReadonlySet<string> = new Set([
   'order.filled',
   'order.cancelled',
   'order.failed',
+  'order.cancel',
+  'order.cancel-approved',
+  'order.cancel-rejected',
   'risk.state',
   'sentiment.updated',
 ]);

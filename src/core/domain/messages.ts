@@ -188,6 +188,47 @@ export const orderCancelledSchema = z.object({
 });
 export type OrderCancelled = z.infer<typeof orderCancelledSchema>;
 
+/**
+ * A request to cancel one working order (a resting limit or stop, a bracket leg) by its client
+ * order id: a strategy's or a person's. Like every order action it goes to risk first, which passes
+ * it on unconditionally (`order.cancel-approved`: a cancel only ever takes risk away, so it passes
+ * in every trading state, HALTED included). Execution then ends the order (`order.cancelled`) or
+ * says why it cannot (`order.cancel-rejected`). `cancelId` is the request's idempotency key: the
+ * same id twice is one request.
+ */
+export const orderCancelSchema = z.object({
+  cancelId: z.string().min(1).max(160),
+  clientOrderId: z.string().min(1).max(160),
+  origin: originSchema,
+  reason: z.string().min(1).max(500),
+  /** Event time of the decision to cancel (a strategy: the bar's time). */
+  requestedAt: time,
+});
+export type OrderCancel = z.infer<typeof orderCancelSchema>;
+
+/** A cancel risk has passed on, with the trading state it passed in (for the audit trail). */
+export const orderCancelApprovedSchema = z.object({
+  cancel: orderCancelSchema,
+  state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
+});
+export type OrderCancelApproved = z.infer<typeof orderCancelApprovedSchema>;
+
+/**
+ * A cancel execution could not carry out, with a stable code and a sentence: `unknown_order` (no
+ * order of that id), `already_final` (it filled, was cancelled, expired or failed first),
+ * `not_owner` (a strategy asked to cancel an order that is not its own), `not_working_yet` (the
+ * broker has not acknowledged it yet: ask again), `unsupported` (the broker cannot cancel),
+ * `broker_error` (the venue refused or could not be reached).
+ */
+export const orderCancelRejectedSchema = z.object({
+  cancelId: z.string(),
+  clientOrderId: z.string(),
+  origin: originSchema,
+  code: z.string(),
+  reason: z.string(),
+});
+export type OrderCancelRejected = z.infer<typeof orderCancelRejectedSchema>;
+
 export const orderFailedSchema = z.object({
   clientOrderId: z.string(),
   symbol,
@@ -504,6 +545,12 @@ export const catalog = {
   'order.filled': entry(1, orderFilledSchema, ['execution'], () => subjects.orderFilled()),
   'order.cancelled': entry(1, orderCancelledSchema, ['execution'], () => subjects.orderCancelled()),
   'order.failed': entry(1, orderFailedSchema, ['execution'], () => subjects.orderFailed()),
+  // Cancels take the orders' way (requested by strategies and people, passed on by risk, done by
+  // execution) on the SAME subjects as intents and approvals: NATS (and a JetStream consumer) keeps
+  // order only within a subject, and a cancel must never overtake the order it names.
+  'order.cancel': entry(1, orderCancelSchema, ['strategy', ...PEOPLE], () => subjects.orderIntent()),
+  'order.cancel-approved': entry(1, orderCancelApprovedSchema, ['risk'], () => subjects.orderApproved()),
+  'order.cancel-rejected': entry(1, orderCancelRejectedSchema, ['execution'], () => subjects.orderCancelRejected()),
   'portfolio.updated': entry(1, portfolioSnapshotSchema, ['portfolio'], () => subjects.portfolioUpdated()),
   // people's commands on risk.command.<command>; a Sextant process's (`by: system:...`, the store watch
   // halting trading when its store takes no writes) on risk.command.system.<command>, which every role may

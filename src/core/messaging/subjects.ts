@@ -116,13 +116,17 @@ export const subjects = {
   /** One scored news item (the sentiment agent's per-item output; a replay input). */
   sentimentScored: () => s('sentiment.scored'),
   signal: (symbol: string) => s(`signal.generated.${encodeSymbol(symbol)}`),
+  /** Intents and cancel requests (`order.cancel` travels here too: see the catalog). */
   orderIntent: () => s('order.intent'),
+  /** Risk's approvals and the cancels it passes on (`order.cancel-approved`). */
   orderApproved: () => s('order.approved'),
   orderRejected: () => s('order.rejected'),
   orderSubmitted: () => s('order.submitted'),
   orderFilled: () => s('order.filled'),
   orderCancelled: () => s('order.cancelled'),
   orderFailed: () => s('order.failed'),
+  /** Execution could not cancel: the order is unknown, already final, not the requester's, or the broker cannot. */
+  orderCancelRejected: () => s('order.cancel-rejected'),
   portfolioUpdated: () => s('portfolio.updated'),
   riskState: () => s('risk.state'),
   /**
