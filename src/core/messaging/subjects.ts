@@ -116,6 +116,8 @@ export const subjects = {
   /** One scored news item (the sentiment agent's per-item output; a replay input). */
   sentimentScored: () => s('sentiment.scored'),
   signal: (symbol: string) => s(`signal.generated.${encodeSymbol(symbol)}`),
+  /** A strategy's indicator lines for one bar (its `plot`). */
+  strategyPlotted: (symbol: string) => s(`strategy.plotted.${encodeSymbol(symbol)}`),
   orderIntent: () => s('order.intent'),
   orderApproved: () => s('order.approved'),
   orderRejected: () => s('order.rejected'),
@@ -158,6 +160,7 @@ export const RECORDED_SUBJECTS: readonly string[] = [
   'news.>',
   'sentiment.>',
   'signal.>',
+  'strategy.>',
   'order.>',
   'portfolio.>',
   'risk.>',
@@ -176,6 +179,7 @@ export const patterns = {
   market: p('market.>'),
   sentimentUpdates: p('sentiment.updated.*'),
   signals: p('signal.generated.*'),
+  strategyPlots: p('strategy.plotted.*'),
   orders: p('order.*'),
   riskCommands: p('risk.command.*'),
   dataAcceptPrice: p('data.accept-price.*'),
@@ -195,7 +199,13 @@ export function symbolOf(subject: string): string | undefined {
   const last = subject.lastIndexOf('.');
   if (last < 0) return undefined;
   const head = subject.slice(0, last);
-  if (head === 'market.bar' || head === 'market.tick' || head === 'sentiment.updated' || head === 'signal.generated') {
+  if (
+    head === 'market.bar' ||
+    head === 'market.tick' ||
+    head === 'sentiment.updated' ||
+    head === 'signal.generated' ||
+    head === 'strategy.plotted'
+  ) {
     return decodeSymbol(subject.slice(last + 1));
   }
   return undefined;
