@@ -96,6 +96,11 @@ export interface BacktestOptions {
   /** The sentiment agent's settings (half-life, items named, company names); defaults when unset. */
   readonly sentiment?: SentimentSettings;
   readonly scorer?: Scorer;
+  /**
+   * The strategies publish their indicator lines per bar (`strategy.plotted.<sym>`), which the
+   * HTML report draws over the price charts; off by default (one more message per bar).
+   */
+  readonly plot?: boolean;
 }
 
 /** One strategy instance's part of the account (a book opened with no cash: its equity is its PnL). */
@@ -185,6 +190,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     limits: options.limits ?? paperLimits(),
     costs: options.costs ?? zeroCosts,
     startCash: options.cash,
+    ...(options.plot ? { plot: true } : {}),
     ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}),
   };
   let recorder: Recorder | undefined;
