@@ -5,7 +5,7 @@ import { strategyDefinition } from './strategies.js';
 
 /**
  * The `strategy.plotted` output of one instance for the bar of `symbol` it has just read: each
- * line its strategy's `plot` declares, with the value read from the state `onBar` returned (null
+ * line its strategy's `plot` declares (at the bar's time), with the value read from the state `onBar` returned (null
  * while warming up, or not a finite number). Undefined when the instance does not plot, its
  * strategy declares no lines, or no line has a value yet. A `plot` that throws is dead-lettered
  * like a callback that does (the bar's decisions stand: plotting never changes them).
@@ -39,5 +39,10 @@ export function plotOf(ctx: StrategyContext, symbol: string): Emitted | undefine
     });
   }
   if (lines.length === 0 || lines.every((l) => l.value === null)) return undefined;
-  return out('strategy.plotted', { symbol, strategy: inst.id, lines });
+  // a chain of its own: a chart's feed, not a step of the bar's decision (traces and `why` show decisions)
+  return out(
+    'strategy.plotted',
+    { symbol, strategy: inst.id, lines },
+    { root: true, ...(state.at !== undefined ? { time: state.at } : {}) },
+  );
 }

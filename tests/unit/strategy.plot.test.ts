@@ -3,7 +3,7 @@ import { defineStrategy, z } from '../../agents/strategy/sdk/index.js';
 import { registerStrategy, type StrategyInstance } from '../../agents/strategy/strategies.js';
 import { strategyPlottedSchema, type StrategyPlotted } from '../../src/core/domain/messages.js';
 import type { Outbound } from '../../src/core/agent/outbound.js';
-import { startStrategy } from '../helpers/strategy-harness.js';
+import { dayTime, startStrategy } from '../helpers/strategy-harness.js';
 
 const plots = (outs: readonly Outbound[]) =>
   outs.flatMap((o) => (o.type === 'strategy.plotted' ? [o.payload as StrategyPlotted] : []));
@@ -52,6 +52,8 @@ describe('strategy plot (indicator lines per bar)', () => {
     s.bars([10, 9, 8, 7]);
     const out = s.bars([12]); // SMA2 9.5 crosses above SMA4 9
     expect(out.map((o) => o.type)).toEqual(['signal.generated', 'order.intent', 'strategy.plotted']);
+    // at the bar's time, in a chain of its own (the bar's trace shows decisions only)
+    expect(out[2]).toMatchObject({ root: true, time: dayTime(s.day()) });
     expect(valueOf(plots(out)[0]!, 'fast')).toBe(9.5);
     expect(valueOf(plots(out)[0]!, 'slow')).toBe(9);
   });

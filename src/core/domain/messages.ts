@@ -80,7 +80,8 @@ export type Signal = z.infer<typeof signalSchema>;
  * One bar's values of the lines a strategy instance draws (its indicators, declared by the
  * strategy's `plot`), on `strategy.plotted.<sym>`, time = the bar's. Published only when
  * something reads them (the dashboard's price chart, a backtest's HTML report); a line still
- * warming up is null. Not a decision: replays do not compare it.
+ * warming up is null. Not a decision: each is the root of a chain of its own (a trace of the
+ * bar shows decisions only) and replays do not compare it.
  */
 export const strategyPlottedSchema = z.object({
   symbol,
