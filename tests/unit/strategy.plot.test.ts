@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineStrategy, z } from '../../agents/strategy/sdk/index.js';
-import { registerStrategy, type StrategyInstance } from '../../agents/strategy/strategies.js';
+import { registerStrategy, resolveInstance, type StrategyInstance } from '../../agents/strategy/strategies.js';
+import { upgradeStrategyContext } from '../../agents/strategy/upgrade.js';
 import { strategyPlottedSchema, type StrategyPlotted } from '../../src/core/domain/messages.js';
 import type { Outbound } from '../../src/core/agent/outbound.js';
 import { dayTime, startStrategy } from '../helpers/strategy-harness.js';
@@ -85,6 +86,16 @@ describe('strategy plot (indicator lines per bar)', () => {
       label: 'RSI2',
       pane: 'own',
     });
+  });
+
+  it('turning plotting on at a restart keeps the strategy state of the checkpoint (it is not a parameter)', () => {
+    const s = startStrategy(sma({ plot: undefined }));
+    s.bars([10, 11, 12, 13]);
+    const saved = s.actor.getSnapshot().context;
+    const restored = upgradeStrategyContext(saved, [resolveInstance(sma())]);
+    const inst = restored.instances.trend!;
+    expect(inst.instance.plot).toBe(true);
+    expect(inst.symbols.ORCL).toEqual(saved.instances.trend!.symbols.ORCL);
   });
 
   it('a plot that throws or reads the clock is dead-lettered and the strategy still decides', () => {
