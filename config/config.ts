@@ -119,6 +119,8 @@ export interface Config {
     readonly rsi: { readonly period: number; readonly oversold: number; readonly overbought: number };
     /** Buy only while the symbol's sentiment is above this; unset: no filter. */
     readonly sentimentMin: number | undefined;
+    /** Publish each strategy's indicator lines per bar (STRATEGY_PLOT). */
+    readonly plot: boolean;
     /** STRATEGY_PARAMS as written (values are coerced and checked against the strategy's schema at start). */
     readonly params: Readonly<Record<string, string>>;
     /** STRATEGIES_FILE: several instances; the keys above are then not used. */
@@ -312,6 +314,7 @@ export function buildConfig(v: KeyValues): Config {
       ...sizeOf(v.STRATEGY_SIZE),
       rsi: { period: v.RSI_PERIOD, oversold: v.RSI_OVERSOLD, overbought: v.RSI_OVERBOUGHT },
       sentimentMin: v.STRATEGY_SENTIMENT_MIN,
+      plot: v.STRATEGY_PLOT,
       params: v.STRATEGY_PARAMS,
       file: v.STRATEGIES_FILE,
     },

@@ -679,6 +679,12 @@ export const configKeys = {
     doc: 'rsi-reversion: sell above this RSI.',
     default: 70,
   }),
+  STRATEGY_PLOT: def({
+    schema: bool,
+    expected: 'true | false',
+    doc: "Each strategy publishes the lines of its indicators (its plot: e.g. sma-cross's two SMAs) per bar on strategy.plotted.<sym>, for the dashboard's price chart. One small message per bar and strategy; false saves it.",
+    default: true,
+  }),
   STRATEGY_SENTIMENT_MIN: def({
     schema: dec(-1, 1),
     expected: 'a sentiment from -1 to 1, e.g. 0.1',

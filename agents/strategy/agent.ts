@@ -23,15 +23,17 @@ const ours = (ctx: StrategyAgentContext, env: Envelope) => {
  * The strategy agent: runs one strategy instance, or several (a strategies file), each over the
  * symbols it trades. Reads `market.bar.*` and its instances' orders' outcomes (`order.rejected`,
  * `order.filled`, `order.cancelled`, `order.failed`) and, when a strategy uses sentiment,
- * `sentiment.updated.*`; writes `signal.generated.<sym>` and `order.intent`. Answers
+ * `sentiment.updated.*`; writes `signal.generated.<sym>` and `order.intent`, and with `plot` each
+ * instance's indicator lines per bar on `strategy.plotted.<sym>`. Answers
  * `query.signals`. `capital` is the account's start cash, what instances without a capital of
  * their own share. Parameters are validated here: a bad one stops start-up, named.
  */
 export function strategyAgent(
   params: StrategyParams | readonly StrategyParams[],
   capital = 0,
+  options: { readonly plot?: boolean } = {},
 ): AgentSpec<StrategyAgentContext> {
-  const instances = instancesOf({ params, capital });
+  const instances = instancesOf({ params, capital, ...(options.plot ? { plot: true } : {}) });
   return {
     name: 'strategy',
     machine: strategyMachine,

@@ -20,6 +20,7 @@ import {
   type StrategyEvent,
   type StrategySlice,
 } from './instance.js';
+import { plotOf } from './plot.js';
 import { resolveInstance, type StrategyInstance, type StrategyParams } from './strategies.js';
 
 export * from './instance.js';
@@ -39,6 +40,8 @@ export type AgentSlice = Readonly<Record<string, StrategySlice>>;
 export interface StrategyInput {
   /** One instance, or several (a strategies file). */
   readonly params: StrategyParams | readonly StrategyParams[];
+  /** Every instance publishes its indicator lines per bar (`StrategyInstance.plot`). */
+  readonly plot?: boolean;
   /**
    * The account's start cash: an instance without a `capital` of its own starts from it when it
    * runs alone, or from an equal share of what the instances with one leave, when there are several.
@@ -49,7 +52,7 @@ export interface StrategyInput {
 /** The instances with their starting cash: their own capital, or an equal share of the rest. */
 export function instancesOf(input: StrategyInput): StrategyInstance[] {
   const list = (Array.isArray(input.params) ? input.params : [input.params]) as readonly StrategyParams[];
-  const instances = list.map(resolveInstance);
+  const instances = list.map((p) => (input.plot ? { ...resolveInstance(p), plot: true } : resolveInstance(p)));
   const seen = new Set<string>();
   for (const i of instances) {
     if (seen.has(i.id)) throw new Error(`two strategy instances share the id "${i.id}"; each needs its own`);
@@ -130,6 +133,36 @@ function each(
   return instances ? { instances, outbox: outbox ?? NO_OUTPUT } : { outbox: outbox ?? NO_OUTPUT };
 }
 
+/**
+ * A bar's step with each plotting instance's lines for it appended (`strategy.plotted`), for the
+ * instances that read the bar (their symbol's state moved). They go after every decision of the
+ * step, so the decisions keep the ids (derived from their position) they have without plotting.
+ */
+function withPlots(
+  before: StrategyAgentContext,
+  step: Partial<StrategyAgentContext>,
+  symbol: string,
+): Partial<StrategyAgentContext> {
+  let plots: Emitted[] | undefined;
+  const after = step.instances ?? before.instances;
+  for (const id in after) {
+    const inst = after[id]!;
+    if (!inst.instance.plot || inst.symbols[symbol] === before.instances[id]?.symbols[symbol]) continue;
+    const plot = plotOf(inst, symbol);
+    if (plot) (plots ??= []).push(plot);
+  }
+  return plots ? { ...step, outbox: [...(step.outbox ?? NO_OUTPUT), ...plots] } : step;
+}
+
+/** The bar's step on every instance: trading or (paused) watching, with the lines of those that plot. */
+function barStep(ctx: StrategyAgentContext, ev: MessageEvent<'market.bar'>, trading: boolean) {
+  return withPlots(
+    ctx,
+    each(ctx, (i) => onBar(i, ev, trading)),
+    ev.payload.symbol,
+  );
+}
+
 /** An order event goes to the instance that sent the order. */
 function toOwner(ctx: StrategyAgentContext, id: string, step: (inst: StrategyContext) => Partial<StrategyContext>) {
   return each(ctx, (inst) => (inst.instance.id === id ? step(inst) : undefined));
@@ -172,8 +205,8 @@ export const strategyMachine = setup({
     emitted: {} as OutboxEmitted,
   },
   actions: {
-    trade: assign(({ context, event }) => each(context, (i) => onBar(i, event as MessageEvent<'market.bar'>, true))),
-    watch: assign(({ context, event }) => each(context, (i) => onBar(i, event as MessageEvent<'market.bar'>, false))),
+    trade: assign(({ context, event }) => barStep(context, event as MessageEvent<'market.bar'>, true)),
+    watch: assign(({ context, event }) => barStep(context, event as MessageEvent<'market.bar'>, false)),
     sentiment: assign(({ context, event }) =>
       each(context, (i) => onSentiment(i, event as MessageEvent<'sentiment.updated'>)),
     ),

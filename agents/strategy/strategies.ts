@@ -21,6 +21,12 @@ export interface StrategyInstance {
   readonly sizeFraction?: number;
   readonly capital?: number;
   readonly lotSizes?: Readonly<Record<string, number>>;
+  /**
+   * Publish the strategy's indicator lines (its `plot`) per bar on `strategy.plotted.<sym>`: set
+   * where someone reads them (the dashboard, a backtest's HTML report). Not a parameter: turning
+   * it on or off keeps the strategy's state.
+   */
+  readonly plot?: boolean;
 }
 
 type Extras = { readonly sentimentMin?: number; readonly sizeFraction?: number };

@@ -77,8 +77,9 @@ export const eventsQuerySchema = z
   })
   .extend(pageSchema.shape)
   .strict();
+// a list of types (the dashboard asks for eight, over 100 characters)
 export const streamQuerySchema = z
-  .object({ type: z.string().max(100).optional(), symbol: z.string().max(64).optional() })
+  .object({ type: z.string().max(400).optional(), symbol: z.string().max(64).optional() })
   .strict();
 
 /**

@@ -233,6 +233,8 @@ async function run(
     limits: riskMode === 'off' ? unboundedLimits : config.risk,
     guard: config.data.guard,
     riskMode,
+    // the report draws the strategies' indicator lines; only it reads them, so only it pays for them
+    plot: values.report !== undefined,
     ...(progress ? { onProgress: (n: number) => progress.update(n) } : {}),
   });
   progress?.done();

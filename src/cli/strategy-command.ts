@@ -53,6 +53,11 @@ export default defineStrategy({
   }),
   // the state of one symbol before its first bar
   init: (p) => ({ sma: SMA.init(p.period), above: false }),
+  // the lines it draws on the dashboard's price chart and in backtest reports, read from the state
+  plot: {
+    lines: (p) => [{ key: 'sma', label: \`SMA\${p.period}\` }],
+    values: (s) => ({ sma: s.sma.value }),
+  },
   // a closed bar: update the indicators, decide, return the next state
   onBar(ctx, s) {
     const sma = SMA.next(s.sma, ctx.bar.close);

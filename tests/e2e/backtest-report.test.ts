@@ -71,7 +71,7 @@ describe('backtest report', () => {
       await browser?.close();
     });
 
-    for (const { name, args, trades } of [
+    for (const { name, args, trades, lines } of [
       {
         name: 'orcl',
         args: [
@@ -89,14 +89,16 @@ describe('backtest report', () => {
           '100000',
         ],
         trades: 98,
+        lines: ['SMA10', 'SMA30'],
       },
       {
         name: 'random-walk',
         args: ['--data', randomWalkCsv(400, 11), '--symbol', 'WALK', '--fast', '3', '--slow', '12', '--fee-bps', '5'],
         trades: undefined,
+        lines: ['SMA3', 'SMA12'],
       },
     ]) {
-      it(`opens on its own (no network) with the equity and drawdown charts, statistics and trades table [${name}]`, async () => {
+      it(`opens on its own (no network) with the equity and drawdown charts, price with indicator lines, statistics and trades table [${name}]`, async () => {
         const file = join(dir, `${name}.html`);
         await backtestWithReport([...args, '--report', file]);
         const html = readFileSync(file, 'utf8');
@@ -143,6 +145,9 @@ describe('backtest report', () => {
         // the equity chart carries the buy-and-hold benchmark; the price chart, buy and sell markers
         await page.locator('#equity .u-legend', { hasText: 'Buy and hold' }).waitFor();
         await page.locator('#price-0 .u-legend', { hasText: 'Sell' }).waitFor();
+        // and the strategy's indicator lines over the price, named in its legend
+        for (const line of lines) await page.locator('#price-0 .u-legend', { hasText: line }).waitFor();
+        expect(await page.locator('#price-0').getAttribute('data-lines')).toBe(String(lines.length));
         expect(await page.locator('#periods tbody tr').count()).toBeGreaterThan(0);
         expect(await page.locator('#summary [data-stat=total-return] dd').textContent()).toMatch(/^-?\d+\.\d\d%$/);
         await page.screenshot({

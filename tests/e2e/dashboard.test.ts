@@ -310,6 +310,39 @@ describe.skipIf(!chromiumPath)('dashboard in a real browser', () => {
     await ctx.close();
   });
 
+  it('draws the strategy indicator lines (SMA2 and SMA5) over the price, named in a legend, as the API has them', async () => {
+    const ctx = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.addInitScript(`localStorage.setItem('sextant.token', ${JSON.stringify(VIEWER)})`);
+    const p = await ctx.newPage();
+    await p.goto(base);
+    await until(p, "document.getElementById('price-chart').dataset.lines === 'SMA2|SMA5'");
+    // history from the store, then the stream: both lines carry a value on most bars in view
+    await until(
+      p,
+      "(document.getElementById('price-chart').dataset.linePoints || '').split(',').every((n) => Number(n) >= 10)",
+    );
+    await p.locator('#price-lines [data-line="SMA2"]').waitFor();
+    await p.locator('#price-lines [data-line="SMA5"]').waitFor();
+    // drawn: the lines' colours (orange, blue) are on the canvas, which candles and markers never use
+    const colored = (rgb: [number, number, number]) =>
+      p.evaluate<number>(
+        `(() => { const c = document.querySelector('#price-chart canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - ${rgb[0]}) < 40 && Math.abs(d[i + 1] - ${rgb[1]}) < 40 && Math.abs(d[i + 2] - ${rgb[2]}) < 40 && d[i + 3] > 200) n++; return n; })()`,
+      );
+    await eventually(async () => expect(await colored([0xe8, 0x71, 0x0a])).toBeGreaterThan(20), 10_000, 100);
+    expect(await colored([0x1a, 0x56, 0xdb])).toBeGreaterThan(20);
+    // what the chart draws is what the strategy published: SMA2 at a bar is the mean of its last two closes
+    type Ev = { time: number; payload: { close: number; lines: { key: string; value: number | null }[] } };
+    const [plot] = await api<Ev[]>('/events?type=strategy.plotted&symbol=SYN&newest=true&limit=1', VIEWER);
+    const bars = (await api<Ev[]>(`/events?type=market.bar&symbol=SYN&newest=true&limit=20`, VIEWER)).filter(
+      (b) => b.time <= plot!.time,
+    );
+    expect(bars[0]!.time).toBe(plot!.time);
+    const sma2 = plot!.payload.lines.find((l) => l.key === 'fast')!.value!;
+    expect(sma2).toBeCloseTo((bars[0]!.payload.close + bars[1]!.payload.close) / 2, 9);
+    await p.locator('#price-card').screenshot({ path: join(shots, 'dashboard-price-lines.png') });
+    await ctx.close();
+  });
+
   it('lists stay bounded at 25 rows; More loads the next older ones from the store', async () => {
     const ctx = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
     await ctx.addInitScript(`localStorage.setItem('sextant.token', ${JSON.stringify(VIEWER)})`);

@@ -71,6 +71,36 @@ describe('replay', () => {
     expect(r.decisions.every((d) => recordedIds.includes(d.id))).toBe(true);
   });
 
+  it('a backtest recorded with its indicator lines plotted (--report) decides as without and replays identically', async () => {
+    const data = randomWalkCsv(300, 99);
+    const run = async (file: string, plot: boolean) => {
+      await runBacktest({
+        data,
+        symbol: 'W',
+        strategy: { kind: 'sma-cross', id: 'sma-cross', fast: 3, slow: 9, size: 10 },
+        cash: 10_000,
+        transport: 'memory',
+        recording: file,
+        plot,
+      });
+      const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
+      return lines.map(
+        (l) => (JSON.parse(l) as { env: { type: string; payload: { side?: string; qty?: number } } }).env,
+      );
+    };
+    const plotted = await run(join(dir, 'plotted.ndjson'), true);
+    const plain = await run(join(dir, 'plain.ndjson'), false);
+    expect(plotted.filter((e) => e.type === 'strategy.plotted').length).toBeGreaterThan(250);
+    // each run has its own run id (and so its own ids): the decisions, in order, with their sides and sizes
+    const decisions = (envs: typeof plain) =>
+      envs.filter((e) => DECISION_TYPES.has(e.type)).map((e) => `${e.type} ${e.payload.side} ${e.payload.qty}`);
+    expect(decisions(plotted)).toEqual(decisions(plain));
+    const r = await replay({ source: fromFile(join(dir, 'plotted.ndjson')), speed: 'max' });
+    expect(r.divergences).toEqual([]);
+    const p = await replay({ source: fromFile(join(dir, 'plain.ndjson')), speed: 'max' });
+    expect(r.decisions.length).toBe(p.decisions.length);
+  });
+
   it('recorded decisions are compared wherever they sit after their input (a distributed run records them late); those of chains not fed (--from) are not', async () => {
     const [head, ...rest] = gunzipSync(readFileSync(FIXTURE)).toString('utf8').trim().split('\n');
     type Line = {

@@ -17,6 +17,14 @@ export default defineStrategy({
     size: z.number().positive().default(100).describe('units bought on an entry'),
   }),
   init: (p) => BollingerBands.init(p.period, p.stddev),
+  plot: {
+    lines: (p) => [
+      { key: 'upper', label: `BB${p.period} upper` },
+      { key: 'middle', label: `BB${p.period} middle` },
+      { key: 'lower', label: `BB${p.period} lower` },
+    ],
+    values: (s) => ({ upper: s.value?.upper, middle: s.value?.middle, lower: s.value?.lower }),
+  },
   onBar(ctx, s) {
     const bb = BollingerBands.next(s, ctx.bar.close);
     const band = bb.value;

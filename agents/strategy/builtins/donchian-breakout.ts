@@ -15,6 +15,14 @@ export default defineStrategy({
     size: z.number().positive().default(100).describe('units bought on an entry'),
   }),
   init: (p) => ({ entry: DonchianChannels.init(p.period), exit: DonchianChannels.init(p.exit) }),
+  // each channel up to and including the bar: the next bar's close is compared with it
+  plot: {
+    lines: (p) => [
+      { key: 'high', label: `${p.period}-bar high` },
+      { key: 'low', label: `${p.exit}-bar low` },
+    ],
+    values: (s) => ({ high: s.entry.value?.upper, low: s.exit.value?.lower }),
+  },
   onBar(ctx, s) {
     const { bar, params: p } = ctx;
     const high = s.entry.value?.upper;

@@ -28,6 +28,13 @@ export default defineStrategy({
     })
     .refine((p) => p.fast < p.slow, { message: 'fast must be shorter than slow' }),
   init: (p) => ({ fast: EMA.init(p.fast), slow: EMA.init(p.slow), lastSign: 0 as -1 | 0 | 1 }),
+  plot: {
+    lines: (p) => [
+      { key: 'fast', label: `EMA${p.fast}` },
+      { key: 'slow', label: `EMA${p.slow}` },
+    ],
+    values: (s) => ({ fast: s.fast.value, slow: s.slow.value }),
+  },
   onBar(ctx, s) {
     const fast = EMA.next(s.fast, ctx.bar.close);
     const slow = EMA.next(s.slow, ctx.bar.close);

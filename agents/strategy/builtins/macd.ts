@@ -18,6 +18,14 @@ export default defineStrategy({
     })
     .refine((p) => p.fast < p.slow, { message: 'fast must be shorter than slow' }),
   init: (p) => ({ macd: MACD.init(p.fast, p.slow, p.signal), lastSign: 0 as -1 | 0 | 1 }),
+  // not prices: a pane of their own under the price chart
+  plot: {
+    lines: () => [
+      { key: 'macd', label: 'MACD', pane: 'own' },
+      { key: 'signal', label: 'signal', pane: 'own' },
+    ],
+    values: (s) => ({ macd: s.macd.value?.macd, signal: s.macd.value?.signal }),
+  },
   onBar(ctx, s) {
     const macd = MACD.next(s.macd, ctx.bar.close);
     const v = macd.value;

@@ -16,6 +16,10 @@ export default defineStrategy({
     })
     .refine((p) => p.oversold < p.overbought, { message: 'oversold must be below overbought' }),
   init: (p) => RSI.init(p.period),
+  plot: {
+    lines: (p) => [{ key: 'rsi', label: `RSI${p.period}`, pane: 'own' }],
+    values: (s) => ({ rsi: s.value }),
+  },
   onBar(ctx, s) {
     const rsi = RSI.next(s, ctx.bar.close);
     if (rsi.value === undefined) return rsi;

@@ -18,6 +18,13 @@ export default defineStrategy({
     })
     .refine((p) => p.fast < p.slow, { message: 'fast must be shorter than slow' }),
   init: (p) => ({ fast: SMA.init(p.fast), slow: SMA.init(p.slow), lastSign: 0 as -1 | 0 | 1 }),
+  plot: {
+    lines: (p) => [
+      { key: 'fast', label: `SMA${p.fast}` },
+      { key: 'slow', label: `SMA${p.slow}` },
+    ],
+    values: (s) => ({ fast: s.fast.value, slow: s.slow.value }),
+  },
   onBar(ctx, s) {
     const fast = SMA.next(s.fast, ctx.bar.close);
     const slow = SMA.next(s.slow, ctx.bar.close);

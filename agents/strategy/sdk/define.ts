@@ -121,6 +121,29 @@ export interface SentimentContext<P> extends StrategyContext<P> {
 }
 
 /**
+ * One line a strategy draws: `key` names its value in what `plot.values` returns, `label` is what
+ * a legend shows (e.g. `SMA10`). `pane`: `price` (default) draws it over the price chart; `own`
+ * in a pane of its own under it (an oscillator such as RSI or MACD, whose scale is not a price).
+ */
+export interface PlotLine {
+  readonly key: string;
+  readonly label: string;
+  readonly pane?: 'price' | 'own';
+}
+
+/**
+ * The lines a strategy draws (its indicators), per bar: `lines` declares them (from the
+ * parameters), `values` reads each line's value from the state `onBar` just returned (undefined
+ * while an indicator warms up). Both pure, like the callbacks. The runtime calls `values` after
+ * every `onBar`, only when someone reads the lines (the dashboard, a backtest's HTML report), and
+ * publishes them on `strategy.plotted.<sym>`; otherwise it costs nothing.
+ */
+export interface StrategyPlot<P, S> {
+  lines(params: P): readonly PlotLine[];
+  values(state: S, params: P): Readonly<Record<string, number | undefined>>;
+}
+
+/**
  * A strategy: its parameters (a zod object: validated, defaulted, listed by `strategy list`, the
  * search space of parameter research), a fresh per-symbol state, and callbacks that take the
  * state and return the next one. Callbacks are pure: no clock (use `ctx.time`), no randomness,
@@ -140,6 +163,8 @@ export interface StrategyDefinition<P = Record<string, unknown>, S = PlainData> 
   onFill?(ctx: FillContext<P>, state: S): S;
   /** A sentiment update of the symbol; defining it subscribes the strategy to sentiment. */
   onSentiment?(ctx: SentimentContext<P>, state: S): S;
+  /** The indicator lines it draws on charts (the dashboard, the backtest report); optional. */
+  readonly plot?: StrategyPlot<P, S>;
 }
 
 /**

@@ -10,10 +10,12 @@ export type {
   FillContext,
   OrderOptions,
   PlainData,
+  PlotLine,
   SentimentContext,
   Sizing,
   StrategyContext,
   StrategyDefinition,
+  StrategyPlot,
 } from './define.js';
 export {
   BollingerBands,

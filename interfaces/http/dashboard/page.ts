@@ -58,6 +58,7 @@ export function dashboardPage(a: PageAssets): string {
   <section class="card wide" id="price-card">
     <h2>Price <select id="price-symbol" aria-label="Symbol"></select></h2>
     <div id="price-chart" class="chart" data-points="0" data-buys="0" data-sells="0"></div>
+    <p class="lines" id="price-lines" hidden></p>
     <p class="empty" id="price-empty">No market data yet.</p>
   </section>
 

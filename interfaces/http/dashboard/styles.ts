@@ -39,6 +39,8 @@ td.headline { white-space:normal; min-width:12rem; color:#333; }
 .stats dt { font-size:.75rem; color:var(--muted); }
 .stats dd { margin:0; font-weight:600; font-variant-numeric:tabular-nums; }
 .chart { width:100%; min-height:60px; }
+.lines { display:flex; flex-wrap:wrap; gap:.2rem 1rem; margin:.3rem 0 0; font-size:.8rem; font-variant-numeric:tabular-nums; }
+.lines .swatch { display:inline-block; width:.9rem; height:.2rem; margin-right:.35rem; vertical-align:middle; border-radius:1px; }
 .list { list-style:none; margin:0; padding:0; }
 .list > li { padding:.4rem 0; border-bottom:1px solid var(--line); }
 .list .row { gap:.2rem .6rem; }

@@ -138,13 +138,27 @@ function priceSeries(data: ReportData) {
       const i = index.get(f.time);
       if (i !== undefined) (f.side === 'buy' ? buy : sell)[i] = f.price;
     }
-    return { symbol: p.symbol, t: p.times.map((t) => t / 1000), c: p.closes, buy, sell };
+    const l = (p.lines ?? []).map((x) => ({ n: x.label, o: x.pane === 'own', v: x.values }));
+    return { symbol: p.symbol, t: p.times.map((t) => t / 1000), c: p.closes, buy, sell, l };
   });
+}
+
+/** A symbol's price chart (with its indicator lines, when the strategies plotted), and a pane for oscillators. */
+function priceBlock(p: NonNullable<ReportData['prices']>[number], i: number): string {
+  const lines = p.lines ?? [];
+  const title = lines.length > 0 ? 'price, indicators, entries and exits' : 'price, entries and exits';
+  const own = lines.filter((l) => l.pane === 'own');
+  return [
+    `<h2>${escapeHtml(p.symbol)}: ${title}</h2>`,
+    `<div id="price-${i}" class="chart"></div>`,
+    ...(own.length > 0 ? [`<div id="price-${i}-own" class="chart"></div>`] : []),
+  ].join('\n');
 }
 
 /** Draws the two charts from the inline data; marks the body when done (tests wait on it). */
 const CHART_SCRIPT = `(function () {
   var D = JSON.parse(document.getElementById('report-data').textContent);
+  var LINE_COLORS = ['#e8710a', '#1a56db', '#9334e6', '#12a4af', '#d01884', '#7cb342'];
   function opts(h, label, color, fill, fmt) {
     return { width: document.getElementById('equity').clientWidth || 800, height: h, legend: { show: true }, cursor: { sync: { key: 'report' } }, scales: { x: { time: true } },
       axes: [{}, { size: 70, values: function (u, v) { return v.map(fmt); } }],
@@ -160,10 +174,20 @@ const CHART_SCRIPT = `(function () {
     var dot = function (color) { return { stroke: color, fill: color, width: 0, paths: function () { return null; }, points: { show: true, size: 9, stroke: color, fill: color } }; };
     var s = [{}, { label: p.symbol, stroke: '#1c1e21', width: 1 }];
     var b = dot('#137333'); b.label = 'Buy'; var sl = dot('#b3261e'); sl.label = 'Sell';
-    charts.push(new uPlot({ width: el.clientWidth || 800, height: 240, cursor: { sync: { key: 'report' } }, scales: { x: { time: true } }, axes: [{}, { size: 70 }], series: s.concat([b, sl]) }, [p.t, p.c, p.buy, p.sell], el));
+    // the strategy's indicator lines: over the price, or (oscillators) in a pane of their own under it
+    var line = function (x, k) { return { label: x.n, stroke: LINE_COLORS[k % LINE_COLORS.length], width: 1.25 }; };
+    var over = (p.l || []).filter(function (x) { return !x.o; });
+    var own = (p.l || []).filter(function (x) { return x.o; });
+    charts.push(new uPlot({ width: el.clientWidth || 800, height: 240, cursor: { sync: { key: 'report' } }, scales: { x: { time: true } }, axes: [{}, { size: 70 }], series: s.concat([b, sl], over.map(line)) }, [p.t, p.c, p.buy, p.sell].concat(over.map(function (x) { return x.v; })), el));
+    el.setAttribute('data-lines', String(over.length));
+    var ownEl = document.getElementById('price-' + i + '-own');
+    if (ownEl && own.length) {
+      charts.push(new uPlot({ width: el.clientWidth || 800, height: 120, cursor: { sync: { key: 'report' } }, scales: { x: { time: true } }, axes: [{}, { size: 70 }], series: [{}].concat(own.map(function (x, k) { return line(x, k + over.length); })) }, [p.t].concat(own.map(function (x) { return x.v; })), ownEl));
+      ownEl.setAttribute('data-lines', String(own.length));
+    }
   });
   var dd = new uPlot(opts(140, 'Drawdown', '#b3261e', 'rgba(179,38,30,0.18)', function (x) { return x.toFixed(1) + '%'; }), [D.t, D.d], document.getElementById('drawdown'));
-  window.addEventListener('resize', function () { var w = document.getElementById('equity').clientWidth; eq.setSize({ width: w, height: 300 }); dd.setSize({ width: w, height: 140 }); charts.forEach(function (c) { c.setSize({ width: w, height: 240 }); }); });
+  window.addEventListener('resize', function () { var w = document.getElementById('equity').clientWidth; eq.setSize({ width: w, height: 300 }); dd.setSize({ width: w, height: 140 }); charts.forEach(function (c) { c.setSize({ width: w, height: c.height }); }); });
   document.body.setAttribute('data-charts', 'ready');
 })();`;
 
@@ -197,7 +221,7 @@ ${statsBlock(stats)}
 <div id="equity" class="chart"></div>
 <h2>Drawdown</h2>
 <div id="drawdown" class="chart"></div>
-${(data.prices ?? []).map((p, i) => `<h2>${escapeHtml(p.symbol)}: price, entries and exits</h2>\n<div id="price-${i}" class="chart"></div>`).join('\n')}
+${(data.prices ?? []).map(priceBlock).join('\n')}
 ${data.periods && data.periods.months.length > 0 ? `<h2>Monthly and yearly returns (%)</h2>\n${periodsTable(data.periods)}` : ''}
 ${data.risk ? `<h2>Risk</h2>\n${riskBlock(data.risk)}` : ''}
 <h2>Trades (round trips)</h2>

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { Envelope, Bar, OrderFilled, PortfolioSnapshot } from '../../core/index.js';
+import type { Envelope, Bar, OrderFilled, PortfolioSnapshot, StrategyPlotted } from '../../core/index.js';
 import { renderReport, type ReportMeta } from './report-html.js';
 import type { RiskReport } from './risk-log.js';
 import {
@@ -26,8 +26,17 @@ export interface ReportData {
   readonly risk?: RiskReport;
   /** Buy and hold of the symbols traded (equal split, no costs), at each bar time of `curve`. */
   readonly benchmark?: readonly { time: number; equity: number }[];
-  /** Closes per symbol (the first few symbols), for the price charts with entries and exits. */
-  readonly prices?: readonly { symbol: string; times: number[]; closes: number[] }[];
+  /**
+   * Closes per symbol (the first few symbols), for the price charts with entries and exits, and
+   * the strategies' indicator lines on them (`strategy.plotted`; a run with `plot` on), each value
+   * at the bar of the same index (null where the line has none).
+   */
+  readonly prices?: readonly {
+    symbol: string;
+    times: number[];
+    closes: number[];
+    lines?: readonly PriceLine[];
+  }[];
   /** Returns per UTC calendar month and year. */
   readonly periods?: {
     readonly months: readonly { period: string; return: number }[];
@@ -35,13 +44,31 @@ export interface ReportData {
   };
 }
 
+/** One indicator line of a strategy on a symbol's price chart. */
+export interface PriceLine {
+  /** The legend's name: the strategy's label (e.g. SMA10), after the instance id when several plot. */
+  readonly label: string;
+  /** price: over the price; own: a pane of its own under it. */
+  readonly pane: 'price' | 'own';
+  readonly values: (number | null)[];
+}
+
+/** A line as collected: its points by bar time. */
+interface Collected {
+  readonly strategy: string;
+  readonly label: string;
+  readonly pane: 'price' | 'own';
+  readonly at: Map<number, number>;
+}
+
 /** Symbols drawn as price charts in a report (more would make the file heavy to open). */
 const PRICE_CHARTS = 4;
 
 /**
  * Collects what a backtest report needs from the bus while a backtest runs (pass `onEnvelope` to
- * `runBacktest`): bars (`market.bar`), portfolio snapshots (`portfolio.updated`) and fills
- * (`order.filled`), in the order they were published.
+ * `runBacktest`): bars (`market.bar`), portfolio snapshots (`portfolio.updated`), fills
+ * (`order.filled`) and the strategies' indicator lines (`strategy.plotted`, with `plot` on), in
+ * the order they were published.
  */
 export class ReportCollector {
   // kept as columns of numbers (a long backtest sees hundreds of thousands of bars and snapshots;
@@ -53,6 +80,8 @@ export class ReportCollector {
   readonly #snapEquity: number[] = [];
   readonly #snapExposed: number[] = [];
   readonly #fills: ReportFill[] = [];
+  /** Indicator lines per symbol, by instance and key (`strategy.plotted`). */
+  readonly #lines = new Map<string, Map<string, Collected>>();
 
   readonly onEnvelope = (env: Envelope): void => {
     switch (env.type) {
@@ -78,8 +107,31 @@ export class ReportCollector {
         this.#fills.push({ time: env.time, symbol: f.symbol, side: f.side, qty: f.qty, price: f.price, fee: f.fee });
         break;
       }
+      case 'strategy.plotted': {
+        const p = env.payload as StrategyPlotted;
+        let bySeries = this.#lines.get(p.symbol);
+        if (!bySeries) this.#lines.set(p.symbol, (bySeries = new Map()));
+        for (const l of p.lines) {
+          const id = `${p.strategy}\u0000${l.key}`;
+          let line = bySeries.get(id);
+          if (!line) bySeries.set(id, (line = { strategy: p.strategy, label: l.label, pane: l.pane, at: new Map() }));
+          if (l.value !== null) line.at.set(env.time, l.value);
+        }
+        break;
+      }
     }
   };
+
+  /** The lines plotted on `symbol`, each valued at `times` (its bars). */
+  #linesOf(symbol: string, times: readonly number[]): PriceLine[] {
+    const all = [...(this.#lines.get(symbol)?.values() ?? [])];
+    const several = new Set(all.map((l) => l.strategy)).size > 1;
+    return all.map((l) => ({
+      label: several ? `${l.strategy} ${l.label}` : l.label,
+      pane: l.pane,
+      values: times.map((t) => l.at.get(t) ?? null),
+    }));
+  }
 
   /** How many bars were seen (not history). */
   get barCount(): number {
@@ -122,6 +174,10 @@ export class ReportCollector {
       p.times.push(b.time);
       p.closes.push(b.close);
     }
+    const charted = [...prices.values()].map((p) => {
+      const lines = this.#linesOf(p.symbol, p.times);
+      return lines.length > 0 ? { ...p, lines } : p;
+    });
     return {
       meta,
       stats,
@@ -130,7 +186,7 @@ export class ReportCollector {
       fills: [...this.#fills],
       ...(risk ? { risk } : {}),
       benchmark: buyAndHold(bars, startEquity),
-      prices: [...prices.values()],
+      prices: charted,
       periods: {
         months: calendarReturns(curve, startEquity, 'month'),
         years: calendarReturns(curve, startEquity, 'year'),

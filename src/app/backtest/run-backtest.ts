@@ -98,6 +98,11 @@ export interface BacktestOptions {
   readonly sentiment?: SentimentSettings;
   readonly scorer?: Scorer;
   /**
+   * The strategies publish their indicator lines per bar (`strategy.plotted.<sym>`), which the
+   * HTML report draws over the price charts; off by default (one more message per bar).
+   */
+  readonly plot?: boolean;
+  /**
    * NATS only: each bar's consequences handled before the next bar goes out (see `PumpOptions.lockstep`),
    * so resting orders match as in memory. Default: on over NATS when an instance's params ask for a
    * bracket (`stopLoss`, `takeProfit`, or their absolute prices); give it for a strategy that rests
@@ -204,6 +209,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     limits: options.limits ?? paperLimits(),
     costs: options.costs ?? zeroCosts,
     startCash: options.cash,
+    ...(options.plot ? { plot: true } : {}),
     ...(news ? { sentiment: options.sentiment ?? defaultSentimentSettings } : {}),
   };
   let recorder: Recorder | undefined;

@@ -53,6 +53,12 @@ export interface TradingSettings {
   readonly pollMs?: number;
   /** How the sentiment agent keeps per-symbol sentiment and tags news (defaults: one day, 10 items, no names). */
   readonly sentiment?: SentimentSettings;
+  /**
+   * The strategies publish their indicator lines per bar (`strategy.plotted.<sym>`) for the
+   * dashboard's chart or a backtest's HTML report (STRATEGY_PLOT). Recorded with a run, so a
+   * replay plots alike.
+   */
+  readonly plot?: boolean;
 }
 
 /** The sentiment agent's settings (JSON: recorded with a run, so a replay aggregates alike). */
@@ -94,6 +100,7 @@ export function tradingSettingsFrom(config: Config): TradingSettings {
     broker: paperBrokerFrom(config),
     retry: config.broker.retry,
     breaker: config.broker.breaker,
+    plot: config.strategy.plot,
   };
 }
 
@@ -235,7 +242,9 @@ export class Kernel {
           this.market,
         ) as AgentSpec<never>;
       case 'strategy':
-        return strategyAgent(withLots(settings.strategy, settings.limits), settings.startCash) as AgentSpec<never>;
+        return strategyAgent(withLots(settings.strategy, settings.limits), settings.startCash, {
+          plot: settings.plot === true,
+        }) as AgentSpec<never>;
       case 'data':
         if (!this.deps.feed) throw new Error('the data agent needs a feed');
         return dataAgent(this.deps.feed.feed, { ...this.deps.feed.pump, cursor: this.feedCursor }) as AgentSpec<never>;

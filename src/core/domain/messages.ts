@@ -76,6 +76,32 @@ export const signalSchema = z.object({
 });
 export type Signal = z.infer<typeof signalSchema>;
 
+/**
+ * One bar's values of the lines a strategy instance draws (its indicators, declared by the
+ * strategy's `plot`), on `strategy.plotted.<sym>`, time = the bar's. Published only when
+ * something reads them (the dashboard's price chart, a backtest's HTML report); a line still
+ * warming up is null. Not a decision: each is the root of a chain of its own (a trace of the
+ * bar shows decisions only) and replays do not compare it.
+ */
+export const strategyPlottedSchema = z.object({
+  symbol,
+  /** The strategy instance's id. */
+  strategy: z.string().min(1),
+  lines: z
+    .array(
+      z.object({
+        key: z.string().min(1).max(64),
+        label: z.string().min(1).max(80),
+        /** price: over the price chart; own: in a pane of its own (an oscillator). */
+        pane: z.enum(['price', 'own']),
+        value: finite.nullable(),
+      }),
+    )
+    .min(1)
+    .max(16),
+});
+export type StrategyPlotted = z.infer<typeof strategyPlottedSchema>;
+
 export const orderTypeSchema = z.enum(['market', 'limit', 'stop']);
 export type OrderType = z.infer<typeof orderTypeSchema>;
 export const timeInForceSchema = z.enum(['GTC', 'DAY', 'IOC']);
@@ -537,6 +563,13 @@ export const catalog = {
   'market.tick': entry(1, tickSchema, ['data'], (p) => subjects.marketTick(p.symbol), patterns.marketTicks),
   'market.feed-completed': entry(1, feedCompletedSchema, ['data'], () => subjects.feedCompleted()),
   'signal.generated': entry(1, signalSchema, ['strategy'], (p) => subjects.signal(p.symbol), patterns.signals),
+  'strategy.plotted': entry(
+    1,
+    strategyPlottedSchema,
+    ['strategy'],
+    (p) => subjects.strategyPlotted(p.symbol),
+    patterns.strategyPlots,
+  ),
   // strategies decide orders; people's orders come through the interfaces; all of them go to risk first
   'order.intent': entry(1, orderIntentSchema, ['strategy', ...PEOPLE], () => subjects.orderIntent()),
   'order.approved': entry(1, orderApprovedSchema, ['risk'], () => subjects.orderApproved()),

@@ -116,6 +116,8 @@ export const subjects = {
   /** One scored news item (the sentiment agent's per-item output; a replay input). */
   sentimentScored: () => s('sentiment.scored'),
   signal: (symbol: string) => s(`signal.generated.${encodeSymbol(symbol)}`),
+  /** A strategy's indicator lines for one bar (its `plot`). */
+  strategyPlotted: (symbol: string) => s(`strategy.plotted.${encodeSymbol(symbol)}`),
   /** Intents and cancel requests (`order.cancel` travels here too: see the catalog). */
   orderIntent: () => s('order.intent'),
   /** Risk's approvals and the cancels it passes on (`order.cancel-approved`). */
@@ -162,6 +164,7 @@ export const RECORDED_SUBJECTS: readonly string[] = [
   'news.>',
   'sentiment.>',
   'signal.>',
+  'strategy.>',
   'order.>',
   'portfolio.>',
   'risk.>',
@@ -180,6 +183,7 @@ export const patterns = {
   market: p('market.>'),
   sentimentUpdates: p('sentiment.updated.*'),
   signals: p('signal.generated.*'),
+  strategyPlots: p('strategy.plotted.*'),
   orders: p('order.*'),
   riskCommands: p('risk.command.*'),
   dataAcceptPrice: p('data.accept-price.*'),
@@ -199,7 +203,13 @@ export function symbolOf(subject: string): string | undefined {
   const last = subject.lastIndexOf('.');
   if (last < 0) return undefined;
   const head = subject.slice(0, last);
-  if (head === 'market.bar' || head === 'market.tick' || head === 'sentiment.updated' || head === 'signal.generated') {
+  if (
+    head === 'market.bar' ||
+    head === 'market.tick' ||
+    head === 'sentiment.updated' ||
+    head === 'signal.generated' ||
+    head === 'strategy.plotted'
+  ) {
     return decodeSymbol(subject.slice(last + 1));
   }
   return undefined;

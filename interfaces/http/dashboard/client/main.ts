@@ -5,6 +5,7 @@ import type {
   PortfolioSnapshot,
   SentimentUpdated,
   Signal,
+  StrategyPlotted,
 } from '../../../../src/core/index.js';
 import { api, hooks, openStream, S, setConn, TOKEN_KEY, type Message } from './api.js';
 import { $, clear, clock, h, num, qty } from './dom.js';
@@ -13,6 +14,7 @@ import {
   addPoint,
   addPriceBar,
   addPriceFill,
+  addPricePlot,
   offerSymbol,
   PRICE,
   resetPrice,
@@ -44,6 +46,7 @@ const STREAM_TYPES = [
   'market.bar',
   'order.*',
   'signal.generated',
+  'strategy.plotted',
   'sentiment.*',
   'risk.state',
   'agent.health',
@@ -193,16 +196,22 @@ async function loadPrice(): Promise<void> {
   const symbol = PRICE.symbol;
   if (!symbol) return;
   const q = (type: string, limit: number) =>
-    api<Message<Bar | OrderFilled>[]>(
+    api<Message<Bar | OrderFilled | StrategyPlotted>[]>(
       'GET',
       `/events?type=${type}&symbol=${encodeURIComponent(symbol)}&newest=true&limit=${limit}`,
     );
   try {
-    const [bars, fills] = await Promise.all([q('market.bar', 1000), q('order.filled', 200)]);
+    // the strategies' lines: one message per bar and instance (with several, the latest bars' only)
+    const [bars, fills, plots] = await Promise.all([
+      q('market.bar', 1000),
+      q('order.filled', 200),
+      q('strategy.plotted', 1000),
+    ]);
     if (PRICE.symbol !== symbol) return; // another symbol was chosen meanwhile
     resetPrice(symbol);
     for (const f of fills) addPriceFill(f.time, (f.payload as OrderFilled).side, (f.payload as OrderFilled).price);
     for (const b of bars.slice().reverse()) addPriceBar(b.time, b.payload as Bar);
+    for (const p of plots.slice().reverse()) addPricePlot(p.time, p.payload as unknown as StrategyPlotted);
   } catch {
     // no store: the chart fills from the stream
   }
@@ -240,6 +249,8 @@ function onEvent(e: Message): void {
     const bar = e.payload as unknown as Bar;
     seeSymbol(bar.symbol);
     if (bar.symbol === PRICE.symbol) addPriceBar(e.time, bar);
+  } else if (t === 'strategy.plotted') {
+    addPricePlot(e.time, e.payload as unknown as StrategyPlotted);
   } else if (t === 'signal.generated') {
     P.signals.unshift(e as unknown as Message<Signal>);
     P.signals.length = Math.min(P.signals.length, SHOWN.signals);

@@ -7,9 +7,11 @@ import type {
   Position,
   Signal,
   SentimentUpdated,
+  StrategyPlotted,
 } from '../../../../src/core/index.js';
 import type { Message } from './api.js';
 import { $, clear, clock, h, num, pct, qty, short, signClass, tbody } from './dom.js';
+import { addPlot, LINES, legend, lineData, lineSeries, resetLines, trimLines } from './price-lines.js';
 
 /**
  * The panels. Each keeps its rows in `P` and redraws from them; the equity and drawdown charts
@@ -67,7 +69,7 @@ export const P = {
 /**
  * The price chart of one symbol: its bars as candles (at most MAX_POINTS; when too many are in
  * view to draw bodies, the closes as a line), with a marker where a fill bought (green) or sold
- * (red), at the fill's bar.
+ * (red), at the fill's bar, and the strategies' indicator lines over them (price-lines.ts).
  */
 export const PRICE = {
   symbol: undefined as string | undefined,
@@ -82,8 +84,14 @@ export const PRICE = {
   /** Fills of the symbol by bar time (seconds), kept for bars that arrive after them. */
   fills: new Map<number, { side: string; price: number }>(),
   chart: null as uPlotType | null,
+  /** The series the chart was made with (the price's six, then the indicator lines). */
+  chartSeries: 0,
+  resizing: false,
   pending: false,
 };
+
+/** The price chart's own series (x, close, buy, sell, high, low); the indicator lines follow. */
+const PRICE_SERIES = 6;
 
 /** The symbol chosen to chart changed: its history is loaded by main.ts. */
 export function resetPrice(symbol: string): void {
@@ -96,6 +104,7 @@ export function resetPrice(symbol: string): void {
   PRICE.buys = [];
   PRICE.sells = [];
   PRICE.fills.clear();
+  resetLines();
   drawPrice();
 }
 
@@ -132,7 +141,15 @@ export function addPriceBar(time: number, bar: { open: number; high: number; low
     const cut = PRICE.xs.length - MAX_POINTS;
     for (const a of [PRICE.xs, PRICE.open, PRICE.high, PRICE.low, PRICE.close, PRICE.buys, PRICE.sells])
       a.splice(0, cut);
+    trimLines(PRICE.xs[0]!);
   }
+  drawPrice();
+}
+
+/** A strategy's indicator lines for a bar of the charted symbol (`strategy.plotted`, time in ms). */
+export function addPricePlot(time: number, plot: StrategyPlotted): void {
+  if (plot.symbol !== PRICE.symbol) return;
+  addPlot(time, plot);
   drawPrice();
 }
 
@@ -155,6 +172,11 @@ function drawPrice(): void {
     PRICE.pending = false;
     const el = $('price-chart');
     $('price-empty').hidden = PRICE.xs.length > 0;
+    // a new indicator line is a new series: the chart is made again with it
+    if (PRICE.chart && PRICE.chartSeries !== PRICE_SERIES + LINES.byId.size) {
+      PRICE.chart.destroy();
+      PRICE.chart = null;
+    }
     if (!PRICE.chart && typeof uPlot !== 'undefined' && PRICE.xs.length > 0) {
       const width = Math.max(el.clientWidth, 200);
       const marker = (color: string) => ({
@@ -181,25 +203,42 @@ function drawPrice(): void {
             // invisible: they only make the price scale hold every high and low
             { label: 'High', stroke: 'transparent', width: 0, points: { show: false } },
             { label: 'Low', stroke: 'transparent', width: 0, points: { show: false } },
+            ...lineSeries(),
           ],
           hooks: { draw: [drawCandles] },
         },
         priceData(),
         el,
       );
-      if (typeof ResizeObserver !== 'undefined')
+      PRICE.chartSeries = PRICE_SERIES + LINES.byId.size;
+      if (typeof ResizeObserver !== 'undefined' && !PRICE.resizing) {
+        PRICE.resizing = true;
         new ResizeObserver(() => PRICE.chart?.setSize({ width: Math.max(el.clientWidth, 200), height: 220 })).observe(
           el,
         );
+      }
     }
-    PRICE.chart?.setData(priceData());
+    const data = priceData();
+    PRICE.chart?.setData(data);
+    const lines = data.slice(PRICE_SERIES) as (number | null)[][];
+    legend(lines.map((v) => v[v.length - 1] ?? null));
     el.dataset.points = String(PRICE.xs.length);
+    el.dataset.lines = [...LINES.byId.values()].map((l) => l.label).join('|');
+    el.dataset.linePoints = lines.map((v) => v.filter((x) => x !== null).length).join(',');
     el.dataset.buys = String(PRICE.buys.filter((v) => v !== null).length);
     el.dataset.sells = String(PRICE.sells.filter((v) => v !== null).length);
   });
 }
 
-const priceData = (): uPlotType.AlignedData => [PRICE.xs, PRICE.close, PRICE.buys, PRICE.sells, PRICE.high, PRICE.low];
+const priceData = (): uPlotType.AlignedData => [
+  PRICE.xs,
+  PRICE.close,
+  PRICE.buys,
+  PRICE.sells,
+  PRICE.high,
+  PRICE.low,
+  ...lineData(PRICE.xs),
+];
 
 /**
  * Candles over the close line: a wick from low to high and a body from open to close, green when
