@@ -1,10 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordingStreamName } from '../../bus/create-bus.js';
+import { DB_FILE } from '../../src/infra/store/embedded/sqlite-db.js';
 import type { Bus } from '../../src/core/messaging/bus.js';
 import { patterns, subjects } from '../../src/core/messaging/subjects.js';
 import { createRegistry } from '../../src/core/domain/messages.js';
@@ -43,13 +45,19 @@ async function streamIds(stream: string): Promise<string[]> {
 }
 
 /** Every envelope id in an embedded event log, in append order. */
-function logIds(dir: string): string[] {
-  const file = join(dir, 'events.ndjson');
+function logIds(dir: string, type?: string): string[] {
+  const file = join(dir, DB_FILE);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => (JSON.parse(l) as { env: { id: string } }).env.id);
+  // read-only next to the recorder that writes it (WAL readers do not block the writer)
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rows = type
+      ? db.prepare('SELECT id FROM events WHERE type = ? ORDER BY seq').all(type)
+      : db.prepare('SELECT id FROM events ORDER BY seq').all();
+    return (rows as { id: string }[]).map((r) => r.id);
+  } finally {
+    db.close();
+  }
 }
 
 /**
@@ -123,9 +131,7 @@ describe('the event log over NATS reads the recording stream [nats]', () => {
       120_000,
       500,
     );
-    const barsLogged = readFileSync(join(recorderEnv.SEXTANT_DATA_DIR, 'events.ndjson'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('"type":"market.bar"')).length;
+    const barsLogged = logIds(recorderEnv.SEXTANT_DATA_DIR, 'market.bar').length;
     console.info(
       `event log: recorder killed at bar ${killedAt} of ${ORCL_BARS} with ${loggedBeforeKill} messages logged; after its restart the log holds ${ids.logged.length} messages, the stream ${ids.published.length}`,
     );

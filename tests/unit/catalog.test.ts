@@ -12,6 +12,14 @@ import { decodeSymbol, symbolOf } from '../../src/core/messaging/subjects.js';
 const types = Object.keys(catalog) as MessageType[];
 /** The fields a subject may be keyed by, as any payload of a keyed type carries them. */
 const keyed = { symbol: 'BRK.B', agent: 'risk', command: 'halt' };
+/**
+ * Types that travel on another type's subject, and whose: a cancel must never overtake the order
+ * it names, and NATS keeps order only within a subject (src/core/domain/messages.ts).
+ */
+const SHARED: Partial<Record<MessageType, MessageType>> = {
+  'order.cancel': 'order.intent',
+  'order.cancel-approved': 'order.approved',
+};
 
 describe('the message catalog declares each type once: version, schema, subject', () => {
   it('a message is published on its type, with its key (symbol, agent, command) as the last token when it has one', () => {
@@ -20,6 +28,11 @@ describe('the message catalog declares each type once: version, schema, subject'
       if (!(catalog[type] as CatalogEntry).subject) continue;
       const subject = subjectFor(type, keyed as never);
       subjects[type] = subject;
+      const on = SHARED[type];
+      if (on) {
+        expect(subject, `${type} travels with ${on}`).toBe(subjectFor(on, keyed as never));
+        continue;
+      }
       expect(subject === type || subject.startsWith(`${type}.`), `${type} is published on ${subject}`).toBe(true);
       const rest = subject.slice(type.length + 1);
       if (rest) expect([keyed.symbol, keyed.agent, keyed.command]).toContain(decodeSymbol(rest));
