@@ -4,5 +4,6 @@ export * from './create-bus.js';
 export * from './errors.js';
 export * from './key-value.js';
 export * from './nats-bus.js';
+export * from './nats-client.js';
 export * from './quiesce.js';
 export * from './nats-permissions.js';

@@ -1,19 +1,7 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  DiscardPolicy,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../src/core/index.js';
+import { natsJetStream } from './nats-client.js';
 
 /** Where the durable part of the bus lives: one stream per namespace, holding the order path. */
 export interface DurablePathOptions {
@@ -118,13 +106,14 @@ export class DurablePath {
     private readonly nc: NatsConnection,
     private readonly options: DurablePathOptions,
   ) {
-    this.#js = jetstream(nc);
+    this.#js = natsJetStream().jetstream(nc);
   }
 
   /** Creates or updates the stream (idempotent); every other call waits for it. */
   ready(): Promise<void> {
     // a failed attempt (the server away, no permission yet) is not kept: the next call tries again
     this.#ready ??= (async () => {
+      const { jetstreamManager, StorageType, RetentionPolicy, DiscardPolicy } = natsJetStream();
       const jsm = (this.#jsm = await jetstreamManager(this.nc));
       const config = {
         name: this.options.stream,
@@ -294,8 +283,8 @@ export class DurablePath {
       await jsm.consumers.add(this.options.stream, {
         durable_name: durable,
         filter_subject: filter,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.New,
+        ack_policy: natsJetStream().AckPolicy.Explicit,
+        deliver_policy: natsJetStream().DeliverPolicy.New,
         ack_wait: this.options.ackWaitMs * NS_PER_MS,
         // below the ids a machine remembers (RecentIds keeps >= 4,096): however long checkpoints stall,
         // a redelivered message is always recognised; past this many unacknowledged, delivery pauses
@@ -318,7 +307,7 @@ export class DurablePath {
     await this.ready();
     const consumer = await this.#js.consumers.get(this.options.stream, {
       filter_subjects: filter,
-      deliver_policy: DeliverPolicy.StartTime,
+      deliver_policy: natsJetStream().DeliverPolicy.StartTime,
       opt_start_time: new Date(Math.max(0, sinceMs)).toISOString(),
     });
     const out: JsMsg[] = [];

@@ -1,5 +1,6 @@
-import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { natsKeyValue } from './nats-client.js';
 
 /** One value and its revision (compare-and-set token). */
 export interface KvValue {
@@ -90,7 +91,7 @@ export class NatsKeyValueStore implements KeyValueStore {
   private constructor(private readonly kv: KV) {}
 
   static async open(connection: NatsConnection, bucket: string): Promise<NatsKeyValueStore> {
-    const kv = await new Kvm(connection).create(bucket, { history: 1 });
+    const kv = await new (natsKeyValue().Kvm)(connection).create(bucket, { history: 1 });
     return new NatsKeyValueStore(kv);
   }
 
@@ -142,7 +143,7 @@ export class NatsKeyValueStore implements KeyValueStore {
   }
 
   async watch(prefix: string, onChange: (key: string, value: string | undefined) => void): Promise<() => void> {
-    const iter = await this.kv.watch({ key: `${prefix}>`, include: KvWatchInclude.UpdatesOnly });
+    const iter = await this.kv.watch({ key: `${prefix}>`, include: natsKeyValue().KvWatchInclude.UpdatesOnly });
     void (async () => {
       for await (const e of iter) onChange(e.key, e.operation === 'PUT' ? e.string() : undefined);
     })().catch(() => undefined);

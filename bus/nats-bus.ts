@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
-import {
-  AuthorizationError,
-  connect,
-  credsAuthenticator,
-  nkeyAuthenticator,
-  UserAuthenticationExpiredError,
-  type ConnectionOptions,
-  MsgHdrsImpl,
-  RequestError,
-  TimeoutError,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription as NatsSubscription,
+import type {
+  ConnectionOptions,
+  Msg,
+  MsgHdrs,
+  NatsConnection,
+  Subscription as NatsSubscription,
 } from '@nats-io/transport-node';
 import {
   type Bus,
@@ -54,6 +46,7 @@ import { Header } from './headers.js';
 import { Inbound } from './inbound.js';
 import { serveHandler, settleReply } from './reply.js';
 import { DurablePath } from './jetstream-path.js';
+import { natsTransport } from './nats-client.js';
 import type { JsMsg } from '@nats-io/jetstream';
 
 export interface NatsBusOptions {
@@ -123,10 +116,12 @@ export function natsSignIn(
     case 'password':
       return { user: auth.user, pass: auth.password, ...inbox };
     case 'creds':
-      return { authenticator: credsAuthenticator(readFileSync(auth.file)), ...inbox };
+      return { authenticator: natsTransport().credsAuthenticator(readFileSync(auth.file)), ...inbox };
     case 'nkey':
       return {
-        authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(auth.seedFile, 'utf8').trim())),
+        authenticator: natsTransport().nkeyAuthenticator(
+          new TextEncoder().encode(readFileSync(auth.seedFile, 'utf8').trim()),
+        ),
         ...inbox,
       };
   }
@@ -146,7 +141,7 @@ const authKey = (auth: NatsAuth | undefined): string =>
 export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusOptions): Promise<NatsBus> {
   let nc: NatsConnection;
   try {
-    nc = await connect({
+    nc = await natsTransport().connect({
       servers: conn.url.split(',').map((s) => s.trim()),
       name: conn.name,
       maxReconnectAttempts: -1,
@@ -181,6 +176,7 @@ export async function connectNatsBus(conn: NatsConnectOptions, options: NatsBusO
 
 /** The server refused the credentials (or asked for some). */
 function isAuthError(err: unknown): boolean {
+  const { AuthorizationError, UserAuthenticationExpiredError } = natsTransport();
   if (err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError) return true;
   return /authorization violation|authentication/i.test((err as Error | undefined)?.message ?? '');
 }
@@ -745,39 +741,45 @@ const CR_OR_LF = /[\r\n]/;
  * MsgHdrsImpl.set() re-scans and re-validates keys on every call and encode() goes through
  * TextEncoder; together they were ~1 µs a message.
  */
-class EnvelopeHeaders extends MsgHdrsImpl {
-  readonly #bytes: Uint8Array;
-  constructor(env: Envelope) {
-    super();
-    const { id, type, correlationId, causationId } = env;
-    if (
-      CR_OR_LF.test(id) ||
-      CR_OR_LF.test(type) ||
-      CR_OR_LF.test(correlationId) ||
-      (causationId !== undefined && CR_OR_LF.test(causationId))
-    ) {
-      throw new TypeError('envelope id, type and correlation ids must not contain CR or LF');
+const envelopeHeadersClass = () =>
+  class EnvelopeHeaders extends natsTransport().MsgHdrsImpl {
+    readonly #bytes: Uint8Array;
+    constructor(env: Envelope) {
+      super();
+      const { id, type, correlationId, causationId } = env;
+      if (
+        CR_OR_LF.test(id) ||
+        CR_OR_LF.test(type) ||
+        CR_OR_LF.test(correlationId) ||
+        (causationId !== undefined && CR_OR_LF.test(causationId))
+      ) {
+        throw new TypeError('envelope id, type and correlation ids must not contain CR or LF');
+      }
+      let block = `NATS/1.0\r\n${Header.id}: ${id}\r\n${Header.type}: ${type}\r\n${Header.correlationId}: ${correlationId}\r\n`;
+      this.headers.set(Header.id, [id]);
+      this.headers.set(Header.type, [type]);
+      this.headers.set(Header.correlationId, [correlationId]);
+      if (causationId !== undefined) {
+        this.headers.set(Header.causationId, [causationId]);
+        block += `${Header.causationId}: ${causationId}\r\n`;
+      }
+      this.#bytes = Buffer.from(`${block}\r\n`);
     }
-    let block = `NATS/1.0\r\n${Header.id}: ${id}\r\n${Header.type}: ${type}\r\n${Header.correlationId}: ${correlationId}\r\n`;
-    this.headers.set(Header.id, [id]);
-    this.headers.set(Header.type, [type]);
-    this.headers.set(Header.correlationId, [correlationId]);
-    if (causationId !== undefined) {
-      this.headers.set(Header.causationId, [causationId]);
-      block += `${Header.causationId}: ${causationId}\r\n`;
+    override encode(): Uint8Array {
+      return this.#bytes;
     }
-    this.#bytes = Buffer.from(`${block}\r\n`);
-  }
-  override encode(): Uint8Array {
-    return this.#bytes;
-  }
-}
+  };
+
+/** Made on the first message (the class extends the lazily loaded client's MsgHdrsImpl). */
+let EnvelopeHeaders: ReturnType<typeof envelopeHeadersClass> | undefined;
 
 function envelopeNatsHeaders(env: Envelope): MsgHdrs {
+  EnvelopeHeaders ??= envelopeHeadersClass();
   return new EnvelopeHeaders(env);
 }
 
 function mapRequestError(subject: string, timeoutMs: number, err: unknown): Error {
+  const { RequestError, TimeoutError } = natsTransport();
   if (err instanceof RequestError && err.isNoResponders()) return new NoRespondersError(subject, { cause: err });
   if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
     return new RequestTimeoutError(subject, timeoutMs, { cause: err });

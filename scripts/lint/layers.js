@@ -97,6 +97,7 @@ export const AGENT_PORTS = [
   'agents/data/feeds/live-outlet.ts',
   'agents/data/feeds/ndjson-feed.ts',
   'agents/data/feeds/read-feed-file.ts',
+  'agents/data/feeds/yaml-text.ts',
   'agents/execution/alpaca-broker.ts',
   'agents/execution/broker.ts',
   'agents/execution/ccxt-broker.ts',

@@ -1,20 +1,9 @@
 import { parseArgs } from 'node:util';
 import { AGENT_NAMES, type AgentName, redactConfig, createLogger } from '../core/index.js';
 import { ConfigError, loadConfig, renderEnvExample } from '../../config/index.js';
-import { startSystem } from './start-system.js';
-import { dashboardLine, localAccess } from './local-token.js';
-import { banner, isPretty, prettyLogger } from './terminal.js';
-import { Narrator } from '../../interfaces/terminal/index.js';
-import { backtestCommand } from './backtest-command.js';
-import { optimizeCommand } from './optimize-command.js';
-import { montecarloCommand } from './montecarlo-command.js';
-import { walkForwardCommand } from './walk-forward-command.js';
-import { strategyCommand } from './strategy-command.js';
-import { recordCommand } from './record-command.js';
-import { replayCommand } from './replay-command.js';
-import { sentimentCommand } from './sentiment-command.js';
-import { storeCommand } from './store-command.js';
-import { runRepl } from '../../interfaces/chat/index.js';
+
+// Each command's module is imported when that command runs: a study or a backtest does not load
+// the HTTP API, the bots, the metrics or the chat (start-up counts in a short command's time).
 
 const HELP = `sextant — an actor-based multi-agent trading system
 
@@ -66,11 +55,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'start':
         return await runAgents(undefined, rest);
       case 'store':
-        return await storeCommand(rest);
+        return await (await import('./store-command.js')).storeCommand(rest);
       case 'replay':
-        return await replayCommand(rest);
+        return await (await import('./replay-command.js')).replayCommand(rest);
       case 'record':
-        return await recordCommand(rest);
+        return await (await import('./record-command.js')).recordCommand(rest);
       case 'api':
         return await runAgents('api', rest);
       case 'chat':
@@ -88,17 +77,17 @@ export async function main(argv: string[]): Promise<number> {
         return await runAgents(name as AgentName, rest.slice(1));
       }
       case 'backtest':
-        return await backtestCommand(rest);
+        return await (await import('./backtest-command.js')).backtestCommand(rest);
       case 'optimize':
-        return await optimizeCommand(rest);
+        return await (await import('./optimize-command.js')).optimizeCommand(rest);
       case 'montecarlo':
-        return await montecarloCommand(rest);
+        return await (await import('./montecarlo-command.js')).montecarloCommand(rest);
       case 'walk-forward':
-        return await walkForwardCommand(rest);
+        return await (await import('./walk-forward-command.js')).walkForwardCommand(rest);
       case 'strategy':
-        return await strategyCommand(rest);
+        return await (await import('./strategy-command.js')).strategyCommand(rest);
       case 'sentiment':
-        return await sentimentCommand(rest);
+        return await (await import('./sentiment-command.js')).sentimentCommand(rest);
       case 'config':
         if (rest[0] === '--env-example') console.log(renderEnvExample());
         else console.log(JSON.stringify(redactConfig(loadConfig()), null, 2));
@@ -133,6 +122,19 @@ async function runAgents(
     args,
     options: { 'until-feed-end': { type: 'boolean', default: false }, chat: { type: 'boolean', default: false } },
   });
+  const [
+    { startSystem },
+    { dashboardLine, localAccess },
+    { banner, isPretty, prettyLogger },
+    { Narrator },
+    { runRepl },
+  ] = await Promise.all([
+    import('./start-system.js'),
+    import('./local-token.js'),
+    import('./terminal.js'),
+    import('../../interfaces/terminal/index.js'),
+    import('../../interfaces/chat/index.js'),
+  ]);
   let config = loadConfig();
   if (only && !config.natsUrl) {
     const what =

@@ -12,6 +12,8 @@ import {
   parseDimension,
   parseObjective,
   randomPoints,
+  startTrialThreads,
+  type TrialThreads,
   researchPage,
   robustness,
   robustnessTable,
@@ -30,6 +32,7 @@ import {
   studyInput,
   UsageError,
   type StudyInput,
+  type Values,
 } from './study-input.js';
 
 const HELP = `Usage: sextant optimize --data <csv> --symbol <SYM> --grid <name=spec> [--grid ...] [options]
@@ -115,34 +118,50 @@ export function studyPoints(
 /** `sextant optimize`. Resolves to the exit code. */
 export async function optimizeCommand(args: string[]): Promise<number> {
   return studyCommand('optimize', OPTIONS, HELP, args, async (values) => {
-    const input = await studyInput(values, (m) => console.error(`sextant optimize: ${m}`));
-    const { dims, points } = studyPoints(input, values.grid, values.random, values.seed);
-    let objective: Objective;
-    try {
-      objective = parseObjective(values.objective!);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
     const threads = int('workers', values.workers, 0) ?? defaultThreads();
-    const progress = values.json ? undefined : progressLine('trials');
-    const result = await optimize({
-      items: input.items,
-      setup: input.setup,
-      points,
-      objective,
-      minTrades: int('min-trades', values['min-trades'], 0)!,
-      threads,
-      ...(values.resume ? { resume: values.resume } : {}),
-      ...(progress ? { onProgress: progress.update } : {}),
-    });
-    progress?.done();
-    const params = dims.map((d) => d.name);
-    if (values.report) await writeFile(values.report, optimizeReport(input, result, params, objective));
-    if (values.json) console.log(JSON.stringify(optimizeJson(input, result, objective)));
-    else console.log(optimizeText(input, result, params, objective, int('top', values.top, 1)!));
-    if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
-    return 0;
+    // the worker threads load their modules while this one reads the data
+    const pool = threads > 0 ? startTrialThreads(threads) : undefined;
+    try {
+      return await runOptimize(values, threads, pool);
+    } finally {
+      await pool?.close();
+    }
   });
+}
+
+/** The study itself, on threads already started (`pool`; none with --workers 0). */
+async function runOptimize(
+  values: Values<typeof OPTIONS>,
+  threads: number,
+  pool: TrialThreads | undefined,
+): Promise<number> {
+  const input = await studyInput(values, (m) => console.error(`sextant optimize: ${m}`));
+  const { dims, points } = studyPoints(input, values.grid, values.random, values.seed);
+  let objective: Objective;
+  try {
+    objective = parseObjective(values.objective!);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const progress = values.json ? undefined : progressLine('trials');
+  const result = await optimize({
+    items: input.items,
+    setup: input.setup,
+    points,
+    objective,
+    minTrades: int('min-trades', values['min-trades'], 0)!,
+    threads,
+    ...(pool ? { runner: pool.load(input.items, input.setup) } : {}),
+    ...(values.resume ? { resume: values.resume } : {}),
+    ...(progress ? { onProgress: progress.update } : {}),
+  });
+  progress?.done();
+  const params = dims.map((d) => d.name);
+  if (values.report) await writeFile(values.report, optimizeReport(input, result, params, objective));
+  if (values.json) console.log(JSON.stringify(optimizeJson(input, result, objective)));
+  else console.log(optimizeText(input, result, params, objective, int('top', values.top, 1)!));
+  if (values.report) (values.json ? console.error : console.log)(`  report        ${values.report}`);
+  return 0;
 }
 
 export function optimizeJson(input: StudyInput, r: OptimizeResult, objective: Objective) {

@@ -177,8 +177,10 @@ export const checkParams = (setup: TrialSetup, params: Record<string, unknown>) 
 
 export { progressLine } from './progress.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values'];
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true }>
+>['values'];
 
 /**
  * Runs a research command: parses its flags (a wrong flag: one line and exit 2), prints `help` on

@@ -7,7 +7,9 @@ import {
   parsePeriod,
   researchPage,
   scoreText,
+  startTrialThreads,
   walkForward,
+  type Dimension,
   type Objective,
   type WalkForwardResult,
 } from '../app/research/index.js';
@@ -65,19 +67,25 @@ export async function walkForwardCommand(args: string[]): Promise<number> {
     const workers = values.workers === undefined ? defaultThreads() : Number(values.workers);
     if (!Number.isInteger(workers) || workers < 0)
       throw new UsageError(`--workers must be a whole number, got "${values.workers}"`);
-    const input = await studyInput(values, (m) => console.error(`sextant walk-forward: ${m}`));
-    const { dims, points } = studyPoints(input, values.grid, values.random, values.seed);
-    const progress = values.json ? undefined : progressLine('backtests');
+    // the worker threads load their modules while this one reads the data
+    const pool = workers > 0 ? startTrialThreads(workers) : undefined;
+    let input: StudyInput;
+    let dims: Dimension[];
     let result: WalkForwardResult;
+    const progress = values.json ? undefined : progressLine('backtests');
     try {
+      input = await studyInput(values, (m) => console.error(`sextant walk-forward: ${m}`));
+      const study = studyPoints(input, values.grid, values.random, values.seed);
+      dims = study.dims;
       result = await walkForward({
         items: input.items,
         setup: input.setup,
-        points,
+        points: study.points,
         params: dims.map((d) => d.name),
         objective,
         minTrades,
         threads: workers,
+        ...(pool ? { pool } : {}),
         inSample,
         outOfSample,
         mode: values.mode,
@@ -87,6 +95,8 @@ export async function walkForwardCommand(args: string[]): Promise<number> {
       if (/shorter than one in-sample window|no bars/.test((err as Error).message))
         throw new UsageError((err as Error).message);
       throw err;
+    } finally {
+      await pool?.close();
     }
     progress?.done();
     const params = dims.map((d) => d.name);

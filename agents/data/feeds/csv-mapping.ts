@@ -1,7 +1,7 @@
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { clockFormat, dateTimeFormat } from './csv-time-format.js';
 import { FeedOptionsError } from './feed.js';
+import { parseYamlText } from './yaml-text.js';
 
 /**
  * An explicit description of a CSV file of bars, for files whose header the feed does not
@@ -119,7 +119,7 @@ export function checkCsvMapping(raw: unknown, source: string): CsvMapping {
 export function parseCsvMapText(text: string, file: string): CsvMapping {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYamlText(text);
   } catch (err) {
     throw new FeedOptionsError(`CSV mapping file ${file} is not valid YAML or JSON: ${(err as Error).message}`);
   }

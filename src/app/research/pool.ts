@@ -56,16 +56,22 @@ async function inlineRunner(items: readonly FeedItem[], setup: TrialSetup): Prom
   };
 }
 
+/** Worker threads started ahead of the data (see startTrialThreads). */
+export interface TrialThreads {
+  readonly threads: number;
+  /** Hands every thread the data and the setup (once); the runner runs trials on them. */
+  load(items: readonly FeedItem[], setup: TrialSetup): TrialRunner;
+  /** Ends the threads (also what the runner's close does). */
+  close(): Promise<void>;
+}
+
 /**
- * A pool of `threads` workers, each given the data once. Each trial goes to the worker with the
- * fewest trials in flight; a worker that dies fails its trials with the reason (never silently).
+ * Starts `threads` worker threads before the data is there: each loads its modules (a good part
+ * of a short study's time) while this thread reads and parses the data. `load` then sends the
+ * data once; trials sent before a thread has it wait in that thread's queue.
  */
-export async function trialRunner(
-  items: readonly FeedItem[],
-  setup: TrialSetup,
-  threads = defaultThreads(),
-): Promise<TrialRunner> {
-  if (threads <= 0) return inlineRunner(items, setup);
+export function startTrialThreads(threads = defaultThreads()): TrialThreads {
+  if (threads <= 0) throw new Error('startTrialThreads needs at least one thread (threads: 0 runs trials inline)');
   const script = threadScript();
   interface Slot {
     worker: Worker;
@@ -77,9 +83,7 @@ export async function trialRunner(
     // the agents allocate many short-lived objects per message: a young generation as large as the
     // CLI's (--max-semi-space-size=64: three semi-spaces) keeps them from being promoted
     const limits = { resourceLimits: { maxYoungGenerationSizeMb: 192 } };
-    const worker = script.eval
-      ? new Worker(script.code, { eval: true, workerData: { items, setup }, ...limits })
-      : new Worker(script.url, { workerData: { items, setup }, ...limits });
+    const worker = script.eval ? new Worker(script.code, { eval: true, ...limits }) : new Worker(script.url, limits);
     const slot: Slot = { worker, inFlight: new Map() };
     const fail = (err: Error) => {
       slot.dead = err;
@@ -99,20 +103,50 @@ export async function trialRunner(
     });
     slots.push(slot);
   }
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= Promise.all(slots.map((s) => s.worker.terminate())).then(() => undefined));
+  let loaded = false;
   let nextId = 0;
   return {
     threads,
-    run: (spec, options) =>
-      new Promise<TrialResult>((resolve, reject) => {
-        const live = slots.filter((s) => !s.dead);
-        if (live.length === 0) return reject(slots[0]?.dead ?? new Error('no trial thread is running'));
-        const slot = live.reduce((a, b) => (b.inFlight.size < a.inFlight.size ? b : a));
-        const id = nextId++;
-        slot.inFlight.set(id, { resolve, reject });
-        slot.worker.postMessage({ id, spec, keepCurve: options?.keepCurve ?? false });
-      }),
-    close: async () => {
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+    close,
+    load: (items, setup) => {
+      if (loaded) throw new Error('these trial threads have their data already');
+      loaded = true;
+      const init: TrialThreadInit = { items, setup };
+      for (const s of slots) s.worker.postMessage({ init });
+      return {
+        threads,
+        run: (spec, options) =>
+          new Promise<TrialResult>((resolve, reject) => {
+            const live = slots.filter((s) => !s.dead);
+            if (live.length === 0) return reject(slots[0]?.dead ?? new Error('no trial thread is running'));
+            const slot = live.reduce((a, b) => (b.inFlight.size < a.inFlight.size ? b : a));
+            const id = nextId++;
+            slot.inFlight.set(id, { resolve, reject });
+            slot.worker.postMessage({ id, spec, keepCurve: options?.keepCurve ?? false });
+          }),
+        close,
+      };
     },
   };
+}
+
+/** What a trial thread is sent first: the data and the setup every trial shares. */
+export interface TrialThreadInit {
+  readonly items: readonly FeedItem[];
+  readonly setup: TrialSetup;
+}
+
+/**
+ * A pool of `threads` workers, each given the data once. Each trial goes to the worker with the
+ * fewest trials in flight; a worker that dies fails its trials with the reason (never silently).
+ */
+export async function trialRunner(
+  items: readonly FeedItem[],
+  setup: TrialSetup,
+  threads = defaultThreads(),
+): Promise<TrialRunner> {
+  if (threads <= 0) return inlineRunner(items, setup);
+  return startTrialThreads(threads).load(items, setup);
 }

@@ -2,7 +2,7 @@ import type { FeedItem } from '../../../agents/data/index.js';
 import { reportStats, type EquityPoint, type ReportStats } from '../backtest/index.js';
 import type { Objective } from './objective.js';
 import { optimize } from './optimize.js';
-import { trialRunner } from './pool.js';
+import { trialRunner, type TrialThreads } from './pool.js';
 import type { TrialSetup } from './trial.js';
 
 /** A length of time in calendar units: days, weeks, months or years (UTC). */
@@ -106,6 +106,8 @@ export interface WalkForwardOptions {
   readonly objective: Objective;
   readonly minTrades?: number;
   readonly threads?: number;
+  /** Threads started ahead of the data (startTrialThreads) to run on instead; closed at the end. */
+  readonly pool?: TrialThreads;
   readonly inSample: Period;
   readonly outOfSample: Period;
   readonly mode: 'rolling' | 'anchored';
@@ -144,7 +146,7 @@ export async function walkForward(o: WalkForwardOptions): Promise<WalkForwardRes
     throw new Error(
       'the data is shorter than one in-sample window plus its out-of-sample window: shorten --in-sample or use more data',
     );
-  const runner = await trialRunner(o.items, o.setup, o.threads);
+  const runner = o.pool ? o.pool.load(o.items, o.setup) : await trialRunner(o.items, o.setup, o.threads);
   const total = plan.length * (o.points.length + 1);
   let done = 0;
   const windows: WindowResult[] = [];

@@ -1,12 +1,6 @@
-import {
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeEnvelope } from '../../../bus/index.js';
+import { decodeEnvelope, natsJetStream } from '../../../bus/index.js';
 import { patternsRegExp, StreamReader, type RawBatch } from './stream-read-worker.js';
 import {
   RECORDING_BATCH,
@@ -162,7 +156,7 @@ async function* readAll(
     return;
   }
   const consumer = await js.consumers.get(stream, {
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: natsJetStream().DeliverPolicy.All,
     ...(filter ? { filter_subjects: filter } : {}),
   });
   // consume keeps the next messages coming while these are handled (pipelined, unlike fetch)
@@ -276,8 +270,8 @@ export async function* readStreamRecordingBatches(options: StreamReadOptions): A
     : undefined;
   if (reader) options.onReader?.(reader);
   try {
-    const js = jetstream(options.nc);
-    const jsm = await jetstreamManager(options.nc);
+    const js = natsJetStream().jetstream(options.nc);
+    const jsm = await natsJetStream().jetstreamManager(options.nc);
     await sourcesCaughtUp(jsm, options.stream);
     // a thread an earlier read left is connected and its code compiled: it reads it all, from
     // now on (once the sources have caught up: it reads to the end of what is there)

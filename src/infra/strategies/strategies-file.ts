@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { isStrategyPath, type StrategyInstance } from '../../../agents/strategy/index.js';
 import { StrategyLoadError } from './load.js';
@@ -38,7 +39,9 @@ export function readStrategiesFile(path: string): StrategyInstance[] {
   }
   let raw: unknown;
   try {
-    raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    raw = /\.json$/i.test(path)
+      ? JSON.parse(text)
+      : (createRequire(import.meta.url)('yaml') as typeof Yaml).parse(text);
   } catch (err) {
     throw new StrategyLoadError(
       `strategies file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
