@@ -36,6 +36,7 @@ import {
   type Subject,
   type SubjectPattern,
   type Logger,
+  type MessageTracer,
   redactUrlCredentials,
 } from '../src/core/index.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
@@ -61,6 +62,8 @@ export interface NatsBusOptions {
   readonly maxPayloadBytes: number;
   readonly requestTimeoutMs: number;
   readonly observer?: BusObserver;
+  /** Tracing (off when unset): a producer span per published message and its `traceparent` header. */
+  readonly tracer?: MessageTracer;
   /** Namespace prefix (e.g. `replay.<runId>`), added and removed by the bus only. */
   readonly prefix?: string;
   /** The durable (JetStream) part of the bus; unset keeps every subject on core NATS. */
@@ -351,10 +354,11 @@ export class NatsBus implements Bus {
 
   publish(subject: Subject, env: Envelope): void {
     const data = this.#encode(subject, env);
+    const traceparent = this.options.tracer?.published(subject, env);
     if (this.#isDurable(subject)) {
-      this.durable!.publish(withPrefix(this.#prefix, subject), data, envelopeNatsHeaders(env));
+      this.durable!.publish(withPrefix(this.#prefix, subject), data, envelopeNatsHeaders(env, traceparent));
       this.stats.published++;
-    } else this.#send(subject, data, envelopeNatsHeaders(env));
+    } else this.#send(subject, data, envelopeNatsHeaders(env, traceparent));
     this.options.observer?.published?.(subject, env.type);
   }
 
@@ -488,11 +492,12 @@ export class NatsBus implements Bus {
   async request(subject: Subject, env: Envelope, options: RequestOptions = {}): Promise<Envelope> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const data = this.#encode(subject, env);
+    const traceparent = this.options.tracer?.published(subject, env);
     let msg: Msg;
     try {
       msg = await this.connection.request(withPrefix(this.#prefix, subject), data, {
         timeout: timeoutMs,
-        headers: envelopeNatsHeaders(env),
+        headers: envelopeNatsHeaders(env, traceparent),
       });
     } catch (err) {
       throw mapRequestError(subject, timeoutMs, err);
@@ -684,7 +689,7 @@ const CR_OR_LF = /[\r\n]/;
  */
 class EnvelopeHeaders extends MsgHdrsImpl {
   readonly #bytes: Uint8Array;
-  constructor(env: Envelope) {
+  constructor(env: Envelope, traceparent: string | undefined) {
     super();
     const { id, type, correlationId, causationId } = env;
     if (
@@ -703,6 +708,11 @@ class EnvelopeHeaders extends MsgHdrsImpl {
       this.headers.set(Header.causationId, [causationId]);
       block += `${Header.causationId}: ${causationId}\r\n`;
     }
+    if (traceparent !== undefined) {
+      // made by the tracer from hex ids: no CR or LF to check
+      this.headers.set(Header.traceparent, [traceparent]);
+      block += `${Header.traceparent}: ${traceparent}\r\n`;
+    }
     this.#bytes = Buffer.from(`${block}\r\n`);
   }
   override encode(): Uint8Array {
@@ -710,8 +720,8 @@ class EnvelopeHeaders extends MsgHdrsImpl {
   }
 }
 
-function envelopeNatsHeaders(env: Envelope): MsgHdrs {
-  return new EnvelopeHeaders(env);
+function envelopeNatsHeaders(env: Envelope, traceparent?: string): MsgHdrs {
+  return new EnvelopeHeaders(env, traceparent);
 }
 
 function mapRequestError(subject: string, timeoutMs: number, err: unknown): Error {

@@ -1,0 +1,78 @@
+import { expect } from 'vitest';
+import { traceIdOf } from '../../src/core/ports/tracing.js';
+
+/** A span as the checks read it, from the SDK's in-memory exporter or from OTLP/JSON. */
+export interface SeenSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Absent (or empty) for a root. */
+  readonly parentSpanId: string | undefined;
+  readonly name: string;
+  readonly kind: 'producer' | 'consumer' | 'server' | 'other';
+  readonly service: string;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+/** The chain of an ORCL-style fill, root first, by the producer spans of its messages. */
+export const FILL_CHAIN = [
+  'market.bar',
+  'signal.generated',
+  'order.intent',
+  'order.approved',
+  'order.submitted',
+  'order.filled',
+] as const;
+
+/**
+ * Checks the trace of the chain `correlationId` (a bar that led to a fill): one trace id, the one
+ * derived from the correlation id, for every span of the chain and no span of another chain in
+ * it; every producer span's parent is its causation message's producer span; every consumer
+ * span's parent is its message's producer span; bar → signal → intent → approved → submitted →
+ * filled → portfolio.updated are linked that way, each handled by its agent. Returns the chain's
+ * spans.
+ */
+export function expectFillTrace(spans: readonly SeenSpan[], correlationId: string): SeenSpan[] {
+  const traceId = traceIdOf(correlationId);
+  const ofChain = spans.filter((s) => s.attributes['sextant.correlation_id'] === correlationId);
+  const inTrace = spans.filter((s) => s.traceId === traceId);
+  expect(new Set(ofChain.map((s) => s.traceId))).toEqual(new Set([traceId]));
+  expect(inTrace.length).toBe(ofChain.length);
+  const producers = new Map(
+    inTrace.filter((s) => s.kind === 'producer').map((s) => [s.attributes['messaging.message.id'] as string, s]),
+  );
+  for (const p of producers.values()) {
+    const cause = p.attributes['sextant.causation_id'] as string | undefined;
+    if (cause === undefined) expect(p.parentSpanId || undefined, `${p.name} is the root`).toBeUndefined();
+    else expect(p.parentSpanId, `${p.name}'s parent is its cause's span`).toBe(producers.get(cause)?.spanId);
+  }
+  const consumers = inTrace.filter((s) => s.kind === 'consumer');
+  for (const c of consumers) {
+    const message = producers.get(c.attributes['messaging.message.id'] as string);
+    expect(message, `${c.name}: the message it handled was published in this trace`).toBeDefined();
+    expect(c.parentSpanId).toBe(message!.spanId);
+  }
+  // the chain, walked back from the fill by parent links alone
+  const byId = new Map(inTrace.map((s) => [s.spanId, s]));
+  const fill = [...producers.values()].find((p) => p.attributes['sextant.message_type'] === 'order.filled');
+  expect(fill, 'the chain has a fill').toBeDefined();
+  const chain: SeenSpan[] = [fill!];
+  while (chain[0]!.parentSpanId) chain.unshift(byId.get(chain[0]!.parentSpanId)!);
+  expect(chain.map((s) => s.attributes['sextant.message_type'])).toEqual([...FILL_CHAIN]);
+  expect(chain.every((s) => s.attributes['sextant.symbol'] === 'ORCL')).toBe(true);
+  const update = [...producers.values()].find(
+    (p) => p.attributes['sextant.message_type'] === 'portfolio.updated' && p.parentSpanId === fill!.spanId,
+  );
+  expect(update, 'the portfolio update is a child of the fill').toBeDefined();
+  const handled = (type: string, agent: string) =>
+    consumers.find(
+      (c) =>
+        c.attributes['sextant.message_type'] === type &&
+        c.attributes['sextant.agent'] === agent &&
+        c.attributes['sextant.outcome'] === 'ok',
+    );
+  expect(handled('market.bar', 'strategy')?.attributes['sextant.outputs']).toContain('signal.generated');
+  expect(handled('order.intent', 'risk')?.attributes['sextant.outputs']).toEqual(['order.approved']);
+  expect(handled('order.approved', 'execution')?.attributes['sextant.outputs']).toContain('order.submitted');
+  expect(handled('order.filled', 'portfolio')?.attributes['sextant.outputs']).toContain('portfolio.updated');
+  return inTrace;
+}
