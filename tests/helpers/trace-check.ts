@@ -1,5 +1,26 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { traceIdOf } from '../../src/core/ports/tracing.js';
+import { sharedFile } from './test-data.js';
+
+/** The first `bars` days of the ORCL reference data. */
+export function orclHead(dir: string, bars: number): string {
+  const lines = readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8').split('\n');
+  const file = join(dir, `orcl-${bars}.csv`);
+  writeFileSync(file, `${lines.slice(0, bars + 1).join('\n')}\n`);
+  return file;
+}
+
+/** The dates of the reference run's fills among the first `bars` bars (a fill comes on the bar after its signal). */
+export function referenceFillDates(bars: number): string[] {
+  const lines = readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8').split('\n');
+  const last = lines[bars]!.slice(0, 10);
+  const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as {
+    fills: { date: string }[];
+  };
+  return reference.fills.map((f) => f.date).filter((d) => d <= last);
+}
 
 /** A span as the checks read it, from the SDK's in-memory exporter or from OTLP/JSON. */
 export interface SeenSpan {

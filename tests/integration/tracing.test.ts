@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
@@ -13,26 +13,7 @@ import { openTracing, tracingWanted, TracingConfigError } from '../../src/infra/
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { transports } from '../helpers/buses.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
-import { sharedFile } from '../helpers/test-data.js';
-import { expectFillTrace, type SeenSpan } from '../helpers/trace-check.js';
-
-/** The first `bars` days of the ORCL reference data. */
-export function orclHead(dir: string, bars: number): string {
-  const lines = readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8').split('\n');
-  const file = join(dir, `orcl-${bars}.csv`);
-  writeFileSync(file, `${lines.slice(0, bars + 1).join('\n')}\n`);
-  return file;
-}
-
-/** The dates of the reference run's fills among the first `bars` bars (a fill comes on the bar after its signal). */
-export function referenceFillDates(bars: number): string[] {
-  const lines = readFileSync(sharedFile('market/orcl-1995-2014.csv'), 'utf8').split('\n');
-  const last = lines[bars]!.slice(0, 10);
-  const reference = JSON.parse(readFileSync(sharedFile('market/orcl-sma-10-30-reference.json'), 'utf8')) as {
-    fills: { date: string }[];
-  };
-  return reference.fills.map((f) => f.date).filter((d) => d <= last);
-}
+import { expectFillTrace, orclHead, referenceFillDates, type SeenSpan } from '../helpers/trace-check.js';
 
 const KINDS: Record<number, SeenSpan['kind']> = {
   [SpanKind.PRODUCER]: 'producer',
