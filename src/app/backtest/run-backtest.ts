@@ -16,6 +16,7 @@ import {
   type NewsItem,
   derivedId,
   zeroCosts,
+  type MessageTracer,
 } from '../../core/index.js';
 import {
   csvFeed,
@@ -96,6 +97,8 @@ export interface BacktestOptions {
   /** The sentiment agent's settings (half-life, items named, company names); defaults when unset. */
   readonly sentiment?: SentimentSettings;
   readonly scorer?: Scorer;
+  /** Tracing (off when unset): a span per message and per handling, as in a live process (the tracing bench). */
+  readonly tracer?: MessageTracer;
 }
 
 /** One strategy instance's part of the account (a book opened with no cash: its equity is its PnL). */
@@ -205,6 +208,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
     },
     ...(options.record ? { store: options.record } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     links: async ({ bus }) => {
       const types = new Map<string, OrderType>();
       bus.subscribe(subjects.orderSubmitted(), (env) => {
