@@ -4,10 +4,21 @@ import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import { startSystem, type RunningSystem } from '../../src/cli/start-system.js';
+import { randomWalkCsv } from '../helpers/csv.js';
+import { eventually } from '../helpers/eventually.js';
+import { freePort } from '../helpers/free-port.js';
 import { csvFeed } from '../../agents/data/feeds/csv-feed.js';
 import { quiesce } from '../../bus/quiesce.js';
 import { patterns } from '../../src/core/messaging/subjects.js';
-import { TRACEPARENT_HEADER, traceIdOf, traceparentOf } from '../../src/core/ports/tracing.js';
+import {
+  TRACEPARENT_HEADER,
+  messageSpanId,
+  requestSpanId,
+  traceIdOf,
+  traceparentOf,
+} from '../../src/core/ports/tracing.js';
 import { OtelTracer } from '../../src/infra/observability/otel-tracer.js';
 import { openTracing, tracingWanted, TracingConfigError } from '../../src/infra/observability/tracing.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
@@ -105,3 +116,67 @@ for (const { name } of transports) {
     });
   });
 }
+
+describe("a person's request starts the trace of what it causes", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-trace-api-'));
+  let system: RunningSystem | undefined;
+  afterAll(async () => {
+    await system?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an order placed through the HTTP API is one trace: the request span, then the intent, its approval and submission', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new OtelTracer({ serviceName: 'sextant-all', processors: [new SimpleSpanProcessor(exporter)] });
+    const port = await freePort();
+    const token = 'operator-token-0123456789';
+    const config = loadConfig({
+      env: {
+        PORT: String(port),
+        SEXTANT_API_TOKENS: `${token}:operator`,
+        DATA_FEED: 'csv',
+        DATA_FILE: randomWalkCsv(50, 8),
+        DATA_SYMBOLS: 'WALK',
+        DATA_PACE_MS: '0',
+        STORE: 'off',
+        SEXTANT_DATA_DIR: join(dir, 'data'),
+      },
+    });
+    system = await startSystem(config, silentLogger, config.runtime.agents, { api: true, tracer });
+    await system.feedDone();
+    const placed = await fetch(`http://127.0.0.1:${port}/api/v1/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }),
+    });
+    expect(placed.status).toBe(202);
+    const requestId = placed.headers.get('x-request-id')!;
+    const traceId = traceIdOf(requestId);
+    const spans = await eventually(() => {
+      const found = exporter
+        .getFinishedSpans()
+        .map(seen)
+        .filter((s) => s.traceId === traceId);
+      expect(found.map((s) => s.attributes['sextant.message_type'])).toContain('order.submitted');
+      expect(found.some((s) => s.kind === 'server')).toBe(true);
+      return found;
+    });
+    const request = spans.find((s) => s.kind === 'server')!;
+    expect(request).toMatchObject({
+      name: 'POST /api/v1/orders',
+      spanId: requestSpanId(requestId),
+      parentSpanId: undefined,
+    });
+    expect(request.attributes['http.response.status_code']).toBe(202);
+    const producer = (type: string) =>
+      spans.find((s) => s.kind === 'producer' && s.attributes['sextant.message_type'] === type)!;
+    const intent = producer('order.intent');
+    expect(intent.parentSpanId).toBe(request.spanId);
+    expect(intent.attributes['sextant.correlation_id']).toBe(requestId);
+    expect(producer('order.approved').parentSpanId).toBe(intent.spanId);
+    expect(producer('order.submitted').parentSpanId).toBe(producer('order.approved').spanId);
+    const risk = spans.find((s) => s.kind === 'consumer' && s.attributes['sextant.agent'] === 'risk')!;
+    expect(risk.parentSpanId).toBe(messageSpanId(intent.attributes['messaging.message.id'] as string));
+    expect(risk.attributes['sextant.outputs']).toEqual(['order.approved']);
+  });
+});
