@@ -92,8 +92,15 @@ export function expectFillTrace(spans: readonly SeenSpan[], correlationId: strin
         c.attributes['sextant.outcome'] === 'ok',
     );
   expect(handled('market.bar', 'strategy')?.attributes['sextant.outputs']).toContain('signal.generated');
-  expect(handled('order.intent', 'risk')?.attributes['sextant.outputs']).toEqual(['order.approved']);
-  expect(handled('order.approved', 'execution')?.attributes['sextant.outputs']).toContain('order.submitted');
+  // risk parks an intent while an opposite-side order of its symbol is still open (across processes
+  // the sell can come before the buy's fill reached risk): the approval is then published by the
+  // step that handles that fill, still caused by the intent (its span is the intent's child, as
+  // checked above), and the intent's own handling has no output. Execution submits at once, and
+  // fills in the same step when it already holds the next bar; or it waits likewise.
+  expect([['order.approved'], []]).toContainEqual(handled('order.intent', 'risk')?.attributes['sextant.outputs']);
+  expect([['order.submitted'], ['order.submitted', 'order.filled'], []]).toContainEqual(
+    handled('order.approved', 'execution')?.attributes['sextant.outputs'],
+  );
   expect(handled('order.filled', 'portfolio')?.attributes['sextant.outputs']).toContain('portfolio.updated');
   return inTrace;
 }
