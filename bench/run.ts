@@ -9,6 +9,7 @@ import { runApiBench } from './api.bench.js';
 import { runLiveBench } from './live.bench.js';
 import { runSentimentBench } from './sentiment.bench.js';
 import { runOptimizeBench } from './optimize.bench.js';
+import { runTracingBench } from './tracing.bench.js';
 import { startFerretDb, startNatsServer, type OwnServer } from '../scripts/services/servers.js';
 import { ensureNatsServer, ensureTool, tools } from '../scripts/services/tools.js';
 
@@ -207,6 +208,14 @@ export const benches: BenchEntry[] = [
       const r = runSentimentBench();
       const summary = `sentiment scorer ${r.scorer}: ${r.itemsPerSecond.toLocaleString('en-US')} items/s (median of ${r.rounds} passes over ${r.items.toLocaleString('en-US')} tweets; best ${r.bestItemsPerSecond.toLocaleString('en-US')}; goal ${r.goals.itemsPerSecond.toLocaleString('en-US')})`;
       return { result: r, summary, warnings: r.skipped ? [`sentiment scorer items/s NOT MEASURED: ${r.skipped}`] : [] };
+    },
+  },
+  {
+    name: 'tracing',
+    async run() {
+      const r = await runTracingBench();
+      const summary = `tracing: ${r.bars.toLocaleString('en-US')}-bar in-memory backtest, medians of ${r.rounds}: off ${r.off.barsPerSecond.toLocaleString('en-US')} bars/s, on ${r.on.barsPerSecond.toLocaleString('en-US')} bars/s (${r.on.spans.toLocaleString('en-US')} spans; ${r.onSlowdown}x the time)`;
+      return { result: r, summary, warnings: [] };
     },
   },
 ];

@@ -6,6 +6,7 @@ import {
   RECORDED_SUBJECTS,
   type SchemaRegistry,
   type Logger,
+  type MessageTracer,
 } from '../src/core/index.js';
 import { MemoryBus } from './memory-bus.js';
 import { connectNatsBus, type DurableBusOptions, type NatsAuth } from './nats-bus.js';
@@ -26,6 +27,8 @@ export interface CreateBusOptions {
   readonly maxPayloadBytes: number;
   readonly requestTimeoutMs: number;
   readonly observer?: BusObserver;
+  /** Tracing (off when unset): see MessageTracer. */
+  readonly tracer?: MessageTracer | undefined;
   readonly prefix?: string;
   /** In-memory only: see MemoryBusOptions.trustLocal. */
   readonly trustLocal?: boolean;
@@ -87,6 +90,7 @@ export async function createBus(options: CreateBusOptions): Promise<Bus> {
     maxPayloadBytes: options.maxPayloadBytes,
     requestTimeoutMs: options.requestTimeoutMs,
     ...(options.observer ? { observer: options.observer } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.prefix ? { prefix: options.prefix } : {}),
   };
   if (options.natsUrl)

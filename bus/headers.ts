@@ -1,4 +1,4 @@
-import type { Envelope } from '../src/core/index.js';
+import { type Envelope, TRACEPARENT_HEADER } from '../src/core/index.js';
 
 /** Header names; correlation ids travel as headers so plain NATS tools can follow a chain. */
 export const Header = {
@@ -6,6 +6,8 @@ export const Header = {
   type: 'Sextant-Type',
   correlationId: 'Sextant-Correlation-Id',
   causationId: 'Sextant-Causation-Id',
+  /** W3C trace context (only when tracing is on): the producer span of the message. */
+  traceparent: TRACEPARENT_HEADER,
 } as const;
 
 /** The headers every published envelope carries. */

@@ -176,7 +176,7 @@ export class DurablePath {
     if (last === 0) return out;
     const consumer = await this.#js.consumers.get(stream, {
       filter_subjects: filter,
-      deliver_policy: DeliverPolicy.StartTime,
+      deliver_policy: natsJetStream().DeliverPolicy.StartTime,
       opt_start_time: new Date(Math.max(0, sinceMs)).toISOString(),
     });
     for (;;) {
@@ -206,8 +206,8 @@ export class DurablePath {
     } catch {
       await jsm.consumers.add(stream, {
         durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        ack_policy: natsJetStream().AckPolicy.Explicit,
+        deliver_policy: natsJetStream().DeliverPolicy.All,
         ack_wait: this.options.ackWaitMs * NS_PER_MS,
         // the recorder acknowledges a batch once the store has it: room for a few batches in flight
         max_ack_pending: 20_000,

@@ -19,6 +19,7 @@ import {
   type Subject,
   type SubjectPattern,
   type Logger,
+  type MessageTracer,
 } from '../src/core/index.js';
 import { encodeEnvelope, decodeEnvelope } from './codec.js';
 import {
@@ -41,6 +42,8 @@ export interface MemoryBusOptions {
   readonly maxPayloadBytes: number;
   readonly requestTimeoutMs: number;
   readonly observer?: BusObserver;
+  /** Tracing (off when unset): a producer span per published message (no headers: ids are derived). */
+  readonly tracer?: MessageTracer;
   /** Namespace prefix (e.g. `replay.<runId>`), added and removed by the bus only. */
   readonly prefix?: string;
   /**
@@ -189,6 +192,7 @@ export class MemoryBus implements Bus {
 
   publish(subject: Subject, env: Envelope): void {
     this.#assertOpen('publish');
+    this.options.tracer?.published(subject, env);
     this.#publishItem(subject, env, undefined);
   }
 
@@ -231,6 +235,7 @@ export class MemoryBus implements Bus {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const route = this.#routeFor(withPrefix(this.#prefix, subject));
     if (route.plain.length === 0 && route.groups.length === 0) return Promise.reject(new NoRespondersError(subject));
+    this.options.tracer?.published(subject, env);
     const inbox = `${++this.#inboxSeq}`;
     const promise = new Promise<Envelope>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -30,6 +30,7 @@ import {
   type Subject,
   type SubjectPattern,
   type Logger,
+  type MessageTracer,
   redactUrlCredentials,
 } from '../src/core/index.js';
 import { decodeEnvelope, encodeEnvelope } from './codec.js';
@@ -56,6 +57,8 @@ export interface NatsBusOptions {
   readonly maxPayloadBytes: number;
   readonly requestTimeoutMs: number;
   readonly observer?: BusObserver;
+  /** Tracing (off when unset): a producer span per published message and its `traceparent` header. */
+  readonly tracer?: MessageTracer;
   /** Namespace prefix (e.g. `replay.<runId>`), added and removed by the bus only. */
   readonly prefix?: string;
   /** The durable (JetStream) part of the bus; unset keeps every subject on core NATS. */
@@ -364,10 +367,11 @@ export class NatsBus implements Bus {
 
   publish(subject: Subject, env: Envelope): void {
     const data = this.#encode(subject, env);
+    const traceparent = this.options.tracer?.published(subject, env);
     if (this.#isDurable(subject)) {
-      this.durable!.publish(withPrefix(this.#prefix, subject), data, envelopeNatsHeaders(env));
+      this.durable!.publish(withPrefix(this.#prefix, subject), data, envelopeNatsHeaders(env, traceparent));
       this.stats.published++;
-    } else this.#send(subject, data, envelopeNatsHeaders(env));
+    } else this.#send(subject, data, envelopeNatsHeaders(env, traceparent));
     this.options.observer?.published?.(subject, env.type);
   }
 
@@ -547,11 +551,12 @@ export class NatsBus implements Bus {
   async request(subject: Subject, env: Envelope, options: RequestOptions = {}): Promise<Envelope> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const data = this.#encode(subject, env);
+    const traceparent = this.options.tracer?.published(subject, env);
     let msg: Msg;
     try {
       msg = await this.connection.request(withPrefix(this.#prefix, subject), data, {
         timeout: timeoutMs,
-        headers: envelopeNatsHeaders(env),
+        headers: envelopeNatsHeaders(env, traceparent),
       });
     } catch (err) {
       throw mapRequestError(subject, timeoutMs, err);
@@ -744,7 +749,7 @@ const CR_OR_LF = /[\r\n]/;
 const envelopeHeadersClass = () =>
   class EnvelopeHeaders extends natsTransport().MsgHdrsImpl {
     readonly #bytes: Uint8Array;
-    constructor(env: Envelope) {
+    constructor(env: Envelope, traceparent: string | undefined) {
       super();
       const { id, type, correlationId, causationId } = env;
       if (
@@ -763,6 +768,11 @@ const envelopeHeadersClass = () =>
         this.headers.set(Header.causationId, [causationId]);
         block += `${Header.causationId}: ${causationId}\r\n`;
       }
+      if (traceparent !== undefined) {
+        // made by the tracer from hex ids: no CR or LF to check
+        this.headers.set(Header.traceparent, [traceparent]);
+        block += `${Header.traceparent}: ${traceparent}\r\n`;
+      }
       this.#bytes = Buffer.from(`${block}\r\n`);
     }
     override encode(): Uint8Array {
@@ -773,9 +783,9 @@ const envelopeHeadersClass = () =>
 /** Made on the first message (the class extends the lazily loaded client's MsgHdrsImpl). */
 let EnvelopeHeaders: ReturnType<typeof envelopeHeadersClass> | undefined;
 
-function envelopeNatsHeaders(env: Envelope): MsgHdrs {
+function envelopeNatsHeaders(env: Envelope, traceparent?: string): MsgHdrs {
   EnvelopeHeaders ??= envelopeHeadersClass();
-  return new EnvelopeHeaders(env);
+  return new EnvelopeHeaders(env, traceparent);
 }
 
 function mapRequestError(subject: string, timeoutMs: number, err: unknown): Error {

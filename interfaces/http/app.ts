@@ -10,6 +10,7 @@ import {
   type OrderIntent,
   type RiskCommandResult,
   type Logger,
+  type MessageTracer,
 } from '../../src/core/index.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -89,6 +90,11 @@ export interface ApiDeps {
    * POST routes for chat platforms' webhooks (path -> fetch handler); each checks its own secret, not a bearer token.
    */
   readonly webhooks?: ReadonlyMap<string, (req: Request) => Promise<Response>>;
+  /**
+   * Tracing (off when unset): a request that can cause something (not a GET) is a span, the root
+   * of the trace of its request id, which is the correlation id of what it causes.
+   */
+  readonly tracer?: MessageTracer | undefined;
 }
 
 type Env = { Variables: { requestId: string; clientRequestId?: string; token: ApiToken | undefined } };
@@ -180,7 +186,16 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     c.header('X-Request-Id', requestId);
     if (clientRequestId) c.header('X-Client-Request-Id', clientRequestId);
     const started = performance.now();
-    await next();
+    const method = c.req.method;
+    const span =
+      deps.tracer && method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS'
+        ? deps.tracer.request(`${method} ${c.req.path}`, requestId, { 'http.request.method': method })
+        : undefined;
+    try {
+      await next();
+    } finally {
+      span?.end(c.res.status, `${method} ${c.req.routePath}`);
+    }
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, seconds);
     deps.log.debug(

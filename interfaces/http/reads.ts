@@ -7,6 +7,7 @@ import {
   type QueryName,
   subjects,
   versionOf,
+  traceIdOf,
 } from '../../src/core/index.js';
 import { orderDocSchema, type Store } from '../../src/infra/store/index.js';
 import { ApiError, parse } from './errors.js';
@@ -56,7 +57,7 @@ export interface Reads {
     requestId: string,
     correlationId: string,
     viewer?: string,
-  ): Promise<{ correlationId: string; messages: unknown[] }>;
+  ): Promise<{ correlationId: string; traceId: string; messages: unknown[] }>;
 }
 
 const OPEN = new Set(['new', 'submitted', 'partially_filled']);
@@ -126,7 +127,8 @@ export function createReads(deps: ReadsDeps): Reads {
       // an id nothing was recorded under is not a chain: a person mistyped it, or the log lost it
       if ((trace.messages?.length ?? 0) === 0)
         throw new ApiError(404, 'not_found', `no message of chain ${correlationId} is recorded`);
-      return { correlationId, messages: trace.messages! };
+      // the trace id a tracing UI knows the chain by (src/core/ports/tracing.ts)
+      return { correlationId, traceId: traceIdOf(correlationId), messages: trace.messages! };
     },
   };
 }

@@ -79,6 +79,7 @@ export async function serveApi(
     | 'writes'
     | 'log'
     | 'webhooks'
+    | 'tracer'
   >,
 ): Promise<{ close(): Promise<void> }> {
   const app = createApi({

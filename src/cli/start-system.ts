@@ -8,11 +8,12 @@ import {
 } from '../../interfaces/commands/index.js';
 import { serveApi, serveBotsHttp, serveMetricsHttp } from '../../interfaces/http/index.js';
 import type { ChatAgent } from '../../interfaces/chat/chat-agent.js';
-import type { Bus, AgentName, BusRole, Logger } from '../core/index.js';
+import type { Bus, AgentName, BusRole, Logger, MessageTracer } from '../core/index.js';
 import { isLiveFeedName, type Config } from '../../config/index.js';
 import { buildSystem, type BuiltParts, type Part, type Kernel, openStore } from '../app/kernel/index.js';
 import { feedDone, planLive } from '../app/live/index.js';
 import { type Store, type Recorder, PersistedSpend } from '../infra/store/index.js';
+import { openTracing } from '../infra/observability/index.js';
 import { startBots } from './bots.js';
 
 export interface RunningSystem {
@@ -54,6 +55,8 @@ export interface StartOptions {
   readonly store?: Store;
   /** A terminal that narrates the decisions (interfaces/terminal): the agents then log them at debug, not info. */
   readonly narrator?: { attach(bus: Bus): void; detach(): Promise<void> };
+  /** Tracing to use instead of what the OTEL_* variables ask for (tests: the SDK's in-memory exporter). */
+  readonly tracer?: MessageTracer;
 }
 
 /**
@@ -70,6 +73,13 @@ export async function startSystem(
   options: StartOptions = {},
 ): Promise<RunningSystem> {
   const p = { api: options.api ?? false, chat: options.chat ?? false, bots: options.bots ?? options.api ?? false };
+  // OpenTelemetry only when the OTEL_* variables ask for it (no SDK is loaded otherwise); a bad setting stops start-up
+  const tracer =
+    options.tracer ??
+    (await openTracing(process.env, {
+      serviceName: `sextant-${agents.length === 1 ? agents[0] : (options.role ?? 'all')}`,
+      logger,
+    }));
   const store = options.store ?? (await openStore(config, logger, agents));
   let live;
   try {
@@ -79,6 +89,7 @@ export async function startSystem(
     });
   } catch (err) {
     await store?.close().catch(() => undefined);
+    await tracer?.shutdown().catch(() => undefined);
     throw err;
   }
   const { metrics, accepting } = live;
@@ -170,6 +181,7 @@ export async function startSystem(
               accepting: () => accepting,
               ...(writeWatch ? { writes: () => writeWatch.health() } : {}),
               log: logger.child({ component: 'api' }),
+              tracer,
             }).catch((err: unknown) => {
               throw new Error(`cannot serve the HTTP API on port ${config.port} (PORT): ${(err as Error).message}`, {
                 cause: err,
@@ -214,8 +226,9 @@ export async function startSystem(
     return parts;
   };
 
-  const system = await buildSystem({ ...live.plan, interfaces, started }).catch(async (err: unknown) => {
+  const system = await buildSystem({ ...live.plan, interfaces, started, tracer }).catch(async (err: unknown) => {
     await store?.close().catch(() => undefined); // the bus never came up: nothing else was made
+    await tracer?.shutdown().catch(() => undefined);
     throw err;
   });
   await system.start(); // a failure here has stopped whatever had started, the store included

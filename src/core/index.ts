@@ -16,6 +16,7 @@ export * from './messaging/subjects.js';
 export * from './ports/clock.js';
 export * from './ports/ids.js';
 export * from './ports/logger.js';
+export * from './ports/tracing.js';
 export * from './util/daily-budget.js';
 export * from './util/id-window.js';
 export * from './util/recent-ids.js';

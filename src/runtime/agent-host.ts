@@ -30,6 +30,9 @@ import {
   type RecordedMessage,
   matchesPattern,
   type SubjectPattern,
+  type MessageTracer,
+  type HandlingSpan,
+  TRACEPARENT_HEADER,
 } from '../core/index.js';
 import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
@@ -61,6 +64,8 @@ export interface AgentHostDeps {
   readonly partitions?: PartitionCoordinator;
   /** The level decisions and order outcomes are logged at (default info). */
   readonly notableLevel?: 'info' | 'debug';
+  /** Tracing (off when unset): each handled message is a consumer span (see MessageTracer). */
+  readonly tracer?: MessageTracer | undefined;
 }
 
 /**
@@ -90,6 +95,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   /** The spec's machine with the binding's `emitOutbox` (see #machine). */
   #provided: AnyStateMachine | undefined;
   readonly #subs: Subscription[] = [];
+  /** The span of the message being handled (tracing on): the step's outputs are noted on it. */
+  #span: HandlingSpan | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #startTask: Promise<void> | undefined;
   #stopping = false;
@@ -433,10 +440,30 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     if (inlet.wants && !inlet.wants(context, env)) return;
     const event = inlet.toEvent ? inlet.toEvent(env, context) : messageEvent(env);
     if (!event) return;
+    if (this.deps.tracer) return this.#tracedStep(this.deps.tracer, inlet, env, ctx, event);
     if (!inlet.reply || !ctx.expectsReply) {
       this.#step(env, event);
       return;
     }
+    this.#replyStep(inlet, env, ctx, event);
+  }
+
+  /** A handled message as a consumer span: its outputs and whether the step threw. */
+  #tracedStep(tracer: MessageTracer, inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext, event: EventObject) {
+    const span = (this.#span = tracer.handling(this.spec.name, env, ctx.headers[TRACEPARENT_HEADER]));
+    try {
+      if (!inlet.reply || !ctx.expectsReply) this.#step(env, event);
+      else this.#replyStep(inlet, env, ctx, event);
+      span.end('ok');
+    } catch (err) {
+      span.end('error', err);
+      throw err;
+    } finally {
+      this.#span = undefined;
+    }
+  }
+
+  #replyStep(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext, event: EventObject): void {
     this.#outputs.capture();
     try {
       this.#step(env, event);
@@ -504,7 +531,10 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         this.#effects.run(e.type, e.payload, this.#outputs.current, (event, cause) =>
           this.#effectResult(e.type, event, cause),
         );
-      else this.#outputs.publish(e);
+      else {
+        this.#outputs.publish(e);
+        this.#span?.output(e.type);
+      }
     } catch (err) {
       this.#lastError = (err as Error).message;
       this.#log.error(

@@ -7,6 +7,7 @@ import { createRegistry } from '../../src/core/domain/messages.js';
 import { buildSystem } from '../../src/app/kernel/build-system.js';
 import type { Kernel, KernelDeps, TradingSettings } from '../../src/app/kernel/kernel.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
+import type { MessageTracer } from '../../src/core/ports/tracing.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
 import { testBusOptions, testPrefix, type TestBusOptions, type TransportName } from './buses.js';
@@ -31,6 +32,8 @@ export interface TestSystemOptions {
   readonly beforeStart?: (bus: Bus) => void;
   /** Bus settings beyond the transport (a server of the test's own, order-path options, namespace). */
   readonly bus?: Pick<TestBusOptions, 'natsUrl' | 'durableOptions' | 'durable'> & { readonly prefix?: string };
+  /** Tracing (the SDK's in-memory exporter in tests). */
+  readonly tracer?: MessageTracer;
 }
 
 export interface TestSystem {
@@ -75,6 +78,7 @@ export async function startTestSystem(transport: TransportName, options: TestSys
     logger: silentLogger,
     source: `test/${prefix}`,
     bus: { ...bus, envelope: envelopeDeps },
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     links: ({ bus }) => {
       bus.subscribe(patterns.all, (env) => void seen.push(env));
       options.beforeStart?.(bus);

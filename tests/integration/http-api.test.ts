@@ -11,6 +11,7 @@ import { Metrics } from '../../src/infra/observability/metrics.js';
 import { systemClock } from '../../src/core/ports/clock.js';
 import { ulidSource } from '../../src/core/ports/ids.js';
 import { subjects } from '../../src/core/messaging/subjects.js';
+import { traceIdOf } from '../../src/core/ports/tracing.js';
 import { randomWalkCsv } from '../helpers/csv.js';
 import { freePort } from '../helpers/free-port.js';
 import { eventually } from '../helpers/eventually.js';
@@ -650,9 +651,12 @@ describe('HTTP API over a listening server', () => {
     await eventually(async () => {
       await system!.recorder!.flush();
       const trace = (await (await fetch(`${base}/api/v1/trace/${requestId}`, { headers: auth })).json()) as {
+        traceId: string;
         messages: { type: string }[];
       };
       expect(trace.messages.map((m) => m.type)).toEqual(['order.intent', 'order.approved', 'order.submitted']);
+      // the id a tracing UI shows the same chain under
+      expect(trace.traceId).toBe(traceIdOf(requestId));
     });
     await reading;
     abort.abort();

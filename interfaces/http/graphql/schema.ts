@@ -174,7 +174,14 @@ export function buildSchema(deps: GraphqlSchemaDeps): GraphQLSchema {
   });
   const Trace = new GraphQLObjectType({
     name: 'Trace',
-    fields: { correlationId: { type: nonNull(GraphQLID) }, messages: { type: listOf(Event) } },
+    fields: {
+      correlationId: { type: nonNull(GraphQLID) },
+      traceId: {
+        type: nonNull(GraphQLString),
+        description: "The chain's OpenTelemetry trace id (derived from the correlation id).",
+      },
+      messages: { type: listOf(Event) },
+    },
   });
   const Risk = new GraphQLObjectType({
     name: 'Risk',

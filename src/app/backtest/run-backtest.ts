@@ -16,6 +16,7 @@ import {
   type NewsItem,
   derivedId,
   zeroCosts,
+  type MessageTracer,
 } from '../../core/index.js';
 import {
   csvFeed,
@@ -109,6 +110,8 @@ export interface BacktestOptions {
    * limits or stops by itself. Costs a round trip or two per bar.
    */
   readonly lockstep?: boolean;
+  /** Tracing (off when unset): a span per message and per handling, as in a live process (the tracing bench). */
+  readonly tracer?: MessageTracer;
 }
 
 const BRACKET_PARAMS = ['stopLoss', 'takeProfit', 'stopLossPrice', 'takeProfitPrice'] as const;
@@ -231,6 +234,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       ...(options.transport === 'nats' ? { durable: orderPath(runId, false) } : {}),
     },
     ...(options.record ? { store: options.record } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     links: async ({ bus }) => {
       const types = new Map<string, OrderType>();
       bus.subscribe(subjects.orderSubmitted(), (env) => {

@@ -7,6 +7,7 @@ import {
   type Clock,
   type IdSource,
   type Logger,
+  type MessageTracer,
 } from '../../core/index.js';
 import type { Store } from '../../infra/store/index.js';
 import { Kernel, type KernelDeps } from './kernel.js';
@@ -79,6 +80,11 @@ export interface SystemPlan {
   readonly started?: (system: BuiltParts) => Promise<readonly Part[]> | readonly Part[];
   /** How the bus ends at stop: `drain` lets the last messages out (live), `close` (default) does not wait. */
   readonly busEnd?: 'drain' | 'close';
+  /**
+   * Tracing (off when unset): the bus records a producer span per message, the agents a
+   * consumer span per handled message; flushed and shut down after the bus, the last step.
+   */
+  readonly tracer?: MessageTracer | undefined;
 }
 
 export interface BuiltParts extends SystemParts {
@@ -108,7 +114,8 @@ export async function buildSystem(plan: SystemPlan): Promise<BuiltSystem> {
   const registry = createRegistry();
   const envelope: EnvelopeDeps = { ids, clock, source: plan.source };
   const { envelope: busEnvelope, ...transport } = plan.bus;
-  const bus = await createBus({ ...transport, registry, envelopeDeps: busEnvelope ?? envelope, logger });
+  const { tracer } = plan;
+  const bus = await createBus({ ...transport, registry, envelopeDeps: busEnvelope ?? envelope, logger, tracer });
   const parts: SystemParts = { mode, clock, ids, logger, registry, store: plan.store, bus, envelope };
   const running: Part[] = [];
   let kernel: Kernel | undefined;
@@ -138,6 +145,7 @@ export async function buildSystem(plan: SystemPlan): Promise<BuiltSystem> {
         ? { name: 'drain the bus', run: () => bus.drain() }
         : { name: 'close the bus', run: () => bus.close() },
     );
+    if (tracer) out.push({ name: 'export the last spans', run: () => tracer.shutdown() });
     return out;
   };
 
@@ -162,7 +170,7 @@ export async function buildSystem(plan: SystemPlan): Promise<BuiltSystem> {
   let links: readonly Part[] = [];
   try {
     links = (await plan.links?.(parts)) ?? [];
-    kernel = new Kernel({ ...(await plan.agents(parts)), bus, clock, ids, logger });
+    kernel = new Kernel({ ...(await plan.agents(parts)), bus, clock, ids, logger, tracer });
   } catch (err) {
     // nothing has started: the links made so far are let go with the bus
     running.push(...links);

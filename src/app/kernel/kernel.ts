@@ -13,6 +13,7 @@ import {
   type WithOutbox,
   type Envelope,
   type SubjectPattern,
+  type MessageTracer,
 } from '../../core/index.js';
 import { type PartitionCoordinator, AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/index.js';
 import { dataAgent, type AnyFeed, type FeedCursor, type PumpOptions } from '../../../agents/data/index.js';
@@ -181,6 +182,8 @@ export interface KernelDeps {
   };
   /** The level decisions and order outcomes are logged at (debug when a terminal narrates them). */
   readonly notableLevel?: 'info' | 'debug';
+  /** Tracing (off when unset): every handled message is a span (see MessageTracer). */
+  readonly tracer?: MessageTracer | undefined;
   /** Agents whose symbols this process shares with other instances (scale-out), with their coordinators. */
   readonly partitions?: Partial<Record<AgentName, PartitionCoordinator>>;
 }
@@ -215,6 +218,7 @@ export class Kernel {
           heartbeatMs: deps.heartbeatMs,
           ...(deps.restart ? { restart: deps.restart } : {}),
           ...(deps.notableLevel ? { notableLevel: deps.notableLevel } : {}),
+          ...(deps.tracer ? { tracer: deps.tracer } : {}),
           ...(deps.partitions?.[name] ? { partitions: deps.partitions[name] } : {}),
           ...((deps.runIds?.[name] ?? deps.runId) !== undefined ? { runId: deps.runIds?.[name] ?? deps.runId } : {}),
         }),
