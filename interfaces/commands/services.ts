@@ -14,6 +14,7 @@ import {
   type DataAcceptPriceResult,
   type OrderCancelled,
   type OrderCancelRejected,
+  type MessageTracer,
 } from '../../src/core/index.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
@@ -92,6 +93,11 @@ export interface BusServicesDeps {
   readonly accepting?: () => Promise<void>;
   /** The latest bar per symbol (MarketClock), for `price`. */
   readonly market?: { lastBar(symbol: string): Bar | undefined };
+  /**
+   * Tracing (off when unset): a command that sends something (an order, a cancel, a risk command,
+   * a price acceptance) is a request span, the root of the chain it starts, as an HTTP request is.
+   */
+  readonly tracer?: MessageTracer | undefined;
 }
 
 /**
@@ -173,6 +179,37 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     origin: { kind: 'person', id: caller.id },
     decidedAt: decisions.now(),
   });
+  /**
+   * The chain a person's command starts: its correlation id is the request's own (not the message's
+   * id), so with tracing on the message's producer span is the child of the request span.
+   */
+  const request = (what: string, caller: Caller) => {
+    const correlationId = envelope.ids.next();
+    const span = deps.tracer?.request(`command ${what}`, correlationId, { 'sextant.person': caller.id });
+    return { correlationId, end: (status: number) => span?.end(status) };
+  };
+  /** A request/reply command's answer, ending the request's span with whether it came. */
+  const answered = <T>(req: ReturnType<typeof request>, reply: Promise<T>): Promise<T> =>
+    reply.then(
+      (r) => {
+        req.end(200);
+        return r;
+      },
+      (err: unknown) => {
+        req.end(504);
+        throw err;
+      },
+    );
+  /** Publishes through `send`, ending the request's span with what became of it. */
+  const sent = (req: ReturnType<typeof request>, send: () => void) => () => {
+    try {
+      send();
+      req.end(202);
+    } catch (err) {
+      req.end(500);
+      throw err;
+    }
+  };
   return {
     async ask<T>(what: QueryName, params: Record<string, unknown> = {}) {
       const reply = await bus.request(
@@ -185,26 +222,30 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     intend(order, caller) {
       const clientOrderId = `cmd-${envelope.ids.next()}`;
       const id = envelope.ids.next();
+      const req = request('order.intent', caller);
       // decided when it goes out (the market's time then)
-      const send = () =>
+      const send = sent(req, () =>
         bus.publish(
           subjects.orderIntent(),
           rootEnvelope(envelope, 'order.intent', toIntent(order, caller, clientOrderId), {
             v: versionOf('order.intent'),
             id,
+            correlationId: req.correlationId,
           }),
-        );
+        ),
+      );
       // listening before the intent goes out: on the in-memory bus risk answers inside publish
       const verdict = verdictOf(bus, clientOrderId, deps.timeoutMs);
       // after a restart, only once the system has caught up with what it did before the crash
       if (deps.accepting) void deps.accepting().then(send);
       else send();
-      return { clientOrderId, correlationId: id, verdict };
+      return { clientOrderId, correlationId: req.correlationId, verdict };
     },
     cancelOrder(clientOrderId, reason, caller) {
       const cancelId = `cmd-cancel-${envelope.ids.next()}`;
       const id = envelope.ids.next();
-      const send = () =>
+      const req = request('order.cancel', caller);
+      const send = sent(req, () =>
         bus.publish(
           subjects.orderIntent(), // the intents' subject: a cancel never overtakes an order (see the catalog)
           rootEnvelope(
@@ -217,13 +258,14 @@ export function busServices(deps: BusServicesDeps): CommandServices {
               reason,
               requestedAt: decisions.now(),
             },
-            { v: versionOf('order.cancel'), id },
+            { v: versionOf('order.cancel'), id, correlationId: req.correlationId },
           ),
-        );
+        ),
+      );
       const outcome = cancelOutcomeOf(bus, cancelId, clientOrderId, deps.timeoutMs);
       if (deps.accepting) void deps.accepting().then(send);
       else send();
-      return { cancelId, clientOrderId, correlationId: id, outcome };
+      return { cancelId, clientOrderId, correlationId: req.correlationId, outcome };
     },
     async precheck(order, caller) {
       const data = await this.ask<{ check?: RiskCheck }>('risk', { check: toIntent(order, caller, 'precheck') });
@@ -231,25 +273,29 @@ export function busServices(deps: BusServicesDeps): CommandServices {
     },
     async risk(command, reason, caller, limits) {
       await deps.accepting?.();
+      const req = request(`risk.command ${command}`, caller);
       const env = rootEnvelope(
         envelope,
         'risk.command',
         { command, reason, by: caller.id, ...(limits ? { limits } : {}) },
-        { v: versionOf('risk.command') },
+        { v: versionOf('risk.command'), correlationId: req.correlationId },
       );
-      const reply = await bus.request(subjects.riskCommand(command), env, { timeoutMs: deps.timeoutMs });
-      return reply.payload as RiskCommandResult;
+      return answered(req, bus.request(subjects.riskCommand(command), env, { timeoutMs: deps.timeoutMs })).then(
+        (reply) => reply.payload as RiskCommandResult,
+      );
     },
     async acceptPrice(symbol, reason, caller) {
       await deps.accepting?.();
+      const req = request('data.accept-price', caller);
       const env = rootEnvelope(
         envelope,
         'data.accept-price',
         { symbol, reason, by: caller.id },
-        { v: versionOf('data.accept-price') },
+        { v: versionOf('data.accept-price'), correlationId: req.correlationId },
       );
-      const reply = await bus.request(subjects.dataAcceptPrice(symbol), env, { timeoutMs: deps.timeoutMs });
-      return reply.payload as DataAcceptPriceResult;
+      return answered(req, bus.request(subjects.dataAcceptPrice(symbol), env, { timeoutMs: deps.timeoutMs })).then(
+        (reply) => reply.payload as DataAcceptPriceResult,
+      );
     },
     agents: deps.agents,
     now: () => envelope.clock.now(),

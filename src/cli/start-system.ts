@@ -122,6 +122,7 @@ export async function startSystem(
         accepting: () => accepting,
         agents: () => t.report(),
         timeoutMs: config.bus.requestTimeoutMs,
+        tracer,
       }),
     );
     // LangChain loads only where someone can talk (the API, a terminal chat), not in agent processes

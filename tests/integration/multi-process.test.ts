@@ -144,7 +144,9 @@ describe('one process per agent over NATS [nats]', () => {
       120_000,
       100,
     ); // the recorder writes to FerretDB at some hundreds of events a second, slower under load
-    expect(trace.slice(0, 5)).toEqual([
+    // the order path in causal order; the portfolio's mark of the same bar is a sibling of the signal, and
+    // which of the two reaches the recorder first depends on the processes, not on Sextant
+    expect(trace.filter((t) => t !== 'portfolio.updated').slice(0, 5)).toEqual([
       'market.bar',
       'signal.generated',
       'order.intent',

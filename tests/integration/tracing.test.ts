@@ -133,11 +133,12 @@ describe("a person's request starts the trace of what it causes", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an order placed through the HTTP API is one trace: the request span, then the intent, its approval and submission', async () => {
+  /** A small embedded system with the API, its spans kept in memory. */
+  const startTraced = async () => {
+    await system?.stop();
     const exporter = new InMemorySpanExporter();
     const tracer = new OtelTracer({ serviceName: 'sextant-all', processors: [new SimpleSpanProcessor(exporter)] });
     const port = await freePort();
-    const token = 'operator-token-0123456789';
     const config = loadConfig({
       env: {
         PORT: String(port),
@@ -147,11 +148,17 @@ describe("a person's request starts the trace of what it causes", () => {
         DATA_SYMBOLS: 'WALK',
         DATA_PACE_MS: '0',
         STORE: 'off',
-        SEXTANT_DATA_DIR: join(dir, 'data'),
+        SEXTANT_DATA_DIR: join(dir, `data-${port}`),
       },
     });
     system = await startSystem(config, silentLogger, config.runtime.agents, { api: true, tracer });
     await system.feedDone();
+    return { exporter, port };
+  };
+  const token = 'operator-token-0123456789';
+
+  it('an order placed through the HTTP API is one trace: the request span, then the intent, its approval and submission', async () => {
+    const { exporter, port } = await startTraced();
     const placed = await fetch(`http://127.0.0.1:${port}/api/v1/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -186,6 +193,37 @@ describe("a person's request starts the trace of what it causes", () => {
     const risk = spans.find((s) => s.kind === 'consumer' && s.attributes['sextant.agent'] === 'risk')!;
     expect(risk.parentSpanId).toBe(messageSpanId(intent.attributes['messaging.message.id'] as string));
     expect(risk.attributes['sextant.outputs']).toEqual(['order.approved']);
+  });
+
+  it('an order confirmed in the chat or a bot (the command router) is one trace: the command span, then the intent and its approval', async () => {
+    const { exporter } = await startTraced();
+    const operator = { id: 'telegram:42', role: 'operator' } as const;
+    const preview = await system!.commands!.handle('buy WALK 2', operator);
+    const sent = await system!.commands!.handle(`confirm ${preview.preview!.id}`, operator);
+    expect(sent.text).toMatch(/^Risk approved/);
+    const correlationId = (sent.data as { correlationId: string }).correlationId;
+    const spans = await eventually(() => {
+      const found = exporter
+        .getFinishedSpans()
+        .map(seen)
+        .filter((s) => s.traceId === traceIdOf(correlationId));
+      expect(found.map((s) => s.attributes['sextant.message_type'])).toContain('order.approved');
+      expect(found.some((s) => s.kind === 'server')).toBe(true);
+      return found;
+    });
+    const command = spans.find((s) => s.kind === 'server')!;
+    expect(command).toMatchObject({
+      name: 'command order.intent',
+      spanId: requestSpanId(correlationId),
+      parentSpanId: undefined,
+    });
+    expect(command.attributes['sextant.person']).toBe('telegram:42');
+    const intent = spans.find((s) => s.kind === 'producer' && s.attributes['sextant.message_type'] === 'order.intent')!;
+    expect(intent.parentSpanId).toBe(command.spanId);
+    const approved = spans.find(
+      (s) => s.kind === 'producer' && s.attributes['sextant.message_type'] === 'order.approved',
+    )!;
+    expect(approved.parentSpanId).toBe(intent.spanId);
   });
 });
 
