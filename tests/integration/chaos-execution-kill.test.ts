@@ -107,6 +107,8 @@ describe('chaos: the execution process killed (SIGKILL) mid-run and restarted [n
     await new Promise((r) => setTimeout(r, 300));
     child = await startExecution();
     expect(startLog).toContain('resuming from the last checkpoint');
+    // the stream that would replay its input is off here: the process says so (the order path recovers it)
+    expect(startLog).toContain('RECORDING_JETSTREAM is off');
     const caughtUp = /"read":(\d+),"replayed":(\d+)/.exec(startLog);
     expect(caughtUp, 'the restarted execution read back its own outputs').not.toBeNull();
     await kernel.host('data')!.whenStarted();

@@ -196,6 +196,11 @@ export async function planLive(
       { config: redactConfig(config), agents, bus: bus.kind, store: store?.kind ?? 'off', runId },
       'sextant starting',
     );
+    if (bus.kind === 'nats' && !config.recordingStream.on && store !== undefined)
+      logger.warn(
+        { key: 'RECORDING_JETSTREAM' },
+        'RECORDING_JETSTREAM is off: over NATS the event log taps core NATS and a restarted agent resumes from its checkpoint without replaying what it handled after it (the compose file and the Helm chart turn it on; see "What survives a crash over NATS" in the README)',
+      );
     if (feed && config.data.feed === 'synthetic' && config.data.paceMs > 0) {
       const speed = config.data.synthetic.barMs / config.data.paceMs;
       logger.info(
