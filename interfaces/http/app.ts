@@ -134,6 +134,13 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   const reads = createReads(deps);
   /** The intents of the Idempotency-Keys this process took (by their key-derived id); bounded. */
   const idempotent = new Map<string, Envelope>();
+  /** Whether risk decided an intent (approved or refused: the store has its order). */
+  const decided = async (env: Envelope): Promise<boolean> => {
+    const order = await deps.store?.orders.get((env.payload as OrderIntent).clientOrderId).catch((err: unknown) => {
+      throw new ApiError(503, 'store_unavailable', `the orders cannot be read to check the key (${String(err)})`);
+    });
+    return order !== undefined;
+  };
   /** An intent of a key taken before this process started (the event log keeps it). */
   const recordedIntent = async (id: string): Promise<Envelope | undefined> => {
     if (!deps.store) return undefined;
@@ -422,10 +429,12 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       if (remembered) {
         if (orderFingerprint(remembered.payload as OrderIntent) !== orderFingerprint(order))
           throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key ${key} was used for a different order`);
-        // published again with its own id: whoever handled it drops the copy, whoever missed it
-        // (this process died between the log and the bus) handles it now
+        // an intent risk never decided (this process died between the log and the bus) is published
+        // again with its own id; one risk decided (its order is in the store) is not: risk's memory
+        // of client order ids is a window, and a key retried days later must not place it again
         await deps.accepting?.();
-        if (!idempotent.has(intentId)) deps.bus.publish(subjects.orderIntent(), remembered);
+        if (!idempotent.has(intentId) && !(await decided(remembered)))
+          deps.bus.publish(subjects.orderIntent(), remembered);
         return c.json(answerFor(remembered), 202);
       }
     }

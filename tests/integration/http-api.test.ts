@@ -326,6 +326,44 @@ describe('HTTP API', () => {
     expect(text).toMatch(/process_cpu_seconds_total/);
   });
 
+  it('after a restart a retried Idempotency-Key sends a decided order never again, and an order the crash kept off the bus once', async () => {
+    const intents: string[] = [];
+    const sub = system.bus.subscribe(subjects.orderIntent(), (e) => void intents.push(e.id), { name: 'test.intents' });
+    const post = (api: ReturnType<typeof createApi>, key: string) =>
+      api.request('/api/v1/orders', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ symbol: 'WALK', side: 'buy', qty: 2 }),
+      });
+    try {
+      // decided: placed and approved before the "crash"
+      const first = (await (await post(app, 'k-decided')).json()) as { clientOrderId: string };
+      await eventually(async () => {
+        await system.recorder!.flush();
+        expect(await system.store!.orders.get(first.clientOrderId)).toBeDefined();
+      });
+      const sentBefore = intents.length;
+      const retried = await post(createApi(apiDeps), 'k-decided');
+      expect(await retried.json()).toMatchObject({ clientOrderId: first.clientOrderId });
+      expect(intents.length).toBe(sentBefore); // risk decided it: not published again
+      // logged but never published (the process died between the event log and the bus): the retry sends it
+      // (an API whose bus drops what it publishes: POST /orders uses nothing else of the bus)
+      const lost = await post(createApi({ ...apiDeps, bus: { ...system.bus, publish: () => undefined } }), 'k-lost');
+      expect(lost.status).toBe(202);
+      const { clientOrderId } = (await lost.json()) as { clientOrderId: string };
+      expect(await system.store!.orders.get(clientOrderId)).toBeUndefined();
+      const sentBeforeRetry = intents.length;
+      expect((await post(createApi(apiDeps), 'k-lost')).status).toBe(202);
+      expect(intents.length).toBe(sentBeforeRetry + 1);
+      await eventually(async () => {
+        await system.recorder!.flush();
+        expect((await system.store!.orders.get(clientOrderId))?.status).toBeDefined();
+      });
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('the kill switch needs no reason: halt with no body or {} halts; resume likewise', async () => {
     const halted = await call('/api/v1/risk/halt', { method: 'POST', token: OPERATOR });
     expect(halted.status).toBe(200);
