@@ -206,6 +206,8 @@ function cancelOrderCommand(): Spec {
     name: 'cancel-order',
     summary: 'Preview cancelling a working order (a resting limit or stop, a bracket leg) by its order id.',
     usage: 'cancel-order ORDER-ID [reason]',
+    // Telegram's menu takes [a-z0-9_] only: the alias puts it there
+    aliases: ['cancel_order'],
     role: 'operator',
     args: z.object({ clientOrderId: z.string().min(1).max(160), reason: z.string().max(300).optional() }).strict(),
     fromWords: (w) => ({
@@ -506,6 +508,7 @@ export const commands: readonly Spec[] = [
     summary:
       'Accept a price jump the data agent holds back (beyond DATA_PRICE_BAND): the next bar of the symbol beyond the band is published.',
     usage: 'accept-price SYM [reason]',
+    aliases: ['accept_price'],
     role: 'operator',
     args: z.object({ symbol: sym, reason: z.string().max(300).optional() }).strict(),
     fromWords: (w) => (w[0] ? { symbol: w[0], ...(w.length > 1 ? { reason: w.slice(1).join(' ') } : {}) } : {}),

@@ -239,6 +239,10 @@ for (const store of ['embedded', 'mongodb'] as const)
         summary: `cancel ${id}: buy 3 WALK limit ${limit} (0 filled, person test:operator)`,
       });
       expect(seen.some((e) => e.type === 'order.cancel')).toBe(false); // a preview sends nothing
+      // Telegram's menu name for it (dashes are not allowed there) is the same command
+      expect((await system.commands.handle(`/cancel_order ${id}`, operator)).preview).toMatchObject({
+        command: 'cancel-order',
+      });
       const done = await system.commands.handle(`confirm ${preview.preview!.id}`, operator);
       expect(done).toMatchObject({
         ok: true,

@@ -173,7 +173,20 @@ describe('telegram bot', () => {
     const [call] = h.fake.callsOf('setMyCommands');
     const commands = call!.params.commands as { command: string; description: string }[];
     expect(commands.map((c) => c.command)).toEqual(
-      expect.arrayContaining(['help', 'positions', 'portfolio', 'balance', 'cash', 'buy', 'sell', 'halt', 'notify']),
+      expect.arrayContaining([
+        'help',
+        'positions',
+        'portfolio',
+        'balance',
+        'cash',
+        'buy',
+        'sell',
+        'halt',
+        'notify',
+        // dashed names have an underscore alias Telegram accepts
+        'cancel_order',
+        'accept_price',
+      ]),
     );
     for (const c of commands) {
       expect(c.command).toMatch(/^[a-z0-9_]{1,32}$/);
