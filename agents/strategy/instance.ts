@@ -420,6 +420,18 @@ function send(
   return state;
 }
 
+/** What one callback asked for: its cancels first (before new orders), then its orders; the symbol's state after. */
+function sendCall(
+  ctx: StrategyContext,
+  d: Draft,
+  after: SymbolState,
+  call: { readonly requests?: readonly Request[]; readonly cancels?: readonly CancelRequest[] },
+  at: { symbol: string; price: number; time: number; evId: string },
+): SymbolState {
+  if (call.cancels) sendCancels(ctx, d, call.cancels, at);
+  return call.requests ? send(ctx, d, after, call.requests, at) : after;
+}
+
 /**
  * A callback's cancels as `order.cancel` requests (before its new orders, so a limit moved to a
  * new price is pulled first). An invalid one (an empty or overlong id) is dead-lettered with the
@@ -521,15 +533,12 @@ export function onBar(
   }
   if (!trading) return { symbols: { ...ctx.symbols, [bar.symbol]: after }, outbox: NO_OUTPUT };
   const d = draftOf(ctx);
-  if (call.cancels) sendCancels(ctx, d, call.cancels, { symbol: bar.symbol, time: bar.time, evId: ev.id });
-  d.symbols[bar.symbol] = call.requests
-    ? send(ctx, d, after, call.requests, {
-        symbol: bar.symbol,
-        price: bar.close,
-        time: bar.time,
-        evId: ev.id,
-      })
-    : after;
+  d.symbols[bar.symbol] = sendCall(ctx, d, after, call, {
+    symbol: bar.symbol,
+    price: bar.close,
+    time: bar.time,
+    evId: ev.id,
+  });
   return d.outbox.length === 0 ? { symbols: d.symbols, outbox: NO_OUTPUT } : d;
 }
 
@@ -663,15 +672,12 @@ export function onOwnFill(ctx: StrategyContext, ev: MessageEvent<'order.filled'>
   if (!stepped.ok) return { ...next, outbox: [stepped.letter] };
   const d = draftOf(next);
   const after = { ...state, user: stepped.value };
-  if (call.cancels) sendCancels(next, d, call.cancels, { symbol: f.symbol, time: ev.time, evId: ev.id });
-  d.symbols[f.symbol] = call.requests
-    ? send(next, d, after, call.requests, {
-        symbol: f.symbol,
-        price: f.price,
-        time: ev.time,
-        evId: ev.id,
-      })
-    : after;
+  d.symbols[f.symbol] = sendCall(next, d, after, call, {
+    symbol: f.symbol,
+    price: f.price,
+    time: ev.time,
+    evId: ev.id,
+  });
   return { ...next, ...d };
 }
 
