@@ -15,6 +15,8 @@ import {
   type OrderCancelled,
   type OrderCancelRejected,
   type MessageTracer,
+  type Envelope,
+  type SubjectPattern,
 } from '../../src/core/index.js';
 import type { AgentReport } from './agent-tracker.js';
 import type { Caller } from './registry.js';
@@ -101,39 +103,65 @@ export interface BusServicesDeps {
 }
 
 /**
+ * The first answer one of `watch` gives (per subject: an answer from a message, or undefined when
+ * the message is not about this request), or `pending` after `timeoutMs`; then it stops listening.
+ */
+function firstAnswer<T>(
+  bus: Bus,
+  name: string,
+  watch: readonly (readonly [subject: SubjectPattern, answer: (e: Envelope) => T | undefined])[],
+  timeoutMs: number,
+  pending: T,
+): Promise<T> {
+  return new Promise((resolve) => {
+    const done = (v: T) => {
+      clearTimeout(timer);
+      for (const s of subs) s.unsubscribe();
+      resolve(v);
+    };
+    const subs = watch.map(([subject, answer]) =>
+      bus.subscribe(
+        subject,
+        (e) => {
+          const v = answer(e);
+          if (v !== undefined) done(v);
+        },
+        { name },
+      ),
+    );
+    const timer = setTimeout(() => done(pending), timeoutMs);
+    timer.unref();
+  });
+}
+
+/**
  * Risk's verdict on one client order id: the first `order.approved` / `order.rejected` naming it, or 'pending' after
  * `timeoutMs`.
  */
 function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<Verdict> {
-  return new Promise((resolve) => {
-    const done = (v: Verdict) => {
-      clearTimeout(timer);
-      approved.unsubscribe();
-      rejected.unsubscribe();
-      resolve(v);
-    };
-    const approved = bus.subscribe(
-      subjects.orderApproved(),
-      // (cancels risk passes on travel on this subject too)
-      (e) =>
-        void (
-          e.type === 'order.approved' &&
-          (e.payload as OrderApproved).order.clientOrderId === clientOrderId &&
-          done({ kind: 'approved' })
-        ),
-      { name: 'command.verdict' },
-    );
-    const rejected = bus.subscribe(
-      subjects.orderRejected(),
-      (e) => {
-        const r = e.payload as OrderRejected;
-        if (r.clientOrderId === clientOrderId) done({ kind: 'refused', code: r.code, reason: r.reason });
-      },
-      { name: 'command.verdict' },
-    );
-    const timer = setTimeout(() => done({ kind: 'pending' }), timeoutMs);
-    timer.unref();
-  });
+  return firstAnswer<Verdict>(
+    bus,
+    'command.verdict',
+    [
+      [
+        subjects.orderApproved(),
+        // (cancels risk passes on travel on this subject too)
+        (e) =>
+          e.type === 'order.approved' && (e.payload as OrderApproved).order.clientOrderId === clientOrderId
+            ? { kind: 'approved' }
+            : undefined,
+      ],
+      [
+        subjects.orderRejected(),
+        (e) => {
+          const r = e.payload as OrderRejected;
+          return r.clientOrderId === clientOrderId ? { kind: 'refused', code: r.code, reason: r.reason } : undefined;
+        },
+      ],
+    ],
+    timeoutMs,
+    { kind: 'pending' },
+  );
 }
 
 /**
@@ -141,32 +169,30 @@ function verdictOf(bus: Bus, clientOrderId: string, timeoutMs: number): Promise<
  * naming it (by `cancelId`), or 'pending' after `timeoutMs`.
  */
 function cancelOutcomeOf(bus: Bus, cancelId: string, clientOrderId: string, timeoutMs: number) {
-  return new Promise<CancelOutcome>((resolve) => {
-    const done = (v: CancelOutcome) => {
-      clearTimeout(timer);
-      ended.unsubscribe();
-      refused.unsubscribe();
-      resolve(v);
-    };
-    const ended = bus.subscribe(
-      subjects.orderCancelled(),
-      (e) => {
-        const c = e.payload as OrderCancelled;
-        if (c.clientOrderId === clientOrderId) done({ kind: 'cancelled', filledQty: c.filledQty, reason: c.reason });
-      },
-      { name: 'command.cancel' },
-    );
-    const refused = bus.subscribe(
-      subjects.orderCancelRejected(),
-      (e) => {
-        const r = e.payload as OrderCancelRejected;
-        if (r.cancelId === cancelId) done({ kind: 'refused', code: r.code, reason: r.reason });
-      },
-      { name: 'command.cancel' },
-    );
-    const timer = setTimeout(() => done({ kind: 'pending' }), timeoutMs);
-    timer.unref();
-  });
+  return firstAnswer<CancelOutcome>(
+    bus,
+    'command.cancel',
+    [
+      [
+        subjects.orderCancelled(),
+        (e) => {
+          const c = e.payload as OrderCancelled;
+          return c.clientOrderId === clientOrderId
+            ? { kind: 'cancelled', filledQty: c.filledQty, reason: c.reason }
+            : undefined;
+        },
+      ],
+      [
+        subjects.orderCancelRejected(),
+        (e) => {
+          const r = e.payload as OrderCancelRejected;
+          return r.cancelId === cancelId ? { kind: 'refused', code: r.code, reason: r.reason } : undefined;
+        },
+      ],
+    ],
+    timeoutMs,
+    { kind: 'pending' },
+  );
 }
 
 /** The command services over a bus. */
