@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/setup/services.ts'],
+    setupFiles: ['tests/setup/fast-check.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './tests/setup/tier-report.ts'],
