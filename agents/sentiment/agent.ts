@@ -83,6 +83,21 @@ export function sentimentAgent(options: SentimentAgentOptions): AgentSpec<Sentim
     ...(options.mode === 'live' && options.news && options.news.length > 0
       ? { onStart: (api) => pumpNews(api, options.news!) }
       : {}),
+    // scores in flight at the checkpoint died with the process: forgotten, so the item is scored
+    // when it comes again (the news pump publishes its sources again after a restart)
+    upgrade: (context) => {
+      const c = context as SentimentContext;
+      return Object.keys(c.scoring ?? {}).length > 0 ? { ...c, scoring: {} } : c;
+    },
+    // a replay after a crash feeds the recorded score of each item scored before it, never
+    // asking the scorer again (an LLM would answer differently); an item whose score was not
+    // published is scored as it would have been
+    replaySettled: (messages) => {
+      const settled = new Set<string>();
+      for (const m of messages)
+        if (m.env.type === 'sentiment.scored' && m.env.causationId !== undefined) settled.add(m.env.causationId);
+      return settled;
+    },
     effects: {
       'effect.score': (payload, complete: (event: EventObject) => void) => {
         const { item, symbols } = payload as ScoreRequest;

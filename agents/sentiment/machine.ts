@@ -63,7 +63,8 @@ const remember = (ids: readonly string[], id: string) =>
 export function onNews(ctx: SentimentContext, ev: NewsEvent): Partial<SentimentContext> {
   if (ev.symbols.length === 0) return { untagged: ctx.untagged + 1, outbox: NO_OUTPUT };
   const id = ev.payload.id;
-  if (ctx.scoring[id] || ctx.scoredIds.includes(id)) return { outbox: NO_OUTPUT };
+  // scored here, or aggregated from a recorded score (a replay passes over the item itself)
+  if (ctx.scoring[id] || ctx.scoredIds.includes(id) || ctx.aggregatedIds.includes(id)) return { outbox: NO_OUTPUT };
   const request: ScoreRequest = { item: ev.payload, symbols: ev.symbols };
   return { scoring: { ...ctx.scoring, [id]: true }, outbox: [{ type: 'effect.score', payload: request }] };
 }

@@ -116,6 +116,8 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   #cutPassed: Map<string, boolean> | undefined;
   /** Ids replayed after a restart: the same message arriving live (or redelivered) is not handled twice. */
   #replayed: Set<string> | undefined;
+  /** Inputs of the replay whose effects' outcomes are recorded (AgentSpec.replaySettled). */
+  #settled: ReadonlySet<string> | undefined;
 
   constructor(
     readonly spec: AgentSpec<TContext>,
@@ -185,11 +187,16 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
 
   /**
    * Whether this agent can be brought back exactly by replaying its input after a checkpoint: its
-   * steps have no effects outside the bus (execution's broker calls, the sentiment scorer), it
-   * does not read back its own outputs instead, and it holds all its keys (no partitions).
+   * steps have no effects outside the bus (execution's broker calls), or it names the inputs whose
+   * effects' outcomes are recorded (`replaySettled`: the sentiment scorer's scores), it does not
+   * read back its own outputs instead, and it holds all its keys (no partitions).
    */
   get replayable(): boolean {
-    return this.spec.effects === undefined && this.spec.recover === undefined && this.#gate === undefined;
+    return (
+      (this.spec.effects === undefined || this.spec.replaySettled !== undefined) &&
+      this.spec.recover === undefined &&
+      this.#gate === undefined
+    );
   }
 
   /** The subjects a replay reads for this agent: its inlets (shared ones are a queue group's, not its own). */
@@ -258,6 +265,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
       this.replayPatterns.map((p) => [p, !this.#lastIn.has(p) || !present.has(this.#lastIn.get(p)!)]),
     );
     this.#replayed = new Set();
+    this.#settled = this.spec.replaySettled?.(messages);
   }
 
   /**
@@ -278,6 +286,11 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         continue;
       }
       this.#replayed!.add(m.env.id);
+      if (this.#settled?.has(m.env.id)) {
+        // its effect's outcome is recorded after it and replays in its turn: handled, not redone
+        this.#lastIn.set(inlet.pattern, m.env.id);
+        continue;
+      }
       took++;
       try {
         await this.#handle(inlet, m.env, replayContext(m.subject));
@@ -294,6 +307,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     if (!hold) return;
     this.#hold = undefined;
     this.#cutPassed = undefined;
+    this.#settled = undefined;
     hold.release();
     this.#begin();
   }

@@ -76,7 +76,8 @@ export function textOf(message: WireMessage): string {
   return message.content.map((p) => p.text ?? '').join('');
 }
 
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+/** `latencyMs`: every answer waits this long, as a model does (so a test can act while calls are in flight). */
+export async function startFakeOpenAI(options: { readonly latencyMs?: number } = {}): Promise<FakeOpenAI> {
   const script: ScriptEntry[] = [];
   const requests: RecordedRequest[] = [];
   let failures = 0;
@@ -110,6 +111,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       return error(res, failStatus, 'scripted failure');
     }
     if (body.stream) return error(res, 400, 'the fake answers non-streaming requests only');
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
     const entry = script.shift();
     if (!entry) return error(res, 500, 'fake-openai: no scripted completion left');
     const answer = typeof entry === 'function' ? entry(recorded) : entry;

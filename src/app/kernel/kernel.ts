@@ -283,9 +283,14 @@ export class Kernel {
     const since = this.deps.recoverSince;
     const snapshotOf = (host: AgentHost) =>
       host.name === 'data' ? undefined : this.deps.restore?.[host.name as AgentName];
-    // agents that come back by replaying their input after the checkpoint (a bus that records everything)
+    // agents that come back by replaying their input after the checkpoint (a bus that records
+    // everything); the process's first checkpoint, taken at its first start, holds no agent yet:
+    // then they replay everything since that start (killed before their first own checkpoint)
+    const fromStart = this.deps.restore !== undefined && Object.keys(this.deps.restore).length === 0;
     const replaying = new Set(
-      bus.readRecorded && since !== undefined ? this.hosts.filter((h) => snapshotOf(h) && h.replayable) : [],
+      bus.readRecorded && since !== undefined
+        ? this.hosts.filter((h) => h.name !== 'data' && (fromStart || snapshotOf(h)) && h.replayable)
+        : [],
     );
     // while they replay, the market cache waits too: the replay fills it in stream order first
     let hold: Promise<void> | undefined;

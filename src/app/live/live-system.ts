@@ -220,13 +220,15 @@ export async function planLive(
       ...(options.notableLevel ? { notableLevel: options.notableLevel } : {}),
       agents,
       settings: settings!,
-      // own outputs published after the capture are read back (a margin covers server clock skew)
+      // own outputs published after the capture are read back (a margin covers server clock
+      // skew); after the first start's checkpoint, which holds no agent, nothing before it is theirs
       ...(resume
         ? {
             restore: resume.agents,
             ...(resume.chains ? { restoreChains: resume.chains } : {}),
             ...(resume.inputs ? { restoreInputs: resume.inputs } : {}),
-            recoverSince: (resume.capturedAt ?? saved!.savedAt) - RECOVER_MARGIN_MS,
+            recoverSince:
+              (resume.capturedAt ?? saved!.savedAt) - (Object.keys(resume.agents).length === 0 ? 0 : RECOVER_MARGIN_MS),
           }
         : {}),
       ...(feed

@@ -1,5 +1,5 @@
 import type { AnyStateMachine, EventObject } from 'xstate';
-import type { Bus } from '../messaging/bus.js';
+import type { Bus, RecordedMessage } from '../messaging/bus.js';
 import type { Envelope } from '../messaging/envelope.js';
 import type { AgentName, QueryName, Subject, SubjectPattern } from '../messaging/subjects.js';
 import type { MessageType, PayloadOf } from '../domain/messages.js';
@@ -66,6 +66,15 @@ export interface AgentSpec<TContext = unknown> {
    * machine as an event caused by the same message that asked for the effect.
    */
   readonly effects?: Readonly<Record<string, (payload: unknown, complete: (event: EventObject) => void) => void>>;
+  /**
+   * What lets an agent with effects come back by replay (AgentHost.replayable): given the recorded
+   * messages a replay reads, the ids of those inputs whose effect's outcome was published and is
+   * among them. The replay passes over these inputs (the recorded outcome, replayed in its turn,
+   * brings what the effect's answer brought, exactly, however the effect would answer today) and
+   * feeds every other one, whose effect then runs as it would have. Without it an agent with
+   * effects does not replay.
+   */
+  readonly replaySettled?: (messages: readonly RecordedMessage[]) => ReadonlySet<string>;
   /**
    * Brings a checkpointed context saved by an earlier version into today's shape (the machine's
    * context changed); applied to the snapshot an agent resumes from. Pure; returns the context as
