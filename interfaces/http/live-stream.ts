@@ -1,4 +1,4 @@
-import { visibleTo, type Bus, type Envelope, type Subscription } from '../../src/core/index.js';
+import { oncePerId, visibleTo, type Bus, type Envelope, type Subscription } from '../../src/core/index.js';
 import { tapSextantSubjects } from '../../src/infra/recording/index.js';
 import { ApiError } from './errors.js';
 
@@ -87,14 +87,15 @@ export class LiveEvents implements AsyncIterableIterator<Envelope> {
   constructor(bus: Bus, filter: StreamFilter, options: LiveEventsOptions) {
     this.#maxPending = options.maxPending ?? 10_000;
     this.#onClose = options.onClose;
+    // a message published again with its id (a replay after a crash) is shown once
     this.#subs = tapSextantSubjects(
       bus,
-      (env) => {
+      oncePerId((env: Envelope) => {
         if (this.#closed || !matches(filter, env)) return;
         if (this.#pending.length >= this.#maxPending) this.#overflow = true;
         else this.#pending.push(env);
         this.#wake?.();
-      },
+      }),
       options.name,
     );
   }

@@ -1,4 +1,5 @@
 import {
+  oncePerId,
   type Bus,
   type Subscription,
   type Envelope,
@@ -45,8 +46,9 @@ export class Notifier {
   }
 
   start(): void {
+    // a message published again with its id (a replay after a crash) notifies once
     const on = (pattern: Parameters<Bus['subscribe']>[0], fn: (env: Envelope) => void) =>
-      this.#subs.push(this.bus.subscribe(pattern, fn, { name: 'notifier' }));
+      this.#subs.push(this.bus.subscribe(pattern, oncePerId(fn), { name: 'notifier' }));
     on(subjects.orderFilled(), (env) => {
       const f = env.payload as OrderFilled;
       const done = f.status === 'filled';

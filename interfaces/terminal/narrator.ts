@@ -1,4 +1,5 @@
 import {
+  oncePerId,
   patterns,
   subjects,
   type Bus,
@@ -56,8 +57,9 @@ export class Narrator {
   constructor(private readonly options: NarratorOptions) {}
 
   attach(bus: Bus): void {
+    // a message published again with its id (a replay after a crash) is told once
     const on = (pattern: Parameters<Bus['subscribe']>[0], handle: (env: Envelope) => void) =>
-      this.#subs.push(bus.subscribe(pattern, handle, { name: 'terminal' }));
+      this.#subs.push(bus.subscribe(pattern, oncePerId(handle), { name: 'terminal' }));
     on(patterns.signals, (env) => this.#remember(env.correlationId, env.payload as Signal));
     on(subjects.portfolioUpdated(), (env) => {
       this.#account = env.payload as PortfolioSnapshot;

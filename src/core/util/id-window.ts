@@ -27,3 +27,19 @@ export class IdWindow {
     return true;
   }
 }
+
+/**
+ * `handler`, called once per message id: a copy published again with the same id (what a replay
+ * after a crash publishes again, a redelivery) is passed over. For consumers that show or send
+ * what they see (the live event stream, notifications, the terminal): the machines keep their own
+ * id windows in their snapshots. Remembers at least the last `size` ids.
+ */
+export function oncePerId<E extends { readonly id: string }, A extends unknown[]>(
+  handler: (env: E, ...rest: A) => void,
+  size = 10_000,
+): (env: E, ...rest: A) => void {
+  const seen = new IdWindow(size);
+  return (env, ...rest) => {
+    if (seen.add(env.id)) handler(env, ...rest);
+  };
+}
