@@ -87,6 +87,8 @@ export interface Config {
     readonly heartbeatMs: number;
     readonly agents: readonly AgentName[];
     readonly partitioned: readonly AgentName[];
+    /** PARTITION_TTL_MS: how long a silent instance keeps its symbols. */
+    readonly partitionTtlMs: number;
   };
   readonly data: {
     readonly feed: KeyValues['DATA_FEED'];
@@ -289,6 +291,7 @@ export function buildConfig(v: KeyValues): Config {
       heartbeatMs: v.HEARTBEAT_INTERVAL_MS,
       agents: v.AGENTS ?? defaultAgents(v),
       partitioned: v.PARTITIONED_AGENTS,
+      partitionTtlMs: v.PARTITION_TTL_MS,
     },
     data: {
       feed: v.DATA_FEED,

@@ -508,6 +508,12 @@ export const configKeys = {
     doc: "Over NATS: instances of these agents share the symbols (each symbol's state in exactly one instance at a time; they may join and leave). Every instance needs its own SEXTANT_INSTANCE. Empty: one instance per agent.",
     default: [],
   }),
+  PARTITION_TTL_MS: def({
+    schema: int(1_000, 3_600_000),
+    expected: 'milliseconds, 1000-3600000',
+    doc: 'PARTITIONED_AGENTS: an instance not heard of for this long is taken for crashed, and its symbols move to the others without their state (a crashed instance hands nothing over). Longer lets a crashed instance restart under its SEXTANT_INSTANCE and keep its symbols, replaying from the recording stream (RECORDING_JETSTREAM) what it missed; shorter moves them sooner.',
+    default: 3000,
+  }),
   AGENTS: def<('data' | 'sentiment' | 'strategy' | 'risk' | 'execution' | 'portfolio')[]>({
     schema: list.pipe(z.array(z.enum(['data', 'sentiment', 'strategy', 'risk', 'execution', 'portfolio']))),
     expected: 'comma-separated agent names (data,sentiment,strategy,risk,execution,portfolio)',

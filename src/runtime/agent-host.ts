@@ -188,15 +188,13 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   /**
    * Whether this agent can be brought back exactly by replaying its input after a checkpoint: its
    * steps have no effects outside the bus (execution's broker calls), or it names the inputs whose
-   * effects' outcomes are recorded (`replaySettled`: the sentiment scorer's scores), it does not
-   * read back its own outputs instead, and it holds all its keys (no partitions).
+   * effects' outcomes are recorded (`replaySettled`: the sentiment scorer's scores), and it does
+   * not read back its own outputs instead. A partitioned one replays the keys it took back at
+   * start (those whose leases it still held: restarted within the partition ttl).
    */
   get replayable(): boolean {
-    return (
-      (this.spec.effects === undefined || this.spec.replaySettled !== undefined) &&
-      this.spec.recover === undefined &&
-      this.#gate === undefined
-    );
+    const effectsReplay = this.spec.effects === undefined || this.spec.replaySettled !== undefined;
+    return effectsReplay && this.spec.recover === undefined;
   }
 
   /** The subjects a replay reads for this agent: its inlets (shared ones are a queue group's, not its own). */
@@ -285,6 +283,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
         if (this.#lastIn.get(inlet.pattern) === m.env.id) passed.set(inlet.pattern, true);
         continue;
       }
+      if (this.#gate && !this.#gate.holdsKeyOf(m.env)) continue;
       this.#replayed!.add(m.env.id);
       if (this.#settled?.has(m.env.id)) {
         // its effect's outcome is recorded after it and replays in its turn: handled, not redone

@@ -78,6 +78,15 @@ export class PartitionGate {
     return acquiring.then(again);
   }
 
+  /**
+   * True when this instance holds the key of `env` (or it has none): what a replay after a crash
+   * passes through the machine. Another instance's keys are its own to decide.
+   */
+  holdsKeyOf(env: Envelope): boolean {
+    const key = this.partition.key(env);
+    return key === undefined || this.#held.has(key);
+  }
+
   /** Hands every held key over (a graceful stop, after the subscriptions drained). */
   async stop(): Promise<void> {
     this.#stopping = true;

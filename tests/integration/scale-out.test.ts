@@ -5,7 +5,13 @@ import type { Envelope } from '../../src/core/messaging/envelope.js';
 import { patterns, subjects } from '../../src/core/messaging/subjects.js';
 import { runBacktest } from '../../src/app/backtest/run-backtest.js';
 import { createRegistry, type Signal } from '../../src/core/domain/messages.js';
-import { OPEN_LIMITS, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import {
+  killHard,
+  OPEN_LIMITS,
+  removeNamespaces,
+  startAgentProcess,
+  type AgentProcess,
+} from '../helpers/agent-process.js';
 import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { multiSymbolNdjson } from '../helpers/csv.js';
 import { eventually } from '../helpers/eventually.js';
@@ -78,15 +84,26 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     await observer.flush();
     for (const agent of ['portfolio', 'execution', 'risk'] as const)
       procs.push(await startAgentProcess(agent, ['agent', agent], { ...env, SEXTANT_INSTANCE: agent }));
-    const strategy = (instance: string) =>
-      startAgentProcess(`strategy ${instance}`, ['agent', 'strategy'], { ...env, SEXTANT_INSTANCE: instance }).then(
-        (p) => (procs.push(p), p),
-      );
+    const strategy = (instance: string, own: Record<string, string> = {}) =>
+      startAgentProcess(`strategy ${instance}`, ['agent', 'strategy'], {
+        ...env,
+        SEXTANT_INSTANCE: instance,
+        ...own,
+      }).then((p) => (procs.push(p), p));
     const data = () =>
       startAgentProcess('data', ['agent', 'data'], { ...env, SEXTANT_INSTANCE: 'data' }).then(
         (p) => (procs.push(p), p),
       );
-    return { namespace, signals, bars: () => bars, completed: () => completed, strategy, data };
+    /** The data agent in this process instead, the market held by `gate` before each bar where it must wait. */
+    const dataHere = (gate: () => Promise<void>) =>
+      startTestSystem('nats', {
+        agents: ['data'],
+        feed: ndjsonFeed({ file }),
+        paceMs,
+        gate,
+        bus: { prefix: namespace, durable: false },
+      });
+    return { namespace, signals, bars: () => bars, completed: () => completed, strategy, data, dataHere };
   }
 
   function expectSameSignals(actual: Envelope[], expected: Envelope[]) {
@@ -152,13 +169,7 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
       }
       if (published === 3000) await s1Gone;
     };
-    const data = await startTestSystem('nats', {
-      agents: ['data'],
-      feed: ndjsonFeed({ file }),
-      paceMs: 2,
-      gate,
-      bus: { prefix: d.namespace, durable: false },
-    });
+    const data = await d.dataHere(gate);
     try {
       await eventually(() => expect(d.completed()).toBe(true), 120_000, 50);
       await eventually(() => expect(d.signals.length).toBeGreaterThanOrEqual(expected.length), 30_000, 50);
@@ -176,6 +187,51 @@ describe('scale-out: strategy instances sharing the symbols [nats]', () => {
     expect(late.length).toBeGreaterThan(0);
     expect(new Set(late.map((e) => e.source))).toEqual(new Set(['strategy/s2']));
   }, 150_000);
+
+  it('an instance killed with SIGKILL and restarted under its name keeps its symbols, replays what it missed, and the signals are those of one process', async () => {
+    const file = multiSymbolNdjson(SYMBOLS, 500, 17);
+    const expected = await singleProcess(file);
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-scale-kill-'));
+    // the recording stream to replay from, and a ttl that outlasts the restart: s2 leaves s1's symbols alone
+    const d = await deployment(file, 2, { RECORDING_JETSTREAM: 'true', PARTITION_TTL_MS: '120000' });
+    const own = (instance: string) => ({
+      STORE: 'embedded',
+      SEXTANT_DATA_DIR: join(dir, instance),
+      STORE_CHECKPOINT_MS: '100',
+    });
+    const s1 = await d.strategy('s1', own('s1'));
+    const s2 = await d.strategy('s2', own('s2'));
+    // bars flow while s1 is dead and while it starts again; bar 2,500 waits until it runs
+    let again: Promise<AgentProcess> | undefined;
+    let published = 0;
+    const gate = async () => {
+      published++;
+      if (published === 1500) {
+        await killHard(s1);
+        again = d.strategy('s1', own('s1'));
+      }
+      if (published === 2500) await again;
+    };
+    const data = await d.dataHere(gate);
+    // the replay publishes again, with their ids, the signals s1 had made after its checkpoint
+    const unique = () => [...new Map(d.signals.map((e) => [e.id, e])).values()];
+    try {
+      await eventually(() => expect(d.completed()).toBe(true), 120_000, 50);
+      await eventually(() => expect(unique().length).toBeGreaterThanOrEqual(expected.length), 30_000, 50);
+    } finally {
+      await data.stop();
+    }
+    expectSameSignals(unique(), expected);
+    const restarted = (await again!).output();
+    expect(restarted).toContain('resuming from the last checkpoint');
+    const line = /"read":(\d+),"replayed":(\{[^}]*\})[^\n]*replayed the recording stream/.exec(restarted);
+    expect(line, restarted.slice(0, 4000)).not.toBeNull();
+    expect((JSON.parse(line![2]!) as { strategy: number }).strategy).toBeGreaterThan(0);
+    // s1 kept its symbols: s2 took none over, and both decided
+    expect(s2.output()).not.toMatch(/took a symbol over/);
+    expect(new Set(unique().map((e) => e.source))).toEqual(new Set(['strategy/s1', 'strategy/s2']));
+    console.info(`scale-out kill: s1 killed at bar 1500 of 4000; read ${line![1]}, replayed ${line![2]}`);
+  }, 180_000);
 
   it('a strategies file of two instances on overlapping symbols, over two processes: the signals of one process, and per-strategy PnL that adds up to the account', async () => {
     const file = multiSymbolNdjson(SYMBOLS, 250, 13);

@@ -441,7 +441,13 @@ async function partitionCoordinators(
   return Object.fromEntries(
     shared.map((agent) => [
       agent,
-      new PartitionCoordinator({ agent, instance: config.instance, store: kv, log: logger }),
+      new PartitionCoordinator({
+        agent,
+        instance: config.instance,
+        store: kv,
+        log: logger,
+        ttlMs: config.runtime.partitionTtlMs,
+      }),
     ]),
   );
 }
