@@ -38,11 +38,12 @@ import { PartitionGate } from './partition-gate.js';
 import type { PartitionCoordinator } from './partitions.js';
 import { bindInlets, serveControl, serveQueries } from './host/bindings.js';
 import { EffectRunner } from './host/effects.js';
+import { replayIds, RecentInputs, type InletCut } from './host/inlet-cut.js';
 import { OutboxCollector } from './host/outbox.js';
 import { OutputPublisher, type ChainRef } from './host/outputs.js';
 import { AgentFaultedError, CrashWindow, defaultRestartPolicy, type RestartPolicy } from './host/supervisor.js';
 
-export { AgentFaultedError, defaultRestartPolicy, type ChainRef, type RestartPolicy };
+export { AgentFaultedError, defaultRestartPolicy, type ChainRef, type InletCut, type RestartPolicy };
 
 export interface AgentHostDeps {
   readonly bus: Bus;
@@ -108,12 +109,12 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   readonly #effects: EffectRunner;
   /** Scale-out: which messages this instance handles (spec.partition with a coordinator). */
   readonly #gate: PartitionGate | undefined;
-  /** Per inlet pattern, the id of the last message handled: where a checkpoint cuts its input. */
-  readonly #lastIn = new Map<string, string>();
+  /** Per inlet pattern, the ids of the last messages handled: where a checkpoint cuts its input. */
+  readonly #lastIn = new Map<string, RecentInputs>();
   /** Replaying after a restart: live messages wait until the replay is done. */
   #hold: { promise: Promise<void>; release: () => void } | undefined;
-  /** Per inlet pattern: true once the replay has passed the checkpoint's cut. */
-  #cutPassed: Map<string, boolean> | undefined;
+  /** Per inlet pattern, the ids of the messages the replay passes through the machine. */
+  #toReplay: Map<string, ReadonlySet<string>> | undefined;
   /** Ids replayed after a restart: the same message arriving live (or redelivered) is not handled twice. */
   #replayed: Set<string> | undefined;
   /** Inputs of the replay whose effects' outcomes are recorded (AgentSpec.replaySettled). */
@@ -178,11 +179,13 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
   }
 
   /**
-   * Per inlet pattern, the id of the last message handled (call when `idle`): the cut a checkpoint
-   * records, after which a restart replays the recording stream (`replay`).
+   * Per inlet pattern, the ids of the last messages handled, newest last (call when `idle`): the
+   * cut a checkpoint records, after which a restart replays the recording stream (`replay`).
    */
-  persistedInputs(): Record<string, string> {
-    return Object.fromEntries(this.#lastIn);
+  persistedInputs(): Record<string, InletCut> {
+    const out: Record<string, InletCut> = {};
+    for (const [pattern, recent] of this.#lastIn) out[pattern] = recent.list();
+    return out;
   }
 
   /**
@@ -217,13 +220,14 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     chains?: Readonly<Record<string, ChainRef>>,
     resume: {
       /** The checkpoint's cut (see persistedInputs). */
-      readonly inputs?: Readonly<Record<string, string>>;
+      readonly inputs?: Readonly<Record<string, InletCut>>;
       /** Hold live input after subscribing: the caller replays (`replay`) then calls `release`. */
       readonly replay?: boolean;
     } = {},
   ): Promise<void> {
     this.#setLifecycle('starting');
-    for (const [pattern, id] of Object.entries(resume.inputs ?? {})) this.#lastIn.set(pattern, id);
+    for (const [pattern, cut] of Object.entries(resume.inputs ?? {}))
+      this.#lastIn.set(pattern, RecentInputs.of(typeof cut === 'string' ? [cut] : cut));
     if (resume.replay) {
       let release!: () => void;
       const promise = new Promise<void>((r) => (release = r));
@@ -252,15 +256,21 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
 
   /**
    * Prepares a replay of `messages` (the recording stream since before the checkpoint, in stream
-   * order): per inlet, what it had handled up to the checkpoint's cut is skipped; an inlet whose cut
-   * is not among them (it had handled nothing in the window) takes all of its messages.
+   * order). Per inlet, what comes after the last message it had handled is replayed, and so is
+   * what it had not handled among the CUT_LOOKBACK messages before that one: two publishers of a
+   * subject can be stored in one order and delivered in the other, so the last message handled is
+   * not a clean line; the ids it had handled last (the cut) tell which ones it had. An inlet whose
+   * last message is not among them (it had handled nothing in the window) takes all of its messages.
    */
   prepareReplay(messages: readonly RecordedMessage[]): void {
-    const cuts = new Set(this.#lastIn.values());
-    const present = new Set<string>();
-    for (const m of messages) if (cuts.has(m.env.id)) present.add(m.env.id);
-    this.#cutPassed = new Map(
-      this.replayPatterns.map((p) => [p, !this.#lastIn.has(p) || !present.has(this.#lastIn.get(p)!)]),
+    this.#toReplay = new Map(
+      this.replayPatterns.map((p) => [
+        p,
+        replayIds(
+          messages.filter((m) => matchesPattern(p, m.subject)),
+          this.#lastIn.get(p),
+        ),
+      ]),
     );
     this.#replayed = new Set();
     this.#settled = this.spec.replaySettled?.(messages);
@@ -274,20 +284,17 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
    * Returns how many inlets took it.
    */
   async replayOne(m: RecordedMessage): Promise<number> {
-    const passed = this.#cutPassed;
-    if (!passed) throw new Error(`${this.spec.name}: replayOne before prepareReplay`);
+    const toReplay = this.#toReplay;
+    if (!toReplay) throw new Error(`${this.spec.name}: replayOne before prepareReplay`);
     let took = 0;
     for (const inlet of this.spec.inlets) {
       if (inlet.shared || !matchesPattern(inlet.pattern, m.subject)) continue;
-      if (!passed.get(inlet.pattern)) {
-        if (this.#lastIn.get(inlet.pattern) === m.env.id) passed.set(inlet.pattern, true);
-        continue;
-      }
+      if (!toReplay.get(inlet.pattern)?.has(m.env.id)) continue;
       if (this.#gate && !this.#gate.holdsKeyOf(m.env)) continue;
       this.#replayed!.add(m.env.id);
       if (this.#settled?.has(m.env.id)) {
         // its effect's outcome is recorded after it and replays in its turn: handled, not redone
-        this.#lastIn.set(inlet.pattern, m.env.id);
+        this.#handledIn(inlet.pattern, m.env.id);
         continue;
       }
       took++;
@@ -305,7 +312,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     const hold = this.#hold;
     if (!hold) return;
     this.#hold = undefined;
-    this.#cutPassed = undefined;
+    this.#toReplay = undefined;
     this.#settled = undefined;
     hold.release();
     this.#begin();
@@ -433,6 +440,12 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
     for (const outbox of outboxes) for (const e of outbox) this.#emitted(e);
   }
 
+  #handledIn(pattern: string, id: string): void {
+    let recent = this.#lastIn.get(pattern);
+    if (!recent) this.#lastIn.set(pattern, (recent = new RecentInputs()));
+    recent.add(id);
+  }
+
   #onMessage(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
     if (this.#hold) return this.#hold.promise.then(() => this.#onMessage(inlet, env, ctx));
     if (this.#replayed?.has(env.id)) return;
@@ -441,7 +454,7 @@ export class AgentHost<TContext extends WithOutbox = WithOutbox> {
 
   #handle(inlet: Inlet<TContext>, env: Envelope, ctx: MessageContext): void | Promise<void> {
     if (this.#restarting) return this.#restarting.then(() => this.#handle(inlet, env, ctx));
-    this.#lastIn.set(inlet.pattern, env.id);
+    this.#handledIn(inlet.pattern, env.id);
     if (this.#lifecycle === 'faulted') throw new AgentFaultedError(this.spec.name, this.#lastError);
     inlet.observe?.(env);
     if (this.#gate) {

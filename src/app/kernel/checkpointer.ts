@@ -1,7 +1,7 @@
 import type { Snapshot } from 'xstate';
 import type { AgentName, Bus, Logger } from '../../core/index.js';
 import type { Kernel } from './kernel.js';
-import type { ChainRef } from '../../runtime/index.js';
+import type { ChainRef, InletCut } from '../../runtime/index.js';
 import type { Recorder, SnapshotDoc, SnapshotStore } from '../../infra/store/index.js';
 
 /** What one process saves to resume from: its agents' machines and its feed's position. */
@@ -13,7 +13,7 @@ export interface ProcessCheckpoint {
    * Each agent's cut: per inlet, the id of the last message it had handled. Over NATS with the
    * recording stream a restart replays what came after it (src/app/kernel/kernel.ts).
    */
-  readonly inputs?: Partial<Record<AgentName, Record<string, string>>>;
+  readonly inputs?: Partial<Record<AgentName, Record<string, InletCut>>>;
   /** Each agent's open chains, so an order's later fills still belong to its chain after a restart. */
   readonly chains?: Partial<Record<AgentName, Record<string, ChainRef>>>;
   readonly feed?: {

@@ -15,7 +15,13 @@ import {
   type SubjectPattern,
   type MessageTracer,
 } from '../../core/index.js';
-import { type PartitionCoordinator, AgentHost, type ChainRef, type RestartPolicy } from '../../runtime/index.js';
+import {
+  type PartitionCoordinator,
+  AgentHost,
+  type ChainRef,
+  type InletCut,
+  type RestartPolicy,
+} from '../../runtime/index.js';
 import { dataAgent, type AnyFeed, type FeedCursor, type PumpOptions } from '../../../agents/data/index.js';
 import {
   executionAgent,
@@ -167,7 +173,7 @@ export interface KernelDeps {
    * bus that records every subject (NATS with RECORDING_JETSTREAM) the agents that can (AgentHost.replayable)
    * replay what came after it from `recoverSince` on, before live input (see `start`).
    */
-  readonly restoreInputs?: Partial<Record<AgentName, Readonly<Record<string, string>>>>;
+  readonly restoreInputs?: Partial<Record<AgentName, Readonly<Record<string, InletCut>>>>;
   /** When resuming: each agent's open chains (an order's submission, which its fills chain to). */
   readonly restoreChains?: Partial<Record<AgentName, Readonly<Record<string, ChainRef>>>>;
   /**
@@ -371,9 +377,9 @@ export class Kernel {
     return out;
   }
 
-  /** Every agent's cut: the last message each inlet handled (see AgentHost.persistedInputs). */
-  persistedInputs(): Partial<Record<AgentName, Record<string, string>>> {
-    const out: Partial<Record<AgentName, Record<string, string>>> = {};
+  /** Every agent's cut: the last messages each inlet handled (see AgentHost.persistedInputs). */
+  persistedInputs(): Partial<Record<AgentName, Record<string, InletCut>>> {
+    const out: Partial<Record<AgentName, Record<string, InletCut>>> = {};
     for (const h of this.hosts) out[h.name as AgentName] = h.persistedInputs();
     return out;
   }
