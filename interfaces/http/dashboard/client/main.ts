@@ -318,6 +318,7 @@ function openConfirm(preview: Preview): void {
 
 type Loose = Record<string, unknown> & {
   order?: Loose;
+  cancel?: Loose;
   origin?: { kind: string; id: string };
   reasons?: string[];
   checks?: string[];
@@ -391,6 +392,12 @@ function describe(m: Message): string {
     case 'order.cancelled':
     case 'order.failed':
       return String(p.reason);
+    case 'order.cancel':
+      return 'cancel ' + String(p.clientOrderId) + ': ' + String(p.reason);
+    case 'order.cancel-approved':
+      return 'cancel of ' + String(p.cancel?.clientOrderId) + ' passed on (' + String(p.state) + ')';
+    case 'order.cancel-rejected':
+      return 'cancel of ' + String(p.clientOrderId) + ' refused, ' + String(p.code) + ': ' + String(p.reason);
     case 'portfolio.updated':
       return 'equity ' + num(p.equity) + ', cash ' + num(p.cash);
     default:
