@@ -27,6 +27,11 @@ export interface CheckInput {
    * short made only of a working sell still needs the cash.
    */
   readonly exposurePosition: number;
+  /**
+   * The intent replaces (`cancels`) an order that has filled whole: execution cancels it instead
+   * of taking it (an exit after its stop was hit), so it never sells.
+   */
+  readonly replacesFilled?: boolean;
   /** The symbol's last bar as risk's market cache knows it when the intent arrives. */
   readonly lastBar?: { readonly time: number; readonly intervalMs: number | undefined } | undefined;
   /** Sum over symbols of |projected position x price|, before this order. */
@@ -247,10 +252,11 @@ export const preTradeChecks: readonly Check[] = [
   },
   {
     name: 'no_short',
-    check: ({ intent, position, limits }) => {
+    check: ({ intent, position, replacesFilled, limits }) => {
       const after = position + signedQty(intent);
-      // only a sell opens or grows a short; a buy that covers part of one is not refused here
-      return !limits.allowShort && intent.side === 'sell' && after < 0
+      // only a sell opens or grows a short; a buy that covers part of one is not refused here; an
+      // exit replacing an order that filled first is cancelled by execution, never sold
+      return !limits.allowShort && intent.side === 'sell' && after < 0 && !replacesFilled
         ? {
             code: 'short_not_allowed',
             reason: `selling ${fmt(intent.qty)} ${intent.symbol} against a position of ${fmt(position)} would open a short of ${fmt(-after)}, and shorting is off`,

@@ -75,6 +75,11 @@ export interface RiskContext extends WithOutbox {
   readonly costs: PaperCosts;
   /** Fills already applied to cash (`clientOrderId#cumQty`), to ignore a re-delivered one. */
   readonly fillsSeen: RecentIds;
+  /**
+   * Orders filled whole lately (an exit that replaces one of them is cancelled by execution).
+   * Optional: older snapshots lack it.
+   */
+  readonly filledOrders?: RecentIds;
   /** Event times of recent approvals, oldest first, all symbols and per symbol (the rate window). */
   readonly approvals: readonly number[];
   readonly approvalsBySymbol: Readonly<Record<string, readonly number[]>>;
@@ -245,6 +250,8 @@ export function decide(ctx: RiskContext, ev: IntentEvent, deferred = false): Par
   let position = ctx.positions[intent.symbol] ?? 0;
   for (const w of replaced) position -= Math.sign(w.signed) * (Math.abs(w.signed) - w.filled);
   const exposurePosition = sameSidePosition(ctx, intent, replaced);
+  const filled = ctx.filledOrders;
+  const replacesFilled = filled !== undefined && (intent.cancels ?? []).some((id) => hasRecentId(filled, id));
   const price = valuationPrice(intent, ev.marketPrice);
   const now = intent.decidedAt;
   const approvals = within(ctx.approvals, now, limits.rateWindowMs);
@@ -278,6 +285,7 @@ export function decide(ctx: RiskContext, ev: IntentEvent, deferred = false): Par
       marketPrice: ev.marketPrice,
       position,
       exposurePosition,
+      replacesFilled,
       lastBar: ev.lastBar,
       grossExposure,
       cash: ctx.cash,
@@ -409,6 +417,11 @@ export function applyFill(ctx: RiskContext, f: OrderFilled): Partial<RiskContext
   const next = {
     ...ctx,
     fillsSeen: addRecentId(ctx.fillsSeen, key),
+    // an order risk did not approve itself (a bracket's leg, made by execution) moves the projected
+    // position with its fills; an approved one is in it already
+    positions: order ? ctx.positions : { ...ctx.positions, [f.symbol]: (ctx.positions[f.symbol] ?? 0) + signed },
+    filledOrders:
+      f.status === 'filled' ? addRecentId(ctx.filledOrders ?? emptyRecentIds(), f.clientOrderId) : ctx.filledOrders,
     cash: ctx.cash - signed * f.price - f.fee,
     held: { ...ctx.held, [f.symbol]: (ctx.held[f.symbol] ?? 0) + signed },
     heldBy:
@@ -429,6 +442,8 @@ export function applyFill(ctx: RiskContext, f: OrderFilled): Partial<RiskContext
   const ended = f.status === 'filled' ? orderEnded(next, f.clientOrderId, 'all') : {};
   return {
     fillsSeen: next.fillsSeen,
+    positions: next.positions,
+    ...(next.filledOrders ? { filledOrders: next.filledOrders } : {}),
     cash: next.cash,
     held: next.held,
     heldBy: next.heldBy,
@@ -614,6 +629,7 @@ export const riskMachine = setup({
     held: {},
     costs: input.costs,
     fillsSeen: emptyRecentIds(),
+    filledOrders: emptyRecentIds(),
     approvals: [],
     approvalsBySymbol: {},
     decided: emptyRecentIds(),

@@ -506,6 +506,28 @@ describe('risk machine: projected positions', () => {
     });
   });
 
+  it("a bracket leg's fill (an order execution made, not risk) moves the projected position: a sell of what it sold is a short; an exit replacing it passes (execution cancels that exit)", () => {
+    const r = start();
+    const entry = intent({ qty: 100 });
+    expect(r.decide(entry)?.type).toBe('order.approved');
+    r.send(filled(entry, 100, 100));
+    // the stop-loss leg execution placed for the entry is hit
+    const leg = intent({
+      clientOrderId: `${entry.clientOrderId}.sl`,
+      side: 'sell',
+      qty: 100,
+      type: 'stop',
+      stopPrice: 95,
+    });
+    r.send(filled(leg, 100, 100));
+    expect(r.ctx().positions).toEqual({ ORCL: 0 });
+    expect(r.ctx().held).toEqual({ ORCL: 0 });
+    expect(denial(r.decide(intent({ side: 'sell', qty: 100 })))).toMatchObject({ code: 'short_not_allowed' });
+    // the strategy's exit on the same bar, sent before it saw the leg's fill, replaces the leg
+    const exit = intent({ side: 'sell', qty: 100, cancels: [leg.clientOrderId] });
+    expect(r.decide(exit)?.type).toBe('order.approved');
+  });
+
   it('a sell that reduces an approved-but-unfilled buy is allowed without a short', () => {
     const r = start();
     r.decide(intent({ qty: 50 }));
