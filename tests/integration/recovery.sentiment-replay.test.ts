@@ -91,7 +91,8 @@ describe('crash recovery of the sentiment agent over NATS: recorded scores repla
     namespaces.push(namespace);
     const dir = mkdtempSync(join(tmpdir(), 'sextant-sentiment-replay-'));
     dirs.push(dir);
-    const fake = await startFakeOpenAI({ latencyMs: 20 });
+    // 40 ms an answer, four at a time: a burst of 300 takes ~3 s, ample time to kill it midway
+    const fake = await startFakeOpenAI({ latencyMs: 40 });
     fakes.push(fake);
     const model = changingModel(fake);
     const env: Record<string, string> = {
@@ -204,7 +205,8 @@ describe('crash recovery of the sentiment agent over NATS: recorded scores repla
   }, 240_000);
 
   it('killed before its first own checkpoint (the news file of its first start): everything since that start replays', async () => {
-    const s = await setup();
+    // no checkpoint but the one its first start writes (not even one taken before the news arrive)
+    const s = await setup({ STORE_CHECKPOINT_MS: '3600000' });
     const news = join(s.dir, 'news.ndjson');
     writeFileSync(news, Array.from({ length: ITEMS }, (_, i) => JSON.stringify(item(i))).join('\n') + '\n');
     s.env.SENTIMENT_NEWS_FILE = news;
@@ -212,7 +214,7 @@ describe('crash recovery of the sentiment agent over NATS: recorded scores repla
     await eventually(() => expect(s.scored.length).toBeGreaterThan(ITEMS * 0.3), 60_000, 5);
     await killHard(first);
     const atKill = s.scored.length;
-    // scoring never paused: the only checkpoint is the one its first start wrote, with no agent in it
+    // the only checkpoint is the one its first start wrote, with no agent in it
     expect(checkpointed(s.dir)).toBeUndefined();
     const again = await s.start('sentiment again');
     const summary = await expectExact(s, again);
