@@ -1,4 +1,11 @@
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamConfig } from '@nats-io/jetstream';
+import type {
+  ConsumerConfig,
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  StreamConfig,
+} from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../src/core/index.js';
 import { natsJetStream } from './nats-client.js';
@@ -200,24 +207,11 @@ export class DurablePath {
   async consumeRecording(durable: string, deliver: (msg: JsMsg) => void): Promise<ConsumerMessages> {
     await this.ready();
     const stream = recordingStreamOf(this.options.stream);
-    const jsm = this.#jsm!;
-    try {
-      await jsm.consumers.info(stream, durable);
-    } catch {
-      await jsm.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: natsJetStream().AckPolicy.Explicit,
-        deliver_policy: natsJetStream().DeliverPolicy.All,
-        ack_wait: this.options.ackWaitMs * NS_PER_MS,
-        // the recorder acknowledges a batch once the store has it: room for a few batches in flight
-        max_ack_pending: 20_000,
-        max_deliver: -1,
-      });
-    }
-    const consumer = await this.#js.consumers.get(stream, durable);
-    const messages = await consumer.consume({ max_messages: 1000, callback: deliver });
-    this.#consumers.set(`${stream}:${durable}`, messages);
-    return messages;
+    return this.#durableConsumer(stream, durable, `${stream}:${durable}`, 1000, deliver, {
+      deliver_policy: natsJetStream().DeliverPolicy.All,
+      // the recorder acknowledges a batch once the store has it: room for a few batches in flight
+      max_ack_pending: 20_000,
+    });
   }
 
   /**
@@ -276,26 +270,43 @@ export class DurablePath {
     inactiveMs?: number,
   ): Promise<ConsumerMessages> {
     await this.ready();
+    return this.#durableConsumer(this.options.stream, durable, durable, 512, deliver, {
+      filter_subject: filter,
+      deliver_policy: natsJetStream().DeliverPolicy.New,
+      // below the ids a machine remembers (RecentIds keeps >= 4,096): however long checkpoints stall,
+      // a redelivered message is always recognised; past this many unacknowledged, delivery pauses
+      max_ack_pending: 2_000,
+      ...(inactiveMs !== undefined ? { inactive_threshold: inactiveMs * NS_PER_MS } : {}),
+    });
+  }
+
+  /**
+   * Consumes durable consumer `durable` of `stream` (created if missing with `config`, explicit
+   * ack, redelivered without limit), kept under `key` to stop it later.
+   */
+  async #durableConsumer(
+    stream: string,
+    durable: string,
+    key: string,
+    maxMessages: number,
+    deliver: (msg: JsMsg) => void,
+    config: Omit<Partial<ConsumerConfig>, 'durable_name' | 'ack_policy' | 'ack_wait' | 'max_deliver'>,
+  ): Promise<ConsumerMessages> {
     const jsm = this.#jsm!;
     try {
-      await jsm.consumers.info(this.options.stream, durable);
+      await jsm.consumers.info(stream, durable);
     } catch {
-      await jsm.consumers.add(this.options.stream, {
+      await jsm.consumers.add(stream, {
+        ...config,
         durable_name: durable,
-        filter_subject: filter,
         ack_policy: natsJetStream().AckPolicy.Explicit,
-        deliver_policy: natsJetStream().DeliverPolicy.New,
         ack_wait: this.options.ackWaitMs * NS_PER_MS,
-        // below the ids a machine remembers (RecentIds keeps >= 4,096): however long checkpoints stall,
-        // a redelivered message is always recognised; past this many unacknowledged, delivery pauses
-        max_ack_pending: 2_000,
         max_deliver: -1,
-        ...(inactiveMs !== undefined ? { inactive_threshold: inactiveMs * NS_PER_MS } : {}),
       });
     }
-    const consumer = await this.#js.consumers.get(this.options.stream, durable);
-    const messages = await consumer.consume({ max_messages: 512, callback: deliver });
-    this.#consumers.set(durable, messages);
+    const consumer = await this.#js.consumers.get(stream, durable);
+    const messages = await consumer.consume({ max_messages: maxMessages, callback: deliver });
+    this.#consumers.set(key, messages);
     return messages;
   }
 
