@@ -2,6 +2,7 @@ import { inject } from 'vitest';
 import { createBus, orderPath, type CreateBusOptions } from '../../bus/create-bus.js';
 import type { DurableBusOptions } from '../../bus/nats-bus.js';
 import type { Bus } from '../../src/core/messaging/bus.js';
+import { patterns } from '../../src/core/messaging/subjects.js';
 import type { SchemaRegistry } from '../../src/core/messaging/schema-registry.js';
 import { silentLogger } from '../../src/core/ports/logger.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
@@ -62,4 +63,14 @@ export function testBusOptions(transport: TransportName, options: TestBusOptions
       ? { durable: { ...orderPath(options.prefix, false), ...options.durableOptions } }
       : {}),
   };
+}
+
+/**
+ * Every dead letter `bus` sees from now on, as `type: payload` lines (cut at 300 characters): a run
+ * that dead-letters nothing ends with an empty list, and one that does shows why.
+ */
+export function collectDeadLetters(bus: Bus): string[] {
+  const lines: string[] = [];
+  bus.subscribe(patterns.dlq, (e) => void lines.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`));
+  return lines;
 }

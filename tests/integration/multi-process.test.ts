@@ -12,7 +12,7 @@ import { createRegistry, versionOf, type OrderFilled, type PortfolioSnapshot } f
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
 import { orclRunEnv, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
-import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
+import { collectDeadLetters, makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/test-data.js';
 
@@ -58,11 +58,7 @@ describe('one process per agent over NATS [nats]', () => {
     const fills: { date: string; side: string; size: number; price: number; correlationId: string }[] = [];
     let completed = false;
     let lastBar = 0;
-    const deadLetters: string[] = [];
-    observer.subscribe(
-      patterns.dlq,
-      (e) => void deadLetters.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`),
-    );
+    const deadLetters = collectDeadLetters(observer);
     observer.subscribe(patterns.marketBars, (e) => void (lastBar = Math.max(lastBar, e.time)));
     observer.subscribe(subjects.orderFilled(), (e) => {
       const f = e.payload as OrderFilled;

@@ -15,7 +15,7 @@ import {
   startAgentProcess,
   type AgentProcess,
 } from '../helpers/agent-process.js';
-import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
+import { collectDeadLetters, makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { sharedFile } from '../helpers/test-data.js';
 
@@ -76,11 +76,7 @@ describe('crash recovery over NATS: agents replay the recording stream after the
     let bars = 0;
     let lastBar = 0;
     let completed = false;
-    const deadLetters: string[] = [];
-    observer.subscribe(
-      patterns.dlq,
-      (e) => void deadLetters.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`),
-    );
+    const deadLetters = collectDeadLetters(observer);
     observer.subscribe(patterns.marketBars, (e) => {
       bars++;
       lastBar = Math.max(lastBar, e.time);

@@ -5,12 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { addItem, type SymbolSentiment } from '../../agents/sentiment/aggregate.js';
 import type { Bus } from '../../src/core/messaging/bus.js';
 import { rootEnvelope } from '../../src/core/messaging/envelope.js';
-import { patterns, subjects } from '../../src/core/messaging/subjects.js';
+import { subjects } from '../../src/core/messaging/subjects.js';
 import { createRegistry, versionOf, type NewsItem, type SentimentScored } from '../../src/core/domain/messages.js';
 import { VirtualClock } from '../../src/core/ports/clock.js';
 import { sequentialIds } from '../../src/core/ports/ids.js';
 import { killHard, removeNamespaces, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
-import { makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
+import { collectDeadLetters, makeBus, natsUrl, testPrefix } from '../helpers/buses.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 
@@ -124,12 +124,8 @@ describe('crash recovery of the sentiment agent over NATS: recorded scores repla
     });
     buses.push(observer);
     const scored: SentimentScored[] = [];
-    const deadLetters: string[] = [];
+    const deadLetters = collectDeadLetters(observer);
     observer.subscribe(subjects.sentimentScored(), (e) => void scored.push(e.payload as SentimentScored));
-    observer.subscribe(
-      patterns.dlq,
-      (e) => void deadLetters.push(`${e.type}: ${JSON.stringify(e.payload).slice(0, 300)}`),
-    );
     await observer.flush();
     const ids = { ids: sequentialIds('wire'), clock: new VirtualClock(T), source: 'test/wire' };
     const publish = (from: number, to: number) => {
